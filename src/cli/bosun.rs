@@ -1,0 +1,320 @@
+//! `bosun [OPTIONS] -- COMMAND [ARGS...]`: the tini-compatible command line, parsed by hand so
+//! that tini's grammar (clustered short flags, `-e143`, `--`) is accepted exactly, and turned
+//! into [`crate::init::Options`]. Environment variables fill what the command line leaves out.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::init::{self, exit::Exit};
+
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+const HELP: &str = "\
+bosun — a container init and supervisor
+
+Usage:
+  bosun [OPTIONS] -- COMMAND [ARGS...]    run COMMAND as the main process (like tini)
+  bosun init [OPTIONS] -- COMMAND [ARGS...]
+
+As PID 1 (or, elsewhere, as a child subreaper) bosun reaps every process, forwards signals to
+COMMAND, and when COMMAND exits — or bosun gets SIGTERM or SIGINT — sends SIGTERM to every
+remaining process, waits up to the stop timeout, sends SIGKILL, reaps them all and exits with
+COMMAND's code (128+N when COMMAND was killed by signal N; 127 when COMMAND is not found, 126
+when it cannot be executed).
+
+Options:
+  -g, --kill-process-group     forward signals to COMMAND's whole process group
+                               (env BOSUN_KILL_PROCESS_GROUP=1 or TINI_KILL_PROCESS_GROUP=1)
+  -e, --expect-exit CODE       exit 0 when COMMAND's exit code (or 128+N) is CODE; repeatable
+  -t, --stop-timeout DURATION  time between SIGTERM and SIGKILL at shutdown, such as 5s, 500ms,
+                               1min (env BOSUN_STOP_TIMEOUT; default 5s)
+  -p, --parent-death-signal SIGNAL
+                               have bosun sent SIGNAL when its parent dies
+  -s, --subreaper              accepted for tini compatibility: bosun always registers as a
+                               child subreaper when it is not PID 1
+  -w, --warn-on-reap           log every orphan that is reaped
+  -v, --verbose                say more (repeatable; env BOSUN_VERBOSITY=0..3, TINI_VERBOSITY)
+  -q, --quiet                  print errors only
+  -l, --license                print the license and exit
+  -h, --help                   print this help and exit
+  -V, --version                print the version and exit
+";
+
+const LICENSE: &str = "\
+bosun is dual-licensed under the MIT license and the Apache License, Version 2.0, at your
+option. It comes with ABSOLUTELY NO WARRANTY.
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Request {
+    Run(init::Options, u8),
+    Print(&'static str),
+    Version,
+}
+
+/// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including argv[0].
+pub fn main(args: &[OsString]) -> Exit {
+    let env = |name: &str| std::env::var(name).ok();
+    match parse(args, &env) {
+        Ok(Request::Run(options, verbosity)) => {
+            crate::log::set_verbosity(verbosity);
+            init::run(&options)
+        }
+        Ok(Request::Print(text)) => {
+            print!("{text}");
+            Exit::Success
+        }
+        Ok(Request::Version) => {
+            println!("bosun {}", env!("CARGO_PKG_VERSION"));
+            Exit::Success
+        }
+        Err(message) => {
+            crate::log::error(format_args!("{message}"));
+            eprintln!("Try 'bosun --help' for more information.");
+            Exit::Usage
+        }
+    }
+}
+
+fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Request, String> {
+    let mut options = init::Options {
+        command: Vec::new(),
+        kill_process_group: false,
+        success_codes: Vec::new(),
+        parent_death_signal: None,
+        warn_on_reap: false,
+        stop_timeout: DEFAULT_STOP_TIMEOUT,
+    };
+    let mut verbosity: u8 = 1;
+
+    // Environment first; the command line overrides it.
+    for name in ["BOSUN_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"] {
+        if let Some(value) = env(name) {
+            options.kill_process_group = parse_flag(name, &value)?;
+        }
+    }
+    if let Some(value) = env("BOSUN_STOP_TIMEOUT") {
+        options.stop_timeout =
+            parse_duration(&value).map_err(|why| format!("BOSUN_STOP_TIMEOUT={value:?}: {why}"))?;
+    }
+    for name in ["TINI_VERBOSITY", "BOSUN_VERBOSITY"] {
+        if let Some(value) = env(name) {
+            verbosity = value
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|v| *v <= 3)
+                .ok_or_else(|| format!("{name}={value:?}: expected a level from 0 to 3"))?;
+        }
+    }
+
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        let Some(text) = arg.to_str() else {
+            return Err(format!(
+                "unexpected argument {}: put the command after `--`",
+                arg.to_string_lossy()
+            ));
+        };
+        if text == "--" {
+            options.command = args[i..].to_vec();
+            break;
+        }
+        let mut take_value = |name: &str, attached: &str| -> Result<String, String> {
+            if !attached.is_empty() {
+                return Ok(attached.to_owned());
+            }
+            let value = args
+                .get(i)
+                .and_then(|v| v.to_str())
+                .ok_or_else(|| format!("option {name} needs a value"))?;
+            i += 1;
+            Ok(value.to_owned())
+        };
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, attached) = long.split_once('=').unwrap_or((long, ""));
+            match name {
+                "kill-process-group" => options.kill_process_group = true,
+                "expect-exit" => {
+                    options.success_codes.push(parse_code(&take_value("--expect-exit", attached)?)?);
+                }
+                "stop-timeout" => {
+                    let value = take_value("--stop-timeout", attached)?;
+                    options.stop_timeout = parse_duration(&value)
+                        .map_err(|why| format!("--stop-timeout {value:?}: {why}"))?;
+                }
+                "parent-death-signal" => {
+                    options.parent_death_signal =
+                        Some(parse_signal(&take_value("--parent-death-signal", attached)?)?);
+                }
+                "subreaper" => {}
+                "warn-on-reap" => options.warn_on_reap = true,
+                "verbose" => verbosity = verbosity.saturating_add(1).min(3),
+                "quiet" => verbosity = 0,
+                "license" => return Ok(Request::Print(LICENSE)),
+                "help" => return Ok(Request::Print(HELP)),
+                "version" => return Ok(Request::Version),
+                _ => return Err(format!("unknown option --{name}")),
+            }
+            continue;
+        }
+        let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            return Err(format!(
+                "unexpected argument {text:?}: to run a program as the main process, \
+                 write `bosun -- {text}`"
+            ));
+        };
+        for (pos, flag) in cluster.char_indices() {
+            let attached = &cluster[pos + flag.len_utf8()..];
+            match flag {
+                'g' => options.kill_process_group = true,
+                's' => {}
+                'w' => options.warn_on_reap = true,
+                'v' => verbosity = verbosity.saturating_add(1).min(3),
+                'q' => verbosity = 0,
+                'l' => return Ok(Request::Print(LICENSE)),
+                'h' => return Ok(Request::Print(HELP)),
+                'V' => return Ok(Request::Version),
+                'e' => {
+                    options.success_codes.push(parse_code(&take_value("-e", attached)?)?);
+                    break;
+                }
+                't' => {
+                    let value = take_value("-t", attached)?;
+                    options.stop_timeout = parse_duration(&value)
+                        .map_err(|why| format!("-t {value:?}: {why}"))?;
+                    break;
+                }
+                'p' => {
+                    options.parent_death_signal = Some(parse_signal(&take_value("-p", attached)?)?);
+                    break;
+                }
+                _ => return Err(format!("unknown option -{flag}")),
+            }
+        }
+    }
+    if options.command.is_empty() {
+        return Err("no command given: write `bosun -- COMMAND [ARGS...]` (booting units \
+                    without a command is not available in this version)"
+            .to_owned());
+    }
+    Ok(Request::Run(options, verbosity))
+}
+
+fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" | "" => Ok(false),
+        _ => Err(format!("{name}={value:?}: expected 1 or 0")),
+    }
+}
+
+fn parse_code(text: &str) -> Result<u8, String> {
+    text.trim()
+        .parse::<u8>()
+        .map_err(|_| format!("exit code {text:?}: expected a number from 0 to 255"))
+}
+
+fn parse_signal(text: &str) -> Result<Signal, String> {
+    crate::init::signals::parse(text)
+        .and_then(|n| Signal::try_from(n).ok())
+        .ok_or_else(|| format!("unknown signal {text:?}"))
+}
+
+/// A duration: a plain number of seconds, or numbers with units (`ms`, `s`, `sec`, `m`, `min`,
+/// `h`), summed (`1min 30s`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    let mut total = 0.0_f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_len);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("expected a number, found {rest:?}"))?;
+        let unit_len = tail.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ms" | "msec" => 0.001,
+            "" | "s" | "sec" | "second" | "seconds" => 1.0,
+            "m" | "min" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hour" | "hours" => 3600.0,
+            _ => return Err(format!("unknown unit {unit:?} (use ms, s, min or h)")),
+        };
+        total += value * scale;
+        rest = tail.trim_start();
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| "duration out of range".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<(init::Options, u8), String> {
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        match parse(&os(args), &lookup)? {
+            Request::Run(options, verbosity) => Ok((options, verbosity)),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn tini_grammar() {
+        let (o, v) = run(&["-gvv", "-e143", "-e", "3", "-s", "--", "cmd", "-e", "--"], &[]).unwrap();
+        assert!(o.kill_process_group);
+        assert_eq!(v, 3);
+        assert_eq!(o.success_codes, [143, 3]);
+        assert_eq!(o.command, os(&["cmd", "-e", "--"]));
+        let (o, _) = run(&["-p", "SIGKILL", "--", "x"], &[]).unwrap();
+        assert_eq!(o.parent_death_signal, Some(Signal::SIGKILL));
+    }
+
+    #[test]
+    fn environment_and_overrides() {
+        let (o, v) = run(&["--", "x"], &[("TINI_KILL_PROCESS_GROUP", "1"), ("BOSUN_STOP_TIMEOUT", "250ms")])
+            .unwrap();
+        assert!(o.kill_process_group);
+        assert_eq!(o.stop_timeout, Duration::from_millis(250));
+        assert_eq!(v, 1);
+        let (o, _) = run(&["--stop-timeout=2s", "--", "x"], &[("BOSUN_STOP_TIMEOUT", "9")]).unwrap();
+        assert_eq!(o.stop_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn errors_are_precise() {
+        assert!(run(&["--", "x"], &[("BOSUN_STOP_TIMEOUT", "soon")]).unwrap_err().contains("BOSUN_STOP_TIMEOUT"));
+        assert!(run(&["-e", "256", "--", "x"], &[]).unwrap_err().contains("0 to 255"));
+        assert!(run(&["-x", "--", "x"], &[]).unwrap_err().contains("-x"));
+        assert!(run(&["cmd"], &[]).unwrap_err().contains("bosun -- cmd"));
+        assert!(run(&[], &[]).unwrap_err().contains("no command"));
+        assert!(run(&["-e"], &[]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1min 30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

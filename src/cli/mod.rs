@@ -1,0 +1,48 @@
+//! Argument parsing and printing for every personality of the binary. Choosing the personality
+//! happens here: by argv[0] (`systemctl`, `initctl`) and otherwise by the first word
+//! (`bosun init`, `bosun ctl`, ...). No PID-1 logic lives here.
+
+pub mod bosun;
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+use crate::init::exit::Exit;
+
+/// The personalities and words the binary answers to, and whether they are built.
+const NOT_BUILT_YET: [&str; 6] = ["ctl", "image", "webdav", "verify", "systemctl", "initctl"];
+
+/// Run the personality chosen by `args` (argv including argv[0]) and return how to exit.
+pub fn dispatch(args: Vec<OsString>) -> Exit {
+    let invoked_as = args
+        .first()
+        .map(|arg0| Path::new(arg0).file_name().unwrap_or(arg0.as_os_str()))
+        .and_then(OsStr::to_str)
+        .unwrap_or("bosun")
+        .to_owned();
+    let rest = args.get(1..).unwrap_or_default().to_vec();
+    match invoked_as.as_str() {
+        "systemctl" | "initctl" => not_built(&invoked_as),
+        _ => match rest.first().and_then(|w| w.to_str()) {
+            Some("init") => bosun::main(&rest[1..]),
+            Some(word) if NOT_BUILT_YET.contains(&word) => not_built(&format!("bosun {word}")),
+            _ => bosun::main(&rest),
+        },
+    }
+}
+
+fn not_built(what: &str) -> Exit {
+    crate::log::error(format_args!(
+        "`{what}` is not available in this version of bosun ({}); run `bosun --help` for what is",
+        env!("CARGO_PKG_VERSION")
+    ));
+    Exit::Usage
+}
+
+/// Log panics as one line on stderr (the default hook's output can be lost among a service's
+/// lines). PID 1 must report why it is going down.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        crate::log::error(format_args!("internal error (please report): {info}"));
+    }));
+}

@@ -1,0 +1,355 @@
+//! PID 1's duties: block and read signals, start the main command, reap every process, forward
+//! signals, shut everything down in order, and finish with the right exit code.
+//!
+//! Phases of [`run`]: setup (signal mask, subreaper, runtime) → start the main command → loop
+//! (signals and the stop deadline; nothing else wakes PID 1) → shutdown (TERM, wait, KILL,
+//! reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does not
+//! die with processes still running under it.
+
+pub mod exit;
+pub mod procs;
+pub mod reaper;
+pub mod signals;
+
+use std::ffi::OsString;
+use std::future::pending;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use nix::unistd::{Pid, getpid};
+use tokio::time::{Instant, sleep_until};
+
+use exit::Exit;
+use reaper::Termination;
+use signals::{Delivery, SignalStream};
+
+/// How long to keep reaping after SIGKILL before giving up on processes that do not die
+/// (stuck in uninterruptible sleep on a dead NFS server, say).
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// What PID 1 was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The main command and its arguments; its exit ends bosun.
+    pub command: Vec<OsString>,
+    /// Forward signals to the main command's whole process group, not only to it.
+    pub kill_process_group: bool,
+    /// Final exit codes of the main command that bosun reports as 0.
+    pub success_codes: Vec<u8>,
+    /// Signal bosun asks to receive when its parent dies (tini's `-p`).
+    pub parent_death_signal: Option<Signal>,
+    /// Log every orphan reaped.
+    pub warn_on_reap: bool,
+    /// How long remaining processes get between SIGTERM and SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+/// Run as init until the main command and everything else has gone; return bosun's exit.
+pub fn run(options: &Options) -> Exit {
+    // Phase: setup. Signals are blocked before anything else can start a thread or a child.
+    let mask = match signals::block_all() {
+        Ok(mask) => mask,
+        Err(errno) => {
+            crate::log::error(format_args!("cannot block signals: {errno}"));
+            return Exit::Failure;
+        }
+    };
+    if let Some(signal) = options.parent_death_signal
+        && let Err(errno) = nix::sys::prctl::set_pdeathsig(signal)
+    {
+        crate::log::error(format_args!("cannot set the parent-death signal: {errno}"));
+        return Exit::Failure;
+    }
+    let is_pid1 = getpid().as_raw() == 1;
+    if !is_pid1 {
+        match nix::sys::prctl::set_child_subreaper(true) {
+            Ok(()) => crate::log::warn(format_args!(
+                "not running as PID 1: reaping orphans as a child subreaper"
+            )),
+            Err(errno) => crate::log::warn(format_args!(
+                "not running as PID 1 and cannot become a child subreaper ({errno}): \
+                 orphans will not be reaped by bosun"
+            )),
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            crate::log::error(format_args!("cannot start the event loop: {err}"));
+            return Exit::Failure;
+        }
+    };
+    runtime.block_on(supervise(options, &mask, is_pid1))
+}
+
+async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: bool) -> Exit {
+    let mut signals = match SignalStream::open(mask) {
+        Ok(stream) => stream,
+        Err(err) => {
+            crate::log::error(format_args!("cannot open a signalfd: {err}"));
+            return Exit::Failure;
+        }
+    };
+
+    // Phase: start the main command.
+    let main = match spawn_main(&options.command) {
+        Ok(pid) => pid,
+        Err(exit) => return exit,
+    };
+    let mut pid1 = Supervisor {
+        options,
+        is_pid1,
+        self_pid: getpid().as_raw(),
+        main,
+        main_exit: None,
+        stop: None,
+    };
+
+    // Phase: loop until everything is gone.
+    loop {
+        let deadline = pid1.stop.map(|stop| stop.deadline);
+        let step = tokio::select! {
+            delivery = signals.next() => match delivery {
+                Ok(delivery) => pid1.on_signal(delivery),
+                Err(err) => {
+                    // Unreachable in practice (the fd is ours and valid). Without signals we
+                    // cannot reap, so end everything now rather than hang.
+                    crate::log::error(format_args!("reading signals failed: {err}; killing all"));
+                    pid1.kill_remaining(libc::SIGKILL, &[]);
+                    return pid1.main_exit.unwrap_or(Exit::Failure);
+                }
+            },
+            () = async {
+                match deadline {
+                    Some(deadline) => sleep_until(deadline).await,
+                    None => pending().await,
+                }
+            } => pid1.on_deadline(),
+        };
+        if step == Step::Done {
+            // Phase: exit with the main command's code.
+            return pid1.main_exit.unwrap_or(Exit::Failure);
+        }
+    }
+}
+
+/// Start the main command as its own process-group leader with a clean signal state.
+fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
+    let Some((program, args)) = command.split_first() else {
+        crate::log::error(format_args!("no command to run"));
+        return Err(Exit::Usage);
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args).process_group(0);
+    crate::sys::prepare_child(&mut cmd, true);
+    match cmd.spawn() {
+        // The Child handle is dropped without waiting: the reaper collects its status by pid.
+        Ok(child) => Ok(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))),
+        Err(err) => {
+            let exit = match err.raw_os_error() {
+                Some(libc::ENOENT | libc::ENOTDIR) => Exit::NotFound,
+                _ => Exit::CannotExecute,
+            };
+            crate::log::error(format_args!(
+                "cannot run {}: {}",
+                program.to_string_lossy(),
+                std::io::Error::from_raw_os_error(err.raw_os_error().unwrap_or(0))
+            ));
+            Err(exit)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Continue,
+    Done,
+}
+
+/// Shutdown in progress: remaining processes were sent SIGTERM; at `deadline` they get SIGKILL.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    deadline: Instant,
+    killed: bool,
+}
+
+#[derive(Debug)]
+struct Supervisor<'a> {
+    options: &'a Options,
+    is_pid1: bool,
+    self_pid: i32,
+    main: Pid,
+    main_exit: Option<Exit>,
+    stop: Option<Stop>,
+}
+
+impl Supervisor<'_> {
+    fn main_alive(&self) -> bool {
+        self.main_exit.is_none()
+    }
+
+    /// Where forwarded signals go: the main command, or its whole process group with `-g`.
+    fn forward_target(&self) -> i32 {
+        if self.options.kill_process_group {
+            -self.main.as_raw()
+        } else {
+            self.main.as_raw()
+        }
+    }
+
+    fn on_signal(&mut self, delivery: Delivery) -> Step {
+        if delivery.sender == self.self_pid && delivery.sender != 0 {
+            // Raised by our own action (SIGPIPE on a closed stderr): not a message for the child.
+            return Step::Continue;
+        }
+        if delivery.signo == libc::SIGCHLD {
+            return self.on_children();
+        }
+        if self.main_alive() {
+            crate::log::debug(format_args!(
+                "forwarding {} to {}",
+                signals::name(delivery.signo),
+                self.forward_target()
+            ));
+            if let Err(err) = crate::sys::send_signal(self.forward_target(), delivery.signo)
+                && err.raw_os_error() != Some(libc::ESRCH)
+            {
+                crate::log::warn(format_args!(
+                    "cannot forward {}: {err}",
+                    signals::name(delivery.signo)
+                ));
+            }
+        }
+        if matches!(delivery.signo, libc::SIGTERM | libc::SIGINT) && self.stop.is_none() {
+            crate::log::info(format_args!(
+                "received {}: stopping",
+                signals::name(delivery.signo)
+            ));
+            // The main command (or its group) was just sent the signal itself.
+            let exclude = [self.main.as_raw()];
+            self.begin_stop(if self.main_alive() { &exclude } else { &[] });
+        }
+        Step::Continue
+    }
+
+    fn on_children(&mut self) -> Step {
+        let harvest = reaper::reap_all();
+        for (pid, termination) in harvest.reaped {
+            if pid == self.main && self.main_exit.is_none() {
+                crate::log::info(format_args!("main command {}", describe(termination)));
+                self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
+            } else if self.options.warn_on_reap {
+                crate::log::warn(format_args!("reaped process {pid}: {}", describe(termination)));
+            }
+        }
+        if !self.main_alive() && self.stop.is_none() {
+            self.begin_stop(&[]);
+        }
+        match self.stop {
+            Some(_) if !harvest.children_left => Step::Done,
+            Some(Stop { killed: true, .. }) => {
+                // A process may have forked between our snapshot and the kill: kill again.
+                self.kill_remaining(libc::SIGKILL, &[]);
+                Step::Continue
+            }
+            _ => Step::Continue,
+        }
+    }
+
+    fn on_deadline(&mut self) -> Step {
+        let Some(stop) = self.stop.as_mut() else {
+            return Step::Continue;
+        };
+        if stop.killed {
+            let left: Vec<String> = self.remaining(&[]).iter().map(|e| e.pid.to_string()).collect();
+            crate::log::error(format_args!(
+                "processes still running {}s after SIGKILL (pids {}); exiting anyway",
+                KILL_GRACE.as_secs(),
+                left.join(" ")
+            ));
+            return Step::Done;
+        }
+        stop.killed = true;
+        stop.deadline = Instant::now() + KILL_GRACE;
+        let left = self.remaining(&[]);
+        if !left.is_empty() {
+            let pids: Vec<String> = left.iter().map(|e| e.pid.to_string()).collect();
+            crate::log::warn(format_args!(
+                "stop timeout ({}) expired: killing {} remaining process(es): {}",
+                humanize(self.options.stop_timeout),
+                left.len(),
+                pids.join(" ")
+            ));
+        }
+        self.kill_remaining(libc::SIGKILL, &[]);
+        Step::Continue
+    }
+
+    /// Send SIGTERM (then SIGCONT, so stopped processes can act on it) to every remaining
+    /// process except those in `exclude` (pids, or with `-g` their process groups), and arm the
+    /// stop deadline.
+    fn begin_stop(&mut self, exclude: &[i32]) {
+        self.stop = Some(Stop {
+            deadline: Instant::now() + self.options.stop_timeout,
+            killed: false,
+        });
+        self.kill_remaining(libc::SIGTERM, exclude);
+        self.kill_remaining(libc::SIGCONT, exclude);
+    }
+
+    /// Processes that remain: everything in our PID namespace when we are PID 1, our
+    /// descendants otherwise. Zombies are not counted (they are ours to reap, not to signal).
+    fn remaining(&self, exclude: &[i32]) -> Vec<procs::ProcEntry> {
+        let table = procs::snapshot();
+        let candidates = if self.is_pid1 {
+            table.into_iter().filter(|e| e.pid != self.self_pid).collect()
+        } else {
+            procs::descendants(&table, self.self_pid)
+        };
+        let excluded = |e: &procs::ProcEntry| {
+            exclude.contains(&e.pid)
+                || (self.options.kill_process_group && exclude.contains(&e.pgrp))
+        };
+        candidates
+            .into_iter()
+            .filter(|e| e.state != b'Z' && !excluded(e))
+            .collect()
+    }
+
+    fn kill_remaining(&self, signo: i32, exclude: &[i32]) {
+        if self.is_pid1 && signo == libc::SIGKILL && exclude.is_empty() {
+            // kill(-1) from a namespace's init reaches every other process in it atomically,
+            // including any forked since we last looked.
+            let _ = crate::sys::send_signal(-1, signo);
+            return;
+        }
+        for entry in self.remaining(exclude) {
+            // ESRCH: it exited meanwhile, which is what we want.
+            let _ = crate::sys::send_signal(entry.pid, signo);
+        }
+    }
+}
+
+fn describe(termination: Termination) -> String {
+    match termination {
+        Termination::Exited(code) => format!("exited with code {code}"),
+        Termination::Signaled(signo) => format!("was killed by {}", signals::name(signo)),
+    }
+}
+
+/// A duration as a person writes it: `5s`, `1.5s`, `250ms`.
+pub fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.3}s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,27 @@
+//! bosun: a container init and supervisor in one static binary.
+//!
+//! # Architecture map
+//!
+//! | module    | owns                                                                      |
+//! |-----------|---------------------------------------------------------------------------|
+//! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
+//! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the main child, shutdown, the exit code |
+//! | [`log`]   | bosun's own diagnostics on stderr                                          |
+//! | [`sys`]   | the only code allowed to contain `unsafe` (the child's pre-exec set-up)    |
+//!
+//! # The event loop and its file descriptors
+//!
+//! PID 1 runs one thread: a tokio current-thread runtime. Every catchable signal except the
+//! synchronous fault signals is blocked before anything else happens and read from one
+//! `signalfd` owned by [`init::signals::SignalStream`]. The loop waits on that fd and on the next
+//! deadline (the stop timeout); it never polls. No other thread is ever started in PID 1, so the
+//! `fork` behind `std::process::Command` stays sound.
+//!
+//! Children are spawned with `std::process::Command` plus one reviewed `pre_exec`
+//! ([`sys::prepare_child`]). Nobody calls `Child::wait`: the reaper collects every status with
+//! `waitpid(-1, WNOHANG)` and routes it by pid.
+
+pub mod cli;
+pub mod init;
+pub mod log;
+pub mod sys;
