@@ -32,7 +32,6 @@ pub fn prepare_child(cmd: &mut Command, take_terminal: bool) {
         }
         for signo in 1..=MAX_SIGNAL {
             if signo != libc::SIGKILL && signo != libc::SIGSTOP {
-                // EINVAL for the two real-time signals the C library reserves is expected.
                 set_disposition(signo, libc::SIG_DFL);
             }
         }
@@ -55,16 +54,28 @@ pub fn prepare_child(cmd: &mut Command, take_terminal: bool) {
     }
 }
 
-/// Set `signo`'s disposition to `handler` (SIG_DFL or SIG_IGN only). Errors are ignored: the
-/// caller runs in a forked child where there is no one to report to.
+/// Set `signo`'s disposition to `handler` (SIG_DFL or SIG_IGN only), with no flags and an
+/// empty mask. Errors are ignored: the caller runs in a forked child where there is no one to
+/// report to.
+///
+/// This calls rt_sigaction directly: the C libraries' `sigaction` refuses the real-time signals
+/// they reserve (32 and 33 in glibc, 32 to 34 in musl) with EINVAL, so a parent that ignored
+/// them would pass that on to every service. The kernel's `struct sigaction` is {handler,
+/// flags, restorer, mask} on x86_64 and a prefix of that elsewhere; all-zero but the handler
+/// means no flags, no restorer, empty mask on every 64-bit Linux.
 fn set_disposition(signo: i32, handler: libc::sighandler_t) {
-    // SAFETY: `action` is fully initialised (zeroed, then the handler set to SIG_DFL or SIG_IGN,
-    // which are not function pointers to run), and sigaction is async-signal-safe.
+    let action: [u64; 4] = [handler as u64, 0, 0, 0];
+    // SAFETY: `action` is a valid, initialised kernel sigaction living for the whole call; the
+    // old-action pointer is null; the mask size is the kernel's 8 bytes. With SIG_DFL or
+    // SIG_IGN no code of ours is installed as a handler. The raw syscall is async-signal-safe.
     unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signo, &action, std::ptr::null_mut());
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::c_long::from(signo),
+            action.as_ptr(),
+            std::ptr::null_mut::<libc::c_void>(),
+            8_usize,
+        );
     }
 }
 
@@ -113,9 +124,7 @@ impl<T: StableFd> std::os::fd::AsRawFd for Registered<T> {
 }
 
 /// Register `owner`'s descriptor with the current tokio runtime's reactor.
-pub fn register<T: StableFd>(
-    owner: T,
-) -> io::Result<tokio::io::unix::AsyncFd<Registered<T>>> {
+pub fn register<T: StableFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<Registered<T>>> {
     // SAFETY: tokio requires the descriptor to stay open and the same for the AsyncFd's life.
     // `T: StableFd` owns its descriptor and cannot replace or close it, and `Registered` hands
     // out only `&T`, so the descriptor lives exactly as long as the AsyncFd that owns it.

@@ -1,0 +1,373 @@
+//! The test harness: run bosun as a real PID 1 in its own namespaces, find its pid as seen from
+//! the host, signal it, wait for it with a deadline, and dump everything when a check fails.
+//!
+//! `Pid1` runs `unshare --pid --fork --mount-proc --kill-child` (plus `--user --map-root-user`
+//! when the tests are not root), mounts fresh tmpfs on /run and /tmp inside, then execs bosun,
+//! so bosun is PID 1 of the namespace. Scratch trees live under `CARGO_TARGET_TMPDIR` (not /tmp,
+//! which is private inside the namespace).
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The bosun binary under test.
+pub fn bosun() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_bosun"))
+}
+
+/// Debian's python3 (not a pyenv shim: a shell-script shim would change pids and timing).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// A fresh directory under the target dir, removed when dropped unless the test failed.
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{tag}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create scratch dir");
+        Scratch { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Write an executable script.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.join(name);
+        fs::write(&path, body).expect("write script");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod script");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Poll `cond` until it holds or `timeout` passes; true when it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether this machine lets us make PID namespaces; prints a loud SKIP line once if not.
+pub fn namespaces_work() -> bool {
+    static WORKS: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = WORKS.get_or_init(|| {
+        let out = Command::new("unshare")
+            .args(ns_flags())
+            .arg("true")
+            .output()
+            .map_err(|e| format!("cannot run unshare: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    });
+    match result {
+        Ok(()) => true,
+        Err(why) => {
+            println!("SKIP: PID namespaces unavailable here ({why}); PID-1 tests not run");
+            false
+        }
+    }
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn ns_flags() -> Vec<&'static str> {
+    let mut flags = vec![];
+    if !is_root() {
+        flags.extend(["--user", "--map-root-user"]);
+    }
+    flags.extend(["--pid", "--fork", "--mount-proc", "--kill-child"]);
+    flags
+}
+
+/// Inside the new namespaces: private tmpfs on /run and /tmp, then exec the command as PID 1.
+const INSIDE: &str = "mount -t tmpfs -o mode=755 bosun-run /run && \
+                      mount -t tmpfs -o mode=1777 bosun-tmp /tmp && exec \"$@\"";
+
+/// How a finished run ended, with everything it printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub command: String,
+}
+
+impl Finished {
+    /// The exit code; panics with the full dump when killed by a signal.
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or_else(|| {
+            panic!(
+                "killed by signal {:?}\n{}",
+                self.status.signal(),
+                self.dump()
+            )
+        })
+    }
+
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn dump(&self) -> String {
+        format!(
+            "command: {}\nstatus: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.status,
+            String::from_utf8_lossy(&self.stdout),
+            self.stderr
+        )
+    }
+
+    /// Assert the exit code, dumping everything on mismatch.
+    pub fn assert_code(&self, expected: i32) -> &Self {
+        assert_eq!(self.status.code(), Some(expected), "{}", self.dump());
+        self
+    }
+}
+
+/// Builds a run of some program (bosun, or a control) as PID 1 of fresh namespaces.
+#[derive(Debug)]
+pub struct Pid1Builder {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    namespace: bool,
+}
+
+impl Pid1Builder {
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Run directly as a child of the test, not in new namespaces (bosun is then not PID 1).
+    pub fn without_namespace(mut self) -> Self {
+        self.namespace = false;
+        self
+    }
+
+    /// Start it. None (after a SKIP line) when namespaces are unavailable.
+    pub fn start(self) -> Option<Pid1> {
+        if self.namespace && !namespaces_work() {
+            return None;
+        }
+        let scratch = Scratch::new("pid1-out");
+        let out = scratch.join("stdout");
+        let err = scratch.join("stderr");
+        let mut cmd = if self.namespace {
+            let mut c = Command::new("unshare");
+            c.args(ns_flags()).args(["sh", "-c", INSIDE, "sh"]);
+            c.arg(&self.program);
+            c
+        } else {
+            Command::new(&self.program)
+        };
+        cmd.args(&self.args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(fs::File::create(&out).expect("stdout file"))
+            .stderr(fs::File::create(&err).expect("stderr file"));
+        let command = format!("{cmd:?}");
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let mut run = Pid1 {
+            child,
+            init_pid: 0,
+            namespace: self.namespace,
+            out,
+            err,
+            command,
+            _scratch: scratch,
+        };
+        run.init_pid = if run.namespace {
+            run.find_init()
+        } else {
+            run.child.id() as i32
+        };
+        Some(run)
+    }
+}
+
+/// A running PID 1 under test.
+#[derive(Debug)]
+pub struct Pid1 {
+    child: Child,
+    init_pid: i32,
+    namespace: bool,
+    out: PathBuf,
+    err: PathBuf,
+    command: String,
+    _scratch: Scratch,
+}
+
+impl Pid1 {
+    /// Run bosun with these arguments.
+    pub fn bosun() -> Pid1Builder {
+        Self::program(bosun())
+    }
+
+    /// Run any program the same way (for negative controls).
+    pub fn program(program: impl AsRef<OsStr>) -> Pid1Builder {
+        Pid1Builder {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            namespace: true,
+        }
+    }
+
+    /// The namespace's init as a host pid: unshare's only child.
+    fn find_init(&mut self) -> i32 {
+        let unshare = self.child.id();
+        let mut found = None;
+        let ok = wait_until(Duration::from_secs(10), || {
+            let Ok(tasks) = fs::read_dir(format!("/proc/{unshare}/task")) else {
+                return true; // unshare is gone; the caller sees it in wait()
+            };
+            for task in tasks.flatten() {
+                let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                if let Some(pid) = children.split_whitespace().next() {
+                    found = pid.parse().ok();
+                    return true;
+                }
+            }
+            false
+        });
+        assert!(ok, "init of {} did not appear", self.command);
+        found.unwrap_or(0)
+    }
+
+    /// bosun's pid as the host sees it.
+    pub fn pid(&self) -> i32 {
+        self.init_pid
+    }
+
+    /// Send a signal to bosun (from the host, i.e. from an ancestor namespace).
+    pub fn signal(&self, signo: i32) {
+        let rc = unsafe_free_kill(self.init_pid, signo);
+        assert!(rc, "kill({}, {signo}) failed", self.init_pid);
+    }
+
+    pub fn stderr_now(&self) -> String {
+        fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    pub fn stdout_now(&self) -> String {
+        fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait for it to end; kill it and fail with a dump after `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Finished {
+        let ended = wait_until(timeout, || !matches!(self.child.try_wait(), Ok(None)));
+        if !ended {
+            let _ = self.child.kill();
+            let status = self.child.wait().expect("wait after kill");
+            let finished = self.collect(status);
+            panic!("timed out after {timeout:?}\n{}", finished.dump());
+        }
+        let status = self.child.wait().expect("wait");
+        self.collect(status)
+    }
+
+    fn collect(&self, status: ExitStatus) -> Finished {
+        Finished {
+            status,
+            stdout: fs::read(&self.out).unwrap_or_default(),
+            stderr: fs::read_to_string(&self.err).unwrap_or_default(),
+            command: self.command.clone(),
+        }
+    }
+}
+
+impl Drop for Pid1 {
+    fn drop(&mut self) {
+        // A failed test must not leave a namespace behind: --kill-child takes PID 1 with it.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// kill(2) for any signal number; real-time signals (which nix's `Signal` cannot name) go
+/// through procps' kill(1).
+fn unsafe_free_kill(pid: i32, signo: i32) -> bool {
+    match nix::sys::signal::Signal::try_from(signo) {
+        Ok(signal) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).is_ok(),
+        Err(_) => Command::new("/bin/kill")
+            .args([format!("-{signo}"), pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success()),
+    }
+}
+
+/// Run bosun (or a control program) as PID 1 to completion.
+pub fn run_pid1(builder: Pid1Builder, timeout: Duration) -> Option<Finished> {
+    builder.start().map(|p| p.wait(timeout))
+}

@@ -1,0 +1,9 @@
+//! bosun's one integration-test binary. Every test that runs bosun as PID 1 does it in fresh PID
+//! and mount namespaces (private /run and /tmp) through [`harness::Pid1`]; nothing here touches
+//! the host's /run, /etc/systemd or running services.
+
+// Test code: a failed unwrap is a failed test, reported with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod pid1;
