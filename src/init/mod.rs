@@ -121,7 +121,7 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
                     // Unreachable in practice (the fd is ours and valid). Without signals we
                     // cannot reap, so end everything now rather than hang.
                     crate::log::error(format_args!("reading signals failed: {err}; killing all"));
-                    pid1.kill_remaining(libc::SIGKILL, &[]);
+                    pid1.kill_remaining();
                     return pid1.main_exit.unwrap_or(Exit::Failure);
                 }
             },
@@ -252,13 +252,17 @@ impl Supervisor<'_> {
             }
         }
         if !self.main_alive() && self.stop.is_none() {
+            if !harvest.children_left {
+                // Nothing else ever ran or everything is already gone: no one to stop.
+                return Step::Done;
+            }
             self.begin_stop(&[]);
         }
         match self.stop {
             Some(_) if !harvest.children_left => Step::Done,
             Some(Stop { killed: true, .. }) => {
                 // A process may have forked between our snapshot and the kill: kill again.
-                self.kill_remaining(libc::SIGKILL, &[]);
+                self.kill_remaining();
                 Step::Continue
             }
             _ => Step::Continue,
@@ -294,7 +298,7 @@ impl Supervisor<'_> {
                 pids.join(" ")
             ));
         }
-        self.kill_remaining(libc::SIGKILL, &[]);
+        self.kill_remaining();
         Step::Continue
     }
 
@@ -306,8 +310,11 @@ impl Supervisor<'_> {
             deadline: Instant::now() + self.options.stop_timeout,
             killed: false,
         });
-        self.kill_remaining(libc::SIGTERM, exclude);
-        self.kill_remaining(libc::SIGCONT, exclude);
+        for entry in self.remaining(exclude) {
+            // ESRCH: it exited meanwhile, which is what we want.
+            let _ = crate::sys::send_signal(entry.pid, libc::SIGTERM);
+            let _ = crate::sys::send_signal(entry.pid, libc::SIGCONT);
+        }
     }
 
     /// Processes that remain: everything in our PID namespace when we are PID 1, our
@@ -332,16 +339,16 @@ impl Supervisor<'_> {
             .collect()
     }
 
-    fn kill_remaining(&self, signo: i32, exclude: &[i32]) {
-        if self.is_pid1 && signo == libc::SIGKILL && exclude.is_empty() {
+    /// SIGKILL every remaining process.
+    fn kill_remaining(&self) {
+        if self.is_pid1 {
             // kill(-1) from a namespace's init reaches every other process in it atomically,
             // including any forked since we last looked.
-            let _ = crate::sys::send_signal(-1, signo);
+            let _ = crate::sys::send_signal(-1, libc::SIGKILL);
             return;
         }
-        for entry in self.remaining(exclude) {
-            // ESRCH: it exited meanwhile, which is what we want.
-            let _ = crate::sys::send_signal(entry.pid, signo);
+        for entry in self.remaining(&[]) {
+            let _ = crate::sys::send_signal(entry.pid, libc::SIGKILL);
         }
     }
 }

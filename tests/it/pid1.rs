@@ -638,3 +638,45 @@ fn help_version_and_unknown_words() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn static_binary_is_pid1_in_an_empty_root() {
+    // `make test` builds the static binary and names it here; a bare `cargo test` cannot.
+    let Some(binary) = std::env::var_os("BOSUN_STATIC_BIN") else {
+        println!("SKIP: BOSUN_STATIC_BIN not set (run `make test`); static-binary test not run");
+        return;
+    };
+    let busybox = Path::new("/bin/busybox");
+    if !busybox.exists() || !crate::harness::namespaces_work() {
+        println!("SKIP: /bin/busybox (busybox-static) or namespaces missing; static test not run");
+        return;
+    }
+    // A root with nothing but bosun, busybox and an empty /proc: like a FROM scratch image.
+    let root = Scratch::new("scratch-root");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("proc")).unwrap();
+    fs::copy(&binary, root.join("bosun")).unwrap();
+    fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    let script = "i=0; while [ $i -lt 100 ]; do ( /bin/busybox true & ); i=$((i+1)); done; \
+        n=0; while /bin/busybox cat /proc/[0-9]*/stat | /bin/busybox grep -q ') Z '; do \
+        n=$((n+1)); [ $n -gt 2000 ] && break; /bin/busybox usleep 10000; done; \
+        echo zombies=$(/bin/busybox cat /proc/[0-9]*/stat | /bin/busybox grep -c ') Z '); exit 3";
+    let mut cmd = std::process::Command::new("unshare");
+    if !nix::unistd::geteuid().is_root() {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    let out = cmd
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--root"])
+        .arg(root.path())
+        .args(["/bosun", "--", "/bin/busybox", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.trim(), "zombies=0");
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""PID 1 benchmark: bosun against tini, tini-static, dumb-init and catatonit, in one run.
+
+Usage: tests/bench/pid1.py BOSUN_STATIC_BINARY > section.md
+Prints a Markdown section. Every figure comes from this run on this machine; nothing is
+pass/fail here (tests never assert timings). Needs root or unprivileged user namespaces.
+"""
+import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+BOSUN = os.path.realpath(sys.argv[1])
+INITS = [
+    ("bosun", BOSUN, ["--"]),
+    ("tini", "/usr/bin/tini", ["--"]),
+    ("tini-static", "/usr/bin/tini-static", ["--"]),
+    ("dumb-init", "/usr/bin/dumb-init", ["--"]),
+    ("catatonit", "/usr/bin/catatonit", ["--"]),
+]
+NS = (["--user", "--map-root-user"] if os.geteuid() != 0 else []) + [
+    "--pid", "--fork", "--mount-proc", "--kill-child"]
+DEVNULL = subprocess.DEVNULL
+
+
+def in_namespace(path, pre, cmd, **kw):
+    return subprocess.Popen(["unshare", *NS, path, *pre, *cmd], **kw)
+
+
+def init_pid(unshare):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for task in os.listdir(f"/proc/{unshare.pid}/task"):
+            kids = open(f"/proc/{unshare.pid}/task/{task}/children").read().split()
+            if kids:
+                return int(kids[0])
+        time.sleep(0.001)
+    raise RuntimeError("init did not appear")
+
+
+def children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        out += [int(p) for p in open(f"/proc/{pid}/task/{task}/children").read().split()]
+    return out
+
+
+def wait_for(cond, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def status_field(pid, name):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def size_and_static(path):
+    kind = subprocess.run(["file", "-L", path], capture_output=True, text=True).stdout
+    static = "statically linked" in kind or "static-pie" in kind
+    return os.path.getsize(path), static
+
+
+def rss_kib(path, pre):
+    p = in_namespace(path, pre, ["sleep", "30"], stdout=DEVNULL, stderr=DEVNULL)
+    try:
+        pid = init_pid(p)
+        wait_for(lambda: children(pid))
+        time.sleep(0.3)
+        return status_field(pid, "VmRSS")
+    finally:
+        p.kill()
+        p.wait()
+
+
+def sequential_runs(path, pre, runs=200):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(["hyperfine", "-N", "--warmup", "10", "--runs", str(runs),
+                        "--export-json", out.name, " ".join([path, *pre, "true"])],
+                       check=True, stdout=DEVNULL, stderr=DEVNULL)
+        result = json.load(open(out.name))["results"][0]
+    return result["mean"] * 1e3, result["stddev"] * 1e3, sum(result["times"]) * 1e3
+
+
+def sigterm_latency(path, pre, reps=30):
+    samples = []
+    for _ in range(reps):
+        p = in_namespace(path, pre, ["sleep", "100"], stdout=DEVNULL, stderr=DEVNULL)
+        pid = init_pid(p)
+        wait_for(lambda: children(pid))
+        time.sleep(0.02)
+        t0 = time.perf_counter()
+        os.kill(pid, signal.SIGTERM)
+        p.wait()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
+
+
+ORPHANS = r"""
+import os, sys, time
+t0 = time.perf_counter()
+for _ in range(10000):
+    pid = os.fork()
+    if pid == 0:
+        if os.fork() == 0:
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+spawned = time.perf_counter()
+def zombies():
+    n = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % name).read()
+            except OSError:
+                continue
+            if stat[stat.rfind(")") + 2] == "Z":
+                n += 1
+    return n
+deadline = time.monotonic() + 30
+left = zombies()
+while left and time.monotonic() < deadline:
+    time.sleep(0.001)
+    left = zombies()
+print("%.1f %.1f %d" % ((spawned - t0) * 1e3, (time.perf_counter() - t0) * 1e3, left))
+"""
+
+
+def reap_orphans(path, pre):
+    p = in_namespace(path, pre, ["/usr/bin/python3", "-c", ORPHANS],
+                     stdout=subprocess.PIPE, stderr=DEVNULL, text=True)
+    out, _ = p.communicate(timeout=120)
+    spawn_ms, total_ms, left = out.split()
+    return float(spawn_ms), float(total_ms), int(left)
+
+
+def main():
+    inits = [(n, p, pre) for n, p, pre in INITS if os.path.exists(p)]
+    missing = [n for n, p, _ in INITS if not os.path.exists(p)]
+    rows = []
+    for name, path, pre in inits:
+        size, static = size_and_static(path)
+        rss = rss_kib(path, pre)
+        mean, sd, total = sequential_runs(path, pre)
+        lat_med, lat_p90 = sigterm_latency(path, pre)
+        spawn_ms, reap_ms, left = reap_orphans(path, pre)
+        rows.append((name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left))
+        print(f"  measured {name}", file=sys.stderr)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print("## PID 1 core (`bosun -- CMD` against tini, dumb-init, catatonit)\n")
+    print(f"Command: `make bench` (runs `tests/bench/pid1.py {os.path.relpath(BOSUN)}`), "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu}), kernel {os.uname().release}.")
+    if missing:
+        print(f"\nNot installed, not measured: {', '.join(missing)}.")
+    print("""
+- **size**: the binary on disk; **static**: no dynamic loader needed (runs in `FROM scratch`).
+- **PID 1 RSS**: VmRSS of the namespace's PID 1 while its child sleeps.
+- **200 × `X -- true`**: hyperfine, 200 sequential runs after 10 warm-ups, not as PID 1 (bosun
+  and catatonit then register as subreaper); mean ± σ per run, and the total.
+- **SIGTERM → exit**: `kill -TERM` to PID 1 of `unshare --pid --fork X -- sleep 100` until
+  unshare has reaped it; median and p90 of 30.
+- **10,000 orphans**: the main command forks 10,000 orphans that exit at once, then polls /proc
+  until no zombie is left; *spawned* is when the last was forked, *all reaped* when /proc showed
+  none; *left* is zombies remaining after 30 s.
+""")
+    print("| init | size | static | PID 1 RSS | 200 × `X -- true` (per run) | total | SIGTERM → exit (median / p90) | 10,000 orphans: spawned / all reaped | left |")
+    print("|---|---:|:---:|---:|---:|---:|---:|---:|---:|")
+    for (name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left) in rows:
+        print(f"| {name} | {size/1024:.0f} KiB | {'yes' if static else 'no'} | {rss/1024:.2f} MiB "
+              f"| {mean:.2f} ± {sd:.2f} ms | {total:.0f} ms | {lat_med:.1f} / {lat_p90:.1f} ms "
+              f"| {spawn_ms:.0f} / {reap_ms:.0f} ms | {left} |")
+    by = {r[0]: r for r in rows}
+    if "bosun" in by and "tini-static" in by:
+        ratio = by["bosun"][4] / by["tini-static"][4]
+        print(f"\nbosun's per-run time is {ratio:.2f}× tini-static's in this run "
+              f"(target: within 1.10×).")
+
+
+if __name__ == "__main__":
+    main()
