@@ -1,4 +1,4 @@
-//! bosun's entry point: choose the personality from argv[0] or the first word, run it, and map
+//! bosun's entry point: choose the personality from `argv[0]` or the first word, run it, and map
 //! its outcome to the process exit code. Nothing else lives here.
 
 use std::process::ExitCode;

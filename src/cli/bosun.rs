@@ -55,7 +55,7 @@ enum Request {
     Version,
 }
 
-/// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including argv[0].
+/// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including `argv[0]`.
 pub fn main(args: &[OsString]) -> Exit {
     let env = |name: &str| std::env::var(name).ok();
     match parse(args, &env) {

@@ -1,5 +1,5 @@
 //! Argument parsing and printing for every personality of the binary. Choosing the personality
-//! happens here: by argv[0] (`systemctl`, `initctl`) and otherwise by the first word
+//! happens here: by `argv[0]` (`systemctl`, `initctl`) and otherwise by the first word
 //! (`bosun init`, `bosun ctl`, ...). No PID-1 logic lives here.
 
 pub mod bosun;
@@ -12,7 +12,7 @@ use crate::init::exit::Exit;
 /// The personalities and words the binary answers to, and whether they are built.
 const NOT_BUILT_YET: [&str; 6] = ["ctl", "image", "webdav", "verify", "systemctl", "initctl"];
 
-/// Run the personality chosen by `args` (argv including argv[0]) and return how to exit.
+/// Run the personality chosen by `args` (argv including `argv[0]`) and return how to exit.
 pub fn dispatch(args: Vec<OsString>) -> Exit {
     let invoked_as = args
         .first()
