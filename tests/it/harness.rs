@@ -121,9 +121,49 @@ fn ns_flags() -> Vec<&'static str> {
     flags
 }
 
-/// Inside the new namespaces: private tmpfs on /run and /tmp, then exec the command as PID 1.
-const INSIDE: &str = "mount -t tmpfs -o mode=755 bosun-run /run && \
-                      mount -t tmpfs -o mode=1777 bosun-tmp /tmp && exec \"$@\"";
+/// Inside the new namespaces: fresh tmpfs on /run and /tmp, then exec the command as PID 1.
+/// The directories in $BOSUN_TEST_KEEP (colon-separated; the workspace and target dirs when
+/// they live under /tmp, as in a CI checkout there) are bound aside first and moved back to the
+/// same paths on top of the new /tmp, so the binary and scratch trees stay reachable.
+const INSIDE: &str = r#"set -e
+mount -t tmpfs -o mode=755 bosun-run /run
+mkdir /run/.keep
+i=0
+IFS=:
+for dir in $BOSUN_TEST_KEEP; do
+    mkdir /run/.keep/$i && mount --bind "$dir" /run/.keep/$i
+    i=$((i+1))
+done
+mount -t tmpfs -o mode=1777 bosun-tmp /tmp
+i=0
+for dir in $BOSUN_TEST_KEEP; do
+    mkdir -p "$dir" && mount --move /run/.keep/$i "$dir" && rmdir /run/.keep/$i
+    i=$((i+1))
+done
+unset IFS
+rmdir /run/.keep
+unset BOSUN_TEST_KEEP
+exec "$@""#;
+
+/// The test's own directories that live under /tmp and must stay visible inside the namespace.
+fn keep_under_tmp() -> String {
+    let mut keep: Vec<PathBuf> = Vec::new();
+    for dir in [env!("CARGO_MANIFEST_DIR"), env!("CARGO_TARGET_TMPDIR")] {
+        let dir = fs::canonicalize(dir).unwrap_or_else(|_| PathBuf::from(dir));
+        if dir.starts_with("/tmp") && !keep.iter().any(|k| dir.starts_with(k)) {
+            keep.retain(|k| !k.starts_with(&dir));
+            keep.push(dir);
+        }
+    }
+    if let Some(bin) = bosun().parent().and_then(|p| fs::canonicalize(p).ok())
+        && bin.starts_with("/tmp")
+        && !keep.iter().any(|k| bin.starts_with(k))
+    {
+        keep.push(bin);
+    }
+    let keep: Vec<String> = keep.iter().map(|k| k.display().to_string()).collect();
+    keep.join(":")
+}
 
 /// How a finished run ended, with everything it printed.
 #[derive(Debug)]
@@ -215,6 +255,7 @@ impl Pid1Builder {
         let mut cmd = if self.namespace {
             let mut c = Command::new("unshare");
             c.args(ns_flags()).args(["sh", "-c", INSIDE, "sh"]);
+            c.env("BOSUN_TEST_KEEP", keep_under_tmp());
             c.arg(&self.program);
             c
         } else {
@@ -277,25 +318,31 @@ impl Pid1 {
         }
     }
 
-    /// The namespace's init as a host pid: unshare's only child.
+    /// The namespace's init as a host pid: unshare's only child. 0 when it has already gone
+    /// (a command that exits at once), which `signal` refuses.
     fn find_init(&mut self) -> i32 {
         let unshare = self.child.id();
-        let mut found = None;
-        let ok = wait_until(Duration::from_secs(10), || {
-            let Ok(tasks) = fs::read_dir(format!("/proc/{unshare}/task")) else {
-                return true; // unshare is gone; the caller sees it in wait()
-            };
-            for task in tasks.flatten() {
-                let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
-                if let Some(pid) = children.split_whitespace().next() {
-                    found = pid.parse().ok();
-                    return true;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(tasks) = fs::read_dir(format!("/proc/{unshare}/task")) {
+                for task in tasks.flatten() {
+                    let children =
+                        fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                    if let Some(pid) = children.split_whitespace().next() {
+                        return pid.parse().unwrap_or(0);
+                    }
                 }
             }
-            false
-        });
-        assert!(ok, "init of {} did not appear", self.command);
-        found.unwrap_or(0)
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return 0;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "init of {} did not appear",
+                self.command
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// bosun's pid as the host sees it.
@@ -305,6 +352,8 @@ impl Pid1 {
 
     /// Send a signal to bosun (from the host, i.e. from an ancestor namespace).
     pub fn signal(&self, signo: i32) {
+        // kill(0, ...) would signal the test's own process group.
+        assert!(self.init_pid > 0, "{} has already exited", self.command);
         let rc = unsafe_free_kill(self.init_pid, signo);
         assert!(rc, "kill({}, {signo}) failed", self.init_pid);
     }

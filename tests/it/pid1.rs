@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::harness::{Finished, PYTHON, Pid1, Scratch, bosun, run_pid1, wait_until};
 
-const T: Duration = Duration::from_secs(10);
+const T: Duration = Duration::from_secs(60);
 
 fn sh(script: &str) -> [String; 3] {
     ["sh".into(), "-c".into(), script.into()]
@@ -570,10 +570,13 @@ fn main_command_gets_the_terminal_foreground() {
     }
     // script(1) gives bosun a pseudo-terminal as stdin; the child must become its foreground
     // process group (its pgid equals the terminal's tpgid), in its own group, not bosun's.
-    let inner = format!(
-        "{} -- sh -c 'echo \"pgid=$(ps -o pgid= -p $$) tpgid=$(ps -o tpgid= -p $$) parent=$PPID\"'",
-        bosun().display()
+    let dir = Scratch::new("tty");
+    let probe = dir.script(
+        "probe.sh",
+        "#!/bin/sh\necho \"pgid=$(ps -o pgid= -p $$ | tr -d ' ') \
+         tpgid=$(ps -o tpgid= -p $$ | tr -d ' ') parent=$PPID\"\n",
     );
+    let inner = format!("{} -- {}", bosun().display(), probe.display());
     let out = std::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
         .output()
