@@ -150,7 +150,7 @@ def main():
         lat_med, lat_p90 = sigterm_latency(path, pre)
         spawn_ms, reap_ms, left = reap_orphans(path, pre)
         rows.append((name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left))
-        print(f"  measured {name}", file=sys.stderr)
+        print(f"  measured {name}", file=sys.stderr, flush=True)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print("## PID 1 core (`bosun -- CMD` against tini, dumb-init, catatonit)\n")
     print(f"Command: `make bench` (runs `tests/bench/pid1.py {os.path.relpath(BOSUN)}`), "
