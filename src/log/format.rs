@@ -1,0 +1,155 @@
+//! How a line of service output is printed on PID 1's stdout: `name[pid]: text` (the syslog
+//! shape people grep for), the bare text when prefixes are off, or one JSON object per line
+//! for log collectors. Pure; writing is [`super::output`]'s job.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::ring::Entry;
+
+/// The output format of service lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `name[pid]: text`
+    Prefixed,
+    /// the text only
+    Bare,
+    /// `{"time":...,"unit":...,"pid":...,"stream":...,"message":...}`
+    Json,
+}
+
+/// The name shown in the prefix: the unit name without `.service` (`nginx`, `postgresql@15-main`).
+pub fn short_name(unit: &str) -> &str {
+    unit.strip_suffix(".service").unwrap_or(unit)
+}
+
+/// Render `entry` as one output line, newline included.
+pub fn render(entry: &Entry, format: Format) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry.line.len() + 48);
+    match format {
+        Format::Prefixed => {
+            out.extend_from_slice(short_name(&entry.unit).as_bytes());
+            out.extend_from_slice(format!("[{}]: ", entry.pid).as_bytes());
+            out.extend_from_slice(&entry.line);
+            if entry.truncated {
+                out.extend_from_slice(" …".as_bytes());
+            }
+        }
+        Format::Bare => out.extend_from_slice(&entry.line),
+        Format::Json => {
+            out.extend_from_slice(b"{\"time\":\"");
+            out.extend_from_slice(rfc3339(entry.time).as_bytes());
+            out.extend_from_slice(b"\",\"unit\":");
+            push_json_string(&mut out, entry.unit.as_bytes());
+            out.extend_from_slice(format!(",\"pid\":{},\"stream\":\"", entry.pid).as_bytes());
+            out.extend_from_slice(entry.stream.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"message\":");
+            push_json_string(&mut out, &entry.line);
+            if entry.truncated {
+                out.extend_from_slice(b",\"truncated\":true");
+            }
+            out.push(b'}');
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
+/// Append `bytes` as a JSON string; invalid UTF-8 becomes U+FFFD.
+fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for c in String::from_utf8_lossy(bytes).chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
+            }
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// `time` as RFC 3339 in UTC with microseconds: `2026-11-23T14:10:00.123456Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::ring::{Journal, Stream};
+    use std::time::Duration;
+
+    #[test]
+    fn prefixed_bare_and_json() {
+        let mut j = Journal::new(1 << 20);
+        let e = j
+            .append(
+                "nginx.service",
+                812,
+                Stream::Stderr,
+                b"say \"hi\"\t\x01\xff",
+                false,
+            )
+            .clone();
+        assert_eq!(
+            render(&e, Format::Prefixed),
+            b"nginx[812]: say \"hi\"\t\x01\xff\n"
+        );
+        assert_eq!(render(&e, Format::Bare), b"say \"hi\"\t\x01\xff\n");
+        let json = String::from_utf8(render(&e, Format::Json)).unwrap();
+        assert!(json.starts_with("{\"time\":\""), "{json}");
+        assert!(
+            json.ends_with(
+                "\",\"unit\":\"nginx.service\",\"pid\":812,\"stream\":\"stderr\",\
+                 \"message\":\"say \\\"hi\\\"\\t\\u0001\u{fffd}\"}\n"
+            ),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        let t = UNIX_EPOCH + Duration::from_micros(1_795_443_000_123_456);
+        assert_eq!(rfc3339(t), "2026-11-23T14:10:00.123456Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+}
