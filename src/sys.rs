@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -129,4 +130,11 @@ pub fn register<T: StableFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<Re
     // `T: StableFd` owns its descriptor and cannot replace or close it, and `Registered` hands
     // out only `&T`, so the descriptor lives exactly as long as the AsyncFd that owns it.
     unsafe { tokio::io::unix::AsyncFd::register(Registered(owner)) }.map_err(io::Error::from)
+}
+
+/// Close a descriptor received with SCM_RIGHTS that we do not keep.
+pub fn close_received(fd: std::os::fd::RawFd) {
+    // SAFETY: the kernel just installed `fd` in our table for this message and nothing else
+    // refers to it; taking ownership and dropping closes it exactly once.
+    drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
 }
