@@ -1,6 +1,6 @@
 //! How a line of service output is printed on PID 1's stdout: `name[pid]: text` (the syslog
 //! shape people grep for), the bare text when prefixes are off, or one JSON object per line
-//! for log collectors. Pure; writing is [`super::output`]'s job.
+//! for log collectors. Pure; writing to stdout is the caller's job.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
