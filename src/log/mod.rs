@@ -1,7 +1,7 @@
 //! Logging. This file: bosun's own diagnostics, one line each on stderr prefixed `bosun: `;
 //! verbosity is process-wide and set once, before the event loop starts. Submodules: service
 //! output — [`line`](mod@line) cuts a byte stream into bounded lines, [`ring`] keeps each unit's recent
-//! lines for `initctl logs`, [`format`] renders them for PID 1's stdout.
+//! lines for `initctl logs`, [`format`](mod@format) renders them for PID 1's stdout.
 
 pub mod format;
 pub mod line;
