@@ -16,10 +16,20 @@ pub const MAX_SIGNAL: i32 = 64;
 /// signal mask, and — when `take_terminal` is set and its stdin is a terminal — as the
 /// terminal's foreground process group, so Ctrl-C and job control reach it (`docker run -it`).
 ///
+/// When `cgroup_procs` names a cgroup2 `cgroup.procs` file, the child moves itself into that
+/// cgroup before anything else, so nothing it ever forks can start outside it.
+///
 /// The child must already be its own process-group leader (`Command::process_group(0)`, which
 /// std applies before this hook runs).
-pub fn prepare_child(cmd: &mut Command, take_terminal: bool) {
+pub fn prepare_child(
+    cmd: &mut Command,
+    take_terminal: bool,
+    cgroup_procs: Option<std::ffi::CString>,
+) {
     let hook = move || -> io::Result<()> {
+        if let Some(procs) = &cgroup_procs {
+            join_cgroup(procs)?;
+        }
         if take_terminal {
             // A background process group calling tcsetpgrp is sent SIGTTOU (and stopped by
             // default) unless it ignores it; ignore it for the call, the loop below restores it.
@@ -53,6 +63,26 @@ pub fn prepare_child(cmd: &mut Command, take_terminal: bool) {
     unsafe {
         cmd.pre_exec(hook);
     }
+}
+
+/// Move the calling process into the cgroup whose `cgroup.procs` is `procs` ("0" names the
+/// writer). Async-signal-safe: open, write and close only, on a path built before fork.
+fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: `procs` is a valid NUL-terminated string owned by the hook's closure for the
+    // whole call; open/write/close are async-signal-safe; the buffer is a static byte string.
+    unsafe {
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+        let err = io::Error::last_os_error();
+        libc::close(fd);
+        if written != 1 {
+            return Err(err);
+        }
+    }
+    Ok(())
 }
 
 /// Set `signo`'s disposition to `handler` (SIG_DFL or SIG_IGN only), with no flags and an

@@ -5,5 +5,6 @@
 // Test code: a failed unwrap is a failed test, reported with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cgroup;
 mod harness;
 mod pid1;
