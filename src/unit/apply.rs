@@ -155,8 +155,20 @@ impl<'a> Applier<'a> {
                 format!("{key}= is not supported by bosun yet, ignoring"),
             )),
         };
+        // Kept as written even though bosun does not act on them: they change whole-unit rules.
         if d.name == "SuccessAction" {
             unit.unit.success_action = (!v.is_empty()).then(|| v.to_owned());
+        }
+        if let UnitKind::Socket(s) = &mut unit.kind
+            && section == "Socket"
+            && key.starts_with("Listen")
+            && d.support == Support::NotYetSupported
+        {
+            if v.is_empty() {
+                s.unsupported_listen.clear();
+            } else {
+                s.unsupported_listen.push((key.to_owned(), v.to_owned()));
+            }
         }
         if let Some((kind, text)) = message {
             // Once per directive and unit: a hardened unit repeats them in every drop-in.
@@ -628,7 +640,7 @@ pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
             }
         }
         UnitKind::Socket(s) => {
-            if s.listen.is_empty() {
+            if s.listen.is_empty() && s.unsupported_listen.is_empty() {
                 fail("Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.");
             }
             if s.accept && s.listen.iter().any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram) {

@@ -314,7 +314,13 @@ impl Loader {
     /// drop-ins the search path has for that name.
     pub fn load_file(&self, path: &Path) -> Result<LoadedUnit, LoadError> {
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let name = UnitName::parse(file_name)?;
+        self.load_file_as(path, &UnitName::parse(file_name)?)
+    }
+
+    /// Load the unit file at `path` as the unit `name` (a template file as one of its
+    /// instances, for instance).
+    pub fn load_file_as(&self, path: &Path, name: &UnitName) -> Result<LoadedUnit, LoadError> {
+        let name = name.clone();
         let meta = std::fs::metadata(path).map_err(|source| LoadError::Read {
             path: path.to_owned(),
             source,
@@ -368,7 +374,13 @@ impl Loader {
             diagnostics.push(Diagnostic::new(
                 &fragment,
                 None,
-                DiagnosticKind::NotYetSupported("unit type"),
+                DiagnosticKind::NotYetSupported(
+                    super::name::TYPES
+                        .iter()
+                        .find(|t| **t == unit_type.as_str())
+                        .copied()
+                        .unwrap_or("unit type"),
+                ),
                 format!("{unit_type} units are parsed but not run by bosun yet"),
             ));
         }

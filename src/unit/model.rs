@@ -534,6 +534,9 @@ pub struct Listen {
 pub struct SocketSection {
     /// The Listen*= lines, in order (file descriptors are passed in this order).
     pub listen: Vec<Listen>,
+    /// ListenSpecial=, ListenNetlink=, ListenMessageQueue=, ListenUSBFunction= lines as
+    /// `(key, value)`: parsed, kept, not opened by bosun yet.
+    pub unsupported_listen: Vec<(String, String)>,
     /// Accept=.
     pub accept: bool,
     /// SocketMode= (default 0666).

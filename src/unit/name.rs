@@ -133,6 +133,16 @@ impl UnitName {
         Some(UnitName(format!("{}@.{}", self.prefix(), self.unit_type())))
     }
 
+    /// The instance name `systemd-analyze verify` checks a template as: `foo@test_instance.service`
+    /// (a template alone cannot be loaded). Other names are returned unchanged.
+    pub fn for_verification(&self) -> UnitName {
+        if self.is_template() {
+            self.with_instance("test_instance").unwrap_or_else(|_| self.clone())
+        } else {
+            self.clone()
+        }
+    }
+
     /// The instance `instance` of this template.
     pub fn with_instance(&self, instance: &str) -> Result<UnitName, NameError> {
         UnitName::parse(&format!("{}@{instance}.{}", self.prefix(), self.unit_type()))

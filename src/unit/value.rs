@@ -315,8 +315,8 @@ pub fn parse_int(
         })
 }
 
-/// systemd's exit status names (exit-status.c), LSB and systemd-specific ones.
-pub const EXIT_STATUS_NAMES: [(&str, u8); 52] = [
+/// systemd's exit status names (exit-status.c): LSB, BSD sysexits.h and systemd's own.
+pub const EXIT_STATUS_NAMES: [(&str, u8); 67] = [
     ("SUCCESS", 0),
     ("FAILURE", 1),
     ("INVALIDARGUMENT", 2),
@@ -325,6 +325,21 @@ pub const EXIT_STATUS_NAMES: [(&str, u8); 52] = [
     ("NOTINSTALLED", 5),
     ("NOTCONFIGURED", 6),
     ("NOTRUNNING", 7),
+    ("USAGE", 64),
+    ("DATAERR", 65),
+    ("NOINPUT", 66),
+    ("NOUSER", 67),
+    ("NOHOST", 68),
+    ("UNAVAILABLE", 69),
+    ("SOFTWARE", 70),
+    ("OSERR", 71),
+    ("OSFILE", 72),
+    ("CANTCREAT", 73),
+    ("IOERR", 74),
+    ("TEMPFAIL", 75),
+    ("PROTOCOL", 76),
+    ("NOPERM", 77),
+    ("CONFIG", 78),
     ("CHDIR", 200),
     ("NICE", 201),
     ("FDS", 202),
