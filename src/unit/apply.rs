@@ -105,12 +105,15 @@ impl<'a> Applier<'a> {
     pub fn apply_file(&mut self, unit: &mut Unit, path: &Path, text: &[u8]) {
         let sections = sections_for(unit.name.unit_type());
         let ini = syntax::parse_ini(path, text, &sections);
+        let start = self.diagnostics.len();
         self.diagnostics.extend(ini.diagnostics);
         self.path = path.to_owned();
         for a in &ini.assignments {
             self.line = a.line;
             self.apply(unit, a);
         }
+        // Syntax and value diagnostics of this file in line order (the sort is stable).
+        self.diagnostics[start..].sort_by_key(|d| d.line.unwrap_or(usize::MAX));
     }
 
     pub(super) fn report(&mut self, kind: DiagnosticKind, message: String) {
