@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::init::exit::Exit;
 use crate::unit::load::UnitFileKind;
 use crate::unit::{
-    DiagnosticKind, LoadError, LoadState, LoadedUnit, Loader, SearchPath, SpecifierContext, UnitName,
-    directive,
+    DiagnosticKind, LoadError, LoadState, LoadedUnit, Loader, SearchPath, SpecifierContext,
+    UnitName, directive,
 };
 
 const HELP: &str = "\
@@ -132,7 +132,11 @@ pub struct Summary {
 
 /// Verify `targets` (all units when empty) and write diagnostics to `out`, one per line.
 /// Ignored and not-yet-supported directives are written once per directive for the whole run.
-pub fn verify(loader: &Loader, targets: &[String], out: &mut dyn Write) -> std::io::Result<Summary> {
+pub fn verify(
+    loader: &Loader,
+    targets: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
     let mut said: HashSet<DiagnosticKind> = HashSet::new();
     let all;
@@ -166,7 +170,10 @@ pub fn verify(loader: &Loader, targets: &[String], out: &mut dyn Write) -> std::
             LoadState::Loaded => {}
         }
         for d in &loaded.diagnostics {
-            let once = matches!(d.kind, DiagnosticKind::Ignored(_) | DiagnosticKind::NotYetSupported(_));
+            let once = matches!(
+                d.kind,
+                DiagnosticKind::Ignored(_) | DiagnosticKind::NotYetSupported(_)
+            );
             if once && !said.insert(d.kind) {
                 continue;
             }
@@ -176,7 +183,11 @@ pub fn verify(loader: &Loader, targets: &[String], out: &mut dyn Write) -> std::
             writeln!(
                 out,
                 "{}: unit configuration has fatal errors, {} will not be started",
-                loaded.fragment.as_deref().unwrap_or(Path::new(target)).display(),
+                loaded
+                    .fragment
+                    .as_deref()
+                    .unwrap_or(Path::new(target))
+                    .display(),
                 loaded.name
             )?;
         }
@@ -214,9 +225,22 @@ mod tests {
                 targets: vec!["a.service".to_owned(), "./b.service".to_owned()],
             })
         );
-        assert_eq!(parse(&os(&["--root=/y"])).unwrap().unwrap().root, PathBuf::from("/y"));
-        assert!(parse(&os(&["--root"])).unwrap_err().contains("needs a directory"));
+        assert_eq!(
+            parse(&os(&["--root=/y"])).unwrap().unwrap().root,
+            PathBuf::from("/y")
+        );
+        assert!(
+            parse(&os(&["--root"]))
+                .unwrap_err()
+                .contains("needs a directory")
+        );
         assert!(parse(&os(&["--frob"])).unwrap_err().contains("--frob"));
-        assert_eq!(parse(&os(&["--", "--odd.service"])).unwrap().unwrap().targets, ["--odd.service"]);
+        assert_eq!(
+            parse(&os(&["--", "--odd.service"]))
+                .unwrap()
+                .unwrap()
+                .targets,
+            ["--odd.service"]
+        );
     }
 }

@@ -68,7 +68,10 @@ pub(super) fn choice(v: &str, choices: &'static str) -> String {
 }
 
 /// `None` for an empty value (a reset to the default), else the parsed value.
-pub(super) fn opt<T>(v: &str, parse: impl Fn(&str) -> Result<T, ValueError>) -> Result<Option<T>, String> {
+pub(super) fn opt<T>(
+    v: &str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<Option<T>, String> {
     if v.is_empty() {
         Ok(None)
     } else {
@@ -191,7 +194,10 @@ impl<'a> Applier<'a> {
             },
         };
         if let Err(why) = result {
-            self.report(DiagnosticKind::InvalidValue, format!("invalid value for {key}=: {why}"));
+            self.report(
+                DiagnosticKind::InvalidValue,
+                format!("invalid value for {key}=: {why}"),
+            );
         }
     }
 
@@ -239,7 +245,8 @@ impl<'a> Applier<'a> {
             return Ok(());
         }
         let (spec, name, fragment) = (self.spec, &self.name, self.fragment.as_deref());
-        let expand = |w: &str| specifier::expand(w, spec, name, fragment).map_err(|e| e.to_string());
+        let expand =
+            |w: &str| specifier::expand(w, spec, name, fragment).map_err(|e| e.to_string());
         let line = exec::parse_exec_line(v, &expand).map_err(|e| e.to_string())?;
         for w in line.warnings {
             self.report(DiagnosticKind::ValueWarning, w);
@@ -248,8 +255,18 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
-    fn condition(&mut self, list_is_condition: bool, u: &mut UnitSection, check: &str, v: &str) -> Outcome {
-        let list = if list_is_condition { &mut u.conditions } else { &mut u.asserts };
+    fn condition(
+        &mut self,
+        list_is_condition: bool,
+        u: &mut UnitSection,
+        check: &str,
+        v: &str,
+    ) -> Outcome {
+        let list = if list_is_condition {
+            &mut u.conditions
+        } else {
+            &mut u.asserts
+        };
         if v.is_empty() {
             list.clear();
             return Ok(());
@@ -262,13 +279,20 @@ impl<'a> Applier<'a> {
             Some(r) => (true, r.trim_start()),
             None => (false, rest),
         };
-        let Some(value) = self.x(rest) else { return Ok(()) };
-        let needs_path = check.starts_with("Path") || check.starts_with("File") || check == "DirectoryNotEmpty";
+        let Some(value) = self.x(rest) else {
+            return Ok(());
+        };
+        let needs_path =
+            check.starts_with("Path") || check.starts_with("File") || check == "DirectoryNotEmpty";
         if needs_path && !value.starts_with('/') {
             return Err(format!("{value:?} is not an absolute path"));
         }
         let line = self.line;
-        let list = if list_is_condition { &mut u.conditions } else { &mut u.asserts };
+        let list = if list_is_condition {
+            &mut u.conditions
+        } else {
+            &mut u.asserts
+        };
         list.push(Condition {
             check: check.to_owned(),
             trigger,
@@ -344,7 +368,13 @@ impl<'a> Applier<'a> {
         self.names(v, list)
     }
 
-    fn service_key(&mut self, u: &mut UnitSection, s: &mut ServiceSection, key: &str, v: &str) -> Outcome {
+    fn service_key(
+        &mut self,
+        u: &mut UnitSection,
+        s: &mut ServiceSection,
+        key: &str,
+        v: &str,
+    ) -> Outcome {
         match key {
             "Type" => {
                 s.service_type = match v {
@@ -357,17 +387,19 @@ impl<'a> Applier<'a> {
                     "notify" => Some(ServiceType::Notify),
                     "notify-reload" => Some(ServiceType::NotifyReload),
                     "idle" => Some(ServiceType::Idle),
-                    _ => return Err(choice(v, "simple, exec, forking, oneshot, dbus, notify, notify-reload, idle")),
+                    _ => {
+                        return Err(choice(
+                            v,
+                            "simple, exec, forking, oneshot, dbus, notify, notify-reload, idle",
+                        ));
+                    }
                 };
             }
             "RemainAfterExit" => s.remain_after_exit = bool_of(v)?,
             "GuessMainPID" => s.guess_main_pid = opt(v, value::parse_bool)?,
             "PermissionsStartOnly" => s.permissions_start_only = bool_of(v)?,
             "PIDFile" => {
-                s.pid_file = match self.text(v) {
-                    Some(p) => Some(self.pid_file(&p)),
-                    None => None,
-                };
+                s.pid_file = self.text(v).map(|p| self.pid_file(&p));
             }
             "BusName" => s.bus_name = self.text(v),
             "ExecCondition" => self.exec_line(v, &mut s.exec_condition)?,
@@ -622,35 +654,63 @@ fn parse_listen_address(text: &str) -> Result<ListenAddress, String> {
 pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut fail = |message: &str| {
-        out.push(Diagnostic::new(path, None, DiagnosticKind::InvalidUnit, message.to_owned()));
+        out.push(Diagnostic::new(
+            path,
+            None,
+            DiagnosticKind::InvalidUnit,
+            message.to_owned(),
+        ));
     };
     match &unit.kind {
         UnitKind::Service(s) => {
             let t = s.effective_type();
-            if s.exec_start.is_empty() && s.exec_stop.is_empty() && unit.unit.success_action.is_none() {
+            if s.exec_start.is_empty()
+                && s.exec_stop.is_empty()
+                && unit.unit.success_action.is_none()
+            {
                 fail("Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.");
             } else if s.exec_start.is_empty() && t != ServiceType::Oneshot {
-                fail("Service has no ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.");
+                fail(
+                    "Service has no ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.",
+                );
             }
             if s.exec_start.len() > 1 && t != ServiceType::Oneshot {
-                fail("Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.");
+                fail(
+                    "Service has more than one ExecStart= setting, which is only allowed for Type=oneshot services. Refusing.",
+                );
             }
-            if t == ServiceType::Oneshot && matches!(s.restart, RestartPolicy::Always | RestartPolicy::OnSuccess) {
-                fail("Service has Restart= set to either always or on-success, which isn't allowed for Type=oneshot services. Refusing.");
+            if t == ServiceType::Oneshot
+                && matches!(s.restart, RestartPolicy::Always | RestartPolicy::OnSuccess)
+            {
+                fail(
+                    "Service has Restart= set to either always or on-success, which isn't allowed for Type=oneshot services. Refusing.",
+                );
             }
             if t == ServiceType::Dbus && s.bus_name.is_none() {
-                fail("Service is of type D-Bus but no D-Bus service name has been specified. Refusing.");
+                fail(
+                    "Service is of type D-Bus but no D-Bus service name has been specified. Refusing.",
+                );
             }
         }
         UnitKind::Socket(s) => {
             if s.listen.is_empty() && s.unsupported_listen.is_empty() {
-                fail("Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.");
+                fail(
+                    "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.",
+                );
             }
-            if s.accept && s.listen.iter().any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram) {
-                fail("Unit configured for accepting sockets, but sockets are non-accepting. Refusing.");
+            if s.accept
+                && s.listen
+                    .iter()
+                    .any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram)
+            {
+                fail(
+                    "Unit configured for accepting sockets, but sockets are non-accepting. Refusing.",
+                );
             }
             if s.accept && s.service.is_some() {
-                fail("Explicit service configuration for accepting socket units not supported. Refusing.");
+                fail(
+                    "Explicit service configuration for accepting socket units not supported. Refusing.",
+                );
             }
         }
         UnitKind::Timer(t) => {

@@ -5,13 +5,13 @@
 
 use std::path::PathBuf;
 
+use super::DiagnosticKind;
 use super::apply::{Applier, Outcome, choice, opt, why};
 use super::model::{
     EnvironmentFileRef, ExecContext, KillContext, KillMode, LimitValue, ResourceLimit, Stdio,
     WorkingDirectory,
 };
 use super::value::{self, Size, Timespan, ValueError};
-use super::DiagnosticKind;
 
 /// The resource limits of setrlimit(2) that Limit*= names, and how their values are read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,9 @@ enum LimitUnit {
 
 fn limit_unit(name: &str) -> Option<LimitUnit> {
     Some(match name {
-        "FSIZE" | "DATA" | "STACK" | "CORE" | "RSS" | "AS" | "MEMLOCK" | "MSGQUEUE" => LimitUnit::Bytes,
+        "FSIZE" | "DATA" | "STACK" | "CORE" | "RSS" | "AS" | "MEMLOCK" | "MSGQUEUE" => {
+            LimitUnit::Bytes
+        }
         "CPU" => LimitUnit::Seconds,
         "RTTIME" => LimitUnit::Micros,
         "NOFILE" | "NPROC" | "LOCKS" | "SIGPENDING" | "RTPRIO" => LimitUnit::Count,
@@ -44,10 +46,16 @@ fn limit_value(text: &str, unit: LimitUnit) -> Result<LimitValue, ValueError> {
             Size::Infinity => return Ok(LimitValue::Infinity),
         },
         LimitUnit::Seconds | LimitUnit::Micros => {
-            let default = if unit == LimitUnit::Seconds { 1_000_000 } else { 1 };
+            let default = if unit == LimitUnit::Seconds {
+                1_000_000
+            } else {
+                1
+            };
             match value::parse_timespan_in(text, default)? {
                 Timespan::Infinity => return Ok(LimitValue::Infinity),
-                Timespan::Finite(d) if unit == LimitUnit::Seconds => d.as_secs() + u64::from(d.subsec_nanos() > 0),
+                Timespan::Finite(d) if unit == LimitUnit::Seconds => {
+                    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+                }
                 Timespan::Finite(d) => u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
             }
         }
@@ -65,7 +73,8 @@ fn limit_value(text: &str, unit: LimitUnit) -> Result<LimitValue, ValueError> {
                 let nice = value::parse_int(text, -20..=19, "").map_err(|_| bad())?;
                 u64::try_from(20 - nice).map_err(|_| bad())?
             } else {
-                u64::try_from(value::parse_int(text, 0..=40, "").map_err(|_| bad())?).map_err(|_| bad())?
+                u64::try_from(value::parse_int(text, 0..=40, "").map_err(|_| bad())?)
+                    .map_err(|_| bad())?
             }
         }
     };
@@ -74,7 +83,10 @@ fn limit_value(text: &str, unit: LimitUnit) -> Result<LimitValue, ValueError> {
 
 fn parse_limit(text: &str, unit: LimitUnit) -> Result<ResourceLimit, String> {
     let (soft, hard) = match text.split_once(':') {
-        Some((s, h)) => (limit_value(s, unit).map_err(why)?, limit_value(h, unit).map_err(why)?),
+        Some((s, h)) => (
+            limit_value(s, unit).map_err(why)?,
+            limit_value(h, unit).map_err(why)?,
+        ),
         None => {
             let v = limit_value(text, unit).map_err(why)?;
             (v, v)
@@ -86,7 +98,9 @@ fn parse_limit(text: &str, unit: LimitUnit) -> Result<ResourceLimit, String> {
         _ => false,
     };
     if above {
-        return Err(format!("{text:?}: the soft limit is higher than the hard limit"));
+        return Err(format!(
+            "{text:?}: the soft limit is higher than the hard limit"
+        ));
     }
     Ok(ResourceLimit { soft, hard })
 }
@@ -132,7 +146,10 @@ fn parse_stdio(key: &str, text: &str) -> Result<Option<Stdio>, String> {
             } else if let Some(name) = text.strip_prefix("fd:") {
                 Stdio::Fd(name.to_owned())
             } else if input {
-                return Err(choice(text, "null, tty, tty-force, tty-fail, data, file:PATH, socket, fd:NAME"));
+                return Err(choice(
+                    text,
+                    "null, tty, tty-force, tty-fail, data, file:PATH, socket, fd:NAME",
+                ));
             } else {
                 return Err(choice(
                     text,
@@ -147,7 +164,12 @@ fn parse_stdio(key: &str, text: &str) -> Result<Option<Stdio>, String> {
 
 impl Applier<'_> {
     /// Apply a systemd.kill(5) key; `Ok(false)` when `key` is not one.
-    pub(super) fn kill_key(&mut self, k: &mut KillContext, key: &str, v: &str) -> Result<bool, String> {
+    pub(super) fn kill_key(
+        &mut self,
+        k: &mut KillContext,
+        key: &str,
+        v: &str,
+    ) -> Result<bool, String> {
         let signal = |v: &str| opt(v, value::parse_signal);
         match key {
             "KillMode" => {
@@ -203,7 +225,9 @@ impl Applier<'_> {
                     "" => None,
                     "~" => Some((WorkingDirectory::Home, optional)),
                     _ => match self.x(rest) {
-                        Some(p) if p.starts_with('/') => Some((WorkingDirectory::Path(PathBuf::from(p)), optional)),
+                        Some(p) if p.starts_with('/') => {
+                            Some((WorkingDirectory::Path(PathBuf::from(p)), optional))
+                        }
                         Some(p) => return Err(format!("{p:?} is neither an absolute path nor ~")),
                         None => e.working_directory.take(),
                     },
@@ -211,12 +235,20 @@ impl Applier<'_> {
             }
             "UMask" => e.umask = opt(v, value::parse_mode)?,
             "Nice" => {
-                e.nice = opt(v, |t| value::parse_int(t, -20..=19, "a nice level from -20 to 19"))?
-                    .and_then(|n| i32::try_from(n).ok());
+                e.nice = opt(v, |t| {
+                    value::parse_int(t, -20..=19, "a nice level from -20 to 19")
+                })?
+                .and_then(|n| i32::try_from(n).ok());
             }
             "OOMScoreAdjust" => {
-                e.oom_score_adjust = opt(v, |t| value::parse_int(t, -1000..=1000, "an OOM score adjustment from -1000 to 1000"))?
-                    .and_then(|n| i32::try_from(n).ok());
+                e.oom_score_adjust = opt(v, |t| {
+                    value::parse_int(
+                        t,
+                        -1000..=1000,
+                        "an OOM score adjustment from -1000 to 1000",
+                    )
+                })?
+                .and_then(|n| i32::try_from(n).ok());
             }
             "Environment" => {
                 if v.is_empty() {
@@ -255,16 +287,28 @@ impl Applier<'_> {
             }
             "PassEnvironment" | "UnsetEnvironment" => {
                 let pass = key == "PassEnvironment";
-                let list = if pass { &mut e.pass_environment } else { &mut e.unset_environment };
+                let list = if pass {
+                    &mut e.pass_environment
+                } else {
+                    &mut e.unset_environment
+                };
                 if v.is_empty() {
                     list.clear();
                 }
                 for word in self.words(v)? {
-                    let name = if pass { word.as_str() } else { word.split('=').next().unwrap_or("") };
+                    let name = if pass {
+                        word.as_str()
+                    } else {
+                        word.split('=').next().unwrap_or("")
+                    };
                     if !valid_env_name(name) {
                         return Err(format!("{word:?} is not a valid environment variable name"));
                     }
-                    let list = if pass { &mut e.pass_environment } else { &mut e.unset_environment };
+                    let list = if pass {
+                        &mut e.pass_environment
+                    } else {
+                        &mut e.unset_environment
+                    };
                     list.push(word);
                 }
             }
@@ -272,7 +316,10 @@ impl Applier<'_> {
             "StandardOutput" => e.standard_output = self.stdio(key, v)?,
             "StandardError" => e.standard_error = self.stdio(key, v)?,
             "SyslogIdentifier" => e.syslog_identifier = self.text(v),
-            "RuntimeDirectory" | "StateDirectory" | "CacheDirectory" | "LogsDirectory"
+            "RuntimeDirectory"
+            | "StateDirectory"
+            | "CacheDirectory"
+            | "LogsDirectory"
             | "ConfigurationDirectory" => {
                 let words = self.words(v)?;
                 let list = match key {
@@ -291,7 +338,9 @@ impl Applier<'_> {
                         || path.starts_with('/')
                         || path.split('/').any(|c| c == ".." || c == ".");
                     if bad {
-                        return Err(format!("{w:?} is not a relative path without . or .. components"));
+                        return Err(format!(
+                            "{w:?} is not a relative path without . or .. components"
+                        ));
                     }
                     list.push(w);
                 }
@@ -300,16 +349,20 @@ impl Applier<'_> {
             "StateDirectoryMode" => e.state_directory_mode = opt(v, value::parse_mode)?,
             "CacheDirectoryMode" => e.cache_directory_mode = opt(v, value::parse_mode)?,
             "LogsDirectoryMode" => e.logs_directory_mode = opt(v, value::parse_mode)?,
-            "ConfigurationDirectoryMode" => e.configuration_directory_mode = opt(v, value::parse_mode)?,
+            "ConfigurationDirectoryMode" => {
+                e.configuration_directory_mode = opt(v, value::parse_mode)?
+            }
             "RuntimeDirectoryPreserve" => {
                 e.runtime_directory_preserve = match v {
                     "" => None,
                     "restart" => Some("restart".to_owned()),
-                    _ => Some(if value::parse_bool(v).map_err(|_| choice(v, "no, yes, restart"))? {
-                        "yes".to_owned()
-                    } else {
-                        "no".to_owned()
-                    }),
+                    _ => Some(
+                        if value::parse_bool(v).map_err(|_| choice(v, "no, yes, restart"))? {
+                            "yes".to_owned()
+                        } else {
+                            "no".to_owned()
+                        },
+                    ),
                 };
             }
             "LoadCredential" | "SetCredential" => {
@@ -331,10 +384,13 @@ impl Applier<'_> {
                     e.load_credentials.push((id.to_owned(), rest.to_owned()));
                 } else {
                     let mut warnings = Vec::new();
-                    let data = super::exec::split_words(&format!("\"{}\"", rest.replace('"', "\\\"")), &mut warnings)
-                        .ok()
-                        .and_then(|mut w| w.pop())
-                        .unwrap_or_else(|| rest.to_owned());
+                    let data = super::exec::split_words(
+                        &format!("\"{}\"", rest.replace('"', "\\\"")),
+                        &mut warnings,
+                    )
+                    .ok()
+                    .and_then(|mut w| w.pop())
+                    .unwrap_or_else(|| rest.to_owned());
                     e.set_credentials.push((id.to_owned(), data));
                 }
             }
@@ -351,7 +407,11 @@ impl Applier<'_> {
                     && name.len() <= 256
                     && !name.contains([':', '/', ' ', '\t', '\n'])
                     && !name.starts_with('-');
-                if ok { Ok(Some(name)) } else { Err(format!("{name:?} is not a valid user or group name")) }
+                if ok {
+                    Ok(Some(name))
+                } else {
+                    Err(format!("{name:?} is not a valid user or group name"))
+                }
             }
         }
     }

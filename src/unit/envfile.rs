@@ -54,15 +54,16 @@ pub fn parse_env_text(text: &str) -> Vec<(String, String)> {
     // Length of `value` up to its last non-whitespace character (unquoted values are
     // right-trimmed, quoted parts are not).
     let mut value_keep = 0;
-    let push = |key: &mut String, value: &mut String, keep: usize, out: &mut Vec<(String, String)>| {
-        let k = key.trim_end().to_owned();
-        value.truncate(keep.min(value.len()));
-        if valid_name(&k) {
-            out.push((k, std::mem::take(value)));
-        }
-        key.clear();
-        value.clear();
-    };
+    let push =
+        |key: &mut String, value: &mut String, keep: usize, out: &mut Vec<(String, String)>| {
+            let k = key.trim_end().to_owned();
+            value.truncate(keep.min(value.len()));
+            if valid_name(&k) {
+                out.push((k, std::mem::take(value)));
+            }
+            key.clear();
+            value.clear();
+        };
     for c in text.chars() {
         state = match state {
             State::PreKey => match c {
@@ -151,7 +152,12 @@ pub fn parse_env_text(text: &str) -> Vec<(String, String)> {
     }
     if matches!(
         state,
-        State::PreValue | State::Value | State::ValueEscape | State::SingleQuote | State::DoubleQuote | State::DoubleQuoteEscape
+        State::PreValue
+            | State::Value
+            | State::ValueEscape
+            | State::SingleQuote
+            | State::DoubleQuote
+            | State::DoubleQuoteEscape
     ) {
         push(&mut key, &mut value, value_keep, &mut out);
     }
@@ -160,14 +166,22 @@ pub fn parse_env_text(text: &str) -> Vec<(String, String)> {
 
 /// Read the environment files of a unit in order, under `root`. A missing or unreadable file
 /// with the `-` prefix is skipped; without it, it is an error.
-pub fn read_env_files(files: &[EnvironmentFileRef], root: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
+pub fn read_env_files(
+    files: &[EnvironmentFileRef],
+    root: &Path,
+) -> Result<Vec<(String, String)>, EnvFileError> {
     let mut out = Vec::new();
     for file in files {
         let on_disk = root.join(file.path.strip_prefix("/").unwrap_or(&file.path));
         match std::fs::read(&on_disk) {
             Ok(bytes) => out.extend(parse_env_text(&String::from_utf8_lossy(&bytes))),
             Err(_) if file.optional => {}
-            Err(source) => return Err(EnvFileError::Read { path: on_disk, source }),
+            Err(source) => {
+                return Err(EnvFileError::Read {
+                    path: on_disk,
+                    source,
+                });
+            }
         }
     }
     Ok(out)
@@ -178,7 +192,10 @@ mod tests {
     use super::*;
 
     fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -210,11 +227,20 @@ mod tests {
         std::fs::create_dir_all(dir.join("etc")).unwrap();
         std::fs::write(dir.join("etc/app.env"), "X=1\n").unwrap();
         let files = [
-            EnvironmentFileRef { path: "/etc/app.env".into(), optional: false },
-            EnvironmentFileRef { path: "/etc/missing.env".into(), optional: true },
+            EnvironmentFileRef {
+                path: "/etc/app.env".into(),
+                optional: false,
+            },
+            EnvironmentFileRef {
+                path: "/etc/missing.env".into(),
+                optional: true,
+            },
         ];
         assert_eq!(read_env_files(&files, &dir).unwrap(), kv(&[("X", "1")]));
-        let missing = [EnvironmentFileRef { path: "/etc/missing.env".into(), optional: false }];
+        let missing = [EnvironmentFileRef {
+            path: "/etc/missing.env".into(),
+            optional: false,
+        }];
         let err = read_env_files(&missing, &dir).unwrap_err();
         assert!(err.to_string().contains("missing.env"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -102,7 +102,11 @@ struct Extract {
 /// Decode one C escape after a backslash (cunescape_one); returns the bytes and the length
 /// consumed.
 fn cunescape_one(s: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let hex = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+    let hex = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
     let c = *s.first()?;
     let simple = match c {
         b'a' => Some(7),
@@ -121,7 +125,8 @@ fn cunescape_one(s: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
     match c {
         b'x' => {
-            let v = hex(s.get(1..3)?).filter(|v| *v != 0 && s[1..3].iter().all(u8::is_ascii_hexdigit))?;
+            let v = hex(s.get(1..3)?)
+                .filter(|v| *v != 0 && s[1..3].iter().all(u8::is_ascii_hexdigit))?;
             Some((vec![u8::try_from(v).ok()?], 3))
         }
         b'u' | b'U' => {
@@ -138,7 +143,9 @@ fn cunescape_one(s: &[u8]) -> Option<(Vec<u8>, usize)> {
             if !digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
                 return None;
             }
-            let v = digits.iter().fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+            let v = digits
+                .iter()
+                .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
             (v != 0 && v < 256).then(|| (vec![u8::try_from(v).unwrap_or(0)], 3))
         }
         _ => None,
@@ -258,7 +265,10 @@ pub fn split_words(text: &str, warnings: &mut Vec<String>) -> Result<Vec<String>
 }
 
 fn bad_path(path: &str) -> Option<&'static str> {
-    if path.chars().any(|c| c < ' ' || c == '\x7f' || matches!(c, '\\' | '"' | '\'')) {
+    if path
+        .chars()
+        .any(|c| c < ' ' || c == '\x7f' || matches!(c, '\\' | '"' | '\''))
+    {
         return Some("an executable name with special characters");
     }
     if path.ends_with('/') {
@@ -276,7 +286,10 @@ fn simplify_path(path: &str) -> String {
     if !path.starts_with('/') {
         return path.to_owned();
     }
-    let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     format!("/{}", parts.join("/"))
 }
 
@@ -466,10 +479,14 @@ pub fn resolve_executable(path: &str, root: &Path) -> Option<PathBuf> {
     if path.starts_with('/') {
         return Some(PathBuf::from(path));
     }
-    DEFAULT_PATH.iter().map(|dir| Path::new(dir).join(path)).find(|candidate| {
-        let on_disk = root.join(candidate.strip_prefix("/").unwrap_or(candidate));
-        std::fs::metadata(on_disk).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    DEFAULT_PATH
+        .iter()
+        .map(|dir| Path::new(dir).join(path))
+        .find(|candidate| {
+            let on_disk = root.join(candidate.strip_prefix("/").unwrap_or(candidate));
+            std::fs::metadata(on_disk)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 #[cfg(test)]
@@ -487,7 +504,12 @@ mod tests {
     }
 
     fn argvs(v: &str) -> Vec<Vec<String>> {
-        parse(v).unwrap().commands.into_iter().map(|c| c.argv).collect()
+        parse(v)
+            .unwrap()
+            .commands
+            .into_iter()
+            .map(|c| c.argv)
+            .collect()
     }
 
     #[test]
@@ -495,10 +517,21 @@ mod tests {
         assert_eq!(
             argvs(r#"/bin/echo "a b" 'c d' e\ f "x\"y" 'it\'s' a"b c"d \x41\101\t| 100%%"#),
             [vec![
-                "/bin/echo", "a b", "c d", "e\\ f", "x\"y", "it's", "ab cd", "AA\t|", "100%"
+                "/bin/echo",
+                "a b",
+                "c d",
+                "e\\ f",
+                "x\"y",
+                "it's",
+                "ab cd",
+                "AA\t|",
+                "100%"
             ]]
         );
-        assert_eq!(argvs(r#"/bin/sh -c "echo \$HOME; exit 0""#), [vec!["/bin/sh", "-c", "echo \\$HOME; exit 0"]]);
+        assert_eq!(
+            argvs(r#"/bin/sh -c "echo \$HOME; exit 0""#),
+            [vec!["/bin/sh", "-c", "echo \\$HOME; exit 0"]]
+        );
         assert_eq!(argvs(r#"/bin/echo """#), [vec!["/bin/echo", ""]]);
     }
 
@@ -506,7 +539,11 @@ mod tests {
     fn golden_semicolons() {
         assert_eq!(
             argvs(r"/bin/a 1 ; /bin/b \; x;y ; ; /bin/c"),
-            [vec!["/bin/a", "1"], vec!["/bin/b", ";", "x;y"], vec!["/bin/c"]]
+            [
+                vec!["/bin/a", "1"],
+                vec!["/bin/b", ";", "x;y"],
+                vec!["/bin/c"]
+            ]
         );
         assert_eq!(argvs(r#"/bin/a ";""#), [vec!["/bin/a", ";"]]);
     }
@@ -518,16 +555,30 @@ mod tests {
         assert!(c.flags.ignore_failure && c.flags.full_privileges);
         assert_eq!(c.path, "/usr/bin/x");
         let c = &parse("@/bin/busybox sh -c true").unwrap().commands[0];
-        assert_eq!((c.path.as_str(), c.argv.clone()), ("/bin/busybox", vec!["sh".to_owned(), "-c".to_owned(), "true".to_owned()]));
+        assert_eq!(
+            (c.path.as_str(), c.argv.clone()),
+            (
+                "/bin/busybox",
+                vec!["sh".to_owned(), "-c".to_owned(), "true".to_owned()]
+            )
+        );
         let c = &parse("!!-:/bin/x").unwrap().commands[0];
-        assert!(c.flags.ambient_magic && !c.flags.no_setuid && c.flags.ignore_failure && c.flags.no_env_expand);
+        assert!(
+            c.flags.ambient_magic
+                && !c.flags.no_setuid
+                && c.flags.ignore_failure
+                && c.flags.no_env_expand
+        );
         let c = &parse("!/bin/x").unwrap().commands[0];
         assert!(c.flags.no_setuid);
         // `+` and `!` exclude each other: the second becomes part of the path.
         assert!(matches!(parse("+!/bin/x"), Err(ExecError::BadPath { .. })));
         let c = &parse("sleep 1").unwrap().commands[0];
         assert_eq!(c.path, "sleep");
-        assert_eq!(parse("//usr//bin/./x").unwrap().commands[0].path, "/usr/bin/x");
+        assert_eq!(
+            parse("//usr//bin/./x").unwrap().commands[0].path,
+            "/usr/bin/x"
+        );
     }
 
     #[test]
@@ -539,11 +590,17 @@ mod tests {
         let l = parse(r"/bin/echo a\qb").unwrap();
         assert_eq!(l.commands[0].argv[1], r"a\qb");
         assert_eq!(l.warnings, [r#"Ignoring unknown escape sequences: "a\qb""#]);
-        assert!(matches!(parse("@/bin/x"), Err(ExecError::EmptyArgv0 { .. })));
+        assert!(matches!(
+            parse("@/bin/x"),
+            Err(ExecError::EmptyArgv0 { .. })
+        ));
         assert!(matches!(parse("-"), Ok(ExecLine { ref commands, .. }) if commands.is_empty()));
         assert!(matches!(parse("@"), Err(ExecError::EmptyPath { .. })));
         assert!(matches!(parse("/usr/bin/"), Err(ExecError::BadPath { .. })));
-        assert!(matches!(parse("/bin/x %Q"), Err(ExecError::Specifier { .. })));
+        assert!(matches!(
+            parse("/bin/x %Q"),
+            Err(ExecError::Specifier { .. })
+        ));
         assert!(parse("-/bin/x %Q").unwrap().commands.is_empty());
     }
 
@@ -555,10 +612,23 @@ mod tests {
             "EMPTY" => Some(String::new()),
             _ => None,
         };
-        let c = &parse("/bin/p $OPTS ${ONE} pre${ONE}post $UNSET $EMPTY ${UNSET}x $$ONE a$ONE ${X").unwrap().commands[0];
+        let c = &parse("/bin/p $OPTS ${ONE} pre${ONE}post $UNSET $EMPTY ${UNSET}x $$ONE a$ONE ${X")
+            .unwrap()
+            .commands[0];
         assert_eq!(
             c.expand_argv(&env),
-            ["/bin/p", "-a", "b c", "-d", "x y", "prex ypost", "x", "$ONE", "a$ONE", "X"]
+            [
+                "/bin/p",
+                "-a",
+                "b c",
+                "-d",
+                "x y",
+                "prex ypost",
+                "x",
+                "$ONE",
+                "a$ONE",
+                "X"
+            ]
         );
         let c = &parse(":/bin/p $OPTS").unwrap().commands[0];
         assert_eq!(c.expand_argv(&env), ["/bin/p", "$OPTS"]);

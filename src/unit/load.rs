@@ -192,8 +192,15 @@ pub struct UnitFile {
 }
 
 enum Found {
-    File { path: PathBuf, name: UnitName, aliases: Vec<UnitName> },
-    Masked { path: PathBuf, name: UnitName },
+    File {
+        path: PathBuf,
+        name: UnitName,
+        aliases: Vec<UnitName>,
+    },
+    Masked {
+        path: PathBuf,
+        name: UnitName,
+    },
 }
 
 /// Finds and parses units in a search path.
@@ -225,7 +232,11 @@ impl Loader {
     }
 
     /// What `dir/file` (inside the root) is: `None` when absent.
-    fn classify(&self, dir: &Path, file: &str) -> Result<Option<(PathBuf, UnitFileKind)>, LoadError> {
+    fn classify(
+        &self,
+        dir: &Path,
+        file: &str,
+    ) -> Result<Option<(PathBuf, UnitFileKind)>, LoadError> {
         let link = self.search.on_disk(&dir.join(file));
         let meta = match std::fs::symlink_metadata(&link) {
             Ok(m) => m,
@@ -236,7 +247,11 @@ impl Loader {
             return Ok(None);
         }
         if !meta.file_type().is_symlink() {
-            let kind = if meta.len() == 0 { UnitFileKind::Masked } else { UnitFileKind::Regular };
+            let kind = if meta.len() == 0 {
+                UnitFileKind::Masked
+            } else {
+                UnitFileKind::Regular
+            };
             return Ok(Some((link, kind)));
         }
         let target = std::fs::read_link(&link).map_err(|source| LoadError::Read {
@@ -246,7 +261,11 @@ impl Loader {
         if target == Path::new("/dev/null") {
             return Ok(Some((link, UnitFileKind::Masked)));
         }
-        let inside = if target.is_absolute() { target.clone() } else { dir.join(&target) };
+        let inside = if target.is_absolute() {
+            target.clone()
+        } else {
+            dir.join(&target)
+        };
         let base = inside.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if base == file {
             let real = self.search.on_disk(&inside);
@@ -261,14 +280,30 @@ impl Loader {
 
     fn find(&self, name: &UnitName, depth: usize) -> Result<Option<Found>, LoadError> {
         for dir in &self.search.dirs {
-            let Some((path, kind)) = self.classify(dir, name.as_str())? else { continue };
+            let Some((path, kind)) = self.classify(dir, name.as_str())? else {
+                continue;
+            };
             return match kind {
-                UnitFileKind::Regular => Ok(Some(Found::File { path, name: name.clone(), aliases: Vec::new() })),
-                UnitFileKind::Linked(real) => Ok(Some(Found::File { path: real, name: name.clone(), aliases: Vec::new() })),
-                UnitFileKind::Masked => Ok(Some(Found::Masked { path, name: name.clone() })),
+                UnitFileKind::Regular => Ok(Some(Found::File {
+                    path,
+                    name: name.clone(),
+                    aliases: Vec::new(),
+                })),
+                UnitFileKind::Linked(real) => Ok(Some(Found::File {
+                    path: real,
+                    name: name.clone(),
+                    aliases: Vec::new(),
+                })),
+                UnitFileKind::Masked => Ok(Some(Found::Masked {
+                    path,
+                    name: name.clone(),
+                })),
                 UnitFileKind::Alias(target) => {
                     if depth >= MAX_ALIAS_DEPTH {
-                        return Err(LoadError::AliasLoop { name: name.to_string(), path });
+                        return Err(LoadError::AliasLoop {
+                            name: name.to_string(),
+                            path,
+                        });
                     }
                     // An instance aliased to a template keeps its instance.
                     let target = match (name.instance(), target.is_template()) {
@@ -276,9 +311,17 @@ impl Loader {
                         _ => target,
                     };
                     match self.find(&target, depth + 1)? {
-                        Some(Found::File { path, name: real, mut aliases }) => {
+                        Some(Found::File {
+                            path,
+                            name: real,
+                            mut aliases,
+                        }) => {
                             aliases.push(name.clone());
-                            Ok(Some(Found::File { path, name: real, aliases }))
+                            Ok(Some(Found::File {
+                                path,
+                                name: real,
+                                aliases,
+                            }))
                         }
                         other => Ok(other),
                     }
@@ -289,8 +332,15 @@ impl Loader {
             && let Some(template) = name.template()
         {
             return Ok(match self.find(&template, depth + 1)? {
-                Some(Found::File { path, aliases, .. }) => Some(Found::File { path, name: name.clone(), aliases }),
-                Some(Found::Masked { path, .. }) => Some(Found::Masked { path, name: name.clone() }),
+                Some(Found::File { path, aliases, .. }) => Some(Found::File {
+                    path,
+                    name: name.clone(),
+                    aliases,
+                }),
+                Some(Found::Masked { path, .. }) => Some(Found::Masked {
+                    path,
+                    name: name.clone(),
+                }),
                 None => None,
             });
         }
@@ -301,7 +351,11 @@ impl Loader {
     pub fn load(&self, name: &str) -> Result<LoadedUnit, LoadError> {
         let asked = UnitName::parse(name)?;
         match self.find(&asked, 0)? {
-            Some(Found::File { path, name, aliases }) => self.build(name, aliases, Some(path), None),
+            Some(Found::File {
+                path,
+                name,
+                aliases,
+            }) => self.build(name, aliases, Some(path), None),
             Some(Found::Masked { path, name }) => self.build(name, Vec::new(), None, Some(path)),
             None => Err(LoadError::NotFound {
                 name: name.to_owned(),
@@ -325,7 +379,8 @@ impl Loader {
             path: path.to_owned(),
             source,
         })?;
-        let masked = meta.len() == 0 || std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"));
+        let masked =
+            meta.len() == 0 || std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"));
         if masked {
             return self.build(name, Vec::new(), None, Some(path.to_owned()));
         }
@@ -355,7 +410,9 @@ impl Loader {
             requires: self.links(&names, ".requires")?,
             upholds: self.links(&names, ".upholds")?,
         };
-        let Some(fragment) = fragment else { return Ok(loaded) };
+        let Some(fragment) = fragment else {
+            return Ok(loaded);
+        };
         let read = |path: &Path| {
             std::fs::read(path).map_err(|source| LoadError::Read {
                 path: path.to_owned(),
@@ -401,7 +458,9 @@ impl Loader {
         if candidate.is_dir() && !out.contains(&candidate) {
             out.push(candidate);
         }
-        let Ok(unit) = UnitName::parse(name) else { return };
+        let Ok(unit) = UnitName::parse(name) else {
+            return;
+        };
         if unit.is_instance()
             && let Some(template) = unit.template()
         {
@@ -410,7 +469,9 @@ impl Loader {
         let mut prefix = unit.prefix().to_owned();
         let mut chopped = false;
         loop {
-            let Some(dash) = prefix.rfind('-') else { return };
+            let Some(dash) = prefix.rfind('-') else {
+                return;
+            };
             if dash == 0 {
                 return;
             }
@@ -438,7 +499,9 @@ impl Loader {
         }
         if let Some(first) = names.first() {
             for dir in &self.search.dirs {
-                let top = self.search.on_disk(&dir.join(format!("{}{suffix}", first.unit_type())));
+                let top = self
+                    .search
+                    .on_disk(&dir.join(format!("{}{suffix}", first.unit_type())));
                 if top.is_dir() && !dirs.contains(&top) {
                     dirs.push(top);
                 }
@@ -490,7 +553,9 @@ impl Loader {
                 continue;
             }
             for (file, _) in read_dir_sorted(&on_disk)? {
-                let Ok(name) = UnitName::parse(&file) else { continue };
+                let Ok(name) = UnitName::parse(&file) else {
+                    continue;
+                };
                 if out.contains_key(&name) {
                     continue;
                 }
@@ -521,7 +586,12 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, PathBuf)>, LoadError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(LoadError::Read { path: dir.to_owned(), source }),
+        Err(source) => {
+            return Err(LoadError::Read {
+                path: dir.to_owned(),
+                source,
+            });
+        }
     };
     let mut out: Vec<(String, PathBuf)> = entries
         .filter_map(Result::ok)

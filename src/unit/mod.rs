@@ -65,9 +65,9 @@ impl DiagnosticKind {
     /// Whether this kind fails the unit.
     pub fn severity(self) -> Severity {
         match self {
-            DiagnosticKind::SyntaxError | DiagnosticKind::InvalidValue | DiagnosticKind::InvalidUnit => {
-                Severity::Error
-            }
+            DiagnosticKind::SyntaxError
+            | DiagnosticKind::InvalidValue
+            | DiagnosticKind::InvalidUnit => Severity::Error,
             _ => Severity::Warning,
         }
     }

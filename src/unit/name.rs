@@ -22,8 +22,17 @@ pub const MAX_LEN: usize = 255;
 
 /// The unit types systemd knows, as their suffixes.
 pub const TYPES: [&str; 11] = [
-    "service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path",
-    "slice", "scope",
+    "service",
+    "socket",
+    "target",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "timer",
+    "path",
+    "slice",
+    "scope",
 ];
 
 /// A valid unit name such as `nginx.service`, `getty@.service` or `postgresql@15-main.service`.
@@ -80,7 +89,9 @@ impl UnitName {
         if let Some(instance) = instance
             && !instance.chars().all(|c| valid_char(c) || c == '@')
         {
-            return bad("its instance contains a character other than letters, digits and \":-_.\\@\"");
+            return bad(
+                "its instance contains a character other than letters, digits and \":-_.\\@\"",
+            );
         }
         Ok(UnitName(text.to_owned()))
     }
@@ -137,7 +148,8 @@ impl UnitName {
     /// (a template alone cannot be loaded). Other names are returned unchanged.
     pub fn for_verification(&self) -> UnitName {
         if self.is_template() {
-            self.with_instance("test_instance").unwrap_or_else(|_| self.clone())
+            self.with_instance("test_instance")
+                .unwrap_or_else(|_| self.clone())
         } else {
             self.clone()
         }
@@ -145,7 +157,11 @@ impl UnitName {
 
     /// The instance `instance` of this template.
     pub fn with_instance(&self, instance: &str) -> Result<UnitName, NameError> {
-        UnitName::parse(&format!("{}@{instance}.{}", self.prefix(), self.unit_type()))
+        UnitName::parse(&format!(
+            "{}@{instance}.{}",
+            self.prefix(),
+            self.unit_type()
+        ))
     }
 }
 
@@ -158,7 +174,9 @@ pub fn unescape(text: &str) -> String {
         match bytes[i] {
             b'-' => out.push(b'/'),
             b'\\' if bytes.get(i + 1) == Some(&b'x') => {
-                let hex = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes
+                    .get(i + 2..i + 4)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(b) => {
                         out.push(b);
@@ -191,7 +209,9 @@ pub fn escape(text: &str) -> String {
         match b {
             b'/' => out.push('-'),
             b'.' if i == 0 => out.push_str("\\x2e"),
-            b if b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.') => out.push(char::from(b)),
+            b if b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.') => {
+                out.push(char::from(b))
+            }
             b => out.push_str(&format!("\\x{b:02x}")),
         }
     }
@@ -212,7 +232,10 @@ mod tests {
         assert!(n.is_instance());
         let t = UnitName::parse("getty@.service").unwrap();
         assert!(t.is_template());
-        assert_eq!(t.with_instance("tty1").unwrap().as_str(), "getty@tty1.service");
+        assert_eq!(
+            t.with_instance("tty1").unwrap().as_str(),
+            "getty@tty1.service"
+        );
         let p = UnitName::parse("nginx.service").unwrap();
         assert_eq!(p.instance(), None);
         assert_eq!(p.without_suffix(), "nginx");
@@ -220,7 +243,14 @@ mod tests {
 
     #[test]
     fn invalid_names() {
-        for bad in ["", "nginx", "nginx.conf", "@.service", "a b.service", "x@a/b.service"] {
+        for bad in [
+            "",
+            "nginx",
+            "nginx.conf",
+            "@.service",
+            "a b.service",
+            "x@a/b.service",
+        ] {
             assert!(UnitName::parse(bad).is_err(), "{bad}");
         }
     }

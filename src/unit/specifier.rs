@@ -182,7 +182,12 @@ impl SpecifierContext {
 fn parse_kv(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| l.trim().split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(['"', '\'']).to_owned()))
+        .map(|(k, v)| {
+            (
+                k.trim().to_owned(),
+                v.trim().trim_matches(['"', '\'']).to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -210,7 +215,11 @@ pub fn expand(
         let prefix = unit.prefix();
         let last = prefix.rsplit_once('-').map_or(prefix, |(_, l)| l);
         let instance = unit.instance().unwrap_or("");
-        let fragment_str = || fragment.map(|p| p.display().to_string()).unwrap_or_default();
+        let fragment_str = || {
+            fragment
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
         let value: String = match letter {
             '%' => "%".to_owned(),
             'a' => ctx.architecture.clone(),
@@ -273,15 +282,27 @@ mod tests {
 
     fn x(text: &str, unit: &str) -> String {
         let unit = UnitName::parse(unit).unwrap();
-        expand(text, &SpecifierContext::fixed(), &unit, Some(Path::new("/lib/systemd/system/u.service"))).unwrap()
+        expand(
+            text,
+            &SpecifierContext::fixed(),
+            &unit,
+            Some(Path::new("/lib/systemd/system/u.service")),
+        )
+        .unwrap()
     }
 
     #[test]
     fn golden_instance_specifiers() {
         let u = "postgresql@15-main.service";
-        assert_eq!(x("%n|%N|%p|%P|%i|%I|%f", u), "postgresql@15-main.service|postgresql@15-main|postgresql|postgresql|15-main|15/main|/15/main");
+        assert_eq!(
+            x("%n|%N|%p|%P|%i|%I|%f", u),
+            "postgresql@15-main.service|postgresql@15-main|postgresql|postgresql|15-main|15/main|/15/main"
+        );
         assert_eq!(x("%j|%J", "foo-bar\\x2dbaz-qux@a.service"), "qux|qux");
-        assert_eq!(x("%p|%P|%j|%f", "dev-disk-by\\x2dlabel.swap"), "dev-disk-by\\x2dlabel|dev/disk/by-label|by\\x2dlabel|/dev/disk/by-label");
+        assert_eq!(
+            x("%p|%P|%j|%f", "dev-disk-by\\x2dlabel.swap"),
+            "dev-disk-by\\x2dlabel|dev/disk/by-label|by\\x2dlabel|/dev/disk/by-label"
+        );
         assert_eq!(x("%i|%I|%f", "getty@.service"), "||/");
     }
 
@@ -292,11 +313,19 @@ mod tests {
             x("%H %l %m %b %u %U %g %G %h %s", u),
             "host.example.org host 0123456789abcdef0123456789abcdef fedcba9876543210fedcba9876543210 root 0 root 0 /root /bin/sh"
         );
-        assert_eq!(x("%t %S %C %L %E %T %V %d", u), "/run /var/lib /var/cache /var/log /etc /tmp /var/tmp /run/credentials/web.service");
-        assert_eq!(x("%y %Y %o %w %a 100%% %", u), "/lib/systemd/system/u.service /lib/systemd/system debian 12 x86-64 100% %");
+        assert_eq!(
+            x("%t %S %C %L %E %T %V %d", u),
+            "/run /var/lib /var/cache /var/log /etc /tmp /var/tmp /run/credentials/web.service"
+        );
+        assert_eq!(
+            x("%y %Y %o %w %a 100%% %", u),
+            "/lib/systemd/system/u.service /lib/systemd/system debian 12 x86-64 100% %"
+        );
         let unit = UnitName::parse(u).unwrap();
         assert_eq!(
-            expand("%Z", &SpecifierContext::fixed(), &unit, None).unwrap_err().to_string(),
+            expand("%Z", &SpecifierContext::fixed(), &unit, None)
+                .unwrap_err()
+                .to_string(),
             "unknown specifier %Z (write %% for a literal percent sign)"
         );
     }

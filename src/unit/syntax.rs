@@ -115,10 +115,17 @@ impl Parser<'_> {
         }
         if l.starts_with('[') {
             let Some(name) = l.strip_suffix(']').map(|n| &n[1..]) else {
-                self.report(line, DiagnosticKind::SyntaxError, format!("Invalid section header '{l}'"));
+                self.report(
+                    line,
+                    DiagnosticKind::SyntaxError,
+                    format!("Invalid section header '{l}'"),
+                );
                 return;
             };
-            if name.chars().any(|c| c < ' ' || c == '\x7f' || matches!(c, '\\' | '"' | '\'')) {
+            if name
+                .chars()
+                .any(|c| c < ' ' || c == '\x7f' || matches!(c, '\\' | '"' | '\''))
+            {
                 self.report(
                     line,
                     DiagnosticKind::SyntaxError,
@@ -155,7 +162,11 @@ impl Parser<'_> {
             }
         };
         let Some((key, value)) = l.split_once('=') else {
-            self.report(line, DiagnosticKind::SyntaxWarning, "Missing '=', ignoring line.".to_owned());
+            self.report(
+                line,
+                DiagnosticKind::SyntaxWarning,
+                "Missing '=', ignoring line.".to_owned(),
+            );
             return;
         };
         if key.is_empty() {
@@ -180,7 +191,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> IniFile {
-        parse_ini(Path::new("/u/x.service"), text.as_bytes(), &["Unit", "Service", "Install"])
+        parse_ini(
+            Path::new("/u/x.service"),
+            text.as_bytes(),
+            &["Unit", "Service", "Install"],
+        )
     }
 
     fn pairs(file: &IniFile) -> Vec<(String, String, String, usize)> {

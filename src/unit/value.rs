@@ -168,7 +168,9 @@ pub fn parse_timespan_in(text: &str, default_usec: u64) -> Result<Timespan, Valu
         if rest.is_empty() {
             break;
         }
-        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (int_part, after) = rest.split_at(int_len);
         let (frac_part, after) = match after.strip_prefix('.') {
             Some(f) => {
@@ -234,7 +236,9 @@ pub fn parse_size(text: &str) -> Result<Size, ValueError> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (int_part, after) = rest.split_at(int_len);
         let (frac_part, after) = match after.strip_prefix('.') {
             Some(f) => {
@@ -266,14 +270,18 @@ pub fn parse_size(text: &str) -> Result<Size, ValueError> {
         let digits = &frac_part[..frac_part.len().min(18)];
         if !digits.is_empty() {
             let numerator: u128 = digits.parse().map_err(|_| bad())?;
-            let fraction = numerator * u128::from(factor) / 10u128.pow(u32::try_from(digits.len()).unwrap_or(18));
+            let fraction = numerator * u128::from(factor)
+                / 10u128.pow(u32::try_from(digits.len()).unwrap_or(18));
             value = value
                 .checked_add(u64::try_from(fraction).map_err(|_| bad())?)
                 .ok_or_else(bad)?;
         }
         total = total.checked_add(value).ok_or_else(bad)?;
         let next = after.trim_start();
-        if next.len() == after.len() && !next.is_empty() && !next.starts_with(|c: char| c.is_ascii_digit()) {
+        if next.len() == after.len()
+            && !next.is_empty()
+            && !next.starts_with(|c: char| c.is_ascii_digit())
+        {
             return Err(bad());
         }
         rest = next;
@@ -457,13 +465,32 @@ mod tests {
         assert_eq!(parse_timespan("2h").unwrap(), secs(7200.0));
         assert_eq!(parse_timespan("1d 2h").unwrap(), secs(93600.0));
         assert_eq!(parse_timespan("1w").unwrap(), secs(604800.0));
-        assert_eq!(parse_timespan("10us").unwrap(), Timespan::Finite(Duration::from_micros(10)));
+        assert_eq!(
+            parse_timespan("10us").unwrap(),
+            Timespan::Finite(Duration::from_micros(10))
+        );
         assert_eq!(parse_timespan("3M").unwrap(), secs(3.0 * 2_629_800.0));
         assert_eq!(parse_timespan(" infinity ").unwrap(), Timespan::Infinity);
-        assert_eq!(parse_timespan("0").unwrap(), Timespan::Finite(Duration::ZERO));
+        assert_eq!(
+            parse_timespan("0").unwrap(),
+            Timespan::Finite(Duration::ZERO)
+        );
         assert_eq!(parse_timespan("0").unwrap().as_timeout(), None);
-        assert_eq!(parse_timespan("5s").unwrap().as_timeout(), Some(Duration::from_secs(5)));
-        for bad in ["", "soon", "-1", "5 parsecs", "1.2.3", "5sx", "5 mins", "s", "99999999999999999999"] {
+        assert_eq!(
+            parse_timespan("5s").unwrap().as_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        for bad in [
+            "",
+            "soon",
+            "-1",
+            "5 parsecs",
+            "1.2.3",
+            "5sx",
+            "5 mins",
+            "s",
+            "99999999999999999999",
+        ] {
             assert!(parse_timespan(bad).is_err(), "{bad:?}");
         }
     }
@@ -491,7 +518,10 @@ mod tests {
         let mut set = ExitStatusSet::default();
         parse_exit_status_list("0 1 SIGTERM NOTINSTALLED KILL", &mut set).unwrap();
         assert_eq!(set.codes.iter().copied().collect::<Vec<_>>(), [0, 1, 5]);
-        assert_eq!(set.signals.iter().copied().collect::<Vec<_>>(), [libc::SIGKILL, libc::SIGTERM]);
+        assert_eq!(
+            set.signals.iter().copied().collect::<Vec<_>>(),
+            [libc::SIGKILL, libc::SIGTERM]
+        );
         assert!(parse_exit_status_list("256", &mut set).is_err());
         assert!(parse_exit_status_list("BOGUS", &mut set).is_err());
     }
