@@ -3,7 +3,7 @@
 //! with systemd's rules (an empty assignment resets a list, specifiers are resolved) and a
 //! value that does not parse becomes an error of this unit with `path:line`, the key, the value
 //! and why. The execution-environment keys shared by services and sockets are in
-//! [`super::apply_exec`]; whole-unit rules (systemd's service_verify and friends) are in
+//! `apply_exec.rs`, socket and timer keys in `apply_socket.rs`; whole-unit rules (systemd's service_verify and friends) are in
 //! [`check_unit`]. No I/O here: the loader hands in the bytes.
 
 use std::collections::HashSet;
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use super::directive::{self, Support};
 use super::exec::{self, ExecCommand};
 use super::model::{
-    Condition, Listen, ListenAddress, ListenKind, NotifyAccess, RestartPolicy, ServiceSection,
-    ServiceType, SocketSection, TimerSection, Unit, UnitKind, UnitSection,
+    Condition, ListenKind, NotifyAccess, RestartPolicy, ServiceSection, ServiceType, Unit,
+    UnitKind, UnitSection,
 };
 use super::name::UnitName;
 use super::specifier::{self, SpecifierContext};
@@ -52,6 +52,7 @@ pub struct Applier<'a> {
     pub diagnostics: Vec<Diagnostic>,
     path: PathBuf,
     pub(super) line: usize,
+    key: String,
 }
 
 pub(super) type Outcome = Result<(), String>;
@@ -86,7 +87,7 @@ pub(super) fn parse_u32(v: &str) -> Result<u32, ValueError> {
     })
 }
 
-fn bool_of(v: &str) -> Result<bool, String> {
+pub(super) fn bool_of(v: &str) -> Result<bool, String> {
     value::parse_bool(v).map_err(why)
 }
 
@@ -101,6 +102,7 @@ impl<'a> Applier<'a> {
             diagnostics: Vec::new(),
             path: PathBuf::new(),
             line: 0,
+            key: String::new(),
         }
     }
 
@@ -113,6 +115,7 @@ impl<'a> Applier<'a> {
         self.path = path.to_owned();
         for a in &ini.assignments {
             self.line = a.line;
+            a.key.clone_into(&mut self.key);
             self.apply(unit, a);
         }
         // Syntax and value diagnostics of this file in line order (the sort is stable).
@@ -221,10 +224,21 @@ impl<'a> Applier<'a> {
         if v.is_empty() { None } else { self.x(v) }
     }
 
+    /// Unit names separated by spaces; every invalid one is reported (like systemd, which
+    /// names each word it cannot add), the valid ones are kept.
     fn names(&mut self, v: &str, list: &mut Vec<UnitName>) -> Outcome {
         for word in v.split_ascii_whitespace() {
             let Some(w) = self.x(word) else { continue };
-            list.push(UnitName::parse(&w).map_err(|e| e.to_string())?);
+            match UnitName::parse(&w) {
+                Ok(name) => list.push(name),
+                Err(e) => {
+                    let key = self.key.clone();
+                    self.report(
+                        DiagnosticKind::InvalidValue,
+                        format!("invalid value for {key}=: {e}"),
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -491,162 +505,6 @@ impl<'a> Applier<'a> {
             Path::new("/run").join(p)
         }
     }
-
-    fn socket_key(&mut self, s: &mut SocketSection, key: &str, v: &str) -> Outcome {
-        let kind = match key {
-            "ListenStream" => Some(ListenKind::Stream),
-            "ListenDatagram" => Some(ListenKind::Datagram),
-            "ListenSequentialPacket" => Some(ListenKind::SequentialPacket),
-            "ListenFIFO" => Some(ListenKind::Fifo),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            if v.is_empty() {
-                s.listen.clear();
-                return Ok(());
-            }
-            let Some(text) = self.x(v) else { return Ok(()) };
-            let address = if kind == ListenKind::Fifo {
-                if !text.starts_with('/') {
-                    return Err(format!("{text:?} is not an absolute path"));
-                }
-                ListenAddress::Path(PathBuf::from(text))
-            } else {
-                parse_listen_address(&text)?
-            };
-            s.listen.push(Listen { kind, address });
-            return Ok(());
-        }
-        match key {
-            "Accept" => s.accept = bool_of(v)?,
-            "RemoveOnStop" => s.remove_on_stop = bool_of(v)?,
-            "ReusePort" => s.reuse_port = bool_of(v)?,
-            "KeepAlive" => s.keep_alive = bool_of(v)?,
-            "PassCredentials" => s.pass_credentials = bool_of(v)?,
-            "SocketMode" => s.socket_mode = opt(v, value::parse_mode)?,
-            "DirectoryMode" => s.directory_mode = opt(v, value::parse_mode)?,
-            "SocketUser" => s.socket_user = self.text(v),
-            "SocketGroup" => s.socket_group = self.text(v),
-            "Backlog" => s.backlog = opt(v, parse_u32)?,
-            "MaxConnections" => s.max_connections = opt(v, parse_u32)?,
-            "MaxConnectionsPerSource" => s.max_connections_per_source = opt(v, parse_u32)?,
-            "ReceiveBuffer" => s.receive_buffer = opt(v, value::parse_size)?,
-            "SendBuffer" => s.send_buffer = opt(v, value::parse_size)?,
-            "Service" => {
-                s.service = match self.text(v) {
-                    None => None,
-                    Some(n) => {
-                        let n = UnitName::parse(&n).map_err(|e| e.to_string())?;
-                        if n.unit_type() != "service" || n.is_template() {
-                            return Err(format!("{n} is not a service unit name"));
-                        }
-                        Some(n)
-                    }
-                };
-            }
-            "FileDescriptorName" => {
-                s.file_descriptor_name = self.text(v);
-                if let Some(n) = &s.file_descriptor_name
-                    && (n.len() > 255 || n.contains(':') || n.chars().any(|c| c.is_control()))
-                {
-                    return Err(format!("{n:?} is not a valid file descriptor name"));
-                }
-            }
-            "ExecStartPre" => self.exec_line(v, &mut s.exec_start_pre)?,
-            "ExecStartPost" => self.exec_line(v, &mut s.exec_start_post)?,
-            "ExecStopPre" => self.exec_line(v, &mut s.exec_stop_pre)?,
-            "ExecStopPost" => self.exec_line(v, &mut s.exec_stop_post)?,
-            "TimeoutSec" => s.timeout = opt(v, value::parse_timespan)?,
-            _ => {
-                if !self.kill_key(&mut s.kill, key, v)? {
-                    self.exec_key(&mut s.exec, key, v)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn timer_key(&mut self, t: &mut TimerSection, key: &str, v: &str) -> Outcome {
-        let monotonic = match key {
-            "OnActiveSec" => Some(&mut t.on_active),
-            "OnBootSec" => Some(&mut t.on_boot),
-            "OnStartupSec" => Some(&mut t.on_startup),
-            "OnUnitActiveSec" => Some(&mut t.on_unit_active),
-            "OnUnitInactiveSec" => Some(&mut t.on_unit_inactive),
-            _ => None,
-        };
-        if let Some(list) = monotonic {
-            if v.is_empty() {
-                clear_timer_values(t);
-            } else {
-                list.push(value::parse_timespan(v).map_err(why)?);
-            }
-            return Ok(());
-        }
-        match key {
-            "OnCalendar" => {
-                if v.is_empty() {
-                    clear_timer_values(t);
-                } else if let Some(c) = self.x(v) {
-                    t.on_calendar.push(c);
-                }
-            }
-            "RandomizedDelaySec" => t.randomized_delay = opt(v, value::parse_timespan)?,
-            "AccuracySec" => t.accuracy = opt(v, value::parse_timespan)?,
-            "FixedRandomDelay" => t.fixed_random_delay = bool_of(v)?,
-            "Persistent" => t.persistent = bool_of(v)?,
-            "RemainAfterElapse" => t.remain_after_elapse = opt(v, value::parse_bool)?,
-            "Unit" => {
-                t.unit = match self.text(v) {
-                    None => None,
-                    Some(n) => {
-                        let n = UnitName::parse(&n).map_err(|e| e.to_string())?;
-                        if n.unit_type() == "timer" {
-                            return Err(format!("{n} is a timer; a timer cannot activate a timer"));
-                        }
-                        Some(n)
-                    }
-                };
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-/// An empty On*= resets every trigger of the timer (config_parse_timer).
-fn clear_timer_values(t: &mut TimerSection) {
-    t.on_active.clear();
-    t.on_boot.clear();
-    t.on_startup.clear();
-    t.on_unit_active.clear();
-    t.on_unit_inactive.clear();
-    t.on_calendar.clear();
-}
-
-/// A ListenStream=/ListenDatagram=/ListenSequentialPacket= address (systemd.socket(5)).
-fn parse_listen_address(text: &str) -> Result<ListenAddress, String> {
-    if text.starts_with('/') {
-        return Ok(ListenAddress::Path(PathBuf::from(text)));
-    }
-    if let Some(name) = text.strip_prefix('@') {
-        return Ok(ListenAddress::Abstract(name.to_owned()));
-    }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return match text.parse::<u16>() {
-            Ok(port) if port > 0 => Ok(ListenAddress::Port(port)),
-            _ => Err(format!("{text:?} is not a port number from 1 to 65535")),
-        };
-    }
-    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
-        return Ok(ListenAddress::Inet(addr));
-    }
-    if text.starts_with("vsock:") || text.contains('%') {
-        return Ok(ListenAddress::Other(text.to_owned()));
-    }
-    Err(format!(
-        "{text:?} is not a socket address (a port, ADDRESS:PORT, [IPv6]:PORT, /path or @abstract)"
-    ))
 }
 
 /// Whole-unit rules systemd applies after loading (service_verify, socket_verify,
@@ -727,4 +585,157 @@ pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
         UnitKind::Target | UnitKind::Unsupported { .. } => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::unit::model::{LimitValue, ResourceLimit};
+    use crate::unit::value::Timespan;
+
+    fn load(name: &str, text: &str) -> (Unit, Vec<String>) {
+        let ctx = SpecifierContext::fixed();
+        let name = UnitName::parse(name).unwrap();
+        let path = Path::new("/u/file");
+        let mut unit = Unit::new(name.clone());
+        let mut applier = Applier::new(&ctx, &name, Some(path));
+        applier.apply_file(&mut unit, path, text.as_bytes());
+        let mut text: Vec<String> = applier
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        text.extend(check_unit(&unit, path).iter().map(ToString::to_string));
+        (unit, text)
+    }
+
+    #[test]
+    fn golden_resets() {
+        let (u, d) = load(
+            "a.service",
+            "[Unit]\nConditionPathExists=/a\nConditionHost=x\nCondition=\nConditionPathExists=!/b\n\
+             After=x.service\nAfter=\nAfter=y.service\n\
+             [Service]\nEnvironment=A=1 B=2\nEnvironment=\nEnvironment=C=3\n\
+             ExecStart=/bin/a\nExecStart=\nExecStart=/bin/b\nTimeoutSec=7\nTimeoutStopSec=\n\
+             SuccessExitStatus=1 2\nSuccessExitStatus=\nSuccessExitStatus=3\nLimitNOFILE=8\nLimitNOFILE=\n",
+        );
+        assert_eq!(
+            d,
+            ["/u/file:4: Unknown key name 'Condition' in section 'Unit', ignoring."]
+        );
+        // `Condition=` is not a key; the reset came from nowhere: both path conditions stay.
+        let conditions: Vec<(&str, bool, &str)> = u
+            .unit
+            .conditions
+            .iter()
+            .map(|c| (c.check.as_str(), c.negate, c.value.as_str()))
+            .collect();
+        assert_eq!(
+            conditions,
+            [
+                ("PathExists", false, "/a"),
+                ("Host", false, "x"),
+                ("PathExists", true, "/b")
+            ]
+        );
+        // Dependencies accumulate; an empty one is not a reset in systemd either.
+        assert_eq!(u.unit.after.len(), 2);
+        let s = u.service().unwrap();
+        assert_eq!(s.exec.environment, [("C".to_owned(), "3".to_owned())]);
+        assert_eq!(s.exec_start.len(), 1);
+        assert_eq!(
+            s.timeout_start,
+            Some(Timespan::Finite(Duration::from_secs(7)))
+        );
+        assert_eq!(s.timeout_stop, None);
+        assert_eq!(
+            s.success_exit_status
+                .codes
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [3]
+        );
+        assert!(s.exec.limits.is_empty());
+
+        let (u, _) = load(
+            "a.service",
+            "[Unit]\nConditionPathExists=/a\nConditionPathExists=\nAssertPathExists=|/c\n[Service]\nExecStart=/bin/a\n",
+        );
+        assert!(u.unit.conditions.is_empty());
+        assert!(u.unit.asserts[0].trigger);
+    }
+
+    #[test]
+    fn limits_and_values() {
+        let (u, d) = load(
+            "a.service",
+            "[Service]\nExecStart=/bin/a\nLimitNOFILE=1024:infinity\nLimitCORE=1G\nLimitCPU=1min\nLimitNICE=-5\n\
+             LimitRTTIME=5\nPIDFile=a.pid\nWorkingDirectory=~\nRestartSec=0\nWatchdogSec=0\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let s = u.service().unwrap();
+        let limit = |n: &str| s.exec.limits.get(n).copied();
+        assert_eq!(
+            limit("NOFILE"),
+            Some(ResourceLimit {
+                soft: LimitValue::Value(1024),
+                hard: LimitValue::Infinity
+            })
+        );
+        assert_eq!(
+            limit("CORE").map(|l| l.soft),
+            Some(LimitValue::Value(1 << 30))
+        );
+        assert_eq!(limit("CPU").map(|l| l.soft), Some(LimitValue::Value(60)));
+        assert_eq!(limit("NICE").map(|l| l.soft), Some(LimitValue::Value(25)));
+        assert_eq!(limit("RTTIME").map(|l| l.soft), Some(LimitValue::Value(5)));
+        assert_eq!(s.pid_file.as_deref(), Some(Path::new("/run/a.pid")));
+        assert_eq!(
+            s.restart_sec.and_then(Timespan::finite),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(s.watchdog.and_then(Timespan::as_timeout), None);
+    }
+
+    #[test]
+    fn unit_rules() {
+        let (_, d) = load("a.service", "[Service]\nType=oneshot\nExecStop=/bin/x\n");
+        assert!(d.is_empty(), "a oneshot with only ExecStop= is fine: {d:?}");
+        let (_, d) = load("a.service", "[Unit]\nSuccessAction=exit\n");
+        assert_eq!(
+            d,
+            ["/u/file:2: SuccessAction= is not supported by bosun yet, ignoring"]
+        );
+        let (_, d) = load("a.service", "[Service]\nType=dbus\nExecStart=/bin/x\n");
+        assert_eq!(
+            d,
+            [
+                "/u/file: Service is of type D-Bus but no D-Bus service name has been specified. Refusing."
+            ]
+        );
+        let (u, d) = load(
+            "a.service",
+            "[Service]\nBusName=org.example\nExecStart=/bin/x\n",
+        );
+        assert!(d.is_empty());
+        assert_eq!(u.service().unwrap().effective_type(), ServiceType::Dbus);
+        let (_, d) = load("a.socket", "[Socket]\nListenNetlink=audit 1\n");
+        assert_eq!(
+            d,
+            ["/u/file:2: ListenNetlink= is not supported by bosun yet, ignoring"]
+        );
+        let (_, d) = load("a.timer", "[Timer]\nOnBootSec=1\nOnCalendar=\n");
+        assert_eq!(d, ["/u/file: Timer unit lacks value setting. Refusing."]);
+        let (u, d) = load("a.mount", "[Mount]\nWhat=/dev/sda\nWhere=/mnt\nBogus=1\n");
+        assert_eq!(
+            d,
+            ["/u/file:4: Unknown key name 'Bogus' in section 'Mount', ignoring."]
+        );
+        assert!(
+            matches!(u.kind, UnitKind::Unsupported { ref assignments, .. } if assignments.len() == 2)
+        );
+    }
 }

@@ -8,6 +8,7 @@
 
 pub mod apply;
 mod apply_exec;
+mod apply_socket;
 pub mod directive;
 pub mod envfile;
 pub mod exec;
