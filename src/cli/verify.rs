@@ -23,7 +23,9 @@ UNIT is a unit name looked up in the search path (/etc/systemd/system, /run/syst
 /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system); PATH is a unit
 file anywhere (an argument containing `/`). Without arguments, every unit in the search path is
 verified. Directives a container does not enforce (sandboxing, resource control) are reported
-once each. Exits 1 when any unit has an error, 0 otherwise.
+once each. As with `systemd-analyze verify`, every command not prefixed with `-` must be an
+executable file (under DIR with --root); for a unit with Condition*= settings a missing one is
+only a warning. Exits 1 when any unit has an error, 0 otherwise.
 
 Options:
   --root DIR      look for units (and drop-ins) under DIR instead of /
@@ -100,10 +102,11 @@ pub fn main(args: &[OsString]) -> Exit {
     let _ = out.flush();
     match outcome {
         Ok(summary) => {
-            crate::log::info(format_args!(
-                "verified {} units: {} with errors, {} masked",
-                summary.units, summary.failed, summary.masked
-            ));
+            // One summary line on stderr, so stdout holds only `path:line: message` lines.
+            eprintln!(
+                "bosun verify: {} units, {} with errors, {} not found, {} masked",
+                summary.units, summary.failed, summary.missing, summary.masked
+            );
             if summary.failed > 0 || summary.missing > 0 {
                 Exit::Failure
             } else {
@@ -179,7 +182,30 @@ pub fn verify(
             }
             writeln!(out, "{d}")?;
         }
-        if loaded.state == LoadState::Error {
+        let mut unusable = false;
+        if let Some(fragment) = &loaded.fragment {
+            // Like systemd-analyze verify: every command not marked `-` must be executable.
+            for cmd in loaded.unit.exec_commands() {
+                if cmd.flags.ignore_failure {
+                    continue;
+                }
+                if let Err(why) = check_executable(&cmd.path, loader.search_path().root()) {
+                    // A unit with conditions may never run here (rc-local.service checks
+                    // ConditionFileIsExecutable=/etc/rc.local): then this is only a warning.
+                    unusable |= loaded.unit.unit.conditions.is_empty();
+                    writeln!(
+                        out,
+                        "{}: Command {} is not executable: {why}",
+                        fragment.display(),
+                        cmd.path
+                    )?;
+                }
+            }
+        }
+        if unusable && loaded.state == LoadState::Loaded {
+            summary.failed += 1;
+        }
+        if loaded.state == LoadState::Error || unusable {
             writeln!(
                 out,
                 "{}: unit configuration has fatal errors, {} will not be started",
@@ -193,6 +219,20 @@ pub fn verify(
         }
     }
     Ok(summary)
+}
+
+/// Whether `path` (absolute, or a bare name searched in systemd's fixed path) is an
+/// executable file under `root`.
+fn check_executable(path: &str, root: &Path) -> Result<(), &'static str> {
+    use std::os::unix::fs::PermissionsExt;
+    let found =
+        crate::unit::exec::resolve_executable(path, root).ok_or("No such file or directory")?;
+    let on_disk = root.join(found.strip_prefix("/").unwrap_or(&found));
+    match std::fs::metadata(on_disk) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(_) => Err("Permission denied"),
+        Err(_) => Err("No such file or directory"),
+    }
 }
 
 /// Load `target` (a name, or a path when it contains `/`); a template is checked as its

@@ -45,6 +45,30 @@ impl Unit {
         }
     }
 
+    /// Every command of the unit (services: ExecCondition= to ExecStopPost=; sockets: their
+    /// ExecStartPre= to ExecStopPost=), in declaration order of the keys.
+    pub fn exec_commands(&self) -> Vec<&ExecCommand> {
+        let lists: Vec<&Vec<ExecCommand>> = match &self.kind {
+            UnitKind::Service(s) => vec![
+                &s.exec_condition,
+                &s.exec_start_pre,
+                &s.exec_start,
+                &s.exec_start_post,
+                &s.exec_reload,
+                &s.exec_stop,
+                &s.exec_stop_post,
+            ],
+            UnitKind::Socket(s) => vec![
+                &s.exec_start_pre,
+                &s.exec_start_post,
+                &s.exec_stop_pre,
+                &s.exec_stop_post,
+            ],
+            _ => Vec::new(),
+        };
+        lists.into_iter().flatten().collect()
+    }
+
     /// The `[Service]` part, when this is a service.
     pub fn service(&self) -> Option<&ServiceSection> {
         match &self.kind {
