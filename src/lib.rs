@@ -8,7 +8,7 @@
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the main child, shutdown, the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr                                          |
 //! | [`sys`]   | the only code allowed to contain `unsafe` (the child's pre-exec set-up)    |
-//! | [`unit`]  | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
+//! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
 //!
 //! # The event loop and its file descriptors
 //!

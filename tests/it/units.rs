@@ -701,10 +701,20 @@ fn every_installed_unit_file_parses() {
         "parsed {parsed} unit files, {} errors ({masked} masked, {aliases} alias links skipped, {warnings} warnings)",
         errors.len()
     );
-    let daemons = ["nginx", "apache2", "redis-server", "memcached", "postgresql@", "ssh", "cron"];
-    let (present, absent): (Vec<&str>, Vec<&str>) = daemons
-        .iter()
-        .partition(|d| seen_dirs.iter().any(|dir| dir.join(format!("{d}.service")).exists()));
+    let daemons = [
+        "nginx",
+        "apache2",
+        "redis-server",
+        "memcached",
+        "postgresql@",
+        "ssh",
+        "cron",
+    ];
+    let (present, absent): (Vec<&str>, Vec<&str>) = daemons.iter().partition(|d| {
+        seen_dirs
+            .iter()
+            .any(|dir| dir.join(format!("{d}.service")).exists())
+    });
     println!("Debian daemon units present: {present:?}; absent: {absent:?}");
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(
