@@ -9,6 +9,7 @@
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
 //! | [`service`] | services at run time: the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
+//! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
 //!
 //! # The event loop and its file descriptors
 //!
@@ -27,3 +28,4 @@ pub mod init;
 pub mod log;
 pub mod service;
 pub mod sys;
+pub mod unit;

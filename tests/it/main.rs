@@ -8,3 +8,4 @@
 mod cgroup;
 mod harness;
 mod pid1;
+mod units;

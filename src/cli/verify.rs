@@ -1,0 +1,286 @@
+//! `bosun verify [--root DIR] [UNIT|PATH...]`: load units as PID 1 would and print every
+//! diagnostic as `path:line: message` (like `systemd-analyze verify`); exit non-zero when any
+//! unit has an error. Without arguments every unit in the search path is verified. Argument
+//! parsing and printing only; the reading is [`crate::unit`]'s.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::init::exit::Exit;
+use crate::unit::load::UnitFileKind;
+use crate::unit::{
+    DiagnosticKind, LoadError, LoadState, LoadedUnit, Loader, SearchPath, SpecifierContext,
+    UnitName, directive,
+};
+
+const HELP: &str = "\
+Usage: bosun verify [--root DIR] [UNIT|PATH...]
+
+Load unit files the way bosun's PID 1 does and print every problem as `path:line: message`.
+UNIT is a unit name looked up in the search path (/etc/systemd/system, /run/systemd/system,
+/usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system); PATH is a unit
+file anywhere (an argument containing `/`). Without arguments, every unit in the search path is
+verified. Directives a container does not enforce (sandboxing, resource control) are reported
+once each. As with `systemd-analyze verify`, every command not prefixed with `-` must be an
+executable file (under DIR with --root); for a unit with Condition*= settings a missing one is
+only a warning. Exits 1 when any unit has an error, 0 otherwise.
+
+Options:
+  --root DIR      look for units (and drop-ins) under DIR instead of /
+  --directives    print every systemd directive and how bosun treats it (Markdown) and exit
+  -h, --help      print this help and exit
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    root: PathBuf,
+    targets: Vec<String>,
+}
+
+fn parse(args: &[OsString]) -> Result<Option<Request>, String> {
+    let mut root = PathBuf::from("/");
+    let mut targets = Vec::new();
+    let mut i = 0;
+    let mut only_targets = false;
+    while i < args.len() {
+        let arg = args[i]
+            .to_str()
+            .ok_or_else(|| format!("argument {:?} is not valid UTF-8", args[i]))?;
+        i += 1;
+        if only_targets || !arg.starts_with('-') {
+            targets.push(arg.to_owned());
+            continue;
+        }
+        match arg {
+            "--" => only_targets = true,
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return Ok(None);
+            }
+            "--directives" => {
+                print!("{}", directive::markdown_table());
+                return Ok(None);
+            }
+            "--root" => {
+                let dir = args
+                    .get(i)
+                    .and_then(|d| d.to_str())
+                    .ok_or("option --root needs a directory")?;
+                root = PathBuf::from(dir);
+                i += 1;
+            }
+            _ => match arg.strip_prefix("--root=") {
+                Some(dir) => root = PathBuf::from(dir),
+                None => return Err(format!("unknown option {arg}")),
+            },
+        }
+    }
+    Ok(Some(Request { root, targets }))
+}
+
+/// `bosun verify ...`, with `args` after the word `verify`.
+pub fn main(args: &[OsString]) -> Exit {
+    let request = match parse(args) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Exit::Success,
+        Err(message) => {
+            crate::log::error(format_args!("verify: {message}"));
+            eprintln!("Try 'bosun verify --help' for more information.");
+            return Exit::Usage;
+        }
+    };
+    let loader = Loader::new(
+        SearchPath::system(&request.root),
+        SpecifierContext::from_system(&request.root),
+    );
+    let mut out = std::io::stdout().lock();
+    let outcome = verify(&loader, &request.targets, &mut out);
+    // stdout may be a closed pipe; the exit code still tells.
+    let _ = out.flush();
+    match outcome {
+        Ok(summary) => {
+            // One summary line on stderr, so stdout holds only `path:line: message` lines.
+            eprintln!(
+                "bosun verify: {} units, {} with errors, {} not found, {} masked",
+                summary.units, summary.failed, summary.missing, summary.masked
+            );
+            if summary.failed > 0 || summary.missing > 0 {
+                Exit::Failure
+            } else {
+                Exit::Success
+            }
+        }
+        Err(e) => {
+            crate::log::error(format_args!("verify: {e}"));
+            Exit::Failure
+        }
+    }
+}
+
+/// What a verification run found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Units looked at.
+    pub units: usize,
+    /// Units with at least one error.
+    pub failed: usize,
+    /// Masked units.
+    pub masked: usize,
+    /// Units that could not be loaded at all (not found, unreadable).
+    pub missing: usize,
+}
+
+/// Verify `targets` (all units when empty) and write diagnostics to `out`, one per line.
+/// Ignored and not-yet-supported directives are written once per directive for the whole run.
+pub fn verify(
+    loader: &Loader,
+    targets: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut said: HashSet<DiagnosticKind> = HashSet::new();
+    let all;
+    let targets: &[String] = if targets.is_empty() {
+        let files = loader
+            .unit_files()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        all = files
+            .into_iter()
+            .filter(|f| !matches!(f.kind, UnitFileKind::Alias(_)))
+            .map(|f| f.name.to_string())
+            .collect::<Vec<_>>();
+        &all
+    } else {
+        targets
+    };
+    for target in targets {
+        summary.units += 1;
+        let loaded = load_for_verification(loader, target);
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                summary.missing += 1;
+                writeln!(out, "{target}: {e}")?;
+                continue;
+            }
+        };
+        match loaded.state {
+            LoadState::Masked => summary.masked += 1,
+            LoadState::Error => summary.failed += 1,
+            LoadState::Loaded => {}
+        }
+        for d in &loaded.diagnostics {
+            let once = matches!(
+                d.kind,
+                DiagnosticKind::Ignored(_) | DiagnosticKind::NotYetSupported(_)
+            );
+            if once && !said.insert(d.kind) {
+                continue;
+            }
+            writeln!(out, "{d}")?;
+        }
+        let mut unusable = false;
+        if let Some(fragment) = &loaded.fragment {
+            // Like systemd-analyze verify: every command not marked `-` must be executable.
+            for cmd in loaded.unit.exec_commands() {
+                if cmd.flags.ignore_failure {
+                    continue;
+                }
+                if let Err(why) = check_executable(&cmd.path, loader.search_path().root()) {
+                    // A unit with conditions may never run here (rc-local.service checks
+                    // ConditionFileIsExecutable=/etc/rc.local): then this is only a warning.
+                    unusable |= loaded.unit.unit.conditions.is_empty();
+                    writeln!(
+                        out,
+                        "{}: Command {} is not executable: {why}",
+                        fragment.display(),
+                        cmd.path
+                    )?;
+                }
+            }
+        }
+        if unusable && loaded.state == LoadState::Loaded {
+            summary.failed += 1;
+        }
+        if loaded.state == LoadState::Error || unusable {
+            writeln!(
+                out,
+                "{}: unit configuration has fatal errors, {} will not be started",
+                loaded
+                    .fragment
+                    .as_deref()
+                    .unwrap_or(Path::new(target))
+                    .display(),
+                loaded.name
+            )?;
+        }
+    }
+    Ok(summary)
+}
+
+/// Whether `path` (absolute, or a bare name searched in systemd's fixed path) is an
+/// executable file under `root`.
+fn check_executable(path: &str, root: &Path) -> Result<(), &'static str> {
+    use std::os::unix::fs::PermissionsExt;
+    let found =
+        crate::unit::exec::resolve_executable(path, root).ok_or("No such file or directory")?;
+    let on_disk = root.join(found.strip_prefix("/").unwrap_or(&found));
+    match std::fs::metadata(on_disk) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(_) => Err("Permission denied"),
+        Err(_) => Err("No such file or directory"),
+    }
+}
+
+/// Load `target` (a name, or a path when it contains `/`); a template is checked as its
+/// instance `test_instance`, as `systemd-analyze verify` does.
+pub fn load_for_verification(loader: &Loader, target: &str) -> Result<LoadedUnit, LoadError> {
+    if target.contains('/') {
+        let path = Path::new(target);
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let name = UnitName::parse(file_name)?;
+        loader.load_file_as(path, &name.for_verification())
+    } else {
+        loader.load(UnitName::parse(target)?.for_verification().as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(
+            parse(&os(&["--root", "/x", "a.service", "./b.service"])).unwrap(),
+            Some(Request {
+                root: PathBuf::from("/x"),
+                targets: vec!["a.service".to_owned(), "./b.service".to_owned()],
+            })
+        );
+        assert_eq!(
+            parse(&os(&["--root=/y"])).unwrap().unwrap().root,
+            PathBuf::from("/y")
+        );
+        assert!(
+            parse(&os(&["--root"]))
+                .unwrap_err()
+                .contains("needs a directory")
+        );
+        assert!(parse(&os(&["--frob"])).unwrap_err().contains("--frob"));
+        assert_eq!(
+            parse(&os(&["--", "--odd.service"]))
+                .unwrap()
+                .unwrap()
+                .targets,
+            ["--odd.service"]
+        );
+    }
+}

@@ -1,0 +1,639 @@
+//! The typed model of a unit: `[Unit]`, `[Install]` and the type section (`[Service]`,
+//! `[Socket]`, `[Timer]`; targets have none; other types keep their assignments as "parsed,
+//! type not supported"). Plain data with systemd's defaults; filling it is [`super::apply`]'s
+//! job, running it is the services issue's. Nothing here touches the system.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::exec::ExecCommand;
+use super::name::UnitName;
+use super::syntax::Assignment;
+use super::value::{ExitStatusSet, Size, Timespan};
+
+/// A unit with every section typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// The unit's name (for an instance, the instance's name).
+    pub name: UnitName,
+    /// `[Unit]`.
+    pub unit: UnitSection,
+    /// The type-specific part.
+    pub kind: UnitKind,
+    /// `[Install]`.
+    pub install: InstallSection,
+}
+
+impl Unit {
+    /// An empty unit of `name`'s type, with systemd's defaults.
+    pub fn new(name: UnitName) -> Self {
+        let kind = match name.unit_type() {
+            "service" => UnitKind::Service(Box::default()),
+            "socket" => UnitKind::Socket(Box::default()),
+            "timer" => UnitKind::Timer(TimerSection::default()),
+            "target" => UnitKind::Target,
+            other => UnitKind::Unsupported {
+                unit_type: other.to_owned(),
+                assignments: Vec::new(),
+            },
+        };
+        Unit {
+            name,
+            unit: UnitSection::default(),
+            kind,
+            install: InstallSection::default(),
+        }
+    }
+
+    /// Every command of the unit (services: ExecCondition= to ExecStopPost=; sockets: their
+    /// ExecStartPre= to ExecStopPost=), in declaration order of the keys.
+    pub fn exec_commands(&self) -> Vec<&ExecCommand> {
+        let lists: Vec<&Vec<ExecCommand>> = match &self.kind {
+            UnitKind::Service(s) => vec![
+                &s.exec_condition,
+                &s.exec_start_pre,
+                &s.exec_start,
+                &s.exec_start_post,
+                &s.exec_reload,
+                &s.exec_stop,
+                &s.exec_stop_post,
+            ],
+            UnitKind::Socket(s) => vec![
+                &s.exec_start_pre,
+                &s.exec_start_post,
+                &s.exec_stop_pre,
+                &s.exec_stop_post,
+            ],
+            _ => Vec::new(),
+        };
+        lists.into_iter().flatten().collect()
+    }
+
+    /// The `[Service]` part, when this is a service.
+    pub fn service(&self) -> Option<&ServiceSection> {
+        match &self.kind {
+            UnitKind::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The `[Socket]` part, when this is a socket.
+    pub fn socket(&self) -> Option<&SocketSection> {
+        match &self.kind {
+            UnitKind::Socket(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The `[Timer]` part, when this is a timer.
+    pub fn timer(&self) -> Option<&TimerSection> {
+        match &self.kind {
+            UnitKind::Timer(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The type-specific part of a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitKind {
+    /// `.service`.
+    Service(Box<ServiceSection>),
+    /// `.socket`.
+    Socket(Box<SocketSection>),
+    /// `.timer`.
+    Timer(TimerSection),
+    /// `.target`: no section of its own.
+    Target,
+    /// `.path`, `.mount`, ...: parsed, kept, not supported by bosun.
+    Unsupported {
+        /// The type suffix.
+        unit_type: String,
+        /// The assignments of the type's section, in order.
+        assignments: Vec<Assignment>,
+    },
+}
+
+/// One Condition*= or Assert*= check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The check without its prefix: `PathExists` for ConditionPathExists=.
+    pub check: String,
+    /// `|`: a triggering condition (any of them suffices).
+    pub trigger: bool,
+    /// `!`: negated.
+    pub negate: bool,
+    /// The argument, specifiers resolved.
+    pub value: String,
+    /// Where it was set, for messages.
+    pub line: usize,
+}
+
+/// `[Unit]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitSection {
+    /// Description=.
+    pub description: Option<String>,
+    /// Documentation= URIs.
+    pub documentation: Vec<String>,
+    /// Requires=.
+    pub requires: Vec<UnitName>,
+    /// Wants=.
+    pub wants: Vec<UnitName>,
+    /// Requisite=.
+    pub requisite: Vec<UnitName>,
+    /// BindsTo= (and its old name BindTo=).
+    pub binds_to: Vec<UnitName>,
+    /// PartOf=.
+    pub part_of: Vec<UnitName>,
+    /// Upholds=.
+    pub upholds: Vec<UnitName>,
+    /// Conflicts=.
+    pub conflicts: Vec<UnitName>,
+    /// After=.
+    pub after: Vec<UnitName>,
+    /// Before=.
+    pub before: Vec<UnitName>,
+    /// OnFailure=.
+    pub on_failure: Vec<UnitName>,
+    /// OnSuccess=.
+    pub on_success: Vec<UnitName>,
+    /// DefaultDependencies= (default yes).
+    pub default_dependencies: bool,
+    /// Condition*=, in order.
+    pub conditions: Vec<Condition>,
+    /// Assert*=, in order.
+    pub asserts: Vec<Condition>,
+    /// StartLimitIntervalSec= (also accepted in `[Service]` as StartLimitInterval=).
+    pub start_limit_interval: Option<Timespan>,
+    /// StartLimitBurst=.
+    pub start_limit_burst: Option<u32>,
+    /// RefuseManualStart=.
+    pub refuse_manual_start: bool,
+    /// RefuseManualStop=.
+    pub refuse_manual_stop: bool,
+    /// StopWhenUnneeded=.
+    pub stop_when_unneeded: bool,
+    /// AllowIsolate=.
+    pub allow_isolate: bool,
+    /// IgnoreOnIsolate=.
+    pub ignore_on_isolate: bool,
+    /// SuccessAction= as written (not acted upon yet; a service with it needs no ExecStart=).
+    pub success_action: Option<String>,
+}
+
+impl Default for UnitSection {
+    fn default() -> Self {
+        UnitSection {
+            description: None,
+            documentation: Vec::new(),
+            requires: Vec::new(),
+            wants: Vec::new(),
+            requisite: Vec::new(),
+            binds_to: Vec::new(),
+            part_of: Vec::new(),
+            upholds: Vec::new(),
+            conflicts: Vec::new(),
+            after: Vec::new(),
+            before: Vec::new(),
+            on_failure: Vec::new(),
+            on_success: Vec::new(),
+            default_dependencies: true,
+            conditions: Vec::new(),
+            asserts: Vec::new(),
+            start_limit_interval: None,
+            start_limit_burst: None,
+            refuse_manual_start: false,
+            refuse_manual_stop: false,
+            stop_when_unneeded: false,
+            allow_isolate: false,
+            ignore_on_isolate: false,
+            success_action: None,
+        }
+    }
+}
+
+/// `[Install]`: read by enable/disable, not at run time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallSection {
+    /// WantedBy=.
+    pub wanted_by: Vec<UnitName>,
+    /// RequiredBy=.
+    pub required_by: Vec<UnitName>,
+    /// UpheldBy= (systemd 254).
+    pub upheld_by: Vec<UnitName>,
+    /// Alias=: names `systemctl enable` links to this unit.
+    pub alias: Vec<UnitName>,
+    /// Also=: units enabled and disabled together with this one.
+    pub also: Vec<UnitName>,
+    /// DefaultInstance= for templates.
+    pub default_instance: Option<String>,
+}
+
+/// Type= of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceType {
+    /// `simple`.
+    Simple,
+    /// `exec`.
+    Exec,
+    /// `forking`.
+    Forking,
+    /// `oneshot`.
+    Oneshot,
+    /// `dbus`.
+    Dbus,
+    /// `notify`.
+    Notify,
+    /// `notify-reload` (systemd 253).
+    NotifyReload,
+    /// `idle`.
+    Idle,
+}
+
+/// Restart=.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartPolicy {
+    /// `no` (the default).
+    #[default]
+    No,
+    /// `on-success`.
+    OnSuccess,
+    /// `on-failure`.
+    OnFailure,
+    /// `on-abnormal`.
+    OnAbnormal,
+    /// `on-watchdog`.
+    OnWatchdog,
+    /// `on-abort`.
+    OnAbort,
+    /// `always`.
+    Always,
+}
+
+/// NotifyAccess=.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyAccess {
+    /// `none`.
+    None,
+    /// `main`.
+    Main,
+    /// `exec`.
+    Exec,
+    /// `all`.
+    All,
+}
+
+/// KillMode=.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillMode {
+    /// `control-group` (the default): every process of the unit.
+    ControlGroup,
+    /// `mixed`: SIGTERM to the main process, SIGKILL to all.
+    Mixed,
+    /// `process`: only the main process.
+    Process,
+    /// `none`.
+    None,
+}
+
+/// A working directory (WorkingDirectory=).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkingDirectory {
+    /// `~`: the user's home directory.
+    Home,
+    /// An absolute path.
+    Path(PathBuf),
+}
+
+/// Standard{Input,Output,Error}=.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stdio {
+    /// `null`.
+    Null,
+    /// `tty`, `tty-force`, `tty-fail`.
+    Tty,
+    /// `inherit`.
+    Inherit,
+    /// `journal`, `syslog`, `kmsg` (and their `+console` forms): bosun's log.
+    Journal,
+    /// `console`.
+    Console,
+    /// `socket`.
+    Socket,
+    /// `data` (StandardInputText=/StandardInputData=).
+    Data,
+    /// `fd:NAME` (`stdin`/`stdout` when no name).
+    Fd(String),
+    /// `file:PATH`.
+    File(PathBuf),
+    /// `append:PATH`.
+    Append(PathBuf),
+    /// `truncate:PATH`.
+    Truncate(PathBuf),
+}
+
+/// An EnvironmentFile= entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentFileRef {
+    /// The file.
+    pub path: PathBuf,
+    /// `-` prefix: a missing file is not an error.
+    pub optional: bool,
+}
+
+/// A resource limit value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitValue {
+    /// A number (bytes, seconds, microseconds or a count, depending on the limit).
+    Value(u64),
+    /// `infinity`.
+    Infinity,
+}
+
+/// One Limit*= setting: `soft[:hard]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceLimit {
+    /// The soft limit.
+    pub soft: LimitValue,
+    /// The hard limit.
+    pub hard: LimitValue,
+}
+
+/// The execution environment shared by services and sockets (systemd.exec(5)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecContext {
+    /// User=.
+    pub user: Option<String>,
+    /// Group=.
+    pub group: Option<String>,
+    /// SupplementaryGroups=.
+    pub supplementary_groups: Vec<String>,
+    /// DynamicUser=.
+    pub dynamic_user: bool,
+    /// WorkingDirectory=, and whether a missing one is tolerated (`-` prefix).
+    pub working_directory: Option<(WorkingDirectory, bool)>,
+    /// UMask= (default 0022).
+    pub umask: Option<u32>,
+    /// Nice= (-20..19).
+    pub nice: Option<i32>,
+    /// OOMScoreAdjust= (-1000..1000).
+    pub oom_score_adjust: Option<i32>,
+    /// Limit*=, by resource name (`NOFILE`, `CORE`, ...).
+    pub limits: BTreeMap<String, ResourceLimit>,
+    /// Environment=, in assignment order (later wins).
+    pub environment: Vec<(String, String)>,
+    /// EnvironmentFile=, read at start time in order.
+    pub environment_files: Vec<EnvironmentFileRef>,
+    /// PassEnvironment=.
+    pub pass_environment: Vec<String>,
+    /// UnsetEnvironment= (names or NAME=VALUE pairs).
+    pub unset_environment: Vec<String>,
+    /// StandardInput=.
+    pub standard_input: Option<Stdio>,
+    /// StandardOutput=.
+    pub standard_output: Option<Stdio>,
+    /// StandardError=.
+    pub standard_error: Option<Stdio>,
+    /// SyslogIdentifier=: the prefix of the service's log lines.
+    pub syslog_identifier: Option<String>,
+    /// RuntimeDirectory=, relative to /run.
+    pub runtime_directory: Vec<String>,
+    /// StateDirectory=, relative to /var/lib.
+    pub state_directory: Vec<String>,
+    /// CacheDirectory=, relative to /var/cache.
+    pub cache_directory: Vec<String>,
+    /// LogsDirectory=, relative to /var/log.
+    pub logs_directory: Vec<String>,
+    /// ConfigurationDirectory=, relative to /etc.
+    pub configuration_directory: Vec<String>,
+    /// RuntimeDirectoryMode= (default 0755).
+    pub runtime_directory_mode: Option<u32>,
+    /// StateDirectoryMode= (default 0755).
+    pub state_directory_mode: Option<u32>,
+    /// CacheDirectoryMode= (default 0755).
+    pub cache_directory_mode: Option<u32>,
+    /// LogsDirectoryMode= (default 0755).
+    pub logs_directory_mode: Option<u32>,
+    /// ConfigurationDirectoryMode= (default 0755).
+    pub configuration_directory_mode: Option<u32>,
+    /// RuntimeDirectoryPreserve= (`no`, `yes`, `restart`).
+    pub runtime_directory_preserve: Option<String>,
+    /// LoadCredential=ID:PATH (PATH empty: the ID is looked up in bosun's credential store).
+    pub load_credentials: Vec<(String, String)>,
+    /// SetCredential=ID:DATA (C escapes resolved).
+    pub set_credentials: Vec<(String, String)>,
+}
+
+/// How processes are stopped (systemd.kill(5)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KillContext {
+    /// KillMode=.
+    pub kill_mode: Option<KillMode>,
+    /// KillSignal= (default SIGTERM).
+    pub kill_signal: Option<i32>,
+    /// RestartKillSignal= (default: KillSignal=).
+    pub restart_kill_signal: Option<i32>,
+    /// FinalKillSignal= (default SIGKILL).
+    pub final_kill_signal: Option<i32>,
+    /// WatchdogSignal= (default SIGABRT).
+    pub watchdog_signal: Option<i32>,
+    /// SendSIGKILL= (default yes).
+    pub send_sigkill: Option<bool>,
+    /// SendSIGHUP= (default no).
+    pub send_sighup: Option<bool>,
+}
+
+/// `[Service]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSection {
+    /// Type= as written.
+    pub service_type: Option<ServiceType>,
+    /// RemainAfterExit=.
+    pub remain_after_exit: bool,
+    /// GuessMainPID= (default yes).
+    pub guess_main_pid: Option<bool>,
+    /// PIDFile=.
+    pub pid_file: Option<PathBuf>,
+    /// BusName=.
+    pub bus_name: Option<String>,
+    /// ExecCondition=.
+    pub exec_condition: Vec<ExecCommand>,
+    /// ExecStartPre=.
+    pub exec_start_pre: Vec<ExecCommand>,
+    /// ExecStart=.
+    pub exec_start: Vec<ExecCommand>,
+    /// ExecStartPost=.
+    pub exec_start_post: Vec<ExecCommand>,
+    /// ExecReload=.
+    pub exec_reload: Vec<ExecCommand>,
+    /// ExecStop=.
+    pub exec_stop: Vec<ExecCommand>,
+    /// ExecStopPost=.
+    pub exec_stop_post: Vec<ExecCommand>,
+    /// Restart=.
+    pub restart: RestartPolicy,
+    /// RestartSec= (default 100ms).
+    pub restart_sec: Option<Timespan>,
+    /// TimeoutStartSec= (or TimeoutSec=); 0 and infinity mean no timeout.
+    pub timeout_start: Option<Timespan>,
+    /// TimeoutStopSec= (or TimeoutSec=); 0 and infinity mean no timeout.
+    pub timeout_stop: Option<Timespan>,
+    /// TimeoutAbortSec=.
+    pub timeout_abort: Option<Timespan>,
+    /// RuntimeMaxSec=.
+    pub runtime_max: Option<Timespan>,
+    /// WatchdogSec= (0: off).
+    pub watchdog: Option<Timespan>,
+    /// RestartPreventExitStatus=.
+    pub restart_prevent_exit_status: ExitStatusSet,
+    /// RestartForceExitStatus=.
+    pub restart_force_exit_status: ExitStatusSet,
+    /// SuccessExitStatus=.
+    pub success_exit_status: ExitStatusSet,
+    /// NotifyAccess=.
+    pub notify_access: Option<NotifyAccess>,
+    /// Sockets=.
+    pub sockets: Vec<UnitName>,
+    /// PermissionsStartOnly= (deprecated: prefer `+`).
+    pub permissions_start_only: bool,
+    /// The execution environment.
+    pub exec: ExecContext,
+    /// How processes are stopped.
+    pub kill: KillContext,
+}
+
+impl ServiceSection {
+    /// The effective Type=: as written, else `dbus` when BusName= is set, `simple` when there
+    /// is an ExecStart=, `oneshot` otherwise (systemd.service(5)).
+    pub fn effective_type(&self) -> ServiceType {
+        match self.service_type {
+            Some(t) => t,
+            None if self.bus_name.is_some() => ServiceType::Dbus,
+            None if !self.exec_start.is_empty() => ServiceType::Simple,
+            None => ServiceType::Oneshot,
+        }
+    }
+}
+
+/// A socket address of a Listen*= line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// A port on every address.
+    Port(u16),
+    /// An IPv4 or IPv6 address with port.
+    Inet(std::net::SocketAddr),
+    /// A file-system socket (or FIFO, or special file) path.
+    Path(PathBuf),
+    /// An abstract socket (`@name`).
+    Abstract(String),
+    /// Anything else (`vsock:`, interface-bound `addr%dev`, netlink, ...), kept as written.
+    Other(String),
+}
+
+/// The kind of a Listen*= line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenKind {
+    /// ListenStream=.
+    Stream,
+    /// ListenDatagram=.
+    Datagram,
+    /// ListenSequentialPacket=.
+    SequentialPacket,
+    /// ListenFIFO=.
+    Fifo,
+}
+
+/// One Listen*= line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    /// Its kind.
+    pub kind: ListenKind,
+    /// Its address.
+    pub address: ListenAddress,
+}
+
+/// `[Socket]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketSection {
+    /// The Listen*= lines, in order (file descriptors are passed in this order).
+    pub listen: Vec<Listen>,
+    /// ListenSpecial=, ListenNetlink=, ListenMessageQueue=, ListenUSBFunction= lines as
+    /// `(key, value)`: parsed, kept, not opened by bosun yet.
+    pub unsupported_listen: Vec<(String, String)>,
+    /// Accept=.
+    pub accept: bool,
+    /// SocketMode= (default 0666).
+    pub socket_mode: Option<u32>,
+    /// DirectoryMode= (default 0755).
+    pub directory_mode: Option<u32>,
+    /// SocketUser=.
+    pub socket_user: Option<String>,
+    /// SocketGroup=.
+    pub socket_group: Option<String>,
+    /// RemoveOnStop=.
+    pub remove_on_stop: bool,
+    /// Backlog= (default SOMAXCONN).
+    pub backlog: Option<u32>,
+    /// Service=: the unit activated (default: the socket's name with `.service`).
+    pub service: Option<UnitName>,
+    /// FileDescriptorName=.
+    pub file_descriptor_name: Option<String>,
+    /// ReusePort=.
+    pub reuse_port: bool,
+    /// KeepAlive=.
+    pub keep_alive: bool,
+    /// ReceiveBuffer=.
+    pub receive_buffer: Option<Size>,
+    /// SendBuffer=.
+    pub send_buffer: Option<Size>,
+    /// PassCredentials=.
+    pub pass_credentials: bool,
+    /// MaxConnections= (default 64).
+    pub max_connections: Option<u32>,
+    /// MaxConnectionsPerSource=.
+    pub max_connections_per_source: Option<u32>,
+    /// ExecStartPre=.
+    pub exec_start_pre: Vec<ExecCommand>,
+    /// ExecStartPost=.
+    pub exec_start_post: Vec<ExecCommand>,
+    /// ExecStopPre=.
+    pub exec_stop_pre: Vec<ExecCommand>,
+    /// ExecStopPost=.
+    pub exec_stop_post: Vec<ExecCommand>,
+    /// TimeoutSec= for the Exec*= commands.
+    pub timeout: Option<Timespan>,
+    /// The execution environment of the Exec*= commands.
+    pub exec: ExecContext,
+    /// How those commands are stopped.
+    pub kill: KillContext,
+}
+
+/// `[Timer]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimerSection {
+    /// OnActiveSec=.
+    pub on_active: Vec<Timespan>,
+    /// OnBootSec=.
+    pub on_boot: Vec<Timespan>,
+    /// OnStartupSec=.
+    pub on_startup: Vec<Timespan>,
+    /// OnUnitActiveSec=.
+    pub on_unit_active: Vec<Timespan>,
+    /// OnUnitInactiveSec=.
+    pub on_unit_inactive: Vec<Timespan>,
+    /// OnCalendar= expressions, as written (parsed by a later issue).
+    pub on_calendar: Vec<String>,
+    /// RandomizedDelaySec=.
+    pub randomized_delay: Option<Timespan>,
+    /// FixedRandomDelay=.
+    pub fixed_random_delay: bool,
+    /// AccuracySec= (default 1min).
+    pub accuracy: Option<Timespan>,
+    /// Persistent=.
+    pub persistent: bool,
+    /// RemainAfterElapse= (default yes).
+    pub remain_after_elapse: Option<bool>,
+    /// Unit=: the unit activated (default: the timer's name with `.service`).
+    pub unit: Option<UnitName>,
+}
