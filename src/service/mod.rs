@@ -1,5 +1,8 @@
-//! Services at run time: one unit's state machine, spawning, restart policy, and the
-//! notification socket. Parsing unit files is the `unit` module's job, not this module's.
+//! Services at run time: the notification socket ([`notify`]), per-unit cgroups ([`cgroup`]),
+//! the state machine of one service ([`state`], fed by [`spec`], named by [`status`]). Parsing unit files is the `unit` module's job, not this module's.
 
 pub mod cgroup;
 pub mod notify;
+pub mod spec;
+pub mod state;
+pub mod status;
