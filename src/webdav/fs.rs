@@ -1,0 +1,453 @@
+//! The confined filesystem: every path is resolved beneath the served root with `openat2` and
+//! `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`, so symlinks that stay inside are followed and any
+//! that leave (absolute, or `..` past the root) fail with EXDEV. Changes happen through a
+//! parent-directory descriptor and a single name (`mkdirat`, `unlinkat`, `renameat`), and
+//! recursive walks never follow links. Uploads are written to a temporary file in the target's
+//! directory and renamed over it. No metadata is cached.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag, openat, openat2, readlinkat, renameat};
+use nix::sys::stat::{Mode, SFlag, fchmod, fstatat, mkdirat};
+use nix::unistd::{UnlinkatFlags, symlinkat, unlinkat};
+use thiserror::Error;
+
+use super::path::{DavPath, INTERNAL_PREFIX};
+
+/// A failed filesystem operation on a served path.
+#[derive(Debug, Error)]
+#[error("cannot {op} {path:?} beneath the served root")]
+pub struct FsError {
+    pub op: &'static str,
+    pub path: String,
+    #[source]
+    pub errno: Errno,
+}
+
+impl FsError {
+    fn new(op: &'static str, path: &DavPath, errno: Errno) -> FsError {
+        FsError { op, path: path.rel(), errno }
+    }
+
+    /// The HTTP status this failure maps to.
+    pub fn status(&self) -> u16 {
+        match self.errno {
+            Errno::ENOENT => 404,
+            Errno::ENOTDIR => 409,
+            // EXDEV/ELOOP from openat2: a symlink leaves the root (or loops).
+            Errno::EXDEV | Errno::ELOOP | Errno::EACCES | Errno::EPERM | Errno::EROFS => 403,
+            Errno::EEXIST | Errno::ENOTEMPTY => 409,
+            Errno::ENOSPC | Errno::EDQUOT | Errno::EFBIG => 507,
+            Errno::ENAMETOOLONG => 414,
+            _ => 500,
+        }
+    }
+}
+
+/// What PROPFIND and the conditional headers need to know about a resource.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub is_dir: bool,
+    pub len: u64,
+    pub mtime: SystemTime,
+    pub created: SystemTime,
+    pub ino: u64,
+    pub mode: u32,
+}
+
+impl Meta {
+    fn of(meta: &std::fs::Metadata) -> Meta {
+        let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+        Meta {
+            is_dir: meta.is_dir(),
+            len: meta.len(),
+            mtime,
+            created: meta.created().unwrap_or(mtime),
+            ino: meta.ino(),
+            mode: meta.mode(),
+        }
+    }
+
+    /// A strong entity tag from inode, size and modification time.
+    pub fn etag(&self) -> String {
+        let nanos = self.mtime.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, nanos)
+    }
+}
+
+/// Space on the filesystem holding the root (RFC 4331).
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub used: u64,
+    pub available: u64,
+}
+
+/// The served directory, held open for the server's life.
+#[derive(Debug)]
+pub struct Root {
+    fd: OwnedFd,
+    real: PathBuf,
+}
+
+fn how(flags: OFlag) -> OpenHow {
+    OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+}
+
+fn retry<T>(mut f: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
+    loop {
+        match f() {
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+impl Root {
+    /// Open `dir` as the root.
+    pub fn open(dir: &Path) -> io::Result<Root> {
+        let real = std::fs::canonicalize(dir)?;
+        let fd = nix::fcntl::open(&real, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(io::Error::from)?;
+        // Fail at start, not at the first request, when the kernel lacks openat2 (Linux < 5.6)
+        // or the directory cannot be listed.
+        let probe = openat2(&fd, ".", how(OFlag::O_RDONLY | OFlag::O_DIRECTORY)).map_err(io::Error::from)?;
+        Dir::from_fd(probe).map_err(io::Error::from)?;
+        Ok(Root { fd, real })
+    }
+
+    /// The root's canonical path.
+    pub fn real(&self) -> &Path {
+        &self.real
+    }
+
+    fn open_beneath(&self, p: &DavPath, flags: OFlag, op: &'static str) -> Result<OwnedFd, FsError> {
+        retry(|| openat2(&self.fd, p.rel().as_str(), how(flags))).map_err(|e| FsError::new(op, p, e))
+    }
+
+    /// Metadata of `p`, following symlinks that stay inside; `None` when it does not exist.
+    pub fn stat(&self, p: &DavPath) -> Result<Option<Meta>, FsError> {
+        match self.open_beneath(p, OFlag::O_PATH, "stat") {
+            Ok(fd) => {
+                let meta = File::from(fd).metadata().map_err(|e| FsError::new("stat", p, errno_of(&e)))?;
+                Ok(Some(Meta::of(&meta)))
+            }
+            Err(e) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Open `p` for reading.
+    pub fn open_read(&self, p: &DavPath) -> Result<File, FsError> {
+        self.open_beneath(p, OFlag::O_RDONLY, "open").map(File::from)
+    }
+
+    /// Open `p` (file or directory) for xattr access.
+    pub fn open_for_attrs(&self, p: &DavPath) -> Result<File, FsError> {
+        self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_NONBLOCK, "open").map(File::from)
+    }
+
+    /// The names in collection `p`, without bosun's internal files.
+    pub fn list(&self, p: &DavPath) -> Result<Vec<String>, FsError> {
+        let fd = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
+        let mut dir = Dir::from_fd(fd).map_err(|e| FsError::new("list", p, e))?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(|e| FsError::new("list", p, e))?;
+            let Ok(name) = entry.file_name().to_str() else { continue };
+            if name == "." || name == ".." || name.starts_with(INTERNAL_PREFIX) {
+                continue;
+            }
+            names.push(name.to_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The parent directory of `p` (resolved beneath the root) and `p`'s last name.
+    pub fn parent_of<'a>(&self, p: &'a DavPath) -> Result<(OwnedFd, &'a str), FsError> {
+        let (Some(parent), Some(name)) = (p.parent(), p.name()) else {
+            return Err(FsError::new("change", p, Errno::EPERM));
+        };
+        let fd = self.open_beneath(&parent, OFlag::O_PATH | OFlag::O_DIRECTORY, "open the parent of")?;
+        Ok((fd, name))
+    }
+
+    /// Whether `p` itself (not what it points to) is a symlink.
+    pub fn is_symlink(&self, p: &DavPath) -> Result<bool, FsError> {
+        if p.is_root() {
+            return Ok(false);
+        }
+        let (dir, name) = match self.parent_of(p) {
+            Ok(found) => found,
+            Err(e) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(e) => Err(FsError::new("stat", p, e)),
+        }
+    }
+
+    /// Where `p` really is: `p` itself unless its last component is a symlink, in which case
+    /// the link's (confined) target. Writes go to the target, as they would through the link.
+    pub fn resolve_final(&self, p: &DavPath) -> Result<DavPath, FsError> {
+        if !self.is_symlink(p)? {
+            return Ok(p.clone());
+        }
+        let fd = self.open_beneath(p, OFlag::O_PATH, "follow")?;
+        let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let target = std::fs::read_link(&link).map_err(|e| FsError::new("follow", p, errno_of(&e)))?;
+        let rel = target.strip_prefix(&self.real).map_err(|_| FsError::new("follow", p, Errno::EXDEV))?;
+        let names: Option<Vec<String>> = rel.iter().map(|s| s.to_str().map(str::to_owned)).collect();
+        let names = names.ok_or_else(|| FsError::new("follow", p, Errno::EXDEV))?;
+        DavPath::from_segments(names).map_err(|_| FsError::new("follow", p, Errno::EXDEV))
+    }
+
+    /// Create collection `p`.
+    pub fn mkdir(&self, p: &DavPath) -> Result<(), FsError> {
+        let (dir, name) = self.parent_of(p)?;
+        mkdirat(&dir, name, Mode::from_bits_truncate(0o777)).map_err(|e| FsError::new("create", p, e))
+    }
+
+    /// Remove `p`: the link itself for a symlink, the whole tree for a collection.
+    pub fn remove(&self, p: &DavPath) -> Result<(), FsError> {
+        let (dir, name) = self.parent_of(p)?;
+        remove_entry(&dir, name).map_err(|e| FsError::new("delete", p, e))
+    }
+
+    /// Rename `from` to `to` (both resolved through their parents; `to` must not exist).
+    /// Falls back to copy and delete across filesystems.
+    pub fn rename(&self, from: &DavPath, to: &DavPath) -> Result<(), FsError> {
+        let (src_dir, src_name) = self.parent_of(from)?;
+        let (dst_dir, dst_name) = self.parent_of(to)?;
+        match renameat(&src_dir, src_name, &dst_dir, dst_name) {
+            Ok(()) => Ok(()),
+            Err(Errno::EXDEV) => {
+                copy_entry(&src_dir, src_name, &dst_dir, dst_name, true).map_err(|e| FsError::new("move", from, e))?;
+                remove_entry(&src_dir, src_name).map_err(|e| FsError::new("move", from, e))
+            }
+            Err(e) => Err(FsError::new("move", from, e)),
+        }
+    }
+
+    /// Copy `from` to `to` (`to` must not exist); collections with all members when `deep`.
+    pub fn copy(&self, from: &DavPath, to: &DavPath, deep: bool) -> Result<(), FsError> {
+        let (src_dir, src_name) = self.parent_of(from)?;
+        let (dst_dir, dst_name) = self.parent_of(to)?;
+        copy_entry(&src_dir, src_name, &dst_dir, dst_name, deep).map_err(|e| FsError::new("copy", from, e))
+    }
+
+    /// Start an upload to `p` (whose parent must exist). With `keep`, the upload starts as a
+    /// copy of the current content (for partial updates).
+    pub fn upload(&self, p: &DavPath, keep: bool) -> Result<Upload, FsError> {
+        let (dir, name) = self.parent_of(p)?;
+        let mut random = [0u8; 8];
+        let _ = getrandom::fill(&mut random);
+        let temp = format!("{INTERNAL_PREFIX}put-{}", super::digest::hex(&random));
+        let fd = openat(
+            &dir,
+            temp.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o666),
+        )
+        .map_err(|e| FsError::new("create a temporary file for", p, e))?;
+        let mut upload = Upload { dir, temp, name: name.to_owned(), file: File::from(fd), path: p.clone(), done: false };
+        if let Ok(old) = openat(&upload.dir, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+            let mut old = File::from(old);
+            if let Ok(meta) = old.metadata() {
+                let _ = fchmod(&upload.file, Mode::from_bits_truncate(meta.mode() & 0o7777));
+            }
+            copy_xattrs(&old, &upload.file);
+            if keep {
+                io::copy(&mut old, &mut upload.file).map_err(|e| FsError::new("copy", p, errno_of(&e)))?;
+            }
+        }
+        Ok(upload)
+    }
+
+    /// Space used and available on the root's filesystem.
+    pub fn quota(&self) -> Option<Quota> {
+        let st = nix::sys::statvfs::fstatvfs(&self.fd).ok()?;
+        let frsize = st.fragment_size();
+        Some(Quota {
+            used: (st.blocks().saturating_sub(st.blocks_free())).saturating_mul(frsize),
+            available: st.blocks_available().saturating_mul(frsize),
+        })
+    }
+}
+
+/// An upload in progress: a temporary file beside its target. Dropped without [`commit`],
+/// the temporary file is removed and the target is untouched.
+///
+/// [`commit`]: Upload::commit
+#[derive(Debug)]
+pub struct Upload {
+    dir: OwnedFd,
+    temp: String,
+    name: String,
+    file: File,
+    path: DavPath,
+    done: bool,
+}
+
+impl Upload {
+    /// Append (or, after [`Upload::seek`], overwrite) bytes.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
+        self.file.write_all(data).map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
+    }
+
+    /// Move the write position (partial updates).
+    pub fn seek(&mut self, offset: u64) -> Result<(), FsError> {
+        self.file.seek(SeekFrom::Start(offset)).map(drop).map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
+    }
+
+    /// Replace the target with the uploaded content in one rename.
+    pub fn commit(mut self) -> Result<(), FsError> {
+        self.file.flush().map_err(|e| FsError::new("write", &self.path, errno_of(&e)))?;
+        renameat(&self.dir, self.temp.as_str(), &self.dir, self.name.as_str())
+            .map_err(|e| FsError::new("replace", &self.path, e))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = unlinkat(&self.dir, self.temp.as_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
+}
+
+fn errno_of(e: &io::Error) -> Errno {
+    e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO)
+}
+
+fn kind(dir: &impl AsFd, name: &str) -> nix::Result<(SFlag, u32)> {
+    let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    Ok((SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT, st.st_mode & 0o7777))
+}
+
+fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+    let fd = openat(dir, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let mut d = Dir::from_fd(fd)?;
+    let mut names = Vec::new();
+    for entry in d.iter() {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != "." && name != ".." {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+fn open_subdir(dir: &impl AsFd, name: &str) -> nix::Result<OwnedFd> {
+    openat(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+fn remove_entry(dir: &impl AsFd, name: &str) -> nix::Result<()> {
+    let (kind, _) = kind(dir, name)?;
+    if kind == SFlag::S_IFDIR {
+        let sub = open_subdir(dir, name)?;
+        for child in entries(&sub)? {
+            remove_entry(&sub, &child)?;
+        }
+        unlinkat(dir, name, UnlinkatFlags::RemoveDir)
+    } else {
+        unlinkat(dir, name, UnlinkatFlags::NoRemoveDir)
+    }
+}
+
+fn copy_entry(src: &impl AsFd, src_name: &str, dst: &impl AsFd, dst_name: &str, deep: bool) -> nix::Result<()> {
+    let (kind, mode) = kind(src, src_name)?;
+    if kind == SFlag::S_IFLNK {
+        let target = readlinkat(src, src_name)?;
+        symlinkat(target.as_os_str(), dst, dst_name)
+    } else if kind == SFlag::S_IFDIR {
+        mkdirat(dst, dst_name, Mode::from_bits_truncate(mode | 0o700))?;
+        let from = open_subdir(src, src_name)?;
+        let to = open_subdir(dst, dst_name)?;
+        copy_xattrs(&File::from(from.try_clone().map_err(|_| Errno::EBADF)?), &File::from(to.try_clone().map_err(|_| Errno::EBADF)?));
+        if deep {
+            for child in entries(&from)? {
+                // Temporary uploads stay behind; the fallback property store travels along.
+                if child.starts_with(&format!("{INTERNAL_PREFIX}put-")) {
+                    continue;
+                }
+                copy_entry(&from, &child, &to, &child, true)?;
+            }
+        } else if let Ok(store) = openat(&from, super::props::FALLBACK_STORE, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+            // A shallow copy keeps the collection's own dead properties, not its members'.
+            drop(store);
+            copy_entry(&from, super::props::FALLBACK_STORE, &to, super::props::FALLBACK_STORE, false)?;
+        }
+        let _ = fchmod(&to, Mode::from_bits_truncate(mode));
+        Ok(())
+    } else if kind == SFlag::S_IFREG {
+        let from = openat(src, src_name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+        let to = openat(
+            dst,
+            dst_name,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(mode),
+        )?;
+        let (mut from, mut to) = (File::from(from), File::from(to));
+        copy_xattrs(&from, &to);
+        io::copy(&mut from, &mut to).map_err(|e| errno_of(&e))?;
+        Ok(())
+    } else {
+        // Devices, fifos and sockets are not content a WebDAV client can copy.
+        Err(Errno::EPERM)
+    }
+}
+
+/// Copy bosun's dead properties (`user.dav.*` xattrs) from one open file to another.
+pub fn copy_xattrs(from: &File, to: &File) {
+    use xattr::FileExt;
+    let Ok(names) = from.list_xattr() else { return };
+    for name in names {
+        if name.to_str().is_some_and(|n| n.starts_with(super::props::XATTR_PREFIX)) {
+            if let Ok(Some(value)) = from.get_xattr(&name) {
+                let _ = to.set_xattr(&name, &value);
+            }
+        }
+    }
+}
+
+/// Read a whole small file (the fallback property store).
+pub fn read_small(dir: &impl AsFd, name: &str) -> nix::Result<Option<Vec<u8>>> {
+    match openat(dir, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+        Ok(fd) => {
+            let mut out = Vec::new();
+            File::from(fd).read_to_end(&mut out).map_err(|e| errno_of(&e))?;
+            Ok(Some(out))
+        }
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replace a small file atomically (temp + rename), or remove it when `data` is empty.
+pub fn write_small(dir: &impl AsFd, name: &str, data: &[u8]) -> nix::Result<()> {
+    if data.is_empty() {
+        return match unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+            Err(Errno::ENOENT) => Ok(()),
+            other => other,
+        };
+    }
+    let temp = format!("{name}.tmp");
+    let fd = openat(dir, temp.as_str(), OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))?;
+    File::from(fd).write_all(data).map_err(|e| errno_of(&e))?;
+    renameat(dir, temp.as_str(), dir, name)
+}
