@@ -72,7 +72,10 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(Config, u8)>, String> {
+fn parse(
+    args: &[OsString],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Config, u8)>, String> {
     let mut cfg = Config {
         root: PathBuf::from("/opt/app-root/src"),
         listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
@@ -87,7 +90,9 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Opti
     let mut verbosity: u8 = 1;
     let mut i = 0;
     while i < args.len() {
-        let arg = args[i].to_str().ok_or_else(|| format!("argument {:?} is not UTF-8", args[i]))?;
+        let arg = args[i]
+            .to_str()
+            .ok_or_else(|| format!("argument {:?} is not UTF-8", args[i]))?;
         i += 1;
         let (name, attached) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
@@ -97,7 +102,10 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Opti
             if let Some(v) = attached.clone() {
                 return Ok(v);
             }
-            let v = args.get(i).and_then(|v| v.to_str()).ok_or_else(|| format!("option {name} needs a value"))?;
+            let v = args
+                .get(i)
+                .and_then(|v| v.to_str())
+                .ok_or_else(|| format!("option {name} needs a value"))?;
             i += 1;
             Ok(v.to_owned())
         };
@@ -105,12 +113,16 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Opti
             "--root" => cfg.root = PathBuf::from(value()?),
             "--listen" => {
                 let v = value()?;
-                cfg.listen = v.parse().map_err(|_| format!("--listen {v:?}: expected ADDRESS:PORT such as 0.0.0.0:8081"))?;
+                cfg.listen = v.parse().map_err(|_| {
+                    format!("--listen {v:?}: expected ADDRESS:PORT such as 0.0.0.0:8081")
+                })?;
             }
             "--prefix" => {
                 let v = value()?;
                 if !v.starts_with('/') || v.contains("..") || v.contains('%') {
-                    return Err(format!("--prefix {v:?}: expected an absolute URL path such as /webdav/"));
+                    return Err(format!(
+                        "--prefix {v:?}: expected an absolute URL path such as /webdav/"
+                    ));
                 }
                 cfg.prefix = if v.ends_with('/') { v } else { format!("{v}/") };
             }
@@ -120,11 +132,14 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Opti
             "--read-only" => cfg.read_only = true,
             "--nonce-lifetime" => {
                 let v = value()?;
-                cfg.nonce_lifetime = super::bosun::parse_duration(&v).map_err(|why| format!("--nonce-lifetime {v:?}: {why}"))?;
+                cfg.nonce_lifetime = super::bosun::parse_duration(&v)
+                    .map_err(|why| format!("--nonce-lifetime {v:?}: {why}"))?;
             }
             "--max-xml-body" => {
                 let v = value()?;
-                cfg.max_xml_body = v.parse().map_err(|_| format!("--max-xml-body {v:?}: expected a number of bytes"))?;
+                cfg.max_xml_body = v
+                    .parse()
+                    .map_err(|_| format!("--max-xml-body {v:?}: expected a number of bytes"))?;
             }
             "--tls-cert" | "--tls-key" => {
                 return Err(format!(
@@ -148,31 +163,61 @@ mod tests {
 
     fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Option<(Config, u8)>, String> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        parse(&args, &|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        parse(&args, &|n| {
+            env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+        })
     }
 
     #[test]
     fn defaults_follow_openshift() {
-        let (cfg, _) = run(&[], &[("WEBDAV_AUTHENTICATION_REALM", "r")]).unwrap().unwrap();
+        let (cfg, _) = run(&[], &[("WEBDAV_AUTHENTICATION_REALM", "r")])
+            .unwrap()
+            .unwrap();
         assert_eq!(cfg.realm, "r");
         assert_eq!(cfg.root, PathBuf::from("/opt/app-root/src"));
         assert_eq!(cfg.listen.to_string(), "0.0.0.0:8081");
         assert_eq!(cfg.prefix, "/webdav/");
-        assert_eq!(cfg.htdigest, PathBuf::from("/opt/app-root/secrets/webdav/.htdigest"));
+        assert_eq!(
+            cfg.htdigest,
+            PathBuf::from("/opt/app-root/secrets/webdav/.htdigest")
+        );
     }
 
     #[test]
     fn options_and_errors() {
-        let (cfg, _) = run(&["--realm=x", "--prefix", "/dav", "--listen", "127.0.0.1:9", "--nonce-lifetime", "2s", "--read-only"], &[])
-            .unwrap()
-            .unwrap();
+        let (cfg, _) = run(
+            &[
+                "--realm=x",
+                "--prefix",
+                "/dav",
+                "--listen",
+                "127.0.0.1:9",
+                "--nonce-lifetime",
+                "2s",
+                "--read-only",
+            ],
+            &[],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(cfg.prefix, "/dav/");
         assert_eq!(cfg.nonce_lifetime, Duration::from_secs(2));
         assert!(cfg.read_only);
         assert!(run(&[], &[]).unwrap_err().contains("realm"));
-        assert!(run(&["--realm", "x", "--listen", "nope"], &[]).unwrap_err().contains("--listen"));
-        assert!(run(&["--realm", "x", "--tls-cert", "c"], &[]).unwrap_err().contains("TLS is not built in"));
+        assert!(
+            run(&["--realm", "x", "--listen", "nope"], &[])
+                .unwrap_err()
+                .contains("--listen")
+        );
+        assert!(
+            run(&["--realm", "x", "--tls-cert", "c"], &[])
+                .unwrap_err()
+                .contains("TLS is not built in")
+        );
         assert!(run(&["--bogus"], &[]).unwrap_err().contains("--bogus"));
         assert!(run(&["--help"], &[]).unwrap().is_none());
     }

@@ -95,7 +95,10 @@ impl Authenticator {
         };
         let table = load(&auth.htdigest, realm)?;
         if table.ha1.is_empty() {
-            return Err(AuthError::NoUsers { path: auth.htdigest.clone(), realm: realm.to_owned() });
+            return Err(AuthError::NoUsers {
+                path: auth.htdigest.clone(),
+                realm: realm.to_owned(),
+            });
         }
         *lock(&auth.users) = table;
         Ok(auth)
@@ -132,7 +135,9 @@ impl Authenticator {
     /// Check the `Authorization` header of a request for `method` on `target` (the request
     /// target exactly as received).
     pub fn check(&self, method: &str, target: &str, header: Option<&str>) -> Verdict {
-        let Some(header) = header else { return Verdict::Challenge { stale: false } };
+        let Some(header) = header else {
+            return Verdict::Challenge { stale: false };
+        };
         let credentials = match digest::parse_authorization(header) {
             Ok(c) => c,
             Err(digest::DigestError::Scheme { .. }) => return Verdict::Challenge { stale: false },
@@ -199,7 +204,9 @@ impl Authenticator {
                 return false;
             }
         }
-        let entry = counts.entry(nonce.to_owned()).or_insert((now, NcWindow::default()));
+        let entry = counts
+            .entry(nonce.to_owned())
+            .or_insert((now, NcWindow::default()));
         entry.0 = now;
         entry.1.accept(nc)
     }
@@ -220,11 +227,17 @@ impl Authenticator {
         }
         match load(&self.htdigest, &self.realm) {
             Ok(table) => {
-                crate::log::info(format_args!("webdav: loaded {} user(s) from {}", table.ha1.len(), self.htdigest.display()));
+                crate::log::info(format_args!(
+                    "webdav: loaded {} user(s) from {}",
+                    table.ha1.len(),
+                    self.htdigest.display()
+                ));
                 *users = table;
             }
             Err(err) => {
-                crate::log::warn(format_args!("webdav: {err}; refusing every login until it is fixed"));
+                crate::log::warn(format_args!(
+                    "webdav: {err}; refusing every login until it is fixed"
+                ));
                 *users = UserTable::default();
             }
         }
@@ -232,8 +245,14 @@ impl Authenticator {
 }
 
 fn load(path: &Path, realm: &str) -> Result<UserTable, AuthError> {
-    let meta = std::fs::metadata(path).map_err(|source| AuthError::Read { path: path.to_owned(), source })?;
-    let text = std::fs::read_to_string(path).map_err(|source| AuthError::Read { path: path.to_owned(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| AuthError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| AuthError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut ha1 = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -241,10 +260,19 @@ fn load(path: &Path, realm: &str) -> Result<UserTable, AuthError> {
             continue;
         }
         // The realm may itself contain ':' only if user and hash do not: split at both ends.
-        let (user, rest) = line.split_once(':').ok_or(AuthError::Syntax { path: path.to_owned(), line: n + 1 })?;
-        let (line_realm, hash) = rest.rsplit_once(':').ok_or(AuthError::Syntax { path: path.to_owned(), line: n + 1 })?;
+        let (user, rest) = line.split_once(':').ok_or(AuthError::Syntax {
+            path: path.to_owned(),
+            line: n + 1,
+        })?;
+        let (line_realm, hash) = rest.rsplit_once(':').ok_or(AuthError::Syntax {
+            path: path.to_owned(),
+            line: n + 1,
+        })?;
         if hash.len() != 32 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(AuthError::Syntax { path: path.to_owned(), line: n + 1 });
+            return Err(AuthError::Syntax {
+                path: path.to_owned(),
+                line: n + 1,
+            });
         }
         if line_realm == realm {
             ha1.insert(user.to_owned(), hash.to_ascii_lowercase());
@@ -268,7 +296,10 @@ fn uri_matches(uri: &str, target: &str) -> bool {
     if uri == target {
         return true;
     }
-    if let Some(rest) = uri.strip_prefix("http://").or_else(|| uri.strip_prefix("https://")) {
+    if let Some(rest) = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+    {
         if let Some(slash) = rest.find('/') {
             return &rest[slash..] == target;
         }
@@ -281,7 +312,10 @@ fn quote(text: &str) -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -59,15 +59,25 @@ pub fn parse_authorization(header: &str) -> Result<Credentials, DigestError> {
     if scheme.eq_ignore_ascii_case("basic") {
         let raw = decode_base64(rest.trim()).ok_or(DigestError::Invalid { name: "basic" })?;
         let text = String::from_utf8(raw).map_err(|_| DigestError::Invalid { name: "basic" })?;
-        let (user, password) = text.split_once(':').ok_or(DigestError::Invalid { name: "basic" })?;
-        return Ok(Credentials::Basic { user: user.to_owned(), password: password.to_owned() });
+        let (user, password) = text
+            .split_once(':')
+            .ok_or(DigestError::Invalid { name: "basic" })?;
+        return Ok(Credentials::Basic {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        });
     }
     if !scheme.eq_ignore_ascii_case("digest") {
-        return Err(DigestError::Scheme { scheme: scheme.chars().take(32).collect() });
+        return Err(DigestError::Scheme {
+            scheme: scheme.chars().take(32).collect(),
+        });
     }
     let params = parse_params(rest)?;
     let get = |name: &'static str| -> Option<&str> {
-        params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     };
     let need = |name: &'static str| get(name).ok_or(DigestError::Missing { name });
     let algorithm = match get("algorithm") {
@@ -85,7 +95,8 @@ pub fn parse_authorization(header: &str) -> Result<Credentials, DigestError> {
         return Err(DigestError::Invalid { name: "nc" });
     }
     let nc = u64::from_str_radix(nc_text, 16).map_err(|_| DigestError::Invalid { name: "nc" })?;
-    if get("username*").is_some() || get("userhash").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if get("username*").is_some() || get("userhash").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         return Err(DigestError::Invalid { name: "username" });
     }
     Ok(Credentials::Digest(DigestParams {
@@ -197,7 +208,13 @@ pub fn expected_response(ha1: &str, p: &DigestParams, method: &str) -> String {
         Algorithm::Md5Sess => md5_hex(format!("{ha1}:{}:{}", p.nonce, p.cnonce).as_bytes()),
     };
     let ha2 = md5_hex(format!("{method}:{}", p.uri).as_bytes());
-    md5_hex(format!("{ha1}:{}:{:08x}:{}:{}:{ha2}", p.nonce, p.nc, p.cnonce, p.qop).as_bytes())
+    md5_hex(
+        format!(
+            "{ha1}:{}:{:08x}:{}:{}:{ha2}",
+            p.nonce, p.nc, p.cnonce, p.qop
+        )
+        .as_bytes(),
+    )
 }
 
 /// The HA1 htdigest stores for `user` in `realm` with `password`.
@@ -243,7 +260,9 @@ pub fn make_nonce(key: &[u8; 32], now_secs: u64, random: [u8; 12]) -> String {
 
 /// Check a nonce's authenticity and age.
 pub fn check_nonce(key: &[u8; 32], nonce: &str, now_secs: u64, lifetime_secs: u64) -> NonceCheck {
-    let Some(raw) = unhex(nonce) else { return NonceCheck::Invalid };
+    let Some(raw) = unhex(nonce) else {
+        return NonceCheck::Invalid;
+    };
     if raw.len() != 20 + NONCE_TAG_LEN {
         return NonceCheck::Invalid;
     }
@@ -392,8 +411,13 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
         );
         assert_eq!(parse_params("").unwrap(), []);
-        assert!(matches!(parse_params("a=1, a=2"), Err(DigestError::Duplicate { .. })));
-        for bad in ["a", "a=", "=1", "a=\"open", "a=1 b=2", "a=\"x\\", "a=1;b=2", "a b=1"] {
+        assert!(matches!(
+            parse_params("a=1, a=2"),
+            Err(DigestError::Duplicate { .. })
+        ));
+        for bad in [
+            "a", "a=", "=1", "a=\"open", "a=1 b=2", "a=\"x\\", "a=1;b=2", "a b=1",
+        ] {
             assert!(parse_params(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -413,7 +437,10 @@ mod tests {
             &format!("{RFC2617_HEADER}, uri=\"/other\""),
         ];
         for header in cases {
-            assert!(parse_authorization(header).is_err(), "{header:?} was accepted");
+            assert!(
+                parse_authorization(header).is_err(),
+                "{header:?} was accepted"
+            );
         }
         assert!(parse_authorization(&format!("{RFC2617_HEADER}, algorithm=\"MD5-sess\"")).is_ok());
     }
@@ -422,7 +449,10 @@ mod tests {
     fn basic_is_decoded() {
         assert_eq!(
             parse_authorization("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap(),
-            Credentials::Basic { user: "Aladdin".into(), password: "open sesame".into() }
+            Credentials::Basic {
+                user: "Aladdin".into(),
+                password: "open sesame".into()
+            }
         );
         assert!(parse_authorization("Basic !!!").is_err());
         assert!(parse_authorization("Basic bm9jb2xvbg==").is_err());
@@ -435,13 +465,19 @@ mod tests {
         assert_eq!(check_nonce(&key, &nonce, 1000, 60), NonceCheck::Valid);
         assert_eq!(check_nonce(&key, &nonce, 1060, 60), NonceCheck::Valid);
         assert_eq!(check_nonce(&key, &nonce, 1061, 60), NonceCheck::Stale);
-        assert_eq!(check_nonce(&[8u8; 32], &nonce, 1000, 60), NonceCheck::Invalid);
+        assert_eq!(
+            check_nonce(&[8u8; 32], &nonce, 1000, 60),
+            NonceCheck::Invalid
+        );
         let mut forged = nonce.clone().into_bytes();
         forged[3] = if forged[3] == b'0' { b'1' } else { b'0' };
         let forged = String::from_utf8(forged).unwrap();
         assert_eq!(check_nonce(&key, &forged, 1000, 60), NonceCheck::Invalid);
         assert_eq!(check_nonce(&key, "zz", 1000, 60), NonceCheck::Invalid);
-        assert_eq!(check_nonce(&key, &make_nonce(&key, 2000, [1; 12]), 1000, 60), NonceCheck::Invalid);
+        assert_eq!(
+            check_nonce(&key, &make_nonce(&key, 2000, [1; 12]), 1000, 60),
+            NonceCheck::Invalid
+        );
     }
 
     #[test]

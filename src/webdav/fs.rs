@@ -33,7 +33,11 @@ pub struct FsError {
 
 impl FsError {
     fn new(op: &'static str, path: &DavPath, errno: Errno) -> FsError {
-        FsError { op, path: path.rel(), errno }
+        FsError {
+            op,
+            path: path.rel(),
+            errno,
+        }
     }
 
     /// The HTTP status this failure maps to.
@@ -77,7 +81,11 @@ impl Meta {
 
     /// A strong entity tag from inode, size and modification time.
     pub fn etag(&self) -> String {
-        let nanos = self.mtime.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = self
+            .mtime
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, nanos)
     }
 }
@@ -115,11 +123,16 @@ impl Root {
     /// Open `dir` as the root.
     pub fn open(dir: &Path) -> io::Result<Root> {
         let real = std::fs::canonicalize(dir)?;
-        let fd = nix::fcntl::open(&real, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(io::Error::from)?;
+        let fd = nix::fcntl::open(
+            &real,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)?;
         // Fail at start, not at the first request, when the kernel lacks openat2 (Linux < 5.6)
         // or the directory cannot be listed.
-        let probe = openat2(&fd, ".", how(OFlag::O_RDONLY | OFlag::O_DIRECTORY)).map_err(io::Error::from)?;
+        let probe = openat2(&fd, ".", how(OFlag::O_RDONLY | OFlag::O_DIRECTORY))
+            .map_err(io::Error::from)?;
         Dir::from_fd(probe).map_err(io::Error::from)?;
         Ok(Root { fd, real })
     }
@@ -129,15 +142,23 @@ impl Root {
         &self.real
     }
 
-    fn open_beneath(&self, p: &DavPath, flags: OFlag, op: &'static str) -> Result<OwnedFd, FsError> {
-        retry(|| openat2(&self.fd, p.rel().as_str(), how(flags))).map_err(|e| FsError::new(op, p, e))
+    fn open_beneath(
+        &self,
+        p: &DavPath,
+        flags: OFlag,
+        op: &'static str,
+    ) -> Result<OwnedFd, FsError> {
+        retry(|| openat2(&self.fd, p.rel().as_str(), how(flags)))
+            .map_err(|e| FsError::new(op, p, e))
     }
 
     /// Metadata of `p`, following symlinks that stay inside; `None` when it does not exist.
     pub fn stat(&self, p: &DavPath) -> Result<Option<Meta>, FsError> {
         match self.open_beneath(p, OFlag::O_PATH, "stat") {
             Ok(fd) => {
-                let meta = File::from(fd).metadata().map_err(|e| FsError::new("stat", p, errno_of(&e)))?;
+                let meta = File::from(fd)
+                    .metadata()
+                    .map_err(|e| FsError::new("stat", p, errno_of(&e)))?;
                 Ok(Some(Meta::of(&meta)))
             }
             Err(e) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
@@ -147,12 +168,14 @@ impl Root {
 
     /// Open `p` for reading.
     pub fn open_read(&self, p: &DavPath) -> Result<File, FsError> {
-        self.open_beneath(p, OFlag::O_RDONLY, "open").map(File::from)
+        self.open_beneath(p, OFlag::O_RDONLY, "open")
+            .map(File::from)
     }
 
     /// Open `p` (file or directory) for xattr access.
     pub fn open_for_attrs(&self, p: &DavPath) -> Result<File, FsError> {
-        self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_NONBLOCK, "open").map(File::from)
+        self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_NONBLOCK, "open")
+            .map(File::from)
     }
 
     /// The names in collection `p`, without bosun's internal files.
@@ -162,7 +185,9 @@ impl Root {
         let mut names = Vec::new();
         for entry in dir.iter() {
             let entry = entry.map_err(|e| FsError::new("list", p, e))?;
-            let Ok(name) = entry.file_name().to_str() else { continue };
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
             if name == "." || name == ".." || name.starts_with(INTERNAL_PREFIX) {
                 continue;
             }
@@ -177,7 +202,11 @@ impl Root {
         let (Some(parent), Some(name)) = (p.parent(), p.name()) else {
             return Err(FsError::new("change", p, Errno::EPERM));
         };
-        let fd = self.open_beneath(&parent, OFlag::O_PATH | OFlag::O_DIRECTORY, "open the parent of")?;
+        let fd = self.open_beneath(
+            &parent,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            "open the parent of",
+        )?;
         Ok((fd, name))
     }
 
@@ -206,9 +235,13 @@ impl Root {
         }
         let fd = self.open_beneath(p, OFlag::O_PATH, "follow")?;
         let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
-        let target = std::fs::read_link(&link).map_err(|e| FsError::new("follow", p, errno_of(&e)))?;
-        let rel = target.strip_prefix(&self.real).map_err(|_| FsError::new("follow", p, Errno::EXDEV))?;
-        let names: Option<Vec<String>> = rel.iter().map(|s| s.to_str().map(str::to_owned)).collect();
+        let target =
+            std::fs::read_link(&link).map_err(|e| FsError::new("follow", p, errno_of(&e)))?;
+        let rel = target
+            .strip_prefix(&self.real)
+            .map_err(|_| FsError::new("follow", p, Errno::EXDEV))?;
+        let names: Option<Vec<String>> =
+            rel.iter().map(|s| s.to_str().map(str::to_owned)).collect();
         let names = names.ok_or_else(|| FsError::new("follow", p, Errno::EXDEV))?;
         DavPath::from_segments(names).map_err(|_| FsError::new("follow", p, Errno::EXDEV))
     }
@@ -216,7 +249,8 @@ impl Root {
     /// Create collection `p`.
     pub fn mkdir(&self, p: &DavPath) -> Result<(), FsError> {
         let (dir, name) = self.parent_of(p)?;
-        mkdirat(&dir, name, Mode::from_bits_truncate(0o777)).map_err(|e| FsError::new("create", p, e))
+        mkdirat(&dir, name, Mode::from_bits_truncate(0o777))
+            .map_err(|e| FsError::new("create", p, e))
     }
 
     /// Remove `p`: the link itself for a symlink, the whole tree for a collection.
@@ -233,7 +267,8 @@ impl Root {
         match renameat(&src_dir, src_name, &dst_dir, dst_name) {
             Ok(()) => Ok(()),
             Err(Errno::EXDEV) => {
-                copy_entry(&src_dir, src_name, &dst_dir, dst_name, true).map_err(|e| FsError::new("move", from, e))?;
+                copy_entry(&src_dir, src_name, &dst_dir, dst_name, true)
+                    .map_err(|e| FsError::new("move", from, e))?;
                 remove_entry(&src_dir, src_name).map_err(|e| FsError::new("move", from, e))
             }
             Err(e) => Err(FsError::new("move", from, e)),
@@ -244,7 +279,8 @@ impl Root {
     pub fn copy(&self, from: &DavPath, to: &DavPath, deep: bool) -> Result<(), FsError> {
         let (src_dir, src_name) = self.parent_of(from)?;
         let (dst_dir, dst_name) = self.parent_of(to)?;
-        copy_entry(&src_dir, src_name, &dst_dir, dst_name, deep).map_err(|e| FsError::new("copy", from, e))
+        copy_entry(&src_dir, src_name, &dst_dir, dst_name, deep)
+            .map_err(|e| FsError::new("copy", from, e))
     }
 
     /// Start an upload to `p` (whose parent must exist). With `keep`, the upload starts as a
@@ -261,15 +297,28 @@ impl Root {
             Mode::from_bits_truncate(0o666),
         )
         .map_err(|e| FsError::new("create a temporary file for", p, e))?;
-        let mut upload = Upload { dir, temp, name: name.to_owned(), file: File::from(fd), path: p.clone(), done: false };
-        if let Ok(old) = openat(&upload.dir, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+        let mut upload = Upload {
+            dir,
+            temp,
+            name: name.to_owned(),
+            file: File::from(fd),
+            path: p.clone(),
+            done: false,
+        };
+        if let Ok(old) = openat(
+            &upload.dir,
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
             let mut old = File::from(old);
             if let Ok(meta) = old.metadata() {
                 let _ = fchmod(&upload.file, Mode::from_bits_truncate(meta.mode() & 0o7777));
             }
             copy_xattrs(&old, &upload.file);
             if keep {
-                io::copy(&mut old, &mut upload.file).map_err(|e| FsError::new("copy", p, errno_of(&e)))?;
+                io::copy(&mut old, &mut upload.file)
+                    .map_err(|e| FsError::new("copy", p, errno_of(&e)))?;
             }
         }
         Ok(upload)
@@ -303,17 +352,24 @@ pub struct Upload {
 impl Upload {
     /// Append (or, after [`Upload::seek`], overwrite) bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
-        self.file.write_all(data).map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
+        self.file
+            .write_all(data)
+            .map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
     }
 
     /// Move the write position (partial updates).
     pub fn seek(&mut self, offset: u64) -> Result<(), FsError> {
-        self.file.seek(SeekFrom::Start(offset)).map(drop).map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .map(drop)
+            .map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
     }
 
     /// Replace the target with the uploaded content in one rename.
     pub fn commit(mut self) -> Result<(), FsError> {
-        self.file.flush().map_err(|e| FsError::new("write", &self.path, errno_of(&e)))?;
+        self.file
+            .flush()
+            .map_err(|e| FsError::new("write", &self.path, errno_of(&e)))?;
         renameat(&self.dir, self.temp.as_str(), &self.dir, self.name.as_str())
             .map_err(|e| FsError::new("replace", &self.path, e))?;
         self.done = true;
@@ -335,11 +391,19 @@ fn errno_of(e: &io::Error) -> Errno {
 
 fn kind(dir: &impl AsFd, name: &str) -> nix::Result<(SFlag, u32)> {
     let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
-    Ok((SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT, st.st_mode & 0o7777))
+    Ok((
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT,
+        st.st_mode & 0o7777,
+    ))
 }
 
 fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
-    let fd = openat(dir, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let fd = openat(
+        dir,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     let mut d = Dir::from_fd(fd)?;
     let mut names = Vec::new();
     for entry in d.iter() {
@@ -353,7 +417,12 @@ fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
 }
 
 fn open_subdir(dir: &impl AsFd, name: &str) -> nix::Result<OwnedFd> {
-    openat(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+    openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 fn remove_entry(dir: &impl AsFd, name: &str) -> nix::Result<()> {
@@ -369,7 +438,13 @@ fn remove_entry(dir: &impl AsFd, name: &str) -> nix::Result<()> {
     }
 }
 
-fn copy_entry(src: &impl AsFd, src_name: &str, dst: &impl AsFd, dst_name: &str, deep: bool) -> nix::Result<()> {
+fn copy_entry(
+    src: &impl AsFd,
+    src_name: &str,
+    dst: &impl AsFd,
+    dst_name: &str,
+    deep: bool,
+) -> nix::Result<()> {
     let (kind, mode) = kind(src, src_name)?;
     if kind == SFlag::S_IFLNK {
         let target = readlinkat(src, src_name)?;
@@ -378,7 +453,10 @@ fn copy_entry(src: &impl AsFd, src_name: &str, dst: &impl AsFd, dst_name: &str, 
         mkdirat(dst, dst_name, Mode::from_bits_truncate(mode | 0o700))?;
         let from = open_subdir(src, src_name)?;
         let to = open_subdir(dst, dst_name)?;
-        copy_xattrs(&File::from(from.try_clone().map_err(|_| Errno::EBADF)?), &File::from(to.try_clone().map_err(|_| Errno::EBADF)?));
+        copy_xattrs(
+            &File::from(from.try_clone().map_err(|_| Errno::EBADF)?),
+            &File::from(to.try_clone().map_err(|_| Errno::EBADF)?),
+        );
         if deep {
             for child in entries(&from)? {
                 // Temporary uploads stay behind; the fallback property store travels along.
@@ -387,15 +465,31 @@ fn copy_entry(src: &impl AsFd, src_name: &str, dst: &impl AsFd, dst_name: &str, 
                 }
                 copy_entry(&from, &child, &to, &child, true)?;
             }
-        } else if let Ok(store) = openat(&from, super::props::FALLBACK_STORE, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+        } else if let Ok(store) = openat(
+            &from,
+            super::props::FALLBACK_STORE,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
             // A shallow copy keeps the collection's own dead properties, not its members'.
             drop(store);
-            copy_entry(&from, super::props::FALLBACK_STORE, &to, super::props::FALLBACK_STORE, false)?;
+            copy_entry(
+                &from,
+                super::props::FALLBACK_STORE,
+                &to,
+                super::props::FALLBACK_STORE,
+                false,
+            )?;
         }
         let _ = fchmod(&to, Mode::from_bits_truncate(mode));
         Ok(())
     } else if kind == SFlag::S_IFREG {
-        let from = openat(src, src_name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+        let from = openat(
+            src,
+            src_name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
         let to = openat(
             dst,
             dst_name,
@@ -417,7 +511,10 @@ pub fn copy_xattrs(from: &File, to: &File) {
     use xattr::FileExt;
     let Ok(names) = from.list_xattr() else { return };
     for name in names {
-        if name.to_str().is_some_and(|n| n.starts_with(super::props::XATTR_PREFIX)) {
+        if name
+            .to_str()
+            .is_some_and(|n| n.starts_with(super::props::XATTR_PREFIX))
+        {
             if let Ok(Some(value)) = from.get_xattr(&name) {
                 let _ = to.set_xattr(&name, &value);
             }
@@ -427,10 +524,17 @@ pub fn copy_xattrs(from: &File, to: &File) {
 
 /// Read a whole small file (the fallback property store).
 pub fn read_small(dir: &impl AsFd, name: &str) -> nix::Result<Option<Vec<u8>>> {
-    match openat(dir, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+    match openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
         Ok(fd) => {
             let mut out = Vec::new();
-            File::from(fd).read_to_end(&mut out).map_err(|e| errno_of(&e))?;
+            File::from(fd)
+                .read_to_end(&mut out)
+                .map_err(|e| errno_of(&e))?;
             Ok(Some(out))
         }
         Err(Errno::ENOENT) => Ok(None),
@@ -447,7 +551,12 @@ pub fn write_small(dir: &impl AsFd, name: &str, data: &[u8]) -> nix::Result<()> 
         };
     }
     let temp = format!("{name}.tmp");
-    let fd = openat(dir, temp.as_str(), OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))?;
+    let fd = openat(
+        dir,
+        temp.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )?;
     File::from(fd).write_all(data).map_err(|e| errno_of(&e))?;
     renameat(dir, temp.as_str(), dir, name)
 }

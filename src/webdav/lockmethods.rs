@@ -18,7 +18,14 @@ fn new_token() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = super::digest::hex(&b);
-    format!("opaquelocktoken:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "opaquelocktoken:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn lock_body(server: &Server, lock: &Lock) -> String {
@@ -56,7 +63,10 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
             if !info.is(DAV, "lockinfo") {
                 return Err(status(400));
             }
-            let scope = info.dav_child("lockscope").and_then(|s| s.elements().next()).ok_or_else(|| status(400))?;
+            let scope = info
+                .dav_child("lockscope")
+                .and_then(|s| s.elements().next())
+                .ok_or_else(|| status(400))?;
             let exclusive = if scope.is(DAV, "exclusive") {
                 true
             } else if scope.is(DAV, "shared") {
@@ -64,11 +74,17 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
             } else {
                 return Err(status(400));
             };
-            let locktype = info.dav_child("locktype").and_then(|t| t.elements().next()).ok_or_else(|| status(400))?;
+            let locktype = info
+                .dav_child("locktype")
+                .and_then(|t| t.elements().next())
+                .ok_or_else(|| status(400))?;
             if !locktype.is(DAV, "write") {
                 return Err(status(400));
             }
-            let owner = info.dav_child("owner").map(xml::Element::children_xml).unwrap_or_default();
+            let owner = info
+                .dav_child("owner")
+                .map(xml::Element::children_xml)
+                .unwrap_or_default();
             let infinite = match req.header("depth").map(|d| d.trim().to_ascii_lowercase()) {
                 None => true,
                 Some(d) if d == "infinity" => true,
@@ -94,9 +110,15 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
                 timeout,
                 expires: Instant::now() + timeout,
             };
-            let lock = server.locks.acquire(lock).map_err(|_| error_response(423, "no-conflicting-lock"))?;
+            let lock = server
+                .locks
+                .acquire(lock)
+                .map_err(|_| error_response(423, "no-conflicting-lock"))?;
             if created {
-                let made = server.root.upload(&req.path, false).and_then(|u| u.commit());
+                let made = server
+                    .root
+                    .upload(&req.path, false)
+                    .and_then(|u| u.commit());
                 if let Err(e) = made {
                     server.locks.release(&lock.token, &req.path);
                     return Err(fs_error(&e));
@@ -114,7 +136,12 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
 
 /// UNLOCK.
 pub async fn unlock(server: &Server, req: &Req, _body: Incoming) -> Resp {
-    let Some(token) = req.header("lock-token").map(|t| t.trim().trim_start_matches('<').trim_end_matches('>').to_owned()) else {
+    let Some(token) = req.header("lock-token").map(|t| {
+        t.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned()
+    }) else {
         return status(400);
     };
     if server.locks.release(&token, &req.path) {

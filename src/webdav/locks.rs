@@ -52,7 +52,10 @@ pub struct LockTable {
 
 impl LockTable {
     fn with<T>(&self, f: impl FnOnce(&mut Vec<Lock>) -> T) -> T {
-        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         locks.retain(|l| l.expires > now);
         f(&mut locks)
@@ -65,12 +68,23 @@ impl LockTable {
 
     /// The locks that cover `p` or, with `deep`, anything beneath it.
     pub fn affecting(&self, p: &DavPath, deep: bool) -> Vec<Lock> {
-        self.with(|locks| locks.iter().filter(|l| l.covers(p) || (deep && l.root.starts_with(p))).cloned().collect())
+        self.with(|locks| {
+            locks
+                .iter()
+                .filter(|l| l.covers(p) || (deep && l.root.starts_with(p)))
+                .cloned()
+                .collect()
+        })
     }
 
     /// The lock with `token`, if it covers `p`.
     pub fn find(&self, token: &str, p: &DavPath) -> Option<Lock> {
-        self.with(|locks| locks.iter().find(|l| l.token == token && l.covers(p)).cloned())
+        self.with(|locks| {
+            locks
+                .iter()
+                .find(|l| l.token == token && l.covers(p))
+                .cloned()
+        })
     }
 
     /// Whether `token` names a lock covering `p` (for `If` state tokens).
@@ -82,7 +96,8 @@ impl LockTable {
     pub fn acquire(&self, lock: Lock) -> Result<Lock, LockConflict> {
         self.with(|locks| {
             let conflict = locks.iter().find(|l| {
-                let overlaps = l.covers(&lock.root) || (lock.infinite && l.root.starts_with(&lock.root));
+                let overlaps =
+                    l.covers(&lock.root) || (lock.infinite && l.root.starts_with(&lock.root));
                 overlaps && (l.exclusive || lock.exclusive)
             });
             if let Some(l) = conflict {
@@ -120,13 +135,19 @@ impl LockTable {
 
 /// Parse a `Timeout` header (`Second-N`, `Infinite`, comma-separated preferences).
 pub fn parse_timeout(header: Option<&str>) -> Duration {
-    let Some(header) = header else { return DEFAULT_TIMEOUT };
+    let Some(header) = header else {
+        return DEFAULT_TIMEOUT;
+    };
     for choice in header.split(',') {
         let choice = choice.trim();
         if choice.eq_ignore_ascii_case("infinite") {
             return MAX_TIMEOUT;
         }
-        if let Some(n) = choice.get(..7).filter(|p| p.eq_ignore_ascii_case("second-")).and_then(|_| choice[7..].parse::<u64>().ok()) {
+        if let Some(n) = choice
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("second-"))
+            .and_then(|_| choice[7..].parse::<u64>().ok())
+        {
             return Duration::from_secs(n.max(1)).min(MAX_TIMEOUT);
         }
     }
@@ -201,7 +222,10 @@ pub fn parse_if(header: &str) -> Option<Vec<IfList>> {
         if conditions.is_empty() {
             return None;
         }
-        lists.push(IfList { resource: resource.clone(), conditions });
+        lists.push(IfList {
+            resource: resource.clone(),
+            conditions,
+        });
         rest = inner.trim_start();
     }
     if lists.is_empty() { None } else { Some(lists) }
@@ -222,7 +246,9 @@ pub fn submitted_tokens(lists: &[IfList]) -> Vec<String> {
 /// Whether `locks` (those affecting a change) allow it given the `submitted` tokens: every
 /// exclusive lock's token must be submitted; shared locks need one of theirs submitted.
 pub fn permits(locks: &[Lock], submitted: &[String]) -> Result<(), DavPath> {
-    let any_shared_submitted = locks.iter().any(|l| !l.exclusive && submitted.contains(&l.token));
+    let any_shared_submitted = locks
+        .iter()
+        .any(|l| !l.exclusive && submitted.contains(&l.token));
     for lock in locks {
         let ok = submitted.contains(&lock.token) || (!lock.exclusive && any_shared_submitted);
         if !ok {
@@ -256,13 +282,27 @@ mod tests {
     fn if_header_grammar() {
         let l = parse_if("(<opaquelocktoken:a> [\"e1\"]) (Not <DAV:no-lock>)").unwrap();
         assert_eq!(l.len(), 2);
-        assert_eq!(l[0].conditions[1], (false, Condition::ETag("\"e1\"".into())));
-        assert_eq!(l[1].conditions[0], (true, Condition::Token("DAV:no-lock".into())));
+        assert_eq!(
+            l[0].conditions[1],
+            (false, Condition::ETag("\"e1\"".into()))
+        );
+        assert_eq!(
+            l[1].conditions[0],
+            (true, Condition::Token("DAV:no-lock".into()))
+        );
         let l = parse_if("<http://h/webdav/a> (<t1>) <http://h/webdav/b> (<t2>)(<t3>)").unwrap();
         assert_eq!(l.len(), 3);
         assert_eq!(l[2].resource.as_deref(), Some("http://h/webdav/b"));
         assert_eq!(submitted_tokens(&l), ["t1", "t2", "t3"]);
-        for bad in ["", "()", "(<a>", "<x>", "(garbage)", "(<a>) <http://x> (<b>)", "(<a) "] {
+        for bad in [
+            "",
+            "()",
+            "(<a>",
+            "<x>",
+            "(garbage)",
+            "(<a>) <http://x> (<b>)",
+            "(<a) ",
+        ] {
             assert!(parse_if(bad).is_none(), "{bad:?} was accepted");
         }
     }
@@ -289,7 +329,7 @@ mod tests {
         let ex = lock("x", "a", false, true);
         let s1 = lock("s1", "a", false, false);
         let s2 = lock("s2", "a", false, false);
-        assert!(permits(&[ex.clone()], &[]).is_err());
+        assert!(permits(std::slice::from_ref(&ex), &[]).is_err());
         assert!(permits(&[ex], &["x".into()]).is_ok());
         assert!(permits(&[s1.clone(), s2.clone()], &["s2".into()]).is_ok());
         assert!(permits(&[s1, s2], &["nope".into()]).is_err());
@@ -299,7 +339,10 @@ mod tests {
     fn timeouts() {
         assert_eq!(parse_timeout(None), DEFAULT_TIMEOUT);
         assert_eq!(parse_timeout(Some("Second-10")), Duration::from_secs(10));
-        assert_eq!(parse_timeout(Some("Infinite, Second-4100000000")), MAX_TIMEOUT);
+        assert_eq!(
+            parse_timeout(Some("Infinite, Second-4100000000")),
+            MAX_TIMEOUT
+        );
         assert_eq!(parse_timeout(Some("Second-99999999999")), MAX_TIMEOUT);
         assert_eq!(parse_timeout(Some("bogus")), DEFAULT_TIMEOUT);
     }

@@ -29,8 +29,13 @@ pub fn fs_error(err: &FsError) -> Resp {
 /// Resolve a URL from an `If` tag or `Destination` to a path under the prefix. `Err(502)` for
 /// another server or a path outside the prefix, `Err(400)` for a malformed one.
 pub fn url_to_path(server: &Server, req: &Req, url: &str) -> Result<DavPath, u16> {
-    let path_part = if let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) {
-        let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let path_part = if let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    {
+        let (authority, path) = rest
+            .find('/')
+            .map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
         let host = req.header("host").unwrap_or("");
         if !authority.eq_ignore_ascii_case(host) {
             return Err(502);
@@ -55,7 +60,8 @@ fn http_date(t: SystemTime) -> String {
 
 fn etag_matches(list: &str, etag: &str) -> bool {
     let strip = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    list.split(',').any(|t| t.trim() == "*" || strip(t) == strip(etag))
+    list.split(',')
+        .any(|t| t.trim() == "*" || strip(t) == strip(etag))
 }
 
 /// Evaluate the `If` header and the HTTP conditional headers for the request resource (with
@@ -71,11 +77,17 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
                 Some(url) => url_to_path(server, req, url).ok(),
             };
             let Some(target) = target else { return false };
-            let target_meta = if target == req.path { meta.cloned() } else { server.root.stat(&target).ok().flatten() };
+            let target_meta = if target == req.path {
+                meta.cloned()
+            } else {
+                server.root.stat(&target).ok().flatten()
+            };
             list.conditions.iter().all(|(negated, condition)| {
                 let holds = match condition {
                     Condition::Token(token) => server.locks.token_covers(token, &target),
-                    Condition::ETag(tag) => target_meta.as_ref().is_some_and(|m| etag_matches(tag, &m.etag())),
+                    Condition::ETag(tag) => target_meta
+                        .as_ref()
+                        .is_some_and(|m| etag_matches(tag, &m.etag())),
                 };
                 holds != *negated
             })
@@ -90,17 +102,29 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
             return Err(status(412));
         }
     }
-    if let (Some(since), Some(m)) = (req.header("if-unmodified-since").and_then(|d| httpdate::parse_http_date(d).ok()), meta) {
+    if let (Some(since), Some(m)) = (
+        req.header("if-unmodified-since")
+            .and_then(|d| httpdate::parse_http_date(d).ok()),
+        meta,
+    ) {
         if truncate(m.mtime) > since {
             return Err(status(412));
         }
     }
     if let Some(list) = req.header("if-none-match") {
         if meta.is_some_and(|m| etag_matches(list, &m.etag())) {
-            return Err(if read { not_modified(meta) } else { status(412) });
+            return Err(if read {
+                not_modified(meta)
+            } else {
+                status(412)
+            });
         }
     } else if read {
-        if let (Some(since), Some(m)) = (req.header("if-modified-since").and_then(|d| httpdate::parse_http_date(d).ok()), meta) {
+        if let (Some(since), Some(m)) = (
+            req.header("if-modified-since")
+                .and_then(|d| httpdate::parse_http_date(d).ok()),
+            meta,
+        ) {
             if truncate(m.mtime) <= since {
                 return Err(not_modified(meta));
             }
@@ -118,7 +142,10 @@ fn not_modified(meta: Option<&Meta>) -> Resp {
 }
 
 fn truncate(t: SystemTime) -> SystemTime {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
@@ -132,7 +159,11 @@ fn validators(resp: &mut Resp, m: &Meta) {
 }
 
 /// Refuse (423) unless every lock affecting `paths` (`(path, deep)`) has its token submitted.
-pub fn check_locks(server: &Server, submitted: &[String], paths: &[(DavPath, bool)]) -> Result<(), Resp> {
+pub fn check_locks(
+    server: &Server,
+    submitted: &[String],
+    paths: &[(DavPath, bool)],
+) -> Result<(), Resp> {
     let mut affecting = Vec::new();
     for (p, deep) in paths {
         affecting.extend(server.locks.affecting(p, *deep));
@@ -193,7 +224,9 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
                 let mut buf = vec![0u8; want];
                 match file.read(&mut buf) {
                     Ok(0) => {
-                        let _ = tx.blocking_send(Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
+                        let _ = tx.blocking_send(Err(std::io::Error::from(
+                            std::io::ErrorKind::UnexpectedEof,
+                        )));
                         return;
                     }
                     Ok(n) => {
@@ -246,7 +279,11 @@ fn parse_range(header: &str, size: u64) -> Option<Option<(u64, u64)>> {
         return Some(Some((size.saturating_sub(n), size - 1)));
     }
     let start: u64 = a.parse().ok()?;
-    let end: u64 = if b.is_empty() { u64::MAX } else { b.parse().ok()? };
+    let end: u64 = if b.is_empty() {
+        u64::MAX
+    } else {
+        b.parse().ok()?
+    };
     if end < start {
         return None;
     }
@@ -259,10 +296,16 @@ fn parse_range(header: &str, size: u64) -> Option<Option<(u64, u64)>> {
 fn listing(server: &Server, req: &Req) -> Result<Resp, Resp> {
     let names = server.root.list(&req.path).map_err(|e| fs_error(&e))?;
     let title = super::xml::escape(&req.path.href(&server.cfg.prefix, true));
-    let mut html = format!("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1><ul>\n");
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1><ul>\n"
+    );
     for name in names {
-        let Ok(child) = req.path.join(&name) else { continue };
-        let Ok(Some(m)) = server.root.stat(&child) else { continue };
+        let Ok(child) = req.path.join(&name) else {
+            continue;
+        };
+        let Ok(Some(m)) = server.root.stat(&child) else {
+            continue;
+        };
         let href = super::xml::escape(&child.href(&server.cfg.prefix, m.is_dir));
         let label = super::xml::escape(&name);
         let slash = if m.is_dir { "/" } else { "" };
@@ -270,10 +313,18 @@ fn listing(server: &Server, req: &Req) -> Result<Resp, Resp> {
     }
     html.push_str("</ul></body></html>\n");
     let len = html.len();
-    let body = if req.method == "HEAD" { DavBody::Bytes(None) } else { DavBody::Bytes(Some(Bytes::from(html))) };
+    let body = if req.method == "HEAD" {
+        DavBody::Bytes(None)
+    } else {
+        DavBody::Bytes(Some(Bytes::from(html)))
+    };
     let mut resp = hyper::Response::new(body);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
-    resp.headers_mut().insert("content-length", HeaderValue::from(len));
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert("content-length", HeaderValue::from(len));
     Ok(resp)
 }
 
@@ -292,7 +343,10 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         if req.path.is_root() {
             return Err(status(405));
         }
-        let target = server.root.resolve_final(&req.path).map_err(|e| fs_error(&e))?;
+        let target = server
+            .root
+            .resolve_final(&req.path)
+            .map_err(|e| fs_error(&e))?;
         let meta = stat(server, &target)?;
         if meta.as_ref().is_some_and(|m| m.is_dir) {
             return Err(status(405));
@@ -303,13 +357,20 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
             _ => return Err(status(409)),
         }
         let submitted = preconditions(server, req, meta.as_ref())?;
-        let affected = if meta.is_some() { vec![(target.clone(), false)] } else { vec![(parent, false)] };
+        let affected = if meta.is_some() {
+            vec![(target.clone(), false)]
+        } else {
+            vec![(parent, false)]
+        };
         check_locks(server, &submitted, &affected)?;
         let partial = match req.header("content-range") {
             Some(h) => Some(parse_content_range(h).ok_or_else(|| status(400))?),
             None => None,
         };
-        let mut upload = server.root.upload(&target, partial.is_some()).map_err(|e| fs_error(&e))?;
+        let mut upload = server
+            .root
+            .upload(&target, partial.is_some())
+            .map_err(|e| fs_error(&e))?;
         if let Some((offset, _)) = partial {
             upload.seek(offset).map_err(|e| fs_error(&e))?;
         }
@@ -365,12 +426,22 @@ pub async fn delete(server: &Server, req: &Req, _body: Incoming) -> Resp {
                 return Err(status(403));
             }
             let meta = stat(server, &req.path)?;
-            let is_link = server.root.is_symlink(&req.path).map_err(|e| fs_error(&e))?;
+            let is_link = server
+                .root
+                .is_symlink(&req.path)
+                .map_err(|e| fs_error(&e))?;
             if meta.is_none() && !is_link {
                 return Err(status(404));
             }
             let submitted = preconditions(server, req, meta.as_ref())?;
-            check_locks(server, &submitted, &[(req.path.clone(), true), (req.path.parent().unwrap_or_default(), false)])?;
+            check_locks(
+                server,
+                &submitted,
+                &[
+                    (req.path.clone(), true),
+                    (req.path.parent().unwrap_or_default(), false),
+                ],
+            )?;
             server.root.remove(&req.path).map_err(|e| fs_error(&e))?;
             server.props.forget(&server.root, &req.path);
             server.locks.remove_beneath(&req.path);
@@ -382,13 +453,21 @@ pub async fn delete(server: &Server, req: &Req, _body: Incoming) -> Resp {
 
 /// MKCOL (no request body allowed: 415).
 pub async fn mkcol(server: &Server, req: &Req, body: Incoming) -> Resp {
-    let has_body = req.header("content-length").is_some_and(|l| l.trim() != "0") || req.header("transfer-encoding").is_some();
+    let has_body = req
+        .header("content-length")
+        .is_some_and(|l| l.trim() != "0")
+        || req.header("transfer-encoding").is_some();
     if has_body && !drain(body).await {
         return status(415);
     }
     blocking(|| {
         (|| -> Result<Resp, Resp> {
-            if stat(server, &req.path)?.is_some() || server.root.is_symlink(&req.path).map_err(|e| fs_error(&e))? {
+            if stat(server, &req.path)?.is_some()
+                || server
+                    .root
+                    .is_symlink(&req.path)
+                    .map_err(|e| fs_error(&e))?
+            {
                 return Err(status(405));
             }
             let parent = req.path.parent().unwrap_or_default();
@@ -428,7 +507,14 @@ fn copy_move_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
     if req.path.is_root() || dst.is_root() {
         return Err(status(403));
     }
-    let src = if is_move { req.path.clone() } else { server.root.resolve_final(&req.path).map_err(|e| fs_error(&e))? };
+    let src = if is_move {
+        req.path.clone()
+    } else {
+        server
+            .root
+            .resolve_final(&req.path)
+            .map_err(|e| fs_error(&e))?
+    };
     let src_meta = stat(server, &src)?;
     let src_is_link = is_move && server.root.is_symlink(&src).map_err(|e| fs_error(&e))?;
     if src_meta.is_none() && !src_is_link {
@@ -445,7 +531,8 @@ fn copy_move_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         Some(m) if m.is_dir => {}
         _ => return Err(status(409)),
     }
-    let dst_exists = stat(server, &dst)?.is_some() || server.root.is_symlink(&dst).map_err(|e| fs_error(&e))?;
+    let dst_exists =
+        stat(server, &dst)?.is_some() || server.root.is_symlink(&dst).map_err(|e| fs_error(&e))?;
     let submitted = preconditions(server, req, src_meta.as_ref())?;
     let mut affected = vec![(dst.clone(), true), (dst_parent, false)];
     if is_move {
@@ -466,7 +553,10 @@ fn copy_move_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         server.props.transfer(&server.root, &src, &dst, false);
         server.locks.remove_beneath(&src);
     } else {
-        server.root.copy(&src, &dst, deep).map_err(|e| fs_error(&e))?;
+        server
+            .root
+            .copy(&src, &dst, deep)
+            .map_err(|e| fs_error(&e))?;
         server.props.transfer(&server.root, &src, &dst, true);
     }
     Ok(status(if dst_exists { 204 } else { 201 }))

@@ -11,11 +11,16 @@ pub mod auth;
 pub mod digest;
 pub mod fs;
 pub mod locks;
+// The handlers return `Result<Resp, Resp>` so a refusal is an early `?`; a response is moved
+// once per request, so its size (152 bytes) does not matter.
+#[allow(clippy::result_large_err)]
 mod lockmethods;
+#[allow(clippy::result_large_err)]
 mod methods;
 pub mod path;
-pub mod props;
+#[allow(clippy::result_large_err)]
 mod propfind;
+pub mod props;
 pub mod xml;
 
 use std::convert::Infallible;
@@ -57,7 +62,9 @@ pub struct Config {
 /// Why the server could not start or stopped.
 #[derive(Debug, Error)]
 pub enum WebdavError {
-    #[error("cannot serve {path}: not a readable directory or the kernel lacks openat2 (Linux 5.6+)")]
+    #[error(
+        "cannot serve {path}: not a readable directory or the kernel lacks openat2 (Linux 5.6+)"
+    )]
     Root {
         path: PathBuf,
         #[source]
@@ -87,10 +94,27 @@ pub struct Server {
 
 /// Check the configuration, bind, and serve until killed.
 pub fn run(cfg: Config) -> Result<(), WebdavError> {
-    let root = Root::open(&cfg.root).map_err(|source| WebdavError::Root { path: cfg.root.clone(), source })?;
-    let auth = Authenticator::new(&cfg.realm, &cfg.htdigest, cfg.allow_basic, cfg.nonce_lifetime)?;
-    let listener = std::net::TcpListener::bind(cfg.listen).map_err(|source| WebdavError::Listen { addr: cfg.listen, source })?;
-    listener.set_nonblocking(true).map_err(|source| WebdavError::Listen { addr: cfg.listen, source })?;
+    let root = Root::open(&cfg.root).map_err(|source| WebdavError::Root {
+        path: cfg.root.clone(),
+        source,
+    })?;
+    let auth = Authenticator::new(
+        &cfg.realm,
+        &cfg.htdigest,
+        cfg.allow_basic,
+        cfg.nonce_lifetime,
+    )?;
+    let listener =
+        std::net::TcpListener::bind(cfg.listen).map_err(|source| WebdavError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| WebdavError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
     let addr = listener.local_addr().unwrap_or(cfg.listen);
     crate::log::warn(format_args!(
         "webdav: serving {} at http://{addr}{} (realm {:?})",
@@ -98,14 +122,21 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         cfg.prefix,
         cfg.realm
     ));
-    let server = Arc::new(Server { cfg, root, auth, locks: LockTable::default(), props: Props::default() });
+    let server = Arc::new(Server {
+        cfg,
+        root,
+        auth,
+        locks: LockTable::default(),
+        props: Props::default(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(WebdavError::Runtime)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| WebdavError::Listen { addr, source })?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|source| WebdavError::Listen { addr, source })?;
         loop {
             let (stream, _peer) = match listener.accept().await {
                 Ok(conn) => conn,
@@ -144,10 +175,15 @@ impl Body for DavBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             DavBody::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            DavBody::Stream(rx, _) => rx.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data))),
+            DavBody::Stream(rx, _) => rx
+                .poll_recv(cx)
+                .map(|item| item.map(|r| r.map(Frame::data))),
         }
     }
 
@@ -177,7 +213,10 @@ pub fn status(code: u16) -> Resp {
 pub fn xml_response(code: u16, body: String) -> Resp {
     let mut resp = Response::new(DavBody::Bytes(Some(Bytes::from(body))));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/xml; charset=utf-8"));
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
     resp
 }
 
@@ -185,25 +224,43 @@ pub fn xml_response(code: u16, body: String) -> Resp {
 pub fn error_response(code: u16, condition: &str) -> Resp {
     xml_response(
         code,
-        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:{condition}/></D:error>\n"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:{condition}/></D:error>\n"
+        ),
     )
 }
 
 /// A `DAV:error` response for 423 naming the locked resource.
 pub fn locked_response(server: &Server, root: &DavPath) -> Resp {
-    let href = xml::escape(&root.href(&server.cfg.prefix, server.root.stat(root).ok().flatten().is_some_and(|m| m.is_dir)));
+    let href = xml::escape(
+        &root.href(
+            &server.cfg.prefix,
+            server
+                .root
+                .stat(root)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.is_dir),
+        ),
+    );
     xml_response(
         423,
-        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:lock-token-submitted><D:href>{href}</D:href></D:lock-token-submitted></D:error>\n"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:lock-token-submitted><D:href>{href}</D:href></D:lock-token-submitted></D:error>\n"
+        ),
     )
 }
 
 /// Methods this server implements.
-pub const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
+pub const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 const ALLOW_READ_ONLY: &str = "OPTIONS, GET, HEAD, PROPFIND";
 
 fn is_write(method: &str) -> bool {
-    matches!(method, "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE" | "PROPPATCH" | "LOCK" | "UNLOCK")
+    matches!(
+        method,
+        "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE" | "PROPPATCH" | "LOCK" | "UNLOCK"
+    )
 }
 
 /// The OPTIONS answer (also at the server root, without authentication, as the Windows
@@ -213,7 +270,14 @@ pub fn options_response(server: &Server) -> Resp {
     let h = resp.headers_mut();
     h.insert("dav", HeaderValue::from_static("1, 2"));
     h.insert("ms-author-via", HeaderValue::from_static("DAV"));
-    h.insert("allow", HeaderValue::from_static(if server.cfg.read_only { ALLOW_READ_ONLY } else { ALLOW }));
+    h.insert(
+        "allow",
+        HeaderValue::from_static(if server.cfg.read_only {
+            ALLOW_READ_ONLY
+        } else {
+            ALLOW
+        }),
+    );
     h.insert("content-length", HeaderValue::from_static("0"));
     resp
 }
@@ -241,8 +305,15 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
     if method == "OPTIONS" && (path_only == "/" || path_only == "*") {
         return options_response(server);
     }
-    let target = req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| path_only.clone());
-    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| path_only.clone());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     let user = match server.auth.check(&method, &target, authorization) {
         Verdict::Granted(user) => user,
         Verdict::Challenge { stale } => {
@@ -251,7 +322,10 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
                 resp.headers_mut().append("www-authenticate", value);
             }
             if server.auth.allow_basic() {
-                if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", server.auth.realm().replace('"', ""))) {
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    "Basic realm=\"{}\"",
+                    server.auth.realm().replace('"', "")
+                )) {
                     resp.headers_mut().append("www-authenticate", value);
                 }
             }
@@ -268,7 +342,12 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         return status(403);
     }
     let (parts, body) = req.into_parts();
-    let req = Req { method, path, headers: parts.headers, user };
+    let req = Req {
+        method,
+        path,
+        headers: parts.headers,
+        user,
+    };
     let mut resp = match req.method.as_str() {
         "OPTIONS" => options_response(server),
         "GET" | "HEAD" => methods::get(server, &req),
@@ -282,14 +361,17 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         "UNLOCK" => lockmethods::unlock(server, &req, body).await,
         _ => {
             let mut resp = status(405);
-            resp.headers_mut().insert("allow", HeaderValue::from_static(ALLOW));
+            resp.headers_mut()
+                .insert("allow", HeaderValue::from_static(ALLOW));
             resp
         }
     };
-    if req.method != "HEAD" && req.method != "GET" && !resp.headers().contains_key("content-length") {
+    if req.method != "HEAD" && req.method != "GET" && !resp.headers().contains_key("content-length")
+    {
         if let DavBody::Bytes(b) = resp.body() {
             let len = b.as_ref().map_or(0, Bytes::len);
-            resp.headers_mut().insert("content-length", HeaderValue::from(len));
+            resp.headers_mut()
+                .insert("content-length", HeaderValue::from(len));
         }
     }
     resp
@@ -297,16 +379,29 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
 
 /// Read a whole XML request body, at most `cfg.max_xml_body` bytes. `Err` is the response to
 /// send (413 when too large).
-pub async fn read_body(server: &Server, headers: &HeaderMap, body: Incoming) -> Result<Bytes, Resp> {
+pub async fn read_body(
+    server: &Server,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, Resp> {
     use http_body_util::BodyExt;
     let limit = server.cfg.max_xml_body;
-    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(status(413));
     }
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(status(413)),
+        Err(err)
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(status(413))
+        }
         Err(_) => Err(status(400)),
     }
 }

@@ -64,7 +64,9 @@ impl DavPath {
     /// The enclosing collection, or `None` for the root.
     pub fn parent(&self) -> Option<DavPath> {
         let (_, rest) = self.segments.split_last()?;
-        Some(DavPath { segments: rest.to_vec() })
+        Some(DavPath {
+            segments: rest.to_vec(),
+        })
     }
 
     /// This path with `name` appended. `name` must come from a directory listing (a single
@@ -123,15 +125,22 @@ pub fn parse_target(raw: &str, prefix: &str) -> Result<DavPath, PathError> {
     } else if prefix == "/" {
         raw.strip_prefix('/').unwrap_or(raw)
     } else {
-        return Err(PathError::OutsidePrefix { path: raw.to_owned(), prefix: prefix.to_owned() });
+        return Err(PathError::OutsidePrefix {
+            path: raw.to_owned(),
+            prefix: prefix.to_owned(),
+        });
     };
     let mut segments = Vec::new();
     for raw_segment in rest.split('/') {
         if raw_segment.is_empty() {
             continue;
         }
-        let bytes = decode(raw_segment).ok_or_else(|| PathError::BadEncoding { path: raw.to_owned() })?;
-        let segment = String::from_utf8(bytes).map_err(|_| PathError::BadUtf8 { path: raw.to_owned() })?;
+        let bytes = decode(raw_segment).ok_or_else(|| PathError::BadEncoding {
+            path: raw.to_owned(),
+        })?;
+        let segment = String::from_utf8(bytes).map_err(|_| PathError::BadUtf8 {
+            path: raw.to_owned(),
+        })?;
         check_segment(&segment, raw)?;
         segments.push(segment);
     }
@@ -142,12 +151,18 @@ fn check_segment(segment: &str, whole: &str) -> Result<(), PathError> {
     let forbidden = segment.is_empty()
         || segment == "."
         || segment == ".."
-        || segment.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+        || segment
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
     if forbidden {
-        return Err(PathError::Forbidden { path: whole.to_owned() });
+        return Err(PathError::Forbidden {
+            path: whole.to_owned(),
+        });
     }
     if segment.starts_with(INTERNAL_PREFIX) {
-        return Err(PathError::Internal { path: whole.to_owned() });
+        return Err(PathError::Internal {
+            path: whole.to_owned(),
+        });
     }
     Ok(())
 }
@@ -182,7 +197,25 @@ fn hex_value(b: u8) -> Option<u8> {
 
 fn encode_segment(segment: &str, out: &mut String) {
     for &b in segment.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'@' | b'!' | b'$' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=') {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+        {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -196,8 +229,14 @@ mod tests {
 
     #[test]
     fn plain_paths() {
-        assert_eq!(parse_target("/webdav/", "/webdav/").unwrap(), DavPath::root());
-        assert_eq!(parse_target("/webdav", "/webdav/").unwrap(), DavPath::root());
+        assert_eq!(
+            parse_target("/webdav/", "/webdav/").unwrap(),
+            DavPath::root()
+        );
+        assert_eq!(
+            parse_target("/webdav", "/webdav/").unwrap(),
+            DavPath::root()
+        );
         let p = parse_target("/webdav/a%20b/c.txt", "/webdav/").unwrap();
         assert_eq!(p.segments(), ["a b", "c.txt"]);
         assert_eq!(p.rel(), "a b/c.txt");

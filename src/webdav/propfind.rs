@@ -39,10 +39,15 @@ const PROTECTED: [&str; 9] = [
 
 /// A MIME type from the file name's extension.
 pub fn content_type(p: &DavPath) -> &'static str {
-    let ext = p.name().and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = p
+        .name()
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "html" | "htm" => "text/html",
-        "txt" | "md" | "py" | "rs" | "sh" | "c" | "h" | "ini" | "conf" | "cfg" | "toml" | "yaml" | "yml" => "text/plain",
+        "txt" | "md" | "py" | "rs" | "sh" | "c" | "h" | "ini" | "conf" | "cfg" | "toml"
+        | "yaml" | "yml" => "text/plain",
         "css" => "text/css",
         "js" | "mjs" => "text/javascript",
         "json" | "ipynb" => "application/json",
@@ -61,7 +66,10 @@ pub fn content_type(p: &DavPath) -> &'static str {
 
 /// `YYYY-MM-DDThh:mm:ssZ`, without fractional seconds (Windows refuses them).
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -74,7 +82,12 @@ pub fn rfc3339(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 fn tag(ns: &str, name: &str) -> String {
@@ -100,12 +113,25 @@ pub fn lockdiscovery(server: &Server, p: &DavPath) -> String {
 
 /// One `DAV:activelock`.
 pub fn activelock(server: &Server, lock: &super::locks::Lock, now: std::time::Instant) -> String {
-    let root_is_dir = server.root.stat(&lock.root).ok().flatten().is_some_and(|m| m.is_dir);
+    let root_is_dir = server
+        .root
+        .stat(&lock.root)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.is_dir);
     format!(
         "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:{}/></D:lockscope><D:depth>{}</D:depth>{}<D:timeout>Second-{}</D:timeout><D:locktoken><D:href>{}</D:href></D:locktoken><D:lockroot><D:href>{}</D:href></D:lockroot></D:activelock>",
-        if lock.exclusive { "exclusive" } else { "shared" },
+        if lock.exclusive {
+            "exclusive"
+        } else {
+            "shared"
+        },
         if lock.infinite { "infinity" } else { "0" },
-        if lock.owner.is_empty() { String::new() } else { format!("<D:owner>{}</D:owner>", lock.owner) },
+        if lock.owner.is_empty() {
+            String::new()
+        } else {
+            format!("<D:owner>{}</D:owner>", lock.owner)
+        },
         lock.seconds_left(now),
         escape(&lock.token),
         escape(&lock.root.href(&server.cfg.prefix, root_is_dir)),
@@ -150,9 +176,15 @@ fn parse_propfind(body: &[u8]) -> Result<Want, Resp> {
     if !root.is(DAV, "propfind") {
         return Err(status(400));
     }
-    let names = |e: &Element| e.elements().map(|p| (p.ns.clone(), p.name.clone())).collect::<Vec<_>>();
+    let names = |e: &Element| {
+        e.elements()
+            .map(|p| (p.ns.clone(), p.name.clone()))
+            .collect::<Vec<_>>()
+    };
     if root.dav_child("allprop").is_some() {
-        return Ok(Want::All(root.dav_child("include").map(names).unwrap_or_default()));
+        return Ok(Want::All(
+            root.dav_child("include").map(names).unwrap_or_default(),
+        ));
     }
     if root.dav_child("propname").is_some() {
         return Ok(Want::Names);
@@ -186,7 +218,9 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
             Ok(None) => return status(404),
             Err(e) => return fs_error(&e),
         };
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n");
+        let mut out = String::from(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n",
+        );
         respond(server, &req.path, &meta, &want, &mut out);
         if depth == 1 && meta.is_dir {
             let names = match server.root.list(&req.path) {
@@ -194,7 +228,9 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
                 Err(e) => return fs_error(&e),
             };
             for name in names {
-                let Ok(child) = req.path.join(&name) else { continue };
+                let Ok(child) = req.path.join(&name) else {
+                    continue;
+                };
                 // Members that cannot be resolved inside the root (links leaving it, dangling
                 // links) are not listed.
                 if let Ok(Some(m)) = server.root.stat(&child) {
@@ -244,8 +280,16 @@ fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String
         }
         Want::Props(names) => {
             for (ns, name) in names {
-                let value = if ns == DAV { live_value(server, p, m, name) } else { None };
-                let value = value.or_else(|| dead.iter().find(|d| d.ns == *ns && d.name == *name).map(|d| d.xml.clone()));
+                let value = if ns == DAV {
+                    live_value(server, p, m, name)
+                } else {
+                    None
+                };
+                let value = value.or_else(|| {
+                    dead.iter()
+                        .find(|d| d.ns == *ns && d.name == *name)
+                        .map(|d| d.xml.clone())
+                });
                 match value {
                     Some(v) => found.push_str(&v),
                     None => missing.push_str(&tag(ns, name)),
@@ -254,7 +298,9 @@ fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String
         }
     }
     if !found.is_empty() || missing.is_empty() {
-        out.push_str(&format!("<D:propstat><D:prop>{found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"));
+        out.push_str(&format!(
+            "<D:propstat><D:prop>{found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+        ));
     }
     if !missing.is_empty() {
         out.push_str(&format!("<D:propstat><D:prop>{missing}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>"));
@@ -268,7 +314,9 @@ pub async fn proppatch(server: &Server, req: &Req, body: Incoming) -> Resp {
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let Ok(root) = xml::parse(&body) else { return status(400) };
+    let Ok(root) = xml::parse(&body) else {
+        return status(400);
+    };
     if !root.is(DAV, "propertyupdate") {
         return status(400);
     }
@@ -284,9 +332,16 @@ pub async fn proppatch(server: &Server, req: &Req, body: Incoming) -> Resp {
         for prop in op.elements().filter(|e| e.is(DAV, "prop")) {
             for p in prop.elements() {
                 changes.push(if set {
-                    Change::Set(DeadProp { ns: p.ns.clone(), name: p.name.clone(), xml: p.to_xml() })
+                    Change::Set(DeadProp {
+                        ns: p.ns.clone(),
+                        name: p.name.clone(),
+                        xml: p.to_xml(),
+                    })
                 } else {
-                    Change::Remove { ns: p.ns.clone(), name: p.name.clone() }
+                    Change::Remove {
+                        ns: p.ns.clone(),
+                        name: p.name.clone(),
+                    }
                 });
             }
         }
@@ -350,7 +405,13 @@ mod tests {
     #[test]
     fn creationdate_has_no_fraction() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::new(951_782_400, 999)), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)), "2026-11-18T11:06:40Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::new(951_782_400, 999)),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            "2026-11-18T11:06:40Z"
+        );
     }
 }

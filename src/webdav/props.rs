@@ -54,11 +54,18 @@ fn encode(p: &DeadProp) -> Vec<u8> {
 fn decode(raw: &[u8]) -> Option<DeadProp> {
     let text = std::str::from_utf8(raw).ok()?;
     let mut parts = text.splitn(3, '\0');
-    Some(DeadProp { ns: parts.next()?.to_owned(), name: parts.next()?.to_owned(), xml: parts.next()?.to_owned() })
+    Some(DeadProp {
+        ns: parts.next()?.to_owned(),
+        name: parts.next()?.to_owned(),
+        xml: parts.next()?.to_owned(),
+    })
 }
 
 fn unsupported(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EOPNOTSUPP | Errno::EPERM | Errno::EACCES))
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EOPNOTSUPP | Errno::EPERM | Errno::EACCES)
+    )
 }
 
 /// The fallback store of one directory: entry name → properties.
@@ -69,10 +76,10 @@ fn parse_store(raw: &[u8]) -> Store {
     let text = String::from_utf8_lossy(raw);
     let fields: Vec<&str> = text.split('\0').collect();
     for record in fields.chunks_exact(4) {
-        store
-            .entry(record[0].to_owned())
-            .or_default()
-            .insert((record[1].to_owned(), record[2].to_owned()), record[3].to_owned());
+        store.entry(record[0].to_owned()).or_default().insert(
+            (record[1].to_owned(), record[2].to_owned()),
+            record[3].to_owned(),
+        );
     }
     store
 }
@@ -103,13 +110,21 @@ impl Props {
 
     fn load_store(root: &Root, dir: &DavPath) -> Result<Store, FsError> {
         let fd = root.open_for_attrs(dir)?;
-        let raw = read_small(&fd, FALLBACK_STORE).map_err(|errno| FsError { op: "read properties of", path: dir.rel(), errno })?;
+        let raw = read_small(&fd, FALLBACK_STORE).map_err(|errno| FsError {
+            op: "read properties of",
+            path: dir.rel(),
+            errno,
+        })?;
         Ok(raw.map(|r| parse_store(&r)).unwrap_or_default())
     }
 
     fn save_store(root: &Root, dir: &DavPath, store: &Store) -> Result<(), FsError> {
         let fd = root.open_for_attrs(dir)?;
-        write_small(&fd, FALLBACK_STORE, &render_store(store)).map_err(|errno| FsError { op: "store properties of", path: dir.rel(), errno })
+        write_small(&fd, FALLBACK_STORE, &render_store(store)).map_err(|errno| FsError {
+            op: "store properties of",
+            path: dir.rel(),
+            errno,
+        })
     }
 
     /// Every dead property of `p`.
@@ -132,7 +147,10 @@ impl Props {
         if let Some(props) = Self::load_store(root, &dir)?.remove(&entry) {
             found.extend(props);
         }
-        Ok(found.into_iter().map(|((ns, name), xml)| DeadProp { ns, name, xml }).collect())
+        Ok(found
+            .into_iter()
+            .map(|((ns, name), xml)| DeadProp { ns, name, xml })
+            .collect())
     }
 
     /// Apply `changes` in order, all or nothing.
@@ -167,7 +185,9 @@ impl Props {
                 }
             }
         }
-        let Some(failure) = failure else { return Ok(()) };
+        let Some(failure) = failure else {
+            return Ok(());
+        };
         for (key, before) in undo.into_iter().rev() {
             let _ = match before {
                 Some(value) => file.set_xattr(&key, &value),
@@ -178,7 +198,10 @@ impl Props {
             return Err(err(&failure));
         }
         // No user xattrs here: use the directory's fallback store.
-        let _guard = self.fallback.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .fallback
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (dir, entry) = Self::slot(root, p)?;
         let mut store = Self::load_store(root, &dir)?;
         let props = store.entry(entry.clone()).or_default();
@@ -201,26 +224,46 @@ impl Props {
     /// Carry `from`'s fallback record to `to` after a move (xattrs move with the inode); with
     /// `keep`, after a copy, leave the source's record in place.
     pub fn transfer(&self, root: &Root, from: &DavPath, to: &DavPath, keep: bool) {
-        let _guard = self.fallback.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (Some(from_dir), Some(from_name), Some(to_dir), Some(to_name)) = (from.parent(), from.name(), to.parent(), to.name()) else {
+        let _guard = self
+            .fallback
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (Some(from_dir), Some(from_name), Some(to_dir), Some(to_name)) =
+            (from.parent(), from.name(), to.parent(), to.name())
+        else {
             return;
         };
-        let Ok(mut src) = Self::load_store(root, &from_dir) else { return };
-        let record = if keep { src.get(from_name).cloned() } else { src.remove(from_name) };
+        let Ok(mut src) = Self::load_store(root, &from_dir) else {
+            return;
+        };
+        let record = if keep {
+            src.get(from_name).cloned()
+        } else {
+            src.remove(from_name)
+        };
         let Some(record) = record else { return };
         if !keep && Self::save_store(root, &from_dir, &src).is_err() {
             return;
         }
-        let Ok(mut dst) = Self::load_store(root, &to_dir) else { return };
+        let Ok(mut dst) = Self::load_store(root, &to_dir) else {
+            return;
+        };
         dst.insert(to_name.to_owned(), record);
         let _ = Self::save_store(root, &to_dir, &dst);
     }
 
     /// Forget `p`'s fallback record after it was deleted (or before it is overwritten).
     pub fn forget(&self, root: &Root, p: &DavPath) {
-        let _guard = self.fallback.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (Some(dir), Some(name)) = (p.parent(), p.name()) else { return };
-        let Ok(mut store) = Self::load_store(root, &dir) else { return };
+        let _guard = self
+            .fallback
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (Some(dir), Some(name)) = (p.parent(), p.name()) else {
+            return;
+        };
+        let Ok(mut store) = Self::load_store(root, &dir) else {
+            return;
+        };
         if store.remove(name).is_some() {
             let _ = Self::save_store(root, &dir, &store);
         }
@@ -234,10 +277,20 @@ mod tests {
     #[test]
     fn store_round_trips() {
         let mut store = Store::new();
-        store.entry("a b".into()).or_default().insert(("urn:x".into(), "p".into()), "<n0:p xmlns:n0=\"urn:x\">v\nw</n0:p>".into());
-        store.entry(".".into()).or_default().insert(("".into(), "q".into()), "<q xmlns=\"\"/>".into());
+        store.entry("a b".into()).or_default().insert(
+            ("urn:x".into(), "p".into()),
+            "<n0:p xmlns:n0=\"urn:x\">v\nw</n0:p>".into(),
+        );
+        store
+            .entry(".".into())
+            .or_default()
+            .insert(("".into(), "q".into()), "<q xmlns=\"\"/>".into());
         assert_eq!(parse_store(&render_store(&store)), store);
-        let prop = DeadProp { ns: "urn:x".into(), name: "p".into(), xml: "<x/>".into() };
+        let prop = DeadProp {
+            ns: "urn:x".into(),
+            name: "p".into(),
+            xml: "<x/>".into(),
+        };
         assert_eq!(decode(&encode(&prop)), Some(prop));
         assert_ne!(xattr_name("a", "bc"), xattr_name("ab", "c"));
     }

@@ -102,7 +102,11 @@ impl Element {
 
     fn write(&self, out: &mut String, depth: usize) {
         let prefix = format!("n{depth}");
-        let tag = if self.ns.is_empty() { self.name.clone() } else { format!("{prefix}:{}", self.name) };
+        let tag = if self.ns.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{prefix}:{}", self.name)
+        };
         out.push('<');
         out.push_str(&tag);
         if self.ns.is_empty() {
@@ -159,7 +163,9 @@ pub fn escape(text: &str) -> String {
 }
 
 fn syntax(detail: impl std::fmt::Display) -> XmlError {
-    XmlError::Syntax { detail: detail.to_string() }
+    XmlError::Syntax {
+        detail: detail.to_string(),
+    }
 }
 
 /// Parse a request body into its root element.
@@ -173,10 +179,15 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
     loop {
         let (resolved, event) = reader.read_resolved_event_into(&mut buf).map_err(syntax)?;
         let ns = match resolved {
-            ResolveResult::Bound(ns) => String::from_utf8(ns.into_inner().to_vec()).map_err(syntax)?,
+            ResolveResult::Bound(ns) => {
+                String::from_utf8(ns.into_inner().to_vec()).map_err(syntax)?
+            }
             ResolveResult::Unbound => String::new(),
             ResolveResult::Unknown(prefix) => {
-                return Err(syntax(format!("undeclared prefix {:?}", String::from_utf8_lossy(&prefix))));
+                return Err(syntax(format!(
+                    "undeclared prefix {:?}",
+                    String::from_utf8_lossy(&prefix)
+                )));
             }
         };
         match event {
@@ -184,7 +195,9 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                 if root.is_some() {
                     return Err(syntax("content after the root element"));
                 }
-                let name = std::str::from_utf8(start.local_name().into_inner()).map_err(syntax)?.to_owned();
+                let name = std::str::from_utf8(start.local_name().into_inner())
+                    .map_err(syntax)?
+                    .to_owned();
                 let mut attrs = Vec::new();
                 for attr in start.attributes() {
                     let attr = attr.map_err(syntax)?;
@@ -201,18 +214,33 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                     }
                     let (attr_ns, local) = reader.resolve_attribute(attr.key);
                     let attr_ns = match attr_ns {
-                        ResolveResult::Bound(ns) => String::from_utf8(ns.into_inner().to_vec()).map_err(syntax)?,
+                        ResolveResult::Bound(ns) => {
+                            String::from_utf8(ns.into_inner().to_vec()).map_err(syntax)?
+                        }
                         ResolveResult::Unbound => String::new(),
-                        ResolveResult::Unknown(_) => return Err(syntax("undeclared attribute prefix")),
+                        ResolveResult::Unknown(_) => {
+                            return Err(syntax("undeclared attribute prefix"));
+                        }
                     };
-                    let attr_ns = if key.starts_with(b"xml:") { XML_NS.to_owned() } else { attr_ns };
+                    let attr_ns = if key.starts_with(b"xml:") {
+                        XML_NS.to_owned()
+                    } else {
+                        attr_ns
+                    };
                     attrs.push(Attr {
                         ns: attr_ns,
-                        name: std::str::from_utf8(local.into_inner()).map_err(syntax)?.to_owned(),
+                        name: std::str::from_utf8(local.into_inner())
+                            .map_err(syntax)?
+                            .to_owned(),
                         value,
                     });
                 }
-                stack.push(Element { ns, name, attrs, children: Vec::new() });
+                stack.push(Element {
+                    ns,
+                    name,
+                    attrs,
+                    children: Vec::new(),
+                });
             }
             Event::End(_) => {
                 let done = stack.pop().ok_or_else(|| syntax("unbalanced end tag"))?;
@@ -231,7 +259,10 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
             }
             Event::GeneralRef(reference) => {
                 let text = if reference.is_char_ref() {
-                    let c = reference.resolve_char_ref().map_err(syntax)?.ok_or_else(|| syntax("bad character reference"))?;
+                    let c = reference
+                        .resolve_char_ref()
+                        .map_err(syntax)?
+                        .ok_or_else(|| syntax("bad character reference"))?;
                     c.to_string()
                 } else {
                     let name = reference.decode().map_err(syntax)?;
@@ -241,7 +272,11 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         "amp" => "&".to_owned(),
                         "apos" => "'".to_owned(),
                         "quot" => "\"".to_owned(),
-                        other => return Err(XmlError::Entity { name: other.chars().take(64).collect() }),
+                        other => {
+                            return Err(XmlError::Entity {
+                                name: other.chars().take(64).collect(),
+                            });
+                        }
                     }
                 };
                 push_text(&mut stack, &text)?;
