@@ -59,6 +59,8 @@ impl FsError {
 #[derive(Debug, Clone)]
 pub struct Meta {
     pub is_dir: bool,
+    /// A regular file (not a directory, fifo, socket or device).
+    pub is_file: bool,
     pub len: u64,
     pub mtime: SystemTime,
     pub created: SystemTime,
@@ -71,6 +73,7 @@ impl Meta {
         let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
         Meta {
             is_dir: meta.is_dir(),
+            is_file: meta.is_file(),
             len: meta.len(),
             mtime,
             created: meta.created().unwrap_or(mtime),
@@ -313,6 +316,13 @@ impl Root {
         ) {
             let mut old = File::from(old);
             if let Ok(meta) = old.metadata() {
+                // Keep the replaced file's owner (possible when running as root or as that
+                // owner) and mode, so the application can still write it afterwards.
+                let _ = nix::unistd::fchown(
+                    &upload.file,
+                    Some(nix::unistd::Uid::from_raw(meta.uid())),
+                    Some(nix::unistd::Gid::from_raw(meta.gid())),
+                );
                 let _ = fchmod(&upload.file, Mode::from_bits_truncate(meta.mode() & 0o7777));
             }
             copy_xattrs(&old, &upload.file);

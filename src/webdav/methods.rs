@@ -188,6 +188,10 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         validators(&mut resp, &meta);
         return Ok(resp);
     }
+    if !meta.is_file {
+        // Opening a fifo or a device could block or have side effects.
+        return Err(status(403));
+    }
     let mut file = server.root.open_read(&req.path).map_err(|e| fs_error(&e))?;
     let size = meta.len;
     let mut range = req.header("range").and_then(|r| parse_range(r, size));
@@ -381,17 +385,30 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         Err(resp) => return resp,
     };
     let mut written: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(f) => f,
+    // Gather small frames into larger writes: fewer trips to a blocking thread.
+    let mut pending = bytes::BytesMut::new();
+    loop {
+        let frame = body.frame().await;
+        let done = frame.is_none();
+        match frame {
             // The client went away or sent a broken body: the old file stays as it was.
-            Err(_) => return status(400),
-        };
-        if let Ok(data) = frame.into_data() {
-            written += data.len() as u64;
-            if let Err(e) = blocking(|| upload.write(&data)) {
+            Some(Err(_)) => return status(400),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    written += data.len() as u64;
+                    pending.extend_from_slice(&data);
+                }
+            }
+            None => {}
+        }
+        if pending.len() >= CHUNK || (done && !pending.is_empty()) {
+            let chunk = pending.split().freeze();
+            if let Err(e) = blocking(|| upload.write(&chunk)) {
                 return fs_error(&e);
             }
+        }
+        if done {
+            break;
         }
     }
     if let Some((_, len)) = partial {

@@ -247,7 +247,19 @@ fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String
     out.push_str("<D:response><D:href>");
     out.push_str(&escape(&p.href(&server.cfg.prefix, m.is_dir)));
     out.push_str("</D:href>");
-    let dead = server.props.list(&server.root, p).unwrap_or_default();
+    let needs_dead = match want {
+        Want::Props(names) => names.iter().any(|(ns, name)| {
+            ns != DAV || !(LIVE.contains(&name.as_str()) || QUOTA.contains(&name.as_str()))
+        }),
+        Want::All(_) | Want::Names => true,
+    };
+    // Only regular files and directories carry properties (opening a fifo or device to read
+    // its xattrs could block or have side effects).
+    let dead = if needs_dead && (m.is_file || m.is_dir) {
+        server.props.list(&server.root, p).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut found = String::new();
     let mut missing = String::new();
     match want {
