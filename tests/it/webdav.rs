@@ -1432,3 +1432,114 @@ fn nix_is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// Dead properties where the filesystem has no user xattrs (ramfs): the hidden per-directory
+/// store takes over, survives a restart, follows MOVE and COPY, and is never listed or served.
+#[test]
+fn dead_properties_without_xattrs() {
+    if !nix_is_root() {
+        println!("SKIP: mounting a ramfs (no user xattrs) needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    write_htdigest(&dir.path().join("htdigest"), REALM, USER, PASSWORD);
+    let mounted = Command::new("mount")
+        .args(["-t", "ramfs", "none"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    if !mounted.status.success() {
+        println!(
+            "SKIP: cannot mount a ramfs here: {}",
+            String::from_utf8_lossy(&mounted.stderr).trim()
+        );
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(root.clone());
+    let server = Server::start_in(dir, &[]);
+    let mut c = server.client();
+    assert_eq!(c.send("MKCOL", "/webdav/d", &[], b"").status, 201);
+    assert_eq!(c.send("PUT", "/webdav/d/f", &[], b"x").status, 201);
+    let patch = br#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:tag xmlns:x="urn:x">kept</x:tag></D:prop></D:set></D:propertyupdate>"#;
+    for target in ["/webdav/d/f", "/webdav/d", "/webdav/"] {
+        let r = c.send("PROPPATCH", target, &[], patch);
+        assert!(
+            r.status == 207 && r.text().contains("200 OK"),
+            "{target}: {}",
+            r.text()
+        );
+    }
+    assert!(
+        server.root().join(".bosun-davprops").exists(),
+        "the fallback store was not used"
+    );
+    let server = server.restart();
+    let mut c = server.client();
+    let find =
+        br#"<D:propfind xmlns:D="DAV:"><D:prop><x:tag xmlns:x="urn:x"/></D:prop></D:propfind>"#;
+    for target in ["/webdav/d/f", "/webdav/d/", "/webdav/"] {
+        let r = c.send("PROPFIND", target, &[("Depth", "0")], find);
+        assert!(r.text().contains(">kept</"), "{target}: {}", r.text());
+    }
+    assert_eq!(
+        c.send(
+            "MOVE",
+            "/webdav/d/f",
+            &[("Destination", &server.url("/webdav/d/g"))],
+            b""
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        c.send(
+            "COPY",
+            "/webdav/d",
+            &[("Destination", &server.url("/webdav/e"))],
+            b""
+        )
+        .status,
+        201
+    );
+    for target in ["/webdav/d/g", "/webdav/e/g", "/webdav/e/"] {
+        let r = c.send("PROPFIND", target, &[("Depth", "0")], find);
+        assert!(r.text().contains(">kept</"), "{target}: {}", r.text());
+    }
+    let r = c.send("PROPFIND", "/webdav/d/f", &[("Depth", "0")], find);
+    assert_eq!(r.status, 404);
+    let listing = c
+        .send("PROPFIND", "/webdav/", &[("Depth", "1")], b"")
+        .text();
+    assert!(!listing.contains(".bosun"), "{listing}");
+    assert_eq!(
+        c.send("GET", "/webdav/.bosun-davprops", &[], b"").status,
+        404
+    );
+    assert_eq!(
+        c.send("PUT", "/webdav/d/.bosun-davprops", &[], b"").status,
+        404
+    );
+    if has("litmus") {
+        let work = tempfile::tempdir().unwrap();
+        let out = Command::new("timeout")
+            .args(["300", "litmus", &server.url("/webdav/"), USER, PASSWORD])
+            .env("TESTS", "props")
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("of 30 tests run: 30 passed, 0 failed"),
+            "{text}"
+        );
+    }
+    drop(server);
+}
