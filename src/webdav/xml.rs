@@ -104,6 +104,9 @@ impl Element {
         let prefix = format!("n{depth}");
         let tag = if self.ns.is_empty() {
             self.name.clone()
+        } else if self.ns == XML_NS {
+            // The `xml` prefix is predeclared and may not be declared again.
+            format!("xml:{}", self.name)
         } else {
             format!("{prefix}:{}", self.name)
         };
@@ -111,7 +114,7 @@ impl Element {
         out.push_str(&tag);
         if self.ns.is_empty() {
             out.push_str(" xmlns=\"\"");
-        } else {
+        } else if self.ns != XML_NS {
             out.push_str(&format!(" xmlns:{prefix}=\"{}\"", escape(&self.ns)));
         }
         for (i, attr) in self.attrs.iter().enumerate() {
@@ -309,19 +312,13 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     }
 }
 
-/// Drop whitespace-only text nodes between elements (for structural elements such as
-/// `propfind`, never for property values).
-pub fn structural(e: &Element) -> impl Iterator<Item = &Element> {
-    e.elements()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_namespaces_and_entities() {
-        let e = parse(br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><x:a xmlns:x="urn:x" xml:lang="en">1 &amp; &#x10000;<b xmlns=""/></x:a></D:prop></D:propfind>"#).unwrap();
+        let e = parse(br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><x:a xmlns:x="urn:x" xml:lang="en">1 &amp; &#x10000;<b xmlns=""/><xml:c/></x:a></D:prop></D:propfind>"#).unwrap();
         assert!(e.is(DAV, "propfind"));
         let prop = e.dav_child("prop").unwrap();
         let a = prop.elements().next().unwrap();
