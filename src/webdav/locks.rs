@@ -203,9 +203,13 @@ pub fn parse_if(header: &str) -> Option<Vec<IfList>> {
                 break;
             }
             let mut negated = false;
-            if inner.len() >= 3 && inner[..3].eq_ignore_ascii_case("not") {
+            if let Some(rest) = inner
+                .get(..3)
+                .filter(|w| w.eq_ignore_ascii_case("not"))
+                .map(|_| &inner[3..])
+            {
                 negated = true;
-                inner = inner[3..].trim_start();
+                inner = rest.trim_start();
             }
             if let Some(after) = inner.strip_prefix('<') {
                 let end = after.find('>')?;
@@ -302,6 +306,8 @@ mod tests {
             "(garbage)",
             "(<a>) <http://x> (<b>)",
             "(<a) ",
+            // Found by fuzz-webdav/if_header: "not" was sliced inside a multi-byte character.
+            "(ab\u{79b})",
         ] {
             assert!(parse_if(bad).is_none(), "{bad:?} was accepted");
         }
