@@ -16,6 +16,8 @@ use super::path::{self, DavPath, PathError};
 use super::{DavBody, Req, Resp, Server, blocking, locked_response, status};
 
 const CHUNK: usize = 256 * 1024;
+/// Size of the reads that feed a GET response.
+const READ_CHUNK: usize = 1024 * 1024;
 
 /// The response for a filesystem failure.
 pub fn fs_error(err: &FsError) -> Resp {
@@ -220,13 +222,14 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         DavBody::Bytes(None)
     } else {
         file.seek(SeekFrom::Start(start)).map_err(|_| status(500))?;
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::task::spawn_blocking(move || {
             let mut left = len;
             while left > 0 {
-                let want = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
-                let mut buf = vec![0u8; want];
-                match file.read(&mut buf) {
+                let want = left.min(READ_CHUNK as u64);
+                // read_to_end reads into spare capacity: no zeroing of each chunk.
+                let mut buf = Vec::with_capacity(READ_CHUNK);
+                match (&mut file).take(want).read_to_end(&mut buf) {
                     Ok(0) => {
                         let _ = tx.blocking_send(Err(std::io::Error::from(
                             std::io::ErrorKind::UnexpectedEof,
@@ -234,7 +237,6 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
                         return;
                     }
                     Ok(n) => {
-                        buf.truncate(n);
                         left -= n as u64;
                         if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                             return;

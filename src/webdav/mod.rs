@@ -156,6 +156,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
+                    .writev(true)
                     .header_read_timeout(Duration::from_secs(30))
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
