@@ -82,6 +82,30 @@ impl Meta {
         }
     }
 
+    fn of_statx(st: &rustix::fs::Statx) -> Meta {
+        let time = |t: &rustix::fs::StatxTimestamp| {
+            u64::try_from(t.tv_sec)
+                .map(|secs| UNIX_EPOCH + std::time::Duration::new(secs, t.tv_nsec))
+                .unwrap_or(UNIX_EPOCH)
+        };
+        let kind = u32::from(st.stx_mode) & 0o170_000;
+        let mtime = time(&st.stx_mtime);
+        let has_btime = st.stx_mask & rustix::fs::StatxFlags::BTIME.bits() != 0;
+        Meta {
+            is_dir: kind == 0o040_000,
+            is_file: kind == 0o100_000,
+            len: st.stx_size,
+            mtime,
+            created: if has_btime {
+                time(&st.stx_btime)
+            } else {
+                mtime
+            },
+            ino: st.stx_ino,
+            mode: u32::from(st.stx_mode),
+        }
+    }
+
     /// A strong entity tag from inode, size and modification time.
     pub fn etag(&self) -> String {
         let nanos = self
@@ -91,6 +115,22 @@ impl Meta {
             .unwrap_or(0);
         format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, nanos)
     }
+}
+
+/// A listed collection: its open descriptor and its members.
+#[derive(Debug)]
+pub struct Members {
+    pub dir: OwnedFd,
+    pub entries: Vec<Member>,
+}
+
+/// One member of a listed collection.
+#[derive(Debug)]
+pub struct Member {
+    pub name: String,
+    pub meta: Meta,
+    /// Reached through a symlink (its metadata is the target's).
+    pub via_link: bool,
 }
 
 /// Space on the filesystem holding the root (RFC 4331).
@@ -184,20 +224,42 @@ impl Root {
     /// The names in collection `p`, without bosun's internal files.
     pub fn list(&self, p: &DavPath) -> Result<Vec<String>, FsError> {
         let fd = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
-        let mut dir = Dir::from_fd(fd).map_err(|e| FsError::new("list", p, e))?;
-        let mut names = Vec::new();
-        for entry in dir.iter() {
-            let entry = entry.map_err(|e| FsError::new("list", p, e))?;
-            let Ok(name) = entry.file_name().to_str() else {
-                continue;
-            };
-            if name == "." || name == ".." || name.starts_with(INTERNAL_PREFIX) {
-                continue;
+        visible_names(&fd).map_err(|e| FsError::new("list", p, e))
+    }
+
+    /// The members of collection `p` with their metadata, from one open directory: one
+    /// `statx` per plain member. Members that are symlinks are resolved beneath the root;
+    /// those leaving it, looping or dangling are left out.
+    pub fn members(&self, p: &DavPath) -> Result<Members, FsError> {
+        let dir = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
+        let names = visible_names(&dir).map_err(|e| FsError::new("list", p, e))?;
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
+            let st = rustix::fs::statx(
+                &dir,
+                name.as_str(),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
+            );
+            let Ok(st) = st else { continue };
+            if u32::from(st.stx_mode) & 0o170_000 == 0o120_000 {
+                let Ok(child) = p.join(&name) else { continue };
+                if let Ok(Some(meta)) = self.stat(&child) {
+                    entries.push(Member {
+                        name,
+                        meta,
+                        via_link: true,
+                    });
+                }
+            } else {
+                entries.push(Member {
+                    meta: Meta::of_statx(&st),
+                    name,
+                    via_link: false,
+                });
             }
-            names.push(name.to_owned());
         }
-        names.sort();
-        Ok(names)
+        Ok(Members { dir, entries })
     }
 
     /// The parent directory of `p` (resolved beneath the root) and `p`'s last name.
@@ -423,6 +485,31 @@ fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
             names.push(name);
         }
     }
+    Ok(names)
+}
+
+/// The names in an open directory, sorted, without `.`, `..`, bosun's internal files and names
+/// that are not UTF-8.
+fn visible_names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+    let fd = openat(
+        dir,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut d = Dir::from_fd(fd)?;
+    let mut names = Vec::new();
+    for entry in d.iter() {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." || name.starts_with(INTERNAL_PREFIX) {
+            continue;
+        }
+        names.push(name.to_owned());
+    }
+    names.sort();
     Ok(names)
 }
 

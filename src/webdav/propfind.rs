@@ -221,21 +221,38 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
         let mut out = String::from(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n",
         );
-        respond(server, &req.path, &meta, &want, &mut out);
+        let dead = if needs_dead(&want) && (meta.is_file || meta.is_dir) {
+            server
+                .props
+                .list(&server.root, &req.path)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        respond(server, &req.path, &meta, &want, &dead, &mut out);
         if depth == 1 && meta.is_dir {
-            let names = match server.root.list(&req.path) {
-                Ok(n) => n,
+            let members = match server.root.members(&req.path) {
+                Ok(m) => m,
                 Err(e) => return fs_error(&e),
             };
-            for name in names {
-                let Ok(child) = req.path.join(&name) else {
+            let store = if needs_dead(&want) {
+                server.props.dir_store(&server.root, &req.path)
+            } else {
+                Default::default()
+            };
+            for member in &members.entries {
+                let Ok(child) = req.path.join(&member.name) else {
                     continue;
                 };
-                // Members that cannot be resolved inside the root (links leaving it, dangling
-                // links) are not listed.
-                if let Ok(Some(m)) = server.root.stat(&child) {
-                    respond(server, &child, &m, &want, &mut out);
-                }
+                let m = &member.meta;
+                let dead = if !needs_dead(&want) || !(m.is_file || m.is_dir) {
+                    Vec::new()
+                } else if member.via_link {
+                    server.props.list(&server.root, &child).unwrap_or_default()
+                } else {
+                    server.props.list_member(&members.dir, &member.name, &store)
+                };
+                respond(server, &child, m, &want, &dead, &mut out);
             }
         }
         out.push_str("</D:multistatus>\n");
@@ -243,23 +260,28 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
     })
 }
 
-fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String) {
-    out.push_str("<D:response><D:href>");
-    out.push_str(&escape(&p.href(&server.cfg.prefix, m.is_dir)));
-    out.push_str("</D:href>");
-    let needs_dead = match want {
+/// Whether answering `want` needs the dead properties (only-live `prop` requests, such as
+/// Finder's and Windows', do not).
+fn needs_dead(want: &Want) -> bool {
+    match want {
         Want::Props(names) => names.iter().any(|(ns, name)| {
             ns != DAV || !(LIVE.contains(&name.as_str()) || QUOTA.contains(&name.as_str()))
         }),
         Want::All(_) | Want::Names => true,
-    };
-    // Only regular files and directories carry properties (opening a fifo or device to read
-    // its xattrs could block or have side effects).
-    let dead = if needs_dead && (m.is_file || m.is_dir) {
-        server.props.list(&server.root, p).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    }
+}
+
+fn respond(
+    server: &Server,
+    p: &DavPath,
+    m: &Meta,
+    want: &Want,
+    dead: &[DeadProp],
+    out: &mut String,
+) {
+    out.push_str("<D:response><D:href>");
+    out.push_str(&escape(&p.href(&server.cfg.prefix, m.is_dir)));
+    out.push_str("</D:href>");
     let mut found = String::new();
     let mut missing = String::new();
     match want {
@@ -269,7 +291,7 @@ fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String
                     found.push_str(&tag(DAV, name));
                 }
             }
-            for d in &dead {
+            for d in dead {
                 found.push_str(&tag(&d.ns, &d.name));
             }
         }
@@ -279,7 +301,7 @@ fn respond(server: &Server, p: &DavPath, m: &Meta, want: &Want, out: &mut String
                     found.push_str(&v);
                 }
             }
-            for d in &dead {
+            for d in dead {
                 found.push_str(&d.xml);
             }
             for (ns, name) in include {

@@ -6,7 +6,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use std::os::fd::OwnedFd;
+
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, openat};
+use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
 use xattr::FileExt;
 
@@ -61,6 +65,30 @@ fn decode(raw: &[u8]) -> Option<DeadProp> {
     })
 }
 
+fn read_xattrs(file: &std::fs::File) -> BTreeMap<Key, String> {
+    let mut found = BTreeMap::new();
+    if let Ok(names) = file.list_xattr() {
+        for name in names {
+            if !name.to_str().is_some_and(|n| n.starts_with(XATTR_PREFIX)) {
+                continue;
+            }
+            if let Ok(Some(raw)) = file.get_xattr(&name) {
+                if let Some(prop) = decode(&raw) {
+                    found.insert((prop.ns, prop.name), prop.xml);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn into_props(found: BTreeMap<Key, String>) -> Vec<DeadProp> {
+    found
+        .into_iter()
+        .map(|((ns, name), xml)| DeadProp { ns, name, xml })
+        .collect()
+}
+
 fn unsupported(e: &std::io::Error) -> bool {
     matches!(
         e.raw_os_error().map(Errno::from_raw),
@@ -69,7 +97,7 @@ fn unsupported(e: &std::io::Error) -> bool {
 }
 
 /// The fallback store of one directory: entry name → properties.
-type Store = BTreeMap<String, BTreeMap<Key, String>>;
+pub type Store = BTreeMap<String, BTreeMap<Key, String>>;
 
 fn parse_store(raw: &[u8]) -> Store {
     let mut store = Store::new();
@@ -129,28 +157,33 @@ impl Props {
 
     /// Every dead property of `p`.
     pub fn list(&self, root: &Root, p: &DavPath) -> Result<Vec<DeadProp>, FsError> {
-        let mut found: BTreeMap<Key, String> = BTreeMap::new();
         let file = root.open_for_attrs(p)?;
-        if let Ok(names) = file.list_xattr() {
-            for name in names {
-                if !name.to_str().is_some_and(|n| n.starts_with(XATTR_PREFIX)) {
-                    continue;
-                }
-                if let Ok(Some(raw)) = file.get_xattr(&name) {
-                    if let Some(prop) = decode(&raw) {
-                        found.insert((prop.ns, prop.name), prop.xml);
-                    }
-                }
-            }
-        }
+        let mut found = read_xattrs(&file);
         let (dir, entry) = Self::slot(root, p)?;
         if let Some(props) = Self::load_store(root, &dir)?.remove(&entry) {
             found.extend(props);
         }
-        Ok(found
-            .into_iter()
-            .map(|((ns, name), xml)| DeadProp { ns, name, xml })
-            .collect())
+        Ok(into_props(found))
+    }
+
+    /// The fallback store of collection `dir` (empty when there is none), read once for a
+    /// whole listing.
+    pub fn dir_store(&self, root: &Root, dir: &DavPath) -> Store {
+        Self::load_store(root, dir).unwrap_or_default()
+    }
+
+    /// Every dead property of the plain (not symlinked) regular file or directory `name` in
+    /// the open directory `dir`, whose fallback store is `store`.
+    pub fn list_member(&self, dir: &OwnedFd, name: &str, store: &Store) -> Vec<DeadProp> {
+        let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let mut found = match openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => read_xattrs(&std::fs::File::from(fd)),
+            Err(_) => BTreeMap::new(),
+        };
+        if let Some(props) = store.get(name) {
+            found.extend(props.clone());
+        }
+        into_props(found)
     }
 
     /// Apply `changes` in order, all or nothing.
