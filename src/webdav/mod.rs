@@ -375,6 +375,13 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
                 .insert("content-length", HeaderValue::from(len));
         }
     }
+    crate::log::debug(format_args!(
+        "webdav: {} {} {} -> {}",
+        req.user,
+        req.method,
+        req.path.href(&server.cfg.prefix, false),
+        resp.status().as_u16()
+    ));
     resp
 }
 
