@@ -116,7 +116,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
             source,
         })?;
     let addr = listener.local_addr().unwrap_or(cfg.listen);
-    crate::log::warn(format_args!(
+    crate::log::info(format_args!(
         "webdav: serving {} at http://{addr}{} (realm {:?})",
         root.real().display(),
         cfg.prefix,
