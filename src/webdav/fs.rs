@@ -396,6 +396,26 @@ impl Root {
         Ok(upload)
     }
 
+    /// Remove temporary files that uploads interrupted by a crash or SIGKILL left behind
+    /// (older than `before`, the server's start), walking the tree without following links.
+    /// Returns how many were removed.
+    pub fn sweep_stale_uploads(&self, before: SystemTime) -> usize {
+        let Ok(top) = openat(
+            &self.fd,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return 0;
+        };
+        // File times come from a coarse clock that can lag `now()`: keep a margin so an upload
+        // this process starts while the sweep runs is never taken for a leftover.
+        let before = before
+            .checked_sub(std::time::Duration::from_secs(2))
+            .unwrap_or(UNIX_EPOCH);
+        sweep(&top, before, 0)
+    }
+
     /// Space used and available on the root's filesystem.
     pub fn quota(&self) -> Option<Quota> {
         let st = nix::sys::statvfs::fstatvfs(&self.fd).ok()?;
@@ -520,6 +540,40 @@ fn open_subdir(dir: &impl AsFd, name: &str) -> nix::Result<OwnedFd> {
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
+}
+
+/// Deepest directory level [`Root::sweep_stale_uploads`] descends to.
+const SWEEP_DEPTH: usize = 64;
+
+fn sweep(dir: &OwnedFd, before: SystemTime, depth: usize) -> usize {
+    let Ok(names) = entries(dir) else { return 0 };
+    let mut removed = 0;
+    for name in names {
+        let Ok(st) = fstatat(dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        if kind == SFlag::S_IFDIR && depth < SWEEP_DEPTH {
+            if let Ok(sub) = open_subdir(dir, &name) {
+                removed += sweep(&sub, before, depth + 1);
+            }
+        } else if kind == SFlag::S_IFREG && is_upload_leftover(&name) {
+            let mtime = u64::try_from(st.st_mtime).map_or(UNIX_EPOCH, |secs| {
+                UNIX_EPOCH
+                    + std::time::Duration::new(secs, u32::try_from(st.st_mtime_nsec).unwrap_or(0))
+            });
+            if mtime < before && unlinkat(dir, name.as_str(), UnlinkatFlags::NoRemoveDir).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// Temporary files of uploads and of fallback-store updates.
+fn is_upload_leftover(name: &str) -> bool {
+    name.starts_with(&format!("{INTERNAL_PREFIX}put-"))
+        || name == format!("{}.tmp", super::props::FALLBACK_STORE)
 }
 
 fn remove_entry(dir: &impl AsFd, name: &str) -> nix::Result<()> {

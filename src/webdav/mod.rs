@@ -98,6 +98,14 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         path: cfg.root.clone(),
         source,
     })?;
+    // Before serving, so no upload of this process can be mistaken for a leftover.
+    let removed = root.sweep_stale_uploads(std::time::SystemTime::now());
+    if removed > 0 {
+        crate::log::warn(format_args!(
+            "webdav: removed {removed} temporary file(s) left by interrupted uploads under {}",
+            root.real().display()
+        ));
+    }
     let auth = Authenticator::new(
         &cfg.realm,
         &cfg.htdigest,

@@ -435,3 +435,44 @@ fn dead_properties_without_xattrs() {
     }
     drop(server);
 }
+
+/// Temporary files of uploads interrupted by a crash are swept before serving; nothing else
+/// is.
+#[test]
+fn stale_upload_leftovers_are_swept_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    write_htdigest(&dir.path().join("htdigest"), REALM, USER, PASSWORD);
+    for leftover in [
+        ".bosun-put-0011223344556677",
+        "sub/deeper/.bosun-put-8899aabbccddeeff",
+        "sub/.bosun-davprops.tmp",
+    ] {
+        std::fs::write(root.join(leftover), "half an upload").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(root.join(leftover))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    std::fs::write(root.join("sub/keep.txt"), "user data").unwrap();
+    std::fs::write(root.join("sub/.bosun-davprops"), "").unwrap();
+    let server = Server::start_in(dir, &[]);
+    let root = server.root();
+    // Swept before the server accepts its first connection.
+    for leftover in [
+        ".bosun-put-0011223344556677",
+        "sub/deeper/.bosun-put-8899aabbccddeeff",
+        "sub/.bosun-davprops.tmp",
+    ] {
+        assert!(!root.join(leftover).exists(), "{leftover} was left");
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join("sub/keep.txt")).unwrap(),
+        "user data"
+    );
+    assert!(root.join("sub/.bosun-davprops").exists());
+}
