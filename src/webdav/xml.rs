@@ -20,6 +20,8 @@ pub enum XmlError {
     Entity { name: String },
     #[error("request body has no root element")]
     Empty,
+    #[error("request body nests elements deeper than {MAX_DEPTH} levels")]
+    TooDeep,
 }
 
 /// An attribute, namespace-resolved (`ns` empty when unqualified).
@@ -47,6 +49,9 @@ pub struct Element {
 }
 
 pub const DAV: &str = "DAV:";
+/// Deepest element nesting accepted. The tree is walked (serialised, dropped) recursively, so
+/// without a bound a small body could exhaust a thread's stack.
+pub const MAX_DEPTH: usize = 64;
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 impl Element {
@@ -238,6 +243,9 @@ pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
                         value,
                     });
                 }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
                 stack.push(Element {
                     ns,
                     name,
@@ -340,5 +348,9 @@ mod tests {
         assert!(parse(b"<x:a/>").is_err());
         assert!(parse(b"").is_err());
         assert!(parse(b"<a/><b/>").is_err());
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert!(matches!(parse(deep.as_bytes()), Err(XmlError::TooDeep)));
+        let fine = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(parse(fine.as_bytes()).is_ok());
     }
 }

@@ -367,6 +367,26 @@ fn hostile_xml_bodies_are_refused() {
         .status,
         403
     );
+    // Deep nesting within the default size limit must not exhaust a stack (the server would
+    // die): refused, and the server still answers.
+    let server = Server::start(&[]);
+    let mut c = server.client();
+    let levels = 140_000;
+    let deep = format!(
+        "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop><x xmlns=\"urn:x\">{}{}</x></D:prop></D:set></D:propertyupdate>",
+        "<a>".repeat(levels),
+        "</a>".repeat(levels)
+    );
+    assert!(deep.len() < 1 << 20);
+    assert_eq!(
+        c.send("PROPPATCH", "/webdav/", &[], deep.as_bytes()).status,
+        400
+    );
+    assert_eq!(
+        c.send("PROPFIND", "/webdav/", &[("Depth", "0")], b"")
+            .status,
+        207
+    );
 }
 
 #[test]
