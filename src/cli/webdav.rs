@@ -31,7 +31,7 @@ Options:
   --tls-cert FILE, --tls-key FILE
                          not built in: terminate TLS in front (an OpenShift edge route,
                          a reverse proxy); bosun refuses these options
-  -v, --verbose          say more (repeatable)
+  -v, --verbose          say more (repeatable: -vv logs every request)
   -h, --help             print this help and exit
 ";
 
@@ -146,7 +146,11 @@ fn parse(
                     "{name}: TLS is not built in; terminate TLS in front (an OpenShift edge route or a reverse proxy)"
                 ));
             }
-            "-v" | "--verbose" => verbosity = verbosity.saturating_add(1).min(3),
+            "--verbose" => verbosity = verbosity.saturating_add(1).min(3),
+            v if v.len() > 1 && v.starts_with('-') && v[1..].bytes().all(|b| b == b'v') => {
+                let more = u8::try_from(v.len() - 1).unwrap_or(3);
+                verbosity = verbosity.saturating_add(more).min(3);
+            }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown option {other:?}")),
         }

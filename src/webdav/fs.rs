@@ -47,7 +47,8 @@ impl FsError {
             Errno::ENOTDIR => 409,
             // EXDEV/ELOOP from openat2: a symlink leaves the root (or loops).
             Errno::EXDEV | Errno::ELOOP | Errno::EACCES | Errno::EPERM | Errno::EROFS => 403,
-            Errno::EEXIST | Errno::ENOTEMPTY => 409,
+            // EINVAL from renameat: a collection moved into itself.
+            Errno::EEXIST | Errno::ENOTEMPTY | Errno::EINVAL => 409,
             Errno::ENOSPC | Errno::EDQUOT | Errno::EFBIG => 507,
             Errno::ENAMETOOLONG => 414,
             _ => 500,
@@ -298,6 +299,11 @@ impl Root {
         if !self.is_symlink(p)? {
             return Ok(p.clone());
         }
+        self.real_path(p)
+    }
+
+    /// The path of what `p` names once every symlink on the way (confined) is followed.
+    pub fn real_path(&self, p: &DavPath) -> Result<DavPath, FsError> {
         let fd = self.open_beneath(p, OFlag::O_PATH, "follow")?;
         let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
         let target =
@@ -576,12 +582,24 @@ fn is_upload_leftover(name: &str) -> bool {
         || name == format!("{}.tmp", super::props::FALLBACK_STORE)
 }
 
+/// Deepest directory level DELETE, COPY and MOVE descend to. Deeper trees (or a copy into
+/// itself through a symlinked parent, which would never end) fail with ELOOP instead of
+/// exhausting the stack or the descriptors.
+const MAX_TREE_DEPTH: usize = 256;
+
 fn remove_entry(dir: &impl AsFd, name: &str) -> nix::Result<()> {
+    remove_entry_at(dir, name, 0)
+}
+
+fn remove_entry_at(dir: &impl AsFd, name: &str, depth: usize) -> nix::Result<()> {
     let (kind, _) = kind(dir, name)?;
     if kind == SFlag::S_IFDIR {
+        if depth >= MAX_TREE_DEPTH {
+            return Err(Errno::ELOOP);
+        }
         let sub = open_subdir(dir, name)?;
         for child in entries(&sub)? {
-            remove_entry(&sub, &child)?;
+            remove_entry_at(&sub, &child, depth + 1)?;
         }
         unlinkat(dir, name, UnlinkatFlags::RemoveDir)
     } else {
@@ -596,7 +614,21 @@ fn copy_entry(
     dst_name: &str,
     deep: bool,
 ) -> nix::Result<()> {
+    copy_entry_at(src, src_name, dst, dst_name, deep, 0)
+}
+
+fn copy_entry_at(
+    src: &impl AsFd,
+    src_name: &str,
+    dst: &impl AsFd,
+    dst_name: &str,
+    deep: bool,
+    depth: usize,
+) -> nix::Result<()> {
     let (kind, mode) = kind(src, src_name)?;
+    if kind == SFlag::S_IFDIR && depth >= MAX_TREE_DEPTH {
+        return Err(Errno::ELOOP);
+    }
     if kind == SFlag::S_IFLNK {
         let target = readlinkat(src, src_name)?;
         symlinkat(target.as_os_str(), dst, dst_name)
@@ -614,7 +646,7 @@ fn copy_entry(
                 if child.starts_with(&format!("{INTERNAL_PREFIX}put-")) {
                     continue;
                 }
-                copy_entry(&from, &child, &to, &child, true)?;
+                copy_entry_at(&from, &child, &to, &child, true, depth + 1)?;
             }
         } else if let Ok(store) = openat(
             &from,

@@ -24,6 +24,8 @@ pub fn fs_error(err: &FsError) -> Resp {
     let code = err.status();
     if code >= 500 {
         crate::log::warn(format_args!("webdav: {err}: {}", err.errno.desc()));
+    } else {
+        crate::log::debug(format_args!("webdav: {err}: {}", err.errno.desc()));
     }
     status(code)
 }
@@ -550,6 +552,17 @@ fn copy_move_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         Some(m) if m.is_dir => {}
         _ => return Err(status(409)),
     }
+    if !is_move {
+        // A copy into its own subtree through a symlinked parent would never end.
+        let src_real = server.root.real_path(&src).map_err(|e| fs_error(&e))?;
+        let parent_real = server
+            .root
+            .real_path(&dst_parent)
+            .map_err(|e| fs_error(&e))?;
+        if parent_real.starts_with(&src_real) {
+            return Err(status(409));
+        }
+    }
     let dst_exists =
         stat(server, &dst)?.is_some() || server.root.is_symlink(&dst).map_err(|e| fs_error(&e))?;
     let submitted = preconditions(server, req, src_meta.as_ref())?;
@@ -572,10 +585,11 @@ fn copy_move_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
         server.props.transfer(&server.root, &src, &dst, false);
         server.locks.remove_beneath(&src);
     } else {
-        server
-            .root
-            .copy(&src, &dst, deep)
-            .map_err(|e| fs_error(&e))?;
+        if let Err(e) = server.root.copy(&src, &dst, deep) {
+            // Leave no half copy behind.
+            let _ = server.root.remove(&dst);
+            return Err(fs_error(&e));
+        }
         server.props.transfer(&server.root, &src, &dst, true);
     }
     Ok(status(if dst_exists { 204 } else { 201 }))

@@ -203,6 +203,31 @@ fn copy_move_and_destination_checks() {
     }
     assert_eq!(list_tree(&server.root()), before);
     assert!(!outside.exists());
+
+    // A copy into itself through a symlinked parent is refused instead of recursing until the
+    // server dies; so is a move.
+    std::os::unix::fs::symlink("src", server.root().join("into")).unwrap();
+    let r = c.send(
+        "COPY",
+        "/webdav/src",
+        &[("Destination", &server.url("/webdav/into/again"))],
+        b"",
+    );
+    assert_eq!(r.status, 409);
+    assert!(!server.root().join("src/again").exists());
+    let r = c.send(
+        "MOVE",
+        "/webdav/src",
+        &[("Destination", &server.url("/webdav/into/again"))],
+        b"",
+    );
+    assert_eq!(r.status, 409);
+    assert!(server.root().join("src/f").exists());
+    assert_eq!(
+        c.send("PROPFIND", "/webdav/", &[("Depth", "0")], b"")
+            .status,
+        207
+    );
 }
 
 #[test]
