@@ -446,6 +446,49 @@ mod tests {
     }
 
     #[test]
+    fn scheme_and_names_are_case_insensitive_values_are_not() {
+        let upper = RFC2617_HEADER
+            .replacen("Digest", "DIGEST", 1)
+            .replace("username=", "UserName=")
+            .replace("qop=auth", "QOP=auth");
+        let p = digest(&upper);
+        assert_eq!(p.username, "Mufasa");
+        assert_eq!(p.realm, "testrealm@host.com");
+        // Tabs and missing blanks between parameters are fine.
+        let tight = RFC2617_HEADER.replace(", ", ",\t");
+        assert_eq!(digest(&tight), digest(RFC2617_HEADER));
+        // Quoted values may contain commas, equals signs and escaped quotes.
+        let odd = RFC2617_HEADER.replace("uri=\"/dir/index.html\"", "uri=\"/a,b=c/\\\"q\\\"\"");
+        assert_eq!(digest(&odd).uri, "/a,b=c/\"q\"");
+        // nc and response are parsed as hex, whatever their case.
+        let nc = RFC2617_HEADER.replace("nc=00000001", "nc=0000000A");
+        assert_eq!(digest(&nc).nc, 10);
+        let resp = RFC2617_HEADER.replace(
+            "6629fae49393a05397450978507c4ef1",
+            "6629FAE49393A05397450978507C4EF1",
+        );
+        assert_eq!(digest(&resp).response, "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for header in [
+            "Digest ,,,,",
+            "Digest a=\"\\",
+            "Digest \u{10000}=1",
+            "Basic",
+            "Basic ====",
+            "",
+            " ",
+            "Digest a=\"\u{e9}\"",
+        ] {
+            let _ = parse_authorization(header);
+        }
+        assert!(decode_base64("QQ").is_some());
+        assert_eq!(decode_base64("QUJD").unwrap(), b"ABC");
+    }
+
+    #[test]
     fn basic_is_decoded() {
         assert_eq!(
             parse_authorization("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap(),
