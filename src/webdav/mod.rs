@@ -2,7 +2,7 @@
 //! optionally Basic) authentication against an htdigest file, every path confined beneath the
 //! root. This file owns the configuration, the listener and runtime, the response body type
 //! and the request gate (server-root OPTIONS, authentication, path parsing, read-only mode);
-//! the methods live in [`methods`], [`propfind`] and [`lockmethods`].
+//! the methods live in `methods`, `propfind` and `lockmethods`.
 //!
 //! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
 //! filesystem calls run under `block_in_place` or on blocking threads.
