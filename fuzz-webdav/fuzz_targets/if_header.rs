@@ -5,7 +5,9 @@ use bosun::webdav::locks;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Some(lists) = locks::parse_if(text) {
         let _ = locks::submitted_tokens(&lists);
     }

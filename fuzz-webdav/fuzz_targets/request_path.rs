@@ -6,7 +6,9 @@ use bosun::webdav::path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let target = format!("/webdav/{text}");
     if let Ok(p) = path::parse_target(&target, "/webdav/") {
         for segment in p.segments() {
