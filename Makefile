@@ -5,7 +5,7 @@ MUSL := x86_64-unknown-linux-musl
 STATIC := target/$(MUSL)/release/bosun
 
 # Debian packages the tests use (installed by tests/deps.sh, which never starts daemons).
-TEST_DEPS := python3 procps util-linux bsdutils busybox-static file
+TEST_DEPS := python3 procps util-linux bsdutils busybox-static file litmus cadaver davfs2 curl
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine
 
 .PHONY: all build static demo test lint fmt bench deps test-deps bench-deps clean

@@ -10,6 +10,7 @@
 //! | [`service`] | services at run time: the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
+//! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
 //!
 //! # The event loop and its file descriptors
 //!
@@ -29,3 +30,4 @@ pub mod log;
 pub mod service;
 pub mod sys;
 pub mod unit;
+pub mod webdav;

@@ -9,3 +9,4 @@ mod cgroup;
 mod harness;
 mod pid1;
 mod units;
+mod webdav;

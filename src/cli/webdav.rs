@@ -1,0 +1,228 @@
+//! `bosun webdav [OPTIONS]`: argument parsing for the stand-alone WebDAV server, turned into
+//! [`crate::webdav::Config`]. Defaults follow the OpenShift convention (DESIGN.md): realm from
+//! `WEBDAV_AUTHENTICATION_REALM`, the htdigest secret under /opt/app-root/secrets/webdav.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::init::exit::Exit;
+use crate::webdav::{self, Config};
+
+const HELP: &str = "\
+bosun webdav — serve a directory over WebDAV (RFC 4918 classes 1 and 2) with Digest auth
+
+Usage:
+  bosun webdav [OPTIONS]
+
+Options:
+  --root DIR             directory to serve (default /opt/app-root/src)
+  --listen ADDR          address and port to listen on (default 0.0.0.0:8081)
+  --prefix PATH          URL path the directory appears under (default /webdav/)
+  --realm REALM          authentication realm (default $WEBDAV_AUTHENTICATION_REALM)
+  --htdigest FILE        htdigest user file, re-read when it changes
+                         (default /opt/app-root/secrets/webdav/.htdigest)
+  --allow-basic          also accept Basic auth (checked against the same file); use only
+                         behind TLS
+  --read-only            refuse every method that changes something
+  --nonce-lifetime DUR   how long a Digest nonce stays fresh (default 5min; e.g. 30s)
+  --max-xml-body BYTES   largest XML request body accepted (default 1048576)
+  --tls-cert FILE, --tls-key FILE
+                         not built in: terminate TLS in front (an OpenShift edge route,
+                         a reverse proxy); bosun refuses these options
+  -v, --verbose          say more (repeatable: -vv logs every request)
+  -h, --help             print this help and exit
+";
+
+/// `bosun webdav ...` with `args` after the word `webdav`.
+pub fn main(args: &[OsString]) -> Exit {
+    let env = |name: &str| std::env::var(name).ok();
+    match parse(args, &env) {
+        Ok(None) => {
+            print!("{HELP}");
+            Exit::Success
+        }
+        Ok(Some((cfg, verbosity))) => {
+            crate::log::set_verbosity(verbosity);
+            match webdav::run(cfg) {
+                Ok(()) => Exit::Success,
+                Err(err) => {
+                    crate::log::error(format_args!("webdav: {}", chain(&err)));
+                    Exit::Failure
+                }
+            }
+        }
+        Err(message) => {
+            crate::log::error(format_args!("webdav: {message}"));
+            eprintln!("Try 'bosun webdav --help' for more information.");
+            Exit::Usage
+        }
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn parse(
+    args: &[OsString],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Config, u8)>, String> {
+    let mut cfg = Config {
+        root: PathBuf::from("/opt/app-root/src"),
+        listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
+        prefix: "/webdav/".to_owned(),
+        realm: env("WEBDAV_AUTHENTICATION_REALM").unwrap_or_default(),
+        htdigest: PathBuf::from("/opt/app-root/secrets/webdav/.htdigest"),
+        allow_basic: false,
+        read_only: false,
+        nonce_lifetime: Duration::from_secs(300),
+        max_xml_body: 1 << 20,
+    };
+    let mut verbosity: u8 = 1;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i]
+            .to_str()
+            .ok_or_else(|| format!("argument {:?} is not UTF-8", args[i]))?;
+        i += 1;
+        let (name, attached) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            _ => (arg, None),
+        };
+        let mut value = || -> Result<String, String> {
+            if let Some(v) = attached.clone() {
+                return Ok(v);
+            }
+            let v = args
+                .get(i)
+                .and_then(|v| v.to_str())
+                .ok_or_else(|| format!("option {name} needs a value"))?;
+            i += 1;
+            Ok(v.to_owned())
+        };
+        match name {
+            "--root" => cfg.root = PathBuf::from(value()?),
+            "--listen" => {
+                let v = value()?;
+                cfg.listen = v.parse().map_err(|_| {
+                    format!("--listen {v:?}: expected ADDRESS:PORT such as 0.0.0.0:8081")
+                })?;
+            }
+            "--prefix" => {
+                let v = value()?;
+                if !v.starts_with('/') || v.contains("..") || v.contains('%') {
+                    return Err(format!(
+                        "--prefix {v:?}: expected an absolute URL path such as /webdav/"
+                    ));
+                }
+                cfg.prefix = if v.ends_with('/') { v } else { format!("{v}/") };
+            }
+            "--realm" => cfg.realm = value()?,
+            "--htdigest" => cfg.htdigest = PathBuf::from(value()?),
+            "--allow-basic" => cfg.allow_basic = true,
+            "--read-only" => cfg.read_only = true,
+            "--nonce-lifetime" => {
+                let v = value()?;
+                cfg.nonce_lifetime = super::bosun::parse_duration(&v)
+                    .map_err(|why| format!("--nonce-lifetime {v:?}: {why}"))?;
+            }
+            "--max-xml-body" => {
+                let v = value()?;
+                cfg.max_xml_body = v
+                    .parse()
+                    .map_err(|_| format!("--max-xml-body {v:?}: expected a number of bytes"))?;
+            }
+            "--tls-cert" | "--tls-key" => {
+                return Err(format!(
+                    "{name}: TLS is not built in; terminate TLS in front (an OpenShift edge route or a reverse proxy)"
+                ));
+            }
+            "--verbose" => verbosity = verbosity.saturating_add(1).min(3),
+            v if v.len() > 1 && v.starts_with('-') && v[1..].bytes().all(|b| b == b'v') => {
+                let more = u8::try_from(v.len() - 1).unwrap_or(3);
+                verbosity = verbosity.saturating_add(more).min(3);
+            }
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if cfg.realm.is_empty() {
+        return Err("no realm: set WEBDAV_AUTHENTICATION_REALM or pass --realm".to_owned());
+    }
+    Ok(Some((cfg, verbosity)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Option<(Config, u8)>, String> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        parse(&args, &|n| {
+            env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_follow_openshift() {
+        let (cfg, _) = run(&[], &[("WEBDAV_AUTHENTICATION_REALM", "r")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.realm, "r");
+        assert_eq!(cfg.root, PathBuf::from("/opt/app-root/src"));
+        assert_eq!(cfg.listen.to_string(), "0.0.0.0:8081");
+        assert_eq!(cfg.prefix, "/webdav/");
+        assert_eq!(
+            cfg.htdigest,
+            PathBuf::from("/opt/app-root/secrets/webdav/.htdigest")
+        );
+    }
+
+    #[test]
+    fn options_and_errors() {
+        let (cfg, _) = run(
+            &[
+                "--realm=x",
+                "--prefix",
+                "/dav",
+                "--listen",
+                "127.0.0.1:9",
+                "--nonce-lifetime",
+                "2s",
+                "--read-only",
+            ],
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.prefix, "/dav/");
+        assert_eq!(cfg.nonce_lifetime, Duration::from_secs(2));
+        assert!(cfg.read_only);
+        assert!(run(&[], &[]).unwrap_err().contains("realm"));
+        assert!(
+            run(&["--realm", "x", "--listen", "nope"], &[])
+                .unwrap_err()
+                .contains("--listen")
+        );
+        assert!(
+            run(&["--realm", "x", "--tls-cert", "c"], &[])
+                .unwrap_err()
+                .contains("TLS is not built in")
+        );
+        assert!(run(&["--bogus"], &[]).unwrap_err().contains("--bogus"));
+        assert!(run(&["--help"], &[]).unwrap().is_none());
+    }
+}

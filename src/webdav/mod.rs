@@ -1,0 +1,428 @@
+//! The WebDAV server behind `bosun webdav`: RFC 4918 classes 1 and 2 on hyper 1, Digest (and
+//! optionally Basic) authentication against an htdigest file, every path confined beneath the
+//! root. This file owns the configuration, the listener and runtime, the response body type
+//! and the request gate (server-root OPTIONS, authentication, path parsing, read-only mode);
+//! the methods live in `methods`, `propfind` and `lockmethods`.
+//!
+//! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
+//! filesystem calls run under `block_in_place` or on blocking threads.
+
+pub mod auth;
+pub mod digest;
+pub mod fs;
+pub mod locks;
+// The handlers return `Result<Resp, Resp>` so a refusal is an early `?`; a response is moved
+// once per request, so its size (152 bytes) does not matter.
+#[allow(clippy::result_large_err)]
+mod lockmethods;
+#[allow(clippy::result_large_err)]
+mod methods;
+pub mod path;
+#[allow(clippy::result_large_err)]
+mod propfind;
+pub mod props;
+pub mod xml;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use thiserror::Error;
+
+use self::auth::{Authenticator, Verdict};
+use self::fs::Root;
+use self::locks::LockTable;
+use self::path::{DavPath, PathError};
+use self::props::Props;
+
+/// Everything `bosun webdav` is told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub root: PathBuf,
+    pub listen: SocketAddr,
+    /// URL prefix, starting and ending with `/`.
+    pub prefix: String,
+    pub realm: String,
+    pub htdigest: PathBuf,
+    pub allow_basic: bool,
+    pub read_only: bool,
+    pub nonce_lifetime: Duration,
+    /// Largest XML request body accepted.
+    pub max_xml_body: usize,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, Error)]
+pub enum WebdavError {
+    #[error(
+        "cannot serve {path}: not a readable directory or the kernel lacks openat2 (Linux 5.6+)"
+    )]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the webdav runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// Shared state of a running server.
+#[derive(Debug)]
+pub struct Server {
+    pub cfg: Config,
+    pub root: Root,
+    pub auth: Authenticator,
+    pub locks: LockTable,
+    pub props: Props,
+}
+
+/// Check the configuration, bind, and serve until killed.
+pub fn run(cfg: Config) -> Result<(), WebdavError> {
+    let root = Root::open(&cfg.root).map_err(|source| WebdavError::Root {
+        path: cfg.root.clone(),
+        source,
+    })?;
+    // Before serving, so no upload of this process can be mistaken for a leftover.
+    let removed = root.sweep_stale_uploads(std::time::SystemTime::now());
+    if removed > 0 {
+        crate::log::warn(format_args!(
+            "webdav: removed {removed} temporary file(s) left by interrupted uploads under {}",
+            root.real().display()
+        ));
+    }
+    let auth = Authenticator::new(
+        &cfg.realm,
+        &cfg.htdigest,
+        cfg.allow_basic,
+        cfg.nonce_lifetime,
+    )?;
+    let listener =
+        std::net::TcpListener::bind(cfg.listen).map_err(|source| WebdavError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| WebdavError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().unwrap_or(cfg.listen);
+    crate::log::info(format_args!(
+        "webdav: serving {} at http://{addr}{} (realm {:?})",
+        root.real().display(),
+        cfg.prefix,
+        cfg.realm
+    ));
+    let server = Arc::new(Server {
+        cfg,
+        root,
+        auth,
+        locks: LockTable::default(),
+        props: Props::default(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(WebdavError::Runtime)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|source| WebdavError::Listen { addr, source })?;
+        loop {
+            let (stream, _peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    crate::log::warn(format_args!("webdav: accept on {addr} failed: {err}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let server = server.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let server = server.clone();
+                    async move { Ok::<_, Infallible>(handle(&server, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .writev(true)
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    })
+}
+
+/// A response body: nothing, bytes, or a file streamed from a blocking reader.
+#[derive(Debug)]
+pub enum DavBody {
+    Bytes(Option<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>, u64),
+}
+
+impl Body for DavBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            DavBody::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            DavBody::Stream(rx, _) => rx
+                .poll_recv(cx)
+                .map(|item| item.map(|r| r.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, DavBody::Bytes(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            DavBody::Bytes(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            DavBody::Bytes(None) => SizeHint::with_exact(0),
+            DavBody::Stream(_, len) => SizeHint::with_exact(*len),
+        }
+    }
+}
+
+pub type Resp = Response<DavBody>;
+
+/// An empty response with `status`.
+pub fn status(code: u16) -> Resp {
+    let mut resp = Response::new(DavBody::Bytes(None));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp
+}
+
+/// A response with an XML body.
+pub fn xml_response(code: u16, body: String) -> Resp {
+    let mut resp = Response::new(DavBody::Bytes(Some(Bytes::from(body))));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    resp
+}
+
+/// A `DAV:error` response naming a precondition (`propfind-finite-depth`, ...).
+pub fn error_response(code: u16, condition: &str) -> Resp {
+    xml_response(
+        code,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:{condition}/></D:error>\n"
+        ),
+    )
+}
+
+/// A `DAV:error` response for 423 naming the locked resource.
+pub fn locked_response(server: &Server, root: &DavPath) -> Resp {
+    let href = xml::escape(
+        &root.href(
+            &server.cfg.prefix,
+            server
+                .root
+                .stat(root)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.is_dir),
+        ),
+    );
+    xml_response(
+        423,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:lock-token-submitted><D:href>{href}</D:href></D:lock-token-submitted></D:error>\n"
+        ),
+    )
+}
+
+/// Methods this server implements.
+pub const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
+const ALLOW_READ_ONLY: &str = "OPTIONS, GET, HEAD, PROPFIND";
+
+fn is_write(method: &str) -> bool {
+    matches!(
+        method,
+        "PUT" | "DELETE" | "MKCOL" | "COPY" | "MOVE" | "PROPPATCH" | "LOCK" | "UNLOCK"
+    )
+}
+
+/// The OPTIONS answer (also at the server root, without authentication, as the Windows
+/// Mini-Redirector needs; that one touches no file).
+pub fn options_response(server: &Server) -> Resp {
+    let mut resp = status(200);
+    let h = resp.headers_mut();
+    h.insert("dav", HeaderValue::from_static("1, 2"));
+    h.insert("ms-author-via", HeaderValue::from_static("DAV"));
+    h.insert(
+        "allow",
+        HeaderValue::from_static(if server.cfg.read_only {
+            ALLOW_READ_ONLY
+        } else {
+            ALLOW
+        }),
+    );
+    h.insert("content-length", HeaderValue::from_static("0"));
+    resp
+}
+
+/// What every handler gets: the request's parts once the gate has passed it.
+#[derive(Debug)]
+pub struct Req {
+    pub method: String,
+    pub path: DavPath,
+    pub headers: HeaderMap,
+    /// The authenticated user.
+    pub user: String,
+}
+
+impl Req {
+    /// A header as text (`None` when absent or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
+    let method = req.method().as_str().to_owned();
+    let path_only = req.uri().path().to_owned();
+    if method == "OPTIONS" && (path_only == "/" || path_only == "*") {
+        return options_response(server);
+    }
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| path_only.clone());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let user = match server.auth.check(&method, &target, authorization) {
+        Verdict::Granted(user) => user,
+        Verdict::Challenge { stale } => {
+            let mut resp = status(401);
+            if let Ok(value) = HeaderValue::from_str(&server.auth.challenge(stale)) {
+                resp.headers_mut().append("www-authenticate", value);
+            }
+            if server.auth.allow_basic() {
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    "Basic realm=\"{}\"",
+                    server.auth.realm().replace('"', "")
+                )) {
+                    resp.headers_mut().append("www-authenticate", value);
+                }
+            }
+            return resp;
+        }
+        Verdict::Malformed => return status(400),
+    };
+    let path = match path::parse_target(&path_only, &server.cfg.prefix) {
+        Ok(p) => p,
+        Err(PathError::OutsidePrefix { .. } | PathError::Internal { .. }) => return status(404),
+        Err(_) => return status(400),
+    };
+    if server.cfg.read_only && is_write(&method) {
+        return status(403);
+    }
+    let (parts, body) = req.into_parts();
+    let req = Req {
+        method,
+        path,
+        headers: parts.headers,
+        user,
+    };
+    let mut resp = match req.method.as_str() {
+        "OPTIONS" => options_response(server),
+        "GET" | "HEAD" => methods::get(server, &req),
+        "PUT" => methods::put(server, &req, body).await,
+        "DELETE" => methods::delete(server, &req, body).await,
+        "MKCOL" => methods::mkcol(server, &req, body).await,
+        "COPY" | "MOVE" => methods::copy_move(server, &req, body).await,
+        "PROPFIND" => propfind::propfind(server, &req, body).await,
+        "PROPPATCH" => propfind::proppatch(server, &req, body).await,
+        "LOCK" => lockmethods::lock(server, &req, body).await,
+        "UNLOCK" => lockmethods::unlock(server, &req, body).await,
+        _ => {
+            let mut resp = status(405);
+            resp.headers_mut()
+                .insert("allow", HeaderValue::from_static(ALLOW));
+            resp
+        }
+    };
+    if req.method != "HEAD" && req.method != "GET" && !resp.headers().contains_key("content-length")
+    {
+        if let DavBody::Bytes(b) = resp.body() {
+            let len = b.as_ref().map_or(0, Bytes::len);
+            resp.headers_mut()
+                .insert("content-length", HeaderValue::from(len));
+        }
+    }
+    crate::log::debug(format_args!(
+        "webdav: {} {} {} -> {}",
+        req.user,
+        req.method,
+        req.path.href(&server.cfg.prefix, false),
+        resp.status().as_u16()
+    ));
+    resp
+}
+
+/// Read a whole XML request body, at most `cfg.max_xml_body` bytes. `Err` is the response to
+/// send (413 when too large).
+pub async fn read_body(
+    server: &Server,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, Resp> {
+    use http_body_util::BodyExt;
+    let limit = server.cfg.max_xml_body;
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(status(413));
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err)
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(status(413))
+        }
+        Err(_) => Err(status(400)),
+    }
+}
+
+/// Run blocking filesystem work from async code.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}

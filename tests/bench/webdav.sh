@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmark `bosun webdav` against Debian's Apache mod_dav (both with Digest auth) on loopback,
+# same files, same run: GET of 100 MiB, PUT of 100 MiB, PROPFIND Depth 1 on a directory of
+# 5,000 files. Best of $ROUNDS runs each. Targets (issue 7): GET >= Apache, PUT >= 1.5x Apache,
+# PROPFIND <= half Apache's time.
+#
+# Needs: curl, apache2 (Debian: apt-get install apache2 apache2-utils), a release build
+# (cargo build --release). Run as root or as a user that can start apache2 on a high port.
+set -euo pipefail
+
+BOSUN=${BOSUN:-target/release/bosun}
+ROUNDS=${ROUNDS:-3}
+BOSUN_PORT=${BOSUN_PORT:-18181}
+APACHE_PORT=${APACHE_PORT:-18182}
+MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
+REALM=bench
+USER_NAME=bench
+PASSWORD=bench
+
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 0; }
+command -v apache2 >/dev/null || [ -x /usr/sbin/apache2 ] || { echo "SKIP: apache2 not installed (apt-get install apache2 apache2-utils)"; exit 0; }
+[ -x "$BOSUN" ] || { echo "build first: cargo build --release ($BOSUN missing)"; exit 1; }
+
+WORK=$(mktemp -d)
+BOSUN_PID=""
+cleanup() {
+    [ -n "$BOSUN_PID" ] && kill "$BOSUN_PID" 2>/dev/null || true
+    [ -f "$WORK/apache.pid" ] && kill "$(cat "$WORK/apache.pid")" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+HA1=$(printf '%s' "$USER_NAME:$REALM:$PASSWORD" | md5sum | cut -d' ' -f1)
+printf '%s:%s:%s\n' "$USER_NAME" "$REALM" "$HA1" > "$WORK/htdigest"
+chmod 644 "$WORK/htdigest"
+
+for server in bosun apache; do
+    mkdir -p "$WORK/$server/many"
+    head -c $((100 * 1024 * 1024)) /dev/urandom > "$WORK/$server/big.bin"
+    (cd "$WORK/$server/many" && seq 1 5000 | xargs -n 500 touch)
+done
+head -c $((100 * 1024 * 1024)) /dev/urandom > "$WORK/upload.bin"
+
+"$BOSUN" webdav --root "$WORK/bosun" --listen "127.0.0.1:$BOSUN_PORT" --realm "$REALM" \
+    --htdigest "$WORK/htdigest" 2>"$WORK/bosun.log" &
+BOSUN_PID=$!
+
+APACHE_USER=$(id -un)
+if [ "$(id -u)" = 0 ]; then
+    APACHE_USER=www-data
+    chown -R www-data "$WORK/apache"
+    chmod 755 "$WORK"
+fi
+cat > "$WORK/apache.conf" <<CONF
+ServerRoot "$WORK"
+ServerName localhost
+Listen 127.0.0.1:$APACHE_PORT
+PidFile "$WORK/apache.pid"
+ErrorLog "$WORK/apache-error.log"
+User $APACHE_USER
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
+LoadModule authn_core_module $MODULES/mod_authn_core.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule authn_file_module $MODULES/mod_authn_file.so
+LoadModule authz_user_module $MODULES/mod_authz_user.so
+LoadModule auth_digest_module $MODULES/mod_auth_digest.so
+LoadModule alias_module $MODULES/mod_alias.so
+LoadModule dav_module $MODULES/mod_dav.so
+LoadModule dav_fs_module $MODULES/mod_dav_fs.so
+DavLockDB "$WORK/DavLock"
+Alias /webdav/ "$WORK/apache/"
+<Directory "$WORK/apache">
+    Dav On
+    AuthType Digest
+    AuthName "$REALM"
+    AuthDigestDomain /webdav/
+    AuthDigestProvider file
+    AuthUserFile "$WORK/htdigest"
+    Require valid-user
+</Directory>
+CONF
+apache2 -f "$WORK/apache.conf" -k start 2>/dev/null || /usr/sbin/apache2 -f "$WORK/apache.conf" -k start
+
+for port in "$BOSUN_PORT" "$APACHE_PORT"; do
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+        sleep 0.1
+    done
+done
+
+# Best (lowest) time of $ROUNDS runs of curl with the given arguments.
+best() {
+    local best_time="" t
+    for _ in $(seq "$ROUNDS"); do
+        t=$(curl -s --digest -u "$USER_NAME:$PASSWORD" -o /dev/null -w '%{time_total}' "$@")
+        if [ -z "$best_time" ] || awk "BEGIN{exit !($t < $best_time)}"; then best_time=$t; fi
+    done
+    echo "$best_time"
+}
+
+printf '%-28s %12s %12s %8s\n' "operation" "bosun (s)" "apache (s)" "ratio"
+row() {
+    local name=$1 b=$2 a=$3
+    printf '%-28s %12s %12s %8s\n' "$name" "$b" "$a" "$(awk "BEGIN{printf \"%.2f\", $a / $b}")"
+}
+row "GET 100 MiB" \
+    "$(best "http://127.0.0.1:$BOSUN_PORT/webdav/big.bin")" \
+    "$(best "http://127.0.0.1:$APACHE_PORT/webdav/big.bin")"
+row "PUT 100 MiB" \
+    "$(best -T "$WORK/upload.bin" "http://127.0.0.1:$BOSUN_PORT/webdav/up.bin")" \
+    "$(best -T "$WORK/upload.bin" "http://127.0.0.1:$APACHE_PORT/webdav/up.bin")"
+row "PROPFIND Depth 1 (5000)" \
+    "$(best -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:$BOSUN_PORT/webdav/many/")" \
+    "$(best -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:$APACHE_PORT/webdav/many/")"
+echo "ratio = apache time / bosun time (above 1: bosun faster)"
