@@ -12,25 +12,55 @@ use std::process::Command;
 /// The highest signal number on Linux (`_NSIG - 1`).
 pub const MAX_SIGNAL: i32 = 64;
 
-/// Arrange for `cmd`'s child to start with default dispositions for every signal and an empty
-/// signal mask, and — when `take_terminal` is set and its stdin is a terminal — as the
-/// terminal's foreground process group, so Ctrl-C and job control reach it (`docker run -it`).
-///
-/// When `cgroup_procs` names a cgroup2 `cgroup.procs` file, the child moves itself into that
-/// cgroup before anything else, so nothing it ever forks can start outside it.
-///
-/// The child must already be its own process-group leader (`Command::process_group(0)`, which
-/// std applies before this hook runs).
-pub fn prepare_child(
-    cmd: &mut Command,
-    take_terminal: bool,
-    cgroup_procs: Option<std::ffi::CString>,
-) {
+/// Everything a child does between fork and exec, prepared in the parent (no allocation and no
+/// lookup happens in the child). The order of the steps is fixed: join the cgroup, become a
+/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, drop
+/// credentials, change directory — limits before credentials so a hard limit can still be
+/// raised, the directory last so it is reached with the service's own rights.
+#[derive(Debug, Default)]
+pub struct ChildSetup {
+    /// Join this cgroup (its `cgroup.procs` path) first, so nothing forked escapes it.
+    pub cgroup_procs: Option<std::ffi::CString>,
+    /// Become a session leader (services: no controlling terminal, own process group).
+    pub new_session: bool,
+    /// When stdin is a terminal, make the child's process group its foreground group
+    /// (the main command of `bosun -- CMD`; the child is already a group leader).
+    pub take_terminal: bool,
+    /// setrlimit calls: (resource, soft, hard). Values above what may be raised were clamped
+    /// by the caller, which also said so.
+    pub limits: Vec<(nix::sys::resource::Resource, u64, u64)>,
+    pub nice: Option<i32>,
+    /// The OOM score adjustment, as the text to write to /proc/self/oom_score_adj.
+    pub oom_score_adj: Option<std::ffi::CString>,
+    pub umask: Option<u32>,
+    /// setgroups, setgid, setuid, in that order.
+    pub credentials: Option<Credentials>,
+    /// chdir target, and whether a missing directory is tolerated (`-` prefix).
+    pub chdir: Option<(std::ffi::CString, bool)>,
+}
+
+/// The identity a service runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Arrange for `cmd`'s child to run `setup` and to start with default dispositions for every
+/// signal and an empty signal mask. A failing step makes `spawn` fail with that step's errno.
+pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     let hook = move || -> io::Result<()> {
-        if let Some(procs) = &cgroup_procs {
+        if let Some(procs) = &setup.cgroup_procs {
             join_cgroup(procs)?;
         }
-        if take_terminal {
+        if setup.new_session {
+            // SAFETY: setsid takes no arguments and is async-signal-safe.
+            if unsafe { libc::setsid() } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if setup.take_terminal {
             // A background process group calling tcsetpgrp is sent SIGTTOU (and stopped by
             // default) unless it ignores it; ignore it for the call, the loop below restores it.
             set_disposition(libc::SIGTTOU, libc::SIG_IGN);
@@ -55,30 +85,81 @@ pub fn prepare_child(
                 return Err(io::Error::last_os_error());
             }
         }
+        for &(resource, soft, hard) in &setup.limits {
+            nix::sys::resource::setrlimit(resource, soft, hard)?;
+        }
+        if let Some(nice) = setup.nice {
+            // SAFETY: setpriority takes integers only and is a plain system call.
+            if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if let Some(score) = &setup.oom_score_adj {
+            write_file(c"/proc/self/oom_score_adj", score.as_bytes())?;
+        }
+        if let Some(mask) = setup.umask {
+            // SAFETY: umask cannot fail and takes an integer.
+            unsafe { libc::umask(mask as libc::mode_t) };
+        }
+        if let Some(creds) = &setup.credentials {
+            // SAFETY: `groups` is a live Vec owned by the closure; its pointer and length are
+            // valid for the call. setgroups/setgid/setuid are async-signal-safe system calls
+            // (the raw syscalls, not the C library's broadcasting wrappers: the child has a
+            // single thread).
+            unsafe {
+                if libc::syscall(
+                    libc::SYS_setgroups,
+                    creds.groups.len(),
+                    creds.groups.as_ptr(),
+                ) < 0
+                    || libc::syscall(libc::SYS_setgid, libc::c_long::from(creds.gid)) < 0
+                    || libc::syscall(libc::SYS_setuid, libc::c_long::from(creds.uid)) < 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+        }
+        if let Some((dir, missing_ok)) = &setup.chdir {
+            // SAFETY: `dir` is a valid NUL-terminated string owned by the closure.
+            if unsafe { libc::chdir(dir.as_ptr()) } < 0 {
+                let err = io::Error::last_os_error();
+                if !(*missing_ok && err.raw_os_error() == Some(libc::ENOENT)) {
+                    return Err(err);
+                }
+            }
+        }
         Ok(())
     };
-    // SAFETY: the hook makes only async-signal-safe calls (sigaction, sigemptyset, sigprocmask,
-    // getpgrp, tcsetpgrp), allocates nothing and touches no lock, so it is sound to run in the
-    // forked child even if the parent had other threads.
+    // SAFETY: the hook makes only async-signal-safe calls (open, write, close, setsid,
+    // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
+    // umask, setgroups, setgid, setuid, chdir) on data prepared before fork; it allocates
+    // nothing and touches no lock, so it is sound in the forked child even if the parent had
+    // other threads.
     unsafe {
         cmd.pre_exec(hook);
     }
 }
 
 /// Move the calling process into the cgroup whose `cgroup.procs` is `procs` ("0" names the
-/// writer). Async-signal-safe: open, write and close only, on a path built before fork.
+/// writer).
 fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
-    // SAFETY: `procs` is a valid NUL-terminated string owned by the hook's closure for the
-    // whole call; open/write/close are async-signal-safe; the buffer is a static byte string.
+    write_file(procs, b"0")
+}
+
+/// Write `data` to the existing file `path` in one write. Async-signal-safe: open, write and
+/// close only, on a path and data prepared before fork.
+fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
+    // SAFETY: `path` is a valid NUL-terminated string and `data` a live slice, both owned by
+    // the caller for the whole call; open/write/close are async-signal-safe.
     unsafe {
-        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+        let written = libc::write(fd, data.as_ptr().cast(), data.len());
         let err = io::Error::last_os_error();
         libc::close(fd);
-        if written != 1 {
+        if usize::try_from(written).ok() != Some(data.len()) {
             return Err(err);
         }
     }

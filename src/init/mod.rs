@@ -147,7 +147,13 @@ fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
     };
     let mut cmd = Command::new(program);
     cmd.args(args).process_group(0);
-    crate::sys::prepare_child(&mut cmd, true, None);
+    crate::sys::prepare_child(
+        &mut cmd,
+        crate::sys::ChildSetup {
+            take_terminal: true,
+            ..Default::default()
+        },
+    );
     match cmd.spawn() {
         // The Child handle is dropped without waiting: the reaper collects its status by pid.
         Ok(child) => Ok(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))),

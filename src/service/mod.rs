@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod notify;
+pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod status;

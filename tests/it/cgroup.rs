@@ -58,7 +58,13 @@ fn escaped_processes_are_tracked_and_killed_with_their_unit() {
         "sleep 600 & sh -c 'sleep 600 &' ; setsid sleep 600 & echo started; wait",
     ]);
     cmd.stdout(std::process::Stdio::piped());
-    bosun::sys::prepare_child(&mut cmd, false, Some(unit.procs_file().clone()));
+    bosun::sys::prepare_child(
+        &mut cmd,
+        bosun::sys::ChildSetup {
+            cgroup_procs: Some(unit.procs_file().clone()),
+            ..Default::default()
+        },
+    );
     let mut child = cmd.spawn().unwrap();
     // Negative control: a process started without joining is not the unit's.
     let mut outsider = Command::new("sleep").arg("600").spawn().unwrap();

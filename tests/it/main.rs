@@ -8,5 +8,6 @@
 mod cgroup;
 mod harness;
 mod pid1;
+mod spawn;
 mod units;
 mod webdav;
