@@ -7,6 +7,7 @@
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the main child, shutdown, the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
+//! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
@@ -27,6 +28,7 @@
 pub mod cli;
 pub mod init;
 pub mod log;
+pub mod manager;
 pub mod service;
 pub mod sys;
 pub mod unit;

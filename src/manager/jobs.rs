@@ -1,0 +1,197 @@
+//! The job queue: the jobs of every transaction accepted and not finished yet, which of them
+//! may run now (all jobs they are ordered after have finished), and what a finished job means
+//! for the others (a failed start fails every job that requires it, transitively, with result
+//! `dependency`). One job per unit: a new job for a unit replaces a waiting one of the other
+//! kind (systemd's `--job-mode=replace`, the default). Pure bookkeeping.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::transaction::{JobKind, Transaction};
+
+/// How a job ended (systemd's job results, as `systemctl start` reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobResult {
+    /// The unit reached the state asked for.
+    Done,
+    /// The unit failed.
+    Failed,
+    /// A unit it requires failed.
+    Dependency,
+    /// A condition was false: the unit was skipped (not a failure).
+    Skipped,
+    /// Replaced or cancelled before it ran.
+    Canceled,
+    Timeout,
+}
+
+impl JobResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            JobResult::Done => "done",
+            JobResult::Failed => "failed",
+            JobResult::Dependency => "dependency",
+            JobResult::Skipped => "skipped",
+            JobResult::Canceled => "canceled",
+            JobResult::Timeout => "timeout",
+        }
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, JobResult::Done | JobResult::Skipped)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    kind: JobKind,
+    running: bool,
+}
+
+/// The queued and running jobs.
+#[derive(Debug, Default)]
+pub struct JobQueue {
+    jobs: BTreeMap<String, Entry>,
+    /// (earlier, later) between queued jobs.
+    order: BTreeSet<(String, String)>,
+    /// (requirer, required) between queued jobs.
+    requirements: BTreeSet<(String, String)>,
+}
+
+impl JobQueue {
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// The job of `unit`, and whether it runs already.
+    pub fn job(&self, unit: &str) -> Option<(JobKind, bool)> {
+        self.jobs.get(unit).map(|e| (e.kind, e.running))
+    }
+
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Every queued job, for `systemctl list-jobs`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, JobKind, bool)> {
+        self.jobs
+            .iter()
+            .map(|(u, e)| (u.as_str(), e.kind, e.running))
+    }
+
+    /// Queue a transaction's jobs. Returns the jobs it replaced (cancelled), which the caller
+    /// reports as `canceled`.
+    pub fn add(&mut self, tx: Transaction) -> Vec<String> {
+        let mut canceled = Vec::new();
+        for (unit, job) in tx.jobs {
+            match self.jobs.get(&unit) {
+                Some(e) if e.kind == job.kind => {}
+                Some(e) if !e.running => {
+                    canceled.push(unit.clone());
+                    self.forget(&unit);
+                    self.jobs.insert(
+                        unit,
+                        Entry {
+                            kind: job.kind,
+                            running: false,
+                        },
+                    );
+                }
+                // A running job of the other kind: the new job waits until it finishes (the
+                // caller re-adds it then); systemd would wait the same way.
+                Some(_) => {}
+                None => {
+                    self.jobs.insert(
+                        unit,
+                        Entry {
+                            kind: job.kind,
+                            running: false,
+                        },
+                    );
+                }
+            }
+        }
+        self.order.extend(tx.order);
+        self.requirements.extend(tx.requirements);
+        self.prune_edges();
+        canceled
+    }
+
+    /// The jobs that may start now; they are marked running.
+    pub fn take_runnable(&mut self) -> Vec<(String, JobKind)> {
+        let waiting_on: BTreeSet<&str> =
+            self.order.iter().map(|(_, later)| later.as_str()).collect();
+        let ready: Vec<(String, JobKind)> = self
+            .jobs
+            .iter()
+            .filter(|(u, e)| !e.running && !waiting_on.contains(u.as_str()))
+            .map(|(u, e)| (u.clone(), e.kind))
+            .collect();
+        for (unit, _) in &ready {
+            if let Some(e) = self.jobs.get_mut(unit) {
+                e.running = true;
+            }
+        }
+        ready
+    }
+
+    /// The job of `unit` finished with `result`. Returns every job that ended because of it,
+    /// this one first: a failed start fails, with `dependency`, the jobs that require it.
+    pub fn finish(&mut self, unit: &str, result: JobResult) -> Vec<(String, JobKind, JobResult)> {
+        let Some(entry) = self.jobs.get(unit).copied() else {
+            return Vec::new();
+        };
+        let mut ended = vec![(unit.to_owned(), entry.kind, result)];
+        self.forget(unit);
+        if entry.kind == JobKind::Start && !result.is_success() {
+            let mut failed = vec![unit.to_owned()];
+            while let Some(gone) = failed.pop() {
+                let requirers: Vec<String> = self
+                    .requirements
+                    .iter()
+                    .filter(|(_, required)| *required == gone)
+                    .map(|(requirer, _)| requirer.clone())
+                    .collect();
+                for requirer in requirers {
+                    if let Some(e) = self.jobs.get(&requirer).copied()
+                        && e.kind == JobKind::Start
+                        && !e.running
+                    {
+                        ended.push((requirer.clone(), e.kind, JobResult::Dependency));
+                        self.forget(&requirer);
+                        failed.push(requirer);
+                    }
+                }
+            }
+        }
+        self.prune_edges();
+        ended
+    }
+
+    /// Cancel every queued job that has not started (shutdown). Returns them.
+    pub fn cancel_waiting(&mut self) -> Vec<(String, JobKind)> {
+        let waiting: Vec<(String, JobKind)> = self
+            .jobs
+            .iter()
+            .filter(|(_, e)| !e.running)
+            .map(|(u, e)| (u.clone(), e.kind))
+            .collect();
+        for (unit, _) in &waiting {
+            self.forget(unit);
+        }
+        self.prune_edges();
+        waiting
+    }
+
+    fn forget(&mut self, unit: &str) {
+        self.jobs.remove(unit);
+    }
+
+    /// Keep only edges between queued jobs.
+    fn prune_edges(&mut self) {
+        let jobs = &self.jobs;
+        self.order
+            .retain(|(a, b)| jobs.contains_key(a) && jobs.contains_key(b));
+        self.requirements
+            .retain(|(a, b)| jobs.contains_key(a) && jobs.contains_key(b));
+    }
+}

@@ -1,0 +1,7 @@
+//! The manager: units' dependencies ([`graph`]), requests turned into ordered transactions of
+//! jobs ([`transaction`]), and the queue that runs them ([`jobs`]). Pure; driving services and
+//! the event loop happen elsewhere.
+
+pub mod graph;
+pub mod jobs;
+pub mod transaction;
