@@ -10,6 +10,7 @@
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
+//! | [`tmpfiles`] | tmpfiles.d lines applied at boot (the directories, files and links packaged daemons rely on) |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
 //!
@@ -31,5 +32,6 @@ pub mod log;
 pub mod manager;
 pub mod service;
 pub mod sys;
+pub mod tmpfiles;
 pub mod unit;
 pub mod webdav;
