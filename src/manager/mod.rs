@@ -1,7 +1,9 @@
-//! The manager: units' dependencies ([`graph`]), requests turned into ordered transactions of
+//! The manager: units' dependencies ([`graph`]), their Condition*=/Assert*= ([`condition`]),
+//! requests turned into ordered transactions of
 //! jobs ([`transaction`]), and the queue that runs them ([`jobs`]). Pure; driving services and
 //! the event loop happen elsewhere.
 
+pub mod condition;
 pub mod graph;
 pub mod jobs;
 pub mod transaction;
