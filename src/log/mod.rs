@@ -1,10 +1,12 @@
 //! Logging. This file: bosun's own diagnostics, one line each on stderr prefixed `bosun: `;
 //! verbosity is process-wide and set once, before the event loop starts. Submodules: service
 //! output — [`line`](mod@line) cuts a byte stream into bounded lines, [`ring`] keeps each unit's recent
-//! lines for `initctl logs`, [`format`](mod@format) renders them for PID 1's stdout.
+//! lines for `initctl logs`, [`format`](mod@format) renders them, and [`output`] writes them to
+//! PID 1's stdout without ever blocking.
 
 pub mod format;
 pub mod line;
+pub mod output;
 pub mod ring;
 
 use std::fmt;
