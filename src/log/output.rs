@@ -200,7 +200,7 @@ mod tests {
         let all = reader.join().unwrap();
         let text = String::from_utf8_lossy(&all);
         let full_lines = text.lines().filter(|l| l.len() == 1023).count();
-        assert!(full_lines >= 64 && full_lines <= 320, "{full_lines}");
+        assert!((64..=320).contains(&full_lines), "{full_lines}");
         assert!(text.ends_with(
             "log line(s) dropped while stdout was not read; `initctl logs` still has them\n"
         ));
