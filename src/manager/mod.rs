@@ -1,5 +1,6 @@
 //! The manager: units' dependencies ([`graph`]), their Condition*=/Assert*= ([`condition`]),
-//! requests turned into ordered transactions of
+//! the boot set with built-in standard targets and default dependencies ([`units`]), requests
+//! turned into ordered transactions of
 //! jobs ([`transaction`]), and the queue that runs them ([`jobs`]). Pure; driving services and
 //! the event loop happen elsewhere.
 
@@ -7,3 +8,4 @@ pub mod condition;
 pub mod graph;
 pub mod jobs;
 pub mod transaction;
+pub mod units;

@@ -78,6 +78,9 @@ pub fn build(
     queue.push_back((anchor.to_owned(), kind, true));
     while let Some((unit, kind, required)) = queue.pop_front() {
         let Some(deps) = graph.deps(&unit) else {
+            if kind == JobKind::Stop {
+                continue; // a unit that is not loaded is not running: nothing to stop
+            }
             if required {
                 return Err(TransactionError::NotFound { unit });
             }

@@ -531,6 +531,16 @@ impl Loader {
         Ok(by_name.into_values().flatten().collect())
     }
 
+    /// The units linked into `name`'s `.wants/`-like directories (`suffix`: `.wants`,
+    /// `.requires`, `.upholds`), for a unit that has no file of its own (a built-in target).
+    pub fn dependency_links(
+        &self,
+        name: &UnitName,
+        suffix: &str,
+    ) -> Result<Vec<UnitName>, LoadError> {
+        self.links(std::slice::from_ref(name), suffix)
+    }
+
     /// The units linked into the `.wants/`-like directories (`suffix`) of `names`.
     fn links(&self, names: &[UnitName], suffix: &str) -> Result<Vec<UnitName>, LoadError> {
         let mut out = BTreeSet::new();

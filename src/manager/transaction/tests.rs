@@ -104,7 +104,7 @@ fn requisite_must_already_be_active() {
 
 #[test]
 fn conflicts_stop_the_other_side_both_ways() {
-    let g = graph("a: conflicts=b\nb:\nc:\nd: conflicts=c");
+    let g = graph("a: conflicts=b,unloaded\nb:\nc:\nd: conflicts=c");
     let tx = build(&g, "a", JobKind::Start, &none_active).unwrap();
     assert_eq!(jobs(&tx), ["a/start", "b/stop"]);
     let tx = build(&g, "c", JobKind::Start, &none_active).unwrap();

@@ -1,0 +1,303 @@
+//! The set of units a boot needs: everything reachable from the default target through
+//! requirement-like dependencies and enablement links, loaded with the unit loader; the
+//! standard targets a container image without the systemd package lacks, supplied built in
+//! (systemd.special(7)); and each unit's dependencies with systemd's default dependencies added
+//! (systemd.service(5), systemd.target(5) "Default Dependencies").
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::graph::{Deps, Graph};
+use crate::unit::load::{LoadError, LoadState, LoadedUnit, Loader};
+use crate::unit::model::UnitKind;
+
+/// A standard target: name, description, requires, wants (each also ordered before it).
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The targets of systemd.special(7) that services name, as bosun supplies them when no unit
+/// file exists. The boot chain is multi-user → basic → sysinit, as in systemd.
+pub const BUILTIN_TARGETS: [Builtin; 28] = [
+    (
+        "multi-user.target",
+        "Multi-User System",
+        &["basic.target"],
+        &[],
+    ),
+    (
+        "graphical.target",
+        "Graphical Interface",
+        &["multi-user.target"],
+        &[],
+    ),
+    (
+        "basic.target",
+        "Basic System",
+        &["sysinit.target"],
+        &[
+            "sockets.target",
+            "timers.target",
+            "paths.target",
+            "slices.target",
+        ],
+    ),
+    (
+        "sysinit.target",
+        "System Initialization",
+        &[],
+        &["local-fs.target", "swap.target"],
+    ),
+    ("local-fs.target", "Local File Systems", &[], &[]),
+    (
+        "local-fs-pre.target",
+        "Preparation for Local File Systems",
+        &[],
+        &[],
+    ),
+    ("remote-fs.target", "Remote File Systems", &[], &[]),
+    (
+        "remote-fs-pre.target",
+        "Preparation for Remote File Systems",
+        &[],
+        &[],
+    ),
+    ("swap.target", "Swaps", &[], &[]),
+    ("sockets.target", "Sockets", &[], &[]),
+    ("timers.target", "Timers", &[], &[]),
+    ("paths.target", "Path Units", &[], &[]),
+    ("slices.target", "Slice Units", &[], &[]),
+    ("network.target", "Network", &[], &[]),
+    ("network-pre.target", "Preparation for Network", &[], &[]),
+    (
+        "network-online.target",
+        "Network is Online",
+        &[],
+        &["network.target"],
+    ),
+    (
+        "nss-lookup.target",
+        "Host and Network Name Lookups",
+        &[],
+        &[],
+    ),
+    (
+        "nss-user-lookup.target",
+        "User and Group Name Lookups",
+        &[],
+        &[],
+    ),
+    ("time-set.target", "System Time Set", &[], &[]),
+    ("time-sync.target", "System Time Synchronized", &[], &[]),
+    ("rpcbind.target", "RPC Port Mapper", &[], &[]),
+    ("getty.target", "Login Prompts", &[], &[]),
+    ("getty-pre.target", "Preparation for Logins", &[], &[]),
+    ("emergency.target", "Emergency Mode", &[], &[]),
+    ("rescue.target", "Rescue Mode", &["sysinit.target"], &[]),
+    ("shutdown.target", "System Shutdown", &[], &[]),
+    ("final.target", "Late Shutdown Services", &[], &[]),
+    ("system-update.target", "System Update", &[], &[]),
+];
+
+/// One unit of the boot set.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// Read from disk (possibly masked, possibly with errors: see its state).
+    Loaded(Box<LoadedUnit>),
+    /// A standard target supplied by bosun, with the units enabled into its `.wants/` and
+    /// `.requires/` directories.
+    Builtin {
+        target: &'static Builtin,
+        wants: Vec<String>,
+        requires: Vec<String>,
+    },
+    /// Named by another unit but nowhere to be found, or unreadable.
+    Missing(String),
+}
+
+impl Entry {
+    /// Description= (or the built-in one).
+    pub fn description(&self) -> Option<&str> {
+        match self {
+            Entry::Loaded(l) => l.unit.unit.description.as_deref(),
+            Entry::Builtin { target, .. } => Some(target.1),
+            Entry::Missing(_) => None,
+        }
+    }
+}
+
+/// Load `roots` and everything they pull in. Names are canonical unit names (an alias asked
+/// for resolves to its unit; the alias is recorded as pointing there).
+pub fn collect(
+    loader: &Loader,
+    roots: &[String],
+) -> (BTreeMap<String, Entry>, BTreeMap<String, String>) {
+    let mut units: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue: VecDeque<String> = roots.iter().cloned().collect();
+    while let Some(name) = queue.pop_front() {
+        if units.contains_key(&name) || aliases.contains_key(&name) {
+            continue;
+        }
+        let entry = match loader.load(&name) {
+            Ok(loaded) => {
+                let real = loaded.name.to_string();
+                if real != name {
+                    aliases.insert(name.clone(), real.clone());
+                    if units.contains_key(&real) {
+                        continue;
+                    }
+                }
+                for next in pulled(&loaded) {
+                    queue.push_back(next);
+                }
+                (real, Entry::Loaded(Box::new(loaded)))
+            }
+            Err(LoadError::NotFound { .. }) => match BUILTIN_TARGETS.iter().find(|b| b.0 == name) {
+                Some(b) => {
+                    let links = |suffix| {
+                        crate::unit::UnitName::parse(&name)
+                            .ok()
+                            .and_then(|n| loader.dependency_links(&n, suffix).ok())
+                            .unwrap_or_default()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<String>>()
+                    };
+                    let (wants, requires) = (links(".wants"), links(".requires"));
+                    queue.extend(b.2.iter().chain(b.3).map(|s| (*s).to_owned()));
+                    queue.extend(wants.iter().chain(&requires).cloned());
+                    (
+                        name.clone(),
+                        Entry::Builtin {
+                            target: b,
+                            wants,
+                            requires,
+                        },
+                    )
+                }
+                None => (
+                    name.clone(),
+                    Entry::Missing(format!("Unit {name} not found.")),
+                ),
+            },
+            Err(e) => (name.clone(), Entry::Missing(e.to_string())),
+        };
+        units.insert(entry.0, entry.1);
+    }
+    (units, aliases)
+}
+
+/// The units `loaded` pulls in when it starts (and OnFailure= targets, which may start later).
+fn pulled(loaded: &LoadedUnit) -> Vec<String> {
+    if loaded.state == LoadState::Masked {
+        return Vec::new();
+    }
+    let u = &loaded.unit.unit;
+    u.requires
+        .iter()
+        .chain(&u.wants)
+        .chain(&u.requisite)
+        .chain(&u.binds_to)
+        .chain(&u.on_failure)
+        .chain(&loaded.wants)
+        .chain(&loaded.requires)
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The dependencies of every unit in `units`, with default dependencies added, as a graph.
+pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>) -> Graph {
+    let canonical = |n: &str| aliases.get(n).cloned().unwrap_or_else(|| n.to_owned());
+    let names = |list: &[crate::unit::UnitName]| -> BTreeSet<String> {
+        list.iter().map(|n| canonical(n.as_ref())).collect()
+    };
+    let mut all: Vec<(String, Deps)> = Vec::new();
+    for (name, entry) in units {
+        let mut d = Deps::default();
+        match entry {
+            Entry::Loaded(l) if l.state != LoadState::Masked => {
+                let u = &l.unit.unit;
+                d.requires = names(&u.requires);
+                d.requires.extend(names(&l.requires));
+                d.wants = names(&u.wants);
+                d.wants.extend(names(&l.wants));
+                d.requisite = names(&u.requisite);
+                d.binds_to = names(&u.binds_to);
+                d.part_of = names(&u.part_of);
+                d.conflicts = names(&u.conflicts);
+                d.after = names(&u.after);
+                d.before = names(&u.before);
+                d.on_failure = names(&u.on_failure);
+                if u.default_dependencies {
+                    add_defaults(&mut d, &l.unit.kind, units);
+                }
+            }
+            Entry::Loaded(_) | Entry::Missing(_) => {}
+            Entry::Builtin {
+                target,
+                wants,
+                requires,
+            } => {
+                d.requires = target.2.iter().map(|s| (*s).to_owned()).collect();
+                d.requires.extend(requires.iter().map(|n| canonical(n)));
+                d.wants = target.3.iter().map(|s| (*s).to_owned()).collect();
+                d.wants.extend(wants.iter().map(|n| canonical(n)));
+                add_defaults(&mut d, &UnitKind::Target, units);
+            }
+        }
+        // The shutdown targets must not conflict with (or be ordered before) themselves.
+        if matches!(name.as_str(), "shutdown.target" | "final.target") {
+            d.conflicts.remove("shutdown.target");
+            d.before.remove("shutdown.target");
+        }
+        all.push((name.clone(), d));
+    }
+    Graph::new(all)
+}
+
+/// systemd's implicit dependencies for units with DefaultDependencies=yes.
+fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) {
+    let default_deps = |n: &str| match units.get(n) {
+        Some(Entry::Loaded(l)) => l.unit.unit.default_dependencies,
+        _ => true,
+    };
+    match kind {
+        UnitKind::Service(_) => {
+            d.requires.insert("sysinit.target".to_owned());
+            d.after.insert("sysinit.target".to_owned());
+            d.after.insert("basic.target".to_owned());
+            d.conflicts.insert("shutdown.target".to_owned());
+            d.before.insert("shutdown.target".to_owned());
+        }
+        UnitKind::Target => {
+            // A target waits for what it wants or requires (unless that unit opts out).
+            let pulled: Vec<String> = d
+                .requires
+                .iter()
+                .chain(&d.wants)
+                .filter(|n| default_deps(n))
+                .cloned()
+                .collect();
+            d.after.extend(pulled);
+            d.conflicts.insert("shutdown.target".to_owned());
+            d.before.insert("shutdown.target".to_owned());
+        }
+        UnitKind::Socket(_) => {
+            d.before.insert("sockets.target".to_owned());
+            d.conflicts.insert("shutdown.target".to_owned());
+            d.before.insert("shutdown.target".to_owned());
+        }
+        UnitKind::Timer(_) => {
+            d.before.insert("timers.target".to_owned());
+            d.conflicts.insert("shutdown.target".to_owned());
+            d.before.insert("shutdown.target".to_owned());
+        }
+        UnitKind::Unsupported { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

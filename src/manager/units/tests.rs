@@ -1,0 +1,130 @@
+//! Collecting a boot's units from a scratch root and deriving their graph.
+
+use super::*;
+use crate::manager::transaction::{JobKind, build};
+use crate::unit::SpecifierContext;
+use crate::unit::load::SearchPath;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bosun-units-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    for (path, text) in files {
+        let p = dir.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        if let Some(target) = text.strip_prefix("->") {
+            std::os::unix::fs::symlink(target, &p).unwrap();
+        } else {
+            fs::write(&p, text).unwrap();
+        }
+    }
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn loader(root: &Path) -> Loader {
+    Loader::new(SearchPath::system(root), SpecifierContext::fixed())
+}
+
+#[test]
+fn boot_set_from_enablement_links_with_builtin_targets() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "boot",
+        &[
+            (
+                &format!("{sys}/web.service"),
+                "[Unit]\nRequires=db.service\nAfter=db.service\nWants=nowhere.service\n[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/db.service"),
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/multi-user.target.wants/web.service"),
+                "->../web.service",
+            ),
+            (&format!("{sys}/hidden.service"), "->/dev/null"),
+            (
+                &format!("{sys}/multi-user.target.wants/hidden.service"),
+                "->../hidden.service",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let default = l.default_target().to_string();
+    assert_eq!(default, "multi-user.target");
+    let (units, _) = collect(&l, std::slice::from_ref(&default));
+    let names: Vec<&str> = units.keys().map(String::as_str).collect();
+    for expected in [
+        "web.service",
+        "db.service",
+        "basic.target",
+        "sysinit.target",
+        "sockets.target",
+        "nowhere.service",
+        "hidden.service",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(matches!(units["multi-user.target"], Entry::Builtin { .. }));
+    assert!(
+        matches!(&units["nowhere.service"], Entry::Missing(m) if m == "Unit nowhere.service not found.")
+    );
+    let g = graph(&units, &BTreeMap::new());
+    // web waits for db (After=) and for basic.target (default dependency); multi-user waits for web.
+    assert!(g.ordered_after("web.service", "db.service"));
+    assert!(g.ordered_after("web.service", "basic.target"));
+    assert!(g.ordered_after("multi-user.target", "web.service"));
+    assert!(g.ordered_after("basic.target", "sysinit.target"));
+    assert!(g.conflicts_of("web.service").contains("shutdown.target"));
+    assert!(
+        !g.conflicts_of("shutdown.target")
+            .contains("shutdown.target")
+    );
+
+    let tx = build(&g, &default, JobKind::Start, &|_: &str| false).unwrap();
+    let jobs: Vec<&str> = tx.jobs.keys().map(String::as_str).collect();
+    assert!(
+        jobs.contains(&"web.service") && jobs.contains(&"db.service"),
+        "{jobs:?}"
+    );
+    assert!(jobs.contains(&"sysinit.target"), "{jobs:?}");
+    assert!(
+        tx.notes.iter().all(|n| !n.contains("cycle")),
+        "{:?}",
+        tx.notes
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn default_dependencies_no_keeps_a_unit_early() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "early",
+        &[
+            (
+                &format!("{sys}/early.service"),
+                "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/sysinit.target.wants/early.service"),
+                "->../early.service",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let (units, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    let g = graph(&units, &aliases);
+    assert!(!g.ordered_after("early.service", "sysinit.target"));
+    assert!(
+        !g.ordered_after("sysinit.target", "early.service"),
+        "opted out of the target's After="
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
