@@ -87,6 +87,8 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
         parent_death_signal: None,
         warn_on_reap: false,
         stop_timeout: DEFAULT_STOP_TIMEOUT,
+        units: None,
+        units_forced: false,
     };
     let mut verbosity: u8 = 1;
 
@@ -204,14 +206,51 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
             }
         }
     }
-    if options.command.is_empty() {
+    options.units = units(env)?;
+    options.units_forced = match env("BOSUN_UNITS") {
+        Some(v) => parse_flag("BOSUN_UNITS", &v)?,
+        None => false,
+    };
+    if options.command.is_empty() && options.units.is_none() {
         return Err(
-            "no command given: write `bosun -- COMMAND [ARGS...]` (booting units \
-                    without a command is not available in this version)"
+            "no command given and BOSUN_UNITS=off: nothing to run; write \
+                    `bosun -- COMMAND [ARGS...]`"
                 .to_owned(),
         );
     }
     Ok(Request::Run(options, verbosity))
+}
+
+/// The units setup from BOSUN_UNITS, BOSUN_ROOT, BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
+fn units(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<init::services::Units>, String> {
+    if let Some(value) = env("BOSUN_UNITS")
+        && !parse_flag("BOSUN_UNITS", &value)?
+    {
+        return Ok(None);
+    }
+    let root = std::path::PathBuf::from(env("BOSUN_ROOT").unwrap_or_else(|| "/".to_owned()));
+    if !root.is_absolute() {
+        return Err(format!(
+            "BOSUN_ROOT={:?}: expected an absolute path",
+            root.display()
+        ));
+    }
+    let prefix = match env("BOSUN_LOG_PREFIX") {
+        Some(v) => parse_flag("BOSUN_LOG_PREFIX", &v)?,
+        None => true,
+    };
+    let log_format = match env("BOSUN_LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("" | "text") if prefix => crate::log::format::Format::Prefixed,
+        None | Some("" | "text") => crate::log::format::Format::Bare,
+        Some("json") => crate::log::format::Format::Json,
+        Some(other) => return Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
+    };
+    Ok(Some(init::services::Units {
+        root,
+        log_format,
+        notify_address: env("BOSUN_NOTIFY_SOCKET")
+            .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
+    }))
 }
 
 fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
@@ -338,7 +377,25 @@ mod tests {
         );
         assert!(run(&["-x", "--", "x"], &[]).unwrap_err().contains("-x"));
         assert!(run(&["cmd"], &[]).unwrap_err().contains("bosun -- cmd"));
-        assert!(run(&[], &[]).unwrap_err().contains("no command"));
+        assert!(
+            run(&[], &[("BOSUN_UNITS", "off")])
+                .unwrap_err()
+                .contains("no command")
+        );
+        assert!(
+            run(&[], &[]).is_ok(),
+            "without a command, bosun boots the units"
+        );
+        assert!(
+            run(&["--", "x"], &[("BOSUN_LOG_FORMAT", "xml")])
+                .unwrap_err()
+                .contains("text or json")
+        );
+        assert!(
+            run(&["--", "x"], &[("BOSUN_ROOT", "rel")])
+                .unwrap_err()
+                .contains("absolute")
+        );
         assert!(run(&["-e"], &[]).unwrap_err().contains("needs a value"));
     }
 

@@ -9,6 +9,7 @@
 pub mod exit;
 pub mod procs;
 pub mod reaper;
+pub mod services;
 pub mod signals;
 
 use std::ffi::OsString;
@@ -42,8 +43,15 @@ pub struct Options {
     pub parent_death_signal: Option<Signal>,
     /// Log every orphan reaped.
     pub warn_on_reap: bool,
-    /// How long remaining processes get between SIGTERM and SIGKILL.
+    /// How long remaining processes get between SIGTERM and SIGKILL (and the default
+    /// TimeoutStopSec= of units).
     pub stop_timeout: Duration,
+    /// Boot units from this setup; None runs the main command alone, as tini does.
+    pub units: Option<services::Units>,
+    /// The units were asked for explicitly (BOSUN_UNITS=on). Otherwise they boot only when
+    /// bosun is PID 1: run from a shell on a host, `bosun -- CMD` must never apply the host's
+    /// tmpfiles.d (Debian's empties /tmp) or start its enabled services.
+    pub units_forced: bool,
 }
 
 /// Run as init until the main command and everything else has gone; return bosun's exit.
@@ -63,6 +71,18 @@ pub fn run(options: &Options) -> Exit {
         return Exit::Failure;
     }
     let is_pid1 = getpid().as_raw() == 1;
+    let mut options = options.clone();
+    if !is_pid1 && options.units.is_some() && !options.units_forced {
+        if options.command.is_empty() {
+            crate::log::error(format_args!(
+                "not running as PID 1: booting units here would start this machine's services; \
+                 set BOSUN_UNITS=on to do it anyway, or give a command: bosun -- COMMAND"
+            ));
+            return Exit::Usage;
+        }
+        options.units = None;
+    }
+    let options = &options;
     if !is_pid1 {
         match nix::sys::prctl::set_child_subreaper(true) {
             Ok(()) => crate::log::warn(format_args!(
@@ -96,25 +116,63 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
             return Exit::Failure;
         }
     };
-
-    // Phase: start the main command.
-    let main = match spawn_main(&options.command) {
-        Ok(pid) => pid,
-        Err(exit) => return exit,
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<services::Line>(1024);
+    let mut output = match crate::log::output::Output::stdout() {
+        Ok(o) => Some(o),
+        Err(err) => {
+            crate::log::warn(format_args!(
+                "service output goes nowhere: stdout unusable ({err})"
+            ));
+            None
+        }
     };
     let mut pid1 = Supervisor {
         options,
         is_pid1,
         self_pid: getpid().as_raw(),
-        main,
+        main: None,
         main_exit: None,
         stop: None,
+        shutting_down: false,
+        services: None,
+        done: false,
     };
 
-    // Phase: loop until everything is gone.
+    // Phase: units (tmpfiles.d, then the default target's jobs).
+    let notify = match &options.units {
+        Some(units) => {
+            let (svc, notify) = services::Services::boot(units, options.stop_timeout, tx);
+            pid1.services = Some(svc);
+            notify
+        }
+        None => None,
+    };
+
+    // Phase: loop until everything is gone. The main command starts once boot has settled.
     loop {
-        let deadline = pid1.stop.map(|stop| stop.deadline);
-        let step = tokio::select! {
+        pid1.pump(output.as_mut());
+        if pid1.done {
+            // Phase: exit with the main command's code (boot mode: success).
+            return pid1.main_exit.unwrap_or(if options.command.is_empty() {
+                Exit::Success
+            } else {
+                Exit::Failure
+            });
+        }
+        let deadline = [
+            pid1.stop.map(|stop| stop.deadline),
+            pid1.services
+                .as_ref()
+                .and_then(|s| s.engine.next_deadline())
+                .map(Instant::from_std),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let draining = output
+            .as_ref()
+            .is_some_and(crate::log::output::Output::pending);
+        tokio::select! {
             delivery = signals.next() => match delivery {
                 Ok(delivery) => pid1.on_signal(delivery),
                 Err(err) => {
@@ -125,16 +183,33 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
                     return pid1.main_exit.unwrap_or(Exit::Failure);
                 }
             },
+            message = async {
+                match &notify {
+                    Some(socket) => socket.recv().await,
+                    None => pending().await,
+                }
+            } => {
+                if let (Ok(message), Some(svc)) = (message, pid1.services.as_mut()) {
+                    svc.engine.on_notify(message, Instant::now().into_std());
+                }
+            },
+            Some(line) = rx.recv() => {
+                if let Some(svc) = pid1.services.as_mut() {
+                    svc.on_line(line, output.as_mut());
+                }
+            },
+            _ = async {
+                match output.as_mut() {
+                    Some(out) if draining => out.drain().await,
+                    _ => pending().await,
+                }
+            } => {},
             () = async {
                 match deadline {
                     Some(deadline) => sleep_until(deadline).await,
                     None => pending().await,
                 }
             } => pid1.on_deadline(),
-        };
-        if step == Step::Done {
-            // Phase: exit with the main command's code.
-            return pid1.main_exit.unwrap_or(Exit::Failure);
         }
     }
 }
@@ -172,12 +247,6 @@ fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Continue,
-    Done,
-}
-
 /// Shutdown in progress: remaining processes were sent SIGTERM; at `deadline` they get SIGKILL.
 #[derive(Debug, Clone, Copy)]
 struct Stop {
@@ -190,40 +259,99 @@ struct Supervisor<'a> {
     options: &'a Options,
     is_pid1: bool,
     self_pid: i32,
-    main: Pid,
+    /// The main command, once started.
+    main: Option<Pid>,
     main_exit: Option<Exit>,
+    /// The final stage: remaining processes were sent SIGTERM.
     stop: Option<Stop>,
+    /// Shutdown was asked for (or the main command ended): units are being stopped.
+    shutting_down: bool,
+    services: Option<services::Services>,
+    done: bool,
 }
 
 impl Supervisor<'_> {
     fn main_alive(&self) -> bool {
-        self.main_exit.is_none()
+        self.main.is_some() && self.main_exit.is_none()
     }
 
     /// Where forwarded signals go: the main command, or its whole process group with `-g`.
-    fn forward_target(&self) -> i32 {
-        if self.options.kill_process_group {
-            -self.main.as_raw()
+    fn forward_target(&self) -> Option<i32> {
+        let main = self.main?.as_raw();
+        Some(if self.options.kill_process_group {
+            -main
         } else {
-            self.main.as_raw()
+            main
+        })
+    }
+
+    /// Work that follows from the state: print what the units did, read their new pipes,
+    /// start the main command once boot settled, and move shutdown on.
+    fn pump(&mut self, output: Option<&mut crate::log::output::Output>) {
+        let now = Instant::now().into_std();
+        if let Some(svc) = self.services.as_mut() {
+            svc.pump(output);
+        }
+        let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
+        if !self.options.command.is_empty()
+            && self.main.is_none()
+            && self.main_exit.is_none()
+            && !self.shutting_down
+            && settled
+        {
+            match spawn_main(&self.options.command) {
+                Ok(pid) => self.main = Some(pid),
+                Err(exit) => {
+                    self.main_exit = Some(exit);
+                    self.begin_shutdown(now);
+                }
+            }
+        }
+        if self.shutting_down && self.stop.is_none() {
+            let units_down = self
+                .services
+                .as_ref()
+                .is_none_or(|s| s.engine.all_stopped());
+            if units_down {
+                let exclude: Vec<i32> = self
+                    .main
+                    .filter(|_| self.main_alive())
+                    .map(Pid::as_raw)
+                    .into_iter()
+                    .collect();
+                self.begin_stop(&exclude);
+                if !reaper::children_exist() {
+                    self.done = true;
+                }
+            }
         }
     }
 
-    fn on_signal(&mut self, delivery: Delivery) -> Step {
+    /// Stop the units (in reverse dependency order), then everything else.
+    fn begin_shutdown(&mut self, now: std::time::Instant) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        if let Some(svc) = self.services.as_mut() {
+            svc.engine.stop_all(now);
+        }
+    }
+
+    fn on_signal(&mut self, delivery: Delivery) {
         if delivery.sender == self.self_pid && delivery.sender != 0 {
             // Raised by our own action (SIGPIPE on a closed stderr): not a message for the child.
-            return Step::Continue;
+            return;
         }
         if delivery.signo == libc::SIGCHLD {
             return self.on_children();
         }
-        if self.main_alive() {
+        if let Some(target) = self.forward_target().filter(|_| self.main_alive()) {
             crate::log::debug(format_args!(
-                "forwarding {} to {}",
+                "forwarding {} to {target}",
                 signals::name(delivery.signo),
-                self.forward_target()
             ));
-            if let Err(err) = crate::sys::send_signal(self.forward_target(), delivery.signo)
+            if let Err(err) = crate::sys::send_signal(target, delivery.signo)
                 && err.raw_os_error() != Some(libc::ESRCH)
             {
                 crate::log::warn(format_args!(
@@ -232,24 +360,25 @@ impl Supervisor<'_> {
                 ));
             }
         }
-        if matches!(delivery.signo, libc::SIGTERM | libc::SIGINT) && self.stop.is_none() {
+        if matches!(delivery.signo, libc::SIGTERM | libc::SIGINT) && !self.shutting_down {
             crate::log::info(format_args!(
                 "received {}: stopping",
                 signals::name(delivery.signo)
             ));
-            // The main command (or its group) was just sent the signal itself.
-            let exclude = [self.main.as_raw()];
-            self.begin_stop(if self.main_alive() { &exclude } else { &[] });
+            self.begin_shutdown(Instant::now().into_std());
         }
-        Step::Continue
     }
 
-    fn on_children(&mut self) -> Step {
+    fn on_children(&mut self) {
+        let now = Instant::now().into_std();
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {
-            if pid == self.main && self.main_exit.is_none() {
+            if Some(pid) == self.main && self.main_exit.is_none() {
                 crate::log::info(format_args!("main command {}", describe(termination)));
                 self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
+            } else if let Some(svc) = self.services.as_mut()
+                && svc.engine.on_exit(pid.as_raw(), termination, now)
+            {
             } else if self.options.warn_on_reap {
                 crate::log::warn(format_args!(
                     "reaped process {pid}: {}",
@@ -257,28 +386,38 @@ impl Supervisor<'_> {
                 ));
             }
         }
-        if !self.main_alive() && self.stop.is_none() {
-            if !harvest.children_left {
+        if let Some(svc) = self.services.as_mut() {
+            svc.engine.after_reaping(now);
+        }
+        if self.main_exit.is_some() && !self.shutting_down {
+            if !harvest.children_left && self.services.is_none() {
                 // Nothing else ever ran or everything is already gone: no one to stop.
-                return Step::Done;
+                self.done = true;
+                return;
             }
-            self.begin_stop(&[]);
+            self.begin_shutdown(now);
         }
         match self.stop {
-            Some(_) if !harvest.children_left => Step::Done,
+            Some(_) if !harvest.children_left => self.done = true,
             Some(Stop { killed: true, .. }) => {
                 // A process may have forked between our snapshot and the kill: kill again.
                 self.kill_remaining();
-                Step::Continue
             }
-            _ => Step::Continue,
+            _ => {}
         }
     }
 
-    fn on_deadline(&mut self) -> Step {
+    fn on_deadline(&mut self) {
+        let now = Instant::now();
+        if let Some(svc) = self.services.as_mut() {
+            svc.engine.on_time(now.into_std());
+        }
         let Some(stop) = self.stop.as_mut() else {
-            return Step::Continue;
+            return;
         };
+        if stop.deadline > now {
+            return;
+        }
         if stop.killed {
             let left: Vec<String> = self
                 .remaining(&[])
@@ -290,7 +429,8 @@ impl Supervisor<'_> {
                 KILL_GRACE.as_secs(),
                 left.join(" ")
             ));
-            return Step::Done;
+            self.done = true;
+            return;
         }
         stop.killed = true;
         stop.deadline = Instant::now() + KILL_GRACE;
@@ -305,7 +445,6 @@ impl Supervisor<'_> {
             ));
         }
         self.kill_remaining();
-        Step::Continue
     }
 
     /// Send SIGTERM (then SIGCONT, so stopped processes can act on it) to every remaining

@@ -60,3 +60,16 @@ pub fn reap_all() -> Harvest {
         }
     }
 }
+
+/// Whether we have any child at all (running or not yet reaped), without reaping.
+pub fn children_exist() -> bool {
+    use nix::sys::wait::Id;
+    use nix::sys::wait::waitid;
+    !matches!(
+        waitid(
+            Id::All,
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT
+        ),
+        Err(Errno::ECHILD)
+    )
+}

@@ -45,6 +45,11 @@ pub fn warn(args: fmt::Arguments<'_>) {
     emit(1, "warning: ", args);
 }
 
+/// What the units do (started, stopped), shown by default like systemd's console messages.
+pub fn notice(args: fmt::Arguments<'_>) {
+    emit(1, "", args);
+}
+
 /// Progress worth reading in a normal log.
 pub fn info(args: fmt::Arguments<'_>) {
     emit(2, "", args);

@@ -5,6 +5,7 @@
 //! the event loop happen elsewhere.
 
 pub mod condition;
+pub mod engine;
 pub mod graph;
 pub mod jobs;
 pub mod transaction;

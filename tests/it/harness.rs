@@ -262,6 +262,11 @@ impl Pid1Builder {
             Command::new(&self.program)
         };
         cmd.args(&self.args);
+        // Units come from an empty tree unless the test gives one: the host's enabled units
+        // (nginx, ssh, cron on a test machine) must never start here.
+        let empty_root = scratch.join("root");
+        fs::create_dir_all(&empty_root).expect("empty unit root");
+        cmd.env("BOSUN_ROOT", &empty_root);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -579,6 +579,7 @@ fn main_command_gets_the_terminal_foreground() {
     let inner = format!("{} -- {}", bosun().display(), probe.display());
     let out = std::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
+        .env("BOSUN_ROOT", dir.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -682,4 +683,47 @@ fn static_binary_is_pid1_in_an_empty_root() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(text.trim(), "zombies=0");
+}
+
+/// Regression: run from a shell (not PID 1), `bosun -- CMD` once applied the machine's
+/// tmpfiles.d, whose `D /tmp` emptied the host's /tmp. Outside PID 1, units and tmpfiles are
+/// left alone unless BOSUN_UNITS=on says otherwise.
+#[test]
+fn outside_pid1_the_machines_units_and_tmpfiles_are_left_alone() {
+    let root = Scratch::new("host-root");
+    fs::create_dir_all(root.join("usr/lib/tmpfiles.d")).unwrap();
+    fs::write(
+        root.join("usr/lib/tmpfiles.d/tmp.conf"),
+        "D /victim 1777 - - -\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("victim")).unwrap();
+    fs::write(root.join("victim/precious"), "keep me").unwrap();
+    let run = |units: Option<&str>| {
+        let mut b = Pid1::bosun()
+            .without_namespace()
+            .env("BOSUN_ROOT", root.path());
+        if let Some(v) = units {
+            b = b.env("BOSUN_UNITS", v);
+        }
+        run_pid1(b.args(["--", "true"]), T).unwrap()
+    };
+    run(None).assert_code(0);
+    assert!(
+        root.join("victim/precious").exists(),
+        "tmpfiles.d applied outside PID 1"
+    );
+    // Negative control: asked for explicitly, the same run does apply them.
+    run(Some("on")).assert_code(0);
+    assert!(
+        !root.join("victim/precious").exists(),
+        "BOSUN_UNITS=on did not boot units"
+    );
+    // Without a command, outside PID 1, bosun refuses instead of booting this machine.
+    let out = std::process::Command::new(bosun())
+        .env("BOSUN_ROOT", root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set BOSUN_UNITS=on"));
 }

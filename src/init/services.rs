@@ -1,0 +1,251 @@
+//! PID 1's side of the units: booting them (tmpfiles.d, then the default target), reading
+//! their output pipes in small tasks of the same thread, keeping the journal for
+//! `initctl logs`, and printing what the engine reports. The engine decides; this only wires.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::log::format::{Format, render};
+use crate::log::line::LineSplitter;
+use crate::log::output::Output;
+use crate::log::ring::{Journal, Stream};
+use crate::manager::engine::{Engine, Note, Pipe, Settings};
+use crate::manager::transaction::JobKind;
+use crate::service::notify::NotifySocket;
+use crate::service::state::Defaults;
+use crate::unit::SpecifierContext;
+use crate::unit::load::{Loader, SearchPath};
+
+/// Bytes of output kept per unit for `initctl logs`.
+const JOURNAL_PER_UNIT: usize = 256 * 1024;
+
+/// Where units come from and how their output is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Units {
+    /// The root of the unit search path and tmpfiles.d ("/" in a container).
+    pub root: PathBuf,
+    pub log_format: Format,
+    /// Where the notification socket is bound (`@name` for an abstract socket).
+    pub notify_address: String,
+}
+
+/// One line of a service's output, from its pipe reader.
+#[derive(Debug)]
+pub struct Line {
+    unit: String,
+    pid: i32,
+    stream: Stream,
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+/// The running units.
+#[derive(Debug)]
+pub struct Services {
+    pub engine: Engine,
+    journal: Journal,
+    format: Format,
+    lines: mpsc::Sender<Line>,
+}
+
+impl Services {
+    /// Apply tmpfiles.d, load the units, and queue the default target.
+    pub fn boot(
+        units: &Units,
+        stop_timeout: Duration,
+        lines: mpsc::Sender<Line>,
+    ) -> (Services, Option<NotifySocket>) {
+        let root = &units.root;
+        let spec = SpecifierContext::from_system(root);
+        apply_tmpfiles(root, &spec);
+        let notify = bind_notify(&units.notify_address);
+        let settings = Settings {
+            root: root.clone(),
+            defaults: Defaults {
+                timeout_stop: stop_timeout,
+                ..Defaults::default()
+            },
+            notify_address: units.notify_address.clone(),
+            cgroups: crate::service::cgroup::Cgroups::detect(std::path::Path::new(
+                "/sys/fs/cgroup",
+            ))
+            .ok(),
+            environment: vec![(
+                "PATH".to_owned(),
+                crate::service::spawn::SERVICE_PATH.to_owned(),
+            )],
+        };
+        let tracking = if settings.cgroups.is_some() {
+            "one cgroup per service"
+        } else {
+            "process sessions (no delegated cgroup2 tree)"
+        };
+        let loader = Loader::new(SearchPath::system(root), spec);
+        let default = loader.default_target().to_string();
+        let mut engine = Engine::load(settings, &loader);
+        crate::log::info(format_args!("tracking service processes by {tracking}"));
+        if let Err(e) = engine.request(&default, JobKind::Start, Instant::now()) {
+            crate::log::error(format_args!("cannot start {default}: {e}"));
+        }
+        let services = Services {
+            engine,
+            journal: Journal::new(JOURNAL_PER_UNIT),
+            format: units.log_format,
+            lines,
+        };
+        (services, notify)
+    }
+
+    /// Print the engine's notes and start readers for its new pipes.
+    pub fn pump(&mut self, _output: Option<&mut Output>) {
+        for note in self.engine.take_notes() {
+            match note {
+                Note::Detail(text) => crate::log::info(format_args!("{text}")),
+                Note::Info(text) => crate::log::notice(format_args!("{text}")),
+                Note::Warning(text) => crate::log::warn(format_args!("{text}")),
+                Note::Error(text) => crate::log::error(format_args!("{text}")),
+            }
+        }
+        for pipe in self.engine.take_pipes() {
+            tokio::spawn(read_pipe(pipe, self.lines.clone()));
+        }
+    }
+
+    /// Keep a line in the journal and show it.
+    pub fn on_line(&mut self, line: Line, output: Option<&mut Output>) {
+        let entry = self.journal.append(
+            &line.unit,
+            line.pid,
+            line.stream,
+            &line.bytes,
+            line.truncated,
+        );
+        if let Some(out) = output {
+            out.push(render(entry, self.format));
+        }
+    }
+}
+
+fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {
+    let specifiers = crate::tmpfiles::Specifiers {
+        machine_id: spec.machine_id.clone(),
+        boot_id: spec.boot_id.clone(),
+        hostname: spec.hostname.clone(),
+    };
+    let (entries, errors) = crate::tmpfiles::load(root, &specifiers);
+    for e in errors {
+        crate::log::warn(format_args!("{e}"));
+    }
+    let users = |name: &str| -> Option<u32> {
+        name.parse().ok().or_else(|| {
+            nix::unistd::User::from_name(name)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw())
+        })
+    };
+    let groups = |name: &str| -> Option<u32> {
+        name.parse().ok().or_else(|| {
+            nix::unistd::Group::from_name(name)
+                .ok()
+                .flatten()
+                .map(|g| g.gid.as_raw())
+        })
+    };
+    let report = crate::tmpfiles::apply(&entries, root, &users, &groups);
+    for e in report.errors {
+        crate::log::warn(format_args!("{e}"));
+    }
+    for s in report.skipped {
+        crate::log::info(format_args!("{s}"));
+    }
+}
+
+fn bind_notify(address: &str) -> Option<NotifySocket> {
+    if let Some(dir) = std::path::Path::new(address).parent()
+        && !address.starts_with('@')
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        crate::log::warn(format_args!("{}: cannot create: {e}", dir.display()));
+    }
+    match NotifySocket::bind(address) {
+        Ok(socket) => Some(socket),
+        Err(e) => {
+            crate::log::warn(format_args!(
+                "{address}: cannot bind the notification socket ({e}); Type=notify services will \
+                 not be able to report readiness"
+            ));
+            None
+        }
+    }
+}
+
+/// Read one pipe to its end, line by line, into the loop's channel.
+async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
+    let Pipe {
+        unit,
+        pid,
+        stream,
+        fd,
+    } = pipe;
+    if nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .is_err()
+    {
+        return;
+    }
+    let Ok(fd) = crate::sys::register(fd) else {
+        return;
+    };
+    let mut splitter = LineSplitter::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut pending: Vec<(Vec<u8>, bool)> = Vec::new();
+    loop {
+        let Ok(mut guard) = fd.readable().await else {
+            break;
+        };
+        match nix::unistd::read(guard.get_inner().get(), &mut buf) {
+            Ok(0) => {
+                splitter.finish(|l| pending.push((l.bytes, l.truncated)));
+                send(&lines, &unit, pid, stream, &mut pending).await;
+                break;
+            }
+            Ok(n) => {
+                splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated)));
+                if !send(&lines, &unit, pid, stream, &mut pending).await {
+                    break;
+                }
+            }
+            Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Send the completed lines; false when the loop has gone.
+async fn send(
+    lines: &mpsc::Sender<Line>,
+    unit: &str,
+    pid: i32,
+    stream: Stream,
+    pending: &mut Vec<(Vec<u8>, bool)>,
+) -> bool {
+    for (bytes, truncated) in pending.drain(..) {
+        let line = Line {
+            unit: unit.to_owned(),
+            pid,
+            stream,
+            bytes,
+            truncated,
+        };
+        if lines.send(line).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,935 @@
+//! The engine that runs units: it holds the boot set, turns requests into transactions, runs
+//! jobs, feeds each service's state machine and carries out what it asks (spawn a command with
+//! its environment, signal the main or control process or the rest of the unit, read the
+//! PIDFile, arm timers), and reports what happened. Synchronous: the event loop in
+//! [`crate::init`] calls it with reaped processes, notifications and the time, and reads its
+//! log pipes.
+//!
+//! Process tracking: with a delegated cgroup2 tree, one cgroup per service; otherwise every
+//! process a service spawns leads its own session, and the unit's processes are those in its
+//! sessions (the PIDFile's process included) and their descendants.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use super::condition::{System, Verdict, evaluate};
+use super::graph::Graph;
+use super::jobs::{JobQueue, JobResult};
+use super::transaction::{JobKind, TransactionError, build};
+use super::units::{Entry, collect, graph};
+use crate::init::procs;
+use crate::init::reaper::Termination;
+use crate::log::ring::Stream;
+use crate::service::cgroup::{Cgroups, ServiceCgroup};
+use crate::service::notify::Message;
+use crate::service::spawn::{self, Identity, Launch};
+use crate::service::state::{Action, Active, Defaults, Event, Phase, Service, Spec, State, Target};
+use crate::unit::load::{LoadState, Loader};
+use crate::unit::model::{ServiceSection, ServiceType, UnitKind};
+
+/// How the engine is set up.
+#[derive(Debug)]
+pub struct Settings {
+    /// Filesystem root (for tests; "/" in a container).
+    pub root: PathBuf,
+    pub defaults: Defaults,
+    /// The `NOTIFY_SOCKET` value services get.
+    pub notify_address: String,
+    /// Per-unit cgroups, when the container delegates a cgroup2 tree.
+    pub cgroups: Option<Cgroups>,
+    /// The manager environment services start from (PATH, `systemctl set-environment`).
+    pub environment: Vec<(String, String)>,
+}
+
+/// A log pipe of a spawned process, for the event loop to read.
+#[derive(Debug)]
+pub struct Pipe {
+    pub unit: String,
+    pub pid: i32,
+    pub stream: Stream,
+    pub fd: OwnedFd,
+}
+
+/// One unit as `systemctl list-units` and `initctl status` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitStatus {
+    pub name: String,
+    pub active: Active,
+    /// The sub-state name (`running`, `exited`, `dead`, ...).
+    pub sub: &'static str,
+    pub main_pid: Option<i32>,
+    pub description: Option<String>,
+}
+
+/// Something worth telling the operator, in systemd's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Milestones shown with -v (targets reached).
+    Detail(String),
+    Info(String),
+    Warning(String),
+    Error(String),
+}
+
+struct ServiceRun {
+    svc: Service,
+    section: ServiceSection,
+    identity: Option<Identity>,
+    invocation_id: String,
+    cgroup: Option<ServiceCgroup>,
+    /// Sessions its processes lead (tracking without cgroups).
+    sessions: BTreeSet<i32>,
+    /// Variables for its directories and credentials, made at start.
+    run_env: Vec<(String, String)>,
+    timer: Option<Instant>,
+    watchdog: Option<Instant>,
+}
+
+enum Runtime {
+    Service(Box<ServiceRun>),
+    Target {
+        active: bool,
+    },
+    /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
+    Inert {
+        reason: String,
+    },
+}
+
+/// The units and their jobs.
+pub struct Engine {
+    settings: Settings,
+    units: BTreeMap<String, Entry>,
+    aliases: BTreeMap<String, String>,
+    graph: Graph,
+    runtime: BTreeMap<String, Runtime>,
+    pids: HashMap<i32, String>,
+    jobs: JobQueue,
+    system: System,
+    pipes: Vec<Pipe>,
+    notes: Vec<Note>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("units", &self.units.len())
+            .field("jobs", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Load the default target and everything it pulls in.
+    pub fn load(settings: Settings, loader: &Loader) -> Engine {
+        let default = loader.default_target().to_string();
+        let (units, aliases) = collect(loader, &[default]);
+        let graph = graph(&units, &aliases);
+        let system = System::detect(&settings.root);
+        let mut engine = Engine {
+            settings,
+            units: BTreeMap::new(),
+            aliases,
+            graph,
+            runtime: BTreeMap::new(),
+            pids: HashMap::new(),
+            jobs: JobQueue::default(),
+            system,
+            pipes: Vec::new(),
+            notes: Vec::new(),
+        };
+        for (name, entry) in units {
+            let rt = engine.runtime_for(&name, &entry);
+            engine.runtime.insert(name.clone(), rt);
+            engine.units.insert(name, entry);
+        }
+        engine
+    }
+
+    fn runtime_for(&mut self, name: &str, entry: &Entry) -> Runtime {
+        let loaded = match entry {
+            Entry::Builtin { .. } => return Runtime::Target { active: false },
+            Entry::Missing(why) => {
+                return Runtime::Inert {
+                    reason: why.clone(),
+                };
+            }
+            Entry::Loaded(l) => l,
+        };
+        for d in &loaded.diagnostics {
+            let text = d.to_string();
+            if d.is_error() {
+                self.notes.push(Note::Error(text));
+            } else {
+                self.notes.push(Note::Warning(text));
+            }
+        }
+        match loaded.state {
+            LoadState::Masked => {
+                return Runtime::Inert {
+                    reason: format!("Unit {name} is masked."),
+                };
+            }
+            LoadState::Error => {
+                return Runtime::Inert {
+                    reason: format!("Unit {name} has a bad unit file (see the errors above)."),
+                };
+            }
+            LoadState::Loaded => {}
+        }
+        match &loaded.unit.kind {
+            UnitKind::Target => Runtime::Target { active: false },
+            UnitKind::Service(section) => {
+                if matches!(section.service_type, Some(ServiceType::Dbus)) {
+                    self.notes.push(Note::Warning(format!(
+                        "{name}: Type=dbus is supervised as Type=simple (no D-Bus activation in a container)"
+                    )));
+                }
+                let u = &loaded.unit.unit;
+                let spec = Spec::from_section(
+                    section,
+                    (
+                        u.start_limit_interval.and_then(|t| t.finite()),
+                        u.start_limit_burst,
+                    ),
+                    &self.settings.defaults,
+                );
+                Runtime::Service(Box::new(ServiceRun {
+                    svc: Service::new(spec),
+                    section: (**section).clone(),
+                    identity: None,
+                    invocation_id: String::new(),
+                    cgroup: None,
+                    sessions: BTreeSet::new(),
+                    run_env: Vec::new(),
+                    timer: None,
+                    watchdog: None,
+                }))
+            }
+            UnitKind::Socket(_) | UnitKind::Timer(_) => Runtime::Inert {
+                reason: format!(
+                    "{name}: socket and timer units are not run by this version of bosun"
+                ),
+            },
+            UnitKind::Unsupported { unit_type, .. } => Runtime::Inert {
+                reason: format!("{name}: .{unit_type} units are not supported by bosun"),
+            },
+        }
+    }
+
+    /// The notes gathered since the last call (load diagnostics, starts, failures).
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// The log pipes opened since the last call.
+    pub fn take_pipes(&mut self) -> Vec<Pipe> {
+        std::mem::take(&mut self.pipes)
+    }
+
+    /// The canonical name of `unit` (aliases resolved).
+    pub fn canonical(&self, unit: &str) -> String {
+        self.aliases
+            .get(unit)
+            .cloned()
+            .unwrap_or_else(|| unit.to_owned())
+    }
+
+    /// Which unit owns `pid`, if any.
+    pub fn owner(&self, pid: i32) -> Option<&str> {
+        self.pids.get(&pid).map(String::as_str)
+    }
+
+    /// The active state of `unit` as systemctl names it.
+    pub fn active_state(&self, unit: &str) -> Active {
+        match self.runtime.get(&self.canonical(unit)) {
+            Some(Runtime::Service(run)) => run.svc.state().active(),
+            Some(Runtime::Target { active: true }) => Active::Active,
+            _ => Active::Inactive,
+        }
+    }
+
+    /// Every unit with its state, for status output.
+    pub fn list(&self) -> Vec<UnitStatus> {
+        self.runtime
+            .iter()
+            .map(|(name, rt)| {
+                let description = self
+                    .units
+                    .get(name)
+                    .and_then(|e| e.description().map(str::to_owned));
+                let (active, sub, main_pid) = match rt {
+                    Runtime::Service(run) => (
+                        run.svc.state().active(),
+                        run.svc.state().name(),
+                        run.svc.main_pid(),
+                    ),
+                    Runtime::Target { active: true } => (Active::Active, "active", None),
+                    Runtime::Target { active: false } | Runtime::Inert { .. } => {
+                        (Active::Inactive, "dead", None)
+                    }
+                };
+                UnitStatus {
+                    name: name.clone(),
+                    active,
+                    sub,
+                    main_pid,
+                    description,
+                }
+            })
+            .collect()
+    }
+
+    /// Queue a start or stop of `unit` and run what can run.
+    pub fn request(
+        &mut self,
+        unit: &str,
+        kind: JobKind,
+        now: Instant,
+    ) -> Result<(), TransactionError> {
+        let unit = self.canonical(unit);
+        let runtime = &self.runtime;
+        let active = |u: &str| match runtime.get(u) {
+            Some(Runtime::Service(run)) => {
+                matches!(run.svc.state().active(), Active::Active | Active::Reloading)
+            }
+            Some(Runtime::Target { active }) => *active,
+            _ => false,
+        };
+        let tx = build(&self.graph, &unit, kind, &active)?;
+        for note in &tx.notes {
+            self.notes.push(Note::Warning(note.clone()));
+        }
+        for canceled in self.jobs.add(tx) {
+            self.notes
+                .push(Note::Info(format!("Job for {canceled} canceled.")));
+        }
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Stop every unit that is not inactive, in reverse dependency order (shutdown).
+    pub fn stop_all(&mut self, now: Instant) {
+        self.jobs.cancel_waiting();
+        let names: Vec<String> = self.runtime.keys().cloned().collect();
+        for name in names {
+            if self.active_state(&name) != Active::Inactive
+                && let Err(e) = self.request(&name, JobKind::Stop, now)
+            {
+                self.notes.push(Note::Error(format!("{name}: {e}")));
+            }
+        }
+    }
+
+    /// Whether every service is down and no job waits (shutdown can go on).
+    pub fn all_stopped(&self) -> bool {
+        self.jobs.is_empty()
+            && self.runtime.values().all(|rt| match rt {
+                Runtime::Service(run) => matches!(
+                    run.svc.state(),
+                    State::Dead | State::Failed | State::AutoRestart
+                ),
+                _ => true,
+            })
+    }
+
+    /// Whether boot has finished: no job left and nothing activating.
+    pub fn settled(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Units that failed.
+    pub fn failed(&self) -> Vec<String> {
+        self.runtime
+            .iter()
+            .filter(
+                |(_, rt)| matches!(rt, Runtime::Service(run) if run.svc.state() == State::Failed),
+            )
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The earliest timer of any unit.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.runtime
+            .values()
+            .filter_map(|rt| match rt {
+                Runtime::Service(run) => [run.timer, run.watchdog].into_iter().flatten().min(),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn on_time(&mut self, now: Instant) {
+        let due: Vec<(String, bool)> = self
+            .runtime
+            .iter()
+            .filter_map(|(name, rt)| match rt {
+                Runtime::Service(run) => {
+                    if run.timer.is_some_and(|t| t <= now) {
+                        Some((name.clone(), false))
+                    } else if run.watchdog.is_some_and(|t| t <= now) {
+                        Some((name.clone(), true))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            })
+            .collect();
+        for (name, watchdog) in due {
+            if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
+                if watchdog {
+                    run.watchdog = None;
+                } else {
+                    run.timer = None;
+                }
+            }
+            // A stop stage ending: maybe everything is gone by now.
+            self.check_empty(&name, now);
+            let event = if watchdog {
+                Event::Watchdog
+            } else {
+                Event::Timer
+            };
+            self.feed(&name, event, now);
+        }
+        self.dispatch(now);
+    }
+
+    /// A process ended. Returns false when it belongs to no unit.
+    pub fn on_exit(&mut self, pid: i32, termination: Termination, now: Instant) -> bool {
+        let Some(unit) = self.pids.remove(&pid) else {
+            return false;
+        };
+        self.feed(&unit, Event::Exited { pid, termination }, now);
+        self.check_empty(&unit, now);
+        self.dispatch(now);
+        true
+    }
+
+    /// Orphans of units die too; after any reaping, units waiting for emptiness re-check.
+    pub fn after_reaping(&mut self, now: Instant) {
+        let waiting: Vec<String> = self
+            .runtime
+            .iter()
+            .filter(|(_, rt)| {
+                matches!(rt, Runtime::Service(run) if matches!(
+                    run.svc.state(),
+                    State::StopSigterm | State::StopSigkill | State::FinalSigterm | State::FinalSigkill
+                ))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for unit in waiting {
+            self.check_empty(&unit, now);
+        }
+        self.dispatch(now);
+    }
+
+    /// A notification arrived; find its service by the sender's pid.
+    pub fn on_notify(&mut self, message: Message, now: Instant) {
+        let Some(sender) = message.sender else { return };
+        let unit = match self.pids.get(&sender) {
+            Some(u) => u.clone(),
+            None => match self.unit_of_process(sender) {
+                Some(u) => u,
+                None => return,
+            },
+        };
+        self.feed(
+            &unit,
+            Event::Notify {
+                sender: Some(sender),
+                notices: message.notices,
+            },
+            now,
+        );
+        self.dispatch(now);
+    }
+
+    /// The unit a process belongs to, by its cgroup or session.
+    fn unit_of_process(&self, pid: i32) -> Option<String> {
+        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .ok()?
+            .as_raw();
+        self.runtime.iter().find_map(|(name, rt)| match rt {
+            Runtime::Service(run) => {
+                let by_cgroup = run
+                    .cgroup
+                    .as_ref()
+                    .is_some_and(|c| c.pids().is_ok_and(|p| p.contains(&pid)));
+                (by_cgroup || run.sessions.contains(&sid)).then(|| name.clone())
+            }
+            _ => None,
+        })
+    }
+
+    /// Start every job that may run now.
+    fn dispatch(&mut self, now: Instant) {
+        loop {
+            let runnable = self.jobs.take_runnable();
+            if runnable.is_empty() {
+                return;
+            }
+            for (unit, kind) in runnable {
+                self.run_job(&unit, kind, now);
+            }
+        }
+    }
+
+    fn run_job(&mut self, unit: &str, kind: JobKind, now: Instant) {
+        match self.runtime.get_mut(unit) {
+            Some(Runtime::Target { active }) => {
+                *active = kind == JobKind::Start;
+                if kind == JobKind::Start {
+                    self.notes.push(Note::Detail(format!(
+                        "Reached target {}.",
+                        self.describe(unit)
+                    )));
+                }
+                self.finish_job(unit, JobResult::Done);
+            }
+            Some(Runtime::Inert { reason }) => {
+                let reason = reason.clone();
+                if kind == JobKind::Start {
+                    self.notes.push(Note::Error(reason));
+                    self.finish_job(unit, JobResult::Failed);
+                } else {
+                    self.finish_job(unit, JobResult::Done);
+                }
+            }
+            Some(Runtime::Service(_)) => match kind {
+                JobKind::Start => self.start_service(unit, now),
+                JobKind::Stop => {
+                    self.feed(unit, Event::Stop { for_restart: false }, now);
+                    self.settle_job(unit);
+                }
+            },
+            None => self.finish_job(unit, JobResult::Failed),
+        }
+    }
+
+    fn start_service(&mut self, unit: &str, now: Instant) {
+        let Some(Entry::Loaded(loaded)) = self.units.get(unit) else {
+            return self.finish_job(unit, JobResult::Failed);
+        };
+        let u = &loaded.unit.unit;
+        if let Verdict::Fail(why) = evaluate(&u.conditions, &self.system, "Condition") {
+            self.notes.push(Note::Info(format!(
+                "{unit}: condition check resulted in {why} being false; skipped"
+            )));
+            return self.finish_job(unit, JobResult::Skipped);
+        }
+        if let Verdict::Fail(why) = evaluate(&u.asserts, &self.system, "Assert") {
+            self.notes
+                .push(Note::Error(format!("{unit}: assertion {why} failed")));
+            return self.finish_job(unit, JobResult::Failed);
+        }
+        let state = match self.runtime.get(unit) {
+            Some(Runtime::Service(run)) => run.svc.state(),
+            _ => return,
+        };
+        if matches!(state.active(), Active::Active | Active::Reloading) {
+            return self.finish_job(unit, JobResult::Done);
+        }
+        if let Err(why) = self.prepare_run(unit) {
+            self.notes.push(Note::Error(format!("{unit}: {why}")));
+            return self.finish_job(unit, JobResult::Failed);
+        }
+        self.notes
+            .push(Note::Info(format!("Starting {}...", self.describe(unit))));
+        self.feed(unit, Event::Start, now);
+        self.settle_job(unit);
+    }
+
+    /// Identity, cgroup, directories and credentials of a new run.
+    fn prepare_run(&mut self, unit: &str) -> Result<(), String> {
+        let root = self.settings.root.clone();
+        let cgroups = self.settings.cgroups.clone();
+        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            return Ok(());
+        };
+        let identity = spawn::resolve_identity(&run.section.exec).map_err(|e| error_chain(&e))?;
+        let mut env = spawn::make_directories(&run.section.exec, &root, identity.as_ref())
+            .map_err(|e| error_chain(&e))?;
+        if let Some(cred) =
+            spawn::write_credentials(unit, &run.section.exec, &root, identity.as_ref())
+                .map_err(|e| error_chain(&e))?
+        {
+            env.push(cred);
+        }
+        run.identity = identity;
+        run.run_env = env;
+        run.invocation_id = invocation_id();
+        run.sessions.clear();
+        run.cgroup = match &cgroups {
+            Some(c) => Some(c.for_unit(unit).map_err(|e| error_chain(&e))?),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Feed `event` to `unit`'s machine and carry out the actions, feeding back their answers.
+    fn feed(&mut self, unit: &str, event: Event, now: Instant) {
+        let mut queue = std::collections::VecDeque::from([event]);
+        let before = self.state_of(unit);
+        while let Some(event) = queue.pop_front() {
+            let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+                return;
+            };
+            let actions = run.svc.handle(event, now);
+            for action in actions {
+                if let Some(answer) = self.execute(unit, action) {
+                    queue.push_back(answer);
+                }
+            }
+        }
+        let after = self.state_of(unit);
+        if before != after {
+            self.report_transition(unit, before, after);
+        }
+        self.settle_job(unit);
+    }
+
+    fn state_of(&self, unit: &str) -> Option<State> {
+        match self.runtime.get(unit) {
+            Some(Runtime::Service(run)) => Some(run.svc.state()),
+            _ => None,
+        }
+    }
+
+    fn report_transition(&mut self, unit: &str, before: Option<State>, after: Option<State>) {
+        let desc = self.describe(unit);
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let outcome = run.svc.outcome().name();
+        let on_failure: Vec<String> = match (before, after) {
+            (_, Some(State::Running | State::Exited))
+                if before
+                    .is_none_or(|b| !matches!(b.active(), Active::Active | Active::Reloading)) =>
+            {
+                self.notes.push(Note::Info(format!("Started {desc}.")));
+                Vec::new()
+            }
+            (_, Some(State::Failed)) => {
+                self.notes.push(Note::Error(format!(
+                    "{unit}: Failed with result '{outcome}'."
+                )));
+                self.notes
+                    .push(Note::Error(format!("Failed to start {desc}.")));
+                self.graph
+                    .deps(unit)
+                    .map(|d| d.on_failure.iter().cloned().collect())
+                    .unwrap_or_default()
+            }
+            (_, Some(State::AutoRestart)) => {
+                self.notes.push(Note::Warning(format!(
+                    "{unit}: Failed with result '{outcome}'; scheduled restart job, restart counter is at {}.",
+                    run.svc.restarts() + 1
+                )));
+                Vec::new()
+            }
+            (Some(b), Some(State::Dead)) if b != State::Dead => {
+                if run.svc.condition_skipped() {
+                    self.notes
+                        .push(Note::Info(format!("{unit}: skipped by ExecCondition=.")));
+                } else {
+                    self.notes.push(Note::Info(format!("Stopped {desc}.")));
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for other in on_failure {
+            if let Err(e) = self.request(&other, JobKind::Start, Instant::now()) {
+                self.notes
+                    .push(Note::Error(format!("{unit}: OnFailure={other}: {e}")));
+            }
+        }
+    }
+
+    /// Finish `unit`'s job if its state answers it.
+    fn settle_job(&mut self, unit: &str) {
+        let Some((kind, true)) = self.jobs.job(unit) else {
+            return;
+        };
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let state = run.svc.state();
+        let result = match (kind, state) {
+            (JobKind::Start, State::Running | State::Exited) => JobResult::Done,
+            (JobKind::Start, State::Dead) if run.svc.condition_skipped() => JobResult::Skipped,
+            (JobKind::Start, State::Dead) => JobResult::Done,
+            (JobKind::Start, State::Failed | State::AutoRestart) => JobResult::Failed,
+            (JobKind::Stop, State::Dead | State::Failed) => JobResult::Done,
+            _ => return,
+        };
+        self.finish_job(unit, result);
+    }
+
+    fn finish_job(&mut self, unit: &str, result: JobResult) {
+        for (u, kind, r) in self.jobs.finish(unit, result) {
+            if r == JobResult::Dependency {
+                self.notes.push(Note::Error(format!(
+                    "Dependency failed for {}: job {u}/{} ended with result 'dependency'.",
+                    self.describe(&u),
+                    kind.name()
+                )));
+            }
+        }
+    }
+
+    fn describe(&self, unit: &str) -> String {
+        self.units
+            .get(unit)
+            .and_then(|e| e.description().map(str::to_owned))
+            .unwrap_or_else(|| unit.to_owned())
+    }
+
+    /// Carry out one action; the answer to feed back, if it has one.
+    fn execute(&mut self, unit: &str, action: Action) -> Option<Event> {
+        match action {
+            Action::Spawn { phase, index, main } => Some(self.spawn(unit, phase, index, main)),
+            Action::Signal { target, signo } => {
+                self.signal(unit, target, signo);
+                None
+            }
+            Action::FindMainPid => Some(Event::MainPid(self.find_main_pid(unit))),
+            Action::Timer(at) => {
+                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                    run.timer = at;
+                }
+                None
+            }
+            Action::Watchdog(at) => {
+                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                    run.watchdog = at;
+                }
+                None
+            }
+        }
+    }
+
+    fn spawn(&mut self, unit: &str, phase: Phase, index: usize, main: bool) -> Event {
+        let root = self.settings.root.clone();
+        let notify = self.settings.notify_address.clone();
+        let manager_env = self.settings.environment.clone();
+        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            return Event::SpawnFailed {
+                errno: libc::EINVAL,
+            };
+        };
+        let list = match phase {
+            Phase::Condition => &run.section.exec_condition,
+            Phase::StartPre => &run.section.exec_start_pre,
+            Phase::Start => &run.section.exec_start,
+            Phase::StartPost => &run.section.exec_start_post,
+            Phase::Reload => &run.section.exec_reload,
+            Phase::Stop => &run.section.exec_stop,
+            Phase::StopPost => &run.section.exec_stop_post,
+        };
+        let Some(command) = list.get(index) else {
+            return Event::SpawnFailed {
+                errno: libc::EINVAL,
+            };
+        };
+        let mut env: Vec<(String, String)> =
+            vec![("INVOCATION_ID".into(), run.invocation_id.clone())];
+        let spec = run.svc.spec();
+        if spec.kind == ServiceType::Notify
+            || spec.kind == ServiceType::NotifyReload
+            || spec.notify_access != crate::unit::model::NotifyAccess::None
+        {
+            env.push(("NOTIFY_SOCKET".into(), notify));
+        }
+        if let Some(pid) = run.svc.main_pid().filter(|_| !main) {
+            env.push(("MAINPID".into(), pid.to_string()));
+        }
+        if let Some(w) = spec.watchdog {
+            env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string()));
+        }
+        if matches!(phase, Phase::Stop | Phase::StopPost) {
+            env.push(("SERVICE_RESULT".into(), run.svc.outcome().name().into()));
+            if let Some(t) = run.svc.main_exit() {
+                let (code, status) = match t {
+                    Termination::Exited(c) => ("exited", c.to_string()),
+                    Termination::Signaled(s) => (
+                        "killed",
+                        crate::init::signals::name(s)
+                            .trim_start_matches("SIG")
+                            .to_owned(),
+                    ),
+                };
+                env.push(("EXIT_CODE".into(), code.into()));
+                env.push(("EXIT_STATUS".into(), status));
+            }
+        }
+        env.extend(run.run_env.iter().cloned());
+        let process_env = |name: &str| std::env::var(name).ok();
+        let launch = Launch {
+            unit,
+            exec: &run.section.exec,
+            root: &root,
+            manager_env: &manager_env,
+            unit_env: &env,
+            process_env: &process_env,
+            identity: run.identity.as_ref(),
+            cgroup: run.cgroup.as_ref().map(|c| c.procs_file().clone()),
+        };
+        match spawn::spawn(command, &launch) {
+            Ok(spawned) => {
+                run.sessions.insert(spawned.pid);
+                self.pids.insert(spawned.pid, unit.to_owned());
+                for w in spawned.warnings {
+                    self.notes.push(Note::Warning(format!("{unit}: {w}")));
+                }
+                for (stream, fd) in [
+                    (Stream::Stdout, spawned.stdout),
+                    (Stream::Stderr, spawned.stderr),
+                ] {
+                    if let Some(fd) = fd {
+                        self.pipes.push(Pipe {
+                            unit: unit.to_owned(),
+                            pid: spawned.pid,
+                            stream,
+                            fd,
+                        });
+                    }
+                }
+                Event::Spawned { pid: spawned.pid }
+            }
+            Err(e) => {
+                self.notes.push(Note::Error(format!(
+                    "{unit}: Failed to execute {}: {}",
+                    command.path,
+                    error_chain(&e)
+                )));
+                Event::SpawnFailed { errno: e.errno() }
+            }
+        }
+    }
+
+    /// The unit's processes other than main and control.
+    fn rest(&self, run: &ServiceRun) -> Vec<i32> {
+        let skip = [run.svc.main_pid(), run.svc.control_pid()];
+        let mut pids: BTreeSet<i32> = BTreeSet::new();
+        if let Some(cg) = &run.cgroup {
+            pids.extend(cg.pids().unwrap_or_default());
+        } else {
+            let table = procs::snapshot();
+            let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
+            for e in &table {
+                let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(e.pid)))
+                    .map(|s| s.as_raw())
+                    .unwrap_or(0);
+                if run.sessions.contains(&sid) && e.state != b'Z' {
+                    pids.insert(e.pid);
+                    roots.push(e.pid);
+                }
+            }
+            for root in roots {
+                pids.extend(
+                    procs::descendants(&table, root)
+                        .iter()
+                        .filter(|e| e.state != b'Z')
+                        .map(|e| e.pid),
+                );
+            }
+        }
+        pids.retain(|p| !skip.contains(&Some(*p)));
+        pids.into_iter().collect()
+    }
+
+    fn signal(&mut self, unit: &str, target: Target, signo: i32) {
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let pids: Vec<i32> = match target {
+            Target::Main => run.svc.main_pid().into_iter().collect(),
+            Target::Control => run.svc.control_pid().into_iter().collect(),
+            Target::Rest => self.rest(run),
+        };
+        for pid in pids {
+            let _ = crate::sys::send_signal(pid, signo);
+        }
+    }
+
+    /// Feed Empty when the unit has no process left.
+    fn check_empty(&mut self, unit: &str, now: Instant) {
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let empty = run.svc.main_pid().is_none()
+            && run.svc.control_pid().is_none()
+            && match &run.cgroup {
+                Some(cg) => !cg.populated().unwrap_or(false),
+                None => self.rest(run).is_empty(),
+            };
+        if empty {
+            self.feed(unit, Event::Empty, now);
+        }
+    }
+
+    /// Read PIDFile=, or guess the main process: the only process of the unit.
+    fn find_main_pid(&mut self, unit: &str) -> Option<i32> {
+        let root = self.settings.root.clone();
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return None;
+        };
+        let pid = match &run.section.pid_file {
+            Some(path) => {
+                std::fs::read_to_string(root.join(path.strip_prefix("/").unwrap_or(path)))
+                    .ok()
+                    .and_then(|t| {
+                        t.split_whitespace()
+                            .next()
+                            .and_then(|p| p.parse::<i32>().ok())
+                    })
+                    .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
+            }
+            None if run.section.guess_main_pid != Some(false) => match self.rest(run).as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            },
+            None => None,
+        };
+        if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {
+            if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
+                run.sessions.insert(sid.as_raw());
+            }
+            self.pids.insert(pid, unit.to_owned());
+        }
+        pid
+    }
+}
+
+/// A 128-bit random id in hex, as systemd's INVOCATION_ID.
+fn invocation_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes = t.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An error with its causes, `a: b: c`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
