@@ -790,3 +790,37 @@ fn verify_command_reports_and_fails() {
             .starts_with("no-such-unit.service: unit no-such-unit.service not found in ")
     );
 }
+
+/// Debian's postgresql@.service as an instance: `%i` and `%I`, the `-` exec prefix.
+#[test]
+fn debian_postgresql_instance() {
+    let loader = Loader::new(
+        SearchPath::system(Path::new("/")),
+        SpecifierContext::fixed(),
+    );
+    let l = match loader.load("postgresql@15-main.service") {
+        Ok(l) => l,
+        Err(e) => {
+            println!("postgresql@.service is not installed here, nothing to check: {e}");
+            return;
+        }
+    };
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    let u = &l.unit;
+    assert_eq!(
+        u.unit.description.as_deref(),
+        Some("PostgreSQL Cluster 15-main")
+    );
+    assert_eq!(
+        u.unit.asserts[0].value,
+        "/etc/postgresql/15/main/postgresql.conf"
+    );
+    let s = u.service().unwrap();
+    assert!(s.exec_start[0].flags.ignore_failure);
+    assert!(s.exec_start[0].argv.contains(&"15-main".to_owned()));
+    assert_eq!(
+        s.pid_file.as_deref(),
+        Some(Path::new("/run/postgresql/15-main.pid"))
+    );
+    println!("postgresql@15-main.service: {:?}", s.exec_start[0].argv);
+}
