@@ -227,22 +227,28 @@ impl<'a> Applier<'a> {
     /// Unit names separated by spaces; every invalid one is reported (like systemd, which
     /// names each word it cannot add), the valid ones are kept.
     fn names(&mut self, v: &str, list: &mut Vec<UnitName>) -> Outcome {
+        self.names_as(v, list, DiagnosticKind::InvalidValue)
+    }
+
+    /// [`Self::names`], with invalid names reported as `kind`.
+    fn names_as(&mut self, v: &str, list: &mut Vec<UnitName>, kind: DiagnosticKind) -> Outcome {
         for word in v.split_ascii_whitespace() {
             let Some(w) = self.x(word) else { continue };
             match UnitName::parse(&w) {
                 Ok(name) => list.push(name),
                 Err(e) => {
                     let key = self.key.clone();
-                    self.report(
-                        DiagnosticKind::InvalidValue,
-                        format!("invalid value for {key}=: {e}"),
-                    );
+                    let ignoring = if kind == DiagnosticKind::InvalidValue {
+                        ""
+                    } else {
+                        ", ignoring"
+                    };
+                    self.report(kind, format!("invalid value for {key}=: {e}{ignoring}"));
                 }
             }
         }
         Ok(())
     }
-
     /// Words with quotes and C escapes, specifiers resolved per word.
     pub(super) fn words(&mut self, v: &str) -> Result<Vec<String>, String> {
         let mut warnings = Vec::new();
@@ -379,7 +385,9 @@ impl<'a> Applier<'a> {
             list.clear();
             return Ok(());
         }
-        self.names(v, list)
+        // [Install] is read by `systemctl enable`, not when the unit runs: a bad name there
+        // must not stop the unit (systemd does not even look at it when loading).
+        self.names_as(v, list, DiagnosticKind::ValueWarning)
     }
 
     fn service_key(

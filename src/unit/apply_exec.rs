@@ -403,10 +403,21 @@ impl Applier<'_> {
         match self.text(v) {
             None => Ok(None),
             Some(name) => {
+                // systemd's relaxed rules (valid_user_group_name with VALID_USER_RELAX): it
+                // accepts, with a notice, names that useradd would refuse.
+                let numeric_ok = !name.bytes().all(|b| b.is_ascii_digit())
+                    || name
+                        .parse::<u32>()
+                        .is_ok_and(|id| id != u32::MAX && id != 65535);
                 let ok = !name.is_empty()
                     && name.len() <= 256
-                    && !name.contains([':', '/', ' ', '\t', '\n'])
-                    && !name.starts_with('-');
+                    && !name.contains([':', '/'])
+                    && !name.chars().any(char::is_control)
+                    && !name.starts_with(['-', ' '])
+                    && !name.ends_with(' ')
+                    && name != "."
+                    && name != ".."
+                    && numeric_ok;
                 if ok {
                     Ok(Some(name))
                 } else {

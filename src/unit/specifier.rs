@@ -269,7 +269,12 @@ pub fn expand(
                 .and_then(Path::parent)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            other => return Err(SpecifierError::Unknown { letter: other }),
+            // specifier_printf: only letters and digits are reserved for specifiers; "%;" and
+            // the like stay as written.
+            other if other.is_ascii_alphanumeric() => {
+                return Err(SpecifierError::Unknown { letter: other });
+            }
+            other => format!("%{other}"),
         };
         out.push_str(&value);
     }

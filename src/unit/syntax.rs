@@ -47,13 +47,8 @@ pub fn parse_ini(path: &Path, text: &[u8], sections: &[&str]) -> IniFile {
     let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
     let mut continuation: Option<Vec<u8>> = None;
     let mut line_no = 0;
-    let mut lines = text.split(|b| *b == b'\n').peekable();
-    while let Some(raw) = lines.next() {
-        if raw.is_empty() && lines.peek().is_none() {
-            break; // the newline at the end of the last line
-        }
+    for raw in split_lines(text) {
         line_no += 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let first = raw.iter().find(|b| !b" \t\n\r".contains(b));
         if matches!(first, Some(b'#' | b';')) {
             continue;
@@ -83,6 +78,35 @@ pub fn parse_ini(path: &Path, text: &[u8], sections: &[&str]) -> IniFile {
         parser.parse_line(&rest, line_no);
     }
     parser.out
+}
+
+/// Split `text` into lines as systemd's read_line does: a line ends at `\n`, `\r` or NUL, and
+/// one end-of-line marker may combine one of each (`\r\n`, `\n\r`), ending right after a NUL.
+fn split_lines(text: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let start = i;
+        while i < text.len() && !matches!(text[i], b'\n' | b'\r' | 0) {
+            i += 1;
+        }
+        lines.push(&text[start..i]);
+        let mut seen = 0u8;
+        while let Some(&b) = text.get(i) {
+            let bit = match b {
+                b'\n' => 1,
+                b'\r' => 2,
+                0 => 4,
+                _ => 0,
+            };
+            if bit == 0 || seen & 4 != 0 || seen & bit != 0 {
+                break;
+            }
+            seen |= bit;
+            i += 1;
+        }
+    }
+    lines
 }
 
 struct Parser<'a> {
@@ -231,6 +255,16 @@ mod tests {
     fn continuation_at_end_of_file_is_kept() {
         let f = parse("[Service]\nExecStart=/bin/true \\");
         assert_eq!(pairs(&f), [a("Service", "ExecStart", "/bin/true", 2)]);
+    }
+
+    #[test]
+    fn line_ends_like_read_line() {
+        assert_eq!(
+            split_lines(b"a\r\nb\n\rc\r\rd\0e\n\0\nf"),
+            [&b"a"[..], b"b", b"c", b"", b"d", b"e", b"", b"f"]
+        );
+        assert_eq!(split_lines(b"a\n\n"), [&b"a"[..], b""]);
+        assert!(split_lines(b"").is_empty());
     }
 
     #[test]

@@ -168,15 +168,20 @@ pub fn parse_timespan_in(text: &str, default_usec: u64) -> Result<Timespan, Valu
         if rest.is_empty() {
             break;
         }
+        // strtoll() takes a '+' sign; '-' is refused (no negative spans).
+        if let Some(unsigned) = rest.strip_prefix('+') {
+            rest = unsigned;
+        }
         let int_len = rest
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         let (int_part, after) = rest.split_at(int_len);
         let (frac_part, after) = match after.strip_prefix('.') {
-            Some(f) => {
-                let n = f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len());
-                f.split_at(n)
-            }
+            // "3." and "3.sec" are refused, as in systemd's parse_time.
+            Some(f) => match f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len()) {
+                0 => return Err(bad()),
+                n => f.split_at(n),
+            },
             None if int_part.is_empty() => return Err(bad()),
             None => ("", after),
         };
@@ -205,7 +210,8 @@ pub fn parse_timespan_in(text: &str, default_usec: u64) -> Result<Timespan, Valu
         something = true;
         rest = tail;
     }
-    if !something {
+    // u64::MAX microseconds is systemd's USEC_INFINITY: only `infinity` may say it.
+    if !something || total == u64::MAX {
         return Err(bad());
     }
     Ok(Timespan::Finite(Duration::from_micros(total)))
