@@ -7,6 +7,7 @@
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the main child, shutdown, the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr                                          |
+//! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades |
 //! | [`sys`]   | the only code allowed to contain `unsafe` (the child's pre-exec set-up)    |
 //!
 //! # The event loop and its file descriptors
@@ -25,3 +26,4 @@ pub mod cli;
 pub mod init;
 pub mod log;
 pub mod sys;
+pub mod volume;

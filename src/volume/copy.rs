@@ -1,0 +1,977 @@
+//! The metadata-preserving tree copier: what seeds a data volume from its template, moves paths
+//! into the template at image build time, and adds what is missing on upgrade or adoption.
+//!
+//! Owns: creating every entry by type without following symlinks (regular, directory, symlink —
+//! dangling ones too —, fifo, socket, character and block devices where permitted), keeping
+//! hardlinks as hardlinks, keeping sparse files sparse, copying data by reflink → copy_file_range
+//! → read/write, then applying owner, mode, extended attributes and nanosecond times, in that
+//! order (chown clears setuid bits and `security.capability`; a directory's times are set after
+//! its contents).
+//!
+//! Crash safety: every entry is built under a temporary name in its destination directory
+//! ([`PARTIAL_PREFIX`] + the source inode) and renamed to its final name only when complete,
+//! directories included (a directory is renamed after its whole subtree and its own metadata).
+//! So an entry that carries its final name is always complete, and a copy killed at any instant
+//! is finished by running it again: complete entries are kept, partial directories are reused,
+//! partial files are rebuilt, leftovers are removed.
+//!
+//! Must not: overwrite an existing destination entry (an existing directory is merged into),
+//! follow a symlink in the source or the destination, or recurse on the call stack (the walk is
+//! an explicit stack, so 10,000 levels of nesting are fine). Paths are handled as bytes
+//! (`OsStr`) throughout; names with newlines or invalid UTF-8 are ordinary.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, RenameFlags, Uid};
+use rustix::io::Errno;
+
+use super::data::DataCopier;
+use super::inode::{self, DirHandle, Info, XattrPlace};
+
+/// Names under construction start with this; they never survive a completed copy.
+pub const PARTIAL_PREFIX: &str = ".bosun-partial.";
+
+/// A failed copy step; every variant names the path it failed on.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot copy the data of {src} to {dst}")]
+    Data {
+        src: PathBuf,
+        dst: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot set the {what} of {path}")]
+    Metadata {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot move {from} into place as {to}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot copy to {path}: it has no parent directory or no name")]
+    BadDestination { path: PathBuf },
+}
+
+/// Something the copy could not preserve and went on without.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyWarning {
+    /// Not root (or ids not mapped in this user namespace): owners are left as the copier's own.
+    /// Reported once, with the first path it happened on.
+    OwnerNotPreserved { path: PathBuf, errno: i32 },
+    /// A fifo, socket or device node could not be created (devices need CAP_MKNOD).
+    SpecialSkipped { path: PathBuf, errno: i32 },
+    /// An extended attribute could not be set (first occurrence per attribute name).
+    XattrSkipped {
+        path: PathBuf,
+        name: OsString,
+        errno: i32,
+    },
+    /// The destination has an entry of another type where the source has this one; kept.
+    TypeConflict { path: PathBuf },
+}
+
+impl std::fmt::Display for CopyWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = |errno: &i32| io::Error::from_raw_os_error(*errno);
+        match self {
+            Self::OwnerNotPreserved { path, errno } => write!(
+                f,
+                "owners not preserved (first at {}: {}); files belong to the copying user",
+                path.display(),
+                why(errno)
+            ),
+            Self::SpecialSkipped { path, errno } => {
+                write!(
+                    f,
+                    "special file {} not created: {}",
+                    path.display(),
+                    why(errno)
+                )
+            }
+            Self::XattrSkipped { path, name, errno } => write!(
+                f,
+                "extended attribute {} not copied (first at {}: {})",
+                name.to_string_lossy(),
+                path.display(),
+                why(errno)
+            ),
+            Self::TypeConflict { path } => write!(
+                f,
+                "{} exists with another type than in the source; left as it is",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// How to copy.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// Never touch an existing destination directory's metadata (adopt/upgrade mode). Existing
+    /// entries are never overwritten in either mode.
+    pub only_missing: bool,
+    /// fsync every file and directory before it gets its final name (survives power loss, not
+    /// only a kill; slower).
+    pub durable: bool,
+    /// Names directly under the source root that are not copied.
+    pub exclude_top: Vec<OsString>,
+    /// How often the progress callback runs (zero: never).
+    pub progress_every: Duration,
+    /// Expected totals (files, bytes), e.g. from a manifest, for the ETA.
+    pub totals: Option<(u64, u64)>,
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    pub dirs: u64,
+    pub files: u64,
+    pub symlinks: u64,
+    pub specials: u64,
+    pub hardlinks: u64,
+    pub bytes: u64,
+    pub reflinked: u64,
+    /// Entries left alone because the destination already had them.
+    pub existing: u64,
+    /// Entries whose owner could not be set.
+    pub owners_not_preserved: u64,
+    pub warnings: Vec<CopyWarning>,
+}
+
+/// A progress snapshot, given to the callback every [`CopyOptions::progress_every`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub files: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub totals: Option<(u64, u64)>,
+}
+
+impl Progress {
+    /// Bytes per second so far.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.bytes as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Time left at the current rate, when the totals are known.
+    pub fn eta(&self) -> Option<Duration> {
+        let (total_files, total_bytes) = self.totals?;
+        let secs = self.elapsed.as_secs_f64();
+        let by_bytes = (self.bytes > 0)
+            .then(|| total_bytes.saturating_sub(self.bytes) as f64 * secs / self.bytes as f64);
+        let by_files = (self.files > 0)
+            .then(|| total_files.saturating_sub(self.files) as f64 * secs / self.files as f64);
+        let left = by_bytes.into_iter().chain(by_files).fold(0.0_f64, f64::max);
+        Duration::try_from_secs_f64(left).ok()
+    }
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |b: f64| b / (1024.0 * 1024.0);
+        write!(
+            f,
+            "copied {} files, {:.0} MiB ({:.1} MiB/s)",
+            self.files,
+            mib(self.bytes as f64),
+            mib(self.rate())
+        )?;
+        if let Some((files, bytes)) = self.totals {
+            write!(f, " of {files} files, {:.0} MiB", mib(bytes as f64))?;
+        }
+        if let Some(eta) = self.eta() {
+            write!(f, ", about {}s left", eta.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
+/// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
+/// directory is merged into; any other existing entry is kept. See the module doc for what is
+/// preserved and how a killed copy is resumed.
+pub fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    options: &CopyOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = Rc::new(open_dir(&src_parent)?);
+    let dst_dir = Rc::new(open_dir(&dst_parent)?);
+    let mut run = Run::new(dst_parent.clone(), options);
+    run.walk(src_dir, dst_dir, src_name, dst_name, progress)?;
+    if options.durable {
+        sync_dir(&dst_parent)?;
+    }
+    run.report.reflinked = run.data.reflinked;
+    Ok(run.report)
+}
+
+/// Replace (or create) the non-directory `dst` with a copy of `src`, atomically: a reader sees
+/// the old entry or the complete new one. Used by upgrades for files the user never changed and
+/// for `FILE.bosun-new`.
+pub fn replace_entry(
+    src: &Path,
+    dst: &Path,
+    options: &CopyOptions,
+) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = open_dir(&src_parent)?;
+    let dst_dir = open_dir(&dst_parent)?;
+    let info = stat_at(&src_dir, &src_name)?;
+    if info.is_dir() {
+        return Err(CopyError::Create {
+            path: dst.to_owned(),
+            source: io::Error::from(io::ErrorKind::IsADirectory),
+        });
+    }
+    let mut run = Run::new(dst_parent, options);
+    if let Some(tmp) = run.build_leaf(&src_dir, &src_name, &dst_dir, &info)? {
+        rustix::fs::renameat(&dst_dir.fd, &tmp, &dst_dir.fd, &dst_name).map_err(|errno| {
+            CopyError::Rename {
+                from: dst_dir.path.join(&tmp),
+                to: dst.to_owned(),
+                source: errno.into(),
+            }
+        })?;
+    }
+    Ok(run.report)
+}
+
+/// Create the directory `dst` (if missing) with `src`'s owner, mode, extended attributes and
+/// times, without its contents: the parents of a path moved into a template.
+pub fn copy_dir_shell(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = open_dir(&src_parent)?;
+    let dst_dir = open_dir(&dst_parent)?;
+    let info = stat_at(&src_dir, &src_name)?;
+    let options = CopyOptions::default();
+    let mut run = Run::new(dst_parent, &options);
+    match rustix::fs::mkdirat(&dst_dir.fd, &dst_name, Mode::from_raw_mode(0o700)) {
+        Ok(()) => run.report.dirs += 1,
+        Err(Errno::EXIST) => {}
+        Err(errno) => {
+            return Err(CopyError::Create {
+                path: dst.to_owned(),
+                source: errno.into(),
+            });
+        }
+    }
+    let src_self = open_child(&src_dir, &src_name)?;
+    let dst_self = open_child(&dst_dir, &dst_name)?;
+    run.apply_metadata(
+        Target::Fd(dst_self.fd.as_fd(), &dst_self.path),
+        XattrPlace::Fd(src_self.fd.as_fd()),
+        &src_self.path,
+        &info,
+    )?;
+    Ok(run.report)
+}
+
+/// Set `dst`'s times (not followed if a symlink) to those recorded in `meta`.
+pub fn set_times(dst: &Path, meta: &std::fs::Metadata) -> Result<(), CopyError> {
+    use std::os::unix::fs::MetadataExt;
+    let times = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: meta.atime(),
+            tv_nsec: meta.atime_nsec(),
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: meta.mtime(),
+            tv_nsec: meta.mtime_nsec(),
+        },
+    };
+    rustix::fs::utimensat(CWD, dst, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(|errno| {
+        CopyError::Metadata {
+            what: "times",
+            path: dst.to_owned(),
+            source: errno.into(),
+        }
+    })
+}
+
+/// Every extended attribute of `path` (not followed).
+pub fn read_xattrs(path: &Path) -> Result<Vec<(OsString, Vec<u8>)>, CopyError> {
+    inode::read_xattrs_at(path).map_err(|errno| CopyError::Read {
+        path: path.to_owned(),
+        source: errno.into(),
+    })
+}
+
+/// `path` as (absolute parent, final name).
+fn split(path: &Path) -> Result<(PathBuf, OsString), CopyError> {
+    let path = std::path::absolute(path).map_err(|source| CopyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent.to_owned(), name.to_owned())),
+        _ => Err(CopyError::BadDestination { path }),
+    }
+}
+
+fn open_dir(path: &Path) -> Result<DirHandle, CopyError> {
+    DirHandle::open(path).map_err(|source| CopyError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn open_child(dir: &DirHandle, name: &OsStr) -> Result<DirHandle, CopyError> {
+    dir.open_child(name).map_err(|source| CopyError::Read {
+        path: dir.path.join(name),
+        source,
+    })
+}
+
+fn stat_at(dir: &DirHandle, name: &OsStr) -> Result<Info, CopyError> {
+    Info::at(dir.fd.as_fd(), name).map_err(|errno| CopyError::Read {
+        path: dir.path.join(name),
+        source: errno.into(),
+    })
+}
+
+/// stat of `name` in `dir`, None when it does not exist.
+fn probe(dir: &DirHandle, name: &OsStr) -> Result<Option<Info>, CopyError> {
+    match Info::at(dir.fd.as_fd(), name) {
+        Ok(info) => Ok(Some(info)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(errno) => Err(CopyError::Read {
+            path: dir.path.join(name),
+            source: errno.into(),
+        }),
+    }
+}
+
+/// One pending step of the walk. Directories are shared by their pending children.
+enum Step {
+    /// Copy `name` from `src_dir` to `dst_dir`. `fresh`: `dst_dir` is not visible under its
+    /// final name yet (it or an ancestor is being built), so directories can be created in it
+    /// under their final names.
+    Visit {
+        src_dir: Rc<DirHandle>,
+        dst_dir: Rc<DirHandle>,
+        name: OsString,
+        dst_name: OsString,
+        rel: PathBuf,
+        fresh: bool,
+        top: bool,
+    },
+    /// All of a directory's children are done: clean up, apply its metadata, give it its name.
+    Finish(Box<Finish>),
+}
+
+struct Finish {
+    src_self: Rc<DirHandle>,
+    dst_self: Rc<DirHandle>,
+    dst_parent: Rc<DirHandle>,
+    /// The temporary name to rename from, for the top of a new subtree.
+    temp: Option<OsString>,
+    name: OsString,
+    rel: PathBuf,
+    info: Info,
+    apply: bool,
+}
+
+struct Run<'a> {
+    options: &'a CopyOptions,
+    /// The directory the copy's top entry goes into.
+    base: PathBuf,
+    /// (dev, ino) of a multiply-linked source → its first destination path (relative to base).
+    links: HashMap<(u64, u64), PathBuf>,
+    /// Directories under construction under a temporary name (relative path → that name).
+    open_dirs: HashMap<PathBuf, OsString>,
+    report: CopyReport,
+    data: DataCopier,
+    warned_xattrs: Vec<OsString>,
+    started: Instant,
+    last_progress: Instant,
+    euid: u32,
+    egid: u32,
+}
+
+impl<'a> Run<'a> {
+    fn new(base: PathBuf, options: &'a CopyOptions) -> Self {
+        let now = Instant::now();
+        Self {
+            options,
+            base,
+            links: HashMap::new(),
+            open_dirs: HashMap::new(),
+            report: CopyReport::default(),
+            data: DataCopier::default(),
+            warned_xattrs: Vec::new(),
+            started: now,
+            last_progress: now,
+            euid: nix::unistd::geteuid().as_raw(),
+            egid: nix::unistd::getegid().as_raw(),
+        }
+    }
+
+    fn walk(
+        &mut self,
+        src_dir: Rc<DirHandle>,
+        dst_dir: Rc<DirHandle>,
+        name: OsString,
+        dst_name: OsString,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(), CopyError> {
+        let rel = PathBuf::from(&dst_name);
+        let mut stack = vec![Step::Visit {
+            src_dir,
+            dst_dir,
+            name,
+            dst_name,
+            rel,
+            fresh: false,
+            top: true,
+        }];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Visit {
+                    src_dir,
+                    dst_dir,
+                    name,
+                    dst_name,
+                    rel,
+                    fresh,
+                    top,
+                } => {
+                    self.visit(
+                        &src_dir, &dst_dir, &name, &dst_name, rel, fresh, top, &mut stack,
+                    )?;
+                    self.tick(progress);
+                }
+                Step::Finish(finish) => self.finish(*finish)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, progress: &mut dyn FnMut(&Progress)) {
+        let every = self.options.progress_every;
+        if every.is_zero() || self.last_progress.elapsed() < every {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let r = &self.report;
+        progress(&Progress {
+            files: r.files + r.dirs + r.symlinks + r.specials + r.hardlinks + r.existing,
+            bytes: r.bytes,
+            elapsed: self.started.elapsed(),
+            totals: self.options.totals,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &mut self,
+        src_dir: &Rc<DirHandle>,
+        dst_dir: &Rc<DirHandle>,
+        name: &OsStr,
+        dst_name: &OsStr,
+        rel: PathBuf,
+        fresh: bool,
+        top: bool,
+        stack: &mut Vec<Step>,
+    ) -> Result<(), CopyError> {
+        let info = stat_at(src_dir, name)?;
+        let existing = probe(dst_dir, dst_name)?;
+
+        if !info.is_dir() {
+            if let Some(existing) = existing {
+                self.report.existing += 1;
+                if existing.file_type() != info.file_type() {
+                    self.report.warnings.push(CopyWarning::TypeConflict {
+                        path: dst_dir.path.join(dst_name),
+                    });
+                } else if info.nlink > 1 {
+                    self.links.entry((info.dev, info.ino)).or_insert(rel);
+                }
+                return Ok(());
+            }
+            if info.nlink > 1 {
+                if let Some(first) = self.links.get(&(info.dev, info.ino)) {
+                    let target = self.physical(first);
+                    if rustix::fs::linkat(CWD, &target, &dst_dir.fd, dst_name, AtFlags::empty())
+                        .is_ok()
+                    {
+                        self.report.hardlinks += 1;
+                        return Ok(());
+                    }
+                } else {
+                    self.links.insert((info.dev, info.ino), rel.clone());
+                }
+            }
+            match self.build_leaf(src_dir, name, dst_dir, &info)? {
+                Some(tmp) => rename_noreplace(dst_dir, &tmp, dst_name)?,
+                None => {
+                    self.links.remove(&(info.dev, info.ino));
+                }
+            }
+            return Ok(());
+        }
+
+        // A directory: merge into an existing one, create it in place inside a directory still
+        // being built, or build it under a temporary name and rename it at the end.
+        let (phys_name, temp, apply) = match existing {
+            Some(existing) if existing.is_dir() => (
+                dst_name.to_owned(),
+                None,
+                fresh || !self.options.only_missing,
+            ),
+            Some(_) => {
+                self.report.existing += 1;
+                self.report.warnings.push(CopyWarning::TypeConflict {
+                    path: dst_dir.path.join(dst_name),
+                });
+                return Ok(());
+            }
+            None if fresh => {
+                self.mkdir(dst_dir, dst_name)?;
+                self.report.dirs += 1;
+                (dst_name.to_owned(), None, true)
+            }
+            None => {
+                let tmp = partial_name(&info);
+                match probe(dst_dir, &tmp)? {
+                    // Left by a killed run: reuse what it finished inside.
+                    Some(left) if left.is_dir() => rustix::fs::chmodat(
+                        &dst_dir.fd,
+                        &tmp,
+                        Mode::from_raw_mode(0o700),
+                        AtFlags::empty(),
+                    )
+                    .map_err(|errno| CopyError::Metadata {
+                        what: "mode",
+                        path: dst_dir.path.join(&tmp),
+                        source: errno.into(),
+                    })?,
+                    Some(_) => remove_any(dst_dir, &tmp)?,
+                    None => {}
+                }
+                if probe(dst_dir, &tmp)?.is_none() {
+                    self.mkdir(dst_dir, &tmp)?;
+                }
+                self.open_dirs.insert(rel.clone(), tmp.clone());
+                (tmp.clone(), Some(tmp), true)
+            }
+        };
+        let src_self = Rc::new(open_child(src_dir, name)?);
+        let dst_self = Rc::new(open_child(dst_dir, &phys_name)?);
+        let mut names = src_self.names().map_err(|source| CopyError::Read {
+            path: src_self.path.clone(),
+            source,
+        })?;
+        if top {
+            names.retain(|n| !self.options.exclude_top.contains(n));
+        }
+        let child_fresh = fresh || temp.is_some();
+        stack.push(Step::Finish(Box::new(Finish {
+            src_self: Rc::clone(&src_self),
+            dst_self: Rc::clone(&dst_self),
+            dst_parent: Rc::clone(dst_dir),
+            temp,
+            name: dst_name.to_owned(),
+            rel: rel.clone(),
+            info,
+            apply,
+        })));
+        for child in names.into_iter().rev() {
+            stack.push(Step::Visit {
+                src_dir: Rc::clone(&src_self),
+                dst_dir: Rc::clone(&dst_self),
+                rel: rel.join(&child),
+                dst_name: child.clone(),
+                name: child,
+                fresh: child_fresh,
+                top: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn mkdir(&self, dir: &DirHandle, name: &OsStr) -> Result<(), CopyError> {
+        rustix::fs::mkdirat(&dir.fd, name, Mode::from_raw_mode(0o700)).map_err(|errno| {
+            CopyError::Create {
+                path: dir.path.join(name),
+                source: errno.into(),
+            }
+        })
+    }
+
+    fn finish(&mut self, f: Finish) -> Result<(), CopyError> {
+        // Leftovers of a killed run whose source has gone since.
+        let names = f.dst_self.names().map_err(|source| CopyError::Read {
+            path: f.dst_self.path.clone(),
+            source,
+        })?;
+        for name in names {
+            if name.as_bytes().starts_with(PARTIAL_PREFIX.as_bytes())
+                && probe(&f.src_self, &name)?.is_none()
+            {
+                remove_any(&f.dst_self, &name)?;
+            }
+        }
+        if f.apply {
+            self.apply_metadata(
+                Target::Fd(f.dst_self.fd.as_fd(), &f.dst_self.path),
+                XattrPlace::Fd(f.src_self.fd.as_fd()),
+                &f.src_self.path,
+                &f.info,
+            )?;
+        }
+        if self.options.durable {
+            rustix::fs::fsync(&f.dst_self.fd).map_err(|errno| CopyError::Metadata {
+                what: "durability (fsync)",
+                path: f.dst_self.path.clone(),
+                source: errno.into(),
+            })?;
+        }
+        if let Some(temp) = f.temp {
+            rename_noreplace(&f.dst_parent, &temp, &f.name)?;
+            self.open_dirs.remove(&f.rel);
+            self.report.dirs += 1;
+        }
+        Ok(())
+    }
+
+    /// The current path of the destination entry `rel` (an ancestor may still have its
+    /// temporary name).
+    fn physical(&self, rel: &Path) -> PathBuf {
+        let mut phys = self.base.clone();
+        let mut prefix = PathBuf::new();
+        for part in rel.components() {
+            prefix.push(part);
+            match self.open_dirs.get(&prefix) {
+                Some(tmp) => phys.push(tmp),
+                None => phys.push(part),
+            }
+        }
+        phys
+    }
+
+    /// Build the non-directory `name` of `src_dir` under a temporary name in `dst_dir`,
+    /// complete with metadata. Returns the temporary name, or None when the entry cannot exist
+    /// here (a warning says so).
+    fn build_leaf(
+        &mut self,
+        src_dir: &DirHandle,
+        name: &OsStr,
+        dst_dir: &DirHandle,
+        info: &Info,
+    ) -> Result<Option<OsString>, CopyError> {
+        let tmp = partial_name(info);
+        if probe(dst_dir, &tmp)?.is_some() {
+            remove_any(dst_dir, &tmp)?;
+        }
+        let src_path = src_dir.path.join(name);
+        let tmp_path = dst_dir.path.join(&tmp);
+        match info.file_type() {
+            FileType::RegularFile => {
+                let input = rustix::fs::openat(
+                    &src_dir.fd,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|errno| CopyError::Read {
+                    path: src_path.clone(),
+                    source: errno.into(),
+                })?;
+                let output = rustix::fs::openat(
+                    &dst_dir.fd,
+                    &tmp,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )
+                .map_err(|errno| CopyError::Create {
+                    path: tmp_path.clone(),
+                    source: errno.into(),
+                })?;
+                let (input, output) = (File::from(input), File::from(output));
+                self.data
+                    .copy(&input, &output, info.size, info.blocks)
+                    .map_err(|source| CopyError::Data {
+                        src: src_path.clone(),
+                        dst: tmp_path.clone(),
+                        source,
+                    })?;
+                self.apply_metadata(
+                    Target::Fd(output.as_fd(), &tmp_path),
+                    XattrPlace::Fd(input.as_fd()),
+                    &src_path,
+                    info,
+                )?;
+                if self.options.durable {
+                    output.sync_all().map_err(|source| CopyError::Data {
+                        src: src_path.clone(),
+                        dst: tmp_path.clone(),
+                        source,
+                    })?;
+                }
+                self.report.files += 1;
+                self.report.bytes += info.size;
+            }
+            FileType::Symlink => {
+                let target =
+                    rustix::fs::readlinkat(&src_dir.fd, name, Vec::new()).map_err(|errno| {
+                        CopyError::Read {
+                            path: src_path.clone(),
+                            source: errno.into(),
+                        }
+                    })?;
+                rustix::fs::symlinkat(target.as_c_str(), &dst_dir.fd, &tmp).map_err(|errno| {
+                    CopyError::Create {
+                        path: tmp_path.clone(),
+                        source: errno.into(),
+                    }
+                })?;
+                let src_place = src_dir.path_of(name);
+                self.apply_metadata(
+                    Target::At(dst_dir, &tmp, true),
+                    XattrPlace::Path(&src_place),
+                    &src_path,
+                    info,
+                )?;
+                self.report.symlinks += 1;
+            }
+            file_type => {
+                if let Err(errno) =
+                    rustix::fs::mknodat(&dst_dir.fd, &tmp, file_type, info.perms(), info.rdev)
+                {
+                    let path = dst_dir.path.join(name);
+                    self.report.warnings.push(CopyWarning::SpecialSkipped {
+                        path,
+                        errno: errno.raw_os_error(),
+                    });
+                    return Ok(None);
+                }
+                let src_place = src_dir.path_of(name);
+                self.apply_metadata(
+                    Target::At(dst_dir, &tmp, false),
+                    XattrPlace::Path(&src_place),
+                    &src_path,
+                    info,
+                )?;
+                self.report.specials += 1;
+            }
+        }
+        Ok(Some(tmp))
+    }
+
+    /// Owner, then mode, then extended attributes, then times (see the module doc for why).
+    fn apply_metadata(
+        &mut self,
+        target: Target<'_>,
+        src: XattrPlace<'_>,
+        src_path: &Path,
+        info: &Info,
+    ) -> Result<(), CopyError> {
+        let shown = target.shown();
+        let meta_err = |what: &'static str| {
+            let path = shown.clone();
+            move |errno: Errno| CopyError::Metadata {
+                what,
+                path,
+                source: errno.into(),
+            }
+        };
+
+        // Owner. As non-root, only try when it would change something.
+        if self.euid == 0 || info.uid != self.euid || info.gid != self.egid {
+            let (uid, gid) = (Some(Uid::from_raw(info.uid)), Some(Gid::from_raw(info.gid)));
+            let done = match target {
+                Target::Fd(fd, _) => rustix::fs::fchown(fd, uid, gid),
+                Target::At(dir, name, _) => {
+                    rustix::fs::chownat(&dir.fd, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+                }
+            };
+            match done {
+                Ok(()) => {}
+                Err(errno @ (Errno::PERM | Errno::INVAL)) => {
+                    if self.report.owners_not_preserved == 0 {
+                        self.report.warnings.push(CopyWarning::OwnerNotPreserved {
+                            path: shown.clone(),
+                            errno: errno.raw_os_error(),
+                        });
+                    }
+                    self.report.owners_not_preserved += 1;
+                }
+                Err(errno) => return Err(meta_err("owner")(errno)),
+            }
+        }
+
+        // Mode, setuid/setgid/sticky included (after chown, which clears them).
+        match target {
+            Target::Fd(fd, _) => rustix::fs::fchmod(fd, info.perms()).map_err(meta_err("mode"))?,
+            Target::At(dir, name, false) => {
+                rustix::fs::chmodat(&dir.fd, name, info.perms(), AtFlags::empty())
+                    .map_err(meta_err("mode"))?
+            }
+            Target::At(_, _, true) => {}
+        }
+
+        // Extended attributes, every namespace the kernel lets us read (security.capability
+        // included, after chown).
+        let xattrs = inode::read_xattrs(src).map_err(|errno| CopyError::Read {
+            path: src_path.to_owned(),
+            source: errno.into(),
+        })?;
+        if !xattrs.is_empty() {
+            let dst_place_path;
+            let dst_place = match target {
+                Target::Fd(fd, _) => XattrPlace::Fd(fd),
+                Target::At(dir, name, _) => {
+                    dst_place_path = dir.path_of(name);
+                    XattrPlace::Path(&dst_place_path)
+                }
+            };
+            for (name, value) in xattrs {
+                if let Err(errno) = inode::write_xattr(dst_place, &name, &value)
+                    && !self.warned_xattrs.contains(&name)
+                {
+                    self.warned_xattrs.push(name.clone());
+                    self.report.warnings.push(CopyWarning::XattrSkipped {
+                        path: shown.clone(),
+                        name,
+                        errno: errno.raw_os_error(),
+                    });
+                }
+            }
+        }
+
+        // Times, to the nanosecond; last, since everything above may touch them.
+        let times = info.timestamps();
+        match target {
+            Target::Fd(fd, _) => rustix::fs::futimens(fd, &times).map_err(meta_err("times"))?,
+            Target::At(dir, name, _) => {
+                rustix::fs::utimensat(&dir.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(meta_err("times"))?
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where metadata goes: an open regular file or directory (with its path for messages), or a
+/// name in an open directory (never followed; the flag says it is a symlink, which has no mode).
+#[derive(Clone, Copy)]
+enum Target<'p> {
+    Fd(BorrowedFd<'p>, &'p Path),
+    At(&'p DirHandle, &'p OsStr, bool),
+}
+
+impl Target<'_> {
+    fn shown(&self) -> PathBuf {
+        match self {
+            Target::Fd(_, path) => path.to_path_buf(),
+            Target::At(dir, name, _) => dir.path.join(name),
+        }
+    }
+}
+
+fn partial_name(info: &Info) -> OsString {
+    OsString::from(format!("{PARTIAL_PREFIX}{}", info.ino))
+}
+
+/// Remove `name` in `dir`, a whole tree if it is a directory (never following symlinks).
+fn remove_any(dir: &DirHandle, name: &OsStr) -> Result<(), CopyError> {
+    let err = |source: io::Error| CopyError::Create {
+        path: dir.path.join(name),
+        source,
+    };
+    match Info::at(dir.fd.as_fd(), name) {
+        Ok(info) if info.is_dir() => std::fs::remove_dir_all(dir.path_of(name)).map_err(err),
+        Ok(_) => rustix::fs::unlinkat(&dir.fd, name, AtFlags::empty()).map_err(|e| err(e.into())),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Rename within `dir` without ever replacing an existing entry (a checked plain rename where
+/// the filesystem lacks RENAME_NOREPLACE).
+fn rename_noreplace(dir: &DirHandle, from: &OsStr, to: &OsStr) -> Result<(), CopyError> {
+    let err = |source: io::Error| CopyError::Rename {
+        from: dir.path.join(from),
+        to: dir.path.join(to),
+        source,
+    };
+    match rustix::fs::renameat_with(&dir.fd, from, &dir.fd, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL | Errno::NOSYS) => {
+            if Info::at(dir.fd.as_fd(), to).is_ok() {
+                return Err(err(io::Error::from(io::ErrorKind::AlreadyExists)));
+            }
+            rustix::fs::renameat(&dir.fd, from, &dir.fd, to).map_err(|e| err(e.into()))
+        }
+        Err(errno) => Err(err(errno.into())),
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<(), CopyError> {
+    File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|source| CopyError::Metadata {
+            what: "durability (fsync)",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_eta() {
+        let p = Progress {
+            files: 10,
+            bytes: 100,
+            elapsed: Duration::from_secs(10),
+            totals: Some((20, 1000)),
+        };
+        assert_eq!(p.eta(), Some(Duration::from_secs(90)));
+        assert!(p.to_string().contains("about 90s left"));
+        let p = Progress { totals: None, ..p };
+        assert_eq!(p.eta(), None);
+    }
+}
