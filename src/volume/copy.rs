@@ -8,16 +8,24 @@
 //! order (chown clears setuid bits and `security.capability`; a directory's times are set after
 //! its contents).
 //!
-//! Crash safety: every entry is built under a temporary name in its destination directory
-//! ([`PARTIAL_PREFIX`] + the source inode) and renamed to its final name only when complete,
-//! directories included (a directory is renamed after its whole subtree and its own metadata).
-//! So an entry that carries its final name is always complete, and a copy killed at any instant
-//! is finished by running it again: complete entries are kept, partial directories are reused,
-//! partial files are rebuilt, leftovers are removed.
+//! Crash safety: a new directory (the top of a subtree the destination lacks) is built under a
+//! temporary name ([`PARTIAL_PREFIX`] + the source inode) and renamed to its final name only
+//! after its whole subtree and its own metadata are done; inside it, entries are created under
+//! their final names, and a file's times are set last, so an entry whose nanosecond mtime and
+//! size match the source is complete. Into an existing directory, every non-directory is built
+//! under a temporary name and renamed into place (RENAME_NOREPLACE). So an entry visible under
+//! its final name is always complete, and a copy killed at any instant is finished by running
+//! it again: complete entries are kept, the temporary directory is reused, unfinished entries
+//! are rebuilt, leftovers are removed.
+//!
+//! Depth: every operation is relative to an open directory (`*at` calls, and
+//! `/proc/self/fd/N/name` for extended attributes), so no path grows past PATH_MAX; the walk
+//! keeps two descriptors per level of nesting open (10,000 levels need a nofile limit above
+//! 20,000).
 //!
 //! Must not: overwrite an existing destination entry (an existing directory is merged into),
 //! follow a symlink in the source or the destination, or recurse on the call stack (the walk is
-//! an explicit stack, so 10,000 levels of nesting are fine). Paths are handled as bytes
+//! an explicit stack). Paths are handled as bytes
 //! (`OsStr`) throughout; names with newlines or invalid UTF-8 are ordinary.
 
 use std::collections::HashMap;
@@ -514,6 +522,16 @@ impl<'a> Run<'a> {
         let existing = probe(dst_dir, dst_name)?;
 
         if !info.is_dir() {
+            // Inside a directory still being built, entries are created under their final
+            // names; one left by a killed run is complete only if its times were set (the
+            // last step), else it is rebuilt.
+            let existing = match existing {
+                Some(existing) if fresh && !is_complete(&existing, &info) => {
+                    remove_any(dst_dir, dst_name)?;
+                    None
+                }
+                other => other,
+            };
             if let Some(existing) = existing {
                 self.report.existing += 1;
                 if existing.file_type() != info.file_type() {
@@ -537,6 +555,12 @@ impl<'a> Run<'a> {
                 } else {
                     self.links.insert((info.dev, info.ino), rel.clone());
                 }
+            }
+            if fresh {
+                if self.build_leaf_as(src_dir, name, dst_dir, &info, dst_name)?.is_none() {
+                    self.links.remove(&(info.dev, info.ino));
+                }
+                return Ok(());
             }
             match self.build_leaf(src_dir, name, dst_dir, &info)? {
                 Some(tmp) => rename_noreplace(dst_dir, &tmp, dst_name)?,
@@ -700,6 +724,20 @@ impl<'a> Run<'a> {
         if probe(dst_dir, &tmp)?.is_some() {
             remove_any(dst_dir, &tmp)?;
         }
+        self.build_leaf_as(src_dir, name, dst_dir, info, &tmp)
+    }
+
+    /// Build the non-directory `name` of `src_dir` as `tmp` (which must not exist) in
+    /// `dst_dir`; metadata last, times the very last.
+    fn build_leaf_as(
+        &mut self,
+        src_dir: &DirHandle,
+        name: &OsStr,
+        dst_dir: &DirHandle,
+        info: &Info,
+        tmp: &OsStr,
+    ) -> Result<Option<OsString>, CopyError> {
+        let tmp = tmp.to_owned();
         let src_path = src_dir.path.join(name);
         let tmp_path = dst_dir.path.join(&tmp);
         match info.file_type() {
@@ -908,6 +946,15 @@ impl Target<'_> {
             Target::At(dir, name, _) => dir.path.join(name),
         }
     }
+}
+
+/// Whether `existing`, found under its final name inside a directory still being built, was
+/// finished by the run that made it: same type, size and nanosecond mtime as the source (times
+/// are set last, after the data).
+fn is_complete(existing: &Info, source: &Info) -> bool {
+    existing.file_type() == source.file_type()
+        && existing.mtime == source.mtime
+        && (existing.file_type() != FileType::RegularFile || existing.size == source.size)
 }
 
 fn partial_name(info: &Info) -> OsString {
