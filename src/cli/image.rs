@@ -29,10 +29,11 @@ Usage:
   bosun image diff [OPTIONS]
       List what was created (A), modified (M) or deleted (D) outside the data volume, /run,
       /tmp, /proc, /sys and /dev since `image prepare`: what re-creating the container loses.
-  bosun image seed [OPTIONS] [--adopt]
+  bosun image seed [OPTIONS] [--adopt] [--run-as UID:GID]
       Seed an empty data volume from the template (resumes an interrupted seeding), as an
       init container would before the main container starts; the first-boot hooks run at the
-      next boot. --adopt copies only what is missing into a non-empty volume never seeded.
+      next boot. --adopt copies only what is missing into a non-empty volume never seeded;
+      --run-as (env BOSUN_RUN_AS) gives everything seeded to that owner.
 
 Options:
   --template DIR   the template directory (env BOSUN_TEMPLATE_DIR; default /data-template)
@@ -48,6 +49,7 @@ struct Request {
     layout: Layout,
     build_id: Option<String>,
     adopt: bool,
+    run_as: Option<(u32, u32)>,
     lists: Vec<PathBuf>,
 }
 
@@ -118,8 +120,15 @@ fn parse(
         },
         build_id: None,
         adopt: false,
+        run_as: None,
         lists: Vec::new(),
     };
+    if request.verb == "seed"
+        && let Some(value) = env("BOSUN_RUN_AS")
+    {
+        request.run_as =
+            Some(parse_owner(&value.to_string_lossy()).map_err(|e| format!("BOSUN_RUN_AS: {e}"))?);
+    }
     let mut rest = args[1..].iter();
     let mut only_lists = false;
     while let Some(arg) = rest.next() {
@@ -152,6 +161,9 @@ fn parse(
                 );
             }
             "--adopt" if request.verb == "seed" => request.adopt = true,
+            "--run-as" if request.verb == "seed" => {
+                request.run_as = Some(parse_owner(&value()?.to_string_lossy())?);
+            }
             _ => {
                 return Err(format!(
                     "unknown option {name} for `bosun image {}`",
@@ -178,6 +190,15 @@ fn parse(
             "unexpected argument {:?} for `bosun image {verb}`",
             request.lists[0]
         )),
+    }
+}
+
+/// `UID:GID` (numbers; the user need not exist in the image).
+fn parse_owner(text: &str) -> Result<(u32, u32), String> {
+    let (uid, gid) = text.split_once(':').unwrap_or((text, text));
+    match (uid.trim().parse(), gid.trim().parse()) {
+        (Ok(uid), Ok(gid)) => Ok((uid, gid)),
+        _ => Err(format!("owner {text:?}: expected UID:GID as numbers")),
     }
 }
 
@@ -275,6 +296,7 @@ fn seed(request: &Request) -> Outcome {
         template: layout.host(&layout.template),
         root: layout.root.clone(),
         build_id,
+        run_as: request.run_as,
     };
     let data = layout.host(&layout.data);
     let mut volume = Volume::open(&data, false)?;
@@ -361,5 +383,12 @@ mod tests {
         );
         assert!(run(&["nope"]).unwrap_err().contains("unknown command"));
         assert!(run(&["--help"]).unwrap().is_none());
+        let r = run(&["seed", "--run-as", "1000:100"]).unwrap().unwrap();
+        assert_eq!(r.run_as, Some((1000, 100)));
+        assert!(
+            run(&["seed", "--run-as", "bob"])
+                .unwrap_err()
+                .contains("UID:GID")
+        );
     }
 }

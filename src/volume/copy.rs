@@ -36,7 +36,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, RenameFlags, Uid};
 use rustix::io::Errno;
@@ -87,144 +87,7 @@ pub enum CopyError {
     BadDestination { path: PathBuf },
 }
 
-/// Something the copy could not preserve and went on without.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CopyWarning {
-    /// Not root (or ids not mapped in this user namespace): owners are left as the copier's own.
-    /// Reported once, with the first path it happened on.
-    OwnerNotPreserved { path: PathBuf, errno: i32 },
-    /// A fifo, socket or device node could not be created (devices need CAP_MKNOD).
-    SpecialSkipped { path: PathBuf, errno: i32 },
-    /// An extended attribute could not be set (first occurrence per attribute name).
-    XattrSkipped {
-        path: PathBuf,
-        name: OsString,
-        errno: i32,
-    },
-    /// The destination has an entry of another type where the source has this one; kept.
-    TypeConflict { path: PathBuf },
-}
-
-impl std::fmt::Display for CopyWarning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let why = |errno: &i32| io::Error::from_raw_os_error(*errno);
-        match self {
-            Self::OwnerNotPreserved { path, errno } => write!(
-                f,
-                "owners not preserved (first at {}: {}); files belong to the copying user",
-                path.display(),
-                why(errno)
-            ),
-            Self::SpecialSkipped { path, errno } => {
-                write!(
-                    f,
-                    "special file {} not created: {}",
-                    path.display(),
-                    why(errno)
-                )
-            }
-            Self::XattrSkipped { path, name, errno } => write!(
-                f,
-                "extended attribute {} not copied (first at {}: {})",
-                name.to_string_lossy(),
-                path.display(),
-                why(errno)
-            ),
-            Self::TypeConflict { path } => write!(
-                f,
-                "{} exists with another type than in the source; left as it is",
-                path.display()
-            ),
-        }
-    }
-}
-
-/// How to copy.
-#[derive(Debug, Clone, Default)]
-pub struct CopyOptions {
-    /// Never touch an existing destination directory's metadata (adopt/upgrade mode). Existing
-    /// entries are never overwritten in either mode.
-    pub only_missing: bool,
-    /// fsync every file and directory before it gets its final name (survives power loss, not
-    /// only a kill; slower).
-    pub durable: bool,
-    /// Names directly under the source root that are not copied.
-    pub exclude_top: Vec<OsString>,
-    /// How often the progress callback runs (zero: never).
-    pub progress_every: Duration,
-    /// Expected totals (files, bytes), e.g. from a manifest, for the ETA.
-    pub totals: Option<(u64, u64)>,
-}
-
-/// What a copy did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CopyReport {
-    pub dirs: u64,
-    pub files: u64,
-    pub symlinks: u64,
-    pub specials: u64,
-    pub hardlinks: u64,
-    pub bytes: u64,
-    pub reflinked: u64,
-    /// Entries left alone because the destination already had them.
-    pub existing: u64,
-    /// Entries whose owner could not be set.
-    pub owners_not_preserved: u64,
-    pub warnings: Vec<CopyWarning>,
-}
-
-/// A progress snapshot, given to the callback every [`CopyOptions::progress_every`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    pub files: u64,
-    pub bytes: u64,
-    pub elapsed: Duration,
-    pub totals: Option<(u64, u64)>,
-}
-
-impl Progress {
-    /// Bytes per second so far.
-    pub fn rate(&self) -> f64 {
-        let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 {
-            self.bytes as f64 / secs
-        } else {
-            0.0
-        }
-    }
-
-    /// Time left at the current rate, when the totals are known.
-    pub fn eta(&self) -> Option<Duration> {
-        let (total_files, total_bytes) = self.totals?;
-        let secs = self.elapsed.as_secs_f64();
-        let by_bytes = (self.bytes > 0)
-            .then(|| total_bytes.saturating_sub(self.bytes) as f64 * secs / self.bytes as f64);
-        let by_files = (self.files > 0)
-            .then(|| total_files.saturating_sub(self.files) as f64 * secs / self.files as f64);
-        let left = by_bytes.into_iter().chain(by_files).fold(0.0_f64, f64::max);
-        Duration::try_from_secs_f64(left).ok()
-    }
-}
-
-impl std::fmt::Display for Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mib = |b: f64| b / (1024.0 * 1024.0);
-        write!(
-            f,
-            "copied {} files, {:.0} MiB ({:.1} MiB/s)",
-            self.files,
-            mib(self.bytes as f64),
-            mib(self.rate())
-        )?;
-        if let Some((files, bytes)) = self.totals {
-            write!(f, " of {files} files, {:.0} MiB", mib(bytes as f64))?;
-        }
-        if let Some(eta) = self.eta() {
-            write!(f, ", about {}s left", eta.as_secs())?;
-        }
-        Ok(())
-    }
-}
+pub use super::report::{CopyOptions, CopyReport, CopyWarning, Progress};
 
 /// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
 /// directory is merged into; any other existing entry is kept. See the module doc for what is
@@ -557,7 +420,10 @@ impl<'a> Run<'a> {
                 }
             }
             if fresh {
-                if self.build_leaf_as(src_dir, name, dst_dir, &info, dst_name)?.is_none() {
+                if self
+                    .build_leaf_as(src_dir, name, dst_dir, &info, dst_name)?
+                    .is_none()
+                {
                     self.links.remove(&(info.dev, info.ino));
                 }
                 return Ok(());
@@ -856,8 +722,9 @@ impl<'a> Run<'a> {
         };
 
         // Owner. As non-root, only try when it would change something.
-        if self.euid == 0 || info.uid != self.euid || info.gid != self.egid {
-            let (uid, gid) = (Some(Uid::from_raw(info.uid)), Some(Gid::from_raw(info.gid)));
+        let (want_uid, want_gid) = self.options.owner.unwrap_or((info.uid, info.gid));
+        if self.euid == 0 || want_uid != self.euid || want_gid != self.egid {
+            let (uid, gid) = (Some(Uid::from_raw(want_uid)), Some(Gid::from_raw(want_gid)));
             let done = match target {
                 Target::Fd(fd, _) => rustix::fs::fchown(fd, uid, gid),
                 Target::At(dir, name, _) => {
@@ -1002,23 +869,4 @@ fn sync_dir(path: &Path) -> Result<(), CopyError> {
             path: path.to_owned(),
             source,
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_eta() {
-        let p = Progress {
-            files: 10,
-            bytes: 100,
-            elapsed: Duration::from_secs(10),
-            totals: Some((20, 1000)),
-        };
-        assert_eq!(p.eta(), Some(Duration::from_secs(90)));
-        assert!(p.to_string().contains("about 90s left"));
-        let p = Progress { totals: None, ..p };
-        assert_eq!(p.eta(), None);
-    }
 }

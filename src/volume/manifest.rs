@@ -208,16 +208,21 @@ fn describe_meta(path: &Path, meta: &fs::Metadata, hash: bool) -> Result<Entry, 
 
 /// sha256 of a regular file's content (opened without following a symlink).
 pub fn hash_file(path: &Path) -> Result<[u8; 32], ManifestError> {
-    use std::os::unix::fs::OpenOptionsExt;
+    let fd = rustix::fs::openat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|errno| ManifestError::Read {
+        path: path.to_owned(),
+        source: errno.into(),
+    })?;
+    let mut file = File::from(fd);
     let err = |source| ManifestError::Read {
         path: path.to_owned(),
         source,
     };
-    let mut file = File::options()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
-        .open(path)
-        .map_err(err)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0_u8; 256 * 1024];
     loop {

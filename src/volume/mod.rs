@@ -34,4 +34,5 @@ pub mod image;
 pub mod inode;
 pub mod manifest;
 pub mod populate;
+pub mod report;
 pub mod state;

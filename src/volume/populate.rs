@@ -35,6 +35,10 @@ pub enum PopulateError {
     Manifest(#[from] ManifestError),
     #[error("cannot record the volume's state")]
     State(#[from] StateError),
+    #[error(
+        "the volume {path} is already seeded: seeding it again would overwrite nothing and prove nothing"
+    )]
+    AlreadySeeded { path: PathBuf },
     #[error("the volume {path} has no state: seed it before upgrading")]
     NotSeeded { path: PathBuf },
     #[error("cannot re-own {path}")]
@@ -61,6 +65,9 @@ pub struct Image {
     pub root: PathBuf,
     /// The image's build id (`/etc/build-id`).
     pub build_id: String,
+    /// Owner (uid, gid) for everything seeded or added (`BOSUN_RUN_AS`); None keeps the
+    /// template's owners.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl Image {
@@ -80,8 +87,9 @@ impl Image {
 /// How often long copies report progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-fn copy_options(manifest: &Manifest, only_missing: bool) -> CopyOptions {
+fn copy_options(manifest: &Manifest, only_missing: bool, owner: Option<(u32, u32)>) -> CopyOptions {
     CopyOptions {
+        owner,
         only_missing,
         durable: false,
         exclude_top: [TEMPLATE_MANIFEST, IMAGE_MANIFEST, STATE_DIR]
@@ -107,7 +115,12 @@ pub fn seed(
     let manifest = image.manifest()?;
     let mut state = match volume.state() {
         Some(state) if state.phase == Phase::Seeding => state.clone(),
-        _ => VolumeState::seeding(&image.build_id, adopt),
+        None => VolumeState::seeding(&image.build_id, adopt),
+        Some(_) => {
+            return Err(PopulateError::AlreadySeeded {
+                path: volume.data().to_owned(),
+            });
+        }
     };
     state.target_build_id = Some(image.build_id.clone());
     volume.save(state.clone())?;
@@ -115,7 +128,7 @@ pub fn seed(
     let report = copy::copy_tree(
         &image.template,
         volume.data(),
-        &copy_options(&manifest, state.adopted),
+        &copy_options(&manifest, state.adopted, image.run_as),
         progress,
     )?;
     manifest.write(&volume.manifest_path(&image.build_id))?;
@@ -196,11 +209,14 @@ pub fn upgrade(
     report.copied = copy::copy_tree(
         &image.template,
         volume.data(),
-        &copy_options(&new, true),
+        &copy_options(&new, true, image.run_as),
         progress,
     )?;
 
-    let leaf = CopyOptions::default();
+    let leaf = CopyOptions {
+        owner: image.run_as,
+        ..CopyOptions::default()
+    };
     for (rel, new_entry) in &new.entries {
         if !matches!(new_entry.kind, Kind::File | Kind::Symlink) || rel.as_os_str() == "." {
             continue;

@@ -1,0 +1,108 @@
+#!/bin/sh
+# Seeding benchmark: `bosun image seed` against `cp -a` and `rsync -a` of the same template, on
+# the same filesystem, in the same run, interleaved. Prints a markdown table (seconds).
+#
+#   tests/bench/copy.sh [RUNS]        (default 3 runs; needs python3; rsync if installed)
+#
+# Environment: BOSUN (binary; default: cargo build --release and use target/release/bosun),
+# BENCH_DIR (scratch dir on the filesystem to measure; default /var/tmp/bosun-bench),
+# BENCH_FILES (20000), BENCH_BYTES (1073741824).
+#
+# Every command is timed together with a following `sync`, because `bosun image seed` ends with
+# syncfs (the state file must only say "seeded" once the data is on disk) and `cp`/`rsync` do
+# not. Page caches cannot be dropped here (no write access to /proc/sys/vm/drop_caches in a
+# container), so the source tree is warm in the page cache for every tool alike.
+set -eu
+
+RUNS=${1:-3}
+DIR=${BENCH_DIR:-/var/tmp/bosun-bench}
+FILES=${BENCH_FILES:-20000}
+BYTES=${BENCH_BYTES:-1073741824}
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+
+if [ -z "${BOSUN:-}" ]; then
+    (cd "$HERE" && cargo build --release --quiet)
+    BOSUN="$HERE/target/release/bosun"
+fi
+
+ROOT="$DIR/root"
+rm -rf "$DIR"
+mkdir -p "$ROOT/srv" "$ROOT/etc"
+
+# The template: FILES files in 200 directories; 20 large files hold half the bytes, the rest
+# are small files of random sizes (the mix a real /var/lib has).
+python3 - "$ROOT/srv/app" "$FILES" "$BYTES" <<'EOF'
+import os, random, sys
+root, files, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(42)
+block = os.urandom(1 << 20)
+def write(path, size):
+    with open(path, "wb") as f:
+        while size > 0:
+            n = min(size, len(block))
+            f.write(block[:n])
+            size -= n
+big = 20
+big_size = total // 2 // big
+small = files - big
+small_budget = total - big * big_size
+sizes = [random.random() for _ in range(small)]
+scale = small_budget / sum(sizes)
+for i in range(files):
+    d = os.path.join(root, f"dir{i % 200:03d}")
+    os.makedirs(d, exist_ok=True)
+    size = big_size if i < big else int(sizes[i - big] * scale)
+    write(os.path.join(d, f"file {i}"), size)
+EOF
+echo /srv/app > "$DIR/list"
+"$BOSUN" image prepare --root "$ROOT" --build-id bench "$DIR/list" 2>/dev/null
+TEMPLATE="$ROOT/data-template"
+echo "template: $(find "$TEMPLATE/srv" -type f | wc -l) files, $(du -sh "$TEMPLATE/srv" | cut -f1)," \
+     "filesystem $(stat -f -c %T "$DIR"), $(nproc) cores, $RUNS runs" >&2
+
+now() { date +%s.%N; }
+# time_it NAME COMMAND...: prepare a fresh destination, run, sync, print the seconds.
+time_it() {
+    name=$1; shift
+    rm -rf "$ROOT/data" "$DIR/dst"
+    mkdir "$ROOT/data"
+    sync
+    start=$(now)
+    "$@" >/dev/null 2>&1
+    sync
+    end=$(now)
+    echo "$end $start" | awk '{ printf "%.2f", $1 - $2 }'
+}
+
+TOOLS="bosun cp"
+command -v rsync >/dev/null && TOOLS="$TOOLS rsync" || echo "rsync not installed: skipped" >&2
+RESULTS="$DIR/results"
+: > "$RESULTS"
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    for tool in $TOOLS; do
+        case $tool in
+            bosun) t=$(time_it bosun "$BOSUN" image seed --root "$ROOT") ;;
+            cp) t=$(time_it cp cp -a "$TEMPLATE" "$DIR/dst") ;;
+            rsync) t=$(time_it rsync rsync -aHAX "$TEMPLATE/" "$DIR/dst/") ;;
+        esac
+        echo "$tool $t" >> "$RESULTS"
+        echo "run $i: $tool ${t}s" >&2
+    done
+    i=$((i + 1))
+done
+
+echo
+echo "| tool | command | runs (s) | median (s) |"
+echo "|---|---|---|---|"
+for tool in $TOOLS; do
+    case $tool in
+        bosun) cmd='`bosun image seed` (+ its syncfs)' ;;
+        cp) cmd='`cp -a` + `sync`' ;;
+        rsync) cmd='`rsync -aHAX` + `sync`' ;;
+    esac
+    times=$(awk -v t="$tool" '$1 == t { print $2 }' "$RESULTS" | sort -n)
+    median=$(echo "$times" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    echo "| $tool | $cmd | $(echo "$times" | tr '\n' ' ' | sed 's/ $//') | $median |"
+done
+rm -rf "$DIR"
