@@ -251,20 +251,24 @@ fn probe(dir: &DirHandle, name: &OsStr) -> Result<Option<Info>, CopyError> {
 
 /// One pending step of the walk. Directories are shared by their pending children.
 enum Step {
-    /// Copy `name` from `src_dir` to `dst_dir`. `fresh`: `dst_dir` is not visible under its
-    /// final name yet (it or an ancestor is being built), so directories can be created in it
-    /// under their final names.
-    Visit {
-        src_dir: Rc<DirHandle>,
-        dst_dir: Rc<DirHandle>,
-        name: OsString,
-        dst_name: OsString,
-        rel: PathBuf,
-        fresh: bool,
-        top: bool,
-    },
+    Visit(Visit),
     /// All of a directory's children are done: clean up, apply its metadata, give it its name.
     Finish(Box<Finish>),
+}
+
+/// Copy `name` from `src_dir` to `dst_name` in `dst_dir`.
+struct Visit {
+    src_dir: Rc<DirHandle>,
+    dst_dir: Rc<DirHandle>,
+    name: OsString,
+    dst_name: OsString,
+    /// The destination path relative to the copy's base directory.
+    rel: PathBuf,
+    /// `dst_dir` is not visible under its final name yet (it or an ancestor is being built),
+    /// so entries can be created in it under their final names.
+    fresh: bool,
+    /// The copy's top entry (where `exclude_top` applies to its children).
+    top: bool,
 }
 
 struct Finish {
@@ -323,7 +327,7 @@ impl<'a> Run<'a> {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<(), CopyError> {
         let rel = PathBuf::from(&dst_name);
-        let mut stack = vec![Step::Visit {
+        let mut stack = vec![Step::Visit(Visit {
             src_dir,
             dst_dir,
             name,
@@ -331,21 +335,11 @@ impl<'a> Run<'a> {
             rel,
             fresh: false,
             top: true,
-        }];
+        })];
         while let Some(step) = stack.pop() {
             match step {
-                Step::Visit {
-                    src_dir,
-                    dst_dir,
-                    name,
-                    dst_name,
-                    rel,
-                    fresh,
-                    top,
-                } => {
-                    self.visit(
-                        &src_dir, &dst_dir, &name, &dst_name, rel, fresh, top, &mut stack,
-                    )?;
+                Step::Visit(visit) => {
+                    self.visit(visit, &mut stack)?;
                     self.tick(progress);
                 }
                 Step::Finish(finish) => self.finish(*finish)?,
@@ -369,18 +363,18 @@ impl<'a> Run<'a> {
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn visit(
-        &mut self,
-        src_dir: &Rc<DirHandle>,
-        dst_dir: &Rc<DirHandle>,
-        name: &OsStr,
-        dst_name: &OsStr,
-        rel: PathBuf,
-        fresh: bool,
-        top: bool,
-        stack: &mut Vec<Step>,
-    ) -> Result<(), CopyError> {
+    fn visit(&mut self, visit: Visit, stack: &mut Vec<Step>) -> Result<(), CopyError> {
+        let Visit {
+            src_dir,
+            dst_dir,
+            name,
+            dst_name,
+            rel,
+            fresh,
+            top,
+        } = visit;
+        let (src_dir, dst_dir, name, dst_name) =
+            (&src_dir, &dst_dir, name.as_os_str(), dst_name.as_os_str());
         let info = stat_at(src_dir, name)?;
         let existing = probe(dst_dir, dst_name)?;
 
@@ -503,7 +497,7 @@ impl<'a> Run<'a> {
             apply,
         })));
         for child in names.into_iter().rev() {
-            stack.push(Step::Visit {
+            stack.push(Step::Visit(Visit {
                 src_dir: Rc::clone(&src_self),
                 dst_dir: Rc::clone(&dst_self),
                 rel: rel.join(&child),
@@ -511,7 +505,7 @@ impl<'a> Run<'a> {
                 name: child,
                 fresh: child_fresh,
                 top: false,
-            });
+            }));
         }
         Ok(())
     }

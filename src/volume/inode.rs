@@ -99,7 +99,11 @@ impl Info {
             AtFlags::SYMLINK_NOFOLLOW,
             StatxFlags::BASIC_STATS,
         )?;
-        Ok(Self {
+        Ok(Self::from_statx(&x))
+    }
+
+    fn from_statx(x: &rustix::fs::Statx) -> Self {
+        Self {
             mode: u32::from(x.stx_mode),
             uid: x.stx_uid,
             gid: x.stx_gid,
@@ -111,7 +115,13 @@ impl Info {
             rdev: rustix::fs::makedev(x.stx_rdev_major, x.stx_rdev_minor),
             atime: (x.stx_atime.tv_sec, i64::from(x.stx_atime.tv_nsec)),
             mtime: (x.stx_mtime.tv_sec, i64::from(x.stx_mtime.tv_nsec)),
-        })
+        }
+    }
+
+    /// statx of an open file or directory.
+    pub fn of(fd: BorrowedFd<'_>) -> Result<Self, Errno> {
+        let x = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS)?;
+        Ok(Self::from_statx(&x))
     }
 
     pub fn file_type(&self) -> FileType {

@@ -24,11 +24,15 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
+
+use super::inode::{DirHandle, Info};
 
 const HEADER: &str = "bosun-manifest 1";
 
@@ -95,15 +99,7 @@ impl Kind {
 
     /// The kind of an lstat result.
     pub fn of(meta: &fs::Metadata) -> Self {
-        match meta.mode() & 0o170000 {
-            0o040000 => Kind::Dir,
-            0o120000 => Kind::Symlink,
-            0o010000 => Kind::Fifo,
-            0o140000 => Kind::Socket,
-            0o020000 => Kind::Char,
-            0o060000 => Kind::Block,
-            _ => Kind::File,
-        }
+        kind_of(meta.mode())
     }
 }
 
@@ -164,46 +160,92 @@ pub struct Scan {
 
 /// Describe the entry at `path` (not followed).
 pub fn describe(path: &Path, hash: bool) -> Result<Entry, ManifestError> {
-    let meta = fs::symlink_metadata(path).map_err(|source| ManifestError::Read {
+    let read_err = |source: io::Error| ManifestError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    describe_meta(path, &meta, hash)
+    };
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        let dir = DirHandle::open(path).map_err(read_err)?;
+        let info = Info::of(dir.fd.as_fd()).map_err(|e| read_err(e.into()))?;
+        return Ok(entry_of(&info, None, None));
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let dir = DirHandle::open(parent).map_err(read_err)?;
+    let info = Info::at(dir.fd.as_fd(), name).map_err(|e| read_err(e.into()))?;
+    describe_at(&dir, name, &info, hash)
 }
 
-fn describe_meta(path: &Path, meta: &fs::Metadata, hash: bool) -> Result<Entry, ManifestError> {
-    let kind = Kind::of(meta);
+/// Describe `name` in `dir`, whose status is `info`.
+fn describe_at(
+    dir: &DirHandle,
+    name: &OsStr,
+    info: &Info,
+    hash: bool,
+) -> Result<Entry, ManifestError> {
+    let read_err = |source: io::Error| ManifestError::Read {
+        path: dir.path.join(name),
+        source,
+    };
+    let kind = kind_of(info.mode);
     let target = match kind {
-        Kind::Symlink => Some(
-            fs::read_link(path)
-                .map_err(|source| ManifestError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?
-                .into_os_string(),
-        ),
-        Kind::Char | Kind::Block => Some(OsString::from(format!(
-            "{},{}",
-            rustix::fs::major(meta.rdev()),
-            rustix::fs::minor(meta.rdev())
-        ))),
+        Kind::Symlink => Some(OsString::from_vec(
+            rustix::fs::readlinkat(&dir.fd, name, Vec::new())
+                .map_err(|e| read_err(e.into()))?
+                .into_bytes(),
+        )),
         _ => None,
     };
     let hash = if hash && kind == Kind::File {
-        Some(hash_file(path)?)
+        let fd = rustix::fs::openat(
+            &dir.fd,
+            name,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| read_err(e.into()))?;
+        Some(hash_reader(File::from(fd)).map_err(read_err)?)
     } else {
         None
     };
-    Ok(Entry {
+    Ok(entry_of(info, target, hash))
+}
+
+fn entry_of(info: &Info, target: Option<OsString>, hash: Option<[u8; 32]>) -> Entry {
+    let kind = kind_of(info.mode);
+    let target = match kind {
+        Kind::Char | Kind::Block => Some(OsString::from(format!(
+            "{},{}",
+            rustix::fs::major(info.rdev),
+            rustix::fs::minor(info.rdev)
+        ))),
+        _ => target,
+    };
+    Entry {
         kind,
-        mode: meta.mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        size: meta.len(),
-        mtime: (meta.mtime(), meta.mtime_nsec()),
+        mode: info.mode & 0o7777,
+        uid: info.uid,
+        gid: info.gid,
+        size: info.size,
+        mtime: info.mtime,
         hash,
         target,
-    })
+    }
+}
+
+fn kind_of(mode: u32) -> Kind {
+    match mode & 0o170000 {
+        0o040000 => Kind::Dir,
+        0o120000 => Kind::Symlink,
+        0o010000 => Kind::Fifo,
+        0o140000 => Kind::Socket,
+        0o020000 => Kind::Char,
+        0o060000 => Kind::Block,
+        _ => Kind::File,
+    }
 }
 
 /// sha256 of a regular file's content (opened without following a symlink).
@@ -218,11 +260,13 @@ pub fn hash_file(path: &Path) -> Result<[u8; 32], ManifestError> {
         path: path.to_owned(),
         source: errno.into(),
     })?;
-    let mut file = File::from(fd);
-    let err = |source| ManifestError::Read {
+    hash_reader(File::from(fd)).map_err(|source| ManifestError::Read {
         path: path.to_owned(),
         source,
-    };
+    })
+}
+
+fn hash_reader(mut file: File) -> io::Result<[u8; 32]> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0_u8; 256 * 1024];
     loop {
@@ -230,55 +274,49 @@ pub fn hash_file(path: &Path) -> Result<[u8; 32], ManifestError> {
             Ok(0) => break,
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(e),
         }
     }
     Ok(hasher.finalize().into())
 }
 
-/// Scan the tree under `root` (iteratively; any depth).
+/// Scan the tree under `root`: iteratively, relative to open directories, so any depth works.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, ManifestError> {
-    let root_meta = fs::symlink_metadata(root).map_err(|source| ManifestError::Read {
-        path: root.to_owned(),
-        source,
-    })?;
+    let read_err = |path: PathBuf| move |source: io::Error| ManifestError::Read { path, source };
+    let root_dir = Rc::new(DirHandle::open(root).map_err(read_err(root.to_owned()))?);
+    let root_info =
+        Info::of(root_dir.fd.as_fd()).map_err(|e| read_err(root.to_owned())(e.into()))?;
     let mut out = Scan::default();
-    let mut stack = vec![PathBuf::from(".")];
-    while let Some(rel) = stack.pop() {
-        let path = if rel == Path::new(".") {
-            root.to_owned()
-        } else {
-            root.join(&rel)
+    out.manifest
+        .entries
+        .insert(PathBuf::from("."), entry_of(&root_info, None, None));
+    let children =
+        |dir: &Rc<DirHandle>, rel: &Path, stack: &mut Vec<(Rc<DirHandle>, OsString, PathBuf)>| {
+            let names = dir.names().map_err(read_err(dir.path.clone()))?;
+            for name in names.into_iter().rev() {
+                let child = rel.join(&name);
+                if !options.exclude.iter().any(|x| x == &child) {
+                    stack.push((Rc::clone(dir), name, child));
+                }
+            }
+            Ok::<(), ManifestError>(())
         };
-        let meta = fs::symlink_metadata(&path).map_err(|source| ManifestError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if options.one_file_system && meta.dev() != root_meta.dev() {
+    let mut stack = Vec::new();
+    children(&root_dir, Path::new(""), &mut stack)?;
+    while let Some((dir, name, rel)) = stack.pop() {
+        let info = Info::at(dir.fd.as_fd(), &name)
+            .map_err(|e| read_err(dir.path.join(&name))(e.into()))?;
+        if options.one_file_system && info.dev != root_info.dev {
             out.skipped.push(rel);
             continue;
         }
-        let entry = describe_meta(&path, &meta, options.hash)?;
+        let entry = describe_at(&dir, &name, &info, options.hash)?;
         if entry.kind == Kind::Dir {
-            let names = fs::read_dir(&path)
-                .and_then(|it| {
-                    it.map(|e| e.map(|e| e.file_name()))
-                        .collect::<io::Result<Vec<_>>>()
-                })
-                .map_err(|source| ManifestError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-            for name in names {
-                let child = if rel == Path::new(".") {
-                    PathBuf::from(&name)
-                } else {
-                    rel.join(&name)
-                };
-                if !options.exclude.iter().any(|x| x == &child) {
-                    stack.push(child);
-                }
-            }
+            let child_dir = Rc::new(
+                dir.open_child(&name)
+                    .map_err(read_err(dir.path.join(&name)))?,
+            );
+            children(&child_dir, &rel, &mut stack)?;
         }
         out.manifest.entries.insert(rel, entry);
     }

@@ -4,7 +4,7 @@
 #
 #   tests/bench/copy.sh [RUNS]        (default 3 runs; needs python3; rsync if installed)
 #
-# Environment: BOSUN (binary; default: cargo build --release and use target/release/bosun),
+# Environment: BENCH_SETTLE (seconds of rest before each timed run, default 3), BOSUN (binary; default: cargo build --release and use target/release/bosun),
 # BENCH_DIR (scratch dir on the filesystem to measure; default /var/tmp/bosun-bench),
 # BENCH_FILES (20000), BENCH_BYTES (1073741824).
 #
@@ -67,6 +67,8 @@ time_it() {
     rm -rf "$ROOT/data" "$DIR/dst"
     mkdir "$ROOT/data"
     sync
+    # Let the deletion's discards and writeback settle, so one tool does not pay for the last.
+    sleep "${BENCH_SETTLE:-3}"
     start=$(now)
     "$@" >/dev/null 2>&1
     sync
@@ -80,7 +82,9 @@ RESULTS="$DIR/results"
 : > "$RESULTS"
 i=1
 while [ "$i" -le "$RUNS" ]; do
-    for tool in $TOOLS; do
+    # Rotate the order every run: no tool always goes first (or last).
+    order=$(echo $TOOLS | awk -v r="$i" '{ n = NF; for (k = 0; k < n; k++) printf "%s ", $(((k + r - 1) % n) + 1) }')
+    for tool in $order; do
         case $tool in
             bosun) t=$(time_it bosun "$BOSUN" image seed --root "$ROOT") ;;
             cp) t=$(time_it cp cp -a "$TEMPLATE" "$DIR/dst") ;;
