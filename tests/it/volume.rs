@@ -376,6 +376,13 @@ fn tricky_tree_matches_cp_a() {
     assert!(report.hardlinks == 2, "{report:?}");
     assert_same_tree(&reference, &ours, &[]);
     assert_same_tree(&src, &ours, &[]);
+    // Manifests of both trees agree entry by entry, and survive their text form (weird names).
+    let options = bosun::volume::manifest::ScanOptions { hash: true, ..Default::default() };
+    let of_src = bosun::volume::manifest::scan(&src, &options).unwrap().manifest;
+    let of_ours = bosun::volume::manifest::scan(&ours, &options).unwrap().manifest;
+    assert_eq!(of_src, of_ours);
+    let text = of_ours.render();
+    assert_eq!(bosun::volume::manifest::Manifest::parse(&text, Path::new("m")).unwrap(), of_ours);
     let sparse = fs::symlink_metadata(ours.join("var/lib/app/sparse-1g")).unwrap();
     assert!(
         sparse.blocks() * 512 < 1 << 20,
@@ -405,6 +412,71 @@ fn tricky_tree_matches_cp_a() {
         "user edit\n"
     );
     chmod_all_writable(scratch.path());
+}
+
+#[test]
+fn deeper_than_path_max() {
+    // 40 levels of 200-byte names: 8,000 bytes of path, twice PATH_MAX. Built and checked
+    // relative to open directories (and with find, which does the same).
+    let scratch = Scratch::new("deep");
+    let src = scratch.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let name = "n".repeat(200);
+    let mut dir = std::os::fd::OwnedFd::from(fs::File::open(&src).unwrap());
+    for level in 0..40 {
+        rustix::fs::mkdirat(&dir, name.as_str(), rustix::fs::Mode::from_raw_mode(0o750)).unwrap();
+        let file = rustix::fs::openat(
+            &dir,
+            format!("file{level}").as_str(),
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CREATE,
+            rustix::fs::Mode::from_raw_mode(0o640),
+        )
+        .unwrap();
+        rustix::io::write(&file, format!("level {level}\n").as_bytes()).unwrap();
+        dir = rustix::fs::openat(
+            &dir,
+            name.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+    }
+    let dst = scratch.path().join("dst");
+    let report = copy_tree(&src, &dst, &CopyOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((report.dirs, report.files), (41, 40));
+    let listing = |root: &Path| {
+        let out = check_ok(
+            Command::new("find")
+                .arg(root)
+                .args(["-printf", "%P %m %s %T@\\n"]),
+        );
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (want, got) = (listing(&src), listing(&dst));
+    assert_eq!(want.len(), 81);
+    assert_eq!(want, got);
+    // The manifest scan goes as deep.
+    let scan = bosun::volume::manifest::scan(
+        &dst,
+        &bosun::volume::manifest::ScanOptions {
+            hash: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(scan.manifest.entries.len(), 81);
+    let text = scan.manifest.render();
+    assert_eq!(
+        bosun::volume::manifest::Manifest::parse(&text, Path::new("m")).unwrap(),
+        scan.manifest
+    );
+    // Scratch clean-up cannot remove paths this long with remove_dir_all on some systems; rm can.
+    let _ = Command::new("rm").arg("-rf").arg(scratch.path()).status();
 }
 
 /// Read-only directories would stop the scratch clean-up of a non-root run.
