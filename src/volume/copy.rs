@@ -741,14 +741,15 @@ impl<'a> Run<'a> {
         }
 
         // Mode, setuid/setgid/sticky included (after chown, which clears them).
-        match target {
-            Target::Fd(fd, _) => rustix::fs::fchmod(fd, info.perms()).map_err(meta_err("mode"))?,
+        let moded = match target {
+            Target::Fd(fd, _) => rustix::fs::fchmod(fd, info.perms()),
             Target::At(dir, name, false) => {
                 rustix::fs::chmodat(&dir.fd, name, info.perms(), AtFlags::empty())
-                    .map_err(meta_err("mode"))?
             }
-            Target::At(_, _, true) => {}
-        }
+            Target::At(_, _, true) => Ok(()),
+        };
+        self.tolerate("mode", &shown, moded)
+            .map_err(meta_err("mode"))?;
 
         // Extended attributes, every namespace the kernel lets us read (security.capability
         // included, after chown).
@@ -781,14 +782,43 @@ impl<'a> Run<'a> {
 
         // Times, to the nanosecond; last, since everything above may touch them.
         let times = info.timestamps();
-        match target {
-            Target::Fd(fd, _) => rustix::fs::futimens(fd, &times).map_err(meta_err("times"))?,
+        let timed = match target {
+            Target::Fd(fd, _) => rustix::fs::futimens(fd, &times),
             Target::At(dir, name, _) => {
                 rustix::fs::utimensat(&dir.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)
-                    .map_err(meta_err("times"))?
             }
+        };
+        self.tolerate("times", &shown, timed)
+            .map_err(meta_err("times"))
+    }
+
+    /// As non-root, an existing directory we do not own (the volume's root on OpenShift, say)
+    /// refuses a new mode or times with EPERM: say so once per kind and go on. Anything else,
+    /// or any failure as root, is an error.
+    fn tolerate(
+        &mut self,
+        what: &'static str,
+        path: &Path,
+        done: Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        match done {
+            Err(Errno::PERM) if self.euid != 0 => {
+                if !self
+                    .report
+                    .warnings
+                    .iter()
+                    .any(|w| matches!(w, CopyWarning::NotPreserved { what: w, .. } if *w == what))
+                {
+                    self.report.warnings.push(CopyWarning::NotPreserved {
+                        what,
+                        path: path.to_owned(),
+                        errno: Errno::PERM.raw_os_error(),
+                    });
+                }
+                Ok(())
+            }
+            other => other,
         }
-        Ok(())
     }
 }
 

@@ -23,6 +23,12 @@ pub enum CopyWarning {
     },
     /// The destination has an entry of another type where the source has this one; kept.
     TypeConflict { path: PathBuf },
+    /// Not root, and an entry we do not own refused a mode or times (first occurrence per kind).
+    NotPreserved {
+        what: &'static str,
+        path: PathBuf,
+        errno: i32,
+    },
 }
 
 impl std::fmt::Display for CopyWarning {
@@ -47,6 +53,12 @@ impl std::fmt::Display for CopyWarning {
                 f,
                 "extended attribute {} not copied (first at {}: {})",
                 name.to_string_lossy(),
+                path.display(),
+                why(errno)
+            ),
+            Self::NotPreserved { what, path, errno } => write!(
+                f,
+                "{what} not preserved (first at {}: {}); not the owner",
                 path.display(),
                 why(errno)
             ),

@@ -1,17 +1,20 @@
 #!/bin/sh
 # Seeding benchmark: `bosun image seed` against `cp -a` and `rsync -a` of the same template, on
-# the same filesystem, in the same run, interleaved. Prints a markdown table (seconds).
+# the same filesystem, in the same run, interleaved. Prints a markdown table (seconds): wall
+# time including the sync, and the tool's own CPU time (steadier on a shared disk).
 #
 #   tests/bench/copy.sh [RUNS]        (default 3 runs; needs python3; rsync if installed)
 #
-# Environment: BENCH_SETTLE (seconds of rest before each timed run, default 3), BOSUN (binary; default: cargo build --release and use target/release/bosun),
+# Environment: BOSUN (binary; default: cargo build --release, target/release/bosun),
+# BENCH_SETTLE (seconds of rest before each timed run; 3), BENCH_DROP_CACHES (0),
 # BENCH_DIR (scratch dir on the filesystem to measure; default /var/tmp/bosun-bench),
 # BENCH_FILES (20000), BENCH_BYTES (1073741824).
 #
 # Every command is timed together with a following `sync`, because `bosun image seed` ends with
 # syncfs (the state file must only say "seeded" once the data is on disk) and `cp`/`rsync` do
-# not. Page caches cannot be dropped here (no write access to /proc/sys/vm/drop_caches in a
-# container), so the source tree is warm in the page cache for every tool alike.
+# not. By default the source tree is warm in the page cache for every tool alike; with
+# BENCH_DROP_CACHES=1 (root, and /proc/sys/vm/drop_caches writable: it affects the whole
+# machine) caches are dropped before each timed run, so every tool reads a cold source.
 set -eu
 
 RUNS=${1:-3}
@@ -61,19 +64,21 @@ echo "template: $(find "$TEMPLATE/srv" -type f | wc -l) files, $(du -sh "$TEMPLA
      "filesystem $(stat -f -c %T "$DIR"), $(nproc) cores, $RUNS runs" >&2
 
 now() { date +%s.%N; }
-# time_it NAME COMMAND...: prepare a fresh destination, run, sync, print the seconds.
+# time_it COMMAND...: fresh destination, rest, run, sync; print "WALL CPU" in seconds, where
+# WALL includes the final sync and CPU is the command's user+system time (what the tool itself
+# spends; writeback by the kernel's flusher threads is not in it).
 time_it() {
-    name=$1; shift
     rm -rf "$ROOT/data" "$DIR/dst"
     mkdir "$ROOT/data"
     sync
+    if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then echo 3 > /proc/sys/vm/drop_caches; fi
     # Let the deletion's discards and writeback settle, so one tool does not pay for the last.
     sleep "${BENCH_SETTLE:-3}"
     start=$(now)
-    "$@" >/dev/null 2>&1
+    /usr/bin/time -f "%U %S" -o "$DIR/cpu" "$@" >/dev/null 2>&1
     sync
     end=$(now)
-    echo "$end $start" | awk '{ printf "%.2f", $1 - $2 }'
+    echo "$end $start $(cat "$DIR/cpu")" | awk '{ printf "%.2f %.2f", $1 - $2, $3 + $4 }'
 }
 
 TOOLS="bosun cp"
@@ -86,27 +91,28 @@ while [ "$i" -le "$RUNS" ]; do
     order=$(echo $TOOLS | awk -v r="$i" '{ n = NF; for (k = 0; k < n; k++) printf "%s ", $(((k + r - 1) % n) + 1) }')
     for tool in $order; do
         case $tool in
-            bosun) t=$(time_it bosun "$BOSUN" image seed --root "$ROOT") ;;
-            cp) t=$(time_it cp cp -a "$TEMPLATE" "$DIR/dst") ;;
-            rsync) t=$(time_it rsync rsync -aHAX "$TEMPLATE/" "$DIR/dst/") ;;
+            bosun) t=$(time_it "$BOSUN" image seed --root "$ROOT") ;;
+            cp) t=$(time_it cp -a "$TEMPLATE" "$DIR/dst") ;;
+            rsync) t=$(time_it rsync -aHAX "$TEMPLATE/" "$DIR/dst/") ;;
         esac
         echo "$tool $t" >> "$RESULTS"
-        echo "run $i: $tool ${t}s" >&2
+        echo "run $i: $tool wall/cpu ${t}" >&2
     done
     i=$((i + 1))
 done
 
 echo
-echo "| tool | command | runs (s) | median (s) |"
-echo "|---|---|---|---|"
+echo "| tool | command | wall (s), each run | wall median (s) | CPU user+sys (s), each run | CPU median (s) |"
+echo "|---|---|---|---|---|---|"
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for tool in $TOOLS; do
     case $tool in
         bosun) cmd='`bosun image seed` (+ its syncfs)' ;;
         cp) cmd='`cp -a` + `sync`' ;;
         rsync) cmd='`rsync -aHAX` + `sync`' ;;
     esac
-    times=$(awk -v t="$tool" '$1 == t { print $2 }' "$RESULTS" | sort -n)
-    median=$(echo "$times" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    echo "| $tool | $cmd | $(echo "$times" | tr '\n' ' ' | sed 's/ $//') | $median |"
+    walls=$(awk -v t="$tool" '$1 == t { print $2 }' "$RESULTS")
+    cpus=$(awk -v t="$tool" '$1 == t { print $3 }' "$RESULTS")
+    echo "| $tool | $cmd | $(echo $walls) | $(echo "$walls" | median) | $(echo $cpus) | $(echo "$cpus" | median) |"
 done
 rm -rf "$DIR"
