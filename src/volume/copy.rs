@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
-use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, RenameFlags, Uid};
+use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, Uid};
 use rustix::io::Errno;
 
 use super::data::DataCopier;
@@ -88,6 +88,9 @@ pub enum CopyError {
 }
 
 pub use super::report::{CopyOptions, CopyReport, CopyWarning, Progress};
+
+mod at;
+use at::{open_child, open_dir, probe, remove_any, rename_noreplace, split, stat_at, sync_dir};
 
 /// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
 /// directory is merged into; any other existing entry is kept. See the module doc for what is
@@ -202,51 +205,6 @@ pub fn read_xattrs(path: &Path) -> Result<Vec<(OsString, Vec<u8>)>, CopyError> {
         path: path.to_owned(),
         source: errno.into(),
     })
-}
-
-/// `path` as (absolute parent, final name).
-fn split(path: &Path) -> Result<(PathBuf, OsString), CopyError> {
-    let path = std::path::absolute(path).map_err(|source| CopyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => Ok((parent.to_owned(), name.to_owned())),
-        _ => Err(CopyError::BadDestination { path }),
-    }
-}
-
-fn open_dir(path: &Path) -> Result<DirHandle, CopyError> {
-    DirHandle::open(path).map_err(|source| CopyError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn open_child(dir: &DirHandle, name: &OsStr) -> Result<DirHandle, CopyError> {
-    dir.open_child(name).map_err(|source| CopyError::Read {
-        path: dir.path.join(name),
-        source,
-    })
-}
-
-fn stat_at(dir: &DirHandle, name: &OsStr) -> Result<Info, CopyError> {
-    Info::at(dir.fd.as_fd(), name).map_err(|errno| CopyError::Read {
-        path: dir.path.join(name),
-        source: errno.into(),
-    })
-}
-
-/// stat of `name` in `dir`, None when it does not exist.
-fn probe(dir: &DirHandle, name: &OsStr) -> Result<Option<Info>, CopyError> {
-    match Info::at(dir.fd.as_fd(), name) {
-        Ok(info) => Ok(Some(info)),
-        Err(Errno::NOENT) => Ok(None),
-        Err(errno) => Err(CopyError::Read {
-            path: dir.path.join(name),
-            source: errno.into(),
-        }),
-    }
 }
 
 /// One pending step of the walk. Directories are shared by their pending children.
@@ -850,47 +808,4 @@ fn is_complete(existing: &Info, source: &Info) -> bool {
 
 fn partial_name(info: &Info) -> OsString {
     OsString::from(format!("{PARTIAL_PREFIX}{}", info.ino))
-}
-
-/// Remove `name` in `dir`, a whole tree if it is a directory (never following symlinks).
-fn remove_any(dir: &DirHandle, name: &OsStr) -> Result<(), CopyError> {
-    let err = |source: io::Error| CopyError::Create {
-        path: dir.path.join(name),
-        source,
-    };
-    match Info::at(dir.fd.as_fd(), name) {
-        Ok(info) if info.is_dir() => std::fs::remove_dir_all(dir.path_of(name)).map_err(err),
-        Ok(_) => rustix::fs::unlinkat(&dir.fd, name, AtFlags::empty()).map_err(|e| err(e.into())),
-        Err(_) => Ok(()),
-    }
-}
-
-/// Rename within `dir` without ever replacing an existing entry (a checked plain rename where
-/// the filesystem lacks RENAME_NOREPLACE).
-fn rename_noreplace(dir: &DirHandle, from: &OsStr, to: &OsStr) -> Result<(), CopyError> {
-    let err = |source: io::Error| CopyError::Rename {
-        from: dir.path.join(from),
-        to: dir.path.join(to),
-        source,
-    };
-    match rustix::fs::renameat_with(&dir.fd, from, &dir.fd, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        Err(Errno::INVAL | Errno::NOSYS) => {
-            if Info::at(dir.fd.as_fd(), to).is_ok() {
-                return Err(err(io::Error::from(io::ErrorKind::AlreadyExists)));
-            }
-            rustix::fs::renameat(&dir.fd, from, &dir.fd, to).map_err(|e| err(e.into()))
-        }
-        Err(errno) => Err(err(errno.into())),
-    }
-}
-
-fn sync_dir(path: &Path) -> Result<(), CopyError> {
-    File::open(path)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|source| CopyError::Metadata {
-            what: "durability (fsync)",
-            path: path.to_owned(),
-            source,
-        })
 }
