@@ -23,7 +23,8 @@
 //! keeps two descriptors per level of nesting open (10,000 levels need a nofile limit above
 //! 20,000).
 //!
-//! Must not: overwrite an existing destination entry (an existing directory is merged into),
+//! Must not: overwrite an existing destination entry that may hold someone else's data (see
+//! [`CopyOptions::only_missing`]; an existing directory is merged into),
 //! follow a symlink in the source or the destination, or recurse on the call stack (the walk is
 //! an explicit stack). Paths are handled as bytes
 //! (`OsStr`) throughout; names with newlines or invalid UTF-8 are ordinary.
@@ -93,8 +94,9 @@ mod at;
 use at::{open_child, open_dir, probe, remove_any, rename_noreplace, split, stat_at, sync_dir};
 
 /// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
-/// directory is merged into; any other existing entry is kept. See the module doc for what is
-/// preserved and how a killed copy is resumed.
+/// directory is merged into; what happens to other existing entries is
+/// [`CopyOptions::only_missing`]'s business. See the module doc for what is preserved and how a
+/// killed copy is resumed.
 pub fn copy_tree(
     src: &Path,
     dst: &Path,
@@ -339,9 +341,12 @@ impl<'a> Run<'a> {
         if !info.is_dir() {
             // Inside a directory still being built, entries are created under their final
             // names; one left by a killed run is complete only if its times were set (the
-            // last step), else it is rebuilt.
+            // last step), else it is rebuilt. Outside `only_missing` the destination is ours
+            // (seeding, resuming), so the same check repairs what a power loss left behind
+            // (a renamed file whose data never reached the disk has the wrong size).
+            let verify = fresh || !self.options.only_missing;
             let existing = match existing {
-                Some(existing) if fresh && !is_complete(&existing, &info) => {
+                Some(existing) if verify && !is_complete(&existing, &info) => {
                     remove_any(dst_dir, dst_name)?;
                     None
                 }

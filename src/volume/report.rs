@@ -74,8 +74,11 @@ impl std::fmt::Display for CopyWarning {
 /// How to copy.
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
-    /// Never touch an existing destination directory's metadata (adopt/upgrade mode). Existing
-    /// entries are never overwritten in either mode.
+    /// The destination holds someone else's data (adopt/upgrade mode): never touch an existing
+    /// entry, nor an existing directory's metadata. Without it the destination is the copy's
+    /// own (seeding, resuming): an existing directory gets the source's metadata, and an
+    /// existing non-directory whose type, size or nanosecond mtime differs from the source's
+    /// (left unfinished by a kill or a power loss) is rebuilt; any other is kept.
     pub only_missing: bool,
     /// fsync every file and directory before it gets its final name (survives power loss, not
     /// only a kill; slower).

@@ -423,6 +423,13 @@ fn tricky_tree_matches_cp_a() {
         fs::read_to_string(ours.join("etc/app/config")).unwrap(),
         "user edit\n"
     );
+
+    // Without only_missing the destination is the copy's own (a seeding being resumed):
+    // entries whose size or mtime differ from the source (a power loss, the edit above) are
+    // rebuilt, hardlinks regrouped, directory times restored.
+    fs::File::create(ours.join("var/lib/app/with space")).unwrap();
+    copy_tree(&src, &ours, &CopyOptions::default(), &mut |_| {}).unwrap();
+    assert_same_tree(&src, &ours, &[]);
     chmod_all_writable(scratch.path());
 }
 
