@@ -59,6 +59,12 @@ pub enum ImageError {
     },
     #[error("cannot use a manifest")]
     Manifest(#[from] ManifestError),
+    #[error(
+        "{path} overlaps {other}: the data volume and the template cannot be moved into themselves"
+    )]
+    Overlaps { path: PathBuf, other: PathBuf },
+    #[error("build id {id:?} is not usable: use letters, digits, '.', '_' and '-' (at most 128)")]
+    BadBuildId { id: String },
 }
 
 /// Where things are: image paths (absolute, as the container sees them) under a root.
@@ -164,22 +170,29 @@ pub fn prepare(
         move |source| ImageError::Io { what, path, source }
     };
     let mut report = PrepareReport::default();
+    if let Some(id) = build_id
+        && super::state::check_build_id(id).is_err()
+    {
+        return Err(ImageError::BadBuildId { id: id.to_owned() });
+    }
     for dir in [&layout.template, &layout.data] {
         let host = layout.host(dir);
         if !host.exists() {
             fs::create_dir_all(&host).map_err(io_err("create", &host))?;
         }
     }
+    // Refuse a bad list before moving anything.
     for path in paths {
         for inside in [&layout.data, &layout.template] {
             if path.starts_with(inside) || inside.starts_with(path) {
-                return Err(ImageError::BadListEntry {
+                return Err(ImageError::Overlaps {
                     path: path.clone(),
-                    line: 0,
-                    message: format!("overlaps {}", inside.display()),
+                    other: inside.clone(),
                 });
             }
         }
+    }
+    for path in paths {
         if prepare_one(layout, path, &mut report, progress)? {
             report.moved.push(path.clone());
         } else {
@@ -191,11 +204,6 @@ pub fn prepare(
         Some(id) => id.to_owned(),
         None => fresh_build_id().map_err(io_err("read", Path::new("/dev/urandom")))?,
     };
-    super::state::check_build_id(&id).map_err(|e| ImageError::BadListEntry {
-        path: PathBuf::from("--build-id"),
-        line: 0,
-        message: e.to_string(),
-    })?;
     let id_file = layout.host(Path::new("/etc/build-id"));
     if let Some(etc) = id_file.parent() {
         fs::create_dir_all(etc).map_err(io_err("create", etc))?;

@@ -6,26 +6,36 @@
 //! # The API PID 1 calls at boot (in this order)
 //!
 //! ```text
-//! let image = populate::Image { template, root, build_id };      // build_id from /etc/build-id
-//! let mut volume = state::Volume::open(data, /*wait*/ false)?;    // mkdir DATA/.bosun, flock
-//! let class = classify::classify(volume.state(), classify::is_empty(data)?, &image.build_id);
+//! use bosun::volume::{classify::{self, Class}, populate::{self, Image}, state::{Volume, HookFailure}};
+//! let image = Image { template, root, build_id, run_as };      // build_id: /etc/build-id, trimmed
+//! let mut volume = Volume::open(&data, /*wait*/ false)?;        // mkdir DATA/.bosun; flock(EX|NB):
+//!                                                               // StateError::Locked if another holds it
+//! let class = classify::classify(volume.state(), classify::is_empty(&data)?, &image.build_id);
 //! match class {
-//!     FirstRun | InterruptedSeeding { .. } => populate::seed(&mut volume, &image, adopt, &mut log)?,
-//!     Foreign  => refuse, or with BOSUN_ADOPT_DATA=1 populate::seed(&mut volume, &image, true, ..)
-//!     Upgrade { .. } => populate::upgrade(&mut volume, &image, &mut log)?,   // then hooks
-//!     Downgrade { .. } => refuse unless BOSUN_ALLOW_DOWNGRADE=1
-//!     FailedFirstBoot { .. } | FailedUpgrade { .. } => refuse unless BOSUN_RETRY_FIRST_BOOT=1
-//!     FirstBootPending | UpgradeHooksPending { .. } => run the hooks
-//!     Routine => nothing
+//!     Class::FirstRun => populate::seed(&mut volume, &image, false, &mut log_progress)?,
+//!     Class::InterruptedSeeding { adopted } => populate::seed(&mut volume, &image, adopted, ..)?,
+//!     Class::Foreign => refuse; with BOSUN_ADOPT_DATA=1: populate::seed(&mut volume, &image, true, ..)?
+//!     Class::Upgrade { .. } => populate::upgrade(&mut volume, &image, ..)?,  // report: .bosun-new list
+//!     Class::Downgrade { .. } => refuse unless BOSUN_ALLOW_DOWNGRADE=1
+//!     Class::FailedFirstBoot { failure } | Class::FailedUpgrade { failure, .. } =>
+//!         refuse (print failure: hook, code, log) unless BOSUN_RETRY_FIRST_BOOT=1
+//!     Class::FirstBootPending | Class::UpgradeHooksPending { .. } => {}      // just run the hooks
+//!     Class::Routine => {}                                                   // no hooks but boot.d
 //! }
-//! volume.hooks_started()?;      // before the phase's hooks
-//! volume.hooks_failed(failure)? // or, when one fails
-//! volume.hooks_succeeded()?;    // records the new build id in the history; phase Ready
+//! // seed() ends in phase Seeded, upgrade() in Upgraded; then the phase's hooks:
+//! volume.hooks_started()?;                 // Seeded → FirstBootHooks, Upgraded → UpgradeHooks
+//! volume.hooks_failed(HookFailure { hook, code, at: state::now(), log })?;   // on failure; exit
+//! volume.hooks_succeeded()?;               // target build id recorded in the history; Ready
 //! // keep `volume` alive (it holds the lock) for as long as PID 1 runs
 //! ```
 //!
-//! Files: [`copy`] (the copier), [`manifest`] (format, scan, compare), [`image`] (prepare,
-//! check, diff), [`state`] (lock and state file), [`classify`], [`populate`].
+//! Every step is resumable: a kill at any instant leaves a phase from which calling the same
+//! function again finishes (seed and upgrade), or a class that says what to do.
+//!
+//! Files: [`copy`] (the copier; [`data`] copies a file's bytes, [`inode`] reads and writes one
+//! entry's status and xattrs, [`report`] holds options, progress and warnings), [`manifest`]
+//! (format, scan, compare), [`image`] (prepare, check, diff), [`state`] (lock and state file),
+//! [`classify`], [`populate`] (seed, upgrade merge, UID/GID drift).
 
 pub mod classify;
 pub mod copy;
