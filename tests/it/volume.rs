@@ -378,6 +378,42 @@ fn tricky_tree_matches_cp_a() {
     assert!(report.hardlinks == 2, "{report:?}");
     assert_same_tree(&reference, &ours, &[]);
     assert_same_tree(&src, &ours, &[]);
+    // The comparison is not vacuous: the tree really has what makes it tricky.
+    let copied = walk(&ours, &[]);
+    let seen = |rel: &str| &copied[Path::new(rel)];
+    assert_eq!(seen("var/lib/app/setuid-tool").mode & 0o7777, 0o4755);
+    assert_eq!(
+        seen("var/lib/app/xattrs").xattrs[OsStr::new("user.comment")],
+        b"hello\0world"
+    );
+    assert!(
+        seen("var/lib/app/acl")
+            .xattrs
+            .contains_key(OsStr::new("system.posix_acl_access"))
+    );
+    assert!(seen("var/lib/app/sub/config-hardlink").link_group.is_some());
+    assert!(
+        copied.keys().any(|p| p.components().count() > 200),
+        "deep nesting"
+    );
+    if is_root() {
+        assert_eq!(
+            (
+                seen("var/lib/app/xattrs").uid,
+                seen("var/lib/app/xattrs").gid
+            ),
+            (1234, 5678)
+        );
+        if xattrs(&src.join("var/lib/app/setuid-tool"))
+            .contains_key(OsStr::new("security.capability"))
+        {
+            assert!(
+                seen("var/lib/app/setuid-tool")
+                    .xattrs
+                    .contains_key(OsStr::new("security.capability"))
+            );
+        }
+    }
     // Manifests of both trees agree entry by entry, and survive their text form (weird names).
     let options = bosun::volume::manifest::ScanOptions {
         hash: true,
