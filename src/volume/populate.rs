@@ -155,6 +155,8 @@ pub struct UpgradeReport {
     pub type_changed: Vec<PathBuf>,
     /// Entries re-owned because their user's or group's number moved.
     pub reowned: u64,
+    /// Numbers moved but bosun is not root and cannot re-own files: say so.
+    pub reown_skipped: bool,
     /// The old manifest was missing: every difference was treated as a user change.
     pub no_base_manifest: bool,
 }
@@ -200,7 +202,11 @@ pub fn upgrade(
     let uid_map = id_remap(&state.users, &users);
     let gid_map = id_remap(&state.groups, &groups);
     if !uid_map.is_empty() || !gid_map.is_empty() {
-        report.reowned = reown_tree(volume.data(), &uid_map, &gid_map)?;
+        if nix::unistd::geteuid().is_root() {
+            report.reowned = reown_tree(volume.data(), &uid_map, &gid_map)?;
+        } else {
+            report.reown_skipped = true;
+        }
     }
     state.users = users;
     state.groups = groups;
