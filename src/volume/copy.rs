@@ -366,11 +366,17 @@ impl<'a> Run<'a> {
             if info.nlink > 1 {
                 if let Some(first) = self.links.get(&(info.dev, info.ino)) {
                     let target = self.physical(first);
-                    if rustix::fs::linkat(CWD, &target, &dst_dir.fd, dst_name, AtFlags::empty())
-                        .is_ok()
+                    match rustix::fs::linkat(CWD, &target, &dst_dir.fd, dst_name, AtFlags::empty())
                     {
-                        self.report.hardlinks += 1;
-                        return Ok(());
+                        Ok(()) => {
+                            self.report.hardlinks += 1;
+                            return Ok(());
+                        }
+                        // Copied instead (a path past PATH_MAX, a filesystem without links).
+                        Err(errno) => self.report.warnings.push(CopyWarning::HardlinkCopied {
+                            path: dst_dir.path.join(dst_name),
+                            errno: errno.raw_os_error(),
+                        }),
                     }
                 } else {
                     self.links.insert((info.dev, info.ino), rel.clone());

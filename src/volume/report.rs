@@ -21,6 +21,8 @@ pub enum CopyWarning {
         name: OsString,
         errno: i32,
     },
+    /// A hardlink could not be made and the data was copied instead.
+    HardlinkCopied { path: PathBuf, errno: i32 },
     /// The destination has an entry of another type where the source has this one; kept.
     TypeConflict { path: PathBuf },
     /// Not root, and an entry we do not own refused a mode or times (first occurrence per kind).
@@ -59,6 +61,12 @@ impl std::fmt::Display for CopyWarning {
             Self::NotPreserved { what, path, errno } => write!(
                 f,
                 "{what} not preserved (first at {}: {}); not the owner",
+                path.display(),
+                why(errno)
+            ),
+            Self::HardlinkCopied { path, errno } => write!(
+                f,
+                "{} copied instead of hardlinked: {}",
                 path.display(),
                 why(errno)
             ),
