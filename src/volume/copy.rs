@@ -24,10 +24,11 @@
 //! 20,000).
 //!
 //! Must not: overwrite an existing destination entry that may hold someone else's data (see
-//! [`CopyOptions::only_missing`]; an existing directory is merged into),
-//! follow a symlink in the source or the destination, or recurse on the call stack (the walk is
-//! an explicit stack). Paths are handled as bytes
-//! (`OsStr`) throughout; names with newlines or invalid UTF-8 are ordinary.
+//! [`CopyOptions::only_missing`]; an existing directory is merged into), follow a symlink in
+//! the source or the destination, or recurse on the call stack (the walk is an explicit stack).
+//! Names are bytes (`OsStr`) throughout: spaces, newlines and invalid UTF-8 are ordinary.
+//! Hardlinks are made by path to the first copy; past PATH_MAX that fails and the file is
+//! copied instead, with a warning.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
