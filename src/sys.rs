@@ -113,7 +113,9 @@ impl<T: StableFd> std::os::fd::AsRawFd for Registered<T> {
 }
 
 /// Register `owner`'s descriptor with the current tokio runtime's reactor.
-pub fn register<T: StableFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<Registered<T>>> {
+pub fn register<T: StableFd>(
+    owner: T,
+) -> io::Result<tokio::io::unix::AsyncFd<Registered<T>>> {
     // SAFETY: tokio requires the descriptor to stay open and the same for the AsyncFd's life.
     // `T: StableFd` owns its descriptor and cannot replace or close it, and `Registered` hands
     // out only `&T`, so the descriptor lives exactly as long as the AsyncFd that owns it.

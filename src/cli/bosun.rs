@@ -141,9 +141,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
             match name {
                 "kill-process-group" => options.kill_process_group = true,
                 "expect-exit" => {
-                    options
-                        .success_codes
-                        .push(parse_code(&take_value("--expect-exit", attached)?)?);
+                    options.success_codes.push(parse_code(&take_value("--expect-exit", attached)?)?);
                 }
                 "stop-timeout" => {
                     let value = take_value("--stop-timeout", attached)?;
@@ -151,10 +149,8 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
                         .map_err(|why| format!("--stop-timeout {value:?}: {why}"))?;
                 }
                 "parent-death-signal" => {
-                    options.parent_death_signal = Some(parse_signal(&take_value(
-                        "--parent-death-signal",
-                        attached,
-                    )?)?);
+                    options.parent_death_signal =
+                        Some(parse_signal(&take_value("--parent-death-signal", attached)?)?);
                 }
                 "subreaper" => {}
                 "warn-on-reap" => options.warn_on_reap = true,
@@ -185,15 +181,13 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
                 'h' => return Ok(Request::Print(HELP)),
                 'V' => return Ok(Request::Version),
                 'e' => {
-                    options
-                        .success_codes
-                        .push(parse_code(&take_value("-e", attached)?)?);
+                    options.success_codes.push(parse_code(&take_value("-e", attached)?)?);
                     break;
                 }
                 't' => {
                     let value = take_value("-t", attached)?;
-                    options.stop_timeout =
-                        parse_duration(&value).map_err(|why| format!("-t {value:?}: {why}"))?;
+                    options.stop_timeout = parse_duration(&value)
+                        .map_err(|why| format!("-t {value:?}: {why}"))?;
                     break;
                 }
                 'p' => {
@@ -205,11 +199,9 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
         }
     }
     if options.command.is_empty() {
-        return Err(
-            "no command given: write `bosun -- COMMAND [ARGS...]` (booting units \
+        return Err("no command given: write `bosun -- COMMAND [ARGS...]` (booting units \
                     without a command is not available in this version)"
-                .to_owned(),
-        );
+            .to_owned());
     }
     Ok(Request::Run(options, verbosity))
 }
@@ -251,9 +243,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let value: f64 = number
             .parse()
             .map_err(|_| format!("expected a number, found {rest:?}"))?;
-        let unit_len = tail
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(tail.len());
+        let unit_len = tail.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
             "ms" | "msec" => 0.001,
@@ -277,10 +267,8 @@ mod tests {
     }
 
     fn run(args: &[&str], env: &[(&str, &str)]) -> Result<(init::Options, u8), String> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         match parse(&os(args), &lookup)? {
             Request::Run(options, verbosity) => Ok((options, verbosity)),
@@ -290,11 +278,7 @@ mod tests {
 
     #[test]
     fn tini_grammar() {
-        let (o, v) = run(
-            &["-gvv", "-e143", "-e", "3", "-s", "--", "cmd", "-e", "--"],
-            &[],
-        )
-        .unwrap();
+        let (o, v) = run(&["-gvv", "-e143", "-e", "3", "-s", "--", "cmd", "-e", "--"], &[]).unwrap();
         assert!(o.kill_process_group);
         assert_eq!(v, 3);
         assert_eq!(o.success_codes, [143, 3]);
@@ -305,37 +289,19 @@ mod tests {
 
     #[test]
     fn environment_and_overrides() {
-        let (o, v) = run(
-            &["--", "x"],
-            &[
-                ("TINI_KILL_PROCESS_GROUP", "1"),
-                ("BOSUN_STOP_TIMEOUT", "250ms"),
-            ],
-        )
-        .unwrap();
+        let (o, v) = run(&["--", "x"], &[("TINI_KILL_PROCESS_GROUP", "1"), ("BOSUN_STOP_TIMEOUT", "250ms")])
+            .unwrap();
         assert!(o.kill_process_group);
         assert_eq!(o.stop_timeout, Duration::from_millis(250));
         assert_eq!(v, 1);
-        let (o, _) = run(
-            &["--stop-timeout=2s", "--", "x"],
-            &[("BOSUN_STOP_TIMEOUT", "9")],
-        )
-        .unwrap();
+        let (o, _) = run(&["--stop-timeout=2s", "--", "x"], &[("BOSUN_STOP_TIMEOUT", "9")]).unwrap();
         assert_eq!(o.stop_timeout, Duration::from_secs(2));
     }
 
     #[test]
     fn errors_are_precise() {
-        assert!(
-            run(&["--", "x"], &[("BOSUN_STOP_TIMEOUT", "soon")])
-                .unwrap_err()
-                .contains("BOSUN_STOP_TIMEOUT")
-        );
-        assert!(
-            run(&["-e", "256", "--", "x"], &[])
-                .unwrap_err()
-                .contains("0 to 255")
-        );
+        assert!(run(&["--", "x"], &[("BOSUN_STOP_TIMEOUT", "soon")]).unwrap_err().contains("BOSUN_STOP_TIMEOUT"));
+        assert!(run(&["-e", "256", "--", "x"], &[]).unwrap_err().contains("0 to 255"));
         assert!(run(&["-x", "--", "x"], &[]).unwrap_err().contains("-x"));
         assert!(run(&["cmd"], &[]).unwrap_err().contains("bosun -- cmd"));
         assert!(run(&[], &[]).unwrap_err().contains("no command"));

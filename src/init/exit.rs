@@ -70,9 +70,6 @@ mod tests {
     fn remap_applies_to_codes_and_signals() {
         assert_eq!(Exit::of_main(Termination::Exited(3), &[3]), Exit::Success);
         assert_eq!(Exit::of_main(Termination::Exited(4), &[3]), Exit::Code(4));
-        assert_eq!(
-            Exit::of_main(Termination::Signaled(15), &[143]),
-            Exit::Success
-        );
+        assert_eq!(Exit::of_main(Termination::Signaled(15), &[143]), Exit::Success);
     }
 }

@@ -245,10 +245,7 @@ impl Supervisor<'_> {
                 crate::log::info(format_args!("main command {}", describe(termination)));
                 self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
             } else if self.options.warn_on_reap {
-                crate::log::warn(format_args!(
-                    "reaped process {pid}: {}",
-                    describe(termination)
-                ));
+                crate::log::warn(format_args!("reaped process {pid}: {}", describe(termination)));
             }
         }
         if !self.main_alive() && self.stop.is_none() {
@@ -270,11 +267,7 @@ impl Supervisor<'_> {
             return Step::Continue;
         };
         if stop.killed {
-            let left: Vec<String> = self
-                .remaining(&[])
-                .iter()
-                .map(|e| e.pid.to_string())
-                .collect();
+            let left: Vec<String> = self.remaining(&[]).iter().map(|e| e.pid.to_string()).collect();
             crate::log::error(format_args!(
                 "processes still running {}s after SIGKILL (pids {}); exiting anyway",
                 KILL_GRACE.as_secs(),
@@ -315,10 +308,7 @@ impl Supervisor<'_> {
     fn remaining(&self, exclude: &[i32]) -> Vec<procs::ProcEntry> {
         let table = procs::snapshot();
         let candidates = if self.is_pid1 {
-            table
-                .into_iter()
-                .filter(|e| e.pid != self.self_pid)
-                .collect()
+            table.into_iter().filter(|e| e.pid != self.self_pid).collect()
         } else {
             procs::descendants(&table, self.self_pid)
         };

@@ -35,9 +35,7 @@ pub fn reap_all() -> Harvest {
                 harvest.reaped.push((pid, Termination::Exited(code)));
             }
             Ok(WaitStatus::Signaled(pid, signal, _core)) => {
-                harvest
-                    .reaped
-                    .push((pid, Termination::Signaled(signal as i32)));
+                harvest.reaped.push((pid, Termination::Signaled(signal as i32)));
             }
             Ok(WaitStatus::StillAlive) => {
                 harvest.children_left = true;

@@ -124,9 +124,7 @@ pub fn parse(text: &str) -> Option<i32> {
             rest.parse::<i32>().ok()?
         };
         let n = base + sign * offset;
-        (libc::SIGRTMIN()..=libc::SIGRTMAX())
-            .contains(&n)
-            .then_some(n)
+        (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n).then_some(n)
     };
     if let Some(rest) = bare.strip_prefix("RTMIN") {
         return rt(libc::SIGRTMIN(), rest.strip_prefix('+').unwrap_or(rest), 1);
