@@ -3,6 +3,7 @@
 //! (`bosun init`, `bosun ctl`, ...). No PID-1 logic lives here.
 
 pub mod bosun;
+pub mod image;
 pub mod verify;
 pub mod webdav;
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use crate::init::exit::Exit;
 
 /// The personalities and words the binary answers to, and whether they are built.
-const NOT_BUILT_YET: [&str; 4] = ["ctl", "image", "systemctl", "initctl"];
+const NOT_BUILT_YET: [&str; 3] = ["ctl", "systemctl", "initctl"];
 
 /// Run the personality chosen by `args` (argv including `argv[0]`) and return how to exit.
 pub fn dispatch(args: Vec<OsString>) -> Exit {
@@ -27,6 +28,7 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
         "systemctl" | "initctl" => not_built(&invoked_as),
         _ => match rest.first().and_then(|w| w.to_str()) {
             Some("init") => bosun::main(&rest[1..]),
+            Some("image") => image::main(&rest[1..]),
             Some("verify") => verify::main(&rest[1..]),
             Some("webdav") => webdav::main(&rest[1..]),
             Some(word) if NOT_BUILT_YET.contains(&word) => not_built(&format!("bosun {word}")),

@@ -299,10 +299,9 @@ fn uri_matches(uri: &str, target: &str) -> bool {
     if let Some(rest) = uri
         .strip_prefix("http://")
         .or_else(|| uri.strip_prefix("https://"))
+        && let Some(slash) = rest.find('/')
     {
-        if let Some(slash) = rest.find('/') {
-            return &rest[slash..] == target;
-        }
+        return &rest[slash..] == target;
     }
     false
 }

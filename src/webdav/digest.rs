@@ -293,7 +293,7 @@ fn nonce_tag(key: &[u8; 32], body: &[u8]) -> [u8; NONCE_TAG_LEN] {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -697,10 +697,9 @@ pub fn copy_xattrs(from: &File, to: &File) {
         if name
             .to_str()
             .is_some_and(|n| n.starts_with(super::props::XATTR_PREFIX))
+            && let Ok(Some(value)) = from.get_xattr(&name)
         {
-            if let Ok(Some(value)) = from.get_xattr(&name) {
-                let _ = to.set_xattr(&name, &value);
-            }
+            let _ = to.set_xattr(&name, &value);
         }
     }
 }

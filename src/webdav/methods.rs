@@ -101,19 +101,18 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
         }
     }
     let read = req.method == "GET" || req.method == "HEAD";
-    if let Some(list) = req.header("if-match") {
-        if !meta.is_some_and(|m| etag_matches(list, &m.etag())) {
-            return Err(status(412));
-        }
+    if let Some(list) = req.header("if-match")
+        && !meta.is_some_and(|m| etag_matches(list, &m.etag()))
+    {
+        return Err(status(412));
     }
     if let (Some(since), Some(m)) = (
         req.header("if-unmodified-since")
             .and_then(|d| httpdate::parse_http_date(d).ok()),
         meta,
-    ) {
-        if truncate(m.mtime) > since {
-            return Err(status(412));
-        }
+    ) && truncate(m.mtime) > since
+    {
+        return Err(status(412));
     }
     if let Some(list) = req.header("if-none-match") {
         if meta.is_some_and(|m| etag_matches(list, &m.etag())) {
@@ -123,16 +122,15 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
                 status(412)
             });
         }
-    } else if read {
-        if let (Some(since), Some(m)) = (
+    } else if read
+        && let (Some(since), Some(m)) = (
             req.header("if-modified-since")
                 .and_then(|d| httpdate::parse_http_date(d).ok()),
             meta,
-        ) {
-            if truncate(m.mtime) <= since {
-                return Err(not_modified(meta));
-            }
-        }
+        )
+        && truncate(m.mtime) <= since
+    {
+        return Err(not_modified(meta));
     }
     Ok(submitted)
 }
@@ -262,10 +260,10 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
     if let Ok(v) = HeaderValue::from_str(super::propfind::content_type(&req.path)) {
         h.insert("content-type", v);
     }
-    if code == 206 {
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1)) {
-            h.insert("content-range", v);
-        }
+    if code == 206
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1))
+    {
+        h.insert("content-range", v);
     }
     Ok(resp)
 }
@@ -415,10 +413,10 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
             break;
         }
     }
-    if let Some((_, len)) = partial {
-        if written != len {
-            return status(400);
-        }
+    if let Some((_, len)) = partial
+        && written != len
+    {
+        return status(400);
     }
     blocking(|| {
         if let Err(e) = upload.commit() {

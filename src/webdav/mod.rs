@@ -330,13 +330,13 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
             if let Ok(value) = HeaderValue::from_str(&server.auth.challenge(stale)) {
                 resp.headers_mut().append("www-authenticate", value);
             }
-            if server.auth.allow_basic() {
-                if let Ok(value) = HeaderValue::from_str(&format!(
+            if server.auth.allow_basic()
+                && let Ok(value) = HeaderValue::from_str(&format!(
                     "Basic realm=\"{}\"",
                     server.auth.realm().replace('"', "")
-                )) {
-                    resp.headers_mut().append("www-authenticate", value);
-                }
+                ))
+            {
+                resp.headers_mut().append("www-authenticate", value);
             }
             return resp;
         }
@@ -375,13 +375,14 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
             resp
         }
     };
-    if req.method != "HEAD" && req.method != "GET" && !resp.headers().contains_key("content-length")
+    if req.method != "HEAD"
+        && req.method != "GET"
+        && !resp.headers().contains_key("content-length")
+        && let DavBody::Bytes(b) = resp.body()
     {
-        if let DavBody::Bytes(b) = resp.body() {
-            let len = b.as_ref().map_or(0, Bytes::len);
-            resp.headers_mut()
-                .insert("content-length", HeaderValue::from(len));
-        }
+        let len = b.as_ref().map_or(0, Bytes::len);
+        resp.headers_mut()
+            .insert("content-length", HeaderValue::from(len));
     }
     crate::log::debug(format_args!(
         "webdav: {} {} {} -> {}",

@@ -305,10 +305,11 @@ fn respond(
                 found.push_str(&d.xml);
             }
             for (ns, name) in include {
-                if ns == DAV && QUOTA.contains(&name.as_str()) {
-                    if let Some(v) = live_value(server, p, m, name) {
-                        found.push_str(&v);
-                    }
+                if ns == DAV
+                    && QUOTA.contains(&name.as_str())
+                    && let Some(v) = live_value(server, p, m, name)
+                {
+                    found.push_str(&v);
                 }
             }
         }

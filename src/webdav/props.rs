@@ -72,10 +72,10 @@ fn read_xattrs(file: &std::fs::File) -> BTreeMap<Key, String> {
             if !name.to_str().is_some_and(|n| n.starts_with(XATTR_PREFIX)) {
                 continue;
             }
-            if let Ok(Some(raw)) = file.get_xattr(&name) {
-                if let Some(prop) = decode(&raw) {
-                    found.insert((prop.ns, prop.name), prop.xml);
-                }
+            if let Ok(Some(raw)) = file.get_xattr(&name)
+                && let Some(prop) = decode(&raw)
+            {
+                found.insert((prop.ns, prop.name), prop.xml);
             }
         }
     }

@@ -11,4 +11,5 @@ mod pid1;
 mod services;
 mod spawn;
 mod units;
+mod volume;
 mod webdav;

@@ -1,0 +1,394 @@
+//! `bosun image prepare|check|diff|seed`: argument parsing and printing only; the work is in
+//! [`crate::volume`]. Run at image build time (prepare, check), in a running container (diff),
+//! or in a Kubernetes init container (seed).
+
+use std::error::Error;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::init::exit::Exit;
+use crate::volume::classify::{self, Class};
+use crate::volume::copy::Progress;
+use crate::volume::image::{self, Layout};
+use crate::volume::populate::{self, Image};
+use crate::volume::state::Volume;
+
+const HELP: &str = "\
+bosun image — build-time and volume tools
+
+Usage:
+  bosun image prepare [OPTIONS] [--build-id ID] LIST...
+      Move every path listed in LIST (one absolute path per line; # comments) into the
+      template, leave a symlink to its place in the data volume, write /etc/build-id (a fresh
+      random id unless --build-id is given) and the manifests. Idempotent: a later image layer
+      can add paths.
+  bosun image check [OPTIONS]
+      Check that every symlink into the data volume is covered by the template and that the
+      template matches its manifest. Exits 1 listing the problems.
+  bosun image diff [OPTIONS]
+      List what was created (A), modified (M) or deleted (D) outside the data volume, /run,
+      /tmp, /proc, /sys and /dev since `image prepare`: what re-creating the container loses.
+  bosun image seed [OPTIONS] [--adopt] [--run-as UID:GID]
+      Seed an empty data volume from the template (resumes an interrupted seeding), as an
+      init container would before the main container starts; the first-boot hooks run at the
+      next boot. --adopt copies only what is missing into a non-empty volume never seeded;
+      --run-as (env BOSUN_RUN_AS) gives everything seeded to that owner.
+
+Options:
+  --template DIR   the template directory (env BOSUN_TEMPLATE_DIR; default /data-template)
+  --data DIR       the data volume's mount point (env BOSUN_DATA_DIR; default /data)
+  --root DIR       the image's root; every other path is inside it (default /)
+  -h, --help       print this help
+";
+
+/// What was asked.
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    verb: String,
+    layout: Layout,
+    build_id: Option<String>,
+    adopt: bool,
+    run_as: Option<(u32, u32)>,
+    lists: Vec<PathBuf>,
+}
+
+/// `bosun image ...`, with `args` starting after `image`.
+pub fn main(args: &[OsString]) -> Exit {
+    let env = |name: &str| std::env::var_os(name);
+    let request = match parse(args, &env) {
+        Ok(Some(request)) => request,
+        Ok(None) => {
+            print!("{HELP}");
+            return Exit::Success;
+        }
+        Err(message) => {
+            crate::log::error(format_args!("{message}"));
+            eprintln!("Try 'bosun image --help' for more information.");
+            return Exit::Usage;
+        }
+    };
+    let outcome = match request.verb.as_str() {
+        "prepare" => prepare(&request),
+        "check" => check(&request),
+        "diff" => diff(&request),
+        _ => seed(&request),
+    };
+    match outcome {
+        Ok(exit) => exit,
+        Err(error) => {
+            crate::log::error(format_args!("{}", chain(error.as_ref())));
+            Exit::Failure
+        }
+    }
+}
+
+/// `error: cause: cause`, like anyhow's `{:#}`.
+fn chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn parse(
+    args: &[OsString],
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<Request>, String> {
+    let Some(verb) = args.first().and_then(|v| v.to_str()) else {
+        return Err("missing command: prepare, check, diff or seed".to_owned());
+    };
+    if matches!(verb, "-h" | "--help" | "help") {
+        return Ok(None);
+    }
+    if !matches!(verb, "prepare" | "check" | "diff" | "seed") {
+        return Err(format!(
+            "unknown command {verb:?}: expected prepare, check, diff or seed"
+        ));
+    }
+    let mut request = Request {
+        verb: verb.to_owned(),
+        layout: Layout {
+            root: PathBuf::from("/"),
+            template: env("BOSUN_TEMPLATE_DIR")
+                .map_or_else(|| PathBuf::from("/data-template"), PathBuf::from),
+            data: env("BOSUN_DATA_DIR").map_or_else(|| PathBuf::from("/data"), PathBuf::from),
+        },
+        build_id: None,
+        adopt: false,
+        run_as: None,
+        lists: Vec::new(),
+    };
+    if request.verb == "seed"
+        && let Some(value) = env("BOSUN_RUN_AS")
+    {
+        request.run_as =
+            Some(parse_owner(&value.to_string_lossy()).map_err(|e| format!("BOSUN_RUN_AS: {e}"))?);
+    }
+    let mut rest = args[1..].iter();
+    let mut only_lists = false;
+    while let Some(arg) = rest.next() {
+        let text = arg.to_str().unwrap_or("");
+        if only_lists || !text.starts_with('-') || text == "-" {
+            request.lists.push(PathBuf::from(arg));
+            continue;
+        }
+        let (name, attached) = match text.split_once('=') {
+            Some((name, value)) => (name, Some(OsString::from(value))),
+            None => (text, None),
+        };
+        let mut value = || {
+            attached
+                .clone()
+                .or_else(|| rest.next().cloned())
+                .ok_or_else(|| format!("option {name} needs a value"))
+        };
+        match name {
+            "--" => only_lists = true,
+            "-h" | "--help" => return Ok(None),
+            "--template" => request.layout.template = PathBuf::from(value()?),
+            "--data" => request.layout.data = PathBuf::from(value()?),
+            "--root" => request.layout.root = PathBuf::from(value()?),
+            "--build-id" if request.verb == "prepare" => {
+                request.build_id = Some(
+                    value()?
+                        .into_string()
+                        .map_err(|_| "--build-id must be text".to_owned())?,
+                );
+            }
+            "--adopt" if request.verb == "seed" => request.adopt = true,
+            "--run-as" if request.verb == "seed" => {
+                request.run_as = Some(parse_owner(&value()?.to_string_lossy())?);
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option {name} for `bosun image {}`",
+                    request.verb
+                ));
+            }
+        }
+    }
+    for (what, path) in [
+        ("--template", &request.layout.template),
+        ("--data", &request.layout.data),
+    ] {
+        if !path.is_absolute() {
+            return Err(format!(
+                "{what} {}: must be an absolute path inside the image",
+                path.display()
+            ));
+        }
+    }
+    match (request.verb.as_str(), request.lists.is_empty()) {
+        ("prepare", true) => Err("prepare needs at least one LIST file".to_owned()),
+        ("prepare", false) | (_, true) => Ok(Some(request)),
+        (verb, false) => Err(format!(
+            "unexpected argument {:?} for `bosun image {verb}`",
+            request.lists[0]
+        )),
+    }
+}
+
+/// `UID:GID` (numbers; the user need not exist in the image).
+fn parse_owner(text: &str) -> Result<(u32, u32), String> {
+    let (uid, gid) = text.split_once(':').unwrap_or((text, text));
+    match (uid.trim().parse(), gid.trim().parse()) {
+        (Ok(uid), Ok(gid)) => Ok((uid, gid)),
+        _ => Err(format!("owner {text:?}: expected UID:GID as numbers")),
+    }
+}
+
+type Outcome = Result<Exit, Box<dyn Error>>;
+
+fn say(args: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "bosun: {args}");
+}
+
+fn report_progress(what: &'static str) -> impl FnMut(&Progress) {
+    move |p: &Progress| say(format_args!("{what}: {p}"))
+}
+
+fn report_warnings(warnings: &[crate::volume::copy::CopyWarning]) {
+    for warning in warnings {
+        crate::log::warn(format_args!("{warning}"));
+    }
+}
+
+fn prepare(request: &Request) -> Outcome {
+    let paths = image::read_lists(&request.lists)?;
+    let report = image::prepare(
+        &request.layout,
+        &paths,
+        request.build_id.as_deref(),
+        &mut report_progress("prepare"),
+    )?;
+    report_warnings(&report.copy.warnings);
+    for path in &report.moved {
+        say(format_args!("moved {} to the template", path.display()));
+    }
+    for path in &report.already {
+        say(format_args!("{} was already prepared", path.display()));
+    }
+    say(format_args!("build id {}", report.build_id));
+    Ok(Exit::Success)
+}
+
+fn check(request: &Request) -> Outcome {
+    let report = image::check(&request.layout)?;
+    let mut out = std::io::stdout().lock();
+    for (link, target) in &report.uncovered {
+        writeln!(
+            out,
+            "uncovered: {} -> {} (not in the template)",
+            link.display(),
+            target.display()
+        )?;
+    }
+    if report.no_manifest {
+        writeln!(
+            out,
+            "the template has no manifest: run `bosun image prepare`"
+        )?;
+    }
+    for (change, rel) in &report.template_changes {
+        writeln!(
+            out,
+            "template {} {}",
+            change.letter(),
+            Path::new("/").join(rel).display()
+        )?;
+    }
+    Ok(if report.ok() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+fn diff(request: &Request) -> Outcome {
+    let changes = image::diff(&request.layout)?;
+    let mut out = std::io::stdout().lock();
+    for (change, path) in changes {
+        out.write_all(format!("{} ", change.letter()).as_bytes())?;
+        out.write_all(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(Exit::Success)
+}
+
+fn seed(request: &Request) -> Outcome {
+    let layout = &request.layout;
+    let build_id_file = layout.host(Path::new("/etc/build-id"));
+    let build_id = std::fs::read_to_string(&build_id_file)
+        .map_err(|e| {
+            format!(
+                "cannot read the image's build id {}: {e}",
+                build_id_file.display()
+            )
+        })?
+        .trim()
+        .to_owned();
+    let image = Image {
+        template: layout.host(&layout.template),
+        root: layout.root.clone(),
+        build_id,
+        run_as: request.run_as,
+    };
+    let data = layout.host(&layout.data);
+    let mut volume = Volume::open(&data, false)?;
+    let class = classify::classify(volume.state(), classify::is_empty(&data)?, &image.build_id);
+    let adopt = match class {
+        Class::FirstRun => false,
+        Class::InterruptedSeeding { adopted } => adopted,
+        Class::Foreign if request.adopt => true,
+        Class::Foreign => {
+            crate::log::error(format_args!(
+                "{} is not empty and was never seeded by bosun: refusing to seed it; \
+                 use --adopt to copy only what is missing into it",
+                data.display()
+            ));
+            return Ok(Exit::Failure);
+        }
+        other => {
+            say(format_args!(
+                "{} is already seeded ({other:?}): nothing to do",
+                data.display()
+            ));
+            return Ok(Exit::Success);
+        }
+    };
+    let report = populate::seed(&mut volume, &image, adopt, &mut report_progress("seeding"))?;
+    report_warnings(&report.warnings);
+    say(format_args!(
+        "seeded {}: {} files ({} MiB), {} directories, {} symlinks, {} hardlinks, {} special files, {} already there",
+        data.display(),
+        report.files,
+        report.bytes / (1024 * 1024),
+        report.dirs,
+        report.symlinks,
+        report.hardlinks,
+        report.specials,
+        report.existing
+    ));
+    Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Option<Request>, String> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        parse(&args, &|_| None)
+    }
+
+    #[test]
+    fn grammar() {
+        let r = run(&[
+            "prepare",
+            "--root",
+            "/r",
+            "--build-id=b1",
+            "a.list",
+            "--",
+            "--odd.list",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.layout.root, PathBuf::from("/r"));
+        assert_eq!(r.build_id.as_deref(), Some("b1"));
+        assert_eq!(
+            r.lists,
+            [PathBuf::from("a.list"), PathBuf::from("--odd.list")]
+        );
+        assert!(run(&["prepare"]).unwrap_err().contains("LIST"));
+        assert!(
+            run(&["check", "x"])
+                .unwrap_err()
+                .contains("unexpected argument")
+        );
+        assert!(
+            run(&["check", "--adopt"])
+                .unwrap_err()
+                .contains("unknown option --adopt")
+        );
+        assert!(
+            run(&["seed", "--adopt", "--data", "rel"])
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(run(&["nope"]).unwrap_err().contains("unknown command"));
+        assert!(run(&["--help"]).unwrap().is_none());
+        let r = run(&["seed", "--run-as", "1000:100"]).unwrap().unwrap();
+        assert_eq!(r.run_as, Some((1000, 100)));
+        assert!(
+            run(&["seed", "--run-as", "bob"])
+                .unwrap_err()
+                .contains("UID:GID")
+        );
+    }
+}

@@ -1,0 +1,823 @@
+//! The metadata-preserving tree copier: what seeds a data volume from its template, moves paths
+//! into the template at image build time, and adds what is missing on upgrade or adoption.
+//!
+//! Owns: creating every entry by type without following symlinks (regular, directory, symlink —
+//! dangling ones too —, fifo, socket, character and block devices where permitted), keeping
+//! hardlinks as hardlinks, keeping sparse files sparse, copying data by reflink → copy_file_range
+//! → read/write, then applying owner, mode, extended attributes and nanosecond times, in that
+//! order (chown clears setuid bits and `security.capability`; a directory's times are set after
+//! its contents).
+//!
+//! Crash safety: a new directory (the top of a subtree the destination lacks) is built under a
+//! temporary name ([`PARTIAL_PREFIX`] + the source inode) and renamed to its final name only
+//! after its whole subtree and its own metadata are done; inside it, entries are created under
+//! their final names, and a file's times are set last, so an entry whose nanosecond mtime and
+//! size match the source is complete. Into an existing directory, every non-directory is built
+//! under a temporary name and renamed into place (RENAME_NOREPLACE). So an entry visible under
+//! its final name is always complete, and a copy killed at any instant is finished by running
+//! it again: complete entries are kept, the temporary directory is reused, unfinished entries
+//! are rebuilt, leftovers are removed.
+//!
+//! Depth: every operation is relative to an open directory (`*at` calls, and
+//! `/proc/self/fd/N/name` for extended attributes), so no path grows past PATH_MAX; the walk
+//! keeps two descriptors per level of nesting open (10,000 levels need a nofile limit above
+//! 20,000).
+//!
+//! Must not: overwrite an existing destination entry that may hold someone else's data (see
+//! [`CopyOptions::only_missing`]; an existing directory is merged into), follow a symlink in
+//! the source or the destination, or recurse on the call stack (the walk is an explicit stack).
+//! Names are bytes (`OsStr`) throughout: spaces, newlines and invalid UTF-8 are ordinary.
+//! Hardlinks are made by path to the first copy; past PATH_MAX that fails and the file is
+//! copied instead, with a warning.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, Uid};
+use rustix::io::Errno;
+
+use super::data::DataCopier;
+use super::inode::{self, DirHandle, Info, XattrPlace};
+
+/// Names under construction start with this; they never survive a completed copy.
+pub const PARTIAL_PREFIX: &str = ".bosun-partial.";
+
+/// A failed copy step; every variant names the path it failed on.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot copy the data of {src} to {dst}")]
+    Data {
+        src: PathBuf,
+        dst: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot set the {what} of {path}")]
+    Metadata {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot move {from} into place as {to}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot copy to {path}: it has no parent directory or no name")]
+    BadDestination { path: PathBuf },
+}
+
+pub use super::report::{CopyOptions, CopyReport, CopyWarning, Progress};
+
+mod at;
+use at::{open_child, open_dir, probe, remove_any, rename_noreplace, split, stat_at, sync_dir};
+
+/// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
+/// directory is merged into; what happens to other existing entries is
+/// [`CopyOptions::only_missing`]'s business. See the module doc for what is preserved and how a
+/// killed copy is resumed.
+pub fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    options: &CopyOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = Rc::new(open_dir(&src_parent)?);
+    let dst_dir = Rc::new(open_dir(&dst_parent)?);
+    let mut run = Run::new(dst_parent.clone(), options);
+    run.walk(src_dir, dst_dir, src_name, dst_name, progress)?;
+    if options.durable {
+        sync_dir(&dst_parent)?;
+    }
+    run.report.reflinked = run.data.reflinked;
+    Ok(run.report)
+}
+
+/// Replace (or create) the non-directory `dst` with a copy of `src`, atomically: a reader sees
+/// the old entry or the complete new one. Used by upgrades for files the user never changed and
+/// for `FILE.bosun-new`.
+pub fn replace_entry(
+    src: &Path,
+    dst: &Path,
+    options: &CopyOptions,
+) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = open_dir(&src_parent)?;
+    let dst_dir = open_dir(&dst_parent)?;
+    let info = stat_at(&src_dir, &src_name)?;
+    if info.is_dir() {
+        return Err(CopyError::Create {
+            path: dst.to_owned(),
+            source: io::Error::from(io::ErrorKind::IsADirectory),
+        });
+    }
+    let mut run = Run::new(dst_parent, options);
+    if let Some(tmp) = run.build_leaf(&src_dir, &src_name, &dst_dir, &info)? {
+        rustix::fs::renameat(&dst_dir.fd, &tmp, &dst_dir.fd, &dst_name).map_err(|errno| {
+            CopyError::Rename {
+                from: dst_dir.path.join(&tmp),
+                to: dst.to_owned(),
+                source: errno.into(),
+            }
+        })?;
+    }
+    Ok(run.report)
+}
+
+/// Create the directory `dst` (if missing) with `src`'s owner, mode, extended attributes and
+/// times, without its contents: the parents of a path moved into a template.
+pub fn copy_dir_shell(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let src_dir = open_dir(&src_parent)?;
+    let dst_dir = open_dir(&dst_parent)?;
+    let info = stat_at(&src_dir, &src_name)?;
+    let options = CopyOptions::default();
+    let mut run = Run::new(dst_parent, &options);
+    match rustix::fs::mkdirat(&dst_dir.fd, &dst_name, Mode::from_raw_mode(0o700)) {
+        Ok(()) => run.report.dirs += 1,
+        Err(Errno::EXIST) => {}
+        Err(errno) => {
+            return Err(CopyError::Create {
+                path: dst.to_owned(),
+                source: errno.into(),
+            });
+        }
+    }
+    let src_self = open_child(&src_dir, &src_name)?;
+    let dst_self = open_child(&dst_dir, &dst_name)?;
+    run.apply_metadata(
+        Target::Fd(dst_self.fd.as_fd(), &dst_self.path),
+        XattrPlace::Fd(src_self.fd.as_fd()),
+        &src_self.path,
+        &info,
+    )?;
+    Ok(run.report)
+}
+
+/// Set `dst`'s times (not followed if a symlink) to those recorded in `meta`.
+pub fn set_times(dst: &Path, meta: &std::fs::Metadata) -> Result<(), CopyError> {
+    use std::os::unix::fs::MetadataExt;
+    let times = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: meta.atime(),
+            tv_nsec: meta.atime_nsec(),
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: meta.mtime(),
+            tv_nsec: meta.mtime_nsec(),
+        },
+    };
+    rustix::fs::utimensat(CWD, dst, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(|errno| {
+        CopyError::Metadata {
+            what: "times",
+            path: dst.to_owned(),
+            source: errno.into(),
+        }
+    })
+}
+
+/// Every extended attribute of `path` (not followed).
+pub fn read_xattrs(path: &Path) -> Result<Vec<(OsString, Vec<u8>)>, CopyError> {
+    inode::read_xattrs_at(path).map_err(|errno| CopyError::Read {
+        path: path.to_owned(),
+        source: errno.into(),
+    })
+}
+
+/// One pending step of the walk. Directories are shared by their pending children.
+enum Step {
+    Visit(Visit),
+    /// All of a directory's children are done: clean up, apply its metadata, give it its name.
+    Finish(Box<Finish>),
+}
+
+/// Copy `name` from `src_dir` to `dst_name` in `dst_dir`.
+struct Visit {
+    src_dir: Rc<DirHandle>,
+    dst_dir: Rc<DirHandle>,
+    name: OsString,
+    dst_name: OsString,
+    /// The destination path relative to the copy's base directory.
+    rel: PathBuf,
+    /// `dst_dir` is not visible under its final name yet (it or an ancestor is being built),
+    /// so entries can be created in it under their final names.
+    fresh: bool,
+    /// The copy's top entry (where `exclude_top` applies to its children).
+    top: bool,
+}
+
+struct Finish {
+    src_self: Rc<DirHandle>,
+    dst_self: Rc<DirHandle>,
+    dst_parent: Rc<DirHandle>,
+    /// The temporary name to rename from, for the top of a new subtree.
+    temp: Option<OsString>,
+    name: OsString,
+    rel: PathBuf,
+    info: Info,
+    apply: bool,
+}
+
+struct Run<'a> {
+    options: &'a CopyOptions,
+    /// The directory the copy's top entry goes into.
+    base: PathBuf,
+    /// (dev, ino) of a multiply-linked source → its first destination path (relative to base).
+    links: HashMap<(u64, u64), PathBuf>,
+    /// Directories under construction under a temporary name (relative path → that name).
+    open_dirs: HashMap<PathBuf, OsString>,
+    report: CopyReport,
+    data: DataCopier,
+    warned_xattrs: Vec<OsString>,
+    started: Instant,
+    last_progress: Instant,
+    euid: u32,
+    egid: u32,
+}
+
+impl<'a> Run<'a> {
+    fn new(base: PathBuf, options: &'a CopyOptions) -> Self {
+        let now = Instant::now();
+        Self {
+            options,
+            base,
+            links: HashMap::new(),
+            open_dirs: HashMap::new(),
+            report: CopyReport::default(),
+            data: DataCopier::default(),
+            warned_xattrs: Vec::new(),
+            started: now,
+            last_progress: now,
+            euid: nix::unistd::geteuid().as_raw(),
+            egid: nix::unistd::getegid().as_raw(),
+        }
+    }
+
+    fn walk(
+        &mut self,
+        src_dir: Rc<DirHandle>,
+        dst_dir: Rc<DirHandle>,
+        name: OsString,
+        dst_name: OsString,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(), CopyError> {
+        let rel = PathBuf::from(&dst_name);
+        let mut stack = vec![Step::Visit(Visit {
+            src_dir,
+            dst_dir,
+            name,
+            dst_name,
+            rel,
+            fresh: false,
+            top: true,
+        })];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Visit(visit) => {
+                    self.visit(visit, &mut stack)?;
+                    self.tick(progress);
+                }
+                Step::Finish(finish) => self.finish(*finish)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, progress: &mut dyn FnMut(&Progress)) {
+        let every = self.options.progress_every;
+        if every.is_zero() || self.last_progress.elapsed() < every {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let r = &self.report;
+        progress(&Progress {
+            files: r.files + r.dirs + r.symlinks + r.specials + r.hardlinks + r.existing,
+            bytes: r.bytes,
+            elapsed: self.started.elapsed(),
+            totals: self.options.totals,
+        });
+    }
+
+    fn visit(&mut self, visit: Visit, stack: &mut Vec<Step>) -> Result<(), CopyError> {
+        let Visit {
+            src_dir,
+            dst_dir,
+            name,
+            dst_name,
+            rel,
+            fresh,
+            top,
+        } = visit;
+        let (src_dir, dst_dir, name, dst_name) =
+            (&src_dir, &dst_dir, name.as_os_str(), dst_name.as_os_str());
+        let info = stat_at(src_dir, name)?;
+        let existing = probe(dst_dir, dst_name)?;
+
+        if !info.is_dir() {
+            // Inside a directory still being built, entries are created under their final
+            // names; one left by a killed run is complete only if its times were set (the
+            // last step), else it is rebuilt. Outside `only_missing` the destination is ours
+            // (seeding, resuming), so the same check repairs what a power loss left behind
+            // (a renamed file whose data never reached the disk has the wrong size).
+            let verify = fresh || !self.options.only_missing;
+            let existing = match existing {
+                Some(existing) if verify && !is_complete(&existing, &info) => {
+                    remove_any(dst_dir, dst_name)?;
+                    None
+                }
+                other => other,
+            };
+            if let Some(existing) = existing {
+                self.report.existing += 1;
+                if existing.file_type() != info.file_type() {
+                    self.report.warnings.push(CopyWarning::TypeConflict {
+                        path: dst_dir.path.join(dst_name),
+                    });
+                } else if info.nlink > 1 {
+                    self.links.entry((info.dev, info.ino)).or_insert(rel);
+                }
+                return Ok(());
+            }
+            if info.nlink > 1 {
+                if let Some(first) = self.links.get(&(info.dev, info.ino)) {
+                    let target = self.physical(first);
+                    match rustix::fs::linkat(CWD, &target, &dst_dir.fd, dst_name, AtFlags::empty())
+                    {
+                        Ok(()) => {
+                            self.report.hardlinks += 1;
+                            return Ok(());
+                        }
+                        // Copied instead (a path past PATH_MAX, a filesystem without links).
+                        Err(errno) => self.report.warnings.push(CopyWarning::HardlinkCopied {
+                            path: dst_dir.path.join(dst_name),
+                            errno: errno.raw_os_error(),
+                        }),
+                    }
+                } else {
+                    self.links.insert((info.dev, info.ino), rel.clone());
+                }
+            }
+            if fresh {
+                if self
+                    .build_leaf_as(src_dir, name, dst_dir, &info, dst_name)?
+                    .is_none()
+                {
+                    self.links.remove(&(info.dev, info.ino));
+                }
+                return Ok(());
+            }
+            match self.build_leaf(src_dir, name, dst_dir, &info)? {
+                Some(tmp) => rename_noreplace(dst_dir, &tmp, dst_name)?,
+                None => {
+                    self.links.remove(&(info.dev, info.ino));
+                }
+            }
+            return Ok(());
+        }
+
+        // A directory: merge into an existing one, create it in place inside a directory still
+        // being built, or build it under a temporary name and rename it at the end.
+        let (phys_name, temp, apply) = match existing {
+            Some(existing) if existing.is_dir() => (
+                dst_name.to_owned(),
+                None,
+                fresh || !self.options.only_missing,
+            ),
+            Some(_) => {
+                self.report.existing += 1;
+                self.report.warnings.push(CopyWarning::TypeConflict {
+                    path: dst_dir.path.join(dst_name),
+                });
+                return Ok(());
+            }
+            None if fresh => {
+                self.mkdir(dst_dir, dst_name)?;
+                self.report.dirs += 1;
+                (dst_name.to_owned(), None, true)
+            }
+            None => {
+                let tmp = partial_name(&info);
+                match probe(dst_dir, &tmp)? {
+                    // Left by a killed run: reuse what it finished inside.
+                    Some(left) if left.is_dir() => rustix::fs::chmodat(
+                        &dst_dir.fd,
+                        &tmp,
+                        Mode::from_raw_mode(0o700),
+                        AtFlags::empty(),
+                    )
+                    .map_err(|errno| CopyError::Metadata {
+                        what: "mode",
+                        path: dst_dir.path.join(&tmp),
+                        source: errno.into(),
+                    })?,
+                    Some(_) => remove_any(dst_dir, &tmp)?,
+                    None => {}
+                }
+                if probe(dst_dir, &tmp)?.is_none() {
+                    self.mkdir(dst_dir, &tmp)?;
+                }
+                self.open_dirs.insert(rel.clone(), tmp.clone());
+                (tmp.clone(), Some(tmp), true)
+            }
+        };
+        let src_self = Rc::new(open_child(src_dir, name)?);
+        let dst_self = Rc::new(open_child(dst_dir, &phys_name)?);
+        let mut names = src_self.names().map_err(|source| CopyError::Read {
+            path: src_self.path.clone(),
+            source,
+        })?;
+        if top {
+            names.retain(|n| !self.options.exclude_top.contains(n));
+        }
+        let child_fresh = fresh || temp.is_some();
+        stack.push(Step::Finish(Box::new(Finish {
+            src_self: Rc::clone(&src_self),
+            dst_self: Rc::clone(&dst_self),
+            dst_parent: Rc::clone(dst_dir),
+            temp,
+            name: dst_name.to_owned(),
+            rel: rel.clone(),
+            info,
+            apply,
+        })));
+        for child in names.into_iter().rev() {
+            stack.push(Step::Visit(Visit {
+                src_dir: Rc::clone(&src_self),
+                dst_dir: Rc::clone(&dst_self),
+                rel: rel.join(&child),
+                dst_name: child.clone(),
+                name: child,
+                fresh: child_fresh,
+                top: false,
+            }));
+        }
+        Ok(())
+    }
+
+    fn mkdir(&self, dir: &DirHandle, name: &OsStr) -> Result<(), CopyError> {
+        rustix::fs::mkdirat(&dir.fd, name, Mode::from_raw_mode(0o700)).map_err(|errno| {
+            CopyError::Create {
+                path: dir.path.join(name),
+                source: errno.into(),
+            }
+        })
+    }
+
+    fn finish(&mut self, f: Finish) -> Result<(), CopyError> {
+        // Leftovers of a killed run whose source has gone since.
+        let names = f.dst_self.names().map_err(|source| CopyError::Read {
+            path: f.dst_self.path.clone(),
+            source,
+        })?;
+        for name in names {
+            if name.as_bytes().starts_with(PARTIAL_PREFIX.as_bytes())
+                && probe(&f.src_self, &name)?.is_none()
+            {
+                remove_any(&f.dst_self, &name)?;
+            }
+        }
+        if f.apply {
+            self.apply_metadata(
+                Target::Fd(f.dst_self.fd.as_fd(), &f.dst_self.path),
+                XattrPlace::Fd(f.src_self.fd.as_fd()),
+                &f.src_self.path,
+                &f.info,
+            )?;
+        }
+        if self.options.durable {
+            rustix::fs::fsync(&f.dst_self.fd).map_err(|errno| CopyError::Metadata {
+                what: "durability (fsync)",
+                path: f.dst_self.path.clone(),
+                source: errno.into(),
+            })?;
+        }
+        if let Some(temp) = f.temp {
+            rename_noreplace(&f.dst_parent, &temp, &f.name)?;
+            self.open_dirs.remove(&f.rel);
+            self.report.dirs += 1;
+        }
+        Ok(())
+    }
+
+    /// The current path of the destination entry `rel` (an ancestor may still have its
+    /// temporary name).
+    fn physical(&self, rel: &Path) -> PathBuf {
+        let mut phys = self.base.clone();
+        let mut prefix = PathBuf::new();
+        for part in rel.components() {
+            prefix.push(part);
+            match self.open_dirs.get(&prefix) {
+                Some(tmp) => phys.push(tmp),
+                None => phys.push(part),
+            }
+        }
+        phys
+    }
+
+    /// Build the non-directory `name` of `src_dir` under a temporary name in `dst_dir`,
+    /// complete with metadata. Returns the temporary name, or None when the entry cannot exist
+    /// here (a warning says so).
+    fn build_leaf(
+        &mut self,
+        src_dir: &DirHandle,
+        name: &OsStr,
+        dst_dir: &DirHandle,
+        info: &Info,
+    ) -> Result<Option<OsString>, CopyError> {
+        let tmp = partial_name(info);
+        if probe(dst_dir, &tmp)?.is_some() {
+            remove_any(dst_dir, &tmp)?;
+        }
+        self.build_leaf_as(src_dir, name, dst_dir, info, &tmp)
+    }
+
+    /// Build the non-directory `name` of `src_dir` as `tmp` (which must not exist) in
+    /// `dst_dir`; metadata last, times the very last.
+    fn build_leaf_as(
+        &mut self,
+        src_dir: &DirHandle,
+        name: &OsStr,
+        dst_dir: &DirHandle,
+        info: &Info,
+        tmp: &OsStr,
+    ) -> Result<Option<OsString>, CopyError> {
+        let tmp = tmp.to_owned();
+        let src_path = src_dir.path.join(name);
+        let tmp_path = dst_dir.path.join(&tmp);
+        match info.file_type() {
+            FileType::RegularFile => {
+                let input = rustix::fs::openat(
+                    &src_dir.fd,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|errno| CopyError::Read {
+                    path: src_path.clone(),
+                    source: errno.into(),
+                })?;
+                let output = rustix::fs::openat(
+                    &dst_dir.fd,
+                    &tmp,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )
+                .map_err(|errno| CopyError::Create {
+                    path: tmp_path.clone(),
+                    source: errno.into(),
+                })?;
+                let (input, output) = (File::from(input), File::from(output));
+                self.data
+                    .copy(&input, &output, info.size, info.blocks)
+                    .map_err(|source| CopyError::Data {
+                        src: src_path.clone(),
+                        dst: tmp_path.clone(),
+                        source,
+                    })?;
+                self.apply_metadata(
+                    Target::Fd(output.as_fd(), &tmp_path),
+                    XattrPlace::Fd(input.as_fd()),
+                    &src_path,
+                    info,
+                )?;
+                if self.options.durable {
+                    output.sync_all().map_err(|source| CopyError::Data {
+                        src: src_path.clone(),
+                        dst: tmp_path.clone(),
+                        source,
+                    })?;
+                }
+                self.report.files += 1;
+                self.report.bytes += info.size;
+            }
+            FileType::Symlink => {
+                let target =
+                    rustix::fs::readlinkat(&src_dir.fd, name, Vec::new()).map_err(|errno| {
+                        CopyError::Read {
+                            path: src_path.clone(),
+                            source: errno.into(),
+                        }
+                    })?;
+                rustix::fs::symlinkat(target.as_c_str(), &dst_dir.fd, &tmp).map_err(|errno| {
+                    CopyError::Create {
+                        path: tmp_path.clone(),
+                        source: errno.into(),
+                    }
+                })?;
+                let src_place = src_dir.path_of(name);
+                self.apply_metadata(
+                    Target::At(dst_dir, &tmp, true),
+                    XattrPlace::Path(&src_place),
+                    &src_path,
+                    info,
+                )?;
+                self.report.symlinks += 1;
+            }
+            file_type => {
+                if let Err(errno) =
+                    rustix::fs::mknodat(&dst_dir.fd, &tmp, file_type, info.perms(), info.rdev)
+                {
+                    let path = dst_dir.path.join(name);
+                    self.report.warnings.push(CopyWarning::SpecialSkipped {
+                        path,
+                        errno: errno.raw_os_error(),
+                    });
+                    return Ok(None);
+                }
+                let src_place = src_dir.path_of(name);
+                self.apply_metadata(
+                    Target::At(dst_dir, &tmp, false),
+                    XattrPlace::Path(&src_place),
+                    &src_path,
+                    info,
+                )?;
+                self.report.specials += 1;
+            }
+        }
+        Ok(Some(tmp))
+    }
+
+    /// Owner, then mode, then extended attributes, then times (see the module doc for why).
+    fn apply_metadata(
+        &mut self,
+        target: Target<'_>,
+        src: XattrPlace<'_>,
+        src_path: &Path,
+        info: &Info,
+    ) -> Result<(), CopyError> {
+        let shown = target.shown();
+        let meta_err = |what: &'static str| {
+            let path = shown.clone();
+            move |errno: Errno| CopyError::Metadata {
+                what,
+                path,
+                source: errno.into(),
+            }
+        };
+
+        // Owner. As non-root, only try when it would change something.
+        let (want_uid, want_gid) = self.options.owner.unwrap_or((info.uid, info.gid));
+        if self.euid == 0 || want_uid != self.euid || want_gid != self.egid {
+            let (uid, gid) = (Some(Uid::from_raw(want_uid)), Some(Gid::from_raw(want_gid)));
+            let done = match target {
+                Target::Fd(fd, _) => rustix::fs::fchown(fd, uid, gid),
+                Target::At(dir, name, _) => {
+                    rustix::fs::chownat(&dir.fd, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+                }
+            };
+            match done {
+                Ok(()) => {}
+                Err(errno @ (Errno::PERM | Errno::INVAL)) => {
+                    if self.report.owners_not_preserved == 0 {
+                        self.report.warnings.push(CopyWarning::OwnerNotPreserved {
+                            path: shown.clone(),
+                            errno: errno.raw_os_error(),
+                        });
+                    }
+                    self.report.owners_not_preserved += 1;
+                }
+                Err(errno) => return Err(meta_err("owner")(errno)),
+            }
+        }
+
+        // Mode, setuid/setgid/sticky included (after chown, which clears them).
+        let moded = match target {
+            Target::Fd(fd, _) => rustix::fs::fchmod(fd, info.perms()),
+            Target::At(dir, name, false) => {
+                rustix::fs::chmodat(&dir.fd, name, info.perms(), AtFlags::empty())
+            }
+            Target::At(_, _, true) => Ok(()),
+        };
+        self.tolerate("mode", &shown, moded)
+            .map_err(meta_err("mode"))?;
+
+        // Extended attributes, every namespace the kernel lets us read (security.capability
+        // included, after chown).
+        let xattrs = inode::read_xattrs(src).map_err(|errno| CopyError::Read {
+            path: src_path.to_owned(),
+            source: errno.into(),
+        })?;
+        if !xattrs.is_empty() {
+            let dst_place_path;
+            let dst_place = match target {
+                Target::Fd(fd, _) => XattrPlace::Fd(fd),
+                Target::At(dir, name, _) => {
+                    dst_place_path = dir.path_of(name);
+                    XattrPlace::Path(&dst_place_path)
+                }
+            };
+            for (name, value) in xattrs {
+                if let Err(errno) = inode::write_xattr(dst_place, &name, &value)
+                    && !self.warned_xattrs.contains(&name)
+                {
+                    self.warned_xattrs.push(name.clone());
+                    self.report.warnings.push(CopyWarning::XattrSkipped {
+                        path: shown.clone(),
+                        name,
+                        errno: errno.raw_os_error(),
+                    });
+                }
+            }
+        }
+
+        // Times, to the nanosecond; last, since everything above may touch them.
+        let times = info.timestamps();
+        let timed = match target {
+            Target::Fd(fd, _) => rustix::fs::futimens(fd, &times),
+            Target::At(dir, name, _) => {
+                rustix::fs::utimensat(&dir.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)
+            }
+        };
+        self.tolerate("times", &shown, timed)
+            .map_err(meta_err("times"))
+    }
+
+    /// As non-root, an existing directory we do not own (the volume's root on OpenShift, say)
+    /// refuses a new mode or times with EPERM: say so once per kind and go on. Anything else,
+    /// or any failure as root, is an error.
+    fn tolerate(
+        &mut self,
+        what: &'static str,
+        path: &Path,
+        done: Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        match done {
+            Err(Errno::PERM) if self.euid != 0 => {
+                if !self
+                    .report
+                    .warnings
+                    .iter()
+                    .any(|w| matches!(w, CopyWarning::NotPreserved { what: w, .. } if *w == what))
+                {
+                    self.report.warnings.push(CopyWarning::NotPreserved {
+                        what,
+                        path: path.to_owned(),
+                        errno: Errno::PERM.raw_os_error(),
+                    });
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Where metadata goes: an open regular file or directory (with its path for messages), or a
+/// name in an open directory (never followed; the flag says it is a symlink, which has no mode).
+#[derive(Clone, Copy)]
+enum Target<'p> {
+    Fd(BorrowedFd<'p>, &'p Path),
+    At(&'p DirHandle, &'p OsStr, bool),
+}
+
+impl Target<'_> {
+    fn shown(&self) -> PathBuf {
+        match self {
+            Target::Fd(_, path) => path.to_path_buf(),
+            Target::At(dir, name, _) => dir.path.join(name),
+        }
+    }
+}
+
+/// Whether `existing`, found under its final name inside a directory still being built, was
+/// finished by the run that made it: same type, size and nanosecond mtime as the source (times
+/// are set last, after the data).
+fn is_complete(existing: &Info, source: &Info) -> bool {
+    existing.file_type() == source.file_type()
+        && existing.mtime == source.mtime
+        && (existing.file_type() != FileType::RegularFile || existing.size == source.size)
+}
+
+fn partial_name(info: &Info) -> OsString {
+    OsString::from(format!("{PARTIAL_PREFIX}{}", info.ino))
+}
