@@ -273,38 +273,14 @@ fn parse_signal(text: &str) -> Result<Signal, String> {
         .ok_or_else(|| format!("unknown signal {text:?}"))
 }
 
-/// A duration: a plain number of seconds, or numbers with units (`ms`, `s`, `sec`, `m`, `min`,
-/// `h`), summed (`1min 30s`).
+/// A duration as systemd.time(7) writes it (`5`, `500ms`, `1min 30s`); `infinity` means
+/// never escalate to SIGKILL.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration".to_owned());
+    match crate::unit::parse_timespan(text) {
+        Ok(crate::unit::Timespan::Finite(d)) => Ok(d),
+        Ok(crate::unit::Timespan::Infinity) => Ok(Duration::MAX),
+        Err(e) => Err(e.to_string()),
     }
-    let mut total = 0.0_f64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(number_len);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("expected a number, found {rest:?}"))?;
-        let unit_len = tail
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit {
-            "ms" | "msec" => 0.001,
-            "" | "s" | "sec" | "second" | "seconds" => 1.0,
-            "m" | "min" | "minute" | "minutes" => 60.0,
-            "h" | "hr" | "hour" | "hours" => 3600.0,
-            _ => return Err(format!("unknown unit {unit:?} (use ms, s, min or h)")),
-        };
-        total += value * scale;
-        rest = tail.trim_start();
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| "duration out of range".to_owned())
 }
 
 #[cfg(test)]
@@ -406,6 +382,7 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("infinity").unwrap(), Duration::MAX);
         assert!(parse_duration("").is_err());
     }
 }

@@ -452,7 +452,10 @@ impl Supervisor<'_> {
     /// stop deadline.
     fn begin_stop(&mut self, exclude: &[i32]) {
         self.stop = Some(Stop {
-            deadline: Instant::now() + self.options.stop_timeout,
+            // `infinity`: wait (practically) forever, never escalate.
+            deadline: Instant::now()
+                .checked_add(self.options.stop_timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(u32::MAX))),
             killed: false,
         });
         for entry in self.remaining(exclude) {

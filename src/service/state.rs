@@ -243,7 +243,8 @@ impl Service {
     }
 
     fn arm(&mut self, timeout: Option<Duration>, now: Instant, out: &mut Vec<Action>) {
-        self.set_timer(timeout.map(|t| now + t), out);
+        // A span too large to add (`infinity` read as Duration::MAX) is no timeout.
+        self.set_timer(timeout.and_then(|t| now.checked_add(t)), out);
     }
 
     fn fail_with(&mut self, outcome: Outcome) {
@@ -376,7 +377,7 @@ impl Service {
         if self.main_pid.is_some() {
             self.state = State::Running;
             self.arm(self.spec.runtime_max, now, out);
-            let at = self.watchdog_interval.map(|w| now + w);
+            let at = self.watchdog_interval.and_then(|w| now.checked_add(w));
             out.push(Action::Watchdog(at));
         } else if self.spec.remain_after_exit {
             self.state = State::Exited;
@@ -753,7 +754,7 @@ impl Service {
                     if let Some(interval) = self.watchdog_interval
                         && self.state == State::Running
                     {
-                        out.push(Action::Watchdog(Some(now + interval)));
+                        out.push(Action::Watchdog(now.checked_add(interval)));
                     }
                 }
                 Notice::WatchdogTrigger => {
@@ -764,15 +765,17 @@ impl Service {
                 Notice::WatchdogTimeout(interval) => {
                     self.watchdog_interval = (!interval.is_zero()).then_some(interval);
                     if self.state == State::Running {
-                        out.push(Action::Watchdog(self.watchdog_interval.map(|w| now + w)));
+                        out.push(Action::Watchdog(
+                            self.watchdog_interval.and_then(|w| now.checked_add(w)),
+                        ));
                     }
                 }
                 Notice::ExtendTimeout(extra) => {
                     if let Some(at) = self.timer
-                        && now + extra > at
+                        && now.checked_add(extra).is_some_and(|t| t > at)
                         && !matches!(self.state, State::Running | State::AutoRestart)
                     {
-                        self.set_timer(Some(now + extra), out);
+                        self.set_timer(now.checked_add(extra), out);
                     }
                 }
                 Notice::ExitStatus(_) | Notice::Ignored(_) | Notice::Invalid { .. } => {}

@@ -640,11 +640,4 @@ mod tests {
             Some(NotYetSupported)
         );
     }
-
-    /// `cargo test -- --ignored --nocapture print_directive_table` prints the README table.
-    #[test]
-    #[ignore = "prints the table for the README"]
-    fn print_directive_table() {
-        print!("{}", markdown_table());
-    }
 }

@@ -735,3 +735,17 @@ fn spec_from_a_parsed_unit() {
     assert_eq!(spec.restart_kill_signal, libc::SIGINT);
     assert_eq!(spec.notify_access, NotifyAccess::Main);
 }
+
+#[test]
+fn an_infinite_timeout_never_overflows() {
+    let mut spec = base(ServiceType::Simple);
+    spec.timeout_stop = Some(Duration::MAX);
+    spec.watchdog = Some(Duration::MAX);
+    let mut r = Rig::new(spec);
+    r.running(10);
+    let a = r.send(Event::Stop { for_restart: false });
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Timer(Some(_)))),
+        "{a:?}"
+    );
+}
