@@ -4,11 +4,14 @@ CARGO ?= cargo
 MUSL := x86_64-unknown-linux-musl
 STATIC := target/$(MUSL)/release/bosun
 
-# Debian packages the tests use (installed by tests/deps.sh, which never starts daemons).
-TEST_DEPS := python3 procps util-linux bsdutils busybox-static file litmus cadaver davfs2 curl
-BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine
+# Debian packages the tests use (installed by tests/deps.sh, which never starts daemons): the
+# tools the tests drive, and the daemons whose own unit files and tmpfiles.d the tests read.
+TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
+	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron
+BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils
+FUZZ_SECONDS ?= 300
 
-.PHONY: all build static demo test lint fmt bench deps test-deps bench-deps clean
+.PHONY: all build static demo test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean
 
 all: build
 
@@ -45,11 +48,27 @@ demo: static
 	@tests/demo.sh $(STATIC)
 
 # Benchmarks against the anchors, measured in one run; writes BENCHMARKS.md.
-bench: bench-deps static
+bench: bench-deps static build
 	@mkdir -p target/bench
-	tests/bench/pid1.py $(STATIC) > target/bench/pid1.md
+	tests/bench/pid1.py $(STATIC) > target/bench/1-pid1.md
+	BOSUN=$(CURDIR)/target/release/bosun tests/bench/copy.sh 3 > target/bench/2-copy.md
+	BOSUN=$(CURDIR)/target/release/bosun tests/bench/webdav.sh > target/bench/3-webdav.md
 	tests/bench/assemble.sh target/bench > BENCHMARKS.md
 	@cat BENCHMARKS.md
+
+# Fuzzing (nightly toolchain and cargo-fuzz, installed here if missing).
+fuzz-build:
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && cargo +nightly fuzz build unit_parser
+	cd fuzz-webdav && cargo +nightly fuzz build
+
+# The unit-file parser for FUZZ_SECONDS (default 300), seeded with every fixture and example.
+fuzz: fuzz-build
+	mkdir -p fuzz/corpus/unit_parser
+	cp tests/fixtures/units/good/* unit-examples/*.service unit-examples/*.target fuzz/corpus/unit_parser/
+	cp tests/fixtures/units/bad/*.service tests/fixtures/units/bad/*.socket tests/fixtures/units/bad/*.timer fuzz/corpus/unit_parser/ 2>/dev/null || true
+	cd fuzz && cargo +nightly fuzz run unit_parser corpus/unit_parser -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	$(CARGO) clean
