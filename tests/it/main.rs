@@ -8,6 +8,7 @@
 mod cgroup;
 mod harness;
 mod pid1;
+mod repo;
 mod services;
 mod spawn;
 mod units;
