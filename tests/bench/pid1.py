@@ -8,6 +8,10 @@ pass/fail here (tests never assert timings). Needs root or unprivileged user nam
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 BOSUN = os.path.realpath(sys.argv[1])
+# bosun boots units as PID 1: give it an empty unit tree (an image without units, the case
+# tini covers), never this machine's own units and tmpfiles.d.
+EMPTY_ROOT = tempfile.mkdtemp(prefix="bosun-bench-root-")
+os.environ["BOSUN_ROOT"] = EMPTY_ROOT
 INITS = [
     ("bosun", BOSUN, ["--"]),
     ("tini", "/usr/bin/tini", ["--"]),
@@ -158,6 +162,9 @@ def main():
     if missing:
         print(f"\nNot installed, not measured: {', '.join(missing)}.")
     print("""
+bosun runs with `BOSUN_ROOT` pointing at an empty unit tree: an image without units, the
+job tini does (its unit engine loads and finds nothing).
+
 - **size**: the binary on disk; **static**: no dynamic loader needed (runs in `FROM scratch`).
 - **PID 1 RSS**: VmRSS of the namespace's PID 1 while its child sleeps.
 - **200 × `X -- true`**: hyperfine, 200 sequential runs after 10 warm-ups, not as PID 1 (bosun
