@@ -50,7 +50,7 @@ option. It comes with ABSOLUTELY NO WARRANTY.
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
 enum Request {
-    Run(init::Options, u8),
+    Run(Box<init::Options>, u8),
     Print(&'static str),
     Version,
 }
@@ -218,7 +218,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
                 .to_owned(),
         );
     }
-    Ok(Request::Run(options, verbosity))
+    Ok(Request::Run(Box::new(options), verbosity))
 }
 
 /// The units setup from BOSUN_UNITS, BOSUN_ROOT, BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
@@ -245,7 +245,21 @@ fn units(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<init::services::
         Some("json") => crate::log::format::Format::Json,
         Some(other) => return Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
     };
+    let var = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_owned());
+    let webdav = init::services::WebdavSetup {
+        realm: env("WEBDAV_AUTHENTICATION_REALM"),
+        htdigest: var(
+            "BOSUN_WEBDAV_HTDIGEST",
+            "/opt/app-root/secrets/webdav/.htdigest",
+        )
+        .into(),
+        root: var("BOSUN_WEBDAV_ROOT", "/opt/app-root/src").into(),
+        listen: var("BOSUN_WEBDAV_LISTEN", "0.0.0.0:8081"),
+        prefix: var("BOSUN_WEBDAV_PREFIX", "/webdav/"),
+        user: env("BOSUN_WEBDAV_USER").filter(|u| !u.is_empty()),
+    };
     Ok(Some(init::services::Units {
+        webdav,
         root,
         log_format,
         notify_address: env("BOSUN_NOTIFY_SOCKET")
@@ -298,7 +312,7 @@ mod tests {
             .collect();
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         match parse(&os(args), &lookup)? {
-            Request::Run(options, verbosity) => Ok((options, verbosity)),
+            Request::Run(options, verbosity) => Ok((*options, verbosity)),
             other => Err(format!("{other:?}")),
         }
     }

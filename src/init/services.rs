@@ -21,9 +21,24 @@ use crate::unit::load::{Loader, SearchPath};
 /// Bytes of output kept per unit for `initctl logs`.
 const JOURNAL_PER_UNIT: usize = 256 * 1024;
 
+/// The built-in WebDAV service's settings (DESIGN.md defaults, BOSUN_WEBDAV_* overrides).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebdavSetup {
+    /// WEBDAV_AUTHENTICATION_REALM; the service exists only when it is set and not empty...
+    pub realm: Option<String>,
+    /// ... and this htdigest file exists.
+    pub htdigest: PathBuf,
+    pub root: PathBuf,
+    pub listen: String,
+    pub prefix: String,
+    /// Run the server as this user (User=), not as root.
+    pub user: Option<String>,
+}
+
 /// Where units come from and how their output is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Units {
+    pub webdav: WebdavSetup,
     /// The root of the unit search path and tmpfiles.d ("/" in a container).
     pub root: PathBuf,
     pub log_format: Format,
@@ -84,7 +99,8 @@ impl Services {
         };
         let loader = Loader::new(SearchPath::system(root), spec);
         let default = loader.default_target().to_string();
-        let mut engine = Engine::load(settings, &loader);
+        let builtin: Vec<(String, String)> = webdav_unit(&units.webdav).into_iter().collect();
+        let mut engine = Engine::load(settings, &loader, &builtin);
         crate::log::info(format_args!("tracking service processes by {tracking}"));
         if let Err(e) = engine.request(&default, JobKind::Start, Instant::now()) {
             crate::log::error(format_args!("cannot start {default}: {e}"));
@@ -126,6 +142,47 @@ impl Services {
             out.push(render(entry, self.format));
         }
     }
+}
+
+/// `webdav.service`, when the realm is set and the htdigest secret exists: `bosun webdav` as a
+/// supervised unit of its own (never inside PID 1), restarted on failure.
+fn webdav_unit(setup: &WebdavSetup) -> Option<(String, String)> {
+    let realm = setup.realm.as_deref().filter(|r| !r.is_empty())?;
+    if !setup.htdigest.is_file() {
+        crate::log::info(format_args!(
+            "WebDAV: realm set but {} does not exist; not serving",
+            setup.htdigest.display()
+        ));
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    // systemd quoting: every argument double-quoted; \ and " escaped; % and $ doubled.
+    let q = |s: &str| {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('%', "%%")
+                .replace('$', "$$")
+        )
+    };
+    let mut text = String::from(
+        "[Unit]\nDescription=bosun WebDAV server\nAfter=network.target\n\n[Service]\n",
+    );
+    text.push_str(&format!(
+        "ExecStart={} webdav --root {} --listen {} --prefix {} --realm {} --htdigest {}\n",
+        q(&exe.to_string_lossy()),
+        q(&setup.root.to_string_lossy()),
+        q(&setup.listen),
+        q(&setup.prefix),
+        q(realm),
+        q(&setup.htdigest.to_string_lossy()),
+    ));
+    text.push_str("Restart=on-failure\nRestartSec=1s\n");
+    if let Some(user) = &setup.user {
+        text.push_str(&format!("User={user}\n"));
+    }
+    Some(("webdav.service".to_owned(), text))
 }
 
 fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {

@@ -122,10 +122,22 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Load the default target and everything it pulls in.
-    pub fn load(settings: Settings, loader: &Loader) -> Engine {
+    /// Load the default target and everything it pulls in, plus `builtin` units given as
+    /// (name, unit-file text): bosun's own services, wanted by the default target.
+    pub fn load(settings: Settings, loader: &Loader, builtin: &[(String, String)]) -> Engine {
         let default = loader.default_target().to_string();
-        let (units, aliases) = collect(loader, &[default]);
+        let (mut units, aliases) = collect(loader, std::slice::from_ref(&default));
+        for (name, text) in builtin {
+            match parse_builtin(name, text) {
+                Ok(loaded) => {
+                    units.insert(name.clone(), Entry::Loaded(Box::new(loaded)));
+                    wanted_by(&mut units, &default, name);
+                }
+                Err(why) => {
+                    units.insert(name.clone(), Entry::Missing(why));
+                }
+            }
+        }
         let graph = graph(&units, &aliases);
         let system = System::detect(&settings.root);
         let mut engine = Engine {
@@ -906,6 +918,49 @@ impl Engine {
             self.pids.insert(pid, unit.to_owned());
         }
         pid
+    }
+}
+
+/// Parse a built-in unit's text as if it were a file called `(built-in)/NAME`.
+fn parse_builtin(name: &str, text: &str) -> Result<crate::unit::LoadedUnit, String> {
+    let unit_name = crate::unit::UnitName::parse(name).map_err(|e| e.to_string())?;
+    let ctx = crate::unit::SpecifierContext::from_system(std::path::Path::new("/"));
+    let mut unit = crate::unit::Unit::new(unit_name.clone());
+    let path = PathBuf::from(format!("(built-in)/{name}"));
+    let mut applier = crate::unit::apply::Applier::new(&ctx, &unit_name, Some(&path));
+    applier.apply_file(&mut unit, &path, text.as_bytes());
+    let mut diagnostics = applier.diagnostics;
+    diagnostics.extend(crate::unit::apply::check_unit(&unit, &path));
+    let state = if diagnostics.iter().any(crate::unit::Diagnostic::is_error) {
+        LoadState::Error
+    } else {
+        LoadState::Loaded
+    };
+    Ok(crate::unit::LoadedUnit {
+        name: unit_name,
+        aliases: Vec::new(),
+        fragment: None,
+        masked_by: None,
+        dropins: Vec::new(),
+        state,
+        unit,
+        diagnostics,
+        wants: Vec::new(),
+        requires: Vec::new(),
+        upholds: Vec::new(),
+    })
+}
+
+/// Make `target` want `unit` (as an enablement link would).
+fn wanted_by(units: &mut BTreeMap<String, Entry>, target: &str, unit: &str) {
+    match units.get_mut(target) {
+        Some(Entry::Builtin { wants, .. }) => wants.push(unit.to_owned()),
+        Some(Entry::Loaded(l)) => {
+            if let Ok(n) = crate::unit::UnitName::parse(unit) {
+                l.wants.push(n);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -170,3 +170,81 @@ fn host_pid(pid1: &Pid1, ns_pid: i32) -> i32 {
     }
     panic!("no host pid for {ns_pid}");
 }
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn builtin_webdav_runs_only_with_realm_and_secret() {
+    let dir = Scratch::new("dav");
+    let (root, served) = (dir.join("root"), dir.join("served"));
+    fs::create_dir_all(&root).unwrap();
+    fs::create_dir_all(&served).unwrap();
+    fs::write(served.join("hello.txt"), "hi").unwrap();
+    let htdigest = dir.join("htdigest");
+    // user:realm:md5(user:realm:password) for dev:test:secret
+    fs::write(&htdigest, "dev:test:2bb4b5baf9b1b9e0f2b68df5ad8c7fbc\n").unwrap();
+    let start = |realm: Option<&str>, secret: &Path, port: u16| {
+        let mut b = Pid1::bosun()
+            .env("BOSUN_ROOT", &root)
+            .env("BOSUN_WEBDAV_HTDIGEST", secret)
+            .env("BOSUN_WEBDAV_ROOT", &served)
+            .env("BOSUN_WEBDAV_LISTEN", format!("127.0.0.1:{port}"));
+        if let Some(r) = realm {
+            b = b.env("WEBDAV_AUTHENTICATION_REALM", r);
+        }
+        b.start()
+    };
+    let options = |port: u16| {
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "OPTIONS",
+            ])
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+
+    // Both present: webdav.service runs and answers (root OPTIONS needs no auth).
+    let port = free_port();
+    let Some(pid1) = start(Some("test"), &htdigest, port) else {
+        return;
+    };
+    assert!(
+        wait_until(T, || options(port) == "200"),
+        "no WebDAV on {port}\n{}",
+        pid1.stderr_now()
+    );
+    assert!(pid1.stderr_now().contains("Started bosun WebDAV server."));
+    pid1.signal(libc::SIGTERM);
+    pid1.wait(T).assert_code(0);
+
+    // Negative controls: no secret, or no realm: no unit at all.
+    for (realm, secret) in [
+        (Some("test"), dir.join("missing")),
+        (None, htdigest.clone()),
+    ] {
+        let port = free_port();
+        let pid1 = start(realm, &secret, port).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let err = pid1.stderr_now();
+        pid1.signal(libc::SIGTERM);
+        let run = pid1.wait(T);
+        run.assert_code(0);
+        assert!(!err.contains("WebDAV server"), "{err}");
+        assert_ne!(options(port), "200");
+    }
+}
