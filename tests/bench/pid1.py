@@ -14,6 +14,7 @@ EMPTY_ROOT = tempfile.mkdtemp(prefix="bosun-bench-root-")
 os.environ["BOSUN_ROOT"] = EMPTY_ROOT
 INITS = [
     ("bosun", BOSUN, ["--"]),
+    ("bosun (BOSUN_UNITS=off)", BOSUN, ["--"]),
     ("tini", "/usr/bin/tini", ["--"]),
     ("tini-static", "/usr/bin/tini-static", ["--"]),
     ("dumb-init", "/usr/bin/dumb-init", ["--"]),
@@ -24,8 +25,18 @@ NS = (["--user", "--map-root-user"] if os.geteuid() != 0 else []) + [
 DEVNULL = subprocess.DEVNULL
 
 
+def env_for(name):
+    env = dict(os.environ)
+    if "UNITS=off" in name:
+        env["BOSUN_UNITS"] = "off"
+    return env
+
+
+CURRENT = {"name": ""}
+
+
 def in_namespace(path, pre, cmd, **kw):
-    return subprocess.Popen(["unshare", *NS, path, *pre, *cmd], **kw)
+    return subprocess.Popen(["unshare", *NS, path, *pre, *cmd], env=env_for(CURRENT["name"]), **kw)
 
 
 def init_pid(unshare):
@@ -74,7 +85,7 @@ def rss_kib(path, pre):
         pid = init_pid(p)
         wait_for(lambda: children(pid))
         time.sleep(0.3)
-        return status_field(pid, "VmRSS")
+        return status_field(pid, "VmRSS"), status_field(pid, "RssAnon")
     finally:
         p.kill()
         p.wait()
@@ -84,7 +95,7 @@ def sequential_runs(path, pre, runs=200):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(["hyperfine", "-N", "--warmup", "10", "--runs", str(runs),
                         "--export-json", out.name, " ".join([path, *pre, "true"])],
-                       check=True, stdout=DEVNULL, stderr=DEVNULL)
+                       check=True, stdout=DEVNULL, stderr=DEVNULL, env=env_for(CURRENT["name"]))
         result = json.load(open(out.name))["results"][0]
     return result["mean"] * 1e3, result["stddev"] * 1e3, sum(result["times"]) * 1e3
 
@@ -148,6 +159,7 @@ def main():
     missing = [n for n, p, _ in INITS if not os.path.exists(p)]
     rows = []
     for name, path, pre in inits:
+        CURRENT["name"] = name
         size, static = size_and_static(path)
         rss = rss_kib(path, pre)
         mean, sd, total = sequential_runs(path, pre)
@@ -166,7 +178,8 @@ bosun runs with `BOSUN_ROOT` pointing at an empty unit tree: an image without un
 job tini does (its unit engine loads and finds nothing).
 
 - **size**: the binary on disk; **static**: no dynamic loader needed (runs in `FROM scratch`).
-- **PID 1 RSS**: VmRSS of the namespace's PID 1 while its child sleeps.
+- **PID 1 RSS**: VmRSS of the namespace's PID 1 while its child sleeps, and its anonymous part
+  (RssAnon: memory of its own; the rest is the binary's pages, shared page cache).
 - **200 × `X -- true`**: hyperfine, 200 sequential runs after 10 warm-ups, not as PID 1 (bosun
   and catatonit then register as subreaper); mean ± σ per run, and the total.
 - **SIGTERM → exit**: `kill -TERM` to PID 1 of `unshare --pid --fork X -- sleep 100` until
@@ -175,10 +188,10 @@ job tini does (its unit engine loads and finds nothing).
   until no zombie is left; *spawned* is when the last was forked, *all reaped* when /proc showed
   none; *left* is zombies remaining after 30 s.
 """)
-    print("| init | size | static | PID 1 RSS | 200 × `X -- true` (per run) | total | SIGTERM → exit (median / p90) | 10,000 orphans: spawned / all reaped | left |")
+    print("| init | size | static | PID 1 RSS (anon) | 200 × `X -- true` (per run) | total | SIGTERM → exit (median / p90) | 10,000 orphans: spawned / all reaped | left |")
     print("|---|---:|:---:|---:|---:|---:|---:|---:|---:|")
     for (name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left) in rows:
-        print(f"| {name} | {size/1024:.0f} KiB | {'yes' if static else 'no'} | {rss/1024:.2f} MiB "
+        print(f"| {name} | {size/1024:.0f} KiB | {'yes' if static else 'no'} | {rss[0]/1024:.2f} MiB ({rss[1]/1024:.2f}) "
               f"| {mean:.2f} ± {sd:.2f} ms | {total:.0f} ms | {lat_med:.1f} / {lat_p90:.1f} ms "
               f"| {spawn_ms:.0f} / {reap_ms:.0f} ms | {left} |")
     by = {r[0]: r for r in rows}
