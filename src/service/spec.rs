@@ -50,6 +50,11 @@ pub struct Commands {
 }
 
 impl Commands {
+    /// Whether command `index` of `phase` carries the `-` prefix (its failure is ignored).
+    pub fn may_fail(&self, phase: Phase, index: usize) -> bool {
+        self.of(phase).get(index).copied().unwrap_or(false)
+    }
+
     pub(super) fn of(&self, phase: Phase) -> &[bool] {
         match phase {
             Phase::Condition => &self.condition,

@@ -399,13 +399,7 @@ impl Service {
         let Some((phase, index)) = self.control else {
             return;
         };
-        let may_fail = self
-            .spec
-            .commands
-            .of(phase)
-            .get(index)
-            .copied()
-            .unwrap_or(false);
+        let may_fail = self.spec.commands.may_fail(phase, index);
         if may_fail && errno == libc::ENOENT {
             // systemd: "-" also skips a missing executable.
             self.run_phase(phase, index + 1, now, out);
@@ -419,13 +413,7 @@ impl Service {
         let Some((phase, index)) = self.control.take() else {
             return self.check_gone(now, out);
         };
-        let may_fail = self
-            .spec
-            .commands
-            .of(phase)
-            .get(index)
-            .copied()
-            .unwrap_or(false);
+        let may_fail = self.spec.commands.may_fail(phase, index);
         if phase == Phase::Condition {
             // ExecCondition=: 0 continue, 1..254 skip the unit, 255 or a signal fail it.
             return match termination {

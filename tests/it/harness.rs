@@ -70,6 +70,15 @@ impl Drop for Scratch {
     }
 }
 
+/// A free loopback port (bound, then released for the test's server to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
 /// Poll `cond` until it holds or `timeout` passes; true when it held.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

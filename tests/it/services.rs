@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{PYTHON, Pid1, Scratch, wait_until};
+use crate::harness::{PYTHON, Pid1, Scratch, free_port, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -169,15 +169,6 @@ fn host_pid(pid1: &Pid1, ns_pid: i32) -> i32 {
         }
     }
     panic!("no host pid for {ns_pid}");
-}
-
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

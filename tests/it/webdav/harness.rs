@@ -2,7 +2,7 @@
 //! HTTP/1.1 exchange, and a Digest client that keeps its nonce and counts.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,13 +25,7 @@ pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool
     panic!("timed out waiting for {what}");
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::harness::free_port;
 
 pub fn write_htdigest(path: &Path, realm: &str, user: &str, password: &str) {
     std::fs::write(
