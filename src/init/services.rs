@@ -50,6 +50,7 @@ pub struct Units {
 #[derive(Debug)]
 pub struct Line {
     unit: String,
+    ident: Option<String>,
     pid: i32,
     stream: Stream,
     bytes: Vec<u8>,
@@ -139,7 +140,7 @@ impl Services {
             line.truncated,
         );
         if let Some(out) = output {
-            out.push(render(entry, self.format));
+            out.push(render(entry, line.ident.as_deref(), self.format));
         }
     }
 }
@@ -243,6 +244,7 @@ fn bind_notify(address: &str) -> Option<NotifySocket> {
 async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
     let Pipe {
         unit,
+        ident,
         pid,
         stream,
         fd,
@@ -268,12 +270,12 @@ async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
         match nix::unistd::read(guard.get_inner().get(), &mut buf) {
             Ok(0) => {
                 splitter.finish(|l| pending.push((l.bytes, l.truncated)));
-                send(&lines, &unit, pid, stream, &mut pending).await;
+                send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await;
                 break;
             }
             Ok(n) => {
                 splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated)));
-                if !send(&lines, &unit, pid, stream, &mut pending).await {
+                if !send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await {
                     break;
                 }
             }
@@ -287,7 +289,7 @@ async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
 /// Send the completed lines; false when the loop has gone.
 async fn send(
     lines: &mpsc::Sender<Line>,
-    unit: &str,
+    (unit, ident): (&str, Option<&str>),
     pid: i32,
     stream: Stream,
     pending: &mut Vec<(Vec<u8>, bool)>,
@@ -295,6 +297,7 @@ async fn send(
     for (bytes, truncated) in pending.drain(..) {
         let line = Line {
             unit: unit.to_owned(),
+            ident: ident.map(str::to_owned),
             pid,
             stream,
             bytes,

@@ -22,12 +22,13 @@ pub fn short_name(unit: &str) -> &str {
     unit.strip_suffix(".service").unwrap_or(unit)
 }
 
-/// Render `entry` as one output line, newline included.
-pub fn render(entry: &Entry, format: Format) -> Vec<u8> {
+/// Render `entry` as one output line, newline included. `ident` (SyslogIdentifier=) replaces
+/// the unit's name in the prefix.
+pub fn render(entry: &Entry, ident: Option<&str>, format: Format) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.line.len() + 48);
     match format {
         Format::Prefixed => {
-            out.extend_from_slice(short_name(&entry.unit).as_bytes());
+            out.extend_from_slice(ident.unwrap_or(short_name(&entry.unit)).as_bytes());
             out.extend_from_slice(format!("[{}]: ", entry.pid).as_bytes());
             out.extend_from_slice(&entry.line);
             if entry.truncated {
@@ -129,11 +130,15 @@ mod tests {
             )
             .clone();
         assert_eq!(
-            render(&e, Format::Prefixed),
+            render(&e, None, Format::Prefixed),
             b"nginx[812]: say \"hi\"\t\x01\xff\n"
         );
-        assert_eq!(render(&e, Format::Bare), b"say \"hi\"\t\x01\xff\n");
-        let json = String::from_utf8(render(&e, Format::Json)).unwrap();
+        assert_eq!(
+            render(&e, Some("web"), Format::Prefixed),
+            b"web[812]: say \"hi\"\t\x01\xff\n"
+        );
+        assert_eq!(render(&e, None, Format::Bare), b"say \"hi\"\t\x01\xff\n");
+        let json = String::from_utf8(render(&e, None, Format::Json)).unwrap();
         assert!(json.starts_with("{\"time\":\""), "{json}");
         assert!(
             json.ends_with(

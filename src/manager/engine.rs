@@ -47,6 +47,8 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct Pipe {
     pub unit: String,
+    /// SyslogIdentifier=, the prefix of its lines instead of the unit's name.
+    pub ident: Option<String>,
     pub pid: i32,
     pub stream: Stream,
     pub fd: OwnedFd,
@@ -615,6 +617,12 @@ impl Engine {
     }
 
     fn report_transition(&mut self, unit: &str, before: Option<State>, after: Option<State>) {
+        if matches!(
+            after,
+            Some(State::Dead | State::Failed | State::AutoRestart)
+        ) {
+            self.remove_runtime_directories(unit, after == Some(State::AutoRestart));
+        }
         let desc = self.describe(unit);
         let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
             return;
@@ -661,6 +669,35 @@ impl Engine {
             if let Err(e) = self.request(&other, JobKind::Start, Instant::now()) {
                 self.notes
                     .push(Note::Error(format!("{unit}: OnFailure={other}: {e}")));
+            }
+        }
+    }
+
+    /// RuntimeDirectory= goes when the service stops (systemd.exec(5)): always with
+    /// RuntimeDirectoryPreserve=no (the default), not across restarts with `restart`, never
+    /// with `yes`.
+    fn remove_runtime_directories(&mut self, unit: &str, restarting: bool) {
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let exec = &run.section.exec;
+        let keep = match exec.runtime_directory_preserve.as_deref() {
+            Some("yes") => true,
+            Some("restart") => restarting,
+            _ => false,
+        };
+        if keep {
+            return;
+        }
+        for name in &exec.runtime_directory {
+            let dir = self.settings.root.join("run").join(name);
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.notes.push(Note::Warning(format!(
+                    "{unit}: cannot remove RuntimeDirectory {}: {e}",
+                    dir.display()
+                ))),
             }
         }
     }
@@ -808,6 +845,7 @@ impl Engine {
                     if let Some(fd) = fd {
                         self.pipes.push(Pipe {
                             unit: unit.to_owned(),
+                            ident: run.section.exec.syslog_identifier.clone(),
                             pid: spawned.pid,
                             stream,
                             fd,

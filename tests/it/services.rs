@@ -65,7 +65,8 @@ fn boots_units_restarts_and_stops_them_in_order() {
             "[Unit]\nDescription=Test Web\nRequires=db.service\nAfter=db.service migrate.service\n\
          Wants=migrate.service\n[Service]\nExecStart=/bin/sh -c 'echo hello from web; \
          echo $$$$ > {s}/web.pid; test -e {s}/db.ready && echo db-was-ready > {s}/web.order; exec sleep 3600'\n\
-         Restart=always\nRestartSec=100ms\n"
+         Restart=always\nRestartSec=100ms\n\
+             SyslogIdentifier=www\nRuntimeDirectory=web\n"
         ),
         true,
     );
@@ -94,7 +95,12 @@ fn boots_units_restarts_and_stops_them_in_order() {
         "db-was-ready\n",
         "After=db.service not honoured"
     );
-    assert!(wait_until(T, || pid1.stdout_now().contains("web[")));
+    // SyslogIdentifier= names the lines; RuntimeDirectory= exists while it runs.
+    assert!(wait_until(T, || pid1.stdout_now().contains("www[")));
+    assert!(
+        root.join("run/web").is_dir(),
+        "RuntimeDirectory= not created"
+    );
     let out = pid1.stdout_now();
     assert!(out.contains("]: hello from web"), "{out}");
     assert!(
@@ -143,6 +149,10 @@ fn boots_units_restarts_and_stops_them_in_order() {
         run.dump()
     );
     assert!(run.stderr.contains("Stopped Test Web."), "{}", run.dump());
+    assert!(
+        !root.join("run/web").exists(),
+        "RuntimeDirectory= left behind after stop"
+    );
 }
 
 /// The host pid of `ns_pid` inside `pid1`'s namespace (NSpid maps namespace pids).
