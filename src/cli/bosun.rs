@@ -258,8 +258,21 @@ fn units(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<init::services::
         prefix: var("BOSUN_WEBDAV_PREFIX", "/webdav/"),
         user: env("BOSUN_WEBDAV_USER").filter(|u| !u.is_empty()),
     };
+    // Like SYSTEMD_UNIT_PATH: colon-separated; a trailing ':' appends systemd's search path.
+    let unit_path = env("BOSUN_UNIT_PATH").map(|text| {
+        let mut dirs: Vec<std::path::PathBuf> = text
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(Into::into)
+            .collect();
+        if text.ends_with(':') {
+            dirs.extend(crate::unit::load::SYSTEM_UNIT_PATH.iter().map(Into::into));
+        }
+        dirs
+    });
     Ok(Some(init::services::Units {
         webdav,
+        unit_path,
         root,
         log_format,
         notify_address: env("BOSUN_NOTIFY_SOCKET")

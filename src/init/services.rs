@@ -39,6 +39,8 @@ pub struct WebdavSetup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Units {
     pub webdav: WebdavSetup,
+    /// The unit search path, when not systemd's (BOSUN_UNIT_PATH, like SYSTEMD_UNIT_PATH).
+    pub unit_path: Option<Vec<PathBuf>>,
     /// The root of the unit search path and tmpfiles.d ("/" in a container).
     pub root: PathBuf,
     pub log_format: Format,
@@ -98,7 +100,11 @@ impl Services {
         } else {
             "process sessions (no delegated cgroup2 tree)"
         };
-        let loader = Loader::new(SearchPath::system(root), spec);
+        let search = match &units.unit_path {
+            Some(dirs) => SearchPath::new(root, dirs.clone()),
+            None => SearchPath::system(root),
+        };
+        let loader = Loader::new(search, spec);
         let default = loader.default_target().to_string();
         let builtin: Vec<(String, String)> = webdav_unit(&units.webdav).into_iter().collect();
         let mut engine = Engine::load(settings, &loader, &builtin);

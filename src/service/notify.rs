@@ -120,7 +120,12 @@ impl NotifySocket {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
-            UnixDatagram::bind(path)?
+            let socket = UnixDatagram::bind(path)?;
+            // Services running as other users (User=redis) must be able to send: like
+            // systemd's /run/systemd/notify, the socket is world-writable; what a message may
+            // do is decided by the sender's credentials (NotifyAccess=), not by file modes.
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o777))?;
+            socket
         };
         socket.set_nonblocking(true)?;
         setsockopt(&socket, sockopt::PassCred, &true)?;
@@ -222,6 +227,23 @@ mod tests {
             let n = parse(bad);
             assert!(matches!(n.as_slice(), [Notice::Invalid { .. }]), "{n:?}");
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_path_socket_is_writable_by_every_user_and_replaces_a_stale_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("bosun-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        std::fs::write(&path, "stale").unwrap();
+        let socket = NotifySocket::bind(path.to_str().unwrap()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o777,
+            "services running as other users could not notify"
+        );
+        drop(socket);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test(flavor = "current_thread")]

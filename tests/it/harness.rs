@@ -135,6 +135,8 @@ fn ns_flags() -> Vec<&'static str> {
 /// they live under /tmp, as in a CI checkout there) are bound aside first and moved back to the
 /// same paths on top of the new /tmp, so the binary and scratch trees stay reachable.
 const INSIDE: &str = r#"set -e
+if [ -n "$BOSUN_TEST_NET" ]; then ip link set lo up; fi
+unset BOSUN_TEST_NET
 mount -t tmpfs -o mode=755 bosun-run /run
 mkdir /run/.keep
 i=0
@@ -223,9 +225,16 @@ pub struct Pid1Builder {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     namespace: bool,
+    network: bool,
 }
 
 impl Pid1Builder {
+    /// Also a private network namespace, with only loopback up.
+    pub fn private_network(mut self) -> Self {
+        self.network = true;
+        self
+    }
+
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
@@ -263,7 +272,11 @@ impl Pid1Builder {
         let err = scratch.join("stderr");
         let mut cmd = if self.namespace {
             let mut c = Command::new("unshare");
-            c.args(ns_flags()).args(["sh", "-c", INSIDE, "sh"]);
+            c.args(ns_flags());
+            if self.network {
+                c.arg("--net").env("BOSUN_TEST_NET", "1");
+            }
+            c.args(["sh", "-c", INSIDE, "sh"]);
             c.env("BOSUN_TEST_KEEP", keep_under_tmp());
             c.arg(&self.program);
             c
@@ -329,6 +342,7 @@ impl Pid1 {
             args: Vec::new(),
             env: Vec::new(),
             namespace: true,
+            network: false,
         }
     }
 

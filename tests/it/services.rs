@@ -249,3 +249,53 @@ fn builtin_webdav_runs_only_with_realm_and_secret() {
         assert_ne!(options(port), "200");
     }
 }
+
+/// Issue #4's acceptance, first daemon: Debian's redis-server from its own unit file
+/// (Type=notify, User=redis, RuntimeDirectory=, sandboxing keys ignored), as shipped: the unit
+/// path holds only a link to /lib/systemd/system/redis-server.service. The main command is
+/// the check (redis-cli PING inside the namespace); its exit code is the verdict.
+#[test]
+fn debian_redis_server_from_its_own_unit_answers_ping() {
+    let shipped = Path::new("/lib/systemd/system/redis-server.service");
+    if !nix::unistd::geteuid().is_root()
+        || !shipped.exists()
+        || !Path::new("/usr/bin/redis-cli").exists()
+    {
+        println!("SKIP: needs root and redis-server (make test installs it); redis test not run");
+        return;
+    }
+    let dir = Scratch::new("redis");
+    let units = dir.join("units");
+    fs::create_dir_all(units.join("multi-user.target.wants")).unwrap();
+    std::os::unix::fs::symlink(shipped, units.join("redis-server.service")).unwrap();
+    std::os::unix::fs::symlink(
+        "../redis-server.service",
+        units.join("multi-user.target.wants/redis-server.service"),
+    )
+    .unwrap();
+    let check = "for i in $(seq 300); do \
+        if [ \"$(redis-cli -h 127.0.0.1 ping 2>/dev/null)\" = PONG ]; then echo PONG; exit 0; fi; \
+        sleep 0.1; done; exit 1";
+    let Some(pid1) = Pid1::bosun()
+        .private_network()
+        .env("BOSUN_ROOT", "/")
+        .env("BOSUN_UNIT_PATH", &units)
+        .args(["--", "sh", "-c", check])
+        .start()
+    else {
+        return;
+    };
+    let run = pid1.wait(T);
+    run.assert_code(0);
+    assert!(run.stdout_str().contains("PONG"), "{}", run.dump());
+    assert!(
+        run.stderr.contains("Started Advanced key-value store."),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stderr.contains("Stopped Advanced key-value store."),
+        "{}",
+        run.dump()
+    );
+}
