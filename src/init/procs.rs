@@ -45,6 +45,13 @@ pub fn snapshot() -> Vec<ProcEntry> {
     .collect()
 }
 
+/// Whether process `pid`'s initial environment holds the exact entry `entry` (`NAME=value`).
+/// False when it cannot be read (another user's process, or gone).
+pub fn environ_has(pid: i32, entry: &str) -> bool {
+    fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
+}
+
 /// The processes of `table` that descend from `root` (not `root` itself).
 pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
     let mut children: HashMap<i32, Vec<&ProcEntry>> = HashMap::new();

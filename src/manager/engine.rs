@@ -874,11 +874,16 @@ impl Engine {
         } else {
             let table = procs::snapshot();
             let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
-            for e in &table {
+            let marker = format!("INVOCATION_ID={}", run.invocation_id);
+            for e in table.iter().filter(|e| e.state != b'Z') {
                 let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(e.pid)))
                     .map(|s| s.as_raw())
                     .unwrap_or(0);
-                if run.sessions.contains(&sid) && e.state != b'Z' {
+                // Its session, or — for daemons that left it (a new session, reparented to
+                // us) — the INVOCATION_ID of this run inherited in its environment.
+                if run.sessions.contains(&sid)
+                    || (!run.invocation_id.is_empty() && procs::environ_has(e.pid, &marker))
+                {
                     pids.insert(e.pid);
                     roots.push(e.pid);
                 }

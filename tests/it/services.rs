@@ -250,6 +250,104 @@ fn builtin_webdav_runs_only_with_realm_and_secret() {
     }
 }
 
+/// Run Debian's `unit` from its own unit file (as shipped: the test's unit path only links
+/// to it, and enables it) as PID 1 bosun's service, in private PID, mount and network
+/// namespaces; the main command `check` is the verdict (exit 0).
+fn debian_daemon(unit: &str, shipped: &str, check: &str) {
+    let shipped = Path::new(shipped);
+    if !nix::unistd::geteuid().is_root() || !shipped.exists() {
+        println!(
+            "SKIP: needs root and {} (make test installs it); {unit} test not run",
+            shipped.display()
+        );
+        return;
+    }
+    let dir = Scratch::new(unit);
+    let units = dir.join("units");
+    fs::create_dir_all(units.join("multi-user.target.wants")).unwrap();
+    let file = shipped.file_name().unwrap().to_string_lossy().into_owned();
+    std::os::unix::fs::symlink(shipped, units.join(&file)).unwrap();
+    std::os::unix::fs::symlink(
+        format!("../{file}"),
+        units.join("multi-user.target.wants").join(unit),
+    )
+    .unwrap();
+    let script = format!(
+        "for i in $(seq 300); do if {check}; then echo CHECKED; exit 0; fi; sleep 0.1; done; exit 1"
+    );
+    let Some(pid1) = Pid1::bosun()
+        .private_network()
+        .env("BOSUN_ROOT", "/")
+        .env("BOSUN_UNIT_PATH", &units)
+        .args(["--", "sh", "-c", &script])
+        .start()
+    else {
+        return;
+    };
+    let run = pid1.wait(T);
+    run.assert_code(0);
+    assert!(run.stdout_str().contains("CHECKED"), "{}", run.dump());
+    assert!(run.stderr.contains("Started "), "{}", run.dump());
+    assert!(!run.stderr.contains("Failed"), "{}", run.dump());
+}
+
+#[test]
+fn debian_nginx_answers_http() {
+    debian_daemon(
+        "nginx.service",
+        "/lib/systemd/system/nginx.service",
+        "curl -sf -o /dev/null http://127.0.0.1/",
+    );
+}
+
+#[test]
+fn debian_apache2_answers_http() {
+    debian_daemon(
+        "apache2.service",
+        "/lib/systemd/system/apache2.service",
+        "curl -sf -o /dev/null http://127.0.0.1/",
+    );
+}
+
+#[test]
+fn debian_memcached_answers_stats() {
+    debian_daemon(
+        "memcached.service",
+        "/lib/systemd/system/memcached.service",
+        &format!(
+            "{PYTHON} -c 'import socket; s=socket.create_connection((\"127.0.0.1\", 11211)); \
+             s.sendall(b\"stats\\r\\n\"); assert b\"STAT pid\" in s.recv(4096)' 2>/dev/null"
+        ),
+    );
+}
+
+#[test]
+fn debian_postgresql_answers_select() {
+    debian_daemon(
+        "postgresql@15-main.service",
+        "/lib/systemd/system/postgresql@.service",
+        "runuser -u postgres -- psql -h /run/postgresql -tAc 'select 1' 2>/dev/null | grep -qx 1",
+    );
+}
+
+#[test]
+fn debian_ssh_answers_keyscan() {
+    debian_daemon(
+        "ssh.service",
+        "/lib/systemd/system/ssh.service",
+        "ssh-keyscan -T 2 127.0.0.1 2>/dev/null | grep -q ssh-",
+    );
+}
+
+#[test]
+fn debian_cron_runs() {
+    debian_daemon(
+        "cron.service",
+        "/lib/systemd/system/cron.service",
+        "pgrep -x cron >/dev/null",
+    );
+}
+
 /// Issue #4's acceptance, first daemon: Debian's redis-server from its own unit file
 /// (Type=notify, User=redis, RuntimeDirectory=, sandboxing keys ignored), as shipped: the unit
 /// path holds only a link to /lib/systemd/system/redis-server.service. The main command is
