@@ -300,7 +300,12 @@ impl Supervisor<'_> {
             && settled
         {
             match spawn_main(&self.options.command) {
-                Ok(pid) => self.main = Some(pid),
+                Ok(pid) => {
+                    self.main = Some(pid);
+                    if let Some(svc) = self.services.as_mut() {
+                        svc.engine.note_outsider(pid.as_raw());
+                    }
+                }
                 Err(exit) => {
                     self.main_exit = Some(exit);
                     self.begin_shutdown(now);

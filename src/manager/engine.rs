@@ -112,6 +112,8 @@ pub struct Engine {
     system: System,
     pipes: Vec<Pipe>,
     notes: Vec<Note>,
+    /// Children of PID 1 that are no unit's (the main command): never guessed as a daemon.
+    outsiders: BTreeSet<i32>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -153,6 +155,7 @@ impl Engine {
             system,
             pipes: Vec::new(),
             notes: Vec::new(),
+            outsiders: BTreeSet::new(),
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -231,6 +234,11 @@ impl Engine {
                 reason: format!("{name}: .{unit_type} units are not supported by bosun"),
             },
         }
+    }
+
+    /// `pid` is PID 1's main command: a child that belongs to no unit.
+    pub fn note_outsider(&mut self, pid: i32) {
+        self.outsiders.insert(pid);
     }
 
     /// The notes gathered since the last call (load diagnostics, starts, failures).
@@ -404,6 +412,13 @@ impl Engine {
             }
             // A stop stage ending: maybe everything is gone by now.
             self.check_empty(&name, now);
+            // An automatic restart is a new run: directories, credentials, INVOCATION_ID.
+            if !watchdog
+                && self.state_of(&name) == Some(State::AutoRestart)
+                && let Err(why) = self.prepare_run(&name)
+            {
+                self.notes.push(Note::Error(format!("{name}: {why}")));
+            }
             let event = if watchdog {
                 Event::Watchdog
             } else {
@@ -931,6 +946,31 @@ impl Engine {
         }
     }
 
+    /// A daemon that left its session and its environment behind (apache2 under Debian's
+    /// `apachectl`, which runs httpd with `env -i`) is still found: it was adopted by PID 1.
+    /// The one live child of bosun that no unit owns, if there is exactly one.
+    fn adopted_orphan(&self) -> Option<i32> {
+        let me = i32::try_from(std::process::id()).unwrap_or(0);
+        let owned = |pid: i32| {
+            self.pids.contains_key(&pid)
+                || self.runtime.values().any(|rt| {
+                    matches!(rt, Runtime::Service(run) if run.sessions.contains(&pid)
+                        || run.svc.main_pid() == Some(pid))
+                })
+        };
+        let orphans: Vec<i32> = procs::snapshot()
+            .into_iter()
+            .filter(|e| {
+                e.ppid == me && e.state != b'Z' && !owned(e.pid) && !self.outsiders.contains(&e.pid)
+            })
+            .map(|e| e.pid)
+            .collect();
+        match orphans.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
     /// Read PIDFile=, or guess the main process: the only process of the unit.
     fn find_main_pid(&mut self, unit: &str) -> Option<i32> {
         let root = self.settings.root.clone();
@@ -950,6 +990,7 @@ impl Engine {
             }
             None if run.section.guess_main_pid != Some(false) => match self.rest(run).as_slice() {
                 [only] => Some(*only),
+                [] => self.adopted_orphan(),
                 _ => None,
             },
             None => None,
