@@ -175,13 +175,28 @@ impl Engine {
             }
             Entry::Loaded(l) => l,
         };
+        // Directives a container cannot or need not enforce (sandboxing, cgroup resource
+        // control) are one line per unit at boot; `bosun verify` lists them one by one.
+        let mut ignored: Vec<&str> = Vec::new();
         for d in &loaded.diagnostics {
+            if let crate::unit::DiagnosticKind::Ignored(directive) = d.kind {
+                if !ignored.contains(&directive) {
+                    ignored.push(directive);
+                }
+                continue;
+            }
             let text = d.to_string();
             if d.is_error() {
                 self.notes.push(Note::Error(text));
             } else {
                 self.notes.push(Note::Warning(text));
             }
+        }
+        if !ignored.is_empty() {
+            self.notes.push(Note::Info(format!(
+                "{name}: not enforced in a container: {}",
+                ignored.join(", ")
+            )));
         }
         match loaded.state {
             LoadState::Masked => {
