@@ -495,7 +495,8 @@ fn kind(dir: &impl AsFd, name: &str) -> nix::Result<(SFlag, u32)> {
     ))
 }
 
-fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+/// Every name in an open directory but `.` and `..`, as the kernel gives it.
+fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
     let fd = openat(
         dir,
         ".",
@@ -505,36 +506,30 @@ fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
     let mut d = Dir::from_fd(fd)?;
     let mut names = Vec::new();
     for entry in d.iter() {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name != "." && name != ".." {
+        let name = entry?.file_name().to_owned();
+        if name.as_bytes() != b"." && name.as_bytes() != b".." {
             names.push(name);
         }
     }
     Ok(names)
 }
 
+fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+    Ok(raw_names(dir)?
+        .iter()
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect())
+}
+
 /// The names in an open directory, sorted, without `.`, `..`, bosun's internal files and names
 /// that are not UTF-8.
 fn visible_names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
-    let fd = openat(
-        dir,
-        ".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut d = Dir::from_fd(fd)?;
-    let mut names = Vec::new();
-    for entry in d.iter() {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().to_str() else {
-            continue;
-        };
-        if name == "." || name == ".." || name.starts_with(INTERNAL_PREFIX) {
-            continue;
-        }
-        names.push(name.to_owned());
-    }
+    let mut names: Vec<String> = raw_names(dir)?
+        .iter()
+        .filter_map(|name| name.to_str().ok())
+        .filter(|name| !name.starts_with(INTERNAL_PREFIX))
+        .map(str::to_owned)
+        .collect();
     names.sort();
     Ok(names)
 }
