@@ -10,6 +10,7 @@ pub struct ProcEntry {
     pub pid: i32,
     pub ppid: i32,
     pub pgrp: i32,
+    pub session: i32,
     /// The state letter (`R`, `S`, `Z`, ...).
     pub state: u8,
 }
@@ -23,10 +24,12 @@ pub fn parse_stat(line: &str) -> Option<ProcEntry> {
     let state = *fields.next()?.as_bytes().first()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
     Some(ProcEntry {
         pid,
         ppid,
         pgrp,
+        session,
         state,
     })
 }
@@ -78,7 +81,10 @@ mod tests {
     #[test]
     fn parses_stat_with_odd_names() {
         let e = parse_stat("42 (a b) c)) S 7 42 42 0 -1 4194560 0 0").unwrap();
-        assert_eq!((e.pid, e.state, e.ppid, e.pgrp), (42, b'S', 7, 42));
+        assert_eq!(
+            (e.pid, e.state, e.ppid, e.pgrp, e.session),
+            (42, b'S', 7, 42, 42)
+        );
         assert!(parse_stat("garbage").is_none());
     }
 
@@ -88,6 +94,7 @@ mod tests {
             pid,
             ppid,
             pgrp: pid,
+            session: pid,
             state: b'S',
         };
         let table = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1), p(30, 0)];

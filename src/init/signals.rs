@@ -5,7 +5,7 @@
 //! This module must not decide what a signal means; [`crate::init`] does.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
@@ -67,11 +67,6 @@ impl SignalStream {
         Ok(Self {
             fd: crate::sys::register(fd)?,
         })
-    }
-
-    /// The descriptor, for callers that need to know it is open.
-    pub fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.get_ref().get().as_fd()
     }
 
     /// Wait for the next signal.

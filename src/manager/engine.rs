@@ -54,17 +54,6 @@ pub struct Pipe {
     pub fd: OwnedFd,
 }
 
-/// One unit as `systemctl list-units` and `initctl status` show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitStatus {
-    pub name: String,
-    pub active: Active,
-    /// The sub-state name (`running`, `exited`, `dead`, ...).
-    pub sub: &'static str,
-    pub main_pid: Option<i32>,
-    pub description: Option<String>,
-}
-
 /// Something worth telling the operator, in systemd's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
@@ -274,11 +263,6 @@ impl Engine {
             .unwrap_or_else(|| unit.to_owned())
     }
 
-    /// Which unit owns `pid`, if any.
-    pub fn owner(&self, pid: i32) -> Option<&str> {
-        self.pids.get(&pid).map(String::as_str)
-    }
-
     /// The active state of `unit` as systemctl names it.
     pub fn active_state(&self, unit: &str) -> Active {
         match self.runtime.get(&self.canonical(unit)) {
@@ -286,37 +270,6 @@ impl Engine {
             Some(Runtime::Target { active: true }) => Active::Active,
             _ => Active::Inactive,
         }
-    }
-
-    /// Every unit with its state, for status output.
-    pub fn list(&self) -> Vec<UnitStatus> {
-        self.runtime
-            .iter()
-            .map(|(name, rt)| {
-                let description = self
-                    .units
-                    .get(name)
-                    .and_then(|e| e.description().map(str::to_owned));
-                let (active, sub, main_pid) = match rt {
-                    Runtime::Service(run) => (
-                        run.svc.state().active(),
-                        run.svc.state().name(),
-                        run.svc.main_pid(),
-                    ),
-                    Runtime::Target { active: true } => (Active::Active, "active", None),
-                    Runtime::Target { active: false } | Runtime::Inert { .. } => {
-                        (Active::Inactive, "dead", None)
-                    }
-                };
-                UnitStatus {
-                    name: name.clone(),
-                    active,
-                    sub,
-                    main_pid,
-                    description,
-                }
-            })
-            .collect()
     }
 
     /// Queue a start or stop of `unit` and run what can run.
@@ -375,17 +328,6 @@ impl Engine {
     /// Whether boot has finished: no job left and nothing activating.
     pub fn settled(&self) -> bool {
         self.jobs.is_empty()
-    }
-
-    /// Units that failed.
-    pub fn failed(&self) -> Vec<String> {
-        self.runtime
-            .iter()
-            .filter(
-                |(_, rt)| matches!(rt, Runtime::Service(run) if run.svc.state() == State::Failed),
-            )
-            .map(|(n, _)| n.clone())
-            .collect()
     }
 
     /// The earliest timer of any unit.
@@ -906,12 +848,9 @@ impl Engine {
             let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
             let marker = format!("INVOCATION_ID={}", run.invocation_id);
             for e in table.iter().filter(|e| e.state != b'Z') {
-                let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(e.pid)))
-                    .map(|s| s.as_raw())
-                    .unwrap_or(0);
                 // Its session, or — for daemons that left it (a new session, reparented to
                 // us) — the INVOCATION_ID of this run inherited in its environment.
-                if run.sessions.contains(&sid)
+                if run.sessions.contains(&e.session)
                     || (!run.invocation_id.is_empty() && procs::environ_has(e.pid, &marker))
                 {
                     pids.insert(e.pid);

@@ -301,14 +301,15 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
 
     let identity = if privileged { None } else { launch.identity };
+    let caps = effective_capabilities();
     let (stdout, stderr) = plan_streams(exec, launch.root, &mut cmd)?;
     let setup = ChildSetup {
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
         take_terminal: false,
-        limits: limits(exec, &mut warnings),
+        limits: limits(exec, caps & (1 << CAP_SYS_RESOURCE) != 0, &mut warnings),
         nice: exec.nice.filter(|&n| {
-            let ok = n >= current_nice() || has_capability(CAP_SYS_NICE);
+            let ok = n >= current_nice() || caps & (1 << CAP_SYS_NICE) != 0;
             if !ok {
                 warnings.push(format!(
                     "Nice={n}: lowering the nice value needs CAP_SYS_NICE, which this \
@@ -318,7 +319,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
             ok
         }),
         oom_score_adj: exec.oom_score_adjust.and_then(|score| {
-            if score < current_oom_score_adj() && !has_capability(CAP_SYS_RESOURCE) {
+            if score < current_oom_score_adj() && caps & (1 << CAP_SYS_RESOURCE) == 0 {
                 warnings.push(format!(
                     "OOMScoreAdjust={score}: lowering it needs CAP_SYS_RESOURCE, which this \
                      container lacks; keeping the current value"
@@ -476,12 +477,15 @@ fn resource(name: &str) -> Option<Resource> {
 
 /// The setrlimit calls for Limit*=, with hard limits above ours clamped (and said so) when we
 /// lack CAP_SYS_RESOURCE to raise them.
-fn limits(exec: &ExecContext, warnings: &mut Vec<String>) -> Vec<(Resource, u64, u64)> {
+fn limits(
+    exec: &ExecContext,
+    can_raise: bool,
+    warnings: &mut Vec<String>,
+) -> Vec<(Resource, u64, u64)> {
     let value = |v: LimitValue| match v {
         LimitValue::Value(n) => n,
         LimitValue::Infinity => libc::RLIM_INFINITY,
     };
-    let can_raise = has_capability(CAP_SYS_RESOURCE);
     let mut out = Vec::new();
     for (name, limit) in &exec.limits {
         let Some(res) = resource(name) else { continue };
@@ -514,8 +518,8 @@ fn show_limit(v: u64) -> String {
 const CAP_SYS_NICE: u32 = 23;
 const CAP_SYS_RESOURCE: u32 = 24;
 
-/// Whether bosun has capability `cap` in its effective set (from /proc/self/status).
-fn has_capability(cap: u32) -> bool {
+/// bosun's effective capability set, as a bit mask (from /proc/self/status; 0 if unreadable).
+fn effective_capabilities() -> u64 {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -523,7 +527,7 @@ fn has_capability(cap: u32) -> bool {
                 .find_map(|l| l.strip_prefix("CapEff:"))
                 .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         })
-        .is_some_and(|mask| mask & (1 << cap) != 0)
+        .unwrap_or(0)
 }
 
 /// bosun's nice value (field 19 of /proc/self/stat; nix has no getpriority wrapper).
