@@ -363,6 +363,11 @@ impl Engine {
             if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
                 if watchdog {
                     run.watchdog = None;
+                    let limit = run.svc.spec().watchdog.map_or_else(String::new, |d| {
+                        format!(" (limit {})", crate::init::humanize(d))
+                    });
+                    self.notes
+                        .push(Note::Error(format!("{name}: Watchdog timeout{limit}!")));
                 } else {
                     run.timer = None;
                 }
@@ -574,11 +579,30 @@ impl Engine {
                 }
             }
         }
+        self.track_main_pid(unit);
         let after = self.state_of(unit);
         if before != after {
             self.report_transition(unit, before, after);
         }
         self.settle_job(unit);
+    }
+
+    /// A main PID the service named itself (MAINPID=) is routed to it from now on: its exit
+    /// reaches the machine, and its session counts as the unit's.
+    fn track_main_pid(&mut self, unit: &str) {
+        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            return;
+        };
+        let Some(pid) = run.svc.main_pid() else {
+            return;
+        };
+        if self.pids.contains_key(&pid) {
+            return;
+        }
+        if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
+            run.sessions.insert(sid.as_raw());
+        }
+        self.pids.insert(pid, unit.to_owned());
     }
 
     fn state_of(&self, unit: &str) -> Option<State> {
@@ -600,6 +624,7 @@ impl Engine {
             return;
         };
         let outcome = run.svc.outcome().name();
+        let job = self.jobs.job(unit).map(|(kind, _)| kind);
         let on_failure: Vec<String> = match (before, after) {
             (_, Some(State::Running | State::Exited))
                 if before
@@ -609,19 +634,41 @@ impl Engine {
                 Vec::new()
             }
             (_, Some(State::Failed)) => {
+                if outcome == "start-limit-hit" {
+                    self.notes.push(Note::Error(format!(
+                        "{unit}: Start request repeated too quickly."
+                    )));
+                }
                 self.notes.push(Note::Error(format!(
                     "{unit}: Failed with result '{outcome}'."
                 )));
-                self.notes
-                    .push(Note::Error(format!("Failed to start {desc}.")));
+                // As systemd words its jobs: a failed start, a stop that ended in failure,
+                // or (no job) a running service that failed on its own.
+                match job {
+                    Some(JobKind::Start) => self
+                        .notes
+                        .push(Note::Error(format!("Failed to start {desc}."))),
+                    Some(JobKind::Stop) => {
+                        self.notes.push(Note::Info(format!("Stopped {desc}.")));
+                    }
+                    _ => {}
+                }
                 self.graph
                     .deps(unit)
                     .map(|d| d.on_failure.iter().cloned().collect())
                     .unwrap_or_default()
             }
             (_, Some(State::AutoRestart)) => {
-                self.notes.push(Note::Warning(format!(
-                    "{unit}: Failed with result '{outcome}'; scheduled restart job, restart counter is at {}.",
+                if outcome == "success" {
+                    self.notes
+                        .push(Note::Info(format!("{unit}: Deactivated successfully.")));
+                } else {
+                    self.notes.push(Note::Warning(format!(
+                        "{unit}: Failed with result '{outcome}'."
+                    )));
+                }
+                self.notes.push(Note::Info(format!(
+                    "{unit}: Scheduled restart job, restart counter is at {}.",
                     run.svc.restarts() + 1
                 )));
                 Vec::new()
@@ -630,6 +677,13 @@ impl Engine {
                 if run.svc.condition_skipped() {
                     self.notes
                         .push(Note::Info(format!("{unit}: skipped by ExecCondition=.")));
+                } else if job == Some(JobKind::Start) {
+                    // A oneshot without RemainAfterExit= that ran to completion.
+                    self.notes.push(Note::Info(format!("Finished {desc}.")));
+                } else if job.is_none() {
+                    // It ended on its own, successfully.
+                    self.notes
+                        .push(Note::Info(format!("{unit}: Deactivated successfully.")));
                 } else {
                     self.notes.push(Note::Info(format!("Stopped {desc}.")));
                 }
@@ -637,10 +691,48 @@ impl Engine {
             }
             _ => Vec::new(),
         };
+        if matches!(after, Some(State::Dead | State::Failed)) && job != Some(JobKind::Stop) {
+            self.stop_bound(unit);
+        }
         for other in on_failure {
             if let Err(e) = self.request(&other, JobKind::Start, Instant::now()) {
                 self.notes
                     .push(Note::Error(format!("{unit}: OnFailure={other}: {e}")));
+            }
+        }
+    }
+
+    /// BindsTo=: units bound to `unit`, which went inactive on its own, stop too.
+    fn stop_bound(&mut self, unit: &str) {
+        let bound: Vec<String> = self
+            .graph
+            .units()
+            .filter(|other| {
+                self.graph
+                    .deps(other)
+                    .is_some_and(|d| d.binds_to.contains(unit))
+            })
+            .filter(|other| match self.runtime.get(*other) {
+                Some(Runtime::Service(run)) => !matches!(
+                    run.svc.state().active(),
+                    Active::Inactive | Active::Failed | Active::Deactivating
+                ),
+                Some(Runtime::Target { active }) => *active,
+                Some(Runtime::Inert { .. }) | None => false,
+            })
+            .filter(|other| {
+                self.jobs
+                    .job(other)
+                    .is_none_or(|(kind, _)| kind != JobKind::Stop)
+            })
+            .map(str::to_owned)
+            .collect();
+        for other in bound {
+            self.notes.push(Note::Info(format!(
+                "{other}: Unit is bound to inactive unit {unit}. Stopping, too."
+            )));
+            if let Err(e) = self.request(&other, JobKind::Stop, Instant::now()) {
+                self.notes.push(Note::Error(format!("{other}: {e}")));
             }
         }
     }

@@ -120,26 +120,37 @@ pub fn build(
         }
         match kind {
             JobKind::Start => {
+                // Requisite= first: a wanted unit whose requisite is not active is dropped
+                // from the transaction with what it would have pulled in.
+                let unmet = deps.requisite.iter().find(|other| {
+                    let starting = tx
+                        .jobs
+                        .get(*other)
+                        .is_some_and(|j| j.kind == JobKind::Start);
+                    !(is_active(other) || starting)
+                });
+                if let Some(other) = unmet {
+                    if required {
+                        return Err(TransactionError::RequisiteInactive {
+                            unit,
+                            requisite: other.clone(),
+                        });
+                    }
+                    tx.notes.push(format!(
+                        "Unit {other} is not active (Requisite= of {unit}); not starting {unit}"
+                    ));
+                    tx.jobs.remove(&unit);
+                    continue;
+                }
+                for other in &deps.requisite {
+                    tx.requirements.insert((unit.clone(), other.clone()));
+                }
                 for other in deps.requires.iter().chain(&deps.binds_to) {
                     tx.requirements.insert((unit.clone(), other.clone()));
                     queue.push_back((other.clone(), JobKind::Start, required));
                 }
                 for other in &deps.wants {
                     queue.push_back((other.clone(), JobKind::Start, false));
-                }
-                for other in &deps.requisite {
-                    tx.requirements.insert((unit.clone(), other.clone()));
-                    let starting = tx.jobs.get(other).is_some_and(|j| j.kind == JobKind::Start);
-                    if !is_active(other) && !starting {
-                        if required {
-                            return Err(TransactionError::RequisiteInactive {
-                                unit,
-                                requisite: other.clone(),
-                            });
-                        }
-                        tx.notes
-                            .push(format!("Unit {other} is not active (Requisite= of {unit})"));
-                    }
                 }
                 for other in graph.conflicts_of(&unit) {
                     queue.push_back((other.to_owned(), JobKind::Stop, required));

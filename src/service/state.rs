@@ -592,16 +592,24 @@ impl Service {
         ) {
             return;
         }
-        let waits_for_rest = matches!(
-            self.spec.kill_mode,
-            KillMode::ControlGroup | KillMode::Mixed
-        );
-        if self.main_pid.is_some() || self.control_pid.is_some() || (waits_for_rest && self.others)
-        {
-            return;
-        }
+        // As systemd's service.c: the stop stages wait for the main and control processes
+        // only (KillMode=none signals nobody, so waits for nobody), then ExecStopPost= runs;
+        // the final stages wait for what they signalled. KillMode=mixed signals the rest only
+        // with the final SIGKILL, so a rest that survives the final SIGTERM stage gets it.
+        let mode = self.spec.kill_mode;
+        let waited =
+            mode != KillMode::None && (self.main_pid.is_some() || self.control_pid.is_some());
         match self.state {
-            State::StopSigterm | State::StopSigkill => self.enter_stop_post(now, out),
+            State::StopSigterm | State::StopSigkill => {
+                if !waited {
+                    self.enter_stop_post(now, out);
+                }
+            }
+            _ if waited => {}
+            State::FinalSigterm if self.others && mode == KillMode::Mixed => {
+                self.enter_signal(State::FinalSigkill, Outcome::Success, now, out);
+            }
+            _ if self.others && matches!(mode, KillMode::ControlGroup | KillMode::Mixed) => {}
             _ => self.enter_dead(Outcome::Success, true, now, out),
         }
     }

@@ -129,7 +129,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
     );
     assert!(
         pid1.stderr_now()
-            .contains("web.service: Failed with result 'signal'; scheduled restart job")
+            .contains("web.service: Failed with result 'signal'.\nbosun: web.service: Scheduled restart job, restart counter is at 1.")
     );
 
     // SIGTERM: everything stops, the oneshot's ExecStop runs, bosun exits 0.

@@ -100,6 +100,11 @@ fn requisite_must_already_be_active() {
         ["web/start"],
         "Requisite= does not start anything"
     );
+    // Wanted by the anchor: dropped alone, with what it would have pulled in.
+    let g = graph("boot: wants=web,cache\nweb: requisite=db requires=helper\ndb:\nhelper:\ncache:");
+    let tx = build(&g, "boot", JobKind::Start, &none_active).unwrap();
+    assert_eq!(jobs(&tx), ["boot/start", "cache/start?"]);
+    assert!(tx.notes[0].contains("not starting web"), "{:?}", tx.notes);
 }
 
 #[test]

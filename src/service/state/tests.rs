@@ -120,12 +120,15 @@ fn simple_runs_then_stops_cleanly() {
             (Target::Rest, libc::SIGCONT),
         ]
     );
-    r.killed(10, libc::SIGTERM);
+    // As systemd: the main process gone, the stop goes on (no ExecStopPost= here) to the
+    // final stage, which signals the rest again and waits until the unit is empty.
+    let a = r.killed(10, libc::SIGTERM);
     assert_eq!(
         r.state(),
-        State::StopSigterm,
+        State::FinalSigterm,
         "waits until the unit is empty"
     );
+    assert!(signals(&a).contains(&(Target::Rest, libc::SIGTERM)));
     r.send(Event::Empty);
     assert_eq!(
         (r.state(), r.svc.outcome()),
@@ -536,6 +539,46 @@ fn kill_modes_choose_targets() {
 }
 
 #[test]
+fn mixed_kills_the_rest_once_the_main_process_is_gone_and_none_waits_for_nobody() {
+    let mut spec = base(ServiceType::Simple);
+    spec.kill_mode = KillMode::Mixed;
+    let mut r = Rig::new(spec);
+    r.running(10);
+    r.send(Event::Stop { for_restart: false });
+    // The main process ends on SIGTERM; its child got nothing yet and gets SIGKILL now,
+    // not after TimeoutStopSec=.
+    let a = r.killed(10, libc::SIGTERM);
+    assert!(
+        signals(&a).contains(&(Target::Rest, libc::SIGKILL)),
+        "{a:?}"
+    );
+    assert_eq!(r.state(), State::FinalSigkill);
+    r.send(Event::Empty);
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::Dead, Outcome::Success)
+    );
+
+    let mut spec = base(ServiceType::Simple);
+    spec.kill_mode = KillMode::None;
+    spec.commands.stop_post = vec![false];
+    let mut r = Rig::new(spec);
+    r.running(10);
+    let a = r.send(Event::Stop { for_restart: false });
+    assert_eq!(
+        spawns(&a),
+        [(Phase::StopPost, 0, false)],
+        "no waiting for the main process"
+    );
+    r.send(Event::Spawned { pid: 20 });
+    r.exit(20, 0);
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::Dead, Outcome::Success)
+    );
+}
+
+#[test]
 fn kill_signals_sighup_and_restart_kill_signal() {
     let mut spec = base(ServiceType::Simple);
     spec.kill_signal = libc::SIGQUIT;
@@ -571,11 +614,10 @@ fn exec_stop_runs_before_signals() {
     assert!(signals(&a).is_empty());
     r.send(Event::Spawned { pid: 20 });
     r.exit(10, 0); // the main process ends while ExecStop= runs
+    // Main and control gone: ExecStopPost= runs at once, whatever else is left.
     let a = r.exit(20, 0);
-    assert_eq!(r.state(), State::StopSigterm);
-    assert!(!signals(&a).is_empty());
-    let a = r.send(Event::Empty);
     assert_eq!(spawns(&a), [(Phase::StopPost, 0, false)]);
+    assert_eq!(r.state(), State::StopPost);
     r.send(Event::Spawned { pid: 21 });
     r.exit(21, 0);
     r.send(Event::Empty);
