@@ -1034,11 +1034,22 @@ impl Engine {
                     })
                     .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
             }
-            None if run.section.guess_main_pid != Some(false) => match self.rest(run).as_slice() {
-                [only] => Some(*only),
-                [] => self.adopted_orphan(),
-                _ => None,
-            },
+            // As systemd's unit_search_main_pid(): of the unit's processes, the one that is
+            // PID 1's child (a daemon's workers are its children, not ours).
+            None if run.section.guess_main_pid != Some(false) => {
+                let rest = self.rest(run);
+                let me = i32::try_from(std::process::id()).unwrap_or(0);
+                let ours: Vec<i32> = procs::snapshot()
+                    .into_iter()
+                    .filter(|e| e.ppid == me && rest.contains(&e.pid))
+                    .map(|e| e.pid)
+                    .collect();
+                match (ours.as_slice(), rest.as_slice()) {
+                    ([only], _) => Some(*only),
+                    (_, []) => self.adopted_orphan(),
+                    _ => None,
+                }
+            }
             None => None,
         };
         if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {

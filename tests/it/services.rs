@@ -302,6 +302,17 @@ fn debian_nginx_answers_http() {
     );
 }
 
+/// Type=forking without PIDFile=, and Debian's `apachectl` starts httpd under `env -i`: the
+/// daemon leaves bosun's session and environment, and is found as PID 1's adopted orphan.
+#[test]
+fn debian_apache2_answers_http() {
+    debian_daemon(
+        "apache2.service",
+        "/lib/systemd/system/apache2.service",
+        "curl -sf -o /dev/null http://127.0.0.1/",
+    );
+}
+
 #[test]
 fn debian_memcached_answers_stats() {
     debian_daemon(
