@@ -8,7 +8,7 @@ STATIC := target/$(MUSL)/release/bosun
 # tools the tests drive, and the daemons whose own unit files and tmpfiles.d the tests read.
 TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
 	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron
-BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils
+BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 
 .PHONY: all build static demo test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean
@@ -55,6 +55,7 @@ bench: bench-deps static build
 	  BOSUN=$(CURDIR)/target/release/bosun tests/bench/copy.sh 3; } > target/bench/2-copy.md
 	{ printf '## WebDAV (`bosun webdav` against Apache mod_dav, both with Digest auth, loopback)\n\nCommand: `make bench` (runs `tests/bench/webdav.sh`): best of the runs each. Targets: GET at least Apache, PUT at least 1.5× Apache, PROPFIND at most half Apache'"'"'s time.\n\n```\n'; \
 	  BOSUN=$(CURDIR)/target/release/bosun tests/bench/webdav.sh; printf '```\n'; } > target/bench/3-webdav.md
+	tests/bench/services.py $(STATIC) > target/bench/4-services.md
 	tests/bench/assemble.sh target/bench > BENCHMARKS.md
 	@cat BENCHMARKS.md
 

@@ -48,11 +48,90 @@ pub fn snapshot() -> Vec<ProcEntry> {
     .collect()
 }
 
-/// Whether process `pid`'s initial environment holds the exact entry `entry` (`NAME=value`).
-/// False when it cannot be read (another user's process, or gone).
-pub fn environ_has(pid: i32, entry: &str) -> bool {
-    fs::read(format!("/proc/{pid}/environ"))
-        .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
+/// The value of `name` in process `pid`'s initial environment; None when it is not there or
+/// cannot be read (another user's process, or gone).
+pub fn environ_value(pid: i32, name: &str) -> Option<Vec<u8>> {
+    let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    env.split(|b| *b == 0).find_map(|e| {
+        e.strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))
+            .map(<[u8]>::to_vec)
+    })
+}
+
+/// The live processes read once, for one round of questions about many units: each process's
+/// `INVOCATION_ID` (the run of a unit it was started in) is read the first time it is asked for.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Every process but zombies.
+    pub live: Vec<ProcEntry>,
+    children: HashMap<i32, Vec<i32>>,
+    sessions: HashMap<i32, Vec<i32>>,
+    /// Processes in no unit's session.
+    unclaimed: Vec<i32>,
+    invocation: std::cell::RefCell<HashMap<i32, Option<Vec<u8>>>>,
+}
+
+impl Table {
+    /// Read /proc; `claimed` are the sessions known to belong to units (their processes need
+    /// no look at their environment).
+    pub fn read(claimed: std::collections::HashSet<i32>) -> Table {
+        let live: Vec<ProcEntry> = snapshot().into_iter().filter(|e| e.state != b'Z').collect();
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        let mut sessions: HashMap<i32, Vec<i32>> = HashMap::new();
+        for e in &live {
+            children.entry(e.ppid).or_default().push(e.pid);
+            sessions.entry(e.session).or_default().push(e.pid);
+        }
+        let unclaimed = live
+            .iter()
+            .filter(|e| !claimed.contains(&e.session))
+            .map(|e| e.pid)
+            .collect();
+        Table {
+            live,
+            children,
+            sessions,
+            unclaimed,
+            invocation: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The live processes of `session`.
+    pub fn in_session(&self, session: i32) -> &[i32] {
+        self.sessions.get(&session).map_or(&[], Vec::as_slice)
+    }
+
+    /// The live processes in no unit's session (daemons that called setsid(), the main
+    /// command, strangers).
+    pub fn unclaimed(&self) -> &[i32] {
+        &self.unclaimed
+    }
+
+    /// Whether `pid` was started in the unit run `id`.
+    pub fn started_in(&self, pid: i32, id: &str) -> bool {
+        self.invocation
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| environ_value(pid, "INVOCATION_ID"))
+            .as_deref()
+            == Some(id.as_bytes())
+    }
+
+    /// The live descendants of `root` (a zombie has no children left: they were reparented).
+    pub fn descendants(&self, root: i32) -> Vec<i32> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(pid) = stack.pop() {
+            for &child in self.children.get(&pid).into_iter().flatten() {
+                if child != root {
+                    out.push(child);
+                    stack.push(child);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The processes of `table` that descend from `root` (not `root` itself).

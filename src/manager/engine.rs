@@ -103,6 +103,9 @@ pub struct Engine {
     notes: Vec<Note>,
     /// Children of PID 1 that are no unit's (the main command): never guessed as a daemon.
     outsiders: BTreeSet<i32>,
+    /// The process table of this round (one call from PID 1's loop), read at most once:
+    /// stopping 100 units asks 100 times which processes each has.
+    table: Option<procs::Table>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -145,6 +148,7 @@ impl Engine {
             pipes: Vec::new(),
             notes: Vec::new(),
             outsiders: BTreeSet::new(),
+            table: None,
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -279,6 +283,7 @@ impl Engine {
         kind: JobKind,
         now: Instant,
     ) -> Result<(), TransactionError> {
+        self.table = None;
         let unit = self.canonical(unit);
         let runtime = &self.runtime;
         let active = |u: &str| match runtime.get(u) {
@@ -302,6 +307,7 @@ impl Engine {
 
     /// Stop every unit that is not inactive, in reverse dependency order (shutdown).
     pub fn stop_all(&mut self, now: Instant) {
+        self.table = None;
         self.jobs.cancel_waiting();
         let names: Vec<String> = self.runtime.keys().cloned().collect();
         for name in names {
@@ -343,6 +349,7 @@ impl Engine {
 
     /// Fire every timer due at `now`.
     pub fn on_time(&mut self, now: Instant) {
+        self.table = None;
         let due: Vec<(String, bool)> = self
             .runtime
             .iter()
@@ -393,17 +400,19 @@ impl Engine {
 
     /// A process ended. Returns false when it belongs to no unit.
     pub fn on_exit(&mut self, pid: i32, termination: Termination, now: Instant) -> bool {
+        self.table = None;
         let Some(unit) = self.pids.remove(&pid) else {
             return false;
         };
         self.feed(&unit, Event::Exited { pid, termination }, now);
-        self.check_empty(&unit, now);
         self.dispatch(now);
         true
     }
 
-    /// Orphans of units die too; after any reaping, units waiting for emptiness re-check.
+    /// Orphans of units die too; after any reaping (and its calls to [`Self::on_exit`]), units
+    /// waiting for emptiness re-check, against one reading of the process table.
     pub fn after_reaping(&mut self, now: Instant) {
+        self.table = None;
         let waiting: Vec<String> = self
             .runtime
             .iter()
@@ -423,6 +432,7 @@ impl Engine {
 
     /// A notification arrived; find its service by the sender's pid.
     pub fn on_notify(&mut self, message: Message, now: Instant) {
+        self.table = None;
         let Some(sender) = message.sender else { return };
         let unit = match self.pids.get(&sender) {
             Some(u) => u.clone(),
@@ -929,33 +939,44 @@ impl Engine {
         }
     }
 
-    /// The unit's processes other than main and control.
-    fn rest(&self, run: &ServiceRun) -> Vec<i32> {
+    /// The unit's processes other than main and control; `table` is read when it is needed
+    /// (no cgroup), once for all the units asked about in one round.
+    fn rest(
+        run: &ServiceRun,
+        table: &mut Option<procs::Table>,
+        runtime: &BTreeMap<String, Runtime>,
+    ) -> Vec<i32> {
         let skip = [run.svc.main_pid(), run.svc.control_pid()];
         let mut pids: BTreeSet<i32> = BTreeSet::new();
         if let Some(cg) = &run.cgroup {
             pids.extend(cg.pids().unwrap_or_default());
         } else {
-            let table = procs::snapshot();
+            let table = table.get_or_insert_with(|| {
+                procs::Table::read(
+                    runtime
+                        .values()
+                        .filter_map(|rt| match rt {
+                            Runtime::Service(run) => Some(run.sessions.iter().copied()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect(),
+                )
+            });
             let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
-            let marker = format!("INVOCATION_ID={}", run.invocation_id);
-            for e in table.iter().filter(|e| e.state != b'Z') {
-                // Its session, or — for daemons that left it (a new session, reparented to
-                // us) — the INVOCATION_ID of this run inherited in its environment.
-                if run.sessions.contains(&e.session)
-                    || (!run.invocation_id.is_empty() && procs::environ_has(e.pid, &marker))
-                {
-                    pids.insert(e.pid);
-                    roots.push(e.pid);
-                }
+            // Its sessions, and — for daemons that left them (a new session, reparented to
+            // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
+            // their environment.
+            let by_session = run.sessions.iter().flat_map(|sid| table.in_session(*sid));
+            let by_invocation = table.unclaimed().iter().filter(|pid| {
+                !run.invocation_id.is_empty() && table.started_in(**pid, &run.invocation_id)
+            });
+            for &pid in by_session.chain(by_invocation) {
+                pids.insert(pid);
+                roots.push(pid);
             }
             for root in roots {
-                pids.extend(
-                    procs::descendants(&table, root)
-                        .iter()
-                        .filter(|e| e.state != b'Z')
-                        .map(|e| e.pid),
-                );
+                pids.extend(table.descendants(root));
             }
         }
         pids.retain(|p| !skip.contains(&Some(*p)));
@@ -969,7 +990,7 @@ impl Engine {
         let pids: Vec<i32> = match target {
             Target::Main => run.svc.main_pid().into_iter().collect(),
             Target::Control => run.svc.control_pid().into_iter().collect(),
-            Target::Rest => self.rest(run),
+            Target::Rest => Self::rest(run, &mut self.table, &self.runtime),
         };
         for pid in pids {
             let _ = crate::sys::send_signal(pid, signo);
@@ -985,7 +1006,7 @@ impl Engine {
             && run.svc.control_pid().is_none()
             && match &run.cgroup {
                 Some(cg) => !cg.populated().unwrap_or(false),
-                None => self.rest(run).is_empty(),
+                None => Self::rest(run, &mut self.table, &self.runtime).is_empty(),
             };
         if empty {
             self.feed(unit, Event::Empty, now);
@@ -1037,9 +1058,12 @@ impl Engine {
             // As systemd's unit_search_main_pid(): of the unit's processes, the one that is
             // PID 1's child (a daemon's workers are its children, not ours).
             None if run.section.guess_main_pid != Some(false) => {
-                let rest = self.rest(run);
+                let rest = Self::rest(run, &mut self.table, &self.runtime);
                 let me = i32::try_from(std::process::id()).unwrap_or(0);
-                let ours: Vec<i32> = procs::snapshot()
+                let ours: Vec<i32> = self
+                    .table
+                    .as_ref()
+                    .map_or_else(procs::snapshot, |t| t.live.clone())
                     .into_iter()
                     .filter(|e| e.ppid == me && rest.contains(&e.pid))
                     .map(|e| e.pid)
