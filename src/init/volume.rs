@@ -648,7 +648,10 @@ impl Boot {
         for skipped in &found.skipped {
             crate::log::warn(format_args!("{skipped}"));
         }
+        // Without hooks the phase goes straight to done: a kill in between must not leave a
+        // volume that looks half-installed.
         if phase.is_life_cycle()
+            && !found.hooks.is_empty()
             && let Some(volume) = self.volume.as_mut()
             && let Err(e) = volume.hooks_started()
         {
@@ -849,7 +852,14 @@ impl Boot {
         let Some(run) = self.running.as_mut().filter(|r| r.pid == pid) else {
             return false;
         };
-        run.exited = Some((termination, Instant::now() + PIPE_GRACE));
+        // While stopping, nothing waits for its last lines: its end is recorded now (lines
+        // still coming go to its log all the same).
+        let grace = if self.stopping {
+            Duration::ZERO
+        } else {
+            PIPE_GRACE
+        };
+        run.exited = Some((termination, Instant::now() + grace));
         self.settle();
         true
     }
