@@ -581,6 +581,13 @@ impl Boot {
     /// volume half-installed, which the next boot says.
     pub fn interrupt(&mut self) {
         self.stopping = true;
+        // A hook that already exited, its last lines pending: its end is recorded now.
+        if let Some(run) = self.running.as_mut()
+            && let Some((_, grace)) = run.exited.as_mut()
+        {
+            *grace = Instant::now();
+            self.settle();
+        }
         // Once reaped its pid may be reused: an exited hook is not signalled.
         if let Some(run) = self.running.as_mut()
             && run.phase != Phase::Shutdown
