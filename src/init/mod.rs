@@ -8,6 +8,7 @@
 //! not die with processes still running under it.
 
 pub mod exit;
+pub mod hooks;
 pub mod passwd;
 pub mod procs;
 pub mod reaper;
@@ -180,7 +181,7 @@ async fn supervise(
             // boot mode: success).
             let exit = pid1
                 .main_exit
-                .or(pid1.boot.as_ref().and_then(volume::Boot::failure));
+                .or(pid1.boot.as_ref().and_then(hooks::Boot::failure));
             return exit.unwrap_or(if options.command.is_empty() {
                 Exit::Success
             } else {
@@ -195,7 +196,7 @@ async fn supervise(
                 .map(Instant::from_std),
             pid1.boot
                 .as_ref()
-                .and_then(volume::Boot::next_deadline)
+                .and_then(hooks::Boot::next_deadline)
                 .map(Instant::from_std),
         ]
         .into_iter()
@@ -302,7 +303,7 @@ struct Supervisor<'a> {
     shutting_down: bool,
     services: Option<services::Services>,
     /// The volume (its lock) and its hooks, when the boot phase ran.
-    boot: Option<volume::Boot>,
+    boot: Option<hooks::Boot>,
     done: bool,
 }
 
@@ -343,7 +344,7 @@ impl Supervisor<'_> {
                 self.begin_shutdown(now);
             }
         }
-        let booted = self.boot.as_ref().is_none_or(volume::Boot::complete);
+        let booted = self.boot.as_ref().is_none_or(hooks::Boot::complete);
         if !self.options.command.is_empty()
             && self.main.is_none()
             && self.main_exit.is_none()
@@ -370,7 +371,7 @@ impl Supervisor<'_> {
                 .as_ref()
                 .is_none_or(|s| s.engine.all_stopped());
             // Phase: shutdown hooks, after the units and before everything else is ended.
-            let hooks_busy = units_down && self.boot.as_mut().is_some_and(volume::Boot::shutdown);
+            let hooks_busy = units_down && self.boot.as_mut().is_some_and(hooks::Boot::shutdown);
             if units_down && !hooks_busy {
                 let exclude: Vec<i32> = self
                     .main

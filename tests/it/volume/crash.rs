@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::boot::{T, TestImage};
 
 /// Files in the test's template: enough that seeding takes a good part of a boot.
-const FILES: usize = 600;
+const FILES: usize = 300;
 
 /// Kills per scenario.
 const KILLS: usize = 25;
@@ -60,7 +60,7 @@ fn write_tree(image: &TestImage, dir: &str, version: &str) {
     // One bigger file, so that the copy of data takes a while too.
     image.write(
         &format!("{dir}/big"),
-        &format!("{version} ").repeat(1 << 20),
+        &format!("{version} ").repeat(1 << 18),
     );
 }
 
@@ -113,7 +113,7 @@ fn pid1_killed_while_seeding_and_upgrading_loses_nothing() {
 
     // How long a whole first boot takes, to aim the kills inside it.
     let first = full_boot(&image);
-    eprintln!("a first boot (seeding {FILES} files and 3 MiB) takes {first:?}");
+    eprintln!("a first boot (seeding {FILES} files and 768 KiB) takes {first:?}");
 
     // Seeding: rounds of kills on an empty volume, then a boot that must complete.
     let mut interrupted = 0;
@@ -121,7 +121,7 @@ fn pid1_killed_while_seeding_and_upgrading_loses_nothing() {
     while kills < KILLS {
         fs::remove_dir_all(&data).unwrap();
         fs::create_dir(&data).unwrap();
-        for _ in 0..(1 + random.below(3)) {
+        for _ in 0..(2 + random.below(3)) {
             if killed_boot(&image, &mut random, first) {
                 kills += 1;
                 if phase(&data) == "seeding" {
@@ -176,7 +176,7 @@ fn pid1_killed_while_seeding_and_upgrading_loses_nothing() {
                 .arg(&before)
                 .arg(&data),
         );
-        for _ in 0..(1 + random.below(3)) {
+        for _ in 0..(2 + random.below(3)) {
             if killed_boot(&image, &mut random, first) {
                 kills += 1;
                 if phase(&data) == "upgrading" {
