@@ -64,20 +64,23 @@ fn write_tree(image: &TestImage, dir: &str, version: &str) {
     );
 }
 
-/// Boot once, killed with SIGKILL after a random delay below `limit`. Returns whether bosun
-/// was still running when the kill was sent.
+/// Boot once, killed with SIGKILL after a random delay below `limit`. Returns whether the kill
+/// reached a running bosun (it may have finished first).
 fn killed_boot(image: &TestImage, random: &mut Random, limit: Duration) -> bool {
-    let Some(mut pid1) = image.boot().args(["--", "true"]).start() else {
+    let Some(pid1) = image.boot().args(["--", "true"]).start() else {
         return false;
     };
     let delay = Duration::from_micros(random.below(u64::try_from(limit.as_micros()).unwrap()));
     std::thread::sleep(delay);
-    let running = pid1.running();
-    if running {
-        pid1.signal(libc::SIGKILL);
-    }
+    // Not Pid1::signal, which fails the test when bosun is already gone.
+    let landed = pid1.pid() > 0
+        && nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid1.pid()),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .is_ok();
     let _ = pid1.wait(T);
-    running
+    landed
 }
 
 /// The phase the volume was left in ("none" without a state file).
