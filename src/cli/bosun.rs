@@ -3,11 +3,13 @@
 //! into [`crate::init::Options`]. Environment variables fill what the command line leaves out.
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::init::{self, exit::Exit};
+use crate::log::format::Format;
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -23,6 +25,16 @@ COMMAND, and when COMMAND exits — or bosun gets SIGTERM or SIGINT — sends SI
 remaining process, waits up to the stop timeout, sends SIGKILL, reaps them all and exits with
 COMMAND's code (128+N when COMMAND was killed by signal N; 127 when COMMAND is not found, 126
 when it cannot be executed).
+
+As PID 1 (or with BOSUN_UNITS=on) bosun first empties /run and /tmp when they are left from a
+previous run (not mount points), and, when the template directory exists, manages the data
+volume: seeds it, merges a new image's template into it, runs the hooks (first-boot.d,
+upgrade.d, boot.d, shutdown.d) — or refuses with exit code 80 (volume not seeded by bosun),
+81 (image older than the data), 82 (first-boot or upgrade hooks failed) or 83 (volume in use).
+Environment (paths are inside BOSUN_ROOT): BOSUN_DATA_DIR (/data), BOSUN_TEMPLATE_DIR
+(/data-template), BOSUN_BUILD_ID_FILE (/etc/build-id), BOSUN_HOOKS_DIR (/etc/bosun/hooks),
+BOSUN_RUN_AS=UID:GID (or PUID and PGID), BOSUN_ADOPT_DATA=1, BOSUN_ALLOW_DOWNGRADE=1,
+BOSUN_RETRY_FIRST_BOOT=1, BOSUN_HOOK_TIMEOUT (none by default).
 
 Options:
   -g, --kill-process-group     forward signals to COMMAND's whole process group
@@ -89,6 +101,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
         stop_timeout: DEFAULT_STOP_TIMEOUT,
         units: None,
         units_forced: false,
+        volume: init::volume::Setup::new("/".into()),
     };
     let mut verbosity: u8 = 1;
 
@@ -206,7 +219,10 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
             }
         }
     }
-    options.units = units(env)?;
+    let root = root(env)?;
+    let log_format = log_format(env)?;
+    options.volume = volume(env, &root, log_format)?;
+    options.units = units(env, &root, log_format, options.volume.run_as)?;
     options.units_forced = match env("BOSUN_UNITS") {
         Some(v) => parse_flag("BOSUN_UNITS", &v)?,
         None => false,
@@ -221,30 +237,120 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
     Ok(Request::Run(Box::new(options), verbosity))
 }
 
-/// The units setup from BOSUN_UNITS, BOSUN_ROOT, BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
-fn units(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<init::services::Units>, String> {
-    if let Some(value) = env("BOSUN_UNITS")
-        && !parse_flag("BOSUN_UNITS", &value)?
-    {
-        return Ok(None);
-    }
-    let root = std::path::PathBuf::from(env("BOSUN_ROOT").unwrap_or_else(|| "/".to_owned()));
+/// BOSUN_ROOT: where every configured path is looked up ("/" in a container).
+fn root(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
+    let root = PathBuf::from(env("BOSUN_ROOT").unwrap_or_else(|| "/".to_owned()));
     if !root.is_absolute() {
         return Err(format!(
             "BOSUN_ROOT={:?}: expected an absolute path",
             root.display()
         ));
     }
+    Ok(root)
+}
+
+/// How output lines are shown: BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
+fn log_format(env: &dyn Fn(&str) -> Option<String>) -> Result<Format, String> {
     let prefix = match env("BOSUN_LOG_PREFIX") {
         Some(v) => parse_flag("BOSUN_LOG_PREFIX", &v)?,
         None => true,
     };
-    let log_format = match env("BOSUN_LOG_FORMAT").as_deref().map(str::trim) {
-        None | Some("" | "text") if prefix => crate::log::format::Format::Prefixed,
-        None | Some("" | "text") => crate::log::format::Format::Bare,
-        Some("json") => crate::log::format::Format::Json,
-        Some(other) => return Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
+    match env("BOSUN_LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("" | "text") if prefix => Ok(Format::Prefixed),
+        None | Some("" | "text") => Ok(Format::Bare),
+        Some("json") => Ok(Format::Json),
+        Some(other) => Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
+    }
+}
+
+/// The data volume's setup: BOSUN_DATA_DIR, BOSUN_TEMPLATE_DIR, BOSUN_BUILD_ID_FILE,
+/// BOSUN_HOOKS_DIR (absolute paths inside BOSUN_ROOT), BOSUN_RUN_AS (or PUID and PGID),
+/// BOSUN_ALLOW_DOWNGRADE, BOSUN_ADOPT_DATA, BOSUN_RETRY_FIRST_BOOT and BOSUN_HOOK_TIMEOUT.
+fn volume(
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    log_format: Format,
+) -> Result<init::volume::Setup, String> {
+    let mut setup = init::volume::Setup::new(root.to_owned());
+    setup.log_format = log_format;
+    for (name, field) in [
+        ("BOSUN_DATA_DIR", &mut setup.data_dir),
+        ("BOSUN_TEMPLATE_DIR", &mut setup.template_dir),
+        ("BOSUN_BUILD_ID_FILE", &mut setup.build_id_file),
+        ("BOSUN_HOOKS_DIR", &mut setup.hooks_dir),
+    ] {
+        if let Some(value) = env(name) {
+            let path = PathBuf::from(&value);
+            if !path.is_absolute() {
+                return Err(format!(
+                    "{name}={value:?}: expected an absolute path (inside BOSUN_ROOT)"
+                ));
+            }
+            *field = path;
+        }
+    }
+    for (name, field) in [
+        ("BOSUN_ALLOW_DOWNGRADE", &mut setup.allow_downgrade),
+        ("BOSUN_ADOPT_DATA", &mut setup.adopt_data),
+        ("BOSUN_RETRY_FIRST_BOOT", &mut setup.retry_first_boot),
+    ] {
+        if let Some(value) = env(name) {
+            *field = parse_flag(name, &value)?;
+        }
+    }
+    setup.run_as = run_as(env)?;
+    if let Some(value) = env("BOSUN_HOOK_TIMEOUT") {
+        let timeout =
+            parse_duration(&value).map_err(|why| format!("BOSUN_HOOK_TIMEOUT={value:?}: {why}"))?;
+        // `infinity` (and 0, as systemd reads a zero timeout) means no timeout.
+        setup.hook_timeout = Some(timeout).filter(|t| !t.is_zero() && *t != Duration::MAX);
+    }
+    Ok(setup)
+}
+
+/// BOSUN_RUN_AS=UID:GID, else the PUID/PGID convention (PGID defaults to PUID).
+fn run_as(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u32, u32)>, String> {
+    let id = |name: &str, value: &str| {
+        value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{name}={value:?}: expected a number"))
     };
+    if let Some(value) = env("BOSUN_RUN_AS").filter(|v| !v.trim().is_empty()) {
+        let (uid, gid) = value
+            .split_once(':')
+            .ok_or_else(|| format!("BOSUN_RUN_AS={value:?}: expected UID:GID as numbers"))?;
+        return Ok(Some((id("BOSUN_RUN_AS", uid)?, id("BOSUN_RUN_AS", gid)?)));
+    }
+    match (env("PUID"), env("PGID")) {
+        (Some(uid), gid) => {
+            let uid_n = id("PUID", &uid)?;
+            let gid_n = match gid {
+                Some(gid) => id("PGID", &gid)?,
+                None => uid_n,
+            };
+            Ok(Some((uid_n, gid_n)))
+        }
+        (None, Some(_)) => {
+            Err("PGID is set without PUID: set both (or BOSUN_RUN_AS=UID:GID)".to_owned())
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The units setup from BOSUN_UNITS and the BOSUN_WEBDAV_*, BOSUN_UNIT_PATH and
+/// BOSUN_NOTIFY_SOCKET variables.
+fn units(
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    log_format: Format,
+    run_as: Option<(u32, u32)>,
+) -> Result<Option<init::services::Units>, String> {
+    if let Some(value) = env("BOSUN_UNITS")
+        && !parse_flag("BOSUN_UNITS", &value)?
+    {
+        return Ok(None);
+    }
     let var = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_owned());
     let webdav = init::services::WebdavSetup {
         realm: env("WEBDAV_AUTHENTICATION_REALM"),
@@ -273,10 +379,11 @@ fn units(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<init::services::
     Ok(Some(init::services::Units {
         webdav,
         unit_path,
-        root,
+        root: root.to_owned(),
         log_format,
         notify_address: env("BOSUN_NOTIFY_SOCKET")
             .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
+        run_as,
     }))
 }
 
@@ -400,6 +507,56 @@ mod tests {
                 .contains("absolute")
         );
         assert!(run(&["-e"], &[]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn volume_environment() {
+        let (o, _) = run(&["--", "x"], &[]).unwrap();
+        assert_eq!(o.volume, init::volume::Setup::new("/".into()));
+        let (o, _) = run(
+            &["--", "x"],
+            &[
+                ("BOSUN_ROOT", "/scratch"),
+                ("BOSUN_DATA_DIR", "/srv/data"),
+                ("BOSUN_HOOKS_DIR", "/hooks"),
+                ("BOSUN_RUN_AS", "1000:100"),
+                ("BOSUN_ADOPT_DATA", "1"),
+                ("BOSUN_RETRY_FIRST_BOOT", "yes"),
+                ("BOSUN_HOOK_TIMEOUT", "20min"),
+                ("BOSUN_LOG_FORMAT", "json"),
+            ],
+        )
+        .unwrap();
+        let v = &o.volume;
+        assert_eq!(v.root, PathBuf::from("/scratch"));
+        assert_eq!(v.host(&v.data_dir), PathBuf::from("/scratch/srv/data"));
+        assert_eq!(v.hooks_dir, PathBuf::from("/hooks"));
+        assert_eq!(v.template_dir, PathBuf::from("/data-template"));
+        assert_eq!(v.run_as, Some((1000, 100)));
+        assert_eq!(o.units.as_ref().unwrap().run_as, Some((1000, 100)));
+        assert!(v.adopt_data && v.retry_first_boot && !v.allow_downgrade);
+        assert_eq!(v.hook_timeout, Some(Duration::from_secs(1200)));
+        assert_eq!(v.log_format, Format::Json);
+        let (o, _) = run(&["--", "x"], &[("PUID", "1001"), ("PGID", "0")]).unwrap();
+        assert_eq!(o.volume.run_as, Some((1001, 0)));
+        let (o, _) = run(&["--", "x"], &[("PUID", "1001")]).unwrap();
+        assert_eq!(o.volume.run_as, Some((1001, 1001)));
+        // BOSUN_RUN_AS wins over PUID/PGID.
+        let (o, _) = run(&["--", "x"], &[("PUID", "1"), ("BOSUN_RUN_AS", "2:3")]).unwrap();
+        assert_eq!(o.volume.run_as, Some((2, 3)));
+        let (o, _) = run(&["--", "x"], &[("BOSUN_HOOK_TIMEOUT", "infinity")]).unwrap();
+        assert_eq!(o.volume.hook_timeout, None);
+        for (name, value, says) in [
+            ("BOSUN_DATA_DIR", "data", "absolute"),
+            ("BOSUN_RUN_AS", "bob", "UID:GID"),
+            ("BOSUN_RUN_AS", "1:x", "number"),
+            ("PGID", "5", "without PUID"),
+            ("BOSUN_ALLOW_DOWNGRADE", "maybe", "1 or 0"),
+            ("BOSUN_HOOK_TIMEOUT", "soon", "BOSUN_HOOK_TIMEOUT"),
+        ] {
+            let err = run(&["--", "x"], &[(name, value)]).unwrap_err();
+            assert!(err.contains(says), "{name}={value}: {err}");
+        }
     }
 
     #[test]

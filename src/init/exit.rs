@@ -20,6 +20,23 @@ pub enum Exit {
     Failure,
     /// The command line or the configuration is wrong: 2.
     Usage,
+    /// The data volume was refused at boot, before anything started (80 to 83).
+    Refused(Refusal),
+}
+
+/// Why bosun would not boot on the data volume; each has its own exit code so that scripts and
+/// orchestrators can tell them apart. The message printed says what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 80: not empty and never seeded by bosun (`BOSUN_ADOPT_DATA=1` adopts it).
+    Foreign,
+    /// 81: the image is older than the data (`BOSUN_ALLOW_DOWNGRADE=1` merges anyway).
+    Downgrade,
+    /// 82: the first-boot or upgrade hooks failed or were interrupted: half-installed
+    /// (`BOSUN_RETRY_FIRST_BOOT=1` runs them again).
+    HalfInstalled,
+    /// 83: another bosun holds the volume's lock (two containers on one volume).
+    InUse,
 }
 
 impl Exit {
@@ -33,6 +50,10 @@ impl Exit {
             Exit::NotFound => 127,
             Exit::Failure => 1,
             Exit::Usage => 2,
+            Exit::Refused(Refusal::Foreign) => 80,
+            Exit::Refused(Refusal::Downgrade) => 81,
+            Exit::Refused(Refusal::HalfInstalled) => 82,
+            Exit::Refused(Refusal::InUse) => 83,
         }
     }
 
@@ -64,6 +85,8 @@ mod tests {
         assert_eq!(Exit::of_main(Termination::Signaled(64), &[]).code(), 192);
         assert_eq!(Exit::CannotExecute.code(), 126);
         assert_eq!(Exit::NotFound.code(), 127);
+        assert_eq!(Exit::Refused(Refusal::Foreign).code(), 80);
+        assert_eq!(Exit::Refused(Refusal::InUse).code(), 83);
     }
 
     #[test]

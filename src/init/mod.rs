@@ -1,16 +1,21 @@
 //! PID 1's duties: block and read signals, start the main command, reap every process, forward
 //! signals, shut everything down in order, and finish with the right exit code.
 //!
-//! Phases of [`run`]: setup (signal mask, subreaper, runtime) → start the main command → loop
-//! (signals and the stop deadline; nothing else wakes PID 1) → shutdown (TERM, wait, KILL,
-//! reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does not
-//! die with processes still running under it.
+//! Phases of [`run`]: setup (signal mask, subreaper, runtime) → populate /data (as PID 1:
+//! [`volume::prepare`]) → start units → loop (signals, output, deadlines): the volume's hooks
+//! once the units are up, then the main command → shutdown (units, shutdown hooks, TERM, wait,
+//! KILL, reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does
+//! not die with processes still running under it.
 
 pub mod exit;
+pub mod hooks;
+pub mod passwd;
 pub mod procs;
 pub mod reaper;
+pub mod runtime;
 pub mod services;
 pub mod signals;
+pub mod volume;
 
 use std::ffi::OsString;
 use std::future::pending;
@@ -50,12 +55,17 @@ pub struct Options {
     pub units: Option<services::Units>,
     /// The units were asked for explicitly (BOSUN_UNITS=on). Otherwise they boot only when
     /// bosun is PID 1: run from a shell on a host, `bosun -- CMD` must never apply the host's
-    /// tmpfiles.d (Debian's empties /tmp) or start its enabled services.
+    /// tmpfiles.d (Debian's empties /tmp) or start its enabled services. The same goes for the
+    /// boot phase of `volume` (emptying /run and /tmp, the volume, its hooks).
     pub units_forced: bool,
+    /// The data volume's life cycle and the boot phase around it.
+    pub volume: volume::Setup,
 }
 
 /// Run as init until the main command and everything else has gone; return bosun's exit.
 pub fn run(options: &Options) -> Exit {
+    // What exists before this instant may be stale (emptied from /run and /tmp at boot).
+    let started = runtime::BootTime::now();
     // Phase: setup. Signals are blocked before anything else can start a thread or a child.
     let mask = match signals::block_all() {
         Ok(mask) => mask,
@@ -105,10 +115,15 @@ pub fn run(options: &Options) -> Exit {
             return Exit::Failure;
         }
     };
-    runtime.block_on(supervise(options, &mask, is_pid1))
+    runtime.block_on(supervise(options, &mask, is_pid1, started))
 }
 
-async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: bool) -> Exit {
+async fn supervise(
+    options: &Options,
+    mask: &nix::sys::signal::SigSet,
+    is_pid1: bool,
+    started: runtime::BootTime,
+) -> Exit {
     let mut signals = match SignalStream::open(mask) {
         Ok(stream) => stream,
         Err(err) => {
@@ -135,8 +150,18 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
         stop: None,
         shutting_down: false,
         services: None,
+        boot: None,
         done: false,
     };
+
+    // Phase: populate /data (stale /run and /tmp, the volume's lock, seeding or upgrade), only
+    // where units would boot: as PID 1 or with BOSUN_UNITS=on, never on a host's own root.
+    if is_pid1 || options.units_forced {
+        match volume::prepare(&options.volume, started, options.stop_timeout, tx.clone()) {
+            Ok(boot) => pid1.boot = Some(boot),
+            Err(exit) => return exit,
+        }
+    }
 
     // Phase: units (tmpfiles.d, then the default target's jobs).
     let notify = match &options.units {
@@ -152,8 +177,12 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
     loop {
         pid1.pump(output.as_mut());
         if pid1.done {
-            // Phase: exit with the main command's code (boot mode: success).
-            return pid1.main_exit.unwrap_or(if options.command.is_empty() {
+            // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
+            // boot mode: success).
+            let exit = pid1
+                .main_exit
+                .or(pid1.boot.as_ref().and_then(hooks::Boot::failure));
+            return exit.unwrap_or(if options.command.is_empty() {
                 Exit::Success
             } else {
                 Exit::Failure
@@ -164,6 +193,10 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
             pid1.services
                 .as_ref()
                 .and_then(|s| s.engine.next_deadline())
+                .map(Instant::from_std),
+            pid1.boot
+                .as_ref()
+                .and_then(hooks::Boot::next_deadline)
                 .map(Instant::from_std),
         ]
         .into_iter()
@@ -194,7 +227,9 @@ async fn supervise(options: &Options, mask: &nix::sys::signal::SigSet, is_pid1: 
                 }
             },
             Some(line) = rx.recv() => {
-                if let Some(svc) = pid1.services.as_mut() {
+                if let Some(boot) = pid1.boot.as_mut().filter(|b| b.owns(&line)) {
+                    boot.on_line(line, output.as_mut());
+                } else if let Some(svc) = pid1.services.as_mut() {
                     svc.on_line(line, output.as_mut());
                 }
             },
@@ -267,6 +302,8 @@ struct Supervisor<'a> {
     /// Shutdown was asked for (or the main command ended): units are being stopped.
     shutting_down: bool,
     services: Option<services::Services>,
+    /// The volume (its lock) and its hooks, when the boot phase ran.
+    boot: Option<hooks::Boot>,
     done: bool,
 }
 
@@ -293,11 +330,27 @@ impl Supervisor<'_> {
             svc.pump(output);
         }
         let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
+        // Phase: hooks (first-boot or upgrade, then boot), once the wanted units are up.
+        if settled
+            && !self.shutting_down
+            && let Some(boot) = self.boot.as_mut()
+        {
+            if let Some(pid) = boot.advance()
+                && let Some(svc) = self.services.as_mut()
+            {
+                svc.engine.note_outsider(pid);
+            }
+            if boot.failure().is_some() {
+                self.begin_shutdown(now);
+            }
+        }
+        let booted = self.boot.as_ref().is_none_or(hooks::Boot::complete);
         if !self.options.command.is_empty()
             && self.main.is_none()
             && self.main_exit.is_none()
             && !self.shutting_down
             && settled
+            && booted
         {
             match spawn_main(&self.options.command) {
                 Ok(pid) => {
@@ -317,7 +370,9 @@ impl Supervisor<'_> {
                 .services
                 .as_ref()
                 .is_none_or(|s| s.engine.all_stopped());
-            if units_down {
+            // Phase: shutdown hooks, after the units and before everything else is ended.
+            let hooks_busy = units_down && self.boot.as_mut().is_some_and(hooks::Boot::shutdown);
+            if units_down && !hooks_busy {
                 let exclude: Vec<i32> = self
                     .main
                     .filter(|_| self.main_alive())
@@ -338,6 +393,9 @@ impl Supervisor<'_> {
             return;
         }
         self.shutting_down = true;
+        if let Some(boot) = self.boot.as_mut() {
+            boot.interrupt();
+        }
         if let Some(svc) = self.services.as_mut() {
             svc.engine.stop_all(now);
         }
@@ -381,6 +439,9 @@ impl Supervisor<'_> {
             if Some(pid) == self.main && self.main_exit.is_none() {
                 crate::log::info(format_args!("main command {}", describe(termination)));
                 self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
+            } else if let Some(boot) = self.boot.as_mut()
+                && boot.on_exit(pid.as_raw(), termination)
+            {
             } else if let Some(svc) = self.services.as_mut()
                 && svc.engine.on_exit(pid.as_raw(), termination, now)
             {
@@ -395,7 +456,7 @@ impl Supervisor<'_> {
             svc.engine.after_reaping(now);
         }
         if self.main_exit.is_some() && !self.shutting_down {
-            if !harvest.children_left && self.services.is_none() {
+            if !harvest.children_left && self.services.is_none() && self.boot.is_none() {
                 // Nothing else ever ran or everything is already gone: no one to stop.
                 self.done = true;
                 return;
@@ -416,6 +477,9 @@ impl Supervisor<'_> {
         let now = Instant::now();
         if let Some(svc) = self.services.as_mut() {
             svc.engine.on_time(now.into_std());
+        }
+        if let Some(boot) = self.boot.as_mut() {
+            boot.on_time(now.into_std());
         }
         let Some(stop) = self.stop.as_mut() else {
             return;

@@ -46,17 +46,21 @@ pub struct Units {
     pub log_format: Format,
     /// Where the notification socket is bound (`@name` for an abstract socket).
     pub notify_address: String,
+    /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
+    pub run_as: Option<(u32, u32)>,
 }
 
-/// One line of a service's output, from its pipe reader.
+/// One line of a service's (or a volume hook's) output, from its pipe reader.
 #[derive(Debug)]
 pub struct Line {
-    unit: String,
-    ident: Option<String>,
-    pid: i32,
-    stream: Stream,
-    bytes: Vec<u8>,
-    truncated: bool,
+    pub unit: String,
+    pub ident: Option<String>,
+    pub pid: i32,
+    pub stream: Stream,
+    pub bytes: Vec<u8>,
+    pub truncated: bool,
+    /// No line: the pipe reached its end (sent by readers that wait for it, such as hooks').
+    pub end: bool,
 }
 
 /// The running units.
@@ -94,6 +98,7 @@ impl Services {
                 "PATH".to_owned(),
                 crate::service::spawn::SERVICE_PATH.to_owned(),
             )],
+            run_as: units.run_as,
         };
         let tracking = if settings.cgroups.is_some() {
             "one cgroup per service"
@@ -247,7 +252,7 @@ fn bind_notify(address: &str) -> Option<NotifySocket> {
 }
 
 /// Read one pipe to its end, line by line, into the loop's channel.
-async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
+pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
     let Pipe {
         unit,
         ident,
@@ -308,6 +313,7 @@ async fn send(
             stream,
             bytes,
             truncated,
+            end: false,
         };
         if lines.send(line).await.is_err() {
             return false;

@@ -41,6 +41,9 @@ pub struct Settings {
     pub cgroups: Option<Cgroups>,
     /// The manager environment services start from (PATH, `systemctl set-environment`).
     pub environment: Vec<(String, String)>,
+    /// (uid, gid) for services that name no User= or Group= (the host user of BOSUN_RUN_AS);
+    /// None: they run as bosun does.
+    pub run_as: Option<(u32, u32)>,
 }
 
 /// A log pipe of a spawned process, for the event loop to read.
@@ -554,7 +557,13 @@ impl Engine {
         let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
             return Ok(());
         };
-        let identity = spawn::resolve_identity(&run.section.exec).map_err(|e| error_chain(&e))?;
+        let identity = match spawn::resolve_identity(&run.section.exec) {
+            Ok(None) => self
+                .settings
+                .run_as
+                .map(|(uid, gid)| spawn::host_identity(uid, gid)),
+            other => other.map_err(|e| error_chain(&e))?,
+        };
         let mut env = spawn::make_directories(&run.section.exec, &root, identity.as_ref())
             .map_err(|e| error_chain(&e))?;
         if let Some(cred) =

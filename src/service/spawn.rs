@@ -193,6 +193,31 @@ pub fn resolve_identity(exec: &ExecContext) -> Result<Option<Identity>, SpawnErr
     }))
 }
 
+/// The identity of a service that names no User= or Group= when bosun runs such services as
+/// the host's user (BOSUN_RUN_AS, PUID/PGID): that uid and gid and no other group, with the
+/// name, home and shell of the uid's passwd entry when it has one (it need not).
+pub fn host_identity(uid: u32, gid: u32) -> Identity {
+    let entry = User::from_uid(Uid::from_raw(uid)).ok().flatten();
+    let (user, home, shell) = entry.map_or_else(
+        || {
+            (
+                uid.to_string(),
+                PathBuf::from("/"),
+                PathBuf::from("/bin/sh"),
+            )
+        },
+        |u| (u.name, u.dir, u.shell),
+    );
+    Identity {
+        user,
+        uid,
+        gid,
+        groups: vec![gid],
+        home,
+        shell,
+    }
+}
+
 /// Everything about the run a command belongs to that is not in the unit file.
 pub struct Launch<'a> {
     /// The unit's name (credentials directory, messages).

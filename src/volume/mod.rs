@@ -29,17 +29,21 @@
 //! // keep `volume` alive (it holds the lock) for as long as PID 1 runs
 //! ```
 //!
+//! PID 1 does this in [`crate::init::volume`], and runs the hooks [`hooks`] finds.
+//!
 //! Every step is resumable: a kill at any instant leaves a phase from which calling the same
 //! function again finishes (seed and upgrade), or a class that says what to do.
 //!
 //! Files: [`copy`] (the copier; [`data`] copies a file's bytes, [`inode`] reads and writes one
 //! entry's status and xattrs, [`report`] holds options, progress and warnings), [`manifest`]
 //! (format, scan, compare), [`image`] (prepare, check, diff), [`state`] (lock and state file),
-//! [`classify`], [`populate`] (seed, upgrade merge, UID/GID drift).
+//! [`classify`], [`populate`] (seed, upgrade merge, UID/GID drift), [`hooks`] (finding and
+//! ordering the hooks, their variables and log files).
 
 pub mod classify;
 pub mod copy;
 pub mod data;
+pub mod hooks;
 pub mod image;
 pub mod inode;
 pub mod manifest;

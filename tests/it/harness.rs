@@ -154,6 +154,8 @@ done
 unset IFS
 rmdir /run/.keep
 unset BOSUN_TEST_KEEP
+if [ -n "$BOSUN_TEST_SETUP" ]; then eval "$BOSUN_TEST_SETUP"; fi
+unset BOSUN_TEST_SETUP
 exec "$@""#;
 
 /// The test's own directories that live under /tmp and must stay visible inside the namespace.
@@ -226,6 +228,7 @@ pub struct Pid1Builder {
     env: Vec<(OsString, OsString)>,
     namespace: bool,
     network: bool,
+    setup: Option<String>,
 }
 
 impl Pid1Builder {
@@ -256,6 +259,13 @@ impl Pid1Builder {
         self
     }
 
+    /// Run this shell script inside the namespaces, as root, just before the program starts
+    /// (mounts that only the namespace sees).
+    pub fn setup(mut self, script: &str) -> Self {
+        self.setup = Some(script.to_owned());
+        self
+    }
+
     /// Run directly as a child of the test, not in new namespaces (bosun is then not PID 1).
     pub fn without_namespace(mut self) -> Self {
         self.namespace = false;
@@ -278,6 +288,9 @@ impl Pid1Builder {
             }
             c.args(["sh", "-c", INSIDE, "sh"]);
             c.env("BOSUN_TEST_KEEP", keep_under_tmp());
+            if let Some(script) = &self.setup {
+                c.env("BOSUN_TEST_SETUP", script);
+            }
             c.arg(&self.program);
             c
         } else {
@@ -343,6 +356,7 @@ impl Pid1 {
             env: Vec::new(),
             namespace: true,
             network: false,
+            setup: None,
         }
     }
 

@@ -155,27 +155,42 @@ fn boots_units_restarts_and_stops_them_in_order() {
     );
 }
 
-/// The host pid of `ns_pid` inside `pid1`'s namespace (NSpid maps namespace pids).
+/// The host pid of `ns_pid` inside `pid1`'s namespace (NSpid maps namespace pids). Other tests'
+/// namespaces have the same small pids: only a descendant of `pid1` is a match.
 fn host_pid(pid1: &Pid1, ns_pid: i32) -> i32 {
-    let _ = pid1;
+    let field = |pid: i32, name: &str| -> Option<String> {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        Some(line[name.len()..].trim().to_owned())
+    };
+    let descends_from_init = |mut pid: i32| {
+        while pid > 1 {
+            if pid == pid1.pid() {
+                return true;
+            }
+            pid = field(pid, "PPid:")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+        }
+        false
+    };
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(host) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
-        let status = read(&entry.path().join("status"));
-        if let Some(line) = status.lines().find(|l| l.starts_with("NSpid:")) {
-            let ids: Vec<i32> = line
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            if ids.len() > 1 && ids.last() == Some(&ns_pid) && ids.first() == Some(&host) {
-                // Only processes in a child namespace of ours whose init is pid1.
-                let ppid_chain_ok = true;
-                if ppid_chain_ok {
-                    return host;
-                }
-            }
+        let Some(nspid) = field(host, "NSpid:") else {
+            continue;
+        };
+        let ids: Vec<i32> = nspid
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if ids.len() > 1
+            && ids.last() == Some(&ns_pid)
+            && ids.first() == Some(&host)
+            && descends_from_init(host)
+        {
+            return host;
         }
     }
     panic!("no host pid for {ns_pid}");

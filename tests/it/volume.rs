@@ -1,6 +1,8 @@
 //! The data volume end to end: the copier against `cp -a` on a tricky tree, a seeding killed
 //! with SIGKILL at random moments and resumed, a non-root copy, `bosun image prepare|check|
-//! diff` on a scratch root, and an upgrade with a user-modified file and a moved uid.
+//! diff` on a scratch root, and an upgrade with a user-modified file and a moved uid. With
+//! bosun as PID 1: the life cycle ([`boot`]), kills during seeding and upgrades ([`crash`]),
+//! hooks ([`hooks`]), and the boot's runtime duties ([`runtime`]).
 
 // Test helpers outside #[test] functions panic on failure too; clippy's allow-unwrap-in-tests
 // covers only the #[test] functions themselves.
@@ -17,7 +19,11 @@ use std::time::{Duration, Instant};
 
 use bosun::volume::copy::{CopyOptions, copy_tree};
 
+mod boot;
+mod crash;
+mod hooks;
 mod image;
+mod runtime;
 
 const BOSUN: &str = env!("CARGO_BIN_EXE_bosun");
 
