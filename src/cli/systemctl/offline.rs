@@ -13,7 +13,7 @@ use super::args::{Invocation, UnitArg, Verb};
 use super::glyph;
 use crate::init::exit::Exit;
 use crate::unit::install::{
-    Change, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths,
+    Change, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
 };
 use crate::unit::{Loader, SearchPath, SpecifierContext};
 
@@ -91,7 +91,7 @@ fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool) 
         stderr_line(&change.message(verb, glyph::arrow()));
     }
     if let (Err(e), false) = (result, logged) {
-        stderr_line(&format!("Failed to {verb}: {}.", e.desc()));
+        stderr_line(&format!("Failed to {verb}: {}.", strerror(e)));
     }
 }
 
@@ -189,7 +189,7 @@ fn is_enabled(invocation: &Invocation, installer: &mut Installer) -> Exit {
                 let _ = out.flush();
                 stderr_line(&format!(
                     "Failed to get unit file state for {name}: {}",
-                    e.desc()
+                    strerror(e)
                 ));
                 return Exit::Failure;
             }
@@ -210,7 +210,7 @@ fn is_enabled(invocation: &Invocation, installer: &mut Installer) -> Exit {
                     let _ = out.flush();
                     stderr_line(&format!(
                         "Failed to get file links for {name}: {}",
-                        e.desc()
+                        strerror(e)
                     ));
                     return Exit::Failure;
                 }
@@ -241,7 +241,7 @@ fn list_unit_files(invocation: &Invocation, installer: &mut Installer) -> Exit {
     let mut files = match listed {
         Ok(f) => f,
         Err(e) => {
-            stderr_line(&format!("Failed to get unit file list: {}", e.desc()));
+            stderr_line(&format!("Failed to get unit file list: {}", strerror(e)));
             return Exit::Failure;
         }
     };
@@ -329,7 +329,7 @@ fn get_default(installer: &mut Installer) -> Exit {
             Exit::Success
         }
         Err(e) => {
-            stderr_line(&format!("Failed to get default target: {}", e.desc()));
+            stderr_line(&format!("Failed to get default target: {}", strerror(e)));
             Exit::Failure
         }
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use super::paths::{errno_of, null_or_empty};
-use super::{ANY, Change, ChangeKind, Forms, Installer, basename, display, name_is};
+use super::{ANY, Change, ChangeKind, Forms, Installer, basename, display, name_is, strerror};
 use crate::unit::UnitName;
 use crate::unit::syntax::parse_ini;
 
@@ -361,7 +361,7 @@ impl Installer {
                             Err(e) => {
                                 self.warn(format!(
                                     "{at}: Failed to resolve unit name in Also=\"{word}\": {}",
-                                    e.desc()
+                                    strerror(e)
                                 ));
                                 return Err(e);
                             }
@@ -411,7 +411,7 @@ impl Installer {
             Err(e) => {
                 self.warn(format!(
                     "{at}: Failed to resolve instance name in DefaultInstance=\"{value}\": {}",
-                    e.desc()
+                    strerror(e)
                 ));
                 return;
             }
@@ -536,7 +536,7 @@ impl Installer {
             self.warn(format!(
                 "Failed to read symlink {}: {}",
                 path.display(),
-                e.desc()
+                strerror(e)
             ));
             e
         })?;
@@ -552,7 +552,7 @@ impl Installer {
                     "Failed to resolve symlink {}/{filename} pointing to {}: {}",
                     dir.display(),
                     target.display(),
-                    e.desc()
+                    strerror(e)
                 ));
                 return Err(e);
             }

@@ -366,39 +366,54 @@ impl Installer {
                     return Err(q);
                 }
             };
-            let Ok(updated) = self.verify_alias(info, &dst) else {
-                continue;
+            let updated = match self.verify_alias(info, &dst, changes) {
+                Ok(u) => u,
+                Err(Errno::ELOOP) => continue, // an alias to itself: quietly nothing to do
+                Err(q) => {
+                    if r.is_ok() {
+                        r = Err(q);
+                    }
+                    continue;
+                }
             };
             let alias_path = config_path.join(updated.as_deref().unwrap_or(&dst));
             let q = self.create_symlink(&Self::unit_path(info), &alias_path, force, changes);
-            keep_first(&mut r, q);
+            if r.is_ok() {
+                r = q; // a later failure overrides an earlier success
+            }
         }
         r
     }
 
     /// unit_file_verify_alias(): `dst` is a valid Alias= of `info`; the name with the
-    /// instance filled in when it was propagated.
+    /// instance filled in when it was propagated. A refusal is recorded in `changes`.
     fn verify_alias(
         &mut self,
         info: &super::context::InstallInfo,
         dst: &str,
+        changes: &mut Vec<Change>,
     ) -> Result<Option<String>, Errno> {
+        let refuse = |changes: &mut Vec<Change>, path: &str, source: Option<&str>| {
+            changes.push(Change::new(
+                ChangeKind::Failed(Errno::EXDEV),
+                path,
+                source.map(str::to_owned),
+            ));
+            Err(Errno::EXDEV)
+        };
         if let Some((dir, alias)) = dst.rsplit_once('/') {
             // The legacy form: Alias=foo.target.wants/bar.service.
             let Some(unit) = dir
                 .strip_suffix(".wants")
                 .or_else(|| dir.strip_suffix(".requires"))
             else {
-                self.warn(format!("Invalid path \"{dir}\" in alias."));
-                return Err(Errno::EXDEV);
+                return refuse(changes, dst, None);
             };
             let Ok(unit) = UnitName::parse(unit) else {
-                self.warn(format!("Invalid unit name component \"{unit}\" in alias."));
-                return Err(Errno::EXDEV);
+                return refuse(changes, dst, None);
             };
             if !symlink_name_compatible(alias, &info.name, unit.is_template()) {
-                self.warn(format!("Invalid unit \"{}\" symlink \"{dst}\".", info.name));
-                return Err(Errno::EXDEV);
+                return refuse(changes, dst, Some(&info.name));
             }
             return Ok(None);
         }
@@ -409,8 +424,19 @@ impl Installer {
             updated = Some(replace_instance(dst, &inst)?);
         }
         let checked = updated.clone().unwrap_or_else(|| dst.to_owned());
-        self.validate_alias(&checked, &info.name, true)?;
-        Ok(updated)
+        match self.validate_alias(&checked, &info.name, false) {
+            Ok(()) => Ok(updated),
+            Err(Errno::ELOOP) => Err(Errno::ELOOP),
+            Err(Errno::EINVAL | Errno::EXDEV) => refuse(changes, &checked, Some(&info.name)),
+            Err(e) => {
+                changes.push(Change::new(
+                    ChangeKind::Failed(e),
+                    checked,
+                    Some(info.name.clone()),
+                ));
+                Err(e)
+            }
+        }
     }
 
     /// install_info_symlink_wants(): the `.wants/`, `.requires/` or `.upholds/` links.
@@ -469,7 +495,9 @@ impl Installer {
             }
             let path = config_path.join(format!("{dst}{suffix}{name}"));
             let q = self.create_symlink(&Self::unit_path(info), &path, true, changes);
-            keep_first(&mut r, q);
+            if (q.is_err() && r.is_ok()) || r == Ok(0) {
+                r = q;
+            }
             if self.exists(&dst) == Ok(false) {
                 changes.push(Change::new(
                     ChangeKind::DestinationNotPresent,

@@ -120,7 +120,16 @@ impl Change {
                 Errno::EUNATCH => {
                     format!("Failed to {verb} unit, cannot resolve specifiers in \"{path}\".")
                 }
-                other => format!("Failed to {verb} unit, file \"{path}\": {}", other.desc()),
+                Errno::EXDEV if self.source.is_some() => {
+                    format!("Failed to {verb} unit, cannot alias {source} as {path}.")
+                }
+                Errno::EXDEV => {
+                    format!("Failed to {verb} unit, invalid unit reference \"{path}\".")
+                }
+                other => format!(
+                    "Failed to {verb} unit, file \"{path}\": {}",
+                    strerror(other)
+                ),
             },
         }
     }
@@ -231,8 +240,46 @@ impl fmt::Display for ChangeKind {
             ChangeKind::IsDangling => "dangling",
             ChangeKind::DestinationNotPresent => "destination not present",
             ChangeKind::AuxiliaryFailed => "auxiliary unit failed",
-            ChangeKind::Failed(e) => return write!(f, "error: {}", e.desc()),
+            ChangeKind::Failed(e) => return write!(f, "error: {}", strerror(*e)),
         };
         f.write_str(text)
     }
+}
+
+/// strerror() as glibc words it (systemctl prints errors with `%m`; nix's and musl's texts
+/// differ for some codes, and scripts compare these lines).
+pub fn strerror(e: Errno) -> String {
+    let text = match e {
+        Errno::EPERM => "Operation not permitted",
+        Errno::ENOENT => "No such file or directory",
+        Errno::EIO => "Input/output error",
+        Errno::ENXIO => "No such device or address",
+        Errno::ENOMEM => "Cannot allocate memory",
+        Errno::EACCES => "Permission denied",
+        Errno::EBUSY => "Device or resource busy",
+        Errno::EEXIST => "File exists",
+        Errno::EXDEV => "Invalid cross-device link",
+        Errno::ENOTDIR => "Not a directory",
+        Errno::EISDIR => "Is a directory",
+        Errno::EINVAL => "Invalid argument",
+        Errno::ENOTTY => "Inappropriate ioctl for device",
+        Errno::ENOSPC => "No space left on device",
+        Errno::EROFS => "Read-only file system",
+        Errno::EMLINK => "Too many links",
+        Errno::ENAMETOOLONG => "File name too long",
+        Errno::ENOTEMPTY => "Directory not empty",
+        Errno::ELOOP => "Too many levels of symbolic links",
+        Errno::EIDRM => "Identifier removed",
+        Errno::EUNATCH => "Protocol driver not attached",
+        Errno::EBADSLT => "Invalid slot",
+        Errno::ENOLINK => "Link has been severed",
+        Errno::EBADMSG => "Bad message",
+        Errno::EBADFD => "File descriptor in bad state",
+        Errno::EADDRNOTAVAIL => "Cannot assign requested address",
+        Errno::EUCLEAN => "Structure needs cleaning",
+        Errno::ERFKILL => "Operation not possible due to RF-kill",
+        Errno::ECONNREFUSED => "Connection refused",
+        other => return other.desc().to_owned(),
+    };
+    text.to_owned()
 }
