@@ -11,6 +11,7 @@ mod pid1;
 mod repo;
 mod services;
 mod spawn;
+mod systemctl;
 mod units;
 mod volume;
 mod webdav;

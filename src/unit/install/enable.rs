@@ -473,7 +473,10 @@ impl Installer {
                 Ok(d) => d,
                 Err(q) => {
                     changes.push(Change::new(ChangeKind::Failed(q), entry.clone(), None));
-                    return Err(q);
+                    if r.is_ok() {
+                        r = Err(q);
+                    }
+                    continue;
                 }
             };
             if !name_is(&dst, valid_dst) {
