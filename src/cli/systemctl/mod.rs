@@ -10,6 +10,8 @@ pub(crate) mod glyph;
 mod mangle;
 pub mod offline;
 pub mod online;
+pub mod options;
+pub mod verb;
 
 use std::ffi::OsString;
 use std::os::unix::net::UnixStream;

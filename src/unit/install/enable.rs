@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use super::context::{
-    Context, FOLLOW, FileType, LOAD, LOAD_FOLLOW, NONE, Search, hidden_or_backup, instance_of,
-    replace_instance, unit_type,
+    Context, FOLLOW, FileType, LOAD, LOAD_FOLLOW, NONE, Search, instance_of, replace_instance,
+    unit_type,
 };
+use super::file::hidden_or_backup;
 use super::paths::{errno_of, normalize};
 use super::{ANY, Change, ChangeKind, Forms, InstallFlags, Installer, basename, display, name_is};
 use crate::unit::UnitName;

@@ -18,6 +18,7 @@
 
 mod context;
 mod enable;
+mod file;
 pub mod paths;
 mod preset;
 mod state;

@@ -5,9 +5,8 @@
 
 use nix::errno::Errno;
 
-use super::context::{
-    Context, FOLLOW, LOAD, LOAD_FOLLOW, conf_files, replace_instance, template_of, words,
-};
+use super::context::{Context, FOLLOW, LOAD, LOAD_FOLLOW, replace_instance, template_of};
+use super::file::{conf_files, words};
 use super::state::fnmatch;
 use super::{ANY, Change, InstallFlags, Installer, name_is};
 use crate::unit::UnitName;

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::context::{
-    Context, FileType, InstallInfo, LOAD_FOLLOW, hidden_or_backup, replace_instance,
-};
+use super::context::{Context, FileType, InstallInfo, LOAD_FOLLOW, replace_instance};
+use super::file::hidden_or_backup;
 use super::paths::errno_of;
 use super::{ANY, Installer, basename, name_is};
 use crate::unit::UnitName;
