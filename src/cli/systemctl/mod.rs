@@ -38,14 +38,15 @@ pub fn bosun_running(root: &Path) -> bool {
     }
 }
 
-/// The root offline verbs work under: `--root`, else `$BOSUN_ROOT`, else `/`.
+/// The root offline verbs work under: `--root`, else `$BOSUN_ROOT` (made absolute), else `/`.
 pub fn root_of(options: &Options) -> PathBuf {
-    options
+    let root = options
         .root
         .clone()
         .or_else(|| std::env::var_os("BOSUN_ROOT").map(PathBuf::from))
         .filter(|r| !r.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("/"))
+        .unwrap_or_else(|| PathBuf::from("/"));
+    std::path::absolute(&root).unwrap_or(root)
 }
 
 /// `systemctl ARGS...`: `prog` is how getopt names the program (`argv[0]`).
