@@ -8,11 +8,12 @@
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, shutdown, the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
+//! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
 //! | [`tmpfiles`] | tmpfiles.d lines applied at boot (the directories, files and links packaged daemons rely on) |
-//! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; pure reading, nothing is started |
+//! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; reading, and enabling/disabling/masking/presets as `systemctl` does (`unit::install`); nothing is started |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
 //!
 //! # The event loop and its file descriptors
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod init;
 pub mod log;
 pub mod manager;
+pub mod multicall;
 pub mod service;
 pub mod sys;
 pub mod tmpfiles;

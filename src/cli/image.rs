@@ -1,6 +1,7 @@
-//! `bosun image prepare|check|diff|seed`: argument parsing and printing only; the work is in
-//! [`crate::volume`]. Run at image build time (prepare, check), in a running container (diff),
-//! or in a Kubernetes init container (seed).
+//! `bosun image prepare|check|diff|seed|link`: argument parsing and printing only; the work is
+//! in [`crate::volume`] and, for `link`, [`crate::multicall`]. Run at image build time
+//! (prepare, check, link), in a running container (diff), or in a Kubernetes init container
+//! (seed).
 
 use std::error::Error;
 use std::ffi::OsString;
@@ -34,6 +35,12 @@ Usage:
       init container would before the main container starts; the first-boot hooks run at the
       next boot. --adopt copies only what is missing into a non-empty volume never seeded;
       --run-as (env BOSUN_RUN_AS) gives everything seeded to that owner.
+  bosun image link [--root DIR] [--bosun PATH]
+      Make /usr/bin/systemctl and /usr/bin/initctl (and /bin/systemctl when /bin is not
+      /usr/bin) symlinks to bosun (PATH inside the image; default: this binary). Where the
+      image has dpkg, /usr/bin/systemctl and /bin/systemctl are diverted first
+      (dpkg-divert --local --rename), so a systemd package installed later puts its
+      systemctl at systemctl.distrib instead of replacing the link. Idempotent.
 
 Options:
   --template DIR   the template directory (env BOSUN_TEMPLATE_DIR; default /data-template)
@@ -51,6 +58,7 @@ struct Request {
     adopt: bool,
     run_as: Option<(u32, u32)>,
     lists: Vec<PathBuf>,
+    bosun: Option<PathBuf>,
 }
 
 /// `bosun image ...`, with `args` starting after `image`.
@@ -72,6 +80,7 @@ pub fn main(args: &[OsString]) -> Exit {
         "prepare" => prepare(&request),
         "check" => check(&request),
         "diff" => diff(&request),
+        "link" => link(&request),
         _ => seed(&request),
     };
     match outcome {
@@ -100,14 +109,14 @@ fn parse(
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Request>, String> {
     let Some(verb) = args.first().and_then(|v| v.to_str()) else {
-        return Err("missing command: prepare, check, diff or seed".to_owned());
+        return Err("missing command: prepare, check, diff, seed or link".to_owned());
     };
     if matches!(verb, "-h" | "--help" | "help") {
         return Ok(None);
     }
-    if !matches!(verb, "prepare" | "check" | "diff" | "seed") {
+    if !matches!(verb, "prepare" | "check" | "diff" | "seed" | "link") {
         return Err(format!(
-            "unknown command {verb:?}: expected prepare, check, diff or seed"
+            "unknown command {verb:?}: expected prepare, check, diff, seed or link"
         ));
     }
     let mut request = Request {
@@ -122,6 +131,7 @@ fn parse(
         adopt: false,
         run_as: None,
         lists: Vec::new(),
+        bosun: None,
     };
     if request.verb == "seed"
         && let Some(value) = env("BOSUN_RUN_AS")
@@ -161,6 +171,16 @@ fn parse(
                 );
             }
             "--adopt" if request.verb == "seed" => request.adopt = true,
+            "--bosun" if request.verb == "link" => {
+                let path = PathBuf::from(value()?);
+                if !path.is_absolute() {
+                    return Err(format!(
+                        "--bosun {}: must be an absolute path inside the image",
+                        path.display()
+                    ));
+                }
+                request.bosun = Some(path);
+            }
             "--run-as" if request.verb == "seed" => {
                 request.run_as = Some(parse_owner(&value()?.to_string_lossy())?);
             }
@@ -280,6 +300,61 @@ fn diff(request: &Request) -> Outcome {
     Ok(Exit::Success)
 }
 
+fn link(request: &Request) -> Outcome {
+    let root = &request.layout.root;
+    let bosun = match &request.bosun {
+        Some(path) => path.clone(),
+        None => {
+            let exe = std::env::current_exe()?;
+            let inside = if root == Path::new("/") {
+                Some(exe.clone())
+            } else {
+                let canonical_root = std::fs::canonicalize(root)?;
+                exe.strip_prefix(&canonical_root)
+                    .ok()
+                    .map(|rest| Path::new("/").join(rest))
+            };
+            inside.ok_or_else(|| {
+                format!(
+                    "this bosun ({}) is outside the image {}: give the binary's path inside the image with --bosun PATH",
+                    exe.display(),
+                    root.display()
+                )
+            })?
+        }
+    };
+    let tool = crate::multicall::dpkg_divert_for(root);
+    for step in crate::multicall::link(root, &bosun, tool.as_deref())? {
+        use crate::multicall::LinkStep;
+        match step {
+            LinkStep::Diverted { path, to } => say(format_args!(
+                "dpkg-divert: packages' {} now goes to {}",
+                path.display(),
+                to.display()
+            )),
+            LinkStep::AlreadyDiverted { path } => say(format_args!(
+                "dpkg-divert: {} was already diverted",
+                path.display()
+            )),
+            LinkStep::MovedAside { path, to } => say(format_args!(
+                "moved the existing {} to {}",
+                path.display(),
+                to.display()
+            )),
+            LinkStep::Linked { path, target } => {
+                say(format_args!("{} -> {}", path.display(), target.display()))
+            }
+            LinkStep::AlreadyLinked { path } => {
+                say(format_args!("{} already links to bosun", path.display()))
+            }
+            LinkStep::NoDpkg => say(format_args!(
+                "no dpkg in the image: the links are not protected by diversions"
+            )),
+        }
+    }
+    Ok(Exit::Success)
+}
+
 fn seed(request: &Request) -> Outcome {
     let layout = &request.layout;
     let build_id_file = layout.host(Path::new("/etc/build-id"));
@@ -382,6 +457,26 @@ mod tests {
                 .contains("absolute")
         );
         assert!(run(&["nope"]).unwrap_err().contains("unknown command"));
+        let r = run(&["link", "--root=/r", "--bosun", "/usr/local/bin/bosun"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.bosun, Some(PathBuf::from("/usr/local/bin/bosun")));
+        assert_eq!(r.layout.root, PathBuf::from("/r"));
+        assert!(
+            run(&["link", "--bosun", "rel"])
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            run(&["link", "x"])
+                .unwrap_err()
+                .contains("unexpected argument")
+        );
+        assert!(
+            run(&["seed", "--bosun", "/b"])
+                .unwrap_err()
+                .contains("unknown option")
+        );
         assert!(run(&["--help"]).unwrap().is_none());
         let r = run(&["seed", "--run-as", "1000:100"]).unwrap().unwrap();
         assert_eq!(r.run_as, Some((1000, 100)));

@@ -4,6 +4,7 @@
 
 pub mod bosun;
 pub mod image;
+pub mod systemctl;
 pub mod verify;
 pub mod webdav;
 
@@ -13,7 +14,7 @@ use std::path::Path;
 use crate::init::exit::Exit;
 
 /// The personalities and words the binary answers to, and whether they are built.
-const NOT_BUILT_YET: [&str; 3] = ["ctl", "systemctl", "initctl"];
+const NOT_BUILT_YET: [&str; 2] = ["ctl", "initctl"];
 
 /// Run the personality chosen by `args` (argv including `argv[0]`) and return how to exit.
 pub fn dispatch(args: Vec<OsString>) -> Exit {
@@ -25,12 +26,20 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
         .to_owned();
     let rest = args.get(1..).unwrap_or_default().to_vec();
     match invoked_as.as_str() {
-        "systemctl" | "initctl" => not_built(&invoked_as),
+        "systemctl" => {
+            let prog = args.first().map_or_else(
+                || "systemctl".to_owned(),
+                |a| a.to_string_lossy().into_owned(),
+            );
+            systemctl::main(&prog, &rest)
+        }
+        "initctl" => not_built(&invoked_as),
         _ => match rest.first().and_then(|w| w.to_str()) {
             Some("init") => bosun::main(&rest[1..]),
             Some("image") => image::main(&rest[1..]),
             Some("verify") => verify::main(&rest[1..]),
             Some("webdav") => webdav::main(&rest[1..]),
+            Some("systemctl") => systemctl::main("systemctl", &rest[1..]),
             Some(word) if NOT_BUILT_YET.contains(&word) => not_built(&format!("bosun {word}")),
             _ => bosun::main(&rest),
         },

@@ -12,6 +12,7 @@ mod pid1;
 mod repo;
 mod services;
 mod spawn;
+mod systemctl;
 mod units;
 mod volume;
 mod webdav;

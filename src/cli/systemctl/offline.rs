@@ -1,0 +1,439 @@
+//! systemctl without a running bosun (or with `--root=DIR`): the unit file verbs on the file
+//! system, printing what systemd 252's systemctl prints in the same situation — to the word,
+//! on the same stream, with the same exit code. Verbs that need a running manager say that
+//! the system was not booted with bosun and exit 1, as systemd's systemctl does in a
+//! container build. The file work is [`crate::unit::install`]; this file only prints.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use super::args::{Invocation, UnitArg, Verb};
+use super::glyph;
+use crate::init::exit::Exit;
+use crate::unit::install::{
+    Change, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
+};
+use crate::unit::{Loader, SearchPath, SpecifierContext};
+
+/// What every verb that needs a running manager prints offline.
+pub const NOT_BOOTED: &str =
+    "System has not been booted with bosun as init system (PID 1). Can't operate.";
+
+/// Run `invocation` on the unit files under `root`.
+pub fn run(invocation: &Invocation, root: &Path) -> Exit {
+    let mut installer = installer(root);
+    match &invocation.verb {
+        Verb::Enable
+        | Verb::Disable
+        | Verb::Reenable
+        | Verb::Mask
+        | Verb::Unmask
+        | Verb::Preset => change_files(invocation, &mut installer),
+        Verb::IsEnabled => is_enabled(invocation, &mut installer),
+        Verb::ListUnitFiles => list_unit_files(invocation, &mut installer),
+        Verb::GetDefault => get_default(&mut installer),
+        Verb::SetDefault => set_default(invocation, &mut installer),
+        Verb::Cat => cat(invocation, root),
+        // Nothing has loaded the unit files: there is nothing to reload.
+        Verb::DaemonReload => Exit::Success,
+        Verb::IsSystemRunning => {
+            if !invocation.options.quiet {
+                println!("offline");
+            }
+            Exit::Failure
+        }
+        _ => not_booted(),
+    }
+}
+
+/// The answer of every runtime verb without a running bosun.
+pub fn not_booted() -> Exit {
+    eprintln!("{NOT_BOOTED}");
+    Exit::Failure
+}
+
+/// `$BOSUN_UNIT_PATH`, read as systemd reads `$SYSTEMD_UNIT_PATH`.
+fn unit_path_env() -> Option<String> {
+    std::env::var("BOSUN_UNIT_PATH")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
+fn installer(root: &Path) -> Installer {
+    let lp = LookupPaths::system(root, unit_path_env().as_deref());
+    let mut installer = Installer::new(lp, SpecifierContext::from_system(root));
+    installer.set_arrow(glyph::arrow());
+    installer
+}
+
+fn stderr_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+fn print_warnings(installer: &mut Installer) {
+    for w in installer.take_warnings() {
+        stderr_line(&w);
+    }
+}
+
+/// unit_file_dump_changes(): one line per change (only errors with `--quiet`); `Failed to
+/// VERB: ERROR.` when the operation failed without a change saying why.
+fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool) {
+    let mut logged = false;
+    for change in changes {
+        if change.is_error() {
+            logged = true;
+        } else if quiet {
+            continue;
+        }
+        stderr_line(&change.message(verb, glyph::arrow()));
+    }
+    if let (Err(e), false) = (result, logged) {
+        stderr_line(&format!("Failed to {verb}: {}.", strerror(e)));
+    }
+}
+
+fn texts(units: &[UnitArg]) -> Vec<String> {
+    units.iter().map(UnitArg::as_text).collect()
+}
+
+/// enable, disable, reenable, mask, unmask, preset.
+fn change_files(invocation: &Invocation, installer: &mut Installer) -> Exit {
+    let o = &invocation.options;
+    let verb = invocation.verb.word();
+    let mut names = texts(&invocation.units);
+    if invocation.verb == Verb::Disable
+        && invocation
+            .units
+            .iter()
+            .any(|u| matches!(u, UnitArg::Path(_)))
+    {
+        names = names
+            .iter()
+            .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned())
+            .collect();
+        stderr_line(
+            "Warning: Can't execute disable on the unit file path. Proceeding with the unit name.",
+        );
+    }
+    let flags = InstallFlags {
+        runtime: o.runtime,
+        force: o.force > 0,
+        ..InstallFlags::default()
+    };
+    let mut changes = Vec::new();
+    let (result, carries) = match invocation.verb {
+        Verb::Enable => split(installer.enable(&names, flags, &mut changes)),
+        Verb::Reenable => split(installer.reenable(&names, flags, &mut changes)),
+        Verb::Disable => (installer.disable(&names, flags, &mut changes), None),
+        Verb::Mask => (installer.mask(&names, flags, &mut changes), None),
+        Verb::Unmask => (installer.unmask(&names, flags, &mut changes), None),
+        _ => (
+            installer
+                .preset(&names, o.preset_mode, flags, &mut changes)
+                .map(|_| ()),
+            None,
+        ),
+    };
+    print_warnings(installer);
+    dump(&changes, verb, result, o.quiet);
+    if result.is_err() {
+        return Exit::Failure;
+    }
+    if carries == Some(0) && !o.quiet {
+        stderr_line(&no_install_config());
+    }
+    if o.now && matches!(invocation.verb, Verb::Enable | Verb::Disable | Verb::Mask) {
+        // systemctl goes on to start or stop the units, which needs a running manager.
+        return not_booted();
+    }
+    Exit::Success
+}
+
+fn split(r: Result<usize, Errno>) -> (Result<(), Errno>, Option<usize>) {
+    match r {
+        Ok(n) => (Ok(()), Some(n)),
+        Err(e) => (Err(e), None),
+    }
+}
+
+/// The notice `enable` gives for units without `[Install]` rules (systemd 252's wording).
+fn no_install_config() -> String {
+    let b = glyph::bullet();
+    format!(
+        "The unit files have no installation config (WantedBy=, RequiredBy=, Also=,\n\
+Alias= settings in the [Install] section, and DefaultInstance= for template\n\
+units). This means they are not meant to be enabled using systemctl.\n \n\
+Possible reasons for having this kind of units are:\n\
+{b} A unit may be statically enabled by being symlinked from another unit's\n  .wants/ or .requires/ directory.\n\
+{b} A unit's purpose may be to act as a helper for some other unit which has\n  a requirement dependency on it.\n\
+{b} A unit may be started when needed via activation (socket, path, timer,\n  D-Bus, udev, scripted systemctl call, ...).\n\
+{b} In case of template units, the unit is meant to be enabled with some\n  instance name specified."
+    )
+}
+
+/// is-enabled: one state per unit; 0 when any counts as enabled; the first unit that cannot
+/// be looked up ends the command.
+fn is_enabled(invocation: &Invocation, installer: &mut Installer) -> Exit {
+    let o = &invocation.options;
+    let mut enabled = false;
+    let mut out = std::io::stdout().lock();
+    for name in texts(&invocation.units) {
+        let state = installer.state(&name);
+        print_warnings(installer);
+        let state = match state {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = out.flush();
+                stderr_line(&format!(
+                    "Failed to get unit file state for {name}: {}",
+                    strerror(e)
+                ));
+                return Exit::Failure;
+            }
+        };
+        enabled |= state.counts_as_enabled();
+        if o.quiet {
+            continue;
+        }
+        let _ = writeln!(out, "{state}");
+        if o.full {
+            match installer.installation_targets(&name, o.runtime) {
+                Ok(links) => {
+                    for link in links {
+                        let _ = writeln!(out, "  {link}");
+                    }
+                }
+                Err(e) => {
+                    let _ = out.flush();
+                    stderr_line(&format!(
+                        "Failed to get file links for {name}: {}",
+                        strerror(e)
+                    ));
+                    return Exit::Failure;
+                }
+            }
+        }
+    }
+    if enabled {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
+}
+
+/// The suffix list-unit-files sorts and filters by (from the last `.` of the path).
+fn suffix(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    text.rfind('.')
+        .map_or(String::new(), |i| text[i..].to_owned())
+}
+
+/// list-unit-files: `UNIT FILE  STATE  PRESET`, sorted by type then name; exit 1 when
+/// nothing is listed.
+fn list_unit_files(invocation: &Invocation, installer: &mut Installer) -> Exit {
+    let o = &invocation.options;
+    let patterns = texts(&invocation.units);
+    let listed = installer.list(&o.states, &patterns);
+    print_warnings(installer);
+    let mut files = match listed {
+        Ok(f) => f,
+        Err(e) => {
+            stderr_line(&format!("Failed to get unit file list: {}", strerror(e)));
+            return Exit::Failure;
+        }
+    };
+    if !o.types.is_empty() {
+        files.retain(|(path, _)| {
+            let s = suffix(path);
+            o.types.iter().any(|t| s == format!(".{t}"))
+        });
+    }
+    files.sort_by(|(a, _), (b, _)| {
+        let key = |p: &PathBuf| {
+            (
+                suffix(p).to_ascii_lowercase(),
+                p.file_name()
+                    .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                    .unwrap_or_default(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut presets = None;
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    for (path, state) in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shows_preset = !matches!(
+            state,
+            FileState::Alias | FileState::Static | FileState::Generated | FileState::Transient
+        );
+        let preset = if shows_preset {
+            let p = presets.get_or_insert_with(|| installer.read_presets());
+            match p.as_ref().map(|p| p.says_enable(&name)) {
+                Ok(Ok(true)) => "enabled",
+                Ok(Ok(false)) => "disabled",
+                _ => "n/a",
+            }
+        } else {
+            "-"
+        };
+        rows.push([name, state.to_string(), preset.to_owned()]);
+    }
+    print_warnings(installer);
+    let legend = o.show_legend();
+    let header = [
+        "UNIT FILE".to_owned(),
+        "STATE".to_owned(),
+        "PRESET".to_owned(),
+    ];
+    let mut table = String::new();
+    let shown: Vec<&[String; 3]> = if legend {
+        std::iter::once(&header).chain(rows.iter()).collect()
+    } else {
+        rows.iter().collect()
+    };
+    let width = |col: usize| {
+        shown
+            .iter()
+            .map(|r| r[col].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1) = (width(0), width(1));
+    for row in &shown {
+        table.push_str(&format!("{:w0$} {:w1$} {}\n", row[0], row[1], row[2]));
+    }
+    if legend {
+        table.push_str(&format!("\n{} unit files listed.\n", rows.len()));
+    }
+    print!("{table}");
+    if rows.is_empty() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
+
+fn get_default(installer: &mut Installer) -> Exit {
+    let found = installer.get_default();
+    print_warnings(installer);
+    match found {
+        Ok(name) => {
+            println!("{name}");
+            Exit::Success
+        }
+        Err(e) => {
+            stderr_line(&format!("Failed to get default target: {}", strerror(e)));
+            Exit::Failure
+        }
+    }
+}
+
+fn set_default(invocation: &Invocation, installer: &mut Installer) -> Exit {
+    let name = texts(&invocation.units)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let flags = InstallFlags {
+        force: true, // systemctl always replaces the old default.target link
+        ..InstallFlags::default()
+    };
+    let mut changes = Vec::new();
+    let result = installer.set_default(&name, flags, &mut changes);
+    print_warnings(installer);
+    dump(&changes, "set default", result, invocation.options.quiet);
+    if result.is_err() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
+
+/// cat: each unit's file and drop-ins under `# PATH` headers, a blank line between units.
+fn cat(invocation: &Invocation, root: &Path) -> Exit {
+    let dirs: Vec<PathBuf> = match unit_path_env() {
+        Some(text) => {
+            let mut dirs: Vec<PathBuf> = text
+                .split(':')
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            if text.ends_with(':') {
+                dirs.extend(paths::SEARCH_PATH.iter().map(PathBuf::from));
+            }
+            dirs
+        }
+        None => paths::SEARCH_PATH.iter().map(PathBuf::from).collect(),
+    };
+    let loader = Loader::new(
+        SearchPath::new(root, dirs),
+        SpecifierContext::from_system(root),
+    );
+    let mut names = Vec::new();
+    for unit in &invocation.units {
+        match unit {
+            UnitArg::Pattern(p) => {
+                let files = loader.unit_files().unwrap_or_default();
+                names.extend(
+                    files
+                        .iter()
+                        .map(|f| f.name.to_string())
+                        .filter(|n| fnmatch(p, n)),
+                );
+            }
+            other => names.push(other.as_text()),
+        }
+    }
+    let mut failed = false;
+    let mut first = true;
+    let mut out = std::io::stdout().lock();
+    for name in names {
+        let loaded = match loader.load(&name) {
+            Ok(l) => l,
+            Err(crate::unit::LoadError::NotFound { .. }) => {
+                let _ = out.flush();
+                stderr_line(&format!("No files found for {name}."));
+                failed = true;
+                continue;
+            }
+            Err(e) => {
+                let _ = out.flush();
+                stderr_line(&format!("Failed to read {name}: {e}"));
+                failed = true;
+                continue;
+            }
+        };
+        if loaded.masked_by.is_some() {
+            let _ = writeln!(out, "# Unit {name} is masked.");
+            continue;
+        }
+        if !first {
+            let _ = writeln!(out);
+        }
+        first = false;
+        for (i, file) in loaded.sources().enumerate() {
+            let text = match std::fs::read(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = out.flush();
+                    stderr_line(&format!("Failed to read \"{}\": {e}", file.display()));
+                    failed = true;
+                    continue;
+                }
+            };
+            let sep = if i > 0 { "\n" } else { "" };
+            let _ = writeln!(out, "{sep}# {}", file.display());
+            let text = String::from_utf8_lossy(&text);
+            for line in text.lines() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    if failed { Exit::Failure } else { Exit::Success }
+}

@@ -1,0 +1,442 @@
+//! Unit file states (`systemctl is-enabled`, `list-unit-files`): install.c's
+//! unit_file_lookup_state, the symlink scan that decides enabled / enabled-runtime / linked /
+//! indirect, and unit_file_get_list; plus fnmatch(3) for the name patterns. Reads only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use super::context::{Context, FileType, InstallInfo, LOAD_FOLLOW, replace_instance};
+use super::file::hidden_or_backup;
+use super::paths::errno_of;
+use super::{ANY, Installer, basename, name_is};
+use crate::unit::UnitName;
+
+/// What `systemctl is-enabled` says about a unit file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileState {
+    /// Linked from a `.wants/`, `.requires/` (or alias) in `/etc/systemd/system`.
+    Enabled,
+    /// Linked from `/run/systemd/system` only.
+    EnabledRuntime,
+    /// Linked into `/etc/systemd/system` from outside the search path.
+    Linked,
+    /// Linked into `/run/systemd/system` from outside the search path.
+    LinkedRuntime,
+    /// The name is an alias of another unit.
+    Alias,
+    /// Masked in `/etc`.
+    Masked,
+    /// Masked in `/run`.
+    MaskedRuntime,
+    /// No `[Install]` rules: not meant to be enabled.
+    Static,
+    /// Has `[Install]` rules, not enabled.
+    Disabled,
+    /// Enabled under another name, or only through `Also=`.
+    Indirect,
+    /// Made by a generator.
+    Generated,
+    /// Created at run time (`systemd-run`).
+    Transient,
+    /// The file cannot be read (a dangling link, ...): `list-unit-files` only.
+    Bad,
+}
+
+impl FileState {
+    /// Every state, in systemd's table order.
+    pub const ALL: [FileState; 13] = [
+        FileState::Enabled,
+        FileState::EnabledRuntime,
+        FileState::Linked,
+        FileState::LinkedRuntime,
+        FileState::Alias,
+        FileState::Masked,
+        FileState::MaskedRuntime,
+        FileState::Static,
+        FileState::Disabled,
+        FileState::Indirect,
+        FileState::Generated,
+        FileState::Transient,
+        FileState::Bad,
+    ];
+
+    /// The word systemctl prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Enabled => "enabled",
+            FileState::EnabledRuntime => "enabled-runtime",
+            FileState::Linked => "linked",
+            FileState::LinkedRuntime => "linked-runtime",
+            FileState::Alias => "alias",
+            FileState::Masked => "masked",
+            FileState::MaskedRuntime => "masked-runtime",
+            FileState::Static => "static",
+            FileState::Disabled => "disabled",
+            FileState::Indirect => "indirect",
+            FileState::Generated => "generated",
+            FileState::Transient => "transient",
+            FileState::Bad => "bad",
+        }
+    }
+
+    /// `is-enabled` exits 0 for these (systemctl-is-enabled.c).
+    pub fn counts_as_enabled(self) -> bool {
+        matches!(
+            self,
+            FileState::Enabled
+                | FileState::EnabledRuntime
+                | FileState::Static
+                | FileState::Alias
+                | FileState::Indirect
+                | FileState::Generated
+        )
+    }
+}
+
+impl fmt::Display for FileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// is_symlink_with_known_name(): a link named `name` is one `enable` would make for `info`.
+fn known_name(info: &InstallInfo, name: &str) -> bool {
+    if name == info.name || info.aliases.iter().any(|a| a == name) {
+        return true;
+    }
+    match &info.default_instance {
+        Some(di) if UnitName::parse(&info.name).is_ok_and(|n| n.is_template()) => {
+            replace_instance(&info.name, di).is_ok_and(|s| s == name)
+        }
+        _ => false,
+    }
+}
+
+impl Installer {
+    /// find_symlinks_in_directory(): a link in `dir` leads to `info` (with `match_aliases`,
+    /// only under a name `enable` would make).
+    fn symlinks_in_dir(
+        dir: &Path,
+        info: &InstallInfo,
+        match_aliases: bool,
+        ignore_same_name: bool,
+        config_path: &Path,
+        same_name_link: &mut bool,
+    ) -> Result<bool, Errno> {
+        let entries = std::fs::read_dir(dir).map_err(|e| errno_of(&e))?;
+        let mut r = Ok(false);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if hidden_or_backup(&name) || !entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                continue;
+            }
+            let dest = match std::fs::read_link(entry.path()) {
+                Ok(d) => d,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    if r == Ok(false) {
+                        r = Err(errno_of(&e));
+                    }
+                    continue;
+                }
+            };
+            let dest = if dest.is_absolute() {
+                dest
+            } else {
+                dir.join(dest)
+            };
+            let found_path = !ignore_same_name && name == info.name;
+            let found_dest = basename(&dest) == info.name;
+            let same = found_path && found_dest && dir.join(&name) == config_path.join(&info.name);
+            if same {
+                *same_name_link = true;
+            } else if (found_path || found_dest) && (!match_aliases || known_name(info, &name)) {
+                return Ok(true);
+            }
+        }
+        r
+    }
+
+    /// find_symlinks(): in `config_path`'s `.wants/`, `.requires/`, `.upholds/`
+    /// directories, then in itself.
+    fn symlinks_in(
+        info: &InstallInfo,
+        match_name: bool,
+        ignore_same_name: bool,
+        config_path: &Path,
+        same_name_link: &mut bool,
+    ) -> Result<bool, Errno> {
+        let entries = match std::fs::read_dir(config_path) {
+            Ok(e) => e,
+            Err(e) if matches!(errno_of(&e), Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(errno_of(&e)),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if hidden_or_backup(&name) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let suffix = name.rfind('.').map_or("", |i| &name[i..]);
+            if !matches!(suffix, ".wants" | ".requires" | ".upholds") {
+                continue;
+            }
+            let found = Self::symlinks_in_dir(
+                &entry.path(),
+                info,
+                match_name,
+                ignore_same_name,
+                config_path,
+                same_name_link,
+            );
+            if found == Ok(true) {
+                return Ok(true);
+            }
+        }
+        Self::symlinks_in_dir(
+            config_path,
+            info,
+            match_name,
+            ignore_same_name,
+            config_path,
+            same_name_link,
+        )
+    }
+
+    /// find_symlinks_in_scope(): where in the search path `info` is linked from.
+    fn symlinks_in_scope(
+        &self,
+        info: &InstallInfo,
+        match_name: bool,
+    ) -> Result<Option<FileState>, Errno> {
+        let (mut same_runtime, mut same_config) = (false, false);
+        let (mut enabled_runtime, mut enabled_at_all) = (false, false);
+        let mut ignore_same_name = false;
+        let unit_path = info.path.clone().unwrap_or_default();
+        for dir in &self.lp.search_path {
+            let mut same_name_link = false;
+            if Self::symlinks_in(info, match_name, ignore_same_name, dir, &mut same_name_link)? {
+                if *dir == self.lp.persistent_config {
+                    return Ok(Some(FileState::Enabled));
+                }
+                if self.lp.dir_is_runtime(dir) {
+                    enabled_runtime = true;
+                } else {
+                    enabled_at_all = true;
+                }
+            } else if same_name_link {
+                if *dir == self.lp.persistent_config {
+                    same_config = true;
+                } else if self.lp.dir_is_runtime(dir) {
+                    same_runtime = true;
+                }
+            }
+            // Same-name links below the unit file itself are masked by it.
+            if !ignore_same_name && unit_path.starts_with(dir) {
+                ignore_same_name = true;
+            }
+        }
+        if enabled_runtime {
+            return Ok(Some(FileState::EnabledRuntime));
+        }
+        if enabled_at_all && UnitName::parse(&info.name).is_ok_and(|n| n.is_instance()) {
+            return Ok(Some(FileState::Static));
+        }
+        if same_config {
+            return Ok(Some(FileState::Linked));
+        }
+        if same_runtime {
+            return Ok(Some(FileState::LinkedRuntime));
+        }
+        Ok(None)
+    }
+
+    /// unit_file_lookup_state(): the state of the unit file `name`.
+    pub fn state(&mut self, name: &str) -> Result<FileState, Errno> {
+        if !name_is(name, ANY) {
+            return Err(Errno::EINVAL);
+        }
+        let mut ctx = Context::default();
+        let i = self.discover(&mut ctx, name, LOAD_FOLLOW, None)?;
+        let info = ctx.infos[i].clone();
+        let path = info.path.clone().unwrap_or_default();
+        Ok(match info.file_type {
+            FileType::Masked if self.lp.path_is_runtime(&path) => FileState::MaskedRuntime,
+            FileType::Masked => FileState::Masked,
+            FileType::Regular => {
+                let is_instance = UnitName::parse(&info.name).is_ok_and(|n| n.is_instance());
+                if name != basename(&path) && !is_instance {
+                    FileState::Alias
+                } else if self.lp.path_is_generator(&path) {
+                    FileState::Generated
+                } else if self.lp.path_is_transient(&path) {
+                    FileState::Transient
+                } else if let Some(s) = self.symlinks_in_scope(&info, true)? {
+                    s
+                } else if self.symlinks_in_scope(&info, false)?.is_some() {
+                    FileState::Indirect
+                } else if info.has_rules() {
+                    FileState::Disabled
+                } else if !info.also.is_empty() {
+                    FileState::Indirect
+                } else {
+                    FileState::Static
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        })
+    }
+
+    /// unit_file_get_list(): every unit file in the search path (the first directory wins for
+    /// a name) matching `patterns` (any, when empty) whose state is in `states` (any, when
+    /// empty), with its state (`bad` when it cannot be determined).
+    pub fn list(
+        &mut self,
+        states: &[String],
+        patterns: &[String],
+    ) -> Result<Vec<(PathBuf, FileState)>, Errno> {
+        let mut out: BTreeMap<String, (PathBuf, FileState)> = BTreeMap::new();
+        for dir in self.lp.search_path.clone() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e)
+                    if matches!(errno_of(&e), Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(errno_of(&e)),
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if hidden_or_backup(&name) || !name_is(&name, ANY) {
+                    continue;
+                }
+                if !patterns.is_empty() && !patterns.iter().any(|p| fnmatch(p, &name)) {
+                    continue;
+                }
+                if out.contains_key(&name) {
+                    continue;
+                }
+                if !entry
+                    .file_type()
+                    .is_ok_and(|t| t.is_symlink() || t.is_file())
+                {
+                    continue;
+                }
+                let state = self.state(&name).unwrap_or(FileState::Bad);
+                if !states.is_empty() && !states.iter().any(|s| s == state.as_str()) {
+                    continue;
+                }
+                out.insert(name, (entry.path(), state));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+}
+
+/// fnmatch(3) with FNM_NOESCAPE: `*`, `?` and bracket expressions (`[a-z]`, `[!x]`).
+pub fn fnmatch(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    matches_at(&p, &n)
+}
+
+fn matches_at(p: &[char], n: &[char]) -> bool {
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(1),
+            Some('[') => bracket(&p[pi..], n[ni]),
+            Some(c) if *c == n[ni] => Some(1),
+            _ => None,
+        };
+        match step {
+            Some(len) => {
+                pi += len;
+                ni += 1;
+            }
+            None => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// A bracket expression at the start of `p` matching `c`: its length when it matches. An
+/// unterminated `[` is a literal.
+fn bracket(p: &[char], c: char) -> Option<usize> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some('!' | '^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let Some(&lo) = p.get(i) else {
+            return (c == '[').then_some(1); // no closing bracket: a literal '['
+        };
+        if lo == ']' && !first {
+            i += 1;
+            break;
+        }
+        first = false;
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|h| *h != ']') {
+            let hi = p[i + 2];
+            matched |= lo <= c && c <= hi;
+            i += 3;
+        } else {
+            matched |= lo == c;
+            i += 1;
+        }
+    }
+    (matched != negate).then_some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnmatch_like_libc() {
+        assert!(fnmatch("*", "a.service"));
+        assert!(fnmatch("a*", "a.service"));
+        assert!(fnmatch("*.service", "nginx.service"));
+        assert!(!fnmatch("*.socket", "nginx.service"));
+        assert!(fnmatch("ng?nx.service", "nginx.service"));
+        assert!(fnmatch("[mn]ginx.*", "nginx.service"));
+        assert!(!fnmatch("[!n]ginx.*", "nginx.service"));
+        assert!(fnmatch("[a-z]*", "x"));
+        assert!(!fnmatch("a", "a.service"));
+        assert!(fnmatch(
+            "systemd-journal-gatewayd.*",
+            "systemd-journal-gatewayd.socket"
+        ));
+        assert!(fnmatch("a[", "a["));
+        assert!(fnmatch("*a*b", "xxaxxb"));
+    }
+
+    #[test]
+    fn states_print_as_systemd() {
+        assert_eq!(FileState::EnabledRuntime.to_string(), "enabled-runtime");
+        assert!(FileState::Alias.counts_as_enabled());
+        assert!(!FileState::Masked.counts_as_enabled());
+        assert!(!FileState::Linked.counts_as_enabled());
+    }
+}
