@@ -29,6 +29,7 @@
 //! `waitpid(-1, WNOHANG)` and routes it by pid.
 
 pub mod cli;
+pub mod control;
 pub mod init;
 pub mod log;
 pub mod manager;

@@ -384,6 +384,10 @@ fn units(
         notify_address: env("BOSUN_NOTIFY_SOCKET")
             .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
         run_as,
+        systemd_compat: match env("BOSUN_SYSTEMD_COMPAT") {
+            Some(v) => parse_flag("BOSUN_SYSTEMD_COMPAT", &v)?,
+            None => true,
+        },
     }))
 }
 

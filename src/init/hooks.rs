@@ -153,6 +153,26 @@ impl Boot {
         }
     }
 
+    /// The image's build id, when there is a data volume.
+    pub fn build_id(&self) -> Option<String> {
+        self.volume.as_ref().map(|_| self.build_id.clone())
+    }
+
+    /// The volume in words for `initctl status`: its directory, and the upgrade's merge
+    /// report (files kept beside a new version as `.bosun-new`).
+    pub fn volume_state(&self) -> Option<String> {
+        self.volume.as_ref()?;
+        let mut text = self.data_dir.display().to_string();
+        if !self.merge_report.is_empty() {
+            text.push_str(&format!(
+                " ({} upgrade notes: {})",
+                self.merge_report.len(),
+                self.merge_report.join("; ")
+            ));
+        }
+        Some(text)
+    }
+
     /// Once the units wanted at boot are up: start the next hook, go to the next phase, or
     /// complete the boot. Returns the pid of a hook it started. Does nothing once a stop was
     /// asked for, a hook failed, or while a hook runs.

@@ -7,6 +7,7 @@
 //! KILL, reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does
 //! not die with processes still running under it.
 
+mod control;
 pub mod exit;
 pub mod hooks;
 pub mod passwd;
@@ -152,6 +153,9 @@ async fn supervise(
         services: None,
         boot: None,
         done: false,
+        waiters: Vec::new(),
+        requested_exit: None,
+        started_ms: crate::manager::engine::now_ms(),
     };
 
     // Phase: populate /data (stale /run and /tmp, the volume's lock, seeding or upgrade), only
@@ -173,6 +177,27 @@ async fn supervise(
         None => None,
     };
 
+    // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
+    // scripts believe systemd is init and call systemctl).
+    let (ctl_tx, mut ctl_rx) = tokio::sync::mpsc::channel::<crate::control::server::Incoming>(64);
+    if let Some(units) = &options.units {
+        if units.systemd_compat
+            && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
+        {
+            crate::log::warn(format_args!("cannot create /run/systemd/system: {e}"));
+        }
+        let path = crate::control::socket_path(&units.root);
+        match crate::control::server::bind(&path) {
+            Ok(listener) => {
+                tokio::spawn(crate::control::server::serve(listener, ctl_tx));
+            }
+            Err(e) => crate::log::warn(format_args!(
+                "no control socket at {}: {e}; systemctl will not reach this bosun",
+                path.display()
+            )),
+        }
+    }
+
     // Phase: loop until everything is gone. The main command starts once boot has settled.
     loop {
         pid1.pump(output.as_mut());
@@ -180,7 +205,9 @@ async fn supervise(
             // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
             // boot mode: success).
             let exit = pid1
-                .main_exit
+                .requested_exit
+                .map(Exit::Code)
+                .or(pid1.main_exit)
                 .or(pid1.boot.as_ref().and_then(hooks::Boot::failure));
             return exit.unwrap_or(if options.command.is_empty() {
                 Exit::Success
@@ -226,6 +253,7 @@ async fn supervise(
                     svc.engine.on_notify(message, Instant::now().into_std());
                 }
             },
+            Some(call) = ctl_rx.recv() => pid1.on_control(call),
             Some(line) = rx.recv() => {
                 if let Some(boot) = pid1.boot.as_mut().filter(|b| b.owns(&line)) {
                     boot.on_line(line, output.as_mut());
@@ -305,6 +333,12 @@ struct Supervisor<'a> {
     /// The volume (its lock) and its hooks, when the boot phase ran.
     boot: Option<hooks::Boot>,
     done: bool,
+    /// Control requests waiting for their jobs.
+    waiters: Vec<control::Waiter>,
+    /// `systemctl exit N` (poweroff: 0): the exit code, whatever else happened.
+    requested_exit: Option<u8>,
+    /// When PID 1 started (ms since the epoch).
+    started_ms: u64,
 }
 
 impl Supervisor<'_> {
@@ -328,6 +362,9 @@ impl Supervisor<'_> {
         let now = Instant::now().into_std();
         if let Some(svc) = self.services.as_mut() {
             svc.pump(output);
+        }
+        if !self.waiters.is_empty() {
+            self.answer_waiters();
         }
         let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
         // Phase: hooks (first-boot or upgrade, then boot), once the wanted units are up.

@@ -48,6 +48,9 @@ pub struct Units {
     pub notify_address: String,
     /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
     pub run_as: Option<(u32, u32)>,
+    /// Create /run/systemd/system at boot, so packages' scripts route through systemctl
+    /// (BOSUN_SYSTEMD_COMPAT, default on).
+    pub systemd_compat: bool,
 }
 
 /// One line of a service's (or a volume hook's) output, from its pipe reader.
@@ -67,6 +70,10 @@ pub struct Line {
 #[derive(Debug)]
 pub struct Services {
     pub engine: Engine,
+    /// How service processes are tracked, in words.
+    pub tracking: String,
+    loader: Loader,
+    default: String,
     journal: Journal,
     format: Format,
     lines: mpsc::Sender<Line>,
@@ -119,11 +126,57 @@ impl Services {
         }
         let services = Services {
             engine,
+            tracking: tracking.to_owned(),
+            loader,
+            default,
             journal: Journal::new(JOURNAL_PER_UNIT),
             format: units.log_format,
             lines,
         };
         (services, notify)
+    }
+
+    /// Load units named by a control request that are not loaded yet.
+    pub fn load(&mut self, names: &[String]) {
+        self.engine.ensure_loaded(&self.loader, names);
+    }
+
+    /// daemon-reload: what the default target pulls in now that was not loaded is loaded
+    /// (units already loaded keep the configuration they started with).
+    pub fn reload(&mut self) {
+        let default = self.default.clone();
+        self.engine.ensure_loaded(&self.loader, &[default]);
+        let names = self.engine.unit_names();
+        self.engine.ensure_loaded(&self.loader, &names);
+    }
+
+    /// The journal's lines for `initctl logs`: the last `n` (of `unit`, or all) after `after`.
+    pub fn logs(
+        &self,
+        unit: Option<&str>,
+        n: usize,
+        after: u64,
+    ) -> (Vec<crate::control::proto::LogLine>, u64) {
+        let entries = if after > 0 {
+            self.journal.since(unit, after)
+        } else {
+            self.journal.tail(unit, n)
+        };
+        let lines = entries
+            .into_iter()
+            .map(|e| crate::control::proto::LogLine {
+                seq: e.seq,
+                unit: e.unit.to_string(),
+                pid: e.pid,
+                ms: e
+                    .time
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
+                stderr: e.stream == Stream::Stderr,
+                text: String::from_utf8_lossy(&e.line).into_owned(),
+            })
+            .collect();
+        (lines, self.journal.last_seq())
     }
 
     /// Print the engine's notes and start readers for its new pipes.

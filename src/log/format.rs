@@ -92,6 +92,20 @@ pub fn rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// `YYYY-MM-DD HH:MM:SS UTC` for a time in milliseconds since the Unix epoch (systemctl
+/// status's timestamps; containers run in UTC).
+pub fn utc_time(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(0);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`). Also used for WebDAV's `creationdate`.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {

@@ -9,6 +9,8 @@
 //! process a service spawns leads its own session, and the unit's processes are those in its
 //! sessions (the PIDFile's process included) and their descendants.
 
+mod query;
+pub use query::now_ms;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -109,6 +111,10 @@ pub struct Engine {
     /// The process table of this round (one call from PID 1's loop), read at most once:
     /// stopping 100 units asks 100 times which processes each has.
     table: Option<procs::Table>,
+    /// When each unit's state last changed (ms since the epoch), for `systemctl status`.
+    changed: HashMap<String, u64>,
+    /// How each unit's last job ended, for `systemctl start` to report.
+    last_job: HashMap<String, JobResult>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -152,6 +158,8 @@ impl Engine {
             notes: Vec::new(),
             outsiders: BTreeSet::new(),
             table: None,
+            changed: HashMap::new(),
+            last_job: HashMap::new(),
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -601,6 +609,7 @@ impl Engine {
         self.track_main_pid(unit);
         let after = self.state_of(unit);
         if before != after {
+            self.mark_changed(unit, now);
             self.report_transition(unit, before, after);
         }
         self.settle_job(unit);
@@ -807,6 +816,7 @@ impl Engine {
 
     fn finish_job(&mut self, unit: &str, result: JobResult) {
         for (u, kind, r) in self.jobs.finish(unit, result) {
+            self.last_job.insert(u.clone(), r);
             if r == JobResult::Dependency {
                 self.notes.push(Note::Error(format!(
                     "Dependency failed for {}: job {u}/{} ended with result 'dependency'.",

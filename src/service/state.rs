@@ -185,6 +185,15 @@ impl Service {
     pub fn can_reload(&self) -> bool {
         !self.spec.commands.reload.is_empty() || self.spec.kind == ServiceType::NotifyReload
     }
+    /// `systemctl reset-failed`: a failed service becomes dead, its result and start limit
+    /// counter cleared.
+    pub fn reset_failed(&mut self) {
+        if self.state == State::Failed {
+            self.state = State::Dead;
+        }
+        self.outcome = Outcome::Success;
+        self.start_times.clear();
+    }
     pub fn spec(&self) -> &Spec {
         &self.spec
     }

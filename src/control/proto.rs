@@ -1,0 +1,213 @@
+//! The control protocol, version [`VERSION`]: a [`Call`] line from the client, a [`Response`]
+//! line back. Adding a field is compatible; changing one bumps the version, and a server
+//! answers a call of another version with an error that names both.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+
+/// One line from the client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Call {
+    pub version: u32,
+    pub request: Request,
+}
+
+/// What a client asks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// The units named (loading them if needed), or every loaded unit when `names` is empty.
+    Units { names: Vec<String> },
+    /// Queue a job on each unit; with `wait`, answer once every job has finished.
+    Job {
+        verb: JobVerb,
+        units: Vec<String>,
+        wait: bool,
+    },
+    /// Send `signal` to the unit's main process, or to all of its processes.
+    Kill {
+        units: Vec<String>,
+        signal: i32,
+        whom: KillWhom,
+    },
+    /// Forget that these units failed (all failed units when empty).
+    ResetFailed { units: Vec<String> },
+    /// Load unit files that appeared since boot (daemon-reload).
+    Reload,
+    /// The system's state, for `is-system-running` and `initctl status`.
+    System,
+    /// The last `lines` log lines (of one unit, or all), after sequence number `after`.
+    Logs {
+        unit: Option<String>,
+        lines: usize,
+        after: u64,
+    },
+    /// Shut down and exit with `code` (`systemctl exit N`, poweroff, halt, reboot).
+    Exit { code: u8 },
+    /// The manager's environment, after setting and unsetting variables.
+    Environment {
+        set: Vec<String>,
+        unset: Vec<String>,
+    },
+}
+
+/// The job verbs of systemctl.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobVerb {
+    Start,
+    Stop,
+    Restart,
+    TryRestart,
+    Reload,
+    ReloadOrRestart,
+    ReloadOrTryRestart,
+}
+
+/// `--kill-whom=`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum KillWhom {
+    Main,
+    Control,
+    All,
+}
+
+/// PID 1's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Response {
+    Units {
+        units: Vec<UnitInfo>,
+    },
+    Jobs {
+        jobs: Vec<JobOutcome>,
+    },
+    System {
+        system: SystemInfo,
+    },
+    Logs {
+        lines: Vec<LogLine>,
+        last: u64,
+    },
+    Environment {
+        variables: Vec<String>,
+    },
+    Done,
+    /// The call was refused or failed as a whole; `exit` is systemctl's exit code for it
+    /// (4 for "Access denied").
+    Error {
+        message: String,
+        exit: u8,
+    },
+}
+
+/// One unit as `systemctl status/show/list-units` and `initctl status` show it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub name: String,
+    pub description: String,
+    /// `loaded`, `not-found`, `masked`, `bad-setting`, `error`.
+    pub load_state: String,
+    /// Why it could not be loaded or run, when it cannot.
+    pub load_error: Option<String>,
+    pub fragment: Option<String>,
+    pub dropins: Vec<String>,
+    /// `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading`.
+    pub active_state: String,
+    /// systemd's sub-state (`running`, `exited`, `dead`, `auto-restart`, ...).
+    pub sub_state: String,
+    /// `success`, `exit-code`, `signal`, `timeout`, ...
+    pub result: String,
+    pub main_pid: Option<i32>,
+    pub control_pid: Option<i32>,
+    /// Milliseconds since the Unix epoch of the last change of active state.
+    pub since_ms: Option<u64>,
+    pub restarts: u32,
+    pub status_text: Option<String>,
+    /// `Type=` of a service; empty for other units.
+    pub service_type: String,
+    /// A job is queued or running: `start`, `stop`.
+    pub job: Option<String>,
+    /// How its processes are tracked: `cgroup` or `session`.
+    pub tracking: Option<String>,
+    /// Its live processes (main and control included).
+    pub processes: Vec<i32>,
+    /// The last main-process exit: `exited` with a code, or `killed` with a signal.
+    pub main_exit: Option<(String, i32)>,
+    pub wants: Vec<String>,
+    pub requires: Vec<String>,
+    pub after: Vec<String>,
+    pub before: Vec<String>,
+}
+
+/// How a job ended, per unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub unit: String,
+    /// `done`, `failed`, `dependency`, `skipped`, `canceled`, `queued` (not waited for),
+    /// or `refused` (see `message`).
+    pub result: String,
+    /// The unit's result (`exit-code`, `timeout`, ...) when it failed.
+    pub unit_result: String,
+    pub message: Option<String>,
+    /// systemctl's exit code for a refusal (5: no such unit).
+    pub exit: u8,
+}
+
+/// The system as a whole.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// `starting`, `running`, `degraded`, `stopping` (systemd's is-system-running words).
+    pub state: String,
+    /// bosun's boot phase, in words.
+    pub phase: String,
+    pub version: String,
+    /// Milliseconds since the Unix epoch when PID 1 started.
+    pub started_ms: u64,
+    pub failed_units: Vec<String>,
+    pub jobs: usize,
+    pub tracking: String,
+    pub build_id: Option<String>,
+    pub volume: Option<String>,
+}
+
+/// One line of a unit's output.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogLine {
+    pub seq: u64,
+    pub unit: String,
+    pub pid: i32,
+    pub ms: u64,
+    pub stderr: bool,
+    pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_and_responses_survive_a_round_trip_as_one_line() {
+        let call = Call {
+            version: VERSION,
+            request: Request::Job {
+                verb: JobVerb::TryRestart,
+                units: vec!["nginx.service".into()],
+                wait: true,
+            },
+        };
+        let line = serde_json::to_string(&call).unwrap();
+        assert!(!line.contains('\n'));
+        assert!(line.contains(r#""op":"job""#) && line.contains(r#""verb":"try-restart""#));
+        assert_eq!(serde_json::from_str::<Call>(&line).unwrap(), call);
+        let r = Response::Error {
+            message: "Access denied".into(),
+            exit: 4,
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Response>(&line).unwrap(), r);
+    }
+}
