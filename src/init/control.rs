@@ -32,8 +32,8 @@ impl Supervisor<'_> {
             return;
         }
         let now = std::time::Instant::now();
-        let response = match call.request {
-            Request::Exit { code } => {
+        let response = match (call.request, self.services.as_mut()) {
+            (Request::Exit { code }, _) => {
                 crate::log::notice(format_args!(
                     "exit {code} requested over the control socket"
                 ));
@@ -41,125 +41,116 @@ impl Supervisor<'_> {
                 self.begin_shutdown(now);
                 Response::Done
             }
-            Request::System => Response::System {
+            (Request::System, _) => Response::System {
                 system: self.system_info(),
             },
-            request => {
-                let Some(svc) = self.services.as_mut() else {
-                    let _ = call.reply.send(Response::Error {
-                        message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
-                        exit: 1,
-                    });
-                    return;
+            (_, None) => Response::Error {
+                message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
+                exit: 1,
+            },
+            (Request::Units { names }, Some(svc)) => {
+                svc.load(&names);
+                let names = if names.is_empty() {
+                    svc.engine.unit_names()
+                } else {
+                    names
                 };
-                match request {
-                    Request::Units { names } => {
-                        svc.load(&names);
-                        let names = if names.is_empty() {
-                            svc.engine.unit_names()
-                        } else {
-                            names
-                        };
-                        Response::Units {
-                            units: names
-                                .iter()
-                                .filter_map(|n| svc.engine.unit_info(n))
-                                .collect(),
-                        }
+                Response::Units {
+                    units: svc.engine.unit_infos(&names),
+                }
+            }
+            (Request::Job { verb, units, wait }, Some(svc)) => {
+                if self.shutting_down {
+                    Response::Error {
+                        message: "Transaction is destructive: bosun is shutting down.".into(),
+                        exit: 1,
                     }
-                    Request::Job { verb, units, wait } => {
-                        if self.shutting_down {
-                            Response::Error {
-                                message: "Transaction is destructive: bosun is shutting down."
-                                    .into(),
-                                exit: 1,
+                } else {
+                    svc.load(&units);
+                    let mut refused = Vec::new();
+                    let mut queued = Vec::new();
+                    let mut then_start = Vec::new();
+                    for unit in &units {
+                        match queue(&mut svc.engine, verb, unit, now) {
+                            Ok(Queued::Job) => queued.push(unit.clone()),
+                            Ok(Queued::StopThenStart) => {
+                                queued.push(unit.clone());
+                                then_start.push(unit.clone());
                             }
-                        } else {
-                            svc.load(&units);
-                            let mut refused = Vec::new();
-                            let mut queued = Vec::new();
-                            let mut then_start = Vec::new();
-                            for unit in &units {
-                                match queue(&mut svc.engine, verb, unit, now) {
-                                    Ok(Queued::Job) => queued.push(unit.clone()),
-                                    Ok(Queued::StopThenStart) => {
-                                        queued.push(unit.clone());
-                                        then_start.push(unit.clone());
-                                    }
-                                    Ok(Queued::Nothing) => {}
-                                    Err(outcome) => refused.push(outcome),
-                                }
-                            }
-                            if !queued.is_empty() && (wait || !then_start.is_empty()) {
-                                // A restart's start is queued when its stop ends, so even
-                                // --no-block waits for the stop (systemd queues both at once).
-                                self.waiters.push(Waiter {
-                                    units: queued,
-                                    then_start,
-                                    refused,
-                                    reply: call.reply,
-                                });
-                                return;
-                            }
-                            let mut jobs = refused;
-                            jobs.extend(queued.into_iter().map(|unit| JobOutcome {
-                                unit,
-                                result: "queued".into(),
-                                unit_result: String::new(),
-                                message: None,
-                                exit: 0,
-                            }));
-                            Response::Jobs { jobs }
+                            Ok(Queued::Nothing) => {}
+                            Err(outcome) => refused.push(outcome),
                         }
                     }
-                    Request::Kill {
-                        units,
-                        signal,
-                        whom,
-                    } => {
-                        svc.load(&units);
-                        let mut missing = None;
-                        for unit in &units {
-                            if !svc.engine.exists(unit) {
-                                missing = Some(unit.clone());
-                            } else {
-                                svc.engine.kill(unit, whom, signal);
-                            }
-                        }
-                        match missing {
-                            Some(unit) => Response::Error {
-                                message: format!("Unit {unit} not loaded."),
-                                exit: 5,
-                            },
-                            None => Response::Done,
-                        }
+                    if !queued.is_empty() && (wait || !then_start.is_empty()) {
+                        // A restart's start is queued when its stop ends, so even
+                        // --no-block waits for the stop (systemd queues both at once).
+                        self.waiters.push(Waiter {
+                            units: queued,
+                            then_start,
+                            refused,
+                            reply: call.reply,
+                        });
+                        return;
                     }
-                    Request::ResetFailed { units } => {
-                        let units = if units.is_empty() {
-                            svc.engine.failed_units()
-                        } else {
-                            units
-                        };
-                        for unit in &units {
-                            svc.engine.reset_failed(unit);
-                        }
-                        Response::Done
+                    let mut jobs = refused;
+                    jobs.extend(queued.into_iter().map(|unit| JobOutcome {
+                        unit,
+                        result: "queued".into(),
+                        unit_result: String::new(),
+                        message: None,
+                        exit: 0,
+                    }));
+                    Response::Jobs { jobs }
+                }
+            }
+            (
+                Request::Kill {
+                    units,
+                    signal,
+                    whom,
+                },
+                Some(svc),
+            ) => {
+                svc.load(&units);
+                let mut missing = None;
+                for unit in &units {
+                    if !svc.engine.exists(unit) {
+                        missing = Some(unit.clone());
+                    } else {
+                        svc.engine.kill(unit, whom, signal);
                     }
-                    Request::Reload => {
-                        svc.reload();
-                        Response::Done
-                    }
-                    Request::Logs { unit, lines, after } => {
-                        let (lines, last) = svc.logs(unit.as_deref(), lines, after);
-                        Response::Logs { lines, last }
-                    }
-                    Request::Environment { set, unset } => {
-                        svc.engine.change_environment(&set, &unset);
-                        Response::Environment {
-                            variables: svc.engine.environment(),
-                        }
-                    }
-                    Request::Exit { .. } | Request::System => unreachable_request(),
+                }
+                match missing {
+                    Some(unit) => Response::Error {
+                        message: format!("Unit {unit} not loaded."),
+                        exit: 5,
+                    },
+                    None => Response::Done,
+                }
+            }
+            (Request::ResetFailed { units }, Some(svc)) => {
+                let units = if units.is_empty() {
+                    svc.engine.failed_units()
+                } else {
+                    units
+                };
+                for unit in &units {
+                    svc.engine.reset_failed(unit);
+                }
+                Response::Done
+            }
+            (Request::Reload, Some(svc)) => {
+                svc.reload();
+                Response::Done
+            }
+            (Request::Logs { unit, lines, after }, Some(svc)) => {
+                let (lines, last) = svc.logs(unit.as_deref(), lines, after);
+                Response::Logs { lines, last }
+            }
+            (Request::Environment { set, unset }, Some(svc)) => {
+                svc.engine.change_environment(&set, &unset);
+                Response::Environment {
+                    variables: svc.engine.environment(),
                 }
             }
         };
@@ -253,13 +244,6 @@ impl Supervisor<'_> {
                 .as_ref()
                 .and_then(super::hooks::Boot::volume_state),
         }
-    }
-}
-
-fn unreachable_request() -> Response {
-    Response::Error {
-        message: "internal error: request routed twice".into(),
-        exit: 1,
     }
 }
 

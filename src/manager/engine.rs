@@ -609,7 +609,7 @@ impl Engine {
         self.track_main_pid(unit);
         let after = self.state_of(unit);
         if before != after {
-            self.mark_changed(unit, now);
+            self.mark_changed(unit);
             self.report_transition(unit, before, after);
         }
         self.settle_job(unit);

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::{Engine, Runtime};
+use super::{Engine, Runtime, procs};
 use crate::control::proto::{KillWhom, UnitInfo};
 use crate::manager::units::{Entry, collect, graph};
 use crate::service::state::Target;
@@ -101,8 +101,17 @@ impl Engine {
         matches!(self.runtime.get(&self.canonical(unit)), Some(Runtime::Service(run)) if run.svc.can_reload())
     }
 
-    /// The unit as systemctl shows it; None when it was never loaded.
-    pub fn unit_info(&self, unit: &str) -> Option<UnitInfo> {
+    /// The units as systemctl shows them (those never loaded left out), their processes
+    /// found in one reading of /proc.
+    pub fn unit_infos(&self, units: &[String]) -> Vec<UnitInfo> {
+        let mut table = None;
+        units
+            .iter()
+            .filter_map(|u| self.unit_info(u, &mut table))
+            .collect()
+    }
+
+    fn unit_info(&self, unit: &str, table: &mut Option<procs::Table>) -> Option<UnitInfo> {
         let name = self.canonical(unit);
         let entry = self.units.get(&name)?;
         let mut info = UnitInfo {
@@ -166,7 +175,7 @@ impl Engine {
                 if svc.state().active() != Active::Inactive && svc.state() != State::Failed {
                     let mut procs: BTreeSet<i32> = svc.main_pid().into_iter().collect();
                     procs.extend(svc.control_pid());
-                    procs.extend(Self::rest(run, &mut None, &self.runtime));
+                    procs.extend(Self::rest(run, table, &self.runtime));
                     info.processes = procs.into_iter().collect();
                 }
             }
@@ -195,7 +204,7 @@ impl Engine {
         };
         if run.svc.main_pid().is_none()
             && run.svc.control_pid().is_none()
-            && Self::rest(run, &mut None, &self.runtime).is_empty()
+            && Self::rest(run, &mut self.table, &self.runtime).is_empty()
         {
             return false;
         }
@@ -225,7 +234,7 @@ impl Engine {
         if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
             run.svc.reset_failed();
         }
-        self.changed.insert(name, now_ms());
+        self.mark_changed(&name);
     }
 
     /// The manager's environment (passed to every service).
@@ -253,7 +262,7 @@ impl Engine {
     }
 
     /// Record that `unit`'s active state changed now.
-    pub(super) fn mark_changed(&mut self, unit: &str, _at: Instant) {
+    pub(super) fn mark_changed(&mut self, unit: &str) {
         self.changed.insert(unit.to_owned(), now_ms());
     }
 }
