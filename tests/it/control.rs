@@ -30,6 +30,12 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
         "[Service]\nType=oneshot\nExecStart=/bin/false\n",
     )
     .unwrap();
+    fs::write(
+        units.join("later.service"),
+        "[Unit]\nDescription=Later\n[Service]\nExecStart=/bin/sleep 3600\n\
+         [Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink(
         "../web.service",
         units.join("multi-user.target.wants/web.service"),
@@ -60,6 +66,10 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
          r setpriv --reuid=65534 --regid=65534 --clear-groups {s} is-active web\n\
          r {s} stop web\n\
          r {s} is-active web\n\
+         r {s} enable --now later > /dev/null\n\
+         echo enabled-now; r {s} is-active later\n\
+         r {s} disable --now later > /dev/null\n\
+         echo disabled-now; r {s} is-active later\n\
          {s} exit 42\n\
          sleep 30\n"
     );
@@ -109,6 +119,13 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
     }
     // The refused stop changed nothing: web was active after it (the `active` after rc=4).
     assert!(out.contains("rc=4\nactive\nrc=0"), "{}", run.dump());
+    // enable --now starts, disable --now stops.
+    assert!(out.contains("enabled-now\nactive\nrc=0"), "{}", run.dump());
+    assert!(
+        out.contains("disabled-now\ninactive\nrc=3"),
+        "{}",
+        run.dump()
+    );
     // /run/systemd/system exists for packages' scripts.
     assert!(root.join("run/systemd/system").is_dir());
 }

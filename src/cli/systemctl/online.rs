@@ -23,7 +23,7 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
     let units: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
     let o = &invocation.options;
     let result = match &invocation.verb {
-        Verb::Enable
+        verb @ (Verb::Enable
         | Verb::Disable
         | Verb::Reenable
         | Verb::Mask
@@ -33,20 +33,24 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         | Verb::ListUnitFiles
         | Verb::GetDefault
         | Verb::SetDefault
-        | Verb::Cat => {
-            let exit = offline::run(invocation, root);
-            let verb = match invocation.verb {
-                Verb::Enable | Verb::Reenable | Verb::Unmask | Verb::Preset => JobVerb::Start,
-                _ => JobVerb::Stop,
+        | Verb::Cat) => {
+            // The file work as offline, which would refuse --now (no manager there).
+            let mut files = invocation.clone();
+            files.options.now = false;
+            let exit = offline::run(&files, root);
+            // As systemd 252: --now starts what enable enabled, stops what disable or mask
+            // turned off; other file verbs ignore it.
+            let then = match verb {
+                Verb::Enable => Some(("start", JobVerb::Start)),
+                Verb::Disable | Verb::Mask => Some(("stop", JobVerb::Stop)),
+                _ => None,
             };
-            let changes = matches!(
-                invocation.verb,
-                Verb::Enable | Verb::Disable | Verb::Reenable | Verb::Mask | Verb::Unmask
-            );
-            if exit != Exit::Success || !o.now || !changes {
-                return exit;
+            match then {
+                Some((what, job)) if exit == Exit::Success && o.now => {
+                    ask(Request::Reload).and_then(|_| jobs(what, job, &units, !o.no_block, &ask))
+                }
+                _ => return exit,
             }
-            ask(Request::Reload).and_then(|_| jobs("start", verb, &units, !o.no_block, &ask))
         }
         Verb::Start => jobs("start", JobVerb::Start, &units, !o.no_block, &ask),
         Verb::Stop => jobs("stop", JobVerb::Stop, &units, !o.no_block, &ask),
