@@ -77,10 +77,9 @@ impl Table {
     /// no look at their environment).
     pub fn read(claimed: std::collections::HashSet<i32>) -> Table {
         let live: Vec<ProcEntry> = snapshot().into_iter().filter(|e| e.state != b'Z').collect();
-        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        let children = children_index(&live);
         let mut sessions: HashMap<i32, Vec<i32>> = HashMap::new();
         for e in &live {
-            children.entry(e.ppid).or_default().push(e.pid);
             sessions.entry(e.session).or_default().push(e.pid);
         }
         let unclaimed = live
@@ -120,37 +119,41 @@ impl Table {
 
     /// The live descendants of `root` (a zombie has no children left: they were reparented).
     pub fn descendants(&self, root: i32) -> Vec<i32> {
-        let mut out = Vec::new();
-        let mut stack = vec![root];
-        while let Some(pid) = stack.pop() {
-            for &child in self.children.get(&pid).into_iter().flatten() {
-                if child != root {
-                    out.push(child);
-                    stack.push(child);
-                }
-            }
-        }
-        out
+        walk(&self.children, root)
     }
 }
 
-/// The processes of `table` that descend from `root` (not `root` itself).
-pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
-    let mut children: HashMap<i32, Vec<&ProcEntry>> = HashMap::new();
-    for entry in table {
-        children.entry(entry.ppid).or_default().push(entry);
+/// parent pid → its children's pids.
+fn children_index(entries: &[ProcEntry]) -> HashMap<i32, Vec<i32>> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for e in entries {
+        children.entry(e.ppid).or_default().push(e.pid);
     }
+    children
+}
+
+/// The pids below `root` (not `root` itself) in a parent → children index.
+fn walk(children: &HashMap<i32, Vec<i32>>, root: i32) -> Vec<i32> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(pid) = stack.pop() {
-        for child in children.get(&pid).into_iter().flatten() {
-            if child.pid != root {
-                out.push(**child);
-                stack.push(child.pid);
+        for &child in children.get(&pid).into_iter().flatten() {
+            if child != root {
+                out.push(child);
+                stack.push(child);
             }
         }
     }
     out
+}
+
+/// The processes of `table` that descend from `root` (not `root` itself).
+pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
+    let by_pid: HashMap<i32, &ProcEntry> = table.iter().map(|e| (e.pid, e)).collect();
+    walk(&children_index(table), root)
+        .into_iter()
+        .filter_map(|pid| by_pid.get(&pid).map(|e| **e))
+        .collect()
 }
 
 #[cfg(test)]
