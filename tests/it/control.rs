@@ -31,6 +31,11 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
     )
     .unwrap();
     fs::write(
+        units.join("slow.service"),
+        "[Service]\nExecStartPre=/bin/sleep 1\nExecStart=/bin/sleep 3600\n",
+    )
+    .unwrap();
+    fs::write(
         units.join("later.service"),
         "[Unit]\nDescription=Later\n[Service]\nExecStart=/bin/sleep 3600\n\
          [Install]\nWantedBy=multi-user.target\n",
@@ -58,10 +63,14 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
          r {s} show web -p ActiveState,SubState\n\
          r {s} show web -p ActiveState --value\n\
          r {s} status web\n\
+         echo cat-output; {s} status web -n 1 -o cat | tail -n 1\n\
          r {s} list-units --no-legend --type=service\n\
          r {s} is-system-running\n\
          r {s} reset-failed broken\n\
          r {s} is-system-running\n\
+         r {s} start --no-block slow\n\
+         echo while-starting; r {s} is-system-running\n\
+         echo waited; r {s} is-system-running --wait\n\
          r setpriv --reuid=65534 --regid=65534 --clear-groups {s} stop web\n\
          r setpriv --reuid=65534 --regid=65534 --clear-groups {s} is-active web\n\
          r {s} stop web\n\
@@ -119,6 +128,15 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
     }
     // The refused stop changed nothing: web was active after it (the `active` after rc=4).
     assert!(out.contains("rc=4\nactive\nrc=0"), "{}", run.dump());
+    // status's journal lines as `-o cat` prints them: the text alone.
+    assert!(out.contains("cat-output\nhello\n"), "{}", run.dump());
+    // is-system-running says `starting` while a job runs; --wait waits it out.
+    assert!(
+        out.contains("while-starting\nstarting\nrc=1"),
+        "{}",
+        run.dump()
+    );
+    assert!(out.contains("waited\nrunning\nrc=0"), "{}", run.dump());
     // enable --now starts, disable --now stops.
     assert!(out.contains("enabled-now\nactive\nrc=0"), "{}", run.dump());
     assert!(

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::args::{Invocation, Verb};
 use super::offline;
+use super::options::OutputMode;
 use crate::control::client::call;
 use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo};
 use crate::init::exit::Exit;
@@ -117,7 +118,20 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         Verb::Status => ask(Request::Units {
             names: units.clone(),
         })
-        .map(|r| status(&unit_list(r), &units, o.lines.unwrap_or(10), &socket)),
+        .map(|r| {
+            // The journal lines: short (the default) or cat; other modes are systemd-journald's.
+            let cat = match o.output {
+                None | Some(OutputMode::Short(_)) => false,
+                Some(OutputMode::Cat) => true,
+                Some(_) => {
+                    eprintln!(
+                        "bosun: --output: only short and cat are supported; showing short lines"
+                    );
+                    false
+                }
+            };
+            status(&unit_list(r), &units, o.lines.unwrap_or(10), cat, &socket)
+        }),
         Verb::Show => ask(Request::Units {
             names: units.clone(),
         })
@@ -156,7 +170,7 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
                 .cloned()
                 .unwrap_or_else(|| "default.target".to_owned());
             println!("{root_unit}");
-            dependencies(&root_unit, "", &ask, &mut Vec::new());
+            dependencies(&root_unit, "", o.plain, &ask, &mut Vec::new());
             Ok(Exit::Success)
         }
         Verb::Kill => {
@@ -179,7 +193,7 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         Verb::DaemonReload | Verb::DaemonReexec => {
             ask(Request::Reload).map(|r| done("reload daemon", &[], r))
         }
-        Verb::IsSystemRunning => ask(Request::System).map(|r| match r {
+        Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {
             Response::System { system } => {
                 if !o.quiet {
                     println!("{}", system.state);
@@ -307,7 +321,7 @@ fn jobs(
 
 /// `systemctl status`: one block per unit; 0 when all are active, 3 when one is not, 4 when
 /// one could not be found.
-fn status(infos: &[UnitInfo], asked: &[String], lines: u32, socket: &Path) -> Exit {
+fn status(infos: &[UnitInfo], asked: &[String], lines: u32, cat: bool, socket: &Path) -> Exit {
     let mut exit = Exit::Success;
     let mut first = true;
     let shown: Vec<&UnitInfo> = if asked.is_empty() {
@@ -375,6 +389,10 @@ fn status(infos: &[UnitInfo], asked: &[String], lines: u32, socket: &Path) -> Ex
         {
             println!();
             for line in lines {
+                if cat {
+                    println!("{}", line.text);
+                    continue;
+                }
                 println!(
                     "{} {}[{}]: {}",
                     crate::log::format::utc_time(line.ms),
@@ -497,7 +515,8 @@ fn list_units(infos: &[UnitInfo], invocation: &Invocation) {
 }
 
 /// `list-dependencies`: the Requires=/Wants= tree below `unit`.
-fn dependencies(unit: &str, indent: &str, ask: &Ask<'_>, seen: &mut Vec<String>) {
+/// With `--plain`, indentation only, as systemctl prints it.
+fn dependencies(unit: &str, indent: &str, plain: bool, ask: &Ask<'_>, seen: &mut Vec<String>) {
     let Ok(Response::Units { units }) = ask(Request::Units {
         names: vec![unit.to_owned()],
     }) else {
@@ -512,11 +531,29 @@ fn dependencies(unit: &str, indent: &str, ask: &Ask<'_>, seen: &mut Vec<String>)
     let n = deps.len();
     for (k, dep) in deps.into_iter().enumerate() {
         let last = k + 1 == n;
-        println!("{indent}{}{dep}", if last { "└─" } else { "├─" });
+        let (branch, below) = match (plain, last) {
+            (true, _) => ("  ", "  "),
+            (false, true) => ("└─", "  "),
+            (false, false) => ("├─", "│ "),
+        };
+        println!("{indent}{branch}{dep}");
         if !seen.contains(&dep) && dep.ends_with(".target") {
             seen.push(dep.clone());
-            let next = format!("{indent}{}", if last { "  " } else { "│ " });
-            dependencies(&dep, &next, ask, seen);
+            dependencies(&dep, &format!("{indent}{below}"), plain, ask, seen);
+        }
+    }
+}
+
+/// `is-system-running`; with `--wait`, once boot is over (the state is no longer
+/// `starting`), polling every 100 ms as systemctl waits for the manager.
+fn system_state(ask: &Ask<'_>, wait: bool) -> Result<Response, Exit> {
+    loop {
+        let response = ask(Request::System)?;
+        match &response {
+            Response::System { system } if wait && system.state == "starting" => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            _ => return Ok(response),
         }
     }
 }
