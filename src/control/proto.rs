@@ -25,6 +25,9 @@ pub enum Request {
         verb: JobVerb,
         units: Vec<String>,
         wait: bool,
+        /// `--job-mode=ignore-dependencies`: the units' own jobs only.
+        #[serde(default)]
+        ignore_dependencies: bool,
     },
     /// Send `signal` to the unit's main process, or to all of its processes.
     Kill {
@@ -197,6 +200,7 @@ mod tests {
                 verb: JobVerb::TryRestart,
                 units: vec!["nginx.service".into()],
                 wait: true,
+                ignore_dependencies: false,
             },
         };
         let line = serde_json::to_string(&call).unwrap();

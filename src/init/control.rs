@@ -13,6 +13,8 @@ use crate::service::status::Active;
 /// A job request waiting for its jobs to finish.
 #[derive(Debug)]
 pub struct Waiter {
+    /// The jobs ignore dependencies (a restart's start too).
+    alone: bool,
     units: Vec<String>,
     /// Units of a restart: their stop is queued; their start follows when it ends.
     then_start: Vec<String>,
@@ -59,7 +61,15 @@ impl Supervisor<'_> {
                     units: svc.engine.unit_infos(&names),
                 }
             }
-            (Request::Job { verb, units, wait }, Some(svc)) => {
+            (
+                Request::Job {
+                    verb,
+                    units,
+                    wait,
+                    ignore_dependencies: alone,
+                },
+                Some(svc),
+            ) => {
                 if self.shutting_down {
                     Response::Error {
                         message: "Transaction is destructive: bosun is shutting down.".into(),
@@ -71,7 +81,7 @@ impl Supervisor<'_> {
                     let mut queued = Vec::new();
                     let mut then_start = Vec::new();
                     for unit in &units {
-                        match queue(&mut svc.engine, verb, unit, now) {
+                        match queue(&mut svc.engine, verb, unit, alone, now) {
                             Ok(Queued::Job) => queued.push(unit.clone()),
                             Ok(Queued::StopThenStart) => {
                                 queued.push(unit.clone());
@@ -85,6 +95,7 @@ impl Supervisor<'_> {
                         // A restart's start is queued when its stop ends, so even
                         // --no-block waits for the stop (systemd queues both at once).
                         self.waiters.push(Waiter {
+                            alone,
                             units: queued,
                             then_start,
                             refused,
@@ -176,7 +187,10 @@ impl Supervisor<'_> {
             if !waiter.then_start.is_empty() && !self.shutting_down {
                 for unit in std::mem::take(&mut waiter.then_start) {
                     svc.engine.forget_job(&unit);
-                    if let Err(e) = svc.engine.request(&unit, JobKind::Start, now) {
+                    if let Err(e) =
+                        svc.engine
+                            .request_with(&unit, JobKind::Start, waiter.alone, now)
+                    {
                         waiter.units.retain(|u| *u != unit);
                         waiter.refused.push(JobOutcome {
                             unit,
@@ -261,6 +275,7 @@ fn queue(
     engine: &mut crate::manager::engine::Engine,
     verb: JobVerb,
     unit: &str,
+    alone: bool,
     now: std::time::Instant,
 ) -> Result<Queued, JobOutcome> {
     let refuse = |message: String, exit: u8| JobOutcome {
@@ -316,7 +331,7 @@ fn queue(
     };
     engine.forget_job(unit);
     engine
-        .request(unit, kind, now)
+        .request_with(unit, kind, alone, now)
         .map_err(|e| refuse(e.to_string(), 1))?;
     Ok(match (verb, kind) {
         (JobVerb::Start | JobVerb::Stop, _) | (_, JobKind::Start) => Queued::Job,

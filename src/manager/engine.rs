@@ -294,6 +294,18 @@ impl Engine {
         kind: JobKind,
         now: Instant,
     ) -> Result<(), TransactionError> {
+        self.request_with(unit, kind, false, now)
+    }
+
+    /// [`Self::request`]; with `alone`, no dependency is pulled in
+    /// (`--job-mode=ignore-dependencies`).
+    pub fn request_with(
+        &mut self,
+        unit: &str,
+        kind: JobKind,
+        alone: bool,
+        now: Instant,
+    ) -> Result<(), TransactionError> {
         self.table = None;
         let unit = self.canonical(unit);
         let runtime = &self.runtime;
@@ -304,7 +316,11 @@ impl Engine {
             Some(Runtime::Target { active }) => *active,
             _ => false,
         };
-        let tx = build(&self.graph, &unit, kind, &active)?;
+        let tx = if alone {
+            crate::manager::transaction::build_alone(&self.graph, &unit, kind)?
+        } else {
+            build(&self.graph, &unit, kind, &active)?
+        };
         for note in &tx.notes {
             self.notes.push(Note::Warning(note.clone()));
         }

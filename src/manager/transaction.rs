@@ -168,6 +168,30 @@ pub fn build(
     Ok(tx)
 }
 
+/// `--job-mode=ignore-dependencies`: the job on `anchor` alone, no requirement or conflict
+/// pulled in (ordering against jobs already queued still holds).
+pub fn build_alone(
+    graph: &Graph,
+    anchor: &str,
+    kind: JobKind,
+) -> Result<Transaction, TransactionError> {
+    if !graph.contains(anchor) && kind == JobKind::Start {
+        return Err(TransactionError::NotFound {
+            unit: anchor.to_owned(),
+        });
+    }
+    let mut tx = Transaction::default();
+    tx.jobs.insert(
+        anchor.to_owned(),
+        Job {
+            kind,
+            required: true,
+        },
+    );
+    tx.order = order(graph, &tx.jobs);
+    Ok(tx)
+}
+
 /// The ordering edges between the jobs.
 fn order(graph: &Graph, jobs: &BTreeMap<String, Job>) -> BTreeSet<(String, String)> {
     let mut edges = BTreeSet::new();

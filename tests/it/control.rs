@@ -31,6 +31,16 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
     )
     .unwrap();
     fs::write(
+        units.join("needy.service"),
+        "[Unit]\nRequires=dep.service\nAfter=dep.service\n[Service]\nExecStart=/bin/sleep 3600\n",
+    )
+    .unwrap();
+    fs::write(
+        units.join("dep.service"),
+        "[Service]\nExecStart=/bin/sleep 3600\n",
+    )
+    .unwrap();
+    fs::write(
         units.join("slow.service"),
         "[Service]\nExecStartPre=/bin/sleep 1\nExecStart=/bin/sleep 3600\n",
     )
@@ -79,6 +89,11 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
          echo enabled-now; r {s} is-active later\n\
          r {s} disable --now later > /dev/null\n\
          echo disabled-now; r {s} is-active later\n\
+         r {s} start --ignore-dependencies needy\n\
+         echo alone; r {s} is-active needy dep\n\
+         r {s} stop needy\n\
+         r {s} start needy\n\
+         echo pulled; r {s} is-active needy dep\n\
          {s} exit 42\n\
          sleep 30\n"
     );
@@ -137,6 +152,17 @@ fn systemctl_talks_to_pid1_with_systemds_words_and_exit_codes() {
         run.dump()
     );
     assert!(out.contains("waited\nrunning\nrc=0"), "{}", run.dump());
+    // --ignore-dependencies starts the unit alone; a plain start pulls in its requirement.
+    assert!(
+        out.contains("alone\nactive\ninactive\nrc=0"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        out.contains("pulled\nactive\nactive\nrc=0"),
+        "{}",
+        run.dump()
+    );
     // enable --now starts, disable --now stops.
     assert!(out.contains("enabled-now\nactive\nrc=0"), "{}", run.dump());
     assert!(

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::args::{Invocation, Verb};
 use super::offline;
-use super::options::OutputMode;
+use super::options::{JobMode, OutputMode};
 use crate::control::client::call;
 use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo};
 use crate::init::exit::Exit;
@@ -23,6 +23,8 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
     };
     let units: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
     let o = &invocation.options;
+    // (wait for the jobs, ignore dependencies): --no-block, --job-mode=.
+    let mode = (!o.no_block, job_mode(o.job_mode));
     let result = match &invocation.verb {
         verb @ (Verb::Enable
         | Verb::Disable
@@ -48,41 +50,35 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
             };
             match then {
                 Some((what, job)) if exit == Exit::Success && o.now => {
-                    ask(Request::Reload).and_then(|_| jobs(what, job, &units, !o.no_block, &ask))
+                    ask(Request::Reload).and_then(|_| jobs(what, job, &units, mode, &ask))
                 }
                 _ => return exit,
             }
         }
-        Verb::Start => jobs("start", JobVerb::Start, &units, !o.no_block, &ask),
-        Verb::Stop => jobs("stop", JobVerb::Stop, &units, !o.no_block, &ask),
-        Verb::Restart => jobs("restart", JobVerb::Restart, &units, !o.no_block, &ask),
-        Verb::TryRestart => jobs(
-            "try-restart",
-            JobVerb::TryRestart,
-            &units,
-            !o.no_block,
-            &ask,
-        ),
-        Verb::Reload => jobs("reload", JobVerb::Reload, &units, !o.no_block, &ask),
+        Verb::Start => jobs("start", JobVerb::Start, &units, mode, &ask),
+        Verb::Stop => jobs("stop", JobVerb::Stop, &units, mode, &ask),
+        Verb::Restart => jobs("restart", JobVerb::Restart, &units, mode, &ask),
+        Verb::TryRestart => jobs("try-restart", JobVerb::TryRestart, &units, mode, &ask),
+        Verb::Reload => jobs("reload", JobVerb::Reload, &units, mode, &ask),
         Verb::ReloadOrRestart => jobs(
             "reload-or-restart",
             JobVerb::ReloadOrRestart,
             &units,
-            !o.no_block,
+            mode,
             &ask,
         ),
         Verb::ReloadOrTryRestart => jobs(
             "reload-or-try-restart",
             JobVerb::ReloadOrTryRestart,
             &units,
-            !o.no_block,
+            mode,
             &ask,
         ),
         Verb::Default => jobs(
             "start",
             JobVerb::Start,
             &["default.target".to_owned()],
-            !o.no_block,
+            mode,
             &ask,
         ),
         Verb::IsActive | Verb::IsFailed => {
@@ -244,6 +240,19 @@ fn unit_list(response: Response) -> Vec<UnitInfo> {
     }
 }
 
+/// Whether jobs ignore dependencies. `replace` is how bosun always queues; the modes it does
+/// not have say so and queue as `replace`.
+fn job_mode(mode: Option<JobMode>) -> bool {
+    match mode {
+        None | Some(JobMode::Replace) => false,
+        Some(JobMode::IgnoreDependencies | JobMode::IgnoreRequirements) => true,
+        Some(other) => {
+            eprintln!("bosun: --job-mode={other:?} is not supported; queueing as replace");
+            false
+        }
+    }
+}
+
 /// A reply to a verb that answers nothing but success or an error.
 fn done(what: &str, units: &[String], response: Response) -> Exit {
     match response {
@@ -263,13 +272,14 @@ fn jobs(
     what: &str,
     verb: JobVerb,
     units: &[String],
-    wait: bool,
+    (wait, ignore_dependencies): (bool, bool),
     ask: &Ask<'_>,
 ) -> Result<Exit, Exit> {
     let response = ask(Request::Job {
         verb,
         units: units.to_vec(),
         wait,
+        ignore_dependencies,
     })?;
     let outcomes = match response {
         Response::Jobs { jobs } => jobs,
