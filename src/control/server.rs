@@ -2,7 +2,8 @@
 //! small tasks of PID 1's thread, check each caller's credentials, and pass each request to
 //! the event loop as an [`Incoming`] it answers through `reply`.
 
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -52,6 +53,36 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Accept connections forever, each in its own task.
+/// The socket file this bosun bound, to remove at exit unless another bosun has replaced it.
+#[derive(Debug)]
+pub struct Bound {
+    path: PathBuf,
+    identity: (u64, u64),
+}
+
+impl Bound {
+    /// The socket just bound at `path`.
+    pub fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        Some(Self {
+            path: path.to_owned(),
+            identity: (meta.dev(), meta.ino()),
+        })
+    }
+
+    /// Remove the file if it is still the one bound; clients then say bosun is not running
+    /// instead of failing to connect.
+    pub fn remove(&self) {
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path)
+            && (meta.dev(), meta.ino()) == self.identity
+            && let Err(e) = std::fs::remove_file(&self.path)
+        {
+            crate::log::debug(format_args!("cannot remove {}: {e}", self.path.display()));
+        }
+    }
+}
+
+/// Accept connections on `listener` and pass each call to PID 1's loop through `calls`.
 pub async fn serve(listener: UnixListener, calls: mpsc::Sender<Incoming>) {
     loop {
         match listener.accept().await {

@@ -223,14 +223,11 @@ impl Supervisor<'_> {
     }
 
     /// The system's state for `is-system-running` and `initctl status`.
-    fn system_info(&self) -> SystemInfo {
-        let engine = self.services.as_ref().map(|s| &s.engine);
-        let failed = engine
-            .map(crate::manager::engine::Engine::failed_units)
-            .unwrap_or_default();
-        let settled = engine.is_none_or(crate::manager::engine::Engine::settled);
+    /// systemd's is-system-running word and bosun's boot phase, in words.
+    pub(super) fn condition(&self, failed: &[String]) -> (&'static str, &'static str) {
+        let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
         let booted = self.boot.as_ref().is_none_or(super::hooks::Boot::complete);
-        let (state, phase) = if self.shutting_down {
+        if self.shutting_down {
             ("stopping", "shutting down")
         } else if !settled {
             ("starting", "starting units")
@@ -240,7 +237,15 @@ impl Supervisor<'_> {
             ("degraded", "running")
         } else {
             ("running", "running")
-        };
+        }
+    }
+
+    fn system_info(&self) -> SystemInfo {
+        let engine = self.services.as_ref().map(|s| &s.engine);
+        let failed = engine
+            .map(crate::manager::engine::Engine::failed_units)
+            .unwrap_or_default();
+        let (state, phase) = self.condition(&failed);
         SystemInfo {
             state: state.into(),
             phase: phase.into(),

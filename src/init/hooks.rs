@@ -372,6 +372,7 @@ impl Boot {
         let pipes = (nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok())
             .zip(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok());
         let mut cmd = Command::new(&hook.path);
+        cmd.env_remove(super::notify::VARIABLE);
         cmd.envs(hooks::environment(
             phase,
             &self.data_dir,

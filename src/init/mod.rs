@@ -10,6 +10,7 @@
 mod control;
 pub mod exit;
 pub mod hooks;
+mod notify;
 pub mod passwd;
 pub mod procs;
 pub mod reaper;
@@ -156,11 +157,30 @@ async fn supervise(
         waiters: Vec::new(),
         requested_exit: None,
         started_ms: crate::manager::engine::now_ms(),
+        runtime: std::env::var_os(notify::VARIABLE).and_then(|value| {
+            notify::Runtime::open(&value)
+                .inspect_err(|e| {
+                    crate::log::warn(format_args!(
+                        "{}={}: {e}; the runtime will not hear from bosun",
+                        notify::VARIABLE,
+                        value.to_string_lossy()
+                    ));
+                })
+                .ok()
+        }),
     };
 
     // Phase: populate /data (stale /run and /tmp, the volume's lock, seeding or upgrade), only
     // where units would boot: as PID 1 or with BOSUN_UNITS=on, never on a host's own root.
     if is_pid1 || options.units_forced {
+        if let Some(runtime) = pid1.runtime.as_mut() {
+            let setup = &options.volume;
+            runtime.status(if setup.host(&setup.template_dir).is_dir() {
+                "Preparing the data volume"
+            } else {
+                "Preparing /run and /tmp"
+            });
+        }
         match volume::prepare(&options.volume, started, options.stop_timeout, tx.clone()) {
             Ok(boot) => pid1.boot = Some(boot),
             Err(exit) => return exit,
@@ -180,6 +200,7 @@ async fn supervise(
     // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
     // scripts believe systemd is init and call systemctl).
     let (ctl_tx, mut ctl_rx) = tokio::sync::mpsc::channel::<crate::control::server::Incoming>(64);
+    let mut control_socket = None;
     if let Some(units) = &options.units {
         if units.systemd_compat
             && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
@@ -189,6 +210,7 @@ async fn supervise(
         let path = crate::control::socket_path(&units.root);
         match crate::control::server::bind(&path) {
             Ok(listener) => {
+                control_socket = crate::control::server::Bound::of(&path);
                 tokio::spawn(crate::control::server::serve(listener, ctl_tx));
             }
             Err(e) => crate::log::warn(format_args!(
@@ -202,6 +224,9 @@ async fn supervise(
     loop {
         pid1.pump(output.as_mut());
         if pid1.done {
+            if let Some(bound) = &control_socket {
+                bound.remove();
+            }
             // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
             // boot mode: success).
             let exit = pid1
@@ -284,7 +309,8 @@ fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
         return Err(Exit::Usage);
     };
     let mut cmd = Command::new(program);
-    cmd.args(args).process_group(0);
+    // The runtime's notification socket is bosun's to answer (see notify).
+    cmd.args(args).process_group(0).env_remove(notify::VARIABLE);
     crate::sys::prepare_child(
         &mut cmd,
         crate::sys::ChildSetup {
@@ -339,6 +365,8 @@ struct Supervisor<'a> {
     requested_exit: Option<u8>,
     /// When PID 1 started (ms since the epoch).
     started_ms: u64,
+    /// The container runtime's `NOTIFY_SOCKET`, when bosun was given one.
+    runtime: Option<notify::Runtime>,
 }
 
 impl Supervisor<'_> {
@@ -421,6 +449,46 @@ impl Supervisor<'_> {
                     self.done = true;
                 }
             }
+        }
+        if self.runtime.is_some() {
+            self.tell_runtime();
+        }
+    }
+
+    /// sd_notify the runtime: the phase as STATUS=, READY=1 once boot is complete and the main
+    /// command runs, STOPPING=1 once shutdown began.
+    fn tell_runtime(&mut self) {
+        let failed = self
+            .services
+            .as_ref()
+            .map(|s| s.engine.failed_units())
+            .unwrap_or_default();
+        let (state, phase) = self.condition(&failed);
+        let status = match state {
+            "degraded" => format!(
+                "Running, {} failed unit(s): {}",
+                failed.len(),
+                failed.join(" ")
+            ),
+            _ => {
+                let mut text = phase.to_owned();
+                if let Some(first) = text.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                text
+            }
+        };
+        let up = matches!(state, "running" | "degraded")
+            && (self.options.command.is_empty() || self.main.is_some());
+        let Some(runtime) = self.runtime.as_mut() else {
+            return;
+        };
+        if self.shutting_down {
+            runtime.stopping();
+        }
+        runtime.status(&status);
+        if up {
+            runtime.ready();
         }
     }
 

@@ -9,6 +9,7 @@ mod cgroup;
 mod control;
 mod fixtures;
 mod harness;
+mod notify;
 mod pid1;
 mod repo;
 mod services;
