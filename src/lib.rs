@@ -5,6 +5,7 @@
 //! | module    | owns                                                                      |
 //! |-----------|---------------------------------------------------------------------------|
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
+//! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, shutdown, the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
@@ -29,6 +30,7 @@
 //! `waitpid(-1, WNOHANG)` and routes it by pid.
 
 pub mod cli;
+pub mod config;
 pub mod control;
 pub mod init;
 pub mod log;

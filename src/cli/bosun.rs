@@ -35,6 +35,8 @@ Environment (paths are inside BOSUN_ROOT): BOSUN_DATA_DIR (/data), BOSUN_TEMPLAT
 (/data-template), BOSUN_BUILD_ID_FILE (/etc/build-id), BOSUN_HOOKS_DIR (/etc/bosun/hooks),
 BOSUN_RUN_AS=UID:GID (or PUID and PGID), BOSUN_ADOPT_DATA=1, BOSUN_ALLOW_DOWNGRADE=1,
 BOSUN_RETRY_FIRST_BOOT=1, BOSUN_HOOK_TIMEOUT (none by default).
+Every BOSUN_* setting can also be a key of /etc/bosun/bosun.yaml (BOSUN_CONFIG names another
+file); the environment overrides the file.
 
 Options:
   -g, --kill-process-group     forward signals to COMMAND's whole process group
@@ -69,7 +71,22 @@ enum Request {
 
 /// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including `argv[0]`.
 pub fn main(args: &[OsString]) -> Exit {
-    let env = |name: &str| std::env::var(name).ok();
+    let file = match config_file() {
+        Ok(file) => file,
+        Err(message) => {
+            crate::log::error(format_args!("{message}"));
+            return Exit::Usage;
+        }
+    };
+    let env = |name: &str| {
+        std::env::var(name).ok().or_else(|| {
+            // PUID/PGID in the environment override the file's run_as, as any variable does.
+            if name == "BOSUN_RUN_AS" && std::env::var_os("PUID").is_some() {
+                return None;
+            }
+            file.get(name).map(str::to_owned)
+        })
+    };
     match parse(args, &env) {
         Ok(Request::Run(options, verbosity)) => {
             crate::log::set_verbosity(verbosity);
@@ -89,6 +106,19 @@ pub fn main(args: &[OsString]) -> Exit {
             Exit::Usage
         }
     }
+}
+
+/// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
+fn config_file() -> Result<crate::config::File, String> {
+    let root = std::env::var_os("BOSUN_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from);
+    let explicit = std::env::var_os("BOSUN_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let file = crate::config::File::load(&root, explicit.as_deref())?;
+    if let Some(path) = file.path() {
+        crate::log::debug(format_args!("settings from {}", path.display()));
+    }
+    Ok(file)
 }
 
 fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Request, String> {

@@ -11,7 +11,15 @@ pub mod server;
 
 use std::path::{Path, PathBuf};
 
-/// Where PID 1's control socket is under `root`.
+/// The variable that moves the control socket, for PID 1 and its clients alike (an absolute
+/// path, taken as it is, not under the root).
+pub const SOCKET_VARIABLE: &str = "BOSUN_CONTROL_SOCKET";
+
+/// Where PID 1's control socket is: `BOSUN_CONTROL_SOCKET`, else `/run/bosun/control.sock`
+/// under `root`.
 pub fn socket_path(root: &Path) -> PathBuf {
-    root.join("run/bosun/control.sock")
+    std::env::var_os(SOCKET_VARIABLE)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| root.join("run/bosun/control.sock"))
 }

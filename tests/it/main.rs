@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cgroup;
+mod config;
 mod control;
 mod fixtures;
 mod harness;

@@ -23,9 +23,9 @@ pub use args::{Invocation, Options, Parsed, UnitArg, Verb};
 /// The systemd version bosun's systemctl answers to: scripts parse the number.
 pub const SYSTEMD_VERSION: u32 = 252;
 
-/// Where PID 1's control socket is under `root`.
+/// Where PID 1's control socket is for `root` (see [`crate::control::socket_path`]).
 pub fn control_socket(root: &Path) -> PathBuf {
-    root.join("run/bosun/control.sock")
+    crate::control::socket_path(root)
 }
 
 /// Whether a bosun serves the control socket under `root`: a connection is accepted, or
