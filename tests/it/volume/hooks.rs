@@ -374,3 +374,111 @@ fn hook_timeout_stops_then_kills_a_hook() {
     }
     assert_eq!(image.lines("marks"), ["stuck"]);
 }
+
+#[test]
+fn a_first_boot_hook_drives_units_with_systemctl_like_an_installer() {
+    let image = TestImage::new("hook-systemctl");
+    image.write("var/lib/app/app.conf", "v1\n");
+    image.prepare("b1", &["/var/lib/app"]);
+    // Not enabled: the installer starts it, uses it, stops it, and enables the app.
+    let units = image.path("etc/systemd/system");
+    fs::create_dir_all(&units).unwrap();
+    fs::write(
+        units.join("db.service"),
+        "[Unit]\nDescription=Database\n[Service]\nExecStart=/bin/sleep 3600\n",
+    )
+    .unwrap();
+    fs::write(
+        units.join("app.service"),
+        "[Unit]\nDescription=App\nRequires=db.service\nAfter=db.service\n\
+         [Service]\nExecStart=/bin/sleep 3600\n[Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
+    let out = image.state.join("installer");
+    let systemctl = format!("{} systemctl", super::BOSUN);
+    image.hook(
+        "first-boot.d/50-install",
+        &format!(
+            "set -u\nexec >> {out} 2>&1\n\
+             s() {{ {systemctl} \"$@\"; echo \"rc=$?\"; }}\n\
+             s is-active db.service\n\
+             s start db.service\n\
+             s is-active db.service\n\
+             s enable app.service\n\
+             s start app.service\n\
+             s is-enabled app.service\n\
+             s stop app.service db.service\n\
+             s is-active db.service\n",
+            out = out.display()
+        ),
+    );
+    let main = format!(
+        "{systemctl} is-active app.service db.service > {}/after-boot; exit 0",
+        image.state.display()
+    );
+    let Some(pid1) = image.boot().args(["--", "sh", "-c", &main]).start() else {
+        return;
+    };
+    let run = pid1.wait(T);
+    run.assert_code(0);
+    assert_eq!(
+        image.lines("installer"),
+        [
+            "inactive",
+            "rc=3",
+            "rc=0",
+            "active",
+            "rc=0",
+            // enable's own lines, as systemd prints them.
+            // (Under BOSUN_ROOT, which the hook inherits, as `systemctl --root` prints them.)
+            &format!(
+                "Created symlink {}/etc/systemd/system/multi-user.target.wants/app.service → \
+                 /etc/systemd/system/app.service.",
+                image.root.display()
+            ),
+            "rc=0",
+            "rc=0",
+            "enabled",
+            "rc=0",
+            "rc=0",
+            "inactive",
+            "rc=3",
+        ],
+        "{}",
+        run.dump()
+    );
+    // The enablement is in the image (the next boot starts app, and db with it); the main
+    // command saw what this boot left: both stopped by the installer.
+    assert!(
+        units
+            .join("multi-user.target.wants/app.service")
+            .symlink_metadata()
+            .is_ok()
+    );
+    assert_eq!(
+        image.lines("after-boot"),
+        ["inactive", "inactive"],
+        "{}",
+        run.dump()
+    );
+
+    // The next boot: the installer does not run again, the enabled app comes up with its db.
+    let main = format!(
+        "{systemctl} is-active app.service db.service > {}/second-boot",
+        image.state.display()
+    );
+    let run = image
+        .boot()
+        .args(["--", "sh", "-c", &main])
+        .start()
+        .unwrap()
+        .wait(T);
+    run.assert_code(0);
+    assert_eq!(
+        image.lines("second-boot"),
+        ["active", "active"],
+        "{}",
+        run.dump()
+    );
+    assert_eq!(image.lines("installer").len(), 13, "the installer ran once");
+}
