@@ -191,6 +191,22 @@ fn set_disposition(signo: i32, handler: libc::sighandler_t) {
     }
 }
 
+/// Whether signal `signo` is pending for this process: sent, blocked, and not yet read from the
+/// signalfd. Long work outside the event loop (seeding the volume) asks this to stop in time.
+pub fn signal_pending(signo: i32) -> bool {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigpending writes one sigset_t through the pointer, which points to a zeroed,
+    // properly aligned sigset_t that we own for the whole call.
+    if unsafe { libc::sigpending(set.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: an all-zero sigset_t is a valid (empty) set and sigpending filled it in; the
+    // value is only read from here on.
+    let set = unsafe { set.assume_init() };
+    // SAFETY: sigismember only reads the set it is given a valid reference to.
+    unsafe { libc::sigismember(&raw const set, signo) == 1 }
+}
+
 /// Send signal number `signo` (1..=64, real-time signals included) to `pid`; a negative `pid`
 /// names a process group, -1 every process we may signal.
 pub fn send_signal(pid: i32, signo: i32) -> io::Result<()> {

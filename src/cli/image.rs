@@ -372,6 +372,8 @@ fn seed(request: &Request) -> Outcome {
         root: layout.root.clone(),
         build_id,
         run_as: request.run_as,
+        // A SIGTERM ends this command at once; the next run resumes the copy.
+        interrupted: None,
     };
     let data = layout.host(&layout.data);
     let mut volume = Volume::open(&data, false)?;

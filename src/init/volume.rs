@@ -22,8 +22,9 @@ use super::runtime::BootTime;
 use super::services::Line;
 use crate::log::format::{Format, rfc3339};
 use crate::volume::classify::{self, Class};
+use crate::volume::copy::CopyError;
 use crate::volume::hooks::Phase;
-use crate::volume::populate::{self, Image, UpgradeReport};
+use crate::volume::populate::{self, Image, PopulateError, UpgradeReport};
 use crate::volume::state::{self, HookFailure, StateError, Volume};
 
 /// The boot phase's configuration (DESIGN.md's defaults; `BOSUN_*` variables override them).
@@ -157,6 +158,7 @@ pub fn prepare(
         root: setup.root.clone(),
         build_id: build_id.clone(),
         run_as: setup.run_as,
+        interrupted: Some(stop_pending),
     };
     match work {
         Some(Work::Seed { adopt }) => seed(&mut volume, &image, adopt)?,
@@ -167,6 +169,32 @@ pub fn prepare(
     plan.build_id = build_id;
     plan.volume = Some(volume);
     Ok(Boot::new(plan))
+}
+
+/// SIGTERM or SIGINT arrived while PID 1 was busy outside its event loop (a long copy); the
+/// signal stays pending, bosun stops the copy and exits with 128+N.
+fn stop_pending() -> bool {
+    pending_stop().is_some()
+}
+
+fn pending_stop() -> Option<i32> {
+    [libc::SIGTERM, libc::SIGINT]
+        .into_iter()
+        .find(|&signo| crate::sys::signal_pending(signo))
+}
+
+/// A copy that a SIGTERM or SIGINT interrupted: say how the next boot goes on; exit 128+N.
+fn interrupted(data: &Path, error: &PopulateError) -> Option<Exit> {
+    if !matches!(error, PopulateError::Copy(CopyError::Interrupted)) {
+        return None;
+    }
+    let signo = pending_stop().unwrap_or(libc::SIGTERM);
+    crate::log::notice(format_args!(
+        "received {} while filling {}: stopping; the next start carries on where this one stopped",
+        super::signals::name(signo),
+        data.display()
+    ));
+    Some(Exit::Code(u8::try_from(128 + signo).unwrap_or(u8::MAX)))
 }
 
 /// Log an error with its causes; bosun exits 1.
@@ -344,7 +372,7 @@ fn seed(volume: &mut Volume, image: &Image, adopt: bool) -> Result<(), Exit> {
     let report = populate::seed(volume, image, adopt, &mut |p| {
         crate::log::notice(format_args!("seeding {shown}: {p}"));
     })
-    .map_err(|e| fail(&e))?;
+    .map_err(|e| interrupted(&data, &e).unwrap_or_else(|| fail(&e)))?;
     for warning in &report.warnings {
         crate::log::warn(format_args!("{warning}"));
     }
@@ -374,7 +402,7 @@ fn upgrade(volume: &mut Volume, image: &Image) -> Result<Vec<String>, Exit> {
     let report = populate::upgrade(volume, image, &mut |p| {
         crate::log::notice(format_args!("upgrading {}: {p}", data.display()));
     })
-    .map_err(|e| fail(&e))?;
+    .map_err(|e| interrupted(&data, &e).unwrap_or_else(|| fail(&e)))?;
     for warning in &report.copied.warnings {
         crate::log::warn(format_args!("{warning}"));
     }

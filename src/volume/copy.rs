@@ -87,6 +87,9 @@ pub enum CopyError {
     },
     #[error("cannot copy to {path}: it has no parent directory or no name")]
     BadDestination { path: PathBuf },
+    /// [`CopyOptions::interrupted`] said stop.
+    #[error("the copy was interrupted")]
+    Interrupted,
 }
 
 pub use super::report::{CopyOptions, CopyReport, CopyWarning, Progress};
@@ -257,6 +260,7 @@ struct Run<'a> {
     warned_xattrs: Vec<OsString>,
     started: Instant,
     last_progress: Instant,
+    last_interrupt_check: Instant,
     euid: u32,
     egid: u32,
 }
@@ -274,6 +278,7 @@ impl<'a> Run<'a> {
             warned_xattrs: Vec::new(),
             started: now,
             last_progress: now,
+            last_interrupt_check: now,
             euid: nix::unistd::geteuid().as_raw(),
             egid: nix::unistd::getegid().as_raw(),
         }
@@ -302,9 +307,24 @@ impl<'a> Run<'a> {
                 Step::Visit(visit) => {
                     self.visit(visit, &mut stack)?;
                     self.tick(progress);
+                    self.check_interrupt()?;
                 }
                 Step::Finish(finish) => self.finish(*finish)?,
             }
+        }
+        Ok(())
+    }
+
+    fn check_interrupt(&mut self) -> Result<(), CopyError> {
+        let Some(interrupted) = self.options.interrupted else {
+            return Ok(());
+        };
+        if self.last_interrupt_check.elapsed() < super::report::INTERRUPT_EVERY {
+            return Ok(());
+        }
+        self.last_interrupt_check = Instant::now();
+        if interrupted() {
+            return Err(CopyError::Interrupted);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! use bosun::volume::{classify::{self, Class}, populate::{self, Image}, state::{Volume, HookFailure}};
-//! let image = Image { template, root, build_id, run_as };      // build_id: /etc/build-id, trimmed
+//! let image = Image { template, root, build_id, run_as, interrupted }; // build_id: /etc/build-id
 //! let mut volume = Volume::open(&data, /*wait*/ false)?;        // mkdir DATA/.bosun; flock(EX|NB):
 //!                                                               // StateError::Locked if another holds it
 //! let class = classify::classify(volume.state(), classify::is_empty(&data)?, &image.build_id);

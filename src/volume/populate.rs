@@ -68,6 +68,8 @@ pub struct Image {
     /// Owner (uid, gid) for everything seeded or added (`BOSUN_RUN_AS`); None keeps the
     /// template's owners.
     pub run_as: Option<(u32, u32)>,
+    /// Asked during long copies: true stops them, resumably ([`CopyOptions::interrupted`]).
+    pub interrupted: Option<fn() -> bool>,
 }
 
 impl Image {
@@ -87,9 +89,10 @@ impl Image {
 /// How often long copies report progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-fn copy_options(manifest: &Manifest, only_missing: bool, owner: Option<(u32, u32)>) -> CopyOptions {
+fn copy_options(manifest: &Manifest, only_missing: bool, image: &Image) -> CopyOptions {
     CopyOptions {
-        owner,
+        owner: image.run_as,
+        interrupted: image.interrupted,
         only_missing,
         durable: false,
         exclude_top: [TEMPLATE_MANIFEST, IMAGE_MANIFEST, STATE_DIR]
@@ -128,7 +131,7 @@ pub fn seed(
     let report = copy::copy_tree(
         &image.template,
         volume.data(),
-        &copy_options(&manifest, state.adopted, image.run_as),
+        &copy_options(&manifest, state.adopted, image),
         progress,
     )?;
     manifest.write(&volume.manifest_path(&image.build_id))?;
@@ -215,7 +218,7 @@ pub fn upgrade(
     report.copied = copy::copy_tree(
         &image.template,
         volume.data(),
-        &copy_options(&new, true, image.run_as),
+        &copy_options(&new, true, image),
         progress,
     )?;
 

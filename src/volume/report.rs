@@ -100,7 +100,14 @@ pub struct CopyOptions {
     /// Give every copied entry this owner (uid, gid) instead of the source's: the host user of
     /// `BOSUN_RUN_AS` / `PUID`+`PGID`.
     pub owner: Option<(u32, u32)>,
+    /// Asked between entries (at most every [`INTERRUPT_EVERY`]): true stops the copy with
+    /// [`super::copy::CopyError::Interrupted`], leaving what a kill would leave, which the next
+    /// run resumes.
+    pub interrupted: Option<fn() -> bool>,
 }
+
+/// How often a copy asks [`CopyOptions::interrupted`].
+pub const INTERRUPT_EVERY: Duration = Duration::from_millis(50);
 
 /// What a copy did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -247,3 +247,80 @@ fn walk_names(root: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Entries under `dir`, recursively, but for bosun's own `.bosun`.
+fn count_entries(dir: &Path) -> usize {
+    fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name() != ".bosun")
+            .map(|e| {
+                1 + if e.file_type().unwrap().is_dir() {
+                    count_entries(&e.path())
+                } else {
+                    0
+                }
+            })
+            .sum()
+    })
+}
+
+#[test]
+fn sigterm_while_seeding_stops_the_copy_and_the_next_boot_finishes_it() {
+    if !crate::harness::namespaces_work() {
+        return;
+    }
+    const MANY: usize = 6000;
+    let image = TestImage::new("seed-term");
+    for i in 0..MANY {
+        image.write(&format!("var/lib/app/d{:02}/f{i}", i % 50), "x\n");
+    }
+    image.prepare("b1", &["/var/lib/app"]);
+    let data = image.data();
+    let app = data.join("var/lib/app");
+    // Directories are built under temporary names, so count the whole volume.
+    let total = count_entries(&image.path("data-template")) - 1; // its manifest
+
+    let pid1 = image
+        .boot()
+        .args(["--", "touch"])
+        .arg(image.state.join("main-ran"))
+        .start()
+        .unwrap();
+    // Freeze bosun as soon as the copy has begun, queue SIGTERM, let it go on: a bosun that
+    // looks at signals only after the copy would fill the volume first.
+    let begun = crate::harness::wait_until(T, || count_entries(&data) > 0);
+    pid1.signal(libc::SIGSTOP);
+    let at_stop = count_entries(&data);
+    assert!(
+        begun && at_stop < total,
+        "the copy was over too soon ({at_stop} of {total} entries): the test proves nothing"
+    );
+    pid1.signal(libc::SIGTERM);
+    pid1.signal(libc::SIGCONT);
+    let run = pid1.wait(T);
+    run.assert_code(143);
+    assert!(
+        run.stderr.contains("received SIGTERM while filling")
+            && run.stderr.contains("the next start carries on"),
+        "{}",
+        run.dump()
+    );
+    assert!(!image.main_ran(), "the main command did not run");
+    assert_eq!(
+        phase(&data),
+        "seeding",
+        "the volume says the seeding is unfinished"
+    );
+    let left = count_entries(&data);
+    assert!(
+        left < total,
+        "the copy went on to the end: {left} of {total} entries\n{}",
+        run.dump()
+    );
+
+    // The next boot carries on and completes: the volume equals the template.
+    full_boot(&image);
+    assert_eq!(phase(&data), "ready");
+    super::assert_same_tree(&image.template("var/lib/app"), &app, &[]);
+}

@@ -203,6 +203,7 @@ fn upgrade_merges_and_follows_moved_uids() {
         root: root.clone(),
         build_id: id.to_owned(),
         run_as: None,
+        interrupted: None,
     };
 
     let mut volume = Volume::open(&data, false).unwrap();
