@@ -56,6 +56,7 @@ bench: bench-deps static build
 	{ printf '## WebDAV (`bosun webdav` against Apache mod_dav, both with Digest auth, loopback)\n\nCommand: `make bench` (runs `tests/bench/webdav.sh`): best of the runs each. Targets: GET at least Apache, PUT at least 1.5× Apache, PROPFIND at most half Apache'"'"'s time.\n\n```\n'; \
 	  BOSUN=$(CURDIR)/target/release/bosun tests/bench/webdav.sh; printf '```\n'; } > target/bench/3-webdav.md
 	tests/bench/services.py $(STATIC) > target/bench/4-services.md
+	tests/bench/control.py $(STATIC) > target/bench/5-control.md
 	tests/bench/assemble.sh target/bench > BENCHMARKS.md
 	@cat BENCHMARKS.md
 

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Control-plane benchmark: how long `systemctl is-active` and `initctl status` take against a
+running bosun with 20 units, beside docker-systemctl-replacement (the Python systemctl that
+containers use without systemd) answering the same question, in one run.
+
+Usage: tests/bench/control.py BOSUN_BINARY > section.md
+Prints a Markdown section. Needs root (private PID, mount and network namespaces) and
+hyperfine; installs docker-systemctl-replacement from PyPI into target/bench/ (the anchor is
+left out, loudly, when that fails). Nothing is pass/fail here: tests never assert timings.
+
+bosun runs as PID 1 with Debian's own nginx.service (a stand-in `sleep` unit of that name when
+nginx is not installed) and 19 more services; its main command is hyperfine itself, so every
+client runs inside the container, as an installer would.
+"""
+import json, os, shutil, subprocess, sys, tempfile
+
+BOSUN = os.path.realpath(sys.argv[1])
+RUNS = int(os.environ.get("BENCH_CONTROL_RUNS", "300"))
+OUT = os.path.join(os.getcwd(), "target", "bench")
+WORK = tempfile.mkdtemp(prefix="control-", dir=OUT)
+WRAP = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--net", "sh", "-c",
+        "set -e; ip link set lo up; mount -t tmpfs -o mode=755 bench-run /run; "
+        "mount -t tmpfs -o mode=1777 bench-tmp /tmp; exec \"$@\"", "sh"]
+NGINX_UNIT = "/lib/systemd/system/nginx.service"
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def unit_dir():
+    """20 enabled services: nginx (Debian's own unit when installed) and s1..s19."""
+    units = os.path.join(WORK, "units")
+    wants = os.path.join(units, "multi-user.target.wants")
+    os.makedirs(wants)
+    if os.path.exists(NGINX_UNIT):
+        os.symlink(NGINX_UNIT, os.path.join(units, "nginx.service"))
+        nginx = "Debian's nginx.service"
+    else:
+        write(os.path.join(units, "nginx.service"),
+              "[Unit]\nDescription=stand-in\n[Service]\nExecStart=/bin/sleep infinity\n")
+        nginx = "a stand-in nginx.service (nginx is not installed)"
+    names = ["nginx.service"] + [f"s{i}.service" for i in range(1, 20)]
+    for i in range(1, 20):
+        write(os.path.join(units, f"s{i}.service"),
+              f"[Unit]\nDescription=service {i}\n[Service]\nExecStart=/bin/sleep infinity\n")
+    for name in names:
+        os.symlink(f"../{name}", os.path.join(wants, name))
+    return units, nginx
+
+
+def anchor():
+    """docker-systemctl-replacement's systemctl3.py, or None when it cannot be installed."""
+    venv = os.path.join(OUT, "dsr-venv")
+    script = os.path.join(venv, "bin", "systemctl3.py")
+    if not os.path.exists(script):
+        try:
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q",
+                            "docker-systemctl-replacement"], check=True)
+        except (subprocess.CalledProcessError, OSError) as e:
+            print(f"SKIP: docker-systemctl-replacement not installed ({e}): no anchor",
+                  file=sys.stderr)
+            return None, None
+    version = subprocess.run([os.path.join(venv, "bin", "python3"), script, "--version"],
+                             capture_output=True, text=True).stdout.split("\n")[0].strip()
+    return [os.path.join(venv, "bin", "python3"), script], version
+
+
+def main():
+    units, nginx = unit_dir()
+    bin_dir = os.path.join(WORK, "bin")
+    os.makedirs(bin_dir)
+    for name in ["systemctl", "initctl"]:
+        os.symlink(BOSUN, os.path.join(bin_dir, name))
+    systemctl = os.path.join(bin_dir, "systemctl")
+    initctl = os.path.join(bin_dir, "initctl")
+    has_initctl = subprocess.run([initctl, "--help"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL).returncode == 0
+    dsr, dsr_version = anchor()
+
+    commands = [("bosun `systemctl is-active nginx`", f"{systemctl} is-active nginx.service")]
+    commands.append(("bosun `systemctl status nginx`", f"{systemctl} status nginx.service"))
+    if has_initctl:
+        commands.append(("bosun `initctl status`", f"{initctl} status"))
+    if dsr:
+        commands.append((f"docker-systemctl-replacement {dsr_version} `is-active nginx`",
+                         " ".join(dsr) + " is-active nginx.service"))
+    answers = os.path.join(WORK, "answers")
+    result = os.path.join(WORK, "hyperfine.json")
+    # The main command: record each client's answer once, then time them all.
+    script = [f"exec > {answers} 2>&1"]
+    for label, cmd in commands:
+        script.append(f"echo '## {label}'; {cmd}; echo \"exit $?\"")
+    script.append(" ".join(["hyperfine", "-N", "-i", "--style", "none", "--warmup", "20",
+                            "--runs", str(RUNS), "--export-json", result]
+                           + [f"'{cmd}'" for _, cmd in commands] + [">/dev/null"]))
+    env = dict(os.environ, BOSUN_UNIT_PATH=units + ":")
+    env.pop("NOTIFY_SOCKET", None)
+    subprocess.run(WRAP + [BOSUN, "--", "sh", "-c", "\n".join(script)], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    runs = json.load(open(result))["results"]
+
+    print("## Control plane (`systemctl` and `initctl` against a running bosun)\n")
+    print(f"Command: `make bench` (runs `tests/bench/control.py`): bosun (static) as PID 1 with "
+          f"20 enabled services ({nginx} and 19 `sleep` services), each client run {RUNS} times "
+          "by hyperfine (`-N`, 20 warm-ups) inside the container. Target: under 2 ms.\n")
+    print("| client | median | p90 | mean |")
+    print("|---|---|---|---|")
+    for (label, _), run in zip(commands, runs):
+        times = sorted(run["times"])
+        p90 = times[int(len(times) * 0.9)]
+        print(f"| {label} | {run['median'] * 1e3:.2f} ms | {p90 * 1e3:.2f} ms | "
+              f"{run['mean'] * 1e3:.2f} ms |")
+    if not has_initctl:
+        print("\n`initctl` is not built yet: not measured.")
+    if not dsr:
+        print("\ndocker-systemctl-replacement could not be installed: no anchor in this run.")
+    print("\nWhat each client answered (once, before the timing):\n")
+    print("```")
+    print(open(answers).read().rstrip())
+    print("```")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+main()
