@@ -9,6 +9,7 @@ mod cgroup;
 mod control;
 mod fixtures;
 mod harness;
+mod initctl;
 mod pid1;
 mod repo;
 mod services;

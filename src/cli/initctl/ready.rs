@@ -22,7 +22,9 @@ pub fn reason(system: &SystemInfo) -> Option<String> {
     let mut text = format!("{}: {}", system.state, system.phase);
     if let Some(hook) = &system.hook {
         text.push_str(&format!(" ({hook})"));
-    } else if system.jobs > 0 {
+    } else if system.jobs == 1 {
+        text.push_str(" (1 job)");
+    } else if system.jobs > 1 {
         text.push_str(&format!(" ({} jobs)", system.jobs));
     }
     Some(text)
@@ -94,6 +96,12 @@ mod tests {
             reason(&units).as_deref(),
             Some("starting: starting units (2 jobs)")
         );
+        units.jobs = 1;
+        assert_eq!(
+            reason(&units).as_deref(),
+            Some("starting: starting units (1 job)")
+        );
+        units.jobs = 2;
         let mut degraded = system("degraded", "boot complete");
         degraded.failed_units = vec!["a.service".into(), "b.service".into()];
         assert_eq!(
