@@ -298,6 +298,9 @@ fn initctl_status_logs_and_jobs_as_pid1() {
     ctl(&root, &["logs", "-n", "all"])
         .code(0)
         .out_has("hello web");
+    ctl(&root, &["logs", "web*"])
+        .code(2)
+        .err_has("\"web*\" is not a unit name");
 
     // --json: one document (JSON lines for logs), with the documented fields.
     let json = ctl(&root, &["status", "--json"]).json();

@@ -108,11 +108,9 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             lines,
             follow,
         } => {
-            let unit = match unit {
-                Some(name) => match mangle(prog, "status", std::slice::from_ref(name)) {
-                    Ok(names) => names.into_iter().next(),
-                    Err(exit) => return exit,
-                },
+            let unit = match unit.as_ref().map(|name| unit_name(prog, name)) {
+                Some(Ok(name)) => Some(name),
+                Some(Err(exit)) => return exit,
                 None => None,
             };
             logs::run(&socket, prog, unit, *lines, *follow, json)
@@ -383,6 +381,20 @@ fn delegate(prog: &str, root: &Path, words: Vec<String>) -> Exit {
     match systemctl_invocation(prog, &words) {
         Ok(invocation) => systemctl::online::run(&invocation, root),
         Err(exit) => exit,
+    }
+}
+
+/// One unit's name as systemctl reads it (`web` is `web.service`); a pattern or a PID is
+/// refused, as the journal is kept by unit name.
+fn unit_name(prog: &str, name: &str) -> Result<String, Exit> {
+    let words = ["status".to_owned(), "--".to_owned(), name.to_owned()];
+    let invocation = systemctl_invocation(prog, &words)?;
+    match invocation.units.first() {
+        Some(systemctl::UnitArg::Name(unit)) => Ok(unit.to_string()),
+        _ => {
+            eprintln!("{prog}: {name:?} is not a unit name (logs takes one unit, no pattern)");
+            Err(Exit::Usage)
+        }
     }
 }
 
