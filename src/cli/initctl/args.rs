@@ -217,6 +217,17 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
     }
     let lines = seen.lines.unwrap_or(Lines::Last(DEFAULT_LINES));
     let command = match verb.as_str() {
+        // --all picks rows of the table; -n picks the log lines of the units named.
+        "status" if seen.all && !rest.is_empty() => {
+            return Err(UsageError(
+                "option --all applies to status without units".to_owned(),
+            ));
+        }
+        "status" if seen.lines.is_some() && rest.is_empty() => {
+            return Err(UsageError(
+                "option -n applies to status UNIT (and logs)".to_owned(),
+            ));
+        }
         "status" => Command::Status {
             units: rest,
             all: seen.all,
@@ -385,6 +396,11 @@ mod tests {
             (&["logs", "-n"], "option -n needs a value"),
             (&["logs", "-n", "many"], "expected a number of lines"),
             (&["is-ready", "now"], "is-ready takes no arguments"),
+            (
+                &["status", "-a", "web"],
+                "--all applies to status without units",
+            ),
+            (&["status", "-n", "3"], "-n applies to status UNIT"),
             (&["--json=yes", "status"], "--json does not take a value"),
         ] {
             let err = run(args).unwrap_err().0;
