@@ -4,6 +4,7 @@
 
 pub mod bosun;
 pub mod image;
+pub mod initctl;
 pub mod systemctl;
 pub mod verify;
 pub mod webdav;
@@ -12,9 +13,6 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 use crate::init::exit::Exit;
-
-/// The personalities and words the binary answers to, and whether they are built.
-const NOT_BUILT_YET: [&str; 2] = ["ctl", "initctl"];
 
 /// Run the personality chosen by `args` (argv including `argv[0]`) and return how to exit.
 pub fn dispatch(args: Vec<OsString>) -> Exit {
@@ -33,25 +31,17 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
             );
             systemctl::main(&prog, &rest)
         }
-        "initctl" => not_built(&invoked_as),
+        "initctl" => initctl::main("initctl", &rest),
         _ => match rest.first().and_then(|w| w.to_str()) {
             Some("init") => bosun::main(&rest[1..]),
             Some("image") => image::main(&rest[1..]),
             Some("verify") => verify::main(&rest[1..]),
             Some("webdav") => webdav::main(&rest[1..]),
             Some("systemctl") => systemctl::main("systemctl", &rest[1..]),
-            Some(word) if NOT_BUILT_YET.contains(&word) => not_built(&format!("bosun {word}")),
+            Some("ctl") => initctl::main("bosun ctl", &rest[1..]),
             _ => bosun::main(&rest),
         },
     }
-}
-
-fn not_built(what: &str) -> Exit {
-    crate::log::error(format_args!(
-        "`{what}` is not available in this version of bosun ({}); run `bosun --help` for what is",
-        env!("CARGO_PKG_VERSION")
-    ));
-    Exit::Usage
 }
 
 /// Log panics as one line on stderr (the default hook's output can be lost among a service's

@@ -89,7 +89,8 @@ pub enum Response {
         jobs: Vec<JobOutcome>,
     },
     System {
-        system: SystemInfo,
+        /// Boxed: it is by far the largest answer.
+        system: Box<SystemInfo>,
     },
     Logs {
         lines: Vec<LogLine>,
@@ -174,7 +175,28 @@ pub struct SystemInfo {
     pub jobs: usize,
     pub tracking: String,
     pub build_id: Option<String>,
+    /// The data volume's directory, when bosun manages one.
     pub volume: Option<String>,
+    /// The hook running now, as `PHASE.d/NAME` (`first-boot.d/10-install`).
+    #[serde(default)]
+    pub hook: Option<String>,
+    /// The volume's life-cycle phase from its state file: `ready`, `seeded`, `first-boot-hooks`,
+    /// `upgraded`, `upgrade-hooks`.
+    #[serde(default)]
+    pub volume_phase: Option<String>,
+    /// What this boot did to the volume: `first-boot` (seeded or adopted) or `upgrade`.
+    #[serde(default)]
+    pub life_cycle: Option<String>,
+    /// The build the volume held before this boot (None on the first boot).
+    #[serde(default)]
+    pub previous_build_id: Option<String>,
+    /// This boot's upgrade merge report, one line per note (the `.bosun-new` files apart).
+    #[serde(default)]
+    pub upgrade_report: Vec<String>,
+    /// Files the upgrade wrote beside the user's changed version as `FILE.bosun-new` that are
+    /// still there (absolute paths, the `.bosun-new` name).
+    #[serde(default)]
+    pub bosun_new_files: Vec<String>,
 }
 
 /// One line of a unit's output.
@@ -213,5 +235,18 @@ mod tests {
         };
         let line = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Response>(&line).unwrap(), r);
+    }
+
+    #[test]
+    fn system_info_of_an_older_bosun_still_reads() {
+        // What a bosun before initctl's fields sent: the new ones take their defaults.
+        let old = r#"{"kind":"system","system":{"state":"running","phase":"running",
+            "version":"0.1.0","started_ms":5,"failed_units":[],"jobs":0,"tracking":"session",
+            "build_id":null,"volume":"/data"}}"#;
+        let Response::System { system } = serde_json::from_str(old).unwrap() else {
+            panic!("not a system answer");
+        };
+        assert_eq!(system.volume.as_deref(), Some("/data"));
+        assert!(system.bosun_new_files.is_empty() && system.hook.is_none());
     }
 }

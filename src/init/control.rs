@@ -44,7 +44,7 @@ impl Supervisor<'_> {
                 Response::Done
             }
             (Request::System, _) => Response::System {
-                system: self.system_info(),
+                system: Box::new(self.system_info()),
             },
             (_, None) => Response::Error {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
@@ -222,7 +222,6 @@ impl Supervisor<'_> {
         self.waiters = still;
     }
 
-    /// The system's state for `is-system-running` and `initctl status`.
     /// systemd's is-system-running word and bosun's boot phase, in words.
     pub(super) fn condition(&self, failed: &[String]) -> (&'static str, &'static str) {
         let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
@@ -234,12 +233,13 @@ impl Supervisor<'_> {
         } else if !booted {
             ("starting", "running hooks")
         } else if !failed.is_empty() {
-            ("degraded", "running")
+            ("degraded", "boot complete")
         } else {
-            ("running", "running")
+            ("running", "boot complete")
         }
     }
 
+    /// The system's state for `is-system-running` and `initctl status`.
     fn system_info(&self) -> SystemInfo {
         let engine = self.services.as_ref().map(|s| &s.engine);
         let failed = engine
@@ -258,10 +258,30 @@ impl Supervisor<'_> {
                 .as_ref()
                 .map_or_else(String::new, |s| s.tracking.clone()),
             build_id: self.boot.as_ref().and_then(super::hooks::Boot::build_id),
-            volume: self
+            volume: self.boot.as_ref().and_then(super::hooks::Boot::volume_dir),
+            hook: self
                 .boot
                 .as_ref()
-                .and_then(super::hooks::Boot::volume_state),
+                .and_then(super::hooks::Boot::running_hook),
+            volume_phase: self
+                .boot
+                .as_ref()
+                .and_then(super::hooks::Boot::volume_phase),
+            life_cycle: self.boot.as_ref().and_then(super::hooks::Boot::life_cycle),
+            previous_build_id: self
+                .boot
+                .as_ref()
+                .and_then(super::hooks::Boot::previous_build_id),
+            upgrade_report: self
+                .boot
+                .as_ref()
+                .map(|b| b.upgrade_report().to_vec())
+                .unwrap_or_default(),
+            bosun_new_files: self
+                .boot
+                .as_ref()
+                .map(super::hooks::Boot::bosun_new_files)
+                .unwrap_or_default(),
         }
     }
 }

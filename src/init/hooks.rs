@@ -120,6 +120,13 @@ pub struct Boot {
     outputs: HashMap<i32, Option<Rc<File>>>,
     /// Written at the head of the upgrade hooks' log.
     merge_report: Vec<String>,
+    /// What this boot did to the volume, for `initctl status`.
+    life_cycle: Option<Phase>,
+    /// The merge report as `initctl status` shows it (`merge_report` is taken by the log),
+    /// without the notes of files kept beside a new version: those are `bosun_new`.
+    upgrade_report: Vec<String>,
+    /// The `FILE.bosun-new` files the merge wrote.
+    bosun_new: Vec<PathBuf>,
     ran_any: bool,
     complete: bool,
     failed: Option<Exit>,
@@ -130,6 +137,13 @@ pub struct Boot {
 impl Boot {
     /// The hooks of a boot: the life-cycle phase (if any), then the boot hooks.
     pub fn new(plan: Plan) -> Boot {
+        // The kept files are listed apart (while they exist); the rest is the report.
+        let (kept, upgrade_report): (Vec<&String>, Vec<&String>) = plan
+            .merge_report
+            .iter()
+            .partition(|line| kept_beside(line).is_some());
+        let bosun_new = kept.iter().filter_map(|line| kept_beside(line)).collect();
+        let upgrade_report = upgrade_report.into_iter().cloned().collect();
         Boot {
             volume: plan.volume,
             hooks_dir: plan.hooks_dir,
@@ -144,7 +158,10 @@ impl Boot {
             current: None,
             running: None,
             outputs: HashMap::new(),
+            upgrade_report,
             merge_report: plan.merge_report,
+            life_cycle: plan.life_cycle,
+            bosun_new,
             ran_any: false,
             complete: false,
             failed: None,
@@ -158,19 +175,60 @@ impl Boot {
         self.volume.as_ref().map(|_| self.build_id.clone())
     }
 
-    /// The volume in words for `initctl status`: its directory, and the upgrade's merge
-    /// report (files kept beside a new version as `.bosun-new`).
-    pub fn volume_state(&self) -> Option<String> {
+    /// The volume's directory, when there is a volume.
+    pub fn volume_dir(&self) -> Option<String> {
         self.volume.as_ref()?;
-        let mut text = self.data_dir.display().to_string();
-        if !self.merge_report.is_empty() {
-            text.push_str(&format!(
-                " ({} upgrade notes: {})",
-                self.merge_report.len(),
-                self.merge_report.join("; ")
-            ));
-        }
-        Some(text)
+        Some(self.data_dir.display().to_string())
+    }
+
+    /// The volume's life-cycle phase as its state file names it (`ready`, `upgrade-hooks`).
+    pub fn volume_phase(&self) -> Option<String> {
+        let phase = self.volume.as_ref()?.state()?.phase;
+        Some(
+            match phase {
+                state::Phase::Seeding => "seeding",
+                state::Phase::Seeded => "seeded",
+                state::Phase::FirstBootHooks => "first-boot-hooks",
+                state::Phase::Upgrading => "upgrading",
+                state::Phase::Upgraded => "upgraded",
+                state::Phase::UpgradeHooks => "upgrade-hooks",
+                state::Phase::Ready => "ready",
+            }
+            .to_owned(),
+        )
+    }
+
+    /// What this boot did to the volume: `first-boot` or `upgrade`.
+    pub fn life_cycle(&self) -> Option<String> {
+        self.life_cycle.map(|phase| phase.name().to_owned())
+    }
+
+    /// The build the volume held before this boot.
+    pub fn previous_build_id(&self) -> Option<String> {
+        self.previous.clone()
+    }
+
+    /// This boot's upgrade merge report, one line per note, but for the `.bosun-new` files.
+    pub fn upgrade_report(&self) -> &[String] {
+        &self.upgrade_report
+    }
+
+    /// The `FILE.bosun-new` files this boot's upgrade wrote that are still there: the user
+    /// removes each once merged, and `initctl status` stops listing it.
+    pub fn bosun_new_files(&self) -> Vec<String> {
+        self.bosun_new
+            .iter()
+            .filter(|path| std::fs::symlink_metadata(path).is_ok())
+            .map(|path| path.display().to_string())
+            .collect()
+    }
+
+    /// The hook running now, as `PHASE.d/NAME`.
+    pub fn running_hook(&self) -> Option<String> {
+        self.running
+            .as_ref()
+            .filter(|run| run.exited.is_none())
+            .map(|run| run.hook.name.clone())
     }
 
     /// Once the units wanted at boot are up: start the next hook, go to the next phase, or
@@ -680,9 +738,37 @@ impl Boot {
     }
 }
 
+/// The `FILE.bosun-new` a merge report line names, when the line is the note of a file kept
+/// beside the image's new version ([`super::volume`] writes it: `kept your PATH; the image's
+/// new version is beside it as PATH.bosun-new: compare and merge`).
+fn kept_beside(line: &str) -> Option<PathBuf> {
+    let (_, rest) = line.split_once("; the image's new version is beside it as ")?;
+    let path = rest.strip_suffix(": compare and merge")?;
+    path.ends_with(crate::volume::populate::NEW_SUFFIX)
+        .then(|| PathBuf::from(path))
+}
+
 /// Signal the process group a hook leads; it may have gone already (ESRCH).
 fn signal_group(pid: i32, signo: i32) {
     if pid > 0 {
         let _ = crate::sys::send_signal(-pid, signo);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_files_are_read_from_the_merge_report() {
+        let report = [
+            "merged build b2's template into /data: 3 entries added, 1 files updated, 1 kept \
+             with the image's version beside them",
+            "kept your /data/etc/a b; the image's new version is beside it as \
+             /data/etc/a b.bosun-new: compare and merge",
+            "/data/x is of another type than in the new template; left as it is",
+        ];
+        let kept: Vec<PathBuf> = report.iter().filter_map(|l| kept_beside(l)).collect();
+        assert_eq!(kept, [PathBuf::from("/data/etc/a b.bosun-new")]);
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod control;
 mod fixtures;
 mod harness;
+mod initctl;
 mod notify;
 mod pid1;
 mod repo;

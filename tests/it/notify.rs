@@ -86,7 +86,7 @@ fn the_runtime_hears_status_ready_after_boot_and_stopping() {
         [
             "STATUS=Preparing /run and /tmp",
             "STATUS=Starting units",
-            "STATUS=Running",
+            "STATUS=Boot complete",
             "READY=1",
             "STOPPING=1",
         ],

@@ -1,0 +1,205 @@
+//! `initctl logs [-f] [-n N] [UNIT]`: the service output bosun keeps in memory, as
+//! `TIME UNIT[PID]: text` lines (stderr lines say so) or JSON lines. With `-f`, new lines are
+//! asked for every [`POLL`] by sequence number, until bosun stops answering, stdout's reader
+//! goes away, or the follower is killed. Never blocks on anything but the control socket and
+//! stdout.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::time::Duration;
+
+use super::args::Lines;
+use super::status::{Color, Style, paint};
+use crate::control::client::call;
+use crate::control::proto::{LogLine, Request, Response};
+use crate::init::exit::Exit;
+
+/// How often `-f` asks for new lines.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// `2026-01-02T03:04:05.123Z web.service[42]: text`, or `... web.service[42] stderr: text`.
+pub fn render(line: &LogLine, style: Style) -> String {
+    let stream = if line.stderr {
+        format!(" {}", paint("stderr", Some(Color::Red), style))
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {}[{}]{stream}: {}\n",
+        timestamp(line.ms),
+        line.unit,
+        line.pid,
+        line.text
+    )
+}
+
+/// Milliseconds since the epoch as ISO 8601 in UTC, to the millisecond.
+pub fn timestamp(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(0);
+    let (y, m, d) = crate::log::format::civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
+        ms % 1000
+    )
+}
+
+/// One line as text or as a JSON line.
+fn format(line: &LogLine, json: bool, style: Style) -> String {
+    if json {
+        // A LogLine always serializes; an empty line would only mean a bug here.
+        let mut text = serde_json::to_string(line).unwrap_or_default();
+        text.push('\n');
+        text
+    } else {
+        render(line, style)
+    }
+}
+
+/// How a write to stdout went.
+enum Written {
+    Ok,
+    /// The reader went away (EPIPE): stop quietly.
+    Gone,
+    Failed(std::io::Error),
+}
+
+fn write_out(text: &str) -> Written {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Written::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Written::Gone,
+        Err(e) => Written::Failed(e),
+    }
+}
+
+/// Whether stdout's reader has gone (a pipe whose other end closed): POLLERR or POLLHUP on
+/// our end, waiting at most `timeout` for it. This is the follower's sleep, so `logs -f |
+/// head -1` ends when head does, not at the next line.
+fn reader_gone(timeout: Duration) -> bool {
+    let stdout = std::io::stdout();
+    let mut fds = [nix::poll::PollFd::new(
+        stdout.as_fd(),
+        nix::poll::PollFlags::empty(),
+    )];
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+        Ok(n) if n > 0 => fds[0].revents().is_some_and(|r| {
+            r.intersects(nix::poll::PollFlags::POLLERR | nix::poll::PollFlags::POLLHUP)
+        }),
+        Ok(_) => false,
+        Err(_) => {
+            // EINTR or an unpollable stdout: sleep instead.
+            std::thread::sleep(timeout);
+            false
+        }
+    }
+}
+
+/// `logs`: print the last lines, then with `follow` the new ones as they come.
+pub fn run(
+    socket: &Path,
+    prog: &str,
+    unit: Option<String>,
+    lines: Lines,
+    follow: bool,
+    json: bool,
+) -> Exit {
+    let style = if json {
+        Style::default()
+    } else {
+        Style::for_stdout()
+    };
+    let n = match lines {
+        Lines::Last(n) => n,
+        Lines::All => usize::MAX,
+    };
+    let mut after = 0;
+    let mut first = true;
+    loop {
+        let request = Request::Logs {
+            unit: unit.clone(),
+            // After the first answer, everything newer than what was seen.
+            lines: if first { n } else { usize::MAX },
+            after,
+        };
+        let (got, last) = match call(socket, request) {
+            Ok(Response::Logs { lines, last }) => (lines, last),
+            Ok(Response::Error { message, exit }) => {
+                eprintln!("{prog}: {message}");
+                return Exit::Code(exit);
+            }
+            Ok(other) => {
+                eprintln!("{prog}: unexpected answer from bosun: {other:?}");
+                return Exit::Failure;
+            }
+            // bosun went away while we followed: the stream has ended.
+            Err(e) if !first => {
+                eprintln!("{prog}: bosun stopped answering ({e}); no more lines");
+                return Exit::Success;
+            }
+            Err(e) => return super::unreachable(prog, socket, &e),
+        };
+        // `-n 0` with an empty journal still starts following from its end.
+        if first && n == 0 {
+            after = last;
+        }
+        let text: String = got.iter().map(|l| format(l, json, style)).collect();
+        if !text.is_empty() {
+            match write_out(&text) {
+                Written::Ok => {}
+                Written::Gone => return Exit::Success,
+                Written::Failed(e) => {
+                    eprintln!("{prog}: cannot write to stdout: {e}");
+                    return Exit::Failure;
+                }
+            }
+        }
+        after = after.max(last);
+        if !follow {
+            return Exit::Success;
+        }
+        first = false;
+        if reader_gone(POLL) {
+            return Exit::Success;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(stderr: bool) -> LogLine {
+        LogLine {
+            seq: 7,
+            unit: "web.service".into(),
+            pid: 42,
+            ms: 1_767_323_045_123,
+            stderr,
+            text: "hello: world".into(),
+        }
+    }
+
+    #[test]
+    fn lines_show_time_unit_pid_and_stream() {
+        assert_eq!(
+            render(&line(false), Style::default()),
+            "2026-01-02T03:04:05.123Z web.service[42]: hello: world\n"
+        );
+        assert_eq!(
+            render(&line(true), Style::default()),
+            "2026-01-02T03:04:05.123Z web.service[42] stderr: hello: world\n"
+        );
+        let json = format(&line(true), true, Style::default());
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["unit"], "web.service");
+        assert_eq!(value["stderr"], true);
+        assert_eq!(value["seq"], 7);
+        assert!(json.ends_with("}\n") && json.matches('\n').count() == 1);
+    }
+}
