@@ -56,6 +56,8 @@ pub struct Plan {
     pub life_cycle: Option<Phase>,
     /// The upgrade merge's report, written at the head of the upgrade hooks' log.
     pub merge_report: Vec<String>,
+    /// The `FILE.bosun-new` files of this and earlier upgrades not merged yet (host paths).
+    pub kept_beside: Vec<PathBuf>,
 }
 
 /// Whether the shutdown hooks ran.
@@ -138,12 +140,12 @@ impl Boot {
     /// The hooks of a boot: the life-cycle phase (if any), then the boot hooks.
     pub fn new(plan: Plan) -> Boot {
         // The kept files are listed apart (while they exist); the rest is the report.
-        let (kept, upgrade_report): (Vec<&String>, Vec<&String>) = plan
+        let upgrade_report = plan
             .merge_report
             .iter()
-            .partition(|line| kept_beside(line).is_some());
-        let bosun_new = kept.iter().filter_map(|line| kept_beside(line)).collect();
-        let upgrade_report = upgrade_report.into_iter().cloned().collect();
+            .filter(|line| kept_beside(line).is_none())
+            .cloned()
+            .collect();
         Boot {
             volume: plan.volume,
             hooks_dir: plan.hooks_dir,
@@ -161,7 +163,7 @@ impl Boot {
             upgrade_report,
             merge_report: plan.merge_report,
             life_cycle: plan.life_cycle,
-            bosun_new,
+            bosun_new: plan.kept_beside,
             ran_any: false,
             complete: false,
             failed: None,

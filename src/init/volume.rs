@@ -116,6 +116,7 @@ pub fn prepare(
         previous: None,
         life_cycle: None,
         merge_report: Vec::new(),
+        kept_beside: Vec::new(),
     };
     if !has_volume {
         crate::log::info(format_args!(
@@ -165,6 +166,7 @@ pub fn prepare(
         Some(Work::Upgrade) => plan.merge_report = upgrade(&mut volume, &image)?,
         None => {}
     }
+    plan.kept_beside = remember_kept(&mut volume);
     plan.life_cycle = phase;
     plan.build_id = build_id;
     plan.volume = Some(volume);
@@ -395,6 +397,29 @@ fn seed(volume: &mut Volume, image: &Image, adopt: bool) -> Result<(), Exit> {
     Ok(())
 }
 
+/// The `FILE.bosun-new` files still to merge, as host paths: those the upgrades recorded that
+/// still exist. The record drops the merged ones (the user removed them).
+fn remember_kept(volume: &mut Volume) -> Vec<PathBuf> {
+    let Some(state) = volume.state() else {
+        return Vec::new();
+    };
+    let data = volume.data().to_owned();
+    let left: Vec<PathBuf> = state
+        .kept_beside
+        .iter()
+        .filter(|rel| fs::symlink_metadata(data.join(rel)).is_ok())
+        .cloned()
+        .collect();
+    if left != state.kept_beside {
+        let mut state = state.clone();
+        state.kept_beside.clone_from(&left);
+        if let Err(e) = volume.save(state) {
+            crate::log::warn(format_args!("cannot update the volume's state: {e}"));
+        }
+    }
+    left.iter().map(|rel| data.join(rel)).collect()
+}
+
 /// Merge the new template; returns the report's lines (also written at the head of the upgrade
 /// hooks' log).
 fn upgrade(volume: &mut Volume, image: &Image) -> Result<Vec<String>, Exit> {
@@ -405,6 +430,19 @@ fn upgrade(volume: &mut Volume, image: &Image) -> Result<Vec<String>, Exit> {
     .map_err(|e| interrupted(&data, &e).unwrap_or_else(|| fail(&e)))?;
     for warning in &report.copied.warnings {
         crate::log::warn(format_args!("{warning}"));
+    }
+    if !report.conflicts.is_empty()
+        && let Some(mut state) = volume.state().cloned()
+    {
+        for rel in &report.conflicts {
+            let mut kept = rel.clone().into_os_string();
+            kept.push(populate::NEW_SUFFIX);
+            let kept = PathBuf::from(kept);
+            if !state.kept_beside.contains(&kept) {
+                state.kept_beside.push(kept);
+            }
+        }
+        volume.save(state).map_err(|e| fail(&e))?;
     }
     let lines = describe_upgrade(&report, &data, &image.build_id);
     for (warning, line) in &lines {

@@ -117,6 +117,10 @@ pub struct VolumeState {
     /// data reflected when the merge began).
     #[serde(default)]
     pub merge_base: Option<String>,
+    /// Files the upgrades kept beside a new version (`FILE.bosun-new`, relative to the volume),
+    /// listed until the user has merged and removed them.
+    #[serde(default)]
+    pub kept_beside: Vec<PathBuf>,
 }
 
 impl VolumeState {
@@ -135,6 +139,7 @@ impl VolumeState {
             hook_failure: None,
             updated_at: now(),
             merge_base: None,
+            kept_beside: Vec::new(),
         }
     }
 

@@ -773,6 +773,17 @@ fn initctl_status_lists_bosun_new_files_after_an_upgrade() {
         "{system}"
     );
 
+    // A restart (a routine boot): still listed, until the user has merged it.
+    pid1.signal(libc::SIGTERM);
+    pid1.wait(T).assert_code(0);
+    let Some(pid1) = Pid1::bosun().env("BOSUN_ROOT", &root).start() else {
+        return;
+    };
+    wait_for(&root, "ready", |c| c.code == Some(0));
+    ctl(&root, &["status"])
+        .code(0)
+        .out_has(&format!(" .bosun-new: {}\n", kept.display()));
+
     // Merged and deleted: no longer listed (negative control for the list).
     fs::remove_file(&kept).unwrap();
     let status = ctl(&root, &["status"]);
