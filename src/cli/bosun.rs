@@ -19,6 +19,10 @@ bosun — a container init and supervisor
 Usage:
   bosun [OPTIONS] -- COMMAND [ARGS...]    run COMMAND as the main process (like tini)
   bosun init [OPTIONS] -- COMMAND [ARGS...]
+  bosun systemctl ... | bosun ctl ...     systemd's systemctl, and bosun's initctl (also as links)
+  bosun image prepare|check|diff|seed|link ...
+  bosun verify [UNIT|PATH...]             check unit files as bosun reads them
+  bosun webdav                            the WebDAV server (PID 1 runs it as webdav.service)
 
 As PID 1 (or, elsewhere, as a child subreaper) bosun reaps every process, forwards signals to
 COMMAND, and when COMMAND exits — or bosun gets SIGTERM or SIGINT — sends SIGTERM to every
