@@ -36,6 +36,9 @@ cat <<MSG
 Try, from another terminal:
   curl http://127.0.0.1:8080/
   curl --digest -u demo:demo http://127.0.0.1:8081/webdav/ -X PROPFIND -H 'Depth: 1'
+  BOSUN_ROOT=$root $bosun ctl status
+  BOSUN_ROOT=$root $bosun ctl logs -f
+  BOSUN_ROOT=$root $bosun systemctl restart demo-web.service
 Press Ctrl-C to stop: bosun stops every unit in reverse order and exits.
 MSG
 export BOSUN_ROOT="$root"
