@@ -96,6 +96,9 @@ struct Keys {
     units: Option<bool>,
     unit_path: Option<String>,
     systemd_compat: Option<bool>,
+    generators: Option<String>,
+    #[serde(default, deserialize_with = "timespan")]
+    generator_timeout: Option<String>,
     kill_process_group: Option<bool>,
     #[serde(default, deserialize_with = "verbosity")]
     verbosity: Option<String>,
@@ -149,6 +152,8 @@ impl Keys {
             ("BOSUN_UNITS", self.units.map(flag)),
             ("BOSUN_UNIT_PATH", self.unit_path),
             ("BOSUN_SYSTEMD_COMPAT", self.systemd_compat.map(flag)),
+            ("BOSUN_GENERATORS", self.generators),
+            ("BOSUN_GENERATOR_TIMEOUT", self.generator_timeout),
             (
                 "BOSUN_KILL_PROCESS_GROUP",
                 self.kill_process_group.map(flag),

@@ -406,7 +406,7 @@ fn units(
             .map(Into::into)
             .collect();
         if text.ends_with(':') {
-            dirs.extend(crate::unit::load::SYSTEM_UNIT_PATH.iter().map(Into::into));
+            dirs.extend(crate::unit::load::BOOT_UNIT_PATH.iter().map(Into::into));
         }
         dirs
     });
@@ -421,6 +421,18 @@ fn units(
         systemd_compat: match env("BOSUN_SYSTEMD_COMPAT") {
             Some(v) => parse_flag("BOSUN_SYSTEMD_COMPAT", &v)?,
             None => true,
+        },
+        generators: match env("BOSUN_GENERATORS") {
+            Some(v) => crate::unit::generators::Policy::parse(&v)
+                .map_err(|why| format!("BOSUN_GENERATORS={v:?}: {why}"))?,
+            None => crate::unit::generators::Policy::Auto,
+        },
+        generator_timeout: match env("BOSUN_GENERATOR_TIMEOUT") {
+            Some(v) => {
+                parse_duration(&v).map_err(|why| format!("BOSUN_GENERATOR_TIMEOUT={v:?}: {why}"))?
+            }
+            // systemd's DEFAULT_TIMEOUT_USEC, which it gives its generators.
+            None => Duration::from_secs(90),
         },
     }))
 }

@@ -9,6 +9,7 @@
 
 mod control;
 pub mod exit;
+mod generators;
 pub mod hooks;
 mod notify;
 pub mod passwd;

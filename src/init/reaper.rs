@@ -61,6 +61,36 @@ pub fn reap_all() -> Harvest {
     }
 }
 
+/// What [`wait_for`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    Ended(Termination),
+    /// Still running at the deadline.
+    Running,
+    /// Not our child (any more): nothing to wait for.
+    Gone,
+}
+
+/// Wait up to `deadline` for our child `pid` (work PID 1 does before or outside its loop, such
+/// as running generators) and reap it. Only that child is reaped: other statuses stay for
+/// [`reap_all`].
+pub fn wait_for(pid: Pid, deadline: std::time::Instant) -> Waited {
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Waited::Ended(Termination::Exited(code)),
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return Waited::Ended(Termination::Signaled(signal as i32));
+            }
+            Err(Errno::EINTR) | Ok(_) => {}
+            Err(_) => return Waited::Gone,
+        }
+        if std::time::Instant::now() >= deadline {
+            return Waited::Running;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Whether we have any child at all (running or not yet reaped), without reaping.
 pub fn children_exist() -> bool {
     use nix::sys::wait::Id;

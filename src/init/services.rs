@@ -51,6 +51,10 @@ pub struct Units {
     /// Create /run/systemd/system at boot, so packages' scripts route through systemctl
     /// (BOSUN_SYSTEMD_COMPAT, default on).
     pub systemd_compat: bool,
+    /// Which generators run at boot and daemon-reload (BOSUN_GENERATORS).
+    pub generators: crate::unit::generators::Policy,
+    /// How long they may take together (BOSUN_GENERATOR_TIMEOUT).
+    pub generator_timeout: Duration,
 }
 
 /// One line of a service's (or a volume hook's) output, from its pipe reader.
@@ -77,6 +81,10 @@ pub struct Services {
     journal: Journal,
     format: Format,
     lines: mpsc::Sender<Line>,
+    /// For daemon-reload's run of the generators.
+    root: PathBuf,
+    generators: crate::unit::generators::Policy,
+    generator_timeout: Duration,
 }
 
 impl Services {
@@ -112,9 +120,10 @@ impl Services {
         } else {
             "process sessions (no delegated cgroup2 tree)"
         };
+        super::generators::run(root, &units.generators, units.generator_timeout);
         let search = match &units.unit_path {
             Some(dirs) => SearchPath::new(root, dirs.clone()),
-            None => SearchPath::system(root),
+            None => SearchPath::booted(root),
         };
         let loader = Loader::new(search, spec);
         let default = loader.default_target().to_string();
@@ -132,6 +141,9 @@ impl Services {
             journal: Journal::new(JOURNAL_PER_UNIT),
             format: units.log_format,
             lines,
+            root: root.clone(),
+            generators: units.generators.clone(),
+            generator_timeout: units.generator_timeout,
         };
         (services, notify)
     }
@@ -144,6 +156,7 @@ impl Services {
     /// daemon-reload: what the default target pulls in now that was not loaded is loaded
     /// (units already loaded keep the configuration they started with).
     pub fn reload(&mut self) {
+        super::generators::run(&self.root, &self.generators, self.generator_timeout);
         let default = self.default.clone();
         self.engine.ensure_loaded(&self.loader, &[default]);
         let names = self.engine.unit_names();

@@ -25,6 +25,20 @@ pub const SYSTEM_UNIT_PATH: [&str; 5] = [
     "/lib/systemd/system",
 ];
 
+/// The search path of a booted system: [`SYSTEM_UNIT_PATH`] with the generators' output
+/// directories where systemd puts them (`lookup_paths_init()`): `generator.early` above
+/// everything, `generator` below `/run/systemd/system`, `generator.late` last.
+pub const BOOT_UNIT_PATH: [&str; 8] = [
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/generator.late",
+];
+
 /// How many alias links are followed before giving up.
 const MAX_ALIAS_DEPTH: usize = 8;
 
@@ -74,6 +88,11 @@ impl SearchPath {
     /// `--root`). Directories that are the same on disk (`/lib` → `/usr/lib`) count once.
     pub fn system(root: &Path) -> Self {
         SearchPath::new(root, SYSTEM_UNIT_PATH.iter().map(PathBuf::from).collect())
+    }
+
+    /// The search path PID 1 boots with under `root`: [`BOOT_UNIT_PATH`].
+    pub fn booted(root: &Path) -> Self {
+        SearchPath::new(root, BOOT_UNIT_PATH.iter().map(PathBuf::from).collect())
     }
 
     /// A custom search path (absolute directories, highest precedence first) under `root`.

@@ -12,6 +12,7 @@ mod apply_socket;
 pub mod directive;
 pub mod envfile;
 pub mod exec;
+pub mod generators;
 pub mod install;
 pub mod load;
 pub mod model;

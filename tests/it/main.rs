@@ -9,6 +9,7 @@ mod cgroup;
 mod config;
 mod control;
 mod fixtures;
+mod generators;
 mod harness;
 mod initctl;
 mod notify;
