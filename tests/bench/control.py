@@ -96,8 +96,9 @@ def main():
         script.append(f"echo '## {label}'; {cmd}; echo \"exit $?\"")
     script.append(" ".join(["hyperfine", "-N", "-i", "--style", "none", "--warmup", "20",
                             "--runs", str(RUNS), "--export-json", result]
-                           + [f"'{cmd}'" for _, cmd in commands] + [">/dev/null"]))
-    env = dict(os.environ, BOSUN_UNIT_PATH=units + ":")
+                           + [f"'{cmd}'" for _, cmd in commands] + [">/dev/null 2>&1"]))
+    # Only these units: the root is this machine's, whose own enabled units must not start.
+    env = dict(os.environ, BOSUN_UNIT_PATH=units)
     env.pop("NOTIFY_SOCKET", None)
     subprocess.run(WRAP + [BOSUN, "--", "sh", "-c", "\n".join(script)], env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
