@@ -56,8 +56,10 @@ struct Component {
 /// The zone an event is computed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Zone {
-    /// ` UTC` at the end (or `@EPOCH`).
-    Utc,
+    /// ` UTC` at the end (or `@EPOCH`). glibc's `gmtime` and `timegm` count the leap seconds
+    /// of the zone `TZ` names (a `right/` zone): those of this zone, the local one, or the
+    /// one named after `@EPOCH` (systemd computes in a child with `TZ` set to it).
+    Utc(Arc<TimeZone>),
     /// No zone: the local zone as it was when the event was parsed. `dst` is set when the
     /// event ends with the zone's standard (`false`) or DST (`true`) abbreviation.
     Local {
@@ -147,7 +149,7 @@ impl CalendarSpec {
     /// `localtime_r`/`gmtime_r` in the event's zone.
     fn to_fields(&self, t: i64) -> Tm {
         match &self.zone {
-            Zone::Utc => civil::breakdown(t, 0, 0),
+            Zone::Utc(leaps) => leaps.gmtime(t),
             Zone::Local { zone, .. } | Zone::Named(zone) => zone.localtime(t),
         }
     }
@@ -156,7 +158,12 @@ impl CalendarSpec {
     /// when glibc would fail.
     fn to_time(&self, offset: &mut i64, tm: &Tm) -> Option<(i64, Tm)> {
         match &self.zone {
-            Zone::Utc => Some(civil::timegm(tm)),
+            Zone::Utc(leaps) if !leaps.has_leap_seconds() => Some(civil::timegm(tm)),
+            Zone::Utc(leaps) => {
+                let mut utc = *tm;
+                utc.isdst = 0;
+                civil::mktime(&utc, offset, &|t| leaps.gmtime(t))
+            }
             Zone::Local { zone, .. } | Zone::Named(zone) => {
                 civil::mktime(tm, offset, &|t| zone.localtime(t))
             }
@@ -448,7 +455,7 @@ impl fmt::Display for CalendarSpec {
         f.write_str(":")?;
         write_chain(f, 2, &self.second, true)?;
         match &self.zone {
-            Zone::Utc => f.write_str(" UTC"),
+            Zone::Utc(_) => f.write_str(" UTC"),
             Zone::Named(zone) => write!(f, " {}", zone.name()),
             Zone::Local { zone, dst: Some(d) } => {
                 let name = zone.tzname()[usize::from(*d)];
@@ -497,15 +504,9 @@ fn write_chain(
     usec: bool,
 ) -> fmt::Result {
     let d = if usec { USEC_PER_SEC } else { 1 };
-    if chain.is_empty() {
-        return f.write_str("*");
-    }
-    if let [c] = chain
-        && usec
-        && c.start == 0
-        && c.stop < 0
-        && c.repeat == USEC_PER_SEC
-    {
+    // chain_is_star: no element, or seconds with one element covering all of them (0/1).
+    let all_seconds = |c: &Component| c.start == 0 && c.stop < 0 && c.repeat == USEC_PER_SEC;
+    if chain.is_empty() || (usec && chain.iter().any(all_seconds)) {
         return f.write_str("*");
     }
     for (i, c) in chain.iter().enumerate() {
@@ -648,6 +649,7 @@ mod tests {
             ("*:*:1.5..3.2/0.5", "*-*-* *:*:01.500000..03/0.500000"),
             ("*:*:00/0.25", "*-*-* *:*:00/0.250000"),
             ("*:*:0..59", "*-*-* *:*:00..59"),
+            ("*:*:0.5,0/1", "*-*-* *:*:*"),
             ("*:*:*", "*-*-* *:*:*"),
             ("*:*:59.999999", "*-*-* *:*:59.999999"),
             (

@@ -132,8 +132,8 @@ const T_LIMIT: i64 = 1 << 50;
 /// - a time inside a spring-forward gap makes the probes oscillate between two instants; take
 ///   the one the DST flags prefer (without a request, the DST side);
 /// - when `tm.isdst` asks for DST (1) or standard time (0) and the match has the other flag,
-///   look a week at a time (up to about 8.5 years either way) for an instant with the wanted
-///   flag and use its offset;
+///   look a week at a time (up to about 7 years either way) for an instant with the wanted
+///   flag and use its offset, or else assume DST is one hour;
 /// - a second of 60 (or below 0) is carried over after the match.
 ///
 /// `None` when no probe converges.
@@ -182,9 +182,9 @@ pub(crate) fn mktime(tm: &Tm, offset: &mut i64, convert: &dyn Fn(i64) -> Tm) -> 
 
     if isdst_differ(isdst, now.isdst) {
         // The week-long stride is shorter than any DST period in the tz database, the bound
-        // half the longest one (glibc's constants).
+        // half the longest one (glibc 2.36's constants).
         const STRIDE: i64 = 601_200;
-        const BOUND: i64 = 536_454_000 / 2 + STRIDE;
+        const BOUND: i64 = 457_243_200 / 2 + STRIDE;
         let mut delta = STRIDE;
         while delta < BOUND {
             for direction in [-1, 1] {
@@ -196,6 +196,9 @@ pub(crate) fn mktime(tm: &Tm, offset: &mut i64, convert: &dyn Fn(i64) -> Tm) -> 
             }
             delta += STRIDE;
         }
+        // No instant with the wanted flag nearby: assume DST is one hour.
+        let dst_difference = i64::from(isdst == 0) - i64::from(now.isdst == 0);
+        (t, now) = ranged(t + 3600 * dst_difference);
     }
     Some(found(t, t0, now, sec, sec_requested, offset, convert))
 }

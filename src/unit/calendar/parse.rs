@@ -44,9 +44,10 @@ pub(super) fn parse(
         Err(why) => return Err(invalid(explain(text, body, &suffix, local, zones, why))),
     };
     spec.zone = match suffix {
-        // `@EPOCH` is UTC whatever zone follows it.
-        _ if matches!(spec.zone, Zone::Utc) => Zone::Utc,
-        Suffix::Utc => Zone::Utc,
+        // `@EPOCH` is UTC whatever zone follows it (computed with that zone's leap seconds).
+        Suffix::Named(zone) if matches!(spec.zone, Zone::Utc(_)) => Zone::Utc(zone),
+        _ if matches!(spec.zone, Zone::Utc(_)) => spec.zone.clone(),
+        Suffix::Utc => Zone::Utc(local.clone()),
         Suffix::Named(zone) => Zone::Named(zone),
         Suffix::LocalAbbrev(dst) => Zone::Local {
             zone: local.clone(),
@@ -200,6 +201,7 @@ fn parse_body(body: &str, local: &Arc<TimeZone>) -> Result<CalendarSpec, String>
             let mut p = Cursor {
                 s: body.as_bytes(),
                 at: 0,
+                local,
             };
             p.weekdays(&mut spec)?;
             if !p.date(&mut spec)? {
@@ -245,6 +247,8 @@ const DAY_NAMES: [(&str, u8); 14] = [
 struct Cursor<'a> {
     s: &'a [u8],
     at: usize,
+    /// The local zone: `@EPOCH` is read with its `gmtime` (its leap seconds).
+    local: &'a Arc<TimeZone>,
 }
 
 impl Cursor<'_> {
@@ -447,7 +451,8 @@ impl Cursor<'_> {
         if matches!(self.peek(), b'+' | b'-') {
             self.at += 1;
         }
-        let digits = self.digits();
+        let digits = self.digits().to_vec();
+        let digits = digits.as_slice();
         if digits.is_empty() {
             return Err("\"@\" must be followed by seconds since 1970-01-01 UTC".to_owned());
         }
@@ -459,7 +464,8 @@ impl Cursor<'_> {
         } else {
             0i64.wrapping_add_unsigned(value)
         };
-        let tm = super::civil::breakdown(secs.clamp(-(1 << 50), 1 << 50), 0, 0);
+        let secs = secs.clamp(-(1 << 50), 1 << 50);
+        let tm = self.local.gmtime(secs);
         if !(MIN_YEAR..=super::MAX_YEAR).contains(&tm.year) {
             return Err(format!(
                 "@{sign}{} is not between 1970 and 2199",
@@ -472,7 +478,7 @@ impl Cursor<'_> {
         spec.hour = vec![Component::at(tm.hour)];
         spec.minute = vec![Component::at(tm.min)];
         spec.second = vec![Component::at(tm.sec * USEC_PER_SEC)];
-        spec.zone = Zone::Utc;
+        spec.zone = Zone::Utc(self.local.clone());
         Ok(())
     }
 
@@ -746,8 +752,6 @@ fn check_chain(
     end_of_month: bool,
     usec: bool,
 ) -> Result<(), String> {
-    // Days from the end of the month reach back 28 days at most.
-    let to = if end_of_month { to - 3 } else { to };
     let tilde = if end_of_month { "~" } else { "" };
     let show = |v: i64| {
         if usec {
@@ -756,8 +760,21 @@ fn check_chain(
             format!("{tilde}{v}")
         }
     };
-    let range = format!("{}..{}", show(from), show(to));
-    for c in chain {
+    let mut to = to;
+    for (i, c) in chain.iter().enumerate() {
+        // Days from the end of the month reach back 28 days at most; systemd's check
+        // (chain_valid, recursive) lowers that bound by 3 again for every further element.
+        let note = if end_of_month {
+            to -= 3;
+            if i > 0 {
+                " (systemd lowers the bound by 3 for each further day counted from the end)"
+            } else {
+                ""
+            }
+        } else {
+            ""
+        };
+        let range = format!("{}..{}{note}", show(from), show(to));
         if c.start < from || c.start > to {
             return Err(format!("{field} {} is not in {range}", show(c.start)));
         }

@@ -247,6 +247,21 @@ impl TimeZone {
         tm
     }
 
+    /// UTC fields at `t` as glibc's `gmtime_r` gives them while this zone is `TZ`: with its
+    /// leap seconds, if it has any.
+    pub(crate) fn gmtime(&self, t: i64) -> Tm {
+        let (correction, hit) = self.leap_at(t);
+        let mut tm = civil::breakdown(t, -correction, 0);
+        tm.gmtoff = 0;
+        tm.sec += hit;
+        tm
+    }
+
+    /// Whether the zone counts leap seconds (the `right/` zones).
+    pub(crate) fn has_leap_seconds(&self) -> bool {
+        !self.leaps.is_empty()
+    }
+
     /// The UTC offset and DST flag in force at `t` (glibc's __tzfile_compute).
     fn offset_at(&self, t: i64) -> (i64, bool) {
         if self.rule_only
