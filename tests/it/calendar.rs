@@ -321,12 +321,23 @@ fn systemd(exprs: &[String], base: i64, tz: Option<&str>) -> Option<Vec<Verdict>
     Some(verdicts)
 }
 
-/// The local zone bosun uses for `tz` (what glibc reads for `TZ=tz`).
+/// The local zone bosun uses for `tz` (what glibc reads for `TZ=tz`), with the abbreviations
+/// of the present, as `TimeZone::local` has them.
 fn local_zone(tz: Option<&str>) -> Arc<TimeZone> {
     Arc::new(match tz {
         None => TimeZone::local(),
         Some(tz) => {
-            TimeZone::from_tz_variable(Some(tz), Path::new(ZONEINFO), Path::new("/etc/localtime"))
+            let mut zone = TimeZone::from_tz_variable(
+                Some(tz),
+                Path::new(ZONEINFO),
+                Path::new("/etc/localtime"),
+            );
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            zone.settle_tzname(i64::try_from(now).unwrap());
+            zone
         }
     })
 }

@@ -97,6 +97,17 @@ impl PosixRule {
         })
     }
 
+    /// The standard and DST abbreviations (the standard one twice without DST), as glibc's
+    /// `tzname` after it applied the rule.
+    pub(super) fn tzname(&self) -> [String; 2] {
+        [
+            self.std_name.clone(),
+            self.dst
+                .as_ref()
+                .map_or_else(|| self.std_name.clone(), |d| d.name.clone()),
+        ]
+    }
+
     /// The offset and DST flag at `t`, glibc's __tz_compute: the changes of the UTC year of
     /// `t`, with DST spanning the new year when it ends before it starts.
     pub(super) fn offset_at(&self, t: i64) -> (i64, bool) {

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::civil::{self, Tm};
 use super::rule::PosixRule;
@@ -114,6 +115,11 @@ impl TimeZone {
 
     /// glibc's `tzname[0]` and `tzname[1]` for this zone as the local zone: the abbreviations
     /// a calendar event may end with to mean standard or daylight saving time.
+    ///
+    /// glibc sets them when it reads the file (walking back from the last transition) and
+    /// again each time it converts a time ([`Self::settle_tzname`]). The two differ for zones
+    /// that gave up DST: Europe/Moscow has MSD from its file, not once the present is
+    /// converted (its footer rule has no DST).
     pub fn tzname(&self) -> [&str; 2] {
         [&self.tzname[0], &self.tzname[1]]
     }
@@ -145,17 +151,24 @@ impl TimeZone {
     /// The local zone as glibc finds it: `TZ` unset means /etc/localtime, empty means UTC, a
     /// leading `:` is dropped, an absolute path or a name under [`ZONEINFO`] is a file,
     /// anything else a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`. What cannot be read
-    /// is UTC, as in glibc.
+    /// is UTC, as in glibc. Its [`Self::tzname`] is what a process that has read the clock
+    /// sees (see [`Self::settle_tzname`]).
     pub fn local() -> TimeZone {
         let tz = std::env::var("TZ").ok();
-        Self::from_tz_variable(
+        let mut zone = Self::from_tz_variable(
             tz.as_deref(),
             Path::new(ZONEINFO),
             Path::new("/etc/localtime"),
-        )
+        );
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        zone.settle_tzname(now);
+        zone
     }
 
-    /// [`Self::local`] for a given value of `TZ` (`None`: unset) and file locations.
+    /// [`Self::local`] for a given value of `TZ` (`None`: unset) and file locations, with the
+    /// `tzname` glibc sets when it reads them.
     pub fn from_tz_variable(tz: Option<&str>, zoneinfo: &Path, localtime: &Path) -> TimeZone {
         let Some(tz) = tz else {
             return Self::load_file("/etc/localtime", localtime).unwrap_or_else(|_| Self::utc());
@@ -185,12 +198,7 @@ impl TimeZone {
 
     fn from_rule(name: &str, rule: PosixRule) -> TimeZone {
         let mut zone = Self::fixed(name, &rule.std_name, rule.std_offset);
-        zone.tzname = [
-            rule.std_name.clone(),
-            rule.dst
-                .as_ref()
-                .map_or_else(|| rule.std_name.clone(), |d| d.name.clone()),
-        ];
+        zone.tzname = rule.tzname();
         zone.rule = Some(rule);
         zone.rule_only = true;
         zone
@@ -217,6 +225,59 @@ impl TimeZone {
         };
         zone.tzname = zone.read_tzname();
         Ok(zone)
+    }
+
+    /// Set [`Self::tzname`] as glibc's `localtime` does each time it converts `t`: the
+    /// abbreviation in force, and the next one of the other kind; after the last transition
+    /// the footer rule's. A long-running process (systemd's PID 1) has converted the present.
+    pub fn settle_tzname(&mut self, t: i64) {
+        if self.rule_only {
+            return;
+        }
+        let n = self.transitions.len();
+        let mut names: [Option<&str>; 2] = [None, None];
+        if n == 0 || t < self.transitions[0] {
+            let first_std = self.types.iter().position(|x| !x.isdst);
+            // The DST types before the first standard one give tzname[1].
+            names[1] = self
+                .types
+                .first()
+                .filter(|x| x.isdst)
+                .map(|x| x.abbrev.as_str());
+            let i = first_std.unwrap_or(0);
+            names[0] = Some(&self.types[i].abbrev);
+            if names[1].is_none() {
+                names[1] = self.types[i..]
+                    .iter()
+                    .find(|x| x.isdst)
+                    .map(|x| x.abbrev.as_str());
+            }
+        } else if t >= self.transitions[n - 1]
+            && let Some(rule) = &self.rule
+        {
+            self.tzname = rule.tzname();
+            return;
+        } else {
+            let i = self.transitions.partition_point(|&x| x <= t);
+            let cur = &self.types[self.transition_types[i - 1]];
+            names[usize::from(cur.isdst)] = Some(&cur.abbrev);
+            for &ty in &self.transition_types[i..] {
+                let other = &self.types[ty];
+                let slot = usize::from(other.isdst);
+                if names[slot].is_none() {
+                    names[slot] = Some(&other.abbrev);
+                    if names[1 - slot].is_some() {
+                        break;
+                    }
+                }
+            }
+            if names[0].is_none() {
+                names[0] = names[1];
+            }
+        }
+        let std = names[0].unwrap_or(&self.types[0].abbrev).to_owned();
+        let dst = names[1].map_or_else(|| std.clone(), str::to_owned);
+        self.tzname = [std, dst];
     }
 
     /// glibc's choice of `tzname` when it reads a file: walking back from the last
@@ -585,6 +646,30 @@ mod tests {
         assert_eq!(z.offset_at(1_729_990_800), (3600, false));
         let tm = z.localtime(1_711_846_800);
         assert_eq!((tm.hour, tm.isdst, tm.gmtoff), (3, 1, 7200));
+    }
+
+    #[test]
+    fn tzname_as_glibc_reads_then_converts() {
+        // Moscow-like: MSD until 2010, then MSK all year, footer "MSK-3".
+        let types = [(14_400, 1, 0), (10_800, 0, 4), (14_400, 0, 4)];
+        let transitions = [(1_269_730_800, 0), (1_288_479_600, 1), (1_301_180_400, 2)];
+        let bytes = tzif(&types, &transitions, &[], b"MSD\0MSK\0", "MSK-3");
+        let mut z = TimeZone::from_tzif("Europe/Moscow", &bytes).unwrap();
+        assert_eq!(z.tzname(), ["MSK", "MSD"]);
+        z.settle_tzname(1_700_000_000);
+        assert_eq!(z.tzname(), ["MSK", "MSK"]);
+        // Between transitions: the type in force and the next one of the other kind.
+        z.settle_tzname(1_280_000_000);
+        assert_eq!(z.tzname(), ["MSK", "MSD"]);
+        // Casablanca-like: standard +01 with explicit +00 "DST" periods ahead.
+        let types = [(3600, 0, 0), (0, 1, 4)];
+        let transitions = [(1_700_000_000, 0), (1_710_000_000, 1), (1_712_000_000, 0)];
+        let bytes = tzif(&types, &transitions, &[], b"+01\0+00\0", "<+01>-1");
+        let mut z = TimeZone::from_tzif("Africa/Casablanca", &bytes).unwrap();
+        z.settle_tzname(1_705_000_000);
+        assert_eq!(z.tzname(), ["+01", "+00"]);
+        z.settle_tzname(1_800_000_000);
+        assert_eq!(z.tzname(), ["+01", "+01"]);
     }
 
     #[test]
