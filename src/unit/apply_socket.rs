@@ -109,8 +109,16 @@ impl Applier<'_> {
                 } else if let Some(c) = self.x(v) {
                     // As systemd, the time zones the event names are read now (and the local
                     // zone, once per process).
-                    t.on_calendar
-                        .push(CalendarSpec::parse(&c).map_err(|e| e.to_string())?);
+                    t.on_calendar.push(CalendarSpec::parse(&c).map_err(|e| {
+                        // A zone file that cannot be read says why in its sources.
+                        let mut text = e.to_string();
+                        let mut cause = std::error::Error::source(&e);
+                        while let Some(c) = cause {
+                            text = format!("{text}: {c}");
+                            cause = c.source();
+                        }
+                        text
+                    })?);
                 }
             }
             "RandomizedDelaySec" => t.randomized_delay = opt(v, value::parse_timespan)?,
