@@ -4,7 +4,8 @@
 //! value that does not parse becomes an error of this unit with `path:line`, the key, the value
 //! and why. The execution-environment keys shared by services and sockets are in
 //! `apply_exec.rs`, socket and timer keys in `apply_socket.rs`; whole-unit rules (systemd's service_verify and friends) are in
-//! [`check_unit`]. No I/O here: the loader hands in the bytes.
+//! [`check_unit`]. No I/O here but for the time zone files an `OnCalendar=` names (read when
+//! the value is, as systemd does): the loader hands in the bytes.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

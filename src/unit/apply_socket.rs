@@ -1,10 +1,11 @@
 //! The keys of `[Socket]` (systemd.socket(5)) and `[Timer]` (systemd.timer(5)): listening
-//! addresses, socket options and timer triggers. Parsing only; opening sockets and arming
-//! timers belong to later issues.
+//! addresses, socket options and timer triggers (`OnCalendar=` read by [`super::calendar`]).
+//! Parsing only; opening sockets and arming timers belong to later issues.
 
 use std::path::PathBuf;
 
 use super::apply::{Applier, Outcome, bool_of, opt, parse_u32, why};
+use super::calendar::CalendarSpec;
 use super::model::{Listen, ListenAddress, ListenKind, SocketSection, TimerSection};
 use super::name::UnitName;
 use super::value;
@@ -106,7 +107,18 @@ impl Applier<'_> {
                 if v.is_empty() {
                     clear_timer_values(t);
                 } else if let Some(c) = self.x(v) {
-                    t.on_calendar.push(c);
+                    // As systemd, the time zones the event names are read now (and the local
+                    // zone, once per process).
+                    t.on_calendar.push(CalendarSpec::parse(&c).map_err(|e| {
+                        // A zone file that cannot be read says why in its sources.
+                        let mut text = e.to_string();
+                        let mut cause = std::error::Error::source(&e);
+                        while let Some(c) = cause {
+                            text = format!("{text}: {c}");
+                            cause = c.source();
+                        }
+                        text
+                    })?);
                 }
             }
             "RandomizedDelaySec" => t.randomized_delay = opt(v, value::parse_timespan)?,

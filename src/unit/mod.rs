@@ -1,6 +1,7 @@
 //! Unit files: everything bosun knows about a systemd unit before anything runs. This module
 //! reads the INI dialect ([`syntax`]), scalar values ([`value`]), command lines ([`exec`]),
-//! specifiers ([`specifier`]) and environment files ([`envfile`]); it types the keys of
+//! specifiers ([`specifier`]), environment files ([`envfile`]) and calendar events
+//! ([`calendar`]); it types the keys of
 //! `[Unit]`, `[Service]`, `[Socket]`, `[Timer]` and `[Install]` ([`model`], applied by
 //! [`apply`]), knows every directive systemd knows and how bosun treats it ([`directive`]),
 //! and finds units on disk with their drop-ins, aliases, masks and enablement links
@@ -9,6 +10,7 @@
 pub mod apply;
 mod apply_exec;
 mod apply_socket;
+pub mod calendar;
 pub mod directive;
 pub mod envfile;
 pub mod exec;

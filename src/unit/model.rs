@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::calendar::CalendarSpec;
 use super::exec::ExecCommand;
 use super::name::UnitName;
 use super::syntax::Assignment;
@@ -622,8 +623,8 @@ pub struct TimerSection {
     pub on_unit_active: Vec<Timespan>,
     /// OnUnitInactiveSec=.
     pub on_unit_inactive: Vec<Timespan>,
-    /// OnCalendar= expressions, as written (parsed by a later issue).
-    pub on_calendar: Vec<String>,
+    /// OnCalendar= events.
+    pub on_calendar: Vec<CalendarSpec>,
     /// RandomizedDelaySec=.
     pub randomized_delay: Option<Timespan>,
     /// FixedRandomDelay=.

@@ -5,6 +5,7 @@
 // Test code: a failed unwrap is a failed test, reported with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod calendar;
 mod cgroup;
 mod config;
 mod control;

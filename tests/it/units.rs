@@ -247,7 +247,8 @@ fn golden_socket_and_timer() {
 
     let l = load_fixture("good", "backup.timer");
     let t = l.unit.timer().unwrap();
-    assert_eq!(t.on_calendar, ["*-*-* 02:30:00"]);
+    let calendar: Vec<String> = t.on_calendar.iter().map(ToString::to_string).collect();
+    assert_eq!(calendar, ["*-*-* 02:30:00"]);
     assert_eq!(t.on_boot, [Timespan::Finite(Duration::from_secs(300))]);
     assert_eq!(
         t.on_unit_active,
