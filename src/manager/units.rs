@@ -190,13 +190,16 @@ pub fn collect(
     (units, aliases)
 }
 
-/// The units `loaded` pulls in when it starts (and OnFailure= targets, which may start later).
+/// The units `loaded` pulls in when it starts (and OnFailure= targets, which may start later),
+/// its default `Requires=sysinit.target` included: a service must find sysinit.target (the
+/// built-in one when no file names it) even when the default target does not lead to it.
 fn pulled(loaded: &LoadedUnit) -> Vec<String> {
     if loaded.state == LoadState::Masked {
         return Vec::new();
     }
     let u = &loaded.unit.unit;
-    u.requires
+    let mut names: Vec<String> = u
+        .requires
         .iter()
         .chain(&u.wants)
         .chain(&u.requisite)
@@ -205,7 +208,11 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         .chain(&loaded.wants)
         .chain(&loaded.requires)
         .map(ToString::to_string)
-        .collect()
+        .collect();
+    if u.default_dependencies && matches!(loaded.unit.kind, UnitKind::Service(_)) {
+        names.push("sysinit.target".to_owned());
+    }
+    names
 }
 
 /// The dependencies of every unit in `units`, with default dependencies added, as a graph.
