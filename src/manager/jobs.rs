@@ -85,7 +85,10 @@ impl JobQueue {
         for (unit, job) in tx.jobs {
             match self.jobs.get(&unit) {
                 Some(e) if e.kind == job.kind => {}
-                Some(e) if !e.running => {
+                // A waiting job of the other kind, or a start that runs (a unit activating)
+                // asked to stop: canceled and replaced, as core/job.c job_install() cancels
+                // a conflicting job, running or not.
+                Some(e) if !e.running || job.kind == JobKind::Stop => {
                     canceled.push(unit.clone());
                     self.forget(&unit);
                     self.jobs.insert(
@@ -96,8 +99,8 @@ impl JobQueue {
                         },
                     );
                 }
-                // A running job of the other kind: the new job waits until it finishes (the
-                // caller re-adds it then); systemd would wait the same way.
+                // A start while a stop runs: the stop finishes first (bosun does not queue
+                // the start behind it yet).
                 Some(_) => {}
                 None => {
                     self.jobs.insert(

@@ -218,3 +218,18 @@ fn a_new_job_replaces_a_waiting_one() {
     assert_eq!(q.job("a"), Some((JobKind::Stop, false)));
     assert_eq!(q.cancel_waiting().len(), 1);
 }
+
+/// A unit held activating (a Type=notify service that never says READY=1) must stop when
+/// asked: the running start job is canceled and replaced by the stop, as systemd does. The
+/// stop used to be dropped, so `systemctl stop` and shutdown waited for ever.
+#[test]
+fn a_stop_replaces_a_running_start() {
+    let g = graph("a:");
+    let mut q = JobQueue::default();
+    q.add(build(&g, "a", JobKind::Start, &none_active).unwrap());
+    assert_eq!(q.take_runnable(), [("a".to_owned(), JobKind::Start)]);
+    let canceled = q.add(build(&g, "a", JobKind::Stop, &|_| true).unwrap());
+    assert_eq!(canceled, ["a"]);
+    assert_eq!(q.job("a"), Some((JobKind::Stop, false)));
+    assert_eq!(q.take_runnable(), [("a".to_owned(), JobKind::Stop)]);
+}
