@@ -38,6 +38,45 @@ impl Engine {
         self.graph = graph(&self.units, &self.aliases);
     }
 
+    /// daemon-reload: every loaded unit read again from its files (and what they pull in
+    /// now, the default target's new links included). A service keeps its state and
+    /// processes and runs with its new configuration from now on (after a control command
+    /// that runs, which keeps the old one); a unit that is inactive takes its new load state
+    /// (masked, not found, a service after all); one that runs stays as it is while masked
+    /// or gone, as in systemd.
+    pub fn reload_units(&mut self, loader: &Loader, default: &str) {
+        let mut names: Vec<String> = self.units.keys().cloned().collect();
+        names.push(default.to_owned());
+        let (units, aliases) = collect(loader, &names);
+        self.aliases = aliases;
+        for (name, entry) in units {
+            let fresh = self.runtime_for(&name, &entry);
+            let replace = match (self.runtime.get_mut(&name), fresh) {
+                (None, fresh) => Some(fresh),
+                (Some(Runtime::Service(old)), Runtime::Service(new)) => {
+                    if !old.svc.in_control() {
+                        old.svc.reconfigure(new.svc.spec().clone());
+                        old.section = new.section;
+                    }
+                    None
+                }
+                (Some(old), fresh) => {
+                    let inactive = match old {
+                        Runtime::Service(run) => run.svc.state() == State::Dead,
+                        Runtime::Target { active } => !*active,
+                        Runtime::Inert { .. } => true,
+                    };
+                    inactive.then_some(fresh)
+                }
+            };
+            if let Some(rt) = replace {
+                self.runtime.insert(name.clone(), rt);
+            }
+            self.units.insert(name, entry);
+        }
+        self.graph = graph(&self.units, &self.aliases);
+    }
+
     /// Every unit loaded, by name.
     pub fn unit_names(&self) -> Vec<String> {
         self.units.keys().cloned().collect()
