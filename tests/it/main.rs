@@ -15,5 +15,6 @@ mod services;
 mod spawn;
 mod systemctl;
 mod units;
+mod verbs;
 mod volume;
 mod webdav;
