@@ -28,12 +28,21 @@ pub const NOT_BOOTED: &str =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Voice {
     Offline,
+    /// Offline (`--root=/`, as `deb-systemd-helper` runs `systemctl preset`), on the files
+    /// of a running bosun, which has the standard targets an image without the systemd
+    /// package lacks: a unit linked into one of them is not linked into nothing.
+    UnderBosun,
     Online,
 }
 
 /// Run `invocation` on the unit files under `root`.
 pub fn run(invocation: &Invocation, root: &Path) -> Exit {
-    run_as(invocation, root, Voice::Offline)
+    let voice = if super::bosun_running(root) {
+        Voice::UnderBosun
+    } else {
+        Voice::Offline
+    };
+    run_as(invocation, root, voice)
 }
 
 /// Run a unit file verb on the files under `root`, reporting in `voice`'s words.
@@ -115,6 +124,20 @@ fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool, 
         if change.is_error() {
             logged = true;
         } else if quiet {
+            continue;
+        }
+        // The running bosun has the standard targets an image without the systemd package
+        // lacks (multi-user.target, ...): a unit linked into one is not linked into nothing,
+        // as systemd, which ships them, would not say either.
+        let builtin = |name: &str| {
+            crate::manager::units::BUILTIN_TARGETS
+                .iter()
+                .any(|b| b.0 == name)
+        };
+        if voice != Voice::Offline
+            && change.kind == ChangeKind::DestinationNotPresent
+            && builtin(&change.path)
+        {
             continue;
         }
         stderr_line(&change.message(verb, glyph::arrow()));
