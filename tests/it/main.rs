@@ -5,8 +5,10 @@
 // Test code: a failed unwrap is a failed test, reported with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apt;
 mod cgroup;
 mod control;
+mod debroot;
 mod fixtures;
 mod harness;
 mod pid1;

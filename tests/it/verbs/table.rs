@@ -7,7 +7,8 @@
 //! because web refers to it), idle (inactive, disabled), reloadable (inactive, ExecReload=),
 //! broken (oneshot that fails), slow (Type=notify that never notifies: held in `activating`),
 //! helper (static, no Description=), masked (masked in /etc over a file in /lib), vendor (in
-//! /lib, for mask/unmask), tpl@ (template) and its instance tpl@x, app.target and sub.target
+//! /lib, for mask/unmask), tpl@ (template) and its instance tpl@x, netwait (wanted by a
+//! target bosun has built in), app.target and sub.target
 //! (for list-dependencies), nope (exists nowhere). web and idle start more than five times
 //! within ten seconds here, which systemd's default start limit would refuse: they have none.
 
@@ -71,6 +72,10 @@ pub fn tree() -> Vec<Entry> {
         file(
             &format!("{etc}/tpl@.service"),
             "[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/sleep 3600\n[Install]\nWantedBy=multi-user.target\n",
+        ),
+        file(
+            &format!("{etc}/netwait.service"),
+            "[Service]\nExecStart=/bin/sleep 3600\n[Install]\nWantedBy=network-online.target\n",
         ),
         file(
             &format!("{etc}/app.target"),
@@ -605,6 +610,16 @@ fn file_verbs() -> Vec<Row> {
         ),
         real("reenable web"),
         real("enable helper"),
+        // network-online.target has no file here; systemd --root would add "Unit ... is added
+        // as a dependency to a non-existent unit network-online.target." The running bosun
+        // has it built in, as a container with the systemd package has its file.
+        is(
+            "enable netwait",
+            0,
+            "",
+            "Created symlink /etc/systemd/system/network-online.target.wants/netwait.service → /etc/systemd/system/netwait.service.\n",
+        ),
+        real("disable netwait"),
         is(
             "mask idle",
             1,
