@@ -93,9 +93,10 @@ impl Supervisor<'_> {
                                 queued.push(unit.clone());
                                 kinds.push((unit.clone(), kind));
                             }
-                            Ok(Queued::StopThenStart) => {
+                            Ok(Queued::StopThenStart(dependents)) => {
                                 queued.push(unit.clone());
                                 then_start.push(unit.clone());
+                                then_start.extend(dependents);
                                 kinds.push((unit.clone(), JobKind::Stop));
                             }
                             Ok(Queued::Reload) => {
@@ -231,9 +232,12 @@ impl Supervisor<'_> {
                             *kind = JobKind::Start;
                         }
                     }
-                    if let Err(e) =
-                        svc.engine
-                            .request_with(&unit, JobKind::Start, waiter.alone, now)
+                    let result = svc
+                        .engine
+                        .request_with(&unit, JobKind::Start, waiter.alone, now);
+                    // A unit the restart took along is not awaited, nor reported.
+                    if let Err(e) = result
+                        && waiter.units.contains(&unit)
                     {
                         waiter.units.retain(|u| *u != unit);
                         waiter.refused.push(JobOutcome {
@@ -338,8 +342,10 @@ fn outcome(unit: &str, result: Result<(), String>) -> JobOutcome {
 enum Queued {
     /// A job of this kind.
     Job(JobKind),
-    /// A restart: the stop is queued, the start follows it.
-    StopThenStart,
+    /// A restart: the stop is queued, the start follows it; and the start of the units its
+    /// stop takes along (those that require it), which systemd restarts with it
+    /// (core/transaction.c: a restart propagates as try-restart).
+    StopThenStart(Vec<String>),
     /// A reload: done when the unit is no longer reloading.
     Reload,
     /// Nothing to wait for (try-restart of an inactive unit).
@@ -372,11 +378,6 @@ fn queue(
         Active::Active | Active::Reloading | Active::Activating
     );
     let reload = engine.can_reload(unit);
-    let restart = if active {
-        Queued::StopThenStart
-    } else {
-        Queued::Job(JobKind::Start)
-    };
     // A reload of a unit that is not active is a job that ends "invalid" (core/unit.c
     // unit_reload()); systemctl reports it as such.
     let reload_now = |engine: &mut crate::manager::engine::Engine| match engine.reload(unit, now) {
@@ -421,6 +422,21 @@ fn queue(
             }
         }
     };
+    let restarting = kind == JobKind::Stop && verb != JobVerb::Stop;
+    let running: Vec<String> = if restarting {
+        engine
+            .unit_names()
+            .into_iter()
+            .filter(|u| {
+                matches!(
+                    engine.active_state(u),
+                    Active::Active | Active::Reloading | Active::Activating
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     engine.forget_job(unit);
     engine.request_with(unit, kind, alone, now).map_err(|e| {
         refuse(
@@ -429,8 +445,13 @@ fn queue(
             crate::control::proto::bus_error::INVALID_ARGS,
         )
     })?;
-    Ok(match (verb, kind) {
-        (JobVerb::Start | JobVerb::Stop, _) | (_, JobKind::Start) => Queued::Job(kind),
-        _ => restart,
-    })
+    if !restarting {
+        return Ok(Queued::Job(kind));
+    }
+    let name = engine.canonical(unit);
+    let dependents = running
+        .into_iter()
+        .filter(|u| *u != name && engine.job_of(u) == Some(JobKind::Stop))
+        .collect();
+    Ok(Queued::StopThenStart(dependents))
 }
