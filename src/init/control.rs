@@ -46,6 +46,16 @@ impl Supervisor<'_> {
                 ));
                 self.requested_exit = Some(code);
                 self.begin_shutdown(now);
+                // The container stops as on SIGTERM: the main command hears it too (it is
+                // spared the final sweep, which would otherwise SIGKILL it at the timeout).
+                if let Some(target) = self.forward_target().filter(|_| self.main_alive())
+                    && let Err(err) = crate::sys::send_signal(target, libc::SIGTERM)
+                    && err.raw_os_error() != Some(libc::ESRCH)
+                {
+                    crate::log::warn(format_args!(
+                        "cannot send SIGTERM to the main command: {err}"
+                    ));
+                }
                 Response::Done
             }
             (Request::System, _) => Response::System {
