@@ -11,6 +11,7 @@ mod control;
 mod debroot;
 mod fixtures;
 mod harness;
+mod installer;
 mod pid1;
 mod repo;
 mod services;
