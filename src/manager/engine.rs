@@ -509,7 +509,15 @@ impl Engine {
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
         loop {
-            let runnable = self.jobs.take_runnable();
+            // A start waits while its service is still stopping (core/service.c
+            // service_start() answers -EAGAIN then; the job runs once the unit is down).
+            let runtime = &self.runtime;
+            let ready = |unit: &str, kind: JobKind| {
+                kind == JobKind::Stop
+                    || !matches!(runtime.get(unit), Some(Runtime::Service(run))
+                        if run.svc.state().active() == Active::Deactivating)
+            };
+            let runnable = self.jobs.take_runnable_when(ready);
             if runnable.is_empty() {
                 return;
             }

@@ -85,10 +85,11 @@ impl JobQueue {
         for (unit, job) in tx.jobs {
             match self.jobs.get(&unit) {
                 Some(e) if e.kind == job.kind => {}
-                // A waiting job of the other kind, or a start that runs (a unit activating)
-                // asked to stop: canceled and replaced, as core/job.c job_install() cancels
-                // a conflicting job, running or not.
-                Some(e) if !e.running || job.kind == JobKind::Stop => {
+                // A job of the other kind, waiting or running (a unit activating asked to
+                // stop, one deactivating asked to start): canceled and replaced, as
+                // core/job.c job_install() cancels a conflicting job. A start replacing a
+                // running stop waits for the unit to be down (see take_runnable_when).
+                Some(_) => {
                     canceled.push(unit.clone());
                     self.forget(&unit);
                     self.jobs.insert(
@@ -99,9 +100,6 @@ impl JobQueue {
                         },
                     );
                 }
-                // A start while a stop runs: the stop finishes first (bosun does not queue
-                // the start behind it yet).
-                Some(_) => {}
                 None => {
                     self.jobs.insert(
                         unit,
@@ -121,12 +119,21 @@ impl JobQueue {
 
     /// The jobs that may start now; they are marked running.
     pub fn take_runnable(&mut self) -> Vec<(String, JobKind)> {
+        self.take_runnable_when(|_, _| true)
+    }
+
+    /// The jobs that may start now and that `ready` lets run (a start waits while its unit
+    /// is still stopping); they are marked running.
+    pub fn take_runnable_when(
+        &mut self,
+        ready: impl Fn(&str, JobKind) -> bool,
+    ) -> Vec<(String, JobKind)> {
         let waiting_on: BTreeSet<&str> =
             self.order.iter().map(|(_, later)| later.as_str()).collect();
         let ready: Vec<(String, JobKind)> = self
             .jobs
             .iter()
-            .filter(|(u, e)| !e.running && !waiting_on.contains(u.as_str()))
+            .filter(|(u, e)| !e.running && !waiting_on.contains(u.as_str()) && ready(u, e.kind))
             .map(|(u, e)| (u.clone(), e.kind))
             .collect();
         for (unit, _) in &ready {
