@@ -113,6 +113,36 @@ fn command(pid: i32, root: &Path, line: &str) -> Command {
     cmd
 }
 
+/// Whether a systemctl below process `pid` (nsenter's) sent its request and is reading the
+/// answer from the control socket.
+fn waits_for_answer(pid: u32) -> bool {
+    let children = |p: u32| -> Vec<u32> {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
+            return Vec::new();
+        };
+        tasks
+            .flatten()
+            .flat_map(|t| {
+                fs::read_to_string(t.path().join("children"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|c| c.parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect()
+    };
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let comm = fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+        let wchan = fs::read_to_string(format!("/proc/{p}/wchan")).unwrap_or_default();
+        if comm.trim() == "bosun" && wchan.contains("unix_stream_read") {
+            return true;
+        }
+        todo.extend(children(p));
+    }
+    false
+}
+
 /// The unit directories a file verb may change, copied to `to`.
 fn copy_units(root: &Path, to: &Path) {
     fs::create_dir_all(to.join("run")).unwrap();
@@ -164,8 +194,10 @@ fn run_table(pid: i32, root: &Path, scratch: &Path, rows: &[Row]) -> Vec<String>
                     .stderr(std::process::Stdio::piped())
                     .spawn()
                     .unwrap();
-                // Long enough for its request to reach PID 1.
-                std::thread::sleep(Duration::from_millis(300));
+                // Its request has reached PID 1 once it waits for the answer.
+                let asked = wait_until(Duration::from_secs(10), || waits_for_answer(child.id()));
+                assert!(asked, "systemctl {line} never asked PID 1");
+                std::thread::sleep(Duration::from_millis(100));
                 behind = Some((line, child));
             }
             Check::Joined(code, out, err) => {

@@ -9,7 +9,7 @@
 //! helper (static, no Description=), masked (masked in /etc over a file in /lib), vendor (in
 //! /lib, for mask/unmask), tpl@ (template) and its instance tpl@x, netwait (wanted by a
 //! target bosun has built in), app.target and sub.target
-//! (for list-dependencies), nope (exists nowhere). web and idle start more than five times
+//! (for list-dependencies), slowstop (ExecStop= takes a second), nope (exists nowhere). web and idle start more than five times
 //! within ten seconds here, which systemd's default start limit would refuse: they have none.
 
 use super::{Check, Row};
@@ -72,6 +72,10 @@ pub fn tree() -> Vec<Entry> {
         file(
             &format!("{etc}/tpl@.service"),
             "[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/sleep 3600\n[Install]\nWantedBy=multi-user.target\n",
+        ),
+        file(
+            &format!("{etc}/slowstop.service"),
+            "[Unit]\nDescription=Slow Stopper\n[Service]\nExecStart=/bin/sleep 3600\nExecStop=/bin/sleep 1\n",
         ),
         file(
             &format!("{etc}/netwait.service"),
@@ -590,6 +594,14 @@ fn list_units() -> Vec<Row> {
         is("stop slow", 0, "", ""),
         joined(1, "", "Job for slow.service canceled.\n"),
         is("is-active slow", 3, "inactive\n", ""),
+        // And a start replaces the stop job of a unit stopping (ExecStop= takes a second): the
+        // stop hears "canceled", the start waits for the unit to be down, then starts it.
+        is("start slowstop", 0, "", ""),
+        behind("stop slowstop"),
+        is("start slowstop", 0, "", ""),
+        joined(1, "", "Job for slowstop.service canceled.\n"),
+        is("is-active slowstop", 0, "active\n", ""),
+        is("stop slowstop", 0, "", ""),
     ]
 }
 
