@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{Pid1, Scratch, bosun, wait_until};
 use crate::systemctl::{REAL, build, real_systemctl_252, tree, words};
 
+mod changes;
 mod table;
 
 /// What a row expects.
