@@ -10,7 +10,8 @@
 //! helper (static, no Description=), masked (masked in /etc over a file in /lib), vendor (in
 //! /lib, for mask/unmask), tpl@ (template) and its instance tpl@x, netwait (wanted by a
 //! target bosun has built in), app.target and sub.target
-//! (for list-dependencies), slowstop (ExecStop= takes a second), nope (exists nowhere). web and idle start more than five times
+//! (for list-dependencies), pre (ExecStartPre= takes half a second), slowstop (ExecStop=
+//! takes a second), nope (exists nowhere). web and idle start more than five times
 //! within ten seconds here, which systemd's default start limit would refuse: they have none.
 
 use super::{Check, Row};
@@ -73,6 +74,10 @@ pub fn tree() -> Vec<Entry> {
         file(
             &format!("{etc}/tpl@.service"),
             "[Unit]\nDescription=Template %i\n[Service]\nExecStart=/bin/sleep 3600\n[Install]\nWantedBy=multi-user.target\n",
+        ),
+        file(
+            &format!("{etc}/pre.service"),
+            "[Unit]\nDescription=Prepared\n[Service]\nExecStartPre=/bin/sleep 0.5\nExecStart=/bin/sleep 3600\n",
         ),
         file(
             &format!("{etc}/slowstop.service"),
@@ -182,6 +187,11 @@ pub fn rows() -> Vec<Row> {
         is("start --no-block slow", 0, "", ""),
         is("is-active slow", 3, "activating\n", ""),
         is("is-failed slow", 1, "activating\n", ""),
+        // Without --no-block, start returns once the unit is up: right after it, a unit with
+        // a half-second ExecStartPre= is active, not activating.
+        is("start pre", 0, "", ""),
+        is("is-active pre", 0, "active\n", ""),
+        is("stop pre", 0, "", ""),
         // Refusals: translate_bus_error_to_exit_status() gives 5 for NoSuchUnit; a masked
         // unit and a template without instance give 1 (core/dbus-unit.c
         // bus_unit_validate_load_state(), core/manager.c manager_load_unit_prepare()); "See
