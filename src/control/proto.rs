@@ -18,7 +18,9 @@ pub struct Call {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Request {
-    /// The units named (loading them if needed), or every loaded unit when `names` is empty.
+    /// The units named (loading them if needed), or, when `names` is empty, the loaded units
+    /// systemd would still hold: those not inactive, with a job, or referred to by such a unit
+    /// (the ones only asked about are left out, as systemd's garbage collection drops them).
     Units { names: Vec<String> },
     /// Queue a job on each unit; with `wait`, answer once every job has finished.
     Job {
