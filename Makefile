@@ -5,9 +5,10 @@ MUSL := x86_64-unknown-linux-musl
 STATIC := target/$(MUSL)/release/bosun
 
 # Debian packages the tests use (installed by tests/deps.sh, which never starts daemons): the
-# tools the tests drive, and the daemons whose own unit files and tmpfiles.d the tests read.
+# tools the tests drive, the daemons whose own unit files and tmpfiles.d the tests read, and
+# debootstrap for the Debian root in which apt-get installs packages under bosun as PID 1.
 TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
-	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron
+	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 

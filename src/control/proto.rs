@@ -18,7 +18,9 @@ pub struct Call {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Request {
-    /// The units named (loading them if needed), or every loaded unit when `names` is empty.
+    /// The units named (loading them if needed), or, when `names` is empty, the loaded units
+    /// systemd would still hold: those not inactive, with a job, or referred to by such a unit
+    /// (the ones only asked about are left out, as systemd's garbage collection drops them).
     Units { names: Vec<String> },
     /// Queue a job on each unit; with `wait`, answer once every job has finished.
     Job {
@@ -145,20 +147,28 @@ pub struct UnitInfo {
     pub requires: Vec<String>,
     pub after: Vec<String>,
     pub before: Vec<String>,
+    #[serde(default)]
+    pub requisite: Vec<String>,
+    #[serde(default)]
+    pub binds_to: Vec<String>,
 }
 
-/// How a job ended, per unit.
+/// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JobOutcome {
     pub unit: String,
-    /// `done`, `failed`, `dependency`, `skipped`, `canceled`, `queued` (not waited for),
-    /// or `refused` (see `message`).
+    /// `done`, `failed`, `dependency`, `skipped`, `canceled`, `invalid` (a reload of a unit
+    /// that is not active), `queued` (not waited for), or `refused` (see `message`).
     pub result: String,
     /// The unit's result (`exit-code`, `timeout`, ...) when it failed.
     pub unit_result: String,
     pub message: Option<String>,
     /// systemctl's exit code for a refusal (5: no such unit).
     pub exit: u8,
+    /// The D-Bus error systemd names a refusal with (`org.freedesktop.systemd1.NoSuchUnit`,
+    /// ...): systemctl says "See system logs" after all but a few of them.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The system as a whole.
@@ -208,6 +218,17 @@ pub struct LogLine {
     pub ms: u64,
     pub stderr: bool,
     pub text: String,
+}
+
+/// The D-Bus error names systemd gives its refusals (src/libsystemd/sd-bus/bus-common-errors.h):
+/// what systemctl's wording and exit codes depend on.
+pub mod bus_error {
+    pub const NO_SUCH_UNIT: &str = "org.freedesktop.systemd1.NoSuchUnit";
+    pub const UNIT_MASKED: &str = "org.freedesktop.systemd1.UnitMasked";
+    pub const BAD_UNIT_SETTING: &str = "org.freedesktop.systemd1.BadUnitSetting";
+    pub const JOB_TYPE_NOT_APPLICABLE: &str = "org.freedesktop.systemd1.JobTypeNotApplicable";
+    pub const INVALID_ARGS: &str = "org.freedesktop.DBus.Error.InvalidArgs";
+    pub const ACCESS_DENIED: &str = "org.freedesktop.DBus.Error.AccessDenied";
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ pub struct Waiter {
     units: Vec<String>,
     /// Units of a restart: their stop is queued; their start follows when it ends.
     then_start: Vec<String>,
+    /// Units reloading (no job: the reload is done when the unit leaves `reloading`).
+    reloads: Vec<String>,
+    /// The kind of job awaited on each unit: when the unit has a job of the other kind, the
+    /// awaited one was canceled (a stop replaced a start).
+    kinds: Vec<(String, JobKind)>,
     refused: Vec<JobOutcome>,
     reply: oneshot::Sender<Response>,
 }
@@ -41,6 +46,16 @@ impl Supervisor<'_> {
                 ));
                 self.requested_exit = Some(code);
                 self.begin_shutdown(now);
+                // The container stops as on SIGTERM: the main command hears it too (it is
+                // spared the final sweep, which would otherwise SIGKILL it at the timeout).
+                if let Some(target) = self.forward_target().filter(|_| self.main_alive())
+                    && let Err(err) = crate::sys::send_signal(target, libc::SIGTERM)
+                    && err.raw_os_error() != Some(libc::ESRCH)
+                {
+                    crate::log::warn(format_args!(
+                        "cannot send SIGTERM to the main command: {err}"
+                    ));
+                }
                 Response::Done
             }
             (Request::System, _) => Response::System {
@@ -53,7 +68,7 @@ impl Supervisor<'_> {
             (Request::Units { names }, Some(svc)) => {
                 svc.load(&names);
                 let names = if names.is_empty() {
-                    svc.engine.unit_names()
+                    svc.engine.kept_units().into_iter().collect()
                 } else {
                     names
                 };
@@ -80,15 +95,26 @@ impl Supervisor<'_> {
                     let mut refused = Vec::new();
                     let mut queued = Vec::new();
                     let mut then_start = Vec::new();
+                    let mut reloads = Vec::new();
+                    let mut kinds = Vec::new();
                     for unit in &units {
                         match queue(&mut svc.engine, verb, unit, alone, now) {
-                            Ok(Queued::Job) => queued.push(unit.clone()),
-                            Ok(Queued::StopThenStart) => {
+                            Ok(Queued::Job(kind)) => {
+                                queued.push(unit.clone());
+                                kinds.push((unit.clone(), kind));
+                            }
+                            Ok(Queued::StopThenStart(dependents)) => {
                                 queued.push(unit.clone());
                                 then_start.push(unit.clone());
+                                then_start.extend(dependents);
+                                kinds.push((unit.clone(), JobKind::Stop));
+                            }
+                            Ok(Queued::Reload) => {
+                                queued.push(unit.clone());
+                                reloads.push(unit.clone());
                             }
                             Ok(Queued::Nothing) => {}
-                            Err(outcome) => refused.push(outcome),
+                            Err(outcome) => refused.push(*outcome),
                         }
                     }
                     if !queued.is_empty() && (wait || !then_start.is_empty()) {
@@ -98,6 +124,8 @@ impl Supervisor<'_> {
                             alone,
                             units: queued,
                             then_start,
+                            reloads,
+                            kinds,
                             refused,
                             reply: call.reply,
                         });
@@ -110,6 +138,7 @@ impl Supervisor<'_> {
                         unit_result: String::new(),
                         message: None,
                         exit: 0,
+                        error: None,
                     }));
                     Response::Jobs { jobs }
                 }
@@ -122,33 +151,41 @@ impl Supervisor<'_> {
                 },
                 Some(svc),
             ) => {
-                svc.load(&units);
-                let mut missing = None;
-                for unit in &units {
-                    if !svc.engine.exists(unit) {
-                        missing = Some(unit.clone());
-                    } else {
-                        svc.engine.kill(unit, whom, signal);
-                    }
-                }
-                match missing {
-                    Some(unit) => Response::Error {
-                        message: format!("Unit {unit} not loaded."),
-                        exit: 5,
-                    },
-                    None => Response::Done,
-                }
+                // KillUnit and ResetFailedUnit act on loaded units only, and load none
+                // (core/dbus-manager.c method_kill_unit(), method_reset_failed_unit()).
+                let jobs = units
+                    .iter()
+                    .map(|unit| {
+                        let result = if svc.engine.is_loaded(unit) {
+                            svc.engine.kill(unit, whom, signal)
+                        } else {
+                            Err(format!("Unit {unit} not loaded."))
+                        };
+                        outcome(unit, result)
+                    })
+                    .collect();
+                Response::Jobs { jobs }
             }
-            (Request::ResetFailed { units }, Some(svc)) => {
-                let units = if units.is_empty() {
-                    svc.engine.failed_units()
-                } else {
-                    units
-                };
-                for unit in &units {
-                    svc.engine.reset_failed(unit);
+            (Request::ResetFailed { units }, Some(svc)) if units.is_empty() => {
+                for unit in svc.engine.failed_units() {
+                    svc.engine.reset_failed(&unit);
                 }
                 Response::Done
+            }
+            (Request::ResetFailed { units }, Some(svc)) => {
+                let jobs = units
+                    .iter()
+                    .map(|unit| {
+                        let result = if svc.engine.is_loaded(unit) {
+                            svc.engine.reset_failed(unit);
+                            Ok(())
+                        } else {
+                            Err(format!("Unit {unit} not loaded."))
+                        };
+                        outcome(unit, result)
+                    })
+                    .collect();
+                Response::Jobs { jobs }
             }
             (Request::Reload, Some(svc)) => {
                 svc.reload();
@@ -159,9 +196,11 @@ impl Supervisor<'_> {
                 Response::Logs { lines, last }
             }
             (Request::Environment { set, unset }, Some(svc)) => {
-                svc.engine.change_environment(&set, &unset);
-                Response::Environment {
-                    variables: svc.engine.environment(),
+                match svc.engine.change_environment(&set, &unset) {
+                    Ok(()) => Response::Environment {
+                        variables: svc.engine.environment(),
+                    },
+                    Err(message) => Response::Error { message, exit: 1 },
                 }
             }
         };
@@ -178,18 +217,37 @@ impl Supervisor<'_> {
         let mut still = Vec::new();
         let mut queue = std::mem::take(&mut self.waiters);
         while let Some(mut waiter) = queue.pop() {
-            if waiter.units.iter().any(|u| svc.engine.job_of(u).is_some())
-                && !waiter.reply.is_closed()
-            {
+            let awaited = |u: &String| {
+                waiter
+                    .kinds
+                    .iter()
+                    .find(|(name, _)| name == u)
+                    .map(|(_, kind)| *kind)
+            };
+            let busy = |u: &String| {
+                let job = svc.engine.job_of(u);
+                (job.is_some() && job == awaited(u))
+                    || (waiter.reloads.contains(u)
+                        && svc.engine.active_state(u) == Active::Reloading)
+            };
+            if waiter.units.iter().any(busy) && !waiter.reply.is_closed() {
                 still.push(waiter);
                 continue;
             }
             if !waiter.then_start.is_empty() && !self.shutting_down {
                 for unit in std::mem::take(&mut waiter.then_start) {
                     svc.engine.forget_job(&unit);
-                    if let Err(e) =
-                        svc.engine
-                            .request_with(&unit, JobKind::Start, waiter.alone, now)
+                    for (name, kind) in &mut waiter.kinds {
+                        if *name == unit {
+                            *kind = JobKind::Start;
+                        }
+                    }
+                    let result = svc
+                        .engine
+                        .request_with(&unit, JobKind::Start, waiter.alone, now);
+                    // A unit the restart took along is not awaited, nor reported.
+                    if let Err(e) = result
+                        && waiter.units.contains(&unit)
                     {
                         waiter.units.retain(|u| *u != unit);
                         waiter.refused.push(JobOutcome {
@@ -198,6 +256,7 @@ impl Supervisor<'_> {
                             unit_result: String::new(),
                             message: Some(e.to_string()),
                             exit: 1,
+                            error: None,
                         });
                     }
                 }
@@ -208,13 +267,25 @@ impl Supervisor<'_> {
             }
             let mut jobs = waiter.refused;
             for unit in waiter.units {
-                let result = svc.engine.last_job(&unit).unwrap_or(JobResult::Done);
+                let result = if waiter.reloads.contains(&unit) {
+                    if svc.engine.reload_failed(&unit) {
+                        JobResult::Failed
+                    } else {
+                        JobResult::Done
+                    }
+                } else if svc.engine.job_of(&unit).is_some() {
+                    // Another job replaced the awaited one.
+                    JobResult::Canceled
+                } else {
+                    svc.engine.last_job(&unit).unwrap_or(JobResult::Done)
+                };
                 jobs.push(JobOutcome {
                     unit_result: svc.engine.result_of(&unit),
                     unit,
                     result: result.name().into(),
                     message: None,
                     exit: 0,
+                    error: None,
                 });
             }
             let _ = waiter.reply.send(Response::Jobs { jobs });
@@ -224,7 +295,10 @@ impl Supervisor<'_> {
 
     /// systemd's is-system-running word and bosun's boot phase, in words.
     pub(super) fn condition(&self, failed: &[String]) -> (&'static str, &'static str) {
-        let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
+        let settled = self
+            .services
+            .as_ref()
+            .is_none_or(|s| s.engine.boot_finished());
         let booted = self.boot.as_ref().is_none_or(super::hooks::Boot::complete);
         if self.shutting_down {
             ("stopping", "shutting down")
@@ -286,56 +360,88 @@ impl Supervisor<'_> {
     }
 }
 
+/// A kill's or reset-failed's answer for one unit.
+fn outcome(unit: &str, result: Result<(), String>) -> JobOutcome {
+    let (result, message, exit) = match result {
+        Ok(()) => ("done", None, 0),
+        Err(m) => ("refused", Some(m), 1),
+    };
+    JobOutcome {
+        unit: unit.to_owned(),
+        result: result.into(),
+        unit_result: String::new(),
+        message,
+        exit,
+        error: None,
+    }
+}
+
 /// What [`queue`] did.
 enum Queued {
-    Job,
-    /// A restart: the stop is queued, the start follows it.
-    StopThenStart,
-    /// Nothing to wait for (try-restart of an inactive unit, a reload).
+    /// A job of this kind.
+    Job(JobKind),
+    /// A restart: the stop is queued, the start follows it; and the start of the units its
+    /// stop takes along (those that require it), which systemd restarts with it
+    /// (core/transaction.c: a restart propagates as try-restart).
+    StopThenStart(Vec<String>),
+    /// A reload: done when the unit is no longer reloading.
+    Reload,
+    /// Nothing to wait for (try-restart of an inactive unit).
     Nothing,
 }
 
-/// Queue `verb` on `unit`, or refuse with systemctl's words.
+/// Queue `verb` on `unit`, or refuse with systemd's words and systemctl's exit code.
 fn queue(
     engine: &mut crate::manager::engine::Engine,
     verb: JobVerb,
     unit: &str,
     alone: bool,
     now: std::time::Instant,
-) -> Result<Queued, JobOutcome> {
-    let refuse = |message: String, exit: u8| JobOutcome {
-        unit: unit.to_owned(),
-        result: "refused".into(),
-        unit_result: String::new(),
-        message: Some(message),
-        exit,
+) -> Result<Queued, Box<JobOutcome>> {
+    let refuse = |message: String, exit: u8, error: &str| {
+        Box::new(JobOutcome {
+            unit: unit.to_owned(),
+            result: "refused".into(),
+            unit_result: String::new(),
+            message: Some(message),
+            exit,
+            error: Some(error.to_owned()),
+        })
     };
-    if !engine.exists(unit) {
-        return Err(refuse(format!("Unit {unit} not found."), 5));
+    if let Some(r) = engine.job_refusal(unit, verb == JobVerb::Stop) {
+        return Err(refuse(r.message, r.exit, r.error));
     }
     let active = matches!(
         engine.active_state(unit),
         Active::Active | Active::Reloading | Active::Activating
     );
     let reload = engine.can_reload(unit);
-    let restart = if active {
-        Queued::StopThenStart
-    } else {
-        Queued::Job
-    };
-    let reload_now = |engine: &mut crate::manager::engine::Engine| {
-        engine
-            .reload(unit, now)
-            .map(|()| Queued::Nothing)
-            .map_err(|e| refuse(e, 1))
+    // A reload of a unit that is not active is a job that ends "invalid" (core/unit.c
+    // unit_reload()); systemctl reports it as such.
+    let reload_now = |engine: &mut crate::manager::engine::Engine| match engine.reload(unit, now) {
+        Ok(()) => Ok(Queued::Reload),
+        Err(_) => Err(Box::new(JobOutcome {
+            unit: unit.to_owned(),
+            result: "invalid".into(),
+            unit_result: String::new(),
+            message: None,
+            exit: 1,
+            error: None,
+        })),
     };
     let kind = match verb {
         JobVerb::Start => JobKind::Start,
         JobVerb::Stop => JobKind::Stop,
+        // core/transaction.c: a reload job is not applicable to a unit that cannot reload;
+        // systemctl exits 3 (EXIT_NOTIMPLEMENTED) for it.
         JobVerb::Reload if !reload => {
             return Err(refuse(
-                format!("Job type reload is not applicable for unit {unit}."),
-                1,
+                format!(
+                    "Job type reload is not applicable for unit {}.",
+                    engine.canonical(unit)
+                ),
+                3,
+                crate::control::proto::bus_error::JOB_TYPE_NOT_APPLICABLE,
             ));
         }
         JobVerb::Reload => return reload_now(engine),
@@ -354,12 +460,36 @@ fn queue(
             }
         }
     };
+    let restarting = kind == JobKind::Stop && verb != JobVerb::Stop;
+    let running: Vec<String> = if restarting {
+        engine
+            .unit_names()
+            .into_iter()
+            .filter(|u| {
+                matches!(
+                    engine.active_state(u),
+                    Active::Active | Active::Reloading | Active::Activating
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     engine.forget_job(unit);
-    engine
-        .request_with(unit, kind, alone, now)
-        .map_err(|e| refuse(e.to_string(), 1))?;
-    Ok(match (verb, kind) {
-        (JobVerb::Start | JobVerb::Stop, _) | (_, JobKind::Start) => Queued::Job,
-        _ => restart,
-    })
+    engine.request_with(unit, kind, alone, now).map_err(|e| {
+        refuse(
+            e.to_string(),
+            1,
+            crate::control::proto::bus_error::INVALID_ARGS,
+        )
+    })?;
+    if !restarting {
+        return Ok(Queued::Job(kind));
+    }
+    let name = engine.canonical(unit);
+    let dependents = running
+        .into_iter()
+        .filter(|u| *u != name && engine.job_of(u) == Some(JobKind::Stop))
+        .collect();
+    Ok(Queued::StopThenStart(dependents))
 }

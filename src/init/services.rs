@@ -153,14 +153,10 @@ impl Services {
         self.engine.ensure_loaded(&self.loader, names);
     }
 
-    /// daemon-reload: what the default target pulls in now that was not loaded is loaded
-    /// (units already loaded keep the configuration they started with).
+    /// daemon-reload: every loaded unit read again, and what the default target pulls in now.
     pub fn reload(&mut self) {
         super::generators::run(&self.root, &self.generators, self.generator_timeout);
-        let default = self.default.clone();
-        self.engine.ensure_loaded(&self.loader, &[default]);
-        let names = self.engine.unit_names();
-        self.engine.ensure_loaded(&self.loader, &names);
+        self.engine.reload_units(&self.loader, &self.default);
     }
 
     /// The journal's lines for `initctl logs`: the last `n` (of `unit`, or all) after `after`.

@@ -10,7 +10,7 @@
 //! sessions (the PIDFile's process included) and their descendants.
 
 mod query;
-pub use query::now_ms;
+pub use query::{Refusal, now_ms};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -115,6 +115,9 @@ pub struct Engine {
     changed: HashMap<String, u64>,
     /// How each unit's last job ended, for `systemctl start` to report.
     last_job: HashMap<String, JobResult>,
+    /// The job queue was empty once: boot is over, and jobs queued later (by systemctl)
+    /// do not make the system "starting" again.
+    boot_over: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -160,6 +163,7 @@ impl Engine {
             table: None,
             changed: HashMap::new(),
             last_job: HashMap::new(),
+            boot_over: false,
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -358,9 +362,15 @@ impl Engine {
             })
     }
 
-    /// Whether boot has finished: no job left and nothing activating.
+    /// Whether no job is left (the boot's units are up, hooks and the main command may go).
     pub fn settled(&self) -> bool {
         self.jobs.is_empty()
+    }
+
+    /// Whether boot has finished: the job queue emptied once (systemd's
+    /// MANAGER_IS_FINISHED; `is-system-running` says `starting` until then only).
+    pub fn boot_finished(&self) -> bool {
+        self.boot_over || self.jobs.is_empty()
     }
 
     /// The earliest timer of any unit.
@@ -499,7 +509,15 @@ impl Engine {
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
         loop {
-            let runnable = self.jobs.take_runnable();
+            // A start waits while its service is still stopping (core/service.c
+            // service_start() answers -EAGAIN then; the job runs once the unit is down).
+            let runtime = &self.runtime;
+            let ready = |unit: &str, kind: JobKind| {
+                kind == JobKind::Stop
+                    || !matches!(runtime.get(unit), Some(Runtime::Service(run))
+                        if run.svc.state().active() == Active::Deactivating)
+            };
+            let runnable = self.jobs.take_runnable_when(ready);
             if runnable.is_empty() {
                 return;
             }
@@ -512,7 +530,10 @@ impl Engine {
     fn run_job(&mut self, unit: &str, kind: JobKind, now: Instant) {
         match self.runtime.get_mut(unit) {
             Some(Runtime::Target { active }) => {
-                *active = kind == JobKind::Start;
+                let was = std::mem::replace(active, kind == JobKind::Start);
+                if was != (kind == JobKind::Start) {
+                    self.mark_changed(unit);
+                }
                 if kind == JobKind::Start {
                     self.notes.push(Note::Detail(format!(
                         "Reached target {}.",
@@ -831,7 +852,9 @@ impl Engine {
     }
 
     fn finish_job(&mut self, unit: &str, result: JobResult) {
-        for (u, kind, r) in self.jobs.finish(unit, result) {
+        let finished = self.jobs.finish(unit, result);
+        self.boot_over |= self.jobs.is_empty();
+        for (u, kind, r) in finished {
             self.last_job.insert(u.clone(), r);
             if r == JobResult::Dependency {
                 self.notes.push(Note::Error(format!(

@@ -85,7 +85,11 @@ impl JobQueue {
         for (unit, job) in tx.jobs {
             match self.jobs.get(&unit) {
                 Some(e) if e.kind == job.kind => {}
-                Some(e) if !e.running => {
+                // A job of the other kind, waiting or running (a unit activating asked to
+                // stop, one deactivating asked to start): canceled and replaced, as
+                // core/job.c job_install() cancels a conflicting job. A start replacing a
+                // running stop waits for the unit to be down (see take_runnable_when).
+                Some(_) => {
                     canceled.push(unit.clone());
                     self.forget(&unit);
                     self.jobs.insert(
@@ -96,9 +100,6 @@ impl JobQueue {
                         },
                     );
                 }
-                // A running job of the other kind: the new job waits until it finishes (the
-                // caller re-adds it then); systemd would wait the same way.
-                Some(_) => {}
                 None => {
                     self.jobs.insert(
                         unit,
@@ -118,12 +119,21 @@ impl JobQueue {
 
     /// The jobs that may start now; they are marked running.
     pub fn take_runnable(&mut self) -> Vec<(String, JobKind)> {
+        self.take_runnable_when(|_, _| true)
+    }
+
+    /// The jobs that may start now and that `ready` lets run (a start waits while its unit
+    /// is still stopping); they are marked running.
+    pub fn take_runnable_when(
+        &mut self,
+        ready: impl Fn(&str, JobKind) -> bool,
+    ) -> Vec<(String, JobKind)> {
         let waiting_on: BTreeSet<&str> =
             self.order.iter().map(|(_, later)| later.as_str()).collect();
         let ready: Vec<(String, JobKind)> = self
             .jobs
             .iter()
-            .filter(|(u, e)| !e.running && !waiting_on.contains(u.as_str()))
+            .filter(|(u, e)| !e.running && !waiting_on.contains(u.as_str()) && ready(u, e.kind))
             .map(|(u, e)| (u.clone(), e.kind))
             .collect();
         for (unit, _) in &ready {

@@ -190,22 +190,35 @@ pub fn collect(
     (units, aliases)
 }
 
-/// The units `loaded` pulls in when it starts (and OnFailure= targets, which may start later).
+/// The units `loaded` refers to, which systemd loads with it: those it pulls in when it
+/// starts, OnFailure= targets, and those it is ordered against, conflicts with or is part of
+/// (loaded, not started: `list-units --all` shows them, `kill` finds them); its default
+/// `Requires=sysinit.target` included: a service must find sysinit.target (the built-in one
+/// when no file names it) even when the default target does not lead to it.
 fn pulled(loaded: &LoadedUnit) -> Vec<String> {
     if loaded.state == LoadState::Masked {
         return Vec::new();
     }
     let u = &loaded.unit.unit;
-    u.requires
+    let mut names: Vec<String> = u
+        .requires
         .iter()
         .chain(&u.wants)
         .chain(&u.requisite)
         .chain(&u.binds_to)
         .chain(&u.on_failure)
+        .chain(&u.part_of)
+        .chain(&u.conflicts)
+        .chain(&u.after)
+        .chain(&u.before)
         .chain(&loaded.wants)
         .chain(&loaded.requires)
         .map(ToString::to_string)
-        .collect()
+        .collect();
+    if u.default_dependencies && matches!(loaded.unit.kind, UnitKind::Service(_)) {
+        names.push("sysinit.target".to_owned());
+    }
+    names
 }
 
 /// The dependencies of every unit in `units`, with default dependencies added, as a graph.

@@ -197,6 +197,16 @@ impl Service {
     pub fn spec(&self) -> &Spec {
         &self.spec
     }
+    /// daemon-reload: run with `spec` from now on (the state, pids and counters stay).
+    pub fn reconfigure(&mut self, spec: Spec) {
+        self.watchdog_interval = spec.watchdog;
+        self.spec = spec;
+    }
+    /// A control command (ExecStartPre=, ExecReload=, ...) runs: its place in the command
+    /// list must not change under it.
+    pub fn in_control(&self) -> bool {
+        self.control.is_some()
+    }
 
     /// Feed one event; get the actions to carry out, in order.
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {

@@ -38,10 +38,18 @@ enum State {
     CommentEscape,
 }
 
-fn valid_name(name: &str) -> bool {
+/// A valid environment variable name (systemd's env_name_is_valid()).
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A valid `NAME=VALUE` (systemd's env_assignment_is_valid(): any value, control characters
+/// included, but the name must be valid).
+pub fn valid_assignment(text: &str) -> bool {
+    text.split_once('=')
+        .is_some_and(|(name, _)| valid_name(name))
 }
 
 /// Parse the text of an environment file into `(name, value)` pairs in file order.

@@ -5,14 +5,17 @@
 // Test code: a failed unwrap is a failed test, reported with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apt;
 mod calendar;
 mod cgroup;
 mod config;
 mod control;
+mod debroot;
 mod fixtures;
 mod generators;
 mod harness;
 mod initctl;
+mod installer;
 mod notify;
 mod pid1;
 mod repo;
@@ -20,5 +23,6 @@ mod services;
 mod spawn;
 mod systemctl;
 mod units;
+mod verbs;
 mod volume;
 mod webdav;

@@ -586,23 +586,10 @@ impl Parser<'_> {
                         .map_err(|_| UsageError("Invalid exit code.".to_owned()))?,
                 )),
             },
-            Verb::SetEnvironment(_) => {
-                for a in &rest {
-                    if !env_assignment_valid(a) {
-                        return usage(&format!("Not a valid environment assignment: {a}"));
-                    }
-                }
-                Verb::SetEnvironment(rest.clone())
-            }
-            Verb::UnsetEnvironment(_) => {
-                for a in &rest {
-                    let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-                    if !env_name_valid(name) {
-                        return usage(&format!("Not a valid environment variable name: {a}"));
-                    }
-                }
-                Verb::UnsetEnvironment(rest.clone())
-            }
+            // The manager checks the assignments (so offline, as for systemd, these verbs
+            // only say that there is no manager).
+            Verb::SetEnvironment(_) => Verb::SetEnvironment(rest.clone()),
+            Verb::UnsetEnvironment(_) => Verb::UnsetEnvironment(rest.clone()),
             Verb::ImportEnvironment(_) => Verb::ImportEnvironment(rest.clone()),
             other => other,
         };
@@ -698,16 +685,6 @@ fn parse_bool(text: &str) -> Option<bool> {
         "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
         _ => None,
     }
-}
-
-fn env_name_valid(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn env_assignment_valid(text: &str) -> bool {
-    text.split_once('=').is_some_and(|(n, _)| env_name_valid(n))
 }
 
 fn lines(items: &[&str]) -> String {

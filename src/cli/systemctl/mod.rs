@@ -11,6 +11,7 @@ mod mangle;
 pub mod offline;
 pub mod online;
 pub mod options;
+mod text;
 pub mod verb;
 
 use std::ffi::OsString;

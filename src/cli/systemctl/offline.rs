@@ -13,7 +13,7 @@ use super::args::{Invocation, UnitArg, Verb};
 use super::glyph;
 use crate::init::exit::Exit;
 use crate::unit::install::{
-    Change, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
+    Change, ChangeKind, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
 };
 use crate::unit::{Loader, SearchPath, SpecifierContext};
 
@@ -21,8 +21,32 @@ use crate::unit::{Loader, SearchPath, SpecifierContext};
 pub const NOT_BOOTED: &str =
     "System has not been booted with bosun as init system (PID 1). Can't operate.";
 
+/// Who reports a failed file operation: systemctl itself (offline, install.c's
+/// install_changes_dump()), or systemctl relaying the manager's D-Bus error (online,
+/// core/dbus-manager.c install_error(): "Failed to enable unit: Unit file x does not exist.",
+/// and no changes listed when the call failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    Offline,
+    /// Offline (`--root=/`, as `deb-systemd-helper` runs `systemctl preset`), on the files
+    /// of a running bosun, which has the standard targets an image without the systemd
+    /// package lacks: a unit linked into one of them is not linked into nothing.
+    UnderBosun,
+    Online,
+}
+
 /// Run `invocation` on the unit files under `root`.
 pub fn run(invocation: &Invocation, root: &Path) -> Exit {
+    let voice = if super::bosun_running(root) {
+        Voice::UnderBosun
+    } else {
+        Voice::Offline
+    };
+    run_as(invocation, root, voice)
+}
+
+/// Run a unit file verb on the files under `root`, reporting in `voice`'s words.
+pub fn run_as(invocation: &Invocation, root: &Path, voice: Voice) -> Exit {
     let mut installer = installer(root);
     match &invocation.verb {
         Verb::Enable
@@ -30,11 +54,11 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         | Verb::Reenable
         | Verb::Mask
         | Verb::Unmask
-        | Verb::Preset => change_files(invocation, &mut installer),
+        | Verb::Preset => change_files(invocation, &mut installer, voice),
         Verb::IsEnabled => is_enabled(invocation, &mut installer),
         Verb::ListUnitFiles => list_unit_files(invocation, &mut installer),
         Verb::GetDefault => get_default(&mut installer),
-        Verb::SetDefault => set_default(invocation, &mut installer),
+        Verb::SetDefault => set_default(invocation, &mut installer, voice),
         Verb::Cat => cat(invocation, root),
         // Nothing has loaded the unit files: there is nothing to reload.
         Verb::DaemonReload => Exit::Success,
@@ -79,13 +103,41 @@ fn print_warnings(installer: &mut Installer) {
 }
 
 /// unit_file_dump_changes(): one line per change (only errors with `--quiet`); `Failed to
-/// VERB: ERROR.` when the operation failed without a change saying why.
-fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool) {
+/// VERB: ERROR.` when the operation failed without a change saying why. Online, a failure is
+/// one line, `what` followed by the manager's error.
+fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool, voice: Voice) {
+    if let (Voice::Online, Err(e)) = (voice, result) {
+        let what = if verb == "set default" {
+            "Failed to set default target".to_owned()
+        } else {
+            format!("Failed to {verb} unit")
+        };
+        let why = changes
+            .iter()
+            .find_map(manager_error)
+            .unwrap_or_else(|| strerror(e));
+        stderr_line(&format!("{what}: {why}"));
+        return;
+    }
     let mut logged = false;
     for change in changes {
         if change.is_error() {
             logged = true;
         } else if quiet {
+            continue;
+        }
+        // The running bosun has the standard targets an image without the systemd package
+        // lacks (multi-user.target, ...): a unit linked into one is not linked into nothing,
+        // as systemd, which ships them, would not say either.
+        let builtin = |name: &str| {
+            crate::manager::units::BUILTIN_TARGETS
+                .iter()
+                .any(|b| b.0 == name)
+        };
+        if voice != Voice::Offline
+            && change.kind == ChangeKind::DestinationNotPresent
+            && builtin(&change.path)
+        {
             continue;
         }
         stderr_line(&change.message(verb, glyph::arrow()));
@@ -95,12 +147,41 @@ fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool) 
     }
 }
 
+/// The manager's message for a failed change (core/dbus-manager.c install_error()).
+fn manager_error(change: &Change) -> Option<String> {
+    let ChangeKind::Failed(e) = change.kind else {
+        return None;
+    };
+    let path = &change.path;
+    let source = change.source.as_deref();
+    Some(match (e, source) {
+        (Errno::EEXIST, Some(s)) => format!("File {path} already exists and is a symlink to {s}."),
+        (Errno::EEXIST, None) => format!("File {path} already exists."),
+        (Errno::ERFKILL, _) => format!("Unit file {path} is masked."),
+        (Errno::EADDRNOTAVAIL, _) => format!("Unit {path} is transient or generated."),
+        (Errno::ETXTBSY, _) => {
+            format!("File {path} is under the systemd unit hierarchy already.")
+        }
+        (Errno::EBADSLT, _) => format!("Invalid specifier in {path}."),
+        (Errno::EIDRM, _) => format!("Destination unit {path} is a non-template unit."),
+        (Errno::EUCLEAN, _) => format!("\"{path}\" is not a valid unit name."),
+        (Errno::ELOOP, _) => {
+            format!("Refusing to operate on alias name or linked unit file: {path}")
+        }
+        (Errno::EXDEV, Some(s)) => format!("Cannot alias {s} as {path}."),
+        (Errno::EXDEV, None) => format!("Invalid unit reference {path}."),
+        (Errno::ENOENT, _) => format!("Unit file {path} does not exist."),
+        (Errno::EUNATCH, _) => format!("Cannot resolve specifiers in {path}."),
+        (other, _) => format!("File {path}: {}", strerror(other)),
+    })
+}
+
 fn texts(units: &[UnitArg]) -> Vec<String> {
     units.iter().map(UnitArg::as_text).collect()
 }
 
 /// enable, disable, reenable, mask, unmask, preset.
-fn change_files(invocation: &Invocation, installer: &mut Installer) -> Exit {
+fn change_files(invocation: &Invocation, installer: &mut Installer, voice: Voice) -> Exit {
     let o = &invocation.options;
     let verb = invocation.verb.word();
     let mut names = texts(&invocation.units);
@@ -138,7 +219,7 @@ fn change_files(invocation: &Invocation, installer: &mut Installer) -> Exit {
         ),
     };
     print_warnings(installer);
-    dump(&changes, verb, result, o.quiet);
+    dump(&changes, verb, result, o.quiet, voice);
     if result.is_err() {
         return Exit::Failure;
     }
@@ -222,6 +303,20 @@ fn is_enabled(invocation: &Invocation, installer: &mut Installer) -> Exit {
     } else {
         Exit::Failure
     }
+}
+
+/// `name`'s unit file state and its preset (`enabled`, `disabled`): what `status` and `show`
+/// print as UnitFileState= and UnitFilePreset=. None when the name has no unit file.
+pub fn file_state(root: &Path, name: &str) -> Option<(FileState, Option<&'static str>)> {
+    let mut installer = installer(root);
+    let state = installer.state(name).ok()?;
+    let preset = match installer.read_presets().map(|p| p.says_enable(name)) {
+        Ok(Ok(true)) => Some("enabled"),
+        Ok(Ok(false)) => Some("disabled"),
+        _ => None,
+    };
+    let _ = installer.take_warnings();
+    Some((state, preset))
 }
 
 /// The suffix list-unit-files sorts and filters by (from the last `.` of the path).
@@ -335,7 +430,7 @@ fn get_default(installer: &mut Installer) -> Exit {
     }
 }
 
-fn set_default(invocation: &Invocation, installer: &mut Installer) -> Exit {
+fn set_default(invocation: &Invocation, installer: &mut Installer, voice: Voice) -> Exit {
     let name = texts(&invocation.units)
         .into_iter()
         .next()
@@ -347,7 +442,13 @@ fn set_default(invocation: &Invocation, installer: &mut Installer) -> Exit {
     let mut changes = Vec::new();
     let result = installer.set_default(&name, flags, &mut changes);
     print_warnings(installer);
-    dump(&changes, "set default", result, invocation.options.quiet);
+    dump(
+        &changes,
+        "set default",
+        result,
+        invocation.options.quiet,
+        voice,
+    );
     if result.is_err() {
         Exit::Failure
     } else {

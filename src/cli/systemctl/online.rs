@@ -1,15 +1,25 @@
 //! systemctl with a running bosun: every verb that needs the manager asks PID 1 over the
 //! control socket and prints what systemd 252 prints, with its exit codes. The unit-file verbs
-//! do their file work as offline does, then (with `--now`) start or stop.
+//! do their file work as offline does (in the manager's words when they fail), have the
+//! manager reload, then (with `--now`) start or stop. The file names of systemd 252's source
+//! cited here are under src/systemctl/ unless said otherwise.
 
+mod list;
+mod status;
+
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::args::{Invocation, Verb};
-use super::offline;
+use super::args::{Invocation, UnitArg, Verb};
+use super::offline::{self, Voice};
 use super::options::{JobMode, OutputMode};
+use super::text::shell_maybe_quote;
 use crate::control::client::call;
-use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo};
+use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo, bus_error};
 use crate::init::exit::Exit;
+use crate::unit::install::fnmatch;
+
+type Ask<'a> = dyn Fn(Request) -> Result<Response, Exit> + 'a;
 
 /// Run `invocation` against the bosun serving the control socket under `root`.
 pub fn run(invocation: &Invocation, root: &Path) -> Exit {
@@ -21,174 +31,22 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
             Err(Exit::Failure)
         }
     };
-    let units: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
     let o = &invocation.options;
-    // (wait for the jobs, ignore dependencies): --no-block, --job-mode=.
-    let mode = (!o.no_block, job_mode(o.job_mode));
     let result = match &invocation.verb {
-        verb @ (Verb::Enable
+        Verb::Enable
         | Verb::Disable
         | Verb::Reenable
         | Verb::Mask
         | Verb::Unmask
         | Verb::Preset
-        | Verb::IsEnabled
-        | Verb::ListUnitFiles
-        | Verb::GetDefault
-        | Verb::SetDefault
-        | Verb::Cat) => {
-            // The file work as offline, which would refuse --now (no manager there).
-            let mut files = invocation.clone();
-            files.options.now = false;
-            let exit = offline::run(&files, root);
-            // As systemd 252: --now starts what enable enabled, stops what disable or mask
-            // turned off; other file verbs ignore it.
-            let then = match verb {
-                Verb::Enable => Some(("start", JobVerb::Start)),
-                Verb::Disable | Verb::Mask => Some(("stop", JobVerb::Stop)),
-                _ => None,
-            };
-            match then {
-                Some((what, job)) if exit == Exit::Success && o.now => {
-                    ask(Request::Reload).and_then(|_| jobs(what, job, &units, mode, &ask))
-                }
-                _ => return exit,
-            }
+        | Verb::SetDefault => change_files(invocation, root, &socket, &ask),
+        Verb::IsEnabled | Verb::ListUnitFiles | Verb::GetDefault | Verb::Cat => {
+            return offline::run_as(invocation, root, Voice::Online);
         }
-        Verb::Start => jobs("start", JobVerb::Start, &units, mode, &ask),
-        Verb::Stop => jobs("stop", JobVerb::Stop, &units, mode, &ask),
-        Verb::Restart => jobs("restart", JobVerb::Restart, &units, mode, &ask),
-        Verb::TryRestart => jobs("try-restart", JobVerb::TryRestart, &units, mode, &ask),
-        Verb::Reload => jobs("reload", JobVerb::Reload, &units, mode, &ask),
-        Verb::ReloadOrRestart => jobs(
-            "reload-or-restart",
-            JobVerb::ReloadOrRestart,
-            &units,
-            mode,
-            &ask,
-        ),
-        Verb::ReloadOrTryRestart => jobs(
-            "reload-or-try-restart",
-            JobVerb::ReloadOrTryRestart,
-            &units,
-            mode,
-            &ask,
-        ),
-        Verb::Default => jobs(
-            "start",
-            JobVerb::Start,
-            &["default.target".to_owned()],
-            mode,
-            &ask,
-        ),
-        Verb::IsActive | Verb::IsFailed => {
-            let failed = matches!(invocation.verb, Verb::IsFailed);
-            ask(Request::Units {
-                names: units.clone(),
-            })
-            .map(|r| {
-                let infos = unit_list(r);
-                let mut any = false;
-                for name in &units {
-                    let state = infos
-                        .iter()
-                        .find(|i| i.name == *name)
-                        .filter(|i| i.load_state != "not-found" || i.active_state != "inactive")
-                        .map_or("inactive", |i| i.active_state.as_str());
-                    any |= if failed {
-                        state == "failed"
-                    } else {
-                        matches!(state, "active" | "reloading")
-                    };
-                    if !o.quiet {
-                        println!("{state}");
-                    }
-                }
-                match (any, failed) {
-                    (true, _) => Exit::Success,
-                    (false, true) => Exit::Code(1),
-                    (false, false) => Exit::Code(3),
-                }
-            })
-        }
-        Verb::Status => ask(Request::Units {
-            names: units.clone(),
-        })
-        .map(|r| {
-            // The journal lines: short (the default) or cat; other modes are systemd-journald's.
-            let cat = match o.output {
-                None | Some(OutputMode::Short(_)) => false,
-                Some(OutputMode::Cat) => true,
-                Some(_) => {
-                    eprintln!(
-                        "bosun: --output: only short and cat are supported; showing short lines"
-                    );
-                    false
-                }
-            };
-            status(&unit_list(r), &units, o.lines.unwrap_or(10), cat, &socket)
-        }),
-        Verb::Show => ask(Request::Units {
-            names: units.clone(),
-        })
-        .map(|r| {
-            let infos = unit_list(r);
-            let mut first = true;
-            for info in &infos {
-                if !first {
-                    println!();
-                }
-                first = false;
-                for (key, value) in properties(info) {
-                    let wanted = o
-                        .properties
-                        .as_ref()
-                        .is_none_or(|p| p.iter().any(|k| k == key));
-                    if !wanted || (value.is_empty() && !o.all && o.properties.is_none()) {
-                        continue;
-                    }
-                    if o.value {
-                        println!("{value}");
-                    } else {
-                        println!("{key}={value}");
-                    }
-                }
-            }
-            Exit::Success
-        }),
-        Verb::ListUnits => ask(Request::Units { names: Vec::new() }).map(|r| {
-            list_units(&unit_list(r), invocation);
-            Exit::Success
-        }),
-        Verb::ListDependencies => {
-            let root_unit = units
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "default.target".to_owned());
-            println!("{root_unit}");
-            dependencies(&root_unit, "", o.plain, &ask, &mut Vec::new());
-            Ok(Exit::Success)
-        }
-        Verb::Kill => {
-            let whom = match o.kill_whom.as_deref() {
-                Some("main") => KillWhom::Main,
-                Some("control") => KillWhom::Control,
-                _ => KillWhom::All,
-            };
-            ask(Request::Kill {
-                units: units.clone(),
-                signal: o.signal.unwrap_or(libc::SIGTERM),
-                whom,
-            })
-            .map(|r| done("kill", &units, r))
-        }
-        Verb::ResetFailed => ask(Request::ResetFailed {
-            units: units.clone(),
-        })
-        .map(|r| done("reset-failed", &units, r)),
-        Verb::DaemonReload | Verb::DaemonReexec => {
-            ask(Request::Reload).map(|r| done("reload daemon", &[], r))
-        }
+        Verb::ListUnits => ask(Request::Units { names: Vec::new() })
+            .map(|r| list::units(&unit_list(r), invocation)),
+        Verb::ListDependencies => expand(invocation, &ask)
+            .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {
             Response::System { system } => {
                 if !o.quiet {
@@ -209,25 +67,175 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
             code: code.unwrap_or(0),
         })
         .map(|r| done("start exit.target", &[], r)),
-        Verb::ShowEnvironment => environment(&ask, Vec::new(), Vec::new(), true),
-        Verb::SetEnvironment(set) => environment(&ask, set.clone(), Vec::new(), false),
-        Verb::UnsetEnvironment(unset) => environment(&ask, Vec::new(), unset.clone(), false),
-        Verb::ImportEnvironment(names) => {
-            let set: Vec<String> = if names.is_empty() {
-                std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
-            } else {
-                names
-                    .iter()
-                    .filter_map(|n| std::env::var(n).ok().map(|v| format!("{n}={v}")))
-                    .collect()
-            };
-            environment(&ask, set, Vec::new(), false)
+        Verb::DaemonReload => ask(Request::Reload).map(|r| reloaded("Reload", r)),
+        Verb::DaemonReexec => ask(Request::Reload).map(|r| reloaded("Reexecute", r)),
+        Verb::ResetFailed if invocation.units.is_empty() => {
+            ask(Request::ResetFailed { units: Vec::new() }).map(|r| match r {
+                Response::Error { message, .. } => {
+                    eprintln!("Failed to execute operation: {message}");
+                    Exit::Failure
+                }
+                _ => Exit::Success,
+            })
         }
+        Verb::ShowEnvironment => environment(&ask, Vec::new(), Vec::new(), "get"),
+        Verb::SetEnvironment(set) => environment(&ask, set.clone(), Vec::new(), "set"),
+        Verb::UnsetEnvironment(unset) => environment(&ask, Vec::new(), unset.clone(), "set"),
+        Verb::ImportEnvironment(names) => import_environment(&ask, names),
+        Verb::Status if invocation.units.is_empty() => status::system(&ask),
+        Verb::Show if invocation.units.is_empty() => status::manager(&ask, o),
+        _ => expand(invocation, &ask).and_then(|(units, expanded)| {
+            unit_verb(invocation, &units, expanded, root, &socket, &ask)
+        }),
     };
     result.unwrap_or_else(|exit| exit)
 }
 
-type Ask<'a> = dyn Fn(Request) -> Result<Response, Exit> + 'a;
+/// The verbs on units named (globs expanded to loaded units).
+fn unit_verb(
+    invocation: &Invocation,
+    units: &[String],
+    expanded: bool,
+    root: &Path,
+    socket: &Path,
+    ask: &Ask<'_>,
+) -> Result<Exit, Exit> {
+    let o = &invocation.options;
+    let mode = (!o.no_block, job_mode(o.job_mode));
+    match &invocation.verb {
+        Verb::Start | Verb::Default => {
+            if expanded && !o.all && !o.quiet {
+                glob_warning();
+            }
+            let units = if invocation.verb == Verb::Default {
+                vec!["default.target".to_owned()]
+            } else {
+                units.to_vec()
+            };
+            jobs(JobVerb::Start, &units, mode, o.quiet, ask)
+        }
+        Verb::Stop => jobs(JobVerb::Stop, units, mode, o.quiet, ask),
+        Verb::Restart => jobs(JobVerb::Restart, units, mode, o.quiet, ask),
+        Verb::TryRestart => jobs(JobVerb::TryRestart, units, mode, o.quiet, ask),
+        Verb::Reload => jobs(JobVerb::Reload, units, mode, o.quiet, ask),
+        Verb::ReloadOrRestart => jobs(JobVerb::ReloadOrRestart, units, mode, o.quiet, ask),
+        Verb::ReloadOrTryRestart => jobs(JobVerb::ReloadOrTryRestart, units, mode, o.quiet, ask),
+        Verb::IsActive | Verb::IsFailed => {
+            let failed = invocation.verb == Verb::IsFailed;
+            let infos = unit_list(ask(Request::Units {
+                names: units.to_vec(),
+            })?);
+            let mut any = false;
+            for name in units {
+                let state = infos
+                    .iter()
+                    .find(|i| i.name == *name)
+                    .map_or("inactive", |i| i.active_state.as_str());
+                any |= if failed {
+                    state == "failed"
+                } else {
+                    matches!(state, "active" | "reloading")
+                };
+                if !o.quiet {
+                    println!("{state}");
+                }
+            }
+            // systemctl-is-active.c: 3 (LSB "not running"), 1 for is-failed.
+            Ok(match (any, failed) {
+                (true, _) => Exit::Success,
+                (false, true) => Exit::Code(1),
+                (false, false) => Exit::Code(3),
+            })
+        }
+        Verb::Status => {
+            let infos = unit_list(ask(Request::Units {
+                names: units.to_vec(),
+            })?);
+            let cat = match o.output {
+                None | Some(OutputMode::Short(_)) => false,
+                Some(OutputMode::Cat) => true,
+                Some(_) => {
+                    eprintln!(
+                        "bosun: --output: only short and cat are supported; showing short lines"
+                    );
+                    false
+                }
+            };
+            Ok(status::units(
+                &infos,
+                o.lines.unwrap_or(10),
+                cat,
+                root,
+                socket,
+            ))
+        }
+        Verb::Show => {
+            let infos = unit_list(ask(Request::Units {
+                names: units.to_vec(),
+            })?);
+            status::show(&infos, o, root);
+            Ok(Exit::Success)
+        }
+        Verb::Kill => {
+            let whom = match o.kill_whom.as_deref() {
+                Some("main") => KillWhom::Main,
+                Some("control") => KillWhom::Control,
+                _ => KillWhom::All,
+            };
+            let r = ask(Request::Kill {
+                units: units.to_vec(),
+                signal: o.signal.unwrap_or(libc::SIGTERM),
+                whom,
+            })?;
+            Ok(per_unit("Failed to kill unit", units, r))
+        }
+        Verb::ResetFailed => {
+            let r = ask(Request::ResetFailed {
+                units: units.to_vec(),
+            })?;
+            Ok(per_unit("Failed to reset failed state of unit", units, r))
+        }
+        _ => Ok(Exit::Success),
+    }
+}
+
+/// The units named, as expand_unit_names() gives them (systemctl-util.c): names as they are,
+/// globs replaced by the loaded units they match; true when there was a glob.
+fn expand(invocation: &Invocation, ask: &Ask<'_>) -> Result<(Vec<String>, bool), Exit> {
+    let globs: Vec<&str> = invocation
+        .units
+        .iter()
+        .filter_map(|u| match u {
+            UnitArg::Pattern(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut units: Vec<String> = invocation
+        .units
+        .iter()
+        .filter(|u| !matches!(u, UnitArg::Pattern(_)))
+        .map(UnitArg::as_text)
+        .collect();
+    if globs.is_empty() {
+        return Ok((units, false));
+    }
+    let loaded = unit_list(ask(Request::Units { names: Vec::new() })?);
+    units.extend(
+        loaded
+            .into_iter()
+            .map(|i| i.name)
+            .filter(|n| globs.iter().any(|g| fnmatch(g, n))),
+    );
+    Ok((units, true))
+}
+
+/// verb_start()'s warning when `start` was given a glob.
+fn glob_warning() {
+    eprintln!("Warning: systemctl start called with a glob pattern.");
+    eprintln!("Hint: unit globs expand to loaded units, so start will usually have no effect.");
+    eprintln!("      Passing --all will also load units which are pulled in by other units.");
+    eprintln!("      See systemctl(1) for more details.");
+}
 
 fn unit_list(response: Response) -> Vec<UnitInfo> {
     match response {
@@ -267,12 +275,76 @@ fn done(what: &str, units: &[String], response: Response) -> Exit {
     }
 }
 
-/// start/stop/restart/...: queue, wait unless `--no-block`, and report as systemctl does.
+/// daemon-reload, daemon-reexec (systemctl-daemon-reload.c): errors are not translated.
+fn reloaded(method: &str, response: Response) -> Exit {
+    match response {
+        Response::Error { message, .. } => {
+            eprintln!("{method} daemon failed: {message}");
+            Exit::Failure
+        }
+        _ => Exit::Success,
+    }
+}
+
+/// kill and reset-failed: one line per unit that failed (systemctl-kill.c,
+/// systemctl-reset-failed.c); the errors are not translated, so the exit code is 1.
+fn per_unit(what: &str, units: &[String], response: Response) -> Exit {
+    match response {
+        Response::Jobs { jobs } => {
+            let mut exit = Exit::Success;
+            for job in jobs.iter().filter(|j| j.result == "refused") {
+                let why = job.message.as_deref().unwrap_or("refused");
+                eprintln!("{what} {}: {why}", job.unit);
+                exit = Exit::Failure;
+            }
+            exit
+        }
+        Response::Error { message, .. } => {
+            for unit in units {
+                eprintln!("{what} {unit}: {message}");
+            }
+            Exit::Failure
+        }
+        _ => Exit::Success,
+    }
+}
+
+/// The job type systemctl names a verb's jobs with (systemctl-start-unit.c unit_actions[]).
+fn job_type(verb: JobVerb) -> &'static str {
+    match verb {
+        JobVerb::Start => "start",
+        JobVerb::Stop => "stop",
+        JobVerb::Restart => "restart",
+        JobVerb::TryRestart => "try-restart",
+        JobVerb::Reload => "reload",
+        JobVerb::ReloadOrRestart => "reload-or-restart",
+        JobVerb::ReloadOrTryRestart => "reload-or-try-restart",
+    }
+}
+
+/// start_unit_one()'s report of a refusal: the manager's error, then a pointer to the logs
+/// unless the unit does not exist, is masked, or cannot take the job.
+fn refusal(verb: JobVerb, unit: &str, message: &str, error: Option<&str>) {
+    eprintln!("Failed to {} {unit}: {message}", job_type(verb));
+    let quiet = matches!(
+        error,
+        Some(bus_error::NO_SUCH_UNIT | bus_error::UNIT_MASKED | bus_error::JOB_TYPE_NOT_APPLICABLE)
+    );
+    if !quiet {
+        let dashes = if unit.starts_with('-') { " --" } else { "" };
+        eprintln!("See system logs and 'systemctl status{dashes} {unit}' for details.");
+    }
+}
+
+/// start/stop/restart/...: queue, wait unless `--no-block`, and report as systemctl does
+/// (systemctl-start-unit.c verb_start(), shared/bus-wait-for-jobs.c): refusals first, each
+/// with its exit code (the first one counts), then the jobs that did not succeed, which make
+/// the exit code 1.
 fn jobs(
-    what: &str,
     verb: JobVerb,
     units: &[String],
     (wait, ignore_dependencies): (bool, bool),
+    quiet: bool,
     ask: &Ask<'_>,
 ) -> Result<Exit, Exit> {
     let response = ask(Request::Job {
@@ -283,274 +355,167 @@ fn jobs(
     })?;
     let outcomes = match response {
         Response::Jobs { jobs } => jobs,
-        other => return Ok(done(what, units, other)),
-    };
-    let mut exit = Exit::Success;
-    for job in outcomes {
-        let unit = &job.unit;
-        match job.result.as_str() {
-            "done" | "queued" | "skipped" => {}
-            "refused" => {
-                eprintln!(
-                    "Failed to {what} {unit}: {}",
-                    job.message.as_deref().unwrap_or("refused")
-                );
-                exit = Exit::Code(job.exit);
+        Response::Error { message, exit } => {
+            for unit in units {
+                refusal(verb, unit, &message, None);
             }
-            "dependency" => {
-                eprintln!("A dependency job for {unit} failed. See 'journalctl -xe' for details.");
-                exit = Exit::Code(1);
-            }
-            "canceled" => {
-                eprintln!("Job for {unit} canceled.");
-                exit = Exit::Code(1);
-            }
-            _ => {
-                let because = match job.unit_result.as_str() {
-                    "timeout" => "a timeout was exceeded",
-                    "signal" => "a fatal signal was delivered to the control process",
-                    "core-dump" => {
-                        "a fatal signal was delivered causing the control process to dump core"
-                    }
-                    "start-limit-hit" => "start of the service was attempted too often",
-                    "protocol" => {
-                        "the service did not take the steps required by its unit configuration"
-                    }
-                    "watchdog" => "the service failed to send watchdog ping",
-                    _ => "the control process exited with error code",
-                };
-                eprintln!(
-                    "Job for {unit} failed because {because}.\nSee \"systemctl status {unit}\" and \"journalctl -xeu {unit}\" for details."
-                );
-                exit = Exit::Code(1);
-            }
+            return Ok(Exit::Code(exit));
         }
-    }
-    Ok(exit)
-}
-
-/// `systemctl status`: one block per unit; 0 when all are active, 3 when one is not, 4 when
-/// one could not be found.
-fn status(infos: &[UnitInfo], asked: &[String], lines: u32, cat: bool, socket: &Path) -> Exit {
-    let mut exit = Exit::Success;
-    let mut first = true;
-    let shown: Vec<&UnitInfo> = if asked.is_empty() {
-        infos
-            .iter()
-            .filter(|i| i.active_state != "inactive")
-            .collect()
-    } else {
-        infos.iter().collect()
+        _ => return Ok(Exit::Success),
     };
-    for info in shown {
-        if info.load_state == "not-found" && info.active_state == "inactive" {
-            eprintln!("Unit {} could not be found.", info.name);
-            exit = Exit::Code(4);
+    let mut exit = Exit::Success;
+    for job in outcomes.iter().filter(|j| j.result == "refused") {
+        // A masked unit is no error for try-restart and reload-or-try-restart.
+        let try_verb = matches!(verb, JobVerb::TryRestart | JobVerb::ReloadOrTryRestart);
+        if try_verb && job.error.as_deref() == Some(bus_error::UNIT_MASKED) {
             continue;
         }
-        if !first {
-            println!();
+        let message = job.message.as_deref().unwrap_or("refused");
+        refusal(verb, &job.unit, message, job.error.as_deref());
+        if exit == Exit::Success {
+            exit = Exit::Code(job.exit);
         }
-        first = false;
-        let dot = match info.active_state.as_str() {
-            "active" | "reloading" => "●",
-            "failed" => "×",
-            _ => "○",
+    }
+    let mut failed = false;
+    for job in outcomes.iter().filter(|j| j.result != "refused") {
+        let unit = &job.unit;
+        let line = match job.result.as_str() {
+            "done" | "queued" | "skipped" => continue,
+            "canceled" => format!("Job for {unit} canceled."),
+            "timeout" => format!("Job for {unit} timed out."),
+            "dependency" => {
+                format!("A dependency job for {unit} failed. See 'journalctl -xe' for details.")
+            }
+            "invalid" => format!("{unit} is not active, cannot reload."),
+            _ if unit.ends_with(".service") => job_failed(unit, &job.unit_result),
+            _ => "Job failed. See \"journalctl -xe\" for details.".to_owned(),
         };
-        println!("{dot} {} - {}", info.name, info.description);
-        let file = info.fragment.as_deref().unwrap_or("");
-        println!("     Loaded: {} ({file})", info.load_state);
-        let since = info
-            .since_ms
-            .map(|ms| format!(" since {}", crate::log::format::utc_time(ms)))
-            .unwrap_or_default();
-        let result = if info.active_state == "failed" {
-            format!(" (Result: {})", info.result)
-        } else {
-            String::new()
-        };
-        println!(
-            "     Active: {} ({}){result}{since}",
-            info.active_state, info.sub_state
-        );
-        if let Some(pid) = info.main_pid {
-            println!("   Main PID: {pid}");
+        failed = true;
+        if !quiet {
+            eprintln!("{line}");
         }
-        if let Some(text) = &info.status_text {
-            println!("     Status: \"{text}\"");
+    }
+    Ok(if failed { Exit::Failure } else { exit })
+}
+
+/// bus-wait-for-jobs.c log_job_error_with_service_result().
+fn job_failed(unit: &str, result: &str) -> String {
+    let because = match result {
+        "resources" => Some("of unavailable resources or another system error"),
+        "protocol" => Some("the service did not take the steps required by its unit configuration"),
+        "timeout" => Some("a timeout was exceeded"),
+        "exit-code" => Some("the control process exited with error code"),
+        "signal" => Some("a fatal signal was delivered to the control process"),
+        "core-dump" => {
+            Some("a fatal signal was delivered causing the control process to dump core")
         }
-        if !info.processes.is_empty() {
-            println!(
-                "      Tasks: {} (tracked by {})",
-                info.processes.len(),
-                info.tracking.as_deref().unwrap_or("session")
-            );
+        "watchdog" => Some("the service failed to send watchdog ping"),
+        "start-limit-hit" => Some("start of the service was attempted too often"),
+        "oom-kill" => Some("of an out-of-memory (OOM) siutation"),
+        _ => None,
+    };
+    let quoted = shell_maybe_quote(unit, false);
+    let head = match because {
+        Some(b) => format!("Job for {unit} failed because {b}."),
+        None => format!("Job for {unit} failed."),
+    };
+    let mut text = format!(
+        "{head}\nSee \"systemctl status {quoted}\" and \"journalctl -xeu {quoted}\" for details."
+    );
+    if result == "start-limit-hit" {
+        text.push_str(&format!(
+            "\nTo force a start use \"systemctl reset-failed {quoted}\"\nfollowed by \"systemctl start {quoted}\" again."
+        ));
+    }
+    text
+}
+
+/// Whether this caller may change unit files through the manager: root, or the user bosun
+/// runs as (who owns the control socket). Others get the manager's "Access denied".
+fn may_change(socket: &Path) -> bool {
+    let me = nix::unistd::geteuid().as_raw();
+    me == 0 || std::fs::metadata(socket).is_ok_and(|m| m.uid() == me)
+}
+
+/// enable, disable, reenable, mask, unmask, preset, set-default against a running manager
+/// (systemctl-enable.c verb_enable(), systemctl-set-default.c): refused for callers the
+/// manager would refuse; mask and unmask first say when the manager does not know the unit;
+/// the file work; then a daemon-reload (unless `--no-reload`) so the manager sees the change
+/// at once; then `--now`.
+fn change_files(
+    invocation: &Invocation,
+    root: &Path,
+    socket: &Path,
+    ask: &Ask<'_>,
+) -> Result<Exit, Exit> {
+    let o = &invocation.options;
+    let verb = &invocation.verb;
+    if !may_change(socket) {
+        match verb {
+            Verb::SetDefault => eprintln!("Failed to set default target: Access denied"),
+            other => eprintln!("Failed to {} unit: Access denied", other.word()),
         }
-        if lines > 0
-            && let Ok(Response::Logs { lines, .. }) = call(
-                socket,
-                Request::Logs {
-                    unit: Some(info.name.clone()),
-                    lines: lines as usize,
-                    after: 0,
-                },
-            )
-            && !lines.is_empty()
-        {
-            println!();
-            for line in lines {
-                if cat {
-                    println!("{}", line.text);
-                    continue;
-                }
-                println!(
-                    "{} {}[{}]: {}",
-                    crate::log::format::utc_time(line.ms),
-                    line.unit,
-                    line.pid,
-                    line.text
-                );
+        return Ok(Exit::Failure);
+    }
+    let units: Vec<String> = invocation.units.iter().map(UnitArg::as_text).collect();
+    if matches!(verb, Verb::Mask | Verb::Unmask) {
+        let names: Vec<String> = invocation
+            .units
+            .iter()
+            .filter_map(|u| match u {
+                UnitArg::Name(n) if !n.is_template() => Some(n.to_string()),
+                _ => None,
+            })
+            .collect();
+        let infos = unit_list(ask(Request::Units {
+            names: names.clone(),
+        })?);
+        for name in &names {
+            let unknown = infos
+                .iter()
+                .find(|i| i.name == *name)
+                .is_none_or(|i| i.load_state == "not-found" && i.active_state == "inactive");
+            if unknown {
+                eprintln!("Unit {name} does not exist, proceeding anyway.");
             }
         }
-        if !matches!(info.active_state.as_str(), "active" | "reloading") && exit == Exit::Success {
-            exit = Exit::Code(3);
+    }
+    // The file work as offline, which would refuse --now (no manager there).
+    let mut files = invocation.clone();
+    files.options.now = false;
+    let exit = offline::run_as(&files, root, Voice::Online);
+    if exit != Exit::Success {
+        return Ok(exit);
+    }
+    if !o.no_reload {
+        let reply = ask(Request::Reload)?;
+        let exit = reloaded("Reload", reply);
+        if exit != Exit::Success {
+            return Ok(exit);
         }
     }
-    exit
-}
-
-/// The properties `systemctl show` prints, in its order.
-fn properties(info: &UnitInfo) -> Vec<(&'static str, String)> {
-    let pid = |p: Option<i32>| p.map_or_else(|| "0".to_owned(), |p| p.to_string());
-    let list = |v: &[String]| v.join(" ");
-    let mut out = vec![
-        ("Type", info.service_type.clone()),
-        ("Restart", String::new()),
-        ("MainPID", pid(info.main_pid)),
-        ("ControlPID", pid(info.control_pid)),
-        ("StatusText", info.status_text.clone().unwrap_or_default()),
-        ("Result", info.result.clone()),
-        ("NRestarts", info.restarts.to_string()),
-        ("ExecMainPID", pid(info.main_pid)),
-    ];
-    if let Some((code, status)) = &info.main_exit {
-        out.push((
-            "ExecMainCode",
-            if code == "exited" { "1" } else { "2" }.to_owned(),
-        ));
-        out.push(("ExecMainStatus", status.to_string()));
-    }
-    out.extend([
-        ("Id", info.name.clone()),
-        ("Names", info.name.clone()),
-        ("Requires", list(&info.requires)),
-        ("Wants", list(&info.wants)),
-        ("Before", list(&info.before)),
-        ("After", list(&info.after)),
-        ("Description", info.description.clone()),
-        ("LoadState", info.load_state.clone()),
-        ("ActiveState", info.active_state.clone()),
-        ("SubState", info.sub_state.clone()),
-        ("FragmentPath", info.fragment.clone().unwrap_or_default()),
-        ("DropInPaths", list(&info.dropins)),
-        (
-            "StateChangeTimestamp",
-            info.since_ms
-                .map(crate::log::format::utc_time)
-                .unwrap_or_default(),
-        ),
-        ("Job", info.job.clone().unwrap_or_default()),
-        ("LoadError", info.load_error.clone().unwrap_or_default()),
-    ]);
-    out.retain(|(k, v)| *k != "Restart" || !v.is_empty());
-    out
-}
-
-/// `list-units`: systemd's table of loaded units (active ones unless `--all`).
-fn list_units(infos: &[UnitInfo], invocation: &Invocation) {
-    let o = &invocation.options;
-    let patterns: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
-    let rows: Vec<&UnitInfo> = infos
-        .iter()
-        .filter(|i| o.all || i.active_state != "inactive" || i.job.is_some())
-        .filter(|i| {
-            o.types.is_empty() || o.types.iter().any(|t| i.name.ends_with(&format!(".{t}")))
-        })
-        .filter(|i| {
-            o.states.is_empty()
-                || o.states
-                    .iter()
-                    .any(|s| *s == i.active_state || *s == i.sub_state || *s == i.load_state)
-        })
-        .filter(|i| patterns.is_empty() || patterns.iter().any(|p| glob(p, &i.name)))
-        .collect();
-    let legend = o.legend.unwrap_or(!o.quiet);
-    let w = |f: fn(&UnitInfo) -> &str, title: &str| {
-        rows.iter()
-            .map(|i| f(i).chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(title.len())
+    // As systemd 252: --now starts what enable enabled, stops what disable or mask turned
+    // off; other file verbs ignore it.
+    let then = match verb {
+        Verb::Enable => Some(JobVerb::Start),
+        Verb::Disable | Verb::Mask => Some(JobVerb::Stop),
+        _ => None,
     };
-    let (wu, wl, wa, ws) = (
-        w(|i| &i.name, "UNIT") + 2,
-        w(|i| &i.load_state, "LOAD"),
-        w(|i| &i.active_state, "ACTIVE"),
-        w(|i| &i.sub_state, "SUB"),
-    );
-    if legend {
-        println!(
-            "  {:wu$} {:wl$} {:wa$} {:ws$} DESCRIPTION",
-            "UNIT", "LOAD", "ACTIVE", "SUB"
-        );
-    }
-    for i in &rows {
-        let mark = if i.active_state == "failed" {
-            "●"
-        } else {
-            " "
-        };
-        println!(
-            "{mark} {:wu$} {:wl$} {:wa$} {:ws$} {}",
-            i.name, i.load_state, i.active_state, i.sub_state, i.description
-        );
-    }
-    if legend {
-        println!();
-        println!("LOAD   = Reflects whether the unit definition was properly loaded.");
-        println!("ACTIVE = The high-level unit activation state, i.e. generalization of SUB.");
-        println!("SUB    = The low-level unit activation state, values depend on unit type.");
-        println!("{} loaded units listed.", rows.len());
-    }
-}
-
-/// `list-dependencies`: the Requires=/Wants= tree below `unit`.
-/// With `--plain`, indentation only, as systemctl prints it.
-fn dependencies(unit: &str, indent: &str, plain: bool, ask: &Ask<'_>, seen: &mut Vec<String>) {
-    let Ok(Response::Units { units }) = ask(Request::Units {
-        names: vec![unit.to_owned()],
-    }) else {
-        return;
-    };
-    let Some(info) = units.into_iter().next() else {
-        return;
-    };
-    let mut deps: Vec<String> = info.requires.iter().chain(&info.wants).cloned().collect();
-    deps.sort();
-    deps.dedup();
-    let n = deps.len();
-    for (k, dep) in deps.into_iter().enumerate() {
-        let last = k + 1 == n;
-        let (branch, below) = match (plain, last) {
-            (true, _) => ("  ", "  "),
-            (false, true) => ("└─", "  "),
-            (false, false) => ("├─", "│ "),
-        };
-        println!("{indent}{branch}{dep}");
-        if !seen.contains(&dep) && dep.ends_with(".target") {
-            seen.push(dep.clone());
-            dependencies(&dep, &format!("{indent}{below}"), plain, ask, seen);
+    match then {
+        Some(job) if o.now => {
+            let names: Vec<String> = units
+                .iter()
+                .map(|u| u.rsplit('/').next().unwrap_or(u).to_owned())
+                .collect();
+            jobs(
+                job,
+                &names,
+                (!o.no_block, job_mode(o.job_mode)),
+                o.quiet,
+                ask,
+            )
         }
+        _ => Ok(Exit::Success),
     }
 }
 
@@ -568,59 +533,65 @@ fn system_state(ask: &Ask<'_>, wait: bool) -> Result<Response, Exit> {
     }
 }
 
+/// show-environment, set-environment, unset-environment (systemctl-set-environment.c):
+/// values printed quoted as a shell reads them; a refusal "Failed to set environment".
 fn environment(
     ask: &Ask<'_>,
     set: Vec<String>,
     unset: Vec<String>,
-    show: bool,
+    what: &str,
 ) -> Result<Exit, Exit> {
+    let show = set.is_empty() && unset.is_empty();
     match ask(Request::Environment { set, unset })? {
         Response::Environment { variables } => {
             if show {
                 for v in variables {
-                    println!("{v}");
+                    let (name, value) = v.split_once('=').unwrap_or((&v, ""));
+                    println!("{name}={}", shell_maybe_quote(value, true));
                 }
             }
             Ok(Exit::Success)
         }
-        other => Ok(done("set environment", &[], other)),
+        Response::Error { message, .. } => {
+            eprintln!("Failed to {what} environment: {message}");
+            Ok(Exit::Failure)
+        }
+        _ => Ok(Exit::Success),
     }
 }
 
-/// fnmatch(3) with `*`, `?` and `[...]` as systemctl matches unit patterns.
-fn glob(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).any(|k| go(&p[1..], &n[k..])),
-            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().position(|c| *c == ']') else {
-                    return n.first() == Some(&'[') && go(&p[1..], &n[1..]);
-                };
-                let Some(c) = n.first() else { return false };
-                let class = &p[1..end];
-                let (neg, class) = match class.first() {
-                    Some('!' | '^') => (true, &class[1..]),
-                    _ => (false, class),
-                };
-                let mut hit = false;
-                let mut k = 0;
-                while k < class.len() {
-                    if k + 2 < class.len() && class[k + 1] == '-' {
-                        hit |= class[k] <= *c && *c <= class[k + 2];
-                        k += 3;
-                    } else {
-                        hit |= class[k] == *c;
-                        k += 1;
-                    }
-                }
-                hit != neg && go(&p[end + 1..], &n[1..])
+/// import-environment: the named variables of this process (all of them, deprecated, when
+/// none is named); a name that is not valid is refused, one not set is skipped with a notice.
+fn import_environment(ask: &Ask<'_>, names: &[String]) -> Result<Exit, Exit> {
+    use crate::unit::envfile::valid_name;
+    let set: Vec<String> = if names.is_empty() {
+        eprintln!("Calling import-environment without a list of variable names is deprecated.");
+        std::env::vars()
+            .filter(|(k, _)| valid_name(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    } else {
+        let mut set = Vec::new();
+        for name in names {
+            if !valid_name(name) {
+                eprintln!("Not a valid environment variable name: {name}");
+                return Ok(Exit::Failure);
             }
-            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+            match std::env::var(name) {
+                Ok(v) => set.push(format!("{name}={v}")),
+                Err(_) => eprintln!("Environment variable ${name} not set, ignoring."),
+            }
         }
+        set
+    };
+    match ask(Request::Environment {
+        set,
+        unset: Vec::new(),
+    })? {
+        Response::Error { message, .. } => {
+            eprintln!("Failed to import environment: {message}");
+            Ok(Exit::Failure)
+        }
+        _ => Ok(Exit::Success),
     }
-    go(&p, &n)
 }

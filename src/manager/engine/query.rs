@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::{Engine, Runtime, procs};
-use crate::control::proto::{KillWhom, UnitInfo};
+use crate::control::proto::{KillWhom, UnitInfo, bus_error};
 use crate::manager::units::{Entry, collect, graph};
 use crate::service::state::Target;
 use crate::service::status::{Active, State};
@@ -33,6 +33,45 @@ impl Engine {
             }
             let rt = self.runtime_for(&name, &entry);
             self.runtime.insert(name.clone(), rt);
+            self.units.insert(name, entry);
+        }
+        self.graph = graph(&self.units, &self.aliases);
+    }
+
+    /// daemon-reload: every loaded unit read again from its files (and what they pull in
+    /// now, the default target's new links included). A service keeps its state and
+    /// processes and runs with its new configuration from now on (after a control command
+    /// that runs, which keeps the old one); a unit that is inactive takes its new load state
+    /// (masked, not found, a service after all); one that runs stays as it is while masked
+    /// or gone, as in systemd.
+    pub fn reload_units(&mut self, loader: &Loader, default: &str) {
+        let mut names: Vec<String> = self.units.keys().cloned().collect();
+        names.push(default.to_owned());
+        let (units, aliases) = collect(loader, &names);
+        self.aliases = aliases;
+        for (name, entry) in units {
+            let fresh = self.runtime_for(&name, &entry);
+            let replace = match (self.runtime.get_mut(&name), fresh) {
+                (None, fresh) => Some(fresh),
+                (Some(Runtime::Service(old)), Runtime::Service(new)) => {
+                    if !old.svc.in_control() {
+                        old.svc.reconfigure(new.svc.spec().clone());
+                        old.section = new.section;
+                    }
+                    None
+                }
+                (Some(old), fresh) => {
+                    let inactive = match old {
+                        Runtime::Service(run) => run.svc.state() == State::Dead,
+                        Runtime::Target { active } => !*active,
+                        Runtime::Inert { .. } => true,
+                    };
+                    inactive.then_some(fresh)
+                }
+            };
+            if let Some(rt) = replace {
+                self.runtime.insert(name.clone(), rt);
+            }
             self.units.insert(name, entry);
         }
         self.graph = graph(&self.units, &self.aliases);
@@ -96,6 +135,11 @@ impl Engine {
         }
     }
 
+    /// Whether `unit`'s last reload failed.
+    pub fn reload_failed(&self, unit: &str) -> bool {
+        matches!(self.runtime.get(&self.canonical(unit)), Some(Runtime::Service(run)) if run.svc.reload_failed())
+    }
+
     /// Whether `unit` can reload (ExecReload=, or Type=notify-reload).
     pub fn can_reload(&self, unit: &str) -> bool {
         matches!(self.runtime.get(&self.canonical(unit)), Some(Runtime::Service(run)) if run.svc.can_reload())
@@ -149,6 +193,8 @@ impl Engine {
             info.requires = list(&deps.requires);
             info.after = list(&deps.after);
             info.before = list(&deps.before);
+            info.requisite = list(&deps.requisite);
+            info.binds_to = list(&deps.binds_to);
         }
         match self.runtime.get(&name) {
             Some(Runtime::Service(run)) => {
@@ -190,8 +236,10 @@ impl Engine {
         Some(info)
     }
 
-    /// `systemctl kill`: send `signo` to the unit's processes; false when it has none.
-    pub fn kill(&mut self, unit: &str, whom: KillWhom, signo: i32) -> bool {
+    /// `systemctl kill`: send `signo` to the unit's processes. Killing a unit without
+    /// processes is no error, but asking for its main or control process when it has none is
+    /// (core/unit.c unit_kill_common()).
+    pub fn kill(&mut self, unit: &str, whom: KillWhom, signo: i32) -> Result<(), String> {
         let name = self.canonical(unit);
         self.table = None;
         let targets: &[Target] = match whom {
@@ -199,25 +247,140 @@ impl Engine {
             KillWhom::Control => &[Target::Control],
             KillWhom::All => &[Target::Main, Target::Control, Target::Rest],
         };
-        let Some(Runtime::Service(run)) = self.runtime.get(&name) else {
-            return false;
+        let run = match self.runtime.get(&name) {
+            Some(Runtime::Service(run)) => Some(run),
+            Some(Runtime::Target { .. }) if whom != KillWhom::All => {
+                let what = if whom == KillWhom::Main {
+                    "main"
+                } else {
+                    "control"
+                };
+                return Err(format!("target units have no {what} processes"));
+            }
+            _ => None,
         };
-        if run.svc.main_pid().is_none()
-            && run.svc.control_pid().is_none()
-            && Self::rest(run, &mut self.table, &self.runtime).is_empty()
-        {
-            return false;
+        match whom {
+            KillWhom::Main if run.and_then(|r| r.svc.main_pid()).is_none() => {
+                return Err("No main process to kill".to_owned());
+            }
+            KillWhom::Control if run.and_then(|r| r.svc.control_pid()).is_none() => {
+                return Err("No control process to kill".to_owned());
+            }
+            _ => {}
         }
-        for target in targets {
-            self.signal(&name, *target, signo);
+        if run.is_some() {
+            for target in targets {
+                self.signal(&name, *target, signo);
+            }
         }
-        true
+        Ok(())
     }
 
-    /// `systemctl reload`: ExecReload= (or SIGHUP for Type=notify-reload) on an active unit.
+    /// Why a job on `unit` cannot be queued, as systemd refuses it: a template without an
+    /// instance (core/manager.c manager_load_unit_prepare()), a stop of a unit that is not
+    /// loaded (core/dbus-unit.c bus_unit_queue_job()), anything but a stop of a unit not
+    /// found, masked or badly configured (bus_unit_validate_load_state()).
+    pub fn job_refusal(&self, unit: &str, stop: bool) -> Option<Refusal> {
+        let refuse = |message: String, exit: u8, error: &'static str| {
+            Some(Refusal {
+                message,
+                exit,
+                error,
+            })
+        };
+        if crate::unit::UnitName::parse(unit).is_ok_and(|n| n.is_template()) {
+            return refuse(
+                format!("Unit name {unit} is missing the instance name."),
+                1,
+                bus_error::INVALID_ARGS,
+            );
+        }
+        let name = self.canonical(unit);
+        let inactive = self.active_state(&name) == Active::Inactive;
+        let state = match self.units.get(&name) {
+            None | Some(Entry::Missing(_)) => "not-found",
+            Some(Entry::Loaded(l)) => match l.state {
+                LoadState::Masked => "masked",
+                LoadState::Error => "bad-setting",
+                LoadState::Loaded => "loaded",
+            },
+            Some(Entry::Builtin { .. }) => "loaded",
+        };
+        match (state, stop) {
+            ("loaded", _) | ("masked", true) => None,
+            (_, true) if inactive => refuse(
+                format!("Unit {name} not loaded."),
+                5,
+                bus_error::NO_SUCH_UNIT,
+            ),
+            (_, true) => None,
+            ("not-found", false) => refuse(
+                format!("Unit {name} not found."),
+                5,
+                bus_error::NO_SUCH_UNIT,
+            ),
+            ("masked", false) => {
+                refuse(format!("Unit {name} is masked."), 1, bus_error::UNIT_MASKED)
+            }
+            _ => refuse(
+                format!("Unit {name} has a bad unit file setting."),
+                1,
+                bus_error::BAD_UNIT_SETTING,
+            ),
+        }
+    }
+
+    /// Whether systemd would still hold `unit` loaded: a unit the control socket only asked
+    /// about is collected by systemd once nothing refers to it (see [`Self::kept_units`]).
+    pub fn is_loaded(&self, unit: &str) -> bool {
+        let name = self.canonical(unit);
+        self.units.contains_key(&name) && self.kept_units().contains(&name)
+    }
+
+    /// The units systemd would still hold loaded, which `list-units` shows and globs expand
+    /// to: systemd garbage-collects a unit that is inactive, has no job and that no kept unit
+    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); bosun keeps
+    /// every unit it loaded, so it answers with the same subset.
+    pub fn kept_units(&self) -> BTreeSet<String> {
+        let mut kept = BTreeSet::new();
+        let mut todo: Vec<String> = self
+            .units
+            .keys()
+            .filter(|n| self.active_state(n) != Active::Inactive || self.job_of(n).is_some())
+            .cloned()
+            .collect();
+        while let Some(name) = todo.pop() {
+            if !self.units.contains_key(&name) || !kept.insert(name.clone()) {
+                continue;
+            }
+            if let Some(d) = self.graph.deps(&name) {
+                todo.extend(
+                    d.requires
+                        .iter()
+                        .chain(&d.wants)
+                        .chain(&d.requisite)
+                        .chain(&d.binds_to)
+                        .chain(&d.part_of)
+                        .chain(&d.conflicts)
+                        .chain(&d.after)
+                        .chain(&d.before)
+                        .chain(&d.on_failure)
+                        .filter(|n| !kept.contains(*n))
+                        .cloned(),
+                );
+            }
+        }
+        kept
+    }
+
+    /// `systemctl reload`: ExecReload= (or SIGHUP for Type=notify-reload) on an active unit;
+    /// a unit already reloading has its reload asked for (core/job.c job_type_is_redundant()).
     pub fn reload(&mut self, unit: &str, now: Instant) -> Result<(), String> {
         let name = self.canonical(unit);
         self.table = None;
+        if self.active_state(&name) == Active::Reloading {
+            return Ok(());
+        }
         if !matches!(self.active_state(&name), Active::Active) {
             return Err(format!(
                 "Unit {name} cannot be reloaded because it is inactive."
@@ -246,25 +409,61 @@ impl Engine {
             .collect()
     }
 
-    /// `set-environment` / `unset-environment`.
-    pub fn change_environment(&mut self, set: &[String], unset: &[String]) {
+    /// `set-environment` / `unset-environment`, refused as systemd refuses them
+    /// (core/dbus-manager.c method_set_environment(), method_unset_environment()): an
+    /// assignment that is not `NAME=VALUE`, a name twice. An unset by `NAME=VALUE` removes
+    /// the variable only with that value. PATH (bosun's own variable) stays first; the
+    /// variables clients set follow in name order (core/manager.c sanitize_environment()).
+    pub fn change_environment(&mut self, set: &[String], unset: &[String]) -> Result<(), String> {
+        use crate::unit::envfile::{valid_assignment, valid_name};
+        let name_of = |a: &str| a.split_once('=').map_or(a, |(n, _)| n).to_owned();
+        let twice = |list: &[String]| {
+            list.iter()
+                .enumerate()
+                .any(|(i, a)| list[i + 1..].iter().any(|b| name_of(b) == name_of(a)))
+        };
+        if set.iter().any(|a| !valid_assignment(a)) || twice(set) {
+            return Err("Invalid environment assignments".to_owned());
+        }
+        if unset.iter().any(|a| !valid_assignment(a) && !valid_name(a))
+            || unset
+                .iter()
+                .enumerate()
+                .any(|(i, a)| unset[i + 1..].contains(a))
+        {
+            return Err("Invalid environment variable names or assignments".to_owned());
+        }
         let env = &mut self.settings.environment;
-        for name in unset {
-            let name = name.split_once('=').map_or(name.as_str(), |(n, _)| n);
-            env.retain(|(k, _)| k != name);
+        for gone in unset {
+            match gone.split_once('=') {
+                Some((k, v)) => env.retain(|(key, value)| key != k || value != v),
+                None => env.retain(|(key, _)| key != gone),
+            }
         }
         for pair in set {
             if let Some((k, v)) = pair.split_once('=') {
-                env.retain(|(key, _)| key != k);
-                env.push((k.to_owned(), v.to_owned()));
+                match env.iter_mut().find(|(key, _)| key == k) {
+                    Some(entry) => entry.1 = v.to_owned(),
+                    None => env.push((k.to_owned(), v.to_owned())),
+                }
             }
         }
+        env.sort_by(|(a, _), (b, _)| (a != "PATH", a).cmp(&(b != "PATH", b)));
+        Ok(())
     }
 
     /// Record that `unit`'s active state changed now.
     pub(super) fn mark_changed(&mut self, unit: &str) {
         self.changed.insert(unit.to_owned(), now_ms());
     }
+}
+
+/// Why a job cannot be queued: systemctl's message, its exit code, and the D-Bus error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub message: String,
+    pub exit: u8,
+    pub error: &'static str,
 }
 
 /// Milliseconds since the Unix epoch.

@@ -218,3 +218,36 @@ fn a_new_job_replaces_a_waiting_one() {
     assert_eq!(q.job("a"), Some((JobKind::Stop, false)));
     assert_eq!(q.cancel_waiting().len(), 1);
 }
+
+/// A unit held activating (a Type=notify service that never says READY=1) must stop when
+/// asked: the running start job is canceled and replaced by the stop, as systemd does. The
+/// stop used to be dropped, so `systemctl stop` and shutdown waited for ever.
+#[test]
+fn a_stop_replaces_a_running_start() {
+    let g = graph("a:");
+    let mut q = JobQueue::default();
+    q.add(build(&g, "a", JobKind::Start, &none_active).unwrap());
+    assert_eq!(q.take_runnable(), [("a".to_owned(), JobKind::Start)]);
+    let canceled = q.add(build(&g, "a", JobKind::Stop, &|_| true).unwrap());
+    assert_eq!(canceled, ["a"]);
+    assert_eq!(q.job("a"), Some((JobKind::Stop, false)));
+    assert_eq!(q.take_runnable(), [("a".to_owned(), JobKind::Stop)]);
+}
+
+/// A start asked while a stop runs replaces it (the stop's waiter hears "canceled") and runs
+/// once the engine says the unit may start, as systemd's start waits for a deactivating unit.
+#[test]
+fn a_start_replaces_a_running_stop_and_waits() {
+    let g = graph("a:");
+    let mut q = JobQueue::default();
+    q.add(build(&g, "a", JobKind::Stop, &|_| true).unwrap());
+    assert_eq!(q.take_runnable(), [("a".to_owned(), JobKind::Stop)]);
+    let canceled = q.add(build(&g, "a", JobKind::Start, &none_active).unwrap());
+    assert_eq!(canceled, ["a"]);
+    assert!(q.take_runnable_when(|_, _| false).is_empty());
+    assert_eq!(q.job("a"), Some((JobKind::Start, false)));
+    assert_eq!(
+        q.take_runnable_when(|_, _| true),
+        [("a".to_owned(), JobKind::Start)]
+    );
+}

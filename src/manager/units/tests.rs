@@ -128,3 +128,39 @@ fn default_dependencies_no_keeps_a_unit_early() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A default target that does not lead to sysinit.target (an image's own multi-user.target
+/// without Requires=basic.target): a service still finds the built-in sysinit.target its
+/// default Requires= names, so its start transaction can be built.
+#[test]
+fn a_service_brings_its_default_requirement_along() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "sysinit",
+        &[
+            (
+                "lib/systemd/system/multi-user.target",
+                "[Unit]\nDescription=Multi-User System\n",
+            ),
+            (
+                &format!("{sys}/web.service"),
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/multi-user.target.wants/web.service"),
+                "->../web.service",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let (units, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    assert!(
+        matches!(units.get("sysinit.target"), Some(Entry::Builtin { .. })),
+        "{:?}",
+        units.keys().collect::<Vec<_>>()
+    );
+    let g = graph(&units, &aliases);
+    let tx = build(&g, "web.service", JobKind::Start, &|_| false).unwrap();
+    assert!(tx.jobs.contains_key("sysinit.target"));
+    fs::remove_dir_all(&dir).unwrap();
+}

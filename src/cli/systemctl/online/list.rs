@@ -1,0 +1,316 @@
+//! `list-units` (systemctl-list-units.c output_units_list(), as shared/format-table.c prints a
+//! table when stdout is not a terminal) and `list-dependencies`
+//! (systemctl-list-dependencies.c).
+
+use super::super::args::Invocation;
+use super::super::options::Dependency;
+use super::{Ask, unit_list};
+use crate::control::proto::{Request, UnitInfo};
+use crate::init::exit::Exit;
+use crate::unit::install::fnmatch;
+
+/// format-table's layout: every column as wide as its widest cell, one space between, the
+/// last column never padded.
+fn table(rows: &[Vec<&str>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let width: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push(' ');
+            }
+            line.push_str(cell);
+            if c + 1 < columns {
+                line.push_str(&" ".repeat(width[c] - cell.chars().count()));
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The type suffix list-units sorts by (unit_info_compare(): type, then name, ignoring case).
+fn suffix(name: &str) -> String {
+    name.rfind('.')
+        .map_or(String::new(), |i| name[i..].to_ascii_lowercase())
+}
+
+/// `list-units`: the loaded units bosun still holds (as systemd holds them), filtered by
+/// pattern, type and state; inactive ones without a job only with `--all` or `--state=`.
+pub(super) fn units(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
+    let o = &invocation.options;
+    let patterns: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
+    let mut rows: Vec<&UnitInfo> = infos
+        .iter()
+        .filter(|i| {
+            o.states.is_empty()
+                || o.states
+                    .iter()
+                    .any(|s| *s == i.active_state || *s == i.sub_state || *s == i.load_state)
+        })
+        .filter(|i| patterns.is_empty() || patterns.iter().any(|p| fnmatch(p, &i.name)))
+        .filter(|i| {
+            o.types.is_empty() || o.types.iter().any(|t| suffix(&i.name) == format!(".{t}"))
+        })
+        .filter(|i| {
+            o.all || !o.states.is_empty() || i.job.is_some() || i.active_state != "inactive"
+        })
+        .collect();
+    rows.sort_by_key(|i| (suffix(&i.name), i.name.to_ascii_lowercase()));
+    let legend = o.show_legend();
+    let jobs = rows.iter().filter(|i| i.job.is_some()).count();
+    let circle = if super::super::glyph::utf8() {
+        "●"
+    } else {
+        "*"
+    };
+    let mut cells: Vec<Vec<&str>> = Vec::new();
+    if legend {
+        cells.push(vec![
+            "",
+            "UNIT",
+            "LOAD",
+            "ACTIVE",
+            "SUB",
+            "JOB",
+            "DESCRIPTION",
+        ]);
+    }
+    for i in &rows {
+        let bad = matches!(
+            i.load_state.as_str(),
+            "error" | "not-found" | "bad-setting" | "masked"
+        );
+        let mark = if !o.plain && (bad || i.active_state == "failed") {
+            circle
+        } else {
+            " "
+        };
+        cells.push(vec![
+            mark,
+            &i.name,
+            &i.load_state,
+            &i.active_state,
+            &i.sub_state,
+            i.job.as_deref().unwrap_or(""),
+            &i.description,
+        ]);
+    }
+    for row in &mut cells {
+        if jobs == 0 {
+            row.remove(5);
+        }
+        if o.plain {
+            row.remove(0);
+        }
+    }
+    if !cells.is_empty() {
+        print!("{}", table(&cells));
+    }
+    if legend {
+        let n = rows.len();
+        if n > 0 {
+            println!();
+            println!("LOAD   = Reflects whether the unit definition was properly loaded.");
+            println!("ACTIVE = The high-level unit activation state, i.e. generalization of SUB.");
+            println!("SUB    = The low-level unit activation state, values depend on unit type.");
+            if jobs > 0 {
+                println!("JOB    = Pending job for the unit.\n");
+            }
+        }
+        let files = "To show all installed unit files use 'systemctl list-unit-files'.";
+        if o.all || o.states.iter().any(|s| s == "inactive") {
+            println!("{n} loaded units listed.\n{files}");
+        } else if o.states.is_empty() {
+            println!(
+                "{n} loaded units listed. Pass --all to see loaded but inactive units, too.\n{files}"
+            );
+        } else {
+            println!("{n} loaded units listed.");
+        }
+    }
+    Exit::Success
+}
+
+/// The glyphs of a dependency tree, UTF-8 or ASCII.
+struct Glyphs {
+    vertical: &'static str,
+    branch: &'static str,
+    right: &'static str,
+    space: &'static str,
+}
+
+fn glyphs() -> Glyphs {
+    if super::super::glyph::utf8() {
+        Glyphs {
+            vertical: "│ ",
+            branch: "├─",
+            right: "└─",
+            space: "  ",
+        }
+    } else {
+        Glyphs {
+            vertical: "| ",
+            branch: "|-",
+            right: "`-",
+            space: "  ",
+        }
+    }
+}
+
+/// `list-dependencies [UNIT...]` (default.target without units): each unit's tree, a blank
+/// line between trees.
+pub(super) fn dependencies(
+    units: &[String],
+    invocation: &Invocation,
+    ask: &Ask<'_>,
+) -> Result<Exit, Exit> {
+    let roots = if units.is_empty() {
+        vec!["default.target".to_owned()]
+    } else {
+        units.to_vec()
+    };
+    let o = &invocation.options;
+    // --reverse looks through every loaded unit for those that pull the unit in.
+    let loaded = if o.dependency == Dependency::Reverse {
+        unit_list(ask(Request::Units { names: Vec::new() })?)
+    } else {
+        Vec::new()
+    };
+    let walk = Walk {
+        invocation,
+        ask,
+        loaded,
+        glyphs: glyphs(),
+    };
+    let mut done = Vec::new();
+    for (k, root) in roots.iter().enumerate() {
+        if k > 0 {
+            println!();
+        }
+        println!("{root}");
+        walk.one(root, 0, &mut done, 0)?;
+    }
+    Ok(Exit::Success)
+}
+
+struct Walk<'a, 'b> {
+    invocation: &'a Invocation,
+    ask: &'a Ask<'b>,
+    loaded: Vec<UnitInfo>,
+    glyphs: Glyphs,
+}
+
+impl Walk<'_, '_> {
+    /// unit_get_dependencies(): the units `name` depends on in the direction asked.
+    fn deps(&self, name: &str) -> Result<Vec<String>, Exit> {
+        let direction = self.invocation.options.dependency;
+        if direction == Dependency::Reverse {
+            return Ok(self
+                .loaded
+                .iter()
+                .filter(|i| {
+                    i.requires
+                        .iter()
+                        .chain(&i.requisite)
+                        .chain(&i.wants)
+                        .chain(&i.binds_to)
+                        .any(|d| d == name)
+                })
+                .map(|i| i.name.clone())
+                .collect());
+        }
+        let infos = unit_list((self.ask)(Request::Units {
+            names: vec![name.to_owned()],
+        })?);
+        let Some(info) = infos.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let mut deps: Vec<String> = match direction {
+            Dependency::After => info.after,
+            Dependency::Before => info.before,
+            _ => info
+                .requires
+                .into_iter()
+                .chain(info.requisite)
+                .chain(info.wants)
+                .chain(info.binds_to)
+                .collect(),
+        };
+        deps.sort();
+        deps.dedup();
+        Ok(deps)
+    }
+
+    /// list_dependencies_one(): `name`'s dependencies at `level`, units before targets, each
+    /// with its state's glyph; targets expanded (everything with `--all`); a unit already on
+    /// the path shown as `...` once.
+    fn one(
+        &self,
+        name: &str,
+        level: usize,
+        done: &mut Vec<String>,
+        branches: u64,
+    ) -> Result<(), Exit> {
+        let o = &self.invocation.options;
+        done.push(name.to_owned());
+        let mut deps = self.deps(name)?;
+        let target = |n: &str| n.ends_with(".target");
+        deps.sort_by_key(|d| (target(d), d.to_ascii_lowercase()));
+        let states = if o.plain || deps.is_empty() {
+            Vec::new()
+        } else {
+            unit_list((self.ask)(Request::Units {
+                names: deps.clone(),
+            })?)
+        };
+        let mut circular = false;
+        for (k, dep) in deps.iter().enumerate() {
+            if done.contains(dep) {
+                circular = true;
+                continue;
+            }
+            let last_one = k + 1 == deps.len();
+            if o.plain {
+                print!("  ");
+            } else {
+                let state = states
+                    .iter()
+                    .find(|i| i.name == *dep)
+                    .map_or("inactive", |i| i.active_state.as_str());
+                print!("{} ", super::status::glyph(state));
+            }
+            self.print(dep, level, branches, last_one && !circular);
+            if o.all || target(dep) {
+                let below = (branches << 1) | u64::from(!last_one);
+                self.one(dep, level + 1, done, below)?;
+            }
+        }
+        if circular && !o.plain {
+            print!("  ");
+            self.print("...", level, branches, true);
+        }
+        if !o.plain {
+            done.retain(|d| d != name);
+        }
+        Ok(())
+    }
+
+    /// list_dependencies_print(): the tree's branches, then the name.
+    fn print(&self, name: &str, level: usize, branches: u64, last: bool) {
+        let g = &self.glyphs;
+        if !self.invocation.options.plain {
+            for i in (0..level).rev() {
+                let bit = u32::try_from(i).map_or(0, |i| branches.checked_shr(i).unwrap_or(0) & 1);
+                print!("{}", if bit == 1 { g.vertical } else { g.space });
+            }
+            print!("{}", if last { g.right } else { g.branch });
+        }
+        println!("{name}");
+    }
+}
