@@ -64,7 +64,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
         &format!(
             "[Unit]\nDescription=Test Web\nRequires=db.service\nAfter=db.service migrate.service\n\
          Wants=migrate.service\n[Service]\nExecStart=/bin/sh -c 'echo hello from web; \
-         echo $$$$ > {s}/web.pid; test -e {s}/db.ready && echo db-was-ready > {s}/web.order; exec sleep 3600'\n\
+         test -e {s}/db.ready && echo db-was-ready > {s}/web.order; echo $$$$ > {s}/web.pid; exec sleep 3600'\n\
          Restart=always\nRestartSec=100ms\n\
              SyslogIdentifier=www\nRuntimeDirectory=web\n"
         ),
@@ -90,6 +90,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
         pid1.stderr_now()
     );
     assert_eq!(read(&state.join("migrated")), "migrated\n");
+    // web.order is written before web.pid (a reader could otherwise come in between).
     assert_eq!(
         read(&state.join("web.order")),
         "db-was-ready\n",
