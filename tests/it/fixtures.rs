@@ -200,11 +200,13 @@ fn every_service_type_starts_as_systemd_defines_it() {
         "idle.ran",
         "dbus.ran",
     ];
+    // "Started" is logged after ExecStartPost= (which made extend.ready) has been reaped.
     assert!(
         wait_until(T, || all.iter().all(|n| f.exists(n))
             && pid1
                 .stderr_now()
-                .contains("Failed to start Slow Without Extension.")),
+                .contains("Failed to start Slow Without Extension.")
+            && pid1.stderr_now().contains("Started Slow Extender.")),
         "missing {:?}\n{}",
         all.iter().filter(|n| !f.exists(n)).collect::<Vec<_>>(),
         pid1.stderr_now()

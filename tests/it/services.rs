@@ -90,6 +90,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
         pid1.stderr_now()
     );
     assert_eq!(read(&state.join("migrated")), "migrated\n");
+    // web.order is written before web.pid (a reader could otherwise come in between).
     assert_eq!(
         read(&state.join("web.order")),
         "db-was-ready\n",
