@@ -338,18 +338,12 @@ fn apply_one(
                     .create(&target)
                     .map_err(io("create the directory"))?;
             } else if entry.kind == 'D' {
-                // --remove at boot: empty it.
-                for child in fs::read_dir(&target)
-                    .map_err(io("read the directory"))?
-                    .flatten()
-                {
-                    let p = child.path();
-                    let gone = if child.file_type().is_ok_and(|t| t.is_dir()) {
-                        fs::remove_dir_all(&p)
-                    } else {
-                        fs::remove_file(&p)
-                    };
-                    gone.map_err(io("empty the directory"))?;
+                // --remove at boot: empty it, without entering what is mounted inside (a
+                // volume, the host's X11 socket directory bound into /tmp).
+                match empty_on_one_mount(&target) {
+                    // Something mounted inside was kept (and said): the rest is gone.
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+                    other => other.map_err(io("empty the directory"))?,
                 }
             }
             adjust(&target, entry.mode, 0o755, uid, gid, !exists)
@@ -400,13 +394,7 @@ fn apply_one(
                 if !entry.plus || fs::read_link(&target).is_ok_and(|t| t == Path::new(&link_to)) {
                     return Ok(());
                 }
-                let meta = fs::symlink_metadata(&target).map_err(io("inspect"))?;
-                if meta.is_dir() {
-                    fs::remove_dir_all(&target)
-                } else {
-                    fs::remove_file(&target)
-                }
-                .map_err(io("replace"))?;
+                remove_on_one_mount(&target).map_err(io("replace"))?;
             }
             parent(&target)?;
             symlink(&link_to, &target).map_err(io("create the link"))
@@ -435,7 +423,7 @@ fn apply_one(
             }
             let meta = fs::symlink_metadata(&target).map_err(io("inspect"))?;
             match (meta.is_dir(), entry.kind) {
-                (true, 'R') => fs::remove_dir_all(&target),
+                (true, 'R') => remove_on_one_mount(&target),
                 (true, _) => fs::remove_dir(&target),
                 (false, _) => fs::remove_file(&target),
             }
@@ -563,6 +551,80 @@ fn unescape(text: &str) -> String {
         }
     }
     out
+}
+
+/// `path` and what is under it, as systemd's `rm_rf()` does for tmpfiles: symlinks are removed,
+/// never followed, and a directory that is another mount (or a mount's root) is left with all
+/// it holds — so `D /tmp` cannot reach a volume or a host directory bound beneath it. Fails
+/// with `EBUSY` when something had to be left.
+fn remove_on_one_mount(path: &Path) -> io::Result<()> {
+    let st = stat_mount(path)?;
+    if !is_dir(&st) {
+        return fs::remove_file(path);
+    }
+    if st
+        .stx_attributes
+        .contains(rustix::fs::StatxAttributes::MOUNT_ROOT)
+    {
+        return Err(io::Error::from_raw_os_error(libc::EBUSY));
+    }
+    empty_on_one_mount(path)?;
+    fs::remove_dir(path)
+}
+
+/// Empty the directory `dir` as [`remove_on_one_mount`] does, keeping `dir` itself.
+fn empty_on_one_mount(dir: &Path) -> io::Result<()> {
+    let top = stat_mount(dir)?;
+    let mut kept = false;
+    for child in fs::read_dir(dir)?.flatten() {
+        let path = child.path();
+        let Ok(st) = stat_mount(&path) else {
+            continue; // gone meanwhile
+        };
+        let other_mount = st.stx_mnt_id != top.stx_mnt_id
+            || st
+                .stx_attributes
+                .contains(rustix::fs::StatxAttributes::MOUNT_ROOT)
+            || (st.stx_dev_major, st.stx_dev_minor) != (top.stx_dev_major, top.stx_dev_minor);
+        if other_mount {
+            crate::log::info(format_args!(
+                "tmpfiles: {} is a mount point: left as it is",
+                path.display()
+            ));
+            kept = true;
+            continue;
+        }
+        let gone = if is_dir(&st) {
+            remove_on_one_mount(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match gone {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => kept = true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if kept {
+        Err(io::Error::from_raw_os_error(libc::EBUSY))
+    } else {
+        Ok(())
+    }
+}
+
+fn stat_mount(path: &Path) -> io::Result<rustix::fs::Statx> {
+    rustix::fs::statx(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::MNT_ID,
+    )
+    .map_err(io::Error::from)
+}
+
+fn is_dir(st: &rustix::fs::Statx) -> bool {
+    rustix::fs::FileType::from_raw_mode(u32::from(st.stx_mode)) == rustix::fs::FileType::Directory
 }
 
 #[cfg(test)]

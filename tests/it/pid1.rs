@@ -727,3 +727,57 @@ fn outside_pid1_the_machines_units_and_tmpfiles_are_left_alone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("set BOSUN_UNITS=on"));
 }
+
+/// `D /tmp` at boot empties /tmp but never enters what is mounted inside it (a volume, the
+/// host's X11 socket directory, the test's own checkout when it lives under /tmp), as
+/// systemd's rm_rf() stops at mount points. A symlink inside is removed, not followed.
+#[test]
+fn tmpfiles_d_stops_at_mount_points_and_symlinks() {
+    let dir = Scratch::new("tmpfiles-mounts");
+    let root = dir.join("root");
+    fs::create_dir_all(root.join("usr/lib/tmpfiles.d")).unwrap();
+    fs::write(
+        root.join("usr/lib/tmpfiles.d/scratch.conf"),
+        "D /scratch 1777 - - -\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("scratch/bound")).unwrap();
+    fs::create_dir_all(root.join("scratch/stale-dir")).unwrap();
+    fs::write(root.join("scratch/stale-dir/f"), "x").unwrap();
+    fs::write(root.join("scratch/stale"), "x").unwrap();
+    let outside = dir.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("precious"), "keep me").unwrap();
+    let linked = dir.join("linked");
+    fs::create_dir_all(&linked).unwrap();
+    fs::write(linked.join("precious"), "keep me too").unwrap();
+    std::os::unix::fs::symlink(&linked, root.join("scratch/link")).unwrap();
+    let Some(run) = run_pid1(
+        Pid1::bosun()
+            .env("BOSUN_ROOT", &root)
+            .setup(&format!(
+                "mount --bind '{}' '{}'",
+                outside.display(),
+                root.join("scratch/bound").display()
+            ))
+            .args(["--", "true"]),
+        T,
+    ) else {
+        return;
+    };
+    run.assert_code(0);
+    assert!(
+        outside.join("precious").exists(),
+        "went into a mount\n{}",
+        run.dump()
+    );
+    assert!(
+        linked.join("precious").exists(),
+        "followed a symlink\n{}",
+        run.dump()
+    );
+    // The rest was emptied (the negative control: D did act).
+    assert!(!root.join("scratch/stale").exists(), "{}", run.dump());
+    assert!(!root.join("scratch/stale-dir").exists(), "{}", run.dump());
+    assert!(fs::symlink_metadata(root.join("scratch/link")).is_err());
+}
