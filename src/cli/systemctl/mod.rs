@@ -24,16 +24,11 @@ pub use args::{Invocation, Options, Parsed, UnitArg, Verb};
 /// The systemd version bosun's systemctl answers to: scripts parse the number.
 pub const SYSTEMD_VERSION: u32 = 252;
 
-/// Where PID 1's control socket is for `root` (see [`crate::control::socket_path`]).
-pub fn control_socket(root: &Path) -> PathBuf {
-    crate::control::socket_path(root)
-}
-
 /// Whether a bosun serves the control socket under `root`: a connection is accepted, or
 /// refused for lack of permission (the socket is there; the online half reports the denial).
 /// A missing socket, or one nobody listens on (a stale file), means bosun is not running.
 pub fn bosun_running(root: &Path) -> bool {
-    match UnixStream::connect(control_socket(root)) {
+    match UnixStream::connect(crate::control::socket_path(root)) {
         Ok(_) => true,
         Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
     }
@@ -284,7 +279,7 @@ mod tests {
     fn no_socket_means_not_running() {
         let dir = tempfile::tempdir().unwrap();
         assert!(!bosun_running(dir.path()));
-        let path = control_socket(dir.path());
+        let path = crate::control::socket_path(dir.path());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         {
             let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();

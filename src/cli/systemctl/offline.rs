@@ -126,20 +126,6 @@ fn dump(changes: &[Change], verb: &str, result: Result<(), Errno>, quiet: bool, 
         } else if quiet {
             continue;
         }
-        // The running bosun has the standard targets an image without the systemd package
-        // lacks (multi-user.target, ...): a unit linked into one is not linked into nothing,
-        // as systemd, which ships them, would not say either.
-        let builtin = |name: &str| {
-            crate::manager::units::BUILTIN_TARGETS
-                .iter()
-                .any(|b| b.0 == name)
-        };
-        if voice != Voice::Offline
-            && change.kind == ChangeKind::DestinationNotPresent
-            && builtin(&change.path)
-        {
-            continue;
-        }
         stderr_line(&change.message(verb, glyph::arrow()));
     }
     if let (Err(e), false) = (result, logged) {
