@@ -14,20 +14,13 @@ client runs inside the container, as an installer would.
 """
 import json, os, shutil, subprocess, sys, tempfile
 
+from common import WRAP, write
+
 BOSUN = os.path.realpath(sys.argv[1])
 RUNS = int(os.environ.get("BENCH_CONTROL_RUNS", "300"))
 OUT = os.path.join(os.getcwd(), "target", "bench")
 WORK = tempfile.mkdtemp(prefix="control-", dir=OUT)
-WRAP = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--net", "sh", "-c",
-        "set -e; ip link set lo up; mount -t tmpfs -o mode=755 bench-run /run; "
-        "mount -t tmpfs -o mode=1777 bench-tmp /tmp; exec \"$@\"", "sh"]
 NGINX_UNIT = "/lib/systemd/system/nginx.service"
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def unit_dir():

@@ -7,6 +7,8 @@ pass/fail here (tests never assert timings). Needs root or unprivileged user nam
 """
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+from common import host_init_pid
+
 BOSUN = os.path.realpath(sys.argv[1])
 # bosun boots units as PID 1: give it an empty unit tree (an image without units, the case
 # tini covers), never this machine's own units and tmpfiles.d.
@@ -37,17 +39,6 @@ CURRENT = {"name": ""}
 
 def in_namespace(path, pre, cmd, **kw):
     return subprocess.Popen(["unshare", *NS, path, *pre, *cmd], env=env_for(CURRENT["name"]), **kw)
-
-
-def init_pid(unshare):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for task in os.listdir(f"/proc/{unshare.pid}/task"):
-            kids = open(f"/proc/{unshare.pid}/task/{task}/children").read().split()
-            if kids:
-                return int(kids[0])
-        time.sleep(0.001)
-    raise RuntimeError("init did not appear")
 
 
 def children(pid):
@@ -82,7 +73,7 @@ def size_and_static(path):
 def rss_kib(path, pre):
     p = in_namespace(path, pre, ["sleep", "30"], stdout=DEVNULL, stderr=DEVNULL)
     try:
-        pid = init_pid(p)
+        pid = host_init_pid(p)
         wait_for(lambda: children(pid))
         time.sleep(0.3)
         return status_field(pid, "VmRSS"), status_field(pid, "RssAnon")
@@ -104,7 +95,7 @@ def sigterm_latency(path, pre, reps=30):
     samples = []
     for _ in range(reps):
         p = in_namespace(path, pre, ["sleep", "100"], stdout=DEVNULL, stderr=DEVNULL)
-        pid = init_pid(p)
+        pid = host_init_pid(p)
         wait_for(lambda: children(pid))
         time.sleep(0.02)
         t0 = time.perf_counter()

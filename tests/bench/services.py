@@ -15,22 +15,13 @@ Debian's redis-server).
 """
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+from common import WRAP, host_init_pid, write
+
 BOSUN = os.path.realpath(sys.argv[1])
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 RUNS = 5
 WORK = tempfile.mkdtemp(prefix="services-", dir=os.path.join(os.getcwd(), "target"))
 DEVNULL = subprocess.DEVNULL
-# As the test harness: fresh PID, mount and network namespaces, private /run and /tmp, so no
-# daemon touches this machine's /run or ports.
-WRAP = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--net", "sh", "-c",
-        "set -e; ip link set lo up; mount -t tmpfs -o mode=755 bench-run /run; "
-        "mount -t tmpfs -o mode=1777 bench-tmp /tmp; exec \"$@\"", "sh"]
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def unit_tree(name, count, dag, notify_every):
@@ -70,18 +61,6 @@ def supervisor_conf(name, count):
                  "startsecs=0", "autorestart=true", "stopsignal=TERM", ""]
     write(conf, "\n".join(text))
     return conf, marks
-
-
-def host_init_pid(unshare):
-    """The host pid of the namespace's PID 1 (unshare's child)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for task in os.listdir(f"/proc/{unshare.pid}/task"):
-            kids = open(f"/proc/{unshare.pid}/task/{task}/children").read().split()
-            if kids:
-                return int(kids[0])
-        time.sleep(0.0005)
-    raise RuntimeError("init did not appear")
 
 
 def exe_of(pid):
