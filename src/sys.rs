@@ -37,6 +37,142 @@ pub struct ChildSetup {
     pub credentials: Option<Credentials>,
     /// chdir target, and whether a missing directory is tolerated (`-` prefix).
     pub chdir: Option<(std::ffi::CString, bool)>,
+    /// File descriptors passed to the program as 3, 4, ... (socket activation). Each was
+    /// duplicated by [`ListenFds::new`] above the range it is moved into.
+    pub pass_fds: Option<ListenFds>,
+}
+
+/// Sockets handed to a service as systemd does (sd_listen_fds(3)): placed at file descriptors
+/// 3, 4, ... in the child, with `LISTEN_PID` set to the child's own pid, which only the child
+/// knows. The environment is therefore built here, whole, and installed in the child as
+/// `environ` right before exec (the program must not be given an environment through
+/// [`Command::env`], which would replace it).
+pub struct ListenFds {
+    /// Duplicates of the sockets, all numbered at or above 3 + their count, so that moving
+    /// one into place never overwrites another.
+    fds: Vec<OwnedFd>,
+    /// `KEY=VALUE\0` entries; `pid_at` is the entry whose digits the child writes.
+    entries: Vec<Vec<u8>>,
+    /// Pointers to each entry, then a null pointer: the array `environ` is set to.
+    pointers: Vec<*mut libc::c_char>,
+    /// Start of the `LISTEN_PID=` entry's ten-digit field.
+    pid_digits: *mut u8,
+}
+
+// SAFETY: the raw pointers point into `entries`, which the struct owns and never resizes after
+// `new`; they are only dereferenced in the forked child, which has a single thread.
+unsafe impl Send for ListenFds {}
+// SAFETY: as for Send: no shared access happens through the pointers outside the child.
+unsafe impl Sync for ListenFds {}
+
+impl std::fmt::Debug for ListenFds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenFds")
+            .field("fds", &self.fds)
+            .field("variables", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `LISTEN_PID=` and room for any pid (Linux pids have at most 7 digits; 10 fit any i32).
+const LISTEN_PID_FIELD: usize = 10;
+
+impl ListenFds {
+    /// Prepare `fds` for the child, with `env` as the program's whole environment (without
+    /// LISTEN_PID, which is added).
+    pub fn new(
+        fds: &[std::os::fd::BorrowedFd<'_>],
+        env: &[(String, String)],
+    ) -> io::Result<ListenFds> {
+        let lowest = 3 + i32::try_from(fds.len()).unwrap_or(i32::MAX - 3);
+        let mut owned = Vec::with_capacity(fds.len());
+        for fd in fds {
+            owned.push(nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(lowest),
+            )?);
+        }
+        let owned = owned
+            .into_iter()
+            .map(|raw| {
+                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) }
+            })
+            .collect();
+        let mut entries: Vec<Vec<u8>> = env
+            .iter()
+            .filter(|(k, _)| k != "LISTEN_PID")
+            .filter(|(k, v)| !k.contains(['=', '\0']) && !v.contains('\0'))
+            .map(|(k, v)| format!("{k}={v}\0").into_bytes())
+            .collect();
+        let mut pid = b"LISTEN_PID=".to_vec();
+        pid.extend([b'0'; LISTEN_PID_FIELD]);
+        pid.push(0);
+        entries.push(pid);
+        let mut pointers: Vec<*mut libc::c_char> = entries
+            .iter_mut()
+            .map(|e| e.as_mut_ptr().cast::<libc::c_char>())
+            .collect();
+        pointers.push(std::ptr::null_mut());
+        let last = entries.len() - 1;
+        // SAFETY: the entry is "LISTEN_PID=" followed by the digit field, so the offset stays
+        // inside its allocation; the pointer is derived from the entry's own buffer.
+        let pid_digits = unsafe { entries[last].as_mut_ptr().add(b"LISTEN_PID=".len()) };
+        Ok(ListenFds {
+            fds: owned,
+            entries,
+            pointers,
+            pid_digits,
+        })
+    }
+
+    /// In the child: move the descriptors to 3, 4, ..., write the pid, install `environ`.
+    fn install(&mut self) -> io::Result<()> {
+        for (i, fd) in self.fds.iter().enumerate() {
+            let target = 3 + i32::try_from(i).unwrap_or(0);
+            // SAFETY: dup2 on two integers; `fd` is open (owned by this struct) and the target
+            // is below every source (see `new`), so no source is closed by an earlier move.
+            // The copy it makes has no close-on-exec flag, which is the point.
+            if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(fd), target) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        // SAFETY: getpid has no preconditions.
+        let mut pid = unsafe { libc::getpid() };
+        // The decimal digits, then the terminating NUL (the field has room for any pid and
+        // its NUL: see `new`).
+        let mut digits = [0u8; LISTEN_PID_FIELD];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + u8::try_from(pid % 10).unwrap_or(0);
+            n += 1;
+            pid /= 10;
+            if pid == 0 || n == LISTEN_PID_FIELD {
+                break;
+            }
+        }
+        for (i, d) in digits[..n].iter().rev().enumerate() {
+            // SAFETY: `pid_digits` points to LISTEN_PID_FIELD + 1 bytes inside an entry this
+            // struct owns (see `new`); i < n <= LISTEN_PID_FIELD.
+            unsafe { *self.pid_digits.add(i) = *d };
+        }
+        // SAFETY: as above; n <= LISTEN_PID_FIELD, and the entry has one more byte.
+        unsafe { *self.pid_digits.add(n) = 0 };
+        // SAFETY: `pointers` is a null-terminated array of pointers to NUL-terminated entries,
+        // all owned by this struct, which lives until exec replaces the process image (the
+        // closure holding it is dropped only in the parent). Writing the `environ` pointer is
+        // a plain store, async-signal-safe; std's exec then passes it to the program, because
+        // the Command was given no environment of its own.
+        unsafe {
+            environ = self.pointers.as_mut_ptr();
+        }
+        Ok(())
+    }
+}
+
+unsafe extern "C" {
+    /// The C library's environment pointer, which execvp passes on.
+    static mut environ: *mut *mut libc::c_char;
 }
 
 /// The identity a service runs as.
@@ -50,6 +186,7 @@ pub struct Credentials {
 /// Arrange for `cmd`'s child to run `setup` and to start with default dispositions for every
 /// signal and an empty signal mask. A failing step makes `spawn` fail with that step's errno.
 pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
+    let mut setup = setup;
     let hook = move || -> io::Result<()> {
         if let Some(procs) = &setup.cgroup_procs {
             join_cgroup(procs)?;
@@ -119,6 +256,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 }
             }
         }
+        if let Some(listen) = setup.pass_fds.as_mut() {
+            listen.install()?;
+        }
         if let Some((dir, missing_ok)) = &setup.chdir {
             // SAFETY: `dir` is a valid NUL-terminated string owned by the closure.
             if unsafe { libc::chdir(dir.as_ptr()) } < 0 {
@@ -132,7 +272,7 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     };
     // SAFETY: the hook makes only async-signal-safe calls (open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, setgroups, setgid, setuid, chdir) on data prepared before fork; it allocates
+    // umask, setgroups, setgid, setuid, dup2, getpid, chdir and a store to `environ`) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {
@@ -228,10 +368,14 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for nix::sys::signalfd::SignalFd {}
     impl Sealed for std::os::fd::OwnedFd {}
+    impl Sealed for std::os::fd::BorrowedFd<'_> {}
 }
 
 impl StableFd for nix::sys::signalfd::SignalFd {}
 impl StableFd for std::os::fd::OwnedFd {}
+/// The borrow keeps the descriptor open, and its owner cannot close it, for as long as the
+/// registration (which holds the borrow) lives.
+impl StableFd for std::os::fd::BorrowedFd<'_> {}
 
 /// A [`StableFd`] as tokio's reactor sees it. Gives shared access only, so the descriptor
 /// cannot be swapped while registered.
@@ -264,4 +408,14 @@ pub fn close_received(fd: std::os::fd::RawFd) {
     // SAFETY: the kernel just installed `fd` in our table for this message and nothing else
     // refers to it; taking ownership and dropping closes it exactly once.
     drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+}
+
+/// Accept a connection on the listening socket `listener`, non-blocking and close-on-exec.
+pub fn accept(listener: std::os::fd::BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let raw = nix::sys::socket::accept4(
+        std::os::fd::AsRawFd::as_raw_fd(&listener),
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC | nix::sys::socket::SockFlag::SOCK_NONBLOCK,
+    )?;
+    // SAFETY: accept4 just returned this descriptor; nothing else owns or will close it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
 }

@@ -151,6 +151,18 @@ pub struct UnitInfo {
     pub requisite: Vec<String>,
     #[serde(default)]
     pub binds_to: Vec<String>,
+    /// A socket's `Listen*=` lines as (type, address): `("Stream", "/run/foo.sock")`.
+    #[serde(default)]
+    pub listen: Vec<(String, String)>,
+    /// The units a socket activates (`Triggers:`), a template for Accept=yes.
+    #[serde(default)]
+    pub socket_triggers: Vec<String>,
+    /// The sockets that activate this service (`TriggeredBy:`).
+    #[serde(default)]
+    pub triggered_by: Vec<String>,
+    /// An Accept=yes socket's connections: (accepted since start, live now).
+    #[serde(default)]
+    pub connections: Option<(u32, u32)>,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

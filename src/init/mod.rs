@@ -280,6 +280,16 @@ async fn supervise(
                 }
             },
             Some(call) = ctl_rx.recv() => pid1.on_control(call),
+            (unit, index) = async {
+                match pid1.services.as_ref() {
+                    Some(svc) => svc.socket_activity().await,
+                    None => pending().await,
+                }
+            } => {
+                if let Some(svc) = pid1.services.as_mut() {
+                    svc.on_socket_activity(&unit, index);
+                }
+            },
             Some(line) = rx.recv() => {
                 if let Some(boot) = pid1.boot.as_mut().filter(|b| b.owns(&line)) {
                     boot.on_line(line, output.as_mut());

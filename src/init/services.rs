@@ -188,6 +188,43 @@ impl Services {
         (lines, self.journal.last_seq())
     }
 
+    /// Wait for activity on a listening socket: (unit, line). The descriptors are registered
+    /// with the reactor for this wait only, borrowed from the engine, which stays their one
+    /// owner; pending forever when nothing listens.
+    pub async fn socket_activity(&self) -> (String, usize) {
+        let watched: Vec<(String, usize, _)> = self
+            .engine
+            .socket_watches()
+            .into_iter()
+            .filter_map(|(unit, index, fd)| {
+                let fd = crate::sys::register(fd)
+                    .inspect_err(|e| {
+                        crate::log::warn(format_args!("{unit}: cannot watch the socket: {e}"));
+                    })
+                    .ok()?;
+                Some((unit.to_owned(), index, fd))
+            })
+            .collect();
+        if watched.is_empty() {
+            return std::future::pending().await;
+        }
+        std::future::poll_fn(|cx| {
+            for (unit, index, fd) in &watched {
+                if fd.poll_read_ready(cx).is_ready() {
+                    return std::task::Poll::Ready((unit.clone(), *index));
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await
+    }
+
+    /// Activity on line `index` of socket `unit`.
+    pub fn on_socket_activity(&mut self, unit: &str, index: usize) {
+        self.engine
+            .on_socket_ready(&self.loader, unit, index, Instant::now());
+    }
+
     /// Print the engine's notes and start readers for its new pipes.
     pub fn pump(&mut self, _output: Option<&mut Output>) {
         for note in self.engine.take_notes() {

@@ -10,7 +10,10 @@
 //! sessions (the PIDFile's process included) and their descendants.
 
 mod query;
+mod socket;
 pub use query::{Refusal, now_ms};
+use socket::SocketRun;
+pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -81,6 +84,8 @@ struct ServiceRun {
     run_env: Vec<(String, String)>,
     timer: Option<Instant>,
     watchdog: Option<Instant>,
+    /// The connection of an Accept=yes instance, and the peer's address and port (IP).
+    connection: Option<(OwnedFd, Option<(String, u16)>)>,
 }
 
 enum Runtime {
@@ -88,6 +93,7 @@ enum Runtime {
     Target {
         active: bool,
     },
+    Socket(Box<SocketRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert {
         reason: String,
@@ -118,6 +124,8 @@ pub struct Engine {
     /// The job queue was empty once: boot is over, and jobs queued later (by systemctl)
     /// do not make the system "starting" again.
     boot_over: bool,
+    /// Accept=yes instances that serve a connection, and their socket.
+    accepted_by: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -164,6 +172,7 @@ impl Engine {
             changed: HashMap::new(),
             last_job: HashMap::new(),
             boot_over: false,
+            accepted_by: HashMap::new(),
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -246,12 +255,14 @@ impl Engine {
                     run_env: Vec::new(),
                     timer: None,
                     watchdog: None,
+                    connection: None,
                 }))
             }
-            UnitKind::Socket(_) | UnitKind::Timer(_) => Runtime::Inert {
-                reason: format!(
-                    "{name}: socket and timer units are not run by this version of bosun"
-                ),
+            UnitKind::Socket(section) => {
+                Runtime::Socket(Box::new(SocketRun::new((**section).clone())))
+            }
+            UnitKind::Timer(_) => Runtime::Inert {
+                reason: format!("{name}: timer units are not run by this version of bosun"),
             },
             UnitKind::Unsupported { unit_type, .. } => Runtime::Inert {
                 reason: format!("{name}: .{unit_type} units are not supported by bosun"),
@@ -287,6 +298,7 @@ impl Engine {
         match self.runtime.get(&self.canonical(unit)) {
             Some(Runtime::Service(run)) => run.svc.state().active(),
             Some(Runtime::Target { active: true }) => Active::Active,
+            Some(Runtime::Socket(run)) => run.state.active(),
             _ => Active::Inactive,
         }
     }
@@ -318,6 +330,7 @@ impl Engine {
                 matches!(run.svc.state().active(), Active::Active | Active::Reloading)
             }
             Some(Runtime::Target { active }) => *active,
+            Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
             _ => false,
         };
         let tx = if alone {
@@ -551,6 +564,10 @@ impl Engine {
                     self.finish_job(unit, JobResult::Done);
                 }
             }
+            Some(Runtime::Socket(_)) => match kind {
+                JobKind::Start => self.start_socket(unit),
+                JobKind::Stop => self.stop_socket(unit),
+            },
             Some(Runtime::Service(_)) => match kind {
                 JobKind::Start => self.start_service(unit, now),
                 JobKind::Stop => {
@@ -563,20 +580,8 @@ impl Engine {
     }
 
     fn start_service(&mut self, unit: &str, now: Instant) {
-        let Some(Entry::Loaded(loaded)) = self.units.get(unit) else {
-            return self.finish_job(unit, JobResult::Failed);
-        };
-        let u = &loaded.unit.unit;
-        if let Verdict::Fail(why) = evaluate(&u.conditions, &self.system, "Condition") {
-            self.notes.push(Note::Info(format!(
-                "{unit}: condition check resulted in {why} being false; skipped"
-            )));
-            return self.finish_job(unit, JobResult::Skipped);
-        }
-        if let Verdict::Fail(why) = evaluate(&u.asserts, &self.system, "Assert") {
-            self.notes
-                .push(Note::Error(format!("{unit}: assertion {why} failed")));
-            return self.finish_job(unit, JobResult::Failed);
+        if let Some(result) = self.conditions_fail(unit) {
+            return self.finish_job(unit, result);
         }
         let state = match self.runtime.get(unit) {
             Some(Runtime::Service(run)) => run.svc.state(),
@@ -593,6 +598,33 @@ impl Engine {
             .push(Note::Info(format!("Starting {}...", self.describe(unit))));
         self.feed(unit, Event::Start, now);
         self.settle_job(unit);
+    }
+
+    /// Condition*= and Assert*= of a unit about to start: the job's result when one fails
+    /// (skipped, or failed for an assertion), said in systemd's words.
+    fn conditions_fail(&mut self, unit: &str) -> Option<JobResult> {
+        let Some(Entry::Loaded(loaded)) = self.units.get(unit) else {
+            return Some(JobResult::Failed);
+        };
+        let u = &loaded.unit.unit;
+        let (note, result) =
+            if let Verdict::Fail(why) = evaluate(&u.conditions, &self.system, "Condition") {
+                (
+                    Note::Info(format!(
+                        "{unit}: condition check resulted in {why} being false; skipped"
+                    )),
+                    JobResult::Skipped,
+                )
+            } else if let Verdict::Fail(why) = evaluate(&u.asserts, &self.system, "Assert") {
+                (
+                    Note::Error(format!("{unit}: assertion {why} failed")),
+                    JobResult::Failed,
+                )
+            } else {
+                return None;
+            };
+        self.notes.push(note);
+        Some(result)
     }
 
     /// Identity, cgroup, directories and credentials of a new run.
@@ -650,6 +682,9 @@ impl Engine {
             self.report_transition(unit, before, after);
         }
         self.settle_job(unit);
+        if before != after {
+            self.socket_service_changed(unit);
+        }
     }
 
     /// A main PID the service named itself (MAINPID=) is routed to it from now on: its exit
@@ -783,6 +818,7 @@ impl Engine {
                     Active::Inactive | Active::Failed | Active::Deactivating
                 ),
                 Some(Runtime::Target { active }) => *active,
+                Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
                 Some(Runtime::Inert { .. }) | None => false,
             })
             .filter(|other| {
@@ -898,6 +934,12 @@ impl Engine {
     }
 
     fn spawn(&mut self, unit: &str, phase: Phase, index: usize, main: bool) -> Event {
+        // The main command is handed the unit's sockets (sd_listen_fds(3)).
+        let sockets = if phase == Phase::Start {
+            self.sockets_for(unit)
+        } else {
+            Vec::new()
+        };
         let root = self.settings.root.clone();
         let notify = self.settings.notify_address.clone();
         let manager_env = self.settings.environment.clone();
@@ -951,6 +993,10 @@ impl Engine {
                 env.push(("EXIT_STATUS".into(), status));
             }
         }
+        if let Some((_, Some((addr, port)))) = &run.connection {
+            env.push(("REMOTE_ADDR".into(), addr.clone()));
+            env.push(("REMOTE_PORT".into(), port.to_string()));
+        }
         env.extend(run.run_env.iter().cloned());
         let process_env = |name: &str| std::env::var(name).ok();
         let launch = Launch {
@@ -962,6 +1008,12 @@ impl Engine {
             process_env: &process_env,
             identity: run.identity.as_ref(),
             cgroup: run.cgroup.as_ref().map(|c| c.procs_file().clone()),
+            sockets: &sockets,
+            connection: run
+                .connection
+                .as_ref()
+                .filter(|_| phase == Phase::Start)
+                .map(|(fd, _)| fd),
         };
         match spawn::spawn(command, &launch) {
             Ok(spawned) => {

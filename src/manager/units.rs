@@ -215,8 +215,20 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         .chain(&loaded.requires)
         .map(ToString::to_string)
         .collect();
-    if u.default_dependencies && matches!(loaded.unit.kind, UnitKind::Service(_)) {
+    if u.default_dependencies
+        && matches!(loaded.unit.kind, UnitKind::Service(_) | UnitKind::Socket(_))
+    {
         names.push("sysinit.target".to_owned());
+    }
+    match &loaded.unit.kind {
+        // An Accept=no socket's service is loaded with it (instances of an Accept=yes
+        // socket's template are loaded per connection).
+        UnitKind::Socket(s) if !s.accept => {
+            names.push(crate::manager::engine::service_of(loaded.name.as_ref(), s));
+        }
+        // Sockets= are pulled in (Wants=).
+        UnitKind::Service(s) => names.extend(s.sockets.iter().map(ToString::to_string)),
+        _ => {}
     }
     names
 }
@@ -244,6 +256,7 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.after = names(&u.after);
                 d.before = names(&u.before);
                 d.on_failure = names(&u.on_failure);
+                implicit(&mut d, name, &l.unit.kind);
                 if u.default_dependencies {
                     add_defaults(&mut d, &l.unit.kind, units);
                 }
@@ -269,6 +282,25 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
         all.push((name.clone(), d));
     }
     Graph::new(all)
+}
+
+/// Dependencies systemd adds whatever DefaultDependencies= says (systemd.socket(5),
+/// systemd.service(5) "Implicit Dependencies"): a socket is ordered before the service it
+/// activates (so the service is ordered after it); a service wants and is ordered after the
+/// sockets of its Sockets=.
+fn implicit(d: &mut Deps, name: &str, kind: &UnitKind) {
+    match kind {
+        UnitKind::Socket(s) => {
+            d.before.insert(crate::manager::engine::service_of(name, s));
+        }
+        UnitKind::Service(s) => {
+            for socket in &s.sockets {
+                d.wants.insert(socket.to_string());
+                d.after.insert(socket.to_string());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// systemd's implicit dependencies for units with DefaultDependencies=yes.
@@ -299,6 +331,8 @@ fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) 
             d.before.insert("shutdown.target".to_owned());
         }
         UnitKind::Socket(_) => {
+            d.requires.insert("sysinit.target".to_owned());
+            d.after.insert("sysinit.target".to_owned());
             d.before.insert("sockets.target".to_owned());
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());

@@ -82,6 +82,8 @@ pub enum SpawnError {
     },
     #[error("cannot create a pipe")]
     Pipe(#[source] nix::Error),
+    #[error("cannot hand over the socket")]
+    Socket(#[source] io::Error),
 }
 
 impl SpawnError {
@@ -235,6 +237,12 @@ pub struct Launch<'a> {
     pub identity: Option<&'a Identity>,
     /// The unit's cgroup to join (cgroup v2 mode).
     pub cgroup: Option<CString>,
+    /// Sockets handed over (socket activation): passed as 3, 4, ... with LISTEN_FDS,
+    /// LISTEN_PID and LISTEN_FDNAMES; empty for commands other than the main one.
+    pub sockets: &'a [(OwnedFd, String)],
+    /// The connection of an `Accept=yes` socket: `StandardInput=socket` and
+    /// `StandardOutput=socket` use it.
+    pub connection: Option<&'a OwnedFd>,
 }
 
 impl std::fmt::Debug for Launch<'_> {
@@ -323,11 +331,27 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     if let Some((argv0, rest)) = argv.split_first() {
         cmd.arg0(argv0).args(rest);
     }
-    cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    // With sockets to hand over, the child installs the environment itself (it alone knows
+    // LISTEN_PID); otherwise the Command carries it.
+    let pass_fds = if launch.sockets.is_empty() {
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+        None
+    } else {
+        let mut env = env.clone();
+        env.push(("LISTEN_FDS".into(), launch.sockets.len().to_string()));
+        let names: Vec<&str> = launch.sockets.iter().map(|(_, n)| n.as_str()).collect();
+        env.push(("LISTEN_FDNAMES".into(), names.join(":")));
+        let fds: Vec<std::os::fd::BorrowedFd<'_>> = launch
+            .sockets
+            .iter()
+            .map(|(fd, _)| std::os::fd::AsFd::as_fd(fd))
+            .collect();
+        Some(crate::sys::ListenFds::new(&fds, &env).map_err(SpawnError::Socket)?)
+    };
 
     let identity = if privileged { None } else { launch.identity };
     let caps = effective_capabilities();
-    let (stdout, stderr) = plan_streams(exec, launch.root, &mut cmd)?;
+    let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut cmd)?;
     let setup = ChildSetup {
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
@@ -360,6 +384,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
             groups: id.groups.clone(),
         }),
         chdir: working_directory(exec, identity),
+        pass_fds,
     };
     crate::sys::prepare_child(&mut cmd, setup);
     let child = cmd.spawn().map_err(|source| SpawnError::Exec {
@@ -380,8 +405,29 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
 fn plan_streams(
     exec: &ExecContext,
     root: &Path,
+    connection: Option<&OwnedFd>,
     cmd: &mut Command,
 ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), SpawnError> {
+    // The connection, for each stream that names it; blocking, as a program reading its
+    // stdin expects (the listening side accepted it non-blocking).
+    let socket = |setting: &'static str| -> Result<StdStdio, SpawnError> {
+        let fd = connection
+            .ok_or(SpawnError::Unsupported {
+                setting,
+                value: "socket (only the main process of a socket-activated service with \
+                        Accept=yes has a connection)"
+                    .into(),
+            })?
+            .try_clone()
+            .map_err(SpawnError::Socket)?;
+        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL)
+            .map_err(|e| SpawnError::Socket(e.into()))?;
+        let blocking =
+            nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(blocking))
+            .map_err(|e| SpawnError::Socket(e.into()))?;
+        Ok(StdStdio::from(fd))
+    };
     let on_disk = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
     let open = |setting: &'static str, path: &Path, options: &mut fs::OpenOptions| {
         options
@@ -398,6 +444,9 @@ fn plan_streams(
         Stdio::File(p) => {
             StdStdio::from(open("StandardInput", p, fs::OpenOptions::new().read(true))?)
         }
+        // As systemd: a command that has no connection (ExecStartPre=, ...) reads nothing.
+        Stdio::Socket if connection.is_none() => StdStdio::null(),
+        Stdio::Socket => socket("StandardInput")?,
         other => {
             return Err(SpawnError::Unsupported {
                 setting: "StandardInput",
@@ -408,7 +457,14 @@ fn plan_streams(
     cmd.stdin(stdin);
 
     // Output streams: `inherit` on stderr means "like stdout".
-    let out_kind = exec.standard_output.clone().unwrap_or(Stdio::Journal);
+    // Unset, it follows a socket stdin (systemd: `inherit` when StandardInput=socket).
+    let out_kind = exec.standard_output.clone().unwrap_or_else(|| {
+        if exec.standard_input == Some(Stdio::Socket) && connection.is_some() {
+            Stdio::Socket
+        } else {
+            Stdio::Journal
+        }
+    });
     let err_kind = match exec.standard_error.clone().unwrap_or(Stdio::Inherit) {
         Stdio::Inherit => out_kind.clone(),
         other => other,
@@ -423,6 +479,12 @@ fn plan_streams(
                 }
                 Stdio::Null => (StdStdio::null(), None),
                 Stdio::Inherit | Stdio::Tty | Stdio::Console => (StdStdio::inherit(), None),
+                Stdio::Socket if connection.is_none() => {
+                    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                        .map_err(SpawnError::Pipe)?;
+                    (StdStdio::from(write), Some(read))
+                }
+                Stdio::Socket => (socket(setting)?, None),
                 Stdio::File(p) => (
                     StdStdio::from(open(
                         setting,

@@ -20,6 +20,7 @@ mod notify;
 mod pid1;
 mod repo;
 mod services;
+mod sockets;
 mod spawn;
 mod systemctl;
 mod units;

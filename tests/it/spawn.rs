@@ -43,6 +43,8 @@ fn run(
         process_env: &process_env,
         identity: identity.as_ref(),
         cgroup: None,
+        sockets: &[],
+        connection: None,
     };
     let Spawned {
         pid,
@@ -205,6 +207,8 @@ fn spawn_failures_name_the_problem() {
         process_env: &env,
         identity: None,
         cgroup: None,
+        sockets: &[],
+        connection: None,
     };
     let err = spawn::spawn(&svc.exec_start[0], &launch).unwrap_err();
     assert_eq!(err.errno(), libc::ENOENT);

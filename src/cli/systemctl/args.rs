@@ -428,6 +428,7 @@ impl Parser<'_> {
                 );
             }
             "all" => o.all = true,
+            "show-types" => o.show_types = true,
             "reverse" => o.dependency = Dependency::Reverse,
             "after" => o.dependency = Dependency::After,
             "before" => o.dependency = Dependency::Before,

@@ -45,6 +45,8 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         }
         Verb::ListUnits => ask(Request::Units { names: Vec::new() })
             .map(|r| list::units(&unit_list(r), invocation)),
+        Verb::ListSockets => ask(Request::Units { names: Vec::new() })
+            .map(|r| list::sockets(&unit_list(r), invocation)),
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {

@@ -113,6 +113,8 @@ pub enum Dependency {
 /// manager does; offline verbs carry them without effect, as systemctl does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// `--show-types`: list-sockets shows each socket's type.
+    pub show_types: bool,
     /// `-q`, `--quiet`: print nothing but errors (`is-*` verbs print no state).
     pub quiet: bool,
     /// `--no-block` (online): do not wait for queued jobs.
@@ -174,6 +176,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            show_types: false,
             quiet: false,
             no_block: false,
             wait: false,

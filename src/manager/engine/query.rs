@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::{Engine, Runtime, procs};
+use super::{Engine, Runtime, procs, socket};
 use crate::control::proto::{KillWhom, UnitInfo, bus_error};
 use crate::manager::units::{Entry, collect, graph};
 use crate::service::state::Target;
@@ -65,6 +65,7 @@ impl Engine {
                         Runtime::Service(run) => run.svc.state() == State::Dead,
                         Runtime::Target { active } => !*active,
                         Runtime::Inert { .. } => true,
+                        Runtime::Socket(run) => run.state == socket::SocketState::Dead,
                     };
                     inactive.then_some(fresh)
                 }
@@ -206,6 +207,7 @@ impl Engine {
                 info.restarts = svc.restarts();
                 info.status_text = svc.status_text().map(str::to_owned);
                 info.service_type = service_type_name(run.section.service_type);
+                info.triggered_by = self.sockets_activating(&name);
                 info.tracking = Some(
                     if run.cgroup.is_some() {
                         "cgroup"
@@ -227,6 +229,15 @@ impl Engine {
             }
             Some(Runtime::Target { active }) => {
                 info.sub_state = if *active { "active" } else { "dead" }.into();
+            }
+            Some(Runtime::Socket(_)) => {
+                if let Some(socket) = self.socket_info(&name) {
+                    info.sub_state = socket.sub_state.into();
+                    info.result = socket.result.into();
+                    info.listen = socket.listen;
+                    info.socket_triggers = vec![socket.triggers];
+                    info.connections = socket.accept.then_some((socket.accepted, socket.connected));
+                }
             }
             Some(Runtime::Inert { reason }) if info.load_error.is_none() => {
                 info.load_error = Some(reason.clone());

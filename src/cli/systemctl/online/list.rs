@@ -314,3 +314,50 @@ impl Walk<'_, '_> {
         println!("{name}");
     }
 }
+
+/// `list-sockets` (systemctl-list-units.c output_sockets_list()): one row per listening
+/// address of each socket unit (active ones; all loaded ones with `--all`), sorted by address.
+pub(super) fn sockets(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
+    let o = &invocation.options;
+    let patterns: Vec<String> = invocation.units.iter().map(|u| u.as_text()).collect();
+    let mut rows: Vec<(&str, &str, &str, String)> = Vec::new();
+    for info in infos {
+        if !info.name.ends_with(".socket")
+            || !(patterns.is_empty() || patterns.iter().any(|p| fnmatch(p, &info.name)))
+            || !(o.all || info.active_state == "active" || info.active_state == "reloading")
+        {
+            continue;
+        }
+        let activates = info.socket_triggers.join(", ");
+        for (kind, address) in &info.listen {
+            rows.push((address, kind, &info.name, activates.clone()));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(b.1)));
+    let legend = o.show_legend();
+    let mut cells: Vec<Vec<&str>> = Vec::new();
+    let columns = |listen, kind, unit, activates| {
+        if o.show_types {
+            vec![listen, kind, unit, activates]
+        } else {
+            vec![listen, unit, activates]
+        }
+    };
+    if legend {
+        cells.push(columns("LISTEN", "TYPE", "UNIT", "ACTIVATES"));
+    }
+    for (listen, kind, unit, activates) in &rows {
+        cells.push(columns(listen, kind, unit, activates));
+    }
+    if !cells.is_empty() && (legend || !rows.is_empty()) {
+        print!("{}", table(&cells));
+    }
+    if legend {
+        println!();
+        println!("{} sockets listed.", rows.len());
+        if !o.all {
+            println!("Pass --all to see loaded but inactive sockets, too.");
+        }
+    }
+    Exit::Success
+}

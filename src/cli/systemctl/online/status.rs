@@ -112,6 +112,18 @@ fn print_block(info: &UnitInfo, root: &Path) {
         ));
     }
     println!("{active}");
+    if !info.triggered_by.is_empty() {
+        println!("TriggeredBy: {}", bulleted(&info.triggered_by));
+    }
+    if !info.socket_triggers.is_empty() {
+        println!("   Triggers: {}", bulleted(&info.socket_triggers));
+    }
+    for (kind, address) in &info.listen {
+        println!("     Listen: {address} ({kind})");
+    }
+    if let Some((accepted, connected)) = info.connections {
+        println!("   Accepted: {accepted}; Connected: {connected};");
+    }
     let comm = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .map(|c| format!(" ({})", c.trim_end()))
@@ -133,6 +145,15 @@ fn print_block(info: &UnitInfo, root: &Path) {
             info.tracking.as_deref().unwrap_or("session")
         );
     }
+}
+
+/// Units after systemd's bullet, one per line, aligned under the first.
+fn bulleted(units: &[String]) -> String {
+    units
+        .iter()
+        .map(|u| format!("● {u}"))
+        .collect::<Vec<_>>()
+        .join("\n             ")
 }
 
 /// The Drop-In lines: each directory once, its files after a tree glyph.
