@@ -22,6 +22,7 @@ mod repo;
 mod services;
 mod sockets;
 mod spawn;
+mod ssh;
 mod systemctl;
 mod units;
 mod verbs;
