@@ -97,7 +97,8 @@ fn accept_yes_gives_each_of_fifty_concurrent_clients_its_own_instance() {
     let main = format!(
         "python3 {client} {socket} 50 > {out}; echo rc=$? >> {out}\n\
          {s} list-sockets > {dir}/list; {s} status otpd.socket > {dir}/status\n\
-         stat -c %a {socket} > {dir}/mode",
+         stat -c %a {socket} > {dir}/mode; {b} ctl status > {dir}/initctl",
+        b = bosun().display(),
         client = client.display(),
         socket = socket.display(),
         out = dir.join("answers").display(),
@@ -150,6 +151,11 @@ fn accept_yes_gives_each_of_fifty_concurrent_clients_its_own_instance() {
     );
     assert!(status.contains("Accepted: 50; Connected: 0;"), "{status}");
     assert_eq!(fs::read_to_string(dir.join("mode")).unwrap().trim(), "600");
+    let initctl = fs::read_to_string(dir.join("initctl")).unwrap();
+    assert!(
+        initctl.contains("OTP helper socket [/run/otpd/DEFAULT.socket] 0/50 connections"),
+        "{initctl}"
+    );
     let err = &run.stderr;
     assert!(err.contains("Listening on OTP helper socket."), "{err}");
 }
@@ -293,4 +299,32 @@ fn a_socket_that_cannot_open_fails_with_its_line_and_exec_lines_are_refused() {
         err.contains("pre.socket: ExecStartPre= in a socket unit is not run by bosun"),
         "{err}"
     );
+}
+
+#[test]
+fn every_socket_unit_shipped_on_this_machine_parses() {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["/lib/systemd/system", "/usr/lib/systemd/system"] {
+        if let Ok(entries) = fs::read_dir(dir) {
+            files.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "socket")),
+            );
+        }
+    }
+    if files.is_empty() {
+        println!("SKIP: no .socket unit files on this machine");
+        return;
+    }
+    let out = std::process::Command::new(bosun())
+        .arg("verify")
+        .args(&files)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(" 0 with errors,"), "{text}");
 }

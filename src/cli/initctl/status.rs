@@ -205,6 +205,14 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                     .trim_start()
                     .to_owned();
             }
+            // A socket says where it listens, and (Accept=yes) how many it serves.
+            if !u.listen.is_empty() {
+                let at: Vec<&str> = u.listen.iter().map(|(_, a)| a.as_str()).collect();
+                description = format!("{description} [{}]", at.join(", "));
+            }
+            if let Some((accepted, connected)) = u.connections {
+                description = format!("{description} {connected}/{accepted} connections");
+            }
             let color = state_color(&u.active_state);
             let mut row = vec![
                 Cell::plain(&u.name),
