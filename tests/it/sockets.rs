@@ -80,15 +80,16 @@ fn accept_yes_gives_each_of_fifty_concurrent_clients_its_own_instance() {
             (
                 "otpd.socket",
                 "[Unit]\nDescription=OTP helper socket\n\n[Socket]\n\
-                 ListenStream=/run/otpd/DEFAULT.socket\nSocketMode=0600\nAccept=true\n\n\
-                 [Install]\nWantedBy=sockets.target\n",
+                 ListenStream=/run/otpd/DEFAULT.socket\nRemoveOnStop=true\nSocketMode=0600\n\
+                 Accept=true\n\n[Install]\nWantedBy=sockets.target\n",
             ),
             (
+                // As ipa-otpd@.service: the connection on stdin and stdout, stderr to the log.
                 "otpd@.service",
-                "[Unit]\nDescription=OTP helper\n\n[Service]\n\
-                 ExecStart=/bin/sh -c 'read q; sleep 0.2; echo \"answer to $q from $$$$ \
-                 fds=$LISTEN_FDS names=$LISTEN_FDNAMES\"'\n\
-                 StandardInput=socket\n",
+                "[Unit]\nDescription=OTP helper\n\n[Service]\nEnvironment=LC_ALL=C.UTF-8\n\
+                 ExecStart=/bin/sh -c 'read q; echo \"serving $q\" >&2; sleep 0.2; \
+                 echo \"answer to $q from $$$$ fds=$LISTEN_FDS names=$LISTEN_FDNAMES\"'\n\
+                 StandardInput=socket\nStandardOutput=socket\nStandardError=journal\n",
             ),
         ],
     );
@@ -158,6 +159,14 @@ fn accept_yes_gives_each_of_fifty_concurrent_clients_its_own_instance() {
     );
     let err = &run.stderr;
     assert!(err.contains("Listening on OTP helper socket."), "{err}");
+    // Their stderr went to the log (bosun's stdout), prefixed by the instance.
+    assert!(
+        run.stdout_str().contains("]: serving question-49"),
+        "{}",
+        run.dump()
+    );
+    // RemoveOnStop=: the socket file went with the socket.
+    assert!(!socket.exists(), "{}", socket.display());
 }
 
 /// A daemon that takes its socket from bosun (sd_listen_fds(3) rules checked by itself) and
