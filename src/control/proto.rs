@@ -151,6 +151,18 @@ pub struct UnitInfo {
     pub requisite: Vec<String>,
     #[serde(default)]
     pub binds_to: Vec<String>,
+    /// A timer's next elapse (ms since the Unix epoch), while it waits.
+    #[serde(default)]
+    pub next_elapse_ms: Option<u64>,
+    /// A timer's last trigger (ms since the Unix epoch), a Persistent= stamp's included.
+    #[serde(default)]
+    pub last_trigger_ms: Option<u64>,
+    /// The units it triggers (a timer's Unit=), each with its active state.
+    #[serde(default)]
+    pub triggers: Vec<(String, String)>,
+    /// The units that trigger it (timers), each with its active state.
+    #[serde(default)]
+    pub triggered_by: Vec<(String, String)>,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

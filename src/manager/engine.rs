@@ -10,6 +10,7 @@
 //! sessions (the PIDFile's process included) and their descendants.
 
 mod query;
+mod timer;
 pub use query::{Refusal, now_ms};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::OwnedFd;
@@ -46,6 +47,10 @@ pub struct Settings {
     /// (uid, gid) for services that name no User= or Group= (the host user of BOSUN_RUN_AS);
     /// None: they run as bosun does.
     pub run_as: Option<(u32, u32)>,
+    /// When bosun started: OnBootSec= and OnStartupSec= count from it.
+    pub started: Instant,
+    /// Where Persistent= timers keep their `stamp-NAME` files.
+    pub timer_stamps: PathBuf,
 }
 
 /// A log pipe of a spawned process, for the event loop to read.
@@ -88,6 +93,7 @@ enum Runtime {
     Target {
         active: bool,
     },
+    Timer(Box<timer::TimerRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert {
         reason: String,
@@ -248,10 +254,9 @@ impl Engine {
                     watchdog: None,
                 }))
             }
-            UnitKind::Socket(_) | UnitKind::Timer(_) => Runtime::Inert {
-                reason: format!(
-                    "{name}: socket and timer units are not run by this version of bosun"
-                ),
+            UnitKind::Timer(section) => self.timer_runtime(name, section),
+            UnitKind::Socket(_) => Runtime::Inert {
+                reason: format!("{name}: socket units are not run by this version of bosun"),
             },
             UnitKind::Unsupported { unit_type, .. } => Runtime::Inert {
                 reason: format!("{name}: .{unit_type} units are not supported by bosun"),
@@ -287,6 +292,7 @@ impl Engine {
         match self.runtime.get(&self.canonical(unit)) {
             Some(Runtime::Service(run)) => run.svc.state().active(),
             Some(Runtime::Target { active: true }) => Active::Active,
+            Some(Runtime::Timer(t)) => t.active(),
             _ => Active::Inactive,
         }
     }
@@ -318,6 +324,7 @@ impl Engine {
                 matches!(run.svc.state().active(), Active::Active | Active::Reloading)
             }
             Some(Runtime::Target { active }) => *active,
+            Some(Runtime::Timer(t)) => t.active() == Active::Active,
             _ => false,
         };
         let tx = if alone {
@@ -379,6 +386,7 @@ impl Engine {
             .values()
             .filter_map(|rt| match rt {
                 Runtime::Service(run) => [run.timer, run.watchdog].into_iter().flatten().min(),
+                Runtime::Timer(t) => t.deadline(),
                 _ => None,
             })
             .min()
@@ -387,6 +395,7 @@ impl Engine {
     /// Fire every timer due at `now`.
     pub fn on_time(&mut self, now: Instant) {
         self.table = None;
+        self.elapse_timers(now);
         let due: Vec<(String, bool)> = self
             .runtime
             .iter()
@@ -551,6 +560,7 @@ impl Engine {
                     self.finish_job(unit, JobResult::Done);
                 }
             }
+            Some(Runtime::Timer(_)) => self.run_timer_job(unit, kind, now),
             Some(Runtime::Service(_)) => match kind {
                 JobKind::Start => self.start_service(unit, now),
                 JobKind::Stop => {
@@ -678,6 +688,7 @@ impl Engine {
     }
 
     fn report_transition(&mut self, unit: &str, before: Option<State>, after: Option<State>) {
+        self.timers_see_transition(unit, before.map(State::active), after.map(State::active));
         if matches!(
             after,
             Some(State::Dead | State::Failed | State::AutoRestart)
@@ -783,6 +794,7 @@ impl Engine {
                     Active::Inactive | Active::Failed | Active::Deactivating
                 ),
                 Some(Runtime::Target { active }) => *active,
+                Some(Runtime::Timer(t)) => t.active() == Active::Active,
                 Some(Runtime::Inert { .. }) | None => false,
             })
             .filter(|other| {
@@ -855,6 +867,7 @@ impl Engine {
         let finished = self.jobs.finish(unit, result);
         self.boot_over |= self.jobs.is_empty();
         for (u, kind, r) in finished {
+            self.timers_see_job_end(&u);
             self.last_job.insert(u.clone(), r);
             if r == JobResult::Dependency {
                 self.notes.push(Note::Error(format!(

@@ -215,8 +215,17 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         .chain(&loaded.requires)
         .map(ToString::to_string)
         .collect();
-    if u.default_dependencies && matches!(loaded.unit.kind, UnitKind::Service(_)) {
+    if u.default_dependencies
+        && matches!(loaded.unit.kind, UnitKind::Service(_) | UnitKind::Timer(_))
+    {
         names.push("sysinit.target".to_owned());
+    }
+    // A timer's unit is loaded with it (timer.c timer_add_trigger_dependencies()).
+    if let UnitKind::Timer(t) = &loaded.unit.kind {
+        names.push(t.triggered(loaded.name.as_ref()));
+        if u.default_dependencies && t.has_calendar() {
+            names.extend(["time-set.target".to_owned(), "time-sync.target".to_owned()]);
+        }
     }
     names
 }
@@ -244,6 +253,10 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.after = names(&u.after);
                 d.before = names(&u.before);
                 d.on_failure = names(&u.on_failure);
+                // Triggers= implies Before=, default dependencies or not.
+                if let UnitKind::Timer(t) = &l.unit.kind {
+                    d.before.insert(canonical(&t.triggered(name)));
+                }
                 if u.default_dependencies {
                     add_defaults(&mut d, &l.unit.kind, units);
                 }
@@ -303,7 +316,14 @@ fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) 
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());
         }
-        UnitKind::Timer(_) => {
+        UnitKind::Timer(t) => {
+            // timer.c timer_add_default_dependencies().
+            d.requires.insert("sysinit.target".to_owned());
+            d.after.insert("sysinit.target".to_owned());
+            if t.has_calendar() {
+                d.after.insert("time-set.target".to_owned());
+                d.after.insert("time-sync.target".to_owned());
+            }
             d.before.insert("timers.target".to_owned());
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());

@@ -64,6 +64,7 @@ impl Engine {
                     let inactive = match old {
                         Runtime::Service(run) => run.svc.state() == State::Dead,
                         Runtime::Target { active } => !*active,
+                        Runtime::Timer(t) => t.active() != Active::Active,
                         Runtime::Inert { .. } => true,
                     };
                     inactive.then_some(fresh)
@@ -228,11 +229,16 @@ impl Engine {
             Some(Runtime::Target { active }) => {
                 info.sub_state = if *active { "active" } else { "dead" }.into();
             }
+            Some(Runtime::Timer(t)) => {
+                info.sub_state = t.state().name().into();
+                info.result = t.result().into();
+            }
             Some(Runtime::Inert { reason }) if info.load_error.is_none() => {
                 info.load_error = Some(reason.clone());
             }
             Some(Runtime::Inert { .. }) | None => {}
         }
+        self.add_trigger_facts(&mut info);
         Some(info)
     }
 
