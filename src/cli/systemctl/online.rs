@@ -45,6 +45,8 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         }
         Verb::ListUnits => ask(Request::Units { names: Vec::new() })
             .map(|r| list::units(&unit_list(r), invocation)),
+        Verb::ListTimers => ask(Request::Units { names: Vec::new() })
+            .map(|r| list::timers(&unit_list(r), invocation, crate::manager::engine::now_ms())),
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {

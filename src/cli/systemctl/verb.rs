@@ -40,6 +40,8 @@ pub enum Verb {
     IsSystemRunning,
     /// `list-units [PATTERN...]` (the default verb).
     ListUnits,
+    /// `list-timers [PATTERN...]` (`--all`).
+    ListTimers,
     /// `list-unit-files [PATTERN...]`.
     ListUnitFiles,
     /// `list-dependencies [UNIT...]` (`--reverse`, `--after`, `--before`, `--all`).
@@ -116,6 +118,7 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
     use Names::*;
     let (verb, arity, names) = match word {
         "list-units" => (Verb::ListUnits, ANY_ARGS, Patterns),
+        "list-timers" => (Verb::ListTimers, ANY_ARGS, Patterns),
         "list-unit-files" => (Verb::ListUnitFiles, ANY_ARGS, Patterns),
         "start" => (Verb::Start, SOME_ARGS, Expand),
         "stop" => (Verb::Stop, SOME_ARGS, Expand),
@@ -193,7 +196,6 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
 /// "Unknown command verb".
 pub(super) const NOT_IMPLEMENTED: &[&str] = &[
     "list-sockets",
-    "list-timers",
     "list-jobs",
     "list-machines",
     "clear-jobs",
@@ -249,6 +251,7 @@ impl Verb {
             Verb::IsFailed => "is-failed",
             Verb::IsSystemRunning => "is-system-running",
             Verb::ListUnits => "list-units",
+            Verb::ListTimers => "list-timers",
             Verb::ListUnitFiles => "list-unit-files",
             Verb::ListDependencies => "list-dependencies",
             Verb::Enable => "enable",
