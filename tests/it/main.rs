@@ -22,6 +22,7 @@ mod repo;
 mod services;
 mod spawn;
 mod systemctl;
+mod timers;
 mod units;
 mod verbs;
 mod volume;
