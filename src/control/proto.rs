@@ -154,15 +154,22 @@ pub struct UnitInfo {
     /// A socket's `Listen*=` lines as (type, address): `("Stream", "/run/foo.sock")`.
     #[serde(default)]
     pub listen: Vec<(String, String)>,
-    /// The units a socket activates (`Triggers:`), a template for Accept=yes.
-    #[serde(default)]
-    pub socket_triggers: Vec<String>,
-    /// The sockets that activate this service (`TriggeredBy:`).
-    #[serde(default)]
-    pub triggered_by: Vec<String>,
     /// An Accept=yes socket's connections: (accepted since start, live now).
     #[serde(default)]
     pub connections: Option<(u32, u32)>,
+    /// A timer's next elapse (ms since the Unix epoch), while it waits.
+    #[serde(default)]
+    pub next_elapse_ms: Option<u64>,
+    /// A timer's last trigger (ms since the Unix epoch), a Persistent= stamp's included.
+    #[serde(default)]
+    pub last_trigger_ms: Option<u64>,
+    /// The units it triggers (a timer's Unit=, a socket's service or template), each with its
+    /// active state.
+    #[serde(default)]
+    pub triggers: Vec<(String, String)>,
+    /// The units that trigger it (timers, sockets), each with its active state.
+    #[serde(default)]
+    pub triggered_by: Vec<(String, String)>,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

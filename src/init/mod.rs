@@ -127,6 +127,8 @@ async fn supervise(
     is_pid1: bool,
     started: runtime::BootTime,
 ) -> Exit {
+    // OnBootSec= and OnStartupSec= count from here (the container's boot).
+    let started_at = std::time::Instant::now();
     let mut signals = match SignalStream::open(mask) {
         Ok(stream) => stream,
         Err(err) => {
@@ -191,7 +193,15 @@ async fn supervise(
     // Phase: units (tmpfiles.d, then the default target's jobs).
     let notify = match &options.units {
         Some(units) => {
-            let (svc, notify) = services::Services::boot(units, options.stop_timeout, tx);
+            let clock = services::TimerClock {
+                started: started_at,
+                volume: pid1
+                    .boot
+                    .as_ref()
+                    .and_then(hooks::Boot::volume_dir)
+                    .map(std::path::PathBuf::from),
+            };
+            let (svc, notify) = services::Services::boot(units, options.stop_timeout, clock, tx);
             pid1.services = Some(svc);
             notify
         }

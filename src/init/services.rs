@@ -57,6 +57,15 @@ pub struct Units {
     pub generator_timeout: Duration,
 }
 
+/// What timer units count from and where they keep their stamps.
+#[derive(Debug, Clone)]
+pub struct TimerClock {
+    /// When PID 1 started (OnBootSec=, OnStartupSec=).
+    pub started: Instant,
+    /// The data volume's directory (as bosun reaches it), when bosun manages one.
+    pub volume: Option<PathBuf>,
+}
+
 /// One line of a service's (or a volume hook's) output, from its pipe reader.
 #[derive(Debug)]
 pub struct Line {
@@ -92,6 +101,7 @@ impl Services {
     pub fn boot(
         units: &Units,
         stop_timeout: Duration,
+        clock: TimerClock,
         lines: mpsc::Sender<Line>,
     ) -> (Services, Option<NotifySocket>) {
         let root = &units.root;
@@ -114,6 +124,13 @@ impl Services {
                 crate::service::spawn::SERVICE_PATH.to_owned(),
             )],
             run_as: units.run_as,
+            started: clock.started,
+            // As systemd's /var/lib/systemd/timers, but on the data volume when there is one:
+            // a container's /var may not outlive it.
+            timer_stamps: match &clock.volume {
+                Some(volume) => volume.join(crate::volume::state::STATE_DIR).join("timers"),
+                None => root.join("var/lib/systemd/timers"),
+            },
         };
         let tracking = if settings.cgroups.is_some() {
             "one cgroup per service"

@@ -11,6 +11,7 @@
 
 mod query;
 mod socket;
+mod timer;
 pub use query::{Refusal, now_ms};
 use socket::SocketRun;
 pub use socket::service_of;
@@ -49,6 +50,10 @@ pub struct Settings {
     /// (uid, gid) for services that name no User= or Group= (the host user of BOSUN_RUN_AS);
     /// None: they run as bosun does.
     pub run_as: Option<(u32, u32)>,
+    /// When bosun started: OnBootSec= and OnStartupSec= count from it.
+    pub started: Instant,
+    /// Where Persistent= timers keep their `stamp-NAME` files.
+    pub timer_stamps: PathBuf,
 }
 
 /// A log pipe of a spawned process, for the event loop to read.
@@ -94,6 +99,7 @@ enum Runtime {
         active: bool,
     },
     Socket(Box<SocketRun>),
+    Timer(Box<timer::TimerRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert {
         reason: String,
@@ -261,9 +267,7 @@ impl Engine {
             UnitKind::Socket(section) => {
                 Runtime::Socket(Box::new(SocketRun::new((**section).clone())))
             }
-            UnitKind::Timer(_) => Runtime::Inert {
-                reason: format!("{name}: timer units are not run by this version of bosun"),
-            },
+            UnitKind::Timer(section) => self.timer_runtime(name, section),
             UnitKind::Unsupported { unit_type, .. } => Runtime::Inert {
                 reason: format!("{name}: .{unit_type} units are not supported by bosun"),
             },
@@ -299,6 +303,7 @@ impl Engine {
             Some(Runtime::Service(run)) => run.svc.state().active(),
             Some(Runtime::Target { active: true }) => Active::Active,
             Some(Runtime::Socket(run)) => run.state.active(),
+            Some(Runtime::Timer(t)) => t.active(),
             _ => Active::Inactive,
         }
     }
@@ -331,6 +336,7 @@ impl Engine {
             }
             Some(Runtime::Target { active }) => *active,
             Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
+            Some(Runtime::Timer(t)) => t.active() == Active::Active,
             _ => false,
         };
         let tx = if alone {
@@ -392,6 +398,7 @@ impl Engine {
             .values()
             .filter_map(|rt| match rt {
                 Runtime::Service(run) => [run.timer, run.watchdog].into_iter().flatten().min(),
+                Runtime::Timer(t) => t.deadline(),
                 _ => None,
             })
             .min()
@@ -400,6 +407,7 @@ impl Engine {
     /// Fire every timer due at `now`.
     pub fn on_time(&mut self, now: Instant) {
         self.table = None;
+        self.elapse_timers(now);
         let due: Vec<(String, bool)> = self
             .runtime
             .iter()
@@ -568,6 +576,7 @@ impl Engine {
                 JobKind::Start => self.start_socket(unit),
                 JobKind::Stop => self.stop_socket(unit),
             },
+            Some(Runtime::Timer(_)) => self.run_timer_job(unit, kind, now),
             Some(Runtime::Service(_)) => match kind {
                 JobKind::Start => self.start_service(unit, now),
                 JobKind::Stop => {
@@ -713,6 +722,7 @@ impl Engine {
     }
 
     fn report_transition(&mut self, unit: &str, before: Option<State>, after: Option<State>) {
+        self.timers_see_transition(unit, before.map(State::active), after.map(State::active));
         if matches!(
             after,
             Some(State::Dead | State::Failed | State::AutoRestart)
@@ -819,6 +829,7 @@ impl Engine {
                 ),
                 Some(Runtime::Target { active }) => *active,
                 Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
+                Some(Runtime::Timer(t)) => t.active() == Active::Active,
                 Some(Runtime::Inert { .. }) | None => false,
             })
             .filter(|other| {
@@ -891,6 +902,7 @@ impl Engine {
         let finished = self.jobs.finish(unit, result);
         self.boot_over |= self.jobs.is_empty();
         for (u, kind, r) in finished {
+            self.timers_see_job_end(&u);
             self.last_job.insert(u.clone(), r);
             if r == JobResult::Dependency {
                 self.notes.push(Note::Error(format!(

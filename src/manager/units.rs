@@ -216,7 +216,10 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         .map(ToString::to_string)
         .collect();
     if u.default_dependencies
-        && matches!(loaded.unit.kind, UnitKind::Service(_) | UnitKind::Socket(_))
+        && matches!(
+            loaded.unit.kind,
+            UnitKind::Service(_) | UnitKind::Socket(_) | UnitKind::Timer(_)
+        )
     {
         names.push("sysinit.target".to_owned());
     }
@@ -228,6 +231,13 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         }
         // Sockets= are pulled in (Wants=).
         UnitKind::Service(s) => names.extend(s.sockets.iter().map(ToString::to_string)),
+        // A timer's unit is loaded with it (timer.c timer_add_trigger_dependencies()).
+        UnitKind::Timer(t) => {
+            names.push(t.triggered(loaded.name.as_ref()));
+            if u.default_dependencies && t.has_calendar() {
+                names.extend(["time-set.target".to_owned(), "time-sync.target".to_owned()]);
+            }
+        }
         _ => {}
     }
     names
@@ -257,6 +267,10 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.before = names(&u.before);
                 d.on_failure = names(&u.on_failure);
                 implicit(&mut d, name, &l.unit.kind);
+                // Triggers= implies Before=, default dependencies or not.
+                if let UnitKind::Timer(t) = &l.unit.kind {
+                    d.before.insert(canonical(&t.triggered(name)));
+                }
                 if u.default_dependencies {
                     add_defaults(&mut d, &l.unit.kind, units);
                 }
@@ -337,7 +351,14 @@ fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) 
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());
         }
-        UnitKind::Timer(_) => {
+        UnitKind::Timer(t) => {
+            // timer.c timer_add_default_dependencies().
+            d.requires.insert("sysinit.target".to_owned());
+            d.after.insert("sysinit.target".to_owned());
+            if t.has_calendar() {
+                d.after.insert("time-set.target".to_owned());
+                d.after.insert("time-sync.target".to_owned());
+            }
             d.before.insert("timers.target".to_owned());
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());

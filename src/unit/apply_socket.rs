@@ -1,6 +1,7 @@
 //! The keys of `[Socket]` (systemd.socket(5)) and `[Timer]` (systemd.timer(5)): listening
 //! addresses, socket options and timer triggers (`OnCalendar=` read by [`super::calendar`]).
-//! Parsing only; opening sockets and arming timers belong to later issues.
+//! Parsing only: the engine opens the sockets (`manager/engine/socket.rs`) and arms the timers
+//! (`manager/engine/timer.rs`).
 
 use std::path::PathBuf;
 

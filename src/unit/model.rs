@@ -638,3 +638,19 @@ pub struct TimerSection {
     /// Unit=: the unit activated (default: the timer's name with `.service`).
     pub unit: Option<UnitName>,
 }
+
+impl TimerSection {
+    /// The unit the timer `timer` activates: Unit=, else its own name with `.service`.
+    pub fn triggered(&self, timer: &str) -> String {
+        match &self.unit {
+            Some(unit) => unit.to_string(),
+            None => format!("{}.service", timer.strip_suffix(".timer").unwrap_or(timer)),
+        }
+    }
+
+    /// Whether it has an OnCalendar= event (then it is ordered after time-set.target and
+    /// time-sync.target by default, as timer.c timer_add_default_dependencies()).
+    pub fn has_calendar(&self) -> bool {
+        !self.on_calendar.is_empty()
+    }
+}

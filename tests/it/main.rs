@@ -24,6 +24,7 @@ mod sockets;
 mod spawn;
 mod ssh;
 mod systemctl;
+mod timers;
 mod units;
 mod verbs;
 mod volume;

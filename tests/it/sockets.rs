@@ -145,7 +145,7 @@ fn accept_yes_gives_each_of_fifty_concurrent_clients_its_own_instance() {
     assert!(list.contains("1 sockets listed."), "{list}");
     let status = fs::read_to_string(dir.join("status")).unwrap();
     assert!(status.contains("Active: active (listening)"), "{status}");
-    assert!(status.contains("Triggers: ● otpd@.service"), "{status}");
+    assert!(status.contains("Triggers: ○ otpd@.service"), "{status}");
     assert!(
         status.contains(&format!("Listen: {socket_text} (Stream)")),
         "{status}"

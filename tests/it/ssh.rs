@@ -139,7 +139,7 @@ fn debian_ssh_socket_with_accept_runs_one_instance_per_connection() {
         );
     }
     assert!(out.contains("Accepted: 3; Connected: "), "{}", run.dump());
-    assert!(out.contains("Triggers: ● ssh@.service"), "{}", run.dump());
+    assert!(out.contains("Triggers: ○ ssh@.service"), "{}", run.dump());
     // The socket's namesake service never ran: each connection had its own sshd -i.
     assert!(out.contains("service=inactive"), "{}", run.dump());
     for n in 0..3 {

@@ -200,6 +200,14 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 _ => "-".to_owned(),
             };
             let mut description = u.description.clone();
+            // A timer says when it fires next.
+            if let Some(ms) = u.next_elapse_ms {
+                description = format!(
+                    "{description} (next {}, in {})",
+                    crate::log::format::utc_time(ms),
+                    duration(ms.saturating_sub(now_ms))
+                );
+            }
             if u.load_state != "loaded" {
                 description = format!("{description} ({})", u.load_state)
                     .trim_start()
@@ -456,6 +464,24 @@ mod tests {
         );
         assert_eq!(names(true).len(), 5);
         assert_eq!(names(true)[1], "idle.service");
+    }
+
+    #[test]
+    fn a_timer_shows_its_next_elapse() {
+        let mut tick = unit("tick.timer", "active");
+        tick.sub_state = "waiting".into();
+        tick.since_ms = Some(1_000_000);
+        // 1970-01-01 00:20:00 UTC, 5 min 3 s after now.
+        tick.next_elapse_ms = Some(1_200_000);
+        let text = units_table(&[&tick], 897_000, Style::default());
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.ends_with("The tick.timer (next 1970-01-01 00:20:00 UTC, in 5min 3s)"),
+            "{row}"
+        );
+        tick.next_elapse_ms = None;
+        let text = units_table(&[&tick], 897_000, Style::default());
+        assert!(text.lines().nth(1).unwrap().ends_with("The tick.timer"));
     }
 
     #[test]

@@ -151,6 +151,10 @@ compatible). Without a running bosun, the unit file commands work on the file sy
 
 Unit Commands:
   list-units [PATTERN...]             List units bosun has loaded
+  list-sockets [PATTERN...]           List socket units bosun has loaded, ordered
+                                      by address
+  list-timers [PATTERN...]            List timer units bosun has loaded, ordered
+                                      by next elapse
   is-active PATTERN...                Check whether units are active
   is-failed [PATTERN...]              Check whether units are failed
   status [PATTERN...|PID...]          Show runtime status of one or more units

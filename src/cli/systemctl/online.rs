@@ -47,6 +47,8 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
             .map(|r| list::units(&unit_list(r), invocation)),
         Verb::ListSockets => ask(Request::Units { names: Vec::new() })
             .map(|r| list::sockets(&unit_list(r), invocation)),
+        Verb::ListTimers => ask(Request::Units { names: Vec::new() })
+            .map(|r| list::timers(&unit_list(r), invocation, crate::manager::engine::now_ms())),
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {

@@ -42,6 +42,8 @@ pub enum Verb {
     ListUnits,
     /// `list-sockets [PATTERN...]`.
     ListSockets,
+    /// `list-timers [PATTERN...]` (`--all`).
+    ListTimers,
     /// `list-unit-files [PATTERN...]`.
     ListUnitFiles,
     /// `list-dependencies [UNIT...]` (`--reverse`, `--after`, `--before`, `--all`).
@@ -119,6 +121,7 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
     let (verb, arity, names) = match word {
         "list-units" => (Verb::ListUnits, ANY_ARGS, Patterns),
         "list-sockets" => (Verb::ListSockets, ANY_ARGS, Patterns),
+        "list-timers" => (Verb::ListTimers, ANY_ARGS, Patterns),
         "list-unit-files" => (Verb::ListUnitFiles, ANY_ARGS, Patterns),
         "start" => (Verb::Start, SOME_ARGS, Expand),
         "stop" => (Verb::Stop, SOME_ARGS, Expand),
@@ -195,7 +198,6 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
 /// systemd 252 verbs bosun does not implement: refused with a clear message rather than
 /// "Unknown command verb".
 pub(super) const NOT_IMPLEMENTED: &[&str] = &[
-    "list-timers",
     "list-jobs",
     "list-machines",
     "clear-jobs",
@@ -252,6 +254,7 @@ impl Verb {
             Verb::IsSystemRunning => "is-system-running",
             Verb::ListUnits => "list-units",
             Verb::ListSockets => "list-sockets",
+            Verb::ListTimers => "list-timers",
             Verb::ListUnitFiles => "list-unit-files",
             Verb::ListDependencies => "list-dependencies",
             Verb::Enable => "enable",

@@ -64,6 +64,7 @@ impl Engine {
                     let inactive = match old {
                         Runtime::Service(run) => run.svc.state() == State::Dead,
                         Runtime::Target { active } => !*active,
+                        Runtime::Timer(t) => t.active() != Active::Active,
                         Runtime::Inert { .. } => true,
                         Runtime::Socket(run) => run.state == socket::SocketState::Dead,
                     };
@@ -207,7 +208,6 @@ impl Engine {
                 info.restarts = svc.restarts();
                 info.status_text = svc.status_text().map(str::to_owned);
                 info.service_type = service_type_name(run.section.service_type);
-                info.triggered_by = self.sockets_activating(&name);
                 info.tracking = Some(
                     if run.cgroup.is_some() {
                         "cgroup"
@@ -235,14 +235,26 @@ impl Engine {
                     info.sub_state = socket.sub_state.into();
                     info.result = socket.result.into();
                     info.listen = socket.listen;
-                    info.socket_triggers = vec![socket.triggers];
+                    info.triggers = vec![(
+                        socket.triggers.clone(),
+                        self.active_state(&socket.triggers).name().to_owned(),
+                    )];
                     info.connections = socket.accept.then_some((socket.accepted, socket.connected));
                 }
+            }
+            Some(Runtime::Timer(t)) => {
+                info.sub_state = t.state().name().into();
+                info.result = t.result().into();
             }
             Some(Runtime::Inert { reason }) if info.load_error.is_none() => {
                 info.load_error = Some(reason.clone());
             }
             Some(Runtime::Inert { .. }) | None => {}
+        }
+        self.add_trigger_facts(&mut info);
+        for socket in self.sockets_activating(&name) {
+            let state = self.active_state(&socket).name().to_owned();
+            info.triggered_by.push((socket, state));
         }
         Some(info)
     }

@@ -164,3 +164,64 @@ fn a_service_brings_its_default_requirement_along() {
     assert!(tx.jobs.contains_key("sysinit.target"));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_timer_loads_its_unit_and_is_ordered_as_systemd_orders_it() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "timer",
+        &[
+            (
+                &format!("{sys}/backup.timer"),
+                "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n",
+            ),
+            (
+                &format!("{sys}/backup.service"),
+                "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/tick.timer"),
+                "[Unit]\nDefaultDependencies=no\n[Timer]\nOnActiveSec=5\nUnit=other.service\n",
+            ),
+            (
+                &format!("{sys}/other.service"),
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/timers.target.wants/backup.timer"),
+                "->../backup.timer",
+            ),
+            (
+                &format!("{sys}/timers.target.wants/tick.timer"),
+                "->../tick.timer",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let (units, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    // Enabled into the built-in timers.target (multi-user → basic → timers), with their units.
+    for name in [
+        "timers.target",
+        "backup.timer",
+        "backup.service",
+        "tick.timer",
+        "other.service",
+        "time-set.target",
+    ] {
+        assert!(units.contains_key(name), "{name} not loaded");
+    }
+    let g = graph(&units, &aliases);
+    let backup = g.deps("backup.timer").unwrap();
+    for after in ["sysinit.target", "time-set.target", "time-sync.target"] {
+        assert!(backup.after.contains(after), "no After={after}");
+    }
+    assert!(backup.requires.contains("sysinit.target"));
+    for before in ["backup.service", "timers.target", "shutdown.target"] {
+        assert!(backup.before.contains(before), "no Before={before}");
+    }
+    // Without default dependencies: only the implicit Before= its unit.
+    let tick = g.deps("tick.timer").unwrap();
+    assert!(tick.before.contains("other.service"));
+    assert!(!tick.before.contains("timers.target") && tick.after.is_empty());
+    assert!(!tick.before.contains("tick.service"));
+}

@@ -12,6 +12,11 @@ use crate::unit::install::fnmatch;
 /// format-table's layout: every column as wide as its widest cell, one space between, the
 /// last column never padded.
 fn table(rows: &[Vec<&str>]) -> String {
+    table_aligned(rows, &[])
+}
+
+/// [`table`], with the columns in `right` aligned right (`table_set_align_percent()` 100).
+fn table_aligned(rows: &[Vec<&str>], right: &[usize]) -> String {
     let columns = rows.first().map_or(0, Vec::len);
     let width: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
@@ -23,9 +28,15 @@ fn table(rows: &[Vec<&str>]) -> String {
             if c > 0 {
                 line.push(' ');
             }
-            line.push_str(cell);
-            if c + 1 < columns {
-                line.push_str(&" ".repeat(width[c] - cell.chars().count()));
+            let pad = " ".repeat(width[c] - cell.chars().count());
+            if right.contains(&c) {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if c + 1 < columns {
+                    line.push_str(&pad);
+                }
             }
         }
         out.push_str(&line);
@@ -328,7 +339,12 @@ pub(super) fn sockets(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
         {
             continue;
         }
-        let activates = info.socket_triggers.join(", ");
+        let activates = info
+            .triggers
+            .iter()
+            .map(|(u, _)| u.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         for (kind, address) in &info.listen {
             rows.push((address, kind, &info.name, activates.clone()));
         }
@@ -360,4 +376,115 @@ pub(super) fn sockets(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
         }
     }
     Exit::Success
+}
+
+/// A `list-timers` argument as expand_unit_names() makes it with the `.timer` suffix: a glob
+/// or a unit name stays as it is, anything else gets `.timer`.
+fn timer_pattern(text: &str) -> String {
+    let glob = text.contains(['*', '?', '[']);
+    if glob || crate::unit::UnitName::parse(text).is_ok() {
+        text.to_owned()
+    } else {
+        format!("{text}.timer")
+    }
+}
+
+/// `list-timers [PATTERN...]` (systemctl-list-units.c output_timers_list() of systemd 252):
+/// the timers bosun holds (inactive ones with `--all`), by next elapse then name; NEXT and
+/// LAST as timestamps, LEFT and PASSED (aligned right) relative to `now_ms`, `-` where there
+/// is none; the count and the `--all` hint under them.
+pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -> Exit {
+    use super::super::text::{relative, timestamp};
+    let o = &invocation.options;
+    let patterns: Vec<String> = invocation
+        .units
+        .iter()
+        .map(|u| timer_pattern(&u.as_text()))
+        .collect();
+    let mut rows: Vec<&UnitInfo> = infos
+        .iter()
+        .filter(|i| suffix(&i.name) == ".timer")
+        .filter(|i| patterns.is_empty() || patterns.iter().any(|p| fnmatch(p, &i.name)))
+        .filter(|i| {
+            o.states.is_empty()
+                || o.states
+                    .iter()
+                    .any(|s| *s == i.active_state || *s == i.sub_state || *s == i.load_state)
+        })
+        .filter(|i| {
+            o.all || !o.states.is_empty() || i.job.is_some() || i.active_state != "inactive"
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let next = |i: &UnitInfo| i.next_elapse_ms.unwrap_or(u64::MAX);
+        next(a).cmp(&next(b)).then_with(|| a.name.cmp(&b.name))
+    });
+    let dash = || "-".to_owned();
+    let texts: Vec<[String; 6]> = rows
+        .iter()
+        .map(|i| {
+            [
+                i.next_elapse_ms.map_or_else(dash, timestamp),
+                i.next_elapse_ms
+                    .map_or_else(dash, |ms| relative(ms, now_ms)),
+                i.last_trigger_ms.map_or_else(dash, timestamp),
+                i.last_trigger_ms
+                    .map_or_else(dash, |ms| relative(ms, now_ms)),
+                i.name.clone(),
+                match i.triggers.as_slice() {
+                    [] => dash(),
+                    list => list
+                        .iter()
+                        .map(|(u, _)| u.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                },
+            ]
+        })
+        .collect();
+    let legend = o.show_legend();
+    let mut cells: Vec<Vec<&str>> = Vec::new();
+    if legend {
+        cells.push(vec!["NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"]);
+    }
+    cells.extend(texts.iter().map(|t| t.iter().map(String::as_str).collect()));
+    if !cells.is_empty() {
+        print!("{}", table_aligned(&cells, &[1, 3]));
+    }
+    if legend {
+        println!("\n{} timers listed.", rows.len());
+        if !o.all {
+            println!("Pass --all to see loaded but inactive timers, too.");
+        }
+    }
+    Exit::Success
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_patterns_get_the_timer_suffix_unless_globs_or_unit_names() {
+        assert_eq!(timer_pattern("backup"), "backup.timer");
+        assert_eq!(timer_pattern("backup.timer"), "backup.timer");
+        assert_eq!(timer_pattern("apt-*"), "apt-*");
+        assert_eq!(timer_pattern("backup.service"), "backup.service");
+    }
+
+    #[test]
+    fn right_aligned_columns_pad_on_the_left() {
+        let rows = vec![
+            vec!["NEXT", "LEFT", "UNIT"],
+            vec!["-", "5min 3s left", "a.timer"],
+        ];
+        assert_eq!(
+            table_aligned(&rows, &[1]),
+            "NEXT         LEFT UNIT\n-    5min 3s left a.timer\n"
+        );
+        assert_eq!(
+            table(&rows),
+            "NEXT LEFT         UNIT\n-    5min 3s left a.timer\n"
+        );
+    }
 }

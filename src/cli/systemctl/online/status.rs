@@ -112,12 +112,7 @@ fn print_block(info: &UnitInfo, root: &Path) {
         ));
     }
     println!("{active}");
-    if !info.triggered_by.is_empty() {
-        println!("TriggeredBy: {}", bulleted(&info.triggered_by));
-    }
-    if !info.socket_triggers.is_empty() {
-        println!("   Triggers: {}", bulleted(&info.socket_triggers));
-    }
+    print_triggers(info);
     for (kind, address) in &info.listen {
         println!("     Listen: {address} ({kind})");
     }
@@ -147,13 +142,23 @@ fn print_block(info: &UnitInfo, root: &Path) {
     }
 }
 
-/// Units after systemd's bullet, one per line, aligned under the first.
-fn bulleted(units: &[String]) -> String {
-    units
-        .iter()
-        .map(|u| format!("● {u}"))
-        .collect::<Vec<_>>()
-        .join("\n             ")
+/// The TriggeredBy (the timers of a unit), Trigger (a timer's next elapse) and Triggers (its
+/// unit) lines, each unit with its state's glyph, as print_status_info() prints them.
+fn print_triggers(info: &UnitInfo) {
+    for (k, (unit, state)) in info.triggered_by.iter().enumerate() {
+        let label = if k == 0 { "TriggeredBy:" } else { "" };
+        println!("{label:>12} {} {unit}", glyph(state));
+    }
+    if info.name.ends_with(".timer") {
+        match info.next_elapse_ms {
+            Some(ms) => println!("    Trigger: {}; {}", timestamp(ms), relative(ms, now_ms())),
+            None => println!("    Trigger: n/a"),
+        }
+    }
+    for (k, (unit, state)) in info.triggers.iter().enumerate() {
+        let label = if k == 0 { "Triggers:" } else { "" };
+        println!("{label:>12} {} {unit}", glyph(state));
+    }
 }
 
 /// The Drop-In lines: each directory once, its files after a tree glyph.
@@ -329,6 +334,12 @@ pub(super) fn show(infos: &[UnitInfo], o: &Options, root: &Path) {
 fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
     let pid = |p: Option<i32>| p.map_or_else(|| "0".to_owned(), |p| p.to_string());
     let list = |v: &[String]| v.join(" ");
+    let pairs = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(u, _)| u.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut out = Vec::new();
     if !info.service_type.is_empty() {
         out.extend([
@@ -348,6 +359,22 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
             out.push(("ExecMainStatus", status.to_string()));
         }
     }
+    if info.name.ends_with(".timer") {
+        // core/dbus-timer.c: the timer's own properties come before the unit's.
+        let time = |ms: Option<u64>| ms.map(timestamp).unwrap_or_default();
+        out.extend([
+            (
+                "Unit",
+                info.triggers
+                    .first()
+                    .map(|(u, _)| u.clone())
+                    .unwrap_or_default(),
+            ),
+            ("NextElapseUSecRealtime", time(info.next_elapse_ms)),
+            ("LastTriggerUSec", time(info.last_trigger_ms)),
+            ("Result", info.result.clone()),
+        ]);
+    }
     let files = file_state(root, &info.name);
     // print_property(): LoadError is a (name, message) pair, `NAME "MESSAGE"`, empty when
     // the unit loaded.
@@ -359,6 +386,8 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
         ("Wants", list(&info.wants)),
         ("Before", list(&info.before)),
         ("After", list(&info.after)),
+        ("Triggers", pairs(&info.triggers)),
+        ("TriggeredBy", pairs(&info.triggered_by)),
         ("Description", info.description.clone()),
         ("LoadState", info.load_state.clone()),
         ("ActiveState", info.active_state.clone()),
