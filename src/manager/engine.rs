@@ -903,6 +903,11 @@ impl Engine {
         self.boot_over |= self.jobs.is_empty();
         for (u, kind, r) in finished {
             self.timers_see_job_end(&u);
+            // A start that ended without running (skipped, failed before any process):
+            // its Accept=no sockets listen again.
+            if kind == JobKind::Start && r != JobResult::Done {
+                self.socket_service_changed(&u);
+            }
             self.last_job.insert(u.clone(), r);
             if r == JobResult::Dependency {
                 self.notes.push(Note::Error(format!(

@@ -273,7 +273,7 @@ fn accept_no_hands_the_socket_over_and_loses_no_connection_across_restarts() {
 }
 
 #[test]
-fn a_socket_that_cannot_open_fails_with_its_line_and_exec_lines_are_refused() {
+fn a_socket_that_cannot_open_or_has_no_service_fails_and_exec_lines_are_refused() {
     let dir = Scratch::new("sock-fail");
     let root = root_with(
         &dir,
@@ -289,16 +289,25 @@ fn a_socket_that_cannot_open_fails_with_its_line_and_exec_lines_are_refused() {
                  [Install]\nWantedBy=sockets.target\n",
             ),
             ("pre.service", "[Service]\nExecStart=/bin/true\n"),
+            (
+                "orphan.socket",
+                "[Socket]\nListenStream=/run/orphan.sock\n\n[Install]\nWantedBy=sockets.target\n",
+            ),
         ],
     );
     write(&root.join("etc/hostname"), "a file, not a directory\n");
     let s = format!("{} systemctl", bosun().display());
-    let main = format!("{s} is-failed bad.socket pre.socket; exit 0");
+    let main = format!("{s} is-failed bad.socket pre.socket orphan.socket; exit 0");
     let Some(run) = boot(&root, &main, false) else {
         return;
     };
     run.assert_code(0);
-    assert_eq!(run.stdout_str(), "failed\nfailed\n", "{}", run.dump());
+    assert_eq!(
+        run.stdout_str(),
+        "failed\nfailed\nfailed\n",
+        "{}",
+        run.dump()
+    );
     let err = &run.stderr;
     assert!(
         err.contains("bad.socket: Failed to create listening socket (/etc/hostname/bad.sock)"),
@@ -306,6 +315,12 @@ fn a_socket_that_cannot_open_fails_with_its_line_and_exec_lines_are_refused() {
     );
     assert!(
         err.contains("pre.socket: ExecStartPre= in a socket unit is not run by bosun"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "orphan.socket: Socket service orphan.service not loaded, refusing: Unit orphan.service not found."
+        ),
         "{err}"
     );
 }

@@ -119,6 +119,21 @@ impl Engine {
         if matches!(run.state, SocketState::Listening | SocketState::Running) {
             return self.finish_job(unit, JobResult::Done);
         }
+        // As socket_verify() at load: an Accept=no socket needs its service.
+        let service = service_of(unit, &run.section);
+        if !run.section.accept && !matches!(self.runtime.get(&service), Some(Runtime::Service(_))) {
+            let why = format!(
+                "{unit}: Socket service {service} not loaded, refusing: {}",
+                self.inert_reason(&service)
+            );
+            self.fail_socket(unit, "resources", &why);
+            self.notes
+                .push(Note::Error(format!("Failed to listen on {desc}.")));
+            return self.finish_job(unit, JobResult::Failed);
+        }
+        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+            return;
+        };
         match open_all(unit, &run.section, &root) {
             Ok(fds) => {
                 run.fds = fds;
@@ -206,6 +221,14 @@ impl Engine {
                 return;
             }
             let service = service_of(unit, &self.socket_section(unit));
+            if !matches!(self.runtime.get(&service), Some(Runtime::Service(_))) {
+                let why = format!(
+                    "{unit}: cannot activate {service}: {}",
+                    self.inert_reason(&service)
+                );
+                self.fail_socket(unit, "resources", &why);
+                return;
+            }
             self.set_socket_state(unit, SocketState::Running);
             if let Err(e) = self.request(&service, JobKind::Start, now) {
                 self.fail_socket(unit, "resources", &format!("{unit}: {service}: {e}"));
@@ -316,7 +339,8 @@ impl Engine {
     fn inert_reason(&self, unit: &str) -> String {
         match self.runtime.get(unit) {
             Some(Runtime::Inert { reason }) => reason.clone(),
-            _ => format!("Unit {unit} is not a service."),
+            Some(_) => format!("Unit {unit} is not a service."),
+            None => format!("Unit {unit} not found."),
         }
     }
 
