@@ -43,13 +43,11 @@ fn os(what: impl Into<String>) -> impl FnOnce(Errno) -> ListenError {
 
 /// How `Listen*=` lines are written in messages: `ListenStream=/run/foo.sock`.
 pub fn describe(listen: &Listen) -> String {
-    let key = match listen.kind {
-        ListenKind::Stream => "ListenStream",
-        ListenKind::Datagram => "ListenDatagram",
-        ListenKind::SequentialPacket => "ListenSequentialPacket",
-        ListenKind::Fifo => "ListenFIFO",
-    };
-    format!("{key}={}", address_text(&listen.address))
+    format!(
+        "Listen{}={}",
+        kind_text(listen),
+        address_text(&listen.address)
+    )
 }
 
 /// The address as `systemctl list-sockets` shows it.
@@ -65,11 +63,11 @@ pub fn address_text(address: &ListenAddress) -> String {
 
 /// systemd's word for the kind of a listening socket (`list-sockets`' TYPE column).
 pub fn kind_text(listen: &Listen) -> &'static str {
-    match (&listen.kind, &listen.address) {
-        (ListenKind::Fifo, _) => "FIFO",
-        (ListenKind::Stream, _) => "Stream",
-        (ListenKind::Datagram, _) => "Datagram",
-        (ListenKind::SequentialPacket, _) => "SequentialPacket",
+    match listen.kind {
+        ListenKind::Fifo => "FIFO",
+        ListenKind::Stream => "Stream",
+        ListenKind::Datagram => "Datagram",
+        ListenKind::SequentialPacket => "SequentialPacket",
     }
 }
 

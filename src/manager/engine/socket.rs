@@ -113,7 +113,7 @@ impl Engine {
         }
         let desc = self.describe(unit);
         let root = self.settings.root.clone();
-        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+        let Some(Runtime::Socket(run)) = self.runtime.get(unit) else {
             return;
         };
         if matches!(run.state, SocketState::Listening | SocketState::Running) {
@@ -121,45 +121,34 @@ impl Engine {
         }
         // As socket_verify() at load: an Accept=no socket needs its service.
         let service = service_of(unit, &run.section);
-        if !run.section.accept && !matches!(self.runtime.get(&service), Some(Runtime::Service(_))) {
-            let why = format!(
-                "{unit}: Socket service {service} not loaded, refusing: {}",
-                self.inert_reason(&service)
-            );
-            self.fail_socket(unit, "resources", &why);
-            self.notes
-                .push(Note::Error(format!("Failed to listen on {desc}.")));
-            return self.finish_job(unit, JobResult::Failed);
-        }
-        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
-            return;
+        let opened = match self.not_a_service(&service).filter(|_| !run.section.accept) {
+            Some(why) => Err(format!(
+                "{unit}: Socket service {service} not loaded, refusing: {why}"
+            )),
+            None => open_all(unit, &run.section, &root),
         };
-        match open_all(unit, &run.section, &root) {
-            Ok(fds) => {
-                run.fds = fds;
-                run.state = SocketState::Listening;
-                run.result = "success";
-                run.accepted = 0;
-                run.triggers.clear();
-                self.mark_changed(unit);
-                self.notes.push(Note::Info(format!("Listening on {desc}.")));
-                self.finish_job(unit, JobResult::Done);
-                // A service of ours already running (started by itself) owns the activity.
-                self.socket_follow_service(unit);
-            }
+        let fds = match opened {
+            Ok(fds) => fds,
             Err(why) => {
-                run.state = SocketState::Failed;
-                run.result = "resources";
-                self.mark_changed(unit);
-                self.notes.push(Note::Error(why));
-                self.notes.push(Note::Error(format!(
-                    "{unit}: Failed with result 'resources'."
-                )));
+                // Nothing was opened: nothing to close (and no file to remove).
+                self.mark_failed(unit, "resources", &why);
                 self.notes
                     .push(Note::Error(format!("Failed to listen on {desc}.")));
-                self.finish_job(unit, JobResult::Failed);
+                return self.finish_job(unit, JobResult::Failed);
             }
+        };
+        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
+            run.fds = fds;
+            run.state = SocketState::Listening;
+            run.result = "success";
+            run.accepted = 0;
+            run.triggers.clear();
         }
+        self.mark_changed(unit);
+        self.notes.push(Note::Info(format!("Listening on {desc}.")));
+        self.finish_job(unit, JobResult::Done);
+        // A service of ours already running (started by itself) owns the activity.
+        self.socket_follow_service(unit);
     }
 
     /// Stop job of a socket: close everything; RemoveOnStop= removes its files.
@@ -220,13 +209,15 @@ impl Engine {
             if !self.trigger_allowed(unit, now, TRIGGER_BURST) {
                 return;
             }
-            let service = service_of(unit, &self.socket_section(unit));
-            if !matches!(self.runtime.get(&service), Some(Runtime::Service(_))) {
-                let why = format!(
-                    "{unit}: cannot activate {service}: {}",
-                    self.inert_reason(&service)
+            let Some(service) = self.activates(unit) else {
+                return;
+            };
+            if let Some(why) = self.not_a_service(&service) {
+                self.fail_socket(
+                    unit,
+                    "resources",
+                    &format!("{unit}: cannot activate {service}: {why}"),
                 );
-                self.fail_socket(unit, "resources", &why);
                 return;
             }
             self.set_socket_state(unit, SocketState::Running);
@@ -281,15 +272,18 @@ impl Engine {
             if !self.trigger_allowed(unit, now, TRIGGER_BURST_ACCEPT) {
                 return;
             }
-            let template = service_of(unit, &self.socket_section(unit));
+            let Some(template) = self.activates(unit) else {
+                return;
+            };
             let prefix = template.strip_suffix("@.service").unwrap_or(&template);
             let instance = format!("{prefix}@{}.service", escape_instance(&conn.instance));
             self.ensure_loaded(loader, std::slice::from_ref(&instance));
+            if let Some(why) = self.not_a_service(&instance) {
+                self.notes
+                    .push(Note::Error(format!("{unit}: cannot run {instance}: {why}")));
+                continue;
+            }
             let Some(Runtime::Service(svc)) = self.runtime.get_mut(&instance) else {
-                self.notes.push(Note::Error(format!(
-                    "{unit}: cannot run {instance}: {}",
-                    self.inert_reason(&instance)
-                )));
                 continue;
             };
             svc.connection = Some((conn.fd, conn.remote));
@@ -329,18 +323,21 @@ impl Engine {
         true
     }
 
-    fn socket_section(&self, unit: &str) -> SocketSection {
+    /// The service (or template) socket `unit` activates.
+    fn activates(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
-            Some(Runtime::Socket(run)) => run.section.clone(),
-            _ => SocketSection::default(),
+            Some(Runtime::Socket(run)) => Some(service_of(unit, &run.section)),
+            _ => None,
         }
     }
 
-    fn inert_reason(&self, unit: &str) -> String {
+    /// Why `unit` cannot run as a service, when it cannot.
+    fn not_a_service(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
-            Some(Runtime::Inert { reason }) => reason.clone(),
-            Some(_) => format!("Unit {unit} is not a service."),
-            None => format!("Unit {unit} not found."),
+            Some(Runtime::Service(_)) => None,
+            Some(Runtime::Inert { reason }) => Some(reason.clone()),
+            Some(_) => Some(format!("Unit {unit} is not a service.")),
+            None => Some(format!("Unit {unit} not found.")),
         }
     }
 
@@ -353,10 +350,19 @@ impl Engine {
         }
     }
 
+    /// A listening socket fails: it is closed (RemoveOnStop= removing its files), then
+    /// marked failed.
     fn fail_socket(&mut self, unit: &str, result: &'static str, why: &str) {
         let root = self.settings.root.clone();
         if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
             close(run, &root);
+        }
+        self.mark_failed(unit, result, why);
+    }
+
+    /// Mark the socket failed with `result`, saying `why` in systemd's words.
+    fn mark_failed(&mut self, unit: &str, result: &'static str, why: &str) {
+        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
             run.state = SocketState::Failed;
             run.result = result;
         }
