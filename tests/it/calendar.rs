@@ -208,21 +208,12 @@ enum Verdict {
 }
 
 /// An elapse as systemd-analyze prints it in UTC: `Mon 2024-04-01 08:00:00 UTC`.
-fn show_utc(t: SystemTime) -> String {
+pub fn show_utc(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     let secs = i64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    // Civil date from a day count (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = bosun::log::format::civil_from_days(days);
     format!(
         "{} {year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         DAYS[usize::try_from(days.rem_euclid(7)).unwrap()],

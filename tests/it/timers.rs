@@ -384,30 +384,7 @@ fn next_midnight() -> String {
 
 /// `Mon 2026-11-23 10:00:00 UTC` for seconds since the epoch.
 fn show_utc(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let days = i64::try_from(secs / 86_400).unwrap();
-    let rem = secs % 86_400;
-    let (y, m, d) = civil(days);
-    format!(
-        "{} {y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        DAYS[usize::try_from(days.rem_euclid(7)).unwrap()],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    crate::calendar::show_utc(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Seconds since the epoch of `Mon 2026-11-23 10:00:00 UTC`.

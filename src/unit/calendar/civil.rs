@@ -72,16 +72,10 @@ pub(crate) fn breakdown(t: i64, gmtoff: i64, isdst: i32) -> Tm {
     let rem = local.rem_euclid(SECS_PER_DAY);
     // 1970-01-01 was a Thursday.
     let wday = (days + 4).rem_euclid(7);
-    // Civil date from a day count (Howard Hinnant's algorithm, era of 400 years).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let mday = doy - (153 * mp + 2) / 5 + 1;
-    let mon = if mp < 10 { mp + 2 } else { mp - 10 };
-    let year = yoe + era * 400 + i64::from(mon <= 1);
+    let (year, month, mday) = crate::log::format::civil_from_days(days);
+    // tm's months count from 0.
+    let mon = i64::from(month) - 1;
+    let mday = i64::from(mday);
     let yday = MON_YDAY[usize::from(is_leap(year))][usize::try_from(mon).unwrap_or(0)] + mday - 1;
     Tm {
         year,
