@@ -835,17 +835,23 @@ mod tests {
         assert_eq!(t.next.mono, Some(ran + Duration::from_secs(70)));
     }
 
-    #[test]
-    fn calendar_elapses_from_activation_then_from_the_last_trigger() {
+    /// An hourly UTC calendar timer started and armed 100 s after boot at 1_000_000 s
+    /// (1970-01-12 13:46:40 UTC: the next full hour is 14:00:00).
+    fn hourly_armed() -> (TimerRun, Clocks) {
         let spec = CalendarSpec::parse("*-*-* *:00:00 UTC").unwrap();
         let mut t = run(TimerSection {
             on_calendar: vec![spec],
             ..TimerSection::default()
         });
-        // 1_000_000 s = 1970-01-12 13:46:40 UTC: next full hour 14:00:00.
         let c = clocks(100, at(1_000_000));
         t.prepare_start(c.mono, c.real);
         assert!(t.arm(c));
+        (t, c)
+    }
+
+    #[test]
+    fn calendar_elapses_from_activation_then_from_the_last_trigger() {
+        let (mut t, c) = hourly_armed();
         assert_eq!(t.next.real, Some(at(1_000_800)));
         assert_eq!(t.wake_real, Some(c.mono + Duration::from_secs(800)));
         assert!(!t.due(c.mono, c.real));
@@ -860,14 +866,7 @@ mod tests {
 
     #[test]
     fn a_calendar_instant_that_comes_early_by_the_wall_clock_waits_again() {
-        let spec = CalendarSpec::parse("*-*-* *:00:00 UTC").unwrap();
-        let mut t = run(TimerSection {
-            on_calendar: vec![spec],
-            ..TimerSection::default()
-        });
-        let c = clocks(100, at(1_000_000));
-        t.prepare_start(c.mono, c.real);
-        assert!(t.arm(c));
+        let (mut t, _) = hourly_armed();
         t.state = TimerState::Waiting;
         // The instant came, but the clock was set back 10 s meanwhile.
         let wake = t.wake_real.unwrap();
