@@ -98,6 +98,13 @@ pub enum LinkStep {
     },
     /// No dpkg database in the image (or no dpkg-divert): nothing to protect the links from.
     NoDpkg,
+    /// `/run/bosun` may now be written by any user (sticky, as /tmp), so that bosun run as a
+    /// user other than root (`--user`, OpenShift's arbitrary UIDs) can serve its control socket.
+    /// Run as root, bosun empties /run of what the image left and makes its own again.
+    RuntimeDir {
+        /// The directory inside the image.
+        path: PathBuf,
+    },
 }
 
 /// Where `path` (inside the image) is on this machine.
@@ -166,7 +173,37 @@ pub fn link(
     for name in names {
         steps.extend(link_one(root, Path::new(name), bosun)?);
     }
+    steps.extend(runtime_dir(root)?);
     Ok(steps)
+}
+
+/// `/run/bosun`, where PID 1 binds its control and notification sockets, as a directory any
+/// user may write (mode 1777): /run itself belongs to root in an image, and a container runtime
+/// does not mount a fresh one, so bosun started as another user could not create it.
+fn runtime_dir(root: &Path) -> Result<Option<LinkStep>, LinkError> {
+    use std::os::unix::fs::PermissionsExt;
+    let name = Path::new("/run/bosun");
+    let path = host(root, name);
+    let wanted = 0o1777;
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_dir() && meta.permissions().mode() & 0o7777 == wanted => {
+            return Ok(None);
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Err(LinkError::Io {
+                what: "make a directory of",
+                path,
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            });
+        }
+        Ok(_) => {}
+        Err(_) => std::fs::create_dir_all(&path).map_err(io_err("create", &path))?,
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted))
+        .map_err(io_err("set the mode of", &path))?;
+    Ok(Some(LinkStep::RuntimeDir {
+        path: name.to_owned(),
+    }))
 }
 
 /// Divert `path` to `path.distrib` unless it already is; the file is renamed aside unless
@@ -258,4 +295,46 @@ fn link_one(root: &Path, name: &Path, bosun: &Path) -> Result<Vec<LinkStep>, Lin
         target: bosun.to_owned(),
     });
     Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn link_makes_the_runtime_directory_writable_for_any_user_once() {
+        let root = tempfile::tempdir().unwrap();
+        let bosun = Path::new("/usr/local/bin/bosun");
+        std::fs::create_dir_all(root.path().join("usr/local/bin")).unwrap();
+        std::fs::write(root.path().join("usr/local/bin/bosun"), b"").unwrap();
+        let steps = link(root.path(), bosun, None).unwrap();
+        let dir = root.path().join("run/bosun");
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+            0o1777
+        );
+        assert!(steps.contains(&LinkStep::RuntimeDir {
+            path: PathBuf::from("/run/bosun")
+        }));
+        // Again: nothing to do. A directory of another mode is corrected.
+        let again = link(root.path(), bosun, None).unwrap();
+        assert!(
+            !again
+                .iter()
+                .any(|s| matches!(s, LinkStep::RuntimeDir { .. }))
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let fixed = link(root.path(), bosun, None).unwrap();
+        assert!(
+            fixed
+                .iter()
+                .any(|s| matches!(s, LinkStep::RuntimeDir { .. }))
+        );
+        // A file in its place is an error, not replaced.
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::write(&dir, b"x").unwrap();
+        assert!(link(root.path(), bosun, None).is_err());
+        assert_eq!(std::fs::read(&dir).unwrap(), b"x");
+    }
 }

@@ -350,6 +350,10 @@ fn link(request: &Request) -> Outcome {
             LinkStep::NoDpkg => say(format_args!(
                 "no dpkg in the image: the links are not protected by diversions"
             )),
+            LinkStep::RuntimeDir { path } => say(format_args!(
+                "{} is writable by every user (mode 1777): bosun can run as any UID",
+                path.display()
+            )),
         }
     }
     Ok(Exit::Success)

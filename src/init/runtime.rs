@@ -335,8 +335,14 @@ pub fn empty_all(root: &Path, started: BootTime) {
                         tally.removed
                     ));
                 }
+                // Not root, the image's own entries (/run/lock, ...) are not ours to remove.
                 if let Some(first) = tally.first_error {
-                    crate::log::warn(format_args!(
+                    let say = if nix::unistd::geteuid().is_root() {
+                        crate::log::warn
+                    } else {
+                        crate::log::info
+                    };
+                    say(format_args!(
                         "{shown}: {} stale entries could not be removed (first: {first})",
                         tally.failed
                     ));

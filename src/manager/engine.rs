@@ -77,6 +77,18 @@ pub enum Note {
     Error(String),
 }
 
+impl Note {
+    /// The same note, its text prefixed with the unit it is about (`NAME: text`).
+    pub fn about(self, unit: &str) -> Note {
+        match self {
+            Note::Detail(text) => Note::Detail(format!("{unit}: {text}")),
+            Note::Info(text) => Note::Info(format!("{unit}: {text}")),
+            Note::Warning(text) => Note::Warning(format!("{unit}: {text}")),
+            Note::Error(text) => Note::Error(format!("{unit}: {text}")),
+        }
+    }
+}
+
 struct ServiceRun {
     svc: Service,
     section: ServiceSection,

@@ -751,7 +751,7 @@ pub fn write_credentials(
     if exec.load_credentials.is_empty() && exec.set_credentials.is_empty() {
         return Ok(None);
     }
-    let dir = Path::new("/run/credentials").join(unit);
+    let dir = PathBuf::from(crate::unit::specifier::credentials_dir(unit));
     let on_disk = root.join(dir.strip_prefix("/").unwrap_or(&dir));
     let fail = |path: &Path| {
         let path = path.to_owned();

@@ -227,7 +227,7 @@ pub fn expand(
             'b' => ctx.boot_id.clone(),
             'B' => ctx.os("BUILD_ID"),
             'C' => ctx.cache_dir.clone(),
-            'd' => format!("{}/credentials/{unit}", ctx.runtime_dir),
+            'd' => credentials_dir(unit.as_ref()),
             'E' => ctx.config_dir.clone(),
             'f' => {
                 if unit.instance().is_some() {
@@ -279,6 +279,19 @@ pub fn expand(
         out.push_str(&value);
     }
     Ok(out)
+}
+
+/// Where a unit's credentials are: systemd's `/run/credentials/UNIT`, or, when bosun is not
+/// root (an image run with `--user`, OpenShift's arbitrary UIDs, where /run belongs to root),
+/// `/run/bosun/credentials/UNIT`, in the runtime directory `bosun image link` lets any user
+/// write. `%d` names the same place.
+pub fn credentials_dir(unit: &str) -> String {
+    let base = if nix::unistd::geteuid().is_root() {
+        "/run/credentials"
+    } else {
+        "/run/bosun/credentials"
+    };
+    format!("{base}/{unit}")
 }
 
 #[cfg(test)]

@@ -348,7 +348,7 @@ impl TimerRun {
 
     /// A start (timer.c timer_start()): the last trigger forgotten, or read from the stamp;
     /// single-shot OnActiveSec= triggers armed again.
-    fn prepare_start(&mut self, now: Instant, now_real: SystemTime) -> Option<String> {
+    fn prepare_start(&mut self, now: Instant, now_real: SystemTime) -> Option<Note> {
         self.last_trigger = None;
         self.activated = Some((now, now_real));
         self.result = "success";
@@ -366,15 +366,25 @@ impl TimerRun {
                 });
                 None
             }
-            Ok(Some(_)) => Some(format!(
+            Ok(Some(_)) => Some(Note::Warning(format!(
                 "Not using persistent file timestamp {} as it is in the future.",
                 path.display()
-            )),
+            ))),
             // Never ran: the stamp is made now, so that the next start knows since when.
-            Ok(None) => write_stamp(path, None)
-                .err()
-                .map(|e| format!("Failed to create timestamp file {}: {e}", path.display())),
-            Err(e) => Some(format!("Failed to read {}: {e}", path.display())),
+            // A container run as a user that may not write there (an arbitrary UID) cannot
+            // keep stamps: said with -v only, as every Persistent= timer would say it.
+            Ok(None) => write_stamp(path, None).err().map(|e| {
+                let text = format!("Failed to create timestamp file {}: {e}", path.display());
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    Note::Detail(text)
+                } else {
+                    Note::Warning(text)
+                }
+            }),
+            Err(e) => Some(Note::Warning(format!(
+                "Failed to read {}: {e}",
+                path.display()
+            ))),
         }
     }
 }
@@ -562,9 +572,9 @@ impl Engine {
         }
         let now_real = SystemTime::now();
         if let Some(t) = self.timer_mut(name)
-            && let Some(warning) = t.prepare_start(now, now_real)
+            && let Some(note) = t.prepare_start(now, now_real)
         {
-            self.notes.push(Note::Warning(format!("{name}: {warning}")));
+            self.notes.push(note.about(name));
         }
         self.enter_waiting(name, now);
         self.notes.push(Note::Info(format!("Started {desc}.")));
