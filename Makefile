@@ -6,13 +6,15 @@ STATIC := target/$(MUSL)/release/bosun
 
 # Debian packages the tests use (installed by tests/deps.sh, which never starts daemons): the
 # tools the tests drive, the daemons whose own unit files and tmpfiles.d the tests read, and
-# debootstrap for the Debian root in which apt-get installs packages under bosun as PID 1.
+# debootstrap for the Debian root in which apt-get installs packages under bosun as PID 1, and
+# podman (with runc and netavark) for the container tests of image/'s examples.
 TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
-	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap
+	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap \
+	podman runc netavark aardvark-dns iptables
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build static demo test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean
+.PHONY: all build static demo test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images
 
 all: build
 
@@ -43,6 +45,16 @@ lint:
 # in its own namespaces; then the static binary as PID 1.
 test: test-deps lint static
 	BOSUN_STATIC_BIN=$(CURDIR)/$(STATIC) $(CARGO) test --all-targets
+
+# The examples of image/ as local images (bosun-example/NAME), with podman, or docker when
+# podman is missing: each build context gets the static binary first.
+ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+images: static
+	@for dir in image/*/; do \
+	  name=$$(basename $$dir); [ -f $$dir/Dockerfile ] || continue; \
+	  cp $(STATIC) $$dir/bosun && \
+	  $(ENGINE) build -t localhost/bosun-example/$$name:latest $$dir || exit 1; \
+	done
 
 # Run bosun as PID 1 of fresh namespaces with a demo main command. Ctrl-C ends it.
 demo: static

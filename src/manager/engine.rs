@@ -103,6 +103,8 @@ struct ServiceRun {
     watchdog: Option<Instant>,
     /// The connection of an Accept=yes instance, and the peer's address and port (IP).
     connection: Option<(OwnedFd, Option<(String, u16)>)>,
+    /// This run could not be prepared: its next process fails with this exit status.
+    setup_failed: Option<i32>,
 }
 
 enum Runtime {
@@ -274,6 +276,7 @@ impl Engine {
                     timer: None,
                     watchdog: None,
                     connection: None,
+                    setup_failed: None,
                 }))
             }
             UnitKind::Socket(section) => {
@@ -452,11 +455,8 @@ impl Engine {
             // A stop stage ending: maybe everything is gone by now.
             self.check_empty(&name, now);
             // An automatic restart is a new run: directories, credentials, INVOCATION_ID.
-            if !watchdog
-                && self.state_of(&name) == Some(State::AutoRestart)
-                && let Err(why) = self.prepare_run(&name)
-            {
-                self.notes.push(Note::Error(format!("{name}: {why}")));
+            if !watchdog && self.state_of(&name) == Some(State::AutoRestart) {
+                self.prepare_or_fail(&name);
             }
             let event = if watchdog {
                 Event::Watchdog
@@ -611,12 +611,9 @@ impl Engine {
         if matches!(state.active(), Active::Active | Active::Reloading) {
             return self.finish_job(unit, JobResult::Done);
         }
-        if let Err(why) = self.prepare_run(unit) {
-            self.notes.push(Note::Error(format!("{unit}: {why}")));
-            return self.finish_job(unit, JobResult::Failed);
-        }
         self.notes
             .push(Note::Info(format!("Starting {}...", self.describe(unit))));
+        self.prepare_or_fail(unit);
         self.feed(unit, Event::Start, now);
         self.settle_job(unit);
     }
@@ -648,8 +645,20 @@ impl Engine {
         Some(result)
     }
 
-    /// Identity, cgroup, directories and credentials of a new run.
-    fn prepare_run(&mut self, unit: &str) -> Result<(), String> {
+    /// Identity, cgroup, directories and credentials of a new run. A failure is said, and the
+    /// run's first process then fails with systemd's exit status for it (217/USER,
+    /// 243/CREDENTIALS, ...), so that the unit fails as under systemd and its Restart= applies.
+    fn prepare_or_fail(&mut self, unit: &str) {
+        if let Err((why, status)) = self.prepare_run(unit) {
+            self.notes.push(Note::Error(format!("{unit}: {why}")));
+            if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                run.setup_failed = Some(status);
+            }
+        }
+    }
+
+    fn prepare_run(&mut self, unit: &str) -> Result<(), (String, i32)> {
+        let spawn_err = |e: spawn::SpawnError| (error_chain(&e), e.exit_status());
         let root = self.settings.root.clone();
         let cgroups = self.settings.cgroups.clone();
         let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
@@ -660,13 +669,13 @@ impl Engine {
                 .settings
                 .run_as
                 .map(|(uid, gid)| spawn::host_identity(uid, gid)),
-            other => other.map_err(|e| error_chain(&e))?,
+            other => other.map_err(spawn_err)?,
         };
         let mut env = spawn::make_directories(&run.section.exec, &root, identity.as_ref())
-            .map_err(|e| error_chain(&e))?;
+            .map_err(spawn_err)?;
         if let Some(cred) =
             spawn::write_credentials(unit, &run.section.exec, &root, identity.as_ref())
-                .map_err(|e| error_chain(&e))?
+                .map_err(spawn_err)?
         {
             env.push(cred);
         }
@@ -675,7 +684,7 @@ impl Engine {
         run.invocation_id = invocation_id();
         run.sessions.clear();
         run.cgroup = match &cgroups {
-            Some(c) => Some(c.for_unit(unit).map_err(|e| error_chain(&e))?),
+            Some(c) => Some(c.for_unit(unit).map_err(|e| (error_chain(&e), 219))?), // CGROUP
             None => None,
         };
         Ok(())
@@ -991,6 +1000,9 @@ impl Engine {
                 errno: libc::EINVAL,
             };
         };
+        if let Some(status) = run.setup_failed.take() {
+            return Event::SetupFailed { status };
+        }
         let mut env: Vec<(String, String)> =
             vec![("INVOCATION_ID".into(), run.invocation_id.clone())];
         let spec = run.svc.spec();

@@ -62,12 +62,21 @@ pub enum SpawnError {
     #[error("{path}: cannot create the {what}")]
     Directory {
         what: &'static str,
+        /// The variable of its kind (`RUNTIME_DIRECTORY`, ...).
+        var: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
     #[error("{path}: cannot write the credential")]
     Credential {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("Failed to set up credentials: LoadCredential={id}:{}: cannot read it", path.display())]
+    CredentialSource {
+        id: String,
         path: PathBuf,
         #[source]
         source: io::Error,
@@ -94,6 +103,29 @@ impl SpawnError {
             SpawnError::Exec { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
             SpawnError::UnknownUser { .. } | SpawnError::UnknownGroup { .. } => libc::ESRCH,
             _ => libc::EIO,
+        }
+    }
+
+    /// The exit status systemd gives a process whose set-up failed this way before its exec
+    /// (exit-status.h), as bosun reports a run that could not be prepared.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            SpawnError::UnknownUser { .. } | SpawnError::Lookup { .. } => 217, // USER
+            SpawnError::UnknownGroup { .. } => 216,                            // GROUP
+            SpawnError::Directory { var, .. } => match *var {
+                "RUNTIME_DIRECTORY" => 233,
+                "STATE_DIRECTORY" => 238,
+                "CACHE_DIRECTORY" => 239,
+                "LOGS_DIRECTORY" => 240,
+                _ => 241, // CONFIGURATION_DIRECTORY
+            },
+            SpawnError::Credential { .. } | SpawnError::CredentialSource { .. } => 243,
+            SpawnError::OpenStream { setting, .. } => match *setting {
+                "StandardInput" => 208,
+                "StandardOutput" => 209,
+                _ => 222, // STDERR
+            },
+            _ => 203, // EXEC
         }
     }
 }
@@ -715,6 +747,7 @@ pub fn make_directories<'a>(
             let mode = mode.unwrap_or(0o755);
             let fail = |source| SpawnError::Directory {
                 what: "directory",
+                var,
                 path: on_disk.clone(),
                 source,
             };
@@ -789,7 +822,11 @@ pub fn write_credentials(
             PathBuf::from(source)
         };
         let from_disk = root.join(from.strip_prefix("/").unwrap_or(&from));
-        let data = fs::read(&from_disk).map_err(fail(&from_disk))?;
+        let data = fs::read(&from_disk).map_err(|source| SpawnError::CredentialSource {
+            id: id.clone(),
+            path: from.clone(),
+            source,
+        })?;
         write(id, &data)?;
     }
     if let Some(id) = identity {

@@ -76,6 +76,11 @@ pub enum Event {
     SpawnFailed {
         errno: i32,
     },
+    /// The run could not be prepared (user, directories, credentials): its process is taken
+    /// to have exited with `status` before its exec, as systemd's forked child does.
+    SetupFailed {
+        status: i32,
+    },
     /// A main or control process of this service ended.
     Exited {
         pid: i32,
@@ -226,6 +231,14 @@ impl Service {
                 }
             }
             Event::SpawnFailed { errno } => self.on_spawn_failed(errno, now, &mut out),
+            Event::SetupFailed { status } => {
+                if self.spawning_main {
+                    self.spawning_main = false;
+                    self.on_main_exit(Termination::Exited(status), now, &mut out);
+                } else {
+                    self.on_control_exit(Termination::Exited(status), now, &mut out);
+                }
+            }
             Event::Exited { pid, termination } => {
                 if Some(pid) == self.main_pid {
                     self.main_pid = None;

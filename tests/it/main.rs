@@ -9,6 +9,7 @@ mod apt;
 mod calendar;
 mod cgroup;
 mod config;
+mod containers;
 mod control;
 mod debroot;
 mod fixtures;

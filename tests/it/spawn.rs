@@ -273,12 +273,13 @@ fn directories_and_credentials_are_made_for_the_unit() {
         ),
         (0o700, 0o400)
     );
-    // A missing credential source fails the start, naming the file.
+    // A missing credential source fails the start, naming the file: status 243/CREDENTIALS.
     let svc = service("[Service]\nExecStart=/bin/true\nLoadCredential=x:/secrets/missing\n");
     let err = spawn::write_credentials("t.service", &svc.exec, dir.path(), None).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("secrets/missing: cannot write the credential"),
+            == "Failed to set up credentials: LoadCredential=x:/secrets/missing: cannot read it",
         "{err}"
     );
+    assert_eq!(err.exit_status(), 243);
 }

@@ -431,6 +431,26 @@ fn missing_executable() {
 }
 
 #[test]
+fn setup_failure_is_the_first_process_exiting_with_systemds_status() {
+    // The main process: 243/CREDENTIALS, the unit fails with 'exit-code' and Restart= applies.
+    let mut spec = base(ServiceType::Simple);
+    spec.restart = RestartPolicy::OnFailure;
+    let mut r = Rig::new(spec);
+    assert_eq!(spawns(&r.send(Event::Start)), [(Phase::Start, 0, true)]);
+    r.send(Event::SetupFailed { status: 243 });
+    assert_eq!(r.svc.main_exit(), Some(Termination::Exited(243)));
+    r.send(Event::Empty);
+    assert_eq!(r.state(), State::AutoRestart);
+    // A `-` ExecStartPre= that could not be set up is skipped like any failure of it.
+    let mut spec = base(ServiceType::Simple);
+    spec.commands.start_pre = vec![true];
+    let mut r = Rig::new(spec);
+    r.send(Event::Start);
+    let a = r.send(Event::SetupFailed { status: 217 });
+    assert_eq!(spawns(&a), [(Phase::Start, 0, true)]);
+}
+
+#[test]
 fn exec_condition_skips_or_fails() {
     let mut spec = base(ServiceType::Simple);
     spec.commands.condition = vec![false];
