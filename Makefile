@@ -10,7 +10,7 @@ STATIC := target/$(MUSL)/release/bosun
 # podman (with runc and netavark) for the container tests of image/'s examples.
 TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
 	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap \
-	podman runc netavark aardvark-dns iptables
+	podman runc netavark aardvark-dns iptables podman-compose
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 

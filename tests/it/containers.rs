@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::debroot;
-use crate::harness::{Scratch, wait_until};
+use crate::harness::{Scratch, free_port, wait_until};
 
 /// The examples, in the repository.
 fn examples() -> PathBuf {
@@ -28,7 +28,12 @@ struct Podman {
 
 impl Podman {
     fn command(&self) -> Command {
-        let mut cmd = Command::new("podman");
+        self.tool("podman")
+    }
+
+    /// `program` (podman, or podman-compose, which runs podman) with this configuration.
+    fn tool(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env("CONTAINERS_CONF", self.home.join("containers.conf"))
             .env("CONTAINERS_STORAGE_CONF", self.home.join("storage.conf"))
             .env_remove("NOTIFY_SOCKET");
@@ -121,6 +126,15 @@ fn setup() -> Result<Podman, String> {
         return Err(format!(
             "podman import: {}",
             String::from_utf8_lossy(&import.stderr).trim()
+        ));
+    }
+    // The Dockerfiles' default base, for builds that do not pass BASE (compose): the same
+    // Debian release, from debootstrap, in this private storage only.
+    let tag = podman.run(&["tag", BASE, "docker.io/library/debian:bookworm-slim"]);
+    if !tag.status.success() {
+        return Err(format!(
+            "podman tag: {}",
+            String::from_utf8_lossy(&tag.stderr).trim()
         ));
     }
     let hello = podman.run(&["run", "--rm", BASE, "/bin/echo", "hello"]);
@@ -476,42 +490,50 @@ fn webapp_edited_over_webdav_reloads() {
     assert!(!active.status.success());
 }
 
-/// compose.yaml's way: the container runs as the host user (not root, not group 0), the source
-/// is the host's checkout, bind-mounted; what WebDAV writes there belongs to that user.
+/// compose.yaml, run by podman-compose: the container runs as the host user (not root, not
+/// group 0), the source is the host's checkout, bind-mounted; what the app and WebDAV write
+/// there belongs to that user.
 #[test]
-fn webapp_as_the_host_user_with_the_source_bind_mounted() {
+fn compose_runs_the_webapp_as_the_host_user_with_the_source_bind_mounted() {
     let Some(p) = podman() else { return };
-    let image = image(p, "webapp");
-    let dir = Scratch::new("webapp-compose");
-    let src = dir.join("app");
-    fs::create_dir(&src).unwrap();
-    fs::copy(examples().join("webapp/app/app.py"), src.join("app.py")).unwrap();
-    nix::unistd::chown(&src, Some(1000.into()), Some(1000.into())).unwrap();
-    nix::unistd::chown(&src.join("app.py"), Some(1000.into()), Some(1000.into())).unwrap();
-    let secret = format!(
-        "{}:/opt/app-root/secrets/webdav/.htdigest:ro",
-        htdigest(&dir).display()
-    );
-    let source = format!("{}:/opt/app-root/src", src.display());
-    let c = Container::run(
-        p,
-        "compose",
-        &[
-            "--user",
-            "1000:1000",
-            "-p",
-            "127.0.0.1::8080",
-            "-p",
-            "127.0.0.1::8081",
-            "-e",
-            "WEBDAV_AUTHENTICATION_REALM=WebDAV",
-            "-v",
-            &secret,
-            "-v",
-            &source,
-            &image,
-        ],
-    );
+    if Command::new("podman-compose")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!(
+            "SKIP: podman-compose is not installed (make test-deps installs it); compose.yaml did not run"
+        );
+        return;
+    }
+    // The project directory as a developer has it: the example, the binary, the secret.
+    let project = Scratch::new("compose");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(examples().join("webapp/."))
+        .arg(project.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::copy(debroot::bosun_binary().unwrap(), project.join("bosun")).unwrap();
+    htdigest(&project);
+    let src = project.join("app");
+    for path in [src.clone(), src.join("app.py")] {
+        nix::unistd::chown(&path, Some(1000.into()), Some(1000.into())).unwrap();
+    }
+    let compose = Compose {
+        podman: p,
+        dir: project.path().to_owned(),
+        name: format!("bosun-it-compose-{}", std::process::id()),
+        ports: (free_port(), free_port()),
+    };
+    let (ok, text) = compose.run(&["up", "-d", "--build"]);
+    assert!(ok, "podman-compose up: {text}");
+    let name = &compose.name;
+    let c = Container {
+        podman: p,
+        name: format!("{name}_webapp_1"),
+    };
     c.ready();
     edit_over_webdav(&c, "hello from the host user's checkout");
     let meta = fs::metadata(src.join("app.py")).unwrap();
@@ -521,7 +543,7 @@ fn webapp_as_the_host_user_with_the_source_bind_mounted() {
             .unwrap()
             .contains("host user's checkout")
     );
-    // A new file, over WebDAV, belongs to the host user too.
+    // A new directory, over WebDAV, belongs to the host user too.
     let (_, code) = curl(&[
         "--digest",
         "-u",
@@ -533,14 +555,54 @@ fn webapp_as_the_host_user_with_the_source_bind_mounted() {
     assert_eq!(code, "201");
     let meta = fs::metadata(src.join("static")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
-    let ps = stdout(&c.exec(&["sh", "-c", "grep -h ^Uid /proc/[0-9]*/status | sort -u"]));
+    let uids = stdout(&c.exec(&["sh", "-c", "grep -h ^Uid /proc/[0-9]*/status | sort -u"]));
     assert!(
-        ps.lines()
+        uids.lines()
             .all(|l| l.split_whitespace().nth(1) == Some("1000")),
-        "{ps}"
+        "{uids}"
     );
-    let (_, code) = c.stop();
+    let (took, code) = c.stop();
+    println!("compose: podman stop took {:.2}s", took.as_secs_f64());
     assert_eq!(code, 0, "{}", c.logs());
+}
+
+/// A compose project of a test, taken down at the end whatever happens.
+struct Compose<'a> {
+    podman: &'a Podman,
+    dir: PathBuf,
+    name: String,
+    /// APP_PORT and WEBDAV_PORT on the host.
+    ports: (u16, u16),
+}
+
+impl Compose<'_> {
+    /// `podman-compose -p NAME ARGS...` as the host user 1000:1000; success and output.
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = self
+            .podman
+            .tool("podman-compose")
+            .current_dir(&self.dir)
+            .env("HOST_UID", "1000")
+            .env("HOST_GID", "1000")
+            .env("APP_PORT", self.ports.0.to_string())
+            .env("WEBDAV_PORT", self.ports.1.to_string())
+            .args(["-p", &self.name])
+            .args(args)
+            .output()
+            .expect("run podman-compose");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for Compose<'_> {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-t", "0"]);
+    }
 }
 
 /// OpenShift's arbitrary UID, in group 0: bosun, the app, WebDAV, systemctl and initctl work.
@@ -696,4 +758,196 @@ fn sdnotify_container_gets_ready() {
     // READY=1 means the units are up.
     let active = guard.exec(&["systemctl", "is-active", "webapp"]);
     assert_eq!(stdout(&active), "active\n", "{heard:?}");
+}
+
+/// image/kubernetes/webapp.yaml's Deployment, as OpenShift runs it: every container of the pod
+/// as an arbitrary UID in group 0 with the fsGroup kubelet gives the volume, the persistent
+/// volume seeded by the init container, the readiness and liveness probes' commands answered,
+/// and the WebDAV sidecar's edits reaching the app through the shared volume. podman plays the
+/// kubelet's part with `podman pod` (its `kube play` cannot mount a secret volume yet); the
+/// containers' commands, environment, ports, mounts and probes are read from the manifest.
+#[test]
+fn kubernetes_deployment_as_openshift_runs_it() {
+    use serde::Deserialize;
+    use serde_norway::Value;
+    let Some(p) = podman() else { return };
+    let image = image(p, "webapp");
+    let text = fs::read_to_string(examples().join("kubernetes/webapp.yaml")).unwrap();
+    let docs: Vec<Value> = serde_norway::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).unwrap())
+        .collect();
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["PersistentVolumeClaim", "Deployment", "Service"]);
+    let pod = &docs[1]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    assert!(!text.contains("runAsUser:"), "OpenShift chooses the UID");
+    let str_list = |v: &Value| -> Vec<String> {
+        v.as_sequence()
+            .map(|s| s.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let (uid, fs_group) = ("1000680000", "1000680000");
+    let user = format!("{uid}:0");
+
+    // The volumes: the claim is a directory kubelet gave to the fsGroup (setgid, group-writable),
+    // the secret a read-only directory with .htdigest.
+    let dir = Scratch::new("kube");
+    let claim = dir.join("claim");
+    fs::create_dir(&claim).unwrap();
+    nix::unistd::chown(&claim, None, Some(1000680000.into())).unwrap();
+    fs::set_permissions(&claim, std::os::unix::fs::PermissionsExt::from_mode(0o2775)).unwrap();
+    let secret = dir.join("secret");
+    fs::create_dir(&secret).unwrap();
+    fs::rename(htdigest(&dir), secret.join(".htdigest")).unwrap();
+    let source_of = |volume: &str| -> PathBuf {
+        let v = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == volume)
+            .unwrap_or_else(|| panic!("no volume {volume}"));
+        if v["persistentVolumeClaim"]["claimName"] == "webapp-src" {
+            claim.clone()
+        } else if v["secret"]["secretName"] == "webapp-webdav" {
+            secret.clone()
+        } else {
+            panic!("volume {volume}: {v:?}")
+        }
+    };
+    // podman run arguments for one container of the manifest.
+    let args_of = |c: &Value| -> Vec<String> {
+        let manifest_image = c["image"].as_str().unwrap();
+        assert!(
+            manifest_image.contains("bosun-example/webapp"),
+            "{manifest_image}"
+        );
+        let mut args = vec![
+            "--user".to_owned(),
+            user.clone(),
+            "--group-add".to_owned(),
+            fs_group.to_owned(),
+        ];
+        for m in c["volumeMounts"].as_sequence().into_iter().flatten() {
+            let ro = if m["readOnly"] == Value::Bool(true) {
+                ":ro"
+            } else {
+                ""
+            };
+            args.extend([
+                "-v".to_owned(),
+                format!(
+                    "{}:{}{ro}",
+                    source_of(m["name"].as_str().unwrap()).display(),
+                    m["mountPath"].as_str().unwrap()
+                ),
+            ]);
+        }
+        for e in c["env"].as_sequence().into_iter().flatten() {
+            args.extend([
+                "-e".to_owned(),
+                format!(
+                    "{}={}",
+                    e["name"].as_str().unwrap(),
+                    e["value"].as_str().unwrap()
+                ),
+            ]);
+        }
+        let command = str_list(&c["command"]);
+        if !command.is_empty() {
+            args.extend([
+                "--entrypoint".to_owned(),
+                serde_json::to_string(&command).unwrap(),
+            ]);
+        }
+        args.push(image.clone());
+        args.extend(str_list(&c["args"]));
+        args
+    };
+
+    let name = format!("bosun-it-kube-{}", std::process::id());
+    let mut create = vec!["pod", "create", "--name", &name];
+    let ports: Vec<String> = pod["containers"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["ports"].as_sequence().cloned().unwrap_or_default())
+        .map(|port| format!("127.0.0.1::{}", port["containerPort"].as_u64().unwrap()))
+        .collect();
+    for port in &ports {
+        create.extend(["-p", port]);
+    }
+    let _ = p.run(&["pod", "rm", "-f", "--ignore", &name]);
+    p.ok(&create);
+    struct Pod<'a>(&'a Podman, String);
+    impl Drop for Pod<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["pod", "rm", "-f", "-t", "0", &self.1]);
+        }
+    }
+    let _pod = Pod(p, name.clone());
+    for c in pod["initContainers"].as_sequence().unwrap() {
+        let mut args = vec![
+            "run".to_owned(),
+            "--rm".to_owned(),
+            "--pod".to_owned(),
+            name.clone(),
+        ];
+        args.extend(args_of(c));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        p.ok(&args);
+    }
+    assert!(
+        claim.join("app.py").is_file(),
+        "the init container seeded the volume"
+    );
+    let mut containers = Vec::new();
+    for c in pod["containers"].as_sequence().unwrap() {
+        let cname = format!("{name}-{}", c["name"].as_str().unwrap());
+        let mut args = vec![
+            "run".to_owned(),
+            "-d".to_owned(),
+            "--pod".to_owned(),
+            name.clone(),
+            "--name".to_owned(),
+            cname.clone(),
+        ];
+        args.extend(args_of(c));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        p.ok(&args);
+        containers.push((
+            c,
+            Container {
+                podman: p,
+                name: cname,
+            },
+        ));
+    }
+    let (app_spec, app) = &containers[0];
+    let probe = |kind: &str| str_list(&app_spec[kind]["exec"]["command"]);
+    let readiness = probe("readinessProbe");
+    assert_eq!(readiness, ["initctl", "is-ready"]);
+    let args: Vec<&str> = readiness.iter().map(String::as_str).collect();
+    let ready = wait_until(Duration::from_secs(120), || {
+        app.exec(&args).status.success()
+    });
+    assert!(ready, "not ready:\n{}", app.logs());
+    let liveness = probe("livenessProbe");
+    let args: Vec<&str> = liveness.iter().map(String::as_str).collect();
+    assert!(app.exec(&args).status.success(), "{}", app.logs());
+    // The pod's ports are the app's: the WebDAV sidecar's edit reaches the app.
+    let infra = p.ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &name]);
+    let front = Container {
+        podman: p,
+        name: infra.trim().to_owned(),
+    };
+    edit_over_webdav(&front, "hello from the pod's volume");
+    std::mem::forget(front); // the pod's own container goes with the pod
+    let meta = fs::metadata(claim.join("app.py")).unwrap();
+    assert_eq!(meta.uid(), 1000680000);
+    let (took, code) = app.stop();
+    println!(
+        "kubernetes pod: app container stopped in {:.2}s",
+        took.as_secs_f64()
+    );
+    assert_eq!(code, 0, "{}", app.logs());
 }
