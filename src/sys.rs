@@ -40,6 +40,9 @@ pub struct ChildSetup {
     /// File descriptors passed to the program as 3, 4, ... (socket activation). Each was
     /// duplicated by [`ListenFds::new`] above the range it is moved into.
     pub pass_fds: Option<ListenFds>,
+    /// Leave SIGPIPE ignored (IgnoreSIGPIPE=, systemd's default for services); every other
+    /// signal starts at its default disposition.
+    pub ignore_sigpipe: bool,
 }
 
 /// Sockets handed to a service as systemd does (sd_listen_fds(3)): placed at file descriptors
@@ -212,6 +215,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             if signo != libc::SIGKILL && signo != libc::SIGSTOP {
                 set_disposition(signo, libc::SIG_DFL);
             }
+        }
+        if setup.ignore_sigpipe {
+            set_disposition(libc::SIGPIPE, libc::SIG_IGN);
         }
         // SAFETY: `empty` is a valid, initialised sigset_t living on this stack frame for the
         // duration of the calls; sigemptyset and sigprocmask are async-signal-safe.

@@ -417,6 +417,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         }),
         chdir: working_directory(exec, identity),
         pass_fds,
+        ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
     };
     crate::sys::prepare_child(&mut cmd, setup);
     let child = cmd.spawn().map_err(|source| SpawnError::Exec {

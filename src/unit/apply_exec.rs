@@ -234,6 +234,7 @@ impl Applier<'_> {
                 };
             }
             "UMask" => e.umask = opt(v, value::parse_mode)?,
+            "IgnoreSIGPIPE" => e.ignore_sigpipe = opt(v, value::parse_bool)?,
             "Nice" => {
                 e.nice = opt(v, |t| {
                     value::parse_int(t, -20..=19, "a nice level from -20 to 19")

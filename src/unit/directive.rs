@@ -283,7 +283,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("IPTTL", SOCKET, NotYetSupported),
     d("IgnoreOnIsolate", UNIT, Supported),
     d("IgnoreOnSnapshot", UNIT, Ignored),
-    d("IgnoreSIGPIPE", SERVICE | SOCKET | MOUNT | SWAP, NotYetSupported),
+    d("IgnoreSIGPIPE", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("ImportCredential", SERVICE | SOCKET | MOUNT | SWAP, NotYetSupported),
     d("InaccessibleDirectories", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("InaccessiblePaths", SERVICE | SOCKET | MOUNT | SWAP, Ignored),

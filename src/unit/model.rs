@@ -376,6 +376,8 @@ pub struct ExecContext {
     pub working_directory: Option<(WorkingDirectory, bool)>,
     /// UMask= (default 0022).
     pub umask: Option<u32>,
+    /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
+    pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).
     pub nice: Option<i32>,
     /// OOMScoreAdjust= (-1000..1000).

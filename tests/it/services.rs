@@ -388,3 +388,39 @@ fn debian_redis_server_restarts_after_kill_9() {
         check,
     );
 }
+
+/// IgnoreSIGPIPE=: a service starts with SIGPIPE ignored, as under systemd (a daemon writing to
+/// a closed pipe gets EPIPE instead of dying); `IgnoreSIGPIPE=no` gives it the default. The
+/// main command of `bosun -- CMD` keeps every default (see pid1.rs).
+#[test]
+fn services_start_with_sigpipe_ignored_unless_told_not_to() {
+    let dir = Scratch::new("sigpipe");
+    let root = dir.join("root");
+    let state = dir.join("state");
+    fs::create_dir_all(&state).unwrap();
+    let s = state.display();
+    for (name, extra) in [("ignoring", ""), ("default", "IgnoreSIGPIPE=no\n")] {
+        unit(
+            &root,
+            &format!("{name}.service"),
+            &format!(
+                "[Service]\nType=oneshot\n{extra}\
+                 ExecStart=/bin/sh -c 'grep ^SigIgn: /proc/self/status > {s}/{name}.tmp; \
+                 mv {s}/{name}.tmp {s}/{name}'\n"
+            ),
+            true,
+        );
+    }
+    let Some(pid1) = Pid1::bosun().env("BOSUN_ROOT", &root).start() else {
+        return;
+    };
+    let done = wait_until(T, || {
+        state.join("ignoring").exists() && state.join("default").exists()
+    });
+    assert!(done, "{}", pid1.stderr_now());
+    // SIGPIPE is 13: bit 12 of the mask.
+    assert_eq!(read(&state.join("ignoring")), "SigIgn:\t0000000000001000\n");
+    assert_eq!(read(&state.join("default")), "SigIgn:\t0000000000000000\n");
+    pid1.signal(15);
+    pid1.wait(T).assert_code(0);
+}
