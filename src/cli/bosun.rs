@@ -75,21 +75,12 @@ enum Request {
 
 /// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including `argv[0]`.
 pub fn main(args: &[OsString]) -> Exit {
-    let file = match config_file() {
-        Ok(file) => file,
+    let env = match settings() {
+        Ok(env) => env,
         Err(message) => {
             crate::log::error(format_args!("{message}"));
             return Exit::Usage;
         }
-    };
-    let env = |name: &str| {
-        std::env::var(name).ok().or_else(|| {
-            // PUID/PGID in the environment override the file's run_as, as any variable does.
-            if name == "BOSUN_RUN_AS" && std::env::var_os("PUID").is_some() {
-                return None;
-            }
-            file.get(name).map(str::to_owned)
-        })
     };
     match parse(args, &env) {
         Ok(Request::Run(options, verbosity)) => {
@@ -113,6 +104,21 @@ pub fn main(args: &[OsString]) -> Exit {
 }
 
 /// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
+/// bosun's settings as variables: the environment, else the configuration file. Every entry
+/// point that uses a setting (PID 1, `bosun image`) reads them through this.
+pub(crate) fn settings() -> Result<impl Fn(&str) -> Option<String>, String> {
+    let file = config_file()?;
+    Ok(move |name: &str| {
+        std::env::var(name).ok().or_else(|| {
+            // PUID/PGID in the environment override the file's run_as, as any variable does.
+            if name == "BOSUN_RUN_AS" && std::env::var_os("PUID").is_some() {
+                return None;
+            }
+            file.get(name).map(str::to_owned)
+        })
+    })
+}
+
 fn config_file() -> Result<crate::config::File, String> {
     let root = std::env::var_os("BOSUN_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from);
     let explicit = std::env::var_os("BOSUN_CONFIG")
@@ -343,7 +349,7 @@ fn volume(
 }
 
 /// BOSUN_RUN_AS=UID:GID, else the PUID/PGID convention (PGID defaults to PUID).
-fn run_as(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u32, u32)>, String> {
+pub(crate) fn run_as(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u32, u32)>, String> {
     let id = |name: &str, value: &str| {
         value
             .trim()

@@ -34,7 +34,7 @@ Usage:
       Seed an empty data volume from the template (resumes an interrupted seeding), as an
       init container would before the main container starts; the first-boot hooks run at the
       next boot. --adopt copies only what is missing into a non-empty volume never seeded;
-      --run-as (env BOSUN_RUN_AS) gives everything seeded to that owner.
+      --run-as (env BOSUN_RUN_AS, or PUID and PGID) gives everything seeded to that owner.
   bosun image link [--root DIR] [--bosun PATH]
       Make /usr/bin/systemctl and /usr/bin/initctl (and /bin/systemctl when /bin is not
       /usr/bin) symlinks to bosun (PATH inside the image; default: this binary). Where the
@@ -63,7 +63,14 @@ struct Request {
 
 /// `bosun image ...`, with `args` starting after `image`.
 pub fn main(args: &[OsString]) -> Exit {
-    let env = |name: &str| std::env::var_os(name);
+    // The same settings as PID 1's: the environment, else /etc/bosun/bosun.yaml.
+    let env = match super::bosun::settings() {
+        Ok(env) => env,
+        Err(message) => {
+            crate::log::error(format_args!("{message}"));
+            return Exit::Usage;
+        }
+    };
     let request = match parse(args, &env) {
         Ok(Some(request)) => request,
         Ok(None) => {
@@ -106,7 +113,7 @@ fn chain(error: &dyn Error) -> String {
 
 fn parse(
     args: &[OsString],
-    env: &dyn Fn(&str) -> Option<OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Request>, String> {
     let Some(verb) = args.first().and_then(|v| v.to_str()) else {
         return Err("missing command: prepare, check, diff, seed or link".to_owned());
@@ -133,11 +140,9 @@ fn parse(
         lists: Vec::new(),
         bosun: None,
     };
-    if request.verb == "seed"
-        && let Some(value) = env("BOSUN_RUN_AS")
-    {
-        request.run_as =
-            Some(parse_owner(&value.to_string_lossy()).map_err(|e| format!("BOSUN_RUN_AS: {e}"))?);
+    if request.verb == "seed" {
+        // BOSUN_RUN_AS, else PUID/PGID: the owner PID 1 would seed with.
+        request.run_as = super::bosun::run_as(env)?;
     }
     let mut rest = args[1..].iter();
     let mut only_lists = false;
@@ -425,6 +430,31 @@ mod tests {
     fn run(args: &[&str]) -> Result<Option<Request>, String> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         parse(&args, &|_| None)
+    }
+
+    #[test]
+    fn seed_takes_the_settings_pid_1_takes() {
+        // The data and template directories, and the owner from PUID/PGID as from BOSUN_RUN_AS
+        // (what an initContainer seeding ahead of PID 1 must agree on).
+        let env = |name: &str| match name {
+            "BOSUN_DATA_DIR" => Some("/volume".to_owned()),
+            "BOSUN_TEMPLATE_DIR" => Some("/tpl".to_owned()),
+            "PUID" => Some("1001".to_owned()),
+            _ => None,
+        };
+        let args: Vec<OsString> = ["seed"].iter().map(OsString::from).collect();
+        let r = parse(&args, &env).unwrap().unwrap();
+        assert_eq!(r.layout.data, PathBuf::from("/volume"));
+        assert_eq!(r.layout.template, PathBuf::from("/tpl"));
+        assert_eq!(r.run_as, Some((1001, 1001)));
+        let env = |name: &str| (name == "BOSUN_RUN_AS").then(|| "5:6".to_owned());
+        assert_eq!(parse(&args, &env).unwrap().unwrap().run_as, Some((5, 6)));
+        // --run-as on the command line wins.
+        let args: Vec<OsString> = ["seed", "--run-as", "7:8"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(parse(&args, &env).unwrap().unwrap().run_as, Some((7, 8)));
     }
 
     #[test]

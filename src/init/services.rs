@@ -277,7 +277,8 @@ impl Services {
 fn webdav_unit(setup: &WebdavSetup) -> Option<(String, String)> {
     let realm = setup.realm.as_deref().filter(|r| !r.is_empty())?;
     if !setup.htdigest.is_file() {
-        crate::log::info(format_args!(
+        // The realm says WebDAV is wanted: a secret mounted at the wrong path must be seen.
+        crate::log::warn(format_args!(
             "WebDAV: realm set but {} does not exist; not serving",
             setup.htdigest.display()
         ));

@@ -231,7 +231,7 @@ fn ensure_passwd_entry(setup: &Setup, has_volume: bool) {
             nix::unistd::getuid(),
             passwd.display()
         )),
-        super::passwd::Outcome::NotWritable(e) => crate::log::info(format_args!(
+        super::passwd::Outcome::NotWritable(e) => crate::log::warn(format_args!(
             "UID {} has no entry in {} and it cannot be added ({e}); programs that look the \
              user up may fail (make the file group-writable in the image for an arbitrary UID)",
             nix::unistd::getuid(),
