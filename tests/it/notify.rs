@@ -37,7 +37,10 @@ fn the_runtime_hears_status_ready_after_boot_and_stopping() {
     let socket_path = dir.join("notify.sock");
     let listener = UnixDatagram::bind(&socket_path).unwrap();
     let env_file = dir.join("main-env");
-    let main = format!("env > {}; exec sleep 3600", env_file.display());
+    let main = format!(
+        "env > {0}.tmp; mv {0}.tmp {0}; exec sleep 3600",
+        env_file.display()
+    );
 
     // Each message with whether the unit was up when it arrived.
     let (tx, rx) = mpsc::channel::<(String, bool)>();
@@ -75,6 +78,13 @@ fn the_runtime_hears_status_ready_after_boot_and_stopping() {
     assert!(
         control.exists(),
         "the control socket exists while bosun runs"
+    );
+    // READY=1 follows the main command's start, not its first line: on a loaded machine the
+    // shell may not have written its environment yet.
+    assert!(
+        wait_until(Duration::from_secs(30), || env_file.exists()),
+        "the main command never ran\n{}",
+        pid1.stderr_now()
     );
     pid1.signal(libc::SIGTERM);
     let finished = pid1.wait(Duration::from_secs(30));
