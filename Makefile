@@ -70,6 +70,7 @@ bench: bench-deps static build
 	  BOSUN=$(CURDIR)/target/release/bosun tests/bench/webdav.sh; printf '```\n'; } > target/bench/3-webdav.md
 	tests/bench/services.py $(STATIC) > target/bench/4-services.md
 	tests/bench/control.py $(STATIC) > target/bench/5-control.md
+	tests/bench/containers.py $(STATIC) > target/bench/6-containers.md
 	tests/bench/assemble.sh target/bench > BENCHMARKS.md
 	@cat BENCHMARKS.md
 
