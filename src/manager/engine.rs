@@ -132,6 +132,9 @@ pub struct Engine {
     system: System,
     pipes: Vec<Pipe>,
     notes: Vec<Note>,
+    /// Warnings about unit files already said: a daemon-reload (an installer's every
+    /// `systemctl enable`) does not repeat them for files that did not change.
+    said: std::collections::HashSet<String>,
     /// Children of PID 1 that are no unit's (the main command): never guessed as a daemon.
     outsiders: BTreeSet<i32>,
     /// The process table of this round (one call from PID 1's loop), read at most once:
@@ -187,6 +190,7 @@ impl Engine {
             system,
             pipes: Vec::new(),
             notes: Vec::new(),
+            said: std::collections::HashSet::new(),
             outsiders: BTreeSet::new(),
             table: None,
             changed: HashMap::new(),
@@ -225,15 +229,18 @@ impl Engine {
             let text = d.to_string();
             if d.is_error() {
                 self.notes.push(Note::Error(text));
-            } else {
+            } else if self.said.insert(text.clone()) {
                 self.notes.push(Note::Warning(text));
             }
         }
         if !ignored.is_empty() {
-            self.notes.push(Note::Info(format!(
+            let text = format!(
                 "{name}: not enforced in a container: {}",
                 ignored.join(", ")
-            )));
+            );
+            if self.said.insert(text.clone()) {
+                self.notes.push(Note::Info(text));
+            }
         }
         match loaded.state {
             LoadState::Masked => {
