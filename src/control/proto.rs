@@ -111,6 +111,20 @@ pub enum Response {
 }
 
 /// One unit as `systemctl status/show/list-units` and `initctl status` show it.
+/// A command of a service that ran and ended (systemd's ExecStatusInfo), for `status`'s
+/// `Process:` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecStatus {
+    /// `ExecStartPre`, `ExecStart`, ...
+    pub name: String,
+    /// Its argument vector, joined by spaces.
+    pub argv: String,
+    pub pid: i32,
+    /// `exited` with the code, or `killed` with the signal, as [`UnitInfo::main_exit`].
+    pub code: String,
+    pub status: i32,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UnitInfo {
     pub name: String,
@@ -143,6 +157,12 @@ pub struct UnitInfo {
     pub processes: Vec<i32>,
     /// The last main-process exit: `exited` with a code, or `killed` with a signal.
     pub main_exit: Option<(String, i32)>,
+    /// The last main process (ExecMainPID), alive or not.
+    #[serde(default)]
+    pub exec_main_pid: Option<i32>,
+    /// The commands of this run that have ended, in systemd's order (ExecCondition= first).
+    #[serde(default)]
+    pub execs: Vec<ExecStatus>,
     pub wants: Vec<String>,
     pub requires: Vec<String>,
     pub after: Vec<String>,

@@ -105,6 +105,20 @@ struct ServiceRun {
     connection: Option<(OwnedFd, Option<(String, u16)>)>,
     /// This run could not be prepared: its next process fails with this exit status.
     setup_failed: Option<i32>,
+    /// The last main process (ExecMainPID), kept after it ends.
+    exec_main_pid: Option<i32>,
+    /// The commands this run spawned, by list and index: `status`'s `Process:` lines.
+    execs: Vec<ExecRecord>,
+}
+
+/// One command a run spawned (systemd's ExecStatus): where it comes from, its pid and, once it
+/// ended, how.
+struct ExecRecord {
+    phase: Phase,
+    index: usize,
+    argv: String,
+    pid: i32,
+    ended: Option<Termination>,
 }
 
 enum Runtime {
@@ -284,6 +298,8 @@ impl Engine {
                     watchdog: None,
                     connection: None,
                     setup_failed: None,
+                    exec_main_pid: None,
+                    execs: Vec::new(),
                 }))
             }
             UnitKind::Socket(section) => {
@@ -481,6 +497,11 @@ impl Engine {
         let Some(unit) = self.pids.remove(&pid) else {
             return false;
         };
+        if let Some(Runtime::Service(run)) = self.runtime.get_mut(&unit)
+            && let Some(record) = run.execs.iter_mut().find(|r| r.pid == pid)
+        {
+            record.ended = Some(termination);
+        }
         self.feed(&unit, Event::Exited { pid, termination }, now);
         self.dispatch(now);
         true
@@ -688,6 +709,9 @@ impl Engine {
         }
         run.identity = identity;
         run.run_env = env;
+        // A new run: the last one's commands are forgotten, as service_start() resets them.
+        run.execs.clear();
+        run.exec_main_pid = None;
         run.invocation_id = invocation_id();
         run.sessions.clear();
         run.cgroup = match &cgroups {
@@ -1013,6 +1037,7 @@ impl Engine {
         let mut env: Vec<(String, String)> =
             vec![("INVOCATION_ID".into(), run.invocation_id.clone())];
         let spec = run.svc.spec();
+        let spec_kind = spec.kind;
         if spec.kind == ServiceType::Notify
             || spec.kind == ServiceType::NotifyReload
             || spec.notify_access != crate::unit::model::NotifyAccess::None
@@ -1066,6 +1091,19 @@ impl Engine {
         match spawn::spawn(command, &launch) {
             Ok(spawned) => {
                 run.sessions.insert(spawned.pid);
+                // A oneshot's ExecStart= processes are its main process to systemd, one after
+                // the other (ExecMainPID, `Main PID:`), though nothing waits for them as one.
+                if main || (phase == Phase::Start && spec_kind == ServiceType::Oneshot) {
+                    run.exec_main_pid = Some(spawned.pid);
+                }
+                run.execs.retain(|r| (r.phase, r.index) != (phase, index));
+                run.execs.push(ExecRecord {
+                    phase,
+                    index,
+                    argv: command.argv.join(" "),
+                    pid: spawned.pid,
+                    ended: None,
+                });
                 self.pids.insert(spawned.pid, unit.to_owned());
                 for w in spawned.warnings {
                     self.notes.push(Note::Warning(format!("{unit}: {w}")));

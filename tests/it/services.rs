@@ -424,3 +424,82 @@ fn services_start_with_sigpipe_ignored_unless_told_not_to() {
     pid1.signal(15);
     pid1.wait(T).assert_code(0);
 }
+
+/// `systemctl status` shows how each command of the run ended, as systemd 252 prints
+/// ExecStatus: `Process:` lines in property order, then the main process with its end (exit
+/// status names of libc and systemd only, signals without SIG). A oneshot's ExecStart= lines
+/// are its main process one after the other.
+#[test]
+fn status_shows_how_each_command_ended() {
+    let dir = Scratch::new("process-lines");
+    let root = dir.join("root");
+    for (name, text) in [
+        (
+            "fail.service",
+            "[Service]\nExecStartPre=/bin/true pre\nExecStart=/bin/sh -c 'exit 3'\n",
+        ),
+        (
+            "once.service",
+            "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true one\n\
+             ExecStart=/bin/true two\n",
+        ),
+        (
+            "creds.service",
+            "[Service]\nLoadCredential=pw:/nonexistent/pw\nExecStart=/bin/sleep 100\n",
+        ),
+        ("killed.service", "[Service]\nExecStart=/bin/sleep 100\n"),
+    ] {
+        unit(&root, name, text, false);
+    }
+    let b = crate::harness::bosun().display().to_string();
+    let script = format!(
+        "{b} systemctl start fail once killed; {b} systemctl start creds; \
+         {b} systemctl kill -s KILL killed; sleep 0.5; \
+         for u in fail once killed creds; do {b} systemctl status -n 0 $u; done; \
+         {b} systemctl show -p ExecMainStatus once"
+    );
+    let Some(run) = crate::harness::run_pid1(
+        Pid1::bosun()
+            .env("BOSUN_ROOT", &root)
+            .args(["--", "sh", "-c", &script]),
+        T,
+    ) else {
+        return;
+    };
+    let out = run.stdout_str();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("    Process:") || l.starts_with("   Main PID:"))
+        .map(|l| l.split_once(": ").unwrap().1)
+        .collect();
+    let shape: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let (pid, rest) = l.split_once(' ').unwrap();
+            assert!(pid.parse::<i32>().is_ok(), "{l}");
+            rest.to_owned()
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "ExecStartPre=/bin/true pre (code=exited, status=0/SUCCESS)",
+            "ExecStart=/bin/sh -c exit 3 (code=exited, status=3)",
+            "(code=exited, status=3)",
+            "ExecStart=/bin/true one (code=exited, status=0/SUCCESS)",
+            "ExecStart=/bin/true two (code=exited, status=0/SUCCESS)",
+            "(code=exited, status=0/SUCCESS)",
+            "ExecStart=/bin/sleep 100 (code=killed, signal=KILL)",
+            "(code=killed, signal=KILL)",
+        ],
+        "{}",
+        run.dump()
+    );
+    // The credential that could not be read: failed before any process, with 243.
+    assert!(
+        out.contains("× creds.service") && out.contains("(Result: exit-code)"),
+        "{}",
+        run.dump()
+    );
+    assert!(out.contains("ExecMainStatus=0\n"), "{}", run.dump());
+}

@@ -216,10 +216,33 @@ impl Engine {
                     }
                     .into(),
                 );
-                info.main_exit = svc.main_exit().map(|t| match t {
-                    crate::init::reaper::Termination::Exited(c) => ("exited".to_owned(), c),
-                    crate::init::reaper::Termination::Signaled(s) => ("killed".to_owned(), s),
-                });
+                info.main_exit = svc.main_exit().map(code_and_status);
+                info.exec_main_pid = run.exec_main_pid;
+                if info.main_exit.is_none()
+                    && let Some(record) =
+                        run.execs.iter().find(|r| Some(r.pid) == run.exec_main_pid)
+                {
+                    info.main_exit = record.ended.map(code_and_status);
+                }
+                let mut ended: Vec<_> = run
+                    .execs
+                    .iter()
+                    .filter_map(|r| Some((r, r.ended?)))
+                    .collect();
+                ended.sort_by_key(|(r, _)| (phase_name(r.phase).0, r.index));
+                info.execs = ended
+                    .into_iter()
+                    .map(|(r, t)| {
+                        let (code, status) = code_and_status(t);
+                        crate::control::proto::ExecStatus {
+                            name: phase_name(r.phase).1.to_owned(),
+                            argv: r.argv.clone(),
+                            pid: r.pid,
+                            code,
+                            status,
+                        }
+                    })
+                    .collect();
                 if svc.state().active() != Active::Inactive && svc.state() != State::Failed {
                     let mut procs: BTreeSet<i32> = svc.main_pid().into_iter().collect();
                     procs.extend(svc.control_pid());
@@ -509,4 +532,26 @@ fn service_type_name(t: Option<crate::unit::model::ServiceType>) -> String {
         T::Idle => "idle",
     }
     .to_owned()
+}
+
+/// How a process ended, as systemd's `code=` word and the status or signal number.
+fn code_and_status(t: crate::init::reaper::Termination) -> (String, i32) {
+    match t {
+        crate::init::reaper::Termination::Exited(c) => ("exited".to_owned(), c),
+        crate::init::reaper::Termination::Signaled(s) => ("killed".to_owned(), s),
+    }
+}
+
+/// A command list's place in systemd's order of properties, and its directive.
+fn phase_name(phase: crate::service::state::Phase) -> (u8, &'static str) {
+    use crate::service::state::Phase;
+    match phase {
+        Phase::Condition => (0, "ExecCondition"),
+        Phase::StartPre => (1, "ExecStartPre"),
+        Phase::Start => (2, "ExecStart"),
+        Phase::StartPost => (3, "ExecStartPost"),
+        Phase::Reload => (4, "ExecReload"),
+        Phase::Stop => (5, "ExecStop"),
+        Phase::StopPost => (6, "ExecStopPost"),
+    }
 }

@@ -365,11 +365,13 @@ pub fn rows() -> Vec<Row> {
         // systemctl-show.c print_status_info(): the description only when it differs from
         // the name, the sub-state only when it differs from the active state, the unit file
         // state and preset, "since DATE; AGO"; show_one() returns 3 for a unit that is not
-        // active, 4 for one not found, and the first non-zero code wins (verb_show()).
+        // active, 4 for one not found, and the first non-zero code wins (verb_show()). The
+        // commands that ended are `Process:` lines (the reloads above ran ExecReload=; each
+        // command keeps its last run), exit statuses named for libc and systemd only.
         is(
             "status web",
             0,
-            "● web.service - Web Server\n     Loaded: loaded (/etc/systemd/system/web.service; enabled; preset: enabled)\n     Active: active (running) since {*} ago\n   Main PID: {*} (sleep)\n{*}",
+            "● web.service - Web Server\n     Loaded: loaded (/etc/systemd/system/web.service; enabled; preset: enabled)\n     Active: active (running) since {*} ago\n    Process: {*} ExecReload=/bin/true (code=exited, status=0/SUCCESS)\n   Main PID: {*} (sleep)\n{*}",
             "",
         ),
         is(

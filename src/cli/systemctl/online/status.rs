@@ -119,14 +119,29 @@ fn print_block(info: &UnitInfo, root: &Path) {
     if let Some((accepted, connected)) = info.connections {
         println!("   Accepted: {accepted}; Connected: {connected};");
     }
+    for e in &info.execs {
+        println!(
+            "    Process: {} {}={} ({})",
+            e.pid,
+            e.name,
+            e.argv,
+            ended(&e.code, e.status)
+        );
+    }
     let comm = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .map(|c| format!(" ({})", c.trim_end()))
             .unwrap_or_default()
     };
-    match (info.main_pid, info.control_pid) {
-        (Some(m), Some(c)) => println!("   Main PID: {m}{}; Control PID: {c}{}", comm(m), comm(c)),
-        (Some(m), None) => println!("   Main PID: {m}{}", comm(m)),
+    // A main process that ended is still shown, with how it ended (ExecMainPID, ExecMainCode).
+    let main = match (info.main_pid, info.exec_main_pid, &info.main_exit) {
+        (Some(m), _, _) => Some(format!("{m}{}", comm(m))),
+        (None, Some(m), Some((code, status))) => Some(format!("{m} ({})", ended(code, *status))),
+        _ => None,
+    };
+    match (main, info.control_pid) {
+        (Some(m), Some(c)) => println!("   Main PID: {m}; Control PID: {c}{}", comm(c)),
+        (Some(m), None) => println!("   Main PID: {m}"),
         (None, Some(c)) => println!("  Cntrl PID: {c}{}", comm(c)),
         (None, None) => {}
     }
@@ -349,7 +364,7 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
             ("StatusText", info.status_text.clone().unwrap_or_default()),
             ("Result", info.result.clone()),
             ("NRestarts", info.restarts.to_string()),
-            ("ExecMainPID", pid(info.main_pid)),
+            ("ExecMainPID", pid(info.exec_main_pid.or(info.main_pid))),
         ]);
         if let Some((code, status)) = &info.main_exit {
             out.push((
@@ -415,4 +430,23 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
         ("LoadError", load_error),
     ]);
     out
+}
+
+/// `code=exited, status=1/FAILURE` or `code=killed, signal=TERM`, as systemctl prints how a
+/// process ended: status names of libc and systemd only (exit-status.c, LIBC|SYSTEMD).
+fn ended(code: &str, status: i32) -> String {
+    if code == "exited" {
+        let name = crate::unit::value::EXIT_STATUS_NAMES
+            .iter()
+            .find(|(_, n)| i32::from(*n) == status && (status <= 1 || status >= 200))
+            .map(|(name, _)| format!("/{name}"))
+            .unwrap_or_default();
+        format!("code=exited, status={status}{name}")
+    } else {
+        let signal = crate::init::signals::name(status);
+        format!(
+            "code={code}, signal={}",
+            signal.strip_prefix("SIG").unwrap_or(&signal)
+        )
+    }
 }
