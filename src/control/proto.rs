@@ -43,6 +43,8 @@ pub enum Request {
     Reload,
     /// The system's state, for `is-system-running` and `initctl status`.
     System,
+    /// The system's state and every unit kept, in one answer (`initctl status`).
+    Overview,
     /// The last `lines` log lines (of one unit, or all), after sequence number `after`.
     Logs {
         unit: Option<String>,
@@ -93,6 +95,10 @@ pub enum Response {
     System {
         /// Boxed: it is by far the largest answer.
         system: Box<SystemInfo>,
+    },
+    Overview {
+        system: Box<SystemInfo>,
+        units: Vec<UnitInfo>,
     },
     Logs {
         lines: Vec<LogLine>,

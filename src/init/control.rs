@@ -61,6 +61,14 @@ impl Supervisor<'_> {
             (Request::System, _) => Response::System {
                 system: Box::new(self.system_info()),
             },
+            (Request::Overview, Some(svc)) => {
+                let names: Vec<String> = svc.engine.kept_units().into_iter().collect();
+                let units = svc.engine.unit_infos(&names);
+                Response::Overview {
+                    system: Box::new(self.system_info()),
+                    units,
+                }
+            }
             (_, None) => Response::Error {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
                 exit: 1,

@@ -228,8 +228,11 @@ fn units(prog: &str, socket: &Path, names: Vec<String>) -> Result<Vec<UnitInfo>,
 
 /// `status` without units: the header and the table.
 fn overview(prog: &str, socket: &Path, all: bool, json: bool) -> Exit {
-    let result = system(prog, socket)
-        .and_then(|system| units(prog, socket, Vec::new()).map(|units| (system, units)));
+    // One call: the header and the table describe the same instant.
+    let result = ask(prog, socket, Request::Overview, |r| match r {
+        Response::Overview { system, units } => Ok((*system, units)),
+        other => Err(other),
+    });
     let (system, units) = match result {
         Ok(answer) => answer,
         Err(exit) => return exit,
