@@ -366,6 +366,13 @@ impl Engine {
         now: Instant,
     ) -> Result<(), TransactionError> {
         self.table = None;
+        self.queue(unit, kind, alone)?;
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Build the transaction for `unit` and add its jobs, without running any.
+    fn queue(&mut self, unit: &str, kind: JobKind, alone: bool) -> Result<(), TransactionError> {
         let unit = self.canonical(unit);
         let runtime = &self.runtime;
         let active = |u: &str| match runtime.get(u) {
@@ -389,22 +396,24 @@ impl Engine {
             self.notes
                 .push(Note::Info(format!("Job for {canceled} canceled.")));
         }
-        self.dispatch(now);
         Ok(())
     }
 
     /// Stop every unit that is not inactive, in reverse dependency order (shutdown).
+    /// The stop jobs are all queued first and dispatched once, against one reading of the
+    /// process table: stopping N units costs one pass, not N (shutdown within the timeout).
     pub fn stop_all(&mut self, now: Instant) {
         self.table = None;
         self.jobs.cancel_waiting();
         let names: Vec<String> = self.runtime.keys().cloned().collect();
         for name in names {
             if self.active_state(&name) != Active::Inactive
-                && let Err(e) = self.request(&name, JobKind::Stop, now)
+                && let Err(e) = self.queue(&name, JobKind::Stop, false)
             {
                 self.notes.push(Note::Error(format!("{name}: {e}")));
             }
         }
+        self.dispatch(now);
     }
 
     /// Whether every service is down and no job waits (shutdown can go on).

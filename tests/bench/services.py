@@ -209,6 +209,16 @@ def main():
                            for _ in range(RUNS)])
     print("  measured 100 flat services", file=sys.stderr, flush=True)
 
+    # Scale: five times as many, to show how start and stop grow with the number of units.
+    big_root, big_marks = unit_tree("flat500", 500, dag=False, notify_every=0)
+    big = median_pair([flat_boot([BOSUN], bosun_env(big_root), big_marks, 500) for _ in range(RUNS)])
+    sup_big = None
+    if have_supervisord:
+        conf, sup_big_marks = supervisor_conf("sup500", 500)
+        sup_big = median_pair([flat_boot(["supervisord", "-c", conf], dict(os.environ), sup_big_marks, 500)
+                               for _ in range(RUNS)])
+    print("  measured 500 flat services", file=sys.stderr, flush=True)
+
     idle_root, idle_marks = unit_tree("idle", 20, dag=False, notify_every=0)
     b_idle = idle([BOSUN], bosun_env(idle_root), idle_marks, 20, "bosun")
     s_idle = None
@@ -234,6 +244,10 @@ def main():
           f"{f'{sup[0]:.0f} ms' if sup else na} | |")
     print(f"| the same 100: SIGTERM → all stopped, exit | {flat[1]:.0f} ms | "
           f"{f'{sup[1]:.0f} ms' if sup else na} | |")
+    print(f"| 500 independent services: launch → all running | {big[0]:.0f} ms | "
+          f"{f'{sup_big[0]:.0f} ms' if sup_big else na} | |")
+    print(f"| the same 500: SIGTERM → all stopped, exit | {big[1]:.0f} ms | "
+          f"{f'{sup_big[1]:.0f} ms' if sup_big else na} | |")
     print(f"| 20 services, {IDLE_SECONDS} s idle: CPU time of the supervisor | {b_idle[0]:.2f} ms | "
           f"{f'{s_idle[0]:.2f} ms' if s_idle else na} | under 10 ms |")
     print(f"| 20 services: RSS of the supervisor (anonymous part) | {b_idle[1]/1024:.2f} MiB ({b_idle[2]/1024:.2f}) | "
