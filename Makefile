@@ -7,10 +7,11 @@ STATIC := target/$(MUSL)/release/bosun
 # Debian packages the tests use (installed by tests/deps.sh, which never starts daemons): the
 # tools the tests drive, the daemons whose own unit files and tmpfiles.d the tests read, and
 # debootstrap for the Debian root in which apt-get installs packages under bosun as PID 1, and
-# podman (with runc and netavark) for the container tests of image/'s examples.
+# podman (with runc and netavark; catatonit for the pause image of `podman pod`) for the
+# container tests of image/'s examples.
 TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
 	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap \
-	podman runc netavark aardvark-dns iptables podman-compose
+	podman runc netavark aardvark-dns iptables podman-compose catatonit
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 

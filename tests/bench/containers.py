@@ -51,7 +51,7 @@ def build_image():
                 '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
     with open(f"{HOME}/storage.conf", "w") as f:
         f.write(f'[storage]\ndriver = "overlay"\ngraphroot = "{HOME}/storage"\n'
-                f'runroot = "{HOME}/run"\n')
+                f'runroot = "{HOME}/run"\n[storage.options.overlay]\nskip_mount_home = "true"\n')
     root = tempfile.mkdtemp(prefix="bosun-bench-image-")
     os.makedirs(root + "/bin")
     shutil.copy2("/bin/busybox", root + "/bin/busybox")

@@ -98,10 +98,13 @@ fn setup() -> Result<Podman, String> {
     let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("podman");
     fs::create_dir_all(&home).map_err(|e| e.to_string())?;
     fs::write(home.join("containers.conf"), CONTAINERS_CONF).map_err(|e| e.to_string())?;
+    // skip_mount_home: overlay does not bind-mount the storage over itself, which would
+    // outlive the tests and keep `cargo clean` from removing the target directory.
     fs::write(
         home.join("storage.conf"),
         format!(
-            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{0}/storage\"\nrunroot = \"{0}/run\"\n",
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{0}/storage\"\nrunroot = \"{0}/run\"\n\
+             [storage.options.overlay]\nskip_mount_home = \"true\"\n",
             home.display()
         ),
     )
