@@ -103,7 +103,6 @@ pub fn main(args: &[OsString]) -> Exit {
     }
 }
 
-/// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
 /// bosun's settings as variables: the environment, else the configuration file. Every entry
 /// point that uses a setting (PID 1, `bosun image`) reads them through this.
 pub(crate) fn settings() -> Result<impl Fn(&str) -> Option<String>, String> {
@@ -119,6 +118,7 @@ pub(crate) fn settings() -> Result<impl Fn(&str) -> Option<String>, String> {
     })
 }
 
+/// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
 fn config_file() -> Result<crate::config::File, String> {
     let root = std::env::var_os("BOSUN_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from);
     let explicit = std::env::var_os("BOSUN_CONFIG")

@@ -116,7 +116,6 @@ pub enum Response {
     },
 }
 
-/// One unit as `systemctl status/show/list-units` and `initctl status` show it.
 /// A command of a service that ran and ended (systemd's ExecStatusInfo), for `status`'s
 /// `Process:` lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +130,7 @@ pub struct ExecStatus {
     pub status: i32,
 }
 
+/// One unit as `systemctl status/show/list-units` and `initctl status` show it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UnitInfo {
     pub name: String,

@@ -216,12 +216,8 @@ async fn supervise(
         if units.systemd_compat
             && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
         {
-            // Not root, no package is installed at run time: said with -v only.
-            if nix::unistd::geteuid().is_root() {
-                crate::log::warn(format_args!("cannot create /run/systemd/system: {e}"));
-            } else {
-                crate::log::info(format_args!("cannot create /run/systemd/system: {e}"));
-            }
+            // Not root, no package is installed at run time.
+            crate::log::warn_if_root(format_args!("cannot create /run/systemd/system: {e}"));
         }
         let path = crate::control::socket_path(&units.root);
         match crate::control::server::bind(&path) {

@@ -337,12 +337,7 @@ pub fn empty_all(root: &Path, started: BootTime) {
                 }
                 // Not root, the image's own entries (/run/lock, ...) are not ours to remove.
                 if let Some(first) = tally.first_error {
-                    let say = if nix::unistd::geteuid().is_root() {
-                        crate::log::warn
-                    } else {
-                        crate::log::info
-                    };
-                    say(format_args!(
+                    crate::log::warn_if_root(format_args!(
                         "{shown}: {} stale entries could not be removed (first: {first})",
                         tally.failed
                     ));

@@ -45,6 +45,16 @@ pub fn warn(args: fmt::Arguments<'_>) {
     emit(1, "warning: ", args);
 }
 
+/// A warning when bosun is root; when it is not (`--user`, an arbitrary UID), what it may not
+/// do is expected and said with -v only.
+pub fn warn_if_root(args: fmt::Arguments<'_>) {
+    if nix::unistd::geteuid().is_root() {
+        warn(args);
+    } else {
+        info(args);
+    }
+}
+
 /// What the units do (started, stopped), shown by default like systemd's console messages.
 pub fn notice(args: fmt::Arguments<'_>) {
     emit(1, "", args);

@@ -20,8 +20,8 @@ pub use super::status::{Active, Outcome, State};
 /// systemd's exit code for "exec failed" (203/EXEC), reported when a main process cannot start.
 pub const EXIT_EXEC: i32 = 203;
 
-/// Which command list a control process comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which command list a control process comes from, in the order of systemd's properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
     Condition,
     StartPre,

@@ -194,30 +194,29 @@ def median_pair(samples):
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
+def flat_pair(n, have_supervisord):
+    """n independent services under bosun and, when installed, n programs under supervisord:
+    the medians of (launch → all running, SIGTERM → exit) each; None for a missing supervisord."""
+    root, marks = unit_tree(f"flat{n}", n, dag=False, notify_every=0)
+    bosun = median_pair([flat_boot([BOSUN], bosun_env(root), marks, n) for _ in range(RUNS)])
+    sup = None
+    if have_supervisord:
+        conf, sup_marks = supervisor_conf(f"sup{n}", n)
+        sup = median_pair([flat_boot(["supervisord", "-c", conf], dict(os.environ), sup_marks, n)
+                           for _ in range(RUNS)])
+    print(f"  measured {n} flat services", file=sys.stderr, flush=True)
+    return bosun, sup
+
+
 def main():
     have_supervisord = shutil.which("supervisord") is not None
     dag_root, dag_marks = unit_tree("dag", 100, dag=True, notify_every=2)
     dag = median_pair([dag_boot(dag_root, dag_marks) for _ in range(RUNS)])
     print("  measured the 100-unit DAG", file=sys.stderr, flush=True)
 
-    flat_root, flat_marks = unit_tree("flat", 100, dag=False, notify_every=0)
-    flat = median_pair([flat_boot([BOSUN], bosun_env(flat_root), flat_marks, 100) for _ in range(RUNS)])
-    sup = None
-    if have_supervisord:
-        conf, sup_marks = supervisor_conf("sup", 100)
-        sup = median_pair([flat_boot(["supervisord", "-c", conf], dict(os.environ), sup_marks, 100)
-                           for _ in range(RUNS)])
-    print("  measured 100 flat services", file=sys.stderr, flush=True)
-
+    flat, sup = flat_pair(100, have_supervisord)
     # Scale: five times as many, to show how start and stop grow with the number of units.
-    big_root, big_marks = unit_tree("flat500", 500, dag=False, notify_every=0)
-    big = median_pair([flat_boot([BOSUN], bosun_env(big_root), big_marks, 500) for _ in range(RUNS)])
-    sup_big = None
-    if have_supervisord:
-        conf, sup_big_marks = supervisor_conf("sup500", 500)
-        sup_big = median_pair([flat_boot(["supervisord", "-c", conf], dict(os.environ), sup_big_marks, 500)
-                               for _ in range(RUNS)])
-    print("  measured 500 flat services", file=sys.stderr, flush=True)
+    big, sup_big = flat_pair(500, have_supervisord)
 
     idle_root, idle_marks = unit_tree("idle", 20, dag=False, notify_every=0)
     b_idle = idle([BOSUN], bosun_env(idle_root), idle_marks, 20, "bosun")

@@ -445,33 +445,49 @@ fn edit_over_webdav(c: &Container<'_>, greeting: &str) {
     assert!(reloaded, "the app did not reload:\n{}", c.logs());
 }
 
+/// The web app with WebDAV switched on (the realm and the htdigest secret), its ports
+/// published, ready; `first` are podman options before the rest (`--user`). The Scratch holds
+/// the secret while the container runs.
+fn webapp_with_webdav<'a>(
+    p: &'a Podman,
+    tag: &str,
+    image: &str,
+    first: &[&str],
+) -> (Scratch, Container<'a>) {
+    let dir = Scratch::new(tag);
+    let secret = format!(
+        "{}:/opt/app-root/secrets/webdav/.htdigest:ro",
+        htdigest(&dir).display()
+    );
+    let mut args = first.to_vec();
+    args.extend([
+        "-p",
+        "127.0.0.1::8080",
+        "-p",
+        "127.0.0.1::8081",
+        "-e",
+        "WEBDAV_AUTHENTICATION_REALM=WebDAV",
+        "-v",
+        &secret,
+        image,
+    ]);
+    let c = Container::run(p, tag, &args);
+    c.ready();
+    (dir, c)
+}
+
+/// The UIDs of every process in the container (`Uid:` lines of /proc/*/status, one each).
+fn uids(c: &Container<'_>) -> String {
+    stdout(&c.exec(&["sh", "-c", "grep -h ^Uid /proc/[0-9]*/status | sort -u"]))
+}
+
 /// The web app: WebDAV is on when the realm and the secret are given; a file edited over WebDAV
 /// changes the running app; without credentials, 401.
 #[test]
 fn webapp_edited_over_webdav_reloads() {
     let Some(p) = podman() else { return };
     let image = image(p, "webapp");
-    let dir = Scratch::new("webapp");
-    let secret = format!(
-        "{}:/opt/app-root/secrets/webdav/.htdigest:ro",
-        htdigest(&dir).display()
-    );
-    let c = Container::run(
-        p,
-        "webapp",
-        &[
-            "-p",
-            "127.0.0.1::8080",
-            "-p",
-            "127.0.0.1::8081",
-            "-e",
-            "WEBDAV_AUTHENTICATION_REALM=WebDAV",
-            "-v",
-            &secret,
-            &image,
-        ],
-    );
-    c.ready();
+    let (_secret, c) = webapp_with_webdav(p, "webapp", &image, &[]);
     let (body, code) = curl(&[&c.url(8080, "/")]);
     assert_eq!(
         (body.trim(), code.as_str()),
@@ -558,7 +574,7 @@ fn compose_runs_the_webapp_as_the_host_user_with_the_source_bind_mounted() {
     assert_eq!(code, "201");
     let meta = fs::metadata(src.join("static")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
-    let uids = stdout(&c.exec(&["sh", "-c", "grep -h ^Uid /proc/[0-9]*/status | sort -u"]));
+    let uids = uids(&c);
     assert!(
         uids.lines()
             .all(|l| l.split_whitespace().nth(1) == Some("1000")),
@@ -613,29 +629,7 @@ impl Drop for Compose<'_> {
 fn arbitrary_uid_in_group_0() {
     let Some(p) = podman() else { return };
     let webapp = image(p, "webapp");
-    let dir = Scratch::new("arbitrary");
-    let secret = format!(
-        "{}:/opt/app-root/secrets/webdav/.htdigest:ro",
-        htdigest(&dir).display()
-    );
-    let c = Container::run(
-        p,
-        "arbitrary",
-        &[
-            "--user",
-            "1000680000:0",
-            "-p",
-            "127.0.0.1::8080",
-            "-p",
-            "127.0.0.1::8081",
-            "-e",
-            "WEBDAV_AUTHENTICATION_REALM=WebDAV",
-            "-v",
-            &secret,
-            &webapp,
-        ],
-    );
-    c.ready();
+    let (_secret, c) = webapp_with_webdav(p, "arbitrary", &webapp, &["--user", "1000680000:0"]);
     let active = c.exec(&["systemctl", "is-active", "webapp", "webdav"]);
     assert_eq!(stdout(&active), "active\nactive\n", "{}", c.logs());
     let status = stdout(&c.exec(&["initctl", "status"]));
@@ -692,7 +686,7 @@ fn apache_non_root_with_its_password_from_a_secret() {
             "{body}"
         );
         assert!(body.contains(&format!("user: {who}")), "{body}");
-        let uids = stdout(&c.exec(&["sh", "-c", "grep -h ^Uid /proc/[0-9]*/status | sort -u"]));
+        let uids = uids(&c);
         assert!(!uids.lines().any(|l| l.contains("\t0\t")), "{uids}");
         let env = stdout(&c.exec(&["sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'"]));
         assert!(!env.contains("s3cret"), "the secret is in an environment");

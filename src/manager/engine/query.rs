@@ -229,13 +229,13 @@ impl Engine {
                     .iter()
                     .filter_map(|r| Some((r, r.ended?)))
                     .collect();
-                ended.sort_by_key(|(r, _)| (phase_name(r.phase).0, r.index));
+                ended.sort_by_key(|(r, _)| (r.phase, r.index));
                 info.execs = ended
                     .into_iter()
                     .map(|(r, t)| {
                         let (code, status) = code_and_status(t);
                         crate::control::proto::ExecStatus {
-                            name: phase_name(r.phase).1.to_owned(),
+                            name: directive_of(r.phase).to_owned(),
                             argv: r.argv.clone(),
                             pid: r.pid,
                             code,
@@ -542,16 +542,16 @@ fn code_and_status(t: crate::init::reaper::Termination) -> (String, i32) {
     }
 }
 
-/// A command list's place in systemd's order of properties, and its directive.
-fn phase_name(phase: crate::service::state::Phase) -> (u8, &'static str) {
+/// The directive of a command list.
+fn directive_of(phase: crate::service::state::Phase) -> &'static str {
     use crate::service::state::Phase;
     match phase {
-        Phase::Condition => (0, "ExecCondition"),
-        Phase::StartPre => (1, "ExecStartPre"),
-        Phase::Start => (2, "ExecStart"),
-        Phase::StartPost => (3, "ExecStartPost"),
-        Phase::Reload => (4, "ExecReload"),
-        Phase::Stop => (5, "ExecStop"),
-        Phase::StopPost => (6, "ExecStopPost"),
+        Phase::Condition => "ExecCondition",
+        Phase::StartPre => "ExecStartPre",
+        Phase::Start => "ExecStart",
+        Phase::StartPost => "ExecStartPost",
+        Phase::Reload => "ExecReload",
+        Phase::Stop => "ExecStop",
+        Phase::StopPost => "ExecStopPost",
     }
 }
