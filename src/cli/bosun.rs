@@ -34,7 +34,8 @@ As PID 1 (or with BOSUN_UNITS=on) bosun first empties /run and /tmp when they ar
 previous run (not mount points), and, when the template directory exists, manages the data
 volume: seeds it, merges a new image's template into it, runs the hooks (first-boot.d,
 upgrade.d, boot.d, shutdown.d) — or refuses with exit code 80 (volume not seeded by bosun),
-81 (image older than the data), 82 (first-boot or upgrade hooks failed) or 83 (volume in use).
+81 (image older than the data), 82 (first-boot or upgrade hooks failed), 83 (volume in use) or
+84 (bosun's user may not write the volume).
 Environment (paths are inside BOSUN_ROOT): BOSUN_DATA_DIR (/data), BOSUN_TEMPLATE_DIR
 (/data-template), BOSUN_BUILD_ID_FILE (/etc/build-id), BOSUN_HOOKS_DIR (/etc/bosun/hooks),
 BOSUN_RUN_AS=UID:GID (or PUID and PGID), BOSUN_ADOPT_DATA=1, BOSUN_ALLOW_DOWNGRADE=1,

@@ -276,7 +276,8 @@ fn check(request: &Request) -> Outcome {
     if report.no_manifest {
         writeln!(
             out,
-            "the template has no manifest: run `bosun image prepare`"
+            "the template has no manifest (made by hand, not by `bosun image prepare`): it is \
+             seeded as it is and bosun records what it seeded; nothing to compare it with"
         )?;
     }
     for (change, rel) in &report.template_changes {

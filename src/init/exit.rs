@@ -20,7 +20,7 @@ pub enum Exit {
     Failure,
     /// The command line or the configuration is wrong: 2.
     Usage,
-    /// The data volume was refused at boot, before anything started (80 to 83).
+    /// The data volume was refused at boot, before anything started (80 to 84).
     Refused(Refusal),
 }
 
@@ -37,6 +37,9 @@ pub enum Refusal {
     HalfInstalled,
     /// 83: another bosun holds the volume's lock (two containers on one volume).
     InUse,
+    /// 84: bosun's user may not write the volume's record (an arbitrary UID on a volume
+    /// another user owns).
+    NotWritable,
 }
 
 impl Exit {
@@ -54,6 +57,7 @@ impl Exit {
             Exit::Refused(Refusal::Downgrade) => 81,
             Exit::Refused(Refusal::HalfInstalled) => 82,
             Exit::Refused(Refusal::InUse) => 83,
+            Exit::Refused(Refusal::NotWritable) => 84,
         }
     }
 
@@ -87,6 +91,7 @@ mod tests {
         assert_eq!(Exit::NotFound.code(), 127);
         assert_eq!(Exit::Refused(Refusal::Foreign).code(), 80);
         assert_eq!(Exit::Refused(Refusal::InUse).code(), 83);
+        assert_eq!(Exit::Refused(Refusal::NotWritable).code(), 84);
     }
 
     #[test]

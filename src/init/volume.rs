@@ -1,7 +1,7 @@
 //! PID 1's boot phase for the data volume, before the units start ([`prepare`]): empty the
 //! stale /run and /tmp ([`super::runtime`]), give an arbitrary UID a passwd entry
 //! ([`super::passwd`]), lock and classify the volume, seed or upgrade it, or refuse with what to
-//! do (exit codes 80 to 83, [`Refusal`]). What comes after (the hooks, with the volume's lock
+//! do (exit codes 80 to 84, [`Refusal`]). What comes after (the hooks, with the volume's lock
 //! held for PID 1's life) is [`Boot`]'s, in [`super::hooks`].
 //!
 //! Owns [`Setup`] (the configuration) and the decisions and messages of the boot phase. Must
@@ -11,6 +11,8 @@
 
 use std::error::Error;
 use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -128,8 +130,10 @@ pub fn prepare(
     }
     let build_id = read_build_id(&build_id_file).map_err(|message| {
         crate::log::error(format_args!(
-            "{message}; `bosun image prepare` writes it next to the template {}",
-            template.display()
+            "{message}; an image with the template {} needs one, new for every build: \
+             `bosun image prepare` writes it, or write it yourself (`RUN echo 2024-06-01.1 > {}`)",
+            template.display(),
+            setup.build_id_file.display()
         ));
         Exit::Failure
     })?;
@@ -147,6 +151,12 @@ pub fn prepare(
                 data.display()
             ));
             return Err(Exit::Refused(Refusal::InUse));
+        }
+        Err(StateError::Open { path, source })
+            if source.kind() == io::ErrorKind::PermissionDenied =>
+        {
+            refuse_not_writable(&data, &path, &source);
+            return Err(Exit::Refused(Refusal::NotWritable));
         }
         Err(e) => return Err(fail(&e)),
     };
@@ -171,6 +181,44 @@ pub fn prepare(
     plan.build_id = build_id;
     plan.volume = Some(volume);
     Ok(Boot::new(plan))
+}
+
+/// bosun's user may not write the volume's record `record` (an arbitrary UID meeting a volume
+/// that root or another user seeded): say who owns what and the three ways out.
+fn refuse_not_writable(data: &Path, record: &Path, source: &io::Error) {
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let owned = fs::metadata(record).or_else(|_| fs::metadata(data));
+    let owner = owned.as_ref().map_or_else(
+        |_| "an owner bosun cannot see".to_owned(),
+        |m| {
+            format!(
+                "uid {}, gid {}, mode {:04o}",
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777
+            )
+        },
+    );
+    let shown = data.display();
+    crate::log::error(format_args!(
+        "bosun runs as uid {uid}, gid {gid} and may not write the volume's record {} ({source}; \
+         it belongs to {owner}): refusing to start, the volume is unchanged",
+        record.display()
+    ));
+    let group = if gid.as_raw() == 0 {
+        String::new()
+    } else {
+        format!(" and run with group 0 (`--user {uid}:0`)")
+    };
+    let user = owned.as_ref().map_or_else(
+        |_| "the volume's owner".to_owned(),
+        |m| format!("`--user {}:{}`", m.uid(), m.gid()),
+    );
+    crate::log::error(format_args!(
+        "do one of: give the volume to this user (as root: `chown -R {uid}:{gid} {shown}`); give \
+         group 0 write access as OpenShift's fsGroup does (as root: `chgrp -R 0 {shown} && \
+         chmod -R g=u {shown}`){group}; or run the container as the volume's owner ({user})"
+    ));
 }
 
 /// SIGTERM or SIGINT arrived while PID 1 was busy outside its event loop (a long copy); the

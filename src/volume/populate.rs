@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::copy::{self, CopyError, CopyOptions, CopyReport, Progress};
-use super::manifest::{self, Entry, Kind, Manifest, ManifestError};
+use super::manifest::{self, Entry, Kind, Manifest, ManifestError, ScanOptions};
 use super::state::{Phase, STATE_DIR, StateError, Volume, VolumeState};
 
 /// The template's own manifest, at the template's root (never copied into the volume).
@@ -73,9 +73,17 @@ pub struct Image {
 }
 
 impl Image {
-    /// The template's manifest.
+    /// The template's manifest: the one `bosun image prepare` stored at its root, or, for a
+    /// template made by hand (`COPY`, `RUN mkdir`), a scan of the template as it is now. Either
+    /// way what seeding or an upgrade writes into the volume's record is what it copied, so the
+    /// next upgrade can tell the user's changes from the image's.
     pub fn manifest(&self) -> Result<Manifest, ManifestError> {
-        Manifest::read(&self.template.join(TEMPLATE_MANIFEST))
+        match Manifest::read(&self.template.join(TEMPLATE_MANIFEST)) {
+            Err(ManifestError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Ok(manifest::scan(&self.template, &template_scan_options())?.manifest)
+            }
+            read => read,
+        }
     }
 
     /// The image's user and group name → id maps.
@@ -83,6 +91,19 @@ impl Image {
         let read =
             |name: &str| fs::read_to_string(self.root.join("etc").join(name)).unwrap_or_default();
         (parse_ids(&read("passwd")), parse_ids(&read("group")))
+    }
+}
+
+/// Names at the template's root that are never copied into the volume.
+const NOT_COPIED: [&str; 3] = [TEMPLATE_MANIFEST, IMAGE_MANIFEST, STATE_DIR];
+
+/// How the template is scanned for its manifest: what seeding copies ([`NOT_COPIED`] left out),
+/// hashed.
+pub fn template_scan_options() -> ScanOptions {
+    ScanOptions {
+        exclude: NOT_COPIED.iter().map(PathBuf::from).collect(),
+        hash: true,
+        one_file_system: false,
     }
 }
 
@@ -95,10 +116,7 @@ fn copy_options(manifest: &Manifest, only_missing: bool, image: &Image) -> CopyO
         interrupted: image.interrupted,
         only_missing,
         durable: false,
-        exclude_top: [TEMPLATE_MANIFEST, IMAGE_MANIFEST, STATE_DIR]
-            .iter()
-            .map(OsString::from)
-            .collect(),
+        exclude_top: NOT_COPIED.iter().map(OsString::from).collect(),
         progress_every: PROGRESS_EVERY,
         totals: Some(manifest.totals()),
     }

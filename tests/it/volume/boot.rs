@@ -139,6 +139,42 @@ impl TestImage {
             .map(|p| p.wait(T))
     }
 
+    /// Boot a fresh image whose hooks are [`recorder`]s to the end, and check that it was a
+    /// first run of build `id`: the first-boot hook, the boot hook, then the main command. None
+    /// (after a SKIP line) when namespaces are unavailable.
+    pub fn boot_first_run(&self, id: &str) -> Option<Finished> {
+        let run = self.boot_to_end(self.boot())?;
+        run.assert_code(0);
+        assert!(self.main_ran(), "{}", run.dump());
+        assert_eq!(
+            self.lines("hooks"),
+            [
+                format!("first-boot.d first-boot {id} prev="),
+                format!("boot.d boot {id} prev=")
+            ],
+            "{}",
+            run.dump()
+        );
+        Some(run)
+    }
+
+    /// Boot with `builder` to the end and check that it was a routine start of build `id`: only
+    /// the boot hook ran, after the `hooks_before` lines of earlier boots, and the main command.
+    pub fn boot_routine(&self, builder: Pid1Builder, id: &str, hooks_before: usize) -> Finished {
+        let run = self
+            .boot_to_end(builder)
+            .expect("namespaces worked for the first run");
+        run.assert_code(0);
+        assert!(self.main_ran(), "{}", run.dump());
+        assert_eq!(
+            self.lines("hooks")[hooks_before..],
+            [format!("boot.d boot {id} prev={id}")],
+            "{}",
+            run.dump()
+        );
+        run
+    }
+
     /// Whether the main command of the last [`TestImage::boot_to_end`] ran.
     pub fn main_ran(&self) -> bool {
         self.state.join("main-ran").exists()
@@ -188,17 +224,9 @@ fn first_run_routine_upgrade_downgrade_as_pid1() {
     let data = image.data();
 
     // First run: seeded, first-boot hooks, boot hooks, then the main command.
-    let Some(run) = image.boot_to_end(image.boot()) else {
+    if image.boot_first_run("b1").is_none() {
         return;
-    };
-    run.assert_code(0);
-    assert!(image.main_ran(), "{}", run.dump());
-    assert_eq!(
-        image.lines("hooks"),
-        ["first-boot.d first-boot b1 prev=", "boot.d boot b1 prev="],
-        "{}",
-        run.dump()
-    );
+    }
     super::assert_same_content(
         &image.template("var/lib/app"),
         &data.join("var/lib/app"),
@@ -212,14 +240,7 @@ fn first_run_routine_upgrade_downgrade_as_pid1() {
     fs::write(data.join("var/lib/app/edited.conf"), "mine\n").unwrap();
     fs::write(data.join("var/lib/app/stable.conf"), "mine too\n").unwrap();
     fs::write(data.join("var/lib/app/user-file"), "user data\n").unwrap();
-    let run = image.boot_to_end(image.boot()).unwrap();
-    run.assert_code(0);
-    assert_eq!(
-        image.lines("hooks")[2..],
-        ["boot.d boot b1 prev=b1"],
-        "{}",
-        run.dump()
-    );
+    image.boot_routine(image.boot(), "b1", 2);
 
     // A new image: two files changed, one added.
     fs::write(image.template("var/lib/app/untouched.conf"), "v2\n").unwrap();
