@@ -15,7 +15,7 @@ TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus 
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build static demo test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images
+.PHONY: all build static demo demo-reset test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images
 
 all: build
 
@@ -57,9 +57,14 @@ images: static
 	  $(ENGINE) build -t localhost/bosun-example/$$name:latest $$dir || exit 1; \
 	done
 
-# Run bosun as PID 1 of fresh namespaces with a demo main command. Ctrl-C ends it.
+# Run bosun as PID 1 of fresh namespaces on a demo image with a data volume kept in
+# target/demo/data: first run, then routine starts; BUILD_ID=N brings a new template (an
+# upgrade). Ctrl-C ends it. demo-reset forgets the volume.
 demo: static
-	@tests/demo.sh $(STATIC)
+	@BUILD_ID=$(BUILD_ID) tests/demo.sh $(STATIC)
+
+demo-reset:
+	rm -rf target/demo
 
 # Benchmarks against the anchors, measured in one run; writes BENCHMARKS.md.
 bench: bench-deps static build

@@ -21,6 +21,7 @@ use bosun::volume::copy::{CopyOptions, copy_tree};
 
 mod boot;
 mod crash;
+mod demo;
 mod handmade;
 mod hooks;
 mod image;
