@@ -26,7 +26,8 @@ Usage:
       can add paths.
   bosun image check [OPTIONS]
       Check that every symlink into the data volume is covered by the template and that the
-      template matches its manifest. Exits 1 listing the problems.
+      template matches its manifest (a template made by hand has none: it is seeded as it is).
+      Exits 1 listing the problems.
   bosun image diff [OPTIONS]
       List what was created (A), modified (M) or deleted (D) outside the data volume, /run,
       /tmp, /proc, /sys and /dev since `image prepare`: what re-creating the container loses.

@@ -1,4 +1,5 @@
-//! Populating a volume from the image's template: seeding (first run, adoption; resumable) and
+//! Populating a volume from the image's template (prepared by `bosun image prepare`, or made by
+//! hand and then scanned when it is used): seeding (first run, adoption; resumable) and
 //! the upgrade merge (missing entries added, files the user never changed updated, files both
 //! sides changed kept with the image's version beside them as `FILE.bosun-new`), and re-owning
 //! files whose user or group got another number in the new image (UID/GID drift).
@@ -74,9 +75,9 @@ pub struct Image {
 
 impl Image {
     /// The template's manifest: the one `bosun image prepare` stored at its root, or, for a
-    /// template made by hand (`COPY`, `RUN mkdir`), a scan of the template as it is now. Either
-    /// way what seeding or an upgrade writes into the volume's record is what it copied, so the
-    /// next upgrade can tell the user's changes from the image's.
+    /// template made by hand (`COPY`, `RUN mkdir`), a scan of the template as it is now, taken
+    /// before the copy. Seeding and the upgrade write it into the volume's record, so the next
+    /// upgrade can tell the user's changes from the image's for either kind of template.
     pub fn manifest(&self) -> Result<Manifest, ManifestError> {
         match Manifest::read(&self.template.join(TEMPLATE_MANIFEST)) {
             Err(ManifestError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
