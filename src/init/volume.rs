@@ -171,6 +171,13 @@ pub fn prepare(
         run_as: setup.run_as,
         interrupted: Some(stop_pending),
     };
+    if work.is_some() && image.made_by_hand() {
+        crate::log::notice(format_args!(
+            "the template {} has no manifest (made by hand, not by `bosun image prepare`): \
+             reading it whole to record in the volume what is copied",
+            image.template.display()
+        ));
+    }
     match work {
         Some(Work::Seed { adopt }) => seed(&mut volume, &image, adopt)?,
         Some(Work::Upgrade) => plan.merge_report = upgrade(&mut volume, &image)?,

@@ -87,6 +87,12 @@ impl Image {
         }
     }
 
+    /// The template has no manifest at its root: it was made by hand, and [`Image::manifest`]
+    /// reads it whole.
+    pub fn made_by_hand(&self) -> bool {
+        fs::symlink_metadata(self.template.join(TEMPLATE_MANIFEST)).is_err()
+    }
+
     /// The image's user and group name → id maps.
     pub fn ids(&self) -> (BTreeMap<String, u32>, BTreeMap<String, u32>) {
         let read =

@@ -157,11 +157,18 @@ fn a_handmade_template_seeds_and_upgrades_as_a_prepared_one_as_pid1() {
     let images = [(&by_hand, false), (&prepared, true), (&no_record, false)];
 
     // First run: seeded as it is, the first-boot hook, the boot hook, then the main command.
-    for (image, _) in images {
-        if image.boot_first_run("b1").is_none() {
+    for (image, was_prepared) in images {
+        let Some(run) = image.boot_first_run("b1") else {
             return;
-        }
+        };
         assert_eq!(image.volume_state()["build_id"], "b1");
+        // The boot says why it reads the whole template first (only a hand-made one).
+        assert_eq!(
+            run.stderr.contains("has no manifest (made by hand"),
+            !was_prepared,
+            "{}",
+            run.dump()
+        );
     }
     // Owners, modes, times, the hardlink and the symlink, as the copier keeps them.
     super::assert_same_tree(&by_hand.template("var"), &by_hand.data().join("var"), &[]);
