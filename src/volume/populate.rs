@@ -104,8 +104,8 @@ impl Image {
 /// Names at the template's root that are never copied into the volume.
 const NOT_COPIED: [&str; 3] = [TEMPLATE_MANIFEST, IMAGE_MANIFEST, STATE_DIR];
 
-/// How the template is scanned for its manifest: what seeding copies ([`NOT_COPIED`] left out),
-/// hashed.
+/// How the template is scanned for its manifest: what seeding copies (the manifests kept at the
+/// template's root and a stray `.bosun` left out), hashed.
 pub fn template_scan_options() -> ScanOptions {
     ScanOptions {
         exclude: NOT_COPIED.iter().map(PathBuf::from).collect(),
