@@ -65,6 +65,11 @@ pub enum ImageError {
     Overlaps { path: PathBuf, other: PathBuf },
     #[error("build id {id:?} is not usable: use letters, digits, '.', '_' and '-' (at most 128)")]
     BadBuildId { id: String },
+    #[error(
+        "{path} does not exist: `bosun image diff` compares the image with what `bosun image \
+         prepare` recorded, and this image's template was made without it"
+    )]
+    NotPrepared { path: PathBuf },
 }
 
 /// Where things are: image paths (absolute, as the container sees them) under a root.
@@ -466,7 +471,11 @@ fn lexical_resolve(dir: &Path, target: &Path) -> PathBuf {
 /// `bosun image diff`: what was added, modified or deleted outside the volume (and /run, /tmp,
 /// /proc, /sys, /dev) since `prepare` recorded the image manifest. Paths are image paths.
 pub fn diff(layout: &Layout) -> Result<Vec<(Change, PathBuf)>, ImageError> {
-    let mut old = Manifest::read(&layout.in_template(Path::new(IMAGE_MANIFEST)))?;
+    let recorded = layout.in_template(Path::new(IMAGE_MANIFEST));
+    if fs::symlink_metadata(&recorded).is_err() {
+        return Err(ImageError::NotPrepared { path: recorded });
+    }
+    let mut old = Manifest::read(&recorded)?;
     let now = manifest::scan(
         &layout.root,
         &ScanOptions {

@@ -154,6 +154,17 @@ fn a_handmade_template_seeds_and_upgrades_as_a_prepared_one_as_pid1() {
             .arg(&by_hand.root),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("no manifest (made by hand"));
+    // `bosun image diff` has nothing to compare with, and says so.
+    let out = super::run(
+        Command::new(BOSUN)
+            .args(["image", "diff", "--root"])
+            .arg(&by_hand.root),
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("was made without it"),
+        "{said}"
+    );
     let images = [(&by_hand, false), (&prepared, true), (&no_record, false)];
 
     // First run: seeded as it is, the first-boot hook, the boot hook, then the main command.
