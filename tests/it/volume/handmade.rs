@@ -17,7 +17,7 @@ use bosun::volume::populate::template_scan_options;
 
 use super::boot::{TestImage, recorder};
 use super::{BOSUN, check_ok, is_root, walk};
-use crate::harness::{Pid1, Scratch};
+use crate::harness::{Pid1, Pid1Builder, Scratch};
 
 /// The application's files as a Dockerfile's `COPY` and `RUN mkdir` leave them: configs, one
 /// only its owner reads, a directory of the app's user (as root), an executable with a
@@ -303,6 +303,14 @@ fn a_volume_seeded_from_a_prepared_template_upgrades_to_a_handmade_one_as_pid1()
     );
 }
 
+/// bosun as PID 1 on `image`, as OpenShift runs a container: an arbitrary uid in group 0.
+fn as_arbitrary_uid(image: &TestImage) -> Pid1Builder {
+    Pid1::program("setpriv")
+        .args(["--reuid=1000680000", "--regid=0", "--clear-groups"])
+        .arg(BOSUN)
+        .env("BOSUN_ROOT", &image.root)
+}
+
 #[test]
 fn an_arbitrary_uid_on_a_root_owned_volume_is_told_what_to_do_as_pid1() {
     if !is_root() {
@@ -323,12 +331,7 @@ fn an_arbitrary_uid_on_a_root_owned_volume_is_told_what_to_do_as_pid1() {
     let before = walk(&data, &[]);
     let record = data.join(".bosun");
 
-    let as_openshift = || {
-        Pid1::program("setpriv")
-            .args(["--reuid=1000680000", "--regid=0", "--clear-groups"])
-            .arg(BOSUN)
-            .env("BOSUN_ROOT", &image.root)
-    };
+    let as_openshift = || as_arbitrary_uid(&image);
     let run = image.boot_to_end(as_openshift()).unwrap();
     run.assert_code(84);
     assert!(!image.main_ran(), "{}", run.dump());
@@ -353,4 +356,57 @@ fn an_arbitrary_uid_on_a_root_owned_volume_is_told_what_to_do_as_pid1() {
     // (The hooks' record outside the image, written by root so far, is the uid's too.)
     fs::set_permissions(image.state.join("hooks"), fs::Permissions::from_mode(0o666)).unwrap();
     image.boot_routine(as_openshift(), "b1", 2);
+}
+
+#[test]
+fn an_arbitrary_uid_on_an_empty_root_owned_volume_is_told_what_to_do_as_pid1() {
+    if !is_root() {
+        println!(
+            "SKIP an_arbitrary_uid_on_an_empty_root_owned_volume_is_told_what_to_do_as_pid1: \
+             needs root to own the volume and to run bosun as another uid"
+        );
+        return;
+    }
+    let (_src, app) = app_source();
+    let image = image_of("anyuid-empty", &app, true);
+    // An image meant for arbitrary UIDs keeps its template readable by them.
+    check_ok(
+        Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(image.template("")),
+    );
+    let data = image.data();
+    fs::create_dir_all(&data).unwrap();
+    let Some(run) = image.boot_to_end(as_arbitrary_uid(&image)) else {
+        return;
+    };
+    run.assert_code(84);
+    let d = data.display();
+    for needle in [
+        "it belongs to uid 0, gid 0, mode 0755".to_owned(),
+        format!("`chown -R 1000680000:0 {d}`"),
+    ] {
+        assert!(run.stderr.contains(&needle), "{needle:?}\n{}", run.dump());
+    }
+    assert!(
+        fs::read_dir(&data).unwrap().next().is_none(),
+        "nothing written"
+    );
+
+    // The control: the first remedy, and the same uid seeds the volume as its own.
+    check_ok(Command::new("chown").args(["1000680000:0"]).arg(&data));
+    let run = image.boot_to_end(as_arbitrary_uid(&image)).unwrap();
+    run.assert_code(0);
+    assert_eq!(
+        image.lines("hooks"),
+        ["first-boot.d first-boot b1 prev=", "boot.d boot b1 prev="],
+        "{}",
+        run.dump()
+    );
+    assert_eq!(
+        read(&data.join("var/lib/app/conf/stable.conf")),
+        "v1\n",
+        "{}",
+        run.dump()
+    );
 }
