@@ -2,7 +2,9 @@
 //! with SIGKILL at random moments and resumed, a non-root copy, `bosun image prepare|check|
 //! diff` on a scratch root, and an upgrade with a user-modified file and a moved uid. With
 //! bosun as PID 1: the life cycle ([`boot`]), kills during seeding and upgrades ([`crash`]),
-//! hooks ([`hooks`]), and the boot's runtime duties ([`runtime`]).
+//! hooks ([`hooks`]), the boot's runtime duties ([`runtime`]), a template made by hand and an
+//! arbitrary UID on a root-owned volume ([`handmade`]), and `make demo` run without a terminal
+//! ([`demo`]).
 
 // Test helpers outside #[test] functions panic on failure too; clippy's allow-unwrap-in-tests
 // covers only the #[test] functions themselves.

@@ -4,8 +4,8 @@
 //! prepared template's upgrade does — because seeding recorded what it copied in the volume's
 //! record (negative control: without that record the same upgrade keeps every difference as
 //! the user's). A volume seeded from a prepared template upgrades to a hand-made one. An
-//! arbitrary UID meeting a root-owned volume is refused, untouched, with the three remedies,
-//! and one of those remedies makes the next boot work.
+//! arbitrary UID meeting a root-owned volume (seeded, or empty) is refused, untouched, with the
+//! three remedies, and one of those remedies makes the next boot work.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
