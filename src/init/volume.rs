@@ -26,6 +26,7 @@ use crate::log::format::{Format, rfc3339};
 use crate::volume::classify::{self, Class};
 use crate::volume::copy::CopyError;
 use crate::volume::hooks::Phase;
+use crate::volume::manifest::ManifestError;
 use crate::volume::populate::{self, Image, PopulateError, UpgradeReport};
 use crate::volume::state::{self, HookFailure, StateError, Volume};
 
@@ -242,7 +243,11 @@ fn pending_stop() -> Option<i32> {
 
 /// A copy that a SIGTERM or SIGINT interrupted: say how the next boot goes on; exit 128+N.
 fn interrupted(data: &Path, error: &PopulateError) -> Option<Exit> {
-    if !matches!(error, PopulateError::Copy(CopyError::Interrupted)) {
+    if !matches!(
+        error,
+        PopulateError::Copy(CopyError::Interrupted)
+            | PopulateError::Manifest(ManifestError::Interrupted { .. })
+    ) {
         return None;
     }
     let signo = pending_stop().unwrap_or(libc::SIGTERM);

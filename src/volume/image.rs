@@ -224,6 +224,7 @@ pub fn prepare(
             exclude: layout.excluded(),
             hash: true,
             one_file_system: false,
+            interrupted: None,
         },
     )?;
     image
@@ -413,6 +414,7 @@ pub fn check(layout: &Layout) -> Result<CheckReport, ImageError> {
             exclude: layout.excluded(),
             hash: false,
             one_file_system: false,
+            interrupted: None,
         },
     )?;
     for (rel, entry) in &image.manifest.entries {
@@ -482,6 +484,7 @@ pub fn diff(layout: &Layout) -> Result<Vec<(Change, PathBuf)>, ImageError> {
             exclude: layout.excluded(),
             hash: false,
             one_file_system: true,
+            interrupted: None,
         },
     )?;
     let mut new = now.manifest;

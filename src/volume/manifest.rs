@@ -51,6 +51,8 @@ pub enum ManifestError {
         #[source]
         source: io::Error,
     },
+    #[error("stopped reading {path}: asked to stop")]
+    Interrupted { path: PathBuf },
     #[error("{path}:{line}: {message}")]
     Parse {
         path: PathBuf,
@@ -148,6 +150,9 @@ pub struct ScanOptions {
     /// Skip entries on another filesystem than the root (bind-mounted files such as
     /// /etc/hosts in a container); their paths are returned in [`Scan::skipped`].
     pub one_file_system: bool,
+    /// Asked before each entry: true stops the scan with [`ManifestError::Interrupted`] (a
+    /// SIGTERM while PID 1 reads a large template).
+    pub interrupted: Option<fn() -> bool>,
 }
 
 /// A scan's result.
@@ -304,6 +309,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, ManifestError> {
     let mut stack = Vec::new();
     children(&root_dir, Path::new(""), &mut stack)?;
     while let Some((dir, name, rel)) = stack.pop() {
+        if options.interrupted.is_some_and(|stop| stop()) {
+            return Err(ManifestError::Interrupted {
+                path: root.to_owned(),
+            });
+        }
         let info = Info::at(dir.fd.as_fd(), &name)
             .map_err(|e| read_err(dir.path.join(&name))(e.into()))?;
         if options.one_file_system && info.dev != root_info.dev {
@@ -606,6 +616,23 @@ mod tests {
             assert!(!escaped.contains(' ') && !escaped.contains('\n') && escaped != "-");
             assert_eq!(unescape(&escaped).unwrap(), name);
         }
+    }
+
+    #[test]
+    fn a_scan_stops_when_asked() {
+        let dir = std::env::temp_dir().join(format!("bosun-scan-stop-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("sub/file"), "x").unwrap();
+        let go_on = ScanOptions::default();
+        assert_eq!(scan(&dir, &go_on).unwrap().manifest.entries.len(), 3);
+        let stop = ScanOptions {
+            interrupted: Some(|| true),
+            ..ScanOptions::default()
+        };
+        let err = scan(&dir, &stop).unwrap_err();
+        assert!(matches!(err, ManifestError::Interrupted { .. }), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

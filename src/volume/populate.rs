@@ -81,7 +81,11 @@ impl Image {
     pub fn manifest(&self) -> Result<Manifest, ManifestError> {
         match Manifest::read(&self.template.join(TEMPLATE_MANIFEST)) {
             Err(ManifestError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                Ok(manifest::scan(&self.template, &template_scan_options())?.manifest)
+                let options = ScanOptions {
+                    interrupted: self.interrupted,
+                    ..template_scan_options()
+                };
+                Ok(manifest::scan(&self.template, &options)?.manifest)
             }
             read => read,
         }
@@ -111,6 +115,7 @@ pub fn template_scan_options() -> ScanOptions {
         exclude: NOT_COPIED.iter().map(PathBuf::from).collect(),
         hash: true,
         one_file_system: false,
+        interrupted: None,
     }
 }
 

@@ -17,7 +17,7 @@ use bosun::volume::populate::template_scan_options;
 
 use super::boot::{TestImage, recorder};
 use super::{BOSUN, check_ok, is_root, walk};
-use crate::harness::{Pid1, Pid1Builder, Scratch};
+use crate::harness::{PYTHON, Pid1, Pid1Builder, Scratch};
 
 /// The application's files as a Dockerfile's `COPY` and `RUN mkdir` leave them: configs, one
 /// only its owner reads, a directory of the app's user (as root), an executable with a
@@ -409,4 +409,43 @@ fn an_arbitrary_uid_on_an_empty_root_owned_volume_is_told_what_to_do_as_pid1() {
         "{}",
         run.dump()
     );
+}
+
+/// A SIGTERM that reaches bosun while it is busy before its loop, as one sent while it reads a
+/// large template: blocked and pending across exec (a pending signal survives execve), so bosun
+/// finds it at its first look.
+fn with_sigterm_pending(image: &TestImage) -> Pid1Builder {
+    Pid1::program(PYTHON)
+        .args([
+            "-c",
+            "import os, signal, sys\n\
+             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n\
+             os.kill(os.getpid(), signal.SIGTERM)\n\
+             os.execv(sys.argv[1], sys.argv[1:])",
+            BOSUN,
+        ])
+        .env("BOSUN_ROOT", &image.root)
+}
+
+#[test]
+fn a_sigterm_while_reading_a_handmade_template_stops_before_the_copy_as_pid1() {
+    let (_src, app) = app_source();
+    let image = image_of("scan-stop", &app, true);
+    let Some(run) = image.boot_to_end(with_sigterm_pending(&image)) else {
+        return;
+    };
+    run.assert_code(143);
+    assert!(!image.main_ran(), "{}", run.dump());
+    assert!(
+        run.stderr.contains("received SIGTERM while filling"),
+        "{}",
+        run.dump()
+    );
+    // Stopped while reading the template: the seeding was not even recorded, nothing copied.
+    let data = image.data();
+    assert!(!data.join(".bosun/state.json").exists(), "{}", run.dump());
+    assert!(!data.join("var").exists(), "{}", run.dump());
+    // The control: the next start, without the signal, is the first run and seeds it all.
+    image.boot_first_run("b1").unwrap();
+    super::assert_same_tree(&image.template("var"), &data.join("var"), &[]);
 }
