@@ -89,6 +89,8 @@ struct Keys {
     #[serde(default, deserialize_with = "timespan")]
     stop_timeout: Option<String>,
     #[serde(default, deserialize_with = "timespan")]
+    shutdown_timeout: Option<String>,
+    #[serde(default, deserialize_with = "timespan")]
     hook_timeout: Option<String>,
     allow_downgrade: Option<bool>,
     adopt_data: Option<bool>,
@@ -145,6 +147,7 @@ impl Keys {
             ("BOSUN_HOOKS_DIR", self.hooks_dir),
             ("BOSUN_RUN_AS", self.run_as),
             ("BOSUN_STOP_TIMEOUT", self.stop_timeout),
+            ("BOSUN_SHUTDOWN_TIMEOUT", self.shutdown_timeout),
             ("BOSUN_HOOK_TIMEOUT", self.hook_timeout),
             ("BOSUN_ALLOW_DOWNGRADE", self.allow_downgrade.map(flag)),
             ("BOSUN_ADOPT_DATA", self.adopt_data.map(flag)),
