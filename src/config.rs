@@ -284,6 +284,7 @@ mod tests {
              template_dir: /srv/template\n\
              run_as: \"1000:1000\"\n\
              stop_timeout: 10s\n\
+             shutdown_timeout: infinity\n\
              hook_timeout: 1200\n\
              log: { prefix: false, format: json }\n\
              systemd_compat: true\n\
@@ -297,6 +298,7 @@ mod tests {
         assert_eq!(file.get("BOSUN_TEMPLATE_DIR"), Some("/srv/template"));
         assert_eq!(file.get("BOSUN_RUN_AS"), Some("1000:1000"));
         assert_eq!(file.get("BOSUN_STOP_TIMEOUT"), Some("10s"));
+        assert_eq!(file.get("BOSUN_SHUTDOWN_TIMEOUT"), Some("infinity"));
         assert_eq!(file.get("BOSUN_HOOK_TIMEOUT"), Some("1200"));
         assert_eq!(file.get("BOSUN_LOG_PREFIX"), Some("0"));
         assert_eq!(file.get("BOSUN_LOG_FORMAT"), Some("json"));

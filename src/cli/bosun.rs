@@ -627,6 +627,18 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_timeout_defaults_to_90s_and_takes_infinity() {
+        let (o, _) = run(&["--", "x"], &[]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(90));
+        let (o, _) = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "2min")]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(120));
+        let (o, _) = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "infinity")]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::MAX);
+        let err = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "soon")]).unwrap_err();
+        assert!(err.contains("BOSUN_SHUTDOWN_TIMEOUT=\"soon\""), "{err}");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("1min 30s").unwrap(), Duration::from_secs(90));
