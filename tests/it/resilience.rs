@@ -156,7 +156,8 @@ fn r16_a_panic_in_an_output_reader_is_noticed_and_stops_the_units_in_order() {
     let tree = Tree::new("panic-task");
     tree.unit(
         "noisy.service",
-        "[Service]\nExecStart=/bin/sh -c 'while :; do echo noise; sleep 1; done'\n",
+        "[Unit]\nAfter=keeper.service\n\
+         [Service]\nExecStart=/bin/sh -c 'while :; do echo noise; sleep 1; done'\n",
         true,
     );
     let Some(run) = run_pid1(
@@ -319,7 +320,7 @@ fn r16_infinity_and_the_largest_durations_never_overflow() {
         let run = run_pid1(
             tree.bosun()
                 .env("BOSUN_GENERATOR_TIMEOUT", value)
-                .env("BOSUN_STOP_TIMEOUT", "2s")
+                .env("BOSUN_STOP_TIMEOUT", value)
                 .env("BOSUN_HOOK_TIMEOUT", value)
                 .env("BOSUN_SHUTDOWN_TIMEOUT", value)
                 .args(["--", "sh", "-c", &script]),
