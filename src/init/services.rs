@@ -94,7 +94,7 @@ pub struct Services {
 
 impl Services {
     /// Apply tmpfiles.d, load the units, and queue the default target. The generators have
-    /// run already (PID 1's loop runs them as its children, see [`super::generators`]).
+    /// run already (PID 1's loop runs them as its children: `init::generators`).
     pub fn boot(
         units: &Units,
         stop_timeout: Duration,
