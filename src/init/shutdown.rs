@@ -66,6 +66,7 @@ impl Supervisor<'_> {
             }
             let now = Instant::now().into_std();
             if super::panics::guard(|| self.begin_shutdown(now)).is_ok() {
+                self.terminate_main();
                 return;
             }
             self.panics += 1;
@@ -167,11 +168,17 @@ impl Supervisor<'_> {
     }
 
     /// `systemctl exit CODE` (poweroff, halt, reboot: 0): stop as on SIGTERM and exit with
-    /// `code`. The main command hears SIGTERM too (it is spared the
-    /// final sweep, which would otherwise SIGKILL it at the timeout).
+    /// `code`. The main command hears SIGTERM too (it is spared the final sweep, which would
+    /// otherwise SIGKILL it at the timeout).
     pub(super) fn exit_requested(&mut self, code: u8) {
         self.requested_exit = Some(code);
         self.begin_shutdown(Instant::now().into_std());
+        self.terminate_main();
+    }
+
+    /// Send SIGTERM to the main command (its group with `-g`), as SIGTERM to bosun would be
+    /// forwarded: a shutdown that bosun decides on ends it too.
+    fn terminate_main(&self) {
         if let Some(target) = self.forward_target().filter(|_| self.main_alive())
             && let Err(err) = crate::sys::send_signal(target, libc::SIGTERM)
             && err.raw_os_error() != Some(libc::ESRCH)

@@ -132,6 +132,26 @@ fn r16_a_panic_in_the_loop_stops_the_units_in_order_and_exits_70() {
     assert_lacks(&run, "remaining process");
 }
 
+/// The main command is told to stop too (SIGTERM, as `systemctl exit` does): with an infinite
+/// stop timeout nothing else would ever end it.
+#[test]
+fn r16_a_panic_ends_the_main_command_with_sigterm() {
+    let tree = Tree::new("panic-main");
+    let Some(run) = run_pid1(
+        tree.bosun()
+            .env("BOSUN_TEST_PANIC", "loop")
+            .env("BOSUN_STOP_TIMEOUT", "infinity")
+            .env("BOSUN_SHUTDOWN_TIMEOUT", "infinity")
+            .args(["--", "sh", "-c", "kill -USR2 1; exec sleep 3600"]),
+        T,
+    ) else {
+        return;
+    };
+    run.assert_code(70);
+    assert_has(&run, "main command was killed by SIGTERM");
+    assert!(tree.marker("keeper.stopped"), "{}", run.dump());
+}
+
 #[test]
 fn r16_a_second_panic_during_shutdown_ends_everything_and_still_exits_70() {
     let tree = Tree::new("panic-twice");
