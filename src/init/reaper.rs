@@ -1,7 +1,8 @@
 //! The reaper: the ONLY caller of `waitpid` in bosun. It collects every exited child — ours or
 //! an orphan reparented to us — and hands the statuses back by pid; routing them to their owner
 //! is the caller's job. `Child::wait` and `tokio::process` are never used: each would race this
-//! loop for the same statuses.
+//! loop for the same statuses. The `waitpid` call itself is [`crate::sys::reap_one`], which
+//! decodes deaths by real-time signals (nix's `WaitStatus` cannot).
 
 use nix::errno::Errno;
 use nix::sys::wait::WaitPidFlag;
