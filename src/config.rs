@@ -89,6 +89,8 @@ struct Keys {
     #[serde(default, deserialize_with = "timespan")]
     stop_timeout: Option<String>,
     #[serde(default, deserialize_with = "timespan")]
+    shutdown_timeout: Option<String>,
+    #[serde(default, deserialize_with = "timespan")]
     hook_timeout: Option<String>,
     allow_downgrade: Option<bool>,
     adopt_data: Option<bool>,
@@ -145,6 +147,7 @@ impl Keys {
             ("BOSUN_HOOKS_DIR", self.hooks_dir),
             ("BOSUN_RUN_AS", self.run_as),
             ("BOSUN_STOP_TIMEOUT", self.stop_timeout),
+            ("BOSUN_SHUTDOWN_TIMEOUT", self.shutdown_timeout),
             ("BOSUN_HOOK_TIMEOUT", self.hook_timeout),
             ("BOSUN_ALLOW_DOWNGRADE", self.allow_downgrade.map(flag)),
             ("BOSUN_ADOPT_DATA", self.adopt_data.map(flag)),
@@ -281,6 +284,7 @@ mod tests {
              template_dir: /srv/template\n\
              run_as: \"1000:1000\"\n\
              stop_timeout: 10s\n\
+             shutdown_timeout: infinity\n\
              hook_timeout: 1200\n\
              log: { prefix: false, format: json }\n\
              systemd_compat: true\n\
@@ -294,6 +298,7 @@ mod tests {
         assert_eq!(file.get("BOSUN_TEMPLATE_DIR"), Some("/srv/template"));
         assert_eq!(file.get("BOSUN_RUN_AS"), Some("1000:1000"));
         assert_eq!(file.get("BOSUN_STOP_TIMEOUT"), Some("10s"));
+        assert_eq!(file.get("BOSUN_SHUTDOWN_TIMEOUT"), Some("infinity"));
         assert_eq!(file.get("BOSUN_HOOK_TIMEOUT"), Some("1200"));
         assert_eq!(file.get("BOSUN_LOG_PREFIX"), Some("0"));
         assert_eq!(file.get("BOSUN_LOG_FORMAT"), Some("json"));

@@ -6,13 +6,13 @@
 //! |-----------|---------------------------------------------------------------------------|
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
-//! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, shutdown, the exit code |
+//! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, the generators (children of the loop), shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70), the exit code |
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
-//! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, fd registration with the reactor, closing received fds |
+//! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, `waitpid` with real-time signal deaths decoded, fd registration with the reactor, closing received fds |
 //! | [`tmpfiles`] | tmpfiles.d lines applied at boot (the directories, files and links packaged daemons rely on) |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links; reading, and enabling/disabling/masking/presets as `systemctl` does (`unit::install`); nothing is started |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
@@ -22,7 +22,8 @@
 //! PID 1 runs one thread: a tokio current-thread runtime. Every catchable signal except the
 //! synchronous fault signals is blocked before anything else happens and read from one
 //! `signalfd` owned by [`init::signals::SignalStream`]. The loop waits on that fd and on the next
-//! deadline (the stop timeout); it never polls. No other thread is ever started in PID 1, so the
+//! deadline (the stop timeout); it never polls. Each of its handlers runs under
+//! `catch_unwind`, and each task it spawns reports a panic back to it. No other thread is ever started in PID 1, so the
 //! `fork` behind `std::process::Command` stays sound.
 //!
 //! Children are spawned with `std::process::Command` plus one reviewed `pre_exec`

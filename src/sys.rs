@@ -1,7 +1,8 @@
 //! The only file allowed to contain `unsafe`. Each block names the invariant that makes it
 //! sound. What lives here: the pre-exec set-up of a child (runs between fork and exec, so it may
 //! only make async-signal-safe calls and must not allocate) and raw signal delivery for signal
-//! numbers that `nix::sys::signal::Signal` cannot name (the real-time ones).
+//! numbers that `nix::sys::signal::Signal` cannot name (the real-time ones), and the reaper's
+//! `waitpid`, whose statuses nix cannot decode for those signals.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -363,6 +364,48 @@ pub fn send_signal(pid: i32, signo: i32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// One child collected by [`reap_one`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaped {
+    /// `pid` called exit with `code`.
+    Exited { pid: i32, code: i32 },
+    /// `pid` was killed by signal `signo` (a real-time one too).
+    Signaled { pid: i32, signo: i32 },
+    /// A child changed state in a way not asked for (stopped, continued): nothing collected.
+    Other,
+    /// Children exist, none has ended.
+    NoneEnded,
+}
+
+/// `waitpid(-1, WNOHANG)` with the status decoded here: nix's `WaitStatus` cannot name a death
+/// by a real-time signal and fails with EINVAL after the child was already reaped, which would
+/// lose its status (a main command killed by a forwarded SIGRTMIN+3).
+pub fn reap_one() -> Result<Reaped, nix::errno::Errno> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: waitpid writes one int through the pointer, which points to a live, aligned
+    // c_int owned by this frame for the whole call.
+    let pid = unsafe { libc::waitpid(-1, &raw mut status, libc::WNOHANG) };
+    if pid < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    if pid == 0 {
+        return Ok(Reaped::NoneEnded);
+    }
+    Ok(if libc::WIFEXITED(status) {
+        Reaped::Exited {
+            pid,
+            code: libc::WEXITSTATUS(status),
+        }
+    } else if libc::WIFSIGNALED(status) {
+        Reaped::Signaled {
+            pid,
+            signo: libc::WTERMSIG(status),
+        }
+    } else {
+        Reaped::Other
+    })
 }
 
 /// Descriptor owners whose `as_fd` returns the same open descriptor for as long as they live:

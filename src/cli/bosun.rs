@@ -13,6 +13,10 @@ use crate::log::format::Format;
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The whole shutdown's limit: systemd's DefaultTimeoutStopSec=, which is also what its final
+/// `systemd-shutdown` gives the remaining processes.
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(90);
+
 const HELP: &str = "\
 bosun — a container init and supervisor
 
@@ -49,6 +53,8 @@ Options:
   -e, --expect-exit CODE       exit 0 when COMMAND's exit code (or 128+N) is CODE; repeatable
   -t, --stop-timeout DURATION  time between SIGTERM and SIGKILL at shutdown, such as 5s, 500ms,
                                1min (env BOSUN_STOP_TIMEOUT; default 5s)
+                               The whole shutdown is bounded by BOSUN_SHUTDOWN_TIMEOUT (90s;
+                               infinity: none); then what is left is killed
   -p, --parent-death-signal SIGNAL
                                have bosun sent SIGNAL when its parent dies
   -s, --subreaper              accepted for tini compatibility: bosun always registers as a
@@ -140,6 +146,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
         parent_death_signal: None,
         warn_on_reap: false,
         stop_timeout: DEFAULT_STOP_TIMEOUT,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         units: None,
         units_forced: false,
         volume: init::volume::Setup::new("/".into()),
@@ -155,6 +162,10 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
     if let Some(value) = env("BOSUN_STOP_TIMEOUT") {
         options.stop_timeout =
             parse_duration(&value).map_err(|why| format!("BOSUN_STOP_TIMEOUT={value:?}: {why}"))?;
+    }
+    if let Some(value) = env("BOSUN_SHUTDOWN_TIMEOUT") {
+        options.shutdown_timeout = parse_duration(&value)
+            .map_err(|why| format!("BOSUN_SHUTDOWN_TIMEOUT={value:?}: {why}"))?;
     }
     for name in ["TINI_VERBOSITY", "BOSUN_VERBOSITY"] {
         if let Some(value) = env(name) {
@@ -614,6 +625,18 @@ mod tests {
             let err = run(&["--", "x"], &[(name, value)]).unwrap_err();
             assert!(err.contains(says), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn shutdown_timeout_defaults_to_90s_and_takes_infinity() {
+        let (o, _) = run(&["--", "x"], &[]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(90));
+        let (o, _) = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "2min")]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(120));
+        let (o, _) = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "infinity")]).unwrap();
+        assert_eq!(o.shutdown_timeout, Duration::MAX);
+        let err = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "soon")]).unwrap_err();
+        assert!(err.contains("BOSUN_SHUTDOWN_TIMEOUT=\"soon\""), "{err}");
     }
 
     #[test]

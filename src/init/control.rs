@@ -44,18 +44,7 @@ impl Supervisor<'_> {
                 crate::log::notice(format_args!(
                     "exit {code} requested over the control socket"
                 ));
-                self.requested_exit = Some(code);
-                self.begin_shutdown(now);
-                // The container stops as on SIGTERM: the main command hears it too (it is
-                // spared the final sweep, which would otherwise SIGKILL it at the timeout).
-                if let Some(target) = self.forward_target().filter(|_| self.main_alive())
-                    && let Err(err) = crate::sys::send_signal(target, libc::SIGTERM)
-                    && err.raw_os_error() != Some(libc::ESRCH)
-                {
-                    crate::log::warn(format_args!(
-                        "cannot send SIGTERM to the main command: {err}"
-                    ));
-                }
+                self.exit_requested(code);
                 Response::Done
             }
             (Request::System, _) => Response::System {
@@ -195,9 +184,10 @@ impl Supervisor<'_> {
                     .collect();
                 Response::Jobs { jobs }
             }
-            (Request::Reload, Some(svc)) => {
-                svc.reload();
-                Response::Done
+            (Request::Reload, Some(_)) => {
+                // Answered once the generators ran and the units were read again.
+                self.reload(call.reply);
+                return;
             }
             (Request::Logs { unit, lines, after }, Some(svc)) => {
                 let (lines, last) = svc.logs(unit.as_deref(), lines, after);

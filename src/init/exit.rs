@@ -20,6 +20,9 @@ pub enum Exit {
     Failure,
     /// The command line or the configuration is wrong: 2.
     Usage,
+    /// bosun hit an internal error (a panic) and shut everything down in order: 70
+    /// (EX_SOFTWARE, sysexits.h), whatever the main command's code was.
+    Software,
     /// The data volume was refused at boot, before anything started (80 to 84).
     Refused(Refusal),
 }
@@ -53,6 +56,7 @@ impl Exit {
             Exit::NotFound => 127,
             Exit::Failure => 1,
             Exit::Usage => 2,
+            Exit::Software => 70,
             Exit::Refused(Refusal::Foreign) => 80,
             Exit::Refused(Refusal::Downgrade) => 81,
             Exit::Refused(Refusal::HalfInstalled) => 82,
@@ -89,6 +93,7 @@ mod tests {
         assert_eq!(Exit::of_main(Termination::Signaled(64), &[]).code(), 192);
         assert_eq!(Exit::CannotExecute.code(), 126);
         assert_eq!(Exit::NotFound.code(), 127);
+        assert_eq!(Exit::Software.code(), 70);
         assert_eq!(Exit::Refused(Refusal::Foreign).code(), 80);
         assert_eq!(Exit::Refused(Refusal::InUse).code(), 83);
         assert_eq!(Exit::Refused(Refusal::NotWritable).code(), 84);

@@ -3,110 +3,211 @@
 //! early, late), one after the other in name order, with a clean signal state, a minimal
 //! environment and its output on bosun's stderr. A generator that fails is reported and the
 //! boot goes on with what the others wrote; one still running at the deadline is killed.
+//!
+//! Generators are children of PID 1's loop, as hooks are: [`Run`] starts them, their statuses
+//! come from the one reaper through [`Run::on_exit`] and the deadline through [`Run::on_time`],
+//! so the loop keeps reaping, reading signals and answering the control socket while one runs.
+//! Must not wait for a process, nor load units (the caller does that once [`Run::done`]).
 
+use std::collections::VecDeque;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nix::unistd::Pid;
+use super::reaper::Termination;
+use crate::unit::generators::{Generator, OUTPUT_DIRS, Policy, discover};
 
-use super::reaper::{Termination, Waited, wait_for};
-use crate::unit::generators::{OUTPUT_DIRS, Policy, discover};
+/// How long a generator killed at the deadline may take to be reaped before the run goes on
+/// without it (one stuck in uninterruptible sleep).
+const KILL_GRACE: Duration = Duration::from_secs(5);
 
-/// Run the generators under `root` that `policy` allows, all within `timeout`.
-pub fn run(root: &Path, policy: &Policy, timeout: Duration) {
-    let found = discover(root, policy);
-    let outputs: Vec<std::path::PathBuf> = OUTPUT_DIRS
-        .iter()
-        .map(|d| root.join(d.trim_start_matches('/')))
-        .collect();
-    for dir in &outputs {
-        // What an earlier boot or reload generated is stale now.
-        match std::fs::remove_dir_all(dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => crate::log::warn(format_args!("cannot empty {}: {e}", dir.display())),
+/// The generator running now.
+#[derive(Debug)]
+struct Running {
+    pid: i32,
+    generator: Generator,
+    started: Instant,
+    /// When it was sent SIGKILL (the deadline passed).
+    killed: Option<Instant>,
+}
+
+/// One run of the generators (at boot, or for one daemon-reload).
+#[derive(Debug)]
+pub struct Run {
+    outputs: Vec<PathBuf>,
+    queue: VecDeque<Generator>,
+    timeout: Duration,
+    /// None: `infinity`.
+    deadline: Option<Instant>,
+    running: Option<Running>,
+}
+
+impl Run {
+    /// Empty the output directories and queue the generators under `root` that `policy`
+    /// allows, all to finish within `timeout` from now (`infinity`, Duration::MAX: no limit).
+    pub fn start(root: &Path, policy: &Policy, timeout: Duration) -> Run {
+        let found = discover(root, policy);
+        let outputs: Vec<PathBuf> = OUTPUT_DIRS
+            .iter()
+            .map(|d| root.join(d.trim_start_matches('/')))
+            .collect();
+        for dir in &outputs {
+            // What an earlier boot or reload generated is stale now.
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => crate::log::warn(format_args!("cannot empty {}: {e}", dir.display())),
+            }
         }
-    }
-    if !found.skipped.is_empty() {
-        crate::log::debug(format_args!(
-            "generators not run (systemd's own; BOSUN_GENERATORS names any to run): {}",
-            found.skipped.join(" ")
-        ));
-    }
-    for path in &found.not_executable {
-        crate::log::warn(format_args!(
-            "generator {} is not executable (chmod +x to run it); skipped",
-            path.display()
-        ));
-    }
-    if found.run.is_empty() {
-        return;
-    }
-    for dir in &outputs {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            crate::log::warn(format_args!("cannot create {}: {e}", dir.display()));
-        }
-    }
-    let deadline = Instant::now() + timeout;
-    for generator in &found.run {
-        if Instant::now() >= deadline {
-            crate::log::warn(format_args!(
-                "generator {} not run: the generators used up BOSUN_GENERATOR_TIMEOUT ({})",
-                generator.path.display(),
-                super::humanize(timeout)
+        if !found.skipped.is_empty() {
+            crate::log::debug(format_args!(
+                "generators not run (systemd's own; BOSUN_GENERATORS names any to run): {}",
+                found.skipped.join(" ")
             ));
-            continue;
         }
-        let started = Instant::now();
-        let mut cmd = Command::new(&generator.path);
-        cmd.args(&outputs)
-            .env_clear()
-            .env("PATH", crate::service::spawn::SERVICE_PATH)
-            .env("SYSTEMD_SCOPE", "system")
-            .process_group(0)
-            .stdin(std::process::Stdio::null());
-        crate::sys::prepare_child(&mut cmd, crate::sys::ChildSetup::default());
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => {
+        for path in &found.not_executable {
+            crate::log::warn(format_args!(
+                "generator {} is not executable (chmod +x to run it); skipped",
+                path.display()
+            ));
+        }
+        if !found.run.is_empty() {
+            for dir in &outputs {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    crate::log::warn(format_args!("cannot create {}: {e}", dir.display()));
+                }
+            }
+        }
+        Run {
+            outputs,
+            queue: found.run.into(),
+            timeout,
+            deadline: Instant::now().checked_add(timeout),
+            running: None,
+        }
+    }
+
+    /// Every generator has ended (or was skipped).
+    pub fn done(&self) -> bool {
+        self.running.is_none() && self.queue.is_empty()
+    }
+
+    /// Start the next generator when none runs; its pid, when one was started.
+    pub fn advance(&mut self) -> Option<i32> {
+        while self.running.is_none() {
+            let generator = self.queue.pop_front()?;
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 crate::log::warn(format_args!(
-                    "cannot run generator {}: {e}",
-                    generator.path.display()
+                    "generator {} not run: the generators used up BOSUN_GENERATOR_TIMEOUT ({})",
+                    generator.path.display(),
+                    super::humanize(self.timeout)
                 ));
                 continue;
             }
+            let mut cmd = Command::new(&generator.path);
+            cmd.args(&self.outputs)
+                .env_clear()
+                .env("PATH", crate::service::spawn::SERVICE_PATH)
+                .env("SYSTEMD_SCOPE", "system")
+                .process_group(0)
+                .stdin(std::process::Stdio::null());
+            crate::sys::prepare_child(&mut cmd, crate::sys::ChildSetup::default());
+            match cmd.spawn() {
+                // The Child is dropped without waiting: the reaper collects its status by pid.
+                Ok(child) => {
+                    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+                    self.running = Some(Running {
+                        pid,
+                        generator,
+                        started: Instant::now(),
+                        killed: None,
+                    });
+                    return Some(pid);
+                }
+                Err(e) => crate::log::warn(format_args!(
+                    "cannot run generator {}: {e}",
+                    generator.path.display()
+                )),
+            }
+        }
+        None
+    }
+
+    /// Route a reaped process: true when it was the running generator.
+    pub fn on_exit(&mut self, pid: i32, termination: Termination) -> bool {
+        let Some(run) = self.running.take_if(|r| r.pid == pid) else {
+            return false;
         };
-        // The Child is dropped without waiting: wait_for reaps it by pid.
-        let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-        drop(child);
-        match wait_for(pid, deadline) {
-            Waited::Ended(Termination::Exited(0)) => crate::log::debug(format_args!(
+        let path = run.generator.path.display();
+        match (termination, run.killed) {
+            (_, Some(_)) => {}
+            (Termination::Exited(0), None) => crate::log::debug(format_args!(
                 "generator {} done in {} ms",
-                generator.name,
-                started.elapsed().as_millis()
+                run.generator.name,
+                run.started.elapsed().as_millis()
             )),
-            Waited::Ended(Termination::Exited(code)) => crate::log::warn(format_args!(
-                "generator {} failed with exit code {code}; going on with what it wrote",
-                generator.path.display()
+            (Termination::Exited(code), None) => crate::log::warn(format_args!(
+                "generator {path} failed with exit code {code}; going on with what it wrote"
             )),
-            Waited::Ended(Termination::Signaled(signo)) => crate::log::warn(format_args!(
-                "generator {} was killed by {}; going on with what it wrote",
-                generator.path.display(),
+            (Termination::Signaled(signo), None) => crate::log::warn(format_args!(
+                "generator {path} was killed by {}; going on with what it wrote",
                 super::signals::name(signo)
             )),
-            Waited::Running => {
+        }
+        true
+    }
+
+    /// When the running generator is to be killed (the deadline), or given up on.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let run = self.running.as_ref()?;
+        match run.killed {
+            Some(at) => at.checked_add(KILL_GRACE),
+            None => self.deadline,
+        }
+    }
+
+    /// At the deadline: SIGKILL the running generator's process group; if even that is not
+    /// reaped within a grace, go on without it.
+    pub fn on_time(&mut self, now: Instant) {
+        let timeout = self.timeout;
+        let Some(run) = self.running.as_mut() else {
+            return;
+        };
+        match run.killed {
+            None if self.deadline.is_some_and(|d| d <= now) => {
                 crate::log::warn(format_args!(
                     "generator {} still runs after {} (BOSUN_GENERATOR_TIMEOUT): killing it",
-                    generator.path.display(),
+                    run.generator.path.display(),
                     super::humanize(timeout)
                 ));
-                let _ = crate::sys::send_signal(-pid.as_raw(), libc::SIGKILL);
-                // SIGKILL cannot be ignored: this returns as soon as the kernel is done.
-                let _ = wait_for(pid, Instant::now() + Duration::from_secs(5));
+                let _ = crate::sys::send_signal(-run.pid, libc::SIGKILL);
+                run.killed = Some(now);
             }
-            Waited::Gone => {}
+            Some(at) if at.checked_add(KILL_GRACE).is_some_and(|g| g <= now) => {
+                crate::log::error(format_args!(
+                    "generator {} (pid {}) did not die {}s after SIGKILL; going on without it",
+                    run.generator.path.display(),
+                    run.pid,
+                    KILL_GRACE.as_secs()
+                ));
+                self.running = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// bosun is stopping: run no further generator and kill the running one's process group.
+    pub fn interrupt(&mut self) {
+        self.queue.clear();
+        if let Some(run) = self.running.as_mut().filter(|r| r.killed.is_none()) {
+            crate::log::notice(format_args!(
+                "stopping: killing generator {} (pid {})",
+                run.generator.path.display(),
+                run.pid
+            ));
+            let _ = crate::sys::send_signal(-run.pid, libc::SIGKILL);
+            run.killed = Some(Instant::now());
         }
     }
 }

@@ -504,7 +504,8 @@ impl Boot {
             };
             let lines = self.lines.clone();
             let unit = hook.name.clone();
-            tokio::spawn(async move {
+            let task = super::panics::Task::OutputReader { unit: unit.clone() };
+            super::panics::spawn(task, async move {
                 read_pipe(pipe, lines.clone()).await;
                 let end = Line {
                     unit,

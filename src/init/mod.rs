@@ -11,12 +11,15 @@ mod control;
 pub mod exit;
 mod generators;
 pub mod hooks;
+mod loading;
 mod notify;
+mod panics;
 pub mod passwd;
 pub mod procs;
 pub mod reaper;
 pub mod runtime;
 pub mod services;
+mod shutdown;
 pub mod signals;
 pub mod volume;
 
@@ -30,6 +33,10 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 use tokio::time::{Instant, sleep_until};
 
+use tokio::sync::oneshot;
+
+use crate::control::proto::Response;
+use crate::control::server::Incoming;
 use exit::Exit;
 use reaper::Termination;
 use signals::{Delivery, SignalStream};
@@ -54,6 +61,9 @@ pub struct Options {
     /// How long remaining processes get between SIGTERM and SIGKILL (and the default
     /// TimeoutStopSec= of units).
     pub stop_timeout: Duration,
+    /// How long a whole shutdown may take, from its start to the last process reaped
+    /// (BOSUN_SHUTDOWN_TIMEOUT): then what is left is killed. Duration::MAX: no limit.
+    pub shutdown_timeout: Duration,
     /// Boot units from this setup; None runs the main command alone, as tini does.
     pub units: Option<services::Units>,
     /// The units were asked for explicitly (BOSUN_UNITS=on). Otherwise they boot only when
@@ -136,6 +146,8 @@ async fn supervise(
             return Exit::Failure;
         }
     };
+    // Tasks spawned from here on report their panics on this channel.
+    let mut task_panics = panics::watch();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<services::Line>(1024);
     let mut output = match crate::log::output::Output::stdout() {
         Ok(o) => Some(o),
@@ -146,6 +158,7 @@ async fn supervise(
             None
         }
     };
+    let (ctl_tx, mut ctl_rx) = tokio::sync::mpsc::channel::<crate::control::server::Incoming>(64);
     let mut pid1 = Supervisor {
         options,
         is_pid1,
@@ -155,6 +168,12 @@ async fn supervise(
         stop: None,
         shutting_down: false,
         services: None,
+        notify: None,
+        unbooted: None,
+        generating: None,
+        reloads: Vec::new(),
+        reloads_next: Vec::new(),
+        parked: Vec::new(),
         boot: None,
         done: false,
         waiters: Vec::new(),
@@ -171,6 +190,12 @@ async fn supervise(
                 })
                 .ok()
         }),
+        panics: 0,
+        abandoned: false,
+        shutdown_deadline: None,
+        control: None,
+        control_calls: ctl_tx,
+        control_restarts: 0,
     };
 
     // Phase: populate /data (stale /run and /tmp, the volume's lock, seeding or upgrade), only
@@ -190,28 +215,29 @@ async fn supervise(
         }
     }
 
-    // Phase: units (tmpfiles.d, then the default target's jobs).
-    let notify = match &options.units {
-        Some(units) => {
-            let clock = services::TimerClock {
+    // Phase: units. The generators run first, as children of the loop ([`Supervisor::pump`]
+    // boots the units once they are done: tmpfiles.d, then the default target's jobs).
+    if let Some(units) = &options.units {
+        pid1.unbooted = Some(Unbooted {
+            clock: services::TimerClock {
                 started: started_at,
                 volume: pid1
                     .boot
                     .as_ref()
                     .and_then(hooks::Boot::volume_dir)
                     .map(std::path::PathBuf::from),
-            };
-            let (svc, notify) = services::Services::boot(units, options.stop_timeout, clock, tx);
-            pid1.services = Some(svc);
-            notify
-        }
-        None => None,
-    };
+            },
+            lines: tx,
+        });
+        pid1.generating = Some(generators::Run::start(
+            &units.root,
+            &units.generators,
+            units.generator_timeout,
+        ));
+    }
 
     // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
     // scripts believe systemd is init and call systemctl).
-    let (ctl_tx, mut ctl_rx) = tokio::sync::mpsc::channel::<crate::control::server::Incoming>(64);
-    let mut control_socket = None;
     if let Some(units) = &options.units {
         if units.systemd_compat
             && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
@@ -219,59 +245,26 @@ async fn supervise(
             // Not root, no package is installed at run time.
             crate::log::warn_if_root(format_args!("cannot create /run/systemd/system: {e}"));
         }
-        let path = crate::control::socket_path(&units.root);
-        match crate::control::server::bind(&path) {
-            Ok(listener) => {
-                control_socket = crate::control::server::Bound::of(&path);
-                tokio::spawn(crate::control::server::serve(listener, ctl_tx));
-            }
-            Err(e) => crate::log::warn(format_args!(
-                "no control socket at {}: {e}; systemctl will not reach this bosun",
-                path.display()
-            )),
-        }
+        pid1.serve_control(&crate::control::socket_path(&units.root));
     }
 
     // Phase: loop until everything is gone. The main command starts once boot has settled.
+    // Every handler runs guarded: a panic in one is said, and shutdown begins (exit 70).
     loop {
-        pid1.pump(output.as_mut());
+        pid1.guarded("the loop", |p| p.pump(output.as_mut()));
         if pid1.done {
-            if let Some(bound) = &control_socket {
+            if let Some(bound) = &pid1.control {
                 bound.remove();
             }
-            // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
-            // boot mode: success).
-            let exit = pid1
-                .requested_exit
-                .map(Exit::Code)
-                .or(pid1.main_exit)
-                .or(pid1.boot.as_ref().and_then(hooks::Boot::failure));
-            return exit.unwrap_or(if options.command.is_empty() {
-                Exit::Success
-            } else {
-                Exit::Failure
-            });
+            return pid1.exit();
         }
-        let deadline = [
-            pid1.stop.map(|stop| stop.deadline),
-            pid1.services
-                .as_ref()
-                .and_then(|s| s.engine.next_deadline())
-                .map(Instant::from_std),
-            pid1.boot
-                .as_ref()
-                .and_then(hooks::Boot::next_deadline)
-                .map(Instant::from_std),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let deadline = pid1.next_deadline();
         let draining = output
             .as_ref()
             .is_some_and(crate::log::output::Output::pending);
         tokio::select! {
             delivery = signals.next() => match delivery {
-                Ok(delivery) => pid1.on_signal(delivery),
+                Ok(delivery) => pid1.guarded("a signal's handler", |p| p.on_signal(delivery)),
                 Err(err) => {
                     // Unreachable in practice (the fd is ours and valid). Without signals we
                     // cannot reap, so end everything now rather than hang.
@@ -281,33 +274,36 @@ async fn supervise(
                 }
             },
             message = async {
-                match &notify {
+                match &pid1.notify {
                     Some(socket) => socket.recv().await,
                     None => pending().await,
                 }
-            } => {
-                if let (Ok(message), Some(svc)) = (message, pid1.services.as_mut()) {
+            } => pid1.guarded("a notification's handler", |p| {
+                if let (Ok(message), Some(svc)) = (message, p.units_mut()) {
                     svc.engine.on_notify(message, Instant::now().into_std());
                 }
+            }),
+            Some(call) = ctl_rx.recv() => pid1.guarded("a control request", |p| p.on_call(call)),
+            Some(report) = task_panics.recv() => {
+                pid1.guarded("a task's panic", |p| p.on_task_panic(report));
             },
-            Some(call) = ctl_rx.recv() => pid1.on_control(call),
             (unit, index) = async {
-                match pid1.services.as_ref() {
+                match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
                     Some(svc) => svc.socket_activity().await,
                     None => pending().await,
                 }
-            } => {
-                if let Some(svc) = pid1.services.as_mut() {
+            } => pid1.guarded("socket activation", |p| {
+                if let Some(svc) = p.units_mut() {
                     svc.on_socket_activity(&unit, index);
                 }
-            },
-            Some(line) = rx.recv() => {
-                if let Some(boot) = pid1.boot.as_mut().filter(|b| b.owns(&line)) {
+            }),
+            Some(line) = rx.recv() => pid1.guarded("a line of output", |p| {
+                if let Some(boot) = p.boot.as_mut().filter(|b| b.owns(&line)) {
                     boot.on_line(line, output.as_mut());
-                } else if let Some(svc) = pid1.services.as_mut() {
+                } else if let Some(svc) = p.units_mut() {
                     svc.on_line(line, output.as_mut());
                 }
-            },
+            }),
             _ = async {
                 match output.as_mut() {
                     Some(out) if draining => out.drain().await,
@@ -319,7 +315,7 @@ async fn supervise(
                     Some(deadline) => sleep_until(deadline).await,
                     None => pending().await,
                 }
-            } => pid1.on_deadline(),
+            } => pid1.guarded("a deadline's handler", Supervisor::on_deadline),
         }
     }
 }
@@ -378,6 +374,19 @@ struct Supervisor<'a> {
     /// Shutdown was asked for (or the main command ended): units are being stopped.
     shutting_down: bool,
     services: Option<services::Services>,
+    /// The units' notification socket (NOTIFY_SOCKET), once they booted.
+    notify: Option<crate::service::notify::NotifySocket>,
+    /// What booting the units needs, until the generators are done and they boot.
+    unbooted: Option<Unbooted>,
+    /// The generators running (at boot, or for daemon-reload).
+    generating: Option<generators::Run>,
+    /// daemon-reload calls answered when the running generators are done and the units are
+    /// read again.
+    reloads: Vec<oneshot::Sender<Response>>,
+    /// daemon-reload calls that came while the generators ran: they get a run of their own.
+    reloads_next: Vec<oneshot::Sender<Response>>,
+    /// Control calls that came before the units booted, answered once they have.
+    parked: Vec<Incoming>,
     /// The volume (its lock) and its hooks, when the boot phase ran.
     boot: Option<hooks::Boot>,
     done: bool,
@@ -389,6 +398,26 @@ struct Supervisor<'a> {
     started_ms: u64,
     /// The container runtime's `NOTIFY_SOCKET`, when bosun was given one.
     runtime: Option<notify::Runtime>,
+    /// Internal errors (panics) caught so far: any makes the exit code 70.
+    panics: u32,
+    /// Units and hooks are no longer driven (a second panic, or an immediate halt): only the
+    /// final sweep and the reaping are left.
+    abandoned: bool,
+    /// When the shutdown, begun, must be over (BOSUN_SHUTDOWN_TIMEOUT).
+    shutdown_deadline: Option<Instant>,
+    /// The control socket's file, while it is served.
+    control: Option<crate::control::server::Bound>,
+    /// Where the control server hands its calls (kept to start it again).
+    control_calls: tokio::sync::mpsc::Sender<Incoming>,
+    /// How often the control server was started again after a panic.
+    control_restarts: u32,
+}
+
+/// What booting the units needs once the generators are done.
+#[derive(Debug)]
+struct Unbooted {
+    clock: services::TimerClock,
+    lines: tokio::sync::mpsc::Sender<services::Line>,
 }
 
 impl Supervisor<'_> {
@@ -410,13 +439,25 @@ impl Supervisor<'_> {
     /// start the main command once boot settled, and move shutdown on.
     fn pump(&mut self, output: Option<&mut crate::log::output::Output>) {
         let now = Instant::now().into_std();
+        if self.abandoned {
+            // Only the final sweep is left: done once every process is reaped.
+            if self.stop.is_some() && !reaper::children_exist() {
+                self.done = true;
+            }
+            return;
+        }
+        if self.shutting_down {
+            panics::inject("shutdown");
+        }
+        self.advance_generators();
         if let Some(svc) = self.services.as_mut() {
             svc.pump(output);
         }
         if !self.waiters.is_empty() {
             self.answer_waiters();
         }
-        let settled = self.services.as_ref().is_none_or(|s| s.engine.settled());
+        let settled =
+            self.unbooted.is_none() && self.services.as_ref().is_none_or(|s| s.engine.settled());
         // Phase: hooks (first-boot or upgrade, then boot), once the wanted units are up.
         if settled
             && !self.shutting_down
@@ -453,10 +494,11 @@ impl Supervisor<'_> {
             }
         }
         if self.shutting_down && self.stop.is_none() {
-            let units_down = self
-                .services
-                .as_ref()
-                .is_none_or(|s| s.engine.all_stopped());
+            let units_down = self.generating.is_none()
+                && self
+                    .services
+                    .as_ref()
+                    .is_none_or(|s| s.engine.all_stopped());
             // Phase: shutdown hooks, after the units and before everything else is ended.
             let hooks_busy = units_down && self.boot.as_mut().is_some_and(hooks::Boot::shutdown);
             if units_down && !hooks_busy {
@@ -520,9 +562,8 @@ impl Supervisor<'_> {
             return;
         }
         self.shutting_down = true;
-        if let Some(boot) = self.boot.as_mut() {
-            boot.interrupt();
-        }
+        self.arm_shutdown_deadline();
+        self.interrupt_boot();
         if let Some(svc) = self.services.as_mut() {
             svc.engine.stop_all(now);
         }
@@ -535,6 +576,10 @@ impl Supervisor<'_> {
         }
         if delivery.signo == libc::SIGCHLD {
             return self.on_children();
+        }
+        if delivery.signo == libc::SIGUSR2 {
+            // Debug builds' test switch (BOSUN_TEST_PANIC=loop); nothing in release builds.
+            panics::inject("loop");
         }
         if let Some(target) = self.forward_target().filter(|_| self.main_alive()) {
             crate::log::debug(format_args!(
@@ -550,6 +595,9 @@ impl Supervisor<'_> {
                 ));
             }
         }
+        if let Some(objective) = shutdown::Objective::of_signal(delivery.signo) {
+            return self.on_objective(objective, delivery.signo);
+        }
         if matches!(delivery.signo, libc::SIGTERM | libc::SIGINT) && !self.shutting_down {
             crate::log::info(format_args!(
                 "received {}: stopping",
@@ -563,11 +611,16 @@ impl Supervisor<'_> {
         let now = Instant::now().into_std();
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {
-            if Some(pid) == self.main && self.main_exit.is_none() {
+            if self.abandoned {
+                // Nothing is driven any more: the statuses are collected, not routed.
+            } else if Some(pid) == self.main && self.main_exit.is_none() {
                 crate::log::info(format_args!("main command {}", describe(termination)));
                 self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
             } else if let Some(boot) = self.boot.as_mut()
                 && boot.on_exit(pid.as_raw(), termination)
+            {
+            } else if let Some(run) = self.generating.as_mut()
+                && run.on_exit(pid.as_raw(), termination)
             {
             } else if let Some(svc) = self.services.as_mut()
                 && svc.engine.on_exit(pid.as_raw(), termination, now)
@@ -579,7 +632,7 @@ impl Supervisor<'_> {
                 ));
             }
         }
-        if let Some(svc) = self.services.as_mut() {
+        if let Some(svc) = self.units_mut() {
             svc.engine.after_reaping(now);
         }
         if self.main_exit.is_some() && !self.shutting_down {
@@ -602,11 +655,19 @@ impl Supervisor<'_> {
 
     fn on_deadline(&mut self) {
         let now = Instant::now();
-        if let Some(svc) = self.services.as_mut() {
-            svc.engine.on_time(now.into_std());
+        if !self.abandoned {
+            if let Some(svc) = self.services.as_mut() {
+                svc.engine.on_time(now.into_std());
+            }
+            if let Some(boot) = self.boot.as_mut() {
+                boot.on_time(now.into_std());
+            }
+            if let Some(run) = self.generating.as_mut() {
+                run.on_time(now.into_std());
+            }
         }
-        if let Some(boot) = self.boot.as_mut() {
-            boot.on_time(now.into_std());
+        if self.shutdown_deadline.is_some_and(|d| d <= now) {
+            return self.on_shutdown_deadline();
         }
         let Some(stop) = self.stop.as_mut() else {
             return;
@@ -647,6 +708,7 @@ impl Supervisor<'_> {
     /// process except those in `exclude` (pids, or with `-g` their process groups), and arm the
     /// stop deadline.
     fn begin_stop(&mut self, exclude: &[i32]) {
+        self.arm_shutdown_deadline();
         self.stop = Some(Stop {
             // `infinity`: wait (practically) forever, never escalate.
             deadline: Instant::now()

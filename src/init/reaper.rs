@@ -1,10 +1,11 @@
 //! The reaper: the ONLY caller of `waitpid` in bosun. It collects every exited child — ours or
 //! an orphan reparented to us — and hands the statuses back by pid; routing them to their owner
 //! is the caller's job. `Child::wait` and `tokio::process` are never used: each would race this
-//! loop for the same statuses.
+//! loop for the same statuses. The `waitpid` call itself is [`crate::sys::reap_one`], which
+//! decodes deaths by real-time signals (nix's `WaitStatus` cannot).
 
 use nix::errno::Errno;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
 /// How a reaped process ended.
@@ -28,23 +29,26 @@ pub struct Harvest {
 
 /// Reap every child that has exited, without blocking.
 pub fn reap_all() -> Harvest {
+    use crate::sys::{Reaped, reap_one};
     let mut harvest = Harvest::default();
     loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => {
-                harvest.reaped.push((pid, Termination::Exited(code)));
-            }
-            Ok(WaitStatus::Signaled(pid, signal, _core)) => {
+        match reap_one() {
+            Ok(Reaped::Exited { pid, code }) => {
                 harvest
                     .reaped
-                    .push((pid, Termination::Signaled(signal as i32)));
+                    .push((Pid::from_raw(pid), Termination::Exited(code)));
             }
-            Ok(WaitStatus::StillAlive) => {
+            Ok(Reaped::Signaled { pid, signo }) => {
+                harvest
+                    .reaped
+                    .push((Pid::from_raw(pid), Termination::Signaled(signo)));
+            }
+            Ok(Reaped::NoneEnded) => {
                 harvest.children_left = true;
                 return harvest;
             }
             // Stops and continues are not asked for (no WUNTRACED/WCONTINUED); skip if seen.
-            Ok(_) => {}
+            Ok(Reaped::Other) => {}
             Err(Errno::EINTR) => {}
             Err(Errno::ECHILD) => {
                 harvest.children_left = false;
@@ -58,36 +62,6 @@ pub fn reap_all() -> Harvest {
                 return harvest;
             }
         }
-    }
-}
-
-/// What [`wait_for`] saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Waited {
-    Ended(Termination),
-    /// Still running at the deadline.
-    Running,
-    /// Not our child (any more): nothing to wait for.
-    Gone,
-}
-
-/// Wait up to `deadline` for our child `pid` (work PID 1 does before or outside its loop, such
-/// as running generators) and reap it. Only that child is reaped: other statuses stay for
-/// [`reap_all`].
-pub fn wait_for(pid: Pid, deadline: std::time::Instant) -> Waited {
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => return Waited::Ended(Termination::Exited(code)),
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                return Waited::Ended(Termination::Signaled(signal as i32));
-            }
-            Err(Errno::EINTR) | Ok(_) => {}
-            Err(_) => return Waited::Gone,
-        }
-        if std::time::Instant::now() >= deadline {
-            return Waited::Running;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

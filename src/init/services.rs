@@ -90,14 +90,11 @@ pub struct Services {
     journal: Journal,
     format: Format,
     lines: mpsc::Sender<Line>,
-    /// For daemon-reload's run of the generators.
-    root: PathBuf,
-    generators: crate::unit::generators::Policy,
-    generator_timeout: Duration,
 }
 
 impl Services {
-    /// Apply tmpfiles.d, load the units, and queue the default target.
+    /// Apply tmpfiles.d, load the units, and queue the default target. The generators have
+    /// run already (PID 1's loop runs them as its children: `init::generators`).
     pub fn boot(
         units: &Units,
         stop_timeout: Duration,
@@ -137,7 +134,6 @@ impl Services {
         } else {
             "process sessions (no delegated cgroup2 tree)"
         };
-        super::generators::run(root, &units.generators, units.generator_timeout);
         let search = match &units.unit_path {
             Some(dirs) => SearchPath::new(root, dirs.clone()),
             None => SearchPath::booted(root),
@@ -158,9 +154,6 @@ impl Services {
             journal: Journal::new(JOURNAL_PER_UNIT),
             format: units.log_format,
             lines,
-            root: root.clone(),
-            generators: units.generators.clone(),
-            generator_timeout: units.generator_timeout,
         };
         (services, notify)
     }
@@ -170,9 +163,9 @@ impl Services {
         self.engine.ensure_loaded(&self.loader, names);
     }
 
-    /// daemon-reload: every loaded unit read again, and what the default target pulls in now.
+    /// daemon-reload, once the generators ran again: every loaded unit read again, and what
+    /// the default target pulls in now.
     pub fn reload(&mut self) {
-        super::generators::run(&self.root, &self.generators, self.generator_timeout);
         self.engine.reload_units(&self.loader, &self.default);
     }
 
@@ -253,7 +246,10 @@ impl Services {
             }
         }
         for pipe in self.engine.take_pipes() {
-            tokio::spawn(read_pipe(pipe, self.lines.clone()));
+            let task = super::panics::Task::OutputReader {
+                unit: pipe.unit.clone(),
+            };
+            super::panics::spawn(task, read_pipe(pipe, self.lines.clone()));
         }
     }
 

@@ -26,6 +26,15 @@ const SYNCHRONOUS: [Signal; 7] = [
     Signal::SIGSYS,
 ];
 
+/// The first real-time signal as systemd, glibc and Go number them: the kernel's 32 plus the
+/// two that glibc and Go keep for themselves. `SIGRTMIN+3` (systemd's halt, podman's stop
+/// signal for a `--systemd` container) is 37. musl's `SIGRTMIN()` is 35, so the number is
+/// fixed here rather than asked of the C library (bosun's release build is static musl).
+pub const SIGRTMIN: i32 = 34;
+
+/// The last real-time signal (the kernel's _NSIG - 1).
+pub const SIGRTMAX: i32 = crate::sys::MAX_SIGNAL;
+
 /// One signal as read from the signalfd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
@@ -93,9 +102,8 @@ pub fn name(signo: i32) -> String {
     match Signal::try_from(signo) {
         Ok(signal) => signal.as_str().to_owned(),
         Err(_) => {
-            let rtmin = libc::SIGRTMIN();
-            if signo >= rtmin {
-                format!("SIGRTMIN+{}", signo - rtmin)
+            if (SIGRTMIN..=SIGRTMAX).contains(&signo) {
+                format!("SIGRTMIN+{}", signo - SIGRTMIN)
             } else {
                 format!("signal {signo}")
             }
@@ -119,15 +127,13 @@ pub fn parse(text: &str) -> Option<i32> {
             rest.parse::<i32>().ok()?
         };
         let n = base + sign * offset;
-        (libc::SIGRTMIN()..=libc::SIGRTMAX())
-            .contains(&n)
-            .then_some(n)
+        (SIGRTMIN..=SIGRTMAX).contains(&n).then_some(n)
     };
     if let Some(rest) = bare.strip_prefix("RTMIN") {
-        return rt(libc::SIGRTMIN(), rest.strip_prefix('+').unwrap_or(rest), 1);
+        return rt(SIGRTMIN, rest.strip_prefix('+').unwrap_or(rest), 1);
     }
     if let Some(rest) = bare.strip_prefix("RTMAX") {
-        return rt(libc::SIGRTMAX(), rest.strip_prefix('-').unwrap_or(rest), -1);
+        return rt(SIGRTMAX, rest.strip_prefix('-').unwrap_or(rest), -1);
     }
     format!("SIG{bare}")
         .parse::<Signal>()
@@ -145,8 +151,10 @@ mod tests {
         assert_eq!(parse("TERM"), Some(libc::SIGTERM));
         assert_eq!(parse("sigusr1"), Some(libc::SIGUSR1));
         assert_eq!(parse("SIGWINCH"), Some(libc::SIGWINCH));
-        assert_eq!(parse("RTMIN+3"), Some(libc::SIGRTMIN() + 3));
-        assert_eq!(parse("SIGRTMAX-1"), Some(libc::SIGRTMAX() - 1));
+        // systemd's numbering, whatever the C library says (musl's SIGRTMIN() is 35).
+        assert_eq!(parse("RTMIN+3"), Some(37));
+        assert_eq!(parse("SIGRTMIN+13"), Some(47));
+        assert_eq!(parse("SIGRTMAX-1"), Some(63));
         assert_eq!(parse("0"), None);
         assert_eq!(parse("65"), None);
         assert_eq!(parse("NOPE"), None);
@@ -156,7 +164,8 @@ mod tests {
     #[test]
     fn names_round_trip() {
         assert_eq!(name(libc::SIGTERM), "SIGTERM");
-        assert_eq!(name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(name(37), "SIGRTMIN+3");
+        assert_eq!(name(64), "SIGRTMIN+30");
         for n in 1..=crate::sys::MAX_SIGNAL {
             let nm = name(n);
             if !nm.starts_with("signal ") {

@@ -20,6 +20,7 @@ mod installer;
 mod notify;
 mod pid1;
 mod repo;
+mod resilience;
 mod services;
 mod sockets;
 mod spawn;

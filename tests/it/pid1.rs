@@ -179,9 +179,10 @@ fn forwards_every_signal_to_the_main_command() {
     let catcher = dir.script("catcher.py", CATCHER);
     let out = dir.join("main.out");
     // HUP QUIT USR1 USR2 PIPE ALRM STKFLT CONT TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO
-    // PWR, then two real-time signals (SIGRTMIN+3 is how systemd-style images are stopped).
+    // PWR, then real-time signals (SIGRTMIN+3, 37, is forwarded too, but also stops bosun:
+    // resilience.rs checks it).
     let signals = [
-        1, 3, 10, 12, 13, 14, 16, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 37, 40,
+        1, 3, 10, 12, 13, 14, 16, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 35, 40, 64,
     ];
     let Some(pid1) = Pid1::bosun()
         .args(["--", PYTHON])

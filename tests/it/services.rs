@@ -9,7 +9,9 @@ use crate::harness::{PYTHON, Pid1, Scratch, free_port, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
-fn unit(root: &Path, name: &str, text: &str, enable: bool) {
+/// Write unit `name` under `root`'s /etc/systemd/system, enabled in multi-user.target when
+/// `enable`.
+pub(crate) fn unit(root: &Path, name: &str, text: &str, enable: bool) {
     let dir = root.join("etc/systemd/system");
     fs::create_dir_all(dir.join("multi-user.target.wants")).unwrap();
     fs::write(dir.join(name), text).unwrap();
