@@ -136,6 +136,10 @@ async fn supervise(
             return Exit::Failure;
         }
     };
+    // From here on bosun's own messages never block PID 1 (drained in the loop below).
+    if let Err(err) = crate::log::install_stderr() {
+        crate::log::warn(format_args!("stderr unusable without blocking ({err})"));
+    }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<services::Line>(1024);
     let mut output = match crate::log::output::Output::stdout() {
         Ok(o) => Some(o),
@@ -239,6 +243,11 @@ async fn supervise(
             if let Some(bound) = &control_socket {
                 bound.remove();
             }
+            // What is still queued gets one non-blocking attempt; nothing waits for a reader.
+            if let Some(out) = output.as_mut() {
+                out.detach();
+            }
+            crate::log::detach_stderr();
             // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
             // boot mode: success).
             let exit = pid1
@@ -276,6 +285,7 @@ async fn supervise(
                     // Unreachable in practice (the fd is ours and valid). Without signals we
                     // cannot reap, so end everything now rather than hang.
                     crate::log::error(format_args!("reading signals failed: {err}; killing all"));
+                    crate::log::detach_stderr();
                     pid1.kill_remaining();
                     return pid1.main_exit.unwrap_or(Exit::Failure);
                 }
@@ -314,6 +324,7 @@ async fn supervise(
                     _ => pending().await,
                 }
             } => {},
+            () = crate::log::drain_stderr() => {},
             () = async {
                 match deadline {
                     Some(deadline) => sleep_until(deadline).await,
@@ -410,8 +421,11 @@ impl Supervisor<'_> {
     /// start the main command once boot settled, and move shutdown on.
     fn pump(&mut self, output: Option<&mut crate::log::output::Output>) {
         let now = Instant::now().into_std();
-        if let Some(svc) = self.services.as_mut() {
-            svc.pump(output);
+        match (self.services.as_mut(), output) {
+            (Some(svc), output) => svc.pump(output),
+            // Hooks' lines only: no ring keeps them.
+            (None, Some(out)) => crate::log::output::report_unkept("stdout", out),
+            (None, None) => {}
         }
         if !self.waiters.is_empty() {
             self.answer_waiters();
