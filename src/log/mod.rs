@@ -58,7 +58,11 @@ pub async fn drain_stderr() {
                 return Poll::Pending;
             };
             if !sink.pending() {
-                return Poll::Pending;
+                // Drained by a later message's own write, not here: report what was lost.
+                output::report_unkept("stderr", sink);
+                if !sink.pending() {
+                    return Poll::Pending;
+                }
             }
             match sink.poll_drain(cx) {
                 Poll::Pending => Poll::Pending,
