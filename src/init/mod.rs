@@ -118,7 +118,11 @@ pub fn run(options: &Options) -> Exit {
             return Exit::Failure;
         }
     };
-    runtime.block_on(supervise(options, &mask, is_pid1, started))
+    let exit = runtime.block_on(supervise(options, &mask, is_pid1, started));
+    // What bosun still has to say gets one non-blocking attempt (stdout's queue got its own
+    // when the loop dropped it); nothing waits for a reader.
+    crate::log::detach_stderr();
+    exit
 }
 
 async fn supervise(
@@ -243,11 +247,6 @@ async fn supervise(
             if let Some(bound) = &control_socket {
                 bound.remove();
             }
-            // What is still queued gets one non-blocking attempt; nothing waits for a reader.
-            if let Some(out) = output.as_mut() {
-                out.detach();
-            }
-            crate::log::detach_stderr();
             // Phase: exit with the main command's code (a failed first-boot or upgrade hook's;
             // boot mode: success).
             let exit = pid1
@@ -285,7 +284,6 @@ async fn supervise(
                     // Unreachable in practice (the fd is ours and valid). Without signals we
                     // cannot reap, so end everything now rather than hang.
                     crate::log::error(format_args!("reading signals failed: {err}; killing all"));
-                    crate::log::detach_stderr();
                     pid1.kill_remaining();
                     return pid1.main_exit.unwrap_or(Exit::Failure);
                 }

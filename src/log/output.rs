@@ -329,6 +329,16 @@ impl Output {
     }
 }
 
+impl Drop for Output {
+    /// What is still queued gets one non-blocking attempt: PID 1 is leaving and waits for no
+    /// reader.
+    fn drop(&mut self) {
+        if self.pending() {
+            self.flush();
+        }
+    }
+}
+
 fn send(fd: BorrowedFd<'_>, bytes: &[u8]) -> nix::Result<usize> {
     nix::sys::socket::send(
         fd.as_raw_fd(),

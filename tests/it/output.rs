@@ -225,38 +225,57 @@ fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
 }
 
 #[test]
-fn r16_log_ring_bounds_what_initctl_logs_keeps() {
+fn r16_log_ring_and_ring_total_bound_what_initctl_logs_keeps() {
     let dir = Scratch::new("output-ring");
     let root = dir.join("root");
     enable(
         &root,
-        &[(
-            "talk.service",
-            "[Service]\nType=oneshot\nRemainAfterExit=yes\n\
-             ExecStart=/bin/sh -c 'seq 1 2000'\n",
-        )],
+        &[
+            (
+                "quiet.service",
+                "[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+                 ExecStart=/bin/sh -c 'seq 1 20'\n",
+            ),
+            (
+                "talk.service",
+                "[Unit]\nAfter=quiet.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+                 ExecStart=/bin/sh -c 'seq 1 2000'\n",
+            ),
+        ],
     );
-    let count = |ring: &str| {
-        let pid1 = Pid1::bosun()
-            .env("BOSUN_ROOT", &root)
-            .env("BOSUN_LOG_RING", ring)
-            .start()?;
-        let mut last = String::new();
-        let done = wait_until(T, || {
-            let out = run(&root, &["ctl", "logs", "-n", "1", "talk"]);
-            last = String::from_utf8_lossy(&out.stdout).into_owned();
-            last.ends_with(": 2000\n")
-        });
-        assert!(done, "talk never finished: {last}\n{}", pid1.stderr_now());
-        let out = run(&root, &["ctl", "logs", "-n", "all", "talk"]);
+    // Lines kept of (quiet, talk) with these settings.
+    let kept = |settings: &[(&str, &str)]| {
+        let mut builder = Pid1::bosun().env("BOSUN_ROOT", &root);
+        for (k, v) in settings {
+            builder = builder.env(k, v);
+        }
+        let pid1 = builder.start()?;
+        let logs = |unit: &str, n: &str| {
+            let out = run(&root, &["ctl", "logs", "-n", n, unit]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let done = wait_until(T, || logs("talk", "1").ends_with(": 2000\n"));
+        assert!(done, "talk never finished\n{}", pid1.stderr_now());
+        let count = |unit: &str| logs(unit, "all").lines().count();
+        let counts = (count("quiet"), count("talk"));
         drop(pid1);
-        Some(String::from_utf8_lossy(&out.stdout).lines().count())
+        Some(counts)
     };
     // 2000 lines of up to 4 bytes, 64 bytes of bookkeeping each: 8K holds about a hundred.
-    let Some(small) = count("8K") else { return };
-    assert!((100..=130).contains(&small), "8K kept {small} lines");
-    // Negative control: the default ring (256K) keeps them all.
-    assert_eq!(count("256K"), Some(2000));
+    let Some((quiet, talk)) = kept(&[("BOSUN_LOG_RING", "8K")]) else {
+        return;
+    };
+    assert_eq!(quiet, 20);
+    assert!((100..=130).contains(&talk), "8K kept {talk} lines");
+    // All rings under 4K: the largest ring (talk's) pays, down to the quiet one's size.
+    let (quiet, talk) = kept(&[("BOSUN_LOG_RING_TOTAL", "4K")]).unwrap();
+    assert_eq!(quiet, 20, "the quiet unit lost lines to the total");
+    assert!(
+        (20..=40).contains(&talk),
+        "4K in all kept {talk} lines of talk"
+    );
+    // Negative control: the defaults (256K per unit, 16M in all) keep them all.
+    assert_eq!(kept(&[]), Some((20, 2000)));
 }
 
 #[test]
@@ -369,4 +388,47 @@ fn r16_a_closed_pipe_ends_every_personality_quietly() {
         assert_eq!(err, "", "{args:?}");
     }
     drop(pid1);
+}
+
+#[test]
+fn r16_pid1_stops_while_nobody_reads_its_output() {
+    let dir = Scratch::new("output-stop");
+    let root = dir.join("root");
+    enable(
+        &root,
+        &[("noisy.service", "[Service]\nExecStart=/usr/bin/yes noisy\n")],
+    );
+    let out = dir.join("stdout");
+    let err = dir.join("stderr");
+    let (held_out, held_err) = (stuck_fifo(&out), stuck_fifo(&err));
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &root)
+        .env("BOSUN_VERBOSITY", "3")
+        .setup(&format!(
+            "exec 1<>'{}' 2<>'{}'",
+            out.display(),
+            err.display()
+        ))
+        .start()
+    else {
+        return;
+    };
+    // The unit floods a stdout nobody reads; bosun still answers...
+    let mut last = String::new();
+    assert!(
+        wait_until(T, || {
+            let logs = run(&root, &["ctl", "logs", "-n", "1", "noisy"]);
+            last = text(&logs);
+            logs.stdout.ends_with(b": noisy\n")
+        }),
+        "{last}"
+    );
+    assert!(read_now(&held_out).len() > 3800, "stdout never filled");
+    // ... and stops on SIGTERM with stdout full again at once (the flood goes on) and nobody
+    // reading either output: what it has left to say gets one non-blocking attempt, then it
+    // exits.
+    pid1.signal(libc::SIGTERM);
+    let done = pid1.wait(T);
+    assert_eq!(done.status.code(), Some(0), "{}", done.dump());
+    drop(held_err);
 }
