@@ -255,7 +255,7 @@ impl Services {
             let drops = out.take_drops();
             let journal = &self.journal;
             let report = crate::log::output::drop_report("stdout", &drops, |unit, d| {
-                Some(journal.kept_not_shown(unit, d.first_seq))
+                journal.kept_not_shown(unit, d.first_seq)
             });
             if let Some(report) = report {
                 out.push_note(report.into_bytes());

@@ -362,7 +362,8 @@ pub fn report_unkept(stream: &str, out: &mut Output) {
 /// The drop report: `bosun: 20600000 line(s) dropped while stdout was not read: web.service
 /// 20599990 (the last 4093 still in `initctl logs web.service`, 20595897 lost), quiet.service
 /// 10 (all still in `initctl logs quiet.service`)`. `kept(source, dropped)` says how many of a
-/// source's dropped lines its ring still holds, None when the source has no ring.
+/// source's dropped lines its ring still holds, None when the source has no ring (a hook, whose
+/// output is in its log file, or bosun's own messages).
 pub fn drop_report(
     stream: &str,
     drops: &BTreeMap<Arc<str>, Dropped>,
@@ -376,7 +377,7 @@ pub fn drop_report(
         .iter()
         .map(|(source, d)| {
             let held = match kept(source, d) {
-                None => "not kept".to_owned(),
+                None => "not in `initctl logs`".to_owned(),
                 Some(k) if k >= d.lines => format!("all still in `initctl logs {source}`"),
                 Some(0) => "none kept: lost".to_owned(),
                 Some(k) => format!(

@@ -170,35 +170,39 @@ impl Journal {
         &ring.entries[ring.entries.len() - 1]
     }
 
-    /// Bring all rings under the total, oldest lines of the largest rings first. Goes a
-    /// sixteenth below the limit, so a flood pays for the search of the largest ring once per
-    /// sixteenth of the total, not once per line.
+    /// Bring all rings under the total, oldest lines of the largest rings first: the largest
+    /// rings are cut down to one level, as low as the total needs (water-filling), the others
+    /// are not touched. Goes a sixteenth below the limit, so a flood pays for the sorting once
+    /// per sixteenth of the total, not once per line.
     fn trim_total(&mut self) {
         let target = self.limit_total - self.limit_total / 16;
-        while self.total > target {
-            let mut sizes: Vec<(usize, &Arc<str>)> = self
-                .rings
-                .iter()
-                .filter(|(_, r)| r.entries.len() > 1)
-                .map(|(k, r)| (r.bytes, k))
-                .collect();
-            sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
-            let Some(&(_, largest)) = sizes.first() else {
-                return;
-            };
-            let largest = Arc::clone(largest);
-            // Down to the next largest ring's size (or what the total needs), then look again.
-            let next = sizes.get(1).map_or(0, |s| s.0);
-            let over = self.total - target;
-            let Some(ring) = self.rings.get_mut(&largest) else {
-                return;
-            };
-            let keep = ring.bytes.saturating_sub(over).max(next);
-            let freed = ring.trim(keep.min(ring.bytes.saturating_sub(1)));
-            if freed == 0 {
-                return;
+        let mut sizes: Vec<(usize, Arc<str>)> = self
+            .rings
+            .iter()
+            .filter(|(_, r)| r.entries.len() > 1)
+            .map(|(k, r)| (r.bytes, Arc::clone(k)))
+            .collect();
+        sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+        let over = self.total.saturating_sub(target);
+        // The top k rings down to `level` free `over`: the smallest k whose excess above the
+        // next ring's size covers it.
+        let mut top = 0;
+        let mut level = 0;
+        for k in 1..=sizes.len() {
+            top += sizes[k - 1].0;
+            let next = sizes.get(k).map_or(0, |s| s.0);
+            if top - next * k >= over {
+                level = (top - over) / k;
+                break;
             }
-            self.total -= freed;
+        }
+        for (bytes, unit) in sizes {
+            if bytes <= level {
+                break;
+            }
+            if let Some(ring) = self.rings.get_mut(&unit) {
+                self.total -= ring.trim(level);
+            }
         }
     }
 
@@ -211,9 +215,10 @@ impl Journal {
         }
     }
 
-    /// How many lines of `unit` from `since_seq` on that stdout dropped are still kept.
-    pub fn kept_not_shown(&self, unit: &str, since_seq: u64) -> u64 {
-        self.rings.get(unit).map_or(0, |r| {
+    /// How many lines of `unit` from `since_seq` on that stdout dropped are still kept; None
+    /// when the journal has no ring for `unit` (a hook, bosun itself).
+    pub fn kept_not_shown(&self, unit: &str, since_seq: u64) -> Option<u64> {
+        self.rings.get(unit).map(|r| {
             let from = r.entries.partition_point(|e| e.seq < since_seq);
             let kept = r.entries.range(from..).filter(|e| e.not_shown).count();
             u64::try_from(kept).unwrap_or(u64::MAX)
@@ -363,6 +368,26 @@ mod tests {
     }
 
     #[test]
+    fn equal_rings_share_the_cut() {
+        let size = 100 + ENTRY_OVERHEAD;
+        let mut j = Journal::new(1000 * size, 400 * size);
+        for _ in 0..100 {
+            for unit in ["a", "b", "c", "d"] {
+                j.append(unit, 1, Stream::Stdout, &[b'x'; 100], false);
+            }
+        }
+        // 400 lines fit exactly; one more line cuts every ring to the same level.
+        j.append("e", 1, Stream::Stdout, &[b'x'; 100], false);
+        assert!(j.total_bytes() <= 400 * size - 400 * size / 16);
+        let kept: Vec<usize> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|u| j.tail(Some(u), usize::MAX).len())
+            .collect();
+        assert!(kept.iter().all(|&k| (92..=94).contains(&k)), "{kept:?}");
+        assert_eq!(j.tail(Some("e"), usize::MAX).len(), 1);
+    }
+
+    #[test]
     fn marks_say_how_many_dropped_lines_are_still_kept() {
         let size = 10 + ENTRY_OVERHEAD;
         let mut j = Journal::new(5 * size, 1 << 30);
@@ -374,8 +399,8 @@ mod tests {
         for seq in 1..=8 {
             j.mark_not_shown("u", seq);
         }
-        assert_eq!(j.kept_not_shown("u", 1), 5);
-        assert_eq!(j.kept_not_shown("u", 7), 2);
-        assert_eq!(j.kept_not_shown("nope", 1), 0);
+        assert_eq!(j.kept_not_shown("u", 1), Some(5));
+        assert_eq!(j.kept_not_shown("u", 7), Some(2));
+        assert_eq!(j.kept_not_shown("nope", 1), None);
     }
 }
