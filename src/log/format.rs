@@ -54,6 +54,23 @@ pub fn shown(bytes: &[u8], raw: bool) -> Cow<'_, [u8]> {
     }
 }
 
+/// One journal line as a person reads it (`initctl logs`, `systemctl status`):
+/// `TIME UNIT[PID]TAG: text`, newline included, the text as [`shown`] rules. `tag` is what
+/// follows the PID (` stderr` for standard error in `initctl logs`, or nothing).
+pub fn journal_line(
+    time: &str,
+    unit: &str,
+    pid: i32,
+    tag: &str,
+    text: &[u8],
+    raw: bool,
+) -> Vec<u8> {
+    let mut out = format!("{time} {unit}[{pid}]{tag}: ").into_bytes();
+    out.extend_from_slice(&shown(text, raw));
+    out.push(b'\n');
+    out
+}
+
 /// systemd's FORMAT_BYTES(): IEC units with one decimal, rounded down (`512B`, `1.4K`,
 /// `48.0K`, `2.0M`).
 pub fn format_bytes(n: u64) -> String {

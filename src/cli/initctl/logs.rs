@@ -28,16 +28,14 @@ pub fn render(line: &LogLine, style: Style, raw: bool) -> Vec<u8> {
     } else {
         String::new()
     };
-    let mut out = format!(
-        "{} {}[{}]{stream}: ",
-        timestamp(line.ms),
-        line.unit,
-        line.pid
+    crate::log::format::journal_line(
+        &timestamp(line.ms),
+        &line.unit,
+        line.pid,
+        &stream,
+        line.bytes(),
+        raw,
     )
-    .into_bytes();
-    out.extend_from_slice(&crate::log::format::shown(line.bytes(), raw));
-    out.push(b'\n');
-    out
 }
 
 /// Milliseconds since the epoch as ISO 8601 in UTC, to the millisecond.

@@ -231,19 +231,19 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
     }
     let mut text = b"\n".to_vec();
     for line in lines {
-        if !cat {
-            text.extend_from_slice(
-                format!(
-                    "{} {}[{}]: ",
-                    crate::log::format::utc_time(line.ms),
-                    line.unit,
-                    line.pid
-                )
-                .as_bytes(),
-            );
+        if cat {
+            text.extend_from_slice(&crate::log::format::shown(line.bytes(), all));
+            text.push(b'\n');
+        } else {
+            text.extend(crate::log::format::journal_line(
+                &crate::log::format::utc_time(line.ms),
+                &line.unit,
+                line.pid,
+                "",
+                line.bytes(),
+                all,
+            ));
         }
-        text.extend_from_slice(&crate::log::format::shown(line.bytes(), all));
-        text.push(b'\n');
     }
     // A closed stdout ends systemctl by SIGPIPE before this returns (see cli::dispatch).
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &text);
