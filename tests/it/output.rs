@@ -350,42 +350,54 @@ fn r16_a_closed_pipe_ends_every_personality_quietly() {
         "{}",
         pid1.stderr_now()
     );
+    // The personalities by their names, as an image links them, and by bosun's first word.
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    for name in ["systemctl", "initctl"] {
+        symlink(bosun(), bin.join(name)).unwrap();
+    }
+    let (systemctl, initctl) = (bin.join("systemctl"), bin.join("initctl"));
     let root_arg = format!("--root={}", root.display());
-    let commands: [&[&str]; 7] = [
-        &["systemctl", "status", "web"],
-        &["systemctl", "list-unit-files", &root_arg],
-        &["ctl", "status"],
-        &["ctl", "logs", "web"],
-        &["ctl", "--help"],
-        &["verify", "--help"],
-        &["--help"],
+    let commands: [(&Path, &[&str]); 9] = [
+        (&systemctl, &["status", "web"]),
+        (&systemctl, &["list-unit-files", &root_arg]),
+        (&initctl, &["status"]),
+        (bosun(), &["systemctl", "status", "web"]),
+        (bosun(), &["ctl", "logs", "web"]),
+        (bosun(), &["ctl", "--help"]),
+        (bosun(), &["verify", "--help"]),
+        (bosun(), &["image", "--help"]),
+        (bosun(), &["--help"]),
     ];
-    for args in commands {
+    for (program, args) in commands {
+        let command = |stdout: Stdio| {
+            Command::new(program)
+                .args(args)
+                .env("BOSUN_ROOT", &root)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .output()
+                .unwrap()
+        };
         // Negative control: with a reader, each prints and ends normally.
-        let read = run(&root, args);
+        let read = command(Stdio::piped());
         assert!(
             !read.stdout.is_empty() && read.status.code().is_some(),
-            "{args:?}: {}",
+            "{program:?} {args:?}: {}",
             text(&read)
         );
         // A pipe whose reader has gone: SIGPIPE ends it, as it ends systemctl, and nothing
         // is said (no "internal error", no exit 101).
         let (reader, writer) = nix::unistd::pipe().unwrap();
         drop(reader);
-        let out = Command::new(bosun())
-            .args(args)
-            .env("BOSUN_ROOT", &root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(writer))
-            .output()
-            .unwrap();
+        let out = command(Stdio::from(writer));
         let (status, err) = (out.status, String::from_utf8_lossy(&out.stderr));
         assert_eq!(
             status.signal(),
             Some(libc::SIGPIPE),
-            "{args:?}: {status:?}\n{err}"
+            "{program:?} {args:?}: {status:?}\n{err}"
         );
-        assert_eq!(err, "", "{args:?}");
+        assert_eq!(err, "", "{program:?} {args:?}");
     }
     drop(pid1);
 }
