@@ -26,7 +26,7 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
     let first = rest.first().and_then(|w| w.to_str());
     // A closed pipe ends a command quietly, as it ends systemctl: SIGPIPE's default action.
     // PID 1 (`bosun`, `bosun init`) and the WebDAV server keep it ignored: their readers going
-    // away must not end them (bosun's own --help and --version opt in themselves).
+    // away must not end them (their --help and --version opt in themselves).
     let server = match invoked_as.as_str() {
         "systemctl" | "initctl" => false,
         _ => !matches!(first, Some("image" | "verify" | "systemctl" | "ctl")),

@@ -358,7 +358,7 @@ fn r16_a_closed_pipe_ends_every_personality_quietly() {
     }
     let (systemctl, initctl) = (bin.join("systemctl"), bin.join("initctl"));
     let root_arg = format!("--root={}", root.display());
-    let commands: [(&Path, &[&str]); 9] = [
+    let commands: [(&Path, &[&str]); 10] = [
         (&systemctl, &["status", "web"]),
         (&systemctl, &["list-unit-files", &root_arg]),
         (&initctl, &["status"]),
@@ -367,6 +367,7 @@ fn r16_a_closed_pipe_ends_every_personality_quietly() {
         (bosun(), &["ctl", "--help"]),
         (bosun(), &["verify", "--help"]),
         (bosun(), &["image", "--help"]),
+        (bosun(), &["webdav", "--help"]),
         (bosun(), &["--help"]),
     ];
     for (program, args) in commands {
