@@ -24,7 +24,7 @@ use std::task::Poll;
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 
 /// Bound of bosun's own queued messages on stderr.
-const STDERR_LIMIT: usize = 256 * 1024;
+const STDERR_LIMIT: usize = 64 * 1024;
 
 thread_local! {
     /// PID 1's stderr while its event loop runs (PID 1 has one thread: this is its sink).
