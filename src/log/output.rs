@@ -193,7 +193,12 @@ impl Output {
             match &self.sink {
                 Sink::NonBlocking(fd) | Sink::Socket(fd) => match fd.poll_write_ready(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    // The reactor cannot watch it: nothing will ever wake us for it, so drop
+                    // what waits (counted) rather than be asked again at once.
+                    Poll::Ready(Err(e)) => {
+                        self.abandon();
+                        return Poll::Ready(Err(e));
+                    }
                     Poll::Ready(Ok(mut guard)) => guard.clear_ready(),
                 },
                 Sink::Direct(_) | Sink::Detached { .. } => {
