@@ -142,8 +142,18 @@ fn r16_a_stderr_nobody_reads_never_freezes_pid1() {
     assert_eq!(done.status.code(), Some(0), "{}", done.dump());
 }
 
-#[test]
-fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
+/// What one flood of a stdout nobody reads left: the drop report, how many flood lines were
+/// shown and how many the ring kept, and everything read from stdout (None: no namespaces).
+struct Flood {
+    report: String,
+    shown: usize,
+    in_ring: usize,
+    seen: String,
+}
+
+/// `flood.service` writes [`FLOOD`] long lines and one more, then `quiet.service` five short
+/// ones, all while nobody reads bosun's stdout; then the test reads it until the drop report.
+fn flood_stdout(ring: &str) -> Option<Flood> {
     let dir = Scratch::new("output-stdout");
     let root = dir.join("root");
     let flooded = dir.join("flooded");
@@ -171,15 +181,12 @@ fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
     );
     let fifo = dir.join("stdout");
     let held = stuck_fifo(&fifo);
-    let Some(pid1) = Pid1::bosun()
+    let pid1 = Pid1::bosun()
         .env("BOSUN_ROOT", &root)
-        .env("BOSUN_LOG_RING", "16M")
+        .env("BOSUN_LOG_RING", ring)
         .env("BOSUN_LOG_RING_TOTAL", "32M")
         .setup(&format!("exec 1<>'{}'", fifo.display()))
-        .start()
-    else {
-        return;
-    };
+        .start()?;
     // Every line reaches the rings while stdout is stuck (and PID 1 answers meanwhile).
     let logged = |args: &[&str]| {
         let mut all = vec!["ctl", "logs"];
@@ -193,6 +200,7 @@ fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
         logged(&["-n", "all", "quiet"]),
         pid1.stderr_now()
     );
+    let in_ring = logged(&["-n", "all", "flood"]).lines().count();
     // Now read stdout until the drop report comes.
     let mut seen = String::new();
     let reported = wait_until(T, || {
@@ -201,15 +209,31 @@ fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
     });
     let tail: String = seen.lines().rev().take(8).collect::<Vec<_>>().join("\n");
     assert!(reported, "no drop report; last lines:\n{tail}");
-    let shown = seen.lines().filter(|l| l.starts_with("flood[")).count();
     let report = seen
         .lines()
         .find(|l| l.contains("dropped while stdout"))
-        .unwrap();
-    let dropped = FLOOD + 1 - shown;
-    assert!(dropped > 0, "nothing was dropped: the FIFO never filled");
-    assert_eq!(
+        .unwrap()
+        .to_owned();
+    let shown = seen.lines().filter(|l| l.starts_with("flood[")).count();
+    drop(pid1);
+    Some(Flood {
         report,
+        shown,
+        in_ring,
+        seen,
+    })
+}
+
+#[test]
+fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
+    let Some(flood) = flood_stdout("16M") else {
+        return;
+    };
+    let dropped = FLOOD + 1 - flood.shown;
+    assert!(dropped > 0, "nothing was dropped: the FIFO never filled");
+    assert_eq!(flood.in_ring, FLOOD + 1);
+    assert_eq!(
+        flood.report,
         format!(
             "bosun: {dropped} line(s) dropped while stdout was not read: flood.service \
              {dropped} (all still in `initctl logs flood.service`)"
@@ -218,11 +242,39 @@ fn r16_stdout_drops_are_reported_per_unit_and_a_quiet_unit_keeps_its_lines() {
     // The quiet unit lost nothing to the flood.
     for i in 1..=5 {
         assert!(
-            seen.contains(&format!("]: quiet {i}\n")),
-            "quiet {i} was pushed out:\n{tail}"
+            flood.seen.contains(&format!("]: quiet {i}\n")),
+            "quiet {i} was pushed out:\n{}",
+            flood.report
         );
     }
-    drop(pid1);
+}
+
+#[test]
+fn r16_the_drop_report_says_which_lines_the_ring_lost() {
+    // A 64K ring keeps some 400 of the flood's lines: the report must not claim the rest.
+    let Some(flood) = flood_stdout("64K") else {
+        return;
+    };
+    let dropped = FLOOD + 1 - flood.shown;
+    assert!(flood.in_ring < dropped, "{} in the ring", flood.in_ring);
+    let prefix = format!(
+        "bosun: {dropped} line(s) dropped while stdout was not read: flood.service {dropped} \
+         (the last "
+    );
+    let rest = flood
+        .report
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{}", flood.report));
+    let (kept, lost) = rest
+        .strip_suffix(" lost)")
+        .and_then(|r| r.split_once(" still in `initctl logs flood.service`, "))
+        .unwrap_or_else(|| panic!("{}", flood.report));
+    let (kept, lost): (usize, usize) = (kept.parse().unwrap(), lost.parse().unwrap());
+    assert_eq!(kept + lost, dropped, "{}", flood.report);
+    // The queue was full from well before the ring's oldest line on: every line the ring
+    // still holds was one stdout dropped, but the short last one, which may have fit.
+    let end_shown = usize::from(flood.seen.contains("]: flood end\n"));
+    assert_eq!(kept, flood.in_ring - end_shown, "{}", flood.report);
 }
 
 #[test]
