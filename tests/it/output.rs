@@ -3,9 +3,9 @@
 //! units, answering `initctl` and stopping on SIGTERM; what stdout dropped is reported per unit
 //! with what the rings still hold, and a quiet unit keeps its lines beside a flooding one;
 //! PID 1 stops on SIGTERM with nobody reading; `log.ring` bounds a unit's ring and
-//! `log.ring_total` all of them, the largest first; service lines with control bytes reach `initctl logs` and
-//! `systemctl status` as `[N blob data]` unless `-a`; a closed pipe ends the command
-//! personalities quietly, as it ends systemctl.
+//! `log.ring_total` all of them, the largest first; service lines with control bytes reach
+//! `initctl logs` and `systemctl status` as `[N blob data]` unless `-a`; a closed pipe ends
+//! the command personalities quietly, as it ends systemctl.
 
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
