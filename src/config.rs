@@ -113,6 +113,10 @@ struct Keys {
 struct Log {
     prefix: Option<bool>,
     format: Option<LogFormat>,
+    #[serde(default, deserialize_with = "size")]
+    ring: Option<String>,
+    #[serde(default, deserialize_with = "size")]
+    ring_total: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -173,6 +177,8 @@ impl Keys {
                     .to_owned()
                 }),
             ),
+            ("BOSUN_LOG_RING", log.ring),
+            ("BOSUN_LOG_RING_TOTAL", log.ring_total),
             ("WEBDAV_AUTHENTICATION_REALM", webdav.realm),
             ("BOSUN_WEBDAV_HTDIGEST", webdav.htdigest),
             ("BOSUN_WEBDAV_ROOT", webdav.root),
@@ -265,6 +271,10 @@ fn run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     })
 }
 
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked(d, |text| crate::log::ring::parse_size(text).map(drop))
+}
+
 fn verbosity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| match text.parse::<u8>() {
         Ok(0..=3) => Ok(()),
@@ -286,7 +296,7 @@ mod tests {
              stop_timeout: 10s\n\
              shutdown_timeout: infinity\n\
              hook_timeout: 1200\n\
-             log: { prefix: false, format: json }\n\
+             log: { prefix: false, format: json, ring: 64K, ring_total: 8M }\n\
              systemd_compat: true\n\
              webdav:\n\
              \x20 realm: Dev\n\
@@ -302,6 +312,8 @@ mod tests {
         assert_eq!(file.get("BOSUN_HOOK_TIMEOUT"), Some("1200"));
         assert_eq!(file.get("BOSUN_LOG_PREFIX"), Some("0"));
         assert_eq!(file.get("BOSUN_LOG_FORMAT"), Some("json"));
+        assert_eq!(file.get("BOSUN_LOG_RING"), Some("64K"));
+        assert_eq!(file.get("BOSUN_LOG_RING_TOTAL"), Some("8M"));
         assert_eq!(file.get("BOSUN_SYSTEMD_COMPAT"), Some("1"));
         assert_eq!(file.get("WEBDAV_AUTHENTICATION_REALM"), Some("Dev"));
         assert_eq!(file.get("BOSUN_WEBDAV_USER"), None);
@@ -324,6 +336,7 @@ mod tests {
                 "unknown field `port`",
             ),
             ("verbosity: 9\n", 1, "0 to 3"),
+            ("log:\n  ring: 16 MB\n", 2, "not a size"),
         ] {
             let err = File::parse(text).unwrap_err();
             assert!(

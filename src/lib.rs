@@ -7,7 +7,7 @@
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, the generators (children of the loop), shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70), the exit code |
-//! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings, text/JSON |
+//! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings under one total cap, text/JSON, the one rule for showing a line to a person; PID 1's stdout and stderr, written without blocking |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
@@ -25,6 +25,10 @@
 //! deadline (the stop timeout); it never polls. Each of its handlers runs under
 //! `catch_unwind`, and each task it spawns reports a panic back to it. No other thread is ever started in PID 1, so the
 //! `fork` behind `std::process::Command` stays sound.
+//!
+//! PID 1's own stdout and stderr are reopened non-blocking (a new open file description, so
+//! the children sharing the original one still block): [`log::output::Output`] queues what
+//! does not fit, within a bound, and the loop drains it when the fd is writable.
 //!
 //! Children are spawned with `std::process::Command` plus one reviewed `pre_exec`
 //! ([`sys::prepare_child`]). Nobody calls `Child::wait`: the reaper collects every status with

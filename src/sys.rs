@@ -338,6 +338,14 @@ fn set_disposition(signo: i32, handler: libc::sighandler_t) {
     }
 }
 
+/// Let SIGPIPE end this process, as it ends any C program (systemctl 252 dies of it, quietly,
+/// when its reader goes away): for the command-line personalities, whose output is their
+/// product. Rust's runtime ignores SIGPIPE, which turns a closed pipe into EPIPE and every
+/// `println!` after it into a panic. Never for PID 1 or a server.
+pub fn die_on_sigpipe() {
+    set_disposition(libc::SIGPIPE, libc::SIG_DFL);
+}
+
 /// Whether signal `signo` is pending for this process: sent, blocked, and not yet read from the
 /// signalfd. Long work outside the event loop (seeding the volume) asks this to stop in time.
 pub fn signal_pending(signo: i32) -> bool {

@@ -95,10 +95,12 @@ pub fn main(args: &[OsString]) -> Exit {
             init::run(&options)
         }
         Ok(Request::Print(text)) => {
+            crate::sys::die_on_sigpipe();
             print!("{text}");
             Exit::Success
         }
         Ok(Request::Version) => {
+            crate::sys::die_on_sigpipe();
             println!("bosun {}", env!("CARGO_PKG_VERSION"));
             Exit::Success
         }
@@ -301,6 +303,15 @@ fn root(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
     Ok(root)
 }
 
+/// A size setting (BOSUN_LOG_RING, BOSUN_LOG_RING_TOTAL): `256K`, `16M`, as systemd writes
+/// sizes.
+fn size(env: &dyn Fn(&str) -> Option<String>, name: &str, default: usize) -> Result<usize, String> {
+    match env(name) {
+        Some(value) => crate::log::ring::parse_size(&value).map_err(|why| format!("{name}={why}")),
+        None => Ok(default),
+    }
+}
+
 /// How output lines are shown: BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
 fn log_format(env: &dyn Fn(&str) -> Option<String>) -> Result<Format, String> {
     let prefix = match env("BOSUN_LOG_PREFIX") {
@@ -433,6 +444,12 @@ fn units(
         unit_path,
         root: root.to_owned(),
         log_format,
+        log_ring: size(env, "BOSUN_LOG_RING", crate::log::ring::RING_DEFAULT)?,
+        log_ring_total: size(
+            env,
+            "BOSUN_LOG_RING_TOTAL",
+            crate::log::ring::RING_TOTAL_DEFAULT,
+        )?,
         notify_address: env("BOSUN_NOTIFY_SOCKET")
             .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
         run_as,

@@ -23,6 +23,17 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
         .unwrap_or("bosun")
         .to_owned();
     let rest = args.get(1..).unwrap_or_default().to_vec();
+    let first = rest.first().and_then(|w| w.to_str());
+    // A closed pipe ends a command quietly, as it ends systemctl: SIGPIPE's default action.
+    // PID 1 (`bosun`, `bosun init`) and the WebDAV server keep it ignored: their readers going
+    // away must not end them (their --help and --version opt in themselves).
+    let server = match invoked_as.as_str() {
+        "systemctl" | "initctl" => false,
+        _ => !matches!(first, Some("image" | "verify" | "systemctl" | "ctl")),
+    };
+    if !server {
+        crate::sys::die_on_sigpipe();
+    }
     match invoked_as.as_str() {
         "systemctl" => {
             let prog = args.first().map_or_else(
@@ -32,7 +43,7 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
             systemctl::main(&prog, &rest)
         }
         "initctl" => initctl::main("initctl", &rest),
-        _ => match rest.first().and_then(|w| w.to_str()) {
+        _ => match first {
             Some("init") => bosun::main(&rest[1..]),
             Some("image") => image::main(&rest[1..]),
             Some("verify") => verify::main(&rest[1..]),

@@ -40,6 +40,8 @@ pub fn main(args: &[OsString]) -> Exit {
     let env = |name: &str| std::env::var(name).ok();
     match parse(args, &env) {
         Ok(None) => {
+            // Only the help is printed: it may end on a closed pipe as any command does.
+            crate::sys::die_on_sigpipe();
             print!("{HELP}");
             Exit::Success
         }

@@ -262,7 +262,19 @@ pub struct LogLine {
     pub pid: i32,
     pub ms: u64,
     pub stderr: bool,
+    /// The line as text; bytes that are not UTF-8 read as U+FFFD here...
     pub text: String,
+    /// ... and the line's bytes as they were, only when they are not UTF-8 (journalctl's JSON
+    /// gives such a field as an array of numbers too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Vec<u8>>,
+}
+
+impl LogLine {
+    /// The line's bytes as the service wrote them.
+    pub fn bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
 }
 
 /// The D-Bus error names systemd gives its refusals (src/libsystemd/sd-bus/bus-common-errors.h):

@@ -735,8 +735,10 @@ impl Boot {
                 stream: line.stream,
                 line: line.bytes.into_boxed_slice(),
                 truncated: line.truncated,
+                not_shown: false,
             };
-            out.push(render(&entry, None, self.format));
+            let raw = !out.terminal();
+            out.push(&entry.unit, 0, render(&entry, None, self.format, raw));
         }
     }
 }

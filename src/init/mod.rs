@@ -128,7 +128,11 @@ pub fn run(options: &Options) -> Exit {
             return Exit::Failure;
         }
     };
-    runtime.block_on(supervise(options, &mask, is_pid1, started))
+    let exit = runtime.block_on(supervise(options, &mask, is_pid1, started));
+    // What bosun still has to say gets one non-blocking attempt (stdout's queue got its own
+    // when the loop dropped it); nothing waits for a reader.
+    crate::log::detach_stderr();
+    exit
 }
 
 async fn supervise(
@@ -148,6 +152,10 @@ async fn supervise(
     };
     // Tasks spawned from here on report their panics on this channel.
     let mut task_panics = panics::watch();
+    // From here on bosun's own messages never block PID 1 (drained in the loop below).
+    if let Err(err) = crate::log::install_stderr() {
+        crate::log::warn(format_args!("stderr unusable without blocking ({err})"));
+    }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<services::Line>(1024);
     let mut output = match crate::log::output::Output::stdout() {
         Ok(o) => Some(o),
@@ -310,6 +318,7 @@ async fn supervise(
                     _ => pending().await,
                 }
             } => {},
+            () = crate::log::drain_stderr() => {},
             () = async {
                 match deadline {
                     Some(deadline) => sleep_until(deadline).await,
@@ -450,8 +459,11 @@ impl Supervisor<'_> {
             panics::inject("shutdown");
         }
         self.advance_generators();
-        if let Some(svc) = self.services.as_mut() {
-            svc.pump(output);
+        match (self.services.as_mut(), output) {
+            (Some(svc), output) => svc.pump(output),
+            // Hooks' lines only: no ring keeps them.
+            (None, Some(out)) => crate::log::output::report_unkept("stdout", out),
+            (None, None) => {}
         }
         if !self.waiters.is_empty() {
             self.answer_waiters();

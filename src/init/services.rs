@@ -3,6 +3,7 @@
 //! `initctl logs`, and printing what the engine reports. The engine decides; this only wires.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -17,9 +18,6 @@ use crate::service::notify::NotifySocket;
 use crate::service::state::Defaults;
 use crate::unit::SpecifierContext;
 use crate::unit::load::{Loader, SearchPath};
-
-/// Bytes of output kept per unit for `initctl logs`.
-const JOURNAL_PER_UNIT: usize = 256 * 1024;
 
 /// The built-in WebDAV service's settings (DESIGN.md defaults, BOSUN_WEBDAV_* overrides).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +42,10 @@ pub struct Units {
     /// The root of the unit search path and tmpfiles.d ("/" in a container).
     pub root: PathBuf,
     pub log_format: Format,
+    /// Bytes of output kept per unit for `initctl logs` (BOSUN_LOG_RING, `log.ring`).
+    pub log_ring: usize,
+    /// ... and for all units together (BOSUN_LOG_RING_TOTAL, `log.ring_total`).
+    pub log_ring_total: usize,
     /// Where the notification socket is bound (`@name` for an abstract socket).
     pub notify_address: String,
     /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
@@ -151,7 +153,7 @@ impl Services {
             tracking: tracking.to_owned(),
             loader,
             default,
-            journal: Journal::new(JOURNAL_PER_UNIT),
+            journal: Journal::new(units.log_ring, units.log_ring_total),
             format: units.log_format,
             lines,
         };
@@ -193,6 +195,9 @@ impl Services {
                     .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
                 stderr: e.stream == Stream::Stderr,
                 text: String::from_utf8_lossy(&e.line).into_owned(),
+                raw: std::str::from_utf8(&e.line)
+                    .is_err()
+                    .then(|| e.line.to_vec()),
             })
             .collect();
         (lines, self.journal.last_seq())
@@ -235,8 +240,20 @@ impl Services {
             .on_socket_ready(&self.loader, unit, index, Instant::now());
     }
 
-    /// Print the engine's notes and start readers for its new pipes.
-    pub fn pump(&mut self, _output: Option<&mut Output>) {
+    /// Print the engine's notes and start readers for its new pipes; once stdout has drained
+    /// after dropping lines, say what was dropped and what the rings still hold.
+    pub fn pump(&mut self, output: Option<&mut Output>) {
+        if let Some(out) = output {
+            self.mark_lost(out);
+            let drops = out.take_drops();
+            let journal = &self.journal;
+            let report = crate::log::output::drop_report("stdout", &drops, |unit, d| {
+                journal.kept_not_shown(unit, d.first_seq)
+            });
+            if let Some(report) = report {
+                out.push_note(report.into_bytes());
+            }
+        }
         for note in self.engine.take_notes() {
             match note {
                 Note::Detail(text) => crate::log::info(format_args!("{text}")),
@@ -263,7 +280,17 @@ impl Services {
             line.truncated,
         );
         if let Some(out) = output {
-            out.push(render(entry, line.ident.as_deref(), self.format));
+            let raw = !out.terminal();
+            let text = render(entry, line.ident.as_deref(), self.format, raw);
+            out.push(&Arc::clone(&entry.unit), entry.seq, text);
+            self.mark_lost(out);
+        }
+    }
+
+    /// Note in the journal which lines stdout dropped.
+    fn mark_lost(&mut self, out: &mut Output) {
+        for (unit, seq) in out.take_lost() {
+            self.journal.mark_not_shown(&unit, seq);
         }
     }
 }

@@ -1,5 +1,9 @@
 //! Logging. This file: bosun's own diagnostics, one line each on stderr prefixed `bosun: `;
-//! verbosity is process-wide and set once, before the event loop starts. Submodules: service
+//! verbosity is process-wide and set once, before the event loop starts. Before PID 1's event
+//! loop exists (and in the command-line personalities) a diagnostic is a blocking write; in
+//! PID 1 it goes through the non-blocking [`output::Output`] installed by
+//! [`install_stderr`], which the loop drains ([`drain_stderr`]): a stalled reader of stderr
+//! costs bosun's messages (counted and reported), never PID 1's progress. Submodules: service
 //! output — [`line`](mod@line) cuts a byte stream into bounded lines, [`ring`] keeps each unit's recent
 //! lines for `initctl logs`, [`format`](mod@format) renders them, and [`output`] writes them to
 //! PID 1's stdout without ever blocking.
@@ -9,11 +13,81 @@ pub mod line;
 pub mod output;
 pub mod ring;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
+use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::Poll;
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+
+/// Bound of bosun's own queued messages on stderr.
+const STDERR_LIMIT: usize = 64 * 1024;
+
+thread_local! {
+    /// PID 1's stderr while its event loop runs (PID 1 has one thread: this is its sink).
+    static STDERR: RefCell<Option<output::Output>> = const { RefCell::new(None) };
+}
+
+/// The source name of bosun's own messages in the drop report.
+fn own() -> Arc<str> {
+    Arc::from("bosun")
+}
+
+/// From now on, this thread's diagnostics are queued and written without blocking. Needs a
+/// running tokio runtime; the event loop must poll [`drain_stderr`] and call [`detach_stderr`]
+/// before the runtime ends.
+pub fn install_stderr() -> std::io::Result<()> {
+    let sink = output::Output::from_fd(std::io::stderr().as_fd(), STDERR_LIMIT)?;
+    STDERR.with(|cell| *cell.borrow_mut() = Some(sink));
+    Ok(())
+}
+
+/// Write what waits on stderr; completes once it is all written (then the caller loops and
+/// polls again), pending while nothing waits or the reader does not read. Says how many
+/// messages were lost once stderr drains.
+pub async fn drain_stderr() {
+    std::future::poll_fn(|cx| {
+        STDERR.with(|cell| {
+            let Ok(mut guard) = cell.try_borrow_mut() else {
+                return Poll::Pending;
+            };
+            let Some(sink) = guard.as_mut() else {
+                return Poll::Pending;
+            };
+            if !sink.pending() {
+                // Drained by a later message's own write, not here: report what was lost.
+                output::report_unkept("stderr", sink);
+                if !sink.pending() {
+                    return Poll::Pending;
+                }
+            }
+            match sink.poll_drain(cx) {
+                Poll::Pending => Poll::Pending,
+                // A stderr that cannot be watched: leave the rest to detach's single attempt.
+                Poll::Ready(_) => {
+                    output::report_unkept("stderr", sink);
+                    Poll::Ready(())
+                }
+            }
+        })
+    })
+    .await;
+}
+
+/// The event loop is ending: write what can be written at once (never waiting), then go on
+/// writing each later message with one non-blocking attempt.
+pub fn detach_stderr() {
+    STDERR.with(|cell| {
+        if let Ok(mut guard) = cell.try_borrow_mut()
+            && let Some(sink) = guard.as_mut()
+        {
+            sink.detach();
+        }
+    });
+}
 
 /// How much bosun says: 0 = errors only, 1 = warnings (default), 2 = info, 3 = debug.
 pub fn set_verbosity(level: u8) {
@@ -30,9 +104,23 @@ fn emit(level: u8, tag: &str, args: fmt::Arguments<'_>) {
         return;
     }
     // One write per line, so lines from bosun and its children do not interleave mid-line.
-    let line = format!("bosun: {tag}{args}\n");
-    // stderr may be closed; there is nobody else to tell.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let line = format!("bosun: {tag}{args}\n").into_bytes();
+    let unqueued = STDERR.with(move |cell| match cell.try_borrow_mut() {
+        Ok(mut guard) => match guard.as_mut() {
+            Some(sink) => {
+                sink.push(&own(), 0, line);
+                None
+            }
+            None => Some(line),
+        },
+        // Re-entered while the sink is busy (it logs nothing, so this does not happen): lose
+        // the line rather than block.
+        Err(_) => None,
+    });
+    if let Some(line) = unqueued {
+        // stderr may be closed; there is nobody else to tell.
+        let _ = std::io::stderr().lock().write_all(&line);
+    }
 }
 
 /// An error that does not stop bosun by itself (the caller decides).

@@ -1,7 +1,9 @@
 //! The journal of service output kept in PID 1's memory for `initctl logs`: one ring per unit,
-//! each bounded in bytes (oldest lines dropped first), all numbered by one sequence so lines of
-//! several units merge in the order they arrived and a follower can ask for what is new. Pure:
-//! waking followers is the owner's job.
+//! each bounded in bytes (`log.ring`, oldest lines dropped first), all of them together bounded
+//! too (`log.ring_total`: the oldest lines of the largest rings go first), all numbered by one
+//! sequence so lines of several units merge in the order they arrived and a follower can ask
+//! for what is new. Each entry remembers whether stdout lost it, so a drop report can say how
+//! many of the lost lines are still here. Pure: waking followers is the owner's job.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct Entry {
     pub line: Box<[u8]>,
     /// The source line went on past this piece (it was longer than the line limit).
     pub truncated: bool,
+    /// PID 1's stdout dropped it (its reader did not keep up).
+    pub not_shown: bool,
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
@@ -47,20 +51,83 @@ struct Ring {
     dropped: u64,
 }
 
+impl Ring {
+    /// Drop the oldest lines until at most `limit` bytes remain, keeping the newest line;
+    /// returns the bytes freed.
+    fn trim(&mut self, limit: usize) -> usize {
+        let mut freed = 0;
+        while self.bytes > limit && self.entries.len() > 1 {
+            if let Some(old) = self.entries.pop_front() {
+                let size = old.line.len() + ENTRY_OVERHEAD;
+                self.bytes -= size;
+                freed += size;
+                self.dropped += 1;
+            }
+        }
+        freed
+    }
+}
+
+/// Default bytes per unit (`log.ring`).
+pub const RING_DEFAULT: usize = 256 * 1024;
+
+/// Default bytes of all rings together (`log.ring_total`).
+pub const RING_TOTAL_DEFAULT: usize = 16 * 1024 * 1024;
+
+/// A size as systemd reads one (parse_size() with base 1024): `262144`, `256K`, `16M`,
+/// `1.5G`; suffixes B, K, M, G, T, P, E.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let power = match suffix.trim_start() {
+        "" | "B" => 0,
+        "K" => 1,
+        "M" => 2,
+        "G" => 3,
+        "T" => 4,
+        "P" => 5,
+        "E" => 6,
+        _ => return Err(format!("{text:?}: not a size (a number with K, M, G...)")),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let not_a_size = || format!("{text:?}: not a size (a number with K, M, G...)");
+    if whole.is_empty() || fraction.contains('.') || (number.contains('.') && fraction.is_empty()) {
+        return Err(not_a_size());
+    }
+    let factor = 1024u128.pow(power);
+    let whole: u128 = whole.parse().map_err(|_| not_a_size())?;
+    let mut bytes = whole * factor;
+    if !fraction.is_empty() {
+        let digits = fraction.len().min(18);
+        let fraction: u128 = fraction[..digits].parse().map_err(|_| not_a_size())?;
+        bytes += fraction * factor / 10u128.pow(u32::try_from(digits).unwrap_or(18));
+    }
+    usize::try_from(bytes).map_err(|_| format!("{text:?}: too large"))
+}
+
 /// All units' rings.
 #[derive(Debug)]
 pub struct Journal {
     rings: HashMap<Arc<str>, Ring>,
     limit_per_unit: usize,
+    limit_total: usize,
+    /// Bytes of all rings.
+    total: usize,
     next_seq: u64,
 }
 
 impl Journal {
-    /// A journal keeping at most `limit_per_unit` bytes (lines plus overhead) per unit.
-    pub fn new(limit_per_unit: usize) -> Journal {
+    /// A journal keeping at most `limit_per_unit` bytes (lines plus overhead) per unit and
+    /// `limit_total` in all. Each ring keeps at least its newest line.
+    pub fn new(limit_per_unit: usize, limit_total: usize) -> Journal {
         Journal {
             rings: HashMap::new(),
             limit_per_unit,
+            limit_total,
+            total: 0,
             next_seq: 1,
         }
     }
@@ -87,18 +154,80 @@ impl Journal {
             stream,
             line: line.into(),
             truncated,
+            not_shown: false,
         };
         self.next_seq += 1;
-        ring.bytes += entry.line.len() + ENTRY_OVERHEAD;
+        let size = entry.line.len() + ENTRY_OVERHEAD;
+        ring.bytes += size;
+        self.total += size;
         ring.entries.push_back(entry);
-        while ring.bytes > self.limit_per_unit && ring.entries.len() > 1 {
-            if let Some(old) = ring.entries.pop_front() {
-                ring.bytes -= old.line.len() + ENTRY_OVERHEAD;
-                ring.dropped += 1;
+        self.total -= ring.trim(self.limit_per_unit);
+        if self.total > self.limit_total {
+            self.trim_total();
+        }
+        // The ring is non-empty: it keeps its newest line whatever the limits.
+        let ring = &self.rings[unit];
+        &ring.entries[ring.entries.len() - 1]
+    }
+
+    /// Bring all rings under the total, oldest lines of the largest rings first: the largest
+    /// rings are cut down to one level, as low as the total needs (water-filling), the others
+    /// are not touched. Goes a sixteenth below the limit, so a flood pays for the sorting once
+    /// per sixteenth of the total, not once per line.
+    fn trim_total(&mut self) {
+        let target = self.limit_total - self.limit_total / 16;
+        let mut sizes: Vec<(usize, Arc<str>)> = self
+            .rings
+            .iter()
+            .filter(|(_, r)| r.entries.len() > 1)
+            .map(|(k, r)| (r.bytes, Arc::clone(k)))
+            .collect();
+        sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+        let over = self.total.saturating_sub(target);
+        // The top k rings down to `level` free `over`: the smallest k whose excess above the
+        // next ring's size covers it.
+        let mut top = 0;
+        let mut level = 0;
+        for k in 1..=sizes.len() {
+            top += sizes[k - 1].0;
+            let next = sizes.get(k).map_or(0, |s| s.0);
+            if top - next * k >= over {
+                level = (top - over) / k;
+                break;
             }
         }
-        // The ring is non-empty: we just pushed.
-        &ring.entries[ring.entries.len() - 1]
+        for (bytes, unit) in sizes {
+            if bytes <= level {
+                break;
+            }
+            if let Some(ring) = self.rings.get_mut(&unit) {
+                self.total -= ring.trim(level);
+            }
+        }
+    }
+
+    /// Note that PID 1's stdout dropped line `seq` of `unit`.
+    pub fn mark_not_shown(&mut self, unit: &str, seq: u64) {
+        if let Some(ring) = self.rings.get_mut(unit)
+            && let Ok(i) = ring.entries.binary_search_by_key(&seq, |e| e.seq)
+        {
+            ring.entries[i].not_shown = true;
+        }
+    }
+
+    /// How many lines of `unit` from `since_seq` on that stdout dropped are still kept; None
+    /// when the journal has no ring for `unit` (a hook, bosun itself).
+    pub fn kept_not_shown(&self, unit: &str, since_seq: u64) -> Option<u64> {
+        self.rings.get(unit).map(|r| {
+            let from = r.entries.partition_point(|e| e.seq < since_seq);
+            let kept = r.entries.range(from..).filter(|e| e.not_shown).count();
+            u64::try_from(kept).unwrap_or(u64::MAX)
+        })
+    }
+
+    /// Bytes kept in all rings (lines plus bookkeeping).
+    pub fn total_bytes(&self) -> usize {
+        self.total
     }
 
     /// The last `n` entries of `unit` (all units when None), oldest first.
@@ -158,7 +287,7 @@ mod tests {
 
     #[test]
     fn merges_units_in_arrival_order_and_follows() {
-        let mut j = Journal::new(1 << 20);
+        let mut j = Journal::new(1 << 20, 1 << 30);
         j.append("a", 1, Stream::Stdout, b"1", false);
         j.append("b", 2, Stream::Stderr, b"2", false);
         j.append("a", 1, Stream::Stdout, b"3", false);
@@ -173,7 +302,7 @@ mod tests {
 
     #[test]
     fn each_unit_is_bounded_and_counts_what_it_dropped() {
-        let mut j = Journal::new(10 * (100 + ENTRY_OVERHEAD));
+        let mut j = Journal::new(10 * (100 + ENTRY_OVERHEAD), 1 << 30);
         for i in 0..1000u32 {
             j.append("noisy", 1, Stream::Stdout, &[b'x'; 100], i % 2 == 0);
         }
@@ -185,8 +314,93 @@ mod tests {
 
     #[test]
     fn a_single_huge_line_is_still_kept() {
-        let mut j = Journal::new(100);
+        let mut j = Journal::new(100, 100);
         j.append("u", 1, Stream::Stdout, &[b'y'; 1000], true);
         assert_eq!(j.tail(Some("u"), 1).len(), 1);
+    }
+
+    #[test]
+    fn sizes_read_as_systemd_reads_them() {
+        assert_eq!(parse_size("262144"), Ok(262_144));
+        assert_eq!(parse_size("256K"), Ok(256 * 1024));
+        assert_eq!(parse_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_size(" 1.5 G "), Ok(3 << 29));
+        assert_eq!(parse_size("100B"), Ok(100));
+        for bad in [
+            "",
+            "K",
+            "16 MB",
+            "16m",
+            "-1",
+            "1..5K",
+            "1.K",
+            "99999999999E",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_total_evicts_the_oldest_lines_of_the_largest_rings() {
+        let size = 100 + ENTRY_OVERHEAD;
+        let mut j = Journal::new(1000 * size, 100 * size);
+        for _ in 0..10 {
+            j.append("quiet", 1, Stream::Stdout, &[b'q'; 100], false);
+        }
+        for _ in 0..1000 {
+            j.append("flood", 2, Stream::Stdout, &[b'f'; 100], false);
+        }
+        assert!(j.total_bytes() <= 100 * size, "{}", j.total_bytes());
+        // The flood paid for itself: the quiet unit kept everything.
+        assert_eq!(j.tail(Some("quiet"), usize::MAX).len(), 10);
+        assert_eq!(j.dropped("quiet"), 0);
+        let flood = j.tail(Some("flood"), usize::MAX);
+        assert!(flood.len() >= 80, "{}", flood.len());
+        // The newest flood lines are the kept ones.
+        assert_eq!(flood.last().map(|e| e.seq), Some(j.last_seq()));
+        // Negative control: a unit over the total on its own loses its own oldest lines.
+        let mut j = Journal::new(1000 * size, 10 * size);
+        for _ in 0..100 {
+            j.append("alone", 1, Stream::Stdout, &[b'a'; 100], false);
+        }
+        assert!(j.tail(Some("alone"), usize::MAX).len() <= 10);
+        assert!(j.dropped("alone") >= 90);
+    }
+
+    #[test]
+    fn equal_rings_share_the_cut() {
+        let size = 100 + ENTRY_OVERHEAD;
+        let mut j = Journal::new(1000 * size, 400 * size);
+        for _ in 0..100 {
+            for unit in ["a", "b", "c", "d"] {
+                j.append(unit, 1, Stream::Stdout, &[b'x'; 100], false);
+            }
+        }
+        // 400 lines fit exactly; one more line cuts every ring to the same level.
+        j.append("e", 1, Stream::Stdout, &[b'x'; 100], false);
+        assert!(j.total_bytes() <= 400 * size - 400 * size / 16);
+        let kept: Vec<usize> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|u| j.tail(Some(u), usize::MAX).len())
+            .collect();
+        assert!(kept.iter().all(|&k| (92..=94).contains(&k)), "{kept:?}");
+        assert_eq!(j.tail(Some("e"), usize::MAX).len(), 1);
+    }
+
+    #[test]
+    fn marks_say_how_many_dropped_lines_are_still_kept() {
+        let size = 10 + ENTRY_OVERHEAD;
+        let mut j = Journal::new(5 * size, 1 << 30);
+        for seq in 1..=8u64 {
+            let e = j.append("u", 1, Stream::Stdout, &[b'x'; 10], false).seq;
+            assert_eq!(e, seq);
+        }
+        // Lines 1..=8 were dropped by stdout; the ring keeps 4..=8.
+        for seq in 1..=8 {
+            j.mark_not_shown("u", seq);
+        }
+        assert_eq!(j.kept_not_shown("u", 1), Some(5));
+        assert_eq!(j.kept_not_shown("u", 7), Some(2));
+        assert_eq!(j.kept_not_shown("nope", 1), None);
     }
 }

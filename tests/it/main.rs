@@ -18,6 +18,7 @@ mod harness;
 mod initctl;
 mod installer;
 mod notify;
+mod output;
 mod pid1;
 mod repo;
 mod resilience;

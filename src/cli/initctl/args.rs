@@ -50,6 +50,9 @@ pub enum Command {
         unit: Option<String>,
         lines: Lines,
         follow: bool,
+        /// `-a`/`--all`: lines with control characters or invalid UTF-8 as they are, not as
+        /// `[N blob data]`.
+        all: bool,
     },
     /// `is-ready`.
     IsReady,
@@ -97,7 +100,7 @@ struct Seen {
 }
 
 const JSON_VERBS: &[&str] = &["status", "logs", "is-ready"];
-const ALL_VERBS: &[&str] = &["status"];
+const ALL_VERBS: &[&str] = &["status", "logs"];
 const FOLLOW_VERBS: &[&str] = &["logs"];
 const LINES_VERBS: &[&str] = &["status", "logs"];
 
@@ -244,6 +247,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
                 unit: rest.into_iter().next(),
                 lines,
                 follow: seen.follow,
+                all: seen.all,
             }
         }
         "is-ready" => {
@@ -342,7 +346,8 @@ mod tests {
             Command::Logs {
                 unit: Some("web".into()),
                 lines: Lines::All,
-                follow: true
+                follow: true,
+                all: false
             }
         );
         assert_eq!(
@@ -350,7 +355,17 @@ mod tests {
             Command::Logs {
                 unit: None,
                 lines: Lines::Last(0),
-                follow: true
+                follow: true,
+                all: false
+            }
+        );
+        assert_eq!(
+            command(&["logs", "-a", "web"]),
+            Command::Logs {
+                unit: Some("web".into()),
+                lines: Lines::Last(10),
+                follow: false,
+                all: true
             }
         );
         assert_eq!(
@@ -392,7 +407,10 @@ mod tests {
                 &["start", "--json", "web"],
                 "option --json does not apply to start",
             ),
-            (&["logs", "--all"], "option --all does not apply to logs"),
+            (
+                &["is-ready", "--all"],
+                "option --all does not apply to is-ready",
+            ),
             (&["logs", "-n"], "option -n needs a value"),
             (&["logs", "-n", "many"], "expected a number of lines"),
             (&["is-ready", "now"], "is-ready takes no arguments"),

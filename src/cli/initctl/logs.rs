@@ -1,5 +1,7 @@
-//! `initctl logs [-f] [-n N] [UNIT]`: the service output bosun keeps in memory, as
-//! `TIME UNIT[PID]: text` lines (stderr lines say so) or JSON lines. With `-f`, new lines are
+//! `initctl logs [-f] [-n N] [-a] [UNIT]`: the service output bosun keeps in memory, as
+//! `TIME UNIT[PID]: text` lines (stderr lines say so; a line a terminal must not receive as
+//! it is shows as `[N blob data]` unless `-a`, see [`crate::log::format::shown`]) or JSON
+//! lines. With `-f`, new lines are
 //! asked for every [`POLL`] by sequence number, until bosun stops answering, stdout's reader
 //! goes away, or the follower is killed. Never blocks on anything but the control socket and
 //! stdout.
@@ -18,19 +20,21 @@ use crate::init::exit::Exit;
 /// How often `-f` asks for new lines.
 pub const POLL: Duration = Duration::from_millis(200);
 
-/// `2026-01-02T03:04:05.123Z web.service[42]: text`, or `... web.service[42] stderr: text`.
-pub fn render(line: &LogLine, style: Style) -> String {
+/// `2026-01-02T03:04:05.123Z web.service[42]: text`, or `... web.service[42] stderr: text`;
+/// the text as written only when printable or `raw`.
+pub fn render(line: &LogLine, style: Style, raw: bool) -> Vec<u8> {
     let stream = if line.stderr {
         format!(" {}", paint("stderr", Some(Color::Red), style))
     } else {
         String::new()
     };
-    format!(
-        "{} {}[{}]{stream}: {}\n",
-        timestamp(line.ms),
-        line.unit,
+    crate::log::format::journal_line(
+        &timestamp(line.ms),
+        &line.unit,
         line.pid,
-        line.text
+        &stream,
+        line.bytes(),
+        raw,
     )
 }
 
@@ -48,15 +52,15 @@ pub fn timestamp(ms: u64) -> String {
     )
 }
 
-/// One line as text or as a JSON line.
-fn format(line: &LogLine, json: bool, style: Style) -> String {
+/// One line as text or as a JSON line (JSON escapes control characters itself).
+fn format(line: &LogLine, (json, raw): (bool, bool), style: Style) -> Vec<u8> {
     if json {
         // A LogLine always serializes; an empty line would only mean a bug here.
-        let mut text = serde_json::to_string(line).unwrap_or_default();
-        text.push('\n');
+        let mut text = serde_json::to_vec(line).unwrap_or_default();
+        text.push(b'\n');
         text
     } else {
-        render(line, style)
+        render(line, style, raw)
     }
 }
 
@@ -68,9 +72,9 @@ enum Written {
     Failed(std::io::Error),
 }
 
-fn write_out(text: &str) -> Written {
+fn write_out(text: &[u8]) -> Written {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(text).and_then(|()| out.flush()) {
         Ok(()) => Written::Ok,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Written::Gone,
         Err(e) => Written::Failed(e),
@@ -100,15 +104,17 @@ fn reader_gone(timeout: Duration) -> bool {
     }
 }
 
-/// `logs`: print the last lines, then with `follow` the new ones as they come.
+/// `logs`: print the last lines, then with `follow` the new ones as they come; `shape` is
+/// (`--json`, `--all`).
 pub fn run(
     socket: &Path,
     prog: &str,
     unit: Option<String>,
     lines: Lines,
     follow: bool,
-    json: bool,
+    shape: (bool, bool),
 ) -> Exit {
+    let json = shape.0;
     let style = if json {
         Style::default()
     } else {
@@ -148,7 +154,7 @@ pub fn run(
         if first && n == 0 {
             after = last;
         }
-        let text: String = got.iter().map(|l| format(l, json, style)).collect();
+        let text: Vec<u8> = got.iter().flat_map(|l| format(l, shape, style)).collect();
         if !text.is_empty() {
             match write_out(&text) {
                 Written::Ok => {}
@@ -182,24 +188,45 @@ mod tests {
             ms: 1_767_323_045_123,
             stderr,
             text: "hello: world".into(),
+            raw: None,
         }
     }
 
     #[test]
     fn lines_show_time_unit_pid_and_stream() {
         assert_eq!(
-            render(&line(false), Style::default()),
-            "2026-01-02T03:04:05.123Z web.service[42]: hello: world\n"
+            render(&line(false), Style::default(), false),
+            b"2026-01-02T03:04:05.123Z web.service[42]: hello: world\n"
         );
         assert_eq!(
-            render(&line(true), Style::default()),
-            "2026-01-02T03:04:05.123Z web.service[42] stderr: hello: world\n"
+            render(&line(true), Style::default(), false),
+            b"2026-01-02T03:04:05.123Z web.service[42] stderr: hello: world\n"
         );
-        let json = format(&line(true), true, Style::default());
+        let json = String::from_utf8(format(&line(true), (true, false), Style::default())).unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["unit"], "web.service");
         assert_eq!(value["stderr"], true);
         assert_eq!(value["seq"], 7);
         assert!(json.ends_with("}\n") && json.matches('\n').count() == 1);
+    }
+
+    #[test]
+    fn control_bytes_reach_the_terminal_only_with_all() {
+        let mut title = line(false);
+        title.text = "\u{1b}]0;owned\u{7}".into();
+        assert_eq!(
+            render(&title, Style::default(), false),
+            b"2026-01-02T03:04:05.123Z web.service[42]: [10B blob data]\n"
+        );
+        assert!(render(&title, Style::default(), true).ends_with(b": \x1b]0;owned\x07\n"));
+        // Not UTF-8: the bytes as written come in `raw`, the blob counts them.
+        let mut binary = line(false);
+        binary.text = "\u{fffd}\u{fffd}".into();
+        binary.raw = Some(vec![0xff, 0xfe]);
+        assert!(render(&binary, Style::default(), false).ends_with(b": [2B blob data]\n"));
+        assert!(render(&binary, Style::default(), true).ends_with(b": \xff\xfe\n"));
+        let json = format(&binary, (true, false), Style::default());
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["raw"], serde_json::json!([255, 254]));
     }
 }

@@ -43,9 +43,11 @@ Usage:
       uptime, restarts, description. Without --all, inactive units are not listed.
   initctl status UNIT... [-n N] [--json]
       the units as `systemctl status` shows them, with their last N log lines (default 10)
-  initctl logs [-f|--follow] [-n N|all] [--json] [UNIT]
+  initctl logs [-f|--follow] [-n N|all] [-a|--all] [--json] [UNIT]
       the last N lines (default 10) of every unit's output, or of UNIT's; with -f, then the
-      new lines as they come, until bosun stops or the reader goes away
+      new lines as they come, until bosun stops or the reader goes away. A line with control
+      characters (but TAB) or invalid UTF-8 shows as `[N blob data]`, as journalctl shows it;
+      -a prints it as the service wrote it
   initctl is-ready [--json]
       exit 0 when boot is complete and no unit has failed; else exit 1 and say why on stderr
       (for readiness probes)
@@ -58,7 +60,7 @@ Usage:
 
 Options:
   --json           one JSON document on stdout (JSON lines for logs); status, logs, is-ready
-  -a, --all        status: list inactive units too
+  -a, --all        status: list inactive units too; logs: print lines as they are
   -n, --lines N    status UNIT, logs: how many log lines (a number or `all`)
   -f, --follow     logs: keep printing new lines
   -h, --help       print this help
@@ -107,13 +109,14 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             unit,
             lines,
             follow,
+            all,
         } => {
             let unit = match unit.as_ref().map(|name| unit_name(prog, name)) {
                 Some(Ok(name)) => Some(name),
                 Some(Err(exit)) => return exit,
                 None => None,
             };
-            logs::run(&socket, prog, unit, *lines, *follow, json)
+            logs::run(&socket, prog, unit, *lines, *follow, (json, *all))
         }
         Command::IsReady => is_ready(prog, &socket, json),
         Command::Verify { targets } => {

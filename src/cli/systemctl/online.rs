@@ -168,7 +168,7 @@ fn unit_verb(
             Ok(status::units(
                 &infos,
                 o.lines.unwrap_or(10),
-                cat,
+                (cat, o.all),
                 root,
                 socket,
             ))

@@ -47,7 +47,15 @@ fn now_ms() -> u64 {
 
 /// `systemctl status UNIT...`: one block per unit, a blank line between; 0 when all are
 /// active, else the first of 3 (not active) and 4 (not found), in the order asked.
-pub(super) fn units(infos: &[UnitInfo], lines: u32, cat: bool, root: &Path, socket: &Path) -> Exit {
+/// `all` (`-a`) prints journal lines with control characters as they are, not as
+/// `[N blob data]`.
+pub(super) fn units(
+    infos: &[UnitInfo],
+    lines: u32,
+    (cat, all): (bool, bool),
+    root: &Path,
+    socket: &Path,
+) -> Exit {
     let mut exit = Exit::Success;
     let mut first = true;
     for info in infos {
@@ -63,7 +71,7 @@ pub(super) fn units(infos: &[UnitInfo], lines: u32, cat: bool, root: &Path, sock
         }
         first = false;
         print_block(info, root);
-        print_journal(info, lines, cat, socket);
+        print_journal(info, lines, (cat, all), socket);
         if !matches!(info.active_state.as_str(), "active" | "reloading") && exit == Exit::Success {
             exit = Exit::Code(3);
         }
@@ -202,8 +210,9 @@ fn print_dropins(dropins: &[String]) {
     }
 }
 
-/// The unit's last journal lines (short: time, unit, pid; or cat: the text alone).
-fn print_journal(info: &UnitInfo, lines: u32, cat: bool, socket: &Path) {
+/// The unit's last journal lines (short: time, unit, pid; or cat: the text alone), each text
+/// as [`crate::log::format::shown`] rules.
+fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: &Path) {
     if lines == 0 {
         return;
     }
@@ -220,20 +229,24 @@ fn print_journal(info: &UnitInfo, lines: u32, cat: bool, socket: &Path) {
     if lines.is_empty() {
         return;
     }
-    println!();
+    let mut text = b"\n".to_vec();
     for line in lines {
         if cat {
-            println!("{}", line.text);
-            continue;
+            text.extend_from_slice(&crate::log::format::shown(line.bytes(), all));
+            text.push(b'\n');
+        } else {
+            text.extend(crate::log::format::journal_line(
+                &crate::log::format::utc_time(line.ms),
+                &line.unit,
+                line.pid,
+                "",
+                line.bytes(),
+                all,
+            ));
         }
-        println!(
-            "{} {}[{}]: {}",
-            crate::log::format::utc_time(line.ms),
-            line.unit,
-            line.pid,
-            line.text
-        );
     }
+    // A closed stdout ends systemctl by SIGPIPE before this returns (see cli::dispatch).
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &text);
 }
 
 /// `systemctl status` without units: the manager's own status (show_system_status()).
