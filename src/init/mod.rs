@@ -582,8 +582,10 @@ impl Supervisor<'_> {
     }
 
     fn on_signal(&mut self, delivery: Delivery) {
-        if delivery.sender == self.self_pid && delivery.sender != 0 {
-            // Raised by our own action (SIGPIPE on a closed stderr): not a message for the child.
+        if delivery.signo == libc::SIGPIPE && delivery.sender == self.self_pid {
+            // Raised by our own write to a closed pipe: not a message for the child. Any other
+            // signal "from ourselves" is a request made before exec (a wrapper that signalled
+            // itself and then exec'd bosun) and counts as one.
             return;
         }
         if delivery.signo == libc::SIGCHLD {

@@ -782,3 +782,39 @@ fn tmpfiles_d_stops_at_mount_points_and_symlinks() {
     assert!(!root.join("scratch/stale-dir").exists(), "{}", run.dump());
     assert!(fs::symlink_metadata(root.join("scratch/link")).is_err());
 }
+
+/// A SIGTERM already pending when bosun starts (a wrapper that blocked it, was signalled, then
+/// exec'd bosun: the sender is bosun's own pid) is a request like any other. It used to be taken
+/// for one bosun raised itself and dropped: the main command ran to its end and bosun exited 0.
+#[test]
+fn r16_a_sigterm_pending_at_exec_is_acted_on() {
+    let dir = Scratch::new("pending");
+    let wrapper = dir.join("wrapper.py");
+    fs::write(
+        &wrapper,
+        "import os, signal, sys\n\
+         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])\n\
+         if sys.argv[1] == 'send':\n    os.kill(os.getpid(), signal.SIGTERM)\n\
+         os.execv(sys.argv[2], sys.argv[2:])\n",
+    )
+    .unwrap();
+    let marker = dir.join("ran-to-its-end");
+    let main = format!("sleep 30; touch {}", marker.display());
+    let run = |mode: &str, main: &str| {
+        run_pid1(
+            Pid1::program(PYTHON)
+                .arg(&wrapper)
+                .arg(mode)
+                .arg(bosun())
+                .args(["--", "sh", "-c", main]),
+            T,
+        )
+        .unwrap()
+    };
+    let signalled = run("send", &main);
+    signalled.assert_code(143);
+    assert!(!marker.exists(), "{}", signalled.dump());
+    // Negative control: the same wrapper without the signal lets the main command finish.
+    let quiet = run("keep", "exit 7");
+    quiet.assert_code(7);
+}
