@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use super::Supervisor;
-use crate::control::proto::{JobOutcome, JobVerb, Request, Response, SystemInfo};
-use crate::control::server::{Incoming, changes_state};
+use crate::control::proto::{JobOutcome, JobVerb, LogLine, Request, Response, SystemInfo};
+use crate::control::server::{Incoming, MAX_LOG_BYTES, MAX_LOG_LINES, changes_state};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::service::status::Active;
@@ -73,6 +73,11 @@ impl Supervisor<'_> {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
                 exit: 1,
             },
+            (Request::Units { names }, Some(_)) | (Request::Job { units: names, .. }, Some(_))
+                if let Some(invalid) = invalid_name(&names) =>
+            {
+                invalid
+            }
             (Request::Units { names }, Some(svc)) => {
                 svc.load(&names);
                 let names = if names.is_empty() {
@@ -200,8 +205,9 @@ impl Supervisor<'_> {
                 Response::Done
             }
             (Request::Logs { unit, lines, after }, Some(svc)) => {
-                let (lines, last) = svc.logs(unit.as_deref(), lines, after);
-                Response::Logs { lines, last }
+                let wanted = lines.min(MAX_LOG_LINES + 1);
+                let (lines, last) = svc.logs(unit.as_deref(), wanted, after);
+                cut_logs(lines, last, after > 0)
             }
             (Request::Environment { set, unset }, Some(svc)) => {
                 match svc.engine.change_environment(&set, &unset) {
@@ -213,6 +219,21 @@ impl Supervisor<'_> {
             }
         };
         let _ = call.reply.send(response);
+    }
+
+    /// Unload the units nothing holds any more (the engine's garbage collection), keeping
+    /// those a client still waits on; none while shutting down, which ends everything anyway.
+    pub(super) fn collect_garbage(&mut self) {
+        let Some(svc) = self.services.as_mut().filter(|_| !self.shutting_down) else {
+            return;
+        };
+        let held: Vec<String> = self
+            .waiters
+            .iter()
+            .flat_map(|w| w.units.iter().chain(&w.then_start))
+            .cloned()
+            .collect();
+        svc.engine.collect_garbage(&held);
     }
 
     /// Answer the job requests whose jobs have all finished.
@@ -365,6 +386,63 @@ impl Supervisor<'_> {
                 .map(super::hooks::Boot::bosun_new_files)
                 .unwrap_or_default(),
         }
+    }
+}
+
+/// The error for the first of `names` that is not a valid unit name (systemd's
+/// unit_name_is_valid(): at most 255 bytes, letters, digits and `:-_.\\`, one known type
+/// suffix), as core/manager.c manager_load_unit_prepare() refuses it; checked before anything
+/// is loaded.
+fn invalid_name(names: &[String]) -> Option<Response> {
+    let bad = names
+        .iter()
+        .find(|n| crate::unit::UnitName::parse(n).is_err())?;
+    // The name as systemd would print it: a NUL or control character is shown escaped.
+    Some(Response::Error {
+        message: format!("Unit name {} is not valid.", bad.escape_debug()),
+        exit: 1,
+    })
+}
+
+/// A `logs` answer within [`MAX_LOG_LINES`] and [`MAX_LOG_BYTES`] of text. Following (`after`
+/// given), the oldest lines are sent and `last` is the last one sent, so the follower asks
+/// again for the rest; otherwise the newest are sent. Either way the answer says lines were
+/// left out.
+fn cut_logs(mut lines: Vec<LogLine>, last: u64, following: bool) -> Response {
+    let mut bytes = 0;
+    let fits = |line: &LogLine, bytes: &mut usize| {
+        *bytes += line.text.len() + line.unit.len() + 64;
+        *bytes <= MAX_LOG_BYTES
+    };
+    let keep = if following {
+        lines.iter().take_while(|l| fits(l, &mut bytes)).count()
+    } else {
+        lines
+            .iter()
+            .rev()
+            .take_while(|l| fits(l, &mut bytes))
+            .count()
+    }
+    .min(MAX_LOG_LINES);
+    let cut = lines.len() - keep;
+    if cut == 0 {
+        return Response::Logs {
+            lines,
+            last,
+            cut: false,
+        };
+    }
+    let last = if following {
+        lines.truncate(keep);
+        lines.last().map_or(last, |l| l.seq)
+    } else {
+        lines.drain(..cut);
+        last
+    };
+    Response::Logs {
+        lines,
+        last,
+        cut: true,
     }
 }
 
