@@ -220,27 +220,39 @@ pub async fn serve(listener: UnixListener, calls: mpsc::Sender<Incoming>) {
                 }
             },
             Some(ended) = tasks.join_next_with_id() => {
-                let id = match &ended {
-                    Ok((id, ())) => *id,
-                    Err(e) => e.id(),
-                };
-                let uid = owners.remove(&id).unwrap_or(u32::MAX);
+                let (uid, panicked) = task_ended(ended, &mut owners);
                 admission.release(uid, uid == 0 || uid == me);
                 if !admission.by_uid.contains_key(&uid) {
                     warned.remove(&uid);
                 }
-                if let Err(e) = ended
-                    && e.is_panic()
-                {
-                    crate::log::error(format_args!(
-                        "control socket: the task answering a connection of uid {uid} \
-                         panicked: {}; the connection was dropped, the socket keeps serving",
-                        panic_text(e.into_panic())
-                    ));
+                if let Some(what) = panicked {
+                    crate::log::error(format_args!("control socket: {what}"));
                 }
             }
         }
     }
+}
+
+/// The uid whose connection's task ended, and what to say when it panicked (tokio catches the
+/// panic; it must not vanish).
+fn task_ended(
+    ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    owners: &mut HashMap<tokio::task::Id, u32>,
+) -> (u32, Option<String>) {
+    let id = match &ended {
+        Ok((id, ())) => *id,
+        Err(e) => e.id(),
+    };
+    let uid = owners.remove(&id).unwrap_or(u32::MAX);
+    let panicked = match ended {
+        Err(e) if e.is_panic() => Some(format!(
+            "the task answering a connection of uid {uid} panicked: {}; the connection was \
+             dropped, the socket keeps serving",
+            panic_text(e.into_panic())
+        )),
+        _ => None,
+    };
+    (uid, panicked)
 }
 
 /// The text a panic was raised with.
@@ -419,6 +431,35 @@ mod tests {
         a.release(0, true);
         assert!(a.admit(0, true).is_ok());
         assert_eq!(a.total, MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn a_panicking_connection_task_is_said_with_its_uid_and_message() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut tasks: JoinSet<()> = JoinSet::new();
+            let mut owners = HashMap::new();
+            let handle = tasks.spawn(async { panic!("boom in a connection") });
+            owners.insert(handle.id(), 1234);
+            let handle = tasks.spawn(async {});
+            owners.insert(handle.id(), 0);
+            let mut said = Vec::new();
+            while let Some(ended) = tasks.join_next_with_id().await {
+                said.push(task_ended(ended, &mut owners));
+            }
+            said.sort();
+            assert_eq!(said[0], (0, None));
+            let (uid, text) = &said[1];
+            assert_eq!(*uid, 1234);
+            let text = text.as_deref().unwrap();
+            assert!(
+                text.contains("connection of uid 1234 panicked: boom in a connection"),
+                "{text}"
+            );
+            assert!(owners.is_empty());
+        });
     }
 
     #[test]

@@ -223,6 +223,7 @@ impl Supervisor<'_> {
 
     /// Unload the units nothing holds any more (the engine's garbage collection), keeping
     /// those a client still waits on; none while shutting down, which ends everything anyway.
+    /// Units that went inactive without a query are collected at a later turn of the loop.
     pub(super) fn collect_garbage(&mut self) {
         let Some(svc) = self.services.as_mut().filter(|_| !self.shutting_down) else {
             return;
@@ -233,7 +234,7 @@ impl Supervisor<'_> {
             .flat_map(|w| w.units.iter().chain(&w.then_start))
             .cloned()
             .collect();
-        svc.engine.collect_garbage(&held);
+        svc.engine.collect_garbage(&held, std::time::Instant::now());
     }
 
     /// Answer the job requests whose jobs have all finished.
@@ -578,4 +579,58 @@ fn queue(
         .filter(|u| *u != name && engine.job_of(u) == Some(JobKind::Stop))
         .collect();
     Ok(Queued::StopThenStart(dependents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: u64, text: &str) -> Vec<LogLine> {
+        (1..=n)
+            .map(|seq| LogLine {
+                seq,
+                unit: "a.service".into(),
+                pid: 1,
+                ms: 0,
+                stderr: false,
+                text: text.into(),
+            })
+            .collect()
+    }
+
+    fn seqs(r: &Response) -> (u64, u64, usize, u64, bool) {
+        let Response::Logs { lines, last, cut } = r else {
+            panic!("{r:?}");
+        };
+        (
+            lines[0].seq,
+            lines[lines.len() - 1].seq,
+            lines.len(),
+            *last,
+            *cut,
+        )
+    }
+
+    #[test]
+    fn logs_answers_keep_the_newest_lines_or_the_oldest_when_following() {
+        let n = u64::try_from(MAX_LOG_LINES).unwrap() + 5;
+        // Asked for the last lines: the newest are kept, `last` stays the journal's.
+        let r = cut_logs(lines(n, "x"), n, false);
+        assert_eq!(seqs(&r), (6, n, MAX_LOG_LINES, n, true));
+        // Following: the oldest are sent and `last` is the last sent, so nothing is lost.
+        let r = cut_logs(lines(n, "x"), n, true);
+        let m = u64::try_from(MAX_LOG_LINES).unwrap();
+        assert_eq!(seqs(&r), (1, m, MAX_LOG_LINES, m, true));
+        // Bytes count too: 1,000-byte lines stop short of MAX_LOG_BYTES.
+        let r = cut_logs(lines(2000, &"y".repeat(1000)), 2000, false);
+        let (first, last_sent, count, _, cut) = seqs(&r);
+        assert!(
+            cut && last_sent == 2000 && count * 1000 < MAX_LOG_BYTES,
+            "{count}"
+        );
+        assert_eq!(first, 2000 - u64::try_from(count).unwrap() + 1);
+        // Within the limits nothing is cut.
+        let r = cut_logs(lines(10, "z"), 10, false);
+        assert_eq!(seqs(&r), (1, 10, 10, 10, false));
+    }
 }

@@ -164,9 +164,13 @@ pub struct Engine {
     boot_over: bool,
     /// Accept=yes instances that serve a connection, and their socket.
     accepted_by: HashMap<String, String>,
-    /// A unit changed, was loaded or finished a job since the last garbage collection
-    /// ([`Engine::collect_garbage`]).
+    /// Units were loaded on demand since the last garbage collection
+    /// ([`Engine::collect_garbage`]): collect at once.
     gc_due: bool,
+    /// A unit changed or finished a job since then: collect within [`gc::INTERVAL`].
+    gc_changed: bool,
+    /// When the last collection ran.
+    last_gc: Option<Instant>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -216,6 +220,8 @@ impl Engine {
             boot_over: false,
             accepted_by: HashMap::new(),
             gc_due: false,
+            gc_changed: false,
+            last_gc: None,
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -967,7 +973,7 @@ impl Engine {
     fn finish_job(&mut self, unit: &str, result: JobResult) {
         let finished = self.jobs.finish(unit, result);
         self.boot_over |= self.jobs.is_empty();
-        self.gc_due = true;
+        self.gc_changed = true;
         for (u, kind, r) in finished {
             self.timers_see_job_end(&u);
             // A start that ended without running (skipped, failed before any process):

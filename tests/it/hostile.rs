@@ -14,88 +14,11 @@ use std::time::Duration;
 
 use crate::harness::{PYTHON, Pid1, Scratch, bosun, wait_until};
 
-/// A hostile local user's client: `idle N MARKER` holds N connections that send nothing
-/// (MARKER is created once they are open), then reports how each ended; `lines N SIZE` sends
-/// SIZE bytes without a newline on each of N connections held at once; `names TOTAL PER`
-/// asks about TOTAL made-up unit names, PER per request; `invalid` asks about names systemd
-/// refuses.
-const HOSTILE: &str = r#"
-import json, os, socket, sys, uuid
-path, mode = sys.argv[1], sys.argv[2]
-
-def connect():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
-
-def answer(s):
-    data = b''
-    while not data.endswith(b'\n'):
-        try:
-            chunk = s.recv(1 << 16)
-        except (ConnectionResetError, BrokenPipeError):
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors='replace')
-
-def ask(request):
-    s = connect()
-    s.sendall(json.dumps({'version': 1, 'request': request}).encode() + b'\n')
-    a = answer(s)
-    s.close()
-    return json.loads(a)
-
-if mode == 'idle':
-    conns = [connect() for _ in range(int(sys.argv[3]))]
-    open(sys.argv[4], 'w').close()
-    refused, dropped, message = 0, 0, ''
-    for s in conns:
-        a = answer(s)
-        if 'too many connections' in a:
-            refused += 1
-            message = message or json.loads(a)['message']
-        elif a == '':
-            dropped += 1
-    print(f'refused={refused} dropped={dropped}')
-    print(f'message={message}')
-elif mode == 'lines':
-    n, size = int(sys.argv[3]), int(sys.argv[4])
-    conns = []
-    for _ in range(n):
-        s = connect()
-        s.setblocking(False)
-        sent = 0
-        while sent < size:
-            try:
-                sent += s.send(b'x' * min(65536, size - sent))
-            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
-                break
-        conns.append(s)
-    too_long = refused = 0
-    for s in conns:
-        s.setblocking(True)
-        a = answer(s)
-        too_long += 'request longer than' in a
-        refused += 'too many connections' in a
-    print(f'too_long={too_long} refused={refused}')
-elif mode == 'names':
-    total, per = int(sys.argv[3]), int(sys.argv[4])
-    not_found = 0
-    tag = uuid.uuid4().hex[:8]
-    for start in range(0, total, per):
-        names = [f'made-up-{tag}-{i}.service' for i in range(start, min(total, start + per))]
-        r = ask({'op': 'units', 'names': names})
-        not_found += sum(u['load_state'] == 'not-found' for u in r['units'])
-    print(f'not_found={not_found}')
-elif mode == 'invalid':
-    for name in ['nul\u0000byte.service', 'x' * 250 + '.service', 'no-suffix', 'a b.service']:
-        r = ask({'op': 'units', 'names': [name]})
-        print(r.get('message', r))
-    r = ask({'op': 'job', 'verb': 'start', 'units': ['nul\u0000.service'], 'wait': True})
-    print(r.get('message', r))
-"#;
+/// A hostile local user's client (its modes are described in the file).
+const HOSTILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/hostile-client.py"
+);
 
 /// Whether these tests can act as another uid (setpriv from the host as root).
 fn can_switch_uid() -> bool {
@@ -106,10 +29,8 @@ fn can_switch_uid() -> bool {
     false
 }
 
-/// Run the hostile client (written into `dir` by [`tree`]) as `uid` against `socket`; its
-/// stdout.
-fn hostile(dir: &Path, socket: &Path, uid: u32, args: &[&str]) -> String {
-    let script = dir.join("hostile.py");
+/// Run the hostile client as `uid` against `socket`; its stdout.
+fn hostile(socket: &Path, uid: u32, args: &[&str]) -> String {
     let out = Command::new("setpriv")
         .args([
             format!("--reuid={uid}"),
@@ -117,7 +38,7 @@ fn hostile(dir: &Path, socket: &Path, uid: u32, args: &[&str]) -> String {
             "--clear-groups".to_owned(),
         ])
         .arg(PYTHON)
-        .arg(&script)
+        .arg(HOSTILE)
         .arg(socket)
         .args(args)
         .output()
@@ -179,11 +100,9 @@ fn fds(pid: i32) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
-/// A tree with one enabled service, `web`, the hostile client beside it, all reachable by
-/// another uid.
+/// A tree with one enabled service, `web`, reachable by another uid.
 fn tree(dir: &Scratch) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    fs::write(dir.join("hostile.py"), HOSTILE).unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     // Where the client leaves its marker.
     fs::create_dir(dir.join("shared")).unwrap();
@@ -240,9 +159,9 @@ fn r16_idle_connections_are_refused_with_a_clear_error_while_root_still_answers(
     let before = fds(pid1.pid());
     let marker = dir.join("shared/holding");
     // 1,000 idle connections from uid 65534, held in the background.
-    let (s, d, m) = (socket.clone(), dir.path().to_owned(), marker.clone());
+    let (s, m) = (socket.clone(), marker.clone());
     let attacker =
-        std::thread::spawn(move || hostile(&d, &s, 65534, &["idle", "1000", m.to_str().unwrap()]));
+        std::thread::spawn(move || hostile(&s, 65534, &["idle", "1000", m.to_str().unwrap()]));
     assert!(wait_until(Duration::from_secs(30), || marker.exists()));
     // While they are held: root's systemctl answers; the attacker's uid is refused, in words.
     let (code, text) = systemctl(&root, &["is-active", "web"]);
@@ -286,7 +205,7 @@ fn r16_memory_attacks_add_nothing_from_one_round_to_the_next() {
     let socket = root.join("run/bosun/control.sock");
     let pid = pid1.pid();
     // Invalid names are refused before anything is loaded, in systemd's words.
-    let said = hostile(dir.path(), &socket, 0, &["invalid"]);
+    let said = hostile(&socket, 0, &["invalid"]);
     for want in [
         "Unit name nul\\0byte.service is not valid.",
         &format!("Unit name {}.service is not valid.", "x".repeat(250)),
@@ -300,8 +219,8 @@ fn r16_memory_attacks_add_nothing_from_one_round_to_the_next() {
     let lines = || {
         let threads: Vec<_> = (0..8)
             .map(|i| {
-                let (s, d) = (socket.clone(), dir.path().to_owned());
-                std::thread::spawn(move || hostile(&d, &s, 60000 + i, &["lines", "25", "1048576"]))
+                let s = socket.clone();
+                std::thread::spawn(move || hostile(&s, 60000 + i, &["lines", "25", "1048576"]))
             })
             .collect();
         for t in threads {
@@ -320,7 +239,7 @@ fn r16_memory_attacks_add_nothing_from_one_round_to_the_next() {
     };
     // Made-up names: 100,000 per round from uid 65534, each answered "not-found".
     let names = || {
-        let report = hostile(dir.path(), &socket, 65534, &["names", "100000", "1000"]);
+        let report = hostile(&socket, 65534, &["names", "100000", "1000"]);
         assert!(report.contains("not_found=100000"), "{report}");
     };
     lines();
@@ -409,4 +328,40 @@ fn r16_pid1_takes_its_hard_file_limit_and_services_get_the_original_back() {
     assert_eq!(plain, ("1024".to_owned(), hard.clone()));
     let own = limits(host_pid_of(main_pid("own").unwrap()));
     assert_eq!(own, ("2048".to_owned(), "4096".to_owned()));
+}
+
+#[test]
+fn r16_a_client_that_never_reads_its_answer_is_dropped_at_the_write_deadline() {
+    let dir = Scratch::new("hostile-stall");
+    let chatty = "[Service]\nExecStart=/bin/sh -c 'i=0; while [ $i -lt 4000 ]; do \
+                  echo \"line $i of a chatty service, long enough to fill the journal\"; \
+                  i=$((i+1)); done; exec sleep 3600'\n";
+    let root = enabled(
+        &dir,
+        &[("chatty1.service", chatty), ("chatty2.service", chatty)],
+    );
+    if !can_switch_uid() {
+        return;
+    }
+    let Some(pid1) = Pid1::bosun().env("BOSUN_ROOT", &root).start() else {
+        return;
+    };
+    let socket = root.join("run/bosun/control.sock");
+    assert!(wait_until(Duration::from_secs(20), || socket.exists()));
+    let report = hostile(&socket, 65534, &["stall", "3000"]);
+    let n = |key: &str| -> usize {
+        report
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {report}"))
+    };
+    // The answer read whole is larger than what the socket buffers: the stalled one was cut
+    // off when bosun hung up, and a reader of the same call got it all (negative control).
+    assert_eq!(n("hup="), 1, "{report}\n{}", pid1.stderr_now());
+    assert_eq!(n("complete="), 0, "{report}");
+    assert!(n("sent=") < n("answer="), "{report}");
+    // PID 1 still answers.
+    let (code, text) = systemctl(&root, &["is-active", "chatty1"]);
+    assert_eq!((code, text.trim()), (0, "active"));
 }

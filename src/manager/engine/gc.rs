@@ -7,18 +7,32 @@
 //! load anything.
 
 use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
 
 use super::Engine;
 use crate::manager::units::graph;
 
+/// How often units that changed state are looked at, at most: a collection walks every unit,
+/// and a boot of 500 services changes state thousands of times. Units loaded to answer a query
+/// are looked at once answered, so a flood of queries cannot pile them up.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
 impl Engine {
     /// Unload the units nothing holds any more, unless one of `held` (the units a client
-    /// waits on, as systemd's bus tracking holds them) refers to them; a no-op unless
-    /// something changed since the last collection. Returns how many units went.
-    pub fn collect_garbage(&mut self, held: &[String]) -> usize {
-        if !std::mem::take(&mut self.gc_due) {
+    /// waits on, as systemd's bus tracking holds them) refers to them: at once after units
+    /// were loaded on demand, at most every [`INTERVAL`] after other changes, never when
+    /// nothing changed. Returns how many units went.
+    pub fn collect_garbage(&mut self, held: &[String], now: Instant) -> usize {
+        let changed = self.gc_changed
+            && self
+                .last_gc
+                .is_none_or(|last| now.saturating_duration_since(last) >= INTERVAL);
+        if !self.gc_due && !changed {
             return 0;
         }
+        self.gc_due = false;
+        self.gc_changed = false;
+        self.last_gc = Some(now);
         // A unit with processes left (KillMode=none, a stop that left some) stays, as a
         // unit with a non-empty cgroup does in systemd.
         let busy: HashSet<&String> = self.pids.values().collect();

@@ -51,7 +51,7 @@ impl Engine {
         names.push(default.to_owned());
         let (units, aliases) = collect(loader, &names);
         self.aliases = aliases;
-        self.gc_due = true;
+        self.gc_changed = true;
         for (name, entry) in units {
             let fresh = self.runtime_for(&name, &entry);
             let replace = match (self.runtime.get_mut(&name), fresh) {
@@ -509,7 +509,7 @@ impl Engine {
 
     /// Record that `unit`'s active state changed now.
     pub(super) fn mark_changed(&mut self, unit: &str) {
-        self.gc_due = true;
+        self.gc_changed = true;
         self.changed.insert(unit.to_owned(), now_ms());
     }
 }
