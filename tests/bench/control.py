@@ -15,7 +15,7 @@ bosun runs as PID 1 with Debian's own nginx.service (a stand-in `sleep` unit of 
 nginx is not installed) and 19 more services; its main command is hyperfine itself, so every
 client runs inside the container, as an installer would.
 """
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile, time
 
 from common import WRAP, write
 
@@ -148,14 +148,17 @@ def main():
     attacked, rss_rows, notes = hostile_run(systemctl, units)
 
     print("## Control plane (`systemctl` and `initctl` against a running bosun)\n")
-    print(f"Command: `make bench` (runs `tests/bench/control.py`): bosun (static) as PID 1 with "
+    print(f"Command: `tests/bench/control.py {sys.argv[1]}` (as `make bench` runs it), "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores: bosun (static) as PID 1 with "
           f"20 enabled services ({nginx} and 19 `sleep` services), each client run {RUNS} times "
-          "by hyperfine (`-N`, 20 warm-ups) inside the container. Target: under 2 ms.\n")
+          "by hyperfine (`-N`, 20 warm-ups) inside the container. Target: under 2 ms, also "
+          "while hostile connections are held open.\n")
     print("| client | median | p90 | mean |")
     print("|---|---|---|---|")
     rows = list(zip([label for label, _ in commands], runs))
-    rows.append(("bosun `systemctl is-active nginx` (root) while 8 other uids hold 1,000 "
-                 "connections open", attacked))
+    rows.append(("bosun `systemctl is-active nginx` as root while 8 other uids hold 1,000 "
+                 "connections (bosun keeps 192 open and refuses the rest, retried every second)",
+                 attacked))
     for label, run in rows:
         times = sorted(run["times"])
         p90 = times[int(len(times) * 0.9)]
@@ -163,7 +166,8 @@ def main():
               f"{run['mean'] * 1e3:.2f} ms |")
     print("\nPID 1's resident memory (VmRSS of the namespace's init) in the second bosun, through "
           "the attacks of issue 16 (`tests/fixtures/hostile-client.py`): 8 uids holding 125 "
-          "connections each and opening a new one for each closed (the row above), then two "
+          "connections each, one dropped at the read deadline opened again at once and one "
+          "refused a second later (the last row above), then two "
           "rounds of 200 connections (25 from each of 8 uids) sending 1 MiB without a newline, "
           "then two rounds of 100,000 made-up unit names asked by uid 65534, 1,000 per request. "
           "Before this change, the issue measured 12 MB → 220 MB for the first and 100 MB, "

@@ -20,7 +20,7 @@ pub const INTERVAL: Duration = Duration::from_secs(1);
 impl Engine {
     /// Unload the units nothing holds any more, unless one of `held` (the units a client
     /// waits on, as systemd's bus tracking holds them) refers to them: at once after units
-    /// were loaded on demand, at most every [`INTERVAL`] after other changes, never when
+    /// were loaded on demand, at most every second (`INTERVAL`) after other changes, never when
     /// nothing changed. Returns how many units went.
     pub fn collect_garbage(&mut self, held: &[String], now: Instant) -> usize {
         let changed = self.gc_changed
