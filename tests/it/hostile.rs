@@ -242,13 +242,35 @@ fn r16_memory_attacks_add_nothing_from_one_round_to_the_next() {
         let report = hostile(&socket, 65534, &["names", "100000", "1000"]);
         assert!(report.contains("not_found=100000"), "{report}");
     };
+    // Root asks all along, from another thread.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (root, done) = (root.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut answers = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || answers.is_empty() {
+                answers.push(systemctl(&root, &["is-active", "web"]));
+            }
+            answers
+        })
+    };
     lines();
     names();
     let first = rss_kib(pid);
     lines();
     names();
     let second = rss_kib(pid);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     // Root's systemctl answered throughout, and still does.
+    let answers = watcher.join().unwrap();
+    for (code, text) in &answers {
+        assert_eq!(
+            (*code, text.trim()),
+            (0, "active"),
+            "{} answers",
+            answers.len()
+        );
+    }
     let (code, text) = systemctl(&root, &["is-active", "web"]);
     assert_eq!((code, text.trim()), (0, "active"));
     // A round asks about 100,000 names (about 100 MB when they were kept) and sends 200 MiB:
