@@ -187,10 +187,38 @@ pub struct Credentials {
     pub groups: Vec<u32>,
 }
 
+/// The soft RLIMIT_NOFILE bosun was started with, once [`raise_nofile`] raised its own: what
+/// every child gets back.
+static ORIGINAL_NOFILE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Raise PID 1's soft RLIMIT_NOFILE to its hard limit, as systemd does at start (systemd 252
+/// src/core/main.c bump_rlimit_nofile()), so that clients and service pipes cannot leave it
+/// without descriptors; children get the original soft limit back ([`prepare_child`]), since
+/// programs using select() break above 1024. The hard limit stays as the container runtime
+/// set it. Returns (original soft, new soft) when it changed anything.
+pub fn raise_nofile() -> io::Result<Option<(u64, u64)>> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft >= hard {
+        return Ok(None);
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    let _ = ORIGINAL_NOFILE.set(soft);
+    Ok(Some((soft, hard)))
+}
+
 /// Arrange for `cmd`'s child to run `setup` and to start with default dispositions for every
 /// signal and an empty signal mask. A failing step makes `spawn` fail with that step's errno.
+/// The child starts with the soft RLIMIT_NOFILE bosun was given (see [`raise_nofile`]);
+/// `setup.limits` (LimitNOFILE=) apply after it.
 pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     let mut setup = setup;
+    // Read here, in the parent: the child only calls setrlimit.
+    let nofile = ORIGINAL_NOFILE.get().copied().and_then(|soft| {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .ok()
+            .map(|(_, hard)| (soft, hard))
+    });
     let hook = move || -> io::Result<()> {
         if let Some(procs) = &setup.cgroup_procs {
             join_cgroup(procs)?;
@@ -228,6 +256,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             if libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
             }
+        }
+        if let Some((soft, hard)) = nofile {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)?;
         }
         for &(resource, soft, hard) in &setup.limits {
             nix::sys::resource::setrlimit(resource, soft, hard)?;

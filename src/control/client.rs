@@ -31,8 +31,14 @@ pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
         request,
     })?;
     line.push(b'\n');
-    stream.write_all(&line)?;
+    // A bosun that refuses the connection (too many open) answers before reading and closes:
+    // the request then meets a closed socket, but the answer is there to be read.
+    let sent = stream.write_all(&line);
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer)?;
-    Ok(serde_json::from_str(&answer)?)
+    let read = BufReader::new(stream).read_line(&mut answer);
+    match (sent, read) {
+        (_, Ok(n)) if n > 0 => Ok(serde_json::from_str(&answer)?),
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e.into()),
+        (Ok(()), Ok(_)) => Ok(serde_json::from_str(&answer)?),
+    }
 }

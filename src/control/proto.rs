@@ -103,6 +103,11 @@ pub enum Response {
     Logs {
         lines: Vec<LogLine>,
         last: u64,
+        /// Lines were left out of this answer to keep it within bosun's answer size: the
+        /// oldest when asked for the last lines; the newest when following (`last` is then the
+        /// last line sent, and the follower asks again).
+        #[serde(default)]
+        cut: bool,
     },
     Environment {
         variables: Vec<String>,

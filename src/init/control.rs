@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use super::Supervisor;
-use crate::control::proto::{JobOutcome, JobVerb, Request, Response, SystemInfo};
-use crate::control::server::{Incoming, changes_state};
+use crate::control::proto::{JobOutcome, JobVerb, LogLine, Request, Response, SystemInfo};
+use crate::control::server::{Incoming, MAX_LOG_BYTES, MAX_LOG_LINES, changes_state};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::service::status::Active;
@@ -62,6 +62,11 @@ impl Supervisor<'_> {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
                 exit: 1,
             },
+            (Request::Units { names }, Some(_)) | (Request::Job { units: names, .. }, Some(_))
+                if let Some(invalid) = invalid_name(&names) =>
+            {
+                invalid
+            }
             (Request::Units { names }, Some(svc)) => {
                 svc.load(&names);
                 let names = if names.is_empty() {
@@ -190,8 +195,9 @@ impl Supervisor<'_> {
                 return;
             }
             (Request::Logs { unit, lines, after }, Some(svc)) => {
-                let (lines, last) = svc.logs(unit.as_deref(), lines, after);
-                Response::Logs { lines, last }
+                let wanted = lines.min(MAX_LOG_LINES + 1);
+                let (lines, last) = svc.logs(unit.as_deref(), wanted, after);
+                cut_logs(lines, last, after > 0)
             }
             (Request::Environment { set, unset }, Some(svc)) => {
                 match svc.engine.change_environment(&set, &unset) {
@@ -203,6 +209,22 @@ impl Supervisor<'_> {
             }
         };
         let _ = call.reply.send(response);
+    }
+
+    /// Unload the units nothing holds any more (the engine's garbage collection), keeping
+    /// those a client still waits on; none while shutting down, which ends everything anyway.
+    /// Units that went inactive without a query are collected at a later turn of the loop.
+    pub(super) fn collect_garbage(&mut self) {
+        let Some(svc) = self.services.as_mut().filter(|_| !self.shutting_down) else {
+            return;
+        };
+        let held: Vec<String> = self
+            .waiters
+            .iter()
+            .flat_map(|w| w.units.iter().chain(&w.then_start))
+            .cloned()
+            .collect();
+        svc.engine.collect_garbage(&held, std::time::Instant::now());
     }
 
     /// Answer the job requests whose jobs have all finished.
@@ -358,6 +380,65 @@ impl Supervisor<'_> {
     }
 }
 
+/// The error for the first of `names` that is not a valid unit name (systemd's
+/// unit_name_is_valid(): at most 255 bytes, letters, digits and `:-_.\\`, one known type
+/// suffix), as core/manager.c manager_load_unit_prepare() refuses it; checked before anything
+/// is loaded.
+fn invalid_name(names: &[String]) -> Option<Response> {
+    let bad = names
+        .iter()
+        .find(|n| crate::unit::UnitName::parse(n).is_err())?;
+    // The name as systemd would print it: a NUL or control character is shown escaped.
+    Some(Response::Error {
+        message: format!("Unit name {} is not valid.", bad.escape_debug()),
+        exit: 1,
+    })
+}
+
+/// A `logs` answer within [`MAX_LOG_LINES`] and [`MAX_LOG_BYTES`] of text. Following (`after`
+/// given), the oldest lines are sent and `last` is the last one sent, so the follower asks
+/// again for the rest; otherwise the newest are sent. Either way the answer says lines were
+/// left out.
+fn cut_logs(mut lines: Vec<LogLine>, last: u64, following: bool) -> Response {
+    let mut bytes = 0;
+    let fits = |line: &LogLine, bytes: &mut usize| {
+        // Bytes that are not UTF-8 travel again as a JSON array of numbers (up to 4 each).
+        *bytes +=
+            line.text.len() + line.unit.len() + 64 + line.raw.as_ref().map_or(0, |r| 4 * r.len());
+        *bytes <= MAX_LOG_BYTES
+    };
+    let keep = if following {
+        lines.iter().take_while(|l| fits(l, &mut bytes)).count()
+    } else {
+        lines
+            .iter()
+            .rev()
+            .take_while(|l| fits(l, &mut bytes))
+            .count()
+    }
+    .min(MAX_LOG_LINES);
+    let cut = lines.len() - keep;
+    if cut == 0 {
+        return Response::Logs {
+            lines,
+            last,
+            cut: false,
+        };
+    }
+    let last = if following {
+        lines.truncate(keep);
+        lines.last().map_or(last, |l| l.seq)
+    } else {
+        lines.drain(..cut);
+        last
+    };
+    Response::Logs {
+        lines,
+        last,
+        cut: true,
+    }
+}
+
 /// A kill's or reset-failed's answer for one unit.
 fn outcome(unit: &str, result: Result<(), String>) -> JobOutcome {
     let (result, message, exit) = match result {
@@ -490,4 +571,59 @@ fn queue(
         .filter(|u| *u != name && engine.job_of(u) == Some(JobKind::Stop))
         .collect();
     Ok(Queued::StopThenStart(dependents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: u64, text: &str) -> Vec<LogLine> {
+        (1..=n)
+            .map(|seq| LogLine {
+                seq,
+                unit: "a.service".into(),
+                pid: 1,
+                ms: 0,
+                stderr: false,
+                text: text.into(),
+                raw: None,
+            })
+            .collect()
+    }
+
+    fn seqs(r: &Response) -> (u64, u64, usize, u64, bool) {
+        let Response::Logs { lines, last, cut } = r else {
+            panic!("{r:?}");
+        };
+        (
+            lines[0].seq,
+            lines[lines.len() - 1].seq,
+            lines.len(),
+            *last,
+            *cut,
+        )
+    }
+
+    #[test]
+    fn logs_answers_keep_the_newest_lines_or_the_oldest_when_following() {
+        let n = u64::try_from(MAX_LOG_LINES).unwrap() + 5;
+        // Asked for the last lines: the newest are kept, `last` stays the journal's.
+        let r = cut_logs(lines(n, "x"), n, false);
+        assert_eq!(seqs(&r), (6, n, MAX_LOG_LINES, n, true));
+        // Following: the oldest are sent and `last` is the last sent, so nothing is lost.
+        let r = cut_logs(lines(n, "x"), n, true);
+        let m = u64::try_from(MAX_LOG_LINES).unwrap();
+        assert_eq!(seqs(&r), (1, m, MAX_LOG_LINES, m, true));
+        // Bytes count too: 1,000-byte lines stop short of MAX_LOG_BYTES.
+        let r = cut_logs(lines(2000, &"y".repeat(1000)), 2000, false);
+        let (first, last_sent, count, _, cut) = seqs(&r);
+        assert!(
+            cut && last_sent == 2000 && count * 1000 < MAX_LOG_BYTES,
+            "{count}"
+        );
+        assert_eq!(first, 2000 - u64::try_from(count).unwrap() + 1);
+        // Within the limits nothing is cut.
+        let r = cut_logs(lines(10, "z"), 10, false);
+        assert_eq!(seqs(&r), (1, 10, 10, 10, false));
+    }
 }

@@ -93,6 +93,7 @@ pub fn run(options: &Options) -> Exit {
         crate::log::error(format_args!("cannot set the parent-death signal: {errno}"));
         return Exit::Failure;
     }
+    raise_file_limit();
     let is_pid1 = getpid().as_raw() == 1;
     let mut options = options.clone();
     if !is_pid1 && options.units.is_some() && !options.units_forced {
@@ -329,6 +330,21 @@ async fn supervise(
     }
 }
 
+/// Setup: PID 1's soft RLIMIT_NOFILE up to its hard limit, as systemd does, so that control
+/// connections and service pipes cannot leave it without descriptors for spawns; every child
+/// gets the original soft limit back (see [`crate::sys::raise_nofile`]).
+fn raise_file_limit() {
+    match crate::sys::raise_nofile() {
+        Ok(Some((from, to))) => crate::log::debug(format_args!(
+            "RLIMIT_NOFILE raised from {from} to {to} for bosun; services get {from}"
+        )),
+        Ok(None) => {}
+        Err(e) => crate::log::warn(format_args!(
+            "cannot raise RLIMIT_NOFILE to its hard limit: {e}"
+        )),
+    }
+}
+
 /// Start the main command as its own process-group leader with a clean signal state.
 fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
     let Some((program, args)) = command.split_first() else {
@@ -468,6 +484,7 @@ impl Supervisor<'_> {
         if !self.waiters.is_empty() {
             self.answer_waiters();
         }
+        self.collect_garbage();
         let settled =
             self.unbooted.is_none() && self.services.as_ref().is_none_or(|s| s.engine.settled());
         // Phase: hooks (first-boot or upgrade, then boot), once the wanted units are up.

@@ -9,6 +9,7 @@
 //! process a service spawns leads its own session, and the unit's processes are those in its
 //! sessions (the PIDFile's process included) and their descendants.
 
+mod gc;
 mod query;
 mod socket;
 mod timer;
@@ -163,6 +164,13 @@ pub struct Engine {
     boot_over: bool,
     /// Accept=yes instances that serve a connection, and their socket.
     accepted_by: HashMap<String, String>,
+    /// Units were loaded on demand since the last garbage collection
+    /// ([`Engine::collect_garbage`]): collect at once.
+    gc_due: bool,
+    /// A unit changed or finished a job since then: collect within [`gc::INTERVAL`].
+    gc_changed: bool,
+    /// When the last collection ran.
+    last_gc: Option<Instant>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -211,6 +219,9 @@ impl Engine {
             last_job: HashMap::new(),
             boot_over: false,
             accepted_by: HashMap::new(),
+            gc_due: false,
+            gc_changed: false,
+            last_gc: None,
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -962,6 +973,7 @@ impl Engine {
     fn finish_job(&mut self, unit: &str, result: JobResult) {
         let finished = self.jobs.finish(unit, result);
         self.boot_over |= self.jobs.is_empty();
+        self.gc_changed = true;
         for (u, kind, r) in finished {
             self.timers_see_job_end(&u);
             // A start that ended without running (skipped, failed before any process):

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Control-plane benchmark: how long `systemctl is-active` and `initctl status` take against a
 running bosun with 20 units, beside docker-systemctl-replacement (the Python systemctl that
-containers use without systemd) answering the same question, in one run.
+containers use without systemd) answering the same question, in one run; then, in a second
+bosun, how long root's `systemctl is-active` takes while 1,000 hostile connections are held
+open by 8 other uids, and PID 1's resident memory (VmRSS) before and after two rounds of each
+memory attack of issue 16 (1 MiB request lines on 200 connections; 100,000 made-up unit names).
 
 Usage: tests/bench/control.py BOSUN_BINARY > section.md
 Prints a Markdown section. Needs root (private PID, mount and network namespaces) and
@@ -12,7 +15,7 @@ bosun runs as PID 1 with Debian's own nginx.service (a stand-in `sleep` unit of 
 nginx is not installed) and 19 more services; its main command is hyperfine itself, so every
 client runs inside the container, as an installer would.
 """
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile, time
 
 from common import WRAP, write
 
@@ -21,6 +24,8 @@ RUNS = int(os.environ.get("BENCH_CONTROL_RUNS", "300"))
 OUT = os.path.join(os.getcwd(), "target", "bench")
 WORK = tempfile.mkdtemp(prefix="control-", dir=OUT)
 NGINX_UNIT = "/lib/systemd/system/nginx.service"
+HOSTILE = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "fixtures",
+                       "hostile-client.py")
 
 
 def unit_dir():
@@ -62,6 +67,50 @@ def anchor():
     return [os.path.join(venv, "bin", "python3"), script], version
 
 
+def hostile_run(systemctl, units):
+    """A second bosun: root's is-active timed while 8 uids hold 1,000 connections, then PID 1's
+    VmRSS around two rounds of each memory attack. Returns (hyperfine result, RSS rows, notes)."""
+    sock = "/run/bosun/control.sock"
+    shared = os.path.join(WORK, "shared")
+    os.makedirs(shared)
+    os.chmod(shared, 0o777)
+    os.chmod(WORK, 0o755)
+    result = os.path.join(WORK, "hostile.json")
+    rss = os.path.join(WORK, "rss")
+    client = f"/usr/bin/python3 {os.path.realpath(HOSTILE)} {sock}"
+    as_uid = lambda uid: f"setpriv --reuid={uid} --regid={uid} --clear-groups"
+    script = [f"exec 2>{WORK}/hostile.err",
+              f"rss() {{ echo \"$1 $(awk '/^VmRSS/ {{print $2}}' /proc/1/status)\" >> {rss}; }}",
+              "rss boot"]
+    for i in range(8):
+        script.append(f"{as_uid(61000 + i)} {client} hold 125 {shared}/held{i} {shared}/stop "
+                      f"> {shared}/hold{i}.out &")
+    script.append(f"while [ $(ls {shared} | grep -c '^held') -lt 8 ]; do sleep 0.05; done")
+    script.append(" ".join(["hyperfine", "-N", "-i", "--style", "none", "--warmup", "20",
+                            "--runs", str(RUNS), "--export-json", result,
+                            f"'{systemctl} is-active nginx.service'", ">/dev/null 2>&1"]))
+    script.append(f"touch {shared}/stop; wait")
+    script.append("rss 'after the hostile connections'")
+    for round_ in (1, 2):
+        script.append("for i in 0 1 2 3 4 5 6 7; do "
+                      f"{as_uid('6200$i')} {client} lines 25 1048576 >> {shared}/lines.out & "
+                      "done; wait")
+        script.append(f"rss 'after round {round_} of 200 connections sending 1 MiB lines'")
+    for round_ in (1, 2):
+        script.append(f"{as_uid(65534)} {client} names 100000 1000 >> {shared}/names.out")
+        script.append(f"rss 'after round {round_} of 100,000 made-up unit names'")
+    env = dict(os.environ, BOSUN_UNIT_PATH=units)
+    env.pop("NOTIFY_SOCKET", None)
+    subprocess.run(WRAP + [BOSUN, "--", "sh", "-c", "\n".join(script)], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    rows = [line.rstrip("\n").rsplit(" ", 1) for line in open(rss)]
+    notes = []
+    for name in sorted(os.listdir(shared)):
+        if name.endswith(".out"):
+            notes.append(f"{name}: " + " ".join(open(os.path.join(shared, name)).read().split()))
+    return json.load(open(result))["results"][0], rows, notes
+
+
 def main():
     units, nginx = unit_dir()
     bin_dir = os.path.join(WORK, "bin")
@@ -96,18 +145,41 @@ def main():
     subprocess.run(WRAP + [BOSUN, "--", "sh", "-c", "\n".join(script)], env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
     runs = json.load(open(result))["results"]
+    attacked, rss_rows, notes = hostile_run(systemctl, units)
 
     print("## Control plane (`systemctl` and `initctl` against a running bosun)\n")
-    print(f"Command: `make bench` (runs `tests/bench/control.py`): bosun (static) as PID 1 with "
+    print(f"Command: `tests/bench/control.py {sys.argv[1]}` (as `make bench` runs it), "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores: bosun (static) as PID 1 with "
           f"20 enabled services ({nginx} and 19 `sleep` services), each client run {RUNS} times "
-          "by hyperfine (`-N`, 20 warm-ups) inside the container. Target: under 2 ms.\n")
+          "by hyperfine (`-N`, 20 warm-ups) inside the container. Target: under 2 ms, also "
+          "while hostile connections are held open.\n")
     print("| client | median | p90 | mean |")
     print("|---|---|---|---|")
-    for (label, _), run in zip(commands, runs):
+    rows = list(zip([label for label, _ in commands], runs))
+    rows.append(("bosun `systemctl is-active nginx` as root while 8 other uids hold 1,000 "
+                 "connections (bosun keeps 192 open and refuses the rest, retried every second)",
+                 attacked))
+    for label, run in rows:
         times = sorted(run["times"])
         p90 = times[int(len(times) * 0.9)]
         print(f"| {label} | {run['median'] * 1e3:.2f} ms | {p90 * 1e3:.2f} ms | "
               f"{run['mean'] * 1e3:.2f} ms |")
+    print("\nPID 1's resident memory (VmRSS of the namespace's init) in the second bosun, through "
+          "the attacks of issue 16 (`tests/fixtures/hostile-client.py`): 8 uids holding 125 "
+          "connections each, one dropped at the read deadline opened again at once and one "
+          "refused a second later (the last row above), then two "
+          "rounds of 200 connections (25 from each of 8 uids) sending 1 MiB without a newline, "
+          "then two rounds of 100,000 made-up unit names asked by uid 65534, 1,000 per request. "
+          "Before this change, the issue measured 12 MB → 220 MB for the first and 100 MB, "
+          "never released, for the second.\n")
+    print("| after | VmRSS |")
+    print("|---|---|")
+    for label, kib in rss_rows:
+        print(f"| {label} | {int(kib) / 1024:.1f} MiB |")
+    print("\nWhat the hostile clients saw:\n")
+    print("```")
+    print("\n".join(notes))
+    print("```")
     if not has_initctl:
         print("\n`initctl` is not built yet: not measured.")
     if not dsr:

@@ -15,6 +15,7 @@ mod debroot;
 mod fixtures;
 mod generators;
 mod harness;
+mod hostile;
 mod initctl;
 mod installer;
 mod notify;

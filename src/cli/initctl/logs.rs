@@ -134,7 +134,18 @@ pub fn run(
             after,
         };
         let (got, last) = match call(socket, request) {
-            Ok(Response::Logs { lines, last }) => (lines, last),
+            Ok(Response::Logs { lines, last, cut }) => {
+                // Following, bosun sent the oldest lines; the next call asks for the rest.
+                if cut && after == 0 {
+                    eprintln!(
+                        "{prog}: earlier lines left out: bosun sends at most {} lines or {} KiB \
+                         at once",
+                        crate::control::server::MAX_LOG_LINES,
+                        crate::control::server::MAX_LOG_BYTES / 1024
+                    );
+                }
+                (lines, last)
+            }
             Ok(Response::Error { message, exit }) => {
                 eprintln!("{prog}: {message}");
                 return Exit::Code(exit);

@@ -126,9 +126,16 @@ fn unit_verb(
         Verb::ReloadOrTryRestart => jobs(JobVerb::ReloadOrTryRestart, units, mode, o.quiet, ask),
         Verb::IsActive | Verb::IsFailed => {
             let failed = invocation.verb == Verb::IsFailed;
-            let infos = unit_list(ask(Request::Units {
+            // systemctl-is-active.c get_state_one_unit(): a failed call is no state.
+            let infos = match ask(Request::Units {
                 names: units.to_vec(),
-            })?);
+            })? {
+                Response::Error { message, .. } => {
+                    eprintln!("Failed to retrieve unit state: {message}");
+                    return Ok(Exit::Failure);
+                }
+                other => unit_list(other),
+            };
             let mut any = false;
             for name in units {
                 let state = infos

@@ -36,6 +36,8 @@ impl Engine {
             self.units.insert(name, entry);
         }
         self.graph = graph(&self.units, &self.aliases);
+        // What was loaded only to be looked at goes again once nothing holds it.
+        self.gc_due = true;
     }
 
     /// daemon-reload: every loaded unit read again from its files (and what they pull in
@@ -49,6 +51,7 @@ impl Engine {
         names.push(default.to_owned());
         let (units, aliases) = collect(loader, &names);
         self.aliases = aliases;
+        self.gc_changed = true;
         for (name, entry) in units {
             let fresh = self.runtime_for(&name, &entry);
             let replace = match (self.runtime.get_mut(&name), fresh) {
@@ -385,15 +388,21 @@ impl Engine {
 
     /// The units systemd would still hold loaded, which `list-units` shows and globs expand
     /// to: systemd garbage-collects a unit that is inactive, has no job and that no kept unit
-    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); bosun keeps
-    /// every unit it loaded, so it answers with the same subset.
+    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); so does bosun,
+    /// at the next turn of PID 1's loop ([`Self::collect_garbage`]).
     pub fn kept_units(&self) -> BTreeSet<String> {
+        self.kept_with(&[])
+    }
+
+    /// [`Self::kept_units`], with `held` kept too (and what they refer to).
+    pub(super) fn kept_with(&self, held: &[String]) -> BTreeSet<String> {
         let mut kept = BTreeSet::new();
         let mut todo: Vec<String> = self
             .units
             .keys()
             .filter(|n| self.active_state(n) != Active::Inactive || self.job_of(n).is_some())
             .cloned()
+            .chain(held.iter().cloned())
             .collect();
         while let Some(name) = todo.pop() {
             if !self.units.contains_key(&name) || !kept.insert(name.clone()) {
@@ -500,6 +509,7 @@ impl Engine {
 
     /// Record that `unit`'s active state changed now.
     pub(super) fn mark_changed(&mut self, unit: &str) {
+        self.gc_changed = true;
         self.changed.insert(unit.to_owned(), now_ms());
     }
 }

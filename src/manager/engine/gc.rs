@@ -1,0 +1,63 @@
+//! Garbage collection of units, as systemd's (core/unit.c unit_may_gc(), core/manager.c
+//! manager_dispatch_gc_unit_queue()): a unit that is inactive (not failed), has no job, no
+//! process left and that no kept unit refers to is unloaded, with everything the engine
+//! remembers about it. Units loaded only to answer a query (a name nowhere to be found, a
+//! template's instance, a disabled unit) thus go again once answered, and PID 1's memory does
+//! not grow with the names local users ask about. This module decides what goes; it must not
+//! load anything.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use super::Engine;
+use crate::manager::units::graph;
+
+/// How often units that changed state are looked at, at most: a collection walks every unit,
+/// and a boot of 500 services changes state thousands of times. Units loaded to answer a query
+/// are looked at once answered, so a flood of queries cannot pile them up.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+impl Engine {
+    /// Unload the units nothing holds any more, unless one of `held` (the units a client
+    /// waits on, as systemd's bus tracking holds them) refers to them: at once after units
+    /// were loaded on demand, at most every second (`INTERVAL`) after other changes, never when
+    /// nothing changed. Returns how many units went.
+    pub fn collect_garbage(&mut self, held: &[String], now: Instant) -> usize {
+        let changed = self.gc_changed
+            && self
+                .last_gc
+                .is_none_or(|last| now.saturating_duration_since(last) >= INTERVAL);
+        if !self.gc_due && !changed {
+            return 0;
+        }
+        self.gc_due = false;
+        self.gc_changed = false;
+        self.last_gc = Some(now);
+        // A unit with processes left (KillMode=none, a stop that left some) stays, as a
+        // unit with a non-empty cgroup does in systemd.
+        let busy: HashSet<&String> = self.pids.values().collect();
+        let mut roots: Vec<String> = busy.into_iter().cloned().collect();
+        roots.extend_from_slice(held);
+        let kept = self.kept_with(&roots);
+        let gone: BTreeSet<String> = self
+            .units
+            .keys()
+            .filter(|n| !kept.contains(*n))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return 0;
+        }
+        for name in &gone {
+            self.units.remove(name);
+            self.runtime.remove(name);
+            self.changed.remove(name);
+            self.last_job.remove(name);
+            self.accepted_by.remove(name);
+        }
+        self.aliases
+            .retain(|alias, unit| !gone.contains(unit) && !gone.contains(alias));
+        self.graph = graph(&self.units, &self.aliases);
+        gone.len()
+    }
+}
