@@ -21,10 +21,14 @@ Options:
   --listen ADDR          address and port to listen on (default 0.0.0.0:8081)
   --prefix PATH          URL path the directory appears under (default /webdav/)
   --realm REALM          authentication realm (default $WEBDAV_AUTHENTICATION_REALM)
-  --htdigest FILE        htdigest user file, re-read when it changes
+  --htdigest FILE        htdigest user file (MD5), re-read when it changes
                          (default /opt/app-root/secrets/webdav/.htdigest)
-  --allow-basic          also accept Basic auth (checked against the same file); use only
-                         behind TLS
+  --htdigest-sha256 FILE the same users with SHA-256 hashes (`user:realm:sha256hex`);
+                         SHA-256 Digest is offered beside MD5 while it exists
+                         (default: the htdigest file's name + .sha256)
+  --allow-basic          also accept Basic auth (checked against the same files). Basic
+                         sends the password in clear text: use it only behind TLS (an
+                         OpenShift edge route, a reverse proxy); the server says so at start
   --read-only            refuse every method that changes something
   --nonce-lifetime DUR   how long a Digest nonce stays fresh (default 5min; e.g. 30s)
   --max-xml-body BYTES   largest XML request body accepted (default 1048576)
@@ -82,6 +86,7 @@ fn parse(
         prefix: "/webdav/".to_owned(),
         realm: env("WEBDAV_AUTHENTICATION_REALM").unwrap_or_default(),
         htdigest: PathBuf::from("/opt/app-root/secrets/webdav/.htdigest"),
+        htdigest_sha256: PathBuf::new(),
         allow_basic: false,
         read_only: false,
         nonce_lifetime: Duration::from_secs(300),
@@ -128,6 +133,7 @@ fn parse(
             }
             "--realm" => cfg.realm = value()?,
             "--htdigest" => cfg.htdigest = PathBuf::from(value()?),
+            "--htdigest-sha256" => cfg.htdigest_sha256 = PathBuf::from(value()?),
             "--allow-basic" => cfg.allow_basic = true,
             "--read-only" => cfg.read_only = true,
             "--nonce-lifetime" => {
@@ -157,6 +163,11 @@ fn parse(
     }
     if cfg.realm.is_empty() {
         return Err("no realm: set WEBDAV_AUTHENTICATION_REALM or pass --realm".to_owned());
+    }
+    if cfg.htdigest_sha256.as_os_str().is_empty() {
+        let mut twin = cfg.htdigest.clone().into_os_string();
+        twin.push(".sha256");
+        cfg.htdigest_sha256 = PathBuf::from(twin);
     }
     Ok(Some((cfg, verbosity)))
 }
@@ -189,6 +200,14 @@ mod tests {
             cfg.htdigest,
             PathBuf::from("/opt/app-root/secrets/webdav/.htdigest")
         );
+        assert_eq!(
+            cfg.htdigest_sha256,
+            PathBuf::from("/opt/app-root/secrets/webdav/.htdigest.sha256")
+        );
+        let (cfg, _) = run(&["--realm=r", "--htdigest-sha256", "/s"], &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.htdigest_sha256, PathBuf::from("/s"));
     }
 
     #[test]

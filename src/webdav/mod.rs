@@ -52,6 +52,9 @@ pub struct Config {
     pub prefix: String,
     pub realm: String,
     pub htdigest: PathBuf,
+    /// The SHA-256 twin of the htdigest file (`user:realm:sha256hex`); SHA-256 Digest is
+    /// offered only while it exists.
+    pub htdigest_sha256: PathBuf,
     pub allow_basic: bool,
     pub read_only: bool,
     pub nonce_lifetime: Duration,
@@ -109,6 +112,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
     let auth = Authenticator::new(
         &cfg.realm,
         &cfg.htdigest,
+        &cfg.htdigest_sha256,
         cfg.allow_basic,
         cfg.nonce_lifetime,
     )?;
@@ -130,6 +134,19 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         cfg.prefix,
         cfg.realm
     ));
+    if cfg.allow_basic {
+        crate::log::warn(format_args!(
+            "webdav: Basic authentication is on (--allow-basic): passwords cross the network in \
+             clear text unless TLS terminates in front of {addr} (an OpenShift edge route, a \
+             reverse proxy)"
+        ));
+    }
+    if auth.offers_sha256() {
+        crate::log::info(format_args!(
+            "webdav: offering SHA-256 Digest with the users of {}",
+            cfg.htdigest_sha256.display()
+        ));
+    }
     let server = Arc::new(Server {
         cfg,
         root,
@@ -308,6 +325,24 @@ impl Req {
     }
 }
 
+/// 401 with every Digest challenge, and Basic's when allowed.
+fn unauthorized(server: &Server, stale: bool) -> Resp {
+    let mut resp = status(401);
+    let mut values = server.auth.challenges(stale);
+    if server.auth.allow_basic() {
+        values.push(format!(
+            "Basic realm=\"{}\"",
+            server.auth.realm().replace('"', "")
+        ));
+    }
+    for value in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            resp.headers_mut().append("www-authenticate", value);
+        }
+    }
+    resp
+}
+
 async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
     let method = req.method().as_str().to_owned();
     let path_only = req.uri().path().to_owned();
@@ -325,22 +360,7 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         .and_then(|v| v.to_str().ok());
     let user = match server.auth.check(&method, &target, authorization) {
         Verdict::Granted(user) => user,
-        Verdict::Challenge { stale } => {
-            let mut resp = status(401);
-            if let Ok(value) = HeaderValue::from_str(&server.auth.challenge(stale)) {
-                resp.headers_mut().append("www-authenticate", value);
-            }
-            if server.auth.allow_basic()
-                && let Ok(value) = HeaderValue::from_str(&format!(
-                    "Basic realm=\"{}\"",
-                    server.auth.realm().replace('"', "")
-                ))
-            {
-                resp.headers_mut().append("www-authenticate", value);
-            }
-            return resp;
-        }
-        Verdict::Malformed => return status(400),
+        Verdict::Challenge { stale } => return unauthorized(server, stale),
     };
     let path = match path::parse_target(&path_only, &server.cfg.prefix) {
         Ok(p) => p,

@@ -1,6 +1,7 @@
 //! PROPFIND and PROPPATCH: the live properties bosun computes from the filesystem on every
 //! request (no cache), dead properties from [`super::props`], and the multistatus answer.
-//! `Depth: infinity` is refused with 403 and `DAV:propfind-finite-depth`.
+//! `Depth: infinity` (and no `Depth`) on a collection is refused with 403 and
+//! `DAV:propfind-finite-depth`, as Apache does; on a file it means depth 0.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -188,11 +189,13 @@ fn parse_propfind(body: &[u8]) -> Result<Want, Resp> {
 
 /// PROPFIND.
 pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
+    // No Depth header means infinity (RFC 4918 9.1). As Apache's mod_dav does, infinity is
+    // refused on collections only: on a file it is depth 0, a missing path is 404.
     let depth = match req.header("depth").map(|d| d.trim().to_ascii_lowercase()) {
-        Some(d) if d == "0" => 0,
-        Some(d) if d == "1" => 1,
-        Some(d) if d == "infinity" => return error_response(403, "propfind-finite-depth"),
-        None => return error_response(403, "propfind-finite-depth"),
+        Some(d) if d == "0" => Some(0),
+        Some(d) if d == "1" => Some(1),
+        Some(d) if d == "infinity" => None,
+        None => None,
         Some(_) => return status(400),
     };
     let body = match read_body(server, &req.headers, body).await {
@@ -208,6 +211,11 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
             Ok(Some(m)) => m,
             Ok(None) => return status(404),
             Err(e) => return fs_error(&e),
+        };
+        let depth = match depth {
+            Some(d) => d,
+            None if meta.is_dir => return error_response(403, "propfind-finite-depth"),
+            None => 0,
         };
         let mut out = String::from(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n",

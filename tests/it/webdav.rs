@@ -6,7 +6,9 @@
 // Test code: a failed set-up step should panic with its cause.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod clients;
+mod compat;
 mod harness;
 mod protocol;
 mod security;

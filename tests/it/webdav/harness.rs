@@ -114,6 +114,8 @@ impl Server {
             realm: REALM.into(),
             nonce: None,
             nc: 0,
+            algorithm: digest::Algorithm::MD5,
+            userhash: false,
         }
     }
 
@@ -125,6 +127,19 @@ impl Server {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Server::start_in(dir, &extra)
+    }
+}
+
+impl Server {
+    /// Stop the server and return what it wrote on stderr.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut err = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut err);
+        }
+        err
     }
 }
 
@@ -230,6 +245,8 @@ pub struct Client {
     pub realm: String,
     pub nonce: Option<String>,
     pub nc: u64,
+    pub algorithm: digest::Algorithm,
+    pub userhash: bool,
 }
 
 pub fn challenge_params(resp: &Response) -> Vec<(String, String)> {
@@ -251,16 +268,35 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 impl Client {
     pub fn authorization(&mut self, method: &str, target: &str) -> String {
         self.nc += 1;
-        let nonce = self.nonce.clone().unwrap_or_default();
-        let cnonce = "0a4f113b";
-        let ha1 = digest::ha1(&self.user, &self.realm, &self.password);
-        let ha2 = digest::md5_hex(format!("{method}:{target}").as_bytes());
-        let response = digest::md5_hex(
-            format!("{ha1}:{nonce}:{:08x}:{cnonce}:auth:{ha2}", self.nc).as_bytes(),
-        );
+        let h = self.algorithm.hash;
+        let p = digest::DigestParams {
+            username: if self.userhash {
+                digest::userhash(h, &self.user, &self.realm)
+            } else {
+                self.user.clone()
+            },
+            realm: self.realm.clone(),
+            nonce: self.nonce.clone().unwrap_or_default(),
+            uri: target.to_owned(),
+            response: String::new(),
+            algorithm: self.algorithm,
+            userhash: self.userhash,
+            qop: "auth".into(),
+            nc: self.nc,
+            cnonce: "0a4f113b".into(),
+            opaque: None,
+        };
+        let ha1 = digest::ha1_with(h, &self.user, &self.realm, &self.password);
+        let response = digest::expected_response(&ha1, &p, method);
         format!(
-            "Digest username=\"{}\", realm=\"{}\", nonce=\"{nonce}\", uri=\"{target}\", qop=auth, nc={:08x}, cnonce=\"{cnonce}\", response=\"{response}\", algorithm=MD5",
-            self.user, self.realm, self.nc
+            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{target}\", qop=auth, nc={:08x}, cnonce=\"{}\", response=\"{response}\", algorithm={}, userhash={}",
+            p.username,
+            p.realm,
+            p.nonce,
+            p.nc,
+            p.cnonce,
+            p.algorithm.name(),
+            p.userhash
         )
     }
 
@@ -299,6 +335,21 @@ impl Client {
         }
         last.expect("a response")
     }
+}
+
+/// GET `target` with this `Authorization` header, on a connection of its own.
+pub fn get_with(port: u16, target: &str, authorization: &str) -> Response {
+    exchange(
+        port,
+        &raw_request(
+            port,
+            "GET",
+            target,
+            &[("Authorization".into(), authorization.to_owned())],
+            b"",
+        ),
+        false,
+    )
 }
 
 pub fn raw_request(

@@ -281,7 +281,7 @@ fn propfind_proppatch_and_persistence() {
         r.text()
     );
 
-    // Depth: infinity (or none) is refused.
+    // Depth: infinity (or none) is refused on a collection (compat.rs: files and missing).
     for depth in [Some("infinity"), None] {
         let headers: Vec<(&str, &str)> = depth.map(|d| ("Depth", d)).into_iter().collect();
         let r = c.send("PROPFIND", "/webdav/", &headers, b"");
