@@ -107,6 +107,7 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
                 infinite,
                 exclusive,
                 owner,
+                principal: req.user.clone(),
                 timeout,
                 expires: Instant::now() + timeout,
             };
@@ -144,6 +145,17 @@ pub async fn unlock(server: &Server, req: &Req, _body: Incoming) -> Resp {
     }) else {
         return status(400);
     };
+    if server
+        .locks
+        .principal_of(&token)
+        .is_some_and(|holder| holder != req.user)
+    {
+        crate::log::debug(format_args!(
+            "webdav: {} may not unlock a lock taken by another user",
+            req.user
+        ));
+        return status(403);
+    }
     if server.locks.release(&token, &req.path) {
         status(204)
     } else {

@@ -21,6 +21,9 @@ pub struct Lock {
     pub exclusive: bool,
     /// The `owner` element's content, as XML.
     pub owner: String,
+    /// The authenticated user who took the lock: only they may refresh it, unlock it or
+    /// write through it (as Apache's mod_dav checks `auth_user`).
+    pub principal: String,
     pub timeout: Duration,
     pub expires: Instant,
 }
@@ -84,6 +87,16 @@ impl LockTable {
                 .iter()
                 .find(|l| l.token == token && l.covers(p))
                 .cloned()
+        })
+    }
+
+    /// The user who holds the lock `token`, if it exists.
+    pub fn principal_of(&self, token: &str) -> Option<String> {
+        self.with(|locks| {
+            locks
+                .iter()
+                .find(|l| l.token == token)
+                .map(|l| l.principal.clone())
         })
     }
 
@@ -277,6 +290,7 @@ mod tests {
             infinite,
             exclusive,
             owner: String::new(),
+            principal: "alice".into(),
             timeout: DEFAULT_TIMEOUT,
             expires: Instant::now() + DEFAULT_TIMEOUT,
         }

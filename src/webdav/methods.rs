@@ -75,6 +75,15 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
     if let Some(header) = req.header("if") {
         let lists = locks::parse_if(header).ok_or_else(|| status(400))?;
         submitted = locks::submitted_tokens(&lists);
+        // A lock token is no key for another user (RFC 4918 6.4; Apache answers 403 too).
+        if submitted.iter().any(|t| {
+            server
+                .locks
+                .principal_of(t)
+                .is_some_and(|holder| holder != req.user)
+        }) {
+            return Err(status(403));
+        }
         let any_true = lists.iter().any(|list| {
             let target = match &list.resource {
                 None => Some(req.path.clone()),

@@ -10,5 +10,6 @@ mod auth;
 mod clients;
 mod compat;
 mod harness;
+mod locks;
 mod protocol;
 mod security;
