@@ -45,15 +45,26 @@ impl Lock {
 pub enum LockConflict {
     /// An existing lock conflicts (423).
     Locked(DavPath),
+    /// The table holds its maximum of unexpired locks (503).
+    Full { max: usize },
 }
 
-/// Every active lock of the server.
-#[derive(Debug, Default)]
+/// Every active lock of the server, at most `max` of them.
+#[derive(Debug)]
 pub struct LockTable {
     locks: Mutex<Vec<Lock>>,
+    max: usize,
 }
 
 impl LockTable {
+    /// An empty table that grants at most `max` locks at a time.
+    pub fn new(max: usize) -> LockTable {
+        LockTable {
+            locks: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Vec<Lock>) -> T) -> T {
         let mut locks = self
             .locks
@@ -115,6 +126,9 @@ impl LockTable {
             });
             if let Some(l) = conflict {
                 return Err(LockConflict::Locked(l.root.clone()));
+            }
+            if locks.len() >= self.max {
+                return Err(LockConflict::Full { max: self.max });
             }
             locks.push(lock.clone());
             Ok(lock)
@@ -329,12 +343,16 @@ mod tests {
 
     #[test]
     fn conflicts_and_coverage() {
-        let t = LockTable::default();
+        let t = LockTable::new(3);
         t.acquire(lock("a", "c", true, false)).unwrap();
         t.acquire(lock("b", "c/x", false, false)).unwrap();
         assert!(t.acquire(lock("c", "c/x", false, true)).is_err());
         assert!(t.acquire(lock("d", "", true, true)).is_err());
         assert!(t.acquire(lock("e", "other", false, true)).is_ok());
+        assert_eq!(
+            t.acquire(lock("f", "more", false, true)).unwrap_err(),
+            LockConflict::Full { max: 3 }
+        );
         assert_eq!(t.covering(&p("c/x/y")).len(), 1);
         assert!(t.token_covers("a", &p("c/deep/er")));
         assert!(!t.token_covers("b", &p("c/x/y")));

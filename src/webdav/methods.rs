@@ -13,7 +13,7 @@ use hyper::header::HeaderValue;
 use super::fs::{FsError, Meta};
 use super::locks::{self, Condition};
 use super::path::{self, DavPath, PathError};
-use super::{DavBody, Req, Resp, Server, blocking, locked_response, status};
+use super::{DavBody, Req, Resp, Server, blocking, locked_response, next_frame, status};
 
 const CHUNK: usize = 256 * 1024;
 /// Size of the reads that feed a GET response.
@@ -399,18 +399,16 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
     // Gather small frames into larger writes: fewer trips to a blocking thread.
     let mut pending = bytes::BytesMut::new();
     loop {
-        let frame = body.frame().await;
-        let done = frame.is_none();
-        match frame {
-            // The client went away or sent a broken body: the old file stays as it was.
-            Some(Err(_)) => return status(400),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    written += data.len() as u64;
-                    pending.extend_from_slice(&data);
-                }
-            }
-            None => {}
+        // A stalled or broken body: the upload is dropped (its temporary file removed) and
+        // the old file stays as it was.
+        let data = match next_frame(server, &mut body).await {
+            Ok(data) => data,
+            Err(resp) => return resp,
+        };
+        let done = data.is_none();
+        if let Some(data) = data {
+            written += data.len() as u64;
+            pending.extend_from_slice(&data);
         }
         if pending.len() >= CHUNK || (done && !pending.is_empty()) {
             let chunk = pending.split().freeze();

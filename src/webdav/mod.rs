@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod digest;
 pub mod fs;
+pub mod limits;
 pub mod locks;
 // The handlers return `Result<Resp, Resp>` so a refusal is an early `?`; a response is moved
 // once per request, so its size (152 bytes) does not matter.
@@ -39,6 +40,7 @@ use thiserror::Error;
 
 use self::auth::{Authenticator, Verdict};
 use self::fs::Root;
+use self::limits::{Gate, Limits};
 use self::locks::LockTable;
 use self::path::{DavPath, PathError};
 use self::props::Props;
@@ -60,6 +62,7 @@ pub struct Config {
     pub nonce_lifetime: Duration,
     /// Largest XML request body accepted.
     pub max_xml_body: usize,
+    pub limits: Limits,
 }
 
 /// Why the server could not start or stopped.
@@ -147,11 +150,13 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
             cfg.htdigest_sha256.display()
         ));
     }
+    let gate = Gate::new(&cfg.limits);
+    let locks = LockTable::new(cfg.limits.max_locks);
     let server = Arc::new(Server {
         cfg,
         root,
         auth,
-        locks: LockTable::default(),
+        locks,
         props: Props::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -163,7 +168,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|source| WebdavError::Listen { addr, source })?;
         loop {
-            let (stream, _peer) = match listener.accept().await {
+            let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(err) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -173,8 +178,19 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let slot = match gate.enter(peer.ip()) {
+                Ok(slot) => slot,
+                Err(why) => {
+                    crate::log::debug(format_args!(
+                        "webdav: turning away a connection from {peer}: {why:?}"
+                    ));
+                    tokio::spawn(limits::refuse(stream, why));
+                    continue;
+                }
+            };
             let server = server.clone();
             tokio::spawn(async move {
+                let _slot = slot;
                 let service = hyper::service::service_fn(move |req| {
                     let server = server.clone();
                     async move { Ok::<_, Infallible>(handle(&server, req).await) }
@@ -414,14 +430,38 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
     resp
 }
 
+/// The next data of a request body: `Ok(None)` at its end. `Err` is the response to send:
+/// 408 (and the connection closed) when no data came for `limits.body_timeout`, 400 when the
+/// client broke the body off.
+pub async fn next_frame(server: &Server, body: &mut Incoming) -> Result<Option<Bytes>, Resp> {
+    use http_body_util::BodyExt;
+    loop {
+        match tokio::time::timeout(server.cfg.limits.body_timeout, body.frame()).await {
+            Err(_) => {
+                let mut resp = status(408);
+                resp.headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+                return Err(resp);
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(_))) => return Err(status(400)),
+            // Trailers carry no data: wait for the end.
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+}
+
 /// Read a whole XML request body, at most `cfg.max_xml_body` bytes. `Err` is the response to
-/// send (413 when too large).
+/// send (413 when too large, 408 when it stalls).
 pub async fn read_body(
     server: &Server,
     headers: &HeaderMap,
-    body: Incoming,
+    mut body: Incoming,
 ) -> Result<Bytes, Resp> {
-    use http_body_util::BodyExt;
     let limit = server.cfg.max_xml_body;
     let declared = headers
         .get("content-length")
@@ -430,17 +470,22 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(status(413));
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(status(413))
+    let mut out = bytes::BytesMut::new();
+    while let Some(data) = next_frame(server, &mut body).await? {
+        if out.len() + data.len() > limit {
+            return Err(status(413));
         }
-        Err(_) => Err(status(400)),
+        out.extend_from_slice(&data);
     }
+    Ok(out.freeze())
+}
+
+/// An empty `code` response (503, 429) with `Retry-After`.
+pub fn retry_later(code: u16) -> Resp {
+    let mut resp = status(code);
+    resp.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("10"));
+    resp
 }
 
 /// Run blocking filesystem work from async code.

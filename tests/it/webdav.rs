@@ -10,6 +10,7 @@ mod auth;
 mod clients;
 mod compat;
 mod harness;
+mod limits;
 mod locks;
 mod protocol;
 mod security;
