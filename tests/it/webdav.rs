@@ -12,5 +12,6 @@ mod compat;
 mod harness;
 mod limits;
 mod locks;
+mod matrix;
 mod protocol;
 mod security;

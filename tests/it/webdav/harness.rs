@@ -434,3 +434,79 @@ pub fn nix_is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// A davfs2 mount of a server's `/webdav/`, unmounted on drop (which uploads what davfs2
+/// still holds). `None`, after a loud SKIP line, where davfs2 or FUSE is not available.
+pub struct DavMount {
+    pub dir: PathBuf,
+    _work: tempfile::TempDir,
+}
+
+impl DavMount {
+    pub fn mount(server: &Server) -> Option<DavMount> {
+        if !has("mount.davfs") {
+            return None;
+        }
+        if !Path::new("/dev/fuse").exists() || !nix_is_root() {
+            println!("SKIP: davfs2 mount needs /dev/fuse and root");
+            return None;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let mnt = work.path().join("mnt");
+        let cache = work.path().join("cache");
+        std::fs::create_dir_all(&mnt).unwrap();
+        std::fs::create_dir_all(&cache).unwrap();
+        // mount.davfs drops to its own user for the cache.
+        for dir in [work.path(), cache.as_path()] {
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+                .unwrap();
+        }
+        let secrets = work.path().join("secrets");
+        let url = server.url("/webdav/");
+        std::fs::write(&secrets, format!("{url} {USER} \"{PASSWORD}\"\n")).unwrap();
+        std::fs::set_permissions(
+            &secrets,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        let conf = work.path().join("davfs2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "secrets {}\ncache_dir {}\nuse_locks 1\ndelay_upload 0\nfile_refresh 1\ndir_refresh 1\n",
+                secrets.display(),
+                cache.display()
+            ),
+        )
+        .unwrap();
+        let mount = Command::new("mount")
+            .args([
+                "-t",
+                "davfs",
+                "-o",
+                &format!("conf={}", conf.display()),
+                &url,
+            ])
+            .arg(&mnt)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        if !mount.status.success() {
+            println!(
+                "SKIP: davfs2 mount failed here (FUSE not allowed?): {}",
+                String::from_utf8_lossy(&mount.stderr).trim()
+            );
+            return None;
+        }
+        Some(DavMount {
+            dir: mnt,
+            _work: work,
+        })
+    }
+}
+
+impl Drop for DavMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
