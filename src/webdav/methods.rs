@@ -389,6 +389,20 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         if let Some((offset, _)) = partial {
             upload.seek(offset).map_err(|e| fs_error(&e))?;
         }
+        // A body that cannot fit is refused before it is read (with `Expect: 100-continue`
+        // the client never sends it); the upload is dropped, its temporary file removed.
+        let declared = req
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        if let (Some(len), Some(free)) = (declared, upload.space_available())
+            && len > free
+        {
+            crate::log::warn(format_args!(
+                "webdav: refusing a PUT of {len} bytes to {}: {free} bytes free",
+                target.href(&server.cfg.prefix, false)
+            ));
+            return Err(status(507));
+        }
         Ok((upload, meta.is_some(), partial, target))
     });
     let (mut upload, existed, partial, target) = match prepared {

@@ -211,6 +211,8 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
 pub enum DavBody {
     Bytes(Option<Bytes>),
     Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>, u64),
+    /// Of a length not known in advance: sent chunked.
+    Chunked(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>),
 }
 
 impl Body for DavBody {
@@ -223,7 +225,7 @@ impl Body for DavBody {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             DavBody::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            DavBody::Stream(rx, _) => rx
+            DavBody::Stream(rx, _) | DavBody::Chunked(rx) => rx
                 .poll_recv(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
         }
@@ -238,6 +240,7 @@ impl Body for DavBody {
             DavBody::Bytes(Some(b)) => SizeHint::with_exact(b.len() as u64),
             DavBody::Bytes(None) => SizeHint::with_exact(0),
             DavBody::Stream(_, len) => SizeHint::with_exact(*len),
+            DavBody::Chunked(_) => SizeHint::default(),
         }
     }
 }

@@ -5,14 +5,21 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper::body::Incoming;
+use std::sync::Arc;
 
-use super::fs::Meta;
+use bytes::Bytes;
+use hyper::Response;
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+
+use super::fs::{Members, Meta};
 use super::methods::{check_locks, fs_error, preconditions};
 use super::path::DavPath;
-use super::props::{Change, DeadProp};
+use super::props::{Change, DeadProp, Store};
 use super::xml::{self, DAV, Element, escape};
-use super::{Req, Resp, Server, blocking, error_response, read_body, status, xml_response};
+use super::{
+    DavBody, Req, Resp, Server, blocking, error_response, read_body, status, xml_response,
+};
 
 const LIVE: [&str; 9] = [
     "resourcetype",
@@ -154,6 +161,7 @@ fn live_value(server: &Server, p: &DavPath, m: &Meta, name: &str) -> Option<Stri
     Some(v)
 }
 
+#[derive(Debug, Clone)]
 enum Want {
     All(Vec<(String, String)>),
     Names,
@@ -188,7 +196,7 @@ fn parse_propfind(body: &[u8]) -> Result<Want, Resp> {
 }
 
 /// PROPFIND.
-pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
+pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
     // No Depth header means infinity (RFC 4918 9.1). As Apache's mod_dav does, infinity is
     // refused on collections only: on a file it is depth 0, a missing path is 404.
     let depth = match req.header("depth").map(|d| d.trim().to_ascii_lowercase()) {
@@ -239,24 +247,83 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
             } else {
                 Default::default()
             };
-            for member in &members.entries {
-                let Ok(child) = req.path.join(&member.name) else {
-                    continue;
-                };
-                let m = &member.meta;
-                let dead = if !needs_dead(&want) || !(m.is_file || m.is_dir) {
-                    Vec::new()
-                } else if member.via_link {
-                    server.props.list(&server.root, &child).unwrap_or_default()
-                } else {
-                    server.props.list_member(&members.dir, &member.name, &store)
-                };
-                respond(server, &child, m, &want, &dead, &mut out);
+            if members.names.len() > STREAM_FROM {
+                return stream_members(server, &req.path, want.clone(), members, store, out);
+            }
+            for name in &members.names {
+                member_response(server, &req.path, &want, &members, &store, name, &mut out);
             }
         }
         out.push_str("</D:multistatus>\n");
         xml_response(207, out)
     })
+}
+
+/// Listings longer than this are streamed (chunked) as they are produced, so the server's
+/// memory does not grow with the directory; shorter ones go out whole, with a length.
+const STREAM_FROM: usize = 1000;
+/// Bytes of XML gathered before a chunk is handed to the connection.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Answer 207 at once and produce the members' responses on a blocking thread, a chunk at a
+/// time; the channel's capacity bounds what waits for a slow client. A client that goes away
+/// ends the work.
+fn stream_members(
+    server: &Arc<Server>,
+    dir: &DavPath,
+    want: Want,
+    members: Members,
+    store: Store,
+    head: String,
+) -> Resp {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let server = server.clone();
+    let dir = dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = head;
+        for name in &members.names {
+            member_response(&server, &dir, &want, &members, &store, name, &mut out);
+            if out.len() >= STREAM_CHUNK {
+                let chunk = Bytes::from(std::mem::take(&mut out));
+                if tx.blocking_send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        }
+        out.push_str("</D:multistatus>\n");
+        let _ = tx.blocking_send(Ok(Bytes::from(out)));
+    });
+    let mut resp = Response::new(DavBody::Chunked(rx));
+    *resp.status_mut() = hyper::StatusCode::MULTI_STATUS;
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    resp
+}
+
+/// The `response` element of member `name` of collection `dir`.
+fn member_response(
+    server: &Server,
+    dir: &DavPath,
+    want: &Want,
+    members: &Members,
+    store: &Store,
+    name: &str,
+    out: &mut String,
+) {
+    let (Ok(child), Some(member)) = (dir.join(name), server.root.member(members, dir, name)) else {
+        return;
+    };
+    let m = &member.meta;
+    let dead = if !needs_dead(want) || !(m.is_file || m.is_dir) {
+        Vec::new()
+    } else if member.via_link {
+        server.props.list(&server.root, &child).unwrap_or_default()
+    } else {
+        server.props.list_member(&members.dir, name, store)
+    };
+    respond(server, &child, m, want, &dead, out);
 }
 
 /// Whether answering `want` needs the dead properties (only-live `prop` requests, such as

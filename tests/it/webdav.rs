@@ -11,6 +11,7 @@ mod clients;
 mod compat;
 mod harness;
 mod limits;
+mod load;
 mod locks;
 mod matrix;
 mod protocol;
