@@ -13,6 +13,7 @@ use hyper::header::HeaderValue;
 use super::fs::{FsError, Meta};
 use super::locks::{self, Condition};
 use super::path::{self, DavPath, PathError};
+use super::sendfile::FileBody;
 use super::{DavBody, Req, Resp, Server, blocking, locked_response, next_frame, status};
 
 const CHUNK: usize = 256 * 1024;
@@ -229,6 +230,8 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
     };
     let body = if req.method == "HEAD" || len == 0 {
         DavBody::Bytes(None)
+    } else if let Some(regions) = &req.regions {
+        DavBody::File(FileBody::new(regions.clone(), file, start, len))
     } else {
         file.seek(SeekFrom::Start(start)).map_err(|_| status(500))?;
         let (tx, rx) = tokio::sync::mpsc::channel(2);

@@ -22,6 +22,7 @@ pub mod path;
 #[allow(clippy::result_large_err)]
 mod propfind;
 pub mod props;
+pub mod sendfile;
 pub mod xml;
 
 use std::convert::Infallible;
@@ -191,15 +192,18 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
             let server = server.clone();
             tokio::spawn(async move {
                 let _slot = slot;
-                let service = hyper::service::service_fn(move |req| {
+                let regions = sendfile::Regions::default();
+                let io = sendfile::Conn::new(stream, regions.clone());
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     let server = server.clone();
+                    req.extensions_mut().insert(regions.clone());
                     async move { Ok::<_, Infallible>(handle(&server, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .writev(true)
                     .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service)
                     .await;
             });
         }
@@ -213,6 +217,8 @@ pub enum DavBody {
     Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>, u64),
     /// Of a length not known in advance: sent chunked.
     Chunked(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>),
+    /// A file region sent with sendfile(2) by the connection ([`sendfile`]).
+    File(sendfile::FileBody),
 }
 
 impl Body for DavBody {
@@ -228,11 +234,16 @@ impl Body for DavBody {
             DavBody::Stream(rx, _) | DavBody::Chunked(rx) => rx
                 .poll_recv(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
+            DavBody::File(file) => Poll::Ready(file.next_chunk().map(|b| Ok(Frame::data(b)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, DavBody::Bytes(None))
+        match self {
+            DavBody::Bytes(b) => b.is_none(),
+            DavBody::File(file) => file.is_done(),
+            DavBody::Stream(..) | DavBody::Chunked(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -241,6 +252,7 @@ impl Body for DavBody {
             DavBody::Bytes(None) => SizeHint::with_exact(0),
             DavBody::Stream(_, len) => SizeHint::with_exact(*len),
             DavBody::Chunked(_) => SizeHint::default(),
+            DavBody::File(file) => SizeHint::with_exact(file.total()),
         }
     }
 }
@@ -335,6 +347,8 @@ pub struct Req {
     pub headers: HeaderMap,
     /// The authenticated user.
     pub user: String,
+    /// Where a file body's regions go on this connection (always set by the server).
+    pub regions: Option<sendfile::Regions>,
 }
 
 impl Req {
@@ -395,6 +409,7 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         path,
         headers: parts.headers,
         user,
+        regions: parts.extensions.get::<sendfile::Regions>().cloned(),
     };
     let mut resp = match req.method.as_str() {
         "OPTIONS" => options_response(server),
