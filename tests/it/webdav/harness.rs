@@ -473,7 +473,9 @@ impl DavMount {
         std::fs::write(
             &conf,
             format!(
-                "secrets {}\ncache_dir {}\nuse_locks 1\ndelay_upload 0\nfile_refresh 1\ndir_refresh 1\n",
+                // buf_size 64: davfs2 up to 1.7 cannot list directories on Linux 6.16 and
+                // later without it (readdir fails with EINVAL before any request is sent).
+                "secrets {}\ncache_dir {}\nuse_locks 1\ndelay_upload 0\nfile_refresh 1\ndir_refresh 1\nbuf_size 64\n",
                 secrets.display(),
                 cache.display()
             ),

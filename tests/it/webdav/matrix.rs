@@ -1,5 +1,5 @@
 //! The real-client matrix: a davfs2 mount (edit, rename, rsync of 2,000 files compared byte
-//! for byte), rclone with Basic switched on (and refused without it), and the Python clients
+//! for byte, git add and commit), rclone with Basic switched on (and refused without it), and the Python clients
 //! webdav4 (httpx) and webdavclient3 (requests), both with Digest, in a venv under target/.
 //! litmus, curl and cadaver are in `clients`.
 
@@ -87,6 +87,28 @@ fn davfs2_edit_rename_and_rsync_of_2000_files() {
         "",
         "rsync still sees changes"
     );
+    // git inside the mount: add, commit, and the commit is there.
+    if has("git") {
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(mnt.join("repo"))
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", show(&out));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        std::fs::create_dir(mnt.join("repo")).unwrap();
+        git(&["init", "-q"]);
+        std::fs::write(mnt.join("repo/a.txt"), "hello\n").unwrap();
+        git(&["add", "a.txt"]);
+        assert_eq!(git(&["status", "--short"]), "A  a.txt\n");
+        git(&["commit", "-q", "-m", "one"]);
+        assert!(git(&["log", "--oneline"]).ends_with(" one\n"));
+        assert_eq!(git(&["status", "--short"]), "");
+    }
     drop(mount);
     // What the server holds, byte for byte.
     assert_eq!(
