@@ -1,8 +1,10 @@
 //! The WebDAV server behind `bosun webdav`: RFC 4918 classes 1 and 2 on hyper 1, Digest (and
 //! optionally Basic) authentication against an htdigest file, every path confined beneath the
-//! root. This file owns the configuration, the listener and runtime, the response body type
-//! and the request gate (server-root OPTIONS, authentication, path parsing, read-only mode);
-//! the methods live in `methods`, `propfind` and `lockmethods`.
+//! root. This file owns the configuration, the listener and runtime, the response body type,
+//! the reading of request bodies (with the progress timeout) and the request gate (connection
+//! caps from `limits`, server-root OPTIONS, authentication, path parsing, read-only mode); the
+//! methods live in `methods`, `propfind` and `lockmethods`, sendfile'd file bodies in
+//! `sendfile`.
 //!
 //! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
 //! filesystem calls run under `block_in_place` or on blocking threads.

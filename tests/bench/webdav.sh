@@ -124,10 +124,13 @@ best_all() {
     echo "$best_time"
 }
 
-printf '%-28s %12s %12s %8s\n' "operation" "bosun (s)" "apache (s)" "ratio"
+# Peak resident memory (VmHWM, KiB) of a process.
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+printf '%-28s %12s %12s %8s %16s\n' "operation" "bosun (s)" "apache (s)" "ratio" "bosun peak RSS"
 row() {
     local name=$1 b=$2 a=$3
-    printf '%-28s %12s %12s %8s\n' "$name" "$b" "$a" "$(awk "BEGIN{printf \"%.2f\", $a / $b}")"
+    printf '%-28s %12s %12s %8s %12s KiB\n' "$name" "$b" "$a" "$(awk "BEGIN{printf \"%.2f\", $a / $b}")" "$(hwm "$BOSUN_PID")"
 }
 row "GET 100 MiB" \
     "$(best "http://127.0.0.1:$BOSUN_PORT/webdav/big.bin")" \
@@ -145,9 +148,8 @@ row "PROPFIND Depth 1 (100000)" \
     "$(best -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:$BOSUN_PORT/webdav/huge/")" \
     "$(best -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:$APACHE_PORT/webdav/huge/")"
 echo "ratio = apache time / bosun time (above 1: bosun faster)"
-# Peak resident memory over the whole run (VmHWM): bosun's one process; Apache's largest
-# child (the workers that answered) and its parent.
-hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+echo "bosun peak RSS: VmHWM of its one process after each row (it only grows)"
+# Apache's peak over the whole run: its largest child (the workers that answered) and parent.
 apache_parent=$(cat "$WORK/apache.pid")
 apache_max=0
 for pid in $(pgrep -P "$apache_parent"); do
