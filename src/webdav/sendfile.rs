@@ -1,6 +1,6 @@
 //! File bodies without copying them through user space. hyper writes every body it is given
 //! through its own buffers, and has no sendfile; so a file body hands hyper placeholder bytes
-//! that point into one never-touched allocation ([`mark`]), and the connection's I/O
+//! that point into one never-touched allocation (`mark`), and the connection's I/O
 //! ([`Conn`]) recognises them by address and sends that many bytes of the file with
 //! sendfile(2) instead. The file was opened by the caller (confined beneath the root as every
 //! open is); this file opens nothing, and owns no HTTP: hyper still frames every response.
