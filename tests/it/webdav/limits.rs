@@ -135,11 +135,20 @@ fn connections_are_capped_overall_and_per_client() {
     let server = Server::start(&["--max-connections", "3", "--max-connections-per-ip", "2"]);
     let a = Ipv4Addr::new(127, 0, 0, 1);
     let b = Ipv4Addr::new(127, 0, 0, 2);
+    // Two connections held from a. The harness's readiness probe may still hold a slot of a
+    // for a moment after Server::start: retry until each is let in.
     let mut held = Vec::new();
     for _ in 0..2 {
-        let mut s = connect_from(a, server.port);
-        assert_eq!(knock(&mut s), 401);
-        held.push(s);
+        let mut kept = None;
+        wait_until("a connection slot", Duration::from_secs(10), || {
+            let mut s = connect_from(a, server.port);
+            let let_in = knock(&mut s) == 401;
+            if let_in {
+                kept = Some(s);
+            }
+            let_in
+        });
+        held.push(kept.unwrap());
     }
     assert_eq!(knock(&mut connect_from(a, server.port)), 429);
     let mut b1 = connect_from(b, server.port);
