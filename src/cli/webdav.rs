@@ -37,7 +37,9 @@ Options:
 Limits (no client can hold the server; each refusal has its own status code):
   --body-timeout DUR     longest wait for the next bytes of a request body: then 408,
                          the connection is closed and a PUT's temporary file removed,
-                         the old file intact (default 30s). Headers: 30s, then closed
+                         the old file intact; and for the client to take the next bytes
+                         of a response: then the connection is closed (default 30s).
+                         Headers, and an idle connection's next request: 30s, then closed
   --max-connections N    connections open at once, all clients together; beyond,
                          503 with Retry-After (default 512)
   --max-connections-per-ip N

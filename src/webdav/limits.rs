@@ -14,7 +14,9 @@ use tokio::io::AsyncWriteExt;
 /// The limits of one server (`bosun webdav --help` lists them with these defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest wait for the next piece of a request body; then 408 and the upload is dropped.
+    /// Longest wait for the next piece of a request body (then 408 and the upload is
+    /// dropped), and for the client to take the next bytes of a response (then the
+    /// connection is closed).
     pub body_timeout: Duration,
     /// Connections open at once, all clients together; beyond, 503.
     pub max_connections: usize,

@@ -195,7 +195,8 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
             tokio::spawn(async move {
                 let _slot = slot;
                 let regions = sendfile::Regions::default();
-                let io = sendfile::Conn::new(stream, regions.clone());
+                let io =
+                    sendfile::Conn::new(stream, regions.clone(), server.cfg.limits.body_timeout);
                 let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     let server = server.clone();
                     req.extensions_mut().insert(regions.clone());

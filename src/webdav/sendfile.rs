@@ -7,15 +7,18 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// Size of the placeholder allocation: the largest piece of a file handed to hyper at once.
 const MARK_LEN: usize = 4 << 20;
@@ -104,16 +107,49 @@ impl FileBody {
 }
 
 /// A client connection as hyper sees it: the TCP stream, except that placeholder bytes are
-/// replaced by the file regions they stand for.
+/// replaced by the file regions they stand for, and that a client which takes no byte of a
+/// response for `stall_limit` is dropped (a reader that stops reading cannot hold the
+/// connection and its file).
 #[derive(Debug)]
 pub struct Conn {
     stream: TcpStream,
     regions: Regions,
+    stall_limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, regions: Regions) -> Conn {
-        Conn { stream, regions }
+    pub fn new(stream: TcpStream, regions: Regions, stall_limit: Duration) -> Conn {
+        Conn {
+            stream,
+            regions,
+            stall_limit,
+            stalled: None,
+        }
+    }
+
+    /// A write that made progress clears the stall clock; one that did not starts it, and
+    /// fails with `TimedOut` once it has run out.
+    fn watch(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let limit = self.stall_limit;
+        let clock = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no byte of the response in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn write_slices(
@@ -121,6 +157,11 @@ impl Conn {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let poll = self.write_now(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn write_now(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let plain = bufs.iter().take_while(|b| !is_mark(b)).count();
         if plain > 0 {
             return Pin::new(&mut self.stream).poll_write_vectored(cx, &bufs[..plain]);

@@ -217,3 +217,45 @@ fn locks_and_lock_owners_are_capped() {
         201
     );
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped() {
+    let server = Server::start(&["--body-timeout", "1s", "--max-connections-per-ip", "1"]);
+    // Far more than the socket buffers hold (sparse: no disk used).
+    let size: u64 = 1 << 30;
+    let big = std::fs::File::create(server.root().join("big")).unwrap();
+    big.set_len(size).unwrap();
+    let mut c = server.client();
+    // One slot: an earlier connection (the harness's probe) may hold it for a moment.
+    wait_until("a nonce", Duration::from_secs(10), || {
+        c.send("HEAD", "/webdav/big", &[], b"").status == 200
+    });
+    let auth = c.authorization("GET", "/webdav/big");
+    let request = format!("GET /webdav/big HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n");
+    // Retry until the GET is let in, and read only its head.
+    let mut reader = None;
+    wait_until("the GET to be let in", Duration::from_secs(10), || {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut r = BufReader::new(stream);
+        let ok = read_response(&mut r, true).status == 200;
+        if ok {
+            reader = Some(r);
+        }
+        ok
+    });
+    let mut reader = reader.unwrap();
+    // Read nothing more: the server's writes stall once the socket buffers are full, and
+    // after the timeout it drops the connection, which frees the client's one slot.
+    wait_until(
+        "the stalled connection to be dropped",
+        Duration::from_secs(20),
+        || knock(&mut connect_from(Ipv4Addr::LOCALHOST, server.port)) == 401,
+    );
+    let mut got = Vec::new();
+    let _ = reader.read_to_end(&mut got);
+    assert!((got.len() as u64) < size, "the whole body was sent");
+}
