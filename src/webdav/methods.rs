@@ -413,8 +413,10 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         Err(resp) => return resp,
     };
     let mut written: u64 = 0;
-    // Gather small frames into larger writes: fewer trips to a blocking thread.
-    let mut pending = bytes::BytesMut::new();
+    // Gather frames into larger vectored writes: fewer trips to a blocking thread, and no
+    // copy of the frames into one buffer.
+    let mut pending: Vec<Bytes> = Vec::new();
+    let mut pending_len = 0;
     loop {
         // A stalled or broken body: the upload is dropped (its temporary file removed) and
         // the old file stays as it was.
@@ -425,13 +427,16 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         let done = data.is_none();
         if let Some(data) = data {
             written += data.len() as u64;
-            pending.extend_from_slice(&data);
+            pending_len += data.len();
+            pending.push(data);
         }
-        if pending.len() >= CHUNK || (done && !pending.is_empty()) {
-            let chunk = pending.split().freeze();
-            if let Err(e) = blocking(|| upload.write(&chunk)) {
+        // At most 64 pieces a write (well below IOV_MAX).
+        if pending_len >= CHUNK || pending.len() >= 64 || (done && !pending.is_empty()) {
+            if let Err(e) = blocking(|| upload.write(&pending)) {
                 return fs_error(&e);
             }
+            pending.clear();
+            pending_len = 0;
         }
         if done {
             break;
