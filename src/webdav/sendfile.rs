@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 /// Size of the placeholder allocation: the largest piece of a file handed to hyper at once.
-const MARK_LEN: usize = 4 << 20;
+const MARK_LEN: usize = 64 << 20;
 
 /// The placeholder bytes. Allocated zeroed (untouched pages of an anonymous mapping, so no
 /// memory is used) and never read: only their addresses matter.
@@ -116,6 +116,9 @@ pub struct Conn {
     regions: Regions,
     stall_limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    /// TCP_CORK is on while a file region is sent: full segments only, the tail pushed when
+    /// the region ends (as Apache does around sendfile).
+    corked: bool,
 }
 
 impl Conn {
@@ -125,6 +128,7 @@ impl Conn {
             regions,
             stall_limit,
             stalled: None,
+            corked: false,
         }
     }
 
@@ -183,6 +187,11 @@ impl Conn {
                 )));
             };
             let count = usize::try_from(region.left).unwrap_or(usize::MAX).min(want);
+            if !self.corked {
+                // Only an optimisation: a refusal changes nothing else.
+                let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, true);
+                self.corked = true;
+            }
             let sent = self.stream.try_io(Interest::WRITABLE, || {
                 rustix::fs::sendfile(
                     self.stream.as_fd(),
@@ -204,6 +213,8 @@ impl Conn {
                     region.left -= n as u64;
                     if region.left == 0 {
                         regions.pop_front();
+                        let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, false);
+                        self.corked = false;
                     }
                     return Poll::Ready(Ok(n));
                 }
