@@ -9,7 +9,7 @@ STATIC := target/$(MUSL)/release/bosun
 # debootstrap for the Debian root in which apt-get installs packages under bosun as PID 1, and
 # podman (with runc and netavark; catatonit for the pause image of `podman pod`) for the
 # container tests of image/'s examples.
-TEST_DEPS := python3 procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 \
+TEST_DEPS := python3 python3-venv procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 rclone rsync \
 	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap \
 	podman runc netavark aardvark-dns iptables podman-compose catatonit
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor

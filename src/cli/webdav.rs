@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::init::exit::Exit;
+use crate::webdav::limits::Limits;
 use crate::webdav::{self, Config};
 
 const HELP: &str = "\
@@ -21,13 +22,33 @@ Options:
   --listen ADDR          address and port to listen on (default 0.0.0.0:8081)
   --prefix PATH          URL path the directory appears under (default /webdav/)
   --realm REALM          authentication realm (default $WEBDAV_AUTHENTICATION_REALM)
-  --htdigest FILE        htdigest user file, re-read when it changes
+  --htdigest FILE        htdigest user file (MD5), re-read when it changes
                          (default /opt/app-root/secrets/webdav/.htdigest)
-  --allow-basic          also accept Basic auth (checked against the same file); use only
-                         behind TLS
+  --htdigest-sha256 FILE the same users with SHA-256 hashes (`user:realm:sha256hex`);
+                         SHA-256 Digest is offered beside MD5 while it exists
+                         (default: the htdigest file's name + .sha256)
+  --allow-basic          also accept Basic auth (checked against the same files). Basic
+                         sends the password in clear text: use it only behind TLS (an
+                         OpenShift edge route, a reverse proxy); the server says so at start
   --read-only            refuse every method that changes something
   --nonce-lifetime DUR   how long a Digest nonce stays fresh (default 5min; e.g. 30s)
-  --max-xml-body BYTES   largest XML request body accepted (default 1048576)
+  --max-xml-body BYTES   largest XML request body accepted, else 413 (default 1048576)
+
+Limits (no client can hold the server; each refusal has its own status code):
+  --body-timeout DUR     longest wait for the next bytes of a request body: then 408,
+                         the connection is closed and a PUT's temporary file removed,
+                         the old file intact; and for the client to take the next bytes
+                         of a response: then the connection is closed (default 30s).
+                         Headers, and an idle connection's next request: 30s, then closed
+  --max-connections N    connections open at once, all clients together; beyond,
+                         503 with Retry-After (default 512)
+  --max-connections-per-ip N
+                         connections open at once from one client address; beyond,
+                         429 with Retry-After (default 64). Behind a proxy or an
+                         OpenShift route every client has the proxy's address
+  --max-locks N          locks held at once; beyond, LOCK gets 503 (default 20000)
+  --max-lock-owner BYTES largest DAV:owner of a LOCK; beyond, 413 (default 4096)
+
   --tls-cert FILE, --tls-key FILE
                          not built in: terminate TLS in front (an OpenShift edge route,
                          a reverse proxy); bosun refuses these options
@@ -74,6 +95,14 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// A positive number given to option `name`.
+fn count(name: &str, v: &str) -> Result<usize, String> {
+    v.parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{name} {v:?}: expected a positive number"))
+}
+
 fn parse(
     args: &[OsString],
     env: &dyn Fn(&str) -> Option<String>,
@@ -84,10 +113,12 @@ fn parse(
         prefix: "/webdav/".to_owned(),
         realm: env("WEBDAV_AUTHENTICATION_REALM").unwrap_or_default(),
         htdigest: PathBuf::from("/opt/app-root/secrets/webdav/.htdigest"),
+        htdigest_sha256: PathBuf::new(),
         allow_basic: false,
         read_only: false,
         nonce_lifetime: Duration::from_secs(300),
         max_xml_body: 1 << 20,
+        limits: Limits::default(),
     };
     let mut verbosity: u8 = 1;
     let mut i = 0;
@@ -130,6 +161,7 @@ fn parse(
             }
             "--realm" => cfg.realm = value()?,
             "--htdigest" => cfg.htdigest = PathBuf::from(value()?),
+            "--htdigest-sha256" => cfg.htdigest_sha256 = PathBuf::from(value()?),
             "--allow-basic" => cfg.allow_basic = true,
             "--read-only" => cfg.read_only = true,
             "--nonce-lifetime" => {
@@ -137,12 +169,22 @@ fn parse(
                 cfg.nonce_lifetime = super::bosun::parse_duration(&v)
                     .map_err(|why| format!("--nonce-lifetime {v:?}: {why}"))?;
             }
-            "--max-xml-body" => {
+            "--max-xml-body" => cfg.max_xml_body = count(name, &value()?)?,
+            "--body-timeout" => {
                 let v = value()?;
-                cfg.max_xml_body = v
-                    .parse()
-                    .map_err(|_| format!("--max-xml-body {v:?}: expected a number of bytes"))?;
+                cfg.limits.body_timeout = super::bosun::parse_duration(&v)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        format!("--body-timeout {v:?}: expected a duration such as 30s")
+                    })?;
             }
+            "--max-connections" => cfg.limits.max_connections = count(name, &value()?)?,
+            "--max-connections-per-ip" => {
+                cfg.limits.max_connections_per_ip = count(name, &value()?)?;
+            }
+            "--max-locks" => cfg.limits.max_locks = count(name, &value()?)?,
+            "--max-lock-owner" => cfg.limits.max_lock_owner = count(name, &value()?)?,
             "--tls-cert" | "--tls-key" => {
                 return Err(format!(
                     "{name}: TLS is not built in; terminate TLS in front (an OpenShift edge route or a reverse proxy)"
@@ -159,6 +201,11 @@ fn parse(
     }
     if cfg.realm.is_empty() {
         return Err("no realm: set WEBDAV_AUTHENTICATION_REALM or pass --realm".to_owned());
+    }
+    if cfg.htdigest_sha256.as_os_str().is_empty() {
+        let mut twin = cfg.htdigest.clone().into_os_string();
+        twin.push(".sha256");
+        cfg.htdigest_sha256 = PathBuf::from(twin);
     }
     Ok(Some((cfg, verbosity)))
 }
@@ -191,6 +238,14 @@ mod tests {
             cfg.htdigest,
             PathBuf::from("/opt/app-root/secrets/webdav/.htdigest")
         );
+        assert_eq!(
+            cfg.htdigest_sha256,
+            PathBuf::from("/opt/app-root/secrets/webdav/.htdigest.sha256")
+        );
+        let (cfg, _) = run(&["--realm=r", "--htdigest-sha256", "/s"], &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.htdigest_sha256, PathBuf::from("/s"));
     }
 
     #[test]
@@ -213,6 +268,44 @@ mod tests {
         assert_eq!(cfg.prefix, "/dav/");
         assert_eq!(cfg.nonce_lifetime, Duration::from_secs(2));
         assert!(cfg.read_only);
+        assert_eq!(cfg.limits, Limits::default());
+        let (cfg, _) = run(
+            &[
+                "--realm=x",
+                "--body-timeout=2s",
+                "--max-connections",
+                "7",
+                "--max-connections-per-ip=3",
+                "--max-locks=5",
+                "--max-lock-owner=9",
+            ],
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            cfg.limits,
+            Limits {
+                body_timeout: Duration::from_secs(2),
+                max_connections: 7,
+                max_connections_per_ip: 3,
+                max_locks: 5,
+                max_lock_owner: 9,
+            }
+        );
+        for bad in [
+            "--max-locks=0",
+            "--max-connections=x",
+            "--body-timeout=0s",
+            "--max-xml-body=-1",
+        ] {
+            assert!(
+                run(&["--realm=x", bad], &[])
+                    .unwrap_err()
+                    .contains(bad.split('=').next().unwrap()),
+                "{bad}"
+            );
+        }
         assert!(run(&[], &[]).unwrap_err().contains("realm"));
         assert!(
             run(&["--realm", "x", "--listen", "nope"], &[])

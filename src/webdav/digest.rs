@@ -23,11 +23,76 @@ pub enum DigestError {
     Invalid { name: &'static str },
 }
 
-/// The Digest algorithms bosun verifies (both work from the htdigest HA1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
+/// The hash function of a Digest algorithm (RFC 7616 section 3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashKind {
     Md5,
-    Md5Sess,
+    Sha256,
+}
+
+impl HashKind {
+    /// Lowercase hex of H(`data`).
+    pub fn hex(self, data: &[u8]) -> String {
+        match self {
+            HashKind::Md5 => hex(&Md5::digest(data)),
+            HashKind::Sha256 => hex(&Sha256::digest(data)),
+        }
+    }
+
+    /// Length of the hex digest.
+    pub fn hex_len(self) -> usize {
+        match self {
+            HashKind::Md5 => 32,
+            HashKind::Sha256 => 64,
+        }
+    }
+}
+
+/// A Digest algorithm bosun verifies: MD5 or SHA-256, each plain or `-sess` (RFC 7616 3.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Algorithm {
+    pub hash: HashKind,
+    pub sess: bool,
+}
+
+impl Algorithm {
+    pub const MD5: Algorithm = Algorithm {
+        hash: HashKind::Md5,
+        sess: false,
+    };
+    pub const MD5_SESS: Algorithm = Algorithm {
+        hash: HashKind::Md5,
+        sess: true,
+    };
+    pub const SHA256: Algorithm = Algorithm {
+        hash: HashKind::Sha256,
+        sess: false,
+    };
+    pub const SHA256_SESS: Algorithm = Algorithm {
+        hash: HashKind::Sha256,
+        sess: true,
+    };
+
+    /// The name in `algorithm=` (RFC 7616 section 6.1).
+    pub fn name(self) -> &'static str {
+        match (self.hash, self.sess) {
+            (HashKind::Md5, false) => "MD5",
+            (HashKind::Md5, true) => "MD5-sess",
+            (HashKind::Sha256, false) => "SHA-256",
+            (HashKind::Sha256, true) => "SHA-256-sess",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Algorithm> {
+        [
+            Algorithm::MD5,
+            Algorithm::MD5_SESS,
+            Algorithm::SHA256,
+            Algorithm::SHA256_SESS,
+        ]
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(text))
+    }
 }
 
 /// The parameters of a Digest `Authorization` header.
@@ -39,6 +104,8 @@ pub struct DigestParams {
     pub uri: String,
     pub response: String,
     pub algorithm: Algorithm,
+    /// `username` is H(user:realm) (RFC 7616 3.4.4), not the user name itself.
+    pub userhash: bool,
     pub qop: String,
     pub nc: u64,
     pub cnonce: String,
@@ -81,11 +148,10 @@ pub fn parse_authorization(header: &str) -> Result<Credentials, DigestError> {
     };
     let need = |name: &'static str| get(name).ok_or(DigestError::Missing { name });
     let algorithm = match get("algorithm") {
-        None => Algorithm::Md5,
-        Some(a) if a.eq_ignore_ascii_case("md5") => Algorithm::Md5,
-        Some(a) if a.eq_ignore_ascii_case("md5-sess") => Algorithm::Md5Sess,
-        Some(_) => return Err(DigestError::Invalid { name: "algorithm" }),
+        None => Algorithm::MD5,
+        Some(a) => Algorithm::parse(a).ok_or(DigestError::Invalid { name: "algorithm" })?,
     };
+    // RFC 2069 requests (no qop) and auth-int are not supported.
     let qop = need("qop")?;
     if !qop.eq_ignore_ascii_case("auth") {
         return Err(DigestError::Invalid { name: "qop" });
@@ -95,17 +161,29 @@ pub fn parse_authorization(header: &str) -> Result<Credentials, DigestError> {
         return Err(DigestError::Invalid { name: "nc" });
     }
     let nc = u64::from_str_radix(nc_text, 16).map_err(|_| DigestError::Invalid { name: "nc" })?;
-    if get("username*").is_some() || get("userhash").is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        return Err(DigestError::Invalid { name: "username" });
-    }
+    let userhash = match get("userhash") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => return Err(DigestError::Invalid { name: "userhash" }),
+    };
+    let username = match (get("username"), get("username*")) {
+        (Some(name), None) => name.to_owned(),
+        // RFC 7616 3.4.4: the extended notation of RFC 8187, never with userhash.
+        (None, Some(ext)) if !userhash => {
+            decode_ext_value(ext).ok_or(DigestError::Invalid { name: "username*" })?
+        }
+        (None, None) => return Err(DigestError::Missing { name: "username" }),
+        _ => return Err(DigestError::Invalid { name: "username" }),
+    };
     Ok(Credentials::Digest(DigestParams {
-        username: need("username")?.to_owned(),
+        username,
         realm: need("realm")?.to_owned(),
         nonce: need("nonce")?.to_owned(),
         uri: need("uri")?.to_owned(),
         response: need("response")?.to_ascii_lowercase(),
         algorithm,
+        userhash,
         qop: "auth".to_owned(),
         nc,
         cnonce: need("cnonce")?.to_owned(),
@@ -196,19 +274,45 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~/:".contains(&b)
 }
 
-/// Lowercase hex of MD5(`data`).
-pub fn md5_hex(data: &[u8]) -> String {
-    hex(&Md5::digest(data))
+/// Decode an RFC 8187 `ext-value` (`UTF-8'lang'percent-encoded`); UTF-8 only.
+fn decode_ext_value(text: &str) -> Option<String> {
+    let (charset, rest) = text.split_once('\'')?;
+    let (_lang, encoded) = rest.split_once('\'')?;
+    if !charset.eq_ignore_ascii_case("utf-8") {
+        return None;
+    }
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let pair = encoded.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(pair, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
-/// The `response` a client holding `ha1` (lowercase hex, as in htdigest) must send.
+/// Lowercase hex of MD5(`data`).
+pub fn md5_hex(data: &[u8]) -> String {
+    HashKind::Md5.hex(data)
+}
+
+/// The `response` a client holding `ha1` (lowercase hex of H(user:realm:password), as in an
+/// htdigest file of the algorithm's hash) must send.
 pub fn expected_response(ha1: &str, p: &DigestParams, method: &str) -> String {
-    let ha1 = match p.algorithm {
-        Algorithm::Md5 => ha1.to_owned(),
-        Algorithm::Md5Sess => md5_hex(format!("{ha1}:{}:{}", p.nonce, p.cnonce).as_bytes()),
+    let h = p.algorithm.hash;
+    let ha1 = if p.algorithm.sess {
+        h.hex(format!("{ha1}:{}:{}", p.nonce, p.cnonce).as_bytes())
+    } else {
+        ha1.to_owned()
     };
-    let ha2 = md5_hex(format!("{method}:{}", p.uri).as_bytes());
-    md5_hex(
+    let ha2 = h.hex(format!("{method}:{}", p.uri).as_bytes());
+    h.hex(
         format!(
             "{ha1}:{}:{:08x}:{}:{}:{ha2}",
             p.nonce, p.nc, p.cnonce, p.qop
@@ -217,9 +321,19 @@ pub fn expected_response(ha1: &str, p: &DigestParams, method: &str) -> String {
     )
 }
 
-/// The HA1 htdigest stores for `user` in `realm` with `password`.
+/// The HA1 an htdigest file stores for `user` in `realm` with `password` (MD5).
 pub fn ha1(user: &str, realm: &str, password: &str) -> String {
-    md5_hex(format!("{user}:{realm}:{password}").as_bytes())
+    ha1_with(HashKind::Md5, user, realm, password)
+}
+
+/// H(user:realm:password) with the hash `h`: a line of the MD5 or SHA-256 user file.
+pub fn ha1_with(h: HashKind, user: &str, realm: &str, password: &str) -> String {
+    h.hex(format!("{user}:{realm}:{password}").as_bytes())
+}
+
+/// The `username` a client sends with `userhash=true`: H(user:realm) (RFC 7616 3.4.4).
+pub fn userhash(h: HashKind, user: &str, realm: &str) -> String {
+    h.hex(format!("{user}:{realm}").as_bytes())
 }
 
 /// Compare without an early exit on the first differing byte.
@@ -394,12 +508,74 @@ mod tests {
     #[test]
     fn md5_sess_uses_nonce_and_cnonce() {
         let mut p = digest(RFC2617_HEADER);
-        p.algorithm = Algorithm::Md5Sess;
+        p.algorithm = Algorithm::MD5_SESS;
         let ha1 = ha1("Mufasa", "testrealm@host.com", "Circle Of Life");
         let sess = md5_hex(format!("{ha1}:{}:{}", p.nonce, p.cnonce).as_bytes());
         let ha2 = md5_hex(b"GET:/dir/index.html");
         let want = md5_hex(format!("{sess}:{}:00000001:0a4f113b:auth:{ha2}", p.nonce).as_bytes());
         assert_eq!(expected_response(&ha1, &p, "GET"), want);
+    }
+
+    const RFC7616_HEADER: &str = r#"Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", qop=auth, response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#;
+
+    #[test]
+    fn rfc7616_examples_verify() {
+        // RFC 7616 section 3.9.1, SHA-256 and then MD5 on the same request.
+        let p = digest(RFC7616_HEADER);
+        assert_eq!(p.algorithm, Algorithm::SHA256);
+        let sha = ha1_with(
+            HashKind::Sha256,
+            "Mufasa",
+            "http-auth@example.org",
+            "Circle of Life",
+        );
+        assert_eq!(sha.len(), HashKind::Sha256.hex_len());
+        assert_eq!(expected_response(&sha, &p, "GET"), p.response);
+        let mut md5 = p.clone();
+        md5.algorithm = Algorithm::MD5;
+        let ha1 = ha1("Mufasa", "http-auth@example.org", "Circle of Life");
+        assert_eq!(
+            expected_response(&ha1, &md5, "GET"),
+            "8ca523f5e9506fed4657c9700eebdbec"
+        );
+        // The MD5 HA1 does not verify a SHA-256 response (negative control).
+        assert_ne!(expected_response(&ha1, &p, "GET"), p.response);
+        for (text, want) in [
+            ("sha-256-SESS", Algorithm::SHA256_SESS),
+            ("MD5-sess", Algorithm::MD5_SESS),
+            ("md5", Algorithm::MD5),
+        ] {
+            let h = RFC7616_HEADER.replace("algorithm=SHA-256", &format!("algorithm={text}"));
+            assert_eq!(digest(&h).algorithm, want);
+        }
+    }
+
+    #[test]
+    fn userhash_and_extended_usernames() {
+        let h = RFC7616_HEADER.replace(
+            "username=\"Mufasa\"",
+            &format!(
+                "username=\"{}\", userhash=true",
+                userhash(HashKind::Sha256, "Mufasa", "http-auth@example.org")
+            ),
+        );
+        let p = digest(&h);
+        assert!(p.userhash);
+        assert_eq!(p.username.len(), 64);
+        let ext = RFC7616_HEADER.replace(
+            "username=\"Mufasa\"",
+            "username*=UTF-8''J%C3%A4s%C3%B8n%20Doe",
+        );
+        assert_eq!(digest(&ext).username, "J\u{e4}s\u{f8}n Doe");
+        for bad in [
+            RFC7616_HEADER.replace("username=\"Mufasa\"", "username*=UTF-8''%zz"),
+            RFC7616_HEADER.replace("username=\"Mufasa\"", "username*=latin1''x"),
+            RFC7616_HEADER.replace("username=\"Mufasa\"", "username*=UTF-8''x, userhash=true"),
+            format!("{RFC7616_HEADER}, username*=UTF-8''x"),
+            format!("{RFC7616_HEADER}, userhash=maybe"),
+        ] {
+            assert!(parse_authorization(&bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

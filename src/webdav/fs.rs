@@ -122,7 +122,9 @@ impl Meta {
 #[derive(Debug)]
 pub struct Members {
     pub dir: OwnedFd,
-    pub entries: Vec<Member>,
+    /// The visible names, sorted; their metadata comes one at a time from [`Root::member`],
+    /// so a listing of 100,000 files never holds 100,000 `Meta`s.
+    pub names: Vec<String>,
 }
 
 /// One member of a listed collection.
@@ -228,39 +230,39 @@ impl Root {
         visible_names(&fd).map_err(|e| FsError::new("list", p, e))
     }
 
-    /// The members of collection `p` with their metadata, from one open directory: one
-    /// `statx` per plain member. Members that are symlinks are resolved beneath the root;
-    /// those leaving it, looping or dangling are left out.
+    /// The members of collection `p`: one open directory and the names in it.
     pub fn members(&self, p: &DavPath) -> Result<Members, FsError> {
         let dir = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
         let names = visible_names(&dir).map_err(|e| FsError::new("list", p, e))?;
-        let mut entries = Vec::with_capacity(names.len());
-        for name in names {
-            let st = rustix::fs::statx(
-                &dir,
-                name.as_str(),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-                rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
-            );
-            let Ok(st) = st else { continue };
-            if u32::from(st.stx_mode) & 0o170_000 == 0o120_000 {
-                let Ok(child) = p.join(&name) else { continue };
-                if let Ok(Some(meta)) = self.stat(&child) {
-                    entries.push(Member {
-                        name,
-                        meta,
-                        via_link: true,
-                    });
-                }
-            } else {
-                entries.push(Member {
-                    meta: Meta::of_statx(&st),
-                    name,
-                    via_link: false,
-                });
-            }
+        Ok(Members { dir, names })
+    }
+
+    /// Member `name` of the collection `p` listed in `members`, with its metadata: one
+    /// `statx` for a plain member. A symlink is resolved beneath the root; one leaving it,
+    /// looping or dangling gives `None`, as does a name gone since the listing.
+    pub fn member(&self, members: &Members, p: &DavPath, name: &str) -> Option<Member> {
+        let st = rustix::fs::statx(
+            &members.dir,
+            name,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
+        )
+        .ok()?;
+        if u32::from(st.stx_mode) & 0o170_000 == 0o120_000 {
+            let child = p.join(name).ok()?;
+            let meta = self.stat(&child).ok()??;
+            Some(Member {
+                name: name.to_owned(),
+                meta,
+                via_link: true,
+            })
+        } else {
+            Some(Member {
+                meta: Meta::of_statx(&st),
+                name: name.to_owned(),
+                via_link: false,
+            })
         }
-        Ok(Members { dir, entries })
     }
 
     /// The parent directory of `p` (resolved beneath the root) and `p`'s last name.
@@ -448,11 +450,30 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// Append (or, after [`Upload::seek`], overwrite) bytes.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
-        self.file
-            .write_all(data)
-            .map_err(|e| FsError::new("write", &self.path, errno_of(&e)))
+    /// Append (or, after [`Upload::seek`], overwrite) the bytes of `bufs` in order, with
+    /// vectored writes: the pieces a client sent are not copied together first.
+    pub fn write(&mut self, bufs: &[bytes::Bytes]) -> Result<(), FsError> {
+        let mut slices: Vec<io::IoSlice<'_>> = bufs.iter().map(|b| io::IoSlice::new(b)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match self.file.write_vectored(rest) {
+                Ok(0) => return Err(FsError::new("write", &self.path, Errno::EIO)),
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FsError::new("write", &self.path, errno_of(&e))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes still free for this upload on its filesystem (what an unprivileged writer may
+    /// use), `None` when the filesystem keeps no count (ramfs, some FUSE report 0 blocks).
+    pub fn space_available(&self) -> Option<u64> {
+        let st = nix::sys::statvfs::fstatvfs(&self.file).ok()?;
+        if st.blocks() == 0 {
+            return None;
+        }
+        Some(st.blocks_available().saturating_mul(st.fragment_size()))
     }
 
     /// Move the write position (partial updates).
@@ -524,11 +545,11 @@ fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
 /// The names in an open directory, sorted, without `.`, `..`, bosun's internal files and names
 /// that are not UTF-8.
 fn visible_names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+    // `into_string` keeps each name's buffer: a listing of 100,000 names is held once.
     let mut names: Vec<String> = raw_names(dir)?
-        .iter()
-        .filter_map(|name| name.to_str().ok())
+        .into_iter()
+        .filter_map(|name| name.into_string().ok())
         .filter(|name| !name.starts_with(INTERNAL_PREFIX))
-        .map(str::to_owned)
         .collect();
     names.sort();
     Ok(names)

@@ -6,11 +6,13 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 
-use super::locks::{self, Lock};
+use super::locks::{self, Lock, LockConflict};
 use super::methods::{check_locks, fs_error, preconditions};
 use super::propfind::activelock;
 use super::xml::{self, DAV};
-use super::{Req, Resp, Server, blocking, error_response, read_body, status, xml_response};
+use super::{
+    Req, Resp, Server, blocking, error_response, read_body, retry_later, status, xml_response,
+};
 
 fn new_token() -> String {
     let mut b = [0u8; 16];
@@ -85,6 +87,9 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
                 .dav_child("owner")
                 .map(xml::Element::children_xml)
                 .unwrap_or_default();
+            if owner.len() > server.cfg.limits.max_lock_owner {
+                return Err(status(413));
+            }
             let infinite = match req.header("depth").map(|d| d.trim().to_ascii_lowercase()) {
                 None => true,
                 Some(d) if d == "infinity" => true,
@@ -107,13 +112,23 @@ pub async fn lock(server: &Server, req: &Req, body: Incoming) -> Resp {
                 infinite,
                 exclusive,
                 owner,
+                principal: req.user.clone(),
                 timeout,
                 expires: Instant::now() + timeout,
             };
             let lock = server
                 .locks
                 .acquire(lock)
-                .map_err(|_| error_response(423, "no-conflicting-lock"))?;
+                .map_err(|conflict| match conflict {
+                    LockConflict::Locked(_) => error_response(423, "no-conflicting-lock"),
+                    LockConflict::Full { max } => {
+                        crate::log::warn(format_args!(
+                            "webdav: refusing a LOCK by {}: {max} locks are held (--max-locks)",
+                            req.user
+                        ));
+                        retry_later(503)
+                    }
+                })?;
             if created {
                 let made = server
                     .root
@@ -144,6 +159,17 @@ pub async fn unlock(server: &Server, req: &Req, _body: Incoming) -> Resp {
     }) else {
         return status(400);
     };
+    if server
+        .locks
+        .principal_of(&token)
+        .is_some_and(|holder| holder != req.user)
+    {
+        crate::log::debug(format_args!(
+            "webdav: {} may not unlock a lock taken by another user",
+            req.user
+        ));
+        return status(403);
+    }
     if server.locks.release(&token, &req.path) {
         status(204)
     } else {

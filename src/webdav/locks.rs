@@ -2,6 +2,8 @@
 //! shared write locks, depth 0 and infinity, timeouts and refresh) and the `If` header's parser.
 //! Pure: no filesystem and no HTTP here; the handlers decide which paths a request touches.
 
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,9 @@ pub struct Lock {
     pub exclusive: bool,
     /// The `owner` element's content, as XML.
     pub owner: String,
+    /// The authenticated user who took the lock: only they may refresh it, unlock it or
+    /// write through it (as Apache's mod_dav checks `auth_user`).
+    pub principal: String,
     pub timeout: Duration,
     pub expires: Instant,
 }
@@ -42,49 +47,135 @@ impl Lock {
 pub enum LockConflict {
     /// An existing lock conflicts (423).
     Locked(DavPath),
+    /// The table holds its maximum of unexpired locks (503).
+    Full { max: usize },
 }
 
-/// Every active lock of the server.
-#[derive(Debug, Default)]
+/// Every active lock of the server, at most `max` of them.
+#[derive(Debug)]
 pub struct LockTable {
-    locks: Mutex<Vec<Lock>>,
+    inner: Mutex<Table>,
+    max: usize,
+}
+
+/// The locks indexed by root (segments in order, so a subtree is one range of keys) and by
+/// token: finding the locks over a path costs its depth, not the number of locks, so a user
+/// holding thousands of locks does not slow every listing down.
+#[derive(Debug, Default)]
+struct Table {
+    by_root: BTreeMap<Vec<String>, Vec<Lock>>,
+    roots: HashMap<String, Vec<String>>,
+    /// The earliest expiry, so expired locks are swept only when one has expired.
+    next_expiry: Option<Instant>,
+}
+
+impl Table {
+    fn sweep(&mut self, now: Instant) {
+        if self.next_expiry.is_none_or(|t| t > now) {
+            return;
+        }
+        let roots = &mut self.roots;
+        self.by_root.retain(|_, locks| {
+            locks.retain(|l| {
+                let live = l.expires > now;
+                if !live {
+                    roots.remove(&l.token);
+                }
+                live
+            });
+            !locks.is_empty()
+        });
+        self.next_expiry = self.by_root.values().flatten().map(|l| l.expires).min();
+    }
+
+    /// The locks rooted at `p` or at one of its ancestors that cover `p`.
+    fn covering(&self, p: &DavPath) -> impl Iterator<Item = &Lock> {
+        let segments = p.segments();
+        (0..=segments.len())
+            .filter_map(|n| self.by_root.get(&segments[..n]))
+            .flatten()
+            .filter(move |l| l.covers(p))
+    }
+
+    /// The locks rooted strictly beneath `p`.
+    fn beneath(&self, p: &DavPath) -> impl Iterator<Item = &Lock> {
+        let prefix = p.segments();
+        self.by_root
+            .range::<[String], _>((Bound::Excluded(prefix), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .flat_map(|(_, locks)| locks)
+    }
+
+    /// The locks `p` is under, and with `deep` also those beneath it.
+    fn affecting(&self, p: &DavPath, deep: bool) -> Vec<Lock> {
+        let mut out: Vec<Lock> = self.covering(p).cloned().collect();
+        if deep {
+            out.extend(self.beneath(p).cloned());
+        }
+        out
+    }
+
+    fn by_token(&mut self, token: &str) -> Option<&mut Lock> {
+        let root = self.roots.get(token)?;
+        self.by_root
+            .get_mut(root)?
+            .iter_mut()
+            .find(|l| l.token == token)
+    }
+
+    fn remove(&mut self, token: &str) {
+        let Some(root) = self.roots.remove(token) else {
+            return;
+        };
+        if let Some(locks) = self.by_root.get_mut(&root) {
+            locks.retain(|l| l.token != token);
+            if locks.is_empty() {
+                self.by_root.remove(&root);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.roots.len()
+    }
 }
 
 impl LockTable {
-    fn with<T>(&self, f: impl FnOnce(&mut Vec<Lock>) -> T) -> T {
-        let mut locks = self
-            .locks
+    /// An empty table that grants at most `max` locks at a time.
+    pub fn new(max: usize) -> LockTable {
+        LockTable {
+            inner: Mutex::new(Table::default()),
+            max,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Table) -> T) -> T {
+        let mut table = self
+            .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        locks.retain(|l| l.expires > now);
-        f(&mut locks)
+        table.sweep(Instant::now());
+        f(&mut table)
     }
 
     /// The locks that cover `p`.
     pub fn covering(&self, p: &DavPath) -> Vec<Lock> {
-        self.with(|locks| locks.iter().filter(|l| l.covers(p)).cloned().collect())
+        self.with(|t| t.covering(p).cloned().collect())
     }
 
     /// The locks that cover `p` or, with `deep`, anything beneath it.
     pub fn affecting(&self, p: &DavPath, deep: bool) -> Vec<Lock> {
-        self.with(|locks| {
-            locks
-                .iter()
-                .filter(|l| l.covers(p) || (deep && l.root.starts_with(p)))
-                .cloned()
-                .collect()
-        })
+        self.with(|t| t.affecting(p, deep))
     }
 
     /// The lock with `token`, if it covers `p`.
     pub fn find(&self, token: &str, p: &DavPath) -> Option<Lock> {
-        self.with(|locks| {
-            locks
-                .iter()
-                .find(|l| l.token == token && l.covers(p))
-                .cloned()
-        })
+        self.with(|t| t.by_token(token).filter(|l| l.covers(p)).cloned())
+    }
+
+    /// The user who holds the lock `token`, if it exists.
+    pub fn principal_of(&self, token: &str) -> Option<String> {
+        self.with(|t| t.by_token(token).map(|l| l.principal.clone()))
     }
 
     /// Whether `token` names a lock covering `p` (for `If` state tokens).
@@ -92,44 +183,66 @@ impl LockTable {
         self.find(token, p).is_some()
     }
 
-    /// Grant a new lock, unless one conflicts.
+    /// Grant a new lock, unless one conflicts or the table is full.
     pub fn acquire(&self, lock: Lock) -> Result<Lock, LockConflict> {
-        self.with(|locks| {
-            let conflict = locks.iter().find(|l| {
-                let overlaps =
-                    l.covers(&lock.root) || (lock.infinite && l.root.starts_with(&lock.root));
-                overlaps && (l.exclusive || lock.exclusive)
-            });
+        self.with(|t| {
+            let conflict = t
+                .affecting(&lock.root, lock.infinite)
+                .into_iter()
+                .find(|l| l.exclusive || lock.exclusive);
             if let Some(l) = conflict {
-                return Err(LockConflict::Locked(l.root.clone()));
+                return Err(LockConflict::Locked(l.root));
             }
-            locks.push(lock.clone());
+            if t.len() >= self.max {
+                return Err(LockConflict::Full { max: self.max });
+            }
+            let root = lock.root.segments().to_vec();
+            t.roots.insert(lock.token.clone(), root.clone());
+            t.next_expiry = Some(t.next_expiry.map_or(lock.expires, |e| e.min(lock.expires)));
+            t.by_root.entry(root).or_default().push(lock.clone());
             Ok(lock)
         })
     }
 
     /// Extend the lock `token` (which must cover `p`) by `timeout`.
     pub fn refresh(&self, token: &str, p: &DavPath, timeout: Duration) -> Option<Lock> {
-        self.with(|locks| {
-            let lock = locks.iter_mut().find(|l| l.token == token && l.covers(p))?;
+        self.with(|t| {
+            let lock = t.by_token(token).filter(|l| l.covers(p))?;
             lock.timeout = timeout;
             lock.expires = Instant::now() + timeout;
-            Some(lock.clone())
+            let refreshed = lock.clone();
+            // The recorded earliest expiry must stay a lower bound (a refresh may shorten).
+            t.next_expiry = Some(
+                t.next_expiry
+                    .map_or(refreshed.expires, |e| e.min(refreshed.expires)),
+            );
+            Some(refreshed)
         })
     }
 
     /// Remove the lock `token` if it covers `p`.
     pub fn release(&self, token: &str, p: &DavPath) -> bool {
-        self.with(|locks| {
-            let before = locks.len();
-            locks.retain(|l| !(l.token == token && l.covers(p)));
-            locks.len() != before
+        self.with(|t| {
+            if t.by_token(token).is_some_and(|l| l.covers(p)) {
+                t.remove(token);
+                true
+            } else {
+                false
+            }
         })
     }
 
     /// Drop every lock rooted at or beneath `p` (after DELETE, and on a MOVE's source).
     pub fn remove_beneath(&self, p: &DavPath) {
-        self.with(|locks| locks.retain(|l| !l.root.starts_with(p)));
+        self.with(|t| {
+            let mut tokens: Vec<String> = t.beneath(p).map(|l| l.token.clone()).collect();
+            if let Some(own) = t.by_root.get(p.segments()) {
+                tokens.extend(own.iter().map(|l| l.token.clone()));
+            }
+            for token in tokens {
+                t.remove(&token);
+            }
+        });
     }
 }
 
@@ -277,6 +390,7 @@ mod tests {
             infinite,
             exclusive,
             owner: String::new(),
+            principal: "alice".into(),
             timeout: DEFAULT_TIMEOUT,
             expires: Instant::now() + DEFAULT_TIMEOUT,
         }
@@ -315,12 +429,16 @@ mod tests {
 
     #[test]
     fn conflicts_and_coverage() {
-        let t = LockTable::default();
+        let t = LockTable::new(3);
         t.acquire(lock("a", "c", true, false)).unwrap();
         t.acquire(lock("b", "c/x", false, false)).unwrap();
         assert!(t.acquire(lock("c", "c/x", false, true)).is_err());
         assert!(t.acquire(lock("d", "", true, true)).is_err());
         assert!(t.acquire(lock("e", "other", false, true)).is_ok());
+        assert_eq!(
+            t.acquire(lock("f", "more", false, true)).unwrap_err(),
+            LockConflict::Full { max: 3 }
+        );
         assert_eq!(t.covering(&p("c/x/y")).len(), 1);
         assert!(t.token_covers("a", &p("c/deep/er")));
         assert!(!t.token_covers("b", &p("c/x/y")));
@@ -328,6 +446,32 @@ mod tests {
         assert_eq!(t.covering(&p("c/x/y")).len(), 0);
         t.remove_beneath(&p("c"));
         assert!(t.affecting(&p(""), true).iter().all(|l| l.token == "e"));
+    }
+
+    #[test]
+    fn subtrees_are_key_ranges_and_expired_locks_go() {
+        let t = LockTable::new(10);
+        t.acquire(lock("deep", "a/b/c", false, true)).unwrap();
+        t.acquire(lock("sibling", "ab", false, true)).unwrap();
+        t.acquire(lock("top", "a", false, false)).unwrap();
+        let tokens = |v: Vec<Lock>| {
+            let mut v: Vec<String> = v.into_iter().map(|l| l.token).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(tokens(t.affecting(&p("a"), true)), ["deep", "top"]);
+        assert_eq!(tokens(t.affecting(&p("a/b"), false)), Vec::<String>::new());
+        assert_eq!(tokens(t.covering(&p("a/b/c"))), ["deep"]);
+        // An infinite exclusive lock on "a" conflicts with "deep" beneath, not with "ab".
+        assert!(t.acquire(lock("x", "a", true, true)).is_err());
+        assert!(t.acquire(lock("y", "ab/z", false, false)).is_ok());
+        t.remove_beneath(&p("a"));
+        assert_eq!(tokens(t.affecting(&p(""), true)), ["sibling", "y"]);
+        assert_eq!(t.principal_of("deep"), None);
+        // A refresh that shortens the lifetime is honoured.
+        assert!(t.refresh("y", &p("ab/z"), Duration::ZERO).is_some());
+        assert!(t.find("y", &p("ab/z")).is_none());
+        assert!(t.find("sibling", &p("ab")).is_some());
     }
 
     #[test]

@@ -13,7 +13,8 @@ use hyper::header::HeaderValue;
 use super::fs::{FsError, Meta};
 use super::locks::{self, Condition};
 use super::path::{self, DavPath, PathError};
-use super::{DavBody, Req, Resp, Server, blocking, locked_response, status};
+use super::sendfile::FileBody;
+use super::{DavBody, Req, Resp, Server, blocking, locked_response, next_frame, status};
 
 const CHUNK: usize = 256 * 1024;
 /// Size of the reads that feed a GET response.
@@ -75,6 +76,15 @@ pub fn preconditions(server: &Server, req: &Req, meta: Option<&Meta>) -> Result<
     if let Some(header) = req.header("if") {
         let lists = locks::parse_if(header).ok_or_else(|| status(400))?;
         submitted = locks::submitted_tokens(&lists);
+        // A lock token is no key for another user (RFC 4918 6.4; Apache answers 403 too).
+        if submitted.iter().any(|t| {
+            server
+                .locks
+                .principal_of(t)
+                .is_some_and(|holder| holder != req.user)
+        }) {
+            return Err(status(403));
+        }
         let any_true = lists.iter().any(|list| {
             let target = match &list.resource {
                 None => Some(req.path.clone()),
@@ -220,6 +230,8 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
     };
     let body = if req.method == "HEAD" || len == 0 {
         DavBody::Bytes(None)
+    } else if let Some(regions) = &req.regions {
+        DavBody::File(FileBody::new(regions.clone(), file, start, len))
     } else {
         file.seek(SeekFrom::Start(start)).map_err(|_| status(500))?;
         let (tx, rx) = tokio::sync::mpsc::channel(2);
@@ -380,6 +392,20 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         if let Some((offset, _)) = partial {
             upload.seek(offset).map_err(|e| fs_error(&e))?;
         }
+        // A body that cannot fit is refused before it is read (with `Expect: 100-continue`
+        // the client never sends it); the upload is dropped, its temporary file removed.
+        let declared = req
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        if let (Some(len), Some(free)) = (declared, upload.space_available())
+            && len > free
+        {
+            crate::log::warn(format_args!(
+                "webdav: refusing a PUT of {len} bytes to {}: {free} bytes free",
+                target.href(&server.cfg.prefix, false)
+            ));
+            return Err(status(507));
+        }
         Ok((upload, meta.is_some(), partial, target))
     });
     let (mut upload, existed, partial, target) = match prepared {
@@ -387,27 +413,30 @@ pub async fn put(server: &Server, req: &Req, mut body: Incoming) -> Resp {
         Err(resp) => return resp,
     };
     let mut written: u64 = 0;
-    // Gather small frames into larger writes: fewer trips to a blocking thread.
-    let mut pending = bytes::BytesMut::new();
+    // Gather frames into larger vectored writes: fewer trips to a blocking thread, and no
+    // copy of the frames into one buffer.
+    let mut pending: Vec<Bytes> = Vec::new();
+    let mut pending_len = 0;
     loop {
-        let frame = body.frame().await;
-        let done = frame.is_none();
-        match frame {
-            // The client went away or sent a broken body: the old file stays as it was.
-            Some(Err(_)) => return status(400),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    written += data.len() as u64;
-                    pending.extend_from_slice(&data);
-                }
-            }
-            None => {}
+        // A stalled or broken body: the upload is dropped (its temporary file removed) and
+        // the old file stays as it was.
+        let data = match next_frame(server, &mut body).await {
+            Ok(data) => data,
+            Err(resp) => return resp,
+        };
+        let done = data.is_none();
+        if let Some(data) = data {
+            written += data.len() as u64;
+            pending_len += data.len();
+            pending.push(data);
         }
-        if pending.len() >= CHUNK || (done && !pending.is_empty()) {
-            let chunk = pending.split().freeze();
-            if let Err(e) = blocking(|| upload.write(&chunk)) {
+        // At most 64 pieces a write (well below IOV_MAX).
+        if pending_len >= CHUNK || pending.len() >= 64 || (done && !pending.is_empty()) {
+            if let Err(e) = blocking(|| upload.write(&pending)) {
                 return fs_error(&e);
             }
+            pending.clear();
+            pending_len = 0;
         }
         if done {
             break;

@@ -1,8 +1,10 @@
 //! The WebDAV server behind `bosun webdav`: RFC 4918 classes 1 and 2 on hyper 1, Digest (and
 //! optionally Basic) authentication against an htdigest file, every path confined beneath the
-//! root. This file owns the configuration, the listener and runtime, the response body type
-//! and the request gate (server-root OPTIONS, authentication, path parsing, read-only mode);
-//! the methods live in `methods`, `propfind` and `lockmethods`.
+//! root. This file owns the configuration, the listener and runtime, the response body type,
+//! the reading of request bodies (with the progress timeout) and the request gate (connection
+//! caps from `limits`, server-root OPTIONS, authentication, path parsing, read-only mode); the
+//! methods live in `methods`, `propfind` and `lockmethods`, sendfile'd file bodies in
+//! `sendfile`.
 //!
 //! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
 //! filesystem calls run under `block_in_place` or on blocking threads.
@@ -10,6 +12,7 @@
 pub mod auth;
 pub mod digest;
 pub mod fs;
+pub mod limits;
 pub mod locks;
 // The handlers return `Result<Resp, Resp>` so a refusal is an early `?`; a response is moved
 // once per request, so its size (152 bytes) does not matter.
@@ -21,6 +24,7 @@ pub mod path;
 #[allow(clippy::result_large_err)]
 mod propfind;
 pub mod props;
+pub mod sendfile;
 pub mod xml;
 
 use std::convert::Infallible;
@@ -39,6 +43,7 @@ use thiserror::Error;
 
 use self::auth::{Authenticator, Verdict};
 use self::fs::Root;
+use self::limits::{Gate, Limits};
 use self::locks::LockTable;
 use self::path::{DavPath, PathError};
 use self::props::Props;
@@ -52,11 +57,15 @@ pub struct Config {
     pub prefix: String,
     pub realm: String,
     pub htdigest: PathBuf,
+    /// The SHA-256 twin of the htdigest file (`user:realm:sha256hex`); SHA-256 Digest is
+    /// offered only while it exists.
+    pub htdigest_sha256: PathBuf,
     pub allow_basic: bool,
     pub read_only: bool,
     pub nonce_lifetime: Duration,
     /// Largest XML request body accepted.
     pub max_xml_body: usize,
+    pub limits: Limits,
 }
 
 /// Why the server could not start or stopped.
@@ -109,6 +118,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
     let auth = Authenticator::new(
         &cfg.realm,
         &cfg.htdigest,
+        &cfg.htdigest_sha256,
         cfg.allow_basic,
         cfg.nonce_lifetime,
     )?;
@@ -130,11 +140,26 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         cfg.prefix,
         cfg.realm
     ));
+    if cfg.allow_basic {
+        crate::log::warn(format_args!(
+            "webdav: Basic authentication is on (--allow-basic): passwords cross the network in \
+             clear text unless TLS terminates in front of {addr} (an OpenShift edge route, a \
+             reverse proxy)"
+        ));
+    }
+    if auth.offers_sha256() {
+        crate::log::info(format_args!(
+            "webdav: offering SHA-256 Digest with the users of {}",
+            cfg.htdigest_sha256.display()
+        ));
+    }
+    let gate = Gate::new(&cfg.limits);
+    let locks = LockTable::new(cfg.limits.max_locks);
     let server = Arc::new(Server {
         cfg,
         root,
         auth,
-        locks: LockTable::default(),
+        locks,
         props: Props::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -146,7 +171,7 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|source| WebdavError::Listen { addr, source })?;
         loop {
-            let (stream, _peer) = match listener.accept().await {
+            let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(err) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -156,17 +181,32 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let slot = match gate.enter(peer.ip()) {
+                Ok(slot) => slot,
+                Err(why) => {
+                    crate::log::debug(format_args!(
+                        "webdav: turning away a connection from {peer}: {why:?}"
+                    ));
+                    tokio::spawn(limits::refuse(stream, why));
+                    continue;
+                }
+            };
             let server = server.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
+                let _slot = slot;
+                let regions = sendfile::Regions::default();
+                let io =
+                    sendfile::Conn::new(stream, regions.clone(), server.cfg.limits.body_timeout);
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     let server = server.clone();
+                    req.extensions_mut().insert(regions.clone());
                     async move { Ok::<_, Infallible>(handle(&server, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .writev(true)
                     .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service)
                     .await;
             });
         }
@@ -178,6 +218,10 @@ pub fn run(cfg: Config) -> Result<(), WebdavError> {
 pub enum DavBody {
     Bytes(Option<Bytes>),
     Stream(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>, u64),
+    /// Of a length not known in advance: sent chunked.
+    Chunked(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>),
+    /// A file region sent with sendfile(2) by the connection ([`sendfile`]).
+    File(sendfile::FileBody),
 }
 
 impl Body for DavBody {
@@ -190,14 +234,19 @@ impl Body for DavBody {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             DavBody::Bytes(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            DavBody::Stream(rx, _) => rx
+            DavBody::Stream(rx, _) | DavBody::Chunked(rx) => rx
                 .poll_recv(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
+            DavBody::File(file) => Poll::Ready(file.next_chunk().map(|b| Ok(Frame::data(b)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, DavBody::Bytes(None))
+        match self {
+            DavBody::Bytes(b) => b.is_none(),
+            DavBody::File(file) => file.is_done(),
+            DavBody::Stream(..) | DavBody::Chunked(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -205,6 +254,8 @@ impl Body for DavBody {
             DavBody::Bytes(Some(b)) => SizeHint::with_exact(b.len() as u64),
             DavBody::Bytes(None) => SizeHint::with_exact(0),
             DavBody::Stream(_, len) => SizeHint::with_exact(*len),
+            DavBody::Chunked(_) => SizeHint::default(),
+            DavBody::File(file) => SizeHint::with_exact(file.total()),
         }
     }
 }
@@ -299,6 +350,8 @@ pub struct Req {
     pub headers: HeaderMap,
     /// The authenticated user.
     pub user: String,
+    /// Where a file body's regions go on this connection (always set by the server).
+    pub regions: Option<sendfile::Regions>,
 }
 
 impl Req {
@@ -306,6 +359,24 @@ impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// 401 with every Digest challenge, and Basic's when allowed.
+fn unauthorized(server: &Server, stale: bool) -> Resp {
+    let mut resp = status(401);
+    let mut values = server.auth.challenges(stale);
+    if server.auth.allow_basic() {
+        values.push(format!(
+            "Basic realm=\"{}\"",
+            server.auth.realm().replace('"', "")
+        ));
+    }
+    for value in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            resp.headers_mut().append("www-authenticate", value);
+        }
+    }
+    resp
 }
 
 async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
@@ -325,22 +396,7 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         .and_then(|v| v.to_str().ok());
     let user = match server.auth.check(&method, &target, authorization) {
         Verdict::Granted(user) => user,
-        Verdict::Challenge { stale } => {
-            let mut resp = status(401);
-            if let Ok(value) = HeaderValue::from_str(&server.auth.challenge(stale)) {
-                resp.headers_mut().append("www-authenticate", value);
-            }
-            if server.auth.allow_basic()
-                && let Ok(value) = HeaderValue::from_str(&format!(
-                    "Basic realm=\"{}\"",
-                    server.auth.realm().replace('"', "")
-                ))
-            {
-                resp.headers_mut().append("www-authenticate", value);
-            }
-            return resp;
-        }
-        Verdict::Malformed => return status(400),
+        Verdict::Challenge { stale } => return unauthorized(server, stale),
     };
     let path = match path::parse_target(&path_only, &server.cfg.prefix) {
         Ok(p) => p,
@@ -356,6 +412,7 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
         path,
         headers: parts.headers,
         user,
+        regions: parts.extensions.get::<sendfile::Regions>().cloned(),
     };
     let mut resp = match req.method.as_str() {
         "OPTIONS" => options_response(server),
@@ -394,14 +451,38 @@ async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Resp {
     resp
 }
 
+/// The next data of a request body: `Ok(None)` at its end. `Err` is the response to send:
+/// 408 (and the connection closed) when no data came for `limits.body_timeout`, 400 when the
+/// client broke the body off.
+pub async fn next_frame(server: &Server, body: &mut Incoming) -> Result<Option<Bytes>, Resp> {
+    use http_body_util::BodyExt;
+    loop {
+        match tokio::time::timeout(server.cfg.limits.body_timeout, body.frame()).await {
+            Err(_) => {
+                let mut resp = status(408);
+                resp.headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+                return Err(resp);
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(_))) => return Err(status(400)),
+            // Trailers carry no data: wait for the end.
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+}
+
 /// Read a whole XML request body, at most `cfg.max_xml_body` bytes. `Err` is the response to
-/// send (413 when too large).
+/// send (413 when too large, 408 when it stalls).
 pub async fn read_body(
     server: &Server,
     headers: &HeaderMap,
-    body: Incoming,
+    mut body: Incoming,
 ) -> Result<Bytes, Resp> {
-    use http_body_util::BodyExt;
     let limit = server.cfg.max_xml_body;
     let declared = headers
         .get("content-length")
@@ -410,17 +491,22 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(status(413));
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(status(413))
+    let mut out = bytes::BytesMut::new();
+    while let Some(data) = next_frame(server, &mut body).await? {
+        if out.len() + data.len() > limit {
+            return Err(status(413));
         }
-        Err(_) => Err(status(400)),
+        out.extend_from_slice(&data);
     }
+    Ok(out.freeze())
+}
+
+/// An empty `code` response (503, 429) with `Retry-After`.
+pub fn retry_later(code: u16) -> Resp {
+    let mut resp = status(code);
+    resp.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("10"));
+    resp
 }
 
 /// Run blocking filesystem work from async code.

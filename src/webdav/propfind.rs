@@ -1,17 +1,25 @@
 //! PROPFIND and PROPPATCH: the live properties bosun computes from the filesystem on every
 //! request (no cache), dead properties from [`super::props`], and the multistatus answer.
-//! `Depth: infinity` is refused with 403 and `DAV:propfind-finite-depth`.
+//! `Depth: infinity` (and no `Depth`) on a collection is refused with 403 and
+//! `DAV:propfind-finite-depth`, as Apache does; on a file it means depth 0.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper::body::Incoming;
+use std::sync::Arc;
 
-use super::fs::Meta;
+use bytes::Bytes;
+use hyper::Response;
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+
+use super::fs::{Members, Meta};
 use super::methods::{check_locks, fs_error, preconditions};
 use super::path::DavPath;
-use super::props::{Change, DeadProp};
+use super::props::{Change, DeadProp, Store};
 use super::xml::{self, DAV, Element, escape};
-use super::{Req, Resp, Server, blocking, error_response, read_body, status, xml_response};
+use super::{
+    DavBody, Req, Resp, Server, blocking, error_response, read_body, status, xml_response,
+};
 
 const LIVE: [&str; 9] = [
     "resourcetype",
@@ -153,6 +161,7 @@ fn live_value(server: &Server, p: &DavPath, m: &Meta, name: &str) -> Option<Stri
     Some(v)
 }
 
+#[derive(Debug, Clone)]
 enum Want {
     All(Vec<(String, String)>),
     Names,
@@ -187,12 +196,14 @@ fn parse_propfind(body: &[u8]) -> Result<Want, Resp> {
 }
 
 /// PROPFIND.
-pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
+pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
+    // No Depth header means infinity (RFC 4918 9.1). As Apache's mod_dav does, infinity is
+    // refused on collections only: on a file it is depth 0, a missing path is 404.
     let depth = match req.header("depth").map(|d| d.trim().to_ascii_lowercase()) {
-        Some(d) if d == "0" => 0,
-        Some(d) if d == "1" => 1,
-        Some(d) if d == "infinity" => return error_response(403, "propfind-finite-depth"),
-        None => return error_response(403, "propfind-finite-depth"),
+        Some(d) if d == "0" => Some(0),
+        Some(d) if d == "1" => Some(1),
+        Some(d) if d == "infinity" => None,
+        None => None,
         Some(_) => return status(400),
     };
     let body = match read_body(server, &req.headers, body).await {
@@ -208,6 +219,11 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
             Ok(Some(m)) => m,
             Ok(None) => return status(404),
             Err(e) => return fs_error(&e),
+        };
+        let depth = match depth {
+            Some(d) => d,
+            None if meta.is_dir => return error_response(403, "propfind-finite-depth"),
+            None => 0,
         };
         let mut out = String::from(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n",
@@ -231,24 +247,87 @@ pub async fn propfind(server: &Server, req: &Req, body: Incoming) -> Resp {
             } else {
                 Default::default()
             };
-            for member in &members.entries {
-                let Ok(child) = req.path.join(&member.name) else {
-                    continue;
-                };
-                let m = &member.meta;
-                let dead = if !needs_dead(&want) || !(m.is_file || m.is_dir) {
-                    Vec::new()
-                } else if member.via_link {
-                    server.props.list(&server.root, &child).unwrap_or_default()
-                } else {
-                    server.props.list_member(&members.dir, &member.name, &store)
-                };
-                respond(server, &child, m, &want, &dead, &mut out);
+            if members.names.len() > STREAM_FROM {
+                return stream_members(server, &req.path, want.clone(), members, store, out);
+            }
+            for name in &members.names {
+                member_response(server, &req.path, &want, &members, &store, name, &mut out);
             }
         }
         out.push_str("</D:multistatus>\n");
         xml_response(207, out)
     })
+}
+
+/// Listings longer than this are streamed (chunked) as they are produced, so the server's
+/// memory does not grow with the directory; shorter ones go out whole, with a length.
+const STREAM_FROM: usize = 1000;
+/// Bytes of XML gathered before a chunk is handed to the connection.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Answer 207 at once and produce the members' responses on a blocking thread, a chunk at a
+/// time; the channel's capacity bounds what waits for a slow client. A client that goes away
+/// ends the work.
+fn stream_members(
+    server: &Arc<Server>,
+    dir: &DavPath,
+    want: Want,
+    members: Members,
+    store: Store,
+    head: String,
+) -> Resp {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let server = server.clone();
+    let dir = dir.clone();
+    tokio::task::spawn_blocking(move || {
+        // Each chunk's buffer is sized once: growing it piece by piece was a good part of
+        // the time of a listing (realloc and memmove in the profile).
+        let fresh = || String::with_capacity(STREAM_CHUNK + STREAM_CHUNK / 4);
+        let mut out = fresh();
+        out.push_str(&head);
+        for name in &members.names {
+            member_response(&server, &dir, &want, &members, &store, name, &mut out);
+            if out.len() >= STREAM_CHUNK {
+                let chunk = Bytes::from(std::mem::replace(&mut out, fresh()));
+                if tx.blocking_send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        }
+        out.push_str("</D:multistatus>\n");
+        let _ = tx.blocking_send(Ok(Bytes::from(out)));
+    });
+    let mut resp = Response::new(DavBody::Chunked(rx));
+    *resp.status_mut() = hyper::StatusCode::MULTI_STATUS;
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    resp
+}
+
+/// The `response` element of member `name` of collection `dir`.
+fn member_response(
+    server: &Server,
+    dir: &DavPath,
+    want: &Want,
+    members: &Members,
+    store: &Store,
+    name: &str,
+    out: &mut String,
+) {
+    let (Ok(child), Some(member)) = (dir.join(name), server.root.member(members, dir, name)) else {
+        return;
+    };
+    let m = &member.meta;
+    let dead = if !needs_dead(want) || !(m.is_file || m.is_dir) {
+        Vec::new()
+    } else if member.via_link {
+        server.props.list(&server.root, &child).unwrap_or_default()
+    } else {
+        server.props.list_member(&members.dir, name, store)
+    };
+    respond(server, &child, m, want, &dead, out);
 }
 
 /// Whether answering `want` needs the dead properties (only-live `prop` requests, such as

@@ -22,6 +22,8 @@ pub enum XmlError {
     Empty,
     #[error("request body nests elements deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    #[error("request body is in the encoding {name:?}, which bosun does not read")]
+    Encoding { name: String },
 }
 
 /// An attribute, namespace-resolved (`ns` empty when unqualified).
@@ -176,9 +178,66 @@ fn syntax(detail: impl std::fmt::Display) -> XmlError {
     }
 }
 
-/// Parse a request body into its root element.
+/// The body as UTF-8, from what XML 1.0 allows (section 4.3.3 and appendix F): UTF-8 with or
+/// without a byte order mark, UTF-16 with a BOM (or, without one, starting with `<?`), and
+/// the ASCII-compatible ISO-8859-1 and US-ASCII when the declaration names them.
+pub fn to_utf8(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, XmlError> {
+    use std::borrow::Cow;
+    let utf16 = |bytes: &[u8], big: bool| -> Result<Cow<'_, [u8]>, XmlError> {
+        let units = bytes.chunks(2).map(|pair| match pair {
+            [a, b] if big => u16::from_be_bytes([*a, *b]),
+            [a, b] => u16::from_le_bytes([*a, *b]),
+            // An odd trailing byte cannot be UTF-16.
+            _ => 0xDC00,
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map(|text| Cow::Owned(text.into_bytes()))
+            .map_err(|_| syntax("invalid UTF-16"))
+    };
+    match body {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => return Ok(Cow::Borrowed(rest)),
+        [0xFE, 0xFF, rest @ ..] => return utf16(rest, true),
+        [0xFF, 0xFE, rest @ ..] => return utf16(rest, false),
+        [0x00, b'<', 0x00, b'?', ..] => return utf16(body, true),
+        [b'<', 0x00, b'?', 0x00, ..] => return utf16(body, false),
+        _ => {}
+    }
+    let Some(name) = declared_encoding(body) else {
+        return Ok(Cow::Borrowed(body));
+    };
+    match name.to_ascii_lowercase().as_str() {
+        "utf-8" | "utf8" => Ok(Cow::Borrowed(body)),
+        "iso-8859-1" | "latin1" | "iso_8859-1" | "us-ascii" | "ascii" => Ok(Cow::Owned(
+            body.iter()
+                .map(|&b| char::from(b))
+                .collect::<String>()
+                .into_bytes(),
+        )),
+        // UTF-16 declared in a body without a BOM that did not start with `<?` in UTF-16.
+        _ => Err(XmlError::Encoding { name }),
+    }
+}
+
+/// The `encoding` of an `<?xml ...?>` declaration at the very start, if any.
+fn declared_encoding(body: &[u8]) -> Option<String> {
+    let rest = body.strip_prefix(b"<?xml")?;
+    let end = rest.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&rest[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let value = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
+    let value = value.trim_start();
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let inner = &value[1..];
+    Some(inner[..inner.find(quote)?].to_owned())
+}
+
+/// Parse a request body into its root element (in any encoding [`to_utf8`] reads).
 pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
-    let mut reader = NsReader::from_reader(body);
+    let body = to_utf8(body)?;
+    let mut reader = NsReader::from_reader(body.as_ref());
     reader.config_mut().expand_empty_elements = true;
     reader.config_mut().check_end_names = true;
     let mut buf = Vec::new();
@@ -323,6 +382,40 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_every_encoding_xml_requires() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><D:propfind xmlns:D=\"DAV:\"><D:prop><x:n\u{e9} xmlns:x=\"urn:\u{e9}\"/></D:prop></D:propfind>";
+        let utf8 = parse(text.replace("UTF-16", "UTF-8").as_bytes()).unwrap();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let le_no_bom: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let bom8: Vec<u8> = [0xEF, 0xBB, 0xBF]
+            .into_iter()
+            .chain(text.replace("UTF-16", "UTF-8").bytes())
+            .collect();
+        let latin1: Vec<u8> = text
+            .replace("UTF-16", "ISO-8859-1")
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap())
+            .collect();
+        for body in [be, le, le_no_bom, bom8, latin1] {
+            assert_eq!(parse(&body).unwrap(), utf8, "{body:?}");
+        }
+        // Negative controls: an unknown encoding, broken UTF-16, undeclared Latin-1.
+        assert!(matches!(
+            parse(text.replace("UTF-16", "EBCDIC").as_bytes()),
+            Err(XmlError::Encoding { .. })
+        ));
+        assert!(parse(&[0xFF, 0xFE, 0x00, 0xD8, b'<', 0]).is_err());
+        assert!(parse(b"<?xml version=\"1.0\"?><a>\xe9</a>").is_err());
+    }
 
     #[test]
     fn parses_namespaces_and_entities() {

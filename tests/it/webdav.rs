@@ -6,7 +6,13 @@
 // Test code: a failed set-up step should panic with its cause.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod clients;
+mod compat;
 mod harness;
+mod limits;
+mod load;
+mod locks;
+mod matrix;
 mod protocol;
 mod security;

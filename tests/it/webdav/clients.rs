@@ -1,7 +1,6 @@
 //! Real clients: litmus (the acceptance score), curl, cadaver and a davfs2 mount.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -184,60 +183,12 @@ fn cadaver_session() {
 
 #[test]
 fn davfs2_mount_edit_is_seen_whole() {
-    if !has("mount.davfs") {
-        return;
-    }
-    if !Path::new("/dev/fuse").exists() || !nix_is_root() {
-        println!("SKIP: davfs2 mount needs /dev/fuse and root");
-        return;
-    }
     let server = Server::start(&[]);
     std::fs::write(server.root().join("app.py"), "VERSION = 1\n").unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let mnt = work.path().join("mnt");
-    let cache = work.path().join("cache");
-    std::fs::create_dir_all(&mnt).unwrap();
-    std::fs::create_dir_all(&cache).unwrap();
-    // mount.davfs drops to its own user for the cache.
-    for dir in [work.path(), cache.as_path()] {
-        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    }
-    let secrets = work.path().join("secrets");
-    let url = server.url("/webdav/");
-    std::fs::write(&secrets, format!("{url} {USER} \"{PASSWORD}\"\n")).unwrap();
-    std::fs::set_permissions(
-        &secrets,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let conf = work.path().join("davfs2.conf");
-    std::fs::write(&conf, format!("secrets {}\ncache_dir {}\nuse_locks 1\ndelay_upload 0\nfile_refresh 1\ndir_refresh 1\n", secrets.display(), cache.display())).unwrap();
-    let mount = Command::new("mount")
-        .args([
-            "-t",
-            "davfs",
-            "-o",
-            &format!("conf={}", conf.display()),
-            &url,
-        ])
-        .arg(&mnt)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    if !mount.status.success() {
-        println!(
-            "SKIP: davfs2 mount failed here: {}",
-            String::from_utf8_lossy(&mount.stderr).trim()
-        );
+    let Some(mount) = DavMount::mount(&server) else {
         return;
-    }
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mnt.clone());
+    };
+    let mnt = mount.dir.clone();
     // A watcher polls the served file; every version it sees must be complete.
     let served = server.root().join("app.py");
     let new_content = format!("VERSION = 2\n{}\n", "# padding\n".repeat(20_000));
@@ -260,7 +211,7 @@ fn davfs2_mount_edit_is_seen_whole() {
     });
     std::fs::write(mnt.join("app.py"), &new_content).unwrap();
     // davfs2 uploads on close (delay_upload 0) or at the latest on unmount.
-    drop(_guard);
+    drop(mount);
     assert!(
         watcher.join().unwrap(),
         "the new content never reached the server"

@@ -114,6 +114,8 @@ impl Server {
             realm: REALM.into(),
             nonce: None,
             nc: 0,
+            algorithm: digest::Algorithm::MD5,
+            userhash: false,
         }
     }
 
@@ -125,6 +127,19 @@ impl Server {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Server::start_in(dir, &extra)
+    }
+}
+
+impl Server {
+    /// Stop the server and return what it wrote on stderr.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut err = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut err);
+        }
+        err
     }
 }
 
@@ -230,6 +245,8 @@ pub struct Client {
     pub realm: String,
     pub nonce: Option<String>,
     pub nc: u64,
+    pub algorithm: digest::Algorithm,
+    pub userhash: bool,
 }
 
 pub fn challenge_params(resp: &Response) -> Vec<(String, String)> {
@@ -251,16 +268,35 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 impl Client {
     pub fn authorization(&mut self, method: &str, target: &str) -> String {
         self.nc += 1;
-        let nonce = self.nonce.clone().unwrap_or_default();
-        let cnonce = "0a4f113b";
-        let ha1 = digest::ha1(&self.user, &self.realm, &self.password);
-        let ha2 = digest::md5_hex(format!("{method}:{target}").as_bytes());
-        let response = digest::md5_hex(
-            format!("{ha1}:{nonce}:{:08x}:{cnonce}:auth:{ha2}", self.nc).as_bytes(),
-        );
+        let h = self.algorithm.hash;
+        let p = digest::DigestParams {
+            username: if self.userhash {
+                digest::userhash(h, &self.user, &self.realm)
+            } else {
+                self.user.clone()
+            },
+            realm: self.realm.clone(),
+            nonce: self.nonce.clone().unwrap_or_default(),
+            uri: target.to_owned(),
+            response: String::new(),
+            algorithm: self.algorithm,
+            userhash: self.userhash,
+            qop: "auth".into(),
+            nc: self.nc,
+            cnonce: "0a4f113b".into(),
+            opaque: None,
+        };
+        let ha1 = digest::ha1_with(h, &self.user, &self.realm, &self.password);
+        let response = digest::expected_response(&ha1, &p, method);
         format!(
-            "Digest username=\"{}\", realm=\"{}\", nonce=\"{nonce}\", uri=\"{target}\", qop=auth, nc={:08x}, cnonce=\"{cnonce}\", response=\"{response}\", algorithm=MD5",
-            self.user, self.realm, self.nc
+            "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{target}\", qop=auth, nc={:08x}, cnonce=\"{}\", response=\"{response}\", algorithm={}, userhash={}",
+            p.username,
+            p.realm,
+            p.nonce,
+            p.nc,
+            p.cnonce,
+            p.algorithm.name(),
+            p.userhash
         )
     }
 
@@ -299,6 +335,21 @@ impl Client {
         }
         last.expect("a response")
     }
+}
+
+/// GET `target` with this `Authorization` header, on a connection of its own.
+pub fn get_with(port: u16, target: &str, authorization: &str) -> Response {
+    exchange(
+        port,
+        &raw_request(
+            port,
+            "GET",
+            target,
+            &[("Authorization".into(), authorization.to_owned())],
+            b"",
+        ),
+        false,
+    )
 }
 
 pub fn raw_request(
@@ -382,4 +433,82 @@ pub fn nix_is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A davfs2 mount of a server's `/webdav/`, unmounted on drop (which uploads what davfs2
+/// still holds). `None`, after a loud SKIP line, where davfs2 or FUSE is not available.
+pub struct DavMount {
+    pub dir: PathBuf,
+    _work: tempfile::TempDir,
+}
+
+impl DavMount {
+    pub fn mount(server: &Server) -> Option<DavMount> {
+        if !has("mount.davfs") {
+            return None;
+        }
+        if !Path::new("/dev/fuse").exists() || !nix_is_root() {
+            println!("SKIP: davfs2 mount needs /dev/fuse and root");
+            return None;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let mnt = work.path().join("mnt");
+        let cache = work.path().join("cache");
+        std::fs::create_dir_all(&mnt).unwrap();
+        std::fs::create_dir_all(&cache).unwrap();
+        // mount.davfs drops to its own user for the cache.
+        for dir in [work.path(), cache.as_path()] {
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+                .unwrap();
+        }
+        let secrets = work.path().join("secrets");
+        let url = server.url("/webdav/");
+        std::fs::write(&secrets, format!("{url} {USER} \"{PASSWORD}\"\n")).unwrap();
+        std::fs::set_permissions(
+            &secrets,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        let conf = work.path().join("davfs2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                // buf_size 64: davfs2 up to 1.7 cannot list directories on Linux 6.16 and
+                // later without it (readdir fails with EINVAL before any request is sent).
+                "secrets {}\ncache_dir {}\nuse_locks 1\ndelay_upload 0\nfile_refresh 1\ndir_refresh 1\nbuf_size 64\n",
+                secrets.display(),
+                cache.display()
+            ),
+        )
+        .unwrap();
+        let mount = Command::new("mount")
+            .args([
+                "-t",
+                "davfs",
+                "-o",
+                &format!("conf={}", conf.display()),
+                &url,
+            ])
+            .arg(&mnt)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        if !mount.status.success() {
+            println!(
+                "SKIP: davfs2 mount failed here (FUSE not allowed?): {}",
+                String::from_utf8_lossy(&mount.stderr).trim()
+            );
+            return None;
+        }
+        Some(DavMount {
+            dir: mnt,
+            _work: work,
+        })
+    }
+}
+
+impl Drop for DavMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
 }
