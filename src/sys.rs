@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// The highest signal number on Linux (`_NSIG - 1`).
-pub const MAX_SIGNAL: i32 = 64;
+pub const MAX_SIGNAL: i32 = crate::vocab::signal::SIGRTMAX;
 
 /// Everything a child does between fork and exec, prepared in the parent (no allocation and no
 /// lookup happens in the child). The order of the steps is fixed: join the cgroup, become a

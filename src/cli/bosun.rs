@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::init::{self, exit::Exit};
+use crate::init;
 use crate::log::format::Format;
+use crate::vocab::exit::Exit;
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -487,7 +488,7 @@ fn parse_code(text: &str) -> Result<u8, String> {
 }
 
 fn parse_signal(text: &str) -> Result<Signal, String> {
-    crate::init::signals::parse(text)
+    crate::vocab::signal::parse(text)
         .and_then(|n| Signal::try_from(n).ok())
         .ok_or_else(|| format!("unknown signal {text:?}"))
 }

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 use crate::volume::classify::{self, Class};
 use crate::volume::copy::Progress;
 use crate::volume::image::{self, Layout};

@@ -12,7 +12,7 @@ pub mod webdav;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 
 /// Run the personality chosen by `args` (argv including `argv[0]`) and return how to exit.
 pub fn dispatch(args: Vec<OsString>) -> Exit {

@@ -8,12 +8,12 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::init::exit::Exit;
 use crate::unit::load::UnitFileKind;
 use crate::unit::{
     DiagnosticKind, LoadError, LoadState, LoadedUnit, Loader, SearchPath, SpecifierContext,
     UnitName, directive,
 };
+use crate::vocab::exit::Exit;
 
 const HELP: &str = "\
 Usage: bosun verify [--root DIR] [UNIT|PATH...]

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 use crate::webdav::limits::Limits;
 use crate::webdav::{self, Config};
 

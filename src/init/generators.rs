@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::reaper::Termination;
 use crate::unit::generators::{Generator, OUTPUT_DIRS, Policy, discover};
+use crate::vocab::termination::Termination;
 
 /// How long a generator killed at the deadline may take to be reaped before the run goes on
 /// without it (one stuck in uninterruptible sleep).
@@ -101,7 +101,7 @@ impl Run {
                 crate::log::warn(format_args!(
                     "generator {} not run: the generators used up BOSUN_GENERATOR_TIMEOUT ({})",
                     generator.path.display(),
-                    super::humanize(self.timeout)
+                    crate::vocab::time::humanize(self.timeout)
                 ));
                 continue;
             }
@@ -152,7 +152,7 @@ impl Run {
             )),
             (Termination::Signaled(signo), None) => crate::log::warn(format_args!(
                 "generator {path} was killed by {}; going on with what it wrote",
-                super::signals::name(signo)
+                crate::vocab::signal::name(signo)
             )),
         }
         true
@@ -179,7 +179,7 @@ impl Run {
                 crate::log::warn(format_args!(
                     "generator {} still runs after {} (BOSUN_GENERATOR_TIMEOUT): killing it",
                     run.generator.path.display(),
-                    super::humanize(timeout)
+                    crate::vocab::time::humanize(timeout)
                 ));
                 let _ = crate::sys::send_signal(-run.pid, libc::SIGKILL);
                 run.killed = Some(now);

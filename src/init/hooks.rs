@@ -22,14 +22,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::exit::Exit;
-use super::reaper::Termination;
 use super::services::{Line, read_pipe};
 use super::volume::fail;
-use crate::log::format::{Format, render, rfc3339};
+use crate::log::format::{Format, render};
 use crate::log::output::Output;
 use crate::log::ring::{Entry, Stream};
 use crate::manager::engine::Pipe;
+use crate::vocab::exit::Exit;
+use crate::vocab::termination::Termination;
+use crate::vocab::time::rfc3339;
 use crate::volume::hooks::{self, Hook, Phase};
 use crate::volume::state::{self, HookFailure, Volume};
 
@@ -579,7 +580,7 @@ impl Boot {
         let how = match termination {
             Termination::Exited(code) => format!("exited with code {code}"),
             Termination::Signaled(signo) => {
-                format!("was killed by {}", super::signals::name(signo))
+                format!("was killed by {}", crate::vocab::signal::name(signo))
             }
         };
         if let Some((_, file)) = &run.log {
@@ -606,7 +607,7 @@ impl Boot {
         let timed_out = if run.timed_out {
             format!(
                 " after running longer than BOSUN_HOOK_TIMEOUT ({})",
-                super::humanize(self.timeout.unwrap_or_default())
+                crate::vocab::time::humanize(self.timeout.unwrap_or_default())
             )
         } else {
             String::new()
@@ -683,7 +684,7 @@ impl Boot {
                 "the {} hook {} did not stop within {}: killing it",
                 run.phase.name(),
                 run.hook.name,
-                super::humanize(stop_timeout)
+                crate::vocab::time::humanize(stop_timeout)
             ));
             signal_group(run.pid, libc::SIGKILL);
             run.deadline = None;
@@ -693,7 +694,7 @@ impl Boot {
             "the {} hook {} is still running after BOSUN_HOOK_TIMEOUT ({}): stopping it",
             run.phase.name(),
             run.hook.name,
-            super::humanize(self.timeout.unwrap_or_default())
+            crate::vocab::time::humanize(self.timeout.unwrap_or_default())
         ));
         run.timed_out = true;
         run.deadline = now.checked_add(stop_timeout);

@@ -8,7 +8,6 @@
 //! not die with processes still running under it.
 
 mod control;
-pub mod exit;
 mod generators;
 pub mod hooks;
 mod loading;
@@ -37,8 +36,9 @@ use tokio::sync::oneshot;
 
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
-use exit::Exit;
-use reaper::Termination;
+use crate::vocab::exit::Exit;
+use crate::vocab::termination::Termination;
+use crate::vocab::time::humanize;
 use signals::{Delivery, SignalStream};
 
 /// How long to keep reaping after SIGKILL before giving up on processes that do not die
@@ -187,7 +187,7 @@ async fn supervise(
         done: false,
         waiters: Vec::new(),
         requested_exit: None,
-        started_ms: crate::manager::engine::now_ms(),
+        started_ms: crate::vocab::time::now_ms(),
         runtime: std::env::var_os(notify::VARIABLE).and_then(|value| {
             notify::Runtime::open(&value)
                 .inspect_err(|e| {
@@ -615,14 +615,14 @@ impl Supervisor<'_> {
         if let Some(target) = self.forward_target().filter(|_| self.main_alive()) {
             crate::log::debug(format_args!(
                 "forwarding {} to {target}",
-                signals::name(delivery.signo),
+                crate::vocab::signal::name(delivery.signo),
             ));
             if let Err(err) = crate::sys::send_signal(target, delivery.signo)
                 && err.raw_os_error() != Some(libc::ESRCH)
             {
                 crate::log::warn(format_args!(
                     "cannot forward {}: {err}",
-                    signals::name(delivery.signo)
+                    crate::vocab::signal::name(delivery.signo)
                 ));
             }
         }
@@ -632,7 +632,7 @@ impl Supervisor<'_> {
         if matches!(delivery.signo, libc::SIGTERM | libc::SIGINT) && !self.shutting_down {
             crate::log::info(format_args!(
                 "received {}: stopping",
-                signals::name(delivery.signo)
+                crate::vocab::signal::name(delivery.signo)
             ));
             self.begin_shutdown(Instant::now().into_std());
         }
@@ -793,17 +793,8 @@ impl Supervisor<'_> {
 fn describe(termination: Termination) -> String {
     match termination {
         Termination::Exited(code) => format!("exited with code {code}"),
-        Termination::Signaled(signo) => format!("was killed by {}", signals::name(signo)),
-    }
-}
-
-/// A duration as a person writes it: `5s`, `1.5s`, `250ms`.
-pub fn humanize(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d.as_secs() == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.3}s", d.as_secs_f64())
+        Termination::Signaled(signo) => {
+            format!("was killed by {}", crate::vocab::signal::name(signo))
+        }
     }
 }

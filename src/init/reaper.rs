@@ -8,14 +8,7 @@ use nix::errno::Errno;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
-/// How a reaped process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Termination {
-    /// It called exit with this code.
-    Exited(i32),
-    /// It was killed by this signal number.
-    Signaled(i32),
-}
+use crate::vocab::termination::Termination;
 
 /// What one pass of the reaper found.
 #[derive(Debug, Default)]

@@ -7,9 +7,11 @@
 use tokio::time::Instant;
 
 use super::panics::{Task, TaskPanic};
-use super::signals::SIGRTMIN;
-use super::{KILL_GRACE, Stop, Supervisor, exit::Exit, humanize, reaper};
+use super::{KILL_GRACE, Stop, Supervisor, reaper};
 use crate::service::status::Active;
+use crate::vocab::exit::Exit;
+use crate::vocab::signal::SIGRTMIN;
+use crate::vocab::time::humanize;
 
 /// How often the control server is started again after a panic before bosun gives up and
 /// shuts down as for any other internal error.
@@ -141,7 +143,7 @@ impl Supervisor<'_> {
 
     /// systemd's halt, poweroff and reboot signals.
     pub(super) fn on_objective(&mut self, objective: Objective, signo: i32) {
-        let name = super::signals::name(signo);
+        let name = crate::vocab::signal::name(signo);
         match objective {
             Objective::Ordered(what) => {
                 if self.shutting_down {

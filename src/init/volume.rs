@@ -18,11 +18,12 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use super::exit::{Exit, Refusal};
 use super::hooks::{Boot, Plan};
 use super::runtime::BootTime;
 use super::services::Line;
-use crate::log::format::{Format, rfc3339};
+use crate::log::format::Format;
+use crate::vocab::exit::{Exit, Refusal};
+use crate::vocab::time::rfc3339;
 use crate::volume::classify::{self, Class};
 use crate::volume::copy::CopyError;
 use crate::volume::hooks::Phase;
@@ -253,7 +254,7 @@ fn interrupted(data: &Path, error: &PopulateError) -> Option<Exit> {
     let signo = pending_stop().unwrap_or(libc::SIGTERM);
     crate::log::notice(format_args!(
         "received {} while filling {}: stopping; the next start carries on where this one stopped",
-        super::signals::name(signo),
+        crate::vocab::signal::name(signo),
         data.display()
     ));
     Some(Exit::Code(u8::try_from(128 + signo).unwrap_or(u8::MAX)))

@@ -27,7 +27,6 @@ use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
 use crate::init::procs;
-use crate::init::reaper::Termination;
 use crate::log::ring::Stream;
 use crate::service::cgroup::{Cgroups, ServiceCgroup};
 use crate::service::notify::Message;
@@ -35,6 +34,7 @@ use crate::service::spawn::{self, Identity, Launch};
 use crate::service::state::{Action, Active, Defaults, Event, Phase, Service, Spec, State, Target};
 use crate::unit::load::{LoadState, Loader};
 use crate::unit::model::{ServiceSection, ServiceType, UnitKind};
+use crate::vocab::termination::Termination;
 
 /// How the engine is set up.
 #[derive(Debug)]
@@ -487,7 +487,7 @@ impl Engine {
                 if watchdog {
                     run.watchdog = None;
                     let limit = run.svc.spec().watchdog.map_or_else(String::new, |d| {
-                        format!(" (limit {})", crate::init::humanize(d))
+                        format!(" (limit {})", crate::vocab::time::humanize(d))
                     });
                     self.notes
                         .push(Note::Error(format!("{name}: Watchdog timeout{limit}!")));
@@ -1078,7 +1078,7 @@ impl Engine {
                     Termination::Exited(c) => ("exited", c.to_string()),
                     Termination::Signaled(s) => (
                         "killed",
-                        crate::init::signals::name(s)
+                        crate::vocab::signal::name(s)
                             .trim_start_matches("SIG")
                             .to_owned(),
                     ),

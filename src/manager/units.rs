@@ -9,97 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::graph::{Deps, Graph};
 use crate::unit::load::{LoadError, LoadState, LoadedUnit, Loader};
 use crate::unit::model::UnitKind;
-
-/// A standard target: name, description, requires, wants (each also ordered before it).
-type Builtin = (
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static [&'static str],
-);
-
-/// The targets of systemd.special(7) that services name, as bosun supplies them when no unit
-/// file exists. The boot chain is multi-user → basic → sysinit, as in systemd.
-pub const BUILTIN_TARGETS: [Builtin; 28] = [
-    (
-        "multi-user.target",
-        "Multi-User System",
-        &["basic.target"],
-        &[],
-    ),
-    (
-        "graphical.target",
-        "Graphical Interface",
-        &["multi-user.target"],
-        &[],
-    ),
-    (
-        "basic.target",
-        "Basic System",
-        &["sysinit.target"],
-        &[
-            "sockets.target",
-            "timers.target",
-            "paths.target",
-            "slices.target",
-        ],
-    ),
-    (
-        "sysinit.target",
-        "System Initialization",
-        &[],
-        &["local-fs.target", "swap.target"],
-    ),
-    ("local-fs.target", "Local File Systems", &[], &[]),
-    (
-        "local-fs-pre.target",
-        "Preparation for Local File Systems",
-        &[],
-        &[],
-    ),
-    ("remote-fs.target", "Remote File Systems", &[], &[]),
-    (
-        "remote-fs-pre.target",
-        "Preparation for Remote File Systems",
-        &[],
-        &[],
-    ),
-    ("swap.target", "Swaps", &[], &[]),
-    ("sockets.target", "Sockets", &[], &[]),
-    ("timers.target", "Timers", &[], &[]),
-    ("paths.target", "Path Units", &[], &[]),
-    ("slices.target", "Slice Units", &[], &[]),
-    ("network.target", "Network", &[], &[]),
-    ("network-pre.target", "Preparation for Network", &[], &[]),
-    (
-        "network-online.target",
-        "Network is Online",
-        &[],
-        &["network.target"],
-    ),
-    (
-        "nss-lookup.target",
-        "Host and Network Name Lookups",
-        &[],
-        &[],
-    ),
-    (
-        "nss-user-lookup.target",
-        "User and Group Name Lookups",
-        &[],
-        &[],
-    ),
-    ("time-set.target", "System Time Set", &[], &[]),
-    ("time-sync.target", "System Time Synchronized", &[], &[]),
-    ("rpcbind.target", "RPC Port Mapper", &[], &[]),
-    ("getty.target", "Login Prompts", &[], &[]),
-    ("getty-pre.target", "Preparation for Logins", &[], &[]),
-    ("emergency.target", "Emergency Mode", &[], &[]),
-    ("rescue.target", "Rescue Mode", &["sysinit.target"], &[]),
-    ("shutdown.target", "System Shutdown", &[], &[]),
-    ("final.target", "Late Shutdown Services", &[], &[]),
-    ("system-update.target", "System Update", &[], &[]),
-];
+use crate::unit::special::{self, Target};
 
 /// One unit of the boot set.
 #[derive(Debug, Clone)]
@@ -109,7 +19,7 @@ pub enum Entry {
     /// A standard target supplied by bosun, with the units enabled into its `.wants/` and
     /// `.requires/` directories.
     Builtin {
-        target: &'static Builtin,
+        target: &'static Target,
         wants: Vec<String>,
         requires: Vec<String>,
     },
@@ -122,7 +32,7 @@ impl Entry {
     pub fn description(&self) -> Option<&str> {
         match self {
             Entry::Loaded(l) => l.unit.unit.description.as_deref(),
-            Entry::Builtin { target, .. } => Some(target.1),
+            Entry::Builtin { target, .. } => Some(target.description),
             Entry::Missing(_) => None,
         }
     }
@@ -155,7 +65,7 @@ pub fn collect(
                 }
                 (real, Entry::Loaded(Box::new(loaded)))
             }
-            Err(LoadError::NotFound { .. }) => match BUILTIN_TARGETS.iter().find(|b| b.0 == name) {
+            Err(LoadError::NotFound { .. }) => match special::target(&name) {
                 Some(b) => {
                     let links = |suffix| {
                         crate::unit::UnitName::parse(&name)
@@ -167,7 +77,7 @@ pub fn collect(
                             .collect::<Vec<String>>()
                     };
                     let (wants, requires) = (links(".wants"), links(".requires"));
-                    queue.extend(b.2.iter().chain(b.3).map(|s| (*s).to_owned()));
+                    queue.extend(b.requires.iter().chain(b.wants).map(|s| (*s).to_owned()));
                     queue.extend(wants.iter().chain(&requires).cloned());
                     (
                         name.clone(),
@@ -281,9 +191,9 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 wants,
                 requires,
             } => {
-                d.requires = target.2.iter().map(|s| (*s).to_owned()).collect();
+                d.requires = target.requires.iter().map(|s| (*s).to_owned()).collect();
                 d.requires.extend(requires.iter().map(|n| canonical(n)));
-                d.wants = target.3.iter().map(|s| (*s).to_owned()).collect();
+                d.wants = target.wants.iter().map(|s| (*s).to_owned()).collect();
                 d.wants.extend(wants.iter().map(|n| canonical(n)));
                 add_defaults(&mut d, &UnitKind::Target, units);
             }

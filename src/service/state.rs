@@ -9,10 +9,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::init::reaper::Termination;
 use crate::service::notify::Notice;
 use crate::unit::model::{KillMode, NotifyAccess, RestartPolicy, ServiceType};
 use crate::unit::value::ExitStatusSet;
+use crate::vocab::termination::Termination;
 
 pub use super::spec::{Commands, Defaults, Spec};
 pub use super::status::{Active, Outcome, State};

@@ -19,6 +19,7 @@ pub mod install;
 pub mod load;
 pub mod model;
 pub mod name;
+pub mod special;
 pub mod specifier;
 pub mod syntax;
 pub mod value;

@@ -308,7 +308,7 @@ pub fn parse_mode(text: &str) -> Result<u32, ValueError> {
 
 /// Parse a signal name or number (`SIGTERM`, `TERM`, `15`, `RTMIN+3`).
 pub fn parse_signal(text: &str) -> Result<i32, ValueError> {
-    crate::init::signals::parse(text).ok_or_else(|| ValueError::Signal {
+    crate::vocab::signal::parse(text).ok_or_else(|| ValueError::Signal {
         value: text.to_owned(),
     })
 }
@@ -428,7 +428,7 @@ pub fn parse_exit_status_list(text: &str, set: &mut ExitStatusSet) -> Result<(),
             return Err(ValueError::ExitStatus {
                 value: word.to_owned(),
             });
-        } else if let Some(signo) = crate::init::signals::parse(word) {
+        } else if let Some(signo) = crate::vocab::signal::parse(word) {
             set.signals.insert(signo);
         } else {
             return Err(ValueError::ExitStatus {

@@ -148,7 +148,7 @@ pub fn environment(
 pub fn stamp(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = crate::log::format::civil_from_days(i64::try_from(days).unwrap_or(0));
+    let (y, m, d) = crate::vocab::time::civil_from_days(i64::try_from(days).unwrap_or(0));
     format!(
         "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
         rem / 3600,

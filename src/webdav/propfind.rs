@@ -80,7 +80,7 @@ pub fn rfc3339(t: SystemTime) -> String {
         .unwrap_or(0);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
-    let (year, month, day) = crate::log::format::civil_from_days(days);
+    let (year, month, day) = crate::vocab::time::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

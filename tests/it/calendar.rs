@@ -213,7 +213,7 @@ pub fn show_utc(t: SystemTime) -> String {
     let secs = i64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = bosun::log::format::civil_from_days(days);
+    let (year, month, day) = bosun::vocab::time::civil_from_days(days);
     format!(
         "{} {year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         DAYS[usize::try_from(days.rem_euclid(7)).unwrap()],

@@ -160,11 +160,7 @@ fn without_builtin_target_warnings(stderr: &str) -> String {
             let builtin = line
                 .strip_suffix('.')
                 .and_then(|l| l.rsplit_once(" is added as a dependency to a non-existent unit "))
-                .is_some_and(|(_, target)| {
-                    bosun::manager::units::BUILTIN_TARGETS
-                        .iter()
-                        .any(|(name, ..)| *name == target)
-                });
+                .is_some_and(|(_, target)| bosun::unit::special::is_special(target));
             !builtin
         })
         .flat_map(|line| [line, "\n"])

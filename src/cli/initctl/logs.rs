@@ -15,7 +15,7 @@ use super::args::Lines;
 use super::status::{Color, Style, paint};
 use crate::control::client::call;
 use crate::control::proto::{LogLine, Request, Response};
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 
 /// How often `-f` asks for new lines.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -41,7 +41,7 @@ pub fn render(line: &LogLine, style: Style, raw: bool) -> Vec<u8> {
 /// Milliseconds since the epoch as ISO 8601 in UTC, to the millisecond.
 pub fn timestamp(ms: u64) -> String {
     let secs = i64::try_from(ms / 1000).unwrap_or(0);
-    let (y, m, d) = crate::log::format::civil_from_days(secs.div_euclid(86_400));
+    let (y, m, d) = crate::vocab::time::civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",

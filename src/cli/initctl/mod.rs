@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::cli::systemctl::{self, Options, Parsed};
 use crate::control::client::{ClientError, call};
 use crate::control::proto::{Request, Response, SystemInfo, UnitInfo};
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 use args::{Command, Invocation, JobWord, Lines};
 use status::{Style, UnitJson, UnitsJson};
 
@@ -249,7 +249,7 @@ fn overview(prog: &str, socket: &Path, all: bool, json: bool) -> Exit {
             },
         );
     }
-    let now = crate::manager::engine::now_ms();
+    let now = crate::vocab::time::now_ms();
     write_out(
         prog,
         &status::overview(&system, &units, all, now, Style::for_stdout()),

@@ -204,7 +204,7 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
             if let Some(ms) = u.next_elapse_ms {
                 description = format!(
                     "{description} (next {}, in {})",
-                    crate::log::format::utc_time(ms),
+                    crate::vocab::time::utc_time(ms),
                     duration(ms.saturating_sub(now_ms))
                 );
             }
@@ -288,7 +288,7 @@ pub fn header(system: &SystemInfo, now_ms: u64, style: Style) -> String {
         &format!(
             "{} (since {})",
             duration(now_ms.saturating_sub(system.started_ms)),
-            crate::log::format::utc_time(system.started_ms)
+            crate::vocab::time::utc_time(system.started_ms)
         ),
     );
     field("Volume", &volume_line(system));

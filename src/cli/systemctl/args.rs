@@ -494,7 +494,7 @@ impl Parser<'_> {
                 if value == "help" {
                     return Ok(Some(signal_help()));
                 }
-                o.signal = Some(crate::init::signals::parse(&value).ok_or_else(|| {
+                o.signal = Some(crate::vocab::signal::parse(&value).ok_or_else(|| {
                     UsageError(format!("Failed to parse signal string \"{value}\"."))
                 })?);
             }
@@ -712,7 +712,7 @@ fn state_help(legend: bool) -> String {
 fn signal_help() -> String {
     let mut out = String::new();
     for n in 1..=crate::sys::MAX_SIGNAL {
-        out.push_str(crate::init::signals::name(n).trim_start_matches("SIG"));
+        out.push_str(crate::vocab::signal::name(n).trim_start_matches("SIG"));
         out.push('\n');
     }
     out

@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use crate::init::exit::Exit;
+use crate::vocab::exit::Exit;
 pub use args::{Invocation, Options, Parsed, UnitArg, Verb};
 
 /// The systemd version bosun's systemctl answers to: scripts parse the number.

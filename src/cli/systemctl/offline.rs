@@ -11,11 +11,11 @@ use nix::errno::Errno;
 
 use super::args::{Invocation, UnitArg, Verb};
 use super::glyph;
-use crate::init::exit::Exit;
 use crate::unit::install::{
     Change, ChangeKind, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
 };
 use crate::unit::{Loader, SearchPath, SpecifierContext};
+use crate::vocab::exit::Exit;
 
 /// What every verb that needs a running manager prints offline.
 pub const NOT_BOOTED: &str =

@@ -16,8 +16,8 @@ use super::options::{JobMode, OutputMode};
 use super::text::shell_maybe_quote;
 use crate::control::client::call;
 use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo, bus_error};
-use crate::init::exit::Exit;
 use crate::unit::install::fnmatch;
+use crate::vocab::exit::Exit;
 
 type Ask<'a> = dyn Fn(Request) -> Result<Response, Exit> + 'a;
 
@@ -48,7 +48,7 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         Verb::ListSockets => ask(Request::Units { names: Vec::new() })
             .map(|r| list::sockets(&unit_list(r), invocation)),
         Verb::ListTimers => ask(Request::Units { names: Vec::new() })
-            .map(|r| list::timers(&unit_list(r), invocation, crate::manager::engine::now_ms())),
+            .map(|r| list::timers(&unit_list(r), invocation, crate::vocab::time::now_ms())),
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {

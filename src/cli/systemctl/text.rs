@@ -42,7 +42,7 @@ pub fn timestamp(ms: u64) -> String {
     let secs = i64::try_from(ms / 1000).unwrap_or(0);
     let days = secs.div_euclid(86_400);
     let weekday = usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0);
-    format!("{} {}", DAYS[weekday], crate::log::format::utc_time(ms))
+    format!("{} {}", DAYS[weekday], crate::vocab::time::utc_time(ms))
 }
 
 /// How long before (`ago`) or after (`left`) `now_ms` the time `ms` is, as systemd says it.

@@ -522,12 +522,7 @@ pub struct Refusal {
     pub error: &'static str,
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use crate::vocab::time::now_ms;
 
 fn service_type_name(t: Option<crate::unit::model::ServiceType>) -> String {
     use crate::unit::model::ServiceType as T;
@@ -545,10 +540,10 @@ fn service_type_name(t: Option<crate::unit::model::ServiceType>) -> String {
 }
 
 /// How a process ended, as systemd's `code=` word and the status or signal number.
-fn code_and_status(t: crate::init::reaper::Termination) -> (String, i32) {
+fn code_and_status(t: crate::vocab::termination::Termination) -> (String, i32) {
     match t {
-        crate::init::reaper::Termination::Exited(c) => ("exited".to_owned(), c),
-        crate::init::reaper::Termination::Signaled(s) => ("killed".to_owned(), s),
+        crate::vocab::termination::Termination::Exited(c) => ("exited".to_owned(), c),
+        crate::vocab::termination::Termination::Signaled(s) => ("killed".to_owned(), s),
     }
 }
 

@@ -72,7 +72,7 @@ pub(crate) fn breakdown(t: i64, gmtoff: i64, isdst: i32) -> Tm {
     let rem = local.rem_euclid(SECS_PER_DAY);
     // 1970-01-01 was a Thursday.
     let wday = (days + 4).rem_euclid(7);
-    let (year, month, mday) = crate::log::format::civil_from_days(days);
+    let (year, month, mday) = crate::vocab::time::civil_from_days(days);
     // tm's months count from 0.
     let mon = i64::from(month) - 1;
     let mday = i64::from(mday);

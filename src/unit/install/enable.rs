@@ -504,9 +504,7 @@ impl Installer {
             }
             // bosun supplies the standard targets itself where systemd ships them as files (an
             // image without systemd has no multi-user.target): a link into one is not dangling.
-            let builtin = crate::manager::units::BUILTIN_TARGETS
-                .iter()
-                .any(|(target, ..)| *target == dst);
+            let builtin = crate::unit::special::is_special(&dst);
             if !builtin && self.exists(&dst) == Ok(false) {
                 changes.push(Change::new(
                     ChangeKind::DestinationNotPresent,

@@ -6,8 +6,8 @@ use super::super::args::Invocation;
 use super::super::options::Dependency;
 use super::{Ask, unit_list};
 use crate::control::proto::{Request, UnitInfo};
-use crate::init::exit::Exit;
 use crate::unit::install::fnmatch;
+use crate::vocab::exit::Exit;
 
 /// format-table's layout: every column as wide as its widest cell, one space between, the
 /// last column never padded.

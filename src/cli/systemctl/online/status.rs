@@ -10,8 +10,8 @@ use super::super::text::{relative, timestamp};
 use super::{Ask, unit_list};
 use crate::control::client::call;
 use crate::control::proto::{Request, Response, UnitInfo, bus_error};
-use crate::init::exit::Exit;
 use crate::unit::install::FileState;
+use crate::vocab::exit::Exit;
 
 /// unit_active_state_to_glyph(), or its ASCII fallback when the locale is not UTF-8.
 pub(super) fn glyph(active: &str) -> &'static str {
@@ -42,7 +42,7 @@ fn load_error(info: &UnitInfo) -> Option<(&'static str, String)> {
 }
 
 fn now_ms() -> u64 {
-    crate::manager::engine::now_ms()
+    crate::vocab::time::now_ms()
 }
 
 /// `systemctl status UNIT...`: one block per unit, a blank line between; 0 when all are
@@ -236,7 +236,7 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
             text.push(b'\n');
         } else {
             text.extend(crate::log::format::journal_line(
-                &crate::log::format::utc_time(line.ms),
+                &crate::vocab::time::utc_time(line.ms),
                 &line.unit,
                 line.pid,
                 "",
@@ -456,7 +456,7 @@ fn ended(code: &str, status: i32) -> String {
             .unwrap_or_default();
         format!("code=exited, status={status}{name}")
     } else {
-        let signal = crate::init::signals::name(status);
+        let signal = crate::vocab::signal::name(status);
         format!(
             "code={code}, signal={}",
             signal.strip_prefix("SIG").unwrap_or(&signal)

@@ -1,7 +1,8 @@
 //! The exit code bosun ends with, as one enum: every way bosun can finish maps to exactly one
-//! code here, so no code is made up at a call site.
+//! code here, so no code is made up at a call site. Part of the leaf vocabulary: PID 1, the
+//! CLI and `bosun webdav` all end through it.
 
-use super::reaper::Termination;
+use super::termination::Termination;
 
 /// How bosun finishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
