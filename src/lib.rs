@@ -4,16 +4,16 @@
 //!
 //! | module    | owns                                                                      |
 //! |-----------|---------------------------------------------------------------------------|
+//! | [`boot`]  | what PID 1 does before and around the units: stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume's phase (lock, classify, seed, upgrade or refuse), tmpfiles.d, running the generators and the volume's hooks, readiness to the container runtime (sd_notify) |
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
-//! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the boot phase (stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume and its hooks), the main child, the generators (children of the loop), shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70) |
+//! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the event loop, the main child, shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70) |
 //! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings under one total cap, text/JSON, the one rule for showing a line to a person; PID 1's stdout and stderr, written without blocking |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
 //! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, `waitpid` with real-time signal deaths decoded, fd registration with the reactor, closing received fds |
-//! | [`tmpfiles`] | tmpfiles.d lines applied at boot (the directories, files and links packaged daemons rely on) |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links, systemd's special targets (`unit::special`); reading, and enabling/disabling/masking/presets as `systemctl` does (`unit::install`); nothing is started |
 //! | [`vocab`] | the leaf vocabulary every layer may use and that uses nothing: signal names and parsing (real-time ones too), how a process ended, bosun's exit codes, wall-clock and civil-date helpers |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
@@ -35,6 +35,7 @@
 //! ([`sys::prepare_child`]). Nobody calls `Child::wait`: the reaper collects every status with
 //! `waitpid(-1, WNOHANG)` and routes it by pid.
 
+pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -44,7 +45,6 @@ pub mod manager;
 pub mod multicall;
 pub mod service;
 pub mod sys;
-pub mod tmpfiles;
 pub mod unit;
 pub mod vocab;
 pub mod volume;

@@ -152,7 +152,7 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         units: None,
         units_forced: false,
-        volume: init::volume::Setup::new("/".into()),
+        volume: crate::boot::volume_phase::Setup::new("/".into()),
     };
     let mut verbosity: u8 = 1;
 
@@ -334,8 +334,8 @@ fn volume(
     env: &dyn Fn(&str) -> Option<String>,
     root: &Path,
     log_format: Format,
-) -> Result<init::volume::Setup, String> {
-    let mut setup = init::volume::Setup::new(root.to_owned());
+) -> Result<crate::boot::volume_phase::Setup, String> {
+    let mut setup = crate::boot::volume_phase::Setup::new(root.to_owned());
     setup.log_format = log_format;
     for (name, field) in [
         ("BOSUN_DATA_DIR", &mut setup.data_dir),
@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn volume_environment() {
         let (o, _) = run(&["--", "x"], &[]).unwrap();
-        assert_eq!(o.volume, init::volume::Setup::new("/".into()));
+        assert_eq!(o.volume, crate::boot::volume_phase::Setup::new("/".into()));
         let (o, _) = run(
             &["--", "x"],
             &[

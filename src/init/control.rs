@@ -319,7 +319,10 @@ impl Supervisor<'_> {
             .services
             .as_ref()
             .is_none_or(|s| s.engine.boot_finished());
-        let booted = self.boot.as_ref().is_none_or(super::hooks::Boot::complete);
+        let booted = self
+            .boot
+            .as_ref()
+            .is_none_or(crate::boot::hook_runner::Boot::complete);
         if self.shutting_down {
             ("stopping", "shutting down")
         } else if !settled {
@@ -351,21 +354,30 @@ impl Supervisor<'_> {
                 .services
                 .as_ref()
                 .map_or_else(String::new, |s| s.tracking.clone()),
-            build_id: self.boot.as_ref().and_then(super::hooks::Boot::build_id),
-            volume: self.boot.as_ref().and_then(super::hooks::Boot::volume_dir),
+            build_id: self
+                .boot
+                .as_ref()
+                .and_then(crate::boot::hook_runner::Boot::build_id),
+            volume: self
+                .boot
+                .as_ref()
+                .and_then(crate::boot::hook_runner::Boot::volume_dir),
             hook: self
                 .boot
                 .as_ref()
-                .and_then(super::hooks::Boot::running_hook),
+                .and_then(crate::boot::hook_runner::Boot::running_hook),
             volume_phase: self
                 .boot
                 .as_ref()
-                .and_then(super::hooks::Boot::volume_phase),
-            life_cycle: self.boot.as_ref().and_then(super::hooks::Boot::life_cycle),
+                .and_then(crate::boot::hook_runner::Boot::volume_phase),
+            life_cycle: self
+                .boot
+                .as_ref()
+                .and_then(crate::boot::hook_runner::Boot::life_cycle),
             previous_build_id: self
                 .boot
                 .as_ref()
-                .and_then(super::hooks::Boot::previous_build_id),
+                .and_then(crate::boot::hook_runner::Boot::previous_build_id),
             upgrade_report: self
                 .boot
                 .as_ref()
@@ -374,7 +386,7 @@ impl Supervisor<'_> {
             bosun_new_files: self
                 .boot
                 .as_ref()
-                .map(super::hooks::Boot::bosun_new_files)
+                .map(crate::boot::hook_runner::Boot::bosun_new_files)
                 .unwrap_or_default(),
         }
     }

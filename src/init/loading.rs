@@ -7,8 +7,8 @@
 use tokio::sync::oneshot;
 
 use super::Supervisor;
-use super::generators;
 use super::services::Services;
+use crate::boot::generator_runner;
 use crate::control::proto::{Request, Response};
 use crate::control::server::Incoming;
 
@@ -101,7 +101,7 @@ impl Supervisor<'_> {
 
     fn start_generators(&mut self) {
         if let Some(units) = &self.options.units {
-            self.generating = Some(generators::Run::start(
+            self.generating = Some(generator_runner::Run::start(
                 &units.root,
                 &units.generators,
                 units.generator_timeout,

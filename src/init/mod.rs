@@ -1,26 +1,22 @@
-//! PID 1's duties: block and read signals, start the main command, reap every process, forward
-//! signals, shut everything down in order, and finish with the right exit code.
+//! PID 1's duties, the tini-like core: block and read signals, start the main command, reap
+//! every process, forward signals, shut everything down in order, and finish with the right
+//! exit code. The boot-time features it calls (stale /run and /tmp, passwd entry, the volume
+//! phase, hooks, generators, tmpfiles.d, readiness to the runtime) are [`crate::boot`]'s.
 //!
 //! Phases of [`run`]: setup (signal mask, subreaper, runtime) → populate /data (as PID 1:
-//! [`volume::prepare`]) → start units → loop (signals, output, deadlines): the volume's hooks
+//! [`volume_phase::prepare`]) → start units → loop (signals, output, deadlines): the volume's hooks
 //! once the units are up, then the main command → shutdown (units, shutdown hooks, TERM, wait,
 //! KILL, reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does
 //! not die with processes still running under it.
 
 mod control;
-mod generators;
-pub mod hooks;
 mod loading;
-mod notify;
-mod panics;
-pub mod passwd;
+pub(crate) mod panics;
 pub mod procs;
 pub mod reaper;
-pub mod runtime;
 pub mod services;
 mod shutdown;
 pub mod signals;
-pub mod volume;
 
 use std::ffi::OsString;
 use std::future::pending;
@@ -34,6 +30,7 @@ use tokio::time::{Instant, sleep_until};
 
 use tokio::sync::oneshot;
 
+use crate::boot::{cleanup, generator_runner, hook_runner, readiness, volume_phase};
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
 use crate::vocab::exit::Exit;
@@ -72,13 +69,13 @@ pub struct Options {
     /// boot phase of `volume` (emptying /run and /tmp, the volume, its hooks).
     pub units_forced: bool,
     /// The data volume's life cycle and the boot phase around it.
-    pub volume: volume::Setup,
+    pub volume: volume_phase::Setup,
 }
 
 /// Run as init until the main command and everything else has gone; return bosun's exit.
 pub fn run(options: &Options) -> Exit {
     // What exists before this instant may be stale (emptied from /run and /tmp at boot).
-    let started = runtime::BootTime::now();
+    let started = cleanup::BootTime::now();
     // Phase: setup. Signals are blocked before anything else can start a thread or a child.
     let mask = match signals::block_all() {
         Ok(mask) => mask,
@@ -140,7 +137,7 @@ async fn supervise(
     options: &Options,
     mask: &nix::sys::signal::SigSet,
     is_pid1: bool,
-    started: runtime::BootTime,
+    started: cleanup::BootTime,
 ) -> Exit {
     // OnBootSec= and OnStartupSec= count from here (the container's boot).
     let started_at = std::time::Instant::now();
@@ -188,12 +185,12 @@ async fn supervise(
         waiters: Vec::new(),
         requested_exit: None,
         started_ms: crate::vocab::time::now_ms(),
-        runtime: std::env::var_os(notify::VARIABLE).and_then(|value| {
-            notify::Runtime::open(&value)
+        runtime: std::env::var_os(readiness::VARIABLE).and_then(|value| {
+            readiness::Notifier::open(&value)
                 .inspect_err(|e| {
                     crate::log::warn(format_args!(
                         "{}={}: {e}; the runtime will not hear from bosun",
-                        notify::VARIABLE,
+                        readiness::VARIABLE,
                         value.to_string_lossy()
                     ));
                 })
@@ -218,7 +215,7 @@ async fn supervise(
                 "Preparing /run and /tmp"
             });
         }
-        match volume::prepare(&options.volume, started, options.stop_timeout, tx.clone()) {
+        match volume_phase::prepare(&options.volume, started, options.stop_timeout, tx.clone()) {
             Ok(boot) => pid1.boot = Some(boot),
             Err(exit) => return exit,
         }
@@ -233,12 +230,12 @@ async fn supervise(
                 volume: pid1
                     .boot
                     .as_ref()
-                    .and_then(hooks::Boot::volume_dir)
+                    .and_then(hook_runner::Boot::volume_dir)
                     .map(std::path::PathBuf::from),
             },
             lines: tx,
         });
-        pid1.generating = Some(generators::Run::start(
+        pid1.generating = Some(generator_runner::Run::start(
             &units.root,
             &units.generators,
             units.generator_timeout,
@@ -353,7 +350,9 @@ fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
     };
     let mut cmd = Command::new(program);
     // The runtime's notification socket is bosun's to answer (see notify).
-    cmd.args(args).process_group(0).env_remove(notify::VARIABLE);
+    cmd.args(args)
+        .process_group(0)
+        .env_remove(readiness::VARIABLE);
     crate::sys::prepare_child(
         &mut cmd,
         crate::sys::ChildSetup {
@@ -404,7 +403,7 @@ struct Supervisor<'a> {
     /// What booting the units needs, until the generators are done and they boot.
     unbooted: Option<Unbooted>,
     /// The generators running (at boot, or for daemon-reload).
-    generating: Option<generators::Run>,
+    generating: Option<generator_runner::Run>,
     /// daemon-reload calls answered when the running generators are done and the units are
     /// read again.
     reloads: Vec<oneshot::Sender<Response>>,
@@ -413,7 +412,7 @@ struct Supervisor<'a> {
     /// Control calls that came before the units booted, answered once they have.
     parked: Vec<Incoming>,
     /// The volume (its lock) and its hooks, when the boot phase ran.
-    boot: Option<hooks::Boot>,
+    boot: Option<hook_runner::Boot>,
     done: bool,
     /// Control requests waiting for their jobs.
     waiters: Vec<control::Waiter>,
@@ -422,7 +421,7 @@ struct Supervisor<'a> {
     /// When PID 1 started (ms since the epoch).
     started_ms: u64,
     /// The container runtime's `NOTIFY_SOCKET`, when bosun was given one.
-    runtime: Option<notify::Runtime>,
+    runtime: Option<readiness::Notifier>,
     /// Internal errors (panics) caught so far: any makes the exit code 70.
     panics: u32,
     /// Units and hooks are no longer driven (a second panic, or an immediate halt): only the
@@ -501,7 +500,7 @@ impl Supervisor<'_> {
                 self.begin_shutdown(now);
             }
         }
-        let booted = self.boot.as_ref().is_none_or(hooks::Boot::complete);
+        let booted = self.boot.as_ref().is_none_or(hook_runner::Boot::complete);
         if !self.options.command.is_empty()
             && self.main.is_none()
             && self.main_exit.is_none()
@@ -529,7 +528,8 @@ impl Supervisor<'_> {
                     .as_ref()
                     .is_none_or(|s| s.engine.all_stopped());
             // Phase: shutdown hooks, after the units and before everything else is ended.
-            let hooks_busy = units_down && self.boot.as_mut().is_some_and(hooks::Boot::shutdown);
+            let hooks_busy =
+                units_down && self.boot.as_mut().is_some_and(hook_runner::Boot::shutdown);
             if units_down && !hooks_busy {
                 let exclude: Vec<i32> = self
                     .main

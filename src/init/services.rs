@@ -338,12 +338,12 @@ fn webdav_unit(setup: &WebdavSetup) -> Option<(String, String)> {
 }
 
 fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {
-    let specifiers = crate::tmpfiles::Specifiers {
+    let specifiers = crate::boot::tmpfiles::Specifiers {
         machine_id: spec.machine_id.clone(),
         boot_id: spec.boot_id.clone(),
         hostname: spec.hostname.clone(),
     };
-    let (entries, errors) = crate::tmpfiles::load(root, &specifiers);
+    let (entries, errors) = crate::boot::tmpfiles::load(root, &specifiers);
     for e in errors {
         crate::log::warn(format_args!("{e}"));
     }
@@ -363,7 +363,7 @@ fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {
                 .map(|g| g.gid.as_raw())
         })
     };
-    let report = crate::tmpfiles::apply(&entries, root, &users, &groups);
+    let report = crate::boot::tmpfiles::apply(&entries, root, &users, &groups);
     for e in report.errors {
         crate::log::warn(format_args!("{e}"));
     }

@@ -201,7 +201,10 @@ impl Supervisor<'_> {
             .requested_exit
             .map(Exit::Code)
             .or(self.main_exit)
-            .or(self.boot.as_ref().and_then(super::hooks::Boot::failure));
+            .or(self
+                .boot
+                .as_ref()
+                .and_then(crate::boot::hook_runner::Boot::failure));
         exit.unwrap_or(if self.options.command.is_empty() {
             Exit::Success
         } else {
@@ -270,7 +273,7 @@ impl Supervisor<'_> {
         if let Some(hook) = self
             .boot
             .as_ref()
-            .and_then(super::hooks::Boot::running_hook)
+            .and_then(crate::boot::hook_runner::Boot::running_hook)
         {
             held.push(format!("the hook {hook}"));
         }
@@ -307,12 +310,12 @@ impl Supervisor<'_> {
             self.boot
                 .as_ref()
                 .filter(|_| managed)
-                .and_then(super::hooks::Boot::next_deadline)
+                .and_then(crate::boot::hook_runner::Boot::next_deadline)
                 .map(Instant::from_std),
             self.generating
                 .as_ref()
                 .filter(|_| managed)
-                .and_then(super::generators::Run::next_deadline)
+                .and_then(crate::boot::generator_runner::Run::next_deadline)
                 .map(Instant::from_std),
         ]
         .into_iter()

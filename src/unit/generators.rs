@@ -1,7 +1,7 @@
 //! Generators (systemd.generator(7)): small programs that packages ship to turn configuration
 //! into units at boot — Debian's postgresql generator makes `postgresql.service` want each
 //! cluster's `postgresql@VERSION-NAME.service`. This module finds them and decides which run;
-//! PID 1 runs them ([`crate::init`]) into the three output directories, which join the unit
+//! PID 1 runs them ([`crate::boot::generator_runner`]) into the three output directories, which join the unit
 //! search path ([`super::load::BOOT_UNIT_PATH`]).
 //!
 //! systemd's own generators (`systemd-*`: fstab, getty, cryptsetup, gpt-auto, ...) describe a

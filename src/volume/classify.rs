@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::state::{HookFailure, Phase, STATE_DIR, VolumeState};
+use super::state::{HookFailure, STATE_DIR, Stage, VolumeState};
 
 /// A volume that cannot be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -85,22 +85,22 @@ pub fn classify(state: Option<&VolumeState>, empty: bool, image: &str) -> Class 
         }
     };
     match state.phase {
-        Phase::Seeding => Class::InterruptedSeeding {
+        Stage::Seeding => Class::InterruptedSeeding {
             adopted: state.adopted,
         },
-        Phase::Seeded => Class::FirstBootPending,
-        Phase::FirstBootHooks => Class::FailedFirstBoot {
+        Stage::Seeded => Class::FirstBootPending,
+        Stage::FirstBootHooks => Class::FailedFirstBoot {
             failure: state.hook_failure.clone(),
         },
-        Phase::Ready if current.as_deref() == Some(image) => Class::Routine,
-        Phase::Ready => towards_other(false),
-        Phase::Upgrading => towards_other(target == Some(image)),
-        Phase::Upgraded if target == Some(image) => Class::UpgradeHooksPending { from: current },
-        Phase::UpgradeHooks if target == Some(image) => Class::FailedUpgrade {
+        Stage::Ready if current.as_deref() == Some(image) => Class::Routine,
+        Stage::Ready => towards_other(false),
+        Stage::Upgrading => towards_other(target == Some(image)),
+        Stage::Upgraded if target == Some(image) => Class::UpgradeHooksPending { from: current },
+        Stage::UpgradeHooks if target == Some(image) => Class::FailedUpgrade {
             from: current,
             failure: state.hook_failure.clone(),
         },
-        Phase::Upgraded | Phase::UpgradeHooks => towards_other(false),
+        Stage::Upgraded | Stage::UpgradeHooks => towards_other(false),
     }
 }
 
@@ -132,7 +132,7 @@ mod tests {
     use crate::volume::state::HistoryEntry;
 
     fn state(
-        phase: Phase,
+        phase: Stage,
         build: Option<&str>,
         target: Option<&str>,
         history: &[&str],
@@ -156,7 +156,7 @@ mod tests {
     fn every_class() {
         assert_eq!(classify(None, true, "b1"), Class::FirstRun);
         assert_eq!(classify(None, false, "b1"), Class::Foreign);
-        let mut adopting = state(Phase::Seeding, None, Some("b1"), &[]);
+        let mut adopting = state(Stage::Seeding, None, Some("b1"), &[]);
         adopting.adopted = true;
         assert_eq!(
             classify(Some(&adopting), false, "b1"),
@@ -164,13 +164,13 @@ mod tests {
         );
         assert_eq!(
             classify(
-                Some(&state(Phase::Seeded, None, Some("b1"), &[])),
+                Some(&state(Stage::Seeded, None, Some("b1"), &[])),
                 false,
                 "b1"
             ),
             Class::FirstBootPending
         );
-        let mut failed = state(Phase::FirstBootHooks, None, Some("b1"), &[]);
+        let mut failed = state(Stage::FirstBootHooks, None, Some("b1"), &[]);
         failed.hook_failure = Some(HookFailure {
             hook: "10-install".into(),
             code: 3,
@@ -183,7 +183,7 @@ mod tests {
                 failure: Some(HookFailure { code: 3, .. })
             }
         ));
-        let ready = state(Phase::Ready, Some("b2"), None, &["b1", "b2"]);
+        let ready = state(Stage::Ready, Some("b2"), None, &["b1", "b2"]);
         assert_eq!(classify(Some(&ready), false, "b2"), Class::Routine);
         assert_eq!(
             classify(Some(&ready), false, "b3"),
@@ -200,7 +200,7 @@ mod tests {
                 to: "b1".into()
             }
         );
-        let upgrading = state(Phase::Upgrading, Some("b2"), Some("b3"), &["b1", "b2"]);
+        let upgrading = state(Stage::Upgrading, Some("b2"), Some("b3"), &["b1", "b2"]);
         assert_eq!(
             classify(Some(&upgrading), false, "b3"),
             Class::Upgrade {
@@ -217,14 +217,14 @@ mod tests {
                 to: "b2".into()
             }
         );
-        let merged = state(Phase::Upgraded, Some("b2"), Some("b3"), &["b1", "b2"]);
+        let merged = state(Stage::Upgraded, Some("b2"), Some("b3"), &["b1", "b2"]);
         assert_eq!(
             classify(Some(&merged), false, "b3"),
             Class::UpgradeHooksPending {
                 from: Some("b2".into())
             }
         );
-        let hooks = state(Phase::UpgradeHooks, Some("b2"), Some("b3"), &["b1", "b2"]);
+        let hooks = state(Stage::UpgradeHooks, Some("b2"), Some("b3"), &["b1", "b2"]);
         assert_eq!(
             classify(Some(&hooks), false, "b3"),
             Class::FailedUpgrade {

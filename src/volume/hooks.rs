@@ -2,9 +2,9 @@
 //! single file) for the phases of the volume's life cycle, found and ordered here, with the
 //! environment they run with and the log file each phase's run writes in `DATA/.bosun/log/`.
 //!
-//! Owns the hook [`Phase`]s, the order ([`find`]), the variables ([`environment`]) and the log
+//! Owns the hook [`HookPhase`]s, the order ([`find`]), the variables ([`environment`]) and the log
 //! file names ([`create_log`], [`prune_logs`]). Must not spawn or wait for anything: PID 1
-//! ([`crate::init::volume`]) runs the hooks as its children.
+//! ([`crate::boot::volume_phase`]) runs the hooks as its children.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -22,7 +22,7 @@ pub const KEEP_ROUTINE_LOGS: usize = 20;
 
 /// When a set of hooks runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
+pub enum HookPhase {
     /// Once, after the volume was seeded (the installer).
     FirstBoot,
     /// Once per new image, after its template was merged into the volume.
@@ -33,22 +33,22 @@ pub enum Phase {
     Shutdown,
 }
 
-impl Phase {
+impl HookPhase {
     /// The name of the phase: `first-boot`, `upgrade`, `boot`, `shutdown` (the hook directory is
     /// this name plus `.d`, `BOSUN_PHASE` is this name).
     pub fn name(self) -> &'static str {
         match self {
-            Phase::FirstBoot => "first-boot",
-            Phase::Upgrade => "upgrade",
-            Phase::Boot => "boot",
-            Phase::Shutdown => "shutdown",
+            HookPhase::FirstBoot => "first-boot",
+            HookPhase::Upgrade => "upgrade",
+            HookPhase::Boot => "boot",
+            HookPhase::Shutdown => "shutdown",
         }
     }
 
     /// Whether a failure of this phase's hooks stops the boot and marks the volume as failed
     /// (first-boot and upgrade); the others are reported and the next hook runs.
     pub fn is_life_cycle(self) -> bool {
-        matches!(self, Phase::FirstBoot | Phase::Upgrade)
+        matches!(self, HookPhase::FirstBoot | HookPhase::Upgrade)
     }
 }
 
@@ -75,7 +75,7 @@ pub struct Found {
 /// `20-b`). Hidden files and editor backups (`~`) are ignored without a word; directories and
 /// files without an execute bit are skipped with a message. Symlinks are followed (an image may
 /// link a hook to a packaged script).
-pub fn find(hooks_dir: &Path, phase: Phase) -> Found {
+pub fn find(hooks_dir: &Path, phase: HookPhase) -> Found {
     let mut found = Found::default();
     let single = hooks_dir.join(phase.name());
     if fs::symlink_metadata(&single).is_ok() {
@@ -128,7 +128,7 @@ fn consider(found: &mut Found, name: String, path: PathBuf) {
 /// the hook sees it; `previous` is the build the volume held before this boot (None on the
 /// first boot).
 pub fn environment(
-    phase: Phase,
+    phase: HookPhase,
     data_dir: &Path,
     build_id: &str,
     previous: Option<&str>,
@@ -160,7 +160,11 @@ pub fn stamp(time: SystemTime) -> String {
 /// Create the log file of one run of `phase`'s hooks in `log_dir` (made if missing, mode 0700:
 /// installers print secrets): `PHASE-TIMESTAMP.log`, or `PHASE-TIMESTAMP-N.log` when a run in
 /// the same second already has that name. Never appends to another run's log.
-pub fn create_log(log_dir: &Path, phase: Phase, time: SystemTime) -> io::Result<(PathBuf, File)> {
+pub fn create_log(
+    log_dir: &Path,
+    phase: HookPhase,
+    time: SystemTime,
+) -> io::Result<(PathBuf, File)> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -192,7 +196,7 @@ pub fn create_log(log_dir: &Path, phase: Phase, time: SystemTime) -> io::Result<
 
 /// Remove the oldest logs of `phase` beyond the newest `keep` (the boot and shutdown hooks run
 /// at every boot; the caller never prunes first-boot and upgrade logs).
-pub fn prune_logs(log_dir: &Path, phase: Phase, keep: usize) {
+pub fn prune_logs(log_dir: &Path, phase: HookPhase, keep: usize) {
     let Ok(entries) = fs::read_dir(log_dir) else {
         return;
     };
@@ -214,7 +218,7 @@ pub fn prune_logs(log_dir: &Path, phase: Phase, keep: usize) {
 }
 
 /// (stamp, N) of a log named by [`create_log`] for `phase`; None for any other file.
-fn log_order(name: &str, phase: Phase) -> Option<(String, u32)> {
+fn log_order(name: &str, phase: HookPhase) -> Option<(String, u32)> {
     let rest = name.strip_prefix(phase.name())?.strip_prefix('-')?;
     let stem = rest.strip_suffix(".log")?;
     let (stamp, n) = match stem.split_once('-') {
@@ -253,7 +257,7 @@ mod tests {
         write(&dir.join("first-boot.d/30-old~"), 0o755);
         std::os::unix::fs::symlink("/nowhere", dir.join("first-boot.d/40-dangling")).unwrap();
         std::os::unix::fs::symlink("10-a", dir.join("first-boot.d/50-link")).unwrap();
-        let found = find(&dir, Phase::FirstBoot);
+        let found = find(&dir, HookPhase::FirstBoot);
         let names: Vec<&str> = found.hooks.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(
             names,
@@ -270,14 +274,14 @@ mod tests {
         assert!(found.skipped[1].contains("40-dangling cannot be read"));
         assert!(found.skipped[2].contains("sub is not a regular file"));
         // Another phase, and a hooks directory that does not exist: nothing, silently.
-        assert_eq!(find(&dir, Phase::Upgrade), Found::default());
-        assert_eq!(find(&dir.join("none"), Phase::Boot), Found::default());
+        assert_eq!(find(&dir, HookPhase::Upgrade), Found::default());
+        assert_eq!(find(&dir.join("none"), HookPhase::Boot), Found::default());
         fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn variables() {
-        let env = environment(Phase::Upgrade, Path::new("/data"), "b2", Some("b1"));
+        let env = environment(HookPhase::Upgrade, Path::new("/data"), "b2", Some("b1"));
         let get = |k: &str| {
             env.iter()
                 .find(|(n, _)| n == k)
@@ -287,7 +291,7 @@ mod tests {
         assert_eq!(get("BOSUN_DATA_DIR").as_deref(), Some("/data"));
         assert_eq!(get("BOSUN_BUILD_ID").as_deref(), Some("b2"));
         assert_eq!(get("BOSUN_PREVIOUS_BUILD_ID").as_deref(), Some("b1"));
-        let first = environment(Phase::FirstBoot, Path::new("/data"), "b1", None);
+        let first = environment(HookPhase::FirstBoot, Path::new("/data"), "b1", None);
         assert!(
             first
                 .iter()
@@ -301,15 +305,15 @@ mod tests {
         assert_eq!(stamp(t), "20260102T030405Z");
         let dir = scratch("logs");
         let log = dir.join("log");
-        let (a, _) = create_log(&log, Phase::Boot, t).unwrap();
-        let (b, _) = create_log(&log, Phase::Boot, t).unwrap();
+        let (a, _) = create_log(&log, HookPhase::Boot, t).unwrap();
+        let (b, _) = create_log(&log, HookPhase::Boot, t).unwrap();
         assert_eq!(a.file_name().unwrap(), "boot-20260102T030405Z.log");
         assert_eq!(b.file_name().unwrap(), "boot-20260102T030405Z-1.log");
-        let (first, _) = create_log(&log, Phase::FirstBoot, t).unwrap();
+        let (first, _) = create_log(&log, HookPhase::FirstBoot, t).unwrap();
         for s in 1..=5 {
-            create_log(&log, Phase::Boot, t + std::time::Duration::from_secs(s)).unwrap();
+            create_log(&log, HookPhase::Boot, t + std::time::Duration::from_secs(s)).unwrap();
         }
-        prune_logs(&log, Phase::Boot, 3);
+        prune_logs(&log, HookPhase::Boot, 3);
         let mut left: Vec<String> = fs::read_dir(&log)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -29,7 +29,7 @@
 //! // keep `volume` alive (it holds the lock) for as long as PID 1 runs
 //! ```
 //!
-//! PID 1 does this in [`crate::init::volume`], and runs the hooks [`hooks`] finds.
+//! PID 1 does this in [`crate::boot::volume_phase`], and runs the hooks [`hooks`] finds.
 //!
 //! Every step is resumable: a kill at any instant leaves a phase from which calling the same
 //! function again finishes (seed and upgrade), or a class that says what to do.

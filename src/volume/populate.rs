@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::copy::{self, CopyError, CopyOptions, CopyReport, Progress};
 use super::manifest::{self, Entry, Kind, Manifest, ManifestError, ScanOptions};
-use super::state::{Phase, STATE_DIR, StateError, Volume, VolumeState};
+use super::state::{STATE_DIR, Stage, StateError, Volume, VolumeState};
 
 /// The template's own manifest, at the template's root (never copied into the volume).
 pub const TEMPLATE_MANIFEST: &str = ".bosun-manifest";
@@ -147,7 +147,7 @@ pub fn seed(
     super::state::check_build_id(&image.build_id)?;
     let manifest = image.manifest()?;
     let mut state = match volume.state() {
-        Some(state) if state.phase == Phase::Seeding => state.clone(),
+        Some(state) if state.phase == Stage::Seeding => state.clone(),
         None => VolumeState::seeding(&image.build_id, adopt),
         Some(_) => {
             return Err(PopulateError::AlreadySeeded {
@@ -170,7 +170,7 @@ pub fn seed(
     let (users, groups) = image.ids();
     state.users = users;
     state.groups = groups;
-    state.phase = Phase::Seeded;
+    state.phase = Stage::Seeded;
     volume.save(state)?;
     Ok(report)
 }
@@ -209,10 +209,10 @@ pub fn upgrade(
         });
     };
     let new = image.manifest()?;
-    if state.phase != Phase::Upgrading || state.merge_base.is_none() {
+    if state.phase != Stage::Upgrading || state.merge_base.is_none() {
         state.merge_base = state.data_build_id().map(str::to_owned);
     }
-    state.phase = Phase::Upgrading;
+    state.phase = Stage::Upgrading;
     state.target_build_id = Some(image.build_id.clone());
     state.hook_failure = None;
     volume.save(state.clone())?;
@@ -289,7 +289,7 @@ pub fn upgrade(
 
     new.write(&volume.manifest_path(&image.build_id))?;
     sync_volume(volume.data())?;
-    state.phase = Phase::Upgraded;
+    state.phase = Stage::Upgraded;
     volume.save(state)?;
     Ok(report)
 }

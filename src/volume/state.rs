@@ -2,7 +2,7 @@
 //! (`state.json`, written atomically: temporary file, fsync, rename, fsync of the directory)
 //! and the manifests of the templates the data was populated from (`manifest.BUILD_ID`).
 //!
-//! Owns [`Volume`] (an open, locked volume), [`VolumeState`] and its [`Phase`]s. Must not
+//! Owns [`Volume`] (an open, locked volume), [`VolumeState`] and its [`Stage`]s. Must not
 //! decide what to do with a volume (that is [`super::classify`]) or copy data.
 
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ pub enum StateError {
 /// Where the volume is in its life cycle. Every transition is one atomic state write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Phase {
+pub enum Stage {
     /// Copying the template into the volume (first run or adoption); rerun to finish.
     Seeding,
     /// The data is complete; the first-boot hooks have not started.
@@ -95,7 +95,7 @@ pub struct HookFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeState {
     pub format: u32,
-    pub phase: Phase,
+    pub phase: Stage,
     /// The last build whose life cycle completed (hooks succeeded); None before the first.
     pub build_id: Option<String>,
     /// The build being seeded or upgraded to, while `phase` is not `Ready`.
@@ -128,7 +128,7 @@ impl VolumeState {
     pub fn seeding(target: &str, adopted: bool) -> Self {
         Self {
             format: FORMAT,
-            phase: Phase::Seeding,
+            phase: Stage::Seeding,
             build_id: None,
             target_build_id: Some(target.to_owned()),
             adopted,
@@ -146,10 +146,10 @@ impl VolumeState {
     /// The build whose template the data now reflects (its manifest is kept in the volume).
     pub fn data_build_id(&self) -> Option<&str> {
         match self.phase {
-            Phase::Seeded | Phase::FirstBootHooks | Phase::Upgraded | Phase::UpgradeHooks => {
+            Stage::Seeded | Stage::FirstBootHooks | Stage::Upgraded | Stage::UpgradeHooks => {
                 self.target_build_id.as_deref()
             }
-            Phase::Seeding | Phase::Upgrading | Phase::Ready => self.build_id.as_deref(),
+            Stage::Seeding | Stage::Upgrading | Stage::Ready => self.build_id.as_deref(),
         }
     }
 
@@ -166,7 +166,7 @@ impl VolumeState {
             }
             self.build_id = Some(target);
         }
-        self.phase = Phase::Ready;
+        self.phase = Stage::Ready;
         self.hook_failure = None;
     }
 }
@@ -288,8 +288,8 @@ impl Volume {
             return Ok(());
         };
         state.phase = match state.phase {
-            Phase::Seeded | Phase::FirstBootHooks => Phase::FirstBootHooks,
-            Phase::Upgraded | Phase::UpgradeHooks => Phase::UpgradeHooks,
+            Stage::Seeded | Stage::FirstBootHooks => Stage::FirstBootHooks,
+            Stage::Upgraded | Stage::UpgradeHooks => Stage::UpgradeHooks,
             other => other,
         };
         self.save(state)
@@ -396,14 +396,14 @@ mod tests {
         assert_eq!(read, state);
         assert_eq!(read.data_build_id(), None);
 
-        read.phase = Phase::Seeded;
+        read.phase = Stage::Seeded;
         volume.save(read).unwrap();
         assert_eq!(volume.state().unwrap().data_build_id(), Some("b1"));
         volume.hooks_started().unwrap();
-        assert_eq!(volume.state().unwrap().phase, Phase::FirstBootHooks);
+        assert_eq!(volume.state().unwrap().phase, Stage::FirstBootHooks);
         volume.hooks_succeeded().unwrap();
         let done = volume.state().unwrap();
-        assert_eq!(done.phase, Phase::Ready);
+        assert_eq!(done.phase, Stage::Ready);
         assert_eq!(done.build_id.as_deref(), Some("b1"));
         assert_eq!(done.history.len(), 1);
         drop(volume);

@@ -220,6 +220,9 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "config",
         ],
     ),
+    // The boot-time features are called by PID 1's core, never the other way round; they know
+    // neither the manager nor the control socket.
+    ("boot", &["init", "manager", "control", "cli"]),
     // Configuration is resolved once, below the command line that feeds it.
     ("config", &["cli", "init", "boot", "manager", "service"]),
     (
@@ -235,13 +238,16 @@ const ONLY: &[(&str, &[&str])] = &[("vocab", &[]), ("unit", &["vocab"])];
 
 /// Files excepted from [`FORBIDDEN`] by design: bosun's PID-1 personality is started from the
 /// command line.
-const ENTRY_POINTS: &[(&str, &str)] = &[("cli/bosun.rs", "init")];
+const ENTRY_POINTS: &[(&str, &str)] = &[("cli/bosun.rs", "init"), ("cli/bosun.rs", "boot")];
 
 /// Upward imports that remain until the other half of issue 17 (the engine's restructuring,
 /// on its own branch) is merged: the manager still builds `control::proto` types in its
 /// query (init/control.rs is to map its own snapshot types) and still tracks processes through
 /// `init::procs` (to move to service/procs.rs); config.rs still hands on `BOSUN_*` strings
-/// parsed by cli/bosun.rs (configuration typed and resolved once). Each entry is (file under
+/// parsed by cli/bosun.rs (configuration typed and resolved once). boot/ still takes the
+/// output pipe plumbing (`init::services::{Line, read_pipe}`, `manager::engine::Pipe`) that
+/// is to move to the journal beside the manager (log/ in two), the task wrapper that reports a
+/// panic to the loop (`init::panics`), and `manager::engine::error_chain` (one error chain). Each entry is (file under
 /// src/, module used). An entry that no longer occurs fails the test: remove it, so this list
 /// only ever shrinks.
 const NOT_YET: &[(&str, &str)] = &[
@@ -249,6 +255,10 @@ const NOT_YET: &[(&str, &str)] = &[
     ("manager/engine/timer.rs", "control"),
     ("manager/engine.rs", "init"),
     ("config.rs", "cli"),
+    ("boot/hook_runner.rs", "init"),
+    ("boot/hook_runner.rs", "manager"),
+    ("boot/volume_phase.rs", "init"),
+    ("boot/volume_phase.rs", "manager"),
 ];
 
 /// The top-level modules `text` (one Rust file) refers to: `crate::x`, `crate::{x, y::z}`

@@ -1,4 +1,4 @@
-//! PID 1's side of the volume's hooks, after [`super::volume::prepare`]: once the default
+//! PID 1's side of the volume's hooks, after [`super::volume_phase::prepare`]: once the default
 //! target's units are up ([`Boot::advance`]), the first-boot or upgrade hooks, then the boot
 //! hooks; then boot is complete and the main command may start. At shutdown, once the units
 //! have stopped ([`Boot::shutdown`]), the shutdown hooks. [`Boot`] also holds the volume, whose
@@ -8,7 +8,7 @@
 //! [`crate::sys::prepare_child`] in their own session; their statuses come from the one reaper
 //! through [`Boot::on_exit`] and their output through the loop's line channel
 //! ([`Boot::on_line`]). Must not wait for a process, nor decide what the volume needs (that is
-//! [`super::volume`]); which hooks exist and in what order is [`crate::volume::hooks`]'.
+//! [`super::volume_phase`]); which hooks exist and in what order is [`crate::volume::hooks`]'.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::services::{Line, read_pipe};
-use super::volume::fail;
+use super::volume_phase::fail;
+use crate::init::services::{Line, read_pipe};
 use crate::log::format::{Format, render};
 use crate::log::output::Output;
 use crate::log::ring::{Entry, Stream};
@@ -31,7 +31,7 @@ use crate::manager::engine::Pipe;
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
 use crate::vocab::time::rfc3339;
-use crate::volume::hooks::{self, Hook, Phase};
+use crate::volume::hooks::{self, Hook, HookPhase};
 use crate::volume::state::{self, HookFailure, Volume};
 
 /// What the boot phase found and decided, for the hooks to come.
@@ -54,7 +54,7 @@ pub struct Plan {
     /// The build the volume was at before this boot.
     pub previous: Option<String>,
     /// The first-boot or upgrade phase this boot runs, if any.
-    pub life_cycle: Option<Phase>,
+    pub life_cycle: Option<HookPhase>,
     /// The upgrade merge's report, written at the head of the upgrade hooks' log.
     pub merge_report: Vec<String>,
     /// The `FILE.bosun-new` files of this and earlier upgrades not merged yet (host paths).
@@ -72,7 +72,7 @@ enum Shutdown {
 /// The hooks of the phase being run.
 #[derive(Debug)]
 struct PhaseRun {
-    phase: Phase,
+    phase: HookPhase,
     queue: VecDeque<Hook>,
     log: Option<(PathBuf, Rc<File>)>,
 }
@@ -86,7 +86,7 @@ const PIPE_GRACE: Duration = Duration::from_secs(1);
 struct Running {
     pid: i32,
     hook: Hook,
-    phase: Phase,
+    phase: HookPhase,
     log: Option<(PathBuf, Rc<File>)>,
     /// When to act: the timeout (SIGTERM), then the stop timeout (SIGKILL).
     deadline: Option<Instant>,
@@ -116,7 +116,7 @@ pub struct Boot {
     format: Format,
     lines: mpsc::Sender<Line>,
     /// Phases still to run before boot is complete, in order.
-    pending: VecDeque<Phase>,
+    pending: VecDeque<HookPhase>,
     current: Option<PhaseRun>,
     running: Option<Running>,
     /// Every hook of this boot by pid, with its log: output may arrive after its exit.
@@ -124,7 +124,7 @@ pub struct Boot {
     /// Written at the head of the upgrade hooks' log.
     merge_report: Vec<String>,
     /// What this boot did to the volume, for `initctl status`.
-    life_cycle: Option<Phase>,
+    life_cycle: Option<HookPhase>,
     /// The merge report as `initctl status` shows it (`merge_report` is taken by the log),
     /// without the notes of files kept beside a new version: those are `bosun_new`.
     upgrade_report: Vec<String>,
@@ -157,7 +157,11 @@ impl Boot {
             stop_timeout: plan.stop_timeout,
             format: plan.format,
             lines: plan.lines,
-            pending: plan.life_cycle.into_iter().chain([Phase::Boot]).collect(),
+            pending: plan
+                .life_cycle
+                .into_iter()
+                .chain([HookPhase::Boot])
+                .collect(),
             current: None,
             running: None,
             outputs: HashMap::new(),
@@ -189,13 +193,13 @@ impl Boot {
         let phase = self.volume.as_ref()?.state()?.phase;
         Some(
             match phase {
-                state::Phase::Seeding => "seeding",
-                state::Phase::Seeded => "seeded",
-                state::Phase::FirstBootHooks => "first-boot-hooks",
-                state::Phase::Upgrading => "upgrading",
-                state::Phase::Upgraded => "upgraded",
-                state::Phase::UpgradeHooks => "upgrade-hooks",
-                state::Phase::Ready => "ready",
+                state::Stage::Seeding => "seeding",
+                state::Stage::Seeded => "seeded",
+                state::Stage::FirstBootHooks => "first-boot-hooks",
+                state::Stage::Upgrading => "upgrading",
+                state::Stage::Upgraded => "upgraded",
+                state::Stage::UpgradeHooks => "upgrade-hooks",
+                state::Stage::Ready => "ready",
             }
             .to_owned(),
         )
@@ -279,7 +283,7 @@ impl Boot {
         }
         // Once reaped its pid may be reused: an exited hook is not signalled.
         if let Some(run) = self.running.as_mut()
-            && run.phase != Phase::Shutdown
+            && run.phase != HookPhase::Shutdown
             && run.exited.is_none()
         {
             run.interrupted = true;
@@ -302,7 +306,7 @@ impl Boot {
         }
         if self.shutdown == Shutdown::NotStarted {
             self.shutdown = Shutdown::Running;
-            self.pending = VecDeque::from([Phase::Shutdown]);
+            self.pending = VecDeque::from([HookPhase::Shutdown]);
         }
         if self.running.is_some() || self.step().is_some() {
             return true;
@@ -339,7 +343,7 @@ impl Boot {
         }
     }
 
-    fn begin(&mut self, phase: Phase) {
+    fn begin(&mut self, phase: HookPhase) {
         let found = hooks::find(&self.hooks_dir, phase);
         for skipped in &found.skipped {
             crate::log::warn(format_args!("{skipped}"));
@@ -354,7 +358,7 @@ impl Boot {
             self.failed = Some(fail(&e));
             return;
         }
-        let report = if phase == Phase::Upgrade {
+        let report = if phase == HookPhase::Upgrade {
             std::mem::take(&mut self.merge_report)
         } else {
             Vec::new()
@@ -433,7 +437,7 @@ impl Boot {
         let pipes = (nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok())
             .zip(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok());
         let mut cmd = Command::new(&hook.path);
-        cmd.env_remove(super::notify::VARIABLE);
+        cmd.env_remove(super::readiness::VARIABLE);
         cmd.envs(hooks::environment(
             phase,
             &self.data_dir,
@@ -505,8 +509,8 @@ impl Boot {
             };
             let lines = self.lines.clone();
             let unit = hook.name.clone();
-            let task = super::panics::Task::OutputReader { unit: unit.clone() };
-            super::panics::spawn(task, async move {
+            let task = crate::init::panics::Task::OutputReader { unit: unit.clone() };
+            crate::init::panics::spawn(task, async move {
                 read_pipe(pipe, lines.clone()).await;
                 let end = Line {
                     unit,
@@ -745,7 +749,7 @@ impl Boot {
 }
 
 /// The `FILE.bosun-new` a merge report line names, when the line is the note of a file kept
-/// beside the image's new version ([`super::volume`] writes it: `kept your PATH; the image's
+/// beside the image's new version ([`super::volume_phase`] writes it: `kept your PATH; the image's
 /// new version is beside it as PATH.bosun-new: compare and merge`).
 fn kept_beside(line: &str) -> Option<PathBuf> {
     let (_, rest) = line.split_once("; the image's new version is beside it as ")?;

@@ -1,8 +1,8 @@
 //! PID 1's boot phase for the data volume, before the units start ([`prepare`]): empty the
-//! stale /run and /tmp ([`super::runtime`]), give an arbitrary UID a passwd entry
+//! stale /run and /tmp ([`super::cleanup`]), give an arbitrary UID a passwd entry
 //! ([`super::passwd`]), lock and classify the volume, seed or upgrade it, or refuse with what to
 //! do (exit codes 80 to 84, [`Refusal`]). What comes after (the hooks, with the volume's lock
-//! held for PID 1's life) is [`Boot`]'s, in [`super::hooks`].
+//! held for PID 1's life) is [`Boot`]'s, in [`super::hook_runner`].
 //!
 //! Owns [`Setup`] (the configuration) and the decisions and messages of the boot phase. Must
 //! not spawn processes. Seeding and the upgrade merge run on the loop's thread before any unit
@@ -18,15 +18,15 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use super::hooks::{Boot, Plan};
-use super::runtime::BootTime;
-use super::services::Line;
+use super::cleanup::BootTime;
+use super::hook_runner::{Boot, Plan};
+use crate::init::services::Line;
 use crate::log::format::Format;
 use crate::vocab::exit::{Exit, Refusal};
 use crate::vocab::time::rfc3339;
 use crate::volume::classify::{self, Class};
 use crate::volume::copy::CopyError;
-use crate::volume::hooks::Phase;
+use crate::volume::hooks::HookPhase;
 use crate::volume::manifest::ManifestError;
 use crate::volume::populate::{self, Image, PopulateError, UpgradeReport};
 use crate::volume::state::{self, HookFailure, StateError, Volume};
@@ -102,7 +102,7 @@ pub fn prepare(
     stop_timeout: Duration,
     lines: mpsc::Sender<Line>,
 ) -> Result<Boot, Exit> {
-    super::runtime::empty_all(&setup.root, started);
+    super::cleanup::empty_all(&setup.root, started);
     let template = setup.host(&setup.template_dir);
     let has_volume = template.is_dir();
     ensure_passwd_entry(setup, has_volume);
@@ -307,7 +307,7 @@ fn decide(
     class: &Class,
     setup: &Setup,
     data: &Path,
-) -> Result<(Option<Work>, Option<Phase>), Exit> {
+) -> Result<(Option<Work>, Option<HookPhase>), Exit> {
     let shown = data.display();
     let id = |id: &Option<String>| id.clone().unwrap_or_else(|| "(none)".to_owned());
     Ok(match class {
@@ -315,20 +315,26 @@ fn decide(
             crate::log::notice(format_args!(
                 "{shown} is empty: seeding it from the template"
             ));
-            (Some(Work::Seed { adopt: false }), Some(Phase::FirstBoot))
+            (
+                Some(Work::Seed { adopt: false }),
+                Some(HookPhase::FirstBoot),
+            )
         }
         Class::InterruptedSeeding { adopted } => {
             crate::log::notice(format_args!(
                 "{shown}: an earlier seeding did not finish; resuming it"
             ));
-            (Some(Work::Seed { adopt: *adopted }), Some(Phase::FirstBoot))
+            (
+                Some(Work::Seed { adopt: *adopted }),
+                Some(HookPhase::FirstBoot),
+            )
         }
         Class::Foreign if setup.adopt_data => {
             crate::log::notice(format_args!(
                 "{shown} holds data bosun never seeded; BOSUN_ADOPT_DATA=1: keeping all of it \
                  and copying only what is missing from the template"
             ));
-            (Some(Work::Seed { adopt: true }), Some(Phase::FirstBoot))
+            (Some(Work::Seed { adopt: true }), Some(HookPhase::FirstBoot))
         }
         Class::Foreign => {
             crate::log::error(format_args!(
@@ -344,11 +350,11 @@ fn decide(
             ));
             return Err(Exit::Refused(Refusal::Foreign));
         }
-        Class::FirstBootPending => (None, Some(Phase::FirstBoot)),
+        Class::FirstBootPending => (None, Some(HookPhase::FirstBoot)),
         Class::FailedFirstBoot { .. } | Class::FailedUpgrade { .. } if setup.retry_first_boot => {
             let phase = match class {
-                Class::FailedFirstBoot { .. } => Phase::FirstBoot,
-                _ => Phase::Upgrade,
+                Class::FailedFirstBoot { .. } => HookPhase::FirstBoot,
+                _ => HookPhase::Upgrade,
             };
             crate::log::notice(format_args!(
                 "BOSUN_RETRY_FIRST_BOOT=1: running the {} hooks again",
@@ -357,11 +363,11 @@ fn decide(
             (None, Some(phase))
         }
         Class::FailedFirstBoot { failure } => {
-            refuse_half_installed(Phase::FirstBoot, failure.as_ref(), data);
+            refuse_half_installed(HookPhase::FirstBoot, failure.as_ref(), data);
             return Err(Exit::Refused(Refusal::HalfInstalled));
         }
         Class::FailedUpgrade { failure, .. } => {
-            refuse_half_installed(Phase::Upgrade, failure.as_ref(), data);
+            refuse_half_installed(HookPhase::Upgrade, failure.as_ref(), data);
             return Err(Exit::Refused(Refusal::HalfInstalled));
         }
         Class::Routine => (None, None),
@@ -371,16 +377,16 @@ fn decide(
                 if *resumed { "resuming" } else { "starting" },
                 id(from)
             ));
-            (Some(Work::Upgrade), Some(Phase::Upgrade))
+            (Some(Work::Upgrade), Some(HookPhase::Upgrade))
         }
-        Class::UpgradeHooksPending { .. } => (None, Some(Phase::Upgrade)),
+        Class::UpgradeHooksPending { .. } => (None, Some(HookPhase::Upgrade)),
         Class::Downgrade { from, to } if setup.allow_downgrade => {
             crate::log::warn(format_args!(
                 "{shown} is at build {}, newer than this image's {to}; BOSUN_ALLOW_DOWNGRADE=1: \
                  merging this image's template and running its upgrade hooks",
                 id(from)
             ));
-            (Some(Work::Upgrade), Some(Phase::Upgrade))
+            (Some(Work::Upgrade), Some(HookPhase::Upgrade))
         }
         Class::Downgrade { from, to } => {
             crate::log::error(format_args!(
@@ -399,7 +405,7 @@ fn decide(
     })
 }
 
-fn refuse_half_installed(phase: Phase, failure: Option<&HookFailure>, data: &Path) {
+fn refuse_half_installed(phase: HookPhase, failure: Option<&HookFailure>, data: &Path) {
     match failure {
         Some(f) => crate::log::error(format_args!(
             "the {} hook {} failed with exit code {} at {}{}",

@@ -15,7 +15,7 @@ pub const VARIABLE: &str = "NOTIFY_SOCKET";
 
 /// The runtime's notification socket and what was already said to it.
 #[derive(Debug)]
-pub struct Runtime {
+pub struct Notifier {
     socket: UnixDatagram,
     address: SocketAddr,
     status: String,
@@ -23,7 +23,7 @@ pub struct Runtime {
     stopping: bool,
 }
 
-impl Runtime {
+impl Notifier {
     /// The socket named by `NOTIFY_SOCKET`'s value: a path, or `@name` for an abstract socket.
     pub fn open(value: &OsStr) -> io::Result<Self> {
         let bytes = value.as_bytes();
@@ -92,7 +92,7 @@ mod tests {
         let path = dir.path().join("notify");
         let listener = UnixDatagram::bind(&path).unwrap();
         listener.set_nonblocking(true).unwrap();
-        let mut runtime = Runtime::open(path.as_os_str()).unwrap();
+        let mut runtime = Notifier::open(path.as_os_str()).unwrap();
         runtime.status("Starting units");
         runtime.status("Starting units");
         runtime.ready();
@@ -124,12 +124,12 @@ mod tests {
         )
         .and_then(|addr| UnixDatagram::bind_addr(&addr))
         .unwrap();
-        let mut runtime = Runtime::open(OsStr::new(&name)).unwrap();
+        let mut runtime = Notifier::open(OsStr::new(&name)).unwrap();
         runtime.ready();
         let mut buf = [0u8; 64];
         let n = listener.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1");
-        let err = Runtime::open(OsStr::new("run/notify")).unwrap_err();
+        let err = Notifier::open(OsStr::new("run/notify")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 }
