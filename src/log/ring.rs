@@ -257,7 +257,16 @@ impl Journal {
 
     /// The last `n` entries of `unit` (all units when None), oldest first.
     pub fn tail(&self, unit: Option<&str>, n: usize) -> Vec<&Entry> {
+        self.tail_before(unit, n, 0)
+    }
+
+    /// The last `n` entries of `unit` (all units when None) older than `before` (0: the
+    /// newest), oldest first: a page of what came before.
+    pub fn tail_before(&self, unit: Option<&str>, n: usize, before: u64) -> Vec<&Entry> {
         let mut all = self.select(unit, 0);
+        if before > 0 {
+            all.truncate(all.partition_point(|e| e.seq < before));
+        }
         let skip = all.len().saturating_sub(n);
         all.drain(..skip);
         all
@@ -390,6 +399,26 @@ mod tests {
         }
         assert!(j.tail(Some("alone"), usize::MAX).len() <= 10);
         assert!(j.dropped("alone") >= 90);
+    }
+
+    #[test]
+    fn pages_before_a_sequence_number() {
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        for i in 0..10u8 {
+            j.append(
+                if i % 2 == 0 { "a" } else { "b" },
+                1,
+                Stream::Stdout,
+                &[b'0' + i],
+                false,
+            );
+        }
+        let seqs = |v: Vec<&Entry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(j.tail_before(None, 3, 0)), [8, 9, 10]);
+        assert_eq!(seqs(j.tail_before(None, 3, 8)), [5, 6, 7]);
+        assert_eq!(seqs(j.tail_before(Some("a"), 2, 7)), [3, 5]);
+        assert_eq!(seqs(j.tail_before(None, 5, 3)), [1, 2]);
+        assert!(j.tail_before(None, 5, 1).is_empty());
     }
 
     #[test]
