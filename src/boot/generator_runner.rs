@@ -10,11 +10,10 @@
 //! Must not wait for a process, nor load units (the caller does that once [`Run::done`]).
 
 use std::collections::VecDeque;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::service::child::{self, ChildSpec, Environment};
 use crate::unit::generators::{Generator, OUTPUT_DIRS, Policy, discover};
 use crate::vocab::termination::Termination;
 
@@ -105,18 +104,21 @@ impl Run {
                 ));
                 continue;
             }
-            let mut cmd = Command::new(&generator.path);
-            cmd.args(&self.outputs)
-                .env_clear()
-                .env("PATH", crate::service::spawn::SERVICE_PATH)
-                .env("SYSTEMD_SCOPE", "system")
-                .process_group(0)
-                .stdin(std::process::Stdio::null());
-            crate::sys::prepare_child(&mut cmd, crate::sys::ChildSetup::default());
-            match cmd.spawn() {
+            let spec = ChildSpec {
+                env: Environment::Exactly(vec![
+                    ("PATH".into(), crate::service::spawn::SERVICE_PATH.into()),
+                    ("SYSTEMD_SCOPE".into(), "system".into()),
+                ]),
+                stdin: Some(std::process::Stdio::null()),
+                process_group: true,
+                ..ChildSpec::new(
+                    &generator.path,
+                    self.outputs.iter().map(Into::into).collect(),
+                )
+            };
+            match child::spawn(spec) {
                 // The Child is dropped without waiting: the reaper collects its status by pid.
-                Ok(child) => {
-                    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+                Ok(pid) => {
                     self.running = Some(Running {
                         pid,
                         generator,
@@ -125,9 +127,10 @@ impl Run {
                     });
                     return Some(pid);
                 }
-                Err(e) => crate::log::warn(format_args!(
-                    "cannot run generator {}: {e}",
-                    generator.path.display()
+                Err(failure) => crate::log::warn(format_args!(
+                    "cannot run generator {}: {}",
+                    generator.path.display(),
+                    failure.source
                 )),
             }
         }

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -28,6 +28,7 @@ use crate::log::format::{Format, render};
 use crate::log::output::Output;
 use crate::log::ring::{Entry, Stream};
 use crate::manager::engine::Pipe;
+use crate::service::child::{self, ChildSpec, Environment};
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
 use crate::vocab::time::rfc3339;
@@ -436,50 +437,50 @@ impl Boot {
         self.ran_any = true;
         let pipes = (nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok())
             .zip(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok());
-        let mut cmd = Command::new(&hook.path);
-        cmd.env_remove(super::readiness::VARIABLE);
-        cmd.envs(hooks::environment(
+        let mut set = hooks::environment(
             phase,
             &self.data_dir,
             &self.build_id,
             self.previous.as_deref(),
-        ))
-        .current_dir("/")
-        .stdin(Stdio::null());
+        );
         if std::env::var_os("PATH").is_none() {
-            cmd.env("PATH", crate::service::spawn::SERVICE_PATH);
+            set.push(("PATH".into(), crate::service::spawn::SERVICE_PATH.into()));
         }
+        let mut spec = ChildSpec {
+            env: Environment::Inherited {
+                remove: vec![super::readiness::VARIABLE.into()],
+                set,
+            },
+            directory: Some("/".into()),
+            stdin: Some(Stdio::null()),
+            // Its own session: a stop or timeout signals the hook's whole process group.
+            setup: crate::sys::ChildSetup {
+                new_session: true,
+                ..Default::default()
+            },
+            ..ChildSpec::new(&hook.path, Vec::new())
+        };
         let readers: Vec<(Stream, OwnedFd)> = match pipes {
             Some(((out_r, out_w), (err_r, err_w))) => {
-                cmd.stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w));
+                spec.stdout = Some(Stdio::from(out_w));
+                spec.stderr = Some(Stdio::from(err_w));
                 vec![(Stream::Stdout, out_r), (Stream::Stderr, err_r)]
             }
             // No descriptors left: the hook writes to bosun's own output, unprefixed.
             None => Vec::new(),
         };
-        // Its own session: a stop or timeout signals the hook's whole process group.
-        crate::sys::prepare_child(
-            &mut cmd,
-            crate::sys::ChildSetup {
-                new_session: true,
-                ..Default::default()
-            },
-        );
-        let spawned = cmd.spawn();
-        // Dropping `cmd` closes our copies of the write ends.
-        drop(cmd);
+        // The spawner drops our copies of the write ends.
+        let spawned = child::spawn(spec);
         let pid = match spawned {
             // The Child handle is dropped without waiting: the reaper collects its status.
-            Ok(child) => i32::try_from(child.id()).unwrap_or(i32::MAX),
-            Err(e) => {
-                let code = match e.raw_os_error() {
-                    Some(libc::ENOENT | libc::ENOTDIR) => 127,
-                    _ => 126,
-                };
+            Ok(pid) => pid,
+            Err(failure) => {
+                let code = failure.exit_code();
                 crate::log::error(format_args!(
-                    "cannot run the {} hook {}: {e}",
+                    "cannot run the {} hook {}: {}",
                     phase.name(),
-                    hook.path.display()
+                    hook.path.display(),
+                    failure.source
                 ));
                 self.ended(
                     Running {

@@ -20,8 +20,6 @@ pub mod signals;
 
 use std::ffi::OsString;
 use std::future::pending;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -33,6 +31,7 @@ use tokio::sync::oneshot;
 use crate::boot::{cleanup, generator_runner, hook_runner, readiness, volume_phase};
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
+use crate::service::child::{self, ChildSpec, Environment};
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
 use crate::vocab::time::humanize;
@@ -348,30 +347,31 @@ fn spawn_main(command: &[OsString]) -> Result<Pid, Exit> {
         crate::log::error(format_args!("no command to run"));
         return Err(Exit::Usage);
     };
-    let mut cmd = Command::new(program);
-    // The runtime's notification socket is bosun's to answer (see notify).
-    cmd.args(args)
-        .process_group(0)
-        .env_remove(readiness::VARIABLE);
-    crate::sys::prepare_child(
-        &mut cmd,
-        crate::sys::ChildSetup {
+    // The runtime's notification socket is bosun's to answer (see readiness).
+    let spec = ChildSpec {
+        env: Environment::Inherited {
+            remove: vec![readiness::VARIABLE.into()],
+            set: Vec::new(),
+        },
+        process_group: true,
+        setup: crate::sys::ChildSetup {
             take_terminal: true,
             ..Default::default()
         },
-    );
-    match cmd.spawn() {
-        // The Child handle is dropped without waiting: the reaper collects its status by pid.
-        Ok(child) => Ok(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))),
-        Err(err) => {
-            let exit = match err.raw_os_error() {
-                Some(libc::ENOENT | libc::ENOTDIR) => Exit::NotFound,
-                _ => Exit::CannotExecute,
+        ..ChildSpec::new(program, args.to_vec())
+    };
+    match child::spawn(spec) {
+        Ok(pid) => Ok(Pid::from_raw(pid)),
+        Err(failure) => {
+            let exit = if failure.not_found() {
+                Exit::NotFound
+            } else {
+                Exit::CannotExecute
             };
             crate::log::error(format_args!(
                 "cannot run {}: {}",
                 program.to_string_lossy(),
-                std::io::Error::from_raw_os_error(err.raw_os_error().unwrap_or(0))
+                std::io::Error::from_raw_os_error(failure.source.raw_os_error().unwrap_or(0))
             ));
             Err(exit)
         }

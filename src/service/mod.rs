@@ -2,6 +2,7 @@
 //! the state machine of one service ([`state`], fed by [`spec`], named by [`status`]). Parsing unit files is the `unit` module's job, not this module's.
 
 pub mod cgroup;
+pub mod child;
 pub mod listen;
 pub mod notify;
 pub mod spawn;

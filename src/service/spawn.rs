@@ -16,13 +16,13 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio as StdStdio};
+use std::process::Stdio as StdStdio;
 
 use nix::sys::resource::{Resource, getrlimit};
 use nix::unistd::{Gid, Group, Uid, User};
 
+use super::child::{self, ChildSpec, Environment};
 use crate::sys::{ChildSetup, Credentials};
 use crate::unit::ExecCommand;
 use crate::unit::envfile::{EnvFileError, read_env_files};
@@ -359,16 +359,18 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     let exec = launch.exec;
     let privileged = command.flags.full_privileges;
 
-    let mut cmd = Command::new(&executable);
+    let mut spec = ChildSpec::new(&executable, Vec::new());
     if let Some((argv0, rest)) = argv.split_first() {
-        cmd.arg0(argv0).args(rest);
+        spec.argv0 = Some(argv0.into());
+        spec.args = rest.iter().map(Into::into).collect();
     }
     // With sockets to hand over, the child installs the environment itself (it alone knows
-    // LISTEN_PID); otherwise the Command carries it.
+    // LISTEN_PID); otherwise the spec carries it.
     let pass_fds = if launch.sockets.is_empty() {
-        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+        spec.env = Environment::Exactly(env.iter().map(|(k, v)| (k.into(), v.into())).collect());
         None
     } else {
+        spec.env = Environment::SetByChild;
         let mut env = env.clone();
         env.push(("LISTEN_FDS".into(), launch.sockets.len().to_string()));
         let names: Vec<&str> = launch.sockets.iter().map(|(_, n)| n.as_str()).collect();
@@ -383,7 +385,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
 
     let identity = if privileged { None } else { launch.identity };
     let caps = effective_capabilities();
-    let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut cmd)?;
+    let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let setup = ChildSetup {
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
@@ -419,15 +421,14 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         pass_fds,
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
     };
-    crate::sys::prepare_child(&mut cmd, setup);
-    let child = cmd.spawn().map_err(|source| SpawnError::Exec {
-        path: executable.clone(),
-        source,
+    spec.setup = setup;
+    // The spawner drops our copies of the child's pipe ends.
+    let pid = child::spawn(spec).map_err(|failure| SpawnError::Exec {
+        path: failure.program,
+        source: failure.source,
     })?;
-    // Dropping `cmd` closes our copies of the child's pipe ends.
-    drop(cmd);
     Ok(Spawned {
-        pid: i32::try_from(child.id()).unwrap_or(i32::MAX),
+        pid,
         stdout,
         stderr,
         warnings,
@@ -439,7 +440,7 @@ fn plan_streams(
     exec: &ExecContext,
     root: &Path,
     connection: Option<&OwnedFd>,
-    cmd: &mut Command,
+    spec: &mut ChildSpec,
 ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), SpawnError> {
     // The connection, for each stream that names it; blocking, as a program reading its
     // stdin expects (the listening side accepted it non-blocking).
@@ -487,7 +488,7 @@ fn plan_streams(
             });
         }
     };
-    cmd.stdin(stdin);
+    spec.stdin = Some(stdin);
 
     // Output streams: `inherit` on stderr means "like stdout".
     // Unset, it follows a socket stdin (systemd: `inherit` when StandardInput=socket).
@@ -555,7 +556,8 @@ fn plan_streams(
         };
     let (out, out_pipe) = output("StandardOutput", &out_kind)?;
     let (err, err_pipe) = output("StandardError", &err_kind)?;
-    cmd.stdout(out).stderr(err);
+    spec.stdout = Some(out);
+    spec.stderr = Some(err);
     Ok((out_pipe, err_pipe))
 }
 
