@@ -5,12 +5,17 @@
 //!
 //! The file is checked when it is read: an unknown key, a wrong type, a relative path or a bad
 //! duration is an error that names the file, the line and the column, and bosun does not start.
-//! Values are then handed to the same code that reads the environment, as text.
+//! Values are then handed to the same code that reads the environment, as text: [`settings`]
+//! resolves each setting once, the environment over the file, and durations are read through
+//! [`Timespan`]. Must not know the command line (it overrides what this resolves).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+
+use crate::unit::Timespan;
 
 /// Where the file is, inside the root.
 pub const DEFAULT_PATH: &str = "etc/bosun/bosun.yaml";
@@ -70,6 +75,44 @@ impl File {
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+}
+
+/// bosun's settings as variables, resolved here once in their order: the environment, else the
+/// configuration file, else (the caller's) default. Every entry point that uses a setting (PID
+/// 1, `bosun image`) reads them through this; the command line, parsed by [`crate::cli`],
+/// overrides what it returns.
+pub fn settings() -> Result<impl Fn(&str) -> Option<String>, String> {
+    let file = config_file()?;
+    Ok(move |name: &str| {
+        std::env::var(name).ok().or_else(|| {
+            // PUID/PGID in the environment override the file's run_as, as any variable does.
+            if name == "BOSUN_RUN_AS" && std::env::var_os("PUID").is_some() {
+                return None;
+            }
+            file.get(name).map(str::to_owned)
+        })
+    })
+}
+
+/// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
+fn config_file() -> Result<File, String> {
+    let root = std::env::var_os("BOSUN_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from);
+    let explicit = std::env::var_os("BOSUN_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let file = File::load(&root, explicit.as_deref())?;
+    if let Some(path) = file.path() {
+        crate::log::debug(format_args!("settings from {}", path.display()));
+    }
+    Ok(file)
+}
+
+/// A duration setting as systemd.time(7) writes it (`5`, `500ms`, `1min 30s`), through
+/// [`Timespan`]; `infinity` is [`Duration::MAX`] (never escalate to SIGKILL).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    Timespan::parse(text)
+        .map(Timespan::as_duration)
+        .map_err(|e| e.to_string())
 }
 
 /// The file's keys. Every one is optional; `null` is the same as leaving it out.
@@ -249,12 +292,10 @@ fn absolute<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 
 fn timespan<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| {
-        crate::cli::bosun::parse_duration(text)
-            .map(drop)
-            .map_err(|why| {
-                let quoted = format!("{text:?} is ");
-                format!("{text:?}: {}", why.strip_prefix(&quoted).unwrap_or(&why))
-            })
+        parse_duration(text).map(drop).map_err(|why| {
+            let quoted = format!("{text:?} is ");
+            format!("{text:?}: {}", why.strip_prefix(&quoted).unwrap_or(&why))
+        })
     })
 }
 
@@ -285,6 +326,17 @@ fn verbosity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1min 30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("infinity").unwrap(), Duration::MAX);
+        assert!(parse_duration("").is_err());
+    }
 
     #[test]
     fn the_designs_example_reads_as_the_variables() {

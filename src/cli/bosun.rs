@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use crate::config::{parse_duration, settings};
 use crate::init;
 use crate::log::format::Format;
 use crate::vocab::exit::Exit;
@@ -111,34 +112,6 @@ pub fn main(args: &[OsString]) -> Exit {
             Exit::Usage
         }
     }
-}
-
-/// bosun's settings as variables: the environment, else the configuration file. Every entry
-/// point that uses a setting (PID 1, `bosun image`) reads them through this.
-pub(crate) fn settings() -> Result<impl Fn(&str) -> Option<String>, String> {
-    let file = config_file()?;
-    Ok(move |name: &str| {
-        std::env::var(name).ok().or_else(|| {
-            // PUID/PGID in the environment override the file's run_as, as any variable does.
-            if name == "BOSUN_RUN_AS" && std::env::var_os("PUID").is_some() {
-                return None;
-            }
-            file.get(name).map(str::to_owned)
-        })
-    })
-}
-
-/// The configuration file: `BOSUN_CONFIG`, else `/etc/bosun/bosun.yaml` under BOSUN_ROOT.
-fn config_file() -> Result<crate::config::File, String> {
-    let root = std::env::var_os("BOSUN_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from);
-    let explicit = std::env::var_os("BOSUN_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    let file = crate::config::File::load(&root, explicit.as_deref())?;
-    if let Some(path) = file.path() {
-        crate::log::debug(format_args!("settings from {}", path.display()));
-    }
-    Ok(file)
 }
 
 fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Request, String> {
@@ -493,16 +466,6 @@ fn parse_signal(text: &str) -> Result<Signal, String> {
         .ok_or_else(|| format!("unknown signal {text:?}"))
 }
 
-/// A duration as systemd.time(7) writes it (`5`, `500ms`, `1min 30s`); `infinity` means
-/// never escalate to SIGKILL.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    match crate::unit::parse_timespan(text) {
-        Ok(crate::unit::Timespan::Finite(d)) => Ok(d),
-        Ok(crate::unit::Timespan::Infinity) => Ok(Duration::MAX),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,16 +618,5 @@ mod tests {
         assert_eq!(o.shutdown_timeout, Duration::MAX);
         let err = run(&["--", "x"], &[("BOSUN_SHUTDOWN_TIMEOUT", "soon")]).unwrap_err();
         assert!(err.contains("BOSUN_SHUTDOWN_TIMEOUT=\"soon\""), "{err}");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("1min 30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_duration("5 parsecs").is_err());
-        assert_eq!(parse_duration("infinity").unwrap(), Duration::MAX);
-        assert!(parse_duration("").is_err());
     }
 }

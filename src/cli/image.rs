@@ -65,7 +65,7 @@ struct Request {
 /// `bosun image ...`, with `args` starting after `image`.
 pub fn main(args: &[OsString]) -> Exit {
     // The same settings as PID 1's: the environment, else /etc/bosun/bosun.yaml.
-    let env = match super::bosun::settings() {
+    let env = match crate::config::settings() {
         Ok(env) => env,
         Err(message) => {
             crate::log::error(format_args!("{message}"));

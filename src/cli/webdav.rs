@@ -166,13 +166,13 @@ fn parse(
             "--read-only" => cfg.read_only = true,
             "--nonce-lifetime" => {
                 let v = value()?;
-                cfg.nonce_lifetime = super::bosun::parse_duration(&v)
+                cfg.nonce_lifetime = crate::config::parse_duration(&v)
                     .map_err(|why| format!("--nonce-lifetime {v:?}: {why}"))?;
             }
             "--max-xml-body" => cfg.max_xml_body = count(name, &value()?)?,
             "--body-timeout" => {
                 let v = value()?;
-                cfg.limits.body_timeout = super::bosun::parse_duration(&v)
+                cfg.limits.body_timeout = crate::config::parse_duration(&v)
                     .ok()
                     .filter(|d| !d.is_zero())
                     .ok_or_else(|| {

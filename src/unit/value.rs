@@ -92,6 +92,21 @@ pub enum Timespan {
 }
 
 impl Timespan {
+    /// Parse a span as systemd.time(7) writes it (`5`, `500ms`, `1min 30s`, `infinity`); bare
+    /// numbers are seconds. Unit files, `bosun -t`, the `BOSUN_*_TIMEOUT` settings and
+    /// `bosun.yaml` all read durations through this.
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        parse_timespan(text)
+    }
+
+    /// The span as a duration, `infinity` as [`Duration::MAX`] (never escalate, never end).
+    pub fn as_duration(self) -> Duration {
+        match self {
+            Timespan::Finite(d) => d,
+            Timespan::Infinity => Duration::MAX,
+        }
+    }
+
     /// The span as a timeout: `None` for `infinity` and for `0`, which systemd reads as "no
     /// timeout" for TimeoutStartSec=, TimeoutStopSec=, TimeoutAbortSec=, RuntimeMaxSec= and
     /// WatchdogSec= (systemd.service(5)). Do not use this for RestartSec=, where 0 means 0.
