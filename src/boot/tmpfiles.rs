@@ -363,7 +363,7 @@ fn apply_one(
                 }
                 return io::Write::write_all(
                     &mut options.open(&target).map_err(io("open"))?,
-                    unescape(data).as_bytes(),
+                    &unescape(data),
                 )
                 .map_err(io("write"));
             }
@@ -520,34 +520,39 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// C-style escapes of the argument column (`\n`, `\t`, `\\`, `\xNN`).
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
+/// C-style escapes of the argument column (`\n`, `\t`, `\\`, `\xNN`), as bytes: `\xNN` is
+/// the byte NN, so `\xff` writes one byte 0xff as systemd's cunescape() does, not the two of
+/// U+00FF's UTF-8.
+fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars();
+    let push = |out: &mut Vec<u8>, c: char| {
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    };
     while let Some(c) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            push(&mut out, c);
             continue;
         }
         match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('\\') => out.push('\\'),
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('\\') => out.push(b'\\'),
             Some('x') => {
                 let hex: String = chars.by_ref().take(2).collect();
                 match u8::from_str_radix(&hex, 16) {
-                    Ok(b) => out.push(char::from(b)),
+                    Ok(b) => out.push(b),
                     Err(_) => {
-                        out.push_str("\\x");
-                        out.push_str(&hex);
+                        out.extend_from_slice(b"\\x");
+                        out.extend_from_slice(hex.as_bytes());
                     }
                 }
             }
             Some(other) => {
-                out.push('\\');
-                out.push(other);
+                out.push(b'\\');
+                push(&mut out, other);
             }
-            None => out.push('\\'),
+            None => out.push(b'\\'),
         }
     }
     out

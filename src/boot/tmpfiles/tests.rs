@@ -205,3 +205,25 @@ fn every_installed_tmpfiles_line_parses() {
     );
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// `\xNN` in the argument column is one byte, as systemd's cunescape() makes it: `\xff` wrote
+/// the two bytes of U+00FF's UTF-8 (c3 bf) before (issue 17).
+#[test]
+fn r17_hex_escapes_above_0x7f_are_single_bytes() {
+    assert_eq!(unescape(r"a\xff\x41\x7f"), b"a\xffA\x7f");
+    assert_eq!(unescape(r"\xc3\xa9 é"), "é é".as_bytes());
+    // The rest is as before: named escapes, a bad or short \x kept as written.
+    assert_eq!(unescape(r"x\ty\n\\ \xzz \q"), b"x\ty\n\\ \\xzz \\q");
+
+    let root = scratch("hex");
+    let e = entries("f /bin.dat 0644 - - - \\x80\\xfeend\nw /w.dat - - - - \\xe9\n");
+    fs::write(root.join("w.dat"), "").unwrap();
+    let me = nix::unistd::getuid().as_raw();
+    let ids = |_: &str| Some(me);
+    let report = apply(&e, &root, &ids, &ids);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(fs::read(root.join("bin.dat")).unwrap(), b"\x80\xfeend");
+    // Negative control of the old behaviour: not the UTF-8 of U+00E9.
+    assert_eq!(fs::read(root.join("w.dat")).unwrap(), b"\xe9");
+    fs::remove_dir_all(&root).unwrap();
+}
