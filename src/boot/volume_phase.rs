@@ -262,10 +262,7 @@ fn interrupted(data: &Path, error: &PopulateError) -> Option<Exit> {
 
 /// Log an error with its causes; bosun exits 1.
 pub(super) fn fail(error: &dyn Error) -> Exit {
-    crate::log::error(format_args!(
-        "{}",
-        crate::manager::engine::error_chain(error)
-    ));
+    crate::log::error(format_args!("{}", crate::log::error_chain(error)));
     Exit::Failure
 }
 

@@ -94,22 +94,10 @@ pub fn main(args: &[OsString]) -> Exit {
     match outcome {
         Ok(exit) => exit,
         Err(error) => {
-            crate::log::error(format_args!("{}", chain(error.as_ref())));
+            crate::log::error(format_args!("{}", crate::log::error_chain(error.as_ref())));
             Exit::Failure
         }
     }
-}
-
-/// `error: cause: cause`, like anyhow's `{:#}`.
-fn chain(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn parse(

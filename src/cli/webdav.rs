@@ -71,7 +71,7 @@ pub fn main(args: &[OsString]) -> Exit {
             match webdav::run(cfg) {
                 Ok(()) => Exit::Success,
                 Err(err) => {
-                    crate::log::error(format_args!("webdav: {}", chain(&err)));
+                    crate::log::error(format_args!("webdav: {}", crate::log::error_chain(&err)));
                     Exit::Failure
                 }
             }
@@ -82,17 +82,6 @@ pub fn main(args: &[OsString]) -> Exit {
             Exit::Usage
         }
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// A positive number given to option `name`.

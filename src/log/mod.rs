@@ -123,6 +123,19 @@ fn emit(level: u8, tag: &str, args: fmt::Arguments<'_>) {
     }
 }
 
+/// An error with its causes, `a: b: c` (anyhow's `{:#}`): how bosun tells every error it
+/// reports, from the CLI, PID 1 and the engine alike.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An error that does not stop bosun by itself (the caller decides).
 pub fn error(args: fmt::Arguments<'_>) {
     emit(0, "error: ", args);

@@ -1359,14 +1359,4 @@ fn invocation_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An error with its causes, `a: b: c`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use crate::log::error_chain;

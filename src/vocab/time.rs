@@ -17,14 +17,15 @@ pub fn now_ms() -> u64 {
 /// `time` as RFC 3339 in UTC with microseconds: `2026-11-23T14:10:00.123456Z`.
 pub fn rfc3339(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    let c = civil(i64::try_from(since.as_secs()).unwrap_or(0));
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
         since.subsec_micros()
     )
 }
@@ -32,15 +33,40 @@ pub fn rfc3339(time: SystemTime) -> String {
 /// `YYYY-MM-DD HH:MM:SS UTC` for a time in milliseconds since the Unix epoch (systemctl
 /// status's timestamps; containers run in UTC).
 pub fn utc_time(ms: u64) -> String {
-    let secs = i64::try_from(ms / 1000).unwrap_or(0);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
+    let c = civil(i64::try_from(ms / 1000).unwrap_or(0));
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
     )
+}
+
+/// A UTC wall-clock time, broken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    /// 1..=12.
+    pub month: u32,
+    /// 1..=31.
+    pub day: u32,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+}
+
+/// The UTC date and time `secs` seconds after the Unix epoch (before it when negative): the
+/// one broken-down conversion behind every timestamp bosun writes (these, the volume's hook
+/// log names, WebDAV's dates).
+pub fn civil(secs: i64) -> Civil {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    Civil {
+        year,
+        month,
+        day,
+        hour: t / 3600,
+        minute: t % 3600 / 60,
+        second: t % 60,
+    }
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -84,5 +110,11 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-23T14:10:00.123456Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(utc_time(1_795_443_000_123), "2026-11-23 14:10:00 UTC");
+        let before = civil(-1);
+        assert_eq!(
+            (before.year, before.month, before.day, before.second),
+            (1969, 12, 31, 59)
+        );
     }
 }

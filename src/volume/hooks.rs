@@ -147,13 +147,10 @@ pub fn environment(
 /// `20260102T030405Z`: a UTC time that sorts as text and fits in a file name.
 pub fn stamp(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = crate::vocab::time::civil_from_days(i64::try_from(days).unwrap_or(0));
+    let c = crate::vocab::time::civil(i64::try_from(secs).unwrap_or(0));
     format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
     )
 }
 
