@@ -16,6 +16,8 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
 
+use crate::volume::copy::{CopyOptions, copy_tree};
+
 /// systemd's search path for tmpfiles.d, in precedence order.
 pub const DIRS: [&str; 5] = [
     "/etc/tmpfiles.d",
@@ -414,7 +416,15 @@ fn apply_one(
                 return Ok(());
             }
             parent(&target)?;
-            copy_tree(&from, &target).map_err(io("copy"))?;
+            // The volume's copier, as systemd-tmpfiles uses its copy_tree(): owner, mode,
+            // extended attributes, times and hardlinks kept, symlinks not followed, and
+            // (`C+` into an existing tree) nothing that exists is replaced (COPY_MERGE).
+            let options = CopyOptions {
+                only_missing: true,
+                ..CopyOptions::default()
+            };
+            copy_tree(&from, &target, &options, &mut |_| {})
+                .map_err(|e| format!("cannot copy: {}", crate::log::error_chain(&e)))?;
             adjust(&target, entry.mode, 0o755, uid, gid, !exists)
         }
         'r' | 'R' => {
@@ -501,22 +511,6 @@ fn collect_tree(dir: &Path, out: &mut Vec<PathBuf>) {
             }
             out.push(p);
         }
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    let meta = fs::symlink_metadata(from)?;
-    if meta.is_dir() {
-        fs::create_dir_all(to)?;
-        for e in fs::read_dir(from)? {
-            let e = e?;
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        Ok(())
-    } else if meta.file_type().is_symlink() {
-        symlink(fs::read_link(from)?, to)
-    } else {
-        fs::copy(from, to).map(|_| ())
     }
 }
 

@@ -227,3 +227,54 @@ fn r17_hex_escapes_above_0x7f_are_single_bytes() {
     assert_eq!(fs::read(root.join("w.dat")).unwrap(), b"\xe9");
     fs::remove_dir_all(&root).unwrap();
 }
+
+/// `C` copies a tree with the volume's copier (systemd-tmpfiles' copy_tree()): contents,
+/// symlinks as symlinks, modes; `C+` adds what is missing and replaces nothing (COPY_MERGE);
+/// plain `C` leaves an existing target alone.
+#[test]
+fn copies_trees_through_the_volume_copier() {
+    let root = scratch("copy");
+    let factory = root.join("factory/app");
+    fs::create_dir_all(factory.join("sub")).unwrap();
+    fs::write(factory.join("a.conf"), "a").unwrap();
+    fs::write(factory.join("sub/b.conf"), "b").unwrap();
+    fs::set_permissions(
+        factory.join("sub/b.conf"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    symlink("a.conf", factory.join("link")).unwrap();
+    let me = nix::unistd::getuid().as_raw();
+    let ids = |_: &str| Some(me);
+    let copy = |line: &str| {
+        let report = apply(&entries(line), &root, &ids, &ids);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    };
+    copy("C /etc/app - - - - /factory/app\n");
+    let app = root.join("etc/app");
+    assert_eq!(fs::read_to_string(app.join("sub/b.conf")).unwrap(), "b");
+    assert_eq!(
+        fs::metadata(app.join("sub/b.conf"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::read_link(app.join("link")).unwrap(),
+        Path::new("a.conf")
+    );
+
+    fs::write(app.join("a.conf"), "mine").unwrap();
+    fs::write(factory.join("new.conf"), "new").unwrap();
+    copy("C /etc/app - - - - /factory/app\n");
+    assert!(
+        !app.join("new.conf").exists(),
+        "plain C leaves an existing target"
+    );
+    copy("C+ /etc/app - - - - /factory/app\n");
+    assert_eq!(fs::read_to_string(app.join("new.conf")).unwrap(), "new");
+    assert_eq!(fs::read_to_string(app.join("a.conf")).unwrap(), "mine");
+    fs::remove_dir_all(&root).unwrap();
+}
