@@ -162,42 +162,7 @@ fn virtualization(want: &str, container: &str) -> bool {
     }
 }
 
-/// Shell-style `*`, `?` and `[...]` matching (fnmatch without flags).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    fn inner(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|i| inner(rest, &t[i..])),
-            Some(('?', rest)) => !t.is_empty() && inner(rest, &t[1..]),
-            Some(('[', rest)) => {
-                let Some(close) = rest.iter().position(|&c| c == ']') else {
-                    return t.first() == Some(&'[') && inner(rest, &t[1..]);
-                };
-                let Some(&c) = t.first() else { return false };
-                let (negate, set) = match rest[..close].split_first() {
-                    Some(('!', s)) | Some(('^', s)) => (true, s),
-                    _ => (false, &rest[..close]),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= c && c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= set[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != negate && inner(&rest[close + 1..], &t[1..])
-            }
-            Some((&ch, rest)) => t.first() == Some(&ch) && inner(rest, &t[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    inner(&p, &t)
-}
+pub use crate::unit::glob::fnmatch as glob_match;
 
 /// Whether any path under `root` matches the absolute glob `pattern`.
 fn glob_exists(root: &Path, pattern: &str) -> bool {

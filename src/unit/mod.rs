@@ -15,6 +15,7 @@ pub mod directive;
 pub mod envfile;
 pub mod exec;
 pub mod generators;
+pub mod glob;
 pub mod install;
 pub mod load;
 pub mod model;

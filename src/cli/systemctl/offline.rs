@@ -11,8 +11,9 @@ use nix::errno::Errno;
 
 use super::args::{Invocation, UnitArg, Verb};
 use super::glyph;
+use crate::unit::glob::fnmatch;
 use crate::unit::install::{
-    Change, ChangeKind, FileState, InstallFlags, Installer, LookupPaths, fnmatch, paths, strerror,
+    Change, ChangeKind, FileState, InstallFlags, Installer, LookupPaths, paths, strerror,
 };
 use crate::unit::{Loader, SearchPath, SpecifierContext};
 use crate::vocab::exit::Exit;

@@ -16,7 +16,7 @@ use super::options::{JobMode, OutputMode};
 use super::text::shell_maybe_quote;
 use crate::control::client::call;
 use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo, bus_error};
-use crate::unit::install::fnmatch;
+use crate::unit::glob::fnmatch;
 use crate::vocab::exit::Exit;
 
 type Ask<'a> = dyn Fn(Request) -> Result<Response, Exit> + 'a;

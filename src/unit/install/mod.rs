@@ -30,7 +30,7 @@ use nix::errno::Errno;
 
 pub use paths::LookupPaths;
 pub use preset::{PresetMode, Presets};
-pub use state::{FileState, fnmatch};
+pub use state::FileState;
 
 use super::specifier::SpecifierContext;
 

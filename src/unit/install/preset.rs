@@ -7,9 +7,9 @@ use nix::errno::Errno;
 
 use super::context::{Context, FOLLOW, LOAD, LOAD_FOLLOW, replace_instance, template_of};
 use super::file::{conf_files, words};
-use super::state::fnmatch;
 use super::{ANY, Change, InstallFlags, Installer, name_is};
 use crate::unit::UnitName;
+use crate::unit::glob::fnmatch;
 
 /// Which half of a preset to apply (`--preset-mode=`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use super::super::args::Invocation;
 use super::super::options::Dependency;
 use super::{Ask, unit_list};
 use crate::control::proto::{Request, UnitInfo};
-use crate::unit::install::fnmatch;
+use crate::unit::glob::fnmatch;
 use crate::vocab::exit::Exit;
 
 /// format-table's layout: every column as wide as its widest cell, one space between, the
