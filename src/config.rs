@@ -313,7 +313,7 @@ fn run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 }
 
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    checked(d, |text| crate::log::ring::parse_size(text).map(drop))
+    checked(d, |text| crate::vocab::size::parse_size(text).map(drop))
 }
 
 fn verbosity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -8,15 +8,26 @@
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
 //! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the event loop, the main child, shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70) |
-//! | [`log`]   | bosun's own diagnostics on stderr; service output: bounded lines, per-unit rings under one total cap, text/JSON, the one rule for showing a line to a person; PID 1's stdout and stderr, written without blocking |
+//! | [`journal`] | service output in PID 1: bounded lines, per-unit rings under one total cap (`initctl logs`), rendering as prefixed text or JSON lines; above `service`, beside the manager |
+//! | [`log`]   | bosun's own diagnostics on stderr, and the writer of PID 1's stdout and stderr that never blocks |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking) and the job queue |
 //! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
-//! | [`service`] | services at run time: the state machine of one service, spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
+//! | [`service`] | services at run time: the state machine of one service, the one spawner (`service::child`, for every process bosun starts), a service's spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, `waitpid` with real-time signal deaths decoded, fd registration with the reactor, closing received fds |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links, systemd's special targets (`unit::special`); reading, and enabling/disabling/masking/presets as `systemctl` does (`unit::install`); nothing is started |
-//! | [`vocab`] | the leaf vocabulary every layer may use and that uses nothing: signal names and parsing (real-time ones too), how a process ended, bosun's exit codes, wall-clock and civil-date helpers |
+//! | [`vocab`] | the leaf vocabulary every layer may use and that uses nothing: signal names and parsing (real-time ones too), how a process ended, bosun's exit codes, wall-clock and civil-date helpers, sizes, the output format and journalctl's rule for showing a line |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
+//!
+//! # Layers
+//!
+//! Imports point down only, and `tests/it/repo.rs` (`imports_point_down_only`) fails on one
+//! that points up: [`vocab`] uses nothing; [`unit`](mod@unit) uses only `vocab`; [`service`]
+//! knows neither the manager nor PID 1 nor the journal; [`manager`] knows neither PID 1, the
+//! control protocol nor the CLI; [`journal`] sits beside it; [`boot`] is called by [`init`],
+//! never the other way round; [`volume`] and [`webdav`] know no supervision; the CLI reaches
+//! PID 1 only through [`control`] (`cli::bosun`, the PID-1 entry point, aside); [`init`] is on
+//! top and wires everything.
 //!
 //! # The event loop and its file descriptors
 //!
@@ -40,6 +51,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod init;
+pub mod journal;
 pub mod log;
 pub mod manager;
 pub mod multicall;

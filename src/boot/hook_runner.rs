@@ -24,13 +24,14 @@ use tokio::sync::mpsc;
 
 use super::volume_phase::fail;
 use crate::init::services::{Line, read_pipe};
-use crate::log::format::{Format, render};
+use crate::journal::format::render;
+use crate::journal::ring::{Entry, Stream};
 use crate::log::output::Output;
-use crate::log::ring::{Entry, Stream};
 use crate::manager::engine::Pipe;
 use crate::service::child::{self, ChildSpec, Environment};
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
+use crate::vocab::text::Format;
 use crate::vocab::time::rfc3339;
 use crate::volume::hooks::{self, Hook, HookPhase};
 use crate::volume::state::{self, HookFailure, Volume};

@@ -10,8 +10,8 @@ use nix::sys::signal::Signal;
 
 use crate::config::{parse_duration, settings};
 use crate::init;
-use crate::log::format::Format;
 use crate::vocab::exit::Exit;
+use crate::vocab::text::Format;
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -281,7 +281,9 @@ fn root(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
 /// sizes.
 fn size(env: &dyn Fn(&str) -> Option<String>, name: &str, default: usize) -> Result<usize, String> {
     match env(name) {
-        Some(value) => crate::log::ring::parse_size(&value).map_err(|why| format!("{name}={why}")),
+        Some(value) => {
+            crate::vocab::size::parse_size(&value).map_err(|why| format!("{name}={why}"))
+        }
         None => Ok(default),
     }
 }
@@ -418,11 +420,11 @@ fn units(
         unit_path,
         root: root.to_owned(),
         log_format,
-        log_ring: size(env, "BOSUN_LOG_RING", crate::log::ring::RING_DEFAULT)?,
+        log_ring: size(env, "BOSUN_LOG_RING", crate::journal::ring::RING_DEFAULT)?,
         log_ring_total: size(
             env,
             "BOSUN_LOG_RING_TOTAL",
-            crate::log::ring::RING_TOTAL_DEFAULT,
+            crate::journal::ring::RING_TOTAL_DEFAULT,
         )?,
         notify_address: env("BOSUN_NOTIFY_SOCKET")
             .unwrap_or_else(|| "/run/bosun/notify".to_owned()),

@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::log::format::{Format, render};
-use crate::log::line::LineSplitter;
+use crate::journal::format::render;
+use crate::journal::line::LineSplitter;
+use crate::journal::ring::{Journal, Stream};
 use crate::log::output::Output;
-use crate::log::ring::{Journal, Stream};
 use crate::manager::engine::{Engine, Note, Pipe, Settings};
 use crate::manager::transaction::JobKind;
 use crate::service::notify::NotifySocket;
 use crate::service::state::Defaults;
 use crate::unit::SpecifierContext;
 use crate::unit::load::{Loader, SearchPath};
+use crate::vocab::text::Format;
 
 /// The built-in WebDAV service's settings (DESIGN.md defaults, BOSUN_WEBDAV_* overrides).
 #[derive(Debug, Clone, PartialEq, Eq)]

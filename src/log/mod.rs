@@ -3,15 +3,11 @@
 //! loop exists (and in the command-line personalities) a diagnostic is a blocking write; in
 //! PID 1 it goes through the non-blocking [`output::Output`] installed by
 //! [`install_stderr`], which the loop drains ([`drain_stderr`]): a stalled reader of stderr
-//! costs bosun's messages (counted and reported), never PID 1's progress. Submodules: service
-//! output — [`line`](mod@line) cuts a byte stream into bounded lines, [`ring`] keeps each unit's recent
-//! lines for `initctl logs`, [`format`](mod@format) renders them, and [`output`] writes them to
-//! PID 1's stdout without ever blocking.
+//! costs bosun's messages (counted and reported), never PID 1's progress. [`output`] is that
+//! writer, for PID 1's stdout too. What stores and routes service output is
+//! [`crate::journal`]'s; how a line is shown to a person is [`crate::vocab::text`]'s.
 
-pub mod format;
-pub mod line;
 pub mod output;
-pub mod ring;
 
 use std::cell::RefCell;
 use std::fmt;

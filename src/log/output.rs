@@ -131,7 +131,7 @@ impl Output {
     }
 
     /// Whether a person reads this output on a terminal (service lines then follow
-    /// [`crate::log::format::shown`]'s rule; a pipe or file gets them as written).
+    /// [`crate::vocab::text::shown`]'s rule; a pipe or file gets them as written).
     pub fn terminal(&self) -> bool {
         self.terminal
     }

@@ -27,7 +27,7 @@ use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
 use crate::init::procs;
-use crate::log::ring::Stream;
+use crate::journal::ring::Stream;
 use crate::service::cgroup::{Cgroups, ServiceCgroup};
 use crate::service::notify::Message;
 use crate::service::spawn::{self, Identity, Launch};

@@ -10,5 +10,7 @@
 
 pub mod exit;
 pub mod signal;
+pub mod size;
 pub mod termination;
+pub mod text;
 pub mod time;

@@ -1,6 +1,6 @@
 //! `initctl logs [-f] [-n N] [-a] [UNIT]`: the service output bosun keeps in memory, as
 //! `TIME UNIT[PID]: text` lines (stderr lines say so; a line a terminal must not receive as
-//! it is shows as `[N blob data]` unless `-a`, see [`crate::log::format::shown`]) or JSON
+//! it is shows as `[N blob data]` unless `-a`, see [`crate::vocab::text::shown`]) or JSON
 //! lines. With `-f`, new lines are
 //! asked for every [`POLL`] by sequence number, until bosun stops answering, stdout's reader
 //! goes away, or the follower is killed. Never blocks on anything but the control socket and
@@ -28,7 +28,7 @@ pub fn render(line: &LogLine, style: Style, raw: bool) -> Vec<u8> {
     } else {
         String::new()
     };
-    crate::log::format::journal_line(
+    crate::vocab::text::journal_line(
         &timestamp(line.ms),
         &line.unit,
         line.pid,

@@ -211,7 +211,7 @@ fn print_dropins(dropins: &[String]) {
 }
 
 /// The unit's last journal lines (short: time, unit, pid; or cat: the text alone), each text
-/// as [`crate::log::format::shown`] rules.
+/// as [`crate::vocab::text::shown`] rules.
 fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: &Path) {
     if lines == 0 {
         return;
@@ -233,10 +233,10 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
     let mut text = b"\n".to_vec();
     for line in lines {
         if cat {
-            text.extend_from_slice(&crate::log::format::shown(line.bytes(), all));
+            text.extend_from_slice(&crate::vocab::text::shown(line.bytes(), all));
             text.push(b'\n');
         } else {
-            text.extend(crate::log::format::journal_line(
+            text.extend(crate::vocab::text::journal_line(
                 &crate::vocab::time::utc_time(line.ms),
                 &line.unit,
                 line.pid,
