@@ -186,30 +186,24 @@ fn parse_mode(text: &str) -> Result<Mode, String> {
 
 /// The specifiers of tmpfiles.d(5) that make sense in a container.
 fn expand(text: &str, spec: &Specifiers) -> Result<String, String> {
-    let mut out = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('%') => out.push('%'),
-            Some('m') => out.push_str(&spec.machine_id),
-            Some('b') => out.push_str(&spec.boot_id),
-            Some('H') | Some('l') => out.push_str(&spec.hostname),
-            Some('t') => out.push_str("/run"),
-            Some('S') => out.push_str("/var/lib"),
-            Some('C') => out.push_str("/var/cache"),
-            Some('L') => out.push_str("/var/log"),
-            Some('T') => out.push_str("/tmp"),
-            Some('V') => out.push_str("/var/tmp"),
-            Some('h') => out.push_str("/root"),
+    crate::unit::specifier::printf(text, |letter| {
+        Ok(match letter {
+            Some('%') => "%",
+            Some('m') => &spec.machine_id,
+            Some('b') => &spec.boot_id,
+            Some('H') | Some('l') => &spec.hostname,
+            Some('t') => "/run",
+            Some('S') => "/var/lib",
+            Some('C') => "/var/cache",
+            Some('L') => "/var/log",
+            Some('T') => "/tmp",
+            Some('V') => "/var/tmp",
+            Some('h') => "/root",
             Some(other) => return Err(format!("unknown specifier %{other}")),
             None => return Err("a lone % at the end".to_owned()),
         }
-    }
-    Ok(out)
+        .to_owned())
+    })
 }
 
 /// Read every tmpfiles.d file under `root` in systemd's order: by file name across the search

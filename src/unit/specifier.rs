@@ -201,16 +201,9 @@ pub fn expand(
     if !text.contains('%') {
         return Ok(text.to_owned());
     }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let Some(letter) = chars.next() else {
-            out.push('%'); // a trailing '%' stays, as in systemd's specifier_printf
-            break;
+    printf(text, |letter| {
+        let Some(letter) = letter else {
+            return Ok("%".to_owned()); // a trailing '%' stays, as in systemd's specifier_printf
         };
         let prefix = unit.prefix();
         let last = prefix.rsplit_once('-').map_or(prefix, |(_, l)| l);
@@ -276,7 +269,30 @@ pub fn expand(
             }
             other => format!("%{other}"),
         };
-        out.push_str(&value);
+        Ok(value)
+    })
+}
+
+/// systemd's specifier_printf() walk, the one every specifier table goes through (unit files,
+/// `[Install]`, tmpfiles.d): each `%x` is replaced by `lookup(Some(x))`, a `%` at the very end
+/// by `lookup(None)`; an error from `lookup` ends the walk. The tables, and what an unknown
+/// letter or a trailing `%` means, are the callers'.
+pub fn printf<E>(
+    text: &str,
+    mut lookup: impl FnMut(Option<char>) -> Result<String, E>,
+) -> Result<String, E> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let letter = chars.next();
+        out.push_str(&lookup(letter)?);
+        if letter.is_none() {
+            break;
+        }
     }
     Ok(out)
 }
@@ -346,5 +362,18 @@ mod tests {
                 .to_string(),
             "unknown specifier %Z (write %% for a literal percent sign)"
         );
+    }
+
+    #[test]
+    fn printf_walks_as_systemd() {
+        let table = |letter: Option<char>| match letter {
+            Some('a') => Ok("A".to_owned()),
+            Some(other) => Err(other),
+            None => Ok("<end>".to_owned()),
+        };
+        assert_eq!(printf("x%ay%a", table), Ok("xAyA".to_owned()));
+        assert_eq!(printf("ü%", table), Ok("ü<end>".to_owned()));
+        assert_eq!(printf("%a%z%a", table), Err('z'));
+        assert_eq!(printf("plain", table), Ok("plain".to_owned()));
     }
 }

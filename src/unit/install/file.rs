@@ -92,18 +92,11 @@ impl Installer {
         let (prefix, instance) = stem.split_once('@').unwrap_or((stem, ""));
         let spec = &self.spec;
         let os = |key: &str| spec.os_release.get(key).cloned().unwrap_or_default();
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c != '%' {
-                out.push(c);
-                continue;
-            }
-            let Some(letter) = chars.next() else {
-                out.push('%');
-                break;
+        crate::unit::specifier::printf(text, |letter| {
+            let Some(letter) = letter else {
+                return Ok("%".to_owned());
             };
-            let value = match letter {
+            Ok(match letter {
                 '%' => "%".to_owned(),
                 'i' => instance.to_owned(),
                 'j' => prefix
@@ -135,10 +128,8 @@ impl Installer {
                 'u' => spec.user_name.clone(),
                 'U' => spec.uid.to_string(),
                 _ => return Err(Errno::EBADSLT),
-            };
-            out.push_str(&value);
-        }
-        Ok(out)
+            })
+        })
     }
 
     /// Read `[Install]` of `path` into `info` (config_parse with install.c's table). Also=
