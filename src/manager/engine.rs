@@ -11,9 +11,11 @@
 
 mod gc;
 mod query;
+mod requests;
 mod socket;
 mod timer;
-pub use query::{Refusal, now_ms};
+pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
+pub use requests::Whom;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

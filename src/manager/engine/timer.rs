@@ -244,15 +244,11 @@ impl Engine {
 
     /// What `status` and `list-timers` show of triggers: a timer's next elapse, last
     /// trigger and unit; the timers that trigger a unit. Each with its active state.
-    pub(super) fn add_trigger_facts(&self, info: &mut crate::control::proto::UnitInfo) {
-        let state = |u: &str| self.active_state(u).name().to_owned();
+    pub(super) fn add_trigger_facts(&self, info: &mut super::UnitSnapshot) {
+        let state = |u: &str| self.active_state(u);
         if let Some(Runtime::Timer(t)) = self.runtime.get(&info.name) {
-            let ms = |s: SystemTime| {
-                s.duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            };
-            info.next_elapse_ms = t.next_elapse(Instant::now(), SystemTime::now()).map(ms);
-            info.last_trigger_ms = t.last_trigger().map(ms);
+            info.next_elapse = t.next_elapse(Instant::now(), SystemTime::now());
+            info.last_trigger = t.last_trigger();
             info.triggers = vec![(t.unit.clone(), state(&t.unit))];
         }
         info.triggered_by = self
