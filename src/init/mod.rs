@@ -15,7 +15,6 @@ mod loading;
 mod notify;
 mod panics;
 pub mod passwd;
-pub mod procs;
 pub mod reaper;
 pub mod runtime;
 pub mod services;
@@ -37,6 +36,7 @@ use tokio::sync::oneshot;
 
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
+use crate::service::procs;
 use exit::Exit;
 use reaper::Termination;
 use signals::{Delivery, SignalStream};

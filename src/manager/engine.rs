@@ -28,11 +28,11 @@ use super::graph::Graph;
 use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
-use crate::init::procs;
 use crate::init::reaper::Termination;
 use crate::log::ring::Stream;
 use crate::service::cgroup::{Cgroups, ServiceCgroup};
 use crate::service::notify::Message;
+use crate::service::procs;
 use crate::service::spawn::{self, Identity, Launch};
 use crate::service::state::{Action, Active, Defaults, Event, Phase, Service, Spec, State, Target};
 use crate::unit::load::{LoadState, Loader};
@@ -112,6 +112,19 @@ struct ServiceRun {
     exec_main_pid: Option<i32>,
     /// The commands this run spawned, by list and index: `status`'s `Process:` lines.
     execs: Vec<ExecRecord>,
+}
+
+impl ServiceRun {
+    /// What process tracking needs of this run.
+    fn tracked(&self) -> procs::Tracked<'_> {
+        procs::Tracked {
+            main: self.svc.main_pid(),
+            control: self.svc.control_pid(),
+            cgroup: self.cgroup.as_ref(),
+            sessions: &self.sessions,
+            invocation_id: &self.invocation_id,
+        }
+    }
 }
 
 /// One command a run spawned (systemd's ExecStatus): where it comes from, its pid and, once it
@@ -1165,41 +1178,17 @@ impl Engine {
         table: &mut Option<procs::Table>,
         runtime: &BTreeMap<String, Runtime>,
     ) -> Vec<i32> {
-        let skip = [run.svc.main_pid(), run.svc.control_pid()];
-        let mut pids: BTreeSet<i32> = BTreeSet::new();
-        if let Some(cg) = &run.cgroup {
-            pids.extend(cg.pids().unwrap_or_default());
-        } else {
-            let table = table.get_or_insert_with(|| {
-                procs::Table::read(
-                    runtime
-                        .values()
-                        .filter_map(|rt| match rt {
-                            Runtime::Service(run) => Some(run.sessions.iter().copied()),
-                            _ => None,
-                        })
-                        .flatten()
-                        .collect(),
-                )
-            });
-            let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
-            // Its sessions, and — for daemons that left them (a new session, reparented to
-            // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
-            // their environment.
-            let by_session = run.sessions.iter().flat_map(|sid| table.in_session(*sid));
-            let by_invocation = table.unclaimed().iter().filter(|pid| {
-                !run.invocation_id.is_empty() && table.started_in(**pid, &run.invocation_id)
-            });
-            for &pid in by_session.chain(by_invocation) {
-                pids.insert(pid);
-                roots.push(pid);
-            }
-            for root in roots {
-                pids.extend(table.descendants(root));
-            }
-        }
-        pids.retain(|p| !skip.contains(&Some(*p)));
-        pids.into_iter().collect()
+        let claimed = || {
+            runtime
+                .values()
+                .filter_map(|rt| match rt {
+                    Runtime::Service(run) => Some(run.sessions.iter().copied()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
+        procs::rest(&run.tracked(), table, claimed)
     }
 
     fn signal(&mut self, unit: &str, target: Target, signo: i32) {
@@ -1236,25 +1225,14 @@ impl Engine {
     /// `apachectl`, which runs httpd with `env -i`) is still found: it was adopted by PID 1.
     /// The one live child of bosun that no unit owns, if there is exactly one.
     fn adopted_orphan(&self) -> Option<i32> {
-        let me = i32::try_from(std::process::id()).unwrap_or(0);
-        let owned = |pid: i32| {
+        procs::adopted_orphan(|pid| {
             self.pids.contains_key(&pid)
                 || self.runtime.values().any(|rt| {
                     matches!(rt, Runtime::Service(run) if run.sessions.contains(&pid)
                         || run.svc.main_pid() == Some(pid))
                 })
-        };
-        let orphans: Vec<i32> = procs::snapshot()
-            .into_iter()
-            .filter(|e| {
-                e.ppid == me && e.state != b'Z' && !owned(e.pid) && !self.outsiders.contains(&e.pid)
-            })
-            .map(|e| e.pid)
-            .collect();
-        match orphans.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
+                || self.outsiders.contains(&pid)
+        })
     }
 
     /// Read PIDFile=, or guess the main process: the only process of the unit.
@@ -1263,38 +1241,21 @@ impl Engine {
         let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
             return None;
         };
-        let pid = match &run.section.pid_file {
-            Some(path) => {
-                std::fs::read_to_string(root.join(path.strip_prefix("/").unwrap_or(path)))
-                    .ok()
-                    .and_then(|t| {
-                        t.split_whitespace()
-                            .next()
-                            .and_then(|p| p.parse::<i32>().ok())
-                    })
-                    .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
+        let rest = match (&run.section.pid_file, run.section.guess_main_pid) {
+            (None, guess) if guess != Some(false) => {
+                Self::rest(run, &mut self.table, &self.runtime)
             }
-            // As systemd's unit_search_main_pid(): of the unit's processes, the one that is
-            // PID 1's child (a daemon's workers are its children, not ours).
-            None if run.section.guess_main_pid != Some(false) => {
-                let rest = Self::rest(run, &mut self.table, &self.runtime);
-                let me = i32::try_from(std::process::id()).unwrap_or(0);
-                let ours: Vec<i32> = self
-                    .table
-                    .as_ref()
-                    .map_or_else(procs::snapshot, |t| t.live.clone())
-                    .into_iter()
-                    .filter(|e| e.ppid == me && rest.contains(&e.pid))
-                    .map(|e| e.pid)
-                    .collect();
-                match (ours.as_slice(), rest.as_slice()) {
-                    ([only], _) => Some(*only),
-                    (_, []) => self.adopted_orphan(),
-                    _ => None,
-                }
-            }
-            None => None,
+            _ => Vec::new(),
         };
+        let source = match &run.section.pid_file {
+            Some(path) => procs::MainPidSource::PidFile { path, root: &root },
+            None if run.section.guess_main_pid != Some(false) => procs::MainPidSource::Guess {
+                rest: &rest,
+                table: self.table.as_ref(),
+            },
+            None => procs::MainPidSource::None,
+        };
+        let pid = procs::find_main_pid(source, || self.adopted_orphan());
         if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {
             if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
                 run.sessions.insert(sid.as_raw());

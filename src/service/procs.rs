@@ -1,8 +1,17 @@
-//! The process table as /proc shows it, for shutdown: which processes remain, and which of them
-//! are ours. Read-only; signalling is the caller's job.
+//! Process tracking: the process table as /proc shows it (for shutdown: which processes
+//! remain, and which of them are ours), a service's processes besides its main and control
+//! process ([`rest`]), and its main process when it did not say ([`find_main_pid`]).
+//!
+//! With a delegated cgroup2 tree, one cgroup per service; otherwise every process a service
+//! spawns leads its own session, and the unit's processes are those in its sessions (the
+//! PIDFile's process included) and their descendants. Read-only; signalling is the caller's
+//! job, and which unit a process belongs to is the manager's.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::path::Path;
+
+use super::cgroup::ServiceCgroup;
 
 /// One process as /proc/PID/stat describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +163,119 @@ pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
         .into_iter()
         .filter_map(|pid| by_pid.get(&pid).map(|e| **e))
         .collect()
+}
+
+/// What tracking knows of one run of a service.
+#[derive(Debug, Clone, Copy)]
+pub struct Tracked<'a> {
+    pub main: Option<i32>,
+    pub control: Option<i32>,
+    pub cgroup: Option<&'a ServiceCgroup>,
+    /// Sessions its processes lead (tracking without cgroups).
+    pub sessions: &'a BTreeSet<i32>,
+    /// Its INVOCATION_ID; empty before its first start.
+    pub invocation_id: &'a str,
+}
+
+/// The unit's processes other than main and control. `table` is read when it is needed (no
+/// cgroup), once for all the units asked about in one round, with `claimed` (every unit's
+/// sessions) as the sessions known to belong to units.
+pub fn rest(
+    run: &Tracked<'_>,
+    table: &mut Option<Table>,
+    claimed: impl FnOnce() -> std::collections::HashSet<i32>,
+) -> Vec<i32> {
+    let skip = [run.main, run.control];
+    let mut pids: BTreeSet<i32> = BTreeSet::new();
+    if let Some(cg) = run.cgroup {
+        pids.extend(cg.pids().unwrap_or_default());
+    } else {
+        let table = table.get_or_insert_with(|| Table::read(claimed()));
+        let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
+        // Its sessions, and — for daemons that left them (a new session, reparented to
+        // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
+        // their environment.
+        let by_session = run.sessions.iter().flat_map(|sid| table.in_session(*sid));
+        let by_invocation = table.unclaimed().iter().filter(|pid| {
+            !run.invocation_id.is_empty() && table.started_in(**pid, run.invocation_id)
+        });
+        for &pid in by_session.chain(by_invocation) {
+            pids.insert(pid);
+            roots.push(pid);
+        }
+        for root in roots {
+            pids.extend(table.descendants(root));
+        }
+    }
+    pids.retain(|p| !skip.contains(&Some(*p)));
+    pids.into_iter().collect()
+}
+
+/// How to find a service's main process when it did not say.
+#[derive(Debug, Clone, Copy)]
+pub enum MainPidSource<'a> {
+    /// PIDFile=, under `root`.
+    PidFile { path: &'a Path, root: &'a Path },
+    /// GuessMainPID= (the default): of `rest` (the unit's processes), the one that is PID 1's
+    /// child, read from `table` when there is one.
+    Guess {
+        rest: &'a [i32],
+        table: Option<&'a Table>,
+    },
+    /// GuessMainPID=no.
+    None,
+}
+
+/// Read PIDFile=, or guess the main process: as systemd's unit_search_main_pid(), of the
+/// unit's processes the one that is PID 1's child (a daemon's workers are its children, not
+/// ours); when the unit has none, `adopted_orphan` (a daemon that left its session and its
+/// environment behind and was adopted by PID 1).
+pub fn find_main_pid(
+    source: MainPidSource<'_>,
+    adopted_orphan: impl FnOnce() -> Option<i32>,
+) -> Option<i32> {
+    match source {
+        MainPidSource::PidFile { path, root } => {
+            std::fs::read_to_string(root.join(path.strip_prefix("/").unwrap_or(path)))
+                .ok()
+                .and_then(|t| {
+                    t.split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<i32>().ok())
+                })
+                .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
+        }
+        MainPidSource::Guess { rest, table } => {
+            let me = i32::try_from(std::process::id()).unwrap_or(0);
+            let ours: Vec<i32> = table
+                .map_or_else(snapshot, |t| t.live.clone())
+                .into_iter()
+                .filter(|e| e.ppid == me && rest.contains(&e.pid))
+                .map(|e| e.pid)
+                .collect();
+            match (ours.as_slice(), rest) {
+                ([only], _) => Some(*only),
+                (_, []) => adopted_orphan(),
+                _ => None,
+            }
+        }
+        MainPidSource::None => None,
+    }
+}
+
+/// The one live child of PID 1 that is not `owned` (by a unit, or PID 1's main command), if
+/// there is exactly one.
+pub fn adopted_orphan(owned: impl Fn(i32) -> bool) -> Option<i32> {
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let orphans: Vec<i32> = snapshot()
+        .into_iter()
+        .filter(|e| e.ppid == me && e.state != b'Z' && !owned(e.pid))
+        .map(|e| e.pid)
+        .collect();
+    match orphans.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
