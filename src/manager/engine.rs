@@ -31,6 +31,7 @@ use super::units::{Entry, collect, graph};
 use crate::init::reaper::Termination;
 use crate::log::ring::Stream;
 use crate::service::cgroup::{Cgroups, ServiceCgroup};
+use crate::service::environment;
 use crate::service::notify::Message;
 use crate::service::procs;
 use crate::service::spawn::{self, Identity, Launch};
@@ -1070,43 +1071,18 @@ impl Engine {
         if let Some(status) = run.setup_failed.take() {
             return Event::SetupFailed { status };
         }
-        let mut env: Vec<(String, String)> =
-            vec![("INVOCATION_ID".into(), run.invocation_id.clone())];
-        let spec = run.svc.spec();
-        let spec_kind = spec.kind;
-        if spec.kind == ServiceType::Notify
-            || spec.kind == ServiceType::NotifyReload
-            || spec.notify_access != crate::unit::model::NotifyAccess::None
-        {
-            env.push(("NOTIFY_SOCKET".into(), notify));
-        }
-        if let Some(pid) = run.svc.main_pid().filter(|_| !main) {
-            env.push(("MAINPID".into(), pid.to_string()));
-        }
-        if let Some(w) = spec.watchdog {
-            env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string()));
-        }
-        if matches!(phase, Phase::Stop | Phase::StopPost) {
-            env.push(("SERVICE_RESULT".into(), run.svc.outcome().name().into()));
-            if let Some(t) = run.svc.main_exit() {
-                let (code, status) = match t {
-                    Termination::Exited(c) => ("exited", c.to_string()),
-                    Termination::Signaled(s) => (
-                        "killed",
-                        crate::init::signals::name(s)
-                            .trim_start_matches("SIG")
-                            .to_owned(),
-                    ),
-                };
-                env.push(("EXIT_CODE".into(), code.into()));
-                env.push(("EXIT_STATUS".into(), status));
-            }
-        }
-        if let Some((_, Some((addr, port)))) = &run.connection {
-            env.push(("REMOTE_ADDR".into(), addr.clone()));
-            env.push(("REMOTE_PORT".into(), port.to_string()));
-        }
-        env.extend(run.run_env.iter().cloned());
+        let spec_kind = run.svc.spec().kind;
+        let facts = environment::RunFacts {
+            invocation_id: &run.invocation_id,
+            notify_address: &notify,
+            remote: run
+                .connection
+                .as_ref()
+                .and_then(|(_, peer)| peer.as_ref())
+                .map(|(addr, port)| (addr.as_str(), *port)),
+            prepared: &run.run_env,
+        };
+        let env = environment::for_command(&run.svc, phase, main, &facts);
         let process_env = |name: &str| std::env::var(name).ok();
         let launch = Launch {
             unit,
