@@ -258,72 +258,8 @@ impl Engine {
             info.requisite = list(&deps.requisite);
             info.binds_to = list(&deps.binds_to);
         }
-        match self.runtime.get(&name) {
-            Some(Runtime::Service(run)) => {
-                let svc = &run.svc;
-                info.sub_state = svc.state().name();
-                info.result = svc.outcome().name();
-                info.main_pid = svc.main_pid();
-                info.control_pid = svc.control_pid();
-                info.restarts = svc.restarts();
-                info.status_text = svc.status_text().map(str::to_owned);
-                info.service_type = Some(run.section.service_type.unwrap_or(ServiceType::Simple));
-                info.tracking = Some(if run.cgroup.is_some() {
-                    Tracking::Cgroup
-                } else {
-                    Tracking::Session
-                });
-                info.main_exit = svc.main_exit();
-                info.exec_main_pid = run.exec_main_pid;
-                if info.main_exit.is_none()
-                    && let Some(record) =
-                        run.execs.iter().find(|r| Some(r.pid) == run.exec_main_pid)
-                {
-                    info.main_exit = record.ended;
-                }
-                let mut ended: Vec<_> = run
-                    .execs
-                    .iter()
-                    .filter_map(|r| Some((r, r.ended?)))
-                    .collect();
-                ended.sort_by_key(|(r, _)| (r.phase, r.index));
-                info.execs = ended
-                    .into_iter()
-                    .map(|(r, ended)| ExecSnapshot {
-                        phase: r.phase,
-                        argv: r.argv.clone(),
-                        pid: r.pid,
-                        ended,
-                    })
-                    .collect();
-                if svc.state().active() != Active::Inactive && svc.state() != State::Failed {
-                    let mut procs: BTreeSet<i32> = svc.main_pid().into_iter().collect();
-                    procs.extend(svc.control_pid());
-                    procs.extend(Self::rest(run, table, &self.runtime));
-                    info.processes = procs.into_iter().collect();
-                }
-            }
-            Some(Runtime::Target { active }) => {
-                info.sub_state = if *active { "active" } else { "dead" };
-            }
-            Some(Runtime::Socket(_)) => {
-                if let Some(socket) = self.socket_info(&name) {
-                    info.sub_state = socket.sub_state;
-                    info.result = socket.result;
-                    info.listen = socket.listen;
-                    info.triggers =
-                        vec![(socket.triggers.clone(), self.active_state(&socket.triggers))];
-                    info.connections = socket.accept.then_some((socket.accepted, socket.connected));
-                }
-            }
-            Some(Runtime::Timer(t)) => {
-                info.sub_state = t.state().name();
-                info.result = t.result();
-            }
-            Some(Runtime::Inert { reason }) if info.load_error.is_none() => {
-                info.load_error = Some(reason.clone());
-            }
-            Some(Runtime::Inert { .. }) | None => {}
+        if let Some(rt) = self.runtime.get(&name) {
+            rt.unit().snapshot(self, &mut info, table);
         }
         self.add_trigger_facts(&mut info);
         for socket in self.sockets_activating(&name) {

@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use super::query::now_ms;
+use super::unit_type::UnitType;
 use super::{Engine, Runtime, socket};
 use crate::manager::units::{collect, graph};
 use crate::service::state::{Event, Target};
@@ -76,9 +77,9 @@ impl Engine {
                 (Some(old), fresh) => {
                     let inactive = match old {
                         Runtime::Service(run) => run.svc.state() == State::Dead,
-                        Runtime::Target { active } => !*active,
+                        Runtime::Target(run) => run.active() == Active::Inactive,
                         Runtime::Timer(t) => t.active() != Active::Active,
-                        Runtime::Inert { .. } => true,
+                        Runtime::Inert(_) => true,
                         Runtime::Socket(run) => run.state == socket::SocketState::Dead,
                     };
                     inactive.then_some(fresh)
@@ -111,7 +112,7 @@ impl Engine {
         };
         let run = match self.runtime.get(&name) {
             Some(Runtime::Service(run)) => Some(run),
-            Some(Runtime::Target { .. }) if whom != Whom::All => {
+            Some(Runtime::Target(_)) if whom != Whom::All => {
                 let what = if whom == Whom::Main {
                     "main"
                 } else {

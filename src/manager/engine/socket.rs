@@ -15,10 +15,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use super::query::UnitSnapshot;
+use super::unit_type::UnitType;
 use super::{Engine, Note, Runtime};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::service::listen;
+use crate::service::procs;
 use crate::service::state::{Active, State};
 use crate::unit::load::Loader;
 use crate::unit::model::{ListenAddress, ListenKind, SocketSection};
@@ -102,6 +105,33 @@ pub fn service_of(socket: &str, section: &SocketSection) -> String {
         format!("{prefix}@.service")
     } else {
         format!("{prefix}.service")
+    }
+}
+
+impl UnitType for SocketRun {
+    fn active(&self) -> Active {
+        self.state.active()
+    }
+
+    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+        if let Some(socket) = engine.socket_info(&snap.name) {
+            snap.sub_state = socket.sub_state;
+            snap.result = socket.result;
+            snap.listen = socket.listen;
+            snap.triggers = vec![(
+                socket.triggers.clone(),
+                engine.active_state(&socket.triggers),
+            )];
+            snap.connections = socket.accept.then_some((socket.accepted, socket.connected));
+        }
+    }
+
+    fn start(engine: &mut Engine, unit: &str, _: Instant) {
+        engine.start_socket(unit);
+    }
+
+    fn stop(engine: &mut Engine, unit: &str, _: Instant) {
+        engine.stop_socket(unit);
     }
 }
 
@@ -335,7 +365,7 @@ impl Engine {
     fn not_a_service(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
             Some(Runtime::Service(_)) => None,
-            Some(Runtime::Inert { reason }) => Some(reason.clone()),
+            Some(Runtime::Inert(inert)) => Some(inert.reason.clone()),
             Some(_) => Some(format!("Unit {unit} is not a service.")),
             None => Some(format!("Unit {unit} not found.")),
         }

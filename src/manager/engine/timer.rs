@@ -14,13 +14,39 @@ use std::time::{Instant, SystemTime};
 use elapse::{Clocks, fixed_delay_hash, machine_id, write_stamp};
 pub(super) use elapse::{TimerRun, TimerState};
 
+use super::query::UnitSnapshot;
+use super::unit_type::UnitType;
 use super::{Engine, Note, Runtime};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
+use crate::service::procs;
 use crate::service::state::Active;
 use crate::unit::load::LoadState;
 use crate::unit::model::TimerSection;
+
+impl UnitType for TimerRun {
+    fn active(&self) -> Active {
+        TimerRun::active(self)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.deadline()
+    }
+
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+        snap.sub_state = self.state().name();
+        snap.result = self.result();
+    }
+
+    fn start(engine: &mut Engine, unit: &str, now: Instant) {
+        engine.run_timer_job(unit, JobKind::Start, now);
+    }
+
+    fn stop(engine: &mut Engine, unit: &str, now: Instant) {
+        engine.run_timer_job(unit, JobKind::Stop, now);
+    }
+}
 
 impl Engine {
     /// The run-time part of timer `name`.
