@@ -308,55 +308,6 @@ impl Engine {
         }
     }
 
-    /// Whether systemd would still hold `unit` loaded: a unit the control socket only asked
-    /// about is collected by systemd once nothing refers to it (see [`Self::kept_units`]).
-    pub fn is_loaded(&self, unit: &str) -> bool {
-        let name = self.canonical(unit);
-        self.units.contains_key(&name) && self.kept_units().contains(&name)
-    }
-
-    /// The units systemd would still hold loaded, which `list-units` shows and globs expand
-    /// to: systemd garbage-collects a unit that is inactive, has no job and that no kept unit
-    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); so does bosun,
-    /// at the next turn of PID 1's loop ([`Self::collect_garbage`]).
-    pub fn kept_units(&self) -> BTreeSet<String> {
-        self.kept_with(&[])
-    }
-
-    /// [`Self::kept_units`], with `held` kept too (and what they refer to).
-    pub(super) fn kept_with(&self, held: &[String]) -> BTreeSet<String> {
-        let mut kept = BTreeSet::new();
-        let mut todo: Vec<String> = self
-            .units
-            .keys()
-            .filter(|n| self.active_state(n) != Active::Inactive || self.job_of(n).is_some())
-            .cloned()
-            .chain(held.iter().cloned())
-            .collect();
-        while let Some(name) = todo.pop() {
-            if !self.units.contains_key(&name) || !kept.insert(name.clone()) {
-                continue;
-            }
-            if let Some(d) = self.graph.deps(&name) {
-                todo.extend(
-                    d.requires
-                        .iter()
-                        .chain(&d.wants)
-                        .chain(&d.requisite)
-                        .chain(&d.binds_to)
-                        .chain(&d.part_of)
-                        .chain(&d.conflicts)
-                        .chain(&d.after)
-                        .chain(&d.before)
-                        .chain(&d.on_failure)
-                        .filter(|n| !kept.contains(*n))
-                        .cloned(),
-                );
-            }
-        }
-        kept
-    }
-
     /// The manager's environment (passed to every service).
     pub fn environment(&self) -> Vec<String> {
         self.settings
