@@ -3,8 +3,8 @@
 //! (reaped processes, notifications, the time) to the unit they concern, and reports what
 //! happened. Synchronous: the event loop in [`crate::init`] calls it and reads its log pipes.
 //!
-//! Each unit type is a module behind [`UnitType`] (systemd's unit vtable): [`service`],
-//! [`socket`], [`timer`], [`target`] (and `Inert`, a unit that cannot run). What a unit is
+//! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
+//! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
 //! made to do is its type's; this file must not grow a `match` on the type for it.
 
 mod gc;
