@@ -50,6 +50,10 @@ pub enum Request {
         unit: Option<String>,
         lines: usize,
         after: u64,
+        /// With `after` 0: the last `lines` before this sequence number (0: the newest), so a
+        /// client pages back through what one answer cannot hold.
+        #[serde(default)]
+        before: u64,
     },
     /// Shut down and exit with `code` (`systemctl exit N`, poweroff, halt, reboot).
     Exit { code: u8 },

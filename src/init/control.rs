@@ -203,9 +203,17 @@ impl Supervisor<'_> {
                 self.reload(call.reply);
                 return;
             }
-            (Request::Logs { unit, lines, after }, Some(svc)) => {
+            (
+                Request::Logs {
+                    unit,
+                    lines,
+                    after,
+                    before,
+                },
+                Some(svc),
+            ) => {
                 let wanted = lines.min(MAX_LOG_LINES + 1);
-                let (lines, last) = svc.logs(unit.as_deref(), wanted, after);
+                let (lines, last) = svc.logs(unit.as_deref(), wanted, (after, before));
                 cut_logs(lines, last, after > 0)
             }
             (Request::Environment { set, unset }, Some(svc)) => {

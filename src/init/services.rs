@@ -176,12 +176,12 @@ impl Services {
         &self,
         unit: Option<&str>,
         n: usize,
-        after: u64,
+        (after, before): (u64, u64),
     ) -> (Vec<crate::control::proto::LogLine>, u64) {
         let entries = if after > 0 {
             self.journal.since(unit, after)
         } else {
-            self.journal.tail(unit, n)
+            self.journal.tail_before(unit, n, before)
         };
         let lines = entries
             .into_iter()

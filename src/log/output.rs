@@ -63,6 +63,12 @@ pub struct Dropped {
     pub first_seq: u64,
 }
 
+/// Sources whose dropped lines are counted one by one; the rest are counted together.
+const MAX_SOURCES: usize = 64;
+
+/// The key under which the sources past [`MAX_SOURCES`] are counted.
+const OTHER_SOURCES: &str = "\0others";
+
 /// The non-blocking writer.
 #[derive(Debug)]
 pub struct Output {
@@ -283,7 +289,14 @@ impl Output {
     }
 
     fn count_drop(&mut self, source: &Arc<str>, seq: u64) {
-        let entry = self.dropped.entry(Arc::clone(source)).or_insert(Dropped {
+        // Sources are counted one by one up to a bound (a stalled reader while connections of
+        // an `Accept=yes` socket each start an instance must not grow PID 1); past it, together.
+        let key = if self.dropped.len() >= MAX_SOURCES && !self.dropped.contains_key(source) {
+            Arc::from(OTHER_SOURCES)
+        } else {
+            Arc::clone(source)
+        };
+        let entry = self.dropped.entry(key).or_insert(Dropped {
             lines: 0,
             first_seq: seq,
         });
@@ -378,8 +391,9 @@ pub fn drop_report(
         return None;
     }
     let total: u64 = drops.values().map(|d| d.lines).sum();
-    let parts: Vec<String> = drops
+    let mut parts: Vec<String> = drops
         .iter()
+        .filter(|(source, _)| &***source != OTHER_SOURCES)
         .map(|(source, d)| {
             let held = match kept(source, d) {
                 None => "not in `initctl logs`".to_owned(),
@@ -393,6 +407,9 @@ pub fn drop_report(
             format!("{source} {} ({held})", d.lines)
         })
         .collect();
+    if let Some(others) = drops.get(OTHER_SOURCES) {
+        parts.push(format!("{} more from other units", others.lines));
+    }
     Some(format!(
         "bosun: {total} line(s) dropped while {stream} was not read: {}\n",
         parts.join(", ")
@@ -495,6 +512,47 @@ mod tests {
             .map(|(_, seq)| seq)
             .collect();
         assert_eq!(quiet_lost, [100_002]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn drops_of_many_sources_are_counted_within_a_bound() {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let mut out = Output::from_fd(write.as_fd(), 4096).unwrap();
+        drop(write);
+        // A stalled reader while 10,000 instances write a line each (a full queue first).
+        for seq in 1..=10_000u64 {
+            let source: Arc<str> = Arc::from(format!("conn@{seq}.service"));
+            out.push(&source, seq, line(512));
+        }
+        out.take_lost();
+        assert!(
+            out.dropped.len() <= MAX_SOURCES + 1,
+            "{}",
+            out.dropped.len()
+        );
+        let reader = read_all(read);
+        out.drain().await.unwrap();
+        let drops = out.take_drops();
+        drop(out);
+        reader.join().unwrap();
+        let total: u64 = drops.values().map(|d| d.lines).sum();
+        let text = drop_report("stdout", &drops, |_, _| Some(0)).unwrap();
+        assert!(
+            text.starts_with(&format!("bosun: {total} line(s) dropped")),
+            "{text}"
+        );
+        assert!(text.ends_with("more from other units\n"), "{text}");
+        // Negative control: a few sources are each named.
+        let mut few = BTreeMap::new();
+        few.insert(
+            Arc::from("a.service"),
+            Dropped {
+                lines: 1,
+                first_seq: 1,
+            },
+        );
+        let text = drop_report("stdout", &few, |_, _| Some(0)).unwrap();
+        assert!(!text.contains("other units"), "{text}");
     }
 
     #[test]

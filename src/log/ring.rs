@@ -163,7 +163,7 @@ impl Journal {
         ring.entries.push_back(entry);
         self.total -= ring.trim(self.limit_per_unit);
         if self.total > self.limit_total {
-            self.trim_total();
+            self.trim_total(unit);
         }
         // The ring is non-empty: it keeps its newest line whatever the limits.
         let ring = &self.rings[unit];
@@ -173,8 +173,11 @@ impl Journal {
     /// Bring all rings under the total, oldest lines of the largest rings first: the largest
     /// rings are cut down to one level, as low as the total needs (water-filling), the others
     /// are not touched. Goes a sixteenth below the limit, so a flood pays for the sorting once
-    /// per sixteenth of the total, not once per line.
-    fn trim_total(&mut self) {
+    /// per sixteenth of the total, not once per line. When that is not enough (many rings of
+    /// one line each: an `Accept=yes` socket's instances, one per connection), whole rings go,
+    /// those written to least recently first, never `keep`'s (the one just written): the
+    /// number of rings is bounded by the total too.
+    fn trim_total(&mut self, keep: &str) {
         let target = self.limit_total - self.limit_total / 16;
         let mut sizes: Vec<(usize, Arc<str>)> = self
             .rings
@@ -202,6 +205,28 @@ impl Journal {
             }
             if let Some(ring) = self.rings.get_mut(&unit) {
                 self.total -= ring.trim(level);
+            }
+        }
+        if self.total > self.limit_total {
+            self.evict_rings(target, keep);
+        }
+    }
+
+    /// Remove whole rings, least recently written first, until the total is at `target`.
+    fn evict_rings(&mut self, target: usize, keep: &str) {
+        let mut idle: Vec<(u64, Arc<str>)> = self
+            .rings
+            .iter()
+            .filter(|(k, _)| &***k != keep)
+            .map(|(k, r)| (r.entries.back().map_or(0, |e| e.seq), Arc::clone(k)))
+            .collect();
+        idle.sort_unstable_by_key(|i| i.0);
+        for (_, unit) in idle {
+            if self.total <= target {
+                break;
+            }
+            if let Some(ring) = self.rings.remove(&unit) {
+                self.total -= ring.bytes;
             }
         }
     }
@@ -232,7 +257,16 @@ impl Journal {
 
     /// The last `n` entries of `unit` (all units when None), oldest first.
     pub fn tail(&self, unit: Option<&str>, n: usize) -> Vec<&Entry> {
+        self.tail_before(unit, n, 0)
+    }
+
+    /// The last `n` entries of `unit` (all units when None) older than `before` (0: the
+    /// newest), oldest first: a page of what came before.
+    pub fn tail_before(&self, unit: Option<&str>, n: usize, before: u64) -> Vec<&Entry> {
         let mut all = self.select(unit, 0);
+        if before > 0 {
+            all.truncate(all.partition_point(|e| e.seq < before));
+        }
         let skip = all.len().saturating_sub(n);
         all.drain(..skip);
         all
@@ -365,6 +399,58 @@ mod tests {
         }
         assert!(j.tail(Some("alone"), usize::MAX).len() <= 10);
         assert!(j.dropped("alone") >= 90);
+    }
+
+    #[test]
+    fn pages_before_a_sequence_number() {
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        for i in 0..10u8 {
+            j.append(
+                if i % 2 == 0 { "a" } else { "b" },
+                1,
+                Stream::Stdout,
+                &[b'0' + i],
+                false,
+            );
+        }
+        let seqs = |v: Vec<&Entry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(j.tail_before(None, 3, 0)), [8, 9, 10]);
+        assert_eq!(seqs(j.tail_before(None, 3, 8)), [5, 6, 7]);
+        assert_eq!(seqs(j.tail_before(Some("a"), 2, 7)), [3, 5]);
+        assert_eq!(seqs(j.tail_before(None, 5, 3)), [1, 2]);
+        assert!(j.tail_before(None, 5, 1).is_empty());
+    }
+
+    #[test]
+    fn many_one_line_rings_stay_within_the_total() {
+        let size = 10 + ENTRY_OVERHEAD;
+        let mut j = Journal::new(100 * size, 100 * size);
+        for _ in 0..5 {
+            j.append("steady", 1, Stream::Stdout, &[b's'; 10], false);
+        }
+        // One line each from 10,000 instances (connections of an Accept=yes socket).
+        for i in 0..10_000 {
+            let unit = format!("conn@{i}.service");
+            j.append(&unit, 2, Stream::Stdout, &[b'c'; 10], false);
+        }
+        assert!(j.total_bytes() <= 100 * size, "{}", j.total_bytes());
+        assert!(j.rings.len() <= 100, "{} rings", j.rings.len());
+        // The newest instance is kept; the oldest rings went first, the steady one with them.
+        assert_eq!(j.tail(Some("conn@9999.service"), 1).len(), 1);
+        assert!(j.tail(Some("conn@0.service"), 1).is_empty());
+        assert!(j.tail(Some("steady"), 1).is_empty());
+        // Negative control: within the total, every ring stays.
+        let mut j = Journal::new(100 * size, 1000 * size);
+        for i in 0..50 {
+            j.append(
+                &format!("conn@{i}.service"),
+                2,
+                Stream::Stdout,
+                &[b'c'; 10],
+                false,
+            );
+        }
+        assert_eq!(j.rings.len(), 50);
     }
 
     #[test]

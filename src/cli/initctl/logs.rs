@@ -132,11 +132,18 @@ pub fn run(
             // After the first answer, everything newer than what was seen.
             lines: if first { n } else { usize::MAX },
             after,
+            before: 0,
         };
         let (got, last) = match call(socket, request) {
             Ok(Response::Logs { lines, last, cut }) => {
-                // Following, bosun sent the oldest lines; the next call asks for the rest.
-                if cut && after == 0 {
+                // Following, bosun sent the oldest lines; the next call asks for the rest. The
+                // last lines, cut to one answer's size, are completed page by page.
+                let (lines, complete) = if cut && after == 0 {
+                    page_back(socket, &unit, n, lines)
+                } else {
+                    (lines, true)
+                };
+                if !complete {
                     eprintln!(
                         "{prog}: earlier lines left out: bosun sends at most {} lines or {} KiB \
                          at once",
@@ -183,6 +190,47 @@ pub fn run(
         first = false;
         if reader_gone(POLL) {
             return Exit::Success;
+        }
+    }
+}
+
+/// Complete `lines`, the last lines of the journal as one answer could hold them, with the
+/// lines before them, one answer at a time, until there are `n` or the journal's start is
+/// reached. False when an answer failed on the way (what came is kept).
+fn page_back(
+    socket: &Path,
+    unit: &Option<String>,
+    n: usize,
+    mut lines: Vec<LogLine>,
+) -> (Vec<LogLine>, bool) {
+    loop {
+        let (Some(oldest), want) = (lines.first().map(|l| l.seq), n.saturating_sub(lines.len()))
+        else {
+            return (lines, true);
+        };
+        if want == 0 {
+            return (lines, true);
+        }
+        let request = Request::Logs {
+            unit: unit.clone(),
+            lines: want,
+            after: 0,
+            before: oldest,
+        };
+        match call(socket, request) {
+            Ok(Response::Logs {
+                lines: mut page,
+                cut,
+                ..
+            }) => {
+                let more = cut && !page.is_empty();
+                page.append(&mut lines);
+                lines = page;
+                if !more {
+                    return (lines, true);
+                }
+            }
+            _ => return (lines, false),
         }
     }
 }

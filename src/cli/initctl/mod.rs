@@ -317,6 +317,7 @@ fn log_request(unit: &str, lines: usize) -> Request {
         unit: Some(unit.to_owned()),
         lines,
         after: 0,
+        before: 0,
     }
 }
 

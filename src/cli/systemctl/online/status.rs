@@ -222,6 +222,7 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
             unit: Some(info.name.clone()),
             lines: lines as usize,
             after: 0,
+            before: 0,
         },
     ) else {
         return;
