@@ -7,11 +7,10 @@
 use std::time::Instant;
 
 use super::query::now_ms;
-use super::unit_type::UnitType;
-use super::{Engine, Runtime, socket};
+use super::{Engine, Runtime};
 use crate::manager::units::{collect, graph};
 use crate::service::state::{Event, Target};
-use crate::service::status::{Active, State};
+use crate::service::status::Active;
 use crate::unit::load::Loader;
 
 /// Which of a unit's processes `systemctl kill` signals (`--kill-whom=`).
@@ -75,13 +74,7 @@ impl Engine {
                     None
                 }
                 (Some(old), fresh) => {
-                    let inactive = match old {
-                        Runtime::Service(run) => run.svc.state() == State::Dead,
-                        Runtime::Target(run) => run.active() == Active::Inactive,
-                        Runtime::Timer(t) => t.active() != Active::Active,
-                        Runtime::Inert(_) => true,
-                        Runtime::Socket(run) => run.state == socket::SocketState::Dead,
-                    };
+                    let inactive = old.unit().at_rest();
                     inactive.then_some(fresh)
                 }
             };

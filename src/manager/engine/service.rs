@@ -81,6 +81,10 @@ impl UnitType for ServiceRun {
         [self.timer, self.watchdog].into_iter().flatten().min()
     }
 
+    fn at_rest(&self) -> bool {
+        self.svc.state() == State::Dead
+    }
+
     fn stopped(&self) -> bool {
         matches!(
             self.svc.state(),

@@ -115,6 +115,11 @@ impl UnitType for SocketRun {
         self.state.active()
     }
 
+    /// A failed socket is not: it keeps its state until reset.
+    fn at_rest(&self) -> bool {
+        self.state == SocketState::Dead
+    }
+
     fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
         let service = service_of(&snap.name, &self.section);
         snap.sub_state = self.state.name();

@@ -34,6 +34,11 @@ impl UnitType for TimerRun {
         self.deadline()
     }
 
+    /// A failed timer is at rest too.
+    fn at_rest(&self) -> bool {
+        TimerRun::active(self) != Active::Active
+    }
+
     fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
         snap.sub_state = self.state().name();
         snap.result = self.result();

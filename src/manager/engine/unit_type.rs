@@ -24,6 +24,12 @@ pub(super) trait UnitType {
         None
     }
 
+    /// Whether it is at rest, so that a daemon-reload may replace it with its new load state
+    /// (masked, not found, another type); one that runs stays as it is, as in systemd.
+    fn at_rest(&self) -> bool {
+        self.active() == Active::Inactive
+    }
+
     /// Whether it lets shutdown go on (a service whose processes are all gone).
     fn stopped(&self) -> bool {
         true
