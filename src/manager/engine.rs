@@ -450,8 +450,9 @@ impl Engine {
             let runtime = &self.runtime;
             let ready = |unit: &str, kind: JobKind| {
                 kind == JobKind::Stop
-                    || !matches!(runtime.get(unit), Some(Runtime::Service(run))
-                        if run.svc.state().active() == Active::Deactivating)
+                    || runtime
+                        .get(unit)
+                        .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
             if runnable.is_empty() {
