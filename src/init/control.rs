@@ -773,4 +773,105 @@ mod tests {
         let r = cut_logs(lines(10, "z"), 10, false);
         assert_eq!(seqs(&r), (1, 10, 10, 10, false));
     }
+
+    #[test]
+    fn snapshots_are_said_in_the_protocols_words() {
+        use crate::manager::engine::{ExecSnapshot, LoadStatus};
+        let mut snap = crate::manager::engine::UnitSnapshot {
+            name: "a.service".into(),
+            description: "A".into(),
+            load: LoadStatus::BadSetting,
+            load_error: None,
+            fragment: None,
+            dropins: Vec::new(),
+            active: Active::Failed,
+            sub_state: "failed",
+            result: "exit-code",
+            main_pid: None,
+            control_pid: None,
+            since_ms: Some(5),
+            restarts: 2,
+            status_text: None,
+            service_type: Some(ServiceType::NotifyReload),
+            job: Some(JobKind::Stop),
+            tracking: Some(Tracking::Session),
+            processes: Vec::new(),
+            main_exit: Some(Termination::Signaled(9)),
+            exec_main_pid: Some(7),
+            execs: vec![ExecSnapshot {
+                phase: Phase::StartPre,
+                argv: "/bin/true".into(),
+                pid: 6,
+                ended: Termination::Exited(0),
+            }],
+            wants: Vec::new(),
+            requires: Vec::new(),
+            after: Vec::new(),
+            before: Vec::new(),
+            requisite: Vec::new(),
+            binds_to: Vec::new(),
+            listen: Vec::new(),
+            connections: None,
+            next_elapse: Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1500)),
+            last_trigger: None,
+            triggers: vec![("a.service".into(), Active::Reloading)],
+            triggered_by: Vec::new(),
+        };
+        let info = unit_info(snap.clone());
+        assert_eq!(
+            (
+                info.load_state.as_str(),
+                info.active_state.as_str(),
+                info.service_type.as_str(),
+                info.job.as_deref(),
+                info.tracking.as_deref(),
+            ),
+            (
+                "bad-setting",
+                "failed",
+                "notify-reload",
+                Some("stop"),
+                Some("session")
+            )
+        );
+        assert_eq!(info.main_exit, Some(("killed".to_owned(), 9)));
+        assert_eq!(
+            info.execs,
+            [ExecStatus {
+                name: "ExecStartPre".into(),
+                argv: "/bin/true".into(),
+                pid: 6,
+                code: "exited".into(),
+                status: 0,
+            }]
+        );
+        assert_eq!(info.next_elapse_ms, Some(1500));
+        assert_eq!(
+            info.triggers,
+            [("a.service".to_owned(), "reloading".to_owned())]
+        );
+        // Not a service: no Type= shown.
+        snap.service_type = None;
+        assert_eq!(unit_info(snap).service_type, "");
+    }
+
+    #[test]
+    fn refusals_get_systemctls_exit_codes_and_dbus_errors() {
+        assert_eq!(
+            refusal_words(RefusalReason::NoSuchUnit),
+            (5, "org.freedesktop.systemd1.NoSuchUnit")
+        );
+        assert_eq!(
+            refusal_words(RefusalReason::InvalidName),
+            (1, "org.freedesktop.DBus.Error.InvalidArgs")
+        );
+        assert_eq!(
+            refusal_words(RefusalReason::Masked),
+            (1, "org.freedesktop.systemd1.UnitMasked")
+        );
+        assert_eq!(
+            refusal_words(RefusalReason::BadSetting),
+            (1, "org.freedesktop.systemd1.BadUnitSetting")
+        );
+    }
 }
