@@ -777,46 +777,21 @@ mod tests {
     #[test]
     fn snapshots_are_said_in_the_protocols_words() {
         use crate::manager::engine::{ExecSnapshot, LoadStatus};
-        let mut snap = crate::manager::engine::UnitSnapshot {
-            name: "a.service".into(),
-            description: "A".into(),
-            load: LoadStatus::BadSetting,
-            load_error: None,
-            fragment: None,
-            dropins: Vec::new(),
-            active: Active::Failed,
-            sub_state: "failed",
-            result: "exit-code",
-            main_pid: None,
-            control_pid: None,
-            since_ms: Some(5),
-            restarts: 2,
-            status_text: None,
-            service_type: Some(ServiceType::NotifyReload),
-            job: Some(JobKind::Stop),
-            tracking: Some(Tracking::Session),
-            processes: Vec::new(),
-            main_exit: Some(Termination::Signaled(9)),
-            exec_main_pid: Some(7),
-            execs: vec![ExecSnapshot {
-                phase: Phase::StartPre,
-                argv: "/bin/true".into(),
-                pid: 6,
-                ended: Termination::Exited(0),
-            }],
-            wants: Vec::new(),
-            requires: Vec::new(),
-            after: Vec::new(),
-            before: Vec::new(),
-            requisite: Vec::new(),
-            binds_to: Vec::new(),
-            listen: Vec::new(),
-            connections: None,
-            next_elapse: Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1500)),
-            last_trigger: None,
-            triggers: vec![("a.service".into(), Active::Reloading)],
-            triggered_by: Vec::new(),
-        };
+        let mut snap = UnitSnapshot::new("a.service".into(), "A".into());
+        snap.load = LoadStatus::BadSetting;
+        snap.active = Active::Failed;
+        snap.service_type = Some(ServiceType::NotifyReload);
+        snap.job = Some(JobKind::Stop);
+        snap.tracking = Some(Tracking::Session);
+        snap.main_exit = Some(Termination::Signaled(9));
+        snap.execs = vec![ExecSnapshot {
+            phase: Phase::StartPre,
+            argv: "/bin/true".into(),
+            pid: 6,
+            ended: Termination::Exited(0),
+        }];
+        snap.next_elapse = Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1500));
+        snap.triggers = vec![("a.service".into(), Active::Reloading)];
         let info = unit_info(snap.clone());
         assert_eq!(
             (

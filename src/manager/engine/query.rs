@@ -114,7 +114,7 @@ pub struct UnitSnapshot {
 
 impl UnitSnapshot {
     /// A unit known by name only, before its type adds what it knows.
-    fn new(name: String, description: String) -> UnitSnapshot {
+    pub fn new(name: String, description: String) -> UnitSnapshot {
         UnitSnapshot {
             name,
             description,
