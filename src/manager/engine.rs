@@ -5,7 +5,8 @@
 //!
 //! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
 //! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
-//! made to do is its type's; this file must not grow a `match` on the type for it.
+//! made to do is its type's: besides making a unit's run-time part at load, this file matches
+//! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
 mod query;

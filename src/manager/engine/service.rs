@@ -1,8 +1,9 @@
 //! Service units (systemd.service(5), after systemd 252's src/core/service.c) as the engine
 //! runs them: each run's state machine ([`crate::service::state`], pure) is fed events, and
-//! what it asks is carried out here: spawn a command with its environment, signal the main or
-//! control process or the rest of the unit, find the main process, arm its timeout and
-//! watchdog; its transitions are reported in systemd's words. Process tracking is
+//! what it asks is carried out in `exec.rs` (spawn a command with its environment, signal the
+//! main or control process or the rest of the unit, find the main process, arm its timeout
+//! and watchdog). Here: starting and preparing a run, feeding the machine, the timeout and
+//! watchdog firing, and its transitions reported in systemd's words. Process tracking is
 //! [`crate::service::procs`]'s, the variables of a command [`crate::service::environment`]'s,
 //! the spawning [`crate::service::spawn`]'s. Must not decide about other units beyond what
 //! systemd's service.c does (OnFailure=, BindsTo= go through the engine's requests).
