@@ -308,4 +308,34 @@ mod tests {
         assert_eq!(descendants(&table, 1).len(), 4);
         assert!(descendants(&table, 30).is_empty());
     }
+
+    #[test]
+    fn a_pid_file_names_a_live_process_or_nothing() {
+        let root = std::env::temp_dir().join(format!("bosun-procs-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("run")).unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        let read = |text: &str| {
+            std::fs::write(root.join("run/x.pid"), text).unwrap();
+            let source = MainPidSource::PidFile {
+                path: Path::new("/run/x.pid"),
+                root: &root,
+            };
+            find_main_pid(source, || Some(-1))
+        };
+        assert_eq!(read(&format!("{me}\n")), Some(me));
+        assert_eq!(read("0\n"), None);
+        assert_eq!(read("not a pid"), None);
+        // No such process (pids stop well below i32::MAX).
+        assert_eq!(read(&format!("{}", i32::MAX)), None);
+        std::fs::remove_dir_all(&root).unwrap();
+        // GuessMainPID=no finds nothing, not even an orphan.
+        assert_eq!(find_main_pid(MainPidSource::None, || Some(-1)), None);
+        // A unit with no process left: the adopted orphan, if any.
+        let empty = Table::default();
+        let guess = MainPidSource::Guess {
+            rest: &[],
+            table: Some(&empty),
+        };
+        assert_eq!(find_main_pid(guess, || Some(42)), Some(42));
+    }
 }
