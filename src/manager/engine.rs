@@ -16,6 +16,9 @@ mod socket;
 mod target;
 mod timer;
 mod unit_type;
+
+#[cfg(test)]
+mod tests;
 pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
 pub use requests::Whom;
 use service::ServiceRun;
