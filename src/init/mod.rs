@@ -12,7 +12,6 @@
 mod control;
 mod loading;
 pub(crate) mod panics;
-pub mod procs;
 pub mod reaper;
 pub mod services;
 mod shutdown;
@@ -32,6 +31,7 @@ use crate::boot::{cleanup, generator_runner, hook_runner, readiness, volume_phas
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
 use crate::service::child::{self, ChildSpec, Environment};
+use crate::service::procs;
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
 use crate::vocab::time::humanize;

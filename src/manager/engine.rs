@@ -1,39 +1,49 @@
-//! The engine that runs units: it holds the boot set, turns requests into transactions, runs
-//! jobs, feeds each service's state machine and carries out what it asks (spawn a command with
-//! its environment, signal the main or control process or the rest of the unit, read the
-//! PIDFile, arm timers), and reports what happened. Synchronous: the event loop in
-//! [`crate::init`] calls it with reaped processes, notifications and the time, and reads its
-//! log pipes.
+//! The engine that runs units, as systemd's core/manager.c: it loads the boot set, turns
+//! requests into transactions, dispatches their jobs to the units' types, routes events
+//! (reaped processes, notifications, the time) to the unit they concern, and reports what
+//! happened. Synchronous: the event loop in [`crate::init`] calls it and reads its log pipes.
 //!
-//! Process tracking: with a delegated cgroup2 tree, one cgroup per service; otherwise every
-//! process a service spawns leads its own session, and the unit's processes are those in its
-//! sessions (the PIDFile's process included) and their descendants.
+//! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
+//! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
+//! made to do is its type's: besides making a unit's run-time part at load, this file matches
+//! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
 mod query;
+mod requests;
+mod service;
 mod socket;
+mod target;
 mod timer;
-pub use query::{Refusal, now_ms};
+mod unit_type;
+
+#[cfg(test)]
+mod tests;
+pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
+pub use requests::Whom;
+use service::ServiceRun;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
+use target::TargetRun;
+use timer::TimerRun;
+use unit_type::{Inert, UnitType};
 
-use super::condition::{System, Verdict, evaluate};
+use super::condition::System;
 use super::graph::Graph;
 use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
-use crate::init::procs;
 use crate::journal::ring::Stream;
-use crate::service::cgroup::{Cgroups, ServiceCgroup};
+use crate::service::cgroup::Cgroups;
 use crate::service::notify::Message;
-use crate::service::spawn::{self, Identity, Launch};
-use crate::service::state::{Action, Active, Defaults, Event, Phase, Service, Spec, State, Target};
+use crate::service::procs;
+use crate::service::state::{Active, Defaults, Event};
 use crate::unit::load::{LoadState, Loader};
-use crate::unit::model::{ServiceSection, ServiceType, UnitKind};
+use crate::unit::model::UnitKind;
 use crate::vocab::termination::Termination;
 
 /// How the engine is set up.
@@ -90,49 +100,28 @@ impl Note {
     }
 }
 
-struct ServiceRun {
-    svc: Service,
-    section: ServiceSection,
-    identity: Option<Identity>,
-    invocation_id: String,
-    cgroup: Option<ServiceCgroup>,
-    /// Sessions its processes lead (tracking without cgroups).
-    sessions: BTreeSet<i32>,
-    /// Variables for its directories and credentials, made at start.
-    run_env: Vec<(String, String)>,
-    timer: Option<Instant>,
-    watchdog: Option<Instant>,
-    /// The connection of an Accept=yes instance, and the peer's address and port (IP).
-    connection: Option<(OwnedFd, Option<(String, u16)>)>,
-    /// This run could not be prepared: its next process fails with this exit status.
-    setup_failed: Option<i32>,
-    /// The last main process (ExecMainPID), kept after it ends.
-    exec_main_pid: Option<i32>,
-    /// The commands this run spawned, by list and index: `status`'s `Process:` lines.
-    execs: Vec<ExecRecord>,
-}
-
-/// One command a run spawned (systemd's ExecStatus): where it comes from, its pid and, once it
-/// ended, how.
-struct ExecRecord {
-    phase: Phase,
-    index: usize,
-    argv: String,
-    pid: i32,
-    ended: Option<Termination>,
-}
-
+/// A unit's run-time part, by its type (systemd's Unit with its type's data). What the engine
+/// asks of every type is [`UnitType`]; each type's module owns its arms.
 enum Runtime {
     Service(Box<ServiceRun>),
-    Target {
-        active: bool,
-    },
+    Target(TargetRun),
     Socket(Box<SocketRun>),
-    Timer(Box<timer::TimerRun>),
+    Timer(Box<TimerRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
-    Inert {
-        reason: String,
-    },
+    Inert(Inert),
+}
+
+impl Runtime {
+    /// The unit's type, for what every type answers.
+    fn unit(&self) -> &dyn UnitType {
+        match self {
+            Runtime::Service(run) => &**run,
+            Runtime::Target(run) => run,
+            Runtime::Socket(run) => &**run,
+            Runtime::Timer(run) => &**run,
+            Runtime::Inert(run) => run,
+        }
+    }
 }
 
 /// The units and their jobs.
@@ -233,12 +222,8 @@ impl Engine {
 
     fn runtime_for(&mut self, name: &str, entry: &Entry) -> Runtime {
         let loaded = match entry {
-            Entry::Builtin { .. } => return Runtime::Target { active: false },
-            Entry::Missing(why) => {
-                return Runtime::Inert {
-                    reason: why.clone(),
-                };
-            }
+            Entry::Builtin { .. } => return Runtime::Target(TargetRun::default()),
+            Entry::Missing(why) => return Runtime::Inert(Inert::new(why.clone())),
             Entry::Loaded(l) => l,
         };
         // Directives a container cannot or need not enforce (sandboxing, cgroup resource
@@ -269,57 +254,25 @@ impl Engine {
         }
         match loaded.state {
             LoadState::Masked => {
-                return Runtime::Inert {
-                    reason: format!("Unit {name} is masked."),
-                };
+                return Runtime::Inert(Inert::new(format!("Unit {name} is masked.")));
             }
             LoadState::Error => {
-                return Runtime::Inert {
-                    reason: format!("Unit {name} has a bad unit file (see the errors above)."),
-                };
+                return Runtime::Inert(Inert::new(format!(
+                    "Unit {name} has a bad unit file (see the errors above)."
+                )));
             }
             LoadState::Loaded => {}
         }
         match &loaded.unit.kind {
-            UnitKind::Target => Runtime::Target { active: false },
-            UnitKind::Service(section) => {
-                if matches!(section.service_type, Some(ServiceType::Dbus)) {
-                    self.notes.push(Note::Warning(format!(
-                        "{name}: Type=dbus is supervised as Type=simple (no D-Bus activation in a container)"
-                    )));
-                }
-                let u = &loaded.unit.unit;
-                let spec = Spec::from_section(
-                    section,
-                    (
-                        u.start_limit_interval.and_then(|t| t.finite()),
-                        u.start_limit_burst,
-                    ),
-                    &self.settings.defaults,
-                );
-                Runtime::Service(Box::new(ServiceRun {
-                    svc: Service::new(spec),
-                    section: (**section).clone(),
-                    identity: None,
-                    invocation_id: String::new(),
-                    cgroup: None,
-                    sessions: BTreeSet::new(),
-                    run_env: Vec::new(),
-                    timer: None,
-                    watchdog: None,
-                    connection: None,
-                    setup_failed: None,
-                    exec_main_pid: None,
-                    execs: Vec::new(),
-                }))
-            }
+            UnitKind::Target => Runtime::Target(TargetRun::default()),
+            UnitKind::Service(section) => self.service_runtime(name, section, &loaded.unit.unit),
             UnitKind::Socket(section) => {
                 Runtime::Socket(Box::new(SocketRun::new((**section).clone())))
             }
             UnitKind::Timer(section) => self.timer_runtime(name, section),
-            UnitKind::Unsupported { unit_type, .. } => Runtime::Inert {
-                reason: format!("{name}: .{unit_type} units are not supported by bosun"),
-            },
+            UnitKind::Unsupported { unit_type, .. } => Runtime::Inert(Inert::new(format!(
+                "{name}: .{unit_type} units are not supported by bosun"
+            ))),
         }
     }
 
@@ -348,13 +301,9 @@ impl Engine {
 
     /// The active state of `unit` as systemctl names it.
     pub fn active_state(&self, unit: &str) -> Active {
-        match self.runtime.get(&self.canonical(unit)) {
-            Some(Runtime::Service(run)) => run.svc.state().active(),
-            Some(Runtime::Target { active: true }) => Active::Active,
-            Some(Runtime::Socket(run)) => run.state.active(),
-            Some(Runtime::Timer(t)) => t.active(),
-            _ => Active::Inactive,
-        }
+        self.runtime
+            .get(&self.canonical(unit))
+            .map_or(Active::Inactive, |rt| rt.unit().active())
     }
 
     /// Queue a start or stop of `unit` and run what can run.
@@ -385,16 +334,7 @@ impl Engine {
     /// Build the transaction for `unit` and add its jobs, without running any.
     fn queue(&mut self, unit: &str, kind: JobKind, alone: bool) -> Result<(), TransactionError> {
         let unit = self.canonical(unit);
-        let runtime = &self.runtime;
-        let active = |u: &str| match runtime.get(u) {
-            Some(Runtime::Service(run)) => {
-                matches!(run.svc.state().active(), Active::Active | Active::Reloading)
-            }
-            Some(Runtime::Target { active }) => *active,
-            Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
-            Some(Runtime::Timer(t)) => t.active() == Active::Active,
-            _ => false,
-        };
+        let active = |u: &str| matches!(self.active_state(u), Active::Active | Active::Reloading);
         let tx = if alone {
             crate::manager::transaction::build_alone(&self.graph, &unit, kind)?
         } else {
@@ -429,14 +369,7 @@ impl Engine {
 
     /// Whether every service is down and no job waits (shutdown can go on).
     pub fn all_stopped(&self) -> bool {
-        self.jobs.is_empty()
-            && self.runtime.values().all(|rt| match rt {
-                Runtime::Service(run) => matches!(
-                    run.svc.state(),
-                    State::Dead | State::Failed | State::AutoRestart
-                ),
-                _ => true,
-            })
+        self.jobs.is_empty() && self.runtime.values().all(|rt| rt.unit().stopped())
     }
 
     /// Whether no job is left (the boot's units are up, hooks and the main command may go).
@@ -450,15 +383,11 @@ impl Engine {
         self.boot_over || self.jobs.is_empty()
     }
 
-    /// The earliest timer of any unit.
+    /// The earliest deadline of any unit.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.runtime
             .values()
-            .filter_map(|rt| match rt {
-                Runtime::Service(run) => [run.timer, run.watchdog].into_iter().flatten().min(),
-                Runtime::Timer(t) => t.deadline(),
-                _ => None,
-            })
+            .filter_map(|rt| rt.unit().next_deadline())
             .min()
     }
 
@@ -466,48 +395,7 @@ impl Engine {
     pub fn on_time(&mut self, now: Instant) {
         self.table = None;
         self.elapse_timers(now);
-        let due: Vec<(String, bool)> = self
-            .runtime
-            .iter()
-            .filter_map(|(name, rt)| match rt {
-                Runtime::Service(run) => {
-                    if run.timer.is_some_and(|t| t <= now) {
-                        Some((name.clone(), false))
-                    } else if run.watchdog.is_some_and(|t| t <= now) {
-                        Some((name.clone(), true))
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            })
-            .collect();
-        for (name, watchdog) in due {
-            if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
-                if watchdog {
-                    run.watchdog = None;
-                    let limit = run.svc.spec().watchdog.map_or_else(String::new, |d| {
-                        format!(" (limit {})", crate::vocab::time::humanize(d))
-                    });
-                    self.notes
-                        .push(Note::Error(format!("{name}: Watchdog timeout{limit}!")));
-                } else {
-                    run.timer = None;
-                }
-            }
-            // A stop stage ending: maybe everything is gone by now.
-            self.check_empty(&name, now);
-            // An automatic restart is a new run: directories, credentials, INVOCATION_ID.
-            if !watchdog && self.state_of(&name) == Some(State::AutoRestart) {
-                self.prepare_or_fail(&name);
-            }
-            let event = if watchdog {
-                Event::Watchdog
-            } else {
-                Event::Timer
-            };
-            self.feed(&name, event, now);
-        }
+        self.fire_service_timers(now);
         self.dispatch(now);
     }
 
@@ -517,12 +405,13 @@ impl Engine {
         let Some(unit) = self.pids.remove(&pid) else {
             return false;
         };
-        if let Some(Runtime::Service(run)) = self.runtime.get_mut(&unit)
-            && let Some(record) = run.execs.iter_mut().find(|r| r.pid == pid)
-        {
-            record.ended = Some(termination);
+        match self.runtime.get(&unit) {
+            Some(Runtime::Service(_)) => ServiceRun::on_exit(self, &unit, pid, termination, now),
+            Some(Runtime::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
+            Some(Runtime::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
+            Some(Runtime::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
+            Some(Runtime::Inert(_)) | None => {}
         }
-        self.feed(&unit, Event::Exited { pid, termination }, now);
         self.dispatch(now);
         true
     }
@@ -531,20 +420,7 @@ impl Engine {
     /// waiting for emptiness re-check, against one reading of the process table.
     pub fn after_reaping(&mut self, now: Instant) {
         self.table = None;
-        let waiting: Vec<String> = self
-            .runtime
-            .iter()
-            .filter(|(_, rt)| {
-                matches!(rt, Runtime::Service(run) if matches!(
-                    run.svc.state(),
-                    State::StopSigterm | State::StopSigkill | State::FinalSigterm | State::FinalSigkill
-                ))
-            })
-            .map(|(n, _)| n.clone())
-            .collect();
-        for unit in waiting {
-            self.check_empty(&unit, now);
-        }
+        self.services_recheck_empty(now);
         self.dispatch(now);
     }
 
@@ -570,23 +446,6 @@ impl Engine {
         self.dispatch(now);
     }
 
-    /// The unit a process belongs to, by its cgroup or session.
-    fn unit_of_process(&self, pid: i32) -> Option<String> {
-        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
-            .ok()?
-            .as_raw();
-        self.runtime.iter().find_map(|(name, rt)| match rt {
-            Runtime::Service(run) => {
-                let by_cgroup = run
-                    .cgroup
-                    .as_ref()
-                    .is_some_and(|c| c.pids().is_ok_and(|p| p.contains(&pid)));
-                (by_cgroup || run.sessions.contains(&sid)).then(|| name.clone())
-            }
-            _ => None,
-        })
-    }
-
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
         loop {
@@ -595,8 +454,9 @@ impl Engine {
             let runtime = &self.runtime;
             let ready = |unit: &str, kind: JobKind| {
                 kind == JobKind::Stop
-                    || !matches!(runtime.get(unit), Some(Runtime::Service(run))
-                        if run.svc.state().active() == Active::Deactivating)
+                    || runtime
+                        .get(unit)
+                        .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
             if runnable.is_empty() {
@@ -608,279 +468,20 @@ impl Engine {
         }
     }
 
+    /// Run a job: its unit's type starts or stops it.
     fn run_job(&mut self, unit: &str, kind: JobKind, now: Instant) {
-        match self.runtime.get_mut(unit) {
-            Some(Runtime::Target { active }) => {
-                let was = std::mem::replace(active, kind == JobKind::Start);
-                if was != (kind == JobKind::Start) {
-                    self.mark_changed(unit);
-                }
-                if kind == JobKind::Start {
-                    self.notes.push(Note::Detail(format!(
-                        "Reached target {}.",
-                        self.describe(unit)
-                    )));
-                }
-                self.finish_job(unit, JobResult::Done);
-            }
-            Some(Runtime::Inert { reason }) => {
-                let reason = reason.clone();
-                if kind == JobKind::Start {
-                    self.notes.push(Note::Error(reason));
-                    self.finish_job(unit, JobResult::Failed);
-                } else {
-                    self.finish_job(unit, JobResult::Done);
-                }
-            }
-            Some(Runtime::Socket(_)) => match kind {
-                JobKind::Start => self.start_socket(unit),
-                JobKind::Stop => self.stop_socket(unit),
-            },
-            Some(Runtime::Timer(_)) => self.run_timer_job(unit, kind, now),
-            Some(Runtime::Service(_)) => match kind {
-                JobKind::Start => self.start_service(unit, now),
-                JobKind::Stop => {
-                    self.feed(unit, Event::Stop { for_restart: false }, now);
-                    self.settle_job(unit);
-                }
-            },
-            None => self.finish_job(unit, JobResult::Failed),
-        }
-    }
-
-    fn start_service(&mut self, unit: &str, now: Instant) {
-        if let Some(result) = self.conditions_fail(unit) {
-            return self.finish_job(unit, result);
-        }
-        let state = match self.runtime.get(unit) {
-            Some(Runtime::Service(run)) => run.svc.state(),
-            _ => return,
-        };
-        if matches!(state.active(), Active::Active | Active::Reloading) {
-            return self.finish_job(unit, JobResult::Done);
-        }
-        self.notes
-            .push(Note::Info(format!("Starting {}...", self.describe(unit))));
-        self.prepare_or_fail(unit);
-        self.feed(unit, Event::Start, now);
-        self.settle_job(unit);
-    }
-
-    /// Condition*= and Assert*= of a unit about to start: the job's result when one fails
-    /// (skipped, or failed for an assertion), said in systemd's words.
-    fn conditions_fail(&mut self, unit: &str) -> Option<JobResult> {
-        let Some(Entry::Loaded(loaded)) = self.units.get(unit) else {
-            return Some(JobResult::Failed);
-        };
-        let u = &loaded.unit.unit;
-        let (note, result) =
-            if let Verdict::Fail(why) = evaluate(&u.conditions, &self.system, "Condition") {
-                (
-                    Note::Info(format!(
-                        "{unit}: condition check resulted in {why} being false; skipped"
-                    )),
-                    JobResult::Skipped,
-                )
-            } else if let Verdict::Fail(why) = evaluate(&u.asserts, &self.system, "Assert") {
-                (
-                    Note::Error(format!("{unit}: assertion {why} failed")),
-                    JobResult::Failed,
-                )
-            } else {
-                return None;
-            };
-        self.notes.push(note);
-        Some(result)
-    }
-
-    /// Identity, cgroup, directories and credentials of a new run. A failure is said, and the
-    /// run's first process then fails with systemd's exit status for it (217/USER,
-    /// 243/CREDENTIALS, ...), so that the unit fails as under systemd and its Restart= applies.
-    fn prepare_or_fail(&mut self, unit: &str) {
-        if let Err((why, status)) = self.prepare_run(unit) {
-            self.notes.push(Note::Error(format!("{unit}: {why}")));
-            if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
-                run.setup_failed = Some(status);
-            }
-        }
-    }
-
-    fn prepare_run(&mut self, unit: &str) -> Result<(), (String, i32)> {
-        let spawn_err = |e: spawn::SpawnError| (error_chain(&e), e.exit_status());
-        let root = self.settings.root.clone();
-        let cgroups = self.settings.cgroups.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
-            return Ok(());
-        };
-        let identity = match spawn::resolve_identity(&run.section.exec) {
-            Ok(None) => self
-                .settings
-                .run_as
-                .map(|(uid, gid)| spawn::host_identity(uid, gid)),
-            other => other.map_err(spawn_err)?,
-        };
-        let mut env = spawn::make_directories(&run.section.exec, &root, identity.as_ref())
-            .map_err(spawn_err)?;
-        if let Some(cred) =
-            spawn::write_credentials(unit, &run.section.exec, &root, identity.as_ref())
-                .map_err(spawn_err)?
-        {
-            env.push(cred);
-        }
-        run.identity = identity;
-        run.run_env = env;
-        // A new run: the last one's commands are forgotten, as service_start() resets them.
-        run.execs.clear();
-        run.exec_main_pid = None;
-        run.invocation_id = invocation_id();
-        run.sessions.clear();
-        run.cgroup = match &cgroups {
-            Some(c) => Some(c.for_unit(unit).map_err(|e| (error_chain(&e), 219))?), // CGROUP
-            None => None,
-        };
-        Ok(())
-    }
-
-    /// Feed `event` to `unit`'s machine and carry out the actions, feeding back their answers.
-    fn feed(&mut self, unit: &str, event: Event, now: Instant) {
-        let mut queue = std::collections::VecDeque::from([event]);
-        let before = self.state_of(unit);
-        while let Some(event) = queue.pop_front() {
-            let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
-                return;
-            };
-            let actions = run.svc.handle(event, now);
-            for action in actions {
-                if let Some(answer) = self.execute(unit, action) {
-                    queue.push_back(answer);
-                }
-            }
-        }
-        self.track_main_pid(unit);
-        let after = self.state_of(unit);
-        if before != after {
-            self.mark_changed(unit);
-            self.report_transition(unit, before, after);
-        }
-        self.settle_job(unit);
-        if before != after {
-            self.socket_service_changed(unit);
-        }
-    }
-
-    /// A main PID the service named itself (MAINPID=) is routed to it from now on: its exit
-    /// reaches the machine, and its session counts as the unit's.
-    fn track_main_pid(&mut self, unit: &str) {
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
-            return;
-        };
-        let Some(pid) = run.svc.main_pid() else {
-            return;
-        };
-        if self.pids.contains_key(&pid) {
-            return;
-        }
-        if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
-            run.sessions.insert(sid.as_raw());
-        }
-        self.pids.insert(pid, unit.to_owned());
-    }
-
-    fn state_of(&self, unit: &str) -> Option<State> {
-        match self.runtime.get(unit) {
-            Some(Runtime::Service(run)) => Some(run.svc.state()),
-            _ => None,
-        }
-    }
-
-    fn report_transition(&mut self, unit: &str, before: Option<State>, after: Option<State>) {
-        self.timers_see_transition(unit, before.map(State::active), after.map(State::active));
-        if matches!(
-            after,
-            Some(State::Dead | State::Failed | State::AutoRestart)
-        ) {
-            self.remove_runtime_directories(unit, after == Some(State::AutoRestart));
-        }
-        let desc = self.describe(unit);
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return;
-        };
-        let outcome = run.svc.outcome().name();
-        let job = self.jobs.job(unit).map(|(kind, _)| kind);
-        let on_failure: Vec<String> = match (before, after) {
-            (_, Some(State::Running | State::Exited))
-                if before
-                    .is_none_or(|b| !matches!(b.active(), Active::Active | Active::Reloading)) =>
-            {
-                self.notes.push(Note::Info(format!("Started {desc}.")));
-                Vec::new()
-            }
-            (_, Some(State::Failed)) => {
-                if outcome == "start-limit-hit" {
-                    self.notes.push(Note::Error(format!(
-                        "{unit}: Start request repeated too quickly."
-                    )));
-                }
-                self.notes.push(Note::Error(format!(
-                    "{unit}: Failed with result '{outcome}'."
-                )));
-                // As systemd words its jobs: a failed start, a stop that ended in failure,
-                // or (no job) a running service that failed on its own.
-                match job {
-                    Some(JobKind::Start) => self
-                        .notes
-                        .push(Note::Error(format!("Failed to start {desc}."))),
-                    Some(JobKind::Stop) => {
-                        self.notes.push(Note::Info(format!("Stopped {desc}.")));
-                    }
-                    _ => {}
-                }
-                self.graph
-                    .deps(unit)
-                    .map(|d| d.on_failure.iter().cloned().collect())
-                    .unwrap_or_default()
-            }
-            (_, Some(State::AutoRestart)) => {
-                if outcome == "success" {
-                    self.notes
-                        .push(Note::Info(format!("{unit}: Deactivated successfully.")));
-                } else {
-                    self.notes.push(Note::Warning(format!(
-                        "{unit}: Failed with result '{outcome}'."
-                    )));
-                }
-                self.notes.push(Note::Info(format!(
-                    "{unit}: Scheduled restart job, restart counter is at {}.",
-                    run.svc.restarts() + 1
-                )));
-                Vec::new()
-            }
-            (Some(b), Some(State::Dead)) if b != State::Dead => {
-                if run.svc.condition_skipped() {
-                    self.notes
-                        .push(Note::Info(format!("{unit}: skipped by ExecCondition=.")));
-                } else if job == Some(JobKind::Start) {
-                    // A oneshot without RemainAfterExit= that ran to completion.
-                    self.notes.push(Note::Info(format!("Finished {desc}.")));
-                } else if job.is_none() {
-                    // It ended on its own, successfully.
-                    self.notes
-                        .push(Note::Info(format!("{unit}: Deactivated successfully.")));
-                } else {
-                    self.notes.push(Note::Info(format!("Stopped {desc}.")));
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        };
-        if matches!(after, Some(State::Dead | State::Failed)) && job != Some(JobKind::Stop) {
-            self.stop_bound(unit);
-        }
-        for other in on_failure {
-            if let Err(e) = self.request(&other, JobKind::Start, Instant::now()) {
-                self.notes
-                    .push(Note::Error(format!("{unit}: OnFailure={other}: {e}")));
-            }
+        match (self.runtime.get(unit), kind) {
+            (Some(Runtime::Service(_)), JobKind::Start) => ServiceRun::start(self, unit, now),
+            (Some(Runtime::Service(_)), JobKind::Stop) => ServiceRun::stop(self, unit, now),
+            (Some(Runtime::Socket(_)), JobKind::Start) => SocketRun::start(self, unit, now),
+            (Some(Runtime::Socket(_)), JobKind::Stop) => SocketRun::stop(self, unit, now),
+            (Some(Runtime::Timer(_)), JobKind::Start) => TimerRun::start(self, unit, now),
+            (Some(Runtime::Timer(_)), JobKind::Stop) => TimerRun::stop(self, unit, now),
+            (Some(Runtime::Target(_)), JobKind::Start) => TargetRun::start(self, unit, now),
+            (Some(Runtime::Target(_)), JobKind::Stop) => TargetRun::stop(self, unit, now),
+            (Some(Runtime::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
+            (Some(Runtime::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
+            (None, _) => self.finish_job(unit, JobResult::Failed),
         }
     }
 
@@ -894,15 +495,11 @@ impl Engine {
                     .deps(other)
                     .is_some_and(|d| d.binds_to.contains(unit))
             })
-            .filter(|other| match self.runtime.get(*other) {
-                Some(Runtime::Service(run)) => !matches!(
-                    run.svc.state().active(),
+            .filter(|other| {
+                !matches!(
+                    self.active_state(other),
                     Active::Inactive | Active::Failed | Active::Deactivating
-                ),
-                Some(Runtime::Target { active }) => *active,
-                Some(Runtime::Socket(run)) => run.state.active() == Active::Active,
-                Some(Runtime::Timer(t)) => t.active() == Active::Active,
-                Some(Runtime::Inert { .. }) | None => false,
+                )
             })
             .filter(|other| {
                 self.jobs
@@ -919,55 +516,6 @@ impl Engine {
                 self.notes.push(Note::Error(format!("{other}: {e}")));
             }
         }
-    }
-
-    /// RuntimeDirectory= goes when the service stops (systemd.exec(5)): always with
-    /// RuntimeDirectoryPreserve=no (the default), not across restarts with `restart`, never
-    /// with `yes`.
-    fn remove_runtime_directories(&mut self, unit: &str, restarting: bool) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return;
-        };
-        let exec = &run.section.exec;
-        let keep = match exec.runtime_directory_preserve.as_deref() {
-            Some("yes") => true,
-            Some("restart") => restarting,
-            _ => false,
-        };
-        if keep {
-            return;
-        }
-        for name in &exec.runtime_directory {
-            let dir = self.settings.root.join("run").join(name);
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => self.notes.push(Note::Warning(format!(
-                    "{unit}: cannot remove RuntimeDirectory {}: {e}",
-                    dir.display()
-                ))),
-            }
-        }
-    }
-
-    /// Finish `unit`'s job if its state answers it.
-    fn settle_job(&mut self, unit: &str) {
-        let Some((kind, true)) = self.jobs.job(unit) else {
-            return;
-        };
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return;
-        };
-        let state = run.svc.state();
-        let result = match (kind, state) {
-            (JobKind::Start, State::Running | State::Exited) => JobResult::Done,
-            (JobKind::Start, State::Dead) if run.svc.condition_skipped() => JobResult::Skipped,
-            (JobKind::Start, State::Dead) => JobResult::Done,
-            (JobKind::Start, State::Failed | State::AutoRestart) => JobResult::Failed,
-            (JobKind::Stop, State::Dead | State::Failed) => JobResult::Done,
-            _ => return,
-        };
-        self.finish_job(unit, result);
     }
 
     fn finish_job(&mut self, unit: &str, result: JobResult) {
@@ -997,309 +545,6 @@ impl Engine {
             .get(unit)
             .and_then(|e| e.description().map(str::to_owned))
             .unwrap_or_else(|| unit.to_owned())
-    }
-
-    /// Carry out one action; the answer to feed back, if it has one.
-    fn execute(&mut self, unit: &str, action: Action) -> Option<Event> {
-        match action {
-            Action::Spawn { phase, index, main } => Some(self.spawn(unit, phase, index, main)),
-            Action::Signal { target, signo } => {
-                self.signal(unit, target, signo);
-                None
-            }
-            Action::FindMainPid => Some(Event::MainPid(self.find_main_pid(unit))),
-            Action::Timer(at) => {
-                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
-                    run.timer = at;
-                }
-                None
-            }
-            Action::Watchdog(at) => {
-                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
-                    run.watchdog = at;
-                }
-                None
-            }
-        }
-    }
-
-    fn spawn(&mut self, unit: &str, phase: Phase, index: usize, main: bool) -> Event {
-        // The main command is handed the unit's sockets (sd_listen_fds(3)).
-        let sockets = if phase == Phase::Start {
-            self.sockets_for(unit)
-        } else {
-            Vec::new()
-        };
-        let root = self.settings.root.clone();
-        let notify = self.settings.notify_address.clone();
-        let manager_env = self.settings.environment.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
-            return Event::SpawnFailed {
-                errno: libc::EINVAL,
-            };
-        };
-        let list = match phase {
-            Phase::Condition => &run.section.exec_condition,
-            Phase::StartPre => &run.section.exec_start_pre,
-            Phase::Start => &run.section.exec_start,
-            Phase::StartPost => &run.section.exec_start_post,
-            Phase::Reload => &run.section.exec_reload,
-            Phase::Stop => &run.section.exec_stop,
-            Phase::StopPost => &run.section.exec_stop_post,
-        };
-        let Some(command) = list.get(index) else {
-            return Event::SpawnFailed {
-                errno: libc::EINVAL,
-            };
-        };
-        if let Some(status) = run.setup_failed.take() {
-            return Event::SetupFailed { status };
-        }
-        let mut env: Vec<(String, String)> =
-            vec![("INVOCATION_ID".into(), run.invocation_id.clone())];
-        let spec = run.svc.spec();
-        let spec_kind = spec.kind;
-        if spec.kind == ServiceType::Notify
-            || spec.kind == ServiceType::NotifyReload
-            || spec.notify_access != crate::unit::model::NotifyAccess::None
-        {
-            env.push(("NOTIFY_SOCKET".into(), notify));
-        }
-        if let Some(pid) = run.svc.main_pid().filter(|_| !main) {
-            env.push(("MAINPID".into(), pid.to_string()));
-        }
-        if let Some(w) = spec.watchdog {
-            env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string()));
-        }
-        if matches!(phase, Phase::Stop | Phase::StopPost) {
-            env.push(("SERVICE_RESULT".into(), run.svc.outcome().name().into()));
-            if let Some(t) = run.svc.main_exit() {
-                let (code, status) = match t {
-                    Termination::Exited(c) => ("exited", c.to_string()),
-                    Termination::Signaled(s) => (
-                        "killed",
-                        crate::vocab::signal::name(s)
-                            .trim_start_matches("SIG")
-                            .to_owned(),
-                    ),
-                };
-                env.push(("EXIT_CODE".into(), code.into()));
-                env.push(("EXIT_STATUS".into(), status));
-            }
-        }
-        if let Some((_, Some((addr, port)))) = &run.connection {
-            env.push(("REMOTE_ADDR".into(), addr.clone()));
-            env.push(("REMOTE_PORT".into(), port.to_string()));
-        }
-        env.extend(run.run_env.iter().cloned());
-        let process_env = |name: &str| std::env::var(name).ok();
-        let launch = Launch {
-            unit,
-            exec: &run.section.exec,
-            root: &root,
-            manager_env: &manager_env,
-            unit_env: &env,
-            process_env: &process_env,
-            identity: run.identity.as_ref(),
-            cgroup: run.cgroup.as_ref().map(|c| c.procs_file().clone()),
-            sockets: &sockets,
-            connection: run
-                .connection
-                .as_ref()
-                .filter(|_| phase == Phase::Start)
-                .map(|(fd, _)| fd),
-        };
-        match spawn::spawn(command, &launch) {
-            Ok(spawned) => {
-                run.sessions.insert(spawned.pid);
-                // A oneshot's ExecStart= processes are its main process to systemd, one after
-                // the other (ExecMainPID, `Main PID:`), though nothing waits for them as one.
-                if main || (phase == Phase::Start && spec_kind == ServiceType::Oneshot) {
-                    run.exec_main_pid = Some(spawned.pid);
-                }
-                run.execs.retain(|r| (r.phase, r.index) != (phase, index));
-                run.execs.push(ExecRecord {
-                    phase,
-                    index,
-                    argv: command.argv.join(" "),
-                    pid: spawned.pid,
-                    ended: None,
-                });
-                self.pids.insert(spawned.pid, unit.to_owned());
-                for w in spawned.warnings {
-                    self.notes.push(Note::Warning(format!("{unit}: {w}")));
-                }
-                for (stream, fd) in [
-                    (Stream::Stdout, spawned.stdout),
-                    (Stream::Stderr, spawned.stderr),
-                ] {
-                    if let Some(fd) = fd {
-                        self.pipes.push(Pipe {
-                            unit: unit.to_owned(),
-                            ident: run.section.exec.syslog_identifier.clone(),
-                            pid: spawned.pid,
-                            stream,
-                            fd,
-                        });
-                    }
-                }
-                Event::Spawned { pid: spawned.pid }
-            }
-            Err(e) => {
-                self.notes.push(Note::Error(format!(
-                    "{unit}: Failed to execute {}: {}",
-                    command.path,
-                    error_chain(&e)
-                )));
-                Event::SpawnFailed { errno: e.errno() }
-            }
-        }
-    }
-
-    /// The unit's processes other than main and control; `table` is read when it is needed
-    /// (no cgroup), once for all the units asked about in one round.
-    fn rest(
-        run: &ServiceRun,
-        table: &mut Option<procs::Table>,
-        runtime: &BTreeMap<String, Runtime>,
-    ) -> Vec<i32> {
-        let skip = [run.svc.main_pid(), run.svc.control_pid()];
-        let mut pids: BTreeSet<i32> = BTreeSet::new();
-        if let Some(cg) = &run.cgroup {
-            pids.extend(cg.pids().unwrap_or_default());
-        } else {
-            let table = table.get_or_insert_with(|| {
-                procs::Table::read(
-                    runtime
-                        .values()
-                        .filter_map(|rt| match rt {
-                            Runtime::Service(run) => Some(run.sessions.iter().copied()),
-                            _ => None,
-                        })
-                        .flatten()
-                        .collect(),
-                )
-            });
-            let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
-            // Its sessions, and — for daemons that left them (a new session, reparented to
-            // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
-            // their environment.
-            let by_session = run.sessions.iter().flat_map(|sid| table.in_session(*sid));
-            let by_invocation = table.unclaimed().iter().filter(|pid| {
-                !run.invocation_id.is_empty() && table.started_in(**pid, &run.invocation_id)
-            });
-            for &pid in by_session.chain(by_invocation) {
-                pids.insert(pid);
-                roots.push(pid);
-            }
-            for root in roots {
-                pids.extend(table.descendants(root));
-            }
-        }
-        pids.retain(|p| !skip.contains(&Some(*p)));
-        pids.into_iter().collect()
-    }
-
-    fn signal(&mut self, unit: &str, target: Target, signo: i32) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return;
-        };
-        let pids: Vec<i32> = match target {
-            Target::Main => run.svc.main_pid().into_iter().collect(),
-            Target::Control => run.svc.control_pid().into_iter().collect(),
-            Target::Rest => Self::rest(run, &mut self.table, &self.runtime),
-        };
-        for pid in pids {
-            let _ = crate::sys::send_signal(pid, signo);
-        }
-    }
-
-    /// Feed Empty when the unit has no process left.
-    fn check_empty(&mut self, unit: &str, now: Instant) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return;
-        };
-        let empty = run.svc.main_pid().is_none()
-            && run.svc.control_pid().is_none()
-            && match &run.cgroup {
-                Some(cg) => !cg.populated().unwrap_or(false),
-                None => Self::rest(run, &mut self.table, &self.runtime).is_empty(),
-            };
-        if empty {
-            self.feed(unit, Event::Empty, now);
-        }
-    }
-
-    /// A daemon that left its session and its environment behind (apache2 under Debian's
-    /// `apachectl`, which runs httpd with `env -i`) is still found: it was adopted by PID 1.
-    /// The one live child of bosun that no unit owns, if there is exactly one.
-    fn adopted_orphan(&self) -> Option<i32> {
-        let me = i32::try_from(std::process::id()).unwrap_or(0);
-        let owned = |pid: i32| {
-            self.pids.contains_key(&pid)
-                || self.runtime.values().any(|rt| {
-                    matches!(rt, Runtime::Service(run) if run.sessions.contains(&pid)
-                        || run.svc.main_pid() == Some(pid))
-                })
-        };
-        let orphans: Vec<i32> = procs::snapshot()
-            .into_iter()
-            .filter(|e| {
-                e.ppid == me && e.state != b'Z' && !owned(e.pid) && !self.outsiders.contains(&e.pid)
-            })
-            .map(|e| e.pid)
-            .collect();
-        match orphans.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
-    }
-
-    /// Read PIDFile=, or guess the main process: the only process of the unit.
-    fn find_main_pid(&mut self, unit: &str) -> Option<i32> {
-        let root = self.settings.root.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
-            return None;
-        };
-        let pid = match &run.section.pid_file {
-            Some(path) => {
-                std::fs::read_to_string(root.join(path.strip_prefix("/").unwrap_or(path)))
-                    .ok()
-                    .and_then(|t| {
-                        t.split_whitespace()
-                            .next()
-                            .and_then(|p| p.parse::<i32>().ok())
-                    })
-                    .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
-            }
-            // As systemd's unit_search_main_pid(): of the unit's processes, the one that is
-            // PID 1's child (a daemon's workers are its children, not ours).
-            None if run.section.guess_main_pid != Some(false) => {
-                let rest = Self::rest(run, &mut self.table, &self.runtime);
-                let me = i32::try_from(std::process::id()).unwrap_or(0);
-                let ours: Vec<i32> = self
-                    .table
-                    .as_ref()
-                    .map_or_else(procs::snapshot, |t| t.live.clone())
-                    .into_iter()
-                    .filter(|e| e.ppid == me && rest.contains(&e.pid))
-                    .map(|e| e.pid)
-                    .collect();
-                match (ours.as_slice(), rest.as_slice()) {
-                    ([only], _) => Some(*only),
-                    (_, []) => self.adopted_orphan(),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
-        if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {
-            if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
-                run.sessions.insert(sid.as_raw());
-            }
-            self.pids.insert(pid, unit.to_owned());
-        }
-        pid
     }
 }
 
@@ -1344,19 +589,6 @@ fn wanted_by(units: &mut BTreeMap<String, Entry>, target: &str, unit: &str) {
         }
         _ => {}
     }
-}
-
-/// A 128-bit random id in hex, as systemd's INVOCATION_ID.
-fn invocation_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        bytes = t.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub use crate::log::error_chain;

@@ -247,19 +247,12 @@ const ENTRY_POINTS: &[(&str, &str)] = &[
     ("cli/bosun.rs", "journal"),
 ];
 
-/// Upward imports that remain until the other half of issue 17 (the engine's restructuring,
-/// on its own branch) is merged: the manager still builds `control::proto` types in its query
-/// (init/control.rs is to map its own snapshot types) and still tracks processes through
-/// `init::procs` (to move to service/procs.rs). boot/'s hook runner still takes the output
-/// pipe plumbing (`init::services::{Line, read_pipe}`, `manager::engine::Pipe`) that belongs
-/// in journal/ but lives in files the engine branch rewrites, and the task wrapper that
-/// reports a panic to the loop (`init::panics`); boot/volume_phase.rs takes `Line` too. Each
-/// entry is (file under src/, module used). An entry that no longer occurs fails the test:
-/// remove it, so this list only ever shrinks.
+/// Upward imports that remain: boot/'s hook runner still takes the output pipe plumbing
+/// (`init::services::{Line, read_pipe}`, `manager::engine::Pipe`) that belongs in journal/,
+/// and the task wrapper that reports a panic to the loop (`init::panics`); boot/volume_phase.rs
+/// takes `Line` too. Each entry is (file under src/, module used). An entry that no longer
+/// occurs fails the test: remove it, so this list only ever shrinks.
 const NOT_YET: &[(&str, &str)] = &[
-    ("manager/engine/query.rs", "control"),
-    ("manager/engine/timer.rs", "control"),
-    ("manager/engine.rs", "init"),
     ("boot/hook_runner.rs", "init"),
     ("boot/hook_runner.rs", "manager"),
     ("boot/volume_phase.rs", "init"),

@@ -4,13 +4,15 @@
 //! remembers about it. Units loaded only to answer a query (a name nowhere to be found, a
 //! template's instance, a disabled unit) thus go again once answered, and PID 1's memory does
 //! not grow with the names local users ask about. This module decides what goes; it must not
-//! load anything.
+//! load anything. It also answers which units are kept ([`Engine::kept_units`]): what
+//! `list-units` shows and globs expand to.
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use super::Engine;
 use crate::manager::units::graph;
+use crate::service::state::Active;
 
 /// How often units that changed state are looked at, at most: a collection walks every unit,
 /// and a boot of 500 services changes state thousands of times. Units loaded to answer a query
@@ -18,6 +20,55 @@ use crate::manager::units::graph;
 pub const INTERVAL: Duration = Duration::from_secs(1);
 
 impl Engine {
+    /// Whether systemd would still hold `unit` loaded: a unit the control socket only asked
+    /// about is collected by systemd once nothing refers to it (see [`Self::kept_units`]).
+    pub fn is_loaded(&self, unit: &str) -> bool {
+        let name = self.canonical(unit);
+        self.units.contains_key(&name) && self.kept_units().contains(&name)
+    }
+
+    /// The units systemd would still hold loaded, which `list-units` shows and globs expand
+    /// to: systemd garbage-collects a unit that is inactive, has no job and that no kept unit
+    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); so does bosun,
+    /// at the next turn of PID 1's loop ([`Self::collect_garbage`]).
+    pub fn kept_units(&self) -> BTreeSet<String> {
+        self.kept_with(&[])
+    }
+
+    /// [`Self::kept_units`], with `held` kept too (and what they refer to).
+    fn kept_with(&self, held: &[String]) -> BTreeSet<String> {
+        let mut kept = BTreeSet::new();
+        let mut todo: Vec<String> = self
+            .units
+            .keys()
+            .filter(|n| self.active_state(n) != Active::Inactive || self.job_of(n).is_some())
+            .cloned()
+            .chain(held.iter().cloned())
+            .collect();
+        while let Some(name) = todo.pop() {
+            if !self.units.contains_key(&name) || !kept.insert(name.clone()) {
+                continue;
+            }
+            if let Some(d) = self.graph.deps(&name) {
+                todo.extend(
+                    d.requires
+                        .iter()
+                        .chain(&d.wants)
+                        .chain(&d.requisite)
+                        .chain(&d.binds_to)
+                        .chain(&d.part_of)
+                        .chain(&d.conflicts)
+                        .chain(&d.after)
+                        .chain(&d.before)
+                        .chain(&d.on_failure)
+                        .filter(|n| !kept.contains(*n))
+                        .cloned(),
+                );
+            }
+        }
+        kept
+    }
+
     /// Unload the units nothing holds any more, unless one of `held` (the units a client
     /// waits on, as systemd's bus tracking holds them) refers to them: at once after units
     /// were loaded on demand, at most every second (`INTERVAL`) after other changes, never when

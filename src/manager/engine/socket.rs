@@ -11,14 +11,19 @@
 //!   stdin/stdout with `StandardInput=socket`); MaxConnections= and MaxConnectionsPerSource=
 //!   bound the live instances.
 
+mod open;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use super::query::UnitSnapshot;
+use super::unit_type::UnitType;
 use super::{Engine, Note, Runtime};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::service::listen;
+use crate::service::procs;
 use crate::service::state::{Active, State};
 use crate::unit::load::Loader;
 use crate::unit::model::{ListenAddress, ListenKind, SocketSection};
@@ -105,6 +110,46 @@ pub fn service_of(socket: &str, section: &SocketSection) -> String {
     }
 }
 
+impl UnitType for SocketRun {
+    fn active(&self) -> Active {
+        self.state.active()
+    }
+
+    /// A failed socket is not: it keeps its state until reset.
+    fn at_rest(&self) -> bool {
+        self.state == SocketState::Dead
+    }
+
+    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+        let service = service_of(&snap.name, &self.section);
+        snap.sub_state = self.state.name();
+        snap.result = self.result;
+        snap.listen = self
+            .section
+            .listen
+            .iter()
+            .map(|l| {
+                (
+                    listen::kind_text(l).to_owned(),
+                    listen::address_text(&l.address),
+                )
+            })
+            .collect();
+        let connected = u32::try_from(self.connections.len()).unwrap_or(u32::MAX);
+        snap.connections = self.section.accept.then_some((self.accepted, connected));
+        let active = engine.active_state(&service);
+        snap.triggers = vec![(service, active)];
+    }
+
+    fn start(engine: &mut Engine, unit: &str, _: Instant) {
+        engine.start_socket(unit);
+    }
+
+    fn stop(engine: &mut Engine, unit: &str, _: Instant) {
+        engine.stop_socket(unit);
+    }
+}
+
 impl Engine {
     /// Start job of a socket: check conditions, open every line, listen.
     pub(super) fn start_socket(&mut self, unit: &str) {
@@ -125,7 +170,7 @@ impl Engine {
             Some(why) => Err(format!(
                 "{unit}: Socket service {service} not loaded, refusing: {why}"
             )),
-            None => open_all(unit, &run.section, &root),
+            None => open::open_all(unit, &run.section, &root),
         };
         let fds = match opened {
             Ok(fds) => fds,
@@ -335,7 +380,7 @@ impl Engine {
     fn not_a_service(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
             Some(Runtime::Service(_)) => None,
-            Some(Runtime::Inert { reason }) => Some(reason.clone()),
+            Some(Runtime::Inert(inert)) => Some(inert.reason.clone()),
             Some(_) => Some(format!("Unit {unit} is not a service.")),
             None => Some(format!("Unit {unit} not found.")),
         }
@@ -509,125 +554,6 @@ impl Engine {
             })
             .collect()
     }
-
-    /// The `(sub-state, result)` of a socket, for status.
-    pub(super) fn socket_info(&self, unit: &str) -> Option<SocketInfo> {
-        let Some(Runtime::Socket(run)) = self.runtime.get(unit) else {
-            return None;
-        };
-        Some(SocketInfo {
-            sub_state: run.state.name(),
-            result: run.result,
-            listen: run
-                .section
-                .listen
-                .iter()
-                .map(|l| {
-                    (
-                        listen::kind_text(l).to_owned(),
-                        listen::address_text(&l.address),
-                    )
-                })
-                .collect(),
-            triggers: service_of(unit, &run.section),
-            accepted: run.accepted,
-            connected: u32::try_from(run.connections.len()).unwrap_or(u32::MAX),
-            accept: run.section.accept,
-        })
-    }
-}
-
-/// What `systemctl status` and `list-sockets` show of a socket.
-#[derive(Debug)]
-pub(super) struct SocketInfo {
-    pub(super) sub_state: &'static str,
-    pub(super) result: &'static str,
-    pub(super) listen: Vec<(String, String)>,
-    pub(super) triggers: String,
-    pub(super) accepted: u32,
-    pub(super) connected: u32,
-    pub(super) accept: bool,
-}
-
-/// Open every line; on any failure close what was opened and say which line failed.
-fn open_all(
-    unit: &str,
-    section: &SocketSection,
-    root: &std::path::Path,
-) -> Result<Vec<OwnedFd>, String> {
-    if let Some((key, value)) = section.unsupported_listen.first() {
-        return Err(format!(
-            "{unit}: {key}={value}: bosun opens stream, datagram, sequential-packet and FIFO \
-             sockets only"
-        ));
-    }
-    for (key, list) in [
-        ("ExecStartPre", &section.exec_start_pre),
-        ("ExecStartPost", &section.exec_start_post),
-        ("ExecStopPre", &section.exec_stop_pre),
-        ("ExecStopPost", &section.exec_stop_post),
-    ] {
-        if !list.is_empty() {
-            return Err(format!(
-                "{unit}: {key}= in a socket unit is not run by bosun; refusing to start the \
-                 socket without it (move the command into the service, or override the socket \
-                 with a drop-in that sets {key}= to empty)"
-            ));
-        }
-    }
-    if section.listen.is_empty() {
-        return Err(format!("{unit}: the unit has no Listen*= line"));
-    }
-    let owner = resolve_owner(section).map_err(|e| format!("{unit}: {e}"))?;
-    let mut fds = Vec::with_capacity(section.listen.len());
-    for l in &section.listen {
-        match listen::open(l, section, root, owner) {
-            Ok(fd) => fds.push(fd),
-            Err(e) => {
-                drop(fds);
-                return Err(format!(
-                    "{unit}: Failed to create listening socket ({}): {}",
-                    listen::address_text(&l.address),
-                    super::error_chain(&e)
-                ));
-            }
-        }
-    }
-    Ok(fds)
-}
-
-/// SocketUser= and SocketGroup= as ids (numbers, or names looked up).
-fn resolve_owner(section: &SocketSection) -> Result<(Option<u32>, Option<u32>), String> {
-    fn id(
-        key: &str,
-        value: Option<&String>,
-        lookup: impl Fn(&str) -> Option<u32>,
-    ) -> Result<Option<u32>, String> {
-        let Some(v) = value else { return Ok(None) };
-        v.parse::<u32>()
-            .ok()
-            .or_else(|| lookup(v))
-            .map(Some)
-            .ok_or_else(|| {
-                format!(
-                    "{key}={v}: no such {}",
-                    key.trim_start_matches("Socket").to_lowercase()
-                )
-            })
-    }
-    let uid = id("SocketUser", section.socket_user.as_ref(), |u| {
-        nix::unistd::User::from_name(u)
-            .ok()
-            .flatten()
-            .map(|x| x.uid.as_raw())
-    })?;
-    let gid = id("SocketGroup", section.socket_group.as_ref(), |g| {
-        nix::unistd::Group::from_name(g)
-            .ok()
-            .flatten()
-            .map(|x| x.gid.as_raw())
-    })?;
-    Ok((uid, gid))
 }
 
 /// Close the socket's descriptors; with RemoveOnStop= remove its file-system sockets and FIFOs.

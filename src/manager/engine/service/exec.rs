@@ -1,0 +1,291 @@
+//! What a service's state machine asks, carried out: spawn a command of the run (its
+//! environment from [`crate::service::environment`], the spawning [`crate::service::spawn`]'s),
+//! signal the main or control process or the rest of the unit, tell it when the unit is empty,
+//! find its main process, and route processes to it (MAINPID=, PIDFile=, sessions). Process
+//! tracking itself is [`crate::service::procs`]'s. Must not decide anything the machine
+//! decides: it only answers with events.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{ExecRecord, ServiceRun};
+use crate::journal::ring::Stream;
+use crate::manager::engine::{Engine, Note, Pipe, Runtime, error_chain};
+use crate::service::environment;
+use crate::service::procs;
+use crate::service::spawn::{self, Launch};
+use crate::service::state::{Action, Event, Phase, Target};
+use crate::unit::model::ServiceType;
+
+impl Engine {
+    /// The unit a process belongs to, by its cgroup or session.
+    pub(in crate::manager::engine) fn unit_of_process(&self, pid: i32) -> Option<String> {
+        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .ok()?
+            .as_raw();
+        self.runtime.iter().find_map(|(name, rt)| match rt {
+            Runtime::Service(run) => {
+                let by_cgroup = run
+                    .cgroup
+                    .as_ref()
+                    .is_some_and(|c| c.pids().is_ok_and(|p| p.contains(&pid)));
+                (by_cgroup || run.sessions.contains(&sid)).then(|| name.clone())
+            }
+            _ => None,
+        })
+    }
+
+    /// A main PID the service named itself (MAINPID=) is routed to it from now on: its exit
+    /// reaches the machine, and its session counts as the unit's.
+    pub(in crate::manager::engine) fn track_main_pid(&mut self, unit: &str) {
+        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            return;
+        };
+        let Some(pid) = run.svc.main_pid() else {
+            return;
+        };
+        if self.pids.contains_key(&pid) {
+            return;
+        }
+        if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
+            run.sessions.insert(sid.as_raw());
+        }
+        self.pids.insert(pid, unit.to_owned());
+    }
+
+    /// Carry out one action; the answer to feed back, if it has one.
+    pub(in crate::manager::engine) fn execute(
+        &mut self,
+        unit: &str,
+        action: Action,
+    ) -> Option<Event> {
+        match action {
+            Action::Spawn { phase, index, main } => Some(self.spawn(unit, phase, index, main)),
+            Action::Signal { target, signo } => {
+                self.signal(unit, target, signo);
+                None
+            }
+            Action::FindMainPid => Some(Event::MainPid(self.find_main_pid(unit))),
+            Action::Timer(at) => {
+                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                    run.timer = at;
+                }
+                None
+            }
+            Action::Watchdog(at) => {
+                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                    run.watchdog = at;
+                }
+                None
+            }
+        }
+    }
+
+    pub(in crate::manager::engine) fn spawn(
+        &mut self,
+        unit: &str,
+        phase: Phase,
+        index: usize,
+        main: bool,
+    ) -> Event {
+        // The main command is handed the unit's sockets (sd_listen_fds(3)).
+        let sockets = if phase == Phase::Start {
+            self.sockets_for(unit)
+        } else {
+            Vec::new()
+        };
+        let root = self.settings.root.clone();
+        let notify = self.settings.notify_address.clone();
+        let manager_env = self.settings.environment.clone();
+        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            return Event::SpawnFailed {
+                errno: libc::EINVAL,
+            };
+        };
+        let list = match phase {
+            Phase::Condition => &run.section.exec_condition,
+            Phase::StartPre => &run.section.exec_start_pre,
+            Phase::Start => &run.section.exec_start,
+            Phase::StartPost => &run.section.exec_start_post,
+            Phase::Reload => &run.section.exec_reload,
+            Phase::Stop => &run.section.exec_stop,
+            Phase::StopPost => &run.section.exec_stop_post,
+        };
+        let Some(command) = list.get(index) else {
+            return Event::SpawnFailed {
+                errno: libc::EINVAL,
+            };
+        };
+        if let Some(status) = run.setup_failed.take() {
+            return Event::SetupFailed { status };
+        }
+        let spec_kind = run.svc.spec().kind;
+        let facts = environment::RunFacts {
+            invocation_id: &run.invocation_id,
+            notify_address: &notify,
+            remote: run
+                .connection
+                .as_ref()
+                .and_then(|(_, peer)| peer.as_ref())
+                .map(|(addr, port)| (addr.as_str(), *port)),
+            prepared: &run.run_env,
+        };
+        let env = environment::for_command(&run.svc, phase, main, &facts);
+        let process_env = |name: &str| std::env::var(name).ok();
+        let launch = Launch {
+            unit,
+            exec: &run.section.exec,
+            root: &root,
+            manager_env: &manager_env,
+            unit_env: &env,
+            process_env: &process_env,
+            identity: run.identity.as_ref(),
+            cgroup: run.cgroup.as_ref().map(|c| c.procs_file().clone()),
+            sockets: &sockets,
+            connection: run
+                .connection
+                .as_ref()
+                .filter(|_| phase == Phase::Start)
+                .map(|(fd, _)| fd),
+        };
+        match spawn::spawn(command, &launch) {
+            Ok(spawned) => {
+                run.sessions.insert(spawned.pid);
+                // A oneshot's ExecStart= processes are its main process to systemd, one after
+                // the other (ExecMainPID, `Main PID:`), though nothing waits for them as one.
+                if main || (phase == Phase::Start && spec_kind == ServiceType::Oneshot) {
+                    run.exec_main_pid = Some(spawned.pid);
+                }
+                run.execs.retain(|r| (r.phase, r.index) != (phase, index));
+                run.execs.push(ExecRecord {
+                    phase,
+                    index,
+                    argv: command.argv.join(" "),
+                    pid: spawned.pid,
+                    ended: None,
+                });
+                self.pids.insert(spawned.pid, unit.to_owned());
+                for w in spawned.warnings {
+                    self.notes.push(Note::Warning(format!("{unit}: {w}")));
+                }
+                for (stream, fd) in [
+                    (Stream::Stdout, spawned.stdout),
+                    (Stream::Stderr, spawned.stderr),
+                ] {
+                    if let Some(fd) = fd {
+                        self.pipes.push(Pipe {
+                            unit: unit.to_owned(),
+                            ident: run.section.exec.syslog_identifier.clone(),
+                            pid: spawned.pid,
+                            stream,
+                            fd,
+                        });
+                    }
+                }
+                Event::Spawned { pid: spawned.pid }
+            }
+            Err(e) => {
+                self.notes.push(Note::Error(format!(
+                    "{unit}: Failed to execute {}: {}",
+                    command.path,
+                    error_chain(&e)
+                )));
+                Event::SpawnFailed { errno: e.errno() }
+            }
+        }
+    }
+
+    /// The unit's processes other than main and control; `table` is read when it is needed
+    /// (no cgroup), once for all the units asked about in one round.
+    pub(in crate::manager::engine) fn rest(
+        run: &ServiceRun,
+        table: &mut Option<procs::Table>,
+        runtime: &BTreeMap<String, Runtime>,
+    ) -> Vec<i32> {
+        let claimed = || {
+            runtime
+                .values()
+                .filter_map(|rt| match rt {
+                    Runtime::Service(run) => Some(run.sessions.iter().copied()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
+        procs::rest(&run.tracked(), table, claimed)
+    }
+
+    pub(in crate::manager::engine) fn signal(&mut self, unit: &str, target: Target, signo: i32) {
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let pids: Vec<i32> = match target {
+            Target::Main => run.svc.main_pid().into_iter().collect(),
+            Target::Control => run.svc.control_pid().into_iter().collect(),
+            Target::Rest => Self::rest(run, &mut self.table, &self.runtime),
+        };
+        for pid in pids {
+            let _ = crate::sys::send_signal(pid, signo);
+        }
+    }
+
+    /// Feed Empty when the unit has no process left.
+    pub(in crate::manager::engine) fn check_empty(&mut self, unit: &str, now: Instant) {
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let empty = run.svc.main_pid().is_none()
+            && run.svc.control_pid().is_none()
+            && match &run.cgroup {
+                Some(cg) => !cg.populated().unwrap_or(false),
+                None => Self::rest(run, &mut self.table, &self.runtime).is_empty(),
+            };
+        if empty {
+            self.feed(unit, Event::Empty, now);
+        }
+    }
+
+    /// A daemon that left its session and its environment behind (apache2 under Debian's
+    /// `apachectl`, which runs httpd with `env -i`) is still found: it was adopted by PID 1.
+    /// The one live child of bosun that no unit owns, if there is exactly one.
+    pub(in crate::manager::engine) fn adopted_orphan(&self) -> Option<i32> {
+        procs::adopted_orphan(|pid| {
+            self.pids.contains_key(&pid)
+                || self.runtime.values().any(|rt| {
+                    matches!(rt, Runtime::Service(run) if run.sessions.contains(&pid)
+                        || run.svc.main_pid() == Some(pid))
+                })
+                || self.outsiders.contains(&pid)
+        })
+    }
+
+    /// Read PIDFile=, or guess the main process: the only process of the unit.
+    pub(in crate::manager::engine) fn find_main_pid(&mut self, unit: &str) -> Option<i32> {
+        let root = self.settings.root.clone();
+        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+            return None;
+        };
+        let rest = match (&run.section.pid_file, run.section.guess_main_pid) {
+            (None, guess) if guess != Some(false) => {
+                Self::rest(run, &mut self.table, &self.runtime)
+            }
+            _ => Vec::new(),
+        };
+        let source = match &run.section.pid_file {
+            Some(path) => procs::MainPidSource::PidFile { path, root: &root },
+            None if run.section.guess_main_pid != Some(false) => procs::MainPidSource::Guess {
+                rest: &rest,
+                table: self.table.as_ref(),
+            },
+            None => procs::MainPidSource::None,
+        };
+        let pid = procs::find_main_pid(source, || self.adopted_orphan());
+        if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {
+            if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
+                run.sessions.insert(sid.as_raw());
+            }
+            self.pids.insert(pid, unit.to_owned());
+        }
+        pid
+    }
+}

@@ -1,0 +1,341 @@
+//! Process tracking: the process table as /proc shows it (for shutdown: which processes
+//! remain, and which of them are ours), a service's processes besides its main and control
+//! process ([`rest`]), and its main process when it did not say ([`find_main_pid`]).
+//!
+//! With a delegated cgroup2 tree, one cgroup per service; otherwise every process a service
+//! spawns leads its own session, and the unit's processes are those in its sessions (the
+//! PIDFile's process included) and their descendants. Read-only; signalling is the caller's
+//! job, and which unit a process belongs to is the manager's.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::Path;
+
+use super::cgroup::ServiceCgroup;
+
+/// One process as /proc/PID/stat describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcEntry {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+    /// The state letter (`R`, `S`, `Z`, ...).
+    pub state: u8,
+}
+
+/// Parse the interesting fields of a /proc/PID/stat line. The command name is in parentheses
+/// and may itself contain spaces and parentheses, so split after the LAST `)`.
+pub fn parse_stat(line: &str) -> Option<ProcEntry> {
+    let pid = line.split_once(' ')?.0.parse().ok()?;
+    let rest = &line[line.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
+    Some(ProcEntry {
+        pid,
+        ppid,
+        pgrp,
+        session,
+        state,
+    })
+}
+
+/// Every process in our /proc. Processes that vanish while we read are skipped.
+pub fn snapshot() -> Vec<ProcEntry> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let name = entry.ok()?.file_name();
+        let pid: i32 = name.to_str()?.parse().ok()?;
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        parse_stat(&stat)
+    })
+    .collect()
+}
+
+/// The value of `name` in process `pid`'s initial environment; None when it is not there or
+/// cannot be read (another user's process, or gone).
+pub fn environ_value(pid: i32, name: &str) -> Option<Vec<u8>> {
+    let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    env.split(|b| *b == 0).find_map(|e| {
+        e.strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b"="))
+            .map(<[u8]>::to_vec)
+    })
+}
+
+/// The live processes read once, for one round of questions about many units: each process's
+/// `INVOCATION_ID` (the run of a unit it was started in) is read the first time it is asked for.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Every process but zombies.
+    pub live: Vec<ProcEntry>,
+    children: HashMap<i32, Vec<i32>>,
+    sessions: HashMap<i32, Vec<i32>>,
+    /// Processes in no unit's session.
+    unclaimed: Vec<i32>,
+    invocation: std::cell::RefCell<HashMap<i32, Option<Vec<u8>>>>,
+}
+
+impl Table {
+    /// Read /proc; `claimed` are the sessions known to belong to units (their processes need
+    /// no look at their environment).
+    pub fn read(claimed: std::collections::HashSet<i32>) -> Table {
+        let live: Vec<ProcEntry> = snapshot().into_iter().filter(|e| e.state != b'Z').collect();
+        let children = children_index(&live);
+        let mut sessions: HashMap<i32, Vec<i32>> = HashMap::new();
+        for e in &live {
+            sessions.entry(e.session).or_default().push(e.pid);
+        }
+        let unclaimed = live
+            .iter()
+            .filter(|e| !claimed.contains(&e.session))
+            .map(|e| e.pid)
+            .collect();
+        Table {
+            live,
+            children,
+            sessions,
+            unclaimed,
+            invocation: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The live processes of `session`.
+    pub fn in_session(&self, session: i32) -> &[i32] {
+        self.sessions.get(&session).map_or(&[], Vec::as_slice)
+    }
+
+    /// The live processes in no unit's session (daemons that called setsid(), the main
+    /// command, strangers).
+    pub fn unclaimed(&self) -> &[i32] {
+        &self.unclaimed
+    }
+
+    /// Whether `pid` was started in the unit run `id`.
+    pub fn started_in(&self, pid: i32, id: &str) -> bool {
+        self.invocation
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| environ_value(pid, "INVOCATION_ID"))
+            .as_deref()
+            == Some(id.as_bytes())
+    }
+
+    /// The live descendants of `root` (a zombie has no children left: they were reparented).
+    pub fn descendants(&self, root: i32) -> Vec<i32> {
+        walk(&self.children, root)
+    }
+}
+
+/// parent pid → its children's pids.
+fn children_index(entries: &[ProcEntry]) -> HashMap<i32, Vec<i32>> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for e in entries {
+        children.entry(e.ppid).or_default().push(e.pid);
+    }
+    children
+}
+
+/// The pids below `root` (not `root` itself) in a parent → children index.
+fn walk(children: &HashMap<i32, Vec<i32>>, root: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        for &child in children.get(&pid).into_iter().flatten() {
+            if child != root {
+                out.push(child);
+                stack.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// The processes of `table` that descend from `root` (not `root` itself).
+pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
+    let by_pid: HashMap<i32, &ProcEntry> = table.iter().map(|e| (e.pid, e)).collect();
+    walk(&children_index(table), root)
+        .into_iter()
+        .filter_map(|pid| by_pid.get(&pid).map(|e| **e))
+        .collect()
+}
+
+/// What tracking knows of one run of a service.
+#[derive(Debug, Clone, Copy)]
+pub struct Tracked<'a> {
+    pub main: Option<i32>,
+    pub control: Option<i32>,
+    pub cgroup: Option<&'a ServiceCgroup>,
+    /// Sessions its processes lead (tracking without cgroups).
+    pub sessions: &'a BTreeSet<i32>,
+    /// Its INVOCATION_ID; empty before its first start.
+    pub invocation_id: &'a str,
+}
+
+/// The unit's processes other than main and control. `table` is read when it is needed (no
+/// cgroup), once for all the units asked about in one round, with `claimed` (every unit's
+/// sessions) as the sessions known to belong to units.
+pub fn rest(
+    run: &Tracked<'_>,
+    table: &mut Option<Table>,
+    claimed: impl FnOnce() -> std::collections::HashSet<i32>,
+) -> Vec<i32> {
+    let skip = [run.main, run.control];
+    let mut pids: BTreeSet<i32> = BTreeSet::new();
+    if let Some(cg) = run.cgroup {
+        pids.extend(cg.pids().unwrap_or_default());
+    } else {
+        let table = table.get_or_insert_with(|| Table::read(claimed()));
+        let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
+        // Its sessions, and — for daemons that left them (a new session, reparented to
+        // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
+        // their environment.
+        let by_session = run.sessions.iter().flat_map(|sid| table.in_session(*sid));
+        let by_invocation = table.unclaimed().iter().filter(|pid| {
+            !run.invocation_id.is_empty() && table.started_in(**pid, run.invocation_id)
+        });
+        for &pid in by_session.chain(by_invocation) {
+            pids.insert(pid);
+            roots.push(pid);
+        }
+        for root in roots {
+            pids.extend(table.descendants(root));
+        }
+    }
+    pids.retain(|p| !skip.contains(&Some(*p)));
+    pids.into_iter().collect()
+}
+
+/// How to find a service's main process when it did not say.
+#[derive(Debug, Clone, Copy)]
+pub enum MainPidSource<'a> {
+    /// PIDFile=, under `root`.
+    PidFile { path: &'a Path, root: &'a Path },
+    /// GuessMainPID= (the default): of `rest` (the unit's processes), the one that is PID 1's
+    /// child, read from `table` when there is one.
+    Guess {
+        rest: &'a [i32],
+        table: Option<&'a Table>,
+    },
+    /// GuessMainPID=no.
+    None,
+}
+
+/// Read PIDFile=, or guess the main process: as systemd's unit_search_main_pid(), of the
+/// unit's processes the one that is PID 1's child (a daemon's workers are its children, not
+/// ours); when the unit has none, `adopted_orphan` (a daemon that left its session and its
+/// environment behind and was adopted by PID 1).
+pub fn find_main_pid(
+    source: MainPidSource<'_>,
+    adopted_orphan: impl FnOnce() -> Option<i32>,
+) -> Option<i32> {
+    match source {
+        MainPidSource::PidFile { path, root } => {
+            std::fs::read_to_string(root.join(path.strip_prefix("/").unwrap_or(path)))
+                .ok()
+                .and_then(|t| {
+                    t.split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<i32>().ok())
+                })
+                .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
+        }
+        MainPidSource::Guess { rest, table } => {
+            let me = i32::try_from(std::process::id()).unwrap_or(0);
+            let ours: Vec<i32> = table
+                .map_or_else(snapshot, |t| t.live.clone())
+                .into_iter()
+                .filter(|e| e.ppid == me && rest.contains(&e.pid))
+                .map(|e| e.pid)
+                .collect();
+            match (ours.as_slice(), rest) {
+                ([only], _) => Some(*only),
+                (_, []) => adopted_orphan(),
+                _ => None,
+            }
+        }
+        MainPidSource::None => None,
+    }
+}
+
+/// The one live child of PID 1 that is not `owned` (by a unit, or PID 1's main command), if
+/// there is exactly one.
+pub fn adopted_orphan(owned: impl Fn(i32) -> bool) -> Option<i32> {
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let orphans: Vec<i32> = snapshot()
+        .into_iter()
+        .filter(|e| e.ppid == me && e.state != b'Z' && !owned(e.pid))
+        .map(|e| e.pid)
+        .collect();
+    match orphans.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_names() {
+        let e = parse_stat("42 (a b) c)) S 7 42 42 0 -1 4194560 0 0").unwrap();
+        assert_eq!(
+            (e.pid, e.state, e.ppid, e.pgrp, e.session),
+            (42, b'S', 7, 42, 42)
+        );
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn finds_descendants_only() {
+        let p = |pid, ppid| ProcEntry {
+            pid,
+            ppid,
+            pgrp: pid,
+            session: pid,
+            state: b'S',
+        };
+        let table = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1), p(30, 0)];
+        let mut d: Vec<i32> = descendants(&table, 10).iter().map(|e| e.pid).collect();
+        d.sort_unstable();
+        assert_eq!(d, [11, 12]);
+        assert_eq!(descendants(&table, 1).len(), 4);
+        assert!(descendants(&table, 30).is_empty());
+    }
+
+    #[test]
+    fn a_pid_file_names_a_live_process_or_nothing() {
+        let root = std::env::temp_dir().join(format!("bosun-procs-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("run")).unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        let read = |text: &str| {
+            std::fs::write(root.join("run/x.pid"), text).unwrap();
+            let source = MainPidSource::PidFile {
+                path: Path::new("/run/x.pid"),
+                root: &root,
+            };
+            find_main_pid(source, || Some(-1))
+        };
+        assert_eq!(read(&format!("{me}\n")), Some(me));
+        assert_eq!(read("0\n"), None);
+        assert_eq!(read("not a pid"), None);
+        // No such process (pids stop well below i32::MAX).
+        assert_eq!(read(&format!("{}", i32::MAX)), None);
+        std::fs::remove_dir_all(&root).unwrap();
+        // GuessMainPID=no finds nothing, not even an orphan.
+        assert_eq!(find_main_pid(MainPidSource::None, || Some(-1)), None);
+        // A unit with no process left: the adopted orphan, if any.
+        let empty = Table::default();
+        let guess = MainPidSource::Guess {
+            rest: &[],
+            table: Some(&empty),
+        };
+        assert_eq!(find_main_pid(guess, || Some(42)), Some(42));
+    }
+}
