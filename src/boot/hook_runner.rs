@@ -23,11 +23,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::volume_phase::fail;
-use crate::init::services::{Line, read_pipe};
 use crate::journal::format::render;
+use crate::journal::pipe::{Line, Pipe, read_pipe};
 use crate::journal::ring::{Entry, Stream};
 use crate::log::output::Output;
-use crate::manager::engine::Pipe;
 use crate::service::child::{self, ChildSpec, Environment};
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;

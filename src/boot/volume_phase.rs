@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::cleanup::BootTime;
 use super::hook_runner::{Boot, Plan};
-use crate::init::services::Line;
+use crate::journal::pipe::Line;
 use crate::vocab::exit::{Exit, Refusal};
 use crate::vocab::text::Format;
 use crate::vocab::time::rfc3339;

@@ -153,7 +153,7 @@ async fn supervise(
     if let Err(err) = crate::log::install_stderr() {
         crate::log::warn(format_args!("stderr unusable without blocking ({err})"));
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<services::Line>(1024);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::journal::pipe::Line>(1024);
     let mut output = match crate::log::output::Output::stdout() {
         Ok(o) => Some(o),
         Err(err) => {
@@ -441,7 +441,7 @@ struct Supervisor<'a> {
 #[derive(Debug)]
 struct Unbooted {
     clock: services::TimerClock,
-    lines: tokio::sync::mpsc::Sender<services::Line>,
+    lines: tokio::sync::mpsc::Sender<crate::journal::pipe::Line>,
 }
 
 impl Supervisor<'_> {

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::journal::format::render;
-use crate::journal::line::LineSplitter;
+use crate::journal::pipe::{Line, read_pipe};
 use crate::journal::ring::{Journal, Stream};
 use crate::log::output::Output;
-use crate::manager::engine::{Engine, Note, Pipe, Settings};
+use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
 use crate::service::notify::NotifySocket;
 use crate::service::state::Defaults;
@@ -67,19 +67,6 @@ pub struct TimerClock {
     pub started: Instant,
     /// The data volume's directory (as bosun reaches it), when bosun manages one.
     pub volume: Option<PathBuf>,
-}
-
-/// One line of a service's (or a volume hook's) output, from its pipe reader.
-#[derive(Debug)]
-pub struct Line {
-    pub unit: String,
-    pub ident: Option<String>,
-    pub pid: i32,
-    pub stream: Stream,
-    pub bytes: Vec<u8>,
-    pub truncated: bool,
-    /// No line: the pipe reached its end (sent by readers that wait for it, such as hooks').
-    pub end: bool,
 }
 
 /// The running units.
@@ -390,75 +377,4 @@ fn bind_notify(address: &str) -> Option<NotifySocket> {
             None
         }
     }
-}
-
-/// Read one pipe to its end, line by line, into the loop's channel.
-pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
-    let Pipe {
-        unit,
-        ident,
-        pid,
-        stream,
-        fd,
-    } = pipe;
-    if nix::fcntl::fcntl(
-        &fd,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .is_err()
-    {
-        return;
-    }
-    let Ok(fd) = crate::sys::register(fd) else {
-        return;
-    };
-    let mut splitter = LineSplitter::default();
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut pending: Vec<(Vec<u8>, bool)> = Vec::new();
-    loop {
-        let Ok(mut guard) = fd.readable().await else {
-            break;
-        };
-        match nix::unistd::read(guard.get_inner().get(), &mut buf) {
-            Ok(0) => {
-                splitter.finish(|l| pending.push((l.bytes, l.truncated)));
-                send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await;
-                break;
-            }
-            Ok(n) => {
-                splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated)));
-                if !send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await {
-                    break;
-                }
-            }
-            Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => break,
-        }
-    }
-}
-
-/// Send the completed lines; false when the loop has gone.
-async fn send(
-    lines: &mpsc::Sender<Line>,
-    (unit, ident): (&str, Option<&str>),
-    pid: i32,
-    stream: Stream,
-    pending: &mut Vec<(Vec<u8>, bool)>,
-) -> bool {
-    for (bytes, truncated) in pending.drain(..) {
-        let line = Line {
-            unit: unit.to_owned(),
-            ident: ident.map(str::to_owned),
-            pid,
-            stream,
-            bytes,
-            truncated,
-            end: false,
-        };
-        if lines.send(line).await.is_err() {
-            return false;
-        }
-    }
-    true
 }

@@ -8,4 +8,5 @@
 
 pub mod format;
 pub mod line;
+pub mod pipe;
 pub mod ring;

@@ -25,7 +25,6 @@ use service::ServiceRun;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::Instant;
 use target::TargetRun;
@@ -37,7 +36,7 @@ use super::graph::Graph;
 use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
-use crate::journal::ring::Stream;
+use crate::journal::pipe::Pipe;
 use crate::service::cgroup::Cgroups;
 use crate::service::notify::Message;
 use crate::service::procs;
@@ -65,17 +64,6 @@ pub struct Settings {
     pub started: Instant,
     /// Where Persistent= timers keep their `stamp-NAME` files.
     pub timer_stamps: PathBuf,
-}
-
-/// A log pipe of a spawned process, for the event loop to read.
-#[derive(Debug)]
-pub struct Pipe {
-    pub unit: String,
-    /// SyslogIdentifier=, the prefix of its lines instead of the unit's name.
-    pub ident: Option<String>,
-    pub pid: i32,
-    pub stream: Stream,
-    pub fd: OwnedFd,
 }
 
 /// Something worth telling the operator, in systemd's words.

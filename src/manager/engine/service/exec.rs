@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{ExecRecord, ServiceRun};
+use crate::journal::pipe::Pipe;
 use crate::journal::ring::Stream;
-use crate::manager::engine::{Engine, Note, Pipe, Runtime, error_chain};
+use crate::manager::engine::{Engine, Note, Runtime, error_chain};
 use crate::service::environment;
 use crate::service::procs;
 use crate::service::spawn::{self, Launch};
