@@ -2,7 +2,7 @@
 //! for each daemon-reload), the units boot once the boot's generators are done, daemon-reload's
 //! answer waits for its generators and the reading of the units, and control calls that come
 //! before the units booted wait for them. Must not wait for a process (the reaper routes the
-//! generators' statuses) nor decide what a request does ([`super::control`]).
+//! generators' statuses) nor decide what a request does ([`super::answers`]).
 
 use tokio::sync::oneshot;
 

@@ -9,7 +9,7 @@
 //! KILL, reap) → exit code. After setup, a failure is logged and shutdown proceeds; bosun does
 //! not die with processes still running under it.
 
-mod control;
+mod answers;
 mod loading;
 pub(crate) mod panics;
 pub mod reaper;
@@ -415,7 +415,7 @@ struct Supervisor<'a> {
     boot: Option<hook_runner::Boot>,
     done: bool,
     /// Control requests waiting for their jobs.
-    waiters: Vec<control::Waiter>,
+    waiters: Vec<answers::Waiter>,
     /// `systemctl exit N` (poweroff: 0): the exit code, whatever else happened.
     requested_exit: Option<u8>,
     /// When PID 1 started (ms since the epoch).

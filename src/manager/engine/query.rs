@@ -1,7 +1,7 @@
 //! Read-only questions to the engine: units as systemctl shows them ([`UnitSnapshot`], in the
 //! manager's own types), their jobs and results, which units systemd would keep loaded, and
 //! why a job would be refused. Must not change anything (requests that do are in
-//! [`super::requests`]) and must not speak the control socket's protocol: `init/control.rs`
+//! [`super::requests`]) and must not speak the control socket's protocol: `init/answers.rs`
 //! maps these types to it.
 
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! installer starts units nothing enabled), daemon-reload, kill, reload, reset-failed, the
 //! manager's environment. Read-only questions are in [`super::query`]; jobs go through
 //! [`Engine::request`]. Speaks the manager's words: the control socket's are mapped in
-//! `init/control.rs`.
+//! `init/answers.rs`.
 
 use std::time::Instant;
 
