@@ -7,7 +7,9 @@
 //! duration is an error that names the file, the line and the column, and bosun does not start.
 //! Values are then handed to the same code that reads the environment, as text: [`settings`]
 //! resolves each setting once, the environment over the file, and durations are read through
-//! [`Timespan`]. Must not know the command line (it overrides what this resolves).
+//! [`Timespan`]; the typed settings ([`Supervision`], [`VolumeSetup`], [`UnitsSetup`]) are
+//! resolved from those variables here, once. Must not know the command line (it overrides what
+//! this resolves).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::unit::Timespan;
+use crate::vocab::text::Format;
 
 /// Where the file is, inside the root.
 pub const DEFAULT_PATH: &str = "etc/bosun/bosun.yaml";
@@ -127,7 +130,7 @@ struct Keys {
     build_id_file: Option<String>,
     #[serde(default, deserialize_with = "absolute")]
     hooks_dir: Option<String>,
-    #[serde(default, deserialize_with = "run_as")]
+    #[serde(default, deserialize_with = "a_run_as")]
     run_as: Option<String>,
     #[serde(default, deserialize_with = "timespan")]
     stop_timeout: Option<String>,
@@ -156,9 +159,9 @@ struct Keys {
 struct Log {
     prefix: Option<bool>,
     format: Option<LogFormat>,
-    #[serde(default, deserialize_with = "size")]
+    #[serde(default, deserialize_with = "a_size")]
     ring: Option<String>,
-    #[serde(default, deserialize_with = "size")]
+    #[serde(default, deserialize_with = "a_size")]
     ring_total: Option<String>,
 }
 
@@ -299,7 +302,7 @@ fn timespan<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     })
 }
 
-fn run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn a_run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| {
         let numbers = text
             .split_once(':')
@@ -312,7 +315,7 @@ fn run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     })
 }
 
-fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn a_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| crate::vocab::size::parse_size(text).map(drop))
 }
 
@@ -321,6 +324,348 @@ fn verbosity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
         Ok(0..=3) => Ok(()),
         _ => Err(format!("{text:?}: expected a level from 0 to 3")),
     })
+}
+
+// ---- The typed settings, resolved from the variables [`settings`] gives ----
+
+/// How long a process gets between SIGTERM and SIGKILL (`-t`, BOSUN_STOP_TIMEOUT).
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The whole shutdown's limit: systemd's DefaultTimeoutStopSec=, which is also what its final
+/// `systemd-shutdown` gives the remaining processes.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// PID 1's own settings that the command line may override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supervision {
+    /// BOSUN_KILL_PROCESS_GROUP (or tini's TINI_KILL_PROCESS_GROUP): signal the main command's
+    /// whole process group.
+    pub kill_process_group: bool,
+    /// BOSUN_STOP_TIMEOUT.
+    pub stop_timeout: Duration,
+    /// BOSUN_SHUTDOWN_TIMEOUT.
+    pub shutdown_timeout: Duration,
+    /// BOSUN_VERBOSITY (or TINI_VERBOSITY): 0 to 3.
+    pub verbosity: u8,
+}
+
+/// [`Supervision`] from the variables, defaults where unset.
+pub fn supervision(env: &dyn Fn(&str) -> Option<String>) -> Result<Supervision, String> {
+    let mut out = Supervision {
+        kill_process_group: false,
+        stop_timeout: DEFAULT_STOP_TIMEOUT,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        verbosity: 1,
+    };
+    for name in ["BOSUN_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"] {
+        if let Some(value) = env(name) {
+            out.kill_process_group = parse_flag(name, &value)?;
+        }
+    }
+    if let Some(value) = env("BOSUN_STOP_TIMEOUT") {
+        out.stop_timeout =
+            parse_duration(&value).map_err(|why| format!("BOSUN_STOP_TIMEOUT={value:?}: {why}"))?;
+    }
+    if let Some(value) = env("BOSUN_SHUTDOWN_TIMEOUT") {
+        out.shutdown_timeout = parse_duration(&value)
+            .map_err(|why| format!("BOSUN_SHUTDOWN_TIMEOUT={value:?}: {why}"))?;
+    }
+    for name in ["TINI_VERBOSITY", "BOSUN_VERBOSITY"] {
+        if let Some(value) = env(name) {
+            out.verbosity = value
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|v| *v <= 3)
+                .ok_or_else(|| format!("{name}={value:?}: expected a level from 0 to 3"))?;
+        }
+    }
+    Ok(out)
+}
+
+/// The boot phase's configuration (DESIGN.md's defaults; `BOSUN_*` variables override them).
+/// Paths are as the container sees them; bosun finds them under `root` ([`VolumeSetup::host`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSetup {
+    /// BOSUN_ROOT ("/" in a container; tests point it at a scratch tree).
+    pub root: PathBuf,
+    /// BOSUN_DATA_DIR: the data volume.
+    pub data_dir: PathBuf,
+    /// BOSUN_TEMPLATE_DIR: the volume's life cycle runs only when it exists.
+    pub template_dir: PathBuf,
+    /// BOSUN_BUILD_ID_FILE: the image's build id, written by `bosun image prepare`.
+    pub build_id_file: PathBuf,
+    /// BOSUN_HOOKS_DIR: `first-boot.d/`, `upgrade.d/`, `boot.d/`, `shutdown.d/`.
+    pub hooks_dir: PathBuf,
+    /// BOSUN_RUN_AS or PUID/PGID: the owner of everything seeded or added to the volume (and
+    /// of services without User=, through the units' setup).
+    pub run_as: Option<(u32, u32)>,
+    /// BOSUN_ALLOW_DOWNGRADE: merge an older image's template instead of refusing.
+    pub allow_downgrade: bool,
+    /// BOSUN_ADOPT_DATA: seed a non-empty volume never seeded by bosun, copying only what is
+    /// missing.
+    pub adopt_data: bool,
+    /// BOSUN_RETRY_FIRST_BOOT: run failed first-boot or upgrade hooks again.
+    pub retry_first_boot: bool,
+    /// BOSUN_HOOK_TIMEOUT: none unless set (an installer can take twenty minutes).
+    pub hook_timeout: Option<Duration>,
+    /// How hook output is printed on stdout (BOSUN_LOG_FORMAT, BOSUN_LOG_PREFIX).
+    pub log_format: Format,
+}
+
+impl VolumeSetup {
+    /// DESIGN.md's defaults under `root`.
+    pub fn new(root: PathBuf) -> VolumeSetup {
+        VolumeSetup {
+            root,
+            data_dir: "/data".into(),
+            template_dir: "/data-template".into(),
+            build_id_file: "/etc/build-id".into(),
+            hooks_dir: "/etc/bosun/hooks".into(),
+            run_as: None,
+            allow_downgrade: false,
+            adopt_data: false,
+            retry_first_boot: false,
+            hook_timeout: None,
+            log_format: Format::Prefixed,
+        }
+    }
+
+    /// Where bosun finds `path` (absolute, as the container sees it): under the root.
+    pub fn host(&self, path: &Path) -> PathBuf {
+        self.root.join(path.strip_prefix("/").unwrap_or(path))
+    }
+}
+
+/// The built-in WebDAV service's settings (DESIGN.md defaults, BOSUN_WEBDAV_* overrides).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebdavSetup {
+    /// WEBDAV_AUTHENTICATION_REALM; the service exists only when it is set and not empty...
+    pub realm: Option<String>,
+    /// ... and this htdigest file exists.
+    pub htdigest: PathBuf,
+    pub root: PathBuf,
+    pub listen: String,
+    pub prefix: String,
+    /// Run the server as this user (User=), not as root.
+    pub user: Option<String>,
+}
+
+/// Where units come from and how their output is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitsSetup {
+    pub webdav: WebdavSetup,
+    /// The unit search path, when not systemd's (BOSUN_UNIT_PATH, like SYSTEMD_UNIT_PATH).
+    pub unit_path: Option<Vec<PathBuf>>,
+    /// The root of the unit search path and tmpfiles.d ("/" in a container).
+    pub root: PathBuf,
+    pub log_format: Format,
+    /// Bytes of output kept per unit for `initctl logs` (BOSUN_LOG_RING, `log.ring`).
+    pub log_ring: usize,
+    /// ... and for all units together (BOSUN_LOG_RING_TOTAL, `log.ring_total`).
+    pub log_ring_total: usize,
+    /// Where the notification socket is bound (`@name` for an abstract socket).
+    pub notify_address: String,
+    /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
+    pub run_as: Option<(u32, u32)>,
+    /// Create /run/systemd/system at boot, so packages' scripts route through systemctl
+    /// (BOSUN_SYSTEMD_COMPAT, default on).
+    pub systemd_compat: bool,
+    /// Which generators run at boot and daemon-reload (BOSUN_GENERATORS).
+    pub generators: crate::unit::generators::Policy,
+    /// How long they may take together (BOSUN_GENERATOR_TIMEOUT).
+    pub generator_timeout: Duration,
+}
+
+/// BOSUN_ROOT: where every configured path is looked up ("/" in a container).
+pub fn root(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
+    let root = PathBuf::from(env("BOSUN_ROOT").unwrap_or_else(|| "/".to_owned()));
+    if !root.is_absolute() {
+        return Err(format!(
+            "BOSUN_ROOT={:?}: expected an absolute path",
+            root.display()
+        ));
+    }
+    Ok(root)
+}
+
+/// A size setting (BOSUN_LOG_RING, BOSUN_LOG_RING_TOTAL): `256K`, `16M`, as systemd writes
+/// sizes.
+fn size(env: &dyn Fn(&str) -> Option<String>, name: &str, default: usize) -> Result<usize, String> {
+    match env(name) {
+        Some(value) => {
+            crate::vocab::size::parse_size(&value).map_err(|why| format!("{name}={why}"))
+        }
+        None => Ok(default),
+    }
+}
+
+/// How output lines are shown: BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
+pub fn log_format(env: &dyn Fn(&str) -> Option<String>) -> Result<Format, String> {
+    let prefix = match env("BOSUN_LOG_PREFIX") {
+        Some(v) => parse_flag("BOSUN_LOG_PREFIX", &v)?,
+        None => true,
+    };
+    match env("BOSUN_LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("" | "text") if prefix => Ok(Format::Prefixed),
+        None | Some("" | "text") => Ok(Format::Bare),
+        Some("json") => Ok(Format::Json),
+        Some(other) => Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
+    }
+}
+
+/// The data volume's setup: BOSUN_DATA_DIR, BOSUN_TEMPLATE_DIR, BOSUN_BUILD_ID_FILE,
+/// BOSUN_HOOKS_DIR (absolute paths inside BOSUN_ROOT), BOSUN_RUN_AS (or PUID and PGID),
+/// BOSUN_ALLOW_DOWNGRADE, BOSUN_ADOPT_DATA, BOSUN_RETRY_FIRST_BOOT and BOSUN_HOOK_TIMEOUT.
+pub fn volume(
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    log_format: Format,
+) -> Result<VolumeSetup, String> {
+    let mut setup = VolumeSetup::new(root.to_owned());
+    setup.log_format = log_format;
+    for (name, field) in [
+        ("BOSUN_DATA_DIR", &mut setup.data_dir),
+        ("BOSUN_TEMPLATE_DIR", &mut setup.template_dir),
+        ("BOSUN_BUILD_ID_FILE", &mut setup.build_id_file),
+        ("BOSUN_HOOKS_DIR", &mut setup.hooks_dir),
+    ] {
+        if let Some(value) = env(name) {
+            let path = PathBuf::from(&value);
+            if !path.is_absolute() {
+                return Err(format!(
+                    "{name}={value:?}: expected an absolute path (inside BOSUN_ROOT)"
+                ));
+            }
+            *field = path;
+        }
+    }
+    for (name, field) in [
+        ("BOSUN_ALLOW_DOWNGRADE", &mut setup.allow_downgrade),
+        ("BOSUN_ADOPT_DATA", &mut setup.adopt_data),
+        ("BOSUN_RETRY_FIRST_BOOT", &mut setup.retry_first_boot),
+    ] {
+        if let Some(value) = env(name) {
+            *field = parse_flag(name, &value)?;
+        }
+    }
+    setup.run_as = run_as(env)?;
+    if let Some(value) = env("BOSUN_HOOK_TIMEOUT") {
+        let timeout =
+            parse_duration(&value).map_err(|why| format!("BOSUN_HOOK_TIMEOUT={value:?}: {why}"))?;
+        // `infinity` (and 0, as systemd reads a zero timeout) means no timeout.
+        setup.hook_timeout = Some(timeout).filter(|t| !t.is_zero() && *t != Duration::MAX);
+    }
+    Ok(setup)
+}
+
+/// BOSUN_RUN_AS=UID:GID, else the PUID/PGID convention (PGID defaults to PUID).
+pub fn run_as(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u32, u32)>, String> {
+    let id = |name: &str, value: &str| {
+        value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{name}={value:?}: expected a number"))
+    };
+    if let Some(value) = env("BOSUN_RUN_AS").filter(|v| !v.trim().is_empty()) {
+        let (uid, gid) = value
+            .split_once(':')
+            .ok_or_else(|| format!("BOSUN_RUN_AS={value:?}: expected UID:GID as numbers"))?;
+        return Ok(Some((id("BOSUN_RUN_AS", uid)?, id("BOSUN_RUN_AS", gid)?)));
+    }
+    match (env("PUID"), env("PGID")) {
+        (Some(uid), gid) => {
+            let uid_n = id("PUID", &uid)?;
+            let gid_n = match gid {
+                Some(gid) => id("PGID", &gid)?,
+                None => uid_n,
+            };
+            Ok(Some((uid_n, gid_n)))
+        }
+        (None, Some(_)) => {
+            Err("PGID is set without PUID: set both (or BOSUN_RUN_AS=UID:GID)".to_owned())
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The units setup from BOSUN_UNITS and the BOSUN_WEBDAV_*, BOSUN_UNIT_PATH and
+/// BOSUN_NOTIFY_SOCKET variables.
+pub fn units(
+    env: &dyn Fn(&str) -> Option<String>,
+    root: &Path,
+    log_format: Format,
+    run_as: Option<(u32, u32)>,
+) -> Result<Option<UnitsSetup>, String> {
+    if let Some(value) = env("BOSUN_UNITS")
+        && !parse_flag("BOSUN_UNITS", &value)?
+    {
+        return Ok(None);
+    }
+    let var = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_owned());
+    let webdav = WebdavSetup {
+        realm: env("WEBDAV_AUTHENTICATION_REALM"),
+        htdigest: var(
+            "BOSUN_WEBDAV_HTDIGEST",
+            "/opt/app-root/secrets/webdav/.htdigest",
+        )
+        .into(),
+        root: var("BOSUN_WEBDAV_ROOT", "/opt/app-root/src").into(),
+        listen: var("BOSUN_WEBDAV_LISTEN", "0.0.0.0:8081"),
+        prefix: var("BOSUN_WEBDAV_PREFIX", "/webdav/"),
+        user: env("BOSUN_WEBDAV_USER").filter(|u| !u.is_empty()),
+    };
+    // Like SYSTEMD_UNIT_PATH: colon-separated; a trailing ':' appends systemd's search path.
+    let unit_path = env("BOSUN_UNIT_PATH").map(|text| {
+        let mut dirs: Vec<std::path::PathBuf> = text
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(Into::into)
+            .collect();
+        if text.ends_with(':') {
+            dirs.extend(crate::unit::load::BOOT_UNIT_PATH.iter().map(Into::into));
+        }
+        dirs
+    });
+    Ok(Some(UnitsSetup {
+        webdav,
+        unit_path,
+        root: root.to_owned(),
+        log_format,
+        log_ring: size(env, "BOSUN_LOG_RING", crate::journal::ring::RING_DEFAULT)?,
+        log_ring_total: size(
+            env,
+            "BOSUN_LOG_RING_TOTAL",
+            crate::journal::ring::RING_TOTAL_DEFAULT,
+        )?,
+        notify_address: env("BOSUN_NOTIFY_SOCKET")
+            .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
+        run_as,
+        systemd_compat: match env("BOSUN_SYSTEMD_COMPAT") {
+            Some(v) => parse_flag("BOSUN_SYSTEMD_COMPAT", &v)?,
+            None => true,
+        },
+        generators: match env("BOSUN_GENERATORS") {
+            Some(v) => crate::unit::generators::Policy::parse(&v)
+                .map_err(|why| format!("BOSUN_GENERATORS={v:?}: {why}"))?,
+            None => crate::unit::generators::Policy::Auto,
+        },
+        generator_timeout: match env("BOSUN_GENERATOR_TIMEOUT") {
+            Some(v) => {
+                parse_duration(&v).map_err(|why| format!("BOSUN_GENERATOR_TIMEOUT={v:?}: {why}"))?
+            }
+            // systemd's DEFAULT_TIMEOUT_USEC, which it gives its generators.
+            None => Duration::from_secs(90),
+        },
+    }))
+}
+
+pub fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" | "" => Ok(false),
+        _ => Err(format!("{name}={value:?}: expected 1 or 0")),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! do (exit codes 80 to 84, [`Refusal`]). What comes after (the hooks, with the volume's lock
 //! held for PID 1's life) is [`Boot`]'s, in [`super::hook_runner`].
 //!
-//! Owns [`Setup`] (the configuration) and the decisions and messages of the boot phase. Must
+//! Owns [`VolumeSetup`] (the configuration) and the decisions and messages of the boot phase. Must
 //! not spawn processes. Seeding and the upgrade merge run on the loop's thread before any unit
 //! starts: a SIGTERM meanwhile is acted on when the copy ends, and a SIGKILL at any instant is
 //! safe (the next boot resumes).
@@ -20,9 +20,9 @@ use tokio::sync::mpsc;
 
 use super::cleanup::BootTime;
 use super::hook_runner::{Boot, Plan};
+use crate::config::VolumeSetup;
 use crate::journal::pipe::Line;
 use crate::vocab::exit::{Exit, Refusal};
-use crate::vocab::text::Format;
 use crate::vocab::time::rfc3339;
 use crate::volume::classify::{self, Class};
 use crate::volume::copy::CopyError;
@@ -30,60 +30,6 @@ use crate::volume::hooks::HookPhase;
 use crate::volume::manifest::ManifestError;
 use crate::volume::populate::{self, Image, PopulateError, UpgradeReport};
 use crate::volume::state::{self, HookFailure, StateError, Volume};
-
-/// The boot phase's configuration (DESIGN.md's defaults; `BOSUN_*` variables override them).
-/// Paths are as the container sees them; bosun finds them under `root` ([`Setup::host`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setup {
-    /// BOSUN_ROOT ("/" in a container; tests point it at a scratch tree).
-    pub root: PathBuf,
-    /// BOSUN_DATA_DIR: the data volume.
-    pub data_dir: PathBuf,
-    /// BOSUN_TEMPLATE_DIR: the volume's life cycle runs only when it exists.
-    pub template_dir: PathBuf,
-    /// BOSUN_BUILD_ID_FILE: the image's build id, written by `bosun image prepare`.
-    pub build_id_file: PathBuf,
-    /// BOSUN_HOOKS_DIR: `first-boot.d/`, `upgrade.d/`, `boot.d/`, `shutdown.d/`.
-    pub hooks_dir: PathBuf,
-    /// BOSUN_RUN_AS or PUID/PGID: the owner of everything seeded or added to the volume (and
-    /// of services without User=, through the units' setup).
-    pub run_as: Option<(u32, u32)>,
-    /// BOSUN_ALLOW_DOWNGRADE: merge an older image's template instead of refusing.
-    pub allow_downgrade: bool,
-    /// BOSUN_ADOPT_DATA: seed a non-empty volume never seeded by bosun, copying only what is
-    /// missing.
-    pub adopt_data: bool,
-    /// BOSUN_RETRY_FIRST_BOOT: run failed first-boot or upgrade hooks again.
-    pub retry_first_boot: bool,
-    /// BOSUN_HOOK_TIMEOUT: none unless set (an installer can take twenty minutes).
-    pub hook_timeout: Option<Duration>,
-    /// How hook output is printed on stdout (BOSUN_LOG_FORMAT, BOSUN_LOG_PREFIX).
-    pub log_format: Format,
-}
-
-impl Setup {
-    /// DESIGN.md's defaults under `root`.
-    pub fn new(root: PathBuf) -> Setup {
-        Setup {
-            root,
-            data_dir: "/data".into(),
-            template_dir: "/data-template".into(),
-            build_id_file: "/etc/build-id".into(),
-            hooks_dir: "/etc/bosun/hooks".into(),
-            run_as: None,
-            allow_downgrade: false,
-            adopt_data: false,
-            retry_first_boot: false,
-            hook_timeout: None,
-            log_format: Format::Prefixed,
-        }
-    }
-
-    /// Where bosun finds `path` (absolute, as the container sees it): under the root.
-    pub fn host(&self, path: &Path) -> PathBuf {
-        self.root.join(path.strip_prefix("/").unwrap_or(path))
-    }
-}
 
 /// What the volume needs before its hooks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +43,7 @@ enum Work {
 /// and SIGKILL when its timeout expires; `lines` is the loop's channel for output lines.
 /// Err: bosun must exit with this, having said why; nothing was started.
 pub fn prepare(
-    setup: &Setup,
+    setup: &VolumeSetup,
     started: BootTime,
     stop_timeout: Duration,
     lines: mpsc::Sender<Line>,
@@ -275,7 +221,7 @@ fn read_build_id(path: &Path) -> Result<String, String> {
 }
 
 /// An arbitrary UID (OpenShift) gets a passwd entry, with the volume as its home.
-fn ensure_passwd_entry(setup: &Setup, has_volume: bool) {
+fn ensure_passwd_entry(setup: &VolumeSetup, has_volume: bool) {
     let home = if has_volume {
         setup.data_dir.as_path()
     } else {
@@ -302,7 +248,7 @@ fn ensure_passwd_entry(setup: &Setup, has_volume: bool) {
 /// Refusals are printed here, saying what to do.
 fn decide(
     class: &Class,
-    setup: &Setup,
+    setup: &VolumeSetup,
     data: &Path,
 ) -> Result<(Option<Work>, Option<HookPhase>), Exit> {
     let shown = data.display();
@@ -591,13 +537,13 @@ mod tests {
 
     #[test]
     fn host_paths_stay_under_the_root() {
-        let setup = Setup::new("/scratch/root".into());
+        let setup = VolumeSetup::new("/scratch/root".into());
         assert_eq!(setup.host(&setup.data_dir), Path::new("/scratch/root/data"));
         assert_eq!(
             setup.host(Path::new("/etc/bosun/hooks")),
             Path::new("/scratch/root/etc/bosun/hooks")
         );
-        let container = Setup::new("/".into());
+        let container = VolumeSetup::new("/".into());
         assert_eq!(
             container.host(&container.template_dir),
             Path::new("/data-template")

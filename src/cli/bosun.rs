@@ -3,21 +3,12 @@
 //! into [`crate::init::Options`]. Environment variables fill what the command line leaves out.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::config::{parse_duration, settings};
+use crate::config::{log_format, parse_duration, parse_flag, root, settings, units, volume};
 use crate::init;
 use crate::vocab::exit::Exit;
-use crate::vocab::text::Format;
-
-const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The whole shutdown's limit: systemd's DefaultTimeoutStopSec=, which is also what its final
-/// `systemd-shutdown` gives the remaining processes.
-const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(90);
 
 const HELP: &str = "\
 bosun — a container init and supervisor
@@ -115,44 +106,21 @@ pub fn main(args: &[OsString]) -> Exit {
 }
 
 fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Request, String> {
+    // The settings first (environment over bosun.yaml); the command line overrides them.
+    let pid1 = crate::config::supervision(env)?;
     let mut options = init::Options {
         command: Vec::new(),
-        kill_process_group: false,
+        kill_process_group: pid1.kill_process_group,
         success_codes: Vec::new(),
         parent_death_signal: None,
         warn_on_reap: false,
-        stop_timeout: DEFAULT_STOP_TIMEOUT,
-        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        stop_timeout: pid1.stop_timeout,
+        shutdown_timeout: pid1.shutdown_timeout,
         units: None,
         units_forced: false,
-        volume: crate::boot::volume_phase::Setup::new("/".into()),
+        volume: crate::config::VolumeSetup::new("/".into()),
     };
-    let mut verbosity: u8 = 1;
-
-    // Environment first; the command line overrides it.
-    for name in ["BOSUN_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"] {
-        if let Some(value) = env(name) {
-            options.kill_process_group = parse_flag(name, &value)?;
-        }
-    }
-    if let Some(value) = env("BOSUN_STOP_TIMEOUT") {
-        options.stop_timeout =
-            parse_duration(&value).map_err(|why| format!("BOSUN_STOP_TIMEOUT={value:?}: {why}"))?;
-    }
-    if let Some(value) = env("BOSUN_SHUTDOWN_TIMEOUT") {
-        options.shutdown_timeout = parse_duration(&value)
-            .map_err(|why| format!("BOSUN_SHUTDOWN_TIMEOUT={value:?}: {why}"))?;
-    }
-    for name in ["TINI_VERBOSITY", "BOSUN_VERBOSITY"] {
-        if let Some(value) = env(name) {
-            verbosity = value
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|v| *v <= 3)
-                .ok_or_else(|| format!("{name}={value:?}: expected a level from 0 to 3"))?;
-        }
-    }
+    let mut verbosity = pid1.verbosity;
 
     let mut i = 0;
     while i < args.len() {
@@ -265,197 +233,6 @@ fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> Result<Requ
     Ok(Request::Run(Box::new(options), verbosity))
 }
 
-/// BOSUN_ROOT: where every configured path is looked up ("/" in a container).
-fn root(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
-    let root = PathBuf::from(env("BOSUN_ROOT").unwrap_or_else(|| "/".to_owned()));
-    if !root.is_absolute() {
-        return Err(format!(
-            "BOSUN_ROOT={:?}: expected an absolute path",
-            root.display()
-        ));
-    }
-    Ok(root)
-}
-
-/// A size setting (BOSUN_LOG_RING, BOSUN_LOG_RING_TOTAL): `256K`, `16M`, as systemd writes
-/// sizes.
-fn size(env: &dyn Fn(&str) -> Option<String>, name: &str, default: usize) -> Result<usize, String> {
-    match env(name) {
-        Some(value) => {
-            crate::vocab::size::parse_size(&value).map_err(|why| format!("{name}={why}"))
-        }
-        None => Ok(default),
-    }
-}
-
-/// How output lines are shown: BOSUN_LOG_FORMAT and BOSUN_LOG_PREFIX.
-fn log_format(env: &dyn Fn(&str) -> Option<String>) -> Result<Format, String> {
-    let prefix = match env("BOSUN_LOG_PREFIX") {
-        Some(v) => parse_flag("BOSUN_LOG_PREFIX", &v)?,
-        None => true,
-    };
-    match env("BOSUN_LOG_FORMAT").as_deref().map(str::trim) {
-        None | Some("" | "text") if prefix => Ok(Format::Prefixed),
-        None | Some("" | "text") => Ok(Format::Bare),
-        Some("json") => Ok(Format::Json),
-        Some(other) => Err(format!("BOSUN_LOG_FORMAT={other:?}: expected text or json")),
-    }
-}
-
-/// The data volume's setup: BOSUN_DATA_DIR, BOSUN_TEMPLATE_DIR, BOSUN_BUILD_ID_FILE,
-/// BOSUN_HOOKS_DIR (absolute paths inside BOSUN_ROOT), BOSUN_RUN_AS (or PUID and PGID),
-/// BOSUN_ALLOW_DOWNGRADE, BOSUN_ADOPT_DATA, BOSUN_RETRY_FIRST_BOOT and BOSUN_HOOK_TIMEOUT.
-fn volume(
-    env: &dyn Fn(&str) -> Option<String>,
-    root: &Path,
-    log_format: Format,
-) -> Result<crate::boot::volume_phase::Setup, String> {
-    let mut setup = crate::boot::volume_phase::Setup::new(root.to_owned());
-    setup.log_format = log_format;
-    for (name, field) in [
-        ("BOSUN_DATA_DIR", &mut setup.data_dir),
-        ("BOSUN_TEMPLATE_DIR", &mut setup.template_dir),
-        ("BOSUN_BUILD_ID_FILE", &mut setup.build_id_file),
-        ("BOSUN_HOOKS_DIR", &mut setup.hooks_dir),
-    ] {
-        if let Some(value) = env(name) {
-            let path = PathBuf::from(&value);
-            if !path.is_absolute() {
-                return Err(format!(
-                    "{name}={value:?}: expected an absolute path (inside BOSUN_ROOT)"
-                ));
-            }
-            *field = path;
-        }
-    }
-    for (name, field) in [
-        ("BOSUN_ALLOW_DOWNGRADE", &mut setup.allow_downgrade),
-        ("BOSUN_ADOPT_DATA", &mut setup.adopt_data),
-        ("BOSUN_RETRY_FIRST_BOOT", &mut setup.retry_first_boot),
-    ] {
-        if let Some(value) = env(name) {
-            *field = parse_flag(name, &value)?;
-        }
-    }
-    setup.run_as = run_as(env)?;
-    if let Some(value) = env("BOSUN_HOOK_TIMEOUT") {
-        let timeout =
-            parse_duration(&value).map_err(|why| format!("BOSUN_HOOK_TIMEOUT={value:?}: {why}"))?;
-        // `infinity` (and 0, as systemd reads a zero timeout) means no timeout.
-        setup.hook_timeout = Some(timeout).filter(|t| !t.is_zero() && *t != Duration::MAX);
-    }
-    Ok(setup)
-}
-
-/// BOSUN_RUN_AS=UID:GID, else the PUID/PGID convention (PGID defaults to PUID).
-pub(crate) fn run_as(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u32, u32)>, String> {
-    let id = |name: &str, value: &str| {
-        value
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| format!("{name}={value:?}: expected a number"))
-    };
-    if let Some(value) = env("BOSUN_RUN_AS").filter(|v| !v.trim().is_empty()) {
-        let (uid, gid) = value
-            .split_once(':')
-            .ok_or_else(|| format!("BOSUN_RUN_AS={value:?}: expected UID:GID as numbers"))?;
-        return Ok(Some((id("BOSUN_RUN_AS", uid)?, id("BOSUN_RUN_AS", gid)?)));
-    }
-    match (env("PUID"), env("PGID")) {
-        (Some(uid), gid) => {
-            let uid_n = id("PUID", &uid)?;
-            let gid_n = match gid {
-                Some(gid) => id("PGID", &gid)?,
-                None => uid_n,
-            };
-            Ok(Some((uid_n, gid_n)))
-        }
-        (None, Some(_)) => {
-            Err("PGID is set without PUID: set both (or BOSUN_RUN_AS=UID:GID)".to_owned())
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-/// The units setup from BOSUN_UNITS and the BOSUN_WEBDAV_*, BOSUN_UNIT_PATH and
-/// BOSUN_NOTIFY_SOCKET variables.
-fn units(
-    env: &dyn Fn(&str) -> Option<String>,
-    root: &Path,
-    log_format: Format,
-    run_as: Option<(u32, u32)>,
-) -> Result<Option<init::services::Units>, String> {
-    if let Some(value) = env("BOSUN_UNITS")
-        && !parse_flag("BOSUN_UNITS", &value)?
-    {
-        return Ok(None);
-    }
-    let var = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_owned());
-    let webdav = init::services::WebdavSetup {
-        realm: env("WEBDAV_AUTHENTICATION_REALM"),
-        htdigest: var(
-            "BOSUN_WEBDAV_HTDIGEST",
-            "/opt/app-root/secrets/webdav/.htdigest",
-        )
-        .into(),
-        root: var("BOSUN_WEBDAV_ROOT", "/opt/app-root/src").into(),
-        listen: var("BOSUN_WEBDAV_LISTEN", "0.0.0.0:8081"),
-        prefix: var("BOSUN_WEBDAV_PREFIX", "/webdav/"),
-        user: env("BOSUN_WEBDAV_USER").filter(|u| !u.is_empty()),
-    };
-    // Like SYSTEMD_UNIT_PATH: colon-separated; a trailing ':' appends systemd's search path.
-    let unit_path = env("BOSUN_UNIT_PATH").map(|text| {
-        let mut dirs: Vec<std::path::PathBuf> = text
-            .split(':')
-            .filter(|d| !d.is_empty())
-            .map(Into::into)
-            .collect();
-        if text.ends_with(':') {
-            dirs.extend(crate::unit::load::BOOT_UNIT_PATH.iter().map(Into::into));
-        }
-        dirs
-    });
-    Ok(Some(init::services::Units {
-        webdav,
-        unit_path,
-        root: root.to_owned(),
-        log_format,
-        log_ring: size(env, "BOSUN_LOG_RING", crate::journal::ring::RING_DEFAULT)?,
-        log_ring_total: size(
-            env,
-            "BOSUN_LOG_RING_TOTAL",
-            crate::journal::ring::RING_TOTAL_DEFAULT,
-        )?,
-        notify_address: env("BOSUN_NOTIFY_SOCKET")
-            .unwrap_or_else(|| "/run/bosun/notify".to_owned()),
-        run_as,
-        systemd_compat: match env("BOSUN_SYSTEMD_COMPAT") {
-            Some(v) => parse_flag("BOSUN_SYSTEMD_COMPAT", &v)?,
-            None => true,
-        },
-        generators: match env("BOSUN_GENERATORS") {
-            Some(v) => crate::unit::generators::Policy::parse(&v)
-                .map_err(|why| format!("BOSUN_GENERATORS={v:?}: {why}"))?,
-            None => crate::unit::generators::Policy::Auto,
-        },
-        generator_timeout: match env("BOSUN_GENERATOR_TIMEOUT") {
-            Some(v) => {
-                parse_duration(&v).map_err(|why| format!("BOSUN_GENERATOR_TIMEOUT={v:?}: {why}"))?
-            }
-            // systemd's DEFAULT_TIMEOUT_USEC, which it gives its generators.
-            None => Duration::from_secs(90),
-        },
-    }))
-}
-
-fn parse_flag(name: &str, value: &str) -> Result<bool, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "yes" | "true" | "on" => Ok(true),
-        "0" | "no" | "false" | "off" | "" => Ok(false),
-        _ => Err(format!("{name}={value:?}: expected 1 or 0")),
-    }
-}
-
 fn parse_code(text: &str) -> Result<u8, String> {
     text.trim()
         .parse::<u8>()
@@ -471,6 +248,9 @@ fn parse_signal(text: &str) -> Result<Signal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::text::Format;
+    use std::path::PathBuf;
+    use std::time::Duration;
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
@@ -563,7 +343,7 @@ mod tests {
     #[test]
     fn volume_environment() {
         let (o, _) = run(&["--", "x"], &[]).unwrap();
-        assert_eq!(o.volume, crate::boot::volume_phase::Setup::new("/".into()));
+        assert_eq!(o.volume, crate::config::VolumeSetup::new("/".into()));
         let (o, _) = run(
             &["--", "x"],
             &[

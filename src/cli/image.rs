@@ -131,7 +131,7 @@ fn parse(
     };
     if request.verb == "seed" {
         // BOSUN_RUN_AS, else PUID/PGID: the owner PID 1 would seed with.
-        request.run_as = super::bosun::run_as(env)?;
+        request.run_as = crate::config::run_as(env)?;
     }
     let mut rest = args[1..].iter();
     let mut only_lists = false;

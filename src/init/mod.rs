@@ -61,14 +61,14 @@ pub struct Options {
     /// (BOSUN_SHUTDOWN_TIMEOUT): then what is left is killed. Duration::MAX: no limit.
     pub shutdown_timeout: Duration,
     /// Boot units from this setup; None runs the main command alone, as tini does.
-    pub units: Option<services::Units>,
+    pub units: Option<crate::config::UnitsSetup>,
     /// The units were asked for explicitly (BOSUN_UNITS=on). Otherwise they boot only when
     /// bosun is PID 1: run from a shell on a host, `bosun -- CMD` must never apply the host's
     /// tmpfiles.d (Debian's empties /tmp) or start its enabled services. The same goes for the
     /// boot phase of `volume` (emptying /run and /tmp, the volume, its hooks).
     pub units_forced: bool,
     /// The data volume's life cycle and the boot phase around it.
-    pub volume: volume_phase::Setup,
+    pub volume: crate::config::VolumeSetup,
 }
 
 /// Run as init until the main command and everything else has gone; return bosun's exit.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
 use crate::journal::ring::{Journal, Stream};
@@ -19,46 +20,6 @@ use crate::service::state::Defaults;
 use crate::unit::SpecifierContext;
 use crate::unit::load::{Loader, SearchPath};
 use crate::vocab::text::Format;
-
-/// The built-in WebDAV service's settings (DESIGN.md defaults, BOSUN_WEBDAV_* overrides).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebdavSetup {
-    /// WEBDAV_AUTHENTICATION_REALM; the service exists only when it is set and not empty...
-    pub realm: Option<String>,
-    /// ... and this htdigest file exists.
-    pub htdigest: PathBuf,
-    pub root: PathBuf,
-    pub listen: String,
-    pub prefix: String,
-    /// Run the server as this user (User=), not as root.
-    pub user: Option<String>,
-}
-
-/// Where units come from and how their output is shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Units {
-    pub webdav: WebdavSetup,
-    /// The unit search path, when not systemd's (BOSUN_UNIT_PATH, like SYSTEMD_UNIT_PATH).
-    pub unit_path: Option<Vec<PathBuf>>,
-    /// The root of the unit search path and tmpfiles.d ("/" in a container).
-    pub root: PathBuf,
-    pub log_format: Format,
-    /// Bytes of output kept per unit for `initctl logs` (BOSUN_LOG_RING, `log.ring`).
-    pub log_ring: usize,
-    /// ... and for all units together (BOSUN_LOG_RING_TOTAL, `log.ring_total`).
-    pub log_ring_total: usize,
-    /// Where the notification socket is bound (`@name` for an abstract socket).
-    pub notify_address: String,
-    /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
-    pub run_as: Option<(u32, u32)>,
-    /// Create /run/systemd/system at boot, so packages' scripts route through systemctl
-    /// (BOSUN_SYSTEMD_COMPAT, default on).
-    pub systemd_compat: bool,
-    /// Which generators run at boot and daemon-reload (BOSUN_GENERATORS).
-    pub generators: crate::unit::generators::Policy,
-    /// How long they may take together (BOSUN_GENERATOR_TIMEOUT).
-    pub generator_timeout: Duration,
-}
 
 /// What timer units count from and where they keep their stamps.
 #[derive(Debug, Clone)]
@@ -86,7 +47,7 @@ impl Services {
     /// Apply tmpfiles.d, load the units, and queue the default target. The generators have
     /// run already (PID 1's loop runs them as its children: `init::generators`).
     pub fn boot(
-        units: &Units,
+        units: &UnitsSetup,
         stop_timeout: Duration,
         clock: TimerClock,
         lines: mpsc::Sender<Line>,
