@@ -6,7 +6,7 @@
 //! |-----------|---------------------------------------------------------------------------|
 //! | [`boot`]  | what PID 1 does before and around the units: stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume's phase (lock, classify, seed, upgrade or refuse), tmpfiles.d, running the generators and the volume's hooks, readiness to the container runtime (sd_notify) |
 //! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
-//! | [`config`] | `/etc/bosun/bosun.yaml`: each key checked and handed on as the `BOSUN_*` variable it stands for (the environment wins) |
+//! | [`config`] | the typed configuration, resolved once: `/etc/bosun/bosun.yaml` (each key checked), then the `BOSUN_*` environment over it, into `Supervision`, `VolumeSetup` and `UnitsSetup`; the command line (`cli::bosun`) overrides what it may |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the event loop, the main child, shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70) |
 //! | [`journal`] | service output in PID 1: bounded lines, per-unit rings under one total cap (`initctl logs`), rendering as prefixed text or JSON lines; above `service`, beside the manager |
 //! | [`log`]   | bosun's own diagnostics on stderr, and the writer of PID 1's stdout and stderr that never blocks |
