@@ -15,6 +15,7 @@
 //! | [`service`] | services at run time: the state machine of one service, the one spawner (`service::child`, for every process bosun starts), a service's spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, `waitpid` with real-time signal deaths decoded, fd registration with the reactor, closing received fds |
+//! | `task` | the tasks of PID 1's loop that report a panic instead of vanishing (output readers, the control server), and the catch around each handler; debug builds' `BOSUN_TEST_PANIC` switch; used by `init` and `boot` alike |
 //! | [`unit`](mod@unit) | systemd unit files: syntax, values, exec lines, specifiers, the search path, drop-ins, templates, aliases, masks, enablement links, systemd's special targets (`unit::special`); reading, and enabling/disabling/masking/presets as `systemctl` does (`unit::install`); nothing is started |
 //! | [`vocab`] | the leaf vocabulary every layer may use and that uses nothing: signal names and parsing (real-time ones too), how a process ended, bosun's exit codes, wall-clock and civil-date helpers, sizes, the output format and journalctl's rule for showing a line |
 //! | [`webdav`] | the WebDAV server run as `bosun webdav` (its own process, never inside PID 1): confinement beneath the root, Digest/Basic auth, locks, properties |
@@ -57,6 +58,7 @@ pub mod manager;
 pub mod multicall;
 pub mod service;
 pub mod sys;
+pub(crate) mod task;
 pub mod unit;
 pub mod vocab;
 pub mod volume;

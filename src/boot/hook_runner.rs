@@ -510,8 +510,8 @@ impl Boot {
             };
             let lines = self.lines.clone();
             let unit = hook.name.clone();
-            let task = crate::init::panics::Task::OutputReader { unit: unit.clone() };
-            crate::init::panics::spawn(task, async move {
+            let task = crate::task::Task::OutputReader { unit: unit.clone() };
+            crate::task::spawn(task, async move {
                 read_pipe(pipe, lines.clone()).await;
                 let end = Line {
                     unit,

@@ -11,7 +11,6 @@
 
 mod answers;
 mod loading;
-pub(crate) mod panics;
 pub mod reaper;
 pub mod services;
 mod shutdown;
@@ -148,7 +147,7 @@ async fn supervise(
         }
     };
     // Tasks spawned from here on report their panics on this channel.
-    let mut task_panics = panics::watch();
+    let mut task_panics = crate::task::watch();
     // From here on bosun's own messages never block PID 1 (drained in the loop below).
     if let Err(err) = crate::log::install_stderr() {
         crate::log::warn(format_args!("stderr unusable without blocking ({err})"));
@@ -471,7 +470,7 @@ impl Supervisor<'_> {
             return;
         }
         if self.shutting_down {
-            panics::inject("shutdown");
+            crate::task::inject("shutdown");
         }
         self.advance_generators();
         match (self.services.as_mut(), output) {
@@ -610,7 +609,7 @@ impl Supervisor<'_> {
         }
         if delivery.signo == libc::SIGUSR2 {
             // Debug builds' test switch (BOSUN_TEST_PANIC=loop); nothing in release builds.
-            panics::inject("loop");
+            crate::task::inject("loop");
         }
         if let Some(target) = self.forward_target().filter(|_| self.main_alive()) {
             crate::log::debug(format_args!(

@@ -212,10 +212,10 @@ impl Services {
             }
         }
         for pipe in self.engine.take_pipes() {
-            let task = super::panics::Task::OutputReader {
+            let task = crate::task::Task::OutputReader {
                 unit: pipe.unit.clone(),
             };
-            super::panics::spawn(task, read_pipe(pipe, self.lines.clone()));
+            crate::task::spawn(task, read_pipe(pipe, self.lines.clone()));
         }
     }
 

@@ -6,9 +6,9 @@
 
 use tokio::time::Instant;
 
-use super::panics::{Task, TaskPanic};
 use super::{KILL_GRACE, Stop, Supervisor, reaper};
 use crate::service::status::Active;
+use crate::task::{Task, TaskPanic};
 use crate::vocab::exit::Exit;
 use crate::vocab::signal::SIGRTMIN;
 use crate::vocab::time::humanize;
@@ -47,7 +47,7 @@ impl Objective {
 impl Supervisor<'_> {
     /// Run a handler of the loop; a panic in it is said and begins the shutdown.
     pub(super) fn guarded(&mut self, what: &str, handler: impl FnOnce(&mut Self)) {
-        if super::panics::guard(|| handler(self)).is_err() {
+        if crate::task::guard(|| handler(self)).is_err() {
             self.on_panic(what);
         }
     }
@@ -67,7 +67,7 @@ impl Supervisor<'_> {
                 return;
             }
             let now = Instant::now().into_std();
-            if super::panics::guard(|| self.begin_shutdown(now)).is_ok() {
+            if crate::task::guard(|| self.begin_shutdown(now)).is_ok() {
                 self.terminate_main();
                 return;
             }
@@ -129,7 +129,7 @@ impl Supervisor<'_> {
         match crate::control::server::bind(path) {
             Ok(listener) => {
                 self.control = crate::control::server::Bound::of(path);
-                super::panics::spawn(
+                crate::task::spawn(
                     Task::ControlServer,
                     crate::control::server::serve(listener, self.control_calls.clone()),
                 );

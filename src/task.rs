@@ -6,7 +6,9 @@
 //!
 //! Debug builds only: [`inject`] panics at a named point when `BOSUN_TEST_PANIC` lists it, so the
 //! integration tests can prove the above on a real PID 1. Release builds have no such switch.
-//! This module must not decide what a panic leads to; [`super`] does.
+//! Used by the loop ([`crate::init`]) and by the boot phase's hook runner ([`crate::boot`]),
+//! which spawn output readers; it knows neither. It must not decide what a panic leads to: the
+//! loop does.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
