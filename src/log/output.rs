@@ -292,7 +292,10 @@ impl Output {
         // Sources are counted one by one up to a bound (a stalled reader while connections of
         // an `Accept=yes` socket each start an instance must not grow PID 1); past it, together.
         let key = if self.dropped.len() >= MAX_SOURCES && !self.dropped.contains_key(source) {
-            Arc::from(OTHER_SOURCES)
+            // The shared key is made once, not again for every line dropped in a flood.
+            self.dropped
+                .get_key_value(OTHER_SOURCES)
+                .map_or_else(|| Arc::from(OTHER_SOURCES), |(k, _)| Arc::clone(k))
         } else {
             Arc::clone(source)
         };
