@@ -28,6 +28,12 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The PID a shell wrote with `echo $$ > FILE`, once the whole line is there: the shell creates
+/// the file before it writes, so a reader can find it empty.
+fn pid_in(path: &Path) -> Option<i32> {
+    read(path).strip_suffix('\n')?.parse().ok()
+}
+
 #[test]
 fn boots_units_restarts_and_stops_them_in_order() {
     let dir = Scratch::new("boot");
@@ -86,7 +92,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
         return;
     };
     assert!(
-        wait_until(T, || state.join("web.pid").exists()),
+        wait_until(T, || pid_in(&state.join("web.pid")).is_some()),
         "web never started\n{}\n{}",
         pid1.stdout_now(),
         pid1.stderr_now()
@@ -118,7 +124,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
     assert!(pid1.stderr_now().contains("bosun: Started Test Database."));
 
     // kill -9 the web server: Restart=always brings it back after RestartSec.
-    let first: i32 = read(&state.join("web.pid")).trim().parse().unwrap();
+    let first = pid_in(&state.join("web.pid")).unwrap();
     fs::remove_file(state.join("web.pid")).unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(host_pid(&pid1, first)),
@@ -126,7 +132,7 @@ fn boots_units_restarts_and_stops_them_in_order() {
     )
     .unwrap();
     assert!(
-        wait_until(T, || state.join("web.pid").exists()),
+        wait_until(T, || pid_in(&state.join("web.pid")).is_some()),
         "web was not restarted\n{}",
         pid1.stderr_now()
     );
