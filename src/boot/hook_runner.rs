@@ -1,13 +1,13 @@
 //! PID 1's side of the volume's hooks, after [`super::volume_phase::prepare`]: once the default
-//! target's units are up ([`Boot::advance`]), the first-boot or upgrade hooks, then the boot
+//! target's units are up ([`VolumeHooks::advance`]), the first-boot or upgrade hooks, then the boot
 //! hooks; then boot is complete and the main command may start. At shutdown, once the units
-//! have stopped ([`Boot::shutdown`]), the shutdown hooks. [`Boot`] also holds the volume, whose
+//! have stopped ([`VolumeHooks::shutdown`]), the shutdown hooks. [`VolumeHooks`] also holds the volume, whose
 //! lock lasts as long as PID 1's loop.
 //!
 //! Hooks are children of PID 1, one at a time, spawned with `std::process::Command` and
 //! [`crate::sys::prepare_child`] in their own session; their statuses come from the one reaper
-//! through [`Boot::on_exit`] and their output through the loop's line channel
-//! ([`Boot::on_line`]). Must not wait for a process, nor decide what the volume needs (that is
+//! through [`VolumeHooks::on_exit`] and their output through the loop's line channel
+//! ([`VolumeHooks::on_line`]). Must not wait for a process, nor decide what the volume needs (that is
 //! [`super::volume_phase`]); which hooks exist and in what order is [`crate::volume::hooks`]'.
 
 use std::collections::{HashMap, VecDeque};
@@ -104,7 +104,7 @@ struct Running {
 
 /// The volume (locked for as long as this lives) and its hooks. Lives as long as PID 1's loop.
 #[derive(Debug)]
-pub struct Boot {
+pub struct VolumeHooks {
     volume: Option<Volume>,
     hooks_dir: PathBuf,
     /// The volume, as hooks get it in BOSUN_DATA_DIR.
@@ -138,9 +138,9 @@ pub struct Boot {
     shutdown: Shutdown,
 }
 
-impl Boot {
+impl VolumeHooks {
     /// The hooks of a boot: the life-cycle phase (if any), then the boot hooks.
-    pub fn new(plan: Plan) -> Boot {
+    pub fn new(plan: Plan) -> VolumeHooks {
         // The kept files are listed apart (while they exist); the rest is the report.
         let upgrade_report = plan
             .merge_report
@@ -148,7 +148,7 @@ impl Boot {
             .filter(|line| kept_beside(line).is_none())
             .cloned()
             .collect();
-        Boot {
+        VolumeHooks {
             volume: plan.volume,
             hooks_dir: plan.hooks_dir,
             data_dir: plan.data_dir,

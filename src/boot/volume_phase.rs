@@ -2,7 +2,7 @@
 //! stale /run and /tmp ([`super::cleanup`]), give an arbitrary UID a passwd entry
 //! ([`super::passwd`]), lock and classify the volume, seed or upgrade it, or refuse with what to
 //! do (exit codes 80 to 84, [`Refusal`]). What comes after (the hooks, with the volume's lock
-//! held for PID 1's life) is [`Boot`]'s, in [`super::hook_runner`].
+//! held for PID 1's life) is [`VolumeHooks`]'s, in [`super::hook_runner`].
 //!
 //! Owns [`VolumeSetup`] (the configuration) and the decisions and messages of the boot phase. Must
 //! not spawn processes. Seeding and the upgrade merge run on the loop's thread before any unit
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use super::cleanup::BootTime;
-use super::hook_runner::{Boot, Plan};
+use super::hook_runner::{Plan, VolumeHooks};
 use crate::config::VolumeSetup;
 use crate::journal::pipe::Line;
 use crate::vocab::exit::{Exit, Refusal};
@@ -47,7 +47,7 @@ pub fn prepare(
     started: BootTime,
     stop_timeout: Duration,
     lines: mpsc::Sender<Line>,
-) -> Result<Boot, Exit> {
+) -> Result<VolumeHooks, Exit> {
     super::cleanup::empty_all(&setup.root, started);
     let template = setup.host(&setup.template_dir);
     let has_volume = template.is_dir();
@@ -74,7 +74,7 @@ pub fn prepare(
             template.display()
         ));
         plan.build_id = read_build_id(&build_id_file).unwrap_or_default();
-        return Ok(Boot::new(plan));
+        return Ok(VolumeHooks::new(plan));
     }
     let build_id = read_build_id(&build_id_file).map_err(|message| {
         crate::log::error(format_args!(
@@ -135,7 +135,7 @@ pub fn prepare(
     plan.life_cycle = phase;
     plan.build_id = build_id;
     plan.volume = Some(volume);
-    Ok(Boot::new(plan))
+    Ok(VolumeHooks::new(plan))
 }
 
 /// bosun's user may not write the volume's record `record` (an arbitrary UID meeting a volume

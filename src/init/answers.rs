@@ -339,7 +339,7 @@ impl Supervisor<'_> {
         let booted = self
             .boot
             .as_ref()
-            .is_none_or(crate::boot::hook_runner::Boot::complete);
+            .is_none_or(crate::boot::hook_runner::VolumeHooks::complete);
         if self.shutting_down {
             ("stopping", "shutting down")
         } else if !settled {
@@ -374,27 +374,27 @@ impl Supervisor<'_> {
             build_id: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::build_id),
+                .and_then(crate::boot::hook_runner::VolumeHooks::build_id),
             volume: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::volume_dir),
+                .and_then(crate::boot::hook_runner::VolumeHooks::volume_dir),
             hook: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::running_hook),
+                .and_then(crate::boot::hook_runner::VolumeHooks::running_hook),
             volume_phase: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::volume_phase),
+                .and_then(crate::boot::hook_runner::VolumeHooks::volume_phase),
             life_cycle: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::life_cycle),
+                .and_then(crate::boot::hook_runner::VolumeHooks::life_cycle),
             previous_build_id: self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::previous_build_id),
+                .and_then(crate::boot::hook_runner::VolumeHooks::previous_build_id),
             upgrade_report: self
                 .boot
                 .as_ref()
@@ -403,7 +403,7 @@ impl Supervisor<'_> {
             bosun_new_files: self
                 .boot
                 .as_ref()
-                .map(crate::boot::hook_runner::Boot::bosun_new_files)
+                .map(crate::boot::hook_runner::VolumeHooks::bosun_new_files)
                 .unwrap_or_default(),
         }
     }

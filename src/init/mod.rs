@@ -228,7 +228,7 @@ async fn supervise(
                 volume: pid1
                     .boot
                     .as_ref()
-                    .and_then(hook_runner::Boot::volume_dir)
+                    .and_then(hook_runner::VolumeHooks::volume_dir)
                     .map(std::path::PathBuf::from),
             },
             lines: tx,
@@ -411,7 +411,7 @@ struct Supervisor<'a> {
     /// Control calls that came before the units booted, answered once they have.
     parked: Vec<Incoming>,
     /// The volume (its lock) and its hooks, when the boot phase ran.
-    boot: Option<hook_runner::Boot>,
+    boot: Option<hook_runner::VolumeHooks>,
     done: bool,
     /// Control requests waiting for their jobs.
     waiters: Vec<answers::Waiter>,
@@ -499,7 +499,10 @@ impl Supervisor<'_> {
                 self.begin_shutdown(now);
             }
         }
-        let booted = self.boot.as_ref().is_none_or(hook_runner::Boot::complete);
+        let booted = self
+            .boot
+            .as_ref()
+            .is_none_or(hook_runner::VolumeHooks::complete);
         if !self.options.command.is_empty()
             && self.main.is_none()
             && self.main_exit.is_none()
@@ -527,8 +530,11 @@ impl Supervisor<'_> {
                     .as_ref()
                     .is_none_or(|s| s.engine.all_stopped());
             // Phase: shutdown hooks, after the units and before everything else is ended.
-            let hooks_busy =
-                units_down && self.boot.as_mut().is_some_and(hook_runner::Boot::shutdown);
+            let hooks_busy = units_down
+                && self
+                    .boot
+                    .as_mut()
+                    .is_some_and(hook_runner::VolumeHooks::shutdown);
             if units_down && !hooks_busy {
                 let exclude: Vec<i32> = self
                     .main

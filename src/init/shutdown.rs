@@ -204,7 +204,7 @@ impl Supervisor<'_> {
             .or(self
                 .boot
                 .as_ref()
-                .and_then(crate::boot::hook_runner::Boot::failure));
+                .and_then(crate::boot::hook_runner::VolumeHooks::failure));
         exit.unwrap_or(if self.options.command.is_empty() {
             Exit::Success
         } else {
@@ -273,7 +273,7 @@ impl Supervisor<'_> {
         if let Some(hook) = self
             .boot
             .as_ref()
-            .and_then(crate::boot::hook_runner::Boot::running_hook)
+            .and_then(crate::boot::hook_runner::VolumeHooks::running_hook)
         {
             held.push(format!("the hook {hook}"));
         }
@@ -310,7 +310,7 @@ impl Supervisor<'_> {
             self.boot
                 .as_ref()
                 .filter(|_| managed)
-                .and_then(crate::boot::hook_runner::Boot::next_deadline)
+                .and_then(crate::boot::hook_runner::VolumeHooks::next_deadline)
                 .map(Instant::from_std),
             self.generating
                 .as_ref()

@@ -84,7 +84,7 @@ fn check(c: &Condition, s: &System) -> bool {
     let path = || s.root.join(v.trim_start_matches('/'));
     match c.check.as_str() {
         "PathExists" => fs::symlink_metadata(path()).is_ok() || path().exists(),
-        "PathExistsGlob" => glob_exists(&s.root, v),
+        "PathExistsGlob" => !crate::unit::glob::paths(&s.root, v, true).is_empty(),
         "PathIsDirectory" => path().is_dir(),
         "PathIsSymbolicLink" => {
             fs::symlink_metadata(path()).is_ok_and(|m| m.file_type().is_symlink())
@@ -163,32 +163,6 @@ fn virtualization(want: &str, container: &str) -> bool {
 }
 
 pub use crate::unit::glob::fnmatch as glob_match;
-
-/// Whether any path under `root` matches the absolute glob `pattern`.
-fn glob_exists(root: &Path, pattern: &str) -> bool {
-    let mut candidates = vec![root.to_path_buf()];
-    for part in pattern.split('/').filter(|p| !p.is_empty()) {
-        let mut next = Vec::new();
-        for dir in &candidates {
-            if part.contains(['*', '?', '[']) {
-                if let Ok(read) = fs::read_dir(dir) {
-                    for e in read.flatten() {
-                        if glob_match(part, &e.file_name().to_string_lossy()) {
-                            next.push(e.path());
-                        }
-                    }
-                }
-            } else {
-                let p = dir.join(part);
-                if fs::symlink_metadata(&p).is_ok() {
-                    next.push(p);
-                }
-            }
-        }
-        candidates = next;
-    }
-    !candidates.is_empty()
-}
 
 fn is_mount_point(path: &Path) -> bool {
     let (Ok(me), Some(parent)) = (fs::metadata(path), path.parent()) else {

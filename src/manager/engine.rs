@@ -90,7 +90,7 @@ impl Note {
 
 /// A unit's run-time part, by its type (systemd's Unit with its type's data). What the engine
 /// asks of every type is [`UnitType`]; each type's module owns its arms.
-enum Runtime {
+enum UnitRun {
     Service(Box<ServiceRun>),
     Target(TargetRun),
     Socket(Box<SocketRun>),
@@ -99,15 +99,15 @@ enum Runtime {
     Inert(Inert),
 }
 
-impl Runtime {
+impl UnitRun {
     /// The unit's type, for what every type answers.
     fn unit(&self) -> &dyn UnitType {
         match self {
-            Runtime::Service(run) => &**run,
-            Runtime::Target(run) => run,
-            Runtime::Socket(run) => &**run,
-            Runtime::Timer(run) => &**run,
-            Runtime::Inert(run) => run,
+            UnitRun::Service(run) => &**run,
+            UnitRun::Target(run) => run,
+            UnitRun::Socket(run) => &**run,
+            UnitRun::Timer(run) => &**run,
+            UnitRun::Inert(run) => run,
         }
     }
 }
@@ -118,7 +118,7 @@ pub struct Engine {
     units: BTreeMap<String, Entry>,
     aliases: BTreeMap<String, String>,
     graph: Graph,
-    runtime: BTreeMap<String, Runtime>,
+    runtime: BTreeMap<String, UnitRun>,
     pids: HashMap<i32, String>,
     jobs: JobQueue,
     system: System,
@@ -208,10 +208,10 @@ impl Engine {
         engine
     }
 
-    fn runtime_for(&mut self, name: &str, entry: &Entry) -> Runtime {
+    fn runtime_for(&mut self, name: &str, entry: &Entry) -> UnitRun {
         let loaded = match entry {
-            Entry::Builtin { .. } => return Runtime::Target(TargetRun::default()),
-            Entry::Missing(why) => return Runtime::Inert(Inert::new(why.clone())),
+            Entry::Builtin { .. } => return UnitRun::Target(TargetRun::default()),
+            Entry::Missing(why) => return UnitRun::Inert(Inert::new(why.clone())),
             Entry::Loaded(l) => l,
         };
         // Directives a container cannot or need not enforce (sandboxing, cgroup resource
@@ -242,23 +242,23 @@ impl Engine {
         }
         match loaded.state {
             LoadState::Masked => {
-                return Runtime::Inert(Inert::new(format!("Unit {name} is masked.")));
+                return UnitRun::Inert(Inert::new(format!("Unit {name} is masked.")));
             }
             LoadState::Error => {
-                return Runtime::Inert(Inert::new(format!(
+                return UnitRun::Inert(Inert::new(format!(
                     "Unit {name} has a bad unit file (see the errors above)."
                 )));
             }
             LoadState::Loaded => {}
         }
         match &loaded.unit.kind {
-            UnitKind::Target => Runtime::Target(TargetRun::default()),
+            UnitKind::Target => UnitRun::Target(TargetRun::default()),
             UnitKind::Service(section) => self.service_runtime(name, section, &loaded.unit.unit),
             UnitKind::Socket(section) => {
-                Runtime::Socket(Box::new(SocketRun::new((**section).clone())))
+                UnitRun::Socket(Box::new(SocketRun::new((**section).clone())))
             }
             UnitKind::Timer(section) => self.timer_runtime(name, section),
-            UnitKind::Unsupported { unit_type, .. } => Runtime::Inert(Inert::new(format!(
+            UnitKind::Unsupported { unit_type, .. } => UnitRun::Inert(Inert::new(format!(
                 "{name}: .{unit_type} units are not supported by bosun"
             ))),
         }
@@ -394,11 +394,11 @@ impl Engine {
             return false;
         };
         match self.runtime.get(&unit) {
-            Some(Runtime::Service(_)) => ServiceRun::on_exit(self, &unit, pid, termination, now),
-            Some(Runtime::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
-            Some(Runtime::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
-            Some(Runtime::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(Runtime::Inert(_)) | None => {}
+            Some(UnitRun::Service(_)) => ServiceRun::on_exit(self, &unit, pid, termination, now),
+            Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
+            Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
+            Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
+            Some(UnitRun::Inert(_)) | None => {}
         }
         self.dispatch(now);
         true
@@ -459,16 +459,16 @@ impl Engine {
     /// Run a job: its unit's type starts or stops it.
     fn run_job(&mut self, unit: &str, kind: JobKind, now: Instant) {
         match (self.runtime.get(unit), kind) {
-            (Some(Runtime::Service(_)), JobKind::Start) => ServiceRun::start(self, unit, now),
-            (Some(Runtime::Service(_)), JobKind::Stop) => ServiceRun::stop(self, unit, now),
-            (Some(Runtime::Socket(_)), JobKind::Start) => SocketRun::start(self, unit, now),
-            (Some(Runtime::Socket(_)), JobKind::Stop) => SocketRun::stop(self, unit, now),
-            (Some(Runtime::Timer(_)), JobKind::Start) => TimerRun::start(self, unit, now),
-            (Some(Runtime::Timer(_)), JobKind::Stop) => TimerRun::stop(self, unit, now),
-            (Some(Runtime::Target(_)), JobKind::Start) => TargetRun::start(self, unit, now),
-            (Some(Runtime::Target(_)), JobKind::Stop) => TargetRun::stop(self, unit, now),
-            (Some(Runtime::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
-            (Some(Runtime::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
+            (Some(UnitRun::Service(_)), JobKind::Start) => ServiceRun::start(self, unit, now),
+            (Some(UnitRun::Service(_)), JobKind::Stop) => ServiceRun::stop(self, unit, now),
+            (Some(UnitRun::Socket(_)), JobKind::Start) => SocketRun::start(self, unit, now),
+            (Some(UnitRun::Socket(_)), JobKind::Stop) => SocketRun::stop(self, unit, now),
+            (Some(UnitRun::Timer(_)), JobKind::Start) => TimerRun::start(self, unit, now),
+            (Some(UnitRun::Timer(_)), JobKind::Stop) => TimerRun::stop(self, unit, now),
+            (Some(UnitRun::Target(_)), JobKind::Start) => TargetRun::start(self, unit, now),
+            (Some(UnitRun::Target(_)), JobKind::Stop) => TargetRun::stop(self, unit, now),
+            (Some(UnitRun::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
+            (Some(UnitRun::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
             (None, _) => self.finish_job(unit, JobResult::Failed),
         }
     }

@@ -172,50 +172,9 @@ pub fn parse_env_text(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// `*` and `?` matching of one file name (EnvironmentFile= takes wildcard expressions).
-fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob_match(&pattern[1..], name) || (!name.is_empty() && glob_match(pattern, &name[1..]))
-        }
-        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob_match(&pattern[1..], &name[1..]),
-        _ => false,
-    }
-}
-
-/// The files `on_disk` names: itself, or the sorted matches of a wildcard in its last
-/// component (hidden files only when the pattern starts with a dot).
-fn expand_wildcard(on_disk: &Path) -> Vec<PathBuf> {
-    let name = on_disk.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if !name.contains(['*', '?']) {
-        return vec![on_disk.to_owned()];
-    }
-    let Some(dir) = on_disk.parent() else {
-        return Vec::new();
-    };
-    let mut matches: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    let n = e.file_name();
-                    let n = n.as_encoded_bytes();
-                    (name.starts_with('.') || !n.starts_with(b"."))
-                        && glob_match(name.as_bytes(), n)
-                })
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    matches.sort();
-    matches
-}
-
 /// Read the environment files of a unit in order, under `root`. A missing or unreadable file
 /// with the `-` prefix is skipped; without it, it is an error. A wildcard in the file name
-/// reads every match in name order (no match counts as a missing file).
+/// (glob(3), as systemd) reads every match in name order (no match counts as a missing file).
 pub fn read_env_files(
     files: &[EnvironmentFileRef],
     root: &Path,
@@ -223,7 +182,12 @@ pub fn read_env_files(
     let mut out = Vec::new();
     for file in files {
         let on_disk = root.join(file.path.strip_prefix("/").unwrap_or(&file.path));
-        let paths = expand_wildcard(&on_disk);
+        let paths = match file.path.to_str() {
+            Some(pattern) if super::glob::is_glob(pattern) => {
+                super::glob::paths(root, pattern, false)
+            }
+            _ => vec![on_disk.clone()],
+        };
         if paths.is_empty() && !file.optional {
             let source = io::Error::new(io::ErrorKind::NotFound, "no file matches the wildcard");
             return Err(EnvFileError::Read {

@@ -25,10 +25,7 @@ fn valid_glob_char(c: char) -> bool {
     valid_char(c) || matches!(c, '[' | ']' | '!' | '*' | '?')
 }
 
-/// string_is_glob().
-pub fn is_glob(text: &str) -> bool {
-    text.contains(['*', '?', '['])
-}
+pub use crate::unit::glob::is_glob;
 
 /// The type suffix of `name` is a unit type (unit_name_to_type() >= 0).
 fn has_type_suffix(name: &str) -> bool {

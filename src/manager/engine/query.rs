@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use super::{Engine, Runtime, procs};
+use super::{Engine, UnitRun, procs};
 use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
 use crate::service::state::Phase;
@@ -192,7 +192,7 @@ impl Engine {
         self.runtime
             .iter()
             .filter(
-                |(_, rt)| matches!(rt, Runtime::Service(run) if run.svc.state() == State::Failed),
+                |(_, rt)| matches!(rt, UnitRun::Service(run) if run.svc.state() == State::Failed),
             )
             .map(|(n, _)| n.clone())
             .collect()
@@ -201,19 +201,19 @@ impl Engine {
     /// The result of `unit`'s last run (`success`, `exit-code`, ...).
     pub fn result_of(&self, unit: &str) -> String {
         match self.runtime.get(&self.canonical(unit)) {
-            Some(Runtime::Service(run)) => run.svc.outcome().name().to_owned(),
+            Some(UnitRun::Service(run)) => run.svc.outcome().name().to_owned(),
             _ => "success".to_owned(),
         }
     }
 
     /// Whether `unit`'s last reload failed.
     pub fn reload_failed(&self, unit: &str) -> bool {
-        matches!(self.runtime.get(&self.canonical(unit)), Some(Runtime::Service(run)) if run.svc.reload_failed())
+        matches!(self.runtime.get(&self.canonical(unit)), Some(UnitRun::Service(run)) if run.svc.reload_failed())
     }
 
     /// Whether `unit` can reload (ExecReload=, or Type=notify-reload).
     pub fn can_reload(&self, unit: &str) -> bool {
-        matches!(self.runtime.get(&self.canonical(unit)), Some(Runtime::Service(run)) if run.svc.can_reload())
+        matches!(self.runtime.get(&self.canonical(unit)), Some(UnitRun::Service(run)) if run.svc.can_reload())
     }
 
     /// The units as systemctl shows them (those never loaded left out), their processes

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use super::query::now_ms;
-use super::{Engine, Runtime};
+use super::{Engine, UnitRun};
 use crate::manager::units::{collect, graph};
 use crate::service::state::{Event, Target};
 use crate::service::status::Active;
@@ -66,7 +66,7 @@ impl Engine {
             let fresh = self.runtime_for(&name, &entry);
             let replace = match (self.runtime.get_mut(&name), fresh) {
                 (None, fresh) => Some(fresh),
-                (Some(Runtime::Service(old)), Runtime::Service(new)) => {
+                (Some(UnitRun::Service(old)), UnitRun::Service(new)) => {
                     if !old.svc.in_control() {
                         old.svc.reconfigure(new.svc.spec().clone());
                         old.section = new.section;
@@ -104,8 +104,8 @@ impl Engine {
             Whom::All => &[Target::Main, Target::Control, Target::Rest],
         };
         let run = match self.runtime.get(&name) {
-            Some(Runtime::Service(run)) => Some(run),
-            Some(Runtime::Target(_)) if whom != Whom::All => {
+            Some(UnitRun::Service(run)) => Some(run),
+            Some(UnitRun::Target(_)) if whom != Whom::All => {
                 let what = if whom == Whom::Main {
                     "main"
                 } else {
@@ -153,7 +153,7 @@ impl Engine {
     /// `systemctl reset-failed`: a failed unit becomes inactive, its start limit forgotten.
     pub fn reset_failed(&mut self, unit: &str) {
         let name = self.canonical(unit);
-        if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
+        if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&name) {
             run.svc.reset_failed();
         }
         self.mark_changed(&name);

@@ -16,7 +16,7 @@ use std::time::{Instant, SystemTime};
 
 use super::query::{ExecSnapshot, Tracking, UnitSnapshot};
 use super::unit_type::UnitType;
-use super::{Engine, Note, Runtime, error_chain};
+use super::{Engine, Note, UnitRun, error_chain};
 use crate::manager::condition::{Verdict, evaluate};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
@@ -148,7 +148,7 @@ impl UnitType for ServiceRun {
     }
 
     fn on_exit(engine: &mut Engine, unit: &str, pid: i32, termination: Termination, now: Instant) {
-        if let Some(Runtime::Service(run)) = engine.runtime.get_mut(unit)
+        if let Some(UnitRun::Service(run)) = engine.runtime.get_mut(unit)
             && let Some(record) = run.execs.iter_mut().find(|r| r.pid == pid)
         {
             record.ended = Some(termination);
@@ -164,7 +164,7 @@ impl Engine {
         name: &str,
         section: &ServiceSection,
         u: &UnitSection,
-    ) -> Runtime {
+    ) -> UnitRun {
         if matches!(section.service_type, Some(ServiceType::Dbus)) {
             self.notes.push(Note::Warning(format!(
                 "{name}: Type=dbus is supervised as Type=simple (no D-Bus activation in a container)"
@@ -178,7 +178,7 @@ impl Engine {
             ),
             &self.settings.defaults,
         );
-        Runtime::Service(Box::new(ServiceRun {
+        UnitRun::Service(Box::new(ServiceRun {
             svc: Service::new(spec),
             section: section.clone(),
             identity: None,
@@ -201,7 +201,7 @@ impl Engine {
             return self.finish_job(unit, result);
         }
         let state = match self.runtime.get(unit) {
-            Some(Runtime::Service(run)) => run.svc.state(),
+            Some(UnitRun::Service(run)) => run.svc.state(),
             _ => return,
         };
         if matches!(state.active(), Active::Active | Active::Reloading) {
@@ -247,7 +247,7 @@ impl Engine {
     fn prepare_or_fail(&mut self, unit: &str) {
         if let Err((why, status)) = self.prepare_run(unit) {
             self.notes.push(Note::Error(format!("{unit}: {why}")));
-            if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+            if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
                 run.setup_failed = Some(status);
             }
         }
@@ -257,7 +257,7 @@ impl Engine {
         let spawn_err = |e: spawn::SpawnError| (error_chain(&e), e.exit_status());
         let root = self.settings.root.clone();
         let cgroups = self.settings.cgroups.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
             return Ok(());
         };
         let identity = match spawn::resolve_identity(&run.section.exec) {
@@ -294,7 +294,7 @@ impl Engine {
         let mut queue = std::collections::VecDeque::from([event]);
         let before = self.state_of(unit);
         while let Some(event) = queue.pop_front() {
-            let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+            let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
                 return;
             };
             let actions = run.svc.handle(event, now);
@@ -318,7 +318,7 @@ impl Engine {
 
     fn state_of(&self, unit: &str) -> Option<State> {
         match self.runtime.get(unit) {
-            Some(Runtime::Service(run)) => Some(run.svc.state()),
+            Some(UnitRun::Service(run)) => Some(run.svc.state()),
             _ => None,
         }
     }
@@ -332,7 +332,7 @@ impl Engine {
             self.remove_runtime_directories(unit, after == Some(State::AutoRestart));
         }
         let desc = self.describe(unit);
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };
         let outcome = run.svc.outcome().name();
@@ -418,7 +418,7 @@ impl Engine {
     /// RuntimeDirectoryPreserve=no (the default), not across restarts with `restart`, never
     /// with `yes`.
     fn remove_runtime_directories(&mut self, unit: &str, restarting: bool) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };
         let exec = &run.section.exec;
@@ -448,7 +448,7 @@ impl Engine {
         let Some((kind, true)) = self.jobs.job(unit) else {
             return;
         };
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };
         let state = run.svc.state();
@@ -469,7 +469,7 @@ impl Engine {
             .runtime
             .iter()
             .filter_map(|(name, rt)| match rt {
-                Runtime::Service(run) => {
+                UnitRun::Service(run) => {
                     if run.timer.is_some_and(|t| t <= now) {
                         Some((name.clone(), false))
                     } else if run.watchdog.is_some_and(|t| t <= now) {
@@ -482,7 +482,7 @@ impl Engine {
             })
             .collect();
         for (name, watchdog) in due {
-            if let Some(Runtime::Service(run)) = self.runtime.get_mut(&name) {
+            if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&name) {
                 if watchdog {
                     run.watchdog = None;
                     let limit = run.svc.spec().watchdog.map_or_else(String::new, |d| {
@@ -515,7 +515,7 @@ impl Engine {
             .runtime
             .iter()
             .filter(|(_, rt)| {
-                matches!(rt, Runtime::Service(run) if matches!(
+                matches!(rt, UnitRun::Service(run) if matches!(
                     run.svc.state(),
                     State::StopSigterm | State::StopSigkill | State::FinalSigterm | State::FinalSigkill
                 ))

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::query::UnitSnapshot;
 use super::unit_type::UnitType;
-use super::{Engine, Note, Runtime};
+use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::service::listen;
@@ -158,7 +158,7 @@ impl Engine {
         }
         let desc = self.describe(unit);
         let root = self.settings.root.clone();
-        let Some(Runtime::Socket(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Socket(run)) = self.runtime.get(unit) else {
             return;
         };
         if matches!(run.state, SocketState::Listening | SocketState::Running) {
@@ -182,7 +182,7 @@ impl Engine {
                 return self.finish_job(unit, JobResult::Failed);
             }
         };
-        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
+        if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
             run.fds = fds;
             run.state = SocketState::Listening;
             run.result = "success";
@@ -200,7 +200,7 @@ impl Engine {
     pub(super) fn stop_socket(&mut self, unit: &str) {
         let desc = self.describe(unit);
         let root = self.settings.root.clone();
-        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
             return;
         };
         let was = run.state;
@@ -221,7 +221,7 @@ impl Engine {
     pub fn socket_watches(&self) -> Vec<(&str, usize, BorrowedFd<'_>)> {
         let mut out = Vec::new();
         for (name, rt) in &self.runtime {
-            if let Runtime::Socket(run) = rt
+            if let UnitRun::Socket(run) = rt
                 && run.state == SocketState::Listening
             {
                 for (i, fd) in run.fds.iter().enumerate() {
@@ -235,7 +235,7 @@ impl Engine {
     /// Activity on line `index` of `unit`: start its service, or accept connections.
     pub fn on_socket_ready(&mut self, loader: &Loader, unit: &str, index: usize, now: Instant) {
         self.table = None;
-        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
             return;
         };
         if run.state != SocketState::Listening {
@@ -273,7 +273,7 @@ impl Engine {
         }
         // Accept what is pending now; more wakes the loop again.
         for _ in 0..64 {
-            let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+            let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
                 return;
             };
             if run.state != SocketState::Listening {
@@ -328,11 +328,11 @@ impl Engine {
                     .push(Note::Error(format!("{unit}: cannot run {instance}: {why}")));
                 continue;
             }
-            let Some(Runtime::Service(svc)) = self.runtime.get_mut(&instance) else {
+            let Some(UnitRun::Service(svc)) = self.runtime.get_mut(&instance) else {
                 continue;
             };
             svc.connection = Some((conn.fd, conn.remote));
-            if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
+            if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
                 run.connections.insert(instance.clone(), conn.source);
             }
             self.accepted_by.insert(instance.clone(), unit.to_owned());
@@ -346,7 +346,7 @@ impl Engine {
     /// Trigger limit: too many activations in the interval fail the socket, as systemd's
     /// TriggerLimitBurst= (a service that never takes its socket would otherwise spin).
     fn trigger_allowed(&mut self, unit: &str, now: Instant, burst: usize) -> bool {
-        let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
             return false;
         };
         while run
@@ -371,7 +371,7 @@ impl Engine {
     /// The service (or template) socket `unit` activates.
     fn activates(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
-            Some(Runtime::Socket(run)) => Some(service_of(unit, &run.section)),
+            Some(UnitRun::Socket(run)) => Some(service_of(unit, &run.section)),
             _ => None,
         }
     }
@@ -379,15 +379,15 @@ impl Engine {
     /// Why `unit` cannot run as a service, when it cannot.
     fn not_a_service(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
-            Some(Runtime::Service(_)) => None,
-            Some(Runtime::Inert(inert)) => Some(inert.reason.clone()),
+            Some(UnitRun::Service(_)) => None,
+            Some(UnitRun::Inert(inert)) => Some(inert.reason.clone()),
             Some(_) => Some(format!("Unit {unit} is not a service.")),
             None => Some(format!("Unit {unit} not found.")),
         }
     }
 
     fn set_socket_state(&mut self, unit: &str, state: SocketState) {
-        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit)
+        if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit)
             && run.state != state
         {
             run.state = state;
@@ -399,7 +399,7 @@ impl Engine {
     /// marked failed.
     fn fail_socket(&mut self, unit: &str, result: &'static str, why: &str) {
         let root = self.settings.root.clone();
-        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
+        if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
             close(run, &root);
         }
         self.mark_failed(unit, result, why);
@@ -407,7 +407,7 @@ impl Engine {
 
     /// Mark the socket failed with `result`, saying `why` in systemd's words.
     fn mark_failed(&mut self, unit: &str, result: &'static str, why: &str) {
-        if let Some(Runtime::Socket(run)) = self.runtime.get_mut(unit) {
+        if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
             run.state = SocketState::Failed;
             run.result = result;
         }
@@ -423,17 +423,17 @@ impl Engine {
     /// leaves its socket's count and, when it ended cleanly, the set of units.
     pub(super) fn socket_service_changed(&mut self, service: &str) {
         let state = match self.runtime.get(service) {
-            Some(Runtime::Service(run)) => run.svc.state(),
+            Some(UnitRun::Service(run)) => run.svc.state(),
             _ => return,
         };
         let down = matches!(state, State::Dead | State::Failed);
         if let Some(socket) = self.accepted_by.get(service).cloned() {
             if down {
                 self.accepted_by.remove(service);
-                if let Some(Runtime::Socket(run)) = self.runtime.get_mut(&socket) {
+                if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(&socket) {
                     run.connections.remove(service);
                 }
-                if let Some(Runtime::Service(run)) = self.runtime.get_mut(service) {
+                if let Some(UnitRun::Service(run)) = self.runtime.get_mut(service) {
                     run.connection = None;
                 }
                 if state == State::Dead && self.jobs.job(service).is_none() {
@@ -446,7 +446,7 @@ impl Engine {
             .runtime
             .iter()
             .filter_map(|(name, rt)| match rt {
-                Runtime::Socket(run)
+                UnitRun::Socket(run)
                     if !run.section.accept && service_of(name, &run.section) == service =>
                 {
                     Some(name.clone())
@@ -462,7 +462,7 @@ impl Engine {
     /// An Accept=no socket's state from its service's: running while the service is up or
     /// restarting, listening when it is down.
     fn socket_follow_service(&mut self, socket: &str) {
-        let Some(Runtime::Socket(run)) = self.runtime.get(socket) else {
+        let Some(UnitRun::Socket(run)) = self.runtime.get(socket) else {
             return;
         };
         if run.section.accept || !matches!(run.state, SocketState::Listening | SocketState::Running)
@@ -471,7 +471,7 @@ impl Engine {
         }
         let service = service_of(socket, &run.section);
         let up = match self.runtime.get(&service) {
-            Some(Runtime::Service(s)) => {
+            Some(UnitRun::Service(s)) => {
                 !matches!(s.svc.state(), State::Dead | State::Failed)
                     || self
                         .jobs
@@ -503,7 +503,7 @@ impl Engine {
     /// each named by FileDescriptorName= or its unit.
     pub(super) fn sockets_for(&self, service: &str) -> Vec<(OwnedFd, String)> {
         let mut out = Vec::new();
-        let Some(Runtime::Service(svc)) = self.runtime.get(service) else {
+        let Some(UnitRun::Service(svc)) = self.runtime.get(service) else {
             return out;
         };
         if let Some((conn, _)) = &svc.connection {
@@ -519,7 +519,7 @@ impl Engine {
             .map(ToString::to_string)
             .collect();
         for (name, rt) in &self.runtime {
-            let Runtime::Socket(run) = rt else { continue };
+            let UnitRun::Socket(run) = rt else { continue };
             if run.section.accept
                 || !(service_of(name, &run.section) == service || listed.contains(name))
             {
@@ -547,7 +547,7 @@ impl Engine {
         self.runtime
             .iter()
             .filter_map(|(name, rt)| match rt {
-                Runtime::Socket(run) if service_of(name, &run.section) == service => {
+                UnitRun::Socket(run) if service_of(name, &run.section) == service => {
                     Some(name.clone())
                 }
                 _ => None,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::query::UnitSnapshot;
 use super::unit_type::UnitType;
-use super::{Engine, Note, Runtime};
+use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
 use crate::service::procs;
 use crate::service::state::Active;
@@ -21,7 +21,7 @@ impl TargetRun {
     /// Enter `active`; whether that changed it.
     fn set(engine: &mut Engine, unit: &str, active: bool) -> bool {
         match engine.runtime.get_mut(unit) {
-            Some(Runtime::Target(run)) => std::mem::replace(&mut run.active, active) != active,
+            Some(UnitRun::Target(run)) => std::mem::replace(&mut run.active, active) != active,
             _ => false,
         }
     }

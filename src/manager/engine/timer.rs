@@ -16,7 +16,7 @@ pub(super) use elapse::{TimerRun, TimerState};
 
 use super::query::UnitSnapshot;
 use super::unit_type::UnitType;
-use super::{Engine, Note, Runtime};
+use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
@@ -55,11 +55,11 @@ impl UnitType for TimerRun {
 
 impl Engine {
     /// The run-time part of timer `name`.
-    pub(super) fn timer_runtime(&self, name: &str, section: &TimerSection) -> Runtime {
+    pub(super) fn timer_runtime(&self, name: &str, section: &TimerSection) -> UnitRun {
         let unit = self.canonical(&section.triggered(name));
         let stamp = self.settings.timer_stamps.join(format!("stamp-{name}"));
         let fixed = fixed_delay_hash(&machine_id(&self.settings.root), name);
-        Runtime::Timer(Box::new(TimerRun::new(
+        UnitRun::Timer(Box::new(TimerRun::new(
             section,
             unit,
             Some(stamp),
@@ -77,7 +77,7 @@ impl Engine {
 
     fn timer_mut(&mut self, name: &str) -> Option<&mut TimerRun> {
         match self.runtime.get_mut(name) {
-            Some(Runtime::Timer(t)) => Some(t),
+            Some(UnitRun::Timer(t)) => Some(t),
             _ => None,
         }
     }
@@ -165,7 +165,7 @@ impl Engine {
             .runtime
             .iter_mut()
             .filter_map(|(name, rt)| match rt {
-                Runtime::Timer(t) => t.due(now, now_real).then(|| name.clone()),
+                UnitRun::Timer(t) => t.due(now, now_real).then(|| name.clone()),
                 _ => None,
             })
             .collect();
@@ -217,7 +217,7 @@ impl Engine {
     fn timers_of(&self, unit: &str) -> Vec<String> {
         self.runtime
             .iter()
-            .filter(|(_, rt)| matches!(rt, Runtime::Timer(t) if t.unit == unit))
+            .filter(|(_, rt)| matches!(rt, UnitRun::Timer(t) if t.unit == unit))
             .map(|(n, _)| n.clone())
             .collect()
     }
@@ -277,7 +277,7 @@ impl Engine {
     /// trigger and unit; the timers that trigger a unit. Each with its active state.
     pub(super) fn add_trigger_facts(&self, info: &mut super::UnitSnapshot) {
         let state = |u: &str| self.active_state(u);
-        if let Some(Runtime::Timer(t)) = self.runtime.get(&info.name) {
+        if let Some(UnitRun::Timer(t)) = self.runtime.get(&info.name) {
             info.next_elapse = t.next_elapse(Instant::now(), SystemTime::now());
             info.last_trigger = t.last_trigger();
             info.triggers = vec![(t.unit.clone(), state(&t.unit))];

@@ -83,7 +83,7 @@ impl UnitType for Inert {
     }
 
     fn start(engine: &mut Engine, unit: &str, _: Instant) {
-        if let Some(super::Runtime::Inert(inert)) = engine.runtime.get(unit) {
+        if let Some(super::UnitRun::Inert(inert)) = engine.runtime.get(unit) {
             engine.notes.push(Note::Error(inert.reason.clone()));
         }
         engine.finish_job(unit, JobResult::Failed);

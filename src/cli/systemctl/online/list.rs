@@ -381,7 +381,7 @@ pub(super) fn sockets(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
 /// A `list-timers` argument as expand_unit_names() makes it with the `.timer` suffix: a glob
 /// or a unit name stays as it is, anything else gets `.timer`.
 fn timer_pattern(text: &str) -> String {
-    let glob = text.contains(['*', '?', '[']);
+    let glob = crate::unit::glob::is_glob(text);
     if glob || crate::unit::UnitName::parse(text).is_ok() {
         text.to_owned()
     } else {

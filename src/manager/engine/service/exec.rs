@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::{ExecRecord, ServiceRun};
 use crate::journal::pipe::Pipe;
 use crate::journal::ring::Stream;
-use crate::manager::engine::{Engine, Note, Runtime, error_chain};
+use crate::manager::engine::{Engine, Note, UnitRun, error_chain};
 use crate::service::environment;
 use crate::service::procs;
 use crate::service::spawn::{self, Launch};
@@ -25,7 +25,7 @@ impl Engine {
             .ok()?
             .as_raw();
         self.runtime.iter().find_map(|(name, rt)| match rt {
-            Runtime::Service(run) => {
+            UnitRun::Service(run) => {
                 let by_cgroup = run
                     .cgroup
                     .as_ref()
@@ -39,7 +39,7 @@ impl Engine {
     /// A main PID the service named itself (MAINPID=) is routed to it from now on: its exit
     /// reaches the machine, and its session counts as the unit's.
     pub(in crate::manager::engine) fn track_main_pid(&mut self, unit: &str) {
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
             return;
         };
         let Some(pid) = run.svc.main_pid() else {
@@ -68,13 +68,13 @@ impl Engine {
             }
             Action::FindMainPid => Some(Event::MainPid(self.find_main_pid(unit))),
             Action::Timer(at) => {
-                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
                     run.timer = at;
                 }
                 None
             }
             Action::Watchdog(at) => {
-                if let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) {
+                if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
                     run.watchdog = at;
                 }
                 None
@@ -98,7 +98,7 @@ impl Engine {
         let root = self.settings.root.clone();
         let notify = self.settings.notify_address.clone();
         let manager_env = self.settings.environment.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get_mut(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
             return Event::SpawnFailed {
                 errno: libc::EINVAL,
             };
@@ -201,13 +201,13 @@ impl Engine {
     pub(in crate::manager::engine) fn rest(
         run: &ServiceRun,
         table: &mut Option<procs::Table>,
-        runtime: &BTreeMap<String, Runtime>,
+        runtime: &BTreeMap<String, UnitRun>,
     ) -> Vec<i32> {
         let claimed = || {
             runtime
                 .values()
                 .filter_map(|rt| match rt {
-                    Runtime::Service(run) => Some(run.sessions.iter().copied()),
+                    UnitRun::Service(run) => Some(run.sessions.iter().copied()),
                     _ => None,
                 })
                 .flatten()
@@ -217,7 +217,7 @@ impl Engine {
     }
 
     pub(in crate::manager::engine) fn signal(&mut self, unit: &str, target: Target, signo: i32) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };
         let pids: Vec<i32> = match target {
@@ -232,7 +232,7 @@ impl Engine {
 
     /// Feed Empty when the unit has no process left.
     pub(in crate::manager::engine) fn check_empty(&mut self, unit: &str, now: Instant) {
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };
         let empty = run.svc.main_pid().is_none()
@@ -253,7 +253,7 @@ impl Engine {
         procs::adopted_orphan(|pid| {
             self.pids.contains_key(&pid)
                 || self.runtime.values().any(|rt| {
-                    matches!(rt, Runtime::Service(run) if run.sessions.contains(&pid)
+                    matches!(rt, UnitRun::Service(run) if run.sessions.contains(&pid)
                         || run.svc.main_pid() == Some(pid))
                 })
                 || self.outsiders.contains(&pid)
@@ -263,7 +263,7 @@ impl Engine {
     /// Read PIDFile=, or guess the main process: the only process of the unit.
     pub(in crate::manager::engine) fn find_main_pid(&mut self, unit: &str) -> Option<i32> {
         let root = self.settings.root.clone();
-        let Some(Runtime::Service(run)) = self.runtime.get(unit) else {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return None;
         };
         let rest = match (&run.section.pid_file, run.section.guess_main_pid) {
@@ -281,7 +281,7 @@ impl Engine {
             None => procs::MainPidSource::None,
         };
         let pid = procs::find_main_pid(source, || self.adopted_orphan());
-        if let (Some(pid), Some(Runtime::Service(run))) = (pid, self.runtime.get_mut(unit)) {
+        if let (Some(pid), Some(UnitRun::Service(run))) = (pid, self.runtime.get_mut(unit)) {
             if let Ok(sid) = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid))) {
                 run.sessions.insert(sid.as_raw());
             }
