@@ -389,15 +389,9 @@ fn seed(volume: &mut Volume, image: &Image, adopt: bool) -> Result<(), Exit> {
         crate::log::warn(format_args!("{warning}"));
     }
     crate::log::notice(format_args!(
-        "seeded {shown} in {:.1}s: {} files ({} MiB), {} directories, {} symlinks, {} \
-         hardlinks, {} special files{}",
+        "seeded {shown} in {:.1}s: {}{}",
         started.elapsed().as_secs_f64(),
-        report.files,
-        report.bytes / (1024 * 1024),
-        report.dirs,
-        report.symlinks,
-        report.hardlinks,
-        report.specials,
+        report.summary(),
         if report.existing > 0 {
             format!(", {} already there and kept", report.existing)
         } else {

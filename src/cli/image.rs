@@ -75,15 +75,25 @@ pub fn main(args: &[OsString]) -> Exit {
     let request = match parse(args, &env) {
         Ok(Some(request)) => request,
         Ok(None) => {
+            crate::sys::die_on_sigpipe();
             print!("{HELP}");
             return Exit::Success;
         }
         Err(message) => {
             crate::log::error(format_args!("{message}"));
-            eprintln!("Try 'bosun image --help' for more information.");
+            let _ = writeln!(
+                std::io::stderr(),
+                "Try 'bosun image --help' for more information."
+            );
             return Exit::Usage;
         }
     };
+    // prepare, seed and link change the image or the volume: a reader that goes away must not
+    // end them half-way (SIGPIPE stays ignored, and their messages ignore a closed stderr).
+    // check and diff only read, so a closed pipe ends them quietly, as it ends systemctl.
+    if matches!(request.verb.as_str(), "check" | "diff") {
+        crate::sys::die_on_sigpipe();
+    }
     let outcome = match request.verb.as_str() {
         "prepare" => prepare(&request),
         "check" => check(&request),
@@ -400,14 +410,9 @@ fn seed(request: &Request) -> Outcome {
     let report = populate::seed(&mut volume, &image, adopt, &mut report_progress("seeding"))?;
     report_warnings(&report.warnings);
     say(format_args!(
-        "seeded {}: {} files ({} MiB), {} directories, {} symlinks, {} hardlinks, {} special files, {} already there",
+        "seeded {}: {}, {} already there",
         data.display(),
-        report.files,
-        report.bytes / (1024 * 1024),
-        report.dirs,
-        report.symlinks,
-        report.hardlinks,
-        report.specials,
+        report.summary(),
         report.existing
     ));
     Ok(Exit::Success)

@@ -25,11 +25,12 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
     let rest = args.get(1..).unwrap_or_default().to_vec();
     let first = rest.first().and_then(|w| w.to_str());
     // A closed pipe ends a command quietly, as it ends systemctl: SIGPIPE's default action.
-    // PID 1 (`bosun`, `bosun init`) and the WebDAV server keep it ignored: their readers going
-    // away must not end them (their --help and --version opt in themselves).
+    // PID 1 (`bosun`, `bosun init`), the WebDAV server and the `image` verbs that change files
+    // keep it ignored: their readers going away must not end them half-way (their --help,
+    // --version and read-only verbs opt in themselves).
     let server = match invoked_as.as_str() {
         "systemctl" | "initctl" => false,
-        _ => !matches!(first, Some("image" | "verify" | "systemctl" | "ctl")),
+        _ => !matches!(first, Some("verify" | "systemctl" | "ctl")),
     };
     if !server {
         crate::sys::die_on_sigpipe();

@@ -126,6 +126,22 @@ pub struct CopyReport {
     pub warnings: Vec<CopyWarning>,
 }
 
+impl CopyReport {
+    /// What was copied, for people: `N files (M MiB), D directories, S symlinks, H hardlinks,
+    /// P special files`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} files ({} MiB), {} directories, {} symlinks, {} hardlinks, {} special files",
+            self.files,
+            self.bytes / (1024 * 1024),
+            self.dirs,
+            self.symlinks,
+            self.hardlinks,
+            self.specials
+        )
+    }
+}
+
 /// A progress snapshot, given to the callback every [`CopyOptions::progress_every`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {

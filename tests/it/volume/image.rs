@@ -320,3 +320,71 @@ fn upgrade_merges_and_follows_moved_uids() {
         "new in v2\n"
     );
 }
+
+/// `bosun image prepare` and `seed` change the image and the volume: a reader that goes away
+/// (`bosun image prepare ... | head -1`) must not end them half-way. With stdout and stderr on
+/// a pipe nobody reads, both finish and leave what they leave with a reader; `image diff`, which
+/// only reads, ends quietly by SIGPIPE as systemctl does (the control).
+#[test]
+fn changing_verbs_finish_when_nobody_reads_them() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let scratch = Scratch::new("image-pipe");
+    let root = scratch.path().join("root");
+    for n in 0..50 {
+        let dir = root.join(format!("var/lib/app{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("state"), format!("{n}\n")).unwrap();
+    }
+    let list = scratch.path().join("list");
+    let paths: String = (0..50).map(|n| format!("/var/lib/app{n}\n")).collect();
+    fs::write(&list, paths).unwrap();
+    let closed = || {
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let status = |args: &[&str]| {
+        let (out, err) = (closed(), closed());
+        Command::new(BOSUN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .status()
+            .unwrap()
+    };
+    let root_arg = root.to_str().unwrap();
+    let prepared = status(&[
+        "image",
+        "prepare",
+        "--root",
+        root_arg,
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(prepared.code(), Some(0), "{prepared:?}");
+    for n in 0..50 {
+        let path = format!("var/lib/app{n}");
+        assert_eq!(
+            fs::read_link(root.join(&path)).unwrap(),
+            PathBuf::from(format!("/data/{path}"))
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("data-template").join(&path).join("state")).unwrap(),
+            format!("{n}\n")
+        );
+    }
+    let data = root.join("data");
+    fs::create_dir_all(&data).unwrap();
+    let seeded = status(&["image", "seed", "--root", root_arg]);
+    assert_eq!(seeded.code(), Some(0), "{seeded:?}");
+    assert_eq!(
+        fs::read_to_string(data.join("var/lib/app49/state")).unwrap(),
+        "49\n"
+    );
+    // The control: a verb that only reads ends by SIGPIPE, quietly.
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("etc/changed"), "x\n").unwrap();
+    let diff = status(&["image", "diff", "--root", root_arg]);
+    assert_eq!(diff.signal(), Some(libc::SIGPIPE), "{diff:?}");
+}
