@@ -236,6 +236,13 @@ pub struct SystemInfo {
     /// Milliseconds since the Unix epoch when PID 1 started.
     pub started_ms: u64,
     pub failed_units: Vec<String>,
+    /// The failed units that make bosun not ready under its `ready.failed` setting
+    /// (BOSUN_READY_FAILED); None from a bosun that does not say (then every failed unit does).
+    #[serde(default)]
+    pub unready_units: Option<Vec<String>>,
+    /// That setting's word (`any`, `boot`, `none`).
+    #[serde(default)]
+    pub ready_failed: Option<String>,
     pub jobs: usize,
     pub tracking: String,
     pub build_id: Option<String>,

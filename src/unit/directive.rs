@@ -438,7 +438,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("RemoveOnStop", SOCKET, Supported),
     d("RequiredBy", INSTALL, Supported),
     d("Requires", UNIT, Supported),
-    d("RequiresMountsFor", UNIT, Ignored),
+    d("RequiresMountsFor", UNIT, Supported),
     d("RequiresOverridable", UNIT, NotYetSupported),
     d("Requisite", UNIT, Supported),
     d("RequisiteOverridable", UNIT, NotYetSupported),

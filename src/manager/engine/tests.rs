@@ -36,6 +36,8 @@ impl Tree {
             run_as: None,
             started: Instant::now(),
             timer_stamps: root.join("timers"),
+            // A tree's own mount table, when it has one.
+            mountinfo: Some(root.join("mountinfo")).filter(|p| p.exists()),
         };
         let search = SearchPath::new(root, vec![PathBuf::from("/etc/systemd/system")]);
         let loader = Loader::new(search, SpecifierContext::from_system(root));
