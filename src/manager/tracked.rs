@@ -240,14 +240,16 @@ pub fn why_not_run(unit_type: &str) -> String {
     match unit_type {
         // systemd without udev (a container) never sees the device either: its job waits for
         // JobTimeoutSec= (90 s) and fails; bosun fails it at once.
-        "device" => "bosun has no device manager (no udev in a container): the device is                      never announced, so a job waiting for it fails (at once; systemd would                      time out after JobTimeoutSec=)"
+        "device" => "bosun has no device manager (no udev in a container): the device is \
+                     never announced, so a job waiting for it fails (at once; systemd would \
+                     time out after JobTimeoutSec=)"
             .to_owned(),
         "swap" => "bosun does not activate swap: swap is the host's to manage".to_owned(),
-        "automount" => {
-            "bosun does not mount file systems: automount points are the container              runtime's to set up"
-                .to_owned()
-        }
-        "scope" => "scope units are made over D-Bus by other programs (systemd-run --scope,                     logind); bosun has none"
+        "automount" => "bosun does not mount file systems: automount points are the \
+                        container runtime's to set up"
+            .to_owned(),
+        "scope" => "scope units are made over D-Bus by other programs (systemd-run --scope, \
+                    logind); bosun has none"
             .to_owned(),
         other => format!(".{other} units are not supported by bosun"),
     }

@@ -146,11 +146,17 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// The units `status` lists, in its order: without `all`, those that are not inactive or have
-/// a job (as `systemctl list-units`); services first, then by type and name.
+/// a job (as `systemctl list-units`), less the container's own mounts, slices and devices
+/// unless they failed (bosun runs nothing for them; `systemctl list-units` shows them);
+/// services first, then by type and name.
 pub fn select(units: &[UnitInfo], all: bool) -> Vec<&UnitInfo> {
+    let tracked = |u: &UnitInfo| {
+        let kind = u.name.rsplit('.').next().unwrap_or("");
+        matches!(kind, "mount" | "slice" | "device") && u.active_state != "failed"
+    };
     let mut shown: Vec<&UnitInfo> = units
         .iter()
-        .filter(|u| all || u.active_state != "inactive" || u.job.is_some())
+        .filter(|u| all || ((u.active_state != "inactive" || u.job.is_some()) && !tracked(u)))
         .collect();
     shown.sort_by_key(|u| {
         let kind = u.name.rsplit('.').next().unwrap_or("");
@@ -450,19 +456,24 @@ mod tests {
             unit("app.socket", "active"),
             unit("idle.service", "inactive"),
             unit("bad.service", "failed"),
+            unit("tmp.mount", "active"),
+            unit("system.slice", "active"),
+            unit("srv.mount", "failed"),
         ];
         let names =
             |all| -> Vec<String> { select(&units, all).iter().map(|u| u.name.clone()).collect() };
+        // The container's mounts and slices only with --all, or when failed.
         assert_eq!(
             names(false),
             [
                 "bad.service",
                 "web.service",
+                "srv.mount",
                 "app.socket",
                 "multi-user.target"
             ]
         );
-        assert_eq!(names(true).len(), 5);
+        assert_eq!(names(true).len(), 8);
         assert_eq!(names(true)[1], "idle.service");
     }
 
