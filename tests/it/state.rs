@@ -299,6 +299,13 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
                 None,
             ),
             (
+                // As systemd's own units for API file systems, pulled in at boot.
+                "sys-kernel-bosun.mount",
+                "[Unit]\nDefaultDependencies=no\n[Mount]\nWhat=bosunfs\nWhere=/sys/kernel/bosun\n\
+                 Type=bosunfs\n[Install]\nWantedBy=sysinit.target\n",
+                Some("sysinit.target"),
+            ),
+            (
                 "needs-srv.service",
                 "[Unit]\nRequiresMountsFor=/srv/data/db\n[Service]\nType=oneshot\n\
                  RemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
@@ -319,7 +326,8 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
          at B; r $s status -- -.mount\n\
          at C; r $s show needs-tmp.service -p After -p Requires\n\
          at D; r $s is-active -- -.slice system.slice needs-tmp.service tmp.mount\n\
-         at E; r $s is-active needs-srv.service srv-data.mount wants-device.service\n\
+         at E; r $s is-active needs-srv.service srv-data.mount wants-device.service \
+         sys-kernel-bosun.mount\n\
          at F; r $s show needs-srv.service -p Requires -p After\n\
          at G; r $s start dev-sdz8.device\n\
          at H; mkdir -p /tmp/fresh && mount -t tmpfs fresh /tmp/fresh && echo mounted\n\
@@ -380,8 +388,9 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
     );
     has("D", "active\nactive\nactive\nactive\nrc=0");
     // A mount unit with a file is required: bosun does not mount, so it fails, and what
-    // requires it fails with it; a device never appears, and its job fails at once.
-    has("E", "inactive\nfailed\ninactive\nrc=3");
+    // requires it fails with it; a device never appears, and its job fails at once; an API
+    // file system the runtime did not mount is skipped (inactive, not failed).
+    has("E", "inactive\nfailed\ninactive\ninactive\nrc=3");
     has("F", "srv-data.mount");
     assert!(
         step(&out, "F")
@@ -398,6 +407,11 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
         run.dump()
     );
     assert!(err.contains("no udev"), "{}", run.dump());
+    assert!(
+        err.contains("/sys/kernel/bosun is an API file system the container runtime did not mount"),
+        "{}",
+        run.dump()
+    );
     // The table is read at load and daemon-reload, not polled.
     has("H", "mounted");
     lacks("I", "tmp-fresh.mount");

@@ -2,10 +2,12 @@
 //! mounts): a mount of the kernel's table is `active (mounted)` from the load on; bosun never
 //! mounts or unmounts. A start of a mount unit that is not in the table (a unit file whose
 //! `Where=` the container was not given) reads the table once more, and fails when it is still
-//! not there, saying so; a stop leaves the file system as it is. The table itself, the names
+//! not there, saying so (skipped, for an API file system under /proc, /sys or /dev: systemd's
+//! own units for those are the runtime's business); a stop leaves the file system as it is. The table itself, the names
 //! and `RequiresMountsFor=` are [`crate::manager::tracked`]'s. Also the reasons jobs on the
 //! other types systemd tracks in a container (device, swap, automount, scope) fail.
 
+use std::path::Path;
 use std::time::Instant;
 
 use super::query::UnitSnapshot;
@@ -96,9 +98,17 @@ impl UnitType for MountRun {
         let point = table.get(unit).cloned();
         let desc = engine.describe(unit);
         let mounted = point.is_some();
+        let path = crate::unit::name::unescape_path(unit.strip_suffix(".mount").unwrap_or(unit));
+        // systemd's own units for API file systems (dev-hugepages.mount,
+        // sys-kernel-debug.mount, ...), wanted by sysinit.target where the systemd package is
+        // installed: what the runtime did not mount there is not the image's to have. Skipped,
+        // as a condition that does not hold, rather than a failure that degrades the system.
+        let api = ["/proc", "/sys", "/dev"]
+            .iter()
+            .any(|top| Path::new(&path).starts_with(top));
         if let Some(UnitRun::Mount(run)) = engine.runtime.get_mut(unit) {
             *run = MountRun::of(point.as_ref());
-            if !mounted {
+            if !mounted && !api {
                 run.state = MountState::Failed;
                 run.result = "resources";
             }
@@ -108,7 +118,13 @@ impl UnitType for MountRun {
             engine.notes.push(Note::Info(format!("Mounted {desc}.")));
             return engine.finish_job(unit, JobResult::Done);
         }
-        let path = crate::unit::name::unescape_path(unit.strip_suffix(".mount").unwrap_or(unit));
+        if api {
+            engine.notes.push(Note::Info(format!(
+                "{unit}: {path} is an API file system the container runtime did not mount; \
+                 bosun does not mount it: skipped"
+            )));
+            return engine.finish_job(unit, JobResult::Skipped);
+        }
         engine.notes.push(Note::Error(format!(
             "{unit}: bosun does not mount file systems: {path} is not mounted (give the \
              container a volume or tmpfs there)"
