@@ -205,6 +205,26 @@ pub struct UnitInfo {
     /// The units that trigger it (timers, sockets), each with its active state.
     #[serde(default)]
     pub triggered_by: Vec<(String, String)>,
+    /// A mount unit's line of the mount table, while mounted.
+    #[serde(default)]
+    pub mount: Option<MountFacts>,
+}
+
+/// A mount as systemd's mount unit properties name it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MountFacts {
+    /// `Where=`: the mount point.
+    #[serde(rename = "where")]
+    pub path: String,
+    /// `What=`: the source.
+    pub what: String,
+    /// `Type=`: the file system type.
+    pub fstype: String,
+    /// `Options=`.
+    pub options: String,
+    /// Where the facts come from (`/proc/self/mountinfo`), systemd's SourcePath= of a mount
+    /// unit without a file.
+    pub source: String,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

@@ -688,6 +688,13 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
         requisite: s.requisite,
         binds_to: s.binds_to,
         listen: s.listen,
+        mount: s.mount.map(|m| crate::control::proto::MountFacts {
+            path: m.path,
+            what: m.what,
+            fstype: m.fstype,
+            options: m.options,
+            source: crate::manager::tracked::MOUNTINFO.to_owned(),
+        }),
         connections: s.connections,
         next_elapse_ms: s.next_elapse.map(epoch_ms),
         last_trigger_ms: s.last_trigger.map(epoch_ms),

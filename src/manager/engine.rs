@@ -233,6 +233,10 @@ impl Engine {
         engine.graph = graph(&units, &engine.aliases);
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
+            // Mounts of the table and the perpetual slices are active from the start.
+            if rt.unit().active() == Active::Active {
+                engine.mark_changed(&name);
+            }
             engine.runtime.insert(name.clone(), rt);
             engine.units.insert(name, entry);
         }

@@ -241,7 +241,8 @@ fn initctl_status_logs_and_jobs_as_pid1() {
         "services first\n{text}"
     );
     assert!(row(text, "skipped.service").is_none(), "{text}");
-    status.out_has("inactive not shown (--all shows them)");
+    status.out_has(" inactive and ");
+    status.out_has(" mounts or slices not shown (--all shows them)");
     let all = ctl(&root, &["status", "--all"]);
     let skipped = row(&all.stdout, "skipped.service").unwrap_or_else(|| panic!("{}", all.dump()));
     assert!(skipped.contains(" inactive "), "{skipped}");

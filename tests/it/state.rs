@@ -335,6 +335,7 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
          at J; r $s daemon-reload\n\
          at K; r $s list-units --type=mount --no-legend --plain\n\
          at L; r $s list-units --type=slice --no-legend --plain\n\
+         at M; r $s show tmp.mount -p Where -p Type -p SourcePath -p FragmentPath\n\
          at Z\n",
         prelude()
     );
@@ -366,6 +367,12 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
     has("B", "● -.mount - Root Mount");
     has("B", "Loaded: loaded (/proc/self/mountinfo");
     has("B", "Active: active (mounted)");
+    has("B", "Where: /\n");
+    has("B", "What: ");
+    has(
+        "M",
+        "Where=/tmp\nType=tmpfs\nFragmentPath=\nSourcePath=/proc/self/mountinfo\nrc=0",
+    );
     // RequiresMountsFor=/tmp/x/y: after the mounts of its prefixes that exist, and not
     // requiring them (no unit file: nothing to start).
     has("C", "After=");

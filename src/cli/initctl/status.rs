@@ -355,10 +355,22 @@ pub fn overview(
     out.push('\n');
     out.push_str(&units_table(&shown, now_ms, style));
     let hidden = units.len() - shown.len();
+    let tracked = units
+        .iter()
+        .filter(|u| u.active_state != "inactive" && !shown.iter().any(|s| s.name == u.name))
+        .count();
     out.push('\n');
     out.push_str(&format!("{} units listed", shown.len()));
-    if hidden > 0 {
-        out.push_str(&format!("; {hidden} inactive not shown (--all shows them)"));
+    match (hidden - tracked, tracked) {
+        (0, 0) => {}
+        (inactive, 0) => {
+            out.push_str(&format!(
+                "; {inactive} inactive not shown (--all shows them)"
+            ));
+        }
+        (inactive, tracked) => out.push_str(&format!(
+            "; {inactive} inactive and {tracked} mounts or slices not shown (--all shows them)"
+        )),
     }
     out.push_str(".\n");
     out

@@ -14,7 +14,7 @@ use super::query::UnitSnapshot;
 use super::unit_type::{Inert, UnitType};
 use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
-use crate::manager::tracked::{MOUNTINFO, MountPoint, MountTable};
+use crate::manager::tracked::{MountPoint, MountTable};
 use crate::service::procs;
 use crate::service::state::Active;
 
@@ -79,10 +79,7 @@ impl UnitType for MountRun {
             MountState::Failed => "failed",
         };
         snap.result = self.result;
-        // `Loaded: loaded (/proc/self/mountinfo)`, as systemd names a mount's source.
-        if snap.fragment.is_none() && self.point.is_some() {
-            snap.fragment = Some(MOUNTINFO.to_owned());
-        }
+        snap.mount.clone_from(&self.point);
     }
 
     fn start(engine: &mut Engine, unit: &str, _: Instant) {

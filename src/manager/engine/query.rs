@@ -110,6 +110,8 @@ pub struct UnitSnapshot {
     pub triggers: Vec<(String, Active)>,
     /// The units that trigger it (timers, sockets), with their active state.
     pub triggered_by: Vec<(String, Active)>,
+    /// A mount unit's line of the mount table, while mounted.
+    pub mount: Option<crate::manager::tracked::MountPoint>,
 }
 
 impl UnitSnapshot {
@@ -149,6 +151,7 @@ impl UnitSnapshot {
             last_trigger: None,
             triggers: Vec::new(),
             triggered_by: Vec::new(),
+            mount: None,
         }
     }
 }
