@@ -26,6 +26,15 @@ pub const MOUNTINFO: &str = "/proc/self/mountinfo";
 pub const PERPETUAL_SLICES: [(&str, &str); 2] =
     [("-.slice", "Root Slice"), ("system.slice", "System Slice")];
 
+/// The mount table could not be read (no /proc).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the mount table {path}", path = path.display())]
+pub struct MountTableError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 /// One line of the mount table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountPoint {
@@ -46,12 +55,14 @@ pub struct MountTable {
 }
 
 impl MountTable {
-    /// The table in `path` (the kernel's: [`MOUNTINFO`]); empty when it cannot be read (no
-    /// /proc), with the reason.
-    pub fn read(path: &Path) -> Result<MountTable, String> {
+    /// The table in `path` (the kernel's: [`MOUNTINFO`]).
+    pub fn read(path: &Path) -> Result<MountTable, MountTableError> {
         std::fs::read_to_string(path)
             .map(|text| MountTable::parse(&text))
-            .map_err(|e| format!("cannot read the mount table {}: {e}", path.display()))
+            .map_err(|source| MountTableError {
+                path: path.to_owned(),
+                source,
+            })
     }
 
     /// The table in proc(5)'s mountinfo format; malformed lines are left out.

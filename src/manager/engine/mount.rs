@@ -146,7 +146,8 @@ impl Engine {
         let Some(path) = self.settings.mountinfo.clone() else {
             return MountTable::default();
         };
-        MountTable::read(&path).unwrap_or_else(|why| {
+        MountTable::read(&path).unwrap_or_else(|e| {
+            let why = crate::log::error_chain(&e);
             if self.said.insert(why.clone()) {
                 self.notes.push(Note::Warning(why));
             }
