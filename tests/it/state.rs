@@ -332,6 +332,7 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
          at G; r $s start dev-sdz8.device\n\
          at H; mkdir -p /tmp/fresh && mount -t tmpfs fresh /tmp/fresh && echo mounted\n\
          at I; r $s list-units --type=mount --no-legend --plain\n\
+         at I2; r $s status tmp-fresh.mount\n\
          at J; r $s daemon-reload\n\
          at K; r $s list-units --type=mount --no-legend --plain\n\
          at L; r $s list-units --type=slice --no-legend --plain\n\
@@ -419,9 +420,12 @@ fn r18_mounts_slices_and_devices_resolve_as_systemd_shows_them_in_a_container() 
         "{}",
         run.dump()
     );
-    // The table is read at load and daemon-reload, not polled.
+    // The table is read at load (of a mount unit by name too) and daemon-reload, not polled.
     has("H", "mounted");
     lacks("I", "tmp-fresh.mount");
+    // ... but a mount unit named is looked up in the table as it is now.
+    has("I2", "Active: active (mounted)");
+    has("I2", "Where: /tmp/fresh");
     has("K", "tmp-fresh.mount loaded active mounted /tmp/fresh");
     has("L", "-.slice loaded active active Root Slice");
     has("L", "system.slice loaded active active System Slice");

@@ -33,6 +33,11 @@ impl Engine {
         if wanted.is_empty() {
             return;
         }
+        // A mount unit asked for by name: the table as it is now (a mount made since the
+        // boot), read for this load only; the mounts already loaded keep their state.
+        if wanted.iter().any(|n| n.ends_with(".mount")) {
+            self.mounts = self.read_mount_table();
+        }
         let (mut units, aliases) = collect(loader, &wanted);
         crate::manager::tracked::complete(&mut units, &self.mounts, false);
         for (alias, target) in aliases {
