@@ -250,10 +250,11 @@ fn synthesized(name: &str, table: &MountTable) -> Option<Entry> {
 pub fn why_not_run(unit_type: &str) -> String {
     match unit_type {
         // systemd without udev (a container) never sees the device either: its job waits for
-        // JobTimeoutSec= (90 s) and fails; bosun fails it at once.
+        // its JobRunningTimeoutSec= (a device's is DefaultTimeoutStartSec=, 90 s: core/device.c
+        // device_init()) and fails; bosun fails it at once.
         "device" => "bosun has no device manager (no udev in a container): the device is \
                      never announced, so a job waiting for it fails (at once; systemd would \
-                     time out after JobTimeoutSec=)"
+                     time out after 90 s)"
             .to_owned(),
         "swap" => "bosun does not activate swap: swap is the host's to manage".to_owned(),
         "automount" => "bosun does not mount file systems: automount points are the \
