@@ -152,6 +152,15 @@ struct Keys {
     verbosity: Option<String>,
     log: Option<Log>,
     webdav: Option<Webdav>,
+    ready: Option<Ready>,
+}
+
+/// `ready:`, what `initctl is-ready` counts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ready {
+    #[serde(default, deserialize_with = "a_ready_failed")]
+    failed: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +199,7 @@ impl Keys {
         let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
         let log = self.log.unwrap_or_default();
         let webdav = self.webdav.unwrap_or_default();
+        let ready = self.ready.unwrap_or_default();
         [
             ("BOSUN_DATA_DIR", self.data_dir),
             ("BOSUN_TEMPLATE_DIR", self.template_dir),
@@ -231,6 +241,7 @@ impl Keys {
             ("BOSUN_WEBDAV_LISTEN", webdav.listen),
             ("BOSUN_WEBDAV_PREFIX", webdav.prefix),
             ("BOSUN_WEBDAV_USER", webdav.user),
+            ("BOSUN_READY_FAILED", ready.failed),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -317,6 +328,10 @@ fn a_run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 
 fn a_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| crate::vocab::size::parse_size(text).map(drop))
+}
+
+fn a_ready_failed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked(d, |text| ReadyFailed::parse(text).map(drop))
 }
 
 fn verbosity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -451,6 +466,42 @@ pub struct WebdavSetup {
     pub user: Option<String>,
 }
 
+/// Which failed units make `initctl is-ready` (the readiness probe) say not ready
+/// (BOSUN_READY_FAILED, `ready.failed`). Boot not complete is never ready, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadyFailed {
+    /// Any failed unit, of any type (a timer's failed run included).
+    Any,
+    /// A failed unit the default target pulls in (Requires=, Wants=, Requisite=, BindsTo=,
+    /// enablement links, transitively): what boot started. Units started later by a timer, a
+    /// socket or `systemctl start` do not count.
+    #[default]
+    Boot,
+    /// No failure: ready once boot is complete.
+    None,
+}
+
+impl ReadyFailed {
+    /// `any`, `boot` or `none`.
+    pub fn parse(text: &str) -> Result<ReadyFailed, String> {
+        match text.trim() {
+            "any" => Ok(ReadyFailed::Any),
+            "boot" => Ok(ReadyFailed::Boot),
+            "none" => Ok(ReadyFailed::None),
+            other => Err(format!("{other:?}: expected any, boot or none")),
+        }
+    }
+
+    /// The setting's word.
+    pub fn word(self) -> &'static str {
+        match self {
+            ReadyFailed::Any => "any",
+            ReadyFailed::Boot => "boot",
+            ReadyFailed::None => "none",
+        }
+    }
+}
+
 /// Where units come from and how their output is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitsSetup {
@@ -475,6 +526,8 @@ pub struct UnitsSetup {
     pub generators: crate::unit::generators::Policy,
     /// How long they may take together (BOSUN_GENERATOR_TIMEOUT).
     pub generator_timeout: Duration,
+    /// Which failed units make the container not ready (BOSUN_READY_FAILED).
+    pub ready_failed: ReadyFailed,
 }
 
 /// BOSUN_ROOT: where every configured path is looked up ("/" in a container).
@@ -657,6 +710,10 @@ pub fn units(
             // systemd's DEFAULT_TIMEOUT_USEC, which it gives its generators.
             None => Duration::from_secs(90),
         },
+        ready_failed: match env("BOSUN_READY_FAILED") {
+            Some(v) => ReadyFailed::parse(&v).map_err(|why| format!("BOSUN_READY_FAILED={why}"))?,
+            None => ReadyFailed::default(),
+        },
     }))
 }
 
@@ -698,7 +755,8 @@ mod tests {
              webdav:\n\
              \x20 realm: Dev\n\
              \x20 root: /opt/app-root/src\n\
-             \x20 user: null\n",
+             \x20 user: null\n\
+             ready: { failed: any }\n",
         )
         .unwrap();
         assert_eq!(file.get("BOSUN_DATA_DIR"), Some("/srv/data"));
@@ -715,7 +773,29 @@ mod tests {
         assert_eq!(file.get("WEBDAV_AUTHENTICATION_REALM"), Some("Dev"));
         assert_eq!(file.get("BOSUN_WEBDAV_USER"), None);
         assert_eq!(file.get("BOSUN_HOOKS_DIR"), None);
+        assert_eq!(file.get("BOSUN_READY_FAILED"), Some("any"));
         assert_eq!(File::parse("# only a comment\n").unwrap(), File::default());
+    }
+
+    #[test]
+    fn ready_failed_defaults_to_boot_and_refuses_other_words() {
+        let setup = |value: Option<&str>| {
+            let env = |name: &str| match name {
+                "BOSUN_READY_FAILED" => value.map(str::to_owned),
+                _ => None,
+            };
+            units(&env, Path::new("/"), Format::Prefixed, None)
+        };
+        let ready = |value| setup(value).unwrap().unwrap().ready_failed;
+        assert_eq!(ready(None), ReadyFailed::Boot);
+        assert_eq!(ready(Some("any")), ReadyFailed::Any);
+        assert_eq!(ready(Some(" none ")), ReadyFailed::None);
+        assert_eq!(ready(Some("boot")), ReadyFailed::Boot);
+        let err = setup(Some("services")).unwrap_err();
+        assert!(
+            err.starts_with("BOSUN_READY_FAILED=\"services\"") && err.contains("any, boot or none"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -734,6 +814,7 @@ mod tests {
             ),
             ("verbosity: 9\n", 1, "0 to 3"),
             ("log:\n  ring: 16 MB\n", 2, "not a size"),
+            ("ready:\n  failed: some\n", 2, "expected any, boot or none"),
         ] {
             let err = File::parse(text).unwrap_err();
             assert!(

@@ -63,56 +63,7 @@ impl BootTime {
     }
 }
 
-/// One line of `/proc/self/mountinfo` (proc(5)), the fields bosun uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    /// Where it is mounted.
-    pub point: PathBuf,
-    /// The directory of the filesystem that is mounted there (`/` for a whole filesystem).
-    pub root: PathBuf,
-    pub fstype: String,
-    pub source: String,
-}
-
-/// Parse mountinfo text; malformed lines are skipped.
-pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let fields: Vec<&str> = left.split(' ').collect();
-            let mut right = right.split(' ');
-            Some(Mount {
-                root: unescape(fields.get(3)?),
-                point: unescape(fields.get(4)?),
-                fstype: right.next()?.to_owned(),
-                source: right.next().unwrap_or_default().to_owned(),
-            })
-        })
-        .collect()
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> PathBuf {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) => {
-                out.push(((d[0] - b'0') << 6) | ((d[1] - b'0') << 3) | (d[2] - b'0'));
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    PathBuf::from(OsStr::from_bytes(&out))
-}
+pub use crate::vocab::mountinfo::{Mount, parse_mountinfo};
 
 /// What was done with one runtime directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -205,6 +205,26 @@ pub struct UnitInfo {
     /// The units that trigger it (timers, sockets), each with its active state.
     #[serde(default)]
     pub triggered_by: Vec<(String, String)>,
+    /// A mount unit's line of the mount table, while mounted.
+    #[serde(default)]
+    pub mount: Option<MountFacts>,
+}
+
+/// A mount as systemd's mount unit properties name it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MountFacts {
+    /// `Where=`: the mount point.
+    #[serde(rename = "where")]
+    pub path: String,
+    /// `What=`: the source.
+    pub what: String,
+    /// `Type=`: the file system type.
+    pub fstype: String,
+    /// `Options=`.
+    pub options: String,
+    /// Where the facts come from (`/proc/self/mountinfo`), systemd's SourcePath= of a mount
+    /// unit without a file.
+    pub source: String,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).
@@ -236,6 +256,13 @@ pub struct SystemInfo {
     /// Milliseconds since the Unix epoch when PID 1 started.
     pub started_ms: u64,
     pub failed_units: Vec<String>,
+    /// The failed units that make bosun not ready under its `ready.failed` setting
+    /// (BOSUN_READY_FAILED); None from a bosun that does not say (then every failed unit does).
+    #[serde(default)]
+    pub unready_units: Option<Vec<String>>,
+    /// That setting's word (`any`, `boot`, `none`).
+    #[serde(default)]
+    pub ready_failed: Option<String>,
     pub jobs: usize,
     pub tracking: String,
     pub build_id: Option<String>,

@@ -6,6 +6,7 @@
 use tokio::sync::oneshot;
 
 use super::Supervisor;
+use crate::config::ReadyFailed;
 use crate::control::proto::{
     ExecStatus, JobOutcome, JobVerb, KillWhom, LogLine, Request, Response, SystemInfo, UnitInfo,
     bus_error,
@@ -353,6 +354,23 @@ impl Supervisor<'_> {
         }
     }
 
+    /// The failed units that make the container not ready under `policy` (see README,
+    /// "Readiness"): every one, those boot started, or none.
+    fn unready(&self, policy: ReadyFailed, failed: &[String]) -> Vec<String> {
+        match (policy, self.services.as_ref()) {
+            (ReadyFailed::None, _) | (_, None) => Vec::new(),
+            (ReadyFailed::Any, Some(_)) => failed.to_vec(),
+            (ReadyFailed::Boot, Some(svc)) => {
+                let boot = svc.boot_set();
+                failed
+                    .iter()
+                    .filter(|u| boot.contains(*u))
+                    .cloned()
+                    .collect()
+            }
+        }
+    }
+
     /// The system's state for `is-system-running` and `initctl status`.
     fn system_info(&self) -> SystemInfo {
         let engine = self.services.as_ref().map(|s| &s.engine);
@@ -360,11 +378,18 @@ impl Supervisor<'_> {
             .map(crate::manager::engine::Engine::failed_units)
             .unwrap_or_default();
         let (state, phase) = self.condition(&failed);
+        let policy = self
+            .options
+            .units
+            .as_ref()
+            .map_or_else(ReadyFailed::default, |u| u.ready_failed);
         SystemInfo {
             state: state.into(),
             phase: phase.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             started_ms: self.started_ms,
+            unready_units: Some(self.unready(policy, &failed)),
+            ready_failed: Some(policy.word().into()),
             failed_units: failed,
             jobs: engine.map_or(0, crate::manager::engine::Engine::job_count),
             tracking: self
@@ -663,6 +688,13 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
         requisite: s.requisite,
         binds_to: s.binds_to,
         listen: s.listen,
+        mount: s.mount.map(|m| crate::control::proto::MountFacts {
+            path: m.path,
+            what: m.what,
+            fstype: m.fstype,
+            options: m.options,
+            source: crate::manager::tracked::MOUNTINFO.to_owned(),
+        }),
         connections: s.connections,
         next_elapse_ms: s.next_elapse.map(epoch_ms),
         last_trigger_ms: s.last_trigger.map(epoch_ms),

@@ -219,6 +219,21 @@ async fn supervise(
         }
     }
 
+    // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
+    // scripts believe systemd is init and call systemctl): both before the first process of
+    // the units' phase (a generator, tmpfiles.d, the first unit), after /run was emptied of
+    // the last boot's. A unit that calls `systemctl` first thing finds bosun; what calls
+    // come before the units are loaded wait for them ([`Supervisor::on_call`]).
+    if let Some(units) = &options.units {
+        if units.systemd_compat
+            && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
+        {
+            // Not root, no package is installed at run time.
+            crate::log::warn_if_root(format_args!("cannot create /run/systemd/system: {e}"));
+        }
+        pid1.serve_control(&crate::control::socket_path(&units.root));
+    }
+
     // Phase: units. The generators run first, as children of the loop ([`Supervisor::pump`]
     // boots the units once they are done: tmpfiles.d, then the default target's jobs).
     if let Some(units) = &options.units {
@@ -238,18 +253,6 @@ async fn supervise(
             &units.generators,
             units.generator_timeout,
         ));
-    }
-
-    // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
-    // scripts believe systemd is init and call systemctl).
-    if let Some(units) = &options.units {
-        if units.systemd_compat
-            && let Err(e) = std::fs::create_dir_all(units.root.join("run/systemd/system"))
-        {
-            // Not root, no package is installed at run time.
-            crate::log::warn_if_root(format_args!("cannot create /run/systemd/system: {e}"));
-        }
-        pid1.serve_control(&crate::control::socket_path(&units.root));
     }
 
     // Phase: loop until everything is gone. The main command starts once boot has settled.

@@ -79,6 +79,8 @@ impl Services {
                 Some(volume) => volume.join(crate::volume::state::STATE_DIR).join("timers"),
                 None => root.join("var/lib/systemd/timers"),
             },
+            // The kernel's, whatever BOSUN_ROOT is: the mounts are the namespace's.
+            mountinfo: Some(crate::manager::tracked::MOUNTINFO.into()),
         };
         let tracking = if settings.cgroups.is_some() {
             "one cgroup per service"
@@ -107,6 +109,11 @@ impl Services {
             lines,
         };
         (services, notify)
+    }
+
+    /// The units the default target pulls in: what boot started (for `ready.failed: boot`).
+    pub fn boot_set(&self) -> std::collections::BTreeSet<String> {
+        self.engine.pulled_in_by(&self.default)
     }
 
     /// Load units named by a control request that are not loaded yet.

@@ -4,14 +4,17 @@
 //! happened. Synchronous: the event loop in [`crate::init`] calls it and reads its log pipes.
 //!
 //! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
-//! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
+//! `service`, `socket`, `timer`, `target`, `mount`, `slice` (and `Inert`, a unit that cannot
+//! run). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
+mod mount;
 mod query;
 mod requests;
 mod service;
+mod slice;
 mod socket;
 mod target;
 mod timer;
@@ -19,9 +22,11 @@ mod unit_type;
 
 #[cfg(test)]
 mod tests;
+use mount::MountRun;
 pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
 pub use requests::Whom;
 use service::ServiceRun;
+use slice::SliceRun;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,6 +69,9 @@ pub struct Settings {
     pub started: Instant,
     /// Where Persistent= timers keep their `stamp-NAME` files.
     pub timer_stamps: PathBuf,
+    /// The kernel's mount table (/proc/self/mountinfo), read at load and daemon-reload for the
+    /// mount units; None: no mount units from it.
+    pub mountinfo: Option<PathBuf>,
 }
 
 /// Something worth telling the operator, in systemd's words.
@@ -95,6 +103,8 @@ enum UnitRun {
     Target(TargetRun),
     Socket(Box<SocketRun>),
     Timer(Box<TimerRun>),
+    Mount(MountRun),
+    Slice(SliceRun),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert(Inert),
 }
@@ -107,6 +117,21 @@ impl UnitRun {
             UnitRun::Target(run) => run,
             UnitRun::Socket(run) => &**run,
             UnitRun::Timer(run) => &**run,
+            UnitRun::Mount(run) => run,
+            UnitRun::Slice(run) => run,
+            UnitRun::Inert(run) => run,
+        }
+    }
+
+    /// [`Self::unit`], to change it.
+    fn unit_mut(&mut self) -> &mut dyn UnitType {
+        match self {
+            UnitRun::Service(run) => &mut **run,
+            UnitRun::Target(run) => run,
+            UnitRun::Socket(run) => &mut **run,
+            UnitRun::Timer(run) => &mut **run,
+            UnitRun::Mount(run) => run,
+            UnitRun::Slice(run) => run,
             UnitRun::Inert(run) => run,
         }
     }
@@ -148,6 +173,8 @@ pub struct Engine {
     gc_changed: bool,
     /// When the last collection ran.
     last_gc: Option<Instant>,
+    /// The mount table as last read (load, daemon-reload), for the mount units.
+    mounts: crate::manager::tracked::MountTable,
 }
 
 impl std::fmt::Debug for Engine {
@@ -176,13 +203,13 @@ impl Engine {
                 }
             }
         }
-        let graph = graph(&units, &aliases);
         let system = System::detect(&settings.root);
         let mut engine = Engine {
             settings,
             units: BTreeMap::new(),
             aliases,
-            graph,
+            // Made once the mount table completed the units (below).
+            graph: Graph::default(),
             runtime: BTreeMap::new(),
             pids: HashMap::new(),
             jobs: JobQueue::default(),
@@ -199,9 +226,17 @@ impl Engine {
             gc_due: false,
             gc_changed: false,
             last_gc: None,
+            mounts: crate::manager::tracked::MountTable::default(),
         };
+        engine.mounts = engine.read_mount_table();
+        crate::manager::tracked::complete(&mut units, &engine.mounts, true);
+        engine.graph = graph(&units, &engine.aliases);
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
+            // Mounts of the table and the perpetual slices are active from the start.
+            if rt.unit().active() == Active::Active {
+                engine.mark_changed(&name);
+            }
             engine.runtime.insert(name.clone(), rt);
             engine.units.insert(name, entry);
         }
@@ -258,9 +293,7 @@ impl Engine {
                 UnitRun::Socket(Box::new(SocketRun::new((**section).clone())))
             }
             UnitKind::Timer(section) => self.timer_runtime(name, section),
-            UnitKind::Unsupported { unit_type, .. } => UnitRun::Inert(Inert::new(format!(
-                "{name}: .{unit_type} units are not supported by bosun"
-            ))),
+            UnitKind::Unsupported { unit_type, .. } => self.tracked_runtime(name, unit_type),
         }
     }
 
@@ -398,7 +431,7 @@ impl Engine {
             Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(UnitRun::Inert(_)) | None => {}
+            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Inert(_)) | None => {}
         }
         self.dispatch(now);
         true
@@ -467,6 +500,10 @@ impl Engine {
             (Some(UnitRun::Timer(_)), JobKind::Stop) => TimerRun::stop(self, unit, now),
             (Some(UnitRun::Target(_)), JobKind::Start) => TargetRun::start(self, unit, now),
             (Some(UnitRun::Target(_)), JobKind::Stop) => TargetRun::stop(self, unit, now),
+            (Some(UnitRun::Mount(_)), JobKind::Start) => MountRun::start(self, unit, now),
+            (Some(UnitRun::Mount(_)), JobKind::Stop) => MountRun::stop(self, unit, now),
+            (Some(UnitRun::Slice(_)), JobKind::Start) => SliceRun::start(self, unit, now),
+            (Some(UnitRun::Slice(_)), JobKind::Stop) => SliceRun::stop(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
             (None, _) => self.finish_job(unit, JobResult::Failed),

@@ -125,6 +125,7 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
         .chain(&loaded.requires)
         .map(ToString::to_string)
         .collect();
+    names.extend(super::tracked::mount_units_for(&u.requires_mounts_for));
     if u.default_dependencies
         && matches!(
             loaded.unit.kind,
@@ -177,6 +178,7 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.before = names(&u.before);
                 d.on_failure = names(&u.on_failure);
                 implicit(&mut d, name, &l.unit.kind);
+                super::tracked::add_mount_dependencies(&mut d, name, &u.requires_mounts_for, units);
                 // Triggers= implies Before=, default dependencies or not.
                 if let UnitKind::Timer(t) = &l.unit.kind {
                     d.before.insert(canonical(&t.triggered(name)));

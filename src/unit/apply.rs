@@ -364,6 +364,20 @@ impl<'a> Applier<'a> {
             "Before" => self.names(v, &mut u.before)?,
             "OnFailure" => self.names(v, &mut u.on_failure)?,
             "OnSuccess" => self.names(v, &mut u.on_success)?,
+            // config_parse_unit_requires_mounts_for(): absolute paths, each one checked.
+            "RequiresMountsFor" => {
+                for path in self.words(v)? {
+                    if path.starts_with('/') {
+                        u.requires_mounts_for.push(path);
+                    } else {
+                        let key = self.key.clone();
+                        self.report(
+                            DiagnosticKind::ValueWarning,
+                            format!("{key}= path {path:?} is not absolute, ignoring"),
+                        );
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())

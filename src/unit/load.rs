@@ -446,7 +446,11 @@ impl Loader {
         }
         let mut diagnostics = applier.diagnostics;
         diagnostics.extend(check_unit(&unit, &fragment));
-        if let UnitKind::Unsupported { unit_type, .. } = &unit.kind {
+        // Mounts, slices and devices are shown as systemd shows them in a container (the
+        // manager's `tracked`); the other types are not run.
+        if let UnitKind::Unsupported { unit_type, .. } = &unit.kind
+            && !matches!(unit_type.as_str(), "mount" | "slice" | "device")
+        {
             diagnostics.push(Diagnostic::new(
                 &fragment,
                 None,

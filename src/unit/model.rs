@@ -181,6 +181,8 @@ pub struct UnitSection {
     pub ignore_on_isolate: bool,
     /// SuccessAction= as written (not acted upon yet; a service with it needs no ExecStart=).
     pub success_action: Option<String>,
+    /// RequiresMountsFor=: absolute paths whose mount units it requires and is ordered after.
+    pub requires_mounts_for: Vec<String>,
 }
 
 impl Default for UnitSection {
@@ -210,6 +212,7 @@ impl Default for UnitSection {
             allow_isolate: false,
             ignore_on_isolate: false,
             success_action: None,
+            requires_mounts_for: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! machinery; a grab-bag name would invite the helpers that belong to a layer above.
 
 pub mod exit;
+pub mod mountinfo;
 pub mod signal;
 pub mod size;
 pub mod termination;

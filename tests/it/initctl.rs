@@ -241,7 +241,8 @@ fn initctl_status_logs_and_jobs_as_pid1() {
         "services first\n{text}"
     );
     assert!(row(text, "skipped.service").is_none(), "{text}");
-    status.out_has("inactive not shown (--all shows them)");
+    status.out_has(" inactive and ");
+    status.out_has(" mounts or slices not shown (--all shows them)");
     let all = ctl(&root, &["status", "--all"]);
     let skipped = row(&all.stdout, "skipped.service").unwrap_or_else(|| panic!("{}", all.dump()));
     assert!(skipped.contains(" inactive "), "{skipped}");
@@ -487,11 +488,27 @@ fn initctl_is_ready_follows_boot() {
     ctl(&root, &["is-ready"]).code(0);
     assert!(start.wait().unwrap().success());
 
-    // A failed unit: not ready.
+    // A unit started later by hand fails: degraded, but ready all the same (ready.failed:
+    // boot, the default: only what boot started counts).
     ctl(&root, &["start", "broken"]).code(1);
+    ctl(&root, &["is-ready"]).code(0);
+    let json = ctl(&root, &["is-ready", "--json"]);
+    assert_eq!(json.json()["state"], "degraded", "{}", json.dump());
+    assert_eq!(json.json()["failed_units"][0], "broken.service");
+    // A unit boot started fails: not ready.
+    let kill = Command::new(bosun())
+        .args(["systemctl", "kill", "-s", "KILL", "web"])
+        .env("BOSUN_ROOT", &root)
+        .output()
+        .unwrap();
+    assert!(kill.status.success(), "{kill:?}");
+    assert!(
+        wait_until(T, || ctl(&root, &["is-ready"]).code == Some(1)),
+        "web.service's failure never made it not ready"
+    );
     ctl(&root, &["is-ready"])
         .code(1)
-        .err_has("degraded: failed units: broken.service");
+        .err_has("degraded: failed units: web.service");
     drop(pid1);
 }
 

@@ -27,6 +27,7 @@ mod services;
 mod sockets;
 mod spawn;
 mod ssh;
+mod state;
 mod systemctl;
 mod timers;
 mod units;

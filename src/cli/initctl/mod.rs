@@ -49,8 +49,8 @@ Usage:
       characters (but TAB) or invalid UTF-8 shows as `[N blob data]`, as journalctl shows it;
       -a prints it as the service wrote it
   initctl is-ready [--json]
-      exit 0 when boot is complete and no unit has failed; else exit 1 and say why on stderr
-      (for readiness probes)
+      exit 0 when boot is complete and no failed unit counts (BOSUN_READY_FAILED: by default
+      a unit boot started); else exit 1 and say why on stderr (for readiness probes)
   initctl start|stop|restart|reload UNIT...
       queue the jobs and wait for them, as systemctl does (root or bosun's own user only)
   initctl verify [UNIT|PATH...]

@@ -1,6 +1,8 @@
 //! `initctl is-ready`, for Kubernetes readiness probes: ready means boot is complete (the
-//! units wanted at boot are up, the first-boot, upgrade and boot hooks are done) and no unit
-//! has failed, which is exactly bosun's `running` state. Otherwise the reason, in one line.
+//! units wanted at boot are up, the first-boot, upgrade and boot hooks are done) and no failed
+//! unit counts against readiness: PID 1 says which do under its `ready.failed` setting
+//! (by default those boot started; a timer's failed run does not take the pod out of
+//! service). Otherwise the reason, in one line.
 
 use serde::Serialize;
 
@@ -9,14 +11,15 @@ use crate::control::proto::SystemInfo;
 /// Why bosun is not ready, in one line (`starting: running hooks (boot.d/10-wait)`,
 /// `degraded: failed units: a.service b.service`); None when it is ready.
 pub fn reason(system: &SystemInfo) -> Option<String> {
-    if system.state == "running" && system.failed_units.is_empty() {
+    let unready = unready(system);
+    if matches!(system.state.as_str(), "running" | "degraded") && unready.is_empty() {
         return None;
     }
-    if !system.failed_units.is_empty() && system.state != "stopping" {
+    if !unready.is_empty() && system.state != "stopping" {
         return Some(format!(
             "{}: failed units: {}",
             system.state,
-            system.failed_units.join(" ")
+            unready.join(" ")
         ));
     }
     let mut text = format!("{}: {}", system.state, system.phase);
@@ -30,6 +33,15 @@ pub fn reason(system: &SystemInfo) -> Option<String> {
     Some(text)
 }
 
+/// The failed units that make bosun not ready: PID 1's word, or every failed unit when it did
+/// not say.
+fn unready(system: &SystemInfo) -> &[String] {
+    system
+        .unready_units
+        .as_deref()
+        .unwrap_or(&system.failed_units)
+}
+
 /// `is-ready --json`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct ReadyJson {
@@ -41,7 +53,12 @@ pub struct ReadyJson {
     pub phase: Option<String>,
     /// Why not ready; null when ready.
     pub reason: Option<String>,
+    /// Every failed unit, whether it counts or not.
     pub failed_units: Vec<String>,
+    /// The failed units that make it not ready (under `ready_failed`).
+    pub unready_units: Vec<String>,
+    /// The `ready.failed` setting (`any`, `boot`, `none`); null when bosun did not say.
+    pub ready_failed: Option<String>,
 }
 
 impl ReadyJson {
@@ -54,6 +71,8 @@ impl ReadyJson {
             phase: Some(system.phase.clone()),
             reason,
             failed_units: system.failed_units.clone(),
+            unready_units: unready(system).to_vec(),
+            ready_failed: system.ready_failed.clone(),
         }
     }
 
@@ -65,6 +84,8 @@ impl ReadyJson {
             phase: None,
             reason: Some(reason),
             failed_units: Vec::new(),
+            unready_units: Vec::new(),
+            ready_failed: None,
         }
     }
 }
@@ -122,5 +143,35 @@ mod tests {
         let json = serde_json::to_value(ReadyJson::of(&degraded)).unwrap();
         assert_eq!(json["ready"], false);
         assert_eq!(json["failed_units"][1], "b.service");
+        assert_eq!(json["unready_units"][1], "b.service");
+    }
+
+    #[test]
+    fn only_the_failures_pid1_counts_make_it_not_ready() {
+        // A failed timer run under `ready.failed: boot`: degraded, and ready all the same.
+        let mut degraded = system("degraded", "boot complete");
+        degraded.failed_units = vec!["logrotate.service".into()];
+        degraded.unready_units = Some(Vec::new());
+        degraded.ready_failed = Some("boot".into());
+        assert_eq!(reason(&degraded), None);
+        let json = serde_json::to_value(ReadyJson::of(&degraded)).unwrap();
+        assert_eq!(json["ready"], true);
+        assert_eq!(json["failed_units"][0], "logrotate.service");
+        assert_eq!(json["unready_units"].as_array().unwrap().len(), 0);
+        // Negative control: a failed unit boot started counts.
+        degraded.failed_units.push("web.socket".into());
+        degraded.unready_units = Some(vec!["web.socket".into()]);
+        assert_eq!(
+            reason(&degraded).as_deref(),
+            Some("degraded: failed units: web.socket")
+        );
+        // Boot not complete is never ready, whatever the setting.
+        let mut starting = system("starting", "starting units");
+        starting.unready_units = Some(Vec::new());
+        starting.ready_failed = Some("none".into());
+        assert_eq!(
+            reason(&starting).as_deref(),
+            Some("starting: starting units")
+        );
     }
 }

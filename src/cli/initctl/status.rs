@@ -146,11 +146,17 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// The units `status` lists, in its order: without `all`, those that are not inactive or have
-/// a job (as `systemctl list-units`); services first, then by type and name.
+/// a job (as `systemctl list-units`), less the container's own mounts, slices and devices
+/// unless they failed (bosun runs nothing for them; `systemctl list-units` shows them);
+/// services first, then by type and name.
 pub fn select(units: &[UnitInfo], all: bool) -> Vec<&UnitInfo> {
+    let tracked = |u: &UnitInfo| {
+        let kind = u.name.rsplit('.').next().unwrap_or("");
+        matches!(kind, "mount" | "slice" | "device") && u.active_state != "failed"
+    };
     let mut shown: Vec<&UnitInfo> = units
         .iter()
-        .filter(|u| all || u.active_state != "inactive" || u.job.is_some())
+        .filter(|u| all || ((u.active_state != "inactive" || u.job.is_some()) && !tracked(u)))
         .collect();
     shown.sort_by_key(|u| {
         let kind = u.name.rsplit('.').next().unwrap_or("");
@@ -349,10 +355,22 @@ pub fn overview(
     out.push('\n');
     out.push_str(&units_table(&shown, now_ms, style));
     let hidden = units.len() - shown.len();
+    let tracked = units
+        .iter()
+        .filter(|u| u.active_state != "inactive" && !shown.iter().any(|s| s.name == u.name))
+        .count();
     out.push('\n');
     out.push_str(&format!("{} units listed", shown.len()));
-    if hidden > 0 {
-        out.push_str(&format!("; {hidden} inactive not shown (--all shows them)"));
+    match (hidden - tracked, tracked) {
+        (0, 0) => {}
+        (inactive, 0) => {
+            out.push_str(&format!(
+                "; {inactive} inactive not shown (--all shows them)"
+            ));
+        }
+        (inactive, tracked) => out.push_str(&format!(
+            "; {inactive} inactive and {tracked} mounts or slices not shown (--all shows them)"
+        )),
     }
     out.push_str(".\n");
     out
@@ -450,19 +468,24 @@ mod tests {
             unit("app.socket", "active"),
             unit("idle.service", "inactive"),
             unit("bad.service", "failed"),
+            unit("tmp.mount", "active"),
+            unit("system.slice", "active"),
+            unit("srv.mount", "failed"),
         ];
         let names =
             |all| -> Vec<String> { select(&units, all).iter().map(|u| u.name.clone()).collect() };
+        // The container's mounts and slices only with --all, or when failed.
         assert_eq!(
             names(false),
             [
                 "bad.service",
                 "web.service",
+                "srv.mount",
                 "app.socket",
                 "multi-user.target"
             ]
         );
-        assert_eq!(names(true).len(), 5);
+        assert_eq!(names(true).len(), 8);
         assert_eq!(names(true)[1], "idle.service");
     }
 

@@ -11,7 +11,7 @@ use super::{Engine, UnitRun, procs};
 use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
 use crate::service::state::Phase;
-use crate::service::status::{Active, State};
+use crate::service::status::Active;
 use crate::unit::load::LoadState;
 use crate::unit::model::ServiceType;
 use crate::vocab::termination::Termination;
@@ -110,6 +110,8 @@ pub struct UnitSnapshot {
     pub triggers: Vec<(String, Active)>,
     /// The units that trigger it (timers, sockets), with their active state.
     pub triggered_by: Vec<(String, Active)>,
+    /// A mount unit's line of the mount table, while mounted.
+    pub mount: Option<crate::manager::tracked::MountPoint>,
 }
 
 impl UnitSnapshot {
@@ -149,6 +151,7 @@ impl UnitSnapshot {
             last_trigger: None,
             triggers: Vec::new(),
             triggered_by: Vec::new(),
+            mount: None,
         }
     }
 }
@@ -187,15 +190,33 @@ impl Engine {
         self.jobs.len()
     }
 
-    /// The units that failed.
+    /// The units that failed, of every type (systemd's n_failed_units: a failed socket,
+    /// timer or mount makes the system degraded as a failed service does).
     pub fn failed_units(&self) -> Vec<String> {
         self.runtime
             .iter()
-            .filter(
-                |(_, rt)| matches!(rt, UnitRun::Service(run) if run.svc.state() == State::Failed),
-            )
+            .filter(|(_, rt)| rt.unit().active() == Active::Failed)
             .map(|(n, _)| n.clone())
             .collect()
+    }
+
+    /// `root` and every unit it pulls in, transitively, through Requires=, Wants=,
+    /// Requisite= and BindsTo= (enablement links and default dependencies included): what a
+    /// start of `root` starts. Triggers (a timer's unit, a socket's service) are not pulled in.
+    pub fn pulled_in_by(&self, root: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut next = vec![self.canonical(root)];
+        while let Some(unit) = next.pop() {
+            if !seen.insert(unit.clone()) {
+                continue;
+            }
+            if let Some(d) = self.graph.deps(&unit) {
+                let pulled = d.requires.iter().chain(&d.wants);
+                let pulled = pulled.chain(&d.requisite).chain(&d.binds_to);
+                next.extend(pulled.map(|n| self.canonical(n)));
+            }
+        }
+        seen
     }
 
     /// The result of `unit`'s last run (`success`, `exit-code`, ...).

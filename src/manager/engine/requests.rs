@@ -33,7 +33,13 @@ impl Engine {
         if wanted.is_empty() {
             return;
         }
-        let (units, aliases) = collect(loader, &wanted);
+        // A mount unit asked for by name: the table as it is now (a mount made since the
+        // boot), read for this load only; the mounts already loaded keep their state.
+        if wanted.iter().any(|n| n.ends_with(".mount")) {
+            self.mounts = self.read_mount_table();
+        }
+        let (mut units, aliases) = collect(loader, &wanted);
+        crate::manager::tracked::complete(&mut units, &self.mounts, false);
         for (alias, target) in aliases {
             self.aliases.entry(alias).or_insert(target);
         }
@@ -59,7 +65,9 @@ impl Engine {
     pub fn reload_units(&mut self, loader: &Loader, default: &str) {
         let mut names: Vec<String> = self.units.keys().cloned().collect();
         names.push(default.to_owned());
-        let (units, aliases) = collect(loader, &names);
+        let (mut units, aliases) = collect(loader, &names);
+        self.mounts = self.read_mount_table();
+        crate::manager::tracked::complete(&mut units, &self.mounts, true);
         self.aliases = aliases;
         self.gc_changed = true;
         for (name, entry) in units {
@@ -153,8 +161,8 @@ impl Engine {
     /// `systemctl reset-failed`: a failed unit becomes inactive, its start limit forgotten.
     pub fn reset_failed(&mut self, unit: &str) {
         let name = self.canonical(unit);
-        if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&name) {
-            run.svc.reset_failed();
+        if let Some(run) = self.runtime.get_mut(&name) {
+            run.unit_mut().reset_failed();
         }
         self.mark_changed(&name);
     }

@@ -93,6 +93,10 @@ impl UnitType for ServiceRun {
         )
     }
 
+    fn reset_failed(&mut self) {
+        self.svc.reset_failed();
+    }
+
     fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, table: &mut Option<procs::Table>) {
         let run = self;
         let svc = &run.svc;

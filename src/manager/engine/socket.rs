@@ -120,6 +120,13 @@ impl UnitType for SocketRun {
         self.state == SocketState::Dead
     }
 
+    fn reset_failed(&mut self) {
+        if self.state == SocketState::Failed {
+            self.state = SocketState::Dead;
+        }
+        self.result = "success";
+    }
+
     fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
         let service = service_of(&snap.name, &self.section);
         snap.sub_state = self.state.name();

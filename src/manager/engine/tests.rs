@@ -12,10 +12,10 @@ use crate::unit::SpecifierContext;
 use crate::unit::load::{Loader, SearchPath};
 
 /// A root with `units` (name, text) in /etc/systemd/system; removed on drop.
-struct Tree(PathBuf);
+pub(super) struct Tree(pub(super) PathBuf);
 
 impl Tree {
-    fn new(tag: &str, units: &[(&str, &str)]) -> Tree {
+    pub(super) fn new(tag: &str, units: &[(&str, &str)]) -> Tree {
         let root = std::env::temp_dir().join(format!("bosun-engine-{tag}-{}", std::process::id()));
         let dir = root.join("etc/systemd/system");
         std::fs::create_dir_all(&dir).unwrap();
@@ -25,7 +25,7 @@ impl Tree {
         Tree(root)
     }
 
-    fn engine(&self) -> Engine {
+    pub(super) fn engine(&self) -> Engine {
         let root: &Path = &self.0;
         let settings = Settings {
             root: root.to_owned(),
@@ -36,6 +36,8 @@ impl Tree {
             run_as: None,
             started: Instant::now(),
             timer_stamps: root.join("timers"),
+            // A tree's own mount table, when it has one.
+            mountinfo: Some(root.join("mountinfo")).filter(|p| p.exists()),
         };
         let search = SearchPath::new(root, vec![PathBuf::from("/etc/systemd/system")]);
         let loader = Loader::new(search, SpecifierContext::from_system(root));

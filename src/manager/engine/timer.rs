@@ -39,6 +39,10 @@ impl UnitType for TimerRun {
         TimerRun::active(self) != Active::Active
     }
 
+    fn reset_failed(&mut self) {
+        TimerRun::reset_failed(self);
+    }
+
     fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
         snap.sub_state = self.state().name();
         snap.result = self.result();

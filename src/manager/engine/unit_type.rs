@@ -35,6 +35,11 @@ pub(super) trait UnitType {
         true
     }
 
+    /// `systemctl reset-failed`: a failed unit goes back to inactive and forgets its result
+    /// (core/unit.c unit_reset_failed(), the type's reset_failed). Types that cannot fail
+    /// have nothing to forget.
+    fn reset_failed(&mut self) {}
+
     /// What this type knows of unit `snap.name`, added to its snapshot; `table` is the process
     /// table of this round, read once for all the units asked about.
     fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, table: &mut Option<procs::Table>);

@@ -102,7 +102,11 @@ fn print_block(info: &UnitInfo, root: &Path) {
             println!("     Loaded: {} ({path}; {state}{preset})", info.load_state);
         }
         (None, Some(path), None) => println!("     Loaded: {} ({path})", info.load_state),
-        (None, None, _) => println!("     Loaded: {}", info.load_state),
+        // A mount of the table without a unit file: its source, as systemd names it.
+        (None, None, _) => match &info.mount {
+            Some(m) => println!("     Loaded: {} ({})", info.load_state, m.source),
+            None => println!("     Loaded: {}", info.load_state),
+        },
     }
     print_dropins(&info.dropins);
     let mut active = format!("     Active: {}", info.active_state);
@@ -121,6 +125,10 @@ fn print_block(info: &UnitInfo, root: &Path) {
     }
     println!("{active}");
     print_triggers(info);
+    if let Some(m) = &info.mount {
+        println!("      Where: {}", m.path);
+        println!("       What: {}", m.what);
+    }
     for (kind, address) in &info.listen {
         println!("     Listen: {address} ({kind})");
     }
@@ -388,6 +396,15 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
             out.push(("ExecMainStatus", status.to_string()));
         }
     }
+    if let Some(m) = &info.mount {
+        // core/dbus-mount.c: the mount's own properties come before the unit's.
+        out.extend([
+            ("Where", m.path.clone()),
+            ("What", m.what.clone()),
+            ("Options", m.options.clone()),
+            ("Type", m.fstype.clone()),
+        ]);
+    }
     if info.name.ends_with(".timer") {
         // core/dbus-timer.c: the timer's own properties come before the unit's.
         let time = |ms: Option<u64>| ms.map(timestamp).unwrap_or_default();
@@ -422,6 +439,14 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
         ("ActiveState", info.active_state.clone()),
         ("SubState", info.sub_state.clone()),
         ("FragmentPath", info.fragment.clone().unwrap_or_default()),
+        (
+            "SourcePath",
+            info.mount
+                .as_ref()
+                .filter(|_| info.fragment.is_none())
+                .map(|m| m.source.clone())
+                .unwrap_or_default(),
+        ),
         ("DropInPaths", list(&info.dropins)),
         (
             "UnitFileState",

@@ -200,6 +200,14 @@ impl TimerRun {
         self.result
     }
 
+    /// `systemctl reset-failed`: a failed timer is dead again, its result forgotten.
+    pub(in crate::manager::engine) fn reset_failed(&mut self) {
+        if self.state == TimerState::Failed {
+            self.state = TimerState::Dead;
+        }
+        self.result = "success";
+    }
+
     /// The deadline PID 1's loop wakes up at, while waiting.
     pub(in crate::manager::engine) fn deadline(&self) -> Option<Instant> {
         if self.state != TimerState::Waiting {
