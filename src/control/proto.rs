@@ -202,9 +202,24 @@ pub struct UnitInfo {
     /// active state.
     #[serde(default)]
     pub triggers: Vec<(String, String)>,
-    /// The units that trigger it (timers, sockets), each with its active state.
+    /// The units that trigger it (timers, sockets, paths), each with its active state.
     #[serde(default)]
     pub triggered_by: Vec<(String, String)>,
+    /// A path unit's settings.
+    #[serde(default)]
+    pub path: Option<PathInfo>,
+}
+
+/// What a path unit watches and how, as core/dbus-path.c publishes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathInfo {
+    /// (condition, path) per line: `("PathChanged", "/etc/nut/ups.conf")`.
+    pub paths: Vec<(String, String)>,
+    pub make_directory: bool,
+    pub directory_mode: u32,
+    /// TriggerLimitIntervalSec= in microseconds (u64::MAX: infinity).
+    pub trigger_limit_interval_usec: u64,
+    pub trigger_limit_burst: u32,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

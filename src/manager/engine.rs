@@ -4,11 +4,12 @@
 //! happened. Synchronous: the event loop in [`crate::init`] calls it and reads its log pipes.
 //!
 //! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
-//! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
+//! `service`, `socket`, `timer`, `path`, `target` (and `Inert`, a unit that cannot run). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
+mod path;
 mod query;
 mod requests;
 mod service;
@@ -19,7 +20,10 @@ mod unit_type;
 
 #[cfg(test)]
 mod tests;
-pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
+use path::PathRun;
+pub use query::{
+    ExecSnapshot, LoadStatus, PathFacts, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms,
+};
 pub use requests::Whom;
 use service::ServiceRun;
 use socket::SocketRun;
@@ -95,6 +99,7 @@ enum UnitRun {
     Target(TargetRun),
     Socket(Box<SocketRun>),
     Timer(Box<TimerRun>),
+    Path(Box<PathRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert(Inert),
 }
@@ -107,6 +112,7 @@ impl UnitRun {
             UnitRun::Target(run) => run,
             UnitRun::Socket(run) => &**run,
             UnitRun::Timer(run) => &**run,
+            UnitRun::Path(run) => &**run,
             UnitRun::Inert(run) => run,
         }
     }
@@ -258,6 +264,7 @@ impl Engine {
                 UnitRun::Socket(Box::new(SocketRun::new((**section).clone())))
             }
             UnitKind::Timer(section) => self.timer_runtime(name, section),
+            UnitKind::Path(section) => self.path_runtime(name, section),
             UnitKind::Unsupported { unit_type, .. } => UnitRun::Inert(Inert::new(format!(
                 "{name}: .{unit_type} units are not supported by bosun"
             ))),
@@ -398,7 +405,7 @@ impl Engine {
             Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(UnitRun::Inert(_)) | None => {}
+            Some(UnitRun::Path(_) | UnitRun::Inert(_)) | None => {}
         }
         self.dispatch(now);
         true
@@ -447,7 +454,8 @@ impl Engine {
                         .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
-            if runnable.is_empty() {
+            // Path units follow their units once the jobs have run (and may queue more).
+            if runnable.is_empty() && !self.paths_follow_units(now) {
                 return;
             }
             for (unit, kind) in runnable {
@@ -467,6 +475,8 @@ impl Engine {
             (Some(UnitRun::Timer(_)), JobKind::Stop) => TimerRun::stop(self, unit, now),
             (Some(UnitRun::Target(_)), JobKind::Start) => TargetRun::start(self, unit, now),
             (Some(UnitRun::Target(_)), JobKind::Stop) => TargetRun::stop(self, unit, now),
+            (Some(UnitRun::Path(_)), JobKind::Start) => PathRun::start(self, unit, now),
+            (Some(UnitRun::Path(_)), JobKind::Stop) => PathRun::stop(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
             (None, _) => self.finish_job(unit, JobResult::Failed),
