@@ -154,6 +154,8 @@ pub struct Engine {
     gc_changed: bool,
     /// When the last collection ran.
     last_gc: Option<Instant>,
+    /// Dispatches so far: path units follow their units once per dispatch (`path.rs`).
+    path_round: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,6 +207,7 @@ impl Engine {
             gc_due: false,
             gc_changed: false,
             last_gc: None,
+            path_round: 0,
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -443,6 +446,7 @@ impl Engine {
 
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
+        self.path_round += 1;
         loop {
             // A start waits while its service is still stopping (core/service.c
             // service_start() answers -EAGAIN then; the job runs once the unit is down).

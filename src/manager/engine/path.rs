@@ -130,6 +130,12 @@ pub(super) struct PathRun {
     result: &'static str,
     specs: Vec<SpecRun>,
     limit: TriggerLimit,
+    /// The dispatch (`Engine::path_round`) in which it last followed its unit: once per
+    /// dispatch, so that a unit that never comes up (with no trigger limit) cannot hold PID 1's
+    /// loop; a second time waits for the next turn ([`UnitType::next_deadline`]).
+    followed: u64,
+    /// It has to follow its unit again on the next turn (since then).
+    follow_due: Option<Instant>,
 }
 
 impl PathRun {
@@ -153,6 +159,8 @@ impl PathRun {
             result: "success",
             specs,
             limit: TriggerLimit::new(interval, burst),
+            followed: 0,
+            follow_due: None,
         }
     }
 
@@ -184,6 +192,11 @@ impl PathRun {
 impl UnitType for PathRun {
     fn active(&self) -> Active {
         self.state.active()
+    }
+
+    /// At once when it has to follow its unit again (see `followed`).
+    fn next_deadline(&self) -> Option<Instant> {
+        self.follow_due
     }
 
     /// A failed path unit is not: it keeps its state until reset.
@@ -434,6 +447,7 @@ impl Engine {
     /// Whether a job was queued (the caller dispatches again).
     pub(super) fn paths_follow_units(&mut self, now: Instant) -> bool {
         let before = self.jobs.len();
+        let round = self.path_round;
         let due: Vec<(String, String)> = self
             .runtime
             .iter()
@@ -454,12 +468,31 @@ impl Engine {
                 continue;
             }
             let down = matches!(state, Active::Inactive | Active::Failed);
-            let running = self.path_mut(&name).map(|p| p.state) == Some(PathState::Running);
-            if running == down {
-                self.path_enter_waiting(&name, false, true, now);
+            let Some(p) = self.path_mut(&name) else {
+                continue;
+            };
+            if (p.state == PathState::Running) != down {
+                continue;
             }
+            if p.followed == round {
+                p.follow_due = Some(now);
+                continue;
+            }
+            p.followed = round;
+            p.follow_due = None;
+            self.path_enter_waiting(&name, false, true, now);
         }
         self.jobs.len() != before
+    }
+
+    /// `reset-failed` of path unit `name` (path_reset_failed()): a failed one is dead, and its
+    /// result success.
+    pub(super) fn path_reset_failed(&mut self, name: &str) {
+        let Some(p) = self.path_mut(name) else { return };
+        p.result = "success";
+        if p.state == PathState::Failed {
+            self.set_path_state(name, PathState::Dead);
+        }
     }
 
     /// unit_test_trigger_loaded(): whether `unit`, which `name` triggers, is loaded; if not,

@@ -156,6 +156,7 @@ impl Engine {
         if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&name) {
             run.svc.reset_failed();
         }
+        self.path_reset_failed(&name);
         self.mark_changed(&name);
     }
 

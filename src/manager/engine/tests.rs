@@ -213,4 +213,43 @@ fn the_trigger_limit_fails_the_path_unit() {
         )),
         "{notes:?}"
     );
+    engine.reset_failed("watch.path");
+    let snap = &engine.snapshots(&["watch.path".to_owned()])[0];
+    assert_eq!((snap.active, snap.result), (Active::Inactive, "success"));
+}
+
+#[test]
+fn a_path_unit_whose_unit_never_comes_up_yields_to_the_loop() {
+    // No trigger limit, and a unit skipped at every start: systemd spins on its event loop;
+    // bosun re-checks once per turn of PID 1's loop, never inside one dispatch.
+    let tree = Tree::new(
+        "path-spin",
+        &[
+            (
+                "app.socket",
+                "[Unit]\nConditionPathExists=/nowhere\n[Socket]\nListenStream=/run/app.sock\n",
+            ),
+            (
+                "watch.path",
+                "[Path]\nPathExists=/flag\nUnit=app.socket\nTriggerLimitBurst=0\n",
+            ),
+        ],
+    );
+    std::fs::write(tree.0.join("flag"), "").unwrap();
+    let mut engine = tree.engine();
+    let now = Instant::now();
+    engine.request("watch.path", JobKind::Start, now).unwrap();
+    assert_eq!(engine.last_job("app.socket"), Some(JobResult::Skipped));
+    let due = engine.next_deadline().expect("a re-check on the next turn");
+    assert!(due <= Instant::now());
+    // The next turn re-checks, starts the unit again (skipped again) and waits for the next.
+    engine.forget_job("app.socket");
+    engine.on_time(Instant::now());
+    assert_eq!(engine.last_job("app.socket"), Some(JobResult::Skipped));
+    assert!(engine.next_deadline().is_some());
+    // Gone: the next turn finds nothing to do and the path unit waits, with no deadline.
+    std::fs::remove_file(tree.0.join("flag")).unwrap();
+    engine.on_time(Instant::now());
+    assert_eq!(sub_state(&engine, "watch.path"), "waiting");
+    assert!(engine.next_deadline().is_none());
 }
