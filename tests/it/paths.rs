@@ -227,6 +227,18 @@ fn cups_path_starts_cups_once_its_cache_file_appears_and_again_while_it_stays() 
     assert_eq!(code, Some(0));
     wait_sub(&pid1, &root, "cups.path", "dead");
     assert_eq!(runs(&started), 3);
+    // An inactive path unit is listed with --all only.
+    let (out, _) = systemctl(pid, &root, &["list-paths", "cups*"]);
+    assert_eq!(
+        out,
+        "PATH CONDITION UNIT ACTIVATES\n\n0 paths listed.\n\
+         Pass --all to see loaded but inactive paths, too.\n"
+    );
+    let (out, _) = systemctl(pid, &root, &["list-paths", "--all", "--no-legend", "cups*"]);
+    assert_eq!(
+        out,
+        "/var/cache/cups/org.cups.cupsd PathExists cups.path cups.service\n"
+    );
 }
 
 #[test]
@@ -311,27 +323,18 @@ fn nut_enumerator_runs_whenever_ups_conf_is_written_removed_or_created() {
     assert!(wait_until(T, || runs(&ran) == 1), "{}", pid1.stderr_now());
     wait_sub(&pid1, &root, unit, "waiting");
     assert_eq!(runs(&ran), 1);
-    // PathModified= fires on a write still open.
-    let mut open = fs::OpenOptions::new().append(true).open(&conf).unwrap();
-    open.write_all(b"port = auto\n").unwrap();
-    assert!(wait_until(T, || runs(&ran) == 2), "{}", pid1.stderr_now());
-    drop(open);
-    wait_sub(&pid1, &root, unit, "waiting");
-    let before = runs(&ran);
     // Removal is a change; so is the file appearing again (seen from /etc/nut).
     fs::remove_file(&conf).unwrap();
-    assert!(
-        wait_until(T, || runs(&ran) == before + 1),
-        "{}",
-        pid1.stderr_now()
-    );
+    assert!(wait_until(T, || runs(&ran) == 2), "{}", pid1.stderr_now());
     wait_sub(&pid1, &root, unit, "waiting");
     fs::write(&conf, "[dummy]\n").unwrap();
-    assert!(
-        wait_until(T, || runs(&ran) == before + 2),
-        "{}",
-        pid1.stderr_now()
-    );
+    assert!(wait_until(T, || runs(&ran) == 3), "{}", pid1.stderr_now());
+    wait_sub(&pid1, &root, unit, "waiting");
+    // PathModified= fires on a write still open (last: what its close does is not counted).
+    let mut open = fs::OpenOptions::new().append(true).open(&conf).unwrap();
+    open.write_all(b"port = auto\n").unwrap();
+    assert!(wait_until(T, || runs(&ran) == 4), "{}", pid1.stderr_now());
+    drop(open);
     let (out, _) = systemctl(pid1.pid(), &root, &["list-paths", "--no-legend", "nut*"]);
     assert_eq!(
         out,
@@ -425,4 +428,70 @@ fn make_directory_creates_the_watched_directory_and_directory_not_empty_triggers
     wait_sub(&pid1, &root, "spool.path", "waiting");
     assert!(root.join("var/spool/app/done/job1").exists());
     assert_eq!(runs(&ran), 1);
+}
+
+#[test]
+fn a_glob_triggers_while_files_match_it() {
+    let dir = Scratch::new("paths-glob");
+    let ran = dir.join("ran");
+    let urgent = dir.join("root/var/spool/urgent");
+    let service = format!(
+        "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >> {}; rm -f {}/*.job'\n",
+        ran.display(),
+        urgent.display(),
+    );
+    let root = root_with(
+        &dir,
+        &[
+            (
+                "urgent.path",
+                "[Path]\nPathExistsGlob=/var/spool/urgent/*.job\n".to_owned(),
+            ),
+            ("urgent.service", service),
+        ],
+    );
+    fs::create_dir_all(&urgent).unwrap();
+    fs::write(urgent.join("a.txt"), "").unwrap();
+    let Some(pid1) = boot(&root) else { return };
+    wait_sub(&pid1, &root, "urgent.path", "waiting");
+    assert_eq!(runs(&ran), 0, "a.txt does not match *.job");
+    fs::write(urgent.join("b.job"), "").unwrap();
+    assert!(wait_until(T, || runs(&ran) == 1), "{}", pid1.stderr_now());
+    wait_sub(&pid1, &root, "urgent.path", "waiting");
+    assert!(!urgent.join("b.job").exists() && urgent.join("a.txt").exists());
+    assert_eq!(runs(&ran), 1);
+    let (out, _) = systemctl(pid1.pid(), &root, &["show", "urgent.path", "-p", "Paths"]);
+    assert_eq!(out, "Paths=/var/spool/urgent/*.job (PathExistsGlob)\n");
+}
+
+#[test]
+fn a_unit_that_hits_its_start_limit_fails_its_path_unit() {
+    let dir = Scratch::new("paths-start-limit");
+    let ran = dir.join("ran");
+    let service = format!(
+        "[Unit]\nStartLimitBurst=2\nStartLimitIntervalSec=1h\n\
+         [Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo run >> {}; exit 1'\n",
+        ran.display()
+    );
+    let root = root_with(
+        &dir,
+        &[
+            ("flag.path", "[Path]\nPathExists=/flag\n".to_owned()),
+            ("flag.service", service),
+        ],
+    );
+    fs::write(root.join("flag"), "").unwrap();
+    let Some(pid1) = boot(&root) else { return };
+    // Started, failed, started again (the path is still there), failed, and refused the third
+    // time: the path unit fails with it.
+    let failed = wait_until(T, || {
+        property(&pid1, &root, "flag.path", "Result") == "unit-start-limit-hit"
+    });
+    assert!(failed, "{}", pid1.stderr_now());
+    assert_eq!(property(&pid1, &root, "flag.path", "ActiveState"), "failed");
+    assert_eq!(
+        property(&pid1, &root, "flag.service", "Result"),
+        "start-limit-hit"
+    );
+    assert_eq!(runs(&ran), 2);
 }
