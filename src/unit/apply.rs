@@ -806,4 +806,19 @@ mod tests {
         );
         assert_eq!(u.path().unwrap().triggered("a.path"), "c.target");
     }
+
+    #[test]
+    fn socket_trigger_limits() {
+        let (u, d) = load(
+            "a.socket",
+            "[Socket]\nListenStream=/run/a.sock\nTriggerLimitIntervalSec=0\nTriggerLimitBurst=7\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let s = u.socket().unwrap();
+        assert_eq!(
+            s.trigger_limit_interval,
+            Some(crate::unit::value::Timespan::Finite(Duration::ZERO))
+        );
+        assert_eq!(s.trigger_limit_burst, Some(7));
+    }
 }
