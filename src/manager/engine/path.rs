@@ -443,7 +443,8 @@ impl Engine {
 
     /// path_trigger_notify(), for every path unit at once, when the jobs have run: one whose
     /// unit went down (and has no job) re-checks and re-arms; one waiting whose unit came up
-    /// by other means is running. A unit that hit its start limit fails its path units.
+    /// by other means is running. A unit whose start it queued hit its start limit: the path
+    /// unit fails too.
     /// Whether a job was queued (the caller dispatches again).
     pub(super) fn paths_follow_units(&mut self, now: Instant) -> bool {
         let before = self.jobs.len();
@@ -463,7 +464,9 @@ impl Engine {
                 continue;
             }
             let state = self.active_state(&unit);
-            if state == Active::Failed && self.result_of(&unit) == "start-limit-hit" {
+            let running = self.path_mut(&name).map(|p| p.state) == Some(PathState::Running);
+            // Its start refused by the unit's start limit (not a limit hit before it ran).
+            if running && state == Active::Failed && self.result_of(&unit) == "start-limit-hit" {
                 self.path_enter_dead(&name, "unit-start-limit-hit");
                 continue;
             }
