@@ -406,7 +406,7 @@ fn make_directory_creates_the_watched_directory_and_directory_not_empty_triggers
             (
                 "spool.path",
                 format!(
-                    "[Path]\nDirectoryNotEmpty={spool}\nMakeDirectory=yes\nDirectoryMode=0750\n"
+                    "[Path]\nDirectoryNotEmpty={spool}\nMakeDirectory=yes\nDirectoryMode=0770\n"
                 ),
             ),
             ("spool.service", service),
@@ -418,7 +418,11 @@ fn make_directory_creates_the_watched_directory_and_directory_not_empty_triggers
     let inbox = root.join(spool.trim_start_matches('/'));
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&inbox).unwrap().permissions());
-    assert_eq!(mode & 0o7777, 0o750);
+    assert_eq!(
+        mode & 0o7777,
+        0o770,
+        "DirectoryMode= exactly, whatever the umask"
+    );
     assert_eq!(property(&pid1, &root, "spool.path", "MakeDirectory"), "yes");
     // A hidden file is no entry (dir_is_empty() ignores it); a job is.
     fs::write(inbox.join(".partial"), "").unwrap();

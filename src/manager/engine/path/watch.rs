@@ -216,21 +216,29 @@ fn has_entries(path: &Path) -> bool {
     })
 }
 
-/// MakeDirectory=: create the watched directory (and its parents) with `mode`; PathExists=
-/// and PathExistsGlob= paths are left alone (path_spec_mkdir()). A failure is returned to be
+/// MakeDirectory=: create the watched directory and its missing parents with `mode`, exactly
+/// (systemd's PID 1 runs with umask 0), leaving existing ones as they are; PathExists= and
+/// PathExistsGlob= paths are left alone (path_spec_mkdir()). A failure is returned to be
 /// warned about; the unit starts anyway.
 pub(super) fn make_directory(spec: &PathSpec, root: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::PermissionsExt;
     if matches!(
         spec.condition,
         PathCondition::Exists | PathCondition::ExistsGlob
     ) {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(on_disk(root, &spec.path))
+    let mut dir = PathBuf::from("/");
+    for part in spec.path.iter().skip(1) {
+        dir.push(part);
+        let on = on_disk(root, &dir);
+        match std::fs::create_dir(&on) {
+            Ok(()) => std::fs::set_permissions(&on, std::fs::Permissions::from_mode(mode))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -327,18 +335,20 @@ mod tests {
     fn make_directory_skips_exists_conditions() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("spool/in");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let there = mode(dir.path());
         make_directory(&spec(PathCondition::Exists, &d), Path::new("/"), 0o750).unwrap();
         assert!(!d.exists());
         make_directory(
             &spec(PathCondition::DirectoryNotEmpty, &d),
             Path::new("/"),
-            0o750,
+            0o777,
         )
         .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
-            0o750
-        );
+        // Exactly the mode, whatever the umask, for each directory made; not for those there.
+        assert_eq!(mode(&d), 0o777);
+        assert_eq!(mode(&dir.path().join("spool")), 0o777);
+        assert_eq!(mode(dir.path()), there);
     }
 }
