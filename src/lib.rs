@@ -39,6 +39,10 @@
 //! `catch_unwind`, and each task it spawns reports a panic back to it. No other thread is ever started in PID 1, so the
 //! `fork` behind `std::process::Command` stays sound.
 //!
+//! The listening sockets of socket units and the inotify descriptors of waiting path units
+//! are owned by the manager's engine; the loop borrows them to wait for readiness
+//! (`init::services`) and hands what became readable back to the engine.
+//!
 //! PID 1's own stdout and stderr are reopened non-blocking (a new open file description, so
 //! the children sharing the original one still block): [`log::output::Output`] queues what
 //! does not fit, within a bound, and the loop drains it when the fd is writable.

@@ -202,12 +202,15 @@ pub struct UnitInfo {
     /// active state.
     #[serde(default)]
     pub triggers: Vec<(String, String)>,
-    /// The units that trigger it (timers, sockets), each with its active state.
+    /// The units that trigger it (timers, sockets, paths), each with its active state.
     #[serde(default)]
     pub triggered_by: Vec<(String, String)>,
     /// A mount unit's line of the mount table, while mounted.
     #[serde(default)]
     pub mount: Option<MountFacts>,
+    /// A path unit's settings.
+    #[serde(default)]
+    pub path: Option<PathInfo>,
 }
 
 /// A mount as systemd's mount unit properties name it.
@@ -225,6 +228,18 @@ pub struct MountFacts {
     /// Where the facts come from (`/proc/self/mountinfo`), systemd's SourcePath= of a mount
     /// unit without a file.
     pub source: String,
+}
+
+/// What a path unit watches and how, as core/dbus-path.c publishes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathInfo {
+    /// (condition, path) per line: `("PathChanged", "/etc/nut/ups.conf")`.
+    pub paths: Vec<(String, String)>,
+    pub make_directory: bool,
+    pub directory_mode: u32,
+    /// TriggerLimitIntervalSec= in microseconds (u64::MAX: infinity).
+    pub trigger_limit_interval_usec: u64,
+    pub trigger_limit_burst: u32,
 }
 
 /// How a job ended, per unit (also the answer to kill and reset-failed: `done` or `refused`).

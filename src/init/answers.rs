@@ -8,8 +8,8 @@ use tokio::sync::oneshot;
 use super::Supervisor;
 use crate::config::ReadyFailed;
 use crate::control::proto::{
-    ExecStatus, JobOutcome, JobVerb, KillWhom, LogLine, Request, Response, SystemInfo, UnitInfo,
-    bus_error,
+    ExecStatus, JobOutcome, JobVerb, KillWhom, LogLine, PathInfo, Request, Response, SystemInfo,
+    UnitInfo, bus_error,
 };
 use crate::control::server::{Incoming, MAX_LOG_BYTES, MAX_LOG_LINES, changes_state};
 use crate::manager::engine::{Engine, RefusalReason, Tracking, UnitSnapshot, Whom};
@@ -700,6 +700,18 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
         last_trigger_ms: s.last_trigger.map(epoch_ms),
         triggers: states(s.triggers),
         triggered_by: states(s.triggered_by),
+        path: s.path.map(|p| PathInfo {
+            paths: p
+                .paths
+                .into_iter()
+                .map(|(c, path)| (c.to_owned(), path))
+                .collect(),
+            make_directory: p.make_directory,
+            directory_mode: p.directory_mode,
+            trigger_limit_interval_usec: u64::try_from(p.trigger_limit_interval.as_micros())
+                .unwrap_or(u64::MAX),
+            trigger_limit_burst: p.trigger_limit_burst,
+        }),
     }
 }
 

@@ -304,6 +304,16 @@ async fn supervise(
                     svc.on_socket_activity(&unit, index);
                 }
             }),
+            (unit, index) = async {
+                match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
+                    Some(svc) => svc.path_activity().await,
+                    None => pending().await,
+                }
+            } => pid1.guarded("path activation", |p| {
+                if let Some(svc) = p.units_mut() {
+                    svc.on_path_activity(&unit, index);
+                }
+            }),
             Some(line) = rx.recv() => pid1.guarded("a line of output", |p| {
                 if let Some(boot) = p.boot.as_mut().filter(|b| b.owns(&line)) {
                     boot.on_line(line, output.as_mut());

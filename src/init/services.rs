@@ -163,31 +163,18 @@ impl Services {
     /// with the reactor for this wait only, borrowed from the engine, which stays their one
     /// owner; pending forever when nothing listens.
     pub async fn socket_activity(&self) -> (String, usize) {
-        let watched: Vec<(String, usize, _)> = self
-            .engine
-            .socket_watches()
-            .into_iter()
-            .filter_map(|(unit, index, fd)| {
-                let fd = crate::sys::register(fd)
-                    .inspect_err(|e| {
-                        crate::log::warn(format_args!("{unit}: cannot watch the socket: {e}"));
-                    })
-                    .ok()?;
-                Some((unit.to_owned(), index, fd))
-            })
-            .collect();
-        if watched.is_empty() {
-            return std::future::pending().await;
-        }
-        std::future::poll_fn(|cx| {
-            for (unit, index, fd) in &watched {
-                if fd.poll_read_ready(cx).is_ready() {
-                    return std::task::Poll::Ready((unit.clone(), *index));
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await
+        first_ready(self.engine.socket_watches(), "the socket").await
+    }
+
+    /// Wait for inotify events of a waiting path unit: (unit, path line); as
+    /// [`Self::socket_activity`].
+    pub async fn path_activity(&self) -> (String, usize) {
+        first_ready(self.engine.path_watches(), "its paths").await
+    }
+
+    /// Events of line `index` of path unit `unit`.
+    pub fn on_path_activity(&mut self, unit: &str, index: usize) {
+        self.engine.on_path_ready(unit, index, Instant::now());
     }
 
     /// Activity on line `index` of socket `unit`.
@@ -345,4 +332,35 @@ fn bind_notify(address: &str) -> Option<NotifySocket> {
             None
         }
     }
+}
+
+/// The first of `watched` (unit, line, descriptor) to become readable, registered with the
+/// reactor for this wait only; pending forever when there is none.
+async fn first_ready(
+    watched: Vec<(&str, usize, std::os::fd::BorrowedFd<'_>)>,
+    what: &str,
+) -> (String, usize) {
+    let watched: Vec<(String, usize, _)> = watched
+        .into_iter()
+        .filter_map(|(unit, index, fd)| {
+            let fd = crate::sys::register(fd)
+                .inspect_err(|e| {
+                    crate::log::warn(format_args!("{unit}: cannot watch {what}: {e}"));
+                })
+                .ok()?;
+            Some((unit.to_owned(), index, fd))
+        })
+        .collect();
+    if watched.is_empty() {
+        return std::future::pending().await;
+    }
+    std::future::poll_fn(|cx| {
+        for (unit, index, fd) in &watched {
+            if fd.poll_read_ready(cx).is_ready() {
+                return std::task::Poll::Ready((unit.clone(), *index));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }

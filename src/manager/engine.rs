@@ -4,13 +4,14 @@
 //! happened. Synchronous: the event loop in [`crate::init`] calls it and reads its log pipes.
 //!
 //! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
-//! `service`, `socket`, `timer`, `target`, `mount`, `slice` (and `Inert`, a unit that cannot
-//! run). What a unit is
+//! `service`, `socket`, `timer`, `path`, `target`, `mount`, `slice` (and `Inert`, a unit that
+//! cannot run). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
 mod mount;
+mod path;
 mod query;
 mod requests;
 mod service;
@@ -23,7 +24,10 @@ mod unit_type;
 #[cfg(test)]
 mod tests;
 use mount::MountRun;
-pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
+use path::PathRun;
+pub use query::{
+    ExecSnapshot, LoadStatus, PathFacts, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms,
+};
 pub use requests::Whom;
 use service::ServiceRun;
 use slice::SliceRun;
@@ -105,6 +109,7 @@ enum UnitRun {
     Timer(Box<TimerRun>),
     Mount(MountRun),
     Slice(SliceRun),
+    Path(Box<PathRun>),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert(Inert),
 }
@@ -117,6 +122,7 @@ impl UnitRun {
             UnitRun::Target(run) => run,
             UnitRun::Socket(run) => &**run,
             UnitRun::Timer(run) => &**run,
+            UnitRun::Path(run) => &**run,
             UnitRun::Mount(run) => run,
             UnitRun::Slice(run) => run,
             UnitRun::Inert(run) => run,
@@ -132,6 +138,7 @@ impl UnitRun {
             UnitRun::Timer(run) => &mut **run,
             UnitRun::Mount(run) => run,
             UnitRun::Slice(run) => run,
+            UnitRun::Path(run) => &mut **run,
             UnitRun::Inert(run) => run,
         }
     }
@@ -175,6 +182,8 @@ pub struct Engine {
     last_gc: Option<Instant>,
     /// The mount table as last read (load, daemon-reload), for the mount units.
     mounts: crate::manager::tracked::MountTable,
+    /// Dispatches so far: path units follow their units once per dispatch (`path.rs`).
+    path_round: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -227,6 +236,7 @@ impl Engine {
             gc_changed: false,
             last_gc: None,
             mounts: crate::manager::tracked::MountTable::default(),
+            path_round: 0,
         };
         engine.mounts = engine.read_mount_table();
         crate::manager::tracked::complete(&mut units, &engine.mounts, true);
@@ -294,6 +304,7 @@ impl Engine {
             }
             UnitKind::Timer(section) => self.timer_runtime(name, section),
             UnitKind::Unsupported { unit_type, .. } => self.tracked_runtime(name, unit_type),
+            UnitKind::Path(section) => self.path_runtime(name, section),
         }
     }
 
@@ -431,7 +442,7 @@ impl Engine {
             Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Inert(_)) | None => {}
+            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Path(_) | UnitRun::Inert(_)) | None => {}
         }
         self.dispatch(now);
         true
@@ -469,6 +480,7 @@ impl Engine {
 
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
+        self.path_round += 1;
         loop {
             // A start waits while its service is still stopping (core/service.c
             // service_start() answers -EAGAIN then; the job runs once the unit is down).
@@ -480,7 +492,8 @@ impl Engine {
                         .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
-            if runnable.is_empty() {
+            // Path units follow their units once the jobs have run (and may queue more).
+            if runnable.is_empty() && !self.paths_follow_units(now) {
                 return;
             }
             for (unit, kind) in runnable {
@@ -504,6 +517,8 @@ impl Engine {
             (Some(UnitRun::Mount(_)), JobKind::Stop) => MountRun::stop(self, unit, now),
             (Some(UnitRun::Slice(_)), JobKind::Start) => SliceRun::start(self, unit, now),
             (Some(UnitRun::Slice(_)), JobKind::Stop) => SliceRun::stop(self, unit, now),
+            (Some(UnitRun::Path(_)), JobKind::Start) => PathRun::start(self, unit, now),
+            (Some(UnitRun::Path(_)), JobKind::Stop) => PathRun::stop(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
             (None, _) => self.finish_job(unit, JobResult::Failed),

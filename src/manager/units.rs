@@ -129,7 +129,7 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
     if u.default_dependencies
         && matches!(
             loaded.unit.kind,
-            UnitKind::Service(_) | UnitKind::Socket(_) | UnitKind::Timer(_)
+            UnitKind::Service(_) | UnitKind::Socket(_) | UnitKind::Timer(_) | UnitKind::Path(_)
         )
     {
         names.push("sysinit.target".to_owned());
@@ -149,6 +149,8 @@ fn pulled(loaded: &LoadedUnit) -> Vec<String> {
                 names.extend(["time-set.target".to_owned(), "time-sync.target".to_owned()]);
             }
         }
+        // So is a path unit's (path.c path_add_trigger_dependencies()).
+        UnitKind::Path(p) => names.push(p.triggered(loaded.name.as_ref())),
         _ => {}
     }
     names
@@ -182,6 +184,9 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 // Triggers= implies Before=, default dependencies or not.
                 if let UnitKind::Timer(t) = &l.unit.kind {
                     d.before.insert(canonical(&t.triggered(name)));
+                }
+                if let UnitKind::Path(p) = &l.unit.kind {
+                    d.before.insert(canonical(&p.triggered(name)));
                 }
                 if u.default_dependencies {
                     add_defaults(&mut d, &l.unit.kind, units);
@@ -272,6 +277,14 @@ fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) 
                 d.after.insert("time-sync.target".to_owned());
             }
             d.before.insert("timers.target".to_owned());
+            d.conflicts.insert("shutdown.target".to_owned());
+            d.before.insert("shutdown.target".to_owned());
+        }
+        UnitKind::Path(_) => {
+            // path.c path_add_default_dependencies().
+            d.before.insert("paths.target".to_owned());
+            d.requires.insert("sysinit.target".to_owned());
+            d.after.insert("sysinit.target".to_owned());
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());
         }

@@ -3,7 +3,7 @@
 //! with systemd's rules (an empty assignment resets a list, specifiers are resolved) and a
 //! value that does not parse becomes an error of this unit with `path:line`, the key, the value
 //! and why. The execution-environment keys shared by services and sockets are in
-//! `apply_exec.rs`, socket and timer keys in `apply_socket.rs`; whole-unit rules (systemd's service_verify and friends) are in
+//! `apply_exec.rs`, socket and timer keys in `apply_socket.rs`, path keys in `apply_path.rs`; whole-unit rules (systemd's service_verify and friends) are in
 //! [`check_unit`]. No I/O here but for the time zone files an `OnCalendar=` names (read when
 //! the value is, as systemd does): the loader hands in the bytes.
 
@@ -194,6 +194,7 @@ impl<'a> Applier<'a> {
                 UnitKind::Service(s) => self.service_key(&mut unit.unit, s, key, v),
                 UnitKind::Socket(s) => self.socket_key(s, key, v),
                 UnitKind::Timer(t) => self.timer_key(t, key, v),
+                UnitKind::Path(p) => self.path_key(p, key, v),
                 UnitKind::Target | UnitKind::Unsupported { .. } => Ok(()),
             },
         };
@@ -605,6 +606,11 @@ pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
                 fail("Timer unit lacks value setting. Refusing.");
             }
         }
+        UnitKind::Path(p) => {
+            if p.specs.is_empty() {
+                fail("Path unit lacks path setting. Refusing.");
+            }
+        }
         UnitKind::Target | UnitKind::Unsupported { .. } => {}
     }
     out
@@ -760,5 +766,73 @@ mod tests {
         assert!(
             matches!(u.kind, UnitKind::Unsupported { ref assignments, .. } if assignments.len() == 2)
         );
+    }
+
+    #[test]
+    fn path_sections() {
+        use crate::unit::model::{PathCondition, PathSpec};
+        let (u, d) = load(
+            "nut-driver-enumerator.path",
+            "[Path]\nPathChanged=/etc/nut//ups.conf\nPathExists=/x\nPathExists=\n\
+             PathModified=/run/%N.conf\nDirectoryNotEmpty=/spool/\nPathExistsGlob=/a/*.job\n\
+             MakeDirectory=yes\nDirectoryMode=0700\nTriggerLimitIntervalSec=5s\n\
+             TriggerLimitBurst=10\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let p = u.path().unwrap();
+        let specs: Vec<(PathCondition, &str)> = p
+            .specs
+            .iter()
+            .map(|PathSpec { condition, path }| (*condition, path.to_str().unwrap()))
+            .collect();
+        // An empty assignment clears every line before it.
+        assert_eq!(
+            specs,
+            [
+                (PathCondition::Modified, "/run/nut-driver-enumerator.conf"),
+                (PathCondition::DirectoryNotEmpty, "/spool"),
+                (PathCondition::ExistsGlob, "/a/*.job"),
+            ]
+        );
+        assert!(p.make_directory);
+        assert_eq!(p.directory_mode, Some(0o700));
+        assert_eq!(p.trigger_limit_burst, Some(10));
+        assert_eq!(
+            p.triggered("nut-driver-enumerator.path"),
+            "nut-driver-enumerator.service"
+        );
+        let (u, d) = load(
+            "a.path",
+            "[Path]\nPathExists=relative\nPathChanged=/a/../b\nUnit=b.path\n\
+             DirectoryMode=999\nTriggerLimitBurst=-1\nMakeDirectory=maybe\nUnit=c.target\n",
+        );
+        assert_eq!(
+            d,
+            [
+                "/u/file:2: invalid value for PathExists=: path is not absolute: relative",
+                "/u/file:3: invalid value for PathChanged=: path is not normalized: /a/../b",
+                "/u/file:4: invalid value for Unit=: b.path is a path unit; a path unit cannot activate a path unit",
+                "/u/file:5: invalid value for DirectoryMode=: \"999\" is not an octal access mode (such as 0755)",
+                "/u/file:6: invalid value for TriggerLimitBurst=: \"-1\" is not a non-negative integer",
+                "/u/file:7: invalid value for MakeDirectory=: \"maybe\" is not a boolean (use yes, no, true, false, on, off, 1 or 0)",
+                "/u/file: Path unit lacks path setting. Refusing.",
+            ]
+        );
+        assert_eq!(u.path().unwrap().triggered("a.path"), "c.target");
+    }
+
+    #[test]
+    fn socket_trigger_limits() {
+        let (u, d) = load(
+            "a.socket",
+            "[Socket]\nListenStream=/run/a.sock\nTriggerLimitIntervalSec=0\nTriggerLimitBurst=7\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let s = u.socket().unwrap();
+        assert_eq!(
+            s.trigger_limit_interval,
+            Some(crate::unit::value::Timespan::Finite(Duration::ZERO))
+        );
+        assert_eq!(s.trigger_limit_burst, Some(7));
     }
 }

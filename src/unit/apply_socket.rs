@@ -50,6 +50,8 @@ impl Applier<'_> {
             "Backlog" => s.backlog = opt(v, parse_u32)?,
             "MaxConnections" => s.max_connections = opt(v, parse_u32)?,
             "MaxConnectionsPerSource" => s.max_connections_per_source = opt(v, parse_u32)?,
+            "TriggerLimitIntervalSec" => s.trigger_limit_interval = opt(v, value::parse_timespan)?,
+            "TriggerLimitBurst" => s.trigger_limit_burst = opt(v, parse_u32)?,
             "ReceiveBuffer" => s.receive_buffer = opt(v, value::parse_size)?,
             "SendBuffer" => s.send_buffer = opt(v, value::parse_size)?,
             "Service" => {
@@ -127,18 +129,7 @@ impl Applier<'_> {
             "FixedRandomDelay" => t.fixed_random_delay = bool_of(v)?,
             "Persistent" => t.persistent = bool_of(v)?,
             "RemainAfterElapse" => t.remain_after_elapse = opt(v, value::parse_bool)?,
-            "Unit" => {
-                t.unit = match self.text(v) {
-                    None => None,
-                    Some(n) => {
-                        let n = UnitName::parse(&n).map_err(|e| e.to_string())?;
-                        if n.unit_type() == "timer" {
-                            return Err(format!("{n} is a timer; a timer cannot activate a timer"));
-                        }
-                        Some(n)
-                    }
-                };
-            }
+            "Unit" => t.unit = self.trigger_unit(v, "timer", "a timer")?,
             _ => {}
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! The typed model of a unit: `[Unit]`, `[Install]` and the type section (`[Service]`,
-//! `[Socket]`, `[Timer]`; targets have none; other types keep their assignments as "parsed,
+//! `[Socket]`, `[Timer]`, `[Path]`; targets have none; other types keep their assignments as "parsed,
 //! type not supported"). Plain data with systemd's defaults; filling it is [`super::apply`]'s
 //! job, running it is the services issue's. Nothing here touches the system.
 
@@ -32,6 +32,7 @@ impl Unit {
             "service" => UnitKind::Service(Box::default()),
             "socket" => UnitKind::Socket(Box::default()),
             "timer" => UnitKind::Timer(TimerSection::default()),
+            "path" => UnitKind::Path(PathSection::default()),
             "target" => UnitKind::Target,
             other => UnitKind::Unsupported {
                 unit_type: other.to_owned(),
@@ -93,6 +94,14 @@ impl Unit {
             _ => None,
         }
     }
+
+    /// The `[Path]` part, when this is a path unit.
+    pub fn path(&self) -> Option<&PathSection> {
+        match &self.kind {
+            UnitKind::Path(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// The type-specific part of a unit.
@@ -104,9 +113,11 @@ pub enum UnitKind {
     Socket(Box<SocketSection>),
     /// `.timer`.
     Timer(TimerSection),
+    /// `.path`.
+    Path(PathSection),
     /// `.target`: no section of its own.
     Target,
-    /// `.path`, `.mount`, ...: parsed, kept, not supported by bosun.
+    /// `.mount`, `.swap`, ...: parsed, kept, not supported by bosun.
     Unsupported {
         /// The type suffix.
         unit_type: String,
@@ -599,6 +610,10 @@ pub struct SocketSection {
     pub max_connections: Option<u32>,
     /// MaxConnectionsPerSource=.
     pub max_connections_per_source: Option<u32>,
+    /// TriggerLimitIntervalSec= (default 2s).
+    pub trigger_limit_interval: Option<Timespan>,
+    /// TriggerLimitBurst= (default 20, 200 with Accept=yes).
+    pub trigger_limit_burst: Option<u32>,
     /// ExecStartPre=.
     pub exec_start_pre: Vec<ExecCommand>,
     /// ExecStartPost=.
@@ -657,5 +672,82 @@ impl TimerSection {
     /// time-sync.target by default, as timer.c timer_add_default_dependencies()).
     pub fn has_calendar(&self) -> bool {
         !self.on_calendar.is_empty()
+    }
+}
+
+/// What a `[Path]` line watches for (systemd.path(5); path.c's PathType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathCondition {
+    /// PathExists=: the path exists (level-triggered).
+    Exists,
+    /// PathExistsGlob=: a file matches the glob (level-triggered).
+    ExistsGlob,
+    /// PathChanged=: the file was written and closed, created, removed, renamed or its
+    /// attributes changed (edge-triggered).
+    Changed,
+    /// PathModified=: as PathChanged=, and also on every write (edge-triggered).
+    Modified,
+    /// DirectoryNotEmpty=: the directory has an entry (level-triggered).
+    DirectoryNotEmpty,
+}
+
+impl PathCondition {
+    /// The directive's name, as `systemctl show` (Paths=) and `list-paths` print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PathCondition::Exists => "PathExists",
+            PathCondition::ExistsGlob => "PathExistsGlob",
+            PathCondition::Changed => "PathChanged",
+            PathCondition::Modified => "PathModified",
+            PathCondition::DirectoryNotEmpty => "DirectoryNotEmpty",
+        }
+    }
+
+    /// The condition a directive names.
+    pub fn from_key(key: &str) -> Option<PathCondition> {
+        [
+            PathCondition::Exists,
+            PathCondition::ExistsGlob,
+            PathCondition::Changed,
+            PathCondition::Modified,
+            PathCondition::DirectoryNotEmpty,
+        ]
+        .into_iter()
+        .find(|c| c.name() == key)
+    }
+}
+
+/// One watched path of a path unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathSpec {
+    pub condition: PathCondition,
+    /// Absolute and simplified (no `//`, `/./` or trailing slash).
+    pub path: PathBuf,
+}
+
+/// `[Path]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathSection {
+    /// PathExists=, PathExistsGlob=, PathChanged=, PathModified=, DirectoryNotEmpty=, in order.
+    pub specs: Vec<PathSpec>,
+    /// Unit=: the unit activated (default: the path unit's name with `.service`).
+    pub unit: Option<UnitName>,
+    /// MakeDirectory=.
+    pub make_directory: bool,
+    /// DirectoryMode= (default 0755).
+    pub directory_mode: Option<u32>,
+    /// TriggerLimitIntervalSec= (default 2s).
+    pub trigger_limit_interval: Option<Timespan>,
+    /// TriggerLimitBurst= (default 200).
+    pub trigger_limit_burst: Option<u32>,
+}
+
+impl PathSection {
+    /// The unit the path unit `path` activates: Unit=, else its own name with `.service`.
+    pub fn triggered(&self, path: &str) -> String {
+        match &self.unit {
+            Some(unit) => unit.to_string(),
+            None => format!("{}.service", path.strip_suffix(".path").unwrap_or(path)),
+        }
     }
 }

@@ -462,3 +462,23 @@ fn unsafe_free_kill(pid: i32, signo: i32) -> bool {
 pub fn run_pid1(builder: Pid1Builder, timeout: Duration) -> Option<Finished> {
     builder.start().map(|p| p.wait(timeout))
 }
+
+/// bosun's systemctl inside PID 1's namespaces (host pid `pid`), on `root` (BOSUN_ROOT):
+/// stdout with `root` taken out of it, and the exit code.
+pub fn systemctl_in(pid: i32, root: &Path, args: &[&str]) -> (String, Option<i32>) {
+    let out = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-p", "-m", "--"])
+        .arg(bosun())
+        .arg("systemctl")
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LC_ALL", "C.UTF-8")
+        .env("BOSUN_ROOT", root)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace(&root.display().to_string(), ""),
+        out.status.code(),
+    )
+}

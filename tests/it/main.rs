@@ -20,6 +20,7 @@ mod initctl;
 mod installer;
 mod notify;
 mod output;
+mod paths;
 mod pid1;
 mod repo;
 mod resilience;

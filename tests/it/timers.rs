@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::harness::{Pid1, Scratch, bosun, wait_until};
+use crate::harness::{Pid1, Scratch, bosun, systemctl_in as systemctl, wait_until};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -55,25 +55,6 @@ fn runs(out: &Path) -> Vec<f64> {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
-}
-
-/// bosun's systemctl inside PID 1's namespaces (host pid `pid`): stdout, and the exit code.
-fn systemctl(pid: i32, root: &Path, args: &[&str]) -> (String, Option<i32>) {
-    let out = Command::new("nsenter")
-        .args(["-t", &pid.to_string(), "-p", "-m", "--"])
-        .arg(bosun())
-        .arg("systemctl")
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("LC_ALL", "C.UTF-8")
-        .env("BOSUN_ROOT", root)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).replace(&root.display().to_string(), ""),
-        out.status.code(),
-    )
 }
 
 fn boot(root: &Path) -> Option<Pid1> {

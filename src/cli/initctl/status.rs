@@ -224,6 +224,15 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 let at: Vec<&str> = u.listen.iter().map(|(_, a)| a.as_str()).collect();
                 description = format!("{description} [{}]", at.join(", "));
             }
+            // A path unit says what it watches.
+            if let Some(p) = u.path.as_ref().filter(|p| !p.paths.is_empty()) {
+                let what: Vec<String> = p
+                    .paths
+                    .iter()
+                    .map(|(c, path)| format!("{c}={path}"))
+                    .collect();
+                description = format!("{description} [{}]", what.join(", "));
+            }
             if let Some((accepted, connected)) = u.connections {
                 description = format!("{description} {connected}/{accepted} connections");
             }
@@ -487,6 +496,22 @@ mod tests {
         );
         assert_eq!(names(true).len(), 8);
         assert_eq!(names(true)[1], "idle.service");
+    }
+
+    #[test]
+    fn a_path_unit_shows_what_it_watches() {
+        let mut cups = unit("cups.path", "active");
+        cups.description = "CUPS Scheduler".into();
+        cups.path = Some(crate::control::proto::PathInfo {
+            paths: vec![("PathExists".into(), "/var/cache/cups/org.cups.cupsd".into())],
+            ..Default::default()
+        });
+        let text = units_table(&[&cups], 0, Style::default());
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.ends_with("CUPS Scheduler [PathExists=/var/cache/cups/org.cups.cupsd]"),
+            "{row}"
+        );
     }
 
     #[test]

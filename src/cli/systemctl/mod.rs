@@ -155,6 +155,8 @@ Unit Commands:
                                       by address
   list-timers [PATTERN...]            List timer units bosun has loaded, ordered
                                       by next elapse
+  list-paths [PATTERN...]             List path units bosun has loaded, ordered
+                                      by path
   is-active PATTERN...                Check whether units are active
   is-failed [PATTERN...]              Check whether units are failed
   status [PATTERN...|PID...]          Show runtime status of one or more units

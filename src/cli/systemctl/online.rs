@@ -49,6 +49,8 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
             .map(|r| list::sockets(&unit_list(r), invocation)),
         Verb::ListTimers => ask(Request::Units { names: Vec::new() })
             .map(|r| list::timers(&unit_list(r), invocation, crate::vocab::time::now_ms())),
+        Verb::ListPaths => ask(Request::Units { names: Vec::new() })
+            .map(|r| list::paths(&unit_list(r), invocation)),
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {

@@ -1,6 +1,6 @@
 //! Text as systemctl formats it: shell quoting (basic/escape.c shell_maybe_quote()), and
 //! timestamps absolute and relative (basic/time-util.c format_timestamp(),
-//! format_timestamp_relative()). Pure functions.
+//! format_timestamp_relative()), time spans (format_timespan()). Pure functions.
 
 /// `s` as a shell word, quoted only when needed: `$'...'` with backslash escapes (POSIX
 /// mode, as show-environment prints values), or `"..."` (as job failure hints print names).
@@ -43,6 +43,37 @@ pub fn timestamp(ms: u64) -> String {
     let days = secs.div_euclid(86_400);
     let weekday = usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0);
     format!("{} {}", DAYS[weekday], crate::vocab::time::utc_time(ms))
+}
+
+/// A span of microseconds as `systemctl show` prints a `...USec` property
+/// (format_timespan() with no rounding): `2s`, `1min 30s`, `500ms`, `infinity` for u64::MAX.
+pub fn timespan(usec: u64) -> String {
+    const UNITS: [(&str, u64); 9] = [
+        ("y", 31_557_600_000_000),
+        ("month", 2_629_800_000_000),
+        ("w", 604_800_000_000),
+        ("d", 86_400_000_000),
+        ("h", 3_600_000_000),
+        ("min", 60_000_000),
+        ("s", 1_000_000),
+        ("ms", 1_000),
+        ("us", 1),
+    ];
+    if usec == u64::MAX {
+        return "infinity".to_owned();
+    }
+    if usec == 0 {
+        return "0".to_owned();
+    }
+    let mut left = usec;
+    let mut parts = Vec::new();
+    for (name, size) in UNITS {
+        if left >= size {
+            parts.push(format!("{}{name}", left / size));
+            left %= size;
+        }
+    }
+    parts.join(" ")
 }
 
 /// How long before (`ago`) or after (`left`) `now_ms` the time `ms` is, as systemd says it.
@@ -143,5 +174,14 @@ mod tests {
         assert_eq!(relative(now - 250, now), "250ms ago");
         assert_eq!(relative(now + 2_000, now), "2s left");
         assert_eq!(relative(now, now), "now");
+    }
+
+    #[test]
+    fn timespans_as_systemd() {
+        assert_eq!(timespan(2_000_000), "2s");
+        assert_eq!(timespan(90_000_000), "1min 30s");
+        assert_eq!(timespan(500_000), "500ms");
+        assert_eq!(timespan(0), "0");
+        assert_eq!(timespan(u64::MAX), "infinity");
     }
 }

@@ -44,6 +44,8 @@ pub enum Verb {
     ListSockets,
     /// `list-timers [PATTERN...]` (`--all`).
     ListTimers,
+    /// `list-paths [PATTERN...]` (`--all`).
+    ListPaths,
     /// `list-unit-files [PATTERN...]`.
     ListUnitFiles,
     /// `list-dependencies [UNIT...]` (`--reverse`, `--after`, `--before`, `--all`).
@@ -122,6 +124,7 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
         "list-units" => (Verb::ListUnits, ANY_ARGS, Patterns),
         "list-sockets" => (Verb::ListSockets, ANY_ARGS, Patterns),
         "list-timers" => (Verb::ListTimers, ANY_ARGS, Patterns),
+        "list-paths" => (Verb::ListPaths, ANY_ARGS, Patterns),
         "list-unit-files" => (Verb::ListUnitFiles, ANY_ARGS, Patterns),
         "start" => (Verb::Start, SOME_ARGS, Expand),
         "stop" => (Verb::Stop, SOME_ARGS, Expand),
@@ -255,6 +258,7 @@ impl Verb {
             Verb::ListUnits => "list-units",
             Verb::ListSockets => "list-sockets",
             Verb::ListTimers => "list-timers",
+            Verb::ListPaths => "list-paths",
             Verb::ListUnitFiles => "list-unit-files",
             Verb::ListDependencies => "list-dependencies",
             Verb::Enable => "enable",

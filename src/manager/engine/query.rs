@@ -108,10 +108,23 @@ pub struct UnitSnapshot {
     pub last_trigger: Option<SystemTime>,
     /// The units it triggers (a timer's Unit=, a socket's service), with their active state.
     pub triggers: Vec<(String, Active)>,
-    /// The units that trigger it (timers, sockets), with their active state.
+    /// The units that trigger it (timers, sockets, paths), with their active state.
     pub triggered_by: Vec<(String, Active)>,
     /// A mount unit's line of the mount table, while mounted.
     pub mount: Option<crate::manager::tracked::MountPoint>,
+    /// A path unit's settings.
+    pub path: Option<PathFacts>,
+}
+
+/// What a path unit watches and how (core/dbus-path.c properties).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathFacts {
+    /// (condition, path) per line: `("PathExists", "/var/cache/cups/org.cups.cupsd")`.
+    pub paths: Vec<(&'static str, String)>,
+    pub make_directory: bool,
+    pub directory_mode: u32,
+    pub trigger_limit_interval: std::time::Duration,
+    pub trigger_limit_burst: u32,
 }
 
 impl UnitSnapshot {
@@ -152,6 +165,7 @@ impl UnitSnapshot {
             triggers: Vec::new(),
             triggered_by: Vec::new(),
             mount: None,
+            path: None,
         }
     }
 }
@@ -286,6 +300,10 @@ impl Engine {
         for socket in self.sockets_activating(&name) {
             let state = self.active_state(&socket);
             info.triggered_by.push((socket, state));
+        }
+        for path in self.paths_triggering(&name) {
+            let state = self.active_state(&path);
+            info.triggered_by.push((path, state));
         }
         Some(info)
     }

@@ -164,6 +164,7 @@ impl Engine {
         if let Some(run) = self.runtime.get_mut(&name) {
             run.unit_mut().reset_failed();
         }
+        self.path_reset_failed(&name);
         self.mark_changed(&name);
     }
 

@@ -356,10 +356,25 @@ impl Engine {
         let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
             return false;
         };
+        // TriggerLimitIntervalSec=/TriggerLimitBurst= override the defaults; a zero turns the
+        // limit off, as ratelimit_configured() says.
+        let interval = run
+            .section
+            .trigger_limit_interval
+            .map_or(Some(TRIGGER_INTERVAL), |t| {
+                Some(t.finite().unwrap_or(Duration::MAX))
+            });
+        let burst = run
+            .section
+            .trigger_limit_burst
+            .map_or(burst, |b| usize::try_from(b).unwrap_or(usize::MAX));
+        let Some(interval) = interval.filter(|i| !i.is_zero() && burst > 0) else {
+            return true;
+        };
         while run
             .triggers
             .front()
-            .is_some_and(|t| now.duration_since(*t) > TRIGGER_INTERVAL)
+            .is_some_and(|t| now.duration_since(*t) > interval)
         {
             run.triggers.pop_front();
         }

@@ -22,7 +22,6 @@ use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
 use crate::service::procs;
 use crate::service::state::Active;
-use crate::unit::load::LoadState;
 use crate::unit::model::TimerSection;
 
 impl UnitType for TimerRun {
@@ -121,15 +120,7 @@ impl Engine {
             return self.finish_job(name, JobResult::Done);
         }
         let unit = t.unit.clone();
-        let loaded = match self.units.get(&unit) {
-            Some(Entry::Loaded(l)) => l.state == LoadState::Loaded,
-            Some(Entry::Builtin { .. }) => true,
-            Some(Entry::Missing(_)) | None => false,
-        };
-        if !loaded {
-            self.notes.push(Note::Error(format!(
-                "{name}: Refusing to start, unit {unit} to trigger not loaded."
-            )));
+        if !self.trigger_loaded(name, &unit) {
             if let Some(t) = self.timer_mut(name) {
                 t.lack_resources();
             }

@@ -225,3 +225,42 @@ fn a_timer_loads_its_unit_and_is_ordered_as_systemd_orders_it() {
     assert!(!tick.before.contains("timers.target") && tick.after.is_empty());
     assert!(!tick.before.contains("tick.service"));
 }
+
+#[test]
+fn path_units_load_their_unit_and_get_systemds_default_dependencies() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "path",
+        &[
+            (
+                &format!("{sys}/cups.path"),
+                "[Path]\nPathExists=/var/cache/cups/org.cups.cupsd\n[Install]\nWantedBy=multi-user.target\n",
+            ),
+            (
+                &format!("{sys}/cups.service"),
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/multi-user.target.wants/cups.path"),
+                "->../cups.path",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let (units, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    for name in [
+        "cups.path",
+        "cups.service",
+        "paths.target",
+        "sysinit.target",
+    ] {
+        assert!(units.contains_key(name), "{name} not loaded");
+    }
+    let g = graph(&units, &aliases);
+    let cups = g.deps("cups.path").unwrap();
+    assert!(cups.after.contains("sysinit.target") && cups.requires.contains("sysinit.target"));
+    for before in ["cups.service", "paths.target", "shutdown.target"] {
+        assert!(cups.before.contains(before), "no Before={before}");
+    }
+    assert!(cups.conflicts.contains("shutdown.target"));
+}

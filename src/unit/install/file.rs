@@ -468,7 +468,7 @@ impl Installer {
 }
 
 /// hidden_or_backup_file(): names systemd skips when reading directories.
-pub(super) fn hidden_or_backup(name: &str) -> bool {
+pub fn hidden_or_backup(name: &str) -> bool {
     const SUFFIXES: [&str; 19] = [
         "~",
         ".rpmnew",

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub use file::hidden_or_backup;
 pub use paths::LookupPaths;
 pub use preset::{PresetMode, Presets};
 pub use state::FileState;

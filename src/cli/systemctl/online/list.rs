@@ -378,32 +378,34 @@ pub(super) fn sockets(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
     Exit::Success
 }
 
-/// A `list-timers` argument as expand_unit_names() makes it with the `.timer` suffix: a glob
-/// or a unit name stays as it is, anything else gets `.timer`.
-fn timer_pattern(text: &str) -> String {
+/// A `list-timers`/`list-paths` argument as expand_unit_names() makes it with the type's
+/// `suffix`: a glob or a unit name stays as it is, anything else gets the suffix.
+fn typed_pattern(text: &str, suffix: &str) -> String {
     let glob = crate::unit::glob::is_glob(text);
     if glob || crate::unit::UnitName::parse(text).is_ok() {
         text.to_owned()
     } else {
-        format!("{text}.timer")
+        format!("{text}{suffix}")
     }
 }
 
-/// `list-timers [PATTERN...]` (systemctl-list-units.c output_timers_list() of systemd 252):
-/// the timers bosun holds (inactive ones with `--all`), by next elapse then name; NEXT and
-/// LAST as timestamps, LEFT and PASSED (aligned right) relative to `now_ms`, `-` where there
-/// is none; the count and the `--all` hint under them.
-pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -> Exit {
-    use super::super::text::{relative, timestamp};
+/// The units of type `suffix` that `list-timers`/`list-paths` list: those the patterns
+/// match, and as output_show_unit() says without `--all`: of the `--state=` states, or not
+/// inactive, or with a job.
+fn typed_rows<'a>(
+    infos: &'a [UnitInfo],
+    invocation: &Invocation,
+    suffix: &str,
+) -> Vec<&'a UnitInfo> {
     let o = &invocation.options;
     let patterns: Vec<String> = invocation
         .units
         .iter()
-        .map(|u| timer_pattern(&u.as_text()))
+        .map(|u| typed_pattern(&u.as_text(), suffix))
         .collect();
-    let mut rows: Vec<&UnitInfo> = infos
+    infos
         .iter()
-        .filter(|i| suffix(&i.name) == ".timer")
+        .filter(|i| self::suffix(&i.name) == suffix)
         .filter(|i| patterns.is_empty() || patterns.iter().any(|p| fnmatch(p, &i.name)))
         .filter(|i| {
             o.states.is_empty()
@@ -414,7 +416,75 @@ pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -
         .filter(|i| {
             o.all || !o.states.is_empty() || i.job.is_some() || i.active_state != "inactive"
         })
-        .collect();
+        .collect()
+}
+
+/// The units a timer or path unit activates, `-` for none.
+fn activates(info: &UnitInfo) -> String {
+    match info.triggers.as_slice() {
+        [] => "-".to_owned(),
+        list => list
+            .iter()
+            .map(|(u, _)| u.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// The count under a listing and, without `--all`, the hint (output_legend()).
+fn legend_footer(count: usize, kind: &str, all: bool) {
+    println!("\n{count} {kind}s listed.");
+    if !all {
+        println!("Pass --all to see loaded but inactive {kind}s, too.");
+    }
+}
+
+/// `list-paths [PATTERN...]` (systemctl-list-units.c output_paths_list() of systemd 252): one
+/// row per watched path of each path unit bosun holds (inactive ones with `--all`), sorted by
+/// path, then condition, then unit; the count and the `--all` hint under them.
+pub(super) fn paths(infos: &[UnitInfo], invocation: &Invocation) -> Exit {
+    let o = &invocation.options;
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    for info in typed_rows(infos, invocation, ".path") {
+        let Some(p) = &info.path else { continue };
+        for (condition, path) in &p.paths {
+            rows.push([
+                path.clone(),
+                condition.clone(),
+                info.name.clone(),
+                activates(info),
+            ]);
+        }
+    }
+    rows.sort_by(|a, b| {
+        std::path::Path::new(&a[0])
+            .cmp(std::path::Path::new(&b[0]))
+            .then_with(|| a[1].cmp(&b[1]))
+            .then_with(|| a[2].cmp(&b[2]))
+    });
+    let legend = o.show_legend();
+    let mut cells: Vec<Vec<&str>> = Vec::new();
+    if legend {
+        cells.push(vec!["PATH", "CONDITION", "UNIT", "ACTIVATES"]);
+    }
+    cells.extend(rows.iter().map(|r| r.iter().map(String::as_str).collect()));
+    if !cells.is_empty() {
+        print!("{}", table(&cells));
+    }
+    if legend {
+        legend_footer(rows.len(), "path", o.all);
+    }
+    Exit::Success
+}
+
+/// `list-timers [PATTERN...]` (systemctl-list-units.c output_timers_list() of systemd 252):
+/// the timers bosun holds (inactive ones with `--all`), by next elapse then name; NEXT and
+/// LAST as timestamps, LEFT and PASSED (aligned right) relative to `now_ms`, `-` where there
+/// is none; the count and the `--all` hint under them.
+pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -> Exit {
+    use super::super::text::{relative, timestamp};
+    let o = &invocation.options;
+    let mut rows = typed_rows(infos, invocation, ".timer");
     rows.sort_by(|a, b| {
         let next = |i: &UnitInfo| i.next_elapse_ms.unwrap_or(u64::MAX);
         next(a).cmp(&next(b)).then_with(|| a.name.cmp(&b.name))
@@ -431,14 +501,7 @@ pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -
                 i.last_trigger_ms
                     .map_or_else(dash, |ms| relative(ms, now_ms)),
                 i.name.clone(),
-                match i.triggers.as_slice() {
-                    [] => dash(),
-                    list => list
-                        .iter()
-                        .map(|(u, _)| u.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                },
+                activates(i),
             ]
         })
         .collect();
@@ -452,10 +515,7 @@ pub(super) fn timers(infos: &[UnitInfo], invocation: &Invocation, now_ms: u64) -
         print!("{}", table_aligned(&cells, &[1, 3]));
     }
     if legend {
-        println!("\n{} timers listed.", rows.len());
-        if !o.all {
-            println!("Pass --all to see loaded but inactive timers, too.");
-        }
+        legend_footer(rows.len(), "timer", o.all);
     }
     Exit::Success
 }
@@ -466,10 +526,11 @@ mod tests {
 
     #[test]
     fn timer_patterns_get_the_timer_suffix_unless_globs_or_unit_names() {
-        assert_eq!(timer_pattern("backup"), "backup.timer");
-        assert_eq!(timer_pattern("backup.timer"), "backup.timer");
-        assert_eq!(timer_pattern("apt-*"), "apt-*");
-        assert_eq!(timer_pattern("backup.service"), "backup.service");
+        assert_eq!(typed_pattern("backup", ".timer"), "backup.timer");
+        assert_eq!(typed_pattern("backup.timer", ".timer"), "backup.timer");
+        assert_eq!(typed_pattern("apt-*", ".timer"), "apt-*");
+        assert_eq!(typed_pattern("backup.service", ".timer"), "backup.service");
+        assert_eq!(typed_pattern("cups", ".path"), "cups.path");
     }
 
     #[test]

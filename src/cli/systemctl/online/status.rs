@@ -421,6 +421,35 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
             ("Result", info.result.clone()),
         ]);
     }
+    if let Some(p) = &info.path {
+        // core/dbus-path.c: Unit, Paths (one line each, `PATH (CONDITION)`), MakeDirectory,
+        // DirectoryMode, Result, TriggerLimitIntervalUSec, TriggerLimitBurst.
+        out.push((
+            "Unit",
+            info.triggers
+                .first()
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default(),
+        ));
+        out.extend(
+            p.paths
+                .iter()
+                .map(|(condition, path)| ("Paths", format!("{path} ({condition})"))),
+        );
+        out.extend([
+            (
+                "MakeDirectory",
+                if p.make_directory { "yes" } else { "no" }.to_owned(),
+            ),
+            ("DirectoryMode", format!("{:04o}", p.directory_mode)),
+            ("Result", info.result.clone()),
+            (
+                "TriggerLimitIntervalUSec",
+                super::super::text::timespan(p.trigger_limit_interval_usec),
+            ),
+            ("TriggerLimitBurst", p.trigger_limit_burst.to_string()),
+        ]);
+    }
     let files = file_state(root, &info.name);
     // print_property(): LoadError is a (name, message) pair, `NAME "MESSAGE"`, empty when
     // the unit loaded.
