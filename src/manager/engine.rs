@@ -9,9 +9,11 @@
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 
 mod gc;
+mod job_timer;
 mod query;
 mod requests;
 mod service;
+mod shutdown;
 mod socket;
 mod target;
 mod timer;
@@ -19,9 +21,11 @@ mod unit_type;
 
 #[cfg(test)]
 mod tests;
+pub use job_timer::UnitAction;
 pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
 pub use requests::Whom;
 use service::ServiceRun;
+pub use shutdown::GIVE_UP_GRACE;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -148,6 +152,10 @@ pub struct Engine {
     gc_changed: bool,
     /// When the last collection ran.
     last_gc: Option<Instant>,
+    /// Every unit is being stopped (`stop_all`): nothing starts, every stop is bounded.
+    shutdown: Option<shutdown::Shutdown>,
+    /// JobTimeoutAction= calls for PID 1.
+    actions: Vec<UnitAction>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -199,6 +207,8 @@ impl Engine {
             gc_due: false,
             gc_changed: false,
             last_gc: None,
+            shutdown: None,
+            actions: Vec::new(),
         };
         for (name, entry) in units {
             let rt = engine.runtime_for(&name, &entry);
@@ -322,6 +332,9 @@ impl Engine {
     /// Build the transaction for `unit` and add its jobs, without running any.
     fn queue(&mut self, unit: &str, kind: JobKind, alone: bool) -> Result<(), TransactionError> {
         let unit = self.canonical(unit);
+        if kind == JobKind::Start && self.shutting_down() {
+            return Err(TransactionError::ShuttingDown { unit });
+        }
         let active = |u: &str| matches!(self.active_state(u), Active::Active | Active::Reloading);
         let tx = if alone {
             crate::manager::transaction::build_alone(&self.graph, &unit, kind)?
@@ -338,26 +351,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Stop every unit that is not inactive, in reverse dependency order (shutdown).
-    /// The stop jobs are all queued first and dispatched once, against one reading of the
-    /// process table: stopping N units costs one pass, not N (shutdown within the timeout).
-    pub fn stop_all(&mut self, now: Instant) {
-        self.table = None;
-        self.jobs.cancel_waiting();
-        let names: Vec<String> = self.runtime.keys().cloned().collect();
-        for name in names {
-            if self.active_state(&name) != Active::Inactive
-                && let Err(e) = self.queue(&name, JobKind::Stop, false)
-            {
-                self.notes.push(Note::Error(format!("{name}: {e}")));
-            }
-        }
-        self.dispatch(now);
-    }
-
-    /// Whether every service is down and no job waits (shutdown can go on).
+    /// Whether every service is down (or given up on) and no job waits: shutdown can go on.
     pub fn all_stopped(&self) -> bool {
-        self.jobs.is_empty() && self.runtime.values().all(|rt| rt.unit().stopped())
+        self.jobs.is_empty()
+            && self
+                .runtime
+                .iter()
+                .all(|(name, rt)| rt.unit().stopped() || self.given_up(name))
     }
 
     /// Whether no job is left (the boot's units are up, hooks and the main command may go).
@@ -371,11 +371,14 @@ impl Engine {
         self.boot_over || self.jobs.is_empty()
     }
 
-    /// The earliest deadline of any unit.
+    /// The earliest deadline of any unit or job.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.runtime
-            .values()
-            .filter_map(|rt| rt.unit().next_deadline())
+            .iter()
+            // A timer due while a stop is pending does not elapse (nor wake the loop).
+            .filter(|(name, rt)| !matches!(rt, UnitRun::Timer(_)) || !self.stop_pending(name))
+            .filter_map(|(_, rt)| rt.unit().next_deadline())
+            .chain(self.next_job_deadline())
             .min()
     }
 
@@ -384,6 +387,7 @@ impl Engine {
         self.table = None;
         self.elapse_timers(now);
         self.fire_service_timers(now);
+        self.fire_job_timers(now);
         self.dispatch(now);
     }
 
@@ -436,6 +440,7 @@ impl Engine {
 
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
+        self.jobs.stamp(now);
         loop {
             // A start waits while its service is still stopping (core/service.c
             // service_start() answers -EAGAIN then; the job runs once the unit is down).
@@ -447,7 +452,11 @@ impl Engine {
                         .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
+            self.jobs.stamp(now);
             if runnable.is_empty() {
+                if self.unstall() {
+                    continue;
+                }
                 return;
             }
             for (unit, kind) in runnable {

@@ -181,6 +181,15 @@ pub struct UnitSection {
     pub ignore_on_isolate: bool,
     /// SuccessAction= as written (not acted upon yet; a service with it needs no ExecStart=).
     pub success_action: Option<String>,
+    /// JobTimeoutSec= (0 and `infinity`: none). Without JobRunningTimeoutSec= it bounds the
+    /// running job too, as systemd's parser makes it.
+    pub job_timeout: Option<Timespan>,
+    /// JobRunningTimeoutSec=.
+    pub job_running_timeout: Option<Timespan>,
+    /// JobTimeoutAction=.
+    pub job_timeout_action: crate::vocab::emergency::EmergencyAction,
+    /// JobTimeoutRebootArgument=.
+    pub job_timeout_reboot_argument: Option<String>,
 }
 
 impl Default for UnitSection {
@@ -210,6 +219,10 @@ impl Default for UnitSection {
             allow_isolate: false,
             ignore_on_isolate: false,
             success_action: None,
+            job_timeout: None,
+            job_running_timeout: None,
+            job_timeout_action: crate::vocab::emergency::EmergencyAction::None,
+            job_timeout_reboot_argument: None,
         }
     }
 }
