@@ -186,6 +186,7 @@ impl Supervisor<'_> {
                 "{unit}: job timed out: JobTimeoutAction={}{argument}",
                 action.name()
             );
+            crate::log::notice(format_args!("{why}"));
             self.pursue(objective, &why);
             // No signal reached the main command this time: it hears SIGTERM as for
             // `systemctl exit`.
