@@ -335,13 +335,20 @@ fn extender(tree: &Tree) -> PathBuf {
 /// job times out and nothing else happens; exit-force ends everything at once.
 #[test]
 fn r18_job_timeout_ends_the_job_and_runs_its_action() {
-    for (action, ends) in [("exit", true), ("none", false), ("exit-force", true)] {
+    let cases = [
+        ("JobTimeoutSec", "exit", true),
+        ("JobTimeoutSec", "none", false),
+        ("JobTimeoutSec", "exit-force", true),
+        // The running job's own bound, alone.
+        ("JobRunningTimeoutSec", "exit", true),
+    ];
+    for (timeout, action, ends) in cases {
         let tree = Tree::new("r18-jobtimeout");
         let s = tree.state.display();
         tree.unit(
             "never.service",
             &format!(
-                "[Unit]\nJobTimeoutSec=300ms\nJobTimeoutAction={action}\n\
+                "[Unit]\n{timeout}=300ms\nJobTimeoutAction={action}\n\
                  JobTimeoutRebootArgument=ignored\n[Service]\nType=notify\n\
                  TimeoutStartSec=infinity\nExecStart=/bin/sleep 3600\n"
             ),

@@ -67,7 +67,7 @@ impl Engine {
     /// Time out every job due at `now`: by its unit's settings (result `timeout`, then the
     /// unit's JobTimeoutAction=), or, during shutdown, by the bound of its unit's stop.
     pub(super) fn fire_job_timers(&mut self, now: Instant) {
-        let due: Vec<(String, JobKind, bool)> = self
+        let due: Vec<(String, JobTimes, bool)> = self
             .jobs
             .times()
             .filter_map(|(unit, times)| {
@@ -75,15 +75,15 @@ impl Engine {
                 let bound = self
                     .give_up_deadline(unit, &times)
                     .is_some_and(|d| d <= now);
-                (own || bound).then(|| (unit.to_owned(), times.kind, own))
+                (own || bound).then(|| (unit.to_owned(), times, own))
             })
             .collect();
-        for (unit, kind, own) in due {
+        for (unit, times, own) in due {
             if own {
-                self.time_out_job(&unit, kind);
+                self.time_out_job(&unit, times.kind);
             }
-            if kind == JobKind::Stop && self.shutting_down() {
-                self.give_up(&unit, now);
+            if times.kind == JobKind::Stop && self.shutting_down() {
+                self.give_up(&unit, times.running_since, now);
             }
         }
     }

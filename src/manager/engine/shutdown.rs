@@ -101,21 +101,17 @@ impl Engine {
 
     /// Shutdown gives up on `unit`: said with its state, what is left of it is SIGKILLed, its
     /// stop job ends with `timeout`, and it counts as stopped from now on.
-    pub(super) fn give_up(&mut self, unit: &str, now: Instant) {
+    /// `since`: when its stop job began to run.
+    pub(super) fn give_up(&mut self, unit: &str, since: Option<Instant>, now: Instant) {
         let Some(shutdown) = self.shutdown.as_mut() else {
             return;
         };
         if !shutdown.given_up.insert(unit.to_owned()) {
             return;
         }
-        let waited = self
-            .jobs
-            .times()
-            .find(|(u, _)| *u == unit)
-            .and_then(|(_, t)| t.running_since)
-            .map_or_else(String::new, |since| {
-                format!(" after {}", humanize(now.saturating_duration_since(since)))
-            });
+        let waited = since.map_or_else(String::new, |since| {
+            format!(" after {}", humanize(now.saturating_duration_since(since)))
+        });
         let state = match self.runtime.get(unit) {
             Some(UnitRun::Service(run)) => run.svc.state().name(),
             Some(rt) => rt.unit().active().name(),
