@@ -7,6 +7,9 @@
 //! `service`, `socket`, `timer`, `target` (and `Inert`, a unit that cannot run). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
+//!
+//! Job timeouts (JobTimeoutSec=, JobTimeoutAction=) are `job_timer.rs`'s; stopping every unit
+//! at shutdown, ordered and bounded, is `shutdown.rs`'s.
 
 mod gc;
 mod job_timer;

@@ -181,8 +181,8 @@ pub struct UnitSection {
     pub ignore_on_isolate: bool,
     /// SuccessAction= as written (not acted upon yet; a service with it needs no ExecStart=).
     pub success_action: Option<String>,
-    /// JobTimeoutSec= (0 and `infinity`: none). Without JobRunningTimeoutSec= it bounds the
-    /// running job too, as systemd's parser makes it.
+    /// JobTimeoutSec= (0 and `infinity`: none; systemd's default but for device units). Without
+    /// JobRunningTimeoutSec= it bounds the running job too, as systemd's parser makes it.
     pub job_timeout: Option<Timespan>,
     /// JobRunningTimeoutSec=.
     pub job_running_timeout: Option<Timespan>,

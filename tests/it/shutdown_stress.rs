@@ -431,9 +431,9 @@ fn def(name: &str, service: &str, after: &[&str]) -> Def {
 }
 
 /// The stress tree: ~30 units with slow and stuck stops, processes deaf to SIGTERM or escaping
-/// into new sessions, forking daemons, a flapping service, an OnFailure=, a socket knocked on, a
-/// timer due, a `systemctl start` from an ExecStop=, and a stop that extends itself for ever;
-/// ordered in chains.
+/// into new sessions, forking daemons, a zombie, a flapping service, a start held in
+/// ExecStartPre=, an OnFailure=, a socket knocked on, a timer due, a `systemctl start` from an
+/// ExecStop=, and a stop that extends itself for ever; ordered in chains.
 fn stress_tree(tree: &Tree) -> Vec<Def> {
     let s = tree.state.display();
     let d = &tree.dir;
@@ -504,6 +504,27 @@ fn stress_tree(tree: &Tree) -> Vec<Def> {
         .text
         .replace("[Unit]\n", "[Unit]\nStartLimitBurst=0\n");
     defs.push(flaky);
+    // A start held in ExecStartPre= (its job timed out, the unit still activating) whose
+    // command exits 0 on SIGTERM: the start must not go on under the stop.
+    let mut prestart = def(
+        "prestart.service",
+        &format!(
+            "TimeoutStartSec=infinity\n\
+             ExecStartPre=/bin/sh -c \"trap 'exit 0' TERM; sleep 3600 & wait\"\n\
+             ExecStart=/bin/sh -c 'touch {s}/prestart; exec sleep 3600'\n"
+        ),
+        &[],
+    );
+    prestart.text = prestart
+        .text
+        .replace("[Unit]\n", "[Unit]\nJobTimeoutSec=300ms\n");
+    defs.push(prestart);
+    // A main process that never reaps its child: a zombie in the unit until it dies.
+    defs.push(def(
+        "zombie.service",
+        "ExecStart=/bin/sh -c 'true & exec sleep 3600'\n",
+        &["prestart.service"],
+    ));
     let mut onfail = def(
         "onfail.service",
         "ExecStart=/bin/sleep 3600\nExecStop=/bin/false\n",
@@ -642,7 +663,7 @@ fn stress_once(rep: usize) -> Result<(), String> {
     if run.status.code() != Some(0) {
         return fail("exit code not 0");
     }
-    for marker in ["rescue", "act", "late"] {
+    for marker in ["rescue", "act", "late", "prestart"] {
         if tree.state.join(marker).exists() {
             return fail(&format!("{marker}.service started during shutdown"));
         }
