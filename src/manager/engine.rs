@@ -457,7 +457,8 @@ impl Engine {
             let runnable = self.jobs.take_runnable_when(ready);
             self.jobs.stamp(now);
             if runnable.is_empty() {
-                if self.unstall() {
+                if self.unstall(now) {
+                    self.jobs.stamp(now);
                     continue;
                 }
                 return;

@@ -672,6 +672,9 @@ fn stress_once(rep: usize) -> Result<(), String> {
     if said.contains("Started") || said.contains("Starting") {
         return fail("a unit started during shutdown");
     }
+    if said.contains("again during shutdown") {
+        return fail("a unit came back up under its stop (the engine's safety net caught it)");
+    }
     // Whether the extending stop was given up on or timed out first (python slow to answer
     // on a loaded machine) is the machine's business: that it ended within the bound is ours.
     Ok(())

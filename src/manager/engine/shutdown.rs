@@ -10,7 +10,9 @@
 //!   on the unit: it says which unit and in which state, SIGKILLs what is left of it, ends the
 //!   job with `timeout` and counts the unit as stopped, so the jobs ordered after it run;
 //! - a queue whose jobs all wait on each other (an ordering cycle across transactions) is
-//!   unblocked, and said.
+//!   unblocked, and said;
+//! - a unit found up (or on its way up) with no job, its stop having ended without bringing it
+//!   down, is stopped again, once; the second time it is given up on.
 //!
 //! So shutdown's units are down within the longest chain of ordered stops' bounds; PID 1 then
 //! ends what is left (the final grace). Must not decide when shutdown begins (PID 1 does).
@@ -28,10 +30,11 @@ use crate::vocab::time::humanize;
 /// up on the unit: the unit's own timers end each stage first.
 pub const GIVE_UP_GRACE: Duration = Duration::from_secs(1);
 
-/// The engine's shutdown: the units given up on.
+/// The engine's shutdown: the units given up on, and those stopped a second time.
 #[derive(Debug, Default)]
 pub(super) struct Shutdown {
     given_up: BTreeSet<String>,
+    stopped_again: BTreeSet<String>,
 }
 
 impl Engine {
@@ -130,10 +133,50 @@ impl Engine {
         }
     }
 
-    /// During shutdown: when every queued job waits on another and none runs, drop the
-    /// order (said) so that they run; true when it did.
-    pub(super) fn unstall(&mut self) -> bool {
-        if !self.shutting_down() || !self.jobs.stalled() {
+    /// During shutdown, when no job may run: a stall is broken (see below), and a unit that is
+    /// not down and has no job (its stop ended, yet it came back: a bug, or one of the ways
+    /// issue 18 found) gets a stop job again, once; the second time it is given up on. True
+    /// when there may be jobs to run now.
+    pub(super) fn unstall(&mut self, now: Instant) -> bool {
+        if !self.shutting_down() {
+            return false;
+        }
+        if self.unblock() {
+            return true;
+        }
+        let up: Vec<String> = self
+            .runtime
+            .iter()
+            .filter(|(name, rt)| {
+                !rt.unit().stopped() && !self.given_up(name) && self.jobs.job(name).is_none()
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut queued = false;
+        for unit in up {
+            let again = self
+                .shutdown
+                .as_mut()
+                .is_some_and(|s| s.stopped_again.insert(unit.clone()));
+            if !again || !self.graph.contains(&unit) {
+                self.give_up(&unit, None, now);
+                continue;
+            }
+            let state = self.active_state(&unit).name();
+            self.notes.push(Note::Warning(format!(
+                "{unit}: {state} again during shutdown; stopping it again"
+            )));
+            let tx = build_shutdown(&self.graph, std::slice::from_ref(&unit));
+            self.jobs.add(tx);
+            queued = true;
+        }
+        queued
+    }
+
+    /// When every queued job waits on another and none runs, drop the order (said) so that
+    /// they run; true when it did.
+    fn unblock(&mut self) -> bool {
+        if !self.jobs.stalled() {
             return false;
         }
         let edges: Vec<String> = self
