@@ -28,7 +28,6 @@ pub use job_timer::UnitAction;
 pub use query::{ExecSnapshot, LoadStatus, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms};
 pub use requests::Whom;
 use service::ServiceRun;
-pub use shutdown::GIVE_UP_GRACE;
 use socket::SocketRun;
 pub use socket::service_of;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

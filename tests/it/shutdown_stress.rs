@@ -21,7 +21,8 @@ use crate::harness::{Finished, PYTHON, Pid1, Scratch, bosun, wait_until};
 const BOOT: Duration = Duration::from_secs(60);
 /// Every unit's TimeoutStopSec= (BOSUN_STOP_TIMEOUT) and the final SIGTERM → SIGKILL grace.
 const STOP: Duration = Duration::from_millis(200);
-/// The engine's grace past a unit's longest stop (bosun::manager::engine::GIVE_UP_GRACE).
+/// The grace bosun promises past a unit's longest stop (the engine's `GIVE_UP_GRACE`), written
+/// here on its own: a bound that moved in the engine must fail this test, not move with it.
 const GIVE_UP_GRACE: Duration = Duration::from_secs(1);
 /// PID 1's wait for what survives SIGKILL (init's KILL_GRACE).
 const KILL_GRACE: Duration = Duration::from_secs(5);
