@@ -492,6 +492,7 @@ impl Supervisor<'_> {
             (None, Some(out)) => crate::log::output::report_unkept("stdout", out),
             (None, None) => {}
         }
+        self.run_unit_actions();
         if !self.waiters.is_empty() {
             self.answer_waiters();
         }

@@ -1,5 +1,6 @@
 //! How PID 1 ends when it is not a plain SIGTERM: systemd's own stop signals (halt, poweroff,
-//! reboot, and their immediate variants), its own bugs (a panic in the loop or in a task: an
+//! reboot, and their immediate variants), a unit's `JobTimeoutAction=` (mapped the same way),
+//! its own bugs (a panic in the loop or in a task: an
 //! ordered shutdown and exit 70; a second one: straight to the final sweep), and the global
 //! shutdown deadline after which whatever still holds the shutdown is killed and named.
 //! Must not stop units itself (the engine does, through [`Supervisor::begin_shutdown`]).
@@ -7,6 +8,7 @@
 use tokio::time::Instant;
 
 use super::{KILL_GRACE, Stop, Supervisor, reaper};
+use crate::manager::engine::UnitAction;
 use crate::service::status::Active;
 use crate::task::{Task, TaskPanic};
 use crate::vocab::exit::Exit;
@@ -40,6 +42,17 @@ impl Objective {
             14 => Objective::Immediate("poweroff"),
             15 => Objective::Immediate("reboot"),
             _ => return None,
+        })
+    }
+
+    /// What an emergency action (`JobTimeoutAction=`) asks for in a container, if anything:
+    /// reboot, poweroff, halt, kexec and exit stop the units in order; their `-force` and
+    /// `-immediate` variants stop none.
+    pub fn of_action(action: crate::vocab::emergency::EmergencyAction) -> Option<Objective> {
+        use crate::vocab::emergency::Ending;
+        Some(match action.ending()? {
+            Ending::Ordered => Objective::Ordered(action.verb()),
+            Ending::Immediate => Objective::Immediate(action.verb()),
         })
     }
 }
@@ -144,23 +157,61 @@ impl Supervisor<'_> {
     /// systemd's halt, poweroff and reboot signals.
     pub(super) fn on_objective(&mut self, objective: Objective, signo: i32) {
         let name = crate::vocab::signal::name(signo);
+        let why = match objective {
+            Objective::Ordered(what) => format!("received {name} ({what})"),
+            Objective::Immediate(what) => format!("received {name} (immediate {what})"),
+        };
+        self.pursue(objective, &why);
+    }
+
+    /// The JobTimeoutAction= of units whose jobs timed out, as systemd's emergency_action()
+    /// carries it out in a container.
+    pub(super) fn run_unit_actions(&mut self) {
+        let Some(svc) = self.units_mut() else {
+            return;
+        };
+        for UnitAction {
+            unit,
+            action,
+            reboot_argument,
+        } in svc.engine.take_actions()
+        {
+            let Some(objective) = Objective::of_action(action) else {
+                continue;
+            };
+            let argument = reboot_argument
+                .map(|a| format!(", JobTimeoutRebootArgument={a} unused in a container"))
+                .unwrap_or_default();
+            let why = format!(
+                "{unit}: job timed out: JobTimeoutAction={}{argument}",
+                action.name()
+            );
+            crate::log::notice(format_args!("{why}"));
+            self.pursue(objective, &why);
+            // No signal reached the main command this time: it hears SIGTERM as for
+            // `systemctl exit`.
+            self.terminate_main();
+        }
+    }
+
+    /// End as `objective` asks, saying `why`: an ordered shutdown (once) or an immediate one.
+    fn pursue(&mut self, objective: Objective, why: &str) {
         match objective {
-            Objective::Ordered(what) => {
+            Objective::Ordered(_) => {
                 if self.shutting_down {
                     return;
                 }
-                crate::log::info(format_args!("received {name} ({what}): stopping"));
+                crate::log::info(format_args!("{why}: stopping"));
                 // The main command got the signal itself, as it gets SIGTERM.
                 self.requested_exit = Some(0);
                 self.begin_shutdown(Instant::now().into_std());
             }
-            Objective::Immediate(what) => {
+            Objective::Immediate(_) => {
                 if self.abandoned {
                     return;
                 }
                 crate::log::notice(format_args!(
-                    "received {name} (immediate {what}): ending every process now, without \
-                     stopping the units"
+                    "{why}: ending every process now, without stopping the units"
                 ));
                 self.requested_exit.get_or_insert(0);
                 self.interrupt_boot();

@@ -8,13 +8,18 @@
 //! cannot run). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
+//!
+//! Job timeouts (JobTimeoutSec=, JobTimeoutAction=) are `job_timer.rs`'s; stopping every unit
+//! at shutdown, ordered and bounded, is `shutdown.rs`'s.
 
 mod gc;
+mod job_timer;
 mod mount;
 mod path;
 mod query;
 mod requests;
 mod service;
+mod shutdown;
 mod slice;
 mod socket;
 mod target;
@@ -23,6 +28,7 @@ mod unit_type;
 
 #[cfg(test)]
 mod tests;
+pub use job_timer::UnitAction;
 use mount::MountRun;
 use path::PathRun;
 pub use query::{
@@ -184,6 +190,10 @@ pub struct Engine {
     mounts: crate::manager::tracked::MountTable,
     /// Dispatches so far: path units follow their units once per dispatch (`path.rs`).
     path_round: u64,
+    /// Every unit is being stopped (`stop_all`): nothing starts, every stop is bounded.
+    shutdown: Option<shutdown::Shutdown>,
+    /// JobTimeoutAction= calls for PID 1.
+    actions: Vec<UnitAction>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -237,6 +247,8 @@ impl Engine {
             last_gc: None,
             mounts: crate::manager::tracked::MountTable::default(),
             path_round: 0,
+            shutdown: None,
+            actions: Vec::new(),
         };
         engine.mounts = engine.read_mount_table();
         crate::manager::tracked::complete(&mut units, &engine.mounts, true);
@@ -366,6 +378,9 @@ impl Engine {
     /// Build the transaction for `unit` and add its jobs, without running any.
     fn queue(&mut self, unit: &str, kind: JobKind, alone: bool) -> Result<(), TransactionError> {
         let unit = self.canonical(unit);
+        if kind == JobKind::Start && self.shutting_down() {
+            return Err(TransactionError::ShuttingDown { unit });
+        }
         let active = |u: &str| matches!(self.active_state(u), Active::Active | Active::Reloading);
         let tx = if alone {
             crate::manager::transaction::build_alone(&self.graph, &unit, kind)?
@@ -382,26 +397,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Stop every unit that is not inactive, in reverse dependency order (shutdown).
-    /// The stop jobs are all queued first and dispatched once, against one reading of the
-    /// process table: stopping N units costs one pass, not N (shutdown within the timeout).
-    pub fn stop_all(&mut self, now: Instant) {
-        self.table = None;
-        self.jobs.cancel_waiting();
-        let names: Vec<String> = self.runtime.keys().cloned().collect();
-        for name in names {
-            if self.active_state(&name) != Active::Inactive
-                && let Err(e) = self.queue(&name, JobKind::Stop, false)
-            {
-                self.notes.push(Note::Error(format!("{name}: {e}")));
-            }
-        }
-        self.dispatch(now);
-    }
-
-    /// Whether every service is down and no job waits (shutdown can go on).
+    /// Whether every service is down (or given up on) and no job waits: shutdown can go on.
     pub fn all_stopped(&self) -> bool {
-        self.jobs.is_empty() && self.runtime.values().all(|rt| rt.unit().stopped())
+        self.jobs.is_empty()
+            && self
+                .runtime
+                .iter()
+                .all(|(name, rt)| rt.unit().stopped() || self.given_up(name))
     }
 
     /// Whether no job is left (the boot's units are up, hooks and the main command may go).
@@ -415,11 +417,14 @@ impl Engine {
         self.boot_over || self.jobs.is_empty()
     }
 
-    /// The earliest deadline of any unit.
+    /// The earliest deadline of any unit or job.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.runtime
-            .values()
-            .filter_map(|rt| rt.unit().next_deadline())
+            .iter()
+            // A timer due while a stop is pending does not elapse (nor wake the loop).
+            .filter(|(name, rt)| !matches!(rt, UnitRun::Timer(_)) || !self.stop_pending(name))
+            .filter_map(|(_, rt)| rt.unit().next_deadline())
+            .chain(self.next_job_deadline())
             .min()
     }
 
@@ -428,6 +433,7 @@ impl Engine {
         self.table = None;
         self.elapse_timers(now);
         self.fire_service_timers(now);
+        self.fire_job_timers(now);
         self.dispatch(now);
     }
 
@@ -442,7 +448,8 @@ impl Engine {
             Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Path(_) | UnitRun::Inert(_)) | None => {}
+            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Path(_) | UnitRun::Inert(_))
+            | None => {}
         }
         self.dispatch(now);
         true
@@ -481,6 +488,7 @@ impl Engine {
     /// Start every job that may run now.
     fn dispatch(&mut self, now: Instant) {
         self.path_round += 1;
+        self.jobs.stamp(now);
         loop {
             // A start waits while its service is still stopping (core/service.c
             // service_start() answers -EAGAIN then; the job runs once the unit is down).
@@ -492,8 +500,16 @@ impl Engine {
                         .is_none_or(|rt| rt.unit().active() != Active::Deactivating)
             };
             let runnable = self.jobs.take_runnable_when(ready);
-            // Path units follow their units once the jobs have run (and may queue more).
-            if runnable.is_empty() && !self.paths_follow_units(now) {
+            self.jobs.stamp(now);
+            if runnable.is_empty() {
+                if self.unstall(now) {
+                    self.jobs.stamp(now);
+                    continue;
+                }
+                // Path units follow their units once the jobs have run (and may queue more).
+                if self.paths_follow_units(now) {
+                    continue;
+                }
                 return;
             }
             for (unit, kind) in runnable {

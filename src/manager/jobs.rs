@@ -2,9 +2,12 @@
 //! may run now (all jobs they are ordered after have finished), and what a finished job means
 //! for the others (a failed start fails every job that requires it, transitively, with result
 //! `dependency`). One job per unit: a new job for a unit replaces a waiting one of the other
-//! kind (systemd's `--job-mode=replace`, the default). Pure bookkeeping.
+//! kind (systemd's `--job-mode=replace`, the default). Each job remembers when it was queued and
+//! when it began to run, for its timeouts (the engine's `job_timer`). Pure bookkeeping: the
+//! time is passed in.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use super::transaction::{JobKind, Transaction};
 
@@ -45,6 +48,29 @@ impl JobResult {
 struct Entry {
     kind: JobKind,
     running: bool,
+    /// When the job was queued (systemd's begin_usec); None until [`JobQueue::stamp`].
+    since: Option<Instant>,
+    /// When it began to run (begin_running_usec).
+    running_since: Option<Instant>,
+}
+
+impl Entry {
+    fn new(kind: JobKind) -> Entry {
+        Entry {
+            kind,
+            running: false,
+            since: None,
+            running_since: None,
+        }
+    }
+}
+
+/// When a job was queued and when it began to run, for its timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTimes {
+    pub kind: JobKind,
+    pub since: Instant,
+    pub running_since: Option<Instant>,
 }
 
 /// The queued and running jobs.
@@ -92,22 +118,10 @@ impl JobQueue {
                 Some(_) => {
                     canceled.push(unit.clone());
                     self.forget(&unit);
-                    self.jobs.insert(
-                        unit,
-                        Entry {
-                            kind: job.kind,
-                            running: false,
-                        },
-                    );
+                    self.jobs.insert(unit, Entry::new(job.kind));
                 }
                 None => {
-                    self.jobs.insert(
-                        unit,
-                        Entry {
-                            kind: job.kind,
-                            running: false,
-                        },
-                    );
+                    self.jobs.insert(unit, Entry::new(job.kind));
                 }
             }
         }
@@ -142,6 +156,49 @@ impl JobQueue {
             }
         }
         ready
+    }
+
+    /// Note `now` as the time jobs were queued or began to run, where not noted yet: called
+    /// after jobs were added or taken to run.
+    pub fn stamp(&mut self, now: Instant) {
+        for e in self.jobs.values_mut() {
+            e.since.get_or_insert(now);
+            if e.running {
+                e.running_since.get_or_insert(now);
+            }
+        }
+    }
+
+    /// Every job's times (jobs not stamped yet are left out).
+    pub fn times(&self) -> impl Iterator<Item = (&str, JobTimes)> {
+        self.jobs.iter().filter_map(|(u, e)| {
+            Some((
+                u.as_str(),
+                JobTimes {
+                    kind: e.kind,
+                    since: e.since?,
+                    running_since: e.running_since,
+                },
+            ))
+        })
+    }
+
+    /// Whether a job waits while none runs and none may run: only an ordering cycle between
+    /// jobs of different transactions can do that.
+    pub fn stalled(&self) -> bool {
+        let waiting_on: BTreeSet<&str> =
+            self.order.iter().map(|(_, later)| later.as_str()).collect();
+        !self.jobs.is_empty()
+            && self
+                .jobs
+                .iter()
+                .all(|(u, e)| !e.running && waiting_on.contains(u.as_str()))
+    }
+
+    /// Drop every ordering edge between the queued jobs (they may all run now), returning
+    /// them: the way out of a stall.
+    pub fn drop_order(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.order).into_iter().collect()
     }
 
     /// The job of `unit` finished with `result`. Returns every job that ended because of it,

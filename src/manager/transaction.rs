@@ -50,6 +50,10 @@ pub enum TransactionError {
     Conflicting { unit: String },
     #[error("Transaction order is cyclic: {}", cycle.join(" → "))]
     Cyclic { cycle: Vec<String> },
+    /// Nothing starts once every unit is being stopped (systemd refuses it as destructive to
+    /// its irreversible shutdown jobs).
+    #[error("Transaction for {unit}/start is destructive (the system is shutting down).")]
+    ShuttingDown { unit: String },
 }
 
 /// The jobs a request implies.
@@ -190,6 +194,48 @@ pub fn build_alone(
     );
     tx.order = order(graph, &tx.jobs);
     Ok(tx)
+}
+
+/// Shutdown: stop jobs for `units` and for what requires them or is part of them, as ONE
+/// transaction, so that every After=/Before= between any two of them orders their stops
+/// (reversed), as systemd's shutdown transaction does. A stop is never dropped: an ordering
+/// cycle is broken by ignoring one of its edges, said in the notes.
+pub fn build_shutdown(graph: &Graph, units: &[String]) -> Transaction {
+    let mut tx = Transaction::default();
+    let mut queue: VecDeque<String> = units.iter().cloned().collect();
+    while let Some(unit) = queue.pop_front() {
+        if tx.jobs.contains_key(&unit) || !graph.contains(&unit) {
+            continue;
+        }
+        tx.jobs.insert(
+            unit.clone(),
+            Job {
+                kind: JobKind::Stop,
+                required: true,
+            },
+        );
+        queue.extend(
+            graph
+                .required_by(&unit)
+                .chain(graph.parts_of(&unit))
+                .map(str::to_owned),
+        );
+    }
+    tx.order = order(graph, &tx.jobs);
+    while let Some(cycle) = find_cycle(&tx.jobs, &tx.order) {
+        let [.., last, first] = cycle.as_slice() else {
+            break;
+        };
+        let edge = (last.clone(), first.clone());
+        tx.notes.push(format!(
+            "Found ordering cycle: {}; stopping {first} without waiting for {last}",
+            cycle.join(" → ")
+        ));
+        if !tx.order.remove(&edge) {
+            break; // unreachable: the cycle is made of edges of the order
+        }
+    }
+    tx
 }
 
 /// The ordering edges between the jobs.

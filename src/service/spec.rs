@@ -92,6 +92,22 @@ impl Default for Defaults {
 }
 
 impl Spec {
+    /// The longest a stop can take, whatever its processes do: each stage of the stop
+    /// (ExecStop=, SIGTERM, SIGKILL, ExecStopPost=, the final SIGTERM and SIGKILL) ends at the
+    /// latest TimeoutStopSec= after it began, as in systemd. None when TimeoutStopSec= is
+    /// infinity (or the sum overflows): no bound but the shutdown's.
+    pub fn stop_bound(&self) -> Option<Duration> {
+        let t = self.timeout_stop?;
+        let with = |present: bool| u32::from(present);
+        let stages = with(!self.commands.stop.is_empty())
+            + 1
+            + with(self.send_sigkill)
+            + with(!self.commands.stop_post.is_empty())
+            + 1
+            + with(self.send_sigkill);
+        t.checked_mul(stages)
+    }
+
     /// The machine's view of a `[Service]` section (and the unit's start limit), with
     /// `defaults` where the unit says nothing.
     pub fn from_section(

@@ -445,6 +445,16 @@ impl Service {
         let Some((phase, index)) = self.control.take() else {
             return self.check_gone(now, out);
         };
+        if self.in_signal_stage() {
+            // The command was still running when its stage timed out and the machine moved on
+            // to signalling (core/service.c service_sigchld_event(): in the stop-sigterm,
+            // final-sigterm ... states a control process's end only lets the stage end); its
+            // list is not resumed, and a failure is not entered again.
+            if termination != Termination::Exited(0) && !self.spec.commands.may_fail(phase, index) {
+                self.fail_with(failure_of(termination));
+            }
+            return self.check_gone(now, out);
+        }
         let may_fail = self.spec.commands.may_fail(phase, index);
         if phase == Phase::Condition {
             // ExecCondition=: 0 continue, 1..254 skip the unit, 255 or a signal fail it.
@@ -542,6 +552,13 @@ impl Service {
     // ---- stop ----
 
     fn on_stop(&mut self, for_restart: bool, now: Instant, out: &mut Vec<Action>) {
+        // A stop asked for is never followed by an automatic restart, whatever the service is
+        // doing (core/service.c service_stop() sets forbid_restart before anything else): a
+        // service already stopping on its own (its main process failed, a watchdog, a timeout)
+        // would otherwise come back after the stop job and keep that job waiting for ever.
+        if !matches!(self.state, State::Dead | State::Failed) {
+            self.stop_requested = true;
+        }
         match self.state {
             State::Dead | State::Failed => {}
             State::AutoRestart => {
@@ -616,12 +633,17 @@ impl Service {
         self.check_gone(now, out);
     }
 
-    /// In a signal stage: move on once nothing we wait for is left.
-    fn check_gone(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if !matches!(
+    /// Whether the machine signals and waits for processes to go (a stop or final stage).
+    fn in_signal_stage(&self) -> bool {
+        matches!(
             self.state,
             State::StopSigterm | State::StopSigkill | State::FinalSigterm | State::FinalSigkill
-        ) {
+        )
+    }
+
+    /// In a signal stage: move on once nothing we wait for is left.
+    fn check_gone(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if !self.in_signal_stage() {
             return;
         }
         // As systemd's service.c: the stop stages wait for the main and control processes

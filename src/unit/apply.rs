@@ -354,6 +354,25 @@ impl<'a> Applier<'a> {
                 u.start_limit_interval = opt(v, value::parse_timespan)?;
             }
             "StartLimitBurst" => u.start_limit_burst = opt(v, parse_u32)?,
+            "JobTimeoutSec" => u.job_timeout = opt(v, value::parse_timespan)?,
+            "JobRunningTimeoutSec" => u.job_running_timeout = opt(v, value::parse_timespan)?,
+            "JobTimeoutAction" => {
+                u.job_timeout_action = if v.is_empty() {
+                    crate::vocab::emergency::EmergencyAction::None
+                } else {
+                    crate::vocab::emergency::EmergencyAction::parse(v).ok_or_else(|| {
+                        choice(
+                            v,
+                            "none, reboot, reboot-force, reboot-immediate, poweroff, \
+                             poweroff-force, poweroff-immediate, exit, exit-force, kexec, \
+                             kexec-force, halt, halt-force, halt-immediate",
+                        )
+                    })?
+                };
+            }
+            "JobTimeoutRebootArgument" => {
+                u.job_timeout_reboot_argument = self.text(v);
+            }
             "Requires" => self.names(v, &mut u.requires)?,
             "Wants" => self.names(v, &mut u.wants)?,
             "Requisite" => self.names(v, &mut u.requisite)?,
@@ -727,6 +746,45 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(s.watchdog.and_then(Timespan::as_timeout), None);
+    }
+
+    #[test]
+    fn job_timeouts_and_their_action() {
+        let (u, d) = load(
+            "a.service",
+            "[Unit]\nJobTimeoutSec=5s\nJobRunningTimeoutSec=0\nJobTimeoutAction=poweroff-force\n\
+             JobTimeoutRebootArgument=now please\n[Service]\nExecStart=/bin/a\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let unit = &u.unit;
+        assert_eq!(
+            unit.job_timeout.and_then(Timespan::as_timeout),
+            Some(Duration::from_secs(5))
+        );
+        // 0 is infinity, as systemd's parse_sec_fix_0().
+        assert_eq!(
+            unit.job_running_timeout.and_then(Timespan::as_timeout),
+            None
+        );
+        assert!(unit.job_running_timeout.is_some());
+        assert_eq!(
+            unit.job_timeout_action,
+            crate::vocab::emergency::EmergencyAction::PoweroffForce
+        );
+        assert_eq!(
+            unit.job_timeout_reboot_argument.as_deref(),
+            Some("now please")
+        );
+        let (u, d) = load(
+            "a.service",
+            "[Unit]\nJobTimeoutAction=explode\n[Service]\nExecStart=/bin/a\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].to_string().contains("JobTimeoutAction"), "{d:?}");
+        assert_eq!(
+            u.unit.job_timeout_action,
+            crate::vocab::emergency::EmergencyAction::None
+        );
     }
 
     #[test]

@@ -194,6 +194,15 @@ pub struct UnitSection {
     pub success_action: Option<String>,
     /// RequiresMountsFor=: absolute paths whose mount units it requires and is ordered after.
     pub requires_mounts_for: Vec<String>,
+    /// JobTimeoutSec= (0 and `infinity`: none; systemd's default but for device units). Without
+    /// JobRunningTimeoutSec= it bounds the running job too, as systemd's parser makes it.
+    pub job_timeout: Option<Timespan>,
+    /// JobRunningTimeoutSec=.
+    pub job_running_timeout: Option<Timespan>,
+    /// JobTimeoutAction=.
+    pub job_timeout_action: crate::vocab::emergency::EmergencyAction,
+    /// JobTimeoutRebootArgument=.
+    pub job_timeout_reboot_argument: Option<String>,
 }
 
 impl Default for UnitSection {
@@ -224,6 +233,10 @@ impl Default for UnitSection {
             ignore_on_isolate: false,
             success_action: None,
             requires_mounts_for: Vec::new(),
+            job_timeout: None,
+            job_running_timeout: None,
+            job_timeout_action: crate::vocab::emergency::EmergencyAction::None,
+            job_timeout_reboot_argument: None,
         }
     }
 }

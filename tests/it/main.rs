@@ -25,6 +25,7 @@ mod pid1;
 mod repo;
 mod resilience;
 mod services;
+mod shutdown_stress;
 mod sockets;
 mod spawn;
 mod ssh;

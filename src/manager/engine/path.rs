@@ -370,13 +370,9 @@ impl Engine {
     }
 
     /// path_enter_running(): queue a start job of the unit (not while the path unit itself is
-    /// being stopped), within the trigger limit.
+    /// to go down, nor during shutdown: unit_stop_pending()), within the trigger limit.
     fn path_enter_running(&mut self, name: &str, now: Instant) {
-        if self
-            .jobs
-            .job(name)
-            .is_some_and(|(kind, _)| kind == JobKind::Stop)
-        {
+        if self.stop_pending(name) {
             return;
         }
         let Some(p) = self.path_mut(name) else { return };

@@ -462,6 +462,9 @@ impl Engine {
             (JobKind::Start, State::Dead) => JobResult::Done,
             (JobKind::Start, State::Failed | State::AutoRestart) => JobResult::Failed,
             (JobKind::Stop, State::Dead | State::Failed) => JobResult::Done,
+            // Up again (or starting again) under a running stop: the stop failed, as
+            // core/unit.c unit_process_job() ends it; left running, it would hold shutdown.
+            (JobKind::Stop, state) if state.active() != Active::Deactivating => JobResult::Failed,
             _ => return,
         };
         self.finish_job(unit, result);
@@ -502,6 +505,13 @@ impl Engine {
             self.check_empty(&name, now);
             // An automatic restart is a new run: directories, credentials, INVOCATION_ID.
             if !watchdog && self.state_of(&name) == Some(State::AutoRestart) {
+                if self.stop_pending(&name) {
+                    // core/service.c service_enter_restart(): the stop job ends it instead.
+                    self.notes.push(Note::Info(format!(
+                        "{name}: Stop job pending for unit, skipping automatic restart."
+                    )));
+                    continue;
+                }
                 self.prepare_or_fail(&name);
             }
             let event = if watchdog {

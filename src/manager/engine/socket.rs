@@ -248,6 +248,20 @@ impl Engine {
         if run.state != SocketState::Listening {
             return;
         }
+        if self.stop_pending(unit) {
+            // core/socket.c socket_enter_running(): no activation once the socket is to go
+            // down; it is no longer watched (its stop job closes it).
+            self.notes.push(Note::Info(format!(
+                "{unit}: Suppressing connection request since unit stop is scheduled."
+            )));
+            if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
+                run.fds.clear();
+            }
+            return;
+        }
+        let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) else {
+            return;
+        };
         let Some(fd) = run.fds.get(index) else { return };
         let accepting = run.section.accept
             && matches!(

@@ -255,3 +255,32 @@ fn a_path_unit_whose_unit_never_comes_up_yields_to_the_loop() {
     assert_eq!(sub_state(&engine, "watch.path"), "waiting");
     assert!(engine.next_deadline().is_none());
 }
+
+/// Issue 18: once every unit is being stopped, nothing starts (systemd refuses the start as
+/// destructive to the shutdown's jobs), and the engine says it is shutting down.
+#[test]
+fn r18_nothing_starts_once_shutdown_began() {
+    let tree = Tree::new("shutdown", &[("app.target", "[Unit]\nDescription=App\n")]);
+    let mut engine = tree.engine();
+    engine
+        .request("app.target", JobKind::Start, Instant::now())
+        .unwrap();
+    assert!(!engine.shutting_down());
+    engine.stop_all(Instant::now());
+    assert!(engine.shutting_down());
+    assert_eq!(engine.active_state("app.target"), Active::Inactive);
+    assert!(engine.all_stopped());
+    let refused = engine.request("app.target", JobKind::Start, Instant::now());
+    assert_eq!(
+        refused.map_err(|e| e.to_string()),
+        Err(
+            "Transaction for app.target/start is destructive (the system is shutting down)."
+                .to_owned()
+        )
+    );
+    assert_eq!(engine.active_state("app.target"), Active::Inactive);
+    // A stop is still accepted.
+    engine
+        .request("app.target", JobKind::Stop, Instant::now())
+        .unwrap();
+}

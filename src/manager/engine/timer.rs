@@ -172,12 +172,9 @@ impl Engine {
     /// timer.c timer_enter_running(): record the trigger (and its stamp), then queue a start
     /// job of the unit, replacing a stop job it may have.
     fn elapse(&mut self, name: &str, now: Instant) {
-        // Not while the timer itself is being stopped.
-        if self
-            .jobs
-            .job(name)
-            .is_some_and(|(kind, _)| kind == JobKind::Stop)
-        {
+        // Not while the timer itself is being stopped, nor during shutdown (timer.c
+        // timer_enter_running(): unit_stop_pending()).
+        if self.stop_pending(name) {
             return;
         }
         let real = SystemTime::now();

@@ -251,3 +251,101 @@ fn a_start_replaces_a_running_stop_and_waits() {
         [("a".to_owned(), JobKind::Start)]
     );
 }
+
+/// Issue 18: shutdown's stops are one transaction, so After= between units that do not
+/// require each other orders their stops (reversed); queued one unit at a time, they were not.
+#[test]
+fn r18_shutdown_orders_every_stop_and_breaks_cycles_by_an_edge() {
+    let g = graph(
+        "web: after=db,cache wants=db
+         db: after=net
+         cache:
+         net:",
+    );
+    let all: Vec<String> = ["cache", "db", "net", "web"].map(String::from).to_vec();
+    let tx = build_shutdown(&g, &all);
+    assert_eq!(jobs(&tx), ["cache/stop", "db/stop", "net/stop", "web/stop"]);
+    let mut q = JobQueue::default();
+    q.add(tx);
+    let names = |v: Vec<(String, JobKind)>| v.into_iter().map(|(u, _)| u).collect::<Vec<_>>();
+    assert_eq!(names(q.take_runnable()), ["web"]);
+    q.finish("web", JobResult::Done);
+    assert_eq!(names(q.take_runnable()), ["cache", "db"]);
+    q.finish("cache", JobResult::Done);
+    assert!(q.take_runnable().is_empty(), "net stopped before db");
+    q.finish("db", JobResult::Done);
+    assert_eq!(names(q.take_runnable()), ["net"]);
+
+    // Negative control: the same stops queued one transaction each carry no order at all.
+    let mut q = JobQueue::default();
+    for u in &all {
+        q.add(build(&g, u, JobKind::Stop, &none_active).unwrap());
+    }
+    assert_eq!(names(q.take_runnable()).len(), 4);
+
+    // A cycle among stops: every stop stays, one edge goes, and it is said.
+    let g = graph(
+        "a: after=b
+         b: after=c
+         c: after=a",
+    );
+    let tx = build_shutdown(&g, &["a".into(), "b".into(), "c".into()]);
+    assert_eq!(tx.jobs.len(), 3);
+    assert_eq!(tx.order.len(), 2, "{:?}", tx.order);
+    assert!(
+        tx.notes[0].starts_with("Found ordering cycle: "),
+        "{:?}",
+        tx.notes
+    );
+    let mut q = JobQueue::default();
+    q.add(tx);
+    assert_eq!(q.take_runnable().len(), 1);
+}
+
+/// Issue 18: a queue whose jobs all wait on each other is seen as stalled, and dropping the
+/// order lets them run; jobs are stamped with when they were queued and began to run.
+#[test]
+fn r18_a_stalled_queue_is_seen_and_jobs_carry_their_times() {
+    let g = graph(
+        "a: after=b
+         b:",
+    );
+    let mut q = JobQueue::default();
+    q.add(build(&g, "a", JobKind::Stop, &none_active).unwrap());
+    q.add(build(&g, "b", JobKind::Stop, &none_active).unwrap());
+    assert!(!q.stalled());
+    let t0 = std::time::Instant::now();
+    q.stamp(t0);
+    assert!(
+        q.times()
+            .all(|(_, t)| t.since == t0 && t.running_since.is_none())
+    );
+    let ran = q.take_runnable();
+    assert_eq!(ran.len(), 2);
+    let t1 = t0 + std::time::Duration::from_secs(1);
+    q.stamp(t1);
+    assert!(
+        q.times()
+            .all(|(_, t)| t.since == t0 && t.running_since == Some(t1))
+    );
+    // Two waiting jobs ordered both ways (as two transactions can leave them).
+    let mut q = JobQueue::default();
+    let mut tx = Transaction::default();
+    for u in ["x", "y"] {
+        tx.jobs.insert(
+            u.into(),
+            Job {
+                kind: JobKind::Stop,
+                required: true,
+            },
+        );
+    }
+    tx.order.insert(("x".into(), "y".into()));
+    tx.order.insert(("y".into(), "x".into()));
+    q.add(tx);
+    assert!(q.take_runnable().is_empty());
+    assert!(q.stalled());
+    assert_eq!(q.drop_order().len(), 2);
+    assert_eq!(q.take_runnable().len(), 2);
+    assert!(!q.stalled());
+}

@@ -666,6 +666,78 @@ fn a_requested_stop_never_restarts() {
     assert_eq!(r.state(), State::Dead);
 }
 
+/// Issue 18: a stop asked for while the service is already stopping on its own (its main
+/// process failed, ExecStop= runs) is not followed by the automatic restart, or the stop job
+/// would wait for ever (core/service.c service_stop() sets forbid_restart first).
+#[test]
+fn r18_a_stop_during_a_failure_stop_forbids_the_restart() {
+    let mut spec = base(ServiceType::Simple);
+    spec.restart = RestartPolicy::OnFailure;
+    spec.commands.stop = vec![false];
+    let mut r = Rig::new(spec.clone());
+    r.running(10);
+    let a = r.exit(10, 3);
+    assert_eq!(spawns(&a), [(Phase::Stop, 0, false)]);
+    r.send(Event::Spawned { pid: 20 });
+    assert_eq!(r.state(), State::Stop);
+    r.send(Event::Stop { for_restart: false });
+    r.exit(20, 0);
+    r.send(Event::Empty);
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::Failed, Outcome::ExitCode),
+        "restarted after a stop was asked for"
+    );
+    // Negative control: without the stop request it restarts.
+    let mut r = Rig::new(spec);
+    r.running(10);
+    r.exit(10, 3);
+    r.send(Event::Spawned { pid: 20 });
+    r.exit(20, 0);
+    r.send(Event::Empty);
+    assert_eq!(r.state(), State::AutoRestart);
+}
+
+/// Issue 18: a control process that outlives its stage's timeout only ends the signal stage
+/// the machine moved on to; it does not enter that stage again (a new timeout) nor resume its
+/// command list.
+#[test]
+fn r18_a_control_process_ending_after_its_timeout_lets_the_stage_end() {
+    let mut spec = base(ServiceType::Simple);
+    spec.commands.stop = vec![false, false];
+    let mut r = Rig::new(spec);
+    r.running(10);
+    r.send(Event::Stop { for_restart: false });
+    r.send(Event::Spawned { pid: 20 });
+    r.later(Duration::from_secs(90));
+    r.send(Event::Timer);
+    assert_eq!(r.state(), State::StopSigterm);
+    r.killed(10, libc::SIGTERM);
+    // ExecStop='s first command ends (cleanly) only now: the second is not run, and with the
+    // main process gone ExecStopPost= (none) and the final stages follow.
+    let a = r.exit(20, 0);
+    assert!(spawns(&a).is_empty(), "{a:?}");
+    r.send(Event::Empty);
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::Failed, Outcome::Timeout)
+    );
+
+    // A stop during ExecStartPre=: the command ends cleanly on SIGTERM; the start does not go on.
+    let mut spec = base(ServiceType::Simple);
+    spec.commands.start_pre = vec![false];
+    let mut r = Rig::new(spec);
+    r.send(Event::Start);
+    r.send(Event::Spawned { pid: 30 });
+    assert_eq!(r.state(), State::StartPre);
+    r.send(Event::Stop { for_restart: false });
+    assert_eq!(r.state(), State::StopSigterm);
+    let a = r.exit(30, 0);
+    assert!(spawns(&a).is_empty(), "the start went on: {a:?}");
+    r.send(Event::Empty);
+    assert_eq!(r.state(), State::Dead);
+}
+
 #[test]
 fn watchdog_kills_with_sigabrt_and_restarts_on_watchdog() {
     let mut spec = base(ServiceType::Notify);
@@ -809,5 +881,26 @@ fn an_infinite_timeout_never_overflows() {
     assert!(
         !a.iter().any(|x| matches!(x, Action::Timer(Some(_)))),
         "{a:?}"
+    );
+}
+
+/// Issue 18: the longest a stop can take is one TimeoutStopSec= per stage it can go through.
+#[test]
+fn r18_a_stop_is_bounded_by_its_stages_timeouts() {
+    let t = Duration::from_millis(200);
+    let mut spec = base(ServiceType::Simple);
+    spec.timeout_stop = Some(t);
+    // stop-sigterm, stop-sigkill, final-sigterm, final-sigkill.
+    assert_eq!(spec.stop_bound(), Some(t * 4));
+    spec.commands.stop = vec![false];
+    spec.commands.stop_post = vec![true, false];
+    assert_eq!(spec.stop_bound(), Some(t * 6));
+    spec.send_sigkill = false;
+    assert_eq!(spec.stop_bound(), Some(t * 4));
+    spec.timeout_stop = None;
+    assert_eq!(
+        spec.stop_bound(),
+        None,
+        "TimeoutStopSec=infinity has no bound"
     );
 }
