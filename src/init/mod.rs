@@ -36,6 +36,10 @@ use crate::vocab::termination::Termination;
 use crate::vocab::time::humanize;
 use signals::{Delivery, SignalStream};
 
+/// At most this many queued notifications are read before each round of reaping (a flood
+/// on the socket cannot hold the reaper; the rest wait for the loop's turn).
+const NOTIFY_BEFORE_REAPING: usize = 256;
+
 /// How long to keep reaping after SIGKILL before giving up on processes that do not die
 /// (stuck in uninterruptible sleep on a dead NFS server, say).
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -659,6 +663,17 @@ impl Supervisor<'_> {
 
     fn on_children(&mut self) {
         let now = Instant::now().into_std();
+        // What services said before they exited counts before their exits (systemd's order).
+        let said = self
+            .notify
+            .as_ref()
+            .map(|socket| socket.queued(NOTIFY_BEFORE_REAPING))
+            .unwrap_or_default();
+        if let Some(svc) = self.units_mut() {
+            for message in said {
+                svc.engine.on_notify(message, now);
+            }
+        }
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {
             if self.abandoned {

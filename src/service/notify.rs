@@ -156,6 +156,24 @@ impl NotifySocket {
     }
 }
 
+impl NotifySocket {
+    /// The notifications already queued, without waiting: at most `max` datagrams read. PID 1
+    /// reads them before it handles the exits it reaps, as systemd ranks its notification
+    /// source above SIGCHLD: a service that says `READY=1` or `MAINPID=` and exits at once is
+    /// judged on what it said, whichever event the loop happened to pick first.
+    pub fn queued(&self, max: usize) -> Vec<Message> {
+        let mut out = Vec::new();
+        for _ in 0..max {
+            match receive(self.fd.get_ref().get()) {
+                Ok(Some(message)) => out.push(message),
+                Ok(None) | Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        out
+    }
+}
+
 /// Read one datagram without blocking. Ok(None) for a datagram to drop.
 fn receive(fd: &OwnedFd) -> Result<Option<Message>, Errno> {
     let mut buf = [0u8; MAX_MESSAGE];

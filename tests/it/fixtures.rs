@@ -345,8 +345,15 @@ fn command_prefixes_and_exec_phases() {
     );
     assert!(!err.contains("Failed to start cond-skip."), "{err}");
     assert!(err.contains("Failed to start cond-fail."), "{err}");
+    // ExecStartPost= starts as soon as the main process is forked (Type=simple), so its line
+    // and the main process's may come in either order; the pre line is first, the stop-post
+    // line last.
+    let mut phases = f.lines("phases");
+    if phases.len() >= 3 {
+        phases[1..3].sort();
+    }
     assert_eq!(
-        f.lines("phases"),
+        phases,
         ["pre", "main", "post", "stoppost exit-code exited 3"],
         "{err}"
     );
@@ -632,4 +639,49 @@ fn failure_hooks_bindings_and_ordering_cycles() {
         "{err}"
     );
     stop(pid1);
+}
+
+/// A Type=notify service that hands its main process over (`MAINPID=` then `READY=1`) and
+/// exits at once: the datagram is queued before the exit, so the exit is judged on it, as
+/// systemd ranks its notification source above SIGCHLD. Twenty of them at once; each must be
+/// active with its child as main process, none `Failed with result 'protocol'` (PID 1 once
+/// picked the exit first under load). The control: one that exits without a word fails with
+/// 'protocol'.
+#[test]
+fn what_a_service_said_before_exiting_counts_before_its_exit() {
+    let f = Fixture::new("last-words");
+    let handover = notifier(&f, "handover.py", &["MAINPID={child}\nREADY=1"], 0.0, true);
+    for i in 0..20 {
+        f.unit(
+            &format!("hand{i}.service"),
+            &format!("[Service]\nType=notify\nExecStart={PYTHON} {handover}\n"),
+        );
+    }
+    f.unit(
+        "mute.service",
+        &format!("[Service]\nType=notify\nExecStart={PYTHON} -c 'pass'\n"),
+    );
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || {
+            let err = pid1.stderr_now();
+            (0..20).all(|i| {
+                err.contains(&format!("Started hand{i}.service."))
+                    || err.contains(&format!("hand{i}.service: Failed"))
+            }) && err.contains("mute.service: Failed")
+        }),
+        "{}",
+        pid1.stderr_now()
+    );
+    let run = stop(pid1);
+    let failed: Vec<usize> = (0..20)
+        .filter(|i| run.stderr.contains(&format!("hand{i}.service: Failed")))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}\n{}", run.dump());
+    assert!(
+        run.stderr
+            .contains("mute.service: Failed with result 'protocol'"),
+        "{}",
+        run.dump()
+    );
 }
