@@ -109,12 +109,15 @@ impl Meta {
 
     /// A strong entity tag from inode, size and modification time.
     pub fn etag(&self) -> String {
-        let nanos = self
-            .mtime
+        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, self.mtime_nanos())
+    }
+
+    /// The modification time in nanoseconds since the epoch (0 before it).
+    pub fn mtime_nanos(&self) -> u128 {
+        self.mtime
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, nanos)
+            .unwrap_or(0)
     }
 }
 
@@ -130,7 +133,6 @@ pub struct Members {
 /// One member of a listed collection.
 #[derive(Debug)]
 pub struct Member {
-    pub name: String,
     pub meta: Meta,
     /// Reached through a symlink (its metadata is the target's).
     pub via_link: bool,
@@ -252,14 +254,12 @@ impl Root {
             let child = p.join(name).ok()?;
             let meta = self.stat(&child).ok()??;
             Some(Member {
-                name: name.to_owned(),
                 meta,
                 via_link: true,
             })
         } else {
             Some(Member {
                 meta: Meta::of_statx(&st),
-                name: name.to_owned(),
                 via_link: false,
             })
         }

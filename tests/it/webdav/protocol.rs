@@ -559,3 +559,41 @@ fn file_bodies_sent_with_sendfile_are_exact() {
     assert_eq!(answers[4].body, b"small");
     assert_eq!(answers[5].body, &data[size - 100..]);
 }
+
+/// A file dated before 1970 (`touch -d 1960-01-01`) is listed and served with the earliest
+/// date an HTTP date can show; formatting its date used to panic and drop the connection.
+#[test]
+fn files_dated_before_1970_are_listed_and_served() {
+    let server = Server::start(&[]);
+    let old = server.root().join("old.txt");
+    std::fs::write(&old, "old").unwrap();
+    let file = std::fs::File::options().write(true).open(&old).unwrap();
+    file.set_modified(std::time::UNIX_EPOCH - Duration::from_secs(315_619_200))
+        .unwrap();
+    std::fs::write(server.root().join("new.txt"), "new").unwrap();
+    let mut c = server.client();
+    let r = c.send("GET", "/webdav/old.txt", &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"old"[..]));
+    assert_eq!(
+        r.header("last-modified"),
+        Some("Thu, 01 Jan 1970 00:00:00 GMT")
+    );
+    for depth in ["0", "1"] {
+        let target = if depth == "0" {
+            "/webdav/old.txt"
+        } else {
+            "/webdav/"
+        };
+        let r = c.send("PROPFIND", target, &[("Depth", depth)], b"");
+        assert_eq!(r.status, 207);
+        assert!(
+            r.text()
+                .contains("<D:getlastmodified>Thu, 01 Jan 1970 00:00:00 GMT</D:getlastmodified>"),
+            "{}",
+            r.text()
+        );
+    }
+    // Negative control: a file of today keeps its own date.
+    let r = c.send("HEAD", "/webdav/new.txt", &[], b"");
+    assert!(!r.header("last-modified").unwrap().contains("1970"));
+}
