@@ -4,8 +4,7 @@
 //! the reading of request bodies (with the progress timeout) and the request gate (connection
 //! caps from `limits`, server-root OPTIONS, authentication, path parsing, read-only mode); the
 //! methods live in `methods`, `propfind` (its live property values in `live`) and
-//! `lockmethods`, sendfile'd file bodies in
-//! `sendfile`.
+//! `lockmethods`, sendfile'd file bodies in `sendfile`.
 //!
 //! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
 //! filesystem calls run under `block_in_place` or on blocking threads.
