@@ -128,6 +128,9 @@ pub struct Members {
     /// The visible names, sorted; their metadata comes one at a time from [`Root::member`],
     /// so a listing of 100,000 files never holds 100,000 `Meta`s.
     pub names: Vec<String>,
+    /// For each name, whether the listing said it is a regular file or a directory
+    /// (readdir's `d_type`; `false` when the filesystem does not say).
+    plain: Vec<bool>,
 }
 
 /// One member of a listed collection.
@@ -136,6 +139,9 @@ pub struct Member {
     pub meta: Meta,
     /// Reached through a symlink (its metadata is the target's).
     pub via_link: bool,
+    /// The member itself, open for reading its extended attributes, when asked for and it is
+    /// a plain regular file or directory.
+    pub file: Option<File>,
 }
 
 /// Space on the filesystem holding the root (RFC 4331).
@@ -235,14 +241,42 @@ impl Root {
     /// The members of collection `p`: one open directory and the names in it.
     pub fn members(&self, p: &DavPath) -> Result<Members, FsError> {
         let dir = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
-        let names = visible_names(&dir).map_err(|e| FsError::new("list", p, e))?;
-        Ok(Members { dir, names })
+        let (names, plain) = visible_entries(&dir)
+            .map_err(|e| FsError::new("list", p, e))?
+            .into_iter()
+            .unzip();
+        Ok(Members { dir, names, plain })
     }
 
-    /// Member `name` of the collection `p` listed in `members`, with its metadata: one
-    /// `statx` for a plain member. A symlink is resolved beneath the root; one leaving it,
-    /// looping or dangling gives `None`, as does a name gone since the listing.
-    pub fn member(&self, members: &Members, p: &DavPath, name: &str) -> Option<Member> {
+    /// Member `i` of the collection `p` listed in `members`, with its metadata: one `statx`
+    /// for a plain member. With `open`, a member listed as a regular file or a directory is
+    /// opened first and its metadata read through the descriptor (one lookup of its name,
+    /// not two), and the descriptor comes with it. A symlink is resolved beneath the root;
+    /// one leaving it, looping or dangling gives `None`, as does a name gone since the
+    /// listing.
+    pub fn member(&self, members: &Members, p: &DavPath, i: usize, open: bool) -> Option<Member> {
+        let name = members.names.get(i)?.as_str();
+        if open && members.plain.get(i) == Some(&true) {
+            let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            if let Ok(fd) = openat(&members.dir, name, flags, Mode::empty())
+                && let Ok(st) = rustix::fs::statx(
+                    &fd,
+                    "",
+                    rustix::fs::AtFlags::EMPTY_PATH,
+                    rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
+                )
+            {
+                let meta = Meta::of_statx(&st);
+                if meta.is_file || meta.is_dir {
+                    return Some(Member {
+                        meta,
+                        via_link: false,
+                        file: Some(File::from(fd)),
+                    });
+                }
+            }
+            // Replaced since the listing (a symlink now, say) or not readable: as below.
+        }
         let st = rustix::fs::statx(
             &members.dir,
             name,
@@ -256,11 +290,13 @@ impl Root {
             Some(Member {
                 meta,
                 via_link: true,
+                file: None,
             })
         } else {
             Some(Member {
                 meta: Meta::of_statx(&st),
                 via_link: false,
+                file: None,
             })
         }
     }
@@ -516,8 +552,9 @@ fn kind(dir: &impl AsFd, name: &str) -> nix::Result<(SFlag, u32)> {
     ))
 }
 
-/// Every name in an open directory but `.` and `..`, as the kernel gives it.
-fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
+/// Every name in an open directory but `.` and `..`, as the kernel gives it, and whether
+/// it is a regular file or a directory (`false` when the filesystem does not say).
+fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<(std::ffi::CString, bool)>> {
     let fd = openat(
         dir,
         ".",
@@ -527,9 +564,14 @@ fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
     let mut d = Dir::from_fd(fd)?;
     let mut names = Vec::new();
     for entry in d.iter() {
-        let name = entry?.file_name().to_owned();
+        let entry = entry?;
+        let name = entry.file_name().to_owned();
         if name.as_bytes() != b"." && name.as_bytes() != b".." {
-            names.push(name);
+            let plain = matches!(
+                entry.file_type(),
+                Some(nix::dir::Type::File | nix::dir::Type::Directory)
+            );
+            names.push((name, plain));
         }
     }
     Ok(names)
@@ -538,21 +580,29 @@ fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
 fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
     Ok(raw_names(dir)?
         .iter()
-        .map(|name| name.to_string_lossy().into_owned())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
         .collect())
 }
 
 /// The names in an open directory, sorted, without `.`, `..`, bosun's internal files and names
 /// that are not UTF-8.
 fn visible_names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
-    // `into_string` keeps each name's buffer: a listing of 100,000 names is held once.
-    let mut names: Vec<String> = raw_names(dir)?
+    Ok(visible_entries(dir)?
         .into_iter()
-        .filter_map(|name| name.into_string().ok())
-        .filter(|name| !name.starts_with(INTERNAL_PREFIX))
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// [`visible_names`], each with whether it is a regular file or a directory.
+fn visible_entries(dir: &OwnedFd) -> nix::Result<Vec<(String, bool)>> {
+    // `into_string` keeps each name's buffer: a listing of 100,000 names is held once.
+    let mut entries: Vec<(String, bool)> = raw_names(dir)?
+        .into_iter()
+        .filter_map(|(name, plain)| Some((name.into_string().ok()?, plain)))
+        .filter(|(name, _)| !name.starts_with(INTERNAL_PREFIX))
         .collect();
-    names.sort();
-    Ok(names)
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
 }
 
 fn open_subdir(dir: &impl AsFd, name: &str) -> nix::Result<OwnedFd> {

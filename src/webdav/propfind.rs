@@ -177,6 +177,7 @@ pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
                 dir: req.path.clone(),
                 href,
                 members,
+                dead: needs_dead(&want),
                 want,
                 quota,
                 now,
@@ -184,8 +185,8 @@ pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
             if listing.members.names.len() > STREAM_FROM {
                 return stream_members(server, listing, out);
             }
-            for name in &listing.members.names {
-                listing.member_response(server, name, &mut missing, &mut out);
+            for i in 0..listing.members.names.len() {
+                listing.member_response(server, i, &mut missing, &mut out);
             }
         }
         out.push_str("</D:multistatus>\n");
@@ -211,19 +212,24 @@ struct Listing {
     store: Store,
     locks: MemberLocks,
     want: Want,
+    /// Whether `want` needs the dead properties.
+    dead: bool,
     quota: Option<Quota>,
     now: Instant,
 }
 
 impl Listing {
-    /// Append the `response` element of member `name` (nothing when it has gone, or is a
+    /// Append the `response` element of member `i` (nothing when it has gone, or is a
     /// symlink leaving the root). `missing` is scratch space, reused across members.
-    fn member_response(&self, server: &Server, name: &str, missing: &mut String, out: &mut String) {
-        let Some(member) = server.root.member(&self.members, &self.dir, name) else {
+    fn member_response(&self, server: &Server, i: usize, missing: &mut String, out: &mut String) {
+        let Some(name) = self.members.names.get(i) else {
+            return;
+        };
+        let Some(member) = server.root.member(&self.members, &self.dir, i, self.dead) else {
             return;
         };
         let m = &member.meta;
-        let dead = if !needs_dead(&self.want) || !(m.is_file || m.is_dir) {
+        let dead = if !self.dead || !(m.is_file || m.is_dir) {
             Vec::new()
         } else if member.via_link {
             match self.dir.join(name) {
@@ -233,7 +239,7 @@ impl Listing {
         } else {
             server
                 .props
-                .list_member(&self.members.dir, name, &self.store)
+                .list_member(&self.members.dir, name, member.file.as_ref(), &self.store)
         };
         let resource = Resource {
             meta: m,
@@ -267,8 +273,8 @@ fn stream_members(server: &Arc<Server>, listing: Listing, head: String) -> Resp 
         let mut out = fresh();
         out.push_str(&head);
         let mut missing = String::new();
-        for name in &listing.members.names {
-            listing.member_response(&server, name, &mut missing, &mut out);
+        for i in 0..listing.members.names.len() {
+            listing.member_response(&server, i, &mut missing, &mut out);
             if out.len() >= STREAM_CHUNK {
                 let chunk = Bytes::from(std::mem::replace(&mut out, fresh()));
                 if tx.blocking_send(Ok(chunk)).is_err() {
