@@ -125,12 +125,28 @@ impl Meta {
 #[derive(Debug)]
 pub struct Members {
     pub dir: OwnedFd,
-    /// The visible names, sorted; their metadata comes one at a time from [`Root::member`],
-    /// so a listing of 100,000 files never holds 100,000 `Meta`s.
-    pub names: Vec<String>,
-    /// For each name, whether the listing said it is a regular file or a directory
-    /// (readdir's `d_type`; `false` when the filesystem does not say).
-    plain: Vec<bool>,
+    /// The visible names, sorted, each with whether the listing said it is a regular file
+    /// or a directory (readdir's `d_type`; `false` when the filesystem does not say). Their
+    /// metadata comes one at a time from [`Root::member`], so a listing of 100,000 files
+    /// never holds 100,000 `Meta`s.
+    entries: Vec<(String, bool)>,
+}
+
+impl Members {
+    /// How many members were listed.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the collection was empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The name of member `i`.
+    pub fn name(&self, i: usize) -> Option<&str> {
+        self.entries.get(i).map(|(name, _)| name.as_str())
+    }
 }
 
 /// One member of a listed collection.
@@ -241,11 +257,8 @@ impl Root {
     /// The members of collection `p`: one open directory and the names in it.
     pub fn members(&self, p: &DavPath) -> Result<Members, FsError> {
         let dir = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
-        let (names, plain) = visible_entries(&dir)
-            .map_err(|e| FsError::new("list", p, e))?
-            .into_iter()
-            .unzip();
-        Ok(Members { dir, names, plain })
+        let entries = visible_entries(&dir).map_err(|e| FsError::new("list", p, e))?;
+        Ok(Members { dir, entries })
     }
 
     /// Member `i` of the collection `p` listed in `members`, with its metadata: one `statx`
@@ -255,8 +268,9 @@ impl Root {
     /// one leaving it, looping or dangling gives `None`, as does a name gone since the
     /// listing.
     pub fn member(&self, members: &Members, p: &DavPath, i: usize, open: bool) -> Option<Member> {
-        let name = members.names.get(i)?.as_str();
-        if open && members.plain.get(i) == Some(&true) {
+        let (name, plain) = members.entries.get(i)?;
+        let name = name.as_str();
+        if open && *plain {
             let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             if let Ok(fd) = openat(&members.dir, name, flags, Mode::empty())
                 && let Ok(st) = rustix::fs::statx(

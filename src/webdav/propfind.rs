@@ -182,10 +182,10 @@ pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
                 quota,
                 now,
             };
-            if listing.members.names.len() > STREAM_FROM {
+            if listing.members.len() > STREAM_FROM {
                 return stream_members(server, listing, out);
             }
-            for i in 0..listing.members.names.len() {
+            for i in 0..listing.members.len() {
                 listing.member_response(server, i, &mut missing, &mut out);
             }
         }
@@ -222,7 +222,7 @@ impl Listing {
     /// Append the `response` element of member `i` (nothing when it has gone, or is a
     /// symlink leaving the root). `missing` is scratch space, reused across members.
     fn member_response(&self, server: &Server, i: usize, missing: &mut String, out: &mut String) {
-        let Some(name) = self.members.names.get(i) else {
+        let Some(name) = self.members.name(i) else {
             return;
         };
         let Some(member) = server.root.member(&self.members, &self.dir, i, self.dead) else {
@@ -273,7 +273,7 @@ fn stream_members(server: &Arc<Server>, listing: Listing, head: String) -> Resp 
         let mut out = fresh();
         out.push_str(&head);
         let mut missing = String::new();
-        for i in 0..listing.members.names.len() {
+        for i in 0..listing.members.len() {
             listing.member_response(&server, i, &mut missing, &mut out);
             if out.len() >= STREAM_CHUNK {
                 let chunk = Bytes::from(std::mem::replace(&mut out, fresh()));
