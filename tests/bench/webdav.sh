@@ -120,12 +120,13 @@ run() {
     fi
 }
 
-# Best and median of a list of times (one a line).
-stats() { sort -n | awk '{t[NR]=$1} END{m=(NR%2)?t[(NR+1)/2]:(t[NR/2]+t[NR/2+1])/2; printf "%.6f %.6f\n", t[1], m}'; }
+# Best, median and worst of a list of times (one a line).
+stats() { sort -n | awk '{t[NR]=$1} END{m=(NR%2)?t[(NR+1)/2]:(t[NR/2]+t[NR/2+1])/2; printf "%.4f %.4f %.4f\n", t[1], m, t[NR]}'; }
 
 # The row NAME: ROUNDS runs against each server, the two servers alternating (and which goes
 # first alternating too) so that a change in the machine's load falls on both alike. Prints
-# best and median of each, and their ratios (apache / bosun: above 1, bosun is faster).
+# best, median and worst of each, and the ratios of the bests and of the medians (apache /
+# bosun: above 1, bosun is faster).
 row() {
     local name=$1 rounds=$2 mode=$3 i b a
     shift 3
@@ -140,10 +141,11 @@ row() {
             run "$mode" "$BOSUN_PORT" "$@" >>"$WORK/t-bosun"; echo >>"$WORK/t-bosun"
         fi
     done
-    read -r b_best b_med < <(stats <"$WORK/t-bosun")
-    read -r a_best a_med < <(stats <"$WORK/t-apache")
-    printf '%-26s %3s %9s %9s %9s %9s %6s %6s %9s KiB\n' "$name" "$rounds" "$b_best" "$b_med" \
-        "$a_best" "$a_med" "$(awk "BEGIN{printf \"%.2f\", $a_best / $b_best}")" \
+    read -r b_best b_med b_worst < <(stats <"$WORK/t-bosun")
+    read -r a_best a_med a_worst < <(stats <"$WORK/t-apache")
+    printf '%-25s %2s %7s %7s %7s  %7s %7s %7s %5s %5s %6s KiB\n' "$name" "$rounds" \
+        "$b_best" "$b_med" "$b_worst" "$a_best" "$a_med" "$a_worst" \
+        "$(awk "BEGIN{printf \"%.2f\", $a_best / $b_best}")" \
         "$(awk "BEGIN{printf \"%.2f\", $a_med / $b_med}")" "$(hwm "$BOSUN_PID")"
 }
 
@@ -173,15 +175,15 @@ get_cpu() {
 }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
-printf '%-26s %3s %9s %9s %9s %9s %6s %6s %13s\n' "operation (seconds)" "n" "bosun" "median" \
-    "apache" "median" "ratio" "r.med" "bosun RSS"
+printf '%-25s %2s %7s %7s %7s  %7s %7s %7s %5s %5s %10s\n' "operation (seconds)" "n" \
+    "bosun" "median" "worst" "apache" "median" "worst" "ratio" "r.med" "bosun RSS"
 row "GET 100 MiB" "$SHORT_ROUNDS" one "http://127.0.0.1:@PORT@/webdav/big.bin"
 row "GET 10,000 x 4 KiB" "$ROUNDS" all -K "$WORK/small-@PORT@.curl"
 row "PUT 100 MiB" "$SHORT_ROUNDS" one -T "$WORK/upload.bin" "http://127.0.0.1:@PORT@/webdav/up.bin"
 row "PROPFIND Depth 1 (5000)" "$SHORT_ROUNDS" one -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:@PORT@/webdav/many/"
 row "PROPFIND Depth 1 (100000)" "$ROUNDS" one -X PROPFIND -H 'Depth: 1' "http://127.0.0.1:@PORT@/webdav/huge/"
-echo "n = runs per server; best and median of them; ratio = apache time / bosun time of the"
-echo "best runs, r.med of the medians (above 1: bosun faster)"
+echo "n = runs per server; best, median and worst of them; ratio = apache time / bosun time"
+echo "of the best runs, r.med of the medians (above 1: bosun faster)"
 read -r b_srv b_cli < <(get_cpu "$BOSUN_PORT" "$SHORT_ROUNDS" "$BOSUN_PID")
 # shellcheck disable=SC2046 # one argument per worker
 read -r a_srv a_cli < <(get_cpu "$APACHE_PORT" "$SHORT_ROUNDS" $(pgrep -P "$(cat "$WORK/apache.pid")"))
