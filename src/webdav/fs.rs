@@ -109,12 +109,15 @@ impl Meta {
 
     /// A strong entity tag from inode, size and modification time.
     pub fn etag(&self) -> String {
-        let nanos = self
-            .mtime
+        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, self.mtime_nanos())
+    }
+
+    /// The modification time in nanoseconds since the epoch (0 before it).
+    pub fn mtime_nanos(&self) -> u128 {
+        self.mtime
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, nanos)
+            .unwrap_or(0)
     }
 }
 
@@ -122,18 +125,39 @@ impl Meta {
 #[derive(Debug)]
 pub struct Members {
     pub dir: OwnedFd,
-    /// The visible names, sorted; their metadata comes one at a time from [`Root::member`],
-    /// so a listing of 100,000 files never holds 100,000 `Meta`s.
-    pub names: Vec<String>,
+    /// The visible names, sorted, each with whether the listing said it is a regular file
+    /// or a directory (readdir's `d_type`; `false` when the filesystem does not say). Their
+    /// metadata comes one at a time from [`Root::member`], so a listing of 100,000 files
+    /// never holds 100,000 `Meta`s.
+    entries: Vec<(String, bool)>,
+}
+
+impl Members {
+    /// How many members were listed.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the collection was empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The name of member `i`.
+    pub fn name(&self, i: usize) -> Option<&str> {
+        self.entries.get(i).map(|(name, _)| name.as_str())
+    }
 }
 
 /// One member of a listed collection.
 #[derive(Debug)]
 pub struct Member {
-    pub name: String,
     pub meta: Meta,
     /// Reached through a symlink (its metadata is the target's).
     pub via_link: bool,
+    /// The member itself, open for reading its extended attributes, when asked for and it is
+    /// a plain regular file or directory.
+    pub file: Option<File>,
 }
 
 /// Space on the filesystem holding the root (RFC 4331).
@@ -233,14 +257,40 @@ impl Root {
     /// The members of collection `p`: one open directory and the names in it.
     pub fn members(&self, p: &DavPath) -> Result<Members, FsError> {
         let dir = self.open_beneath(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY, "list")?;
-        let names = visible_names(&dir).map_err(|e| FsError::new("list", p, e))?;
-        Ok(Members { dir, names })
+        let entries = visible_entries(&dir).map_err(|e| FsError::new("list", p, e))?;
+        Ok(Members { dir, entries })
     }
 
-    /// Member `name` of the collection `p` listed in `members`, with its metadata: one
-    /// `statx` for a plain member. A symlink is resolved beneath the root; one leaving it,
-    /// looping or dangling gives `None`, as does a name gone since the listing.
-    pub fn member(&self, members: &Members, p: &DavPath, name: &str) -> Option<Member> {
+    /// Member `i` of the collection `p` listed in `members`, with its metadata: one `statx`
+    /// for a plain member. With `open`, a member listed as a regular file or a directory is
+    /// opened first and its metadata read through the descriptor (one lookup of its name,
+    /// not two), and the descriptor comes with it. A symlink is resolved beneath the root;
+    /// one leaving it, looping or dangling gives `None`, as does a name gone since the
+    /// listing.
+    pub fn member(&self, members: &Members, p: &DavPath, i: usize, open: bool) -> Option<Member> {
+        let (name, plain) = members.entries.get(i)?;
+        let name = name.as_str();
+        if open && *plain {
+            let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            if let Ok(fd) = openat(&members.dir, name, flags, Mode::empty())
+                && let Ok(st) = rustix::fs::statx(
+                    &fd,
+                    "",
+                    rustix::fs::AtFlags::EMPTY_PATH,
+                    rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
+                )
+            {
+                let meta = Meta::of_statx(&st);
+                if meta.is_file || meta.is_dir {
+                    return Some(Member {
+                        meta,
+                        via_link: false,
+                        file: Some(File::from(fd)),
+                    });
+                }
+            }
+            // Replaced since the listing (a symlink now, say) or not readable: as below.
+        }
         let st = rustix::fs::statx(
             &members.dir,
             name,
@@ -252,15 +302,15 @@ impl Root {
             let child = p.join(name).ok()?;
             let meta = self.stat(&child).ok()??;
             Some(Member {
-                name: name.to_owned(),
                 meta,
                 via_link: true,
+                file: None,
             })
         } else {
             Some(Member {
                 meta: Meta::of_statx(&st),
-                name: name.to_owned(),
                 via_link: false,
+                file: None,
             })
         }
     }
@@ -516,8 +566,9 @@ fn kind(dir: &impl AsFd, name: &str) -> nix::Result<(SFlag, u32)> {
     ))
 }
 
-/// Every name in an open directory but `.` and `..`, as the kernel gives it.
-fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
+/// Every name in an open directory but `.` and `..`, as the kernel gives it, and whether
+/// it is a regular file or a directory (`false` when the filesystem does not say).
+fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<(std::ffi::CString, bool)>> {
     let fd = openat(
         dir,
         ".",
@@ -527,9 +578,14 @@ fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
     let mut d = Dir::from_fd(fd)?;
     let mut names = Vec::new();
     for entry in d.iter() {
-        let name = entry?.file_name().to_owned();
+        let entry = entry?;
+        let name = entry.file_name().to_owned();
         if name.as_bytes() != b"." && name.as_bytes() != b".." {
-            names.push(name);
+            let plain = matches!(
+                entry.file_type(),
+                Some(nix::dir::Type::File | nix::dir::Type::Directory)
+            );
+            names.push((name, plain));
         }
     }
     Ok(names)
@@ -538,21 +594,29 @@ fn raw_names(dir: &OwnedFd) -> nix::Result<Vec<std::ffi::CString>> {
 fn entries(dir: &OwnedFd) -> nix::Result<Vec<String>> {
     Ok(raw_names(dir)?
         .iter()
-        .map(|name| name.to_string_lossy().into_owned())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
         .collect())
 }
 
 /// The names in an open directory, sorted, without `.`, `..`, bosun's internal files and names
 /// that are not UTF-8.
 fn visible_names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
-    // `into_string` keeps each name's buffer: a listing of 100,000 names is held once.
-    let mut names: Vec<String> = raw_names(dir)?
+    Ok(visible_entries(dir)?
         .into_iter()
-        .filter_map(|name| name.into_string().ok())
-        .filter(|name| !name.starts_with(INTERNAL_PREFIX))
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// [`visible_names`], each with whether it is a regular file or a directory.
+fn visible_entries(dir: &OwnedFd) -> nix::Result<Vec<(String, bool)>> {
+    // `into_string` keeps each name's buffer: a listing of 100,000 names is held once.
+    let mut entries: Vec<(String, bool)> = raw_names(dir)?
+        .into_iter()
+        .filter_map(|(name, plain)| Some((name.into_string().ok()?, plain)))
+        .filter(|(name, _)| !name.starts_with(INTERNAL_PREFIX))
         .collect();
-    names.sort();
-    Ok(names)
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
 }
 
 fn open_subdir(dir: &impl AsFd, name: &str) -> nix::Result<OwnedFd> {

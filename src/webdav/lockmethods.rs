@@ -6,9 +6,9 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 
+use super::live::push_activelock;
 use super::locks::{self, Lock, LockConflict};
 use super::methods::{check_locks, fs_error, preconditions};
-use super::propfind::activelock;
 use super::xml::{self, DAV};
 use super::{
     Req, Resp, Server, blocking, error_response, read_body, retry_later, status, xml_response,
@@ -31,10 +31,12 @@ fn new_token() -> String {
 }
 
 fn lock_body(server: &Server, lock: &Lock) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>{}</D:lockdiscovery></D:prop>\n",
-        activelock(server, lock, Instant::now())
-    )
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>",
+    );
+    push_activelock(server, lock, Instant::now(), &mut out);
+    out.push_str("</D:lockdiscovery></D:prop>\n");
+    out
 }
 
 /// LOCK.

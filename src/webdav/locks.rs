@@ -42,6 +42,24 @@ impl Lock {
     }
 }
 
+/// The locks over the members of one collection ([`LockTable::over_members`]).
+#[derive(Debug, Default)]
+pub struct MemberLocks {
+    inherited: Vec<Lock>,
+    by_name: BTreeMap<String, Vec<Lock>>,
+}
+
+impl MemberLocks {
+    /// The locks covering member `name`, in the order [`LockTable::covering`] gives them:
+    /// those inherited from an ancestor first, then those rooted at the member.
+    pub fn of(&self, name: &str) -> [&[Lock]; 2] {
+        [
+            &self.inherited,
+            self.by_name.get(name).map_or(&[][..], Vec::as_slice),
+        ]
+    }
+}
+
 /// Why a lock could not be granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockConflict {
@@ -161,6 +179,27 @@ impl LockTable {
     /// The locks that cover `p`.
     pub fn covering(&self, p: &DavPath) -> Vec<Lock> {
         self.with(|t| t.covering(p).cloned().collect())
+    }
+
+    /// The locks over the members of collection `dir`, taken once for a whole listing: the
+    /// infinite locks covering `dir` cover every member; the others are rooted at a member.
+    /// Per member, [`MemberLocks::of`] then costs no lock of the table.
+    pub fn over_members(&self, dir: &DavPath) -> MemberLocks {
+        self.with(|t| {
+            let depth = dir.segments().len() + 1;
+            let mut by_name: BTreeMap<String, Vec<Lock>> = BTreeMap::new();
+            for lock in t.beneath(dir) {
+                if let [.., name] = lock.root.segments()
+                    && lock.root.segments().len() == depth
+                {
+                    by_name.entry(name.clone()).or_default().push(lock.clone());
+                }
+            }
+            MemberLocks {
+                inherited: t.covering(dir).filter(|l| l.infinite).cloned().collect(),
+                by_name,
+            }
+        })
     }
 
     /// The locks that cover `p` or, with `deep`, anything beneath it.
@@ -472,6 +511,41 @@ mod tests {
         assert!(t.refresh("y", &p("ab/z"), Duration::ZERO).is_some());
         assert!(t.find("y", &p("ab/z")).is_none());
         assert!(t.find("sibling", &p("ab")).is_some());
+    }
+
+    #[test]
+    fn member_locks_are_what_covering_gives_each_member() {
+        let t = LockTable::new(10);
+        t.acquire(lock("top", "", true, false)).unwrap();
+        t.acquire(lock("dir0", "d", false, false)).unwrap();
+        t.acquire(lock("dirinf", "d", true, false)).unwrap();
+        t.acquire(lock("m", "d/m", false, false)).unwrap();
+        t.acquire(lock("m2", "d/m", true, false)).unwrap();
+        t.acquire(lock("deeper", "d/n/x", false, false)).unwrap();
+        t.acquire(lock("other", "e/m", false, false)).unwrap();
+        let over = t.over_members(&p("d"));
+        for name in ["m", "n", "absent"] {
+            let expected: Vec<String> = t
+                .covering(&p(&format!("d/{name}")))
+                .into_iter()
+                .map(|l| l.token)
+                .collect();
+            let got: Vec<String> = over
+                .of(name)
+                .iter()
+                .flat_map(|locks| locks.iter())
+                .map(|l| l.token.clone())
+                .collect();
+            assert_eq!(got, expected, "member {name}");
+        }
+        // The depth-0 lock on the collection covers none of its members (negative control).
+        assert!(
+            over.of("n")
+                .into_iter()
+                .flatten()
+                .all(|l| l.token != "dir0")
+        );
+        assert_eq!(over.of("m")[1].len(), 2);
     }
 
     #[test]

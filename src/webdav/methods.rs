@@ -59,10 +59,6 @@ pub fn url_to_path(server: &Server, req: &Req, url: &str) -> Result<DavPath, u16
     }
 }
 
-fn http_date(t: SystemTime) -> String {
-    httpdate::fmt_http_date(t)
-}
-
 fn etag_matches(list: &str, etag: &str) -> bool {
     let strip = |t: &str| t.trim().trim_start_matches("W/").to_owned();
     list.split(',')
@@ -165,7 +161,7 @@ fn validators(resp: &mut Resp, m: &Meta) {
     if let Ok(v) = HeaderValue::from_str(&m.etag()) {
         resp.headers_mut().insert("etag", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&http_date(m.mtime)) {
+    if let Ok(v) = HeaderValue::from_str(&super::live::http_date(m.mtime)) {
         resp.headers_mut().insert("last-modified", v);
     }
 }
@@ -269,7 +265,7 @@ fn get_inner(server: &Server, req: &Req) -> Result<Resp, Resp> {
     let h = resp.headers_mut();
     h.insert("content-length", HeaderValue::from(len));
     h.insert("accept-ranges", HeaderValue::from_static("bytes"));
-    if let Ok(v) = HeaderValue::from_str(super::propfind::content_type(&req.path)) {
+    if let Ok(v) = HeaderValue::from_str(super::live::content_type(req.path.name().unwrap_or(""))) {
         h.insert("content-type", v);
     }
     if code == 206

@@ -3,8 +3,8 @@
 //! root. This file owns the configuration, the listener and runtime, the response body type,
 //! the reading of request bodies (with the progress timeout) and the request gate (connection
 //! caps from `limits`, server-root OPTIONS, authentication, path parsing, read-only mode); the
-//! methods live in `methods`, `propfind` and `lockmethods`, sendfile'd file bodies in
-//! `sendfile`.
+//! methods live in `methods`, `propfind` (its live property values in `live`) and
+//! `lockmethods`, sendfile'd file bodies in `sendfile`.
 //!
 //! It runs as its own process (never inside PID 1), so it may use a multi-threaded runtime;
 //! filesystem calls run under `block_in_place` or on blocking threads.
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod digest;
 pub mod fs;
 pub mod limits;
+pub mod live;
 pub mod locks;
 // The handlers return `Result<Resp, Resp>` so a refusal is an early `?`; a response is moved
 // once per request, so its size (152 bytes) does not matter.

@@ -91,7 +91,7 @@ impl DavPath {
             if i > 0 {
                 out.push('/');
             }
-            encode_segment(segment, &mut out);
+            push_encoded(&mut out, segment);
         }
         if collection && !self.segments.is_empty() {
             out.push('/');
@@ -195,7 +195,9 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-fn encode_segment(segment: &str, out: &mut String) {
+/// Append `segment` percent-encoded: what remains unencoded (letters, digits and
+/// `-._~:@!$()*+,;=`) needs no XML escape either.
+pub fn push_encoded(out: &mut String, segment: &str) {
     for &b in segment.as_bytes() {
         if b.is_ascii_alphanumeric()
             || matches!(
@@ -218,7 +220,10 @@ fn encode_segment(segment: &str, out: &mut String) {
         {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
 }

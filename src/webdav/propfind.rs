@@ -1,38 +1,30 @@
-//! PROPFIND and PROPPATCH: the live properties bosun computes from the filesystem on every
-//! request (no cache), dead properties from [`super::props`], and the multistatus answer.
+//! PROPFIND and PROPPATCH: which properties a request asks for, the multistatus answer (a
+//! long listing streamed in chunks, in bounded memory), dead properties from
+//! [`super::props`]. The live values come from [`super::live`], computed from the filesystem
+//! on every request (no cache); what every member of a listing shares (the collection's href,
+//! its property store, the locks over its members) is worked out once per listing.
 //! `Depth: infinity` (and no `Depth`) on a collection is refused with 403 and
 //! `DAV:propfind-finite-depth`, as Apache does; on a file it means depth 0.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::Response;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 
-use super::fs::{Members, Meta};
+use super::fs::{Members, Quota};
+use super::live::{LIVE, QUOTA, Resource, push_live};
+use super::locks::MemberLocks;
 use super::methods::{check_locks, fs_error, preconditions};
-use super::path::DavPath;
+use super::path::{DavPath, push_encoded};
 use super::props::{Change, DeadProp, Store};
-use super::xml::{self, DAV, Element, escape};
+use super::xml::{self, DAV, Element, escape, push_escaped};
 use super::{
     DavBody, Req, Resp, Server, blocking, error_response, read_body, status, xml_response,
 };
 
-const LIVE: [&str; 9] = [
-    "resourcetype",
-    "getcontentlength",
-    "getcontenttype",
-    "getetag",
-    "getlastmodified",
-    "creationdate",
-    "supportedlock",
-    "lockdiscovery",
-    "displayname",
-];
-const QUOTA: [&str; 2] = ["quota-available-bytes", "quota-used-bytes"];
 const PROTECTED: [&str; 9] = [
     "resourcetype",
     "getcontentlength",
@@ -45,116 +37,29 @@ const PROTECTED: [&str; 9] = [
     "quota-used-bytes",
 ];
 
-/// A MIME type from the file name's extension.
-pub fn content_type(p: &DavPath) -> &'static str {
-    let ext = p
-        .name()
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "html" | "htm" => "text/html",
-        "txt" | "md" | "py" | "rs" | "sh" | "c" | "h" | "ini" | "conf" | "cfg" | "toml"
-        | "yaml" | "yml" => "text/plain",
-        "css" => "text/css",
-        "js" | "mjs" => "text/javascript",
-        "json" | "ipynb" => "application/json",
-        "xml" => "application/xml",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "php" => "application/x-httpd-php",
-        _ => "application/octet-stream",
+/// Append the empty element `{ns}name`.
+fn push_tag(out: &mut String, ns: &str, name: &str) {
+    if ns == DAV {
+        out.push_str("<D:");
+        out.push_str(name);
+        out.push_str("/>");
+    } else if ns.is_empty() {
+        out.push('<');
+        out.push_str(name);
+        out.push_str(" xmlns=\"\"/>");
+    } else {
+        out.push_str("<X:");
+        out.push_str(name);
+        out.push_str(" xmlns:X=\"");
+        push_escaped(out, ns);
+        out.push_str("\"/>");
     }
-}
-
-/// `YYYY-MM-DDThh:mm:ssZ`, without fractional seconds (Windows refuses them).
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let c = crate::vocab::time::civil(i64::try_from(secs).unwrap_or(0));
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
 }
 
 fn tag(ns: &str, name: &str) -> String {
-    if ns == DAV {
-        format!("<D:{name}/>")
-    } else if ns.is_empty() {
-        format!("<{name} xmlns=\"\"/>")
-    } else {
-        format!("<X:{name} xmlns:X=\"{}\"/>", escape(ns))
-    }
-}
-
-/// The `DAV:lockdiscovery` value for `p`.
-pub fn lockdiscovery(server: &Server, p: &DavPath) -> String {
-    let now = std::time::Instant::now();
-    let mut out = String::from("<D:lockdiscovery>");
-    for lock in server.locks.covering(p) {
-        out.push_str(&activelock(server, &lock, now));
-    }
-    out.push_str("</D:lockdiscovery>");
+    let mut out = String::new();
+    push_tag(&mut out, ns, name);
     out
-}
-
-/// One `DAV:activelock`.
-pub fn activelock(server: &Server, lock: &super::locks::Lock, now: std::time::Instant) -> String {
-    let root_is_dir = server
-        .root
-        .stat(&lock.root)
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.is_dir);
-    format!(
-        "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:{}/></D:lockscope><D:depth>{}</D:depth>{}<D:timeout>Second-{}</D:timeout><D:locktoken><D:href>{}</D:href></D:locktoken><D:lockroot><D:href>{}</D:href></D:lockroot></D:activelock>",
-        if lock.exclusive {
-            "exclusive"
-        } else {
-            "shared"
-        },
-        if lock.infinite { "infinity" } else { "0" },
-        if lock.owner.is_empty() {
-            String::new()
-        } else {
-            format!("<D:owner>{}</D:owner>", lock.owner)
-        },
-        lock.seconds_left(now),
-        escape(&lock.token),
-        escape(&lock.root.href(&server.cfg.prefix, root_is_dir)),
-    )
-}
-
-fn live_value(server: &Server, p: &DavPath, m: &Meta, name: &str) -> Option<String> {
-    let v = match name {
-        "resourcetype" => {
-            if m.is_dir {
-                "<D:resourcetype><D:collection/></D:resourcetype>".to_owned()
-            } else {
-                "<D:resourcetype/>".to_owned()
-            }
-        }
-        "getcontentlength" if !m.is_dir => format!("<D:getcontentlength>{}</D:getcontentlength>", m.len),
-        "getcontenttype" if !m.is_dir => format!("<D:getcontenttype>{}</D:getcontenttype>", content_type(p)),
-        "getetag" => format!("<D:getetag>{}</D:getetag>", escape(&m.etag())),
-        "getlastmodified" => format!("<D:getlastmodified>{}</D:getlastmodified>", httpdate::fmt_http_date(m.mtime)),
-        "creationdate" => format!("<D:creationdate>{}</D:creationdate>", rfc3339(m.created)),
-        "displayname" => format!("<D:displayname>{}</D:displayname>", escape(p.name().unwrap_or(""))),
-        "supportedlock" => "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry></D:supportedlock>".to_owned(),
-        "lockdiscovery" => lockdiscovery(server, p),
-        "quota-available-bytes" => format!("<D:quota-available-bytes>{}</D:quota-available-bytes>", server.root.quota()?.available),
-        "quota-used-bytes" => format!("<D:quota-used-bytes>{}</D:quota-used-bytes>", server.root.quota()?.used),
-        _ => return None,
-    };
-    Some(v)
 }
 
 #[derive(Debug, Clone)]
@@ -232,22 +137,56 @@ pub async fn propfind(server: &Arc<Server>, req: &Req, body: Incoming) -> Resp {
         } else {
             Vec::new()
         };
-        respond(server, &req.path, &meta, &want, &dead, &mut out);
+        let quota = if needs_quota(&want) {
+            server.root.quota()
+        } else {
+            None
+        };
+        let now = Instant::now();
+        let locks = server.locks.covering(&req.path);
+        let top = Resource {
+            meta: &meta,
+            name: req.path.name(),
+            locks: [&locks, &[]],
+            quota,
+            now,
+        };
+        let href = escape(&req.path.href(&server.cfg.prefix, meta.is_dir));
+        let mut missing = String::new();
+        respond(
+            server,
+            &top,
+            (&href, None),
+            &want,
+            &dead,
+            &mut missing,
+            &mut out,
+        );
         if depth == 1 && meta.is_dir {
             let members = match server.root.members(&req.path) {
                 Ok(m) => m,
                 Err(e) => return fs_error(&e),
             };
-            let store = if needs_dead(&want) {
-                server.props.dir_store(&server.root, &req.path)
-            } else {
-                Default::default()
+            let listing = Listing {
+                store: if needs_dead(&want) {
+                    server.props.dir_store(&server.root, &req.path)
+                } else {
+                    Default::default()
+                },
+                locks: server.locks.over_members(&req.path),
+                dir: req.path.clone(),
+                href,
+                members,
+                dead: needs_dead(&want),
+                want,
+                quota,
+                now,
             };
-            if members.names.len() > STREAM_FROM {
-                return stream_members(server, &req.path, want.clone(), members, store, out);
+            if listing.members.len() > STREAM_FROM {
+                return stream_members(server, listing, out);
             }
-            for name in &members.names {
-                member_response(server, &req.path, &want, &members, &store, name, &mut out);
+            for i in 0..listing.members.len() {
+                listing.member_response(server, i, &mut missing, &mut out);
             }
         }
         out.push_str("</D:multistatus>\n");
@@ -261,28 +200,81 @@ const STREAM_FROM: usize = 1000;
 /// Bytes of XML gathered before a chunk is handed to the connection.
 const STREAM_CHUNK: usize = 64 * 1024;
 
+/// A `Depth: 1` listing of a collection, and what its members' responses share, worked out
+/// once: the collection's escaped href, its fallback property store, the locks over its
+/// members, the quota and the clock.
+#[derive(Debug)]
+struct Listing {
+    dir: DavPath,
+    /// The collection's href, escaped for XML, ending with `/`.
+    href: String,
+    members: Members,
+    store: Store,
+    locks: MemberLocks,
+    want: Want,
+    /// Whether `want` needs the dead properties.
+    dead: bool,
+    quota: Option<Quota>,
+    now: Instant,
+}
+
+impl Listing {
+    /// Append the `response` element of member `i` (nothing when it has gone, or is a
+    /// symlink leaving the root). `missing` is scratch space, reused across members.
+    fn member_response(&self, server: &Server, i: usize, missing: &mut String, out: &mut String) {
+        let Some(name) = self.members.name(i) else {
+            return;
+        };
+        let Some(member) = server.root.member(&self.members, &self.dir, i, self.dead) else {
+            return;
+        };
+        let m = &member.meta;
+        let dead = if !self.dead || !(m.is_file || m.is_dir) {
+            Vec::new()
+        } else if member.via_link {
+            match self.dir.join(name) {
+                Ok(child) => server.props.list(&server.root, &child).unwrap_or_default(),
+                Err(_) => return,
+            }
+        } else {
+            server
+                .props
+                .list_member(&self.members.dir, name, member.file.as_ref(), &self.store)
+        };
+        let resource = Resource {
+            meta: m,
+            name: Some(name),
+            locks: self.locks.of(name),
+            quota: self.quota,
+            now: self.now,
+        };
+        respond(
+            server,
+            &resource,
+            (&self.href, Some(name)),
+            &self.want,
+            &dead,
+            missing,
+            out,
+        );
+    }
+}
+
 /// Answer 207 at once and produce the members' responses on a blocking thread, a chunk at a
 /// time; the channel's capacity bounds what waits for a slow client. A client that goes away
 /// ends the work.
-fn stream_members(
-    server: &Arc<Server>,
-    dir: &DavPath,
-    want: Want,
-    members: Members,
-    store: Store,
-    head: String,
-) -> Resp {
+fn stream_members(server: &Arc<Server>, listing: Listing, head: String) -> Resp {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let server = server.clone();
-    let dir = dir.clone();
     tokio::task::spawn_blocking(move || {
         // Each chunk's buffer is sized once: growing it piece by piece was a good part of
         // the time of a listing (realloc and memmove in the profile).
         let fresh = || String::with_capacity(STREAM_CHUNK + STREAM_CHUNK / 4);
         let mut out = fresh();
         out.push_str(&head);
-        for name in &members.names {
-            member_response(&server, &dir, &want, &members, &store, name, &mut out);
+        let mut missing = String::new();
+        for i in 0..listing.members.len() {
+            listing.member_response(&server, i, &mut missing, &mut out);
             if out.len() >= STREAM_CHUNK {
                 let chunk = Bytes::from(std::mem::replace(&mut out, fresh()));
                 if tx.blocking_send(Ok(chunk)).is_err() {
@@ -302,30 +294,6 @@ fn stream_members(
     resp
 }
 
-/// The `response` element of member `name` of collection `dir`.
-fn member_response(
-    server: &Server,
-    dir: &DavPath,
-    want: &Want,
-    members: &Members,
-    store: &Store,
-    name: &str,
-    out: &mut String,
-) {
-    let (Ok(child), Some(member)) = (dir.join(name), server.root.member(members, dir, name)) else {
-        return;
-    };
-    let m = &member.meta;
-    let dead = if !needs_dead(want) || !(m.is_file || m.is_dir) {
-        Vec::new()
-    } else if member.via_link {
-        server.props.list(&server.root, &child).unwrap_or_default()
-    } else {
-        server.props.list_member(&members.dir, name, store)
-    };
-    respond(server, &child, m, want, &dead, out);
-}
-
 /// Whether answering `want` needs the dead properties (only-live `prop` requests, such as
 /// Finder's and Windows', do not).
 fn needs_dead(want: &Want) -> bool {
@@ -337,74 +305,89 @@ fn needs_dead(want: &Want) -> bool {
     }
 }
 
+/// Whether answering `want` needs the root's quota (asked by name, or its names listed).
+fn needs_quota(want: &Want) -> bool {
+    match want {
+        Want::Props(names) | Want::All(names) => names
+            .iter()
+            .any(|(ns, name)| ns == DAV && QUOTA.contains(&name.as_str())),
+        Want::Names => true,
+    }
+}
+
+/// Append the `response` element of `r`. Its href is `href.0` (escaped) followed, for a
+/// member, by the member's name percent-encoded (which leaves nothing to escape) and a `/`
+/// for a collection. Found properties are written in place; `missing` gathers the others.
 fn respond(
     server: &Server,
-    p: &DavPath,
-    m: &Meta,
+    r: &Resource<'_>,
+    href: (&str, Option<&str>),
     want: &Want,
     dead: &[DeadProp],
+    missing: &mut String,
     out: &mut String,
 ) {
     out.push_str("<D:response><D:href>");
-    out.push_str(&escape(&p.href(&server.cfg.prefix, m.is_dir)));
+    out.push_str(href.0);
+    if let Some(name) = href.1 {
+        push_encoded(out, name);
+        if r.meta.is_dir {
+            out.push('/');
+        }
+    }
     out.push_str("</D:href>");
-    let mut found = String::new();
-    let mut missing = String::new();
+    let propstat = out.len();
+    out.push_str("<D:propstat><D:prop>");
+    let found_from = out.len();
+    missing.clear();
     match want {
         Want::Names => {
             for name in LIVE.iter().chain(QUOTA.iter()) {
-                if live_value(server, p, m, name).is_some() {
-                    found.push_str(&tag(DAV, name));
+                // Written and taken back: only the name is wanted.
+                let before = out.len();
+                if push_live(server, r, name, out) {
+                    out.truncate(before);
+                    push_tag(out, DAV, name);
                 }
             }
             for d in dead {
-                found.push_str(&tag(&d.ns, &d.name));
+                push_tag(out, &d.ns, &d.name);
             }
         }
         Want::All(include) => {
             for name in LIVE {
-                if let Some(v) = live_value(server, p, m, name) {
-                    found.push_str(&v);
-                }
+                push_live(server, r, name, out);
             }
             for d in dead {
-                found.push_str(&d.xml);
+                out.push_str(&d.xml);
             }
             for (ns, name) in include {
-                if ns == DAV
-                    && QUOTA.contains(&name.as_str())
-                    && let Some(v) = live_value(server, p, m, name)
-                {
-                    found.push_str(&v);
+                if ns == DAV && QUOTA.contains(&name.as_str()) {
+                    push_live(server, r, name, out);
                 }
             }
         }
         Want::Props(names) => {
             for (ns, name) in names {
-                let value = if ns == DAV {
-                    live_value(server, p, m, name)
-                } else {
-                    None
-                };
-                let value = value.or_else(|| {
-                    dead.iter()
-                        .find(|d| d.ns == *ns && d.name == *name)
-                        .map(|d| d.xml.clone())
-                });
-                match value {
-                    Some(v) => found.push_str(&v),
-                    None => missing.push_str(&tag(ns, name)),
+                if ns == DAV && push_live(server, r, name, out) {
+                    continue;
+                }
+                match dead.iter().find(|d| d.ns == *ns && d.name == *name) {
+                    Some(d) => out.push_str(&d.xml),
+                    None => push_tag(missing, ns, name),
                 }
             }
         }
     }
-    if !found.is_empty() || missing.is_empty() {
-        out.push_str(&format!(
-            "<D:propstat><D:prop>{found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
-        ));
+    if out.len() == found_from && !missing.is_empty() {
+        out.truncate(propstat);
+    } else {
+        out.push_str("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
     }
     if !missing.is_empty() {
-        out.push_str(&format!("<D:propstat><D:prop>{missing}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>"));
+        out.push_str("<D:propstat><D:prop>");
+        out.push_str(missing);
+        out.push_str("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
     }
     out.push_str("</D:response>\n");
 }
@@ -496,23 +479,4 @@ pub async fn proppatch(server: &Server, req: &Req, body: Incoming) -> Resp {
         })()
         .unwrap_or_else(|r| r)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn creationdate_has_no_fraction() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::new(951_782_400, 999)),
-            "2000-02-29T00:00:00Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
-            "2026-11-18T11:06:40Z"
-        );
-    }
 }

@@ -173,12 +173,22 @@ impl Props {
     }
 
     /// Every dead property of the plain (not symlinked) regular file or directory `name` in
-    /// the open directory `dir`, whose fallback store is `store`.
-    pub fn list_member(&self, dir: &OwnedFd, name: &str, store: &Store) -> Vec<DeadProp> {
+    /// the open directory `dir`, whose fallback store is `store`; `file` is the member
+    /// already open, if it is.
+    pub fn list_member(
+        &self,
+        dir: &OwnedFd,
+        name: &str,
+        file: Option<&std::fs::File>,
+        store: &Store,
+    ) -> Vec<DeadProp> {
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let mut found = match openat(dir, name, flags, Mode::empty()) {
-            Ok(fd) => read_xattrs(&std::fs::File::from(fd)),
-            Err(_) => BTreeMap::new(),
+        let mut found = match file {
+            Some(file) => read_xattrs(file),
+            None => match openat(dir, name, flags, Mode::empty()) {
+                Ok(fd) => read_xattrs(&std::fs::File::from(fd)),
+                Err(_) => BTreeMap::new(),
+            },
         };
         if let Some(props) = store.get(name) {
             found.extend(props.clone());

@@ -116,8 +116,9 @@ pub struct Conn {
     regions: Regions,
     stall_limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
-    /// TCP_CORK is on while a file region is sent: full segments only, the tail pushed when
-    /// the region ends (as Apache does around sendfile).
+    /// TCP_CORK is on while a file region that takes more than one sendfile call is sent:
+    /// full segments only, the tail pushed when the region ends (as Apache does around
+    /// sendfile).
     corked: bool,
 }
 
@@ -167,6 +168,12 @@ impl Conn {
 
     fn write_now(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let plain = bufs.iter().take_while(|b| !is_mark(b)).count();
+        if plain > 0 && plain < bufs.len() {
+            // The head of a file response, its body right behind: MSG_MORE holds the head
+            // back so that it leaves with the file's first bytes, in one segment (a small
+            // file's whole answer is one packet, not a head packet and a body packet).
+            return self.send_more(cx, &bufs[..plain]);
+        }
         if plain > 0 {
             return Pin::new(&mut self.stream).poll_write_vectored(cx, &bufs[..plain]);
         }
@@ -187,11 +194,6 @@ impl Conn {
                 )));
             };
             let count = usize::try_from(region.left).unwrap_or(usize::MAX).min(want);
-            if !self.corked {
-                // Only an optimisation: a refusal changes nothing else.
-                let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, true);
-                self.corked = true;
-            }
             let sent = self.stream.try_io(Interest::WRITABLE, || {
                 rustix::fs::sendfile(
                     self.stream.as_fd(),
@@ -213,13 +215,45 @@ impl Conn {
                     region.left -= n as u64;
                     if region.left == 0 {
                         regions.pop_front();
-                        let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, false);
-                        self.corked = false;
+                        if self.corked {
+                            let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, false);
+                            self.corked = false;
+                        }
+                    } else if !self.corked {
+                        // The region takes more than one call (the socket buffer is full):
+                        // cork until its end, so the piece each call ends with does not
+                        // leave as a short segment. One call's worth (a small file) needs
+                        // no cork: sendfile itself holds all but its last piece back.
+                        // Only an optimisation: a refusal changes nothing else.
+                        let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, true);
+                        self.corked = true;
                     }
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Write `bufs` with MSG_MORE: the kernel keeps them until the next write without it.
+    fn send_more(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.stream.poll_write_ready(cx))?;
+            let sent = self.stream.try_io(Interest::WRITABLE, || {
+                rustix::net::sendmsg(
+                    &self.stream,
+                    bufs,
+                    &mut rustix::net::SendAncillaryBuffer::default(),
+                    rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL,
+                )
+                .map_err(io::Error::from)
+            });
+            match sent {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
             }
         }
     }

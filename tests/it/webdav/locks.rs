@@ -99,3 +99,63 @@ fn locks_are_bound_to_their_principal() {
     // Once unlocked, bob may write.
     assert_eq!(bob.send("PUT", "/webdav/f", &[], b"bob").status, 204);
 }
+
+/// A `Depth: 1` listing shows each member the locks that cover it, as `Depth: 0` on the member
+/// does: the collection's infinite lock on every member, a lock on one member on that member
+/// only, and never the collection's depth-0 lock (the listing takes the locks once for all
+/// members, src/webdav/locks.rs `over_members`).
+#[test]
+fn listings_show_each_member_its_locks() {
+    let server = Server::start(&[]);
+    let mut c = server.client();
+    assert_eq!(c.send("MKCOL", "/webdav/d/", &[], b"").status, 201);
+    assert_eq!(c.send("MKCOL", "/webdav/d/sub/", &[], b"").status, 201);
+    for f in ["a", "b", "sub/x"] {
+        assert_eq!(
+            c.send("PUT", &format!("/webdav/d/{f}"), &[], b"1").status,
+            201
+        );
+    }
+    let shared = br#"<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
+    let token = |r: &Response| {
+        r.header("lock-token")
+            .unwrap()
+            .trim_matches(['<', '>'])
+            .to_owned()
+    };
+    let r = c.send("LOCK", "/webdav/d/", &[("Depth", "0")], shared);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flat = token(&r);
+    let r = c.send("LOCK", "/webdav/d/a", &[("Depth", "0")], shared);
+    let on_a = token(&r);
+    let r = c.send("LOCK", "/webdav/d/sub/x", &[("Depth", "0")], shared);
+    let beneath = token(&r);
+    let r = c.send("LOCK", "/webdav/", &[("Depth", "infinity")], shared);
+    let deep = token(&r);
+
+    let r = c.send("PROPFIND", "/webdav/d/", &[("Depth", "1")], b"");
+    assert_eq!(r.status, 207);
+    let text = r.text();
+    let response_of = |href: &str| {
+        text.split("<D:response>")
+            .find(|part| part.starts_with(&format!("<D:href>{href}</D:href>")))
+            .unwrap_or_else(|| panic!("no response for {href} in {text}"))
+            .to_owned()
+    };
+    let has = |href: &str, t: &str| response_of(href).contains(t);
+    assert!(has("/webdav/d/", &flat) && has("/webdav/d/", &deep));
+    for member in ["/webdav/d/a", "/webdav/d/b", "/webdav/d/sub/"] {
+        assert!(has(member, &deep), "{member} lacks the infinite lock");
+        assert!(!has(member, &flat), "{member} shows the depth-0 lock");
+        assert!(!has(member, &beneath), "{member} shows a lock beneath it");
+    }
+    assert!(has("/webdav/d/a", &on_a) && !has("/webdav/d/b", &on_a));
+    // The same as each member says for itself.
+    let alone = c
+        .send("PROPFIND", "/webdav/d/a", &[("Depth", "0")], b"")
+        .text();
+    assert_eq!(
+        alone.matches("<D:activelock>").count(),
+        response_of("/webdav/d/a").matches("<D:activelock>").count()
+    );
+}

@@ -559,3 +559,99 @@ fn file_bodies_sent_with_sendfile_are_exact() {
     assert_eq!(answers[4].body, b"small");
     assert_eq!(answers[5].body, &data[size - 100..]);
 }
+
+/// A file dated before 1970 (`touch -d 1960-01-01`) is listed and served with the earliest
+/// date an HTTP date can show; formatting its date used to panic and drop the connection.
+#[test]
+fn files_dated_before_1970_are_listed_and_served() {
+    let server = Server::start(&[]);
+    let old = server.root().join("old.txt");
+    std::fs::write(&old, "old").unwrap();
+    let file = std::fs::File::options().write(true).open(&old).unwrap();
+    file.set_modified(std::time::UNIX_EPOCH - Duration::from_secs(315_619_200))
+        .unwrap();
+    std::fs::write(server.root().join("new.txt"), "new").unwrap();
+    let mut c = server.client();
+    let r = c.send("GET", "/webdav/old.txt", &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"old"[..]));
+    assert_eq!(
+        r.header("last-modified"),
+        Some("Thu, 01 Jan 1970 00:00:00 GMT")
+    );
+    for depth in ["0", "1"] {
+        let target = if depth == "0" {
+            "/webdav/old.txt"
+        } else {
+            "/webdav/"
+        };
+        let r = c.send("PROPFIND", target, &[("Depth", depth)], b"");
+        assert_eq!(r.status, 207);
+        assert!(
+            r.text()
+                .contains("<D:getlastmodified>Thu, 01 Jan 1970 00:00:00 GMT</D:getlastmodified>"),
+            "{}",
+            r.text()
+        );
+    }
+    // Negative control: a file of today keeps its own date.
+    let r = c.send("HEAD", "/webdav/new.txt", &[], b"");
+    assert!(!r.header("last-modified").unwrap().contains("1970"));
+}
+
+/// Data segments the client socket `stream` has received, as `ss` reports them
+/// (`data_segs_in` of TCP_INFO); `None` when `ss` is missing.
+fn data_segments_in(stream: &TcpStream) -> Option<u64> {
+    let port = stream.local_addr().unwrap().port();
+    let out = Command::new("ss")
+        .args(["-Htin", &format!("sport = :{port}")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("data_segs_in:"))
+        .unwrap_or_else(|| panic!("no data_segs_in in ss output {text:?}"));
+    Some(value.parse().unwrap())
+}
+
+/// A small file's whole answer leaves in one TCP segment: the head is sent with MSG_MORE
+/// and goes out with the sendfile'd body (src/webdav/sendfile.rs), instead of a head packet
+/// and a body packet (two client wake-ups per GET).
+#[test]
+fn a_small_file_is_one_segment() {
+    let server = Server::start(&[]);
+    std::fs::write(server.root().join("small.bin"), vec![7u8; 4096]).unwrap();
+    std::fs::write(server.root().join("large.bin"), vec![8u8; 1 << 20]).unwrap();
+    let mut c = server.client();
+    // Takes the nonce the raw requests below answer with.
+    assert_eq!(c.send("GET", "/webdav/small.bin", &[], b"").status, 200);
+    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut get = |target: &str| {
+        let auth = c.authorization("GET", target);
+        (&stream)
+            .write_all(
+                format!("GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n")
+                    .as_bytes(),
+            )
+            .unwrap();
+        let r = read_response(&mut reader, false);
+        assert_eq!(r.status, 200);
+        r.body.len()
+    };
+    assert_eq!(get("/webdav/small.bin"), 4096);
+    let Some(after_small) = data_segments_in(&stream) else {
+        println!("SKIP: ss (iproute2) is not installed, cannot count segments");
+        return;
+    };
+    assert_eq!(
+        after_small, 1,
+        "head and body of a 4 KiB file in separate segments"
+    );
+    // Negative control: the counter counts; 1 MiB takes more than one 64 KiB segment.
+    assert_eq!(get("/webdav/large.bin"), 1 << 20);
+    assert!(data_segments_in(&stream).unwrap() > 2);
+}
