@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::service::child::{self, ChildSpec, Environment};
-use crate::unit::generators::{Generator, OUTPUT_DIRS, Policy, discover};
+use crate::unit::generators::{Generator, OUTPUT_DIRS, Policy, SYSV_GENERATOR, discover};
 use crate::vocab::termination::Termination;
 
 /// How long a generator killed at the deadline may take to be reaped before the run goes on
@@ -46,7 +46,7 @@ impl Run {
     /// Empty the output directories and queue the generators under `root` that `policy`
     /// allows, all to finish within `timeout` from now (`infinity`, Duration::MAX: no limit).
     pub fn start(root: &Path, policy: &Policy, timeout: Duration) -> Run {
-        let found = discover(root, policy);
+        let mut found = discover(root, policy);
         let outputs: Vec<PathBuf> = OUTPUT_DIRS
             .iter()
             .map(|d| root.join(d.trim_start_matches('/')))
@@ -58,6 +58,10 @@ impl Run {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => crate::log::warn(format_args!("cannot empty {}: {e}", dir.display())),
             }
+        }
+        if policy.runs_builtin_sysv() {
+            found.run.retain(|g| g.name != SYSV_GENERATOR);
+            super::sysv::generate(root);
         }
         if !found.skipped.is_empty() {
             crate::log::debug(format_args!(

@@ -15,5 +15,6 @@ pub mod generator_runner;
 pub mod hook_runner;
 pub mod passwd;
 pub mod readiness;
+pub mod sysv;
 pub mod tmpfiles;
 pub mod volume_phase;

@@ -149,6 +149,9 @@ pub struct UnitInfo {
     /// Why it could not be loaded or run, when it cannot.
     pub load_error: Option<String>,
     pub fragment: Option<String>,
+    /// SourcePath=.
+    #[serde(default)]
+    pub source_path: Option<String>,
     pub dropins: Vec<String>,
     /// `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading`.
     pub active_state: String,

@@ -344,6 +344,7 @@ impl<'a> Applier<'a> {
                     }
                 }
             }
+            "SourcePath" => u.source_path = self.x(v).filter(|p| !p.is_empty()),
             "DefaultDependencies" => u.default_dependencies = bool_of(v)?,
             "RefuseManualStart" => u.refuse_manual_start = bool_of(v)?,
             "RefuseManualStop" => u.refuse_manual_stop = bool_of(v)?,

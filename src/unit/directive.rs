@@ -492,7 +492,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("SocketProtocol", SOCKET, NotYetSupported),
     d("SocketUser", SOCKET, Supported),
     d("Sockets", SERVICE, Supported),
-    d("SourcePath", UNIT, NotYetSupported),
+    d("SourcePath", UNIT, Supported),
     d("StandardError", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("StandardInput", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("StandardInputData", SERVICE | SOCKET | MOUNT | SWAP, NotYetSupported),

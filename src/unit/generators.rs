@@ -29,6 +29,9 @@ pub const OUTPUT_DIRS: [&str; 3] = [
     "/run/systemd/generator.late",
 ];
 
+/// systemd's generator of units for SysV init scripts, which bosun has built in.
+pub const SYSV_GENERATOR: &str = "systemd-sysv-generator";
+
 /// Which generators run (BOSUN_GENERATORS).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Policy {
@@ -59,6 +62,16 @@ impl Policy {
                 }
                 Ok(Self::Only(names))
             }
+        }
+    }
+
+    /// bosun's built-in systemd-sysv-generator runs: always but with `off`, or when a list
+    /// names it (it then stands for systemd's own, which does not run beside it).
+    pub fn runs_builtin_sysv(&self) -> bool {
+        match self {
+            Self::Auto => true,
+            Self::Off => false,
+            Self::Only(names) => names.iter().any(|n| n == SYSV_GENERATOR),
         }
     }
 

@@ -24,6 +24,7 @@ pub mod name;
 pub mod special;
 pub mod specifier;
 pub mod syntax;
+pub mod sysv;
 pub mod value;
 
 use std::fmt;

@@ -148,6 +148,8 @@ pub struct UnitSection {
     pub description: Option<String>,
     /// Documentation= URIs.
     pub documentation: Vec<String>,
+    /// SourcePath=: the file the unit was generated from (a SysV script), shown by status.
+    pub source_path: Option<String>,
     /// Requires=.
     pub requires: Vec<UnitName>,
     /// Wants=.
@@ -210,6 +212,7 @@ impl Default for UnitSection {
         UnitSection {
             description: None,
             documentation: Vec::new(),
+            source_path: None,
             requires: Vec::new(),
             wants: Vec::new(),
             requisite: Vec::new(),

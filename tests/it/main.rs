@@ -31,6 +31,7 @@ mod spawn;
 mod ssh;
 mod state;
 mod systemctl;
+mod sysv;
 mod timers;
 mod units;
 mod verbs;

@@ -66,6 +66,8 @@ pub struct UnitSnapshot {
     /// Why it could not be loaded or run, when it cannot.
     pub load_error: Option<String>,
     pub fragment: Option<String>,
+    /// SourcePath=: what the unit was generated from.
+    pub source_path: Option<String>,
     pub dropins: Vec<String>,
     pub active: Active,
     /// systemd's sub-state (`running`, `exited`, `dead`, `listening`, `waiting`, ...).
@@ -136,6 +138,7 @@ impl UnitSnapshot {
             load: LoadStatus::Loaded,
             load_error: None,
             fragment: None,
+            source_path: None,
             dropins: Vec::new(),
             active: Active::Inactive,
             sub_state: "dead",
@@ -274,6 +277,7 @@ impl Engine {
         match entry {
             Entry::Loaded(l) => {
                 info.fragment = l.fragment.as_ref().map(|p| p.display().to_string());
+                info.source_path.clone_from(&l.unit.unit.source_path);
                 info.dropins = l.dropins.iter().map(|p| p.display().to_string()).collect();
                 info.load = load_status(l.state);
             }

@@ -86,8 +86,16 @@ fn print_block(info: &UnitInfo, root: &Path) {
         d if d == name || d.is_empty() => println!("{} {name}", glyph(&info.active_state)),
         d => println!("{} {name} - {d}", glyph(&info.active_state)),
     }
-    let path = info.fragment.as_deref().filter(|p| !p.is_empty());
-    let files = path.and_then(|_| file_state(root, name));
+    // print_status_info(): the file a unit was generated from before the generated file.
+    let path = info
+        .source_path
+        .as_deref()
+        .or(info.fragment.as_deref())
+        .filter(|p| !p.is_empty());
+    let files = info
+        .fragment
+        .as_deref()
+        .and_then(|_| file_state(root, name));
     match (load_error(info), path, files) {
         (Some((_, why)), _, _) => println!("     Loaded: {} (Reason: {why})", info.load_state),
         (None, Some(path), Some((state, preset))) => {
@@ -470,11 +478,13 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
         ("FragmentPath", info.fragment.clone().unwrap_or_default()),
         (
             "SourcePath",
-            info.mount
-                .as_ref()
-                .filter(|_| info.fragment.is_none())
-                .map(|m| m.source.clone())
-                .unwrap_or_default(),
+            info.source_path.clone().unwrap_or_else(|| {
+                info.mount
+                    .as_ref()
+                    .filter(|_| info.fragment.is_none())
+                    .map(|m| m.source.clone())
+                    .unwrap_or_default()
+            }),
         ),
         ("DropInPaths", list(&info.dropins)),
         (
