@@ -10,22 +10,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::unit::load::SYSTEM_UNIT_PATH;
-use crate::unit::sysv::{INIT_D, RUNLEVELS, Script};
+use crate::unit::sysv::{INIT_D, RUNLEVELS, Script, native_unit_exists};
 
 /// Where the units go (`generator.late`: below every unit file of the system).
 pub const OUTPUT: &str = "/run/systemd/generator.late";
-
-/// A unit file (or mask) named `name` in the system's own search path, generated ones aside
-/// (the generator's LOOKUP_PATHS_EXCLUDE_GENERATED).
-fn native_unit_exists(root: &Path, name: &str) -> bool {
-    SYSTEM_UNIT_PATH.iter().any(|dir| {
-        root.join(dir.trim_start_matches('/'))
-            .join(name)
-            .symlink_metadata()
-            .is_ok()
-    })
-}
 
 /// The scripts under `root` that get a generated unit, their links read, in name order.
 pub fn scan(root: &Path) -> Vec<Script> {

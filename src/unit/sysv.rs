@@ -2,7 +2,7 @@
 //! (`### BEGIN INIT INFO` .. `### END INIT INFO`) and the Red Hat `# description:` /
 //! `# pidfile:` comments of an `/etc/init.d` script, the facility names (`$network`, ...)
 //! mapped to units, and the text of the unit the generator writes for it. Pure: text in, text
-//! out. Finding the scripts and writing the units is [`crate::boot::sysv`]'s; the `rc?.d`
+//! out (but for [`native_unit_exists`], a look at the search path). Finding the scripts and writing the units is [`crate::boot::sysv`]'s; the `rc?.d`
 //! links behind offline enable/disable are [`super::install::sysv`]'s.
 
 /// The directory of the scripts (systemd's SYSTEM_SYSVINIT_PATH on Debian).
@@ -48,6 +48,18 @@ pub struct Script {
     /// `Default-Start:` and `Default-Stop:` runlevels (what update-rc.d links).
     pub default_start: Vec<String>,
     pub default_stop: Vec<String>,
+}
+
+/// A unit file (or mask) named `name` under `root` in the system's own search path, generated
+/// ones aside (LOOKUP_PATHS_EXCLUDE_GENERATED): a script with one gets no generated unit, and
+/// systemctl enables the native unit beside the script.
+pub fn native_unit_exists(root: &std::path::Path, name: &str) -> bool {
+    super::load::SYSTEM_UNIT_PATH.iter().any(|dir| {
+        root.join(dir.trim_start_matches('/'))
+            .join(name)
+            .symlink_metadata()
+            .is_ok()
+    })
 }
 
 /// Where the reader is in the script (load_sysv()'s states).

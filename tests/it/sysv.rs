@@ -166,3 +166,305 @@ fn sysv_scripts_boot_stop_and_show_as_generated() {
     assert!(!late.join("native.service").exists());
     assert!(!late.join("noexec.service").exists());
 }
+
+/// bosun's systemctl with `--root`, no bosun running: (exit code, stdout, stderr), the root
+/// written `ROOT`.
+fn offline(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = std::process::Command::new(bosun())
+        .arg("systemctl")
+        .arg(format!("--root={}", root.display()))
+        .args(args)
+        .env_remove("BOSUN_UNIT_PATH")
+        .env_remove("SYSTEMCTL_SKIP_SYSV")
+        .env("LC_ALL", "C.UTF-8")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&root.display().to_string(), "ROOT");
+    (
+        out.status.code().unwrap_or(-1),
+        clean(&out.stdout),
+        clean(&out.stderr),
+    )
+}
+
+/// is-enabled only reads links (`ls ROOT/etc/rc[S5].d/S??NAME`), so systemd 252's own
+/// systemctl can run it on the same root: both must say the same.
+fn is_enabled_like_252(root: &Path, name: &str) -> (i32, String, String) {
+    let ours = offline(root, &["is-enabled", name], &[]);
+    if crate::systemctl::real_systemctl_252() {
+        let out = std::process::Command::new(crate::systemctl::REAL)
+            .arg(format!("--root={}", root.display()))
+            .args(["is-enabled", name])
+            .env_remove("SYSTEMCTL_SKIP_SYSV")
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        let clean =
+            |b: &[u8]| String::from_utf8_lossy(b).replace(&root.display().to_string(), "ROOT");
+        let real = (
+            out.status.code().unwrap_or(-1),
+            clean(&out.stdout),
+            clean(&out.stderr),
+        );
+        assert_eq!(
+            ours, real,
+            "bosun's is-enabled {name} against systemd 252's"
+        );
+    }
+    ours
+}
+
+fn rc_links(root: &Path, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for lvl in ["0", "1", "2", "3", "4", "5", "6", "S"] {
+        let Ok(dir) = fs::read_dir(root.join(format!("etc/rc{lvl}.d"))) else {
+            continue;
+        };
+        for e in dir {
+            let file = e.unwrap().file_name().into_string().unwrap();
+            if file.get(3..) == Some(name) {
+                found.push(format!("rc{lvl}.d/{file}"));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `demo`, a SysV script only, and `both`, a script with a native unit of the same name.
+fn enable_fixture(root: &Path, log: &Path) {
+    script(root, "demo", "", log, 0o755);
+    script(root, "both", "", log, 0o755);
+    let units = root.join("etc/systemd/system");
+    fs::create_dir_all(&units).unwrap();
+    fs::write(
+        units.join("both.service"),
+        "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn offline_enable_disable_is_enabled_of_sysv_scripts() {
+    let dir = Scratch::new("sysv-offline");
+    let root = dir.join("root");
+    enable_fixture(&root, &dir.join("log"));
+    let redirect = |verb: &str, name: &str| {
+        format!(
+            "{name}.service is not a native service, redirecting to systemd-sysv-install.\n\
+             Executing: /lib/systemd/systemd-sysv-install --root=ROOT {verb} {name}\n"
+        )
+    };
+
+    assert_eq!(
+        is_enabled_like_252(&root, "demo"),
+        (1, "disabled\n".into(), redirect("is-enabled", "demo"))
+    );
+    assert_eq!(
+        offline(&root, &["enable", "demo"], &[]),
+        (0, String::new(), redirect("enable", "demo"))
+    );
+    let enabled = [
+        "rc0.d/K01demo",
+        "rc1.d/K01demo",
+        "rc2.d/S01demo",
+        "rc3.d/S01demo",
+        "rc4.d/S01demo",
+        "rc5.d/S01demo",
+        "rc6.d/K01demo",
+    ];
+    assert_eq!(rc_links(&root, "demo"), enabled);
+    assert_eq!(
+        is_enabled_like_252(&root, "demo.service"),
+        (0, "enabled\n".into(), redirect("is-enabled", "demo"))
+    );
+    assert_eq!(
+        offline(&root, &["-q", "is-enabled", "demo"], &[]),
+        (0, String::new(), String::new())
+    );
+    assert_eq!(
+        offline(&root, &["disable", "demo"], &[]),
+        (0, String::new(), redirect("disable", "demo"))
+    );
+    assert_eq!(
+        rc_links(&root, "demo"),
+        enabled.map(|l| l.replace("/S01", "/K01"))
+    );
+    assert_eq!(is_enabled_like_252(&root, "demo").0, 1);
+
+    // A native unit beside the script: both are enabled; is-enabled asks the native unit.
+    let (code, out, err) = offline(&root, &["enable", "both"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "Synchronizing state of both.service with SysV service script with \
+         /lib/systemd/systemd-sysv-install.\n\
+         Executing: /lib/systemd/systemd-sysv-install --root=ROOT enable both\n\
+         Created symlink ROOT/etc/systemd/system/multi-user.target.wants/both.service \
+         \u{2192} /etc/systemd/system/both.service.\n"
+    );
+    assert!(rc_links(&root, "both").contains(&"rc2.d/S01both".to_owned()));
+    assert_eq!(
+        is_enabled_like_252(&root, "both"),
+        (0, "enabled\n".into(), String::new())
+    );
+
+    // update-rc.d's refusal ends the command with 1.
+    let nodef = root.join("etc/init.d/nodef");
+    fs::write(
+        &nodef,
+        "#!/bin/sh\n### BEGIN INIT INFO\n# Default-Stop: 0 6\n### END INIT INFO\n",
+    )
+    .unwrap();
+    let (code, _, err) = offline(&root, &["enable", "nodef"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.ends_with("update-rc.d: error: nodef Default-Start contains no runlevels, aborting.\n"),
+        "{err}"
+    );
+
+    // Negative control: SYSTEMCTL_SKIP_SYSV=1 (update-rc.d's own calls) sees no SysV script.
+    let (code, _, err) = offline(&root, &["enable", "demo"], &[("SYSTEMCTL_SKIP_SYSV", "1")]);
+    assert_eq!(code, 1);
+    assert!(!err.contains("systemd-sysv-install"), "{err}");
+    assert!(rc_links(&root, "demo").iter().all(|l| l.contains("/K01")));
+}
+
+/// What systemd 252's systemctl needs under `--root` to enable a SysV script: its helper runs
+/// `chroot ROOT /usr/sbin/update-rc.d`, so the root gets update-rc.d and a perl to run it.
+/// False (with a SKIP line) when this machine lacks them or cannot chroot.
+fn update_rc_d_chroot(root: &Path) -> bool {
+    let perl_base = "/usr/lib/x86_64-linux-gnu/perl-base";
+    let files = [
+        "/usr/bin/perl",
+        "/usr/sbin/update-rc.d",
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/x86_64-linux-gnu/libcrypt.so.1",
+    ];
+    let missing: Vec<&str> = files
+        .iter()
+        .chain([&perl_base, &"/lib/systemd/systemd-sysv-install"])
+        .filter(|f| !Path::new(f).exists())
+        .copied()
+        .collect();
+    if !missing.is_empty() || !nix::unistd::geteuid().is_root() {
+        println!(
+            "SKIP: systemd 252's enable of a SysV script needs root and {missing:?}; compared with the rules only"
+        );
+        return false;
+    }
+    for f in files.iter().chain([&perl_base]) {
+        let to = root.join(&f[1..]);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let ok = std::process::Command::new("cp")
+            .args(["-rL", f])
+            .arg(&to)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cp {f}");
+    }
+    true
+}
+
+/// Every entry under `root/etc` but init.d, with link targets.
+fn rc_tree(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let etc = root.join("etc");
+    for dir in fs::read_dir(&etc).unwrap() {
+        let dir = dir.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("rc") {
+            continue;
+        }
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(format!(
+                "{name}/{} -> {}",
+                p.file_name().unwrap().to_string_lossy(),
+                fs::read_link(&p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn offline_sysv_enable_disable_like_systemd_252() {
+    if !crate::systemctl::real_systemctl_252() {
+        return;
+    }
+    let dir = Scratch::new("sysv-252");
+    let log = dir.join("log");
+    let roots = [dir.join("real"), dir.join("ours")];
+    for root in &roots {
+        if !update_rc_d_chroot(root) {
+            return;
+        }
+        enable_fixture(root, &log);
+        fs::write(
+            root.join("etc/systemd/system/multi-user.target"),
+            "[Unit]\n",
+        )
+        .unwrap();
+        for (name, header) in [
+            ("nodef", "# Default-Stop: 0 6\n"),
+            ("single", "# Default-Start: 1\n# Default-Stop: 0 6\n"),
+        ] {
+            fs::write(
+                root.join("etc/init.d").join(name),
+                format!("#!/bin/sh\n### BEGIN INIT INFO\n{header}### END INIT INFO\n"),
+            )
+            .unwrap();
+        }
+    }
+    let commands: &[&[&str]] = &[
+        &["is-enabled", "demo"],
+        &["enable", "demo"],
+        &["is-enabled", "demo", "both"],
+        &["disable", "demo.service"],
+        &["is-enabled", "demo"],
+        &["enable", "demo"],
+        &["-q", "disable", "demo"],
+        &["enable", "both"],
+        &["is-enabled", "both"],
+        &["disable", "both", "demo"],
+        &["enable", "nodef"],
+        &["disable", "single"],
+        &["enable", "demo", "missing.service"],
+    ];
+    for args in commands {
+        let real = {
+            let out = std::process::Command::new(crate::systemctl::REAL)
+                .arg(format!("--root={}", roots[0].display()))
+                .args(*args)
+                .env_remove("SYSTEMCTL_SKIP_SYSV")
+                .env("LC_ALL", "C")
+                .output()
+                .unwrap();
+            let clean = |b: &[u8]| {
+                String::from_utf8_lossy(b).replace(&roots[0].display().to_string(), "ROOT")
+            };
+            (
+                out.status.code().unwrap_or(-1),
+                clean(&out.stdout),
+                clean(&out.stderr),
+            )
+        };
+        let ours = offline(&roots[1], args, &[("LC_ALL", "C")]);
+        assert_eq!(
+            ours, real,
+            "systemctl {args:?}: bosun's, then systemd 252's"
+        );
+        assert_eq!(rc_tree(&roots[1]), rc_tree(&roots[0]), "after {args:?}");
+    }
+    // The comparison sees links: the last enable made some.
+    assert!(rc_tree(&roots[1]).iter().any(|l| l.contains("S01demo")));
+}

@@ -11,6 +11,7 @@ mod mangle;
 pub mod offline;
 pub mod online;
 pub mod options;
+mod sysv;
 mod text;
 pub mod verb;
 

@@ -55,8 +55,8 @@ pub fn run_as(invocation: &Invocation, root: &Path, voice: Voice) -> Exit {
         | Verb::Reenable
         | Verb::Mask
         | Verb::Unmask
-        | Verb::Preset => change_files(invocation, &mut installer, voice),
-        Verb::IsEnabled => is_enabled(invocation, &mut installer),
+        | Verb::Preset => change_files(invocation, &mut installer, voice, root),
+        Verb::IsEnabled => is_enabled(invocation, &mut installer, root),
         Verb::ListUnitFiles => list_unit_files(invocation, &mut installer),
         Verb::GetDefault => get_default(&mut installer),
         Verb::SetDefault => set_default(invocation, &mut installer, voice),
@@ -168,10 +168,23 @@ fn texts(units: &[UnitArg]) -> Vec<String> {
 }
 
 /// enable, disable, reenable, mask, unmask, preset.
-fn change_files(invocation: &Invocation, installer: &mut Installer, voice: Voice) -> Exit {
+fn change_files(
+    invocation: &Invocation,
+    installer: &mut Installer,
+    voice: Voice,
+    root: &Path,
+) -> Exit {
     let o = &invocation.options;
     let verb = invocation.verb.word();
     let mut names = texts(&invocation.units);
+    let asked = names.len();
+    if super::sysv::hand_over(&invocation.verb, root, &mut names, o.quiet).failed {
+        return Exit::Failure;
+    }
+    if asked > 0 && names.is_empty() {
+        // Done by the SysV side alone (enable --now included: systemd 252 finishes early).
+        return Exit::Success;
+    }
     if invocation.verb == Verb::Disable
         && invocation
             .units
@@ -244,11 +257,16 @@ Possible reasons for having this kind of units are:\n\
 
 /// is-enabled: one state per unit; 0 when any counts as enabled; the first unit that cannot
 /// be looked up ends the command.
-fn is_enabled(invocation: &Invocation, installer: &mut Installer) -> Exit {
+fn is_enabled(invocation: &Invocation, installer: &mut Installer, root: &Path) -> Exit {
     let o = &invocation.options;
-    let mut enabled = false;
+    let mut names = texts(&invocation.units);
+    let sysv = super::sysv::hand_over(&invocation.verb, root, &mut names, o.quiet);
+    if sysv.failed {
+        return Exit::Failure;
+    }
+    let mut enabled = sysv.enabled;
     let mut out = std::io::stdout().lock();
-    for name in texts(&invocation.units) {
+    for name in names {
         let state = installer.state(&name);
         print_warnings(installer);
         let state = match state {

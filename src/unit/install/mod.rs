@@ -22,6 +22,7 @@ mod file;
 pub mod paths;
 mod preset;
 mod state;
+pub mod sysv;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
