@@ -248,6 +248,38 @@ fn offline_presets_like_systemd_252() {
 }
 
 #[test]
+fn offline_preset_all_like_systemd_252() {
+    if !real_systemctl_252() {
+        return;
+    }
+    let mut diffs = compare(
+        "preset-all",
+        &fixtures::presets(),
+        fixtures::PRESET_ALL_COMMANDS,
+    );
+    let more = [
+        "preset-all",
+        "list-unit-files",
+        "preset-all --preset-mode=disable-only",
+        "list-unit-files",
+    ];
+    for (name, entries) in [
+        ("preset-all-states", fixtures::states()),
+        ("preset-all-templates", fixtures::templates()),
+        ("preset-all-edges", fixtures::edges()),
+        ("preset-all-conflicts", fixtures::conflicts()),
+    ] {
+        diffs.extend(compare(name, &entries, &more));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} difference(s) from systemd 252:\n\n{}",
+        diffs.len(),
+        diffs.join("\n\n")
+    );
+}
+
+#[test]
 fn offline_templates_aliases_also_like_systemd_252() {
     check(
         "templates",

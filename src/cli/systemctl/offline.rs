@@ -55,7 +55,8 @@ pub fn run_as(invocation: &Invocation, root: &Path, voice: Voice) -> Exit {
         | Verb::Reenable
         | Verb::Mask
         | Verb::Unmask
-        | Verb::Preset => change_files(invocation, &mut installer, voice, root),
+        | Verb::Preset
+        | Verb::PresetAll => change_files(invocation, &mut installer, voice, root),
         Verb::IsEnabled => is_enabled(invocation, &mut installer, root),
         Verb::ListUnitFiles => list_unit_files(invocation, &mut installer),
         Verb::GetDefault => get_default(&mut installer),
@@ -175,7 +176,11 @@ fn change_files(
     root: &Path,
 ) -> Exit {
     let o = &invocation.options;
-    let verb = invocation.verb.word();
+    // install_changes_dump(r, "preset", ...) for preset-all too.
+    let verb = match invocation.verb {
+        Verb::PresetAll => "preset",
+        ref other => other.word(),
+    };
     let mut names = texts(&invocation.units);
     let asked = names.len();
     if super::sysv::hand_over(&invocation.verb, root, &mut names, o.quiet).failed {
@@ -211,6 +216,12 @@ fn change_files(
         Verb::Disable => (installer.disable(&names, flags, &mut changes), None),
         Verb::Mask => (installer.mask(&names, flags, &mut changes), None),
         Verb::Unmask => (installer.unmask(&names, flags, &mut changes), None),
+        Verb::PresetAll => (
+            installer
+                .preset_all(o.preset_mode, flags, &mut changes)
+                .map(|_| ()),
+            None,
+        ),
         _ => (
             installer
                 .preset(&names, o.preset_mode, flags, &mut changes)

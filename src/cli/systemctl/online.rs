@@ -39,6 +39,7 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         | Verb::Mask
         | Verb::Unmask
         | Verb::Preset
+        | Verb::PresetAll
         | Verb::SetDefault => change_files(invocation, root, &socket, &ask),
         Verb::IsEnabled | Verb::ListUnitFiles | Verb::GetDefault | Verb::Cat => {
             return offline::run_as(invocation, root, Voice::Online);
@@ -466,6 +467,7 @@ fn change_files(
     if !may_change(socket) {
         match verb {
             Verb::SetDefault => eprintln!("Failed to set default target: Access denied"),
+            Verb::PresetAll => eprintln!("Failed to preset all units: Access denied"),
             other => eprintln!("Failed to {} unit: Access denied", other.word()),
         }
         return Ok(Exit::Failure);

@@ -62,6 +62,8 @@ pub enum Verb {
     Unmask,
     /// `preset UNIT...` (`--preset-mode`).
     Preset,
+    /// `preset-all`: every unit file as the presets say.
+    PresetAll,
     /// `daemon-reload`.
     DaemonReload,
     /// `daemon-reexec`.
@@ -180,6 +182,7 @@ pub(super) fn lookup(word: &str) -> Option<(Verb, Arity, Names)> {
         "is-enabled" => (Verb::IsEnabled, SOME_ARGS, Install("to check")),
         "reenable" => (Verb::Reenable, SOME_ARGS, Install("to reenable")),
         "preset" => (Verb::Preset, SOME_ARGS, Install("to preset")),
+        "preset-all" => (Verb::PresetAll, NO_ARGS, Other),
         "mask" => (Verb::Mask, SOME_ARGS, Install("to mask")),
         "unmask" => (Verb::Unmask, SOME_ARGS, Install("to unmask")),
         "list-dependencies" => (Verb::ListDependencies, ANY_ARGS, Other),
@@ -223,7 +226,6 @@ pub(super) const NOT_IMPLEMENTED: &[&str] = &[
     "suspend-then-hibernate",
     "rescue",
     "emergency",
-    "preset-all",
     "link",
     "revert",
     "switch-root",
@@ -267,6 +269,7 @@ impl Verb {
             Verb::Mask => "mask",
             Verb::Unmask => "unmask",
             Verb::Preset => "preset",
+            Verb::PresetAll => "preset-all",
             Verb::DaemonReload => "daemon-reload",
             Verb::DaemonReexec => "daemon-reexec",
             Verb::GetDefault => "get-default",
@@ -295,6 +298,7 @@ impl Verb {
                 | Verb::Mask
                 | Verb::Unmask
                 | Verb::Preset
+                | Verb::PresetAll
                 | Verb::IsEnabled
                 | Verb::ListUnitFiles
                 | Verb::GetDefault

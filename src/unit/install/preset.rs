@@ -199,16 +199,78 @@ impl Installer {
         flags: InstallFlags,
         changes: &mut Vec<Change>,
     ) -> Result<usize, Errno> {
-        let config_path = self.config_path(flags);
         let presets = self.read_presets()?;
         let (mut plus, mut minus) = (Context::default(), Context::default());
         for name in names {
             self.preset_prepare(&mut plus, &mut minus, name, &presets, changes)?;
         }
+        self.execute_preset(&mut plus, &mut minus, mode, flags, changes)
+    }
+
+    /// unit_file_preset_all(): every unit file and link of the search path (in directory
+    /// order, as readdir gives them), as the presets say. Units that cannot be preset —
+    /// generated, transient, masked, missing, bad — are skipped (their changes say why);
+    /// any other failure ends it.
+    pub fn preset_all(
+        &mut self,
+        mode: PresetMode,
+        flags: InstallFlags,
+        changes: &mut Vec<Change>,
+    ) -> Result<usize, Errno> {
+        const SKIPPED: [Errno; 11] = [
+            Errno::EEXIST,
+            Errno::ERFKILL,
+            Errno::EADDRNOTAVAIL,
+            Errno::ETXTBSY,
+            Errno::EBADSLT,
+            Errno::EIDRM,
+            Errno::EUCLEAN,
+            Errno::ELOOP,
+            Errno::ENOENT,
+            Errno::EUNATCH,
+            Errno::EXDEV,
+        ];
+        let presets = self.read_presets()?;
+        let (mut plus, mut minus) = (Context::default(), Context::default());
+        for dir in self.lp.search_path.clone() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(super::paths::errno_of(&e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| super::paths::errno_of(&e))?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let kind = entry.file_type().map_err(|e| super::paths::errno_of(&e))?;
+                if UnitName::parse(&name).is_err() || !(kind.is_file() || kind.is_symlink()) {
+                    continue;
+                }
+                match self.preset_prepare(&mut plus, &mut minus, &name, &presets, changes) {
+                    Err(e) if !SKIPPED.contains(&e) => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        self.execute_preset(&mut plus, &mut minus, mode, flags, changes)
+    }
+
+    /// execute_preset(): the links of what presets disable removed, then those of what they
+    /// enable made, as `mode` allows.
+    fn execute_preset(
+        &mut self,
+        plus: &mut Context,
+        minus: &mut Context,
+        mode: PresetMode,
+        flags: InstallFlags,
+        changes: &mut Vec<Change>,
+    ) -> Result<usize, Errno> {
+        let config_path = self.config_path(flags);
         let mut r = Ok(0);
         if mode != PresetMode::EnableOnly {
             let mut marks = std::collections::HashSet::new();
-            self.mark_for_removal(&mut minus, &mut marks, changes)?;
+            self.mark_for_removal(minus, &mut marks, changes)?;
             r = self.remove_marked(&mut marks, &config_path, false, changes);
         }
         if mode != PresetMode::DisableOnly {
@@ -216,7 +278,7 @@ impl Installer {
                 ignore_auxiliary_failure: true,
                 ..flags
             };
-            let q = self.context_apply(&mut plus, apply_flags, &config_path, LOAD, changes);
+            let q = self.context_apply(plus, apply_flags, &config_path, LOAD, changes);
             if let Ok(n) = r {
                 r = q.map(|m| n + m);
             }

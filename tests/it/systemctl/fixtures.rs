@@ -258,6 +258,28 @@ pub const PRESETS_COMMANDS: &[&str] = &[
     "is-enabled on off def later tpl@",
 ];
 
+/// preset-all in each mode, from the links a first preset-all left or an enable changed;
+/// on the other fixtures too, which hold masked, aliased, linked, static and bad units.
+pub const PRESET_ALL_COMMANDS: &[&str] = &[
+    "preset-all --preset-mode=disable-only",
+    "list-unit-files",
+    "enable off def",
+    "preset-all --preset-mode=disable-only",
+    "list-unit-files",
+    "preset-all --preset-mode=enable-only",
+    "list-unit-files",
+    "enable off",
+    "preset-all",
+    "list-unit-files",
+    "mask on",
+    "preset-all --preset-mode=full",
+    "unmask on",
+    "--runtime preset-all",
+    "preset-all extra",
+    "preset-all --preset-mode=bogus",
+    "list-unit-files",
+];
+
 /// Templates aliased per instance, Also= on a static unit, aliases of aliases, a linked
 /// unit file outside the search path, enabling by path.
 pub fn templates() -> Vec<Entry> {
