@@ -12,6 +12,12 @@ use std::process::Command;
 /// The links, as paths inside the image, and whether dpkg-divert protects each.
 const LINKS: [(&str, bool); 2] = [("/usr/bin/systemctl", true), ("/usr/bin/initctl", false)];
 
+/// `/sbin/init`, linked to bosun when the image has none (an image's own init is left as it
+/// is): Debian's invoke-rc.d refuses to start a SysV script's service without it ("No init
+/// system and policy-rc.d missing! Defaulting to block."), where a systemd image has
+/// systemd-sysv's. bosun run as `init` is PID 1, as `bosun` is.
+const INIT: &str = "/sbin/init";
+
 /// The extra link when `/bin` is a directory of its own (an image without merged /usr).
 const BIN_SYSTEMCTL: &str = "/bin/systemctl";
 
@@ -172,6 +178,10 @@ pub fn link(
     }
     for name in names {
         steps.extend(link_one(root, Path::new(name), bosun)?);
+    }
+    let init = host(root, Path::new(INIT));
+    if std::fs::symlink_metadata(&init).is_err() || links_to(&init, bosun) {
+        steps.extend(link_one(root, Path::new(INIT), bosun)?);
     }
     steps.extend(runtime_dir(root)?);
     Ok(steps)
@@ -336,5 +346,38 @@ mod tests {
         std::fs::write(&dir, b"x").unwrap();
         assert!(link(root.path(), bosun, None).is_err());
         assert_eq!(std::fs::read(&dir).unwrap(), b"x");
+    }
+
+    #[test]
+    fn sbin_init_is_linked_only_when_the_image_has_none() {
+        let root = tempfile::tempdir().unwrap();
+        let bosun = Path::new("/usr/local/bin/bosun");
+        std::fs::create_dir_all(root.path().join("usr/local/bin")).unwrap();
+        std::fs::write(root.path().join("usr/local/bin/bosun"), b"").unwrap();
+        let steps = link(root.path(), bosun, None).unwrap();
+        assert!(steps.contains(&LinkStep::Linked {
+            path: PathBuf::from(INIT),
+            target: bosun.to_owned(),
+        }));
+        assert_eq!(
+            std::fs::read_link(root.path().join("sbin/init")).unwrap(),
+            bosun
+        );
+        // An image's own init (systemd-sysv's link, sysvinit's binary) stays.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(other.path().join("usr/local/bin")).unwrap();
+        std::fs::write(other.path().join("usr/local/bin/bosun"), b"").unwrap();
+        std::fs::create_dir_all(other.path().join("sbin")).unwrap();
+        symlink("/lib/systemd/systemd", other.path().join("sbin/init")).unwrap();
+        let steps = link(other.path(), bosun, None).unwrap();
+        assert!(
+            !steps
+                .iter()
+                .any(|s| matches!(s, LinkStep::Linked { path, .. } if path == Path::new(INIT)))
+        );
+        assert_eq!(
+            std::fs::read_link(other.path().join("sbin/init")).unwrap(),
+            Path::new("/lib/systemd/systemd")
+        );
     }
 }

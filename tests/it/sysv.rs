@@ -330,6 +330,24 @@ fn offline_enable_disable_is_enabled_of_sysv_scripts() {
     assert_eq!(code, 1);
     assert!(!err.contains("systemd-sysv-install"), "{err}");
     assert!(rc_links(&root, "demo").iter().all(|l| l.contains("/K01")));
+
+    // What the links mean at boot: disabled, not started; enabled, started.
+    let boot = |root: &Path| {
+        let main = format!("{} systemctl is-active demo; exit 0", bosun().display());
+        run_pid1(
+            Pid1::bosun()
+                .env("BOSUN_ROOT", root)
+                .args(["--", "sh", "-c", &main]),
+            T,
+        )
+        .map(|run| run.stdout_str())
+    };
+    let Some(disabled) = boot(&root) else {
+        return;
+    };
+    assert_eq!(disabled, "inactive\n");
+    assert_eq!(offline(&root, &["-q", "enable", "demo"], &[]).0, 0);
+    assert_eq!(boot(&root).unwrap(), "active\n");
 }
 
 /// What systemd 252's systemctl needs under `--root` to enable a SysV script: its helper runs
@@ -467,4 +485,84 @@ fn offline_sysv_enable_disable_like_systemd_252() {
     }
     // The comparison sees links: the last enable made some.
     assert!(rc_tree(&roots[1]).iter().any(|l| l.contains("S01demo")));
+}
+
+/// Debian 12's slapd, which ships only /etc/init.d/slapd: `apt-get install` in a bookworm root
+/// booted with bosun (its postinst runs update-rc.d, whose daemon-reload has bosun generate
+/// the unit, then invoke-rc.d starts it), answered with ldapsearch, stopped; then a second
+/// boot of the same root starts it from its rc2.d link.
+#[test]
+fn debian_slapd_runs_from_its_init_script() {
+    const INSTALL: &str = r#"#!/bin/bash
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends slapd ldap-utils >/apt.log 2>&1 || { tail -20 /apt.log; exit 90; }
+probe() {
+    for i in $(seq 100); do
+        ldapsearch -x -H ldap://127.0.0.1 -b '' -s base namingContexts 2>/dev/null | grep '^namingContexts:' && return
+        sleep 0.1
+    done
+    echo "no answer"
+}
+echo "== native"; ls /lib/systemd/system/slapd.service 2>&1 | sed 's/.*: //'
+echo "== active"; systemctl is-active slapd
+echo "== loaded"; systemctl status slapd | sed -n 2p
+echo "== probe"; probe
+echo "== stop"; pid=$(cat /run/slapd/slapd.pid); systemctl stop slapd; systemctl is-active slapd; kill -0 "$pid" 2>/dev/null || echo gone
+echo "== is-enabled"; systemctl is-enabled slapd 2>/dev/null
+"#;
+    const BOOT: &str = r#"#!/bin/bash
+echo "== active"; systemctl is-active slapd
+for i in $(seq 100); do
+    ldapsearch -x -H ldap://127.0.0.1 -b '' -s base namingContexts 2>/dev/null | grep '^namingContexts:' && break
+    sleep 0.1
+done
+"#;
+    let Some(binary) = crate::debroot::bosun_binary() else {
+        return;
+    };
+    let dir = Scratch::new("sysv-slapd");
+    let root = dir.join("root");
+    if !crate::debroot::copy(&root) {
+        return;
+    }
+    crate::debroot::install_bosun(&root, &binary);
+    fs::write(root.join("install.sh"), INSTALL).unwrap();
+    fs::write(root.join("boot.sh"), BOOT).unwrap();
+    let Some(run) = crate::debroot::boot(&root, ["--", "/bin/bash", "/install.sh"])
+        .start()
+        .map(|p| p.wait(Duration::from_secs(600)))
+    else {
+        return;
+    };
+    run.assert_code(0);
+    let out = run.stdout_str();
+    for want in [
+        "== native\nNo such file or directory\n",
+        "== active\nactive\n",
+        "== loaded\n     Loaded: loaded (/etc/init.d/slapd; generated)\n",
+        "== probe\nnamingContexts: dc=",
+        "== stop\ninactive\ngone\n",
+        "== is-enabled\nenabled\n",
+    ] {
+        assert!(out.contains(want), "stdout lacks {want:?}\n{}", run.dump());
+    }
+    let Some(run) = crate::debroot::boot(&root, ["--", "/bin/bash", "/boot.sh"])
+        .start()
+        .map(|p| p.wait(Duration::from_secs(120)))
+    else {
+        return;
+    };
+    run.assert_code(0);
+    let out = run.stdout_str();
+    assert!(
+        out.starts_with("== active\nactive\nnamingContexts: dc="),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stderr
+            .contains("Started LSB: OpenLDAP standalone server"),
+        "{}",
+        run.dump()
+    );
 }

@@ -2,14 +2,12 @@
 
 use super::*;
 
-/// The header of Debian 12's /etc/init.d/slapd and its usage line.
+/// The header of Debian 12's /etc/init.d/slapd (2.5.13+dfsg-5) and its usage line.
 const SLAPD: &str = "#! /bin/sh -e
 ### BEGIN INIT INFO
 # Provides:          slapd
 # Required-Start:    $remote_fs $network $syslog
 # Required-Stop:     $remote_fs $network $syslog
-# Should-Start:      $named
-# Should-Stop:       $named
 # Default-Start:     2 3 4 5
 # Default-Stop:      0 1 6
 # Short-Description: OpenLDAP standalone server (Lightweight Directory Access Protocol)
@@ -53,7 +51,6 @@ Before=multi-user.target
 Before=graphical.target
 After=remote-fs.target
 After=network-online.target
-After=nss-lookup.target
 Wants=network-online.target
 
 [Service]
@@ -77,6 +74,7 @@ fn facilities_map_as_in_252() {
     s.load(
         "### BEGIN INIT INFO
 # Provides: foo bar $mail-transport-agent
+# Should-Start: $named
 # Required-Start: $local_fs $syslog $time $portmap foo other.sh
 # X-Start-Before: $network slow
 # X-Interactive: true
@@ -87,7 +85,12 @@ fn facilities_map_as_in_252() {
     assert_eq!(s.aliases, ["bar.service"]);
     assert_eq!(
         s.after,
-        ["time-sync.target", "rpcbind.target", "other.service"]
+        [
+            "nss-lookup.target",
+            "time-sync.target",
+            "rpcbind.target",
+            "other.service"
+        ]
     );
     assert_eq!(
         s.before,
