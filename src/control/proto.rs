@@ -152,6 +152,9 @@ pub struct UnitInfo {
     /// SourcePath=.
     #[serde(default)]
     pub source_path: Option<String>,
+    /// The aliases it was asked for or loaded through (`Names=` besides `name`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub dropins: Vec<String>,
     /// `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading`.
     pub active_state: String,

@@ -87,7 +87,7 @@ fn sysv_scripts_boot_stop_and_show_as_generated() {
     let main = format!(
         "s='{s}'\n\
          $s is-active demo.service later.service idle.service\n\
-         $s start demo-alias.service && $s status demo-alias.service | sed -n 1p | cut -d' ' -f2-\n\
+         $s is-active demo-alias.service; $s show -p Names --value demo.service\n\
          kill -0 $(cat {pid}) && echo demo-alive\n\
          $s status demo.service | sed -n 2p\n\
          $s show -p After --value later.service | tr ' ' '\\n' | grep -x demo.service\n\
@@ -116,8 +116,9 @@ fn sysv_scripts_boot_stop_and_show_as_generated() {
             "active",
             "active",
             "inactive",
-            // The alias is the running unit: starting it starts nothing more.
-            "demo.service - LSB: the demo fixture",
+            // The Provides: alias is the running unit.
+            "active",
+            "demo.service demo-alias.service",
             "demo-alive",
             loaded.as_str(),
             "demo.service",

@@ -143,7 +143,7 @@ fn unit_verb(
             for name in units {
                 let state = infos
                     .iter()
-                    .find(|i| i.name == *name)
+                    .find(|i| i.name == *name || i.aliases.contains(name))
                     .map_or("inactive", |i| i.active_state.as_str());
                 any |= if failed {
                     state == "failed"

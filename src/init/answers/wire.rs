@@ -28,6 +28,7 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
         load_error: s.load_error,
         fragment: s.fragment,
         source_path: s.source_path,
+        aliases: s.aliases,
         dropins: s.dropins,
         active_state: s.active.name().to_owned(),
         sub_state: s.sub_state.to_owned(),

@@ -68,6 +68,8 @@ pub struct UnitSnapshot {
     pub fragment: Option<String>,
     /// SourcePath=: what the unit was generated from.
     pub source_path: Option<String>,
+    /// Its aliases known so far (`Names=` but the unit's own name), sorted.
+    pub aliases: Vec<String>,
     pub dropins: Vec<String>,
     pub active: Active,
     /// systemd's sub-state (`running`, `exited`, `dead`, `listening`, `waiting`, ...).
@@ -139,6 +141,7 @@ impl UnitSnapshot {
             load_error: None,
             fragment: None,
             source_path: None,
+            aliases: Vec::new(),
             dropins: Vec::new(),
             active: Active::Inactive,
             sub_state: "dead",
@@ -274,6 +277,12 @@ impl Engine {
         info.active = self.active_state(&name);
         info.since_ms = self.changed.get(&name).copied();
         info.job = self.job_of(&name);
+        info.aliases = self
+            .aliases
+            .iter()
+            .filter(|(_, target)| **target == name)
+            .map(|(alias, _)| alias.clone())
+            .collect();
         match entry {
             Entry::Loaded(l) => {
                 info.fragment = l.fragment.as_ref().map(|p| p.display().to_string());

@@ -464,7 +464,14 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
     let load_error = load_error(info).map_or_else(String::new, |(e, m)| format!("{e} \"{m}\""));
     out.extend([
         ("Id", info.name.clone()),
-        ("Names", info.name.clone()),
+        (
+            "Names",
+            std::iter::once(&info.name)
+                .chain(&info.aliases)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         ("Requires", list(&info.requires)),
         ("Wants", list(&info.wants)),
         ("Before", list(&info.before)),
