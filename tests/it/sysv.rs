@@ -40,6 +40,21 @@ fn script(root: &Path, name: &str, header: &str, log: &Path, mode: u32) {
     fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// bosun's systemctl, as a shell word.
+fn systemctl() -> String {
+    format!("{} systemctl", bosun().display())
+}
+
+/// Boot bosun as PID 1 on the units under `root` with `main` as its shell command.
+fn boot(root: &Path, main: &str) -> Option<crate::harness::Finished> {
+    run_pid1(
+        Pid1::bosun()
+            .env("BOSUN_ROOT", root)
+            .args(["--", "sh", "-c", main]),
+        T,
+    )
+}
+
 fn start_links(root: &Path, name: &str) {
     for lvl in ["2", "3", "4", "5"] {
         let dir = root.join(format!("etc/rc{lvl}.d"));
@@ -83,7 +98,7 @@ fn sysv_scripts_boot_stop_and_show_as_generated() {
     .unwrap();
 
     let pid = root.join("run/demo.pid");
-    let systemctl = format!("{} systemctl", bosun().display());
+    let systemctl = systemctl();
     let main = format!(
         "s='{s}'\n\
          $s is-active demo.service later.service idle.service\n\
@@ -99,12 +114,7 @@ fn sysv_scripts_boot_stop_and_show_as_generated() {
         s = systemctl,
         pid = pid.display()
     );
-    let Some(run) = run_pid1(
-        Pid1::bosun()
-            .env("BOSUN_ROOT", &root)
-            .args(["--", "sh", "-c", &main]),
-        T,
-    ) else {
+    let Some(run) = boot(&root, &main) else {
         return;
     };
     run.assert_code(0);
@@ -333,22 +343,13 @@ fn offline_enable_disable_is_enabled_of_sysv_scripts() {
     assert!(rc_links(&root, "demo").iter().all(|l| l.contains("/K01")));
 
     // What the links mean at boot: disabled, not started; enabled, started.
-    let boot = |root: &Path| {
-        let main = format!("{} systemctl is-active demo; exit 0", bosun().display());
-        run_pid1(
-            Pid1::bosun()
-                .env("BOSUN_ROOT", root)
-                .args(["--", "sh", "-c", &main]),
-            T,
-        )
-        .map(|run| run.stdout_str())
-    };
-    let Some(disabled) = boot(&root) else {
+    let main = format!("{} is-active demo; exit 0", systemctl());
+    let Some(disabled) = boot(&root, &main) else {
         return;
     };
-    assert_eq!(disabled, "inactive\n");
+    assert_eq!(disabled.stdout_str(), "inactive\n");
     assert_eq!(offline(&root, &["-q", "enable", "demo"], &[]).0, 0);
-    assert_eq!(boot(&root).unwrap(), "active\n");
+    assert_eq!(boot(&root, &main).unwrap().stdout_str(), "active\n");
 }
 
 /// What systemd 252's systemctl needs under `--root` to enable a SysV script: its helper runs
@@ -580,4 +581,56 @@ done | sed 's/^/probe=/'
         "{}",
         run.dump()
     );
+}
+
+/// A script installed while bosun runs: no unit until `daemon-reload` runs the generator again
+/// (the negative control is the start before it); `systemctl enable` with bosun running hands
+/// the script to the rc links as offline, and the next boot starts it.
+#[test]
+fn a_script_added_at_runtime_needs_daemon_reload_and_enable() {
+    let dir = Scratch::new("sysv-reload");
+    let root = dir.join("root");
+    let log = dir.join("log");
+    fs::create_dir_all(root.join("etc/systemd/system")).unwrap();
+    // Written under another name: the boot's generator must not see it.
+    script(&root, "late", "", &log, 0o755);
+    let init_d = root.join("etc/init.d");
+    fs::rename(init_d.join("late"), dir.join("late")).unwrap();
+    let main = format!(
+        "s='{s}'\n\
+         $s start late.service 2>/dev/null || echo before-reload-refused\n\
+         mv {staged} {init_d}/late\n\
+         $s daemon-reload\n\
+         $s start late.service && $s is-active late.service\n\
+         $s enable late 2>&1\n\
+         $s is-enabled late\n\
+         exit 0",
+        s = systemctl(),
+        staged = dir.join("late").display(),
+        init_d = init_d.display()
+    );
+    let Some(run) = boot(&root, &main) else {
+        return;
+    };
+    run.assert_code(0);
+    let root_text = root.display().to_string();
+    assert_eq!(
+        run.stdout_str()
+            .replace(&root_text, "ROOT")
+            .lines()
+            .collect::<Vec<_>>(),
+        [
+            "before-reload-refused",
+            "active",
+            "late.service is not a native service, redirecting to systemd-sysv-install.",
+            "Executing: /lib/systemd/systemd-sysv-install --root=ROOT enable late",
+            "enabled",
+        ],
+        "{}",
+        run.dump()
+    );
+    assert!(rc_links(&root, "late").contains(&"rc2.d/S01late".to_owned()));
+    let main = format!("{} is-active late; exit 0", systemctl());
+    let run = boot(&root, &main).unwrap();
+    assert_eq!(run.stdout_str(), "active\n", "{}", run.dump());
 }
