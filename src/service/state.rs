@@ -20,6 +20,10 @@ pub use super::status::{Active, Outcome, State};
 /// systemd's exit code for "exec failed" (203/EXEC), reported when a main process cannot start.
 pub const EXIT_EXEC: i32 = 203;
 
+/// How often a PIDFile= not yet written is read again (systemd watches it with inotify; a
+/// short re-read is the same to the daemon, and to TimeoutStartSec=).
+pub const PID_FILE_REREAD: Duration = Duration::from_millis(100);
+
 /// Which command list a control process comes from, in the order of systemd's properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -55,6 +59,9 @@ pub enum Action {
     Signal { target: Target, signo: i32 },
     /// Read PIDFile= (or guess the main PID); answer with [`Event::MainPid`].
     FindMainPid,
+    /// PIDFile= is not there yet: read it again at this instant, answering with
+    /// [`Event::MainPid`] (None: stop re-reading).
+    RereadPidFile(Option<Instant>),
     /// The state timer: fire [`Event::Timer`] at this instant (None: disarm).
     Timer(Option<Instant>),
     /// The watchdog timer: fire [`Event::Watchdog`] at this instant (None: disarm).
@@ -92,8 +99,12 @@ pub enum Event {
         sender: Option<i32>,
         notices: Vec<Notice>,
     },
-    /// Answer to [`Action::FindMainPid`].
-    MainPid(Option<i32>),
+    /// Answer to [`Action::FindMainPid`]: the main process found, and whether the unit has
+    /// processes at all (besides main and control).
+    MainPid {
+        pid: Option<i32>,
+        others: bool,
+    },
     Timer,
     Watchdog,
 }
@@ -113,6 +124,11 @@ pub struct Service {
     main_exit: Option<Termination>,
     /// The unit still has processes besides main and control (as far as the driver knows).
     others: bool,
+    /// Type=forking without PIDFile= and no main process found: the unit runs while it has
+    /// processes (systemd's main_pid_good() < 0 with cgroup_good()).
+    main_unknown: bool,
+    /// Type=forking waits in Start for PIDFile= to appear (service_demand_pid_file()).
+    awaiting_pid_file: bool,
     /// A stop was asked for: do not restart automatically.
     stop_requested: bool,
     /// This stop is part of a restart (RestartKillSignal=).
@@ -141,6 +157,8 @@ impl Service {
             spawning_main: false,
             main_exit: None,
             others: false,
+            main_unknown: false,
+            awaiting_pid_file: false,
             stop_requested: false,
             stopping_for_restart: false,
             condition_skipped: false,
@@ -164,6 +182,18 @@ impl Service {
     }
     pub fn control_pid(&self) -> Option<i32> {
         self.control_pid
+    }
+    /// Whether the driver must tell the machine when the unit has no process left
+    /// ([`Event::Empty`]): in a stop stage, while waiting for PIDFile=, or running without a
+    /// known main process.
+    pub fn waits_for_empty(&self) -> bool {
+        self.in_signal_stage()
+            || self.awaiting_pid_file
+            || (self.main_unknown && self.state == State::Running)
+    }
+    /// Whether PIDFile= is still awaited (its re-reading is due).
+    pub fn awaiting_pid_file(&self) -> bool {
+        self.awaiting_pid_file
     }
     /// How the main process ended (for `$EXIT_CODE`/`$EXIT_STATUS` and status output).
     pub fn main_exit(&self) -> Option<Termination> {
@@ -250,10 +280,10 @@ impl Service {
             }
             Event::Empty => {
                 self.others = false;
-                self.check_gone(now, &mut out);
+                self.on_empty(now, &mut out);
             }
             Event::Notify { sender, notices } => self.on_notify(sender, notices, now, &mut out),
-            Event::MainPid(pid) => self.on_main_pid(pid, now, &mut out),
+            Event::MainPid { pid, others } => self.on_main_pid(pid, others, now, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
             Event::Watchdog => {
                 if matches!(
@@ -314,6 +344,8 @@ impl Service {
         self.main_exit = None;
         self.main_pid = None;
         self.control_pid = None;
+        self.main_unknown = false;
+        self.stop_pid_file_wait(out);
         self.stop_requested = false;
         self.stopping_for_restart = false;
         self.condition_skipped = false;
@@ -387,26 +419,61 @@ impl Service {
         }
     }
 
-    fn on_main_pid(&mut self, pid: Option<i32>, now: Instant, out: &mut Vec<Action>) {
-        if self.state != State::Start {
+    fn on_main_pid(&mut self, pid: Option<i32>, others: bool, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Start || self.control.is_some() {
             return;
         }
+        self.others = others;
         match pid {
             Some(pid) => {
+                self.stop_pid_file_wait(out);
                 self.main_pid = Some(pid);
                 self.run_phase(Phase::StartPost, 0, now, out);
             }
+            // systemd 252 service_sigchld_event(), Type=forking: a PID file not there yet is
+            // waited for (until the start timeout) while the unit has processes that may
+            // still write it; with none left, "Daemon never wrote its PID file".
+            None if self.spec.has_pid_file && others => {
+                self.awaiting_pid_file = true;
+                out.push(Action::RereadPidFile(now.checked_add(PID_FILE_REREAD)));
+            }
             None if self.spec.has_pid_file => {
+                self.stop_pid_file_wait(out);
                 self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
             }
             // Forking without PIDFile= and no single process to guess: supervise without a
-            // main process, as systemd does ("Supervising process ... which is not our child").
-            None => self.run_phase(Phase::StartPost, 0, now, out),
+            // main process, as systemd does: running while the unit has processes.
+            None => {
+                self.main_unknown = true;
+                self.run_phase(Phase::StartPost, 0, now, out);
+            }
         }
     }
 
+    fn stop_pid_file_wait(&mut self, out: &mut Vec<Action>) {
+        if self.awaiting_pid_file {
+            self.awaiting_pid_file = false;
+            out.push(Action::RereadPidFile(None));
+        }
+    }
+
+    /// The unit has no process left (besides main and control).
+    fn on_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.awaiting_pid_file && self.state == State::Start {
+            self.stop_pid_file_wait(out);
+            return self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
+        }
+        if self.state == State::Running && self.main_unknown && self.main_pid.is_none() {
+            // core/service.c service_notify_cgroup_empty_event(): running decides again.
+            return self.enter_running(now, out);
+        }
+        self.check_gone(now, out);
+    }
+
     fn enter_running(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.main_pid.is_some() {
+        // core/service.c service_enter_running(): a known main process, or none known and
+        // the unit still has processes.
+        if self.main_pid.is_some() || (self.main_unknown && self.others) {
             self.state = State::Running;
             self.arm(self.spec.runtime_max, now, out);
             let at = self.watchdog_interval.and_then(|w| now.checked_add(w));
@@ -423,9 +490,12 @@ impl Service {
 
     fn on_spawn_failed(&mut self, errno: i32, now: Instant, out: &mut Vec<Action>) {
         if self.spawning_main {
-            // As if the forked child had failed to exec: 203/EXEC.
+            // As if the forked child had failed to exec: 203/EXEC; with `-`, a missing
+            // executable is skipped and its child exits 0 (systemd 252 exec_child()).
             self.spawning_main = false;
-            self.on_main_exit(Termination::Exited(EXIT_EXEC), now, out);
+            let skipped = errno == libc::ENOENT && self.spec.commands.may_fail(Phase::Start, 0);
+            let status = if skipped { 0 } else { EXIT_EXEC };
+            self.on_main_exit(Termination::Exited(status), now, out);
             return;
         }
         let Some((phase, index)) = self.control else {
@@ -595,6 +665,7 @@ impl Service {
         out: &mut Vec<Action>,
     ) {
         self.fail_with(outcome);
+        self.stop_pid_file_wait(out);
         out.push(Action::Watchdog(None));
         self.state = state;
         let first = matches!(state, State::StopSigterm | State::FinalSigterm);
@@ -683,6 +754,8 @@ impl Service {
         self.main_pid = None;
         self.control_pid = None;
         self.control = None;
+        self.main_unknown = false;
+        self.stop_pid_file_wait(out);
         out.push(Action::Watchdog(None));
         if allow_restart && !self.stop_requested && self.should_restart() {
             self.state = State::AutoRestart;
