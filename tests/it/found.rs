@@ -104,6 +104,12 @@ fn r19_forking_without_a_main_pid_runs_while_its_processes_live() {
         "[Unit]\nDescription=Forking NoGuess\n[Service]\nType=forking\nGuessMainPID=no\n\
          ExecStart=/bin/sh -c 'sleep 3600 & echo $! > @S@/noguess.pid; exit 0'\n",
     );
+    // Left running: the ordered shutdown stops it as `stop` does.
+    f.unit(
+        "fork-three.service",
+        "[Unit]\nDescription=Forking Three\n[Service]\nType=forking\n\
+         ExecStart=/bin/sh -c 'sleep 3600 & sleep 3600 & exit 0'\n",
+    );
     // Negative control: nothing left behind, so nothing to run: inactive, not failed.
     f.unit(
         "fork-gone.service",
@@ -118,6 +124,7 @@ fn r19_forking_without_a_main_pid_runs_while_its_processes_live() {
     assert!(
         wait_until(T, || settled("Forking Two")
             && settled("Forking NoGuess")
+            && settled("Forking Three")
             && f.exists("gone.ran")
             && is_active(&pid1, &f, "fork-gone.service") == "inactive"),
         "{}",
@@ -162,7 +169,18 @@ fn r19_forking_without_a_main_pid_runs_while_its_processes_live() {
         pid1.stderr_now()
     );
     assert_eq!(is_active(&pid1, &f, "fork-two.service"), "inactive");
-    stop(pid1);
+    assert_eq!(is_active(&pid1, &f, "fork-three.service"), "active");
+    let run = stop(pid1);
+    assert!(
+        run.stderr.contains("Stopped Forking Three."),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        !run.stderr.contains("fork-three.service: Failed"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// PIDFile= written by the daemon after the forking parent exited: bosun waits for it until
