@@ -66,7 +66,20 @@ impl Engine {
                 self.signal(unit, target, signo);
                 None
             }
-            Action::FindMainPid => Some(self.main_pid_event(unit)),
+            Action::FindMainPid => {
+                let event = self.main_pid_event(unit);
+                if let (Event::MainPid { pid: None, .. }, Some(UnitRun::Service(run))) =
+                    (&event, self.runtime.get(unit))
+                    && let Some(path) = &run.section.pid_file
+                {
+                    // service_load_pid_file(): said at info; waiting (or failing) follows.
+                    self.notes.push(Note::Detail(format!(
+                        "{unit}: PID file {} not readable (yet?) after start.",
+                        path.display()
+                    )));
+                }
+                Some(event)
+            }
             Action::RereadPidFile(at) => {
                 if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
                     run.pid_file_reread = at;
