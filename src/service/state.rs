@@ -402,6 +402,14 @@ impl Service {
                 ServiceType::Forking => out.push(Action::FindMainPid),
                 _ => self.run_phase(Phase::StartPost, 0, now, out),
             },
+            // A PID file that ExecStartPost= was to write is read after it (service.c).
+            Phase::StartPost
+                if self.spec.has_pid_file
+                    && self.main_pid.is_none()
+                    && self.spec.kind == ServiceType::Forking =>
+            {
+                out.push(Action::FindMainPid);
+            }
             Phase::StartPost => self.enter_running(now, out),
             Phase::Reload => {
                 self.enter_running(now, out);
@@ -420,14 +428,30 @@ impl Service {
     }
 
     fn on_main_pid(&mut self, pid: Option<i32>, others: bool, now: Instant, out: &mut Vec<Action>) {
-        if self.state != State::Start || self.control.is_some() {
+        if !matches!(self.state, State::Start | State::StartPost) || self.control.is_some() {
             return;
         }
         self.others = others;
+        // After Start, ExecStartPost= comes next; after it, running.
+        let in_start = self.state == State::Start;
+        let next = |me: &mut Self, out: &mut Vec<Action>| {
+            if in_start {
+                me.run_phase(Phase::StartPost, 0, now, out);
+            } else {
+                me.enter_running(now, out);
+            }
+        };
         match pid {
             Some(pid) => {
                 self.stop_pid_file_wait(out);
                 self.main_pid = Some(pid);
+                next(self, out);
+            }
+            // The PID file may be ExecStartPost='s to write: read again after it.
+            None if self.spec.has_pid_file
+                && in_start
+                && !self.spec.commands.of(Phase::StartPost).is_empty() =>
+            {
                 self.run_phase(Phase::StartPost, 0, now, out);
             }
             // systemd 252 service_sigchld_event(), Type=forking: a PID file not there yet is
@@ -445,7 +469,7 @@ impl Service {
             // main process, as systemd does: running while the unit has processes.
             None => {
                 self.main_unknown = true;
-                self.run_phase(Phase::StartPost, 0, now, out);
+                next(self, out);
             }
         }
     }
@@ -459,7 +483,7 @@ impl Service {
 
     /// The unit has no process left (besides main and control).
     fn on_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.awaiting_pid_file && self.state == State::Start {
+        if self.awaiting_pid_file && matches!(self.state, State::Start | State::StartPost) {
             self.stop_pid_file_wait(out);
             return self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
         }

@@ -398,6 +398,25 @@ fn forking_reads_the_pid_file() {
     assert_eq!(r.state(), State::Failed);
 }
 
+/// A PID file that ExecStartPost= writes is read after it (core/service.c: "The PID file
+/// might actually be created by a START_POST script").
+#[test]
+fn forking_reads_the_pid_file_after_exec_start_post() {
+    let mut spec = base(ServiceType::Forking);
+    spec.has_pid_file = true;
+    spec.commands.start_post = vec![false];
+    let mut r = Rig::new(spec);
+    let a = r.forked(None, true);
+    assert_eq!(spawns(&a), [(Phase::StartPost, 0, false)]);
+    r.send(Event::Spawned { pid: 11 });
+    assert_eq!(r.exit(11, 0), [Action::FindMainPid]);
+    r.send(Event::MainPid {
+        pid: Some(20),
+        others: true,
+    });
+    assert_eq!((r.state(), r.svc.main_pid()), (State::Running, Some(20)));
+}
+
 #[test]
 fn forking_without_a_main_pid_runs_while_the_unit_has_processes() {
     // Issue #19 (postfix, slapd): `sh -c 'a & b & exit 0'`, or GuessMainPID=no.
