@@ -20,10 +20,6 @@ pub use super::status::{Active, Outcome, State};
 /// systemd's exit code for "exec failed" (203/EXEC), reported when a main process cannot start.
 pub const EXIT_EXEC: i32 = 203;
 
-/// How often a PIDFile= not yet written is read again (systemd watches it with inotify; a
-/// short re-read is the same to the daemon, and to TimeoutStartSec=).
-pub const PID_FILE_REREAD: Duration = Duration::from_millis(100);
-
 /// Which command list a control process comes from, in the order of systemd's properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -182,18 +178,6 @@ impl Service {
     }
     pub fn control_pid(&self) -> Option<i32> {
         self.control_pid
-    }
-    /// Whether the driver must tell the machine when the unit has no process left
-    /// ([`Event::Empty`]): in a stop stage, while waiting for PIDFile=, or running without a
-    /// known main process.
-    pub fn waits_for_empty(&self) -> bool {
-        self.in_signal_stage()
-            || self.awaiting_pid_file
-            || (self.main_unknown && self.state == State::Running)
-    }
-    /// Whether PIDFile= is still awaited (its re-reading is due).
-    pub fn awaiting_pid_file(&self) -> bool {
-        self.awaiting_pid_file
     }
     /// How the main process ended (for `$EXIT_CODE`/`$EXIT_STATUS` and status output).
     pub fn main_exit(&self) -> Option<Termination> {
@@ -425,73 +409,6 @@ impl Service {
             ServiceType::Notify | ServiceType::NotifyReload => {}
             _ => self.run_phase(Phase::StartPost, 0, now, out),
         }
-    }
-
-    fn on_main_pid(&mut self, pid: Option<i32>, others: bool, now: Instant, out: &mut Vec<Action>) {
-        if !matches!(self.state, State::Start | State::StartPost) || self.control.is_some() {
-            return;
-        }
-        self.others = others;
-        // After Start, ExecStartPost= comes next; after it, running.
-        let in_start = self.state == State::Start;
-        let next = |me: &mut Self, out: &mut Vec<Action>| {
-            if in_start {
-                me.run_phase(Phase::StartPost, 0, now, out);
-            } else {
-                me.enter_running(now, out);
-            }
-        };
-        match pid {
-            Some(pid) => {
-                self.stop_pid_file_wait(out);
-                self.main_pid = Some(pid);
-                next(self, out);
-            }
-            // The PID file may be ExecStartPost='s to write: read again after it.
-            None if self.spec.has_pid_file
-                && in_start
-                && !self.spec.commands.of(Phase::StartPost).is_empty() =>
-            {
-                self.run_phase(Phase::StartPost, 0, now, out);
-            }
-            // systemd 252 service_sigchld_event(), Type=forking: a PID file not there yet is
-            // waited for (until the start timeout) while the unit has processes that may
-            // still write it; with none left, "Daemon never wrote its PID file".
-            None if self.spec.has_pid_file && others => {
-                self.awaiting_pid_file = true;
-                out.push(Action::RereadPidFile(now.checked_add(PID_FILE_REREAD)));
-            }
-            None if self.spec.has_pid_file => {
-                self.stop_pid_file_wait(out);
-                self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
-            }
-            // Forking without PIDFile= and no single process to guess: supervise without a
-            // main process, as systemd does: running while the unit has processes.
-            None => {
-                self.main_unknown = true;
-                next(self, out);
-            }
-        }
-    }
-
-    fn stop_pid_file_wait(&mut self, out: &mut Vec<Action>) {
-        if self.awaiting_pid_file {
-            self.awaiting_pid_file = false;
-            out.push(Action::RereadPidFile(None));
-        }
-    }
-
-    /// The unit has no process left (besides main and control).
-    fn on_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.awaiting_pid_file && matches!(self.state, State::Start | State::StartPost) {
-            self.stop_pid_file_wait(out);
-            return self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
-        }
-        if self.state == State::Running && self.main_unknown && self.main_pid.is_none() {
-            // core/service.c service_notify_cgroup_empty_event(): running decides again.
-            return self.enter_running(now, out);
-        }
-        self.check_gone(now, out);
     }
 
     fn enter_running(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -929,45 +846,6 @@ impl Service {
             }
         }
     }
-
-    fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
-        self.timer = None;
-        match self.state {
-            State::Condition | State::StartPre | State::Start => {
-                self.enter_signal(State::StopSigterm, Outcome::Timeout, now, out);
-            }
-            State::StartPost => self.enter_stop(Outcome::Timeout, now, out),
-            State::Running => self.enter_stop(Outcome::Timeout, now, out),
-            State::Reload => {
-                self.reload_failed = true;
-                if self.control_pid.is_some() {
-                    out.push(Action::Signal {
-                        target: Target::Control,
-                        signo: libc::SIGKILL,
-                    });
-                }
-                self.control = None;
-                self.enter_running(now, out);
-            }
-            State::Stop => self.enter_signal(State::StopSigterm, Outcome::Timeout, now, out),
-            State::StopSigterm if self.spec.send_sigkill => {
-                self.enter_signal(State::StopSigkill, Outcome::Timeout, now, out);
-            }
-            State::StopSigterm | State::StopSigkill => {
-                self.fail_with(Outcome::Timeout);
-                self.enter_stop_post(now, out);
-            }
-            State::StopPost => self.enter_signal(State::FinalSigterm, Outcome::Timeout, now, out),
-            State::FinalSigterm if self.spec.send_sigkill => {
-                self.enter_signal(State::FinalSigkill, Outcome::Timeout, now, out);
-            }
-            State::FinalSigterm | State::FinalSigkill => {
-                self.enter_dead(Outcome::Timeout, true, now, out);
-            }
-            State::AutoRestart => self.on_start(now, out),
-            State::Dead | State::Failed | State::Exited => {}
-        }
-    }
 }
 
 fn failure_of(termination: Termination) -> Outcome {
@@ -976,6 +854,11 @@ fn failure_of(termination: Termination) -> Outcome {
         Termination::Signaled(_) => Outcome::Signal,
     }
 }
+
+mod forking;
+mod timeouts;
+
+pub use forking::PID_FILE_REREAD;
 
 #[cfg(test)]
 mod tests;
