@@ -163,8 +163,11 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
         list.iter().map(|n| canonical(n.as_ref())).collect()
     };
     let mut all: Vec<(String, Deps)> = Vec::new();
+    // Targets with default dependencies, and the units they pull in that get After=.
+    let mut target_orders: Vec<(usize, Vec<String>)> = Vec::new();
     for (name, entry) in units {
         let mut d = Deps::default();
+        let mut target_default = false;
         match entry {
             Entry::Loaded(l) if l.state != LoadState::Masked => {
                 let u = &l.unit.unit;
@@ -179,7 +182,7 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.after = names(&u.after);
                 d.before = names(&u.before);
                 d.on_failure = names(&u.on_failure);
-                implicit(&mut d, name, &l.unit.kind);
+                implicit(&mut d, name, &l.unit.kind, &canonical);
                 super::tracked::add_mount_dependencies(&mut d, name, &u.requires_mounts_for, units);
                 // Triggers= implies Before=, default dependencies or not.
                 if let UnitKind::Timer(t) = &l.unit.kind {
@@ -189,7 +192,8 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                     d.before.insert(canonical(&p.triggered(name)));
                 }
                 if u.default_dependencies {
-                    add_defaults(&mut d, &l.unit.kind, units);
+                    add_defaults(&mut d, &l.unit.kind);
+                    target_default = matches!(l.unit.kind, UnitKind::Target);
                 }
             }
             Entry::Loaded(_) | Entry::Missing(_) => {}
@@ -202,7 +206,8 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
                 d.requires.extend(requires.iter().map(|n| canonical(n)));
                 d.wants = target.wants.iter().map(|s| (*s).to_owned()).collect();
                 d.wants.extend(wants.iter().map(|n| canonical(n)));
-                add_defaults(&mut d, &UnitKind::Target, units);
+                add_defaults(&mut d, &UnitKind::Target);
+                target_default = true;
             }
         }
         // The shutdown targets must not conflict with (or be ordered before) themselves.
@@ -210,19 +215,69 @@ pub fn graph(units: &BTreeMap<String, Entry>, aliases: &BTreeMap<String, String>
             d.conflicts.remove("shutdown.target");
             d.before.remove("shutdown.target");
         }
+        if target_default {
+            let pulled = d
+                .requires
+                .iter()
+                .chain(&d.wants)
+                .chain(&d.requisite)
+                .chain(&d.binds_to)
+                .cloned()
+                .collect();
+            target_orders.push((all.len(), pulled));
+        }
         all.push((name.clone(), d));
     }
+    order_targets_after_pulled(&mut all, target_orders, units);
     Graph::new(all)
+}
+
+/// A target with default dependencies is ordered after the units it pulls in — when both are
+/// loaded, both have default dependencies, and the target is not already ordered before the
+/// unit (core/unit.c unit_add_default_target_dependency(): "don't create loops"). Debian's
+/// systemd-pcrphase.service, wanted by sysinit.target and (by its own default dependencies)
+/// after it, is the case: no sysinit.target → pcrphase → sysinit.target cycle.
+fn order_targets_after_pulled(
+    all: &mut [(String, Deps)],
+    target_orders: Vec<(usize, Vec<String>)>,
+    units: &BTreeMap<String, Entry>,
+) {
+    let default_deps = |n: &str| match units.get(n) {
+        Some(Entry::Loaded(l)) => l.state == LoadState::Loaded && l.unit.unit.default_dependencies,
+        Some(Entry::Builtin { .. }) => true,
+        Some(Entry::Missing(_)) | None => false,
+    };
+    let index: BTreeMap<String, usize> = all
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.clone(), i))
+        .collect();
+    for (t, pulled) in target_orders {
+        let target = all[t].0.clone();
+        for unit in pulled {
+            let unit_after_target = index
+                .get(&unit)
+                .is_some_and(|&i| all[i].1.after.contains(&target));
+            if unit != target
+                && default_deps(&unit)
+                && !unit_after_target
+                && !all[t].1.before.contains(&unit)
+            {
+                all[t].1.after.insert(unit);
+            }
+        }
+    }
 }
 
 /// Dependencies systemd adds whatever DefaultDependencies= says (systemd.socket(5),
 /// systemd.service(5) "Implicit Dependencies"): a socket is ordered before the service it
 /// activates (so the service is ordered after it); a service wants and is ordered after the
 /// sockets of its Sockets=.
-fn implicit(d: &mut Deps, name: &str, kind: &UnitKind) {
+fn implicit(d: &mut Deps, name: &str, kind: &UnitKind, canonical: &dyn Fn(&str) -> String) {
     match kind {
         UnitKind::Socket(s) => {
-            d.before.insert(crate::manager::engine::service_of(name, s));
+            d.before
+                .insert(canonical(&crate::manager::engine::service_of(name, s)));
         }
         UnitKind::Service(s) => {
             for socket in &s.sockets {
@@ -234,12 +289,9 @@ fn implicit(d: &mut Deps, name: &str, kind: &UnitKind) {
     }
 }
 
-/// systemd's implicit dependencies for units with DefaultDependencies=yes.
-fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) {
-    let default_deps = |n: &str| match units.get(n) {
-        Some(Entry::Loaded(l)) => l.unit.unit.default_dependencies,
-        _ => true,
-    };
+/// systemd's implicit dependencies for units with DefaultDependencies=yes (a target's
+/// After= on what it pulls in: [`order_targets_after_pulled`]).
+fn add_defaults(d: &mut Deps, kind: &UnitKind) {
     match kind {
         UnitKind::Service(_) => {
             d.requires.insert("sysinit.target".to_owned());
@@ -249,15 +301,6 @@ fn add_defaults(d: &mut Deps, kind: &UnitKind, units: &BTreeMap<String, Entry>) 
             d.before.insert("shutdown.target".to_owned());
         }
         UnitKind::Target => {
-            // A target waits for what it wants or requires (unless that unit opts out).
-            let pulled: Vec<String> = d
-                .requires
-                .iter()
-                .chain(&d.wants)
-                .filter(|n| default_deps(n))
-                .cloned()
-                .collect();
-            d.after.extend(pulled);
             d.conflicts.insert("shutdown.target".to_owned());
             d.before.insert("shutdown.target".to_owned());
         }

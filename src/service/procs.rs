@@ -263,13 +263,13 @@ pub fn find_main_pid(
     }
 }
 
-/// The one live child of PID 1 that is not `owned` (by a unit, or PID 1's main command), if
-/// there is exactly one.
-pub fn adopted_orphan(owned: impl Fn(i32) -> bool) -> Option<i32> {
+/// The one live child of PID 1 that is not `owned` (by a unit, or PID 1's main command; asked
+/// with its pid and session), if there is exactly one.
+pub fn adopted_orphan(owned: impl Fn(i32, i32) -> bool) -> Option<i32> {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let orphans: Vec<i32> = snapshot()
         .into_iter()
-        .filter(|e| e.ppid == me && e.state != b'Z' && !owned(e.pid))
+        .filter(|e| e.ppid == me && e.state != b'Z' && !owned(e.pid, e.session))
         .map(|e| e.pid)
         .collect();
     match orphans.as_slice() {

@@ -106,6 +106,18 @@ impl SpawnError {
         }
     }
 
+    /// The executable is not there (not found in the search path, or an absolute path
+    /// that does not exist): what the `-` prefix skips.
+    pub fn is_missing_executable(&self) -> bool {
+        match self {
+            SpawnError::NotFound { .. } => true,
+            SpawnError::Exec { path, source } => {
+                source.raw_os_error() == Some(libc::ENOENT) && fs::symlink_metadata(path).is_err()
+            }
+            _ => false,
+        }
+    }
+
     /// The exit status systemd gives a process whose set-up failed this way before its exec
     /// (exit-status.h), as bosun reports a run that could not be prepared.
     pub fn exit_status(&self) -> i32 {
@@ -357,7 +369,10 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         })?;
     let mut warnings = Vec::new();
     let exec = launch.exec;
-    let privileged = command.flags.full_privileges;
+    // `+` and `!` both leave User=/Group=/SupplementaryGroups= unapplied (systemd.service(5)
+    // "Special executable prefixes"); bosun applies no other sandboxing `+` would lift. `!!`
+    // is `!` only on a kernel without ambient capabilities, which bosun does not run on.
+    let privileged = command.flags.full_privileges || command.flags.no_setuid;
 
     let mut spec = ChildSpec::new(&executable, Vec::new());
     if let Some((argv0, rest)) = argv.split_first() {
@@ -775,6 +790,16 @@ pub fn make_directories<'a>(
     Ok(env)
 }
 
+/// Where the credentials handed to bosun itself are (systemd's "received credentials"):
+/// `$CREDENTIALS_DIRECTORY` of bosun's own environment when it names an absolute path (a
+/// container manager's, as ConditionCredential= reads it), else `/run/credentials/@system`.
+pub fn received_credentials_dir() -> PathBuf {
+    std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/run/credentials/@system"))
+}
+
 /// LoadCredential= and SetCredential=: write each credential into
 /// `ROOT/run/credentials/UNIT/` (mode 0700, files 0400, owned by the unit's user) and return
 /// `CREDENTIALS_DIRECTORY`. None when the unit has no credentials.
@@ -783,6 +808,7 @@ pub fn write_credentials(
     exec: &ExecContext,
     root: &Path,
     identity: Option<&Identity>,
+    received_credentials: &Path,
 ) -> Result<Option<(String, String)>, SpawnError> {
     if exec.load_credentials.is_empty() && exec.set_credentials.is_empty() {
         return Ok(None);
@@ -818,18 +844,27 @@ pub fn write_credentials(
         write(id, data.as_bytes())?;
     }
     for (id, source) in &exec.load_credentials {
-        let from = if source.is_empty() {
-            // No path: the credential of the same name handed to bosun itself.
-            Path::new("/run/credentials/@system").join(id)
+        // No path, or a relative one: a credential handed to bosun itself (its own
+        // $CREDENTIALS_DIRECTORY, else /run/credentials/@system), and one that is not there
+        // is no error (systemd 252 exec_setup_credentials(): missing_ok for a name).
+        let name = if source.is_empty() { id } else { source };
+        let (from, missing_ok) = if Path::new(name).is_absolute() {
+            (PathBuf::from(name), false)
         } else {
-            PathBuf::from(source)
+            (received_credentials.join(name), true)
         };
         let from_disk = root.join(from.strip_prefix("/").unwrap_or(&from));
-        let data = fs::read(&from_disk).map_err(|source| SpawnError::CredentialSource {
-            id: id.clone(),
-            path: from.clone(),
-            source,
-        })?;
+        let data = match fs::read(&from_disk) {
+            Ok(data) => data,
+            Err(e) if missing_ok && e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(SpawnError::CredentialSource {
+                    id: id.clone(),
+                    path: from.clone(),
+                    source,
+                });
+            }
+        };
         write(id, &data)?;
     }
     if let Some(id) = identity {

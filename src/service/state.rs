@@ -55,6 +55,9 @@ pub enum Action {
     Signal { target: Target, signo: i32 },
     /// Read PIDFile= (or guess the main PID); answer with [`Event::MainPid`].
     FindMainPid,
+    /// PIDFile= is not there yet: read it again at this instant, answering with
+    /// [`Event::MainPid`] (None: stop re-reading).
+    RereadPidFile(Option<Instant>),
     /// The state timer: fire [`Event::Timer`] at this instant (None: disarm).
     Timer(Option<Instant>),
     /// The watchdog timer: fire [`Event::Watchdog`] at this instant (None: disarm).
@@ -92,8 +95,12 @@ pub enum Event {
         sender: Option<i32>,
         notices: Vec<Notice>,
     },
-    /// Answer to [`Action::FindMainPid`].
-    MainPid(Option<i32>),
+    /// Answer to [`Action::FindMainPid`]: the main process found, and whether the unit has
+    /// processes at all (besides main and control).
+    MainPid {
+        pid: Option<i32>,
+        others: bool,
+    },
     Timer,
     Watchdog,
 }
@@ -113,6 +120,11 @@ pub struct Service {
     main_exit: Option<Termination>,
     /// The unit still has processes besides main and control (as far as the driver knows).
     others: bool,
+    /// Type=forking without PIDFile= and no main process found: the unit runs while it has
+    /// processes (systemd's main_pid_good() < 0 with cgroup_good()).
+    main_unknown: bool,
+    /// Type=forking waits in Start for PIDFile= to appear (service_demand_pid_file()).
+    awaiting_pid_file: bool,
     /// A stop was asked for: do not restart automatically.
     stop_requested: bool,
     /// This stop is part of a restart (RestartKillSignal=).
@@ -141,6 +153,8 @@ impl Service {
             spawning_main: false,
             main_exit: None,
             others: false,
+            main_unknown: false,
+            awaiting_pid_file: false,
             stop_requested: false,
             stopping_for_restart: false,
             condition_skipped: false,
@@ -250,10 +264,10 @@ impl Service {
             }
             Event::Empty => {
                 self.others = false;
-                self.check_gone(now, &mut out);
+                self.on_empty(now, &mut out);
             }
             Event::Notify { sender, notices } => self.on_notify(sender, notices, now, &mut out),
-            Event::MainPid(pid) => self.on_main_pid(pid, now, &mut out),
+            Event::MainPid { pid, others } => self.on_main_pid(pid, others, now, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
             Event::Watchdog => {
                 if matches!(
@@ -314,6 +328,8 @@ impl Service {
         self.main_exit = None;
         self.main_pid = None;
         self.control_pid = None;
+        self.main_unknown = false;
+        self.stop_pid_file_wait(out);
         self.stop_requested = false;
         self.stopping_for_restart = false;
         self.condition_skipped = false;
@@ -370,6 +386,14 @@ impl Service {
                 ServiceType::Forking => out.push(Action::FindMainPid),
                 _ => self.run_phase(Phase::StartPost, 0, now, out),
             },
+            // A PID file that ExecStartPost= was to write is read after it (service.c).
+            Phase::StartPost
+                if self.spec.has_pid_file
+                    && self.main_pid.is_none()
+                    && self.spec.kind == ServiceType::Forking =>
+            {
+                out.push(Action::FindMainPid);
+            }
             Phase::StartPost => self.enter_running(now, out),
             Phase::Reload => {
                 self.enter_running(now, out);
@@ -387,26 +411,10 @@ impl Service {
         }
     }
 
-    fn on_main_pid(&mut self, pid: Option<i32>, now: Instant, out: &mut Vec<Action>) {
-        if self.state != State::Start {
-            return;
-        }
-        match pid {
-            Some(pid) => {
-                self.main_pid = Some(pid);
-                self.run_phase(Phase::StartPost, 0, now, out);
-            }
-            None if self.spec.has_pid_file => {
-                self.enter_signal(State::StopSigterm, Outcome::Protocol, now, out);
-            }
-            // Forking without PIDFile= and no single process to guess: supervise without a
-            // main process, as systemd does ("Supervising process ... which is not our child").
-            None => self.run_phase(Phase::StartPost, 0, now, out),
-        }
-    }
-
     fn enter_running(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.main_pid.is_some() {
+        // core/service.c service_enter_running(): a known main process, or none known and
+        // the unit still has processes.
+        if self.main_pid.is_some() || (self.main_unknown && self.others) {
             self.state = State::Running;
             self.arm(self.spec.runtime_max, now, out);
             let at = self.watchdog_interval.and_then(|w| now.checked_add(w));
@@ -423,9 +431,12 @@ impl Service {
 
     fn on_spawn_failed(&mut self, errno: i32, now: Instant, out: &mut Vec<Action>) {
         if self.spawning_main {
-            // As if the forked child had failed to exec: 203/EXEC.
+            // As if the forked child had failed to exec: 203/EXEC; with `-`, a missing
+            // executable is skipped and its child exits 0 (systemd 252 exec_child()).
             self.spawning_main = false;
-            self.on_main_exit(Termination::Exited(EXIT_EXEC), now, out);
+            let skipped = errno == libc::ENOENT && self.spec.commands.may_fail(Phase::Start, 0);
+            let status = if skipped { 0 } else { EXIT_EXEC };
+            self.on_main_exit(Termination::Exited(status), now, out);
             return;
         }
         let Some((phase, index)) = self.control else {
@@ -595,6 +606,7 @@ impl Service {
         out: &mut Vec<Action>,
     ) {
         self.fail_with(outcome);
+        self.stop_pid_file_wait(out);
         out.push(Action::Watchdog(None));
         self.state = state;
         let first = matches!(state, State::StopSigterm | State::FinalSigterm);
@@ -683,6 +695,8 @@ impl Service {
         self.main_pid = None;
         self.control_pid = None;
         self.control = None;
+        self.main_unknown = false;
+        self.stop_pid_file_wait(out);
         out.push(Action::Watchdog(None));
         if allow_restart && !self.stop_requested && self.should_restart() {
             self.state = State::AutoRestart;
@@ -832,45 +846,6 @@ impl Service {
             }
         }
     }
-
-    fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
-        self.timer = None;
-        match self.state {
-            State::Condition | State::StartPre | State::Start => {
-                self.enter_signal(State::StopSigterm, Outcome::Timeout, now, out);
-            }
-            State::StartPost => self.enter_stop(Outcome::Timeout, now, out),
-            State::Running => self.enter_stop(Outcome::Timeout, now, out),
-            State::Reload => {
-                self.reload_failed = true;
-                if self.control_pid.is_some() {
-                    out.push(Action::Signal {
-                        target: Target::Control,
-                        signo: libc::SIGKILL,
-                    });
-                }
-                self.control = None;
-                self.enter_running(now, out);
-            }
-            State::Stop => self.enter_signal(State::StopSigterm, Outcome::Timeout, now, out),
-            State::StopSigterm if self.spec.send_sigkill => {
-                self.enter_signal(State::StopSigkill, Outcome::Timeout, now, out);
-            }
-            State::StopSigterm | State::StopSigkill => {
-                self.fail_with(Outcome::Timeout);
-                self.enter_stop_post(now, out);
-            }
-            State::StopPost => self.enter_signal(State::FinalSigterm, Outcome::Timeout, now, out),
-            State::FinalSigterm if self.spec.send_sigkill => {
-                self.enter_signal(State::FinalSigkill, Outcome::Timeout, now, out);
-            }
-            State::FinalSigterm | State::FinalSigkill => {
-                self.enter_dead(Outcome::Timeout, true, now, out);
-            }
-            State::AutoRestart => self.on_start(now, out),
-            State::Dead | State::Failed | State::Exited => {}
-        }
-    }
 }
 
 fn failure_of(termination: Termination) -> Outcome {
@@ -879,6 +854,11 @@ fn failure_of(termination: Termination) -> Outcome {
         Termination::Signaled(_) => Outcome::Signal,
     }
 }
+
+mod forking;
+mod timeouts;
+
+pub use forking::PID_FILE_REREAD;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ mod containers;
 mod control;
 mod debroot;
 mod fixtures;
+mod found;
 mod generators;
 mod harness;
 mod hostile;

@@ -255,7 +255,8 @@ fn directories_and_credentials_are_made_for_the_unit() {
         (mode("run/app"), mode("run/app/sub"), mode("var/lib/app")),
         (0o750, 0o750, 0o755)
     );
-    let cred = spawn::write_credentials("t.service", &svc.exec, dir.path(), None).unwrap();
+    let store = std::path::Path::new("/run/credentials/@system");
+    let cred = spawn::write_credentials("t.service", &svc.exec, dir.path(), None, store).unwrap();
     assert_eq!(
         cred,
         Some((
@@ -275,11 +276,28 @@ fn directories_and_credentials_are_made_for_the_unit() {
     );
     // A missing credential source fails the start, naming the file: status 243/CREDENTIALS.
     let svc = service("[Service]\nExecStart=/bin/true\nLoadCredential=x:/secrets/missing\n");
-    let err = spawn::write_credentials("t.service", &svc.exec, dir.path(), None).unwrap_err();
+    let err =
+        spawn::write_credentials("t.service", &svc.exec, dir.path(), None, store).unwrap_err();
     assert!(
         err.to_string()
             == "Failed to set up credentials: LoadCredential=x:/secrets/missing: cannot read it",
         "{err}"
     );
     assert_eq!(err.exit_status(), 243);
+    // A name (no path, or a relative one) is looked up among the credentials handed to
+    // bosun; one that is not there is left out, no error (systemd 252).
+    let svc = service(
+        "[Service]\nExecStart=/bin/true\nLoadCredential=absent\nLoadCredential=db\n\
+         LoadCredential=copy:db\n",
+    );
+    let store = std::path::Path::new("/secrets");
+    spawn::write_credentials("n.service", &svc.exec, dir.path(), None, store).unwrap();
+    let cdir = dir.join("run/credentials/n.service");
+    let mut names: Vec<String> = fs::read_dir(&cdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["copy", "db"]);
+    assert_eq!(fs::read_to_string(cdir.join("copy")).unwrap(), "hunter2");
 }

@@ -40,6 +40,8 @@ pub(super) struct ServiceRun {
     pub(super) run_env: Vec<(String, String)>,
     pub(super) timer: Option<Instant>,
     pub(super) watchdog: Option<Instant>,
+    /// When PIDFile=, not written yet, is read again.
+    pub(super) pid_file_reread: Option<Instant>,
     /// The connection of an Accept=yes instance, and the peer's address and port (IP).
     pub(super) connection: Option<(OwnedFd, Option<(String, u16)>)>,
     /// This run could not be prepared: its next process fails with this exit status.
@@ -79,7 +81,10 @@ impl UnitType for ServiceRun {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        [self.timer, self.watchdog].into_iter().flatten().min()
+        [self.timer, self.watchdog, self.pid_file_reread]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn at_rest(&self) -> bool {
@@ -192,6 +197,7 @@ impl Engine {
             run_env: Vec::new(),
             timer: None,
             watchdog: None,
+            pid_file_reread: None,
             connection: None,
             setup_failed: None,
             exec_main_pid: None,
@@ -273,9 +279,14 @@ impl Engine {
         };
         let mut env = spawn::make_directories(&run.section.exec, &root, identity.as_ref())
             .map_err(spawn_err)?;
-        if let Some(cred) =
-            spawn::write_credentials(unit, &run.section.exec, &root, identity.as_ref())
-                .map_err(spawn_err)?
+        if let Some(cred) = spawn::write_credentials(
+            unit,
+            &run.section.exec,
+            &root,
+            identity.as_ref(),
+            &spawn::received_credentials_dir(),
+        )
+        .map_err(spawn_err)?
         {
             env.push(cred);
         }
@@ -470,8 +481,27 @@ impl Engine {
         self.finish_job(unit, result);
     }
 
-    /// Fire the timeouts and watchdogs of services due at `now`.
+    /// Fire the timeouts and watchdogs of services due at `now`, and read again the
+    /// PIDFile= of those waiting for it.
     pub(super) fn fire_service_timers(&mut self, now: Instant) {
+        let rereads: Vec<String> = self
+            .runtime
+            .iter()
+            .filter(|(_, rt)| {
+                matches!(rt, UnitRun::Service(run) if run.pid_file_reread.is_some_and(|t| t <= now))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in rereads {
+            let Some(UnitRun::Service(run)) = self.runtime.get_mut(&name) else {
+                continue;
+            };
+            run.pid_file_reread = None;
+            if run.svc.awaiting_pid_file() {
+                let event = self.main_pid_event(&name);
+                self.feed(&name, event, now);
+            }
+        }
         let due: Vec<(String, bool)> = self
             .runtime
             .iter()
@@ -523,17 +553,13 @@ impl Engine {
         }
     }
 
-    /// Services stopping re-check whether their processes are all gone.
+    /// Services stopping, waiting for their PIDFile= or running without a known main
+    /// process re-check whether their processes are all gone.
     pub(super) fn services_recheck_empty(&mut self, now: Instant) {
         let waiting: Vec<String> = self
             .runtime
             .iter()
-            .filter(|(_, rt)| {
-                matches!(rt, UnitRun::Service(run) if matches!(
-                    run.svc.state(),
-                    State::StopSigterm | State::StopSigkill | State::FinalSigterm | State::FinalSigkill
-                ))
-            })
+            .filter(|(_, rt)| matches!(rt, UnitRun::Service(run) if run.svc.waits_for_empty()))
             .map(|(n, _)| n.clone())
             .collect();
         for unit in waiting {

@@ -128,7 +128,7 @@ impl UnitType for SocketRun {
     }
 
     fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
-        let service = service_of(&snap.name, &self.section);
+        let service = engine.socket_service(&snap.name, &self.section);
         snap.sub_state = self.state.name();
         snap.result = self.result;
         snap.listen = self
@@ -172,7 +172,7 @@ impl Engine {
             return self.finish_job(unit, JobResult::Done);
         }
         // As socket_verify() at load: an Accept=no socket needs its service.
-        let service = service_of(unit, &run.section);
+        let service = self.socket_service(unit, &run.section);
         let opened = match self.not_a_service(&service).filter(|_| !run.section.accept) {
             Some(why) => Err(format!(
                 "{unit}: Socket service {service} not loaded, refusing: {why}"
@@ -404,10 +404,16 @@ impl Engine {
         true
     }
 
+    /// The service a socket activates, by its canonical name: `syslog.socket`'s
+    /// `syslog.service` is rsyslog.service where that is an alias link to it.
+    pub(super) fn socket_service(&self, socket: &str, section: &SocketSection) -> String {
+        self.canonical(&service_of(socket, section))
+    }
+
     /// The service (or template) socket `unit` activates.
     fn activates(&self, unit: &str) -> Option<String> {
         match self.runtime.get(unit) {
-            Some(UnitRun::Socket(run)) => Some(service_of(unit, &run.section)),
+            Some(UnitRun::Socket(run)) => Some(self.socket_service(unit, &run.section)),
             _ => None,
         }
     }
@@ -483,7 +489,8 @@ impl Engine {
             .iter()
             .filter_map(|(name, rt)| match rt {
                 UnitRun::Socket(run)
-                    if !run.section.accept && service_of(name, &run.section) == service =>
+                    if !run.section.accept
+                        && self.socket_service(name, &run.section) == service =>
                 {
                     Some(name.clone())
                 }
@@ -505,7 +512,7 @@ impl Engine {
         {
             return;
         }
-        let service = service_of(socket, &run.section);
+        let service = self.socket_service(socket, &run.section);
         let up = match self.runtime.get(&service) {
             Some(UnitRun::Service(s)) => {
                 !matches!(s.svc.state(), State::Dead | State::Failed)
@@ -557,7 +564,7 @@ impl Engine {
         for (name, rt) in &self.runtime {
             let UnitRun::Socket(run) = rt else { continue };
             if run.section.accept
-                || !(service_of(name, &run.section) == service || listed.contains(name))
+                || !(self.socket_service(name, &run.section) == service || listed.contains(name))
             {
                 continue;
             }
@@ -583,7 +590,7 @@ impl Engine {
         self.runtime
             .iter()
             .filter_map(|(name, rt)| match rt {
-                UnitRun::Socket(run) if service_of(name, &run.section) == service => {
+                UnitRun::Socket(run) if self.socket_service(name, &run.section) == service => {
                     Some(name.clone())
                 }
                 _ => None,

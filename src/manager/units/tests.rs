@@ -129,6 +129,50 @@ fn default_dependencies_no_keeps_a_unit_early() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Issue #19: a unit a target pulls in but that is ordered after the target (Debian's
+/// systemd-pcrphase.service in sysinit.target.wants, after sysinit.target by its own default
+/// dependencies) does not get the target ordered after it: no cycle
+/// (unit_add_default_target_dependency(): "don't create loops"); a unit without that
+/// ordering still does (negative control).
+#[test]
+fn a_target_is_not_ordered_after_a_unit_ordered_after_it() {
+    let sys = "etc/systemd/system";
+    let dir = root(
+        "loops",
+        &[
+            (
+                &format!("{sys}/late.service"),
+                "[Unit]\nAfter=remote-fs.target\n[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/sysinit.target.wants/late.service"),
+                "->../late.service",
+            ),
+            (
+                &format!("{sys}/plain.service"),
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                &format!("{sys}/multi-user.target.wants/plain.service"),
+                "->../plain.service",
+            ),
+        ],
+    );
+    let l = loader(&dir);
+    let (units, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    let g = graph(&units, &aliases);
+    assert!(g.ordered_after("late.service", "sysinit.target"));
+    assert!(!g.ordered_after("sysinit.target", "late.service"));
+    assert!(g.ordered_after("multi-user.target", "plain.service"));
+    let tx = build(&g, "multi-user.target", JobKind::Start, &|_: &str| false).unwrap();
+    assert!(
+        tx.notes.iter().all(|n| !n.contains("cycle")),
+        "{:?}",
+        tx.notes
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A default target that does not lead to sysinit.target (an image's own multi-user.target
 /// without Requires=basic.target): a service still finds the built-in sysinit.target its
 /// default Requires= names, so its start transaction can be built.

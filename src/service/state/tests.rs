@@ -78,6 +78,14 @@ impl Rig {
     fn state(&self) -> State {
         self.svc.state()
     }
+    /// Start a Type=forking service whose parent (pid 10) exits cleanly; answer the search
+    /// for its main process with `pid`, the unit having other processes when `others`.
+    fn forked(&mut self, pid: Option<i32>, others: bool) -> Vec<Action> {
+        self.send(Event::Start);
+        self.send(Event::Spawned { pid: 10 });
+        self.exit(10, 0);
+        self.send(Event::MainPid { pid, others })
+    }
 }
 
 fn spawns(actions: &[Action]) -> Vec<(Phase, usize, bool)> {
@@ -339,20 +347,110 @@ fn forking_reads_the_pid_file() {
     r.send(Event::Spawned { pid: 10 });
     let a = r.exit(10, 0);
     assert_eq!(a, [Action::FindMainPid]);
-    r.send(Event::MainPid(Some(20)));
+    r.send(Event::MainPid {
+        pid: Some(20),
+        others: true,
+    });
     assert_eq!((r.state(), r.svc.main_pid()), (State::Running, Some(20)));
 
-    // No PIDFile written: a protocol failure.
-    let mut r = Rig::new(spec);
-    r.send(Event::Start);
-    r.send(Event::Spawned { pid: 10 });
-    r.exit(10, 0);
-    r.send(Event::MainPid(None));
-    r.send(Event::Empty);
+    // No PIDFile written and nothing left to write it: a protocol failure at once.
+    let mut r = Rig::new(spec.clone());
+    r.forked(None, false);
     assert_eq!(
         (r.state(), r.svc.outcome()),
         (State::Failed, Outcome::Protocol)
     );
+
+    // Not written yet while the daemon lives: read again until it is (issue #19,
+    // varnishncsa), then running.
+    let mut r = Rig::new(spec.clone());
+    let a = r.forked(None, true);
+    assert_eq!(a, [Action::RereadPidFile(Some(r.now + PID_FILE_REREAD))]);
+    assert_eq!(r.state(), State::Start);
+    assert!(r.svc.waits_for_empty());
+    let a = r.send(Event::MainPid {
+        pid: Some(20),
+        others: true,
+    });
+    assert!(a.contains(&Action::RereadPidFile(None)), "{a:?}");
+    assert_eq!((r.state(), r.svc.main_pid()), (State::Running, Some(20)));
+
+    // Its processes gone before writing it: protocol ("never wrote its PID file").
+    let mut r = Rig::new(spec.clone());
+    r.forked(None, true);
+    r.send(Event::Empty);
+    assert_eq!(
+        (r.state(), r.svc.outcome(), r.svc.awaiting_pid_file()),
+        (State::Failed, Outcome::Protocol, false)
+    );
+
+    // Never written: TimeoutStartSec= ends the wait with 'timeout'.
+    let mut r = Rig::new(spec);
+    r.forked(None, true);
+    let a = r.send(Event::Timer);
+    assert!(a.contains(&Action::RereadPidFile(None)), "{a:?}");
+    // Its processes are signalled, then waited for.
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::FinalSigterm, Outcome::Timeout)
+    );
+    r.send(Event::Empty);
+    assert_eq!(r.state(), State::Failed);
+}
+
+/// A PID file that ExecStartPost= writes is read after it (core/service.c: "The PID file
+/// might actually be created by a START_POST script").
+#[test]
+fn forking_reads_the_pid_file_after_exec_start_post() {
+    let mut spec = base(ServiceType::Forking);
+    spec.has_pid_file = true;
+    spec.commands.start_post = vec![false];
+    let mut r = Rig::new(spec);
+    let a = r.forked(None, true);
+    assert_eq!(spawns(&a), [(Phase::StartPost, 0, false)]);
+    r.send(Event::Spawned { pid: 11 });
+    assert_eq!(r.exit(11, 0), [Action::FindMainPid]);
+    r.send(Event::MainPid {
+        pid: Some(20),
+        others: true,
+    });
+    assert_eq!((r.state(), r.svc.main_pid()), (State::Running, Some(20)));
+}
+
+#[test]
+fn forking_without_a_main_pid_runs_while_the_unit_has_processes() {
+    // Issue #19 (postfix, slapd): `sh -c 'a & b & exit 0'`, or GuessMainPID=no.
+    let mut r = Rig::new(base(ServiceType::Forking));
+    r.forked(None, true);
+    assert_eq!((r.state(), r.svc.main_pid()), (State::Running, None));
+    assert!(r.svc.waits_for_empty());
+    // Its last process gone: inactive, successfully.
+    r.send(Event::Empty);
+    assert_eq!(
+        (r.state(), r.svc.outcome()),
+        (State::Dead, Outcome::Success)
+    );
+
+    // Nothing left at all: not running (negative control).
+    let mut r = Rig::new(base(ServiceType::Forking));
+    r.forked(None, false);
+    assert_eq!(r.state(), State::Dead);
+
+    // A stop signals the rest of the unit and waits for it to go.
+    let mut r = Rig::new(base(ServiceType::Forking));
+    r.forked(None, true);
+    let a = r.send(Event::Stop { for_restart: false });
+    assert!(
+        a.contains(&Action::Signal {
+            target: Target::Rest,
+            signo: libc::SIGTERM
+        }),
+        "{a:?}"
+    );
+    assert!(r.svc.waits_for_empty());
+    assert_ne!(r.state(), State::Dead);
+    r.send(Event::Empty);
+    assert_eq!(r.state(), State::Dead);
 }
 
 #[test]

@@ -66,7 +66,26 @@ impl Engine {
                 self.signal(unit, target, signo);
                 None
             }
-            Action::FindMainPid => Some(Event::MainPid(self.find_main_pid(unit))),
+            Action::FindMainPid => {
+                let event = self.main_pid_event(unit);
+                if let (Event::MainPid { pid: None, .. }, Some(UnitRun::Service(run))) =
+                    (&event, self.runtime.get(unit))
+                    && let Some(path) = &run.section.pid_file
+                {
+                    // service_load_pid_file(): said at info; waiting (or failing) follows.
+                    self.notes.push(Note::Detail(format!(
+                        "{unit}: PID file {} not readable (yet?) after start.",
+                        path.display()
+                    )));
+                }
+                Some(event)
+            }
+            Action::RereadPidFile(at) => {
+                if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
+                    run.pid_file_reread = at;
+                }
+                None
+            }
             Action::Timer(at) => {
                 if let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) {
                     run.timer = at;
@@ -185,6 +204,18 @@ impl Engine {
                 }
                 Event::Spawned { pid: spawned.pid }
             }
+            // systemd 252 exec_child(): with `-`, an executable that is not there is skipped
+            // at LOG_INFO ("Executable ... missing, skipping"), its command counted as
+            // succeeded.
+            Err(e) if command.flags.ignore_failure && e.is_missing_executable() => {
+                self.notes.push(Note::Detail(format!(
+                    "{unit}: Executable {} missing, skipping: No such file or directory",
+                    command.path
+                )));
+                Event::SpawnFailed {
+                    errno: libc::ENOENT,
+                }
+            }
             Err(e) => {
                 self.notes.push(Note::Error(format!(
                     "{unit}: Failed to execute {}: {}",
@@ -250,14 +281,30 @@ impl Engine {
     /// `apachectl`, which runs httpd with `env -i`) is still found: it was adopted by PID 1.
     /// The one live child of bosun that no unit owns, if there is exactly one.
     pub(in crate::manager::engine) fn adopted_orphan(&self) -> Option<i32> {
-        procs::adopted_orphan(|pid| {
+        procs::adopted_orphan(|pid, session| {
             self.pids.contains_key(&pid)
                 || self.runtime.values().any(|rt| {
                     matches!(rt, UnitRun::Service(run) if run.sessions.contains(&pid)
+                        || run.sessions.contains(&session)
                         || run.svc.main_pid() == Some(pid))
                 })
                 || self.outsiders.contains(&pid)
         })
+    }
+
+    /// The answer to FindMainPid: the main process found, and whether the unit has other
+    /// processes (which may still write its PIDFile=, or keep it running without one).
+    pub(in crate::manager::engine) fn main_pid_event(&mut self, unit: &str) -> Event {
+        let pid = self.find_main_pid(unit);
+        let others = pid.is_some()
+            || match self.runtime.get(unit) {
+                Some(UnitRun::Service(run)) => match &run.cgroup {
+                    Some(cg) => cg.populated().unwrap_or(false),
+                    None => !Self::rest(run, &mut self.table, &self.runtime).is_empty(),
+                },
+                _ => false,
+            };
+        Event::MainPid { pid, others }
     }
 
     /// Read PIDFile=, or guess the main process: the only process of the unit.
