@@ -13,7 +13,7 @@ pub const PID_FILE_REREAD: Duration = Duration::from_millis(100);
 
 impl Service {
     /// Whether the driver must tell the machine when the unit has no process left
-    /// ([`Event::Empty`]): in a stop stage, while waiting for PIDFile=, or running without a
+    /// ([`super::Event::Empty`]): in a stop stage, while waiting for PIDFile=, or running without a
     /// known main process.
     pub fn waits_for_empty(&self) -> bool {
         self.in_signal_stage()
