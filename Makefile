@@ -15,7 +15,7 @@ TEST_DEPS := python3 python3-venv procps util-linux bsdutils busybox-static file
 BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build static demo demo-reset test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images
+.PHONY: all build static demo demo-reset test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images corpus
 
 all: build
 
@@ -46,6 +46,12 @@ lint:
 # in its own namespaces; then the static binary as PID 1.
 test: test-deps lint static
 	BOSUN_STATIC_BIN=$(CURDIR)/$(STATIC) $(CARGO) test --all-targets
+
+# Issue 19's corpus: a Debian root with 38 packaged daemons and the systemd package (1.2 GB,
+# about 170 MB downloaded once; apt's archives stay under target/tmp/corpus), booted under bosun
+# as PID 1; prints a per-daemon report (also in target/tmp/corpus/report.txt).
+corpus: test-deps
+	BOSUN_CORPUS=1 $(CARGO) test --test it -- corpus:: --nocapture
 
 # The examples of image/ as local images (bosun-example/NAME), with podman, or docker when
 # podman is missing: each build context gets the static binary first.

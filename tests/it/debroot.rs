@@ -235,6 +235,42 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let r = root.display();
+    chrooted(root, args).setup(&format!(
+        "mount -t proc proc '{r}/proc' && mount -t tmpfs -o mode=755 run '{r}/run' && \
+         mount -t tmpfs -o mode=1777 tmp '{r}/tmp' && mount --rbind /dev '{r}/dev'"
+    ))
+}
+
+/// bosun as PID 1 chrooted into `root` as a container engine starts it: fresh PID, mount and
+/// network (loopback only) namespaces, its /proc, a read-only /sys, fresh /run and /tmp, and a
+/// private /dev (tmpfs with null, zero, full, random, urandom and tty bound from the machine,
+/// a new devpts instance, /dev/shm), as podman gives a container.
+pub fn boot_isolated<I, S>(root: &Path, args: I) -> Pid1Builder
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let r = root.display();
+    chrooted(root, args).private_network().setup(&format!(
+        "mount -t proc proc '{r}/proc' && mount -t sysfs -o ro sysfs '{r}/sys' && \
+         mount -t tmpfs -o mode=755 run '{r}/run' && mount -t tmpfs -o mode=1777 tmp '{r}/tmp' && \
+         mount -t tmpfs -o mode=755,nosuid dev '{r}/dev' && \
+         for n in null zero full random urandom tty; do \
+           touch '{r}/dev/'$n && mount --bind /dev/$n '{r}/dev/'$n || exit 1; done && \
+         mkdir '{r}/dev/pts' '{r}/dev/shm' && \
+         mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts '{r}/dev/pts' && \
+         ln -s pts/ptmx '{r}/dev/ptmx' && mount -t tmpfs -o mode=1777 shm '{r}/dev/shm' && \
+         ln -s /proc/self/fd '{r}/dev/fd' && ln -s /proc/self/fd/0 '{r}/dev/stdin' && \
+         ln -s /proc/self/fd/1 '{r}/dev/stdout' && ln -s /proc/self/fd/2 '{r}/dev/stderr'"
+    ))
+}
+
+/// bosun chrooted into `root`, with the environment a container's PID 1 gets.
+fn chrooted<I, S>(root: &Path, args: I) -> Pid1Builder
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     Pid1::program("chroot")
         .arg(root)
         .arg("/usr/local/bin/bosun")
@@ -245,10 +281,6 @@ where
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         )
         .env("LANG", "C.UTF-8")
-        .setup(&format!(
-            "mount -t proc proc '{r}/proc' && mount -t tmpfs -o mode=755 run '{r}/run' && \
-             mount -t tmpfs -o mode=1777 tmp '{r}/tmp' && mount --rbind /dev '{r}/dev'"
-        ))
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod cgroup;
 mod config;
 mod containers;
 mod control;
+mod corpus;
 mod debroot;
 mod fixtures;
 mod found;
