@@ -52,10 +52,10 @@ pub fn scan(root: &Path) -> Vec<Script> {
             .collect();
         links.sort();
         for link in links {
-            let Some(priority) = start_link(&link) else {
+            let Some((b'S', priority, script)) = crate::unit::sysv::rc_link(&link) else {
                 continue;
             };
-            let name = crate::unit::sysv::unit_name(&link[3..]);
+            let name = crate::unit::sysv::unit_name(script);
             if let Some(s) = scripts.iter_mut().find(|s| s.name == name) {
                 s.add_start_link(priority, target);
             }
@@ -69,15 +69,6 @@ pub fn scan(root: &Path) -> Vec<Script> {
     }
     Script::order_by_priority(&mut scripts);
     scripts
-}
-
-/// `S<digit><digit>NAME`: its priority.
-fn start_link(link: &str) -> Option<u8> {
-    let b = link.as_bytes();
-    if b.len() < 4 || b[0] != b'S' || !b[1].is_ascii_digit() || !b[2].is_ascii_digit() {
-        return None;
-    }
-    Some((b[1] - b'0') * 10 + (b[2] - b'0'))
 }
 
 /// Write the units of the scripts under `root` into its `generator.late` (emptied already).

@@ -72,6 +72,20 @@ enum State {
     UsageContinuation,
 }
 
+/// An `rc?.d` link's name, `S` or `K`, two digits, then the script's name: its letter,
+/// priority and script name (update-rc.d's and the generator's one reading of it).
+pub fn rc_link(file: &str) -> Option<(u8, u8, &str)> {
+    let b = file.as_bytes();
+    if b.len() < 4
+        || !matches!(b[0], b'S' | b'K')
+        || !b[1].is_ascii_digit()
+        || !b[2].is_ascii_digit()
+    {
+        return None;
+    }
+    Some((b[0], (b[1] - b'0') * 10 + (b[2] - b'0'), &file[3..]))
+}
+
 /// The unit name of a script or of a service facility: `.sh` dropped, `.service` added,
 /// characters a unit name cannot hold written as `\xNN` (unit_name_mangle()).
 pub fn unit_name(script: &str) -> String {

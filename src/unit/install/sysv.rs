@@ -67,12 +67,10 @@ fn links(root: &Path, name: &str, lvls: Option<&[String]>) -> Vec<PathBuf> {
         };
         for e in entries.filter_map(Result::ok) {
             let file = e.file_name();
-            let b = file.as_encoded_bytes();
-            if b.len() > 3
-                && (b[0] == b'S' || b[0] == b'K')
-                && b[1].is_ascii_digit()
-                && b[2].is_ascii_digit()
-                && &b[3..] == name.as_bytes()
+            if file
+                .to_str()
+                .and_then(crate::unit::sysv::rc_link)
+                .is_some_and(|(_, _, script)| script == name)
             {
                 found.push(e.path());
             }

@@ -189,3 +189,12 @@ fn names_are_mangled_and_percent_escaped() {
     let s = Script::new("/etc/init.d/50%");
     assert!(s.render().contains("ExecStart=/etc/init.d/50%% start\n"));
 }
+
+#[test]
+fn rc_links_are_read_once_for_both_readers() {
+    assert_eq!(rc_link("S01slapd"), Some((b'S', 1, "slapd")));
+    assert_eq!(rc_link("K99tftpd-hpa"), Some((b'K', 99, "tftpd-hpa")));
+    for not_a_link in ["S01", "X01slapd", "S1xslapd", "README", ""] {
+        assert_eq!(rc_link(not_a_link), None, "{not_a_link}");
+    }
+}
