@@ -310,7 +310,8 @@ impl Services {
             if unit == UNKNOWN_SOURCE && !self.told_unknown {
                 self.told_unknown = true;
                 crate::log::info(format_args!(
-                    "syslog lines whose sender had exited before they were read, or runs outside                      every unit, are kept under '{UNKNOWN_SOURCE}' (initctl logs {UNKNOWN_SOURCE})"
+                    "syslog lines whose sender had exited before they were read, or runs outside \
+                     every unit, are kept as '{UNKNOWN_SOURCE}' (initctl logs without a unit)"
                 ));
             }
             let meta = Meta {
