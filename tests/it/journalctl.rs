@@ -264,6 +264,12 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
     let (code, out, err) = jctl(&root, &["-b", "-1"]);
     assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
     assert!(err.contains("see log.persist"), "{err}");
+    let (code, out, _) = jctl(&root, &["--list-boots"]);
+    assert_eq!(code, Some(0));
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].starts_with("IDX BOOT ID "), "{out}");
+    assert!(rows[1].starts_with(&format!("  0 {boot_id} ")), "{out}");
     let (code, out, _) = jctl(&root, &["-k"]);
     assert_eq!((code, out.as_str()), (Some(0), "-- No entries --\n"));
 
@@ -300,7 +306,7 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
     // -f: new lines as they come; a reader that goes away ends the follower quietly.
     let mut follower = Command::new(bosun())
         .arg0("journalctl")
-        .args(["-f", "-u", "web", "-o", "cat"])
+        .args(["-f", "-n", "1", "-u", "other", "-o", "cat"])
         .env("BOSUN_ROOT", &root)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -309,7 +315,13 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
     let mut reader = BufReader::new(follower.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
-    assert_eq!(first, "hello-web\n");
+    assert_eq!(first, "other-line\n");
+    // A line written after the follower started comes too.
+    let (code, _, err) = as_cmd("systemctl", &root, &["restart", "other"]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut next = String::new();
+    reader.read_line(&mut next).unwrap();
+    assert_eq!(next, "other-line\n");
     drop(reader);
     assert!(
         wait_until(T, || follower.try_wait().unwrap().is_some()),
