@@ -93,6 +93,9 @@ pub struct Context {
     /// `--output-fields=`: the fields verbose, export, JSON and cat print (the cursor,
     /// timestamps and boot ID always).
     pub fields: Option<Vec<String>>,
+    /// Color messages by priority (a terminal, `NO_COLOR` unset: journalctl's
+    /// OUTPUT_COLOR).
+    pub color: bool,
     /// short-delta's previous line, in monotonic microseconds.
     previous_us: Option<u64>,
 }
@@ -121,6 +124,7 @@ impl Context {
             boot_id: read("/proc/sys/kernel/random/boot_id"),
             machine_id: read("/etc/machine-id"),
             boot_realtime_us: now_us.saturating_sub(mono_us),
+            color: crate::cli::initctl::status::Style::for_stdout().color,
             ..Context::default()
         }
     }
@@ -205,7 +209,14 @@ impl Context {
             }
             return out;
         }
+        let (on, off) = if self.color {
+            colors(line.priority())
+        } else {
+            ("", "")
+        };
+        out.extend_from_slice(on.as_bytes());
         out.extend_from_slice(&shown(text, self.all));
+        out.extend_from_slice(off.as_bytes());
         out.push(b'\n');
         out
     }
@@ -333,6 +344,19 @@ impl Context {
             _ => format!("{text}\n"),
         }
         .into_bytes()
+    }
+}
+
+/// get_log_colors(): a message's colors by priority — errors and worse red, warnings yellow,
+/// notices bold, debug grey, info plain.
+fn colors(priority: u8) -> (&'static str, &'static str) {
+    const NORMAL: &str = "\x1b[0m";
+    match priority {
+        0..=3 => ("\x1b[0;1;31m", NORMAL),
+        4 => ("\x1b[0;1;38;5;185m", NORMAL),
+        5 => ("\x1b[0;1;39m", NORMAL),
+        7.. => ("\x1b[0;38;5;245m", NORMAL),
+        _ => ("", ""),
     }
 }
 

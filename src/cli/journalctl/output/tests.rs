@@ -101,6 +101,17 @@ fn syslog_identifiers_and_blobs() {
     assert_eq!(c.render(&l, Mode::Cat), b"\x1b]0;owned\x07\n");
     c.all = true;
     assert!(c.render(&l, Mode::Short).ends_with(b": \x1b]0;owned\x07\n"));
+    // On a terminal, the message is colored by its priority (errors red), info is plain.
+    let mut c = ctx();
+    c.color = true;
+    let mut err = line("failed");
+    err.syslog = Some(SyslogFields {
+        priority: 3,
+        facility: 3,
+        identifier: None,
+    });
+    assert!(text(c.render(&err, Mode::Short)).ends_with(": \x1b[0;1;31mfailed\x1b[0m\n"));
+    assert!(text(c.render(&line("fine"), Mode::Short)).ends_with(": fine\n"));
     // Several printable lines continue under the first.
     let l = line("one\ntwo");
     assert_eq!(
