@@ -443,6 +443,36 @@ mod tests {
     }
 
     #[test]
+    fn logs_calls_and_lines_of_an_older_client_or_bosun_still_read() {
+        // A client before journalctl's matches: every line.
+        let old =
+            r#"{"version":1,"request":{"op":"logs","unit":"web.service","lines":5,"after":0}}"#;
+        let call: Call = serde_json::from_str(old).unwrap();
+        let Request::Logs { filter, before, .. } = call.request else {
+            panic!("not a logs call");
+        };
+        assert_eq!((filter, before), (LogFilter::default(), 0));
+        // A line from a bosun before `transport`: its transport follows from what it carries.
+        let line = r#"{"seq":1,"unit":"web.service","pid":2,"ms":3,"stderr":true,"text":"x"}"#;
+        let line: LogLine = serde_json::from_str(line).unwrap();
+        assert_eq!((line.transport(), line.priority()), ("stdout", 6));
+        assert_eq!(line.identifier(), "web");
+        // An empty filter is not sent at all.
+        let call = Request::Logs {
+            unit: None,
+            lines: 1,
+            after: 0,
+            before: 0,
+            filter: LogFilter::default(),
+        };
+        assert!(
+            serde_json::to_string(&call)
+                .unwrap()
+                .contains(r#""filter":{}"#)
+        );
+    }
+
+    #[test]
     fn system_info_of_an_older_bosun_still_reads() {
         // What a bosun before initctl's fields sent: the new ones take their defaults.
         let old = r#"{"kind":"system","system":{"state":"running","phase":"running",

@@ -135,12 +135,18 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
     // -u: the unit's lines in systemd's short format; `web` means web.service.
     let (code, out, err) = jctl(&root, &["-u", "web"]);
     assert_eq!(code, Some(0), "{err}");
-    let first = out.lines().next().unwrap_or_default();
+    // (stdout and stderr are two pipes: their lines' order is not the test's business.)
+    let hello = out
+        .lines()
+        .find(|l| l.contains("hello-web"))
+        .unwrap_or_default();
     let prefix = format!(" {host} web[");
-    assert!(first.contains(&prefix), "{out}");
-    assert!(first.ends_with("]: hello-web"), "{out}");
+    assert!(hello.contains(&prefix), "{out}");
+    assert!(hello.ends_with("]: hello-web"), "{out}");
     assert!(out.contains("]: oops-web"), "{out}");
     assert!(!out.contains("other-line"), "{out}");
+    let (_, out, _) = jctl(&root, &["-u", "web", "--no-hostname"]);
+    assert!(!out.contains(&prefix) && out.contains(" web["), "{out}");
     // Globs match the units the journal holds; none matching is journalctl's error.
     let (_, out, _) = jctl(&root, &["-u", "oth*", "-u", "web.service"]);
     assert!(
