@@ -1,10 +1,10 @@
 //! `initctl logs [-f] [-n N] [-a] [UNIT]`: the service output bosun keeps in memory, as
 //! `TIME UNIT[PID]: text` lines (stderr lines say so; a line a terminal must not receive as
 //! it is shows as `[N blob data]` unless `-a`, see [`crate::vocab::text::shown`]) or JSON
-//! lines. With `-f`, new lines are
-//! asked for every [`POLL`] by sequence number, until bosun stops answering, stdout's reader
-//! goes away, or the follower is killed. Never blocks on anything but the control socket and
-//! stdout.
+//! lines. With `-f`, new lines are asked for every [`POLL`] by sequence number, until bosun
+//! stops answering, stdout's reader goes away, or the follower is killed. The reading itself
+//! ([`stream`]: paging back past one answer's cap, following) serves `journalctl` too. Never
+//! blocks on anything but the control socket and stdout.
 
 use std::io::Write;
 use std::os::fd::AsFd;
