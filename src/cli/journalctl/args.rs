@@ -74,7 +74,7 @@ enum HasArg {
 
 /// systemd 252's long options bosun knows (those it refuses included, so they are named in
 /// the refusal), with their short equivalents.
-const LONG: [(&str, HasArg, Option<char>); 52] = [
+const LONG: [(&str, HasArg, Option<char>); 65] = [
     ("help", HasArg::No, Some('h')),
     ("version", HasArg::No, None),
     ("no-pager", HasArg::No, None),
@@ -127,6 +127,19 @@ const LONG: [(&str, HasArg, Option<char>); 52] = [
     ("no-hostname", HasArg::No, None),
     ("output-fields", HasArg::Required, None),
     ("namespace", HasArg::Required, None),
+    ("new-id128", HasArg::No, None),
+    ("image", HasArg::Required, None),
+    ("image-policy", HasArg::Required, None),
+    ("case-sensitive", HasArg::Optional, None),
+    ("interval", HasArg::Required, None),
+    ("verify-key", HasArg::Required, None),
+    ("cursor-file", HasArg::Required, None),
+    ("dump-catalog", HasArg::No, None),
+    ("update-catalog", HasArg::No, None),
+    ("relinquish-var", HasArg::No, None),
+    ("smart-relinquish-var", HasArg::No, None),
+    ("vacuum-files", HasArg::Required, None),
+    ("vacuum-time", HasArg::Required, None),
 ];
 
 /// The short options and their arguments.
