@@ -303,6 +303,10 @@ pub struct SystemInfo {
     pub version: String,
     /// Milliseconds since the Unix epoch when PID 1 started.
     pub started_ms: u64,
+    /// This PID 1's boot ID, new at each start (journald's `_BOOT_ID` of its lines: a
+    /// container restarted on the same kernel is another boot); None from a bosun before it.
+    #[serde(default)]
+    pub boot_id: Option<String>,
     pub failed_units: Vec<String>,
     /// The failed units that make bosun not ready under its `ready.failed` setting
     /// (BOSUN_READY_FAILED); None from a bosun that does not say (then every failed unit does).

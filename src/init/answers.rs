@@ -397,6 +397,7 @@ impl Supervisor<'_> {
             phase: phase.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             started_ms: self.started_ms,
+            boot_id: Some(self.boot_id.clone()),
             unready_units: Some(self.unready(policy, &failed)),
             ready_failed: Some(policy.word().into()),
             failed_units: failed,

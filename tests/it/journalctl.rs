@@ -231,11 +231,14 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
     assert_eq!(v["_SYSTEMD_UNIT"], "tagger.service");
     assert_eq!(v["_TRANSPORT"], "syslog");
     assert_eq!(v["_HOSTNAME"], host.as_str());
-    let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id")
+    // _BOOT_ID is this bosun's: new at each start of PID 1, not the kernel's.
+    let kernel = fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .unwrap()
         .trim()
         .replace('-', "");
-    assert_eq!(v["_BOOT_ID"], boot_id.as_str());
+    let boot_id = v["_BOOT_ID"].as_str().unwrap().to_owned();
+    assert_eq!(boot_id.len(), 32, "{v}");
+    assert_ne!(boot_id, kernel);
     let (_, out, _) = jctl(
         &root,
         &["-u", "other", "-o", "json", "--output-fields=MESSAGE"],
@@ -267,6 +270,14 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
             .1
             .contains("other-line")
     );
+    assert!(
+        jctl(&root, &["-b", &boot_id, "-u", "other"])
+            .1
+            .contains("other-line")
+    );
+    let (code, _, err) = jctl(&root, &["-b", &kernel]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("No such boot ID in journal"), "{err}");
     let (code, out, err) = jctl(&root, &["-b", "-1"]);
     assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
     assert!(err.contains("see log.persist"), "{err}");

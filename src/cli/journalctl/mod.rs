@@ -148,7 +148,7 @@ fn failed(socket: &Path, ended: Ended) -> Option<Exit> {
 /// Run a parsed command line against the bosun whose root is `root`.
 pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
     let socket = crate::control::socket_path(root);
-    let mut ctx = Context::here();
+    let mut ctx = Context::of(&socket);
     ctx.all = args.all;
     ctx.no_hostname = args.no_hostname;
     ctx.fields.clone_from(&args.output_fields);

@@ -79,7 +79,8 @@ const JSON_THRESHOLD: usize = 4096;
 pub struct Context {
     /// `_HOSTNAME`.
     pub hostname: String,
-    /// `_BOOT_ID` (the kernel's, as journald's), 32 hex digits.
+    /// `_BOOT_ID`: the running bosun's, new at each start of PID 1 (see [`Context::of`]),
+    /// 32 hex digits.
     pub boot_id: String,
     /// `_MACHINE_ID` (/etc/machine-id), empty when unknown.
     pub machine_id: String,
@@ -127,6 +128,20 @@ impl Context {
             color: crate::cli::initctl::status::Style::for_stdout().color,
             ..Context::default()
         }
+    }
+
+    /// The facts of this machine and the boot ID of the bosun serving `socket` (the kernel's
+    /// when it gives none): what `journalctl` and `systemctl status` render with.
+    pub fn of(socket: &std::path::Path) -> Context {
+        let mut ctx = Context::here();
+        let request = crate::control::proto::Request::System;
+        if let Ok(crate::control::proto::Response::System { system }) =
+            crate::control::client::call(socket, request)
+            && let Some(id) = system.boot_id
+        {
+            ctx.boot_id = id;
+        }
+        ctx
     }
 
     /// Render `line` in `mode`, newline(s) included.

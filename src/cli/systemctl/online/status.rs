@@ -249,7 +249,7 @@ fn print_journal(info: &UnitInfo, lines: u32, (mode, all): (OutputMode, bool), s
     if lines.is_empty() {
         return;
     }
-    let mut ctx = crate::cli::journalctl::output::Context::here();
+    let mut ctx = crate::cli::journalctl::output::Context::of(socket);
     ctx.all = all;
     let mut text = b"\n".to_vec();
     for line in &lines {
