@@ -326,19 +326,13 @@ impl Journal {
         before: u64,
         filter: &Filter,
     ) -> Vec<&Entry> {
-        let mut all = self.select(unit, 0, filter);
-        if before > 0 {
-            all.truncate(all.partition_point(|e| e.seq < before));
-        }
-        let skip = all.len().saturating_sub(n);
-        all.drain(..skip);
-        all
+        self.select(unit, (0, before), n, filter)
     }
 
     /// Entries of `unit` (all units when None) that `filter` wants with a sequence number
     /// above `seq`, oldest first: what a follower that has seen up to `seq` has not seen yet.
     pub fn since(&self, unit: Option<&str>, seq: u64, filter: &Filter) -> Vec<&Entry> {
-        self.select(unit, seq, filter)
+        self.select(unit, (seq, 0), usize::MAX, filter)
     }
 
     /// Whether a unit the journal holds lines of matches one of `patterns` (journalctl
@@ -361,25 +355,50 @@ impl Journal {
         self.rings.get(unit).map_or(0, |r| r.dropped)
     }
 
-    fn select(&self, unit: Option<&str>, after: u64, filter: &Filter) -> Vec<&Entry> {
-        let wanted = |e: &&Entry| e.seq > after && filter.wants(e);
-        let mut out: Vec<&Entry> = match unit {
+    /// The last `n` entries that `filter` wants of `unit` (all units when None) with a
+    /// sequence number above `after` and below `before` (0: no bound), oldest first. Each ring
+    /// is in sequence order, so each gives at most its own last `n` (found from its end): the
+    /// last lines of a large journal cost what they return, not the journal's size.
+    fn select(
+        &self,
+        unit: Option<&str>,
+        (after, before): (u64, u64),
+        n: usize,
+        filter: &Filter,
+    ) -> Vec<&Entry> {
+        let rings: Vec<&Ring> = match unit {
             Some(unit) => self
                 .rings
                 .get(unit)
                 .filter(|_| filter.wants_unit(unit))
-                .map(|r| r.entries.iter().filter(wanted).collect())
-                .unwrap_or_default(),
+                .into_iter()
+                .collect(),
             None => self
                 .rings
                 .iter()
                 .filter(|(u, _)| filter.wants_unit(u))
-                .flat_map(|(_, r)| r.entries.iter().filter(wanted))
+                .map(|(_, r)| r)
                 .collect(),
         };
-        if unit.is_none() {
-            out.sort_unstable_by_key(|e| e.seq);
+        let mut out: Vec<&Entry> = Vec::new();
+        for ring in rings {
+            let from = ring.entries.partition_point(|e| e.seq <= after);
+            let to = if before > 0 {
+                ring.entries.partition_point(|e| e.seq < before)
+            } else {
+                ring.entries.len()
+            };
+            out.extend(
+                ring.entries
+                    .range(from..to.max(from))
+                    .rev()
+                    .filter(|e| filter.wants(e))
+                    .take(n),
+            );
         }
+        out.sort_unstable_by_key(|e| e.seq);
+        let skip = out.len().saturating_sub(n);
+        out.drain(..skip);
         out
     }
 }
