@@ -3,7 +3,8 @@
 //! matches (`-u`, `-t`, `-p`, `--since`, `--until`) before its answers' caps, so `-n` counts
 //! matching lines; this side parses ([`args`]), pages, follows and renders ([`output`], which
 //! `systemctl status` shares), with journalctl's words and exit codes (0, or 1 with the
-//! reason on stderr). Never starts a pager. Which boots exist is one function's decision (`boots`).
+//! reason on stderr). Never starts a pager. Which boots exist is one function's decision
+//! (`boots`).
 
 pub mod args;
 pub mod output;
