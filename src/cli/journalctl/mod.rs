@@ -170,10 +170,6 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
             write_text(b"-- No entries --\n")
         }
     };
-    // bosun keeps no kernel messages (_TRANSPORT=kernel): nothing matches.
-    if args.kernel {
-        return if args.follow { Exit::Success } else { none() };
-    }
     let n = match args.lines {
         Lines::Default | Lines::All => usize::MAX,
         Lines::Last(n) => n,
@@ -183,7 +179,13 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
         filter: LogFilter {
             units: args.units.clone(),
             identifiers: args.identifiers.clone(),
-            priorities: args.priorities,
+            // bosun keeps no kernel messages (_TRANSPORT=kernel): with -k no line matches,
+            // and -f waits for lines that never come, as journalctl's would.
+            priorities: if args.kernel {
+                Some(0)
+            } else {
+                args.priorities
+            },
             since_ms: args.since.map(|us| us / 1000),
             until_ms: args.until.map(|us| us.div_ceil(1000)),
         },
