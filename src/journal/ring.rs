@@ -16,6 +16,8 @@ pub enum Stream {
     Stderr,
     /// A datagram on `/dev/log`.
     Syslog,
+    /// An entry on `/run/systemd/journal/socket`, journald's native protocol.
+    Journal,
 }
 
 impl Stream {
@@ -24,6 +26,7 @@ impl Stream {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
             Stream::Syslog => "syslog",
+            Stream::Journal => "journal",
         }
     }
 }
@@ -54,6 +57,21 @@ pub struct Meta {
     pub facility: u8,
     /// SYSLOG_IDENTIFIER.
     pub identifier: Option<Arc<str>>,
+    /// Other fields (a native entry's own, LogExtraFields=): name, value.
+    pub fields: Vec<(Box<str>, Box<[u8]>)>,
+}
+
+impl Entry {
+    /// What the entry costs against the limits: its text, its fields, and bookkeeping.
+    fn size(&self) -> usize {
+        let fields = self.syslog.as_deref().map_or(0, |m| {
+            m.fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 16)
+                .sum::<usize>()
+        });
+        self.line.len() + fields + ENTRY_OVERHEAD
+    }
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
@@ -73,7 +91,7 @@ impl Ring {
         let mut freed = 0;
         while self.bytes > limit && self.entries.len() > 1 {
             if let Some(old) = self.entries.pop_front() {
-                let size = old.line.len() + ENTRY_OVERHEAD;
+                let size = old.size();
                 self.bytes -= size;
                 freed += size;
                 self.dropped += 1;
@@ -151,7 +169,7 @@ impl Journal {
             syslog,
         };
         self.next_seq += 1;
-        let size = entry.line.len() + ENTRY_OVERHEAD;
+        let size = entry.size();
         ring.bytes += size;
         self.total += size;
         ring.entries.push_back(entry);
