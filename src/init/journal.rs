@@ -171,7 +171,7 @@ impl Ingest {
             Activity::Stream(StreamEvent::Closed { uid, refused }) => {
                 self.admission.release(uid);
                 if let Some(e) = refused {
-                    self.tell_once(format!("header{uid}"), format_args!("uid {uid}: {e}"));
+                    self.tell_once(format!("header{uid}"), true, format_args!("uid {uid}: {e}"));
                 }
             }
         }
@@ -206,13 +206,14 @@ impl Ingest {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     let who = datagram.sender.unwrap_or(0);
-                    self.tell_once(format!("memfd{e}"), format_args!("pid {who}: {e}"));
+                    self.tell_once(format!("memfd{e}"), true, format_args!("pid {who}: {e}"));
                     return;
                 }
             },
             _ if datagram.truncated => {
                 self.tell_once(
                     "native-too-large".into(),
+                    true,
                     format_args!(
                         "a native journal entry over {} bytes was refused",
                         native::MAX_ENTRY
@@ -243,6 +244,7 @@ impl Ingest {
             // journald's "Too many stdout streams, refusing connection."
             self.tell_once(
                 format!("refused{uid}"),
+                true,
                 format_args!("refusing a stream connection of pid {pid}: {why}"),
             );
             return;
@@ -265,6 +267,7 @@ impl Ingest {
             None => {
                 self.tell_once(
                     UNKNOWN_SOURCE.into(),
+                    false,
                     format_args!(
                         "journal lines whose sender had exited before they were read, or runs \
                          outside every unit, are kept as '{UNKNOWN_SOURCE}' (initctl logs \
@@ -330,9 +333,14 @@ impl Ingest {
         }
     }
 
-    fn tell_once(&mut self, key: String, text: std::fmt::Arguments<'_>) {
+    /// Say `text` once for `key` (at most 1024 keys), as a warning when `warn`.
+    fn tell_once(&mut self, key: String, warn: bool, text: std::fmt::Arguments<'_>) {
         if self.told.len() < 1024 && self.told.insert(key) {
-            crate::log::info(text);
+            if warn {
+                crate::log::warn(text);
+            } else {
+                crate::log::info(text);
+            }
         }
     }
 }

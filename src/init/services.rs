@@ -167,6 +167,11 @@ impl Services {
                         priority: m.priority,
                         facility: m.facility,
                         identifier: m.identifier.as_deref().map(str::to_owned),
+                        fields: m
+                            .fields
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into()))
+                            .collect(),
                     }),
             })
             .collect();
