@@ -52,6 +52,9 @@ pub struct Ingest {
     incoming: RefCell<mpsc::Receiver<StreamEvent>>,
     admission: Admission,
     forward: Option<Forwarder>,
+    /// ForwardToSyslog= of the image's journald.conf: every line, not only those of stream
+    /// connections whose header asks for it.
+    forward_all: bool,
     limits: RateLimits,
     /// Lines stored and not yet shown on stdout (shown by the next pump).
     unshown: Vec<Entry>,
@@ -77,9 +80,7 @@ impl Ingest {
             StreamSocket::bind(&dir.join("stdout")),
             "stream connections (systemd-cat)",
         );
-        let forward = forward::configured(root)
-            .then(|| Forwarder::new(&dir.join("syslog")).ok())
-            .flatten();
+        let forward = Forwarder::new(&dir.join("syslog")).ok();
         let (events, incoming) = mpsc::channel(STREAM_QUEUE);
         Ingest {
             devlog,
@@ -89,6 +90,7 @@ impl Ingest {
             incoming: RefCell::new(incoming),
             admission: Admission::default(),
             forward,
+            forward_all: forward::configured(root),
             limits: RateLimits::default(),
             unshown: Vec::new(),
             told: HashSet::new(),
@@ -165,7 +167,8 @@ impl Ingest {
                     fields: Vec::new(),
                 };
                 let text = (&line.bytes[..], line.truncated);
-                let kept = Kept::new(&line.unit, line.pid, Stream::Stdout);
+                let mut kept = Kept::new(&line.unit, line.pid, Stream::Stdout);
+                kept.to_syslog = line.forward_to_syslog;
                 self.keep(journal, kept, text, meta, None);
             }
             Activity::Stream(StreamEvent::Closed { uid, refused }) => {
@@ -300,14 +303,14 @@ impl Ingest {
             Verdict::Pass => {}
         }
         let entry = journal.append_with(kept.unit, kept.pid, kept.stream, text, Some(meta.into()));
-        self.forward(entry, raw, now);
+        self.forward(entry, raw, now, kept.to_syslog);
         self.unshown.push(entry.clone());
     }
 
-    /// Forward a stored line to the image's syslog daemon, if one listens (`raw`: the
-    /// datagram to send as it came).
-    pub fn forward(&mut self, entry: &Entry, raw: Option<&[u8]>, now: Instant) {
-        let Some(forwarder) = self.forward.as_mut() else {
+    /// Forward a stored line to the image's syslog daemon, if one listens and forwarding is
+    /// on or `asked` for this line (`raw`: the datagram to send as it came).
+    pub fn forward(&mut self, entry: &Entry, raw: Option<&[u8]>, now: Instant, asked: bool) {
+        let Some(forwarder) = self.forward.as_mut().filter(|_| self.forward_all || asked) else {
             return;
         };
         let formatted;
@@ -350,11 +353,18 @@ struct Kept<'a> {
     unit: &'a str,
     pid: i32,
     stream: Stream,
+    /// Forwarded to syslog even when forwarding is off (a stream header's forward_to_syslog).
+    to_syslog: bool,
 }
 
 impl<'a> Kept<'a> {
     fn new(unit: &'a str, pid: i32, stream: Stream) -> Kept<'a> {
-        Kept { unit, pid, stream }
+        Kept {
+            unit,
+            pid,
+            stream,
+            to_syslog: false,
+        }
     }
 }
 

@@ -246,7 +246,8 @@ impl Services {
             &line.bytes,
             line.truncated,
         );
-        self.ingest.forward(entry, None, std::time::Instant::now());
+        self.ingest
+            .forward(entry, None, std::time::Instant::now(), false);
         if let Some(out) = output {
             let raw = !out.terminal();
             let text = render(entry, line.ident.as_deref(), self.format, raw);

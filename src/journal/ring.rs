@@ -359,6 +359,40 @@ mod tests {
     }
 
     #[test]
+    fn fields_count_against_the_limits() {
+        let meta = |n: usize| Meta {
+            priority: 6,
+            facility: 1,
+            identifier: None,
+            fields: vec![("F".into(), vec![b'v'; n].into())],
+        };
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        j.append("u", 1, Stream::Journal, b"m", false);
+        let bare = j.total_bytes();
+        j.append_with(
+            "u",
+            1,
+            Stream::Journal,
+            (b"m", false),
+            Some(Box::new(meta(1000))),
+        );
+        assert!(j.total_bytes() - bare >= bare + 1000, "{}", j.total_bytes());
+        // Entries whose fields fill the ring push out the oldest, as long lines do.
+        let mut j = Journal::new(10_000, 1 << 20);
+        for _ in 0..20 {
+            j.append_with(
+                "u",
+                1,
+                Stream::Journal,
+                (b"m", false),
+                Some(Box::new(meta(1000))),
+            );
+        }
+        assert!(j.tail(Some("u"), usize::MAX).len() < 10);
+        assert!(j.total_bytes() <= 10_000);
+    }
+
+    #[test]
     fn a_single_huge_line_is_still_kept() {
         let mut j = Journal::new(100, 100);
         j.append("u", 1, Stream::Stdout, &[b'y'; 1000], true);

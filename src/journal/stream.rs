@@ -2,7 +2,8 @@
 //! `systemd-cat` and sd_journal_stream_fd(3) connect to. A connection opens with a header of
 //! seven lines — identifier, unit id, priority, level prefix, forward to syslog, to kmsg, to
 //! the console — then every line is one log line, with a `<N>` level prefix read off when the
-//! header asked for it. The connection is attributed when it is accepted (SO_PEERCRED: the
+//! header asked for it. Forwarding to kmsg and to the console is read and not acted on: a
+//! container has no kernel log of its own, and every line goes to PID 1's stdout anyway. The connection is attributed when it is accepted (SO_PEERCRED: the
 //! caller asks the engine for the pid's unit; the unit id of the header counts only from root,
 //! as journald), read in a small task of PID 1's thread through a bounded line buffer
 //! ([`super::line`]), and its lines go to the loop as [`StreamEvent`]s. Connections are capped

@@ -378,6 +378,9 @@ fn every_line_is_forwarded_to_a_listening_syslog_daemon() {
 
 #[test]
 fn forward_to_syslog_no_in_journald_conf_is_honoured() {
+    if !have(PYTHON) {
+        return;
+    }
     let dir = Scratch::new("ingest-noforward");
     let root = dir.join("root");
     chatty(&root, false);
@@ -387,6 +390,24 @@ fn forward_to_syslog_no_in_journald_conf_is_honoured() {
         "[Journal]\nForwardToSyslog=no\n",
     )
     .unwrap();
+    // A stream connection whose header asks for forwarding (its fifth line) is forwarded
+    // all the same, as journald does.
+    let stdout = root.join("run/systemd/journal/stdout");
+    let script = dir.script(
+        "asker.py",
+        &format!(
+            "import socket, time\n\
+             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+             s.connect('{}')\n\
+             s.sendall(b'asker\\n\\n6\\n0\\n1\\n0\\n0\\n')\n\
+             while True:\n\
+             \x20   s.sendall(b'asked\\n')\n\
+             \x20   time.sleep(0.1)\n",
+            stdout.display()
+        ),
+    );
+    let asker = format!("[Service]\nExecStart={PYTHON} {}\n", script.display());
+    units(&root, &[("asker.service", asker)]);
     let Some(pid1) = Pid1::bosun().env("BOSUN_ROOT", &root).start() else {
         return;
     };
@@ -400,7 +421,17 @@ fn forward_to_syslog_no_in_journald_conf_is_honoured() {
         "{}",
         pid1.stderr_now()
     );
-    assert_eq!(received(&listener), Vec::<String>::new());
+    let mut got = Vec::new();
+    assert!(
+        wait_until(T, || {
+            got.extend(received(&listener));
+            !got.is_empty()
+        }),
+        "{}",
+        pid1.stderr_now()
+    );
+    got.extend(received(&listener));
+    assert!(got.iter().all(|l| l.contains("asker[")), "{got:?}");
     pid1.signal(libc::SIGTERM);
     pid1.wait(T).assert_code(0);
 }
