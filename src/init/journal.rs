@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use crate::journal::devlog::{BindError, Datagram, DevLog, Kind, PER_TURN};
+use crate::journal::devlog::{BindError, Datagram, DevLog, Kind, Made, PER_TURN};
 use crate::journal::forward::{self, Forwarder, Sent};
 use crate::journal::ratelimit::{self, RateLimits, Verdict};
 use crate::journal::ring::{Entry, Journal, Meta, Stream};
@@ -46,6 +46,8 @@ pub enum Activity {
 #[derive(Debug)]
 pub struct Ingest {
     devlog: Option<DevLog>,
+    /// The root's `dev/log` symlink to `devlog`, when bosun made it.
+    _link: Option<Made>,
     native: Option<DevLog>,
     stdout: Option<StreamSocket>,
     events: mpsc::Sender<StreamEvent>,
@@ -71,7 +73,7 @@ impl Ingest {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             crate::log::warn_if_root(format_args!("{}: cannot create: {e}", dir.display()));
         }
-        let devlog = bind_devlog(root, &dir.join("dev-log"));
+        let (devlog, link) = bind_devlog(root, &dir.join("dev-log"));
         let native = said(
             DevLog::bind_kind(&dir.join("socket"), Kind::Native),
             "native journal entries",
@@ -84,6 +86,7 @@ impl Ingest {
         let (events, incoming) = mpsc::channel(STREAM_QUEUE);
         Ingest {
             devlog,
+            _link: link,
             native,
             stdout,
             events,
@@ -400,11 +403,14 @@ fn said<T>(bound: Result<T, BindError>, what: &str) -> Option<T> {
 /// `run/systemd/journal/dev-log` at `path`, and the root's `dev/log` a symlink to it, as
 /// systemd lays them out: an image whose /dev is a fresh tmpfs still gets a working
 /// `/dev/log`. A `/dev/log` another daemon listens on (the host's, mounted in) is left to it.
-fn bind_devlog(root: &Path, path: &Path) -> Option<DevLog> {
+/// The socket and the link go with PID 1.
+fn bind_devlog(root: &Path, path: &Path) -> (Option<DevLog>, Option<Made>) {
     let dev = root.join("dev");
     let link = dev.join("log");
     let theirs = dev.is_dir() && crate::journal::devlog::clear(&link).is_err();
-    let devlog = said(DevLog::bind(path), "syslog(3) lines of services")?;
+    let Some(devlog) = said(DevLog::bind(path), "syslog(3) lines of services") else {
+        return (None, None);
+    };
     if theirs {
         crate::log::info(format_args!(
             "{}: another daemon listens there (mounted from the host?); left to it, and \
@@ -423,8 +429,10 @@ fn bind_devlog(root: &Path, path: &Path) -> Option<DevLog> {
             link.display(),
             path.display()
         ));
+    } else {
+        return (Some(devlog), Made::at(&link));
     }
-    Some(devlog)
+    (Some(devlog), None)
 }
 
 /// The symlink's target: absolute as systemd's (`/run/systemd/journal/dev-log`) under the

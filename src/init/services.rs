@@ -130,7 +130,8 @@ impl Services {
     /// daemon-reload, once the generators ran again: every loaded unit read again, and what
     /// the default target pulls in now.
     pub fn reload(&mut self) {
-        self.engine.reload_units(&self.loader, &self.default);
+        self.engine
+            .reload_units(&self.loader, &self.default, Instant::now());
     }
 
     /// The journal's lines for `initctl logs`: the last `n` (of `unit`, or all) after `after`.

@@ -59,7 +59,44 @@ pub struct DevLog {
     fd: AsyncFd<Registered<OwnedFd>>,
     path: PathBuf,
     kind: Kind,
+    /// The socket file, removed with it.
+    _file: Made,
     buf: std::cell::RefCell<Vec<u8>>,
+}
+
+/// A file PID 1 made (a socket, the `/dev/log` symlink), known by its device and inode, that
+/// goes with it (a stale socket would swallow the lines of a root shared with others), unless
+/// something else has been put there since.
+#[derive(Debug)]
+pub struct Made {
+    path: PathBuf,
+    inode: (u64, u64),
+}
+
+impl Made {
+    /// The file just made at `path`; None when there is none.
+    pub fn at(path: &Path) -> Option<Made> {
+        Some(Made {
+            path: path.to_owned(),
+            inode: identity(path)?,
+        })
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        if identity(&self.path) == Some(self.inode) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The device and inode of the file at `path`, not following a symlink.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Why `/dev/log` was not bound.
@@ -96,6 +133,7 @@ impl DevLog {
         if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
             let _ = setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER);
         }
+        let file = Made::at(path).ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
         // A zeroed allocation: the pages of a native socket's large buffer cost memory only
         // once a datagram that large has come.
         let size = match kind {
@@ -106,6 +144,7 @@ impl DevLog {
             fd: crate::sys::register(OwnedFd::from(socket)).map_err(io)?,
             path: path.to_owned(),
             kind,
+            _file: file,
             buf: std::cell::RefCell::new(vec![0; size]),
         })
     }
@@ -258,8 +297,16 @@ mod tests {
         // Negative control: a second bind while the first listens is refused.
         assert!(matches!(DevLog::bind(&path), Err(BindError::Taken { .. })));
         drop(log);
-        // Once it is gone, the stale socket file is replaced.
-        DevLog::bind(&path).unwrap();
+        // Its socket file went with it; a stale one is replaced.
+        assert!(!path.exists());
+        UnixDatagram::bind(&path).unwrap();
+        let again = DevLog::bind(&path).unwrap();
+        // A socket bound there by someone else since is theirs: not removed.
+        std::fs::remove_file(&path).unwrap();
+        let theirs = UnixDatagram::bind(&path).unwrap();
+        drop(again);
+        assert!(path.exists());
+        drop(theirs);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

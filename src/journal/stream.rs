@@ -258,6 +258,8 @@ async fn read_lines(
 pub struct StreamSocket {
     fd: AsyncFd<Registered<OwnedFd>>,
     path: std::path::PathBuf,
+    /// The socket file, removed with it.
+    _file: super::devlog::Made,
 }
 
 /// An accepted connection before it is attributed: descriptor, pid, uid.
@@ -277,9 +279,12 @@ impl StreamSocket {
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .map_err(io)?;
         listener.set_nonblocking(true).map_err(io)?;
+        let file =
+            super::devlog::Made::at(path).ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
         Ok(StreamSocket {
             fd: crate::sys::register(OwnedFd::from(listener)).map_err(io)?,
             path: path.to_owned(),
+            _file: file,
         })
     }
 

@@ -372,8 +372,25 @@ fn every_line_is_forwarded_to_a_listening_syslog_daemon() {
     // A syslog datagram as it came (journald's forward_syslog_raw): daemon.err.
     let sys = got.iter().find(|l| l.contains("from syslog")).unwrap();
     assert!(sys.starts_with("<27>") && sys.contains("systag"), "{sys}");
+    assert!(
+        fs::symlink_metadata(root.join("dev/log"))
+            .unwrap()
+            .is_symlink()
+    );
     pid1.signal(libc::SIGTERM);
     pid1.wait(T).assert_code(0);
+    // Its sockets and the /dev/log link go with PID 1; the syslog daemon's socket stays.
+    for made in [
+        "dev/log",
+        "run/systemd/journal/dev-log",
+        "run/systemd/journal/socket",
+    ] {
+        assert!(
+            fs::symlink_metadata(root.join(made)).is_err(),
+            "{made} left"
+        );
+    }
+    assert!(root.join("run/systemd/journal/syslog").exists());
 }
 
 #[test]
