@@ -365,7 +365,7 @@ pub struct LogLine {
     pub transport: String,
 }
 
-/// The fields of a line that came in on `/dev/log`.
+/// The fields of a line that came in on a journal socket (`/dev/log`, native, stdout).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyslogFields {
     /// 0 (emerg) to 7 (debug).
@@ -375,6 +375,9 @@ pub struct SyslogFields {
     /// SYSLOG_IDENTIFIER.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// Other fields (a native entry's own), name and value as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
 }
 
 impl LogLine {

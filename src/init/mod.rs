@@ -10,6 +10,7 @@
 //! not die with processes still running under it.
 
 mod answers;
+pub mod journal;
 mod loading;
 pub mod reaper;
 pub mod services;
@@ -319,14 +320,14 @@ async fn supervise(
                     svc.on_path_activity(&unit, index);
                 }
             }),
-            batch = async {
+            activity = async {
                 match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
-                    Some(svc) => svc.syslog_batch().await,
+                    Some(svc) => svc.journal_activity().await,
                     None => pending().await,
                 }
-            } => pid1.guarded("a syslog line", |p| {
+            } => pid1.guarded("a journal line", |p| {
                 if let Some(svc) = p.units_mut() {
-                    svc.on_syslog(batch);
+                    svc.on_journal(activity);
                 }
             }),
             Some(line) = rx.recv() => pid1.guarded("a line of output", |p| {
@@ -686,8 +687,8 @@ impl Supervisor<'_> {
             for message in said {
                 svc.engine.on_notify(message, now);
             }
-            // Syslog lines too: their senders are still known while unreaped.
-            svc.read_syslog_queued();
+            // Journal lines too: their senders are still known while unreaped.
+            svc.read_journal_queued();
         }
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {

@@ -16,6 +16,8 @@ pub enum Stream {
     Stderr,
     /// A datagram on `/dev/log`.
     Syslog,
+    /// An entry on `/run/systemd/journal/socket`, journald's native protocol.
+    Journal,
 }
 
 impl Stream {
@@ -24,15 +26,17 @@ impl Stream {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
             Stream::Syslog => "syslog",
+            Stream::Journal => "journal",
         }
     }
 
     /// journald's `_TRANSPORT=` for a line that came this way: standard output and error are
-    /// both `stdout` (a stream connection), `/dev/log` is `syslog`.
+    /// both `stdout` (a stream connection), `/dev/log` is `syslog`, the native socket `journal`.
     pub fn transport(self) -> &'static str {
         match self {
             Stream::Stdout | Stream::Stderr => "stdout",
             Stream::Syslog => "syslog",
+            Stream::Journal => "journal",
         }
     }
 }
@@ -117,6 +121,21 @@ pub struct Meta {
     pub facility: u8,
     /// SYSLOG_IDENTIFIER.
     pub identifier: Option<Arc<str>>,
+    /// Other fields (a native entry's own, LogExtraFields=): name, value.
+    pub fields: Vec<(Box<str>, Box<[u8]>)>,
+}
+
+impl Entry {
+    /// What the entry costs against the limits: its text, its fields, and bookkeeping.
+    fn size(&self) -> usize {
+        let fields = self.syslog.as_deref().map_or(0, |m| {
+            m.fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 16)
+                .sum::<usize>()
+        });
+        self.line.len() + fields + ENTRY_OVERHEAD
+    }
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
@@ -136,7 +155,7 @@ impl Ring {
         let mut freed = 0;
         while self.bytes > limit && self.entries.len() > 1 {
             if let Some(old) = self.entries.pop_front() {
-                let size = old.line.len() + ENTRY_OVERHEAD;
+                let size = old.size();
                 self.bytes -= size;
                 freed += size;
                 self.dropped += 1;
@@ -214,7 +233,7 @@ impl Journal {
             syslog,
         };
         self.next_seq += 1;
-        let size = entry.line.len() + ENTRY_OVERHEAD;
+        let size = entry.size();
         ring.bytes += size;
         self.total += size;
         ring.entries.push_back(entry);
@@ -443,6 +462,40 @@ mod tests {
     }
 
     #[test]
+    fn fields_count_against_the_limits() {
+        let meta = |n: usize| Meta {
+            priority: 6,
+            facility: 1,
+            identifier: None,
+            fields: vec![("F".into(), vec![b'v'; n].into())],
+        };
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        j.append("u", 1, Stream::Journal, b"m", false);
+        let bare = j.total_bytes();
+        j.append_with(
+            "u",
+            1,
+            Stream::Journal,
+            (b"m", false),
+            Some(Box::new(meta(1000))),
+        );
+        assert!(j.total_bytes() - bare >= bare + 1000, "{}", j.total_bytes());
+        // Entries whose fields fill the ring push out the oldest, as long lines do.
+        let mut j = Journal::new(10_000, 1 << 20);
+        for _ in 0..20 {
+            j.append_with(
+                "u",
+                1,
+                Stream::Journal,
+                (b"m", false),
+                Some(Box::new(meta(1000))),
+            );
+        }
+        assert!(j.tail(Some("u"), usize::MAX).len() < 10);
+        assert!(j.total_bytes() <= 10_000);
+    }
+
+    #[test]
     fn a_single_huge_line_is_still_kept() {
         let mut j = Journal::new(100, 100);
         j.append("u", 1, Stream::Stdout, &[b'y'; 1000], true);
@@ -505,6 +558,7 @@ mod tests {
                 priority,
                 facility: 3,
                 identifier: Some(Arc::from(id)),
+                fields: Vec::new(),
             }))
         };
         j.append_with(

@@ -18,6 +18,7 @@ mod found;
 mod generators;
 mod harness;
 mod hostile;
+mod ingest;
 mod initctl;
 mod installer;
 mod journal;

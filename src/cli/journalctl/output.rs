@@ -255,7 +255,7 @@ impl Context {
     }
 
     /// The fields `--output-fields=` keeps (all without it).
-    fn chosen(&self, all: Vec<(&'static str, Vec<u8>)>) -> Vec<(&'static str, Vec<u8>)> {
+    fn chosen<'a>(&self, all: Vec<(&'a str, Vec<u8>)>) -> Vec<(&'a str, Vec<u8>)> {
         match &self.fields {
             None => all,
             Some(keep) => all
@@ -399,7 +399,7 @@ fn is_unit(name: &str) -> bool {
 
 /// The journald fields of `line` but the cursor, timestamps and boot ID, in journald's order
 /// for a stream line (what the sender gave first, then what journald adds).
-fn fields(line: &LogLine, ctx: &Context) -> Vec<(&'static str, Vec<u8>)> {
+fn fields<'a>(line: &'a LogLine, ctx: &Context) -> Vec<(&'a str, Vec<u8>)> {
     let mut out = vec![
         ("_TRANSPORT", line.transport().as_bytes().to_vec()),
         ("PRIORITY", line.priority().to_string().into_bytes()),
@@ -409,6 +409,10 @@ fn fields(line: &LogLine, ctx: &Context) -> Vec<(&'static str, Vec<u8>)> {
     out.push(("SYSLOG_FACILITY", facility.to_string().into_bytes()));
     out.push(("SYSLOG_IDENTIFIER", line.identifier().as_bytes().to_vec()));
     out.push(("MESSAGE", line.bytes().to_vec()));
+    // A native entry's own fields (CODE_FILE=, a LogExtraFields= pair, ...).
+    for (name, value) in line.syslog.iter().flat_map(|s| &s.fields) {
+        out.push((name.as_str(), value.as_bytes().to_vec()));
+    }
     if line.pid > 0 {
         out.push(("_PID", line.pid.to_string().into_bytes()));
     }

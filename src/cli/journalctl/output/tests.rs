@@ -86,12 +86,15 @@ fn syslog_identifiers_and_blobs() {
         priority: 3,
         facility: 4,
         identifier: Some("sshd".into()),
+        fields: vec![("CODE_FILE".into(), "auth.c".into())],
     });
     l.transport = "syslog".into();
     assert_eq!(
         text(c.render(&l, Mode::Short)),
         "Dec 06 13:00:00 box sshd[42]: accepted\n"
     );
+    // A native entry's own fields are the line's fields in JSON.
+    assert!(text(c.render(&l, Mode::Json)).contains(r#""CODE_FILE":"auth.c""#));
     let l = line("\u{1b}]0;owned\u{7}");
     assert_eq!(
         text(c.render(&l, Mode::Short)),
@@ -109,6 +112,7 @@ fn syslog_identifiers_and_blobs() {
         priority: 3,
         facility: 3,
         identifier: None,
+        fields: Vec::new(),
     });
     assert!(text(c.render(&err, Mode::Short)).ends_with(": \x1b[0;1;31mfailed\x1b[0m\n"));
     assert!(text(c.render(&line("fine"), Mode::Short)).ends_with(": fine\n"));
