@@ -334,6 +334,7 @@ fn corpus_root() -> Option<&'static Path> {
         let root = home().join("root");
         let work = home().join("build");
         let cache = home().join("archives");
+        fs::create_dir_all(home()).unwrap();
         for dir in [&root, &work] {
             if dir.exists() {
                 fs::remove_dir_all(dir).unwrap();

@@ -466,3 +466,38 @@ fn r19_missing_executable_behind_dash_is_info() {
     );
     stop(pid1);
 }
+
+/// PermissionsStartOnly=yes (gearman-job-server: `ExecStartPre=/usr/bin/install -d -o gearman
+/// /run/gearman` with `User=gearman`) runs every command but ExecStart= as root, as `+` does;
+/// ExecStart= itself stays User= (the negative control).
+#[test]
+fn r19_permissions_start_only_runs_control_commands_privileged() {
+    let f = Fixture::new("found-pso");
+    f.unit(
+        "pso.service",
+        "[Unit]\nDescription=Permissions Start Only\n[Service]\nUser=nobody\n\
+         PermissionsStartOnly=true\n\
+         ExecStartPre=/bin/sh -c 'id -u > @S@/pre.uid'\n\
+         ExecStart=/bin/sh -c 'id -u > @S@/main.uid; exec sleep 3600'\n\
+         ExecStartPost=/bin/sh -c 'id -u > @S@/post.uid'\n\
+         ExecStop=/bin/sh -c 'id -u > @S@/stop.uid'\n",
+    );
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || f.exists("post.uid")
+            && f.exists("main.uid")
+            && pid1
+                .stderr_now()
+                .contains("Started Permissions Start Only.")),
+        "{}",
+        pid1.stderr_now()
+    );
+    let err = pid1.stderr_now();
+    assert_eq!(f.read("pre.uid"), "0\n", "{err}");
+    assert_eq!(f.read("post.uid"), "0\n", "{err}");
+    assert_eq!(f.read("main.uid"), "65534\n", "{err}");
+    let (_, code) = ctl(&pid1, &f, &["stop", "pso.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert_eq!(f.read("stop.uid"), "0\n", "{}", pid1.stderr_now());
+    stop(pid1);
+}
