@@ -614,6 +614,11 @@ pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
                     "Explicit service configuration for accepting socket units not supported. Refusing.",
                 );
             }
+            if !s.symlinks.is_empty() && s.symlink_target().is_none() {
+                fail(
+                    "Unit has symlinks set but none or more than one node in the file system. Refusing.",
+                );
+            }
         }
         UnitKind::Timer(t) => {
             let empty = t.on_active.is_empty()

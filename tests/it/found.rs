@@ -501,3 +501,49 @@ fn r19_permissions_start_only_runs_control_commands_privileged() {
     assert_eq!(f.read("stop.uid"), "0\n", "{}", pid1.stderr_now());
     stop(pid1);
 }
+
+/// BindIPv6Only=ipv6-only (rpcbind.socket: `0.0.0.0:111` then `[::]:111`, stream and
+/// datagram) sets IPV6_V6ONLY, so both families bind the one port, as systemd 252's
+/// socket_address_listen() does; `both` (the negative control) clears it, and the IPv6
+/// socket then collides with the IPv4 one (EADDRINUSE), under systemd too.
+#[test]
+fn r19_bind_ipv6_only_lets_both_families_share_a_port() {
+    let f = Fixture::new("found-v6only");
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        println!("SKIP: this kernel has no IPv6; BindIPv6Only= not tested");
+        return;
+    }
+    f.unit_file("rpcish.service", "[Service]\nExecStart=/bin/sleep 3600\n");
+    f.unit(
+        "rpcish.socket",
+        "[Unit]\nDescription=RPC Like\n[Socket]\nListenStream=0.0.0.0:111\n\
+         ListenDatagram=0.0.0.0:111\nBindIPv6Only=ipv6-only\nListenStream=[::]:111\n\
+         ListenDatagram=[::]:111\n",
+    );
+    f.unit_file("dual.service", "[Service]\nExecStart=/bin/sleep 3600\n");
+    f.unit(
+        "dual.socket",
+        "[Unit]\nDescription=Dual\n[Socket]\nListenStream=0.0.0.0:112\nBindIPv6Only=both\n\
+         ListenStream=[::]:112\n",
+    );
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &f.root)
+        .private_network()
+        .start()
+    else {
+        return;
+    };
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "rpcish.socket") == "active"
+            && is_active(&pid1, &f, "dual.socket") == "failed"),
+        "{}",
+        pid1.stderr_now()
+    );
+    let err = pid1.stderr_now();
+    assert!(
+        err.contains("dual.socket: Failed to create listening socket ([::]:112)")
+            && err.contains("EADDRINUSE"),
+        "{err}"
+    );
+    stop(pid1);
+}
