@@ -742,6 +742,7 @@ impl VolumeHooks {
                 line: line.bytes.into_boxed_slice(),
                 truncated: line.truncated,
                 not_shown: false,
+                syslog: None,
             };
             let raw = !out.terminal();
             out.push(&entry.unit, 0, render(&entry, None, self.format, raw));

@@ -325,6 +325,21 @@ pub struct LogLine {
     /// gives such a field as an array of numbers too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<Vec<u8>>,
+    /// What a syslog line said about itself (absent for stdout and stderr lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog: Option<SyslogFields>,
+}
+
+/// The fields of a line that came in on `/dev/log`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyslogFields {
+    /// 0 (emerg) to 7 (debug).
+    pub priority: u8,
+    /// 0 (kern) to 23 (local7).
+    pub facility: u8,
+    /// SYSLOG_IDENTIFIER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
 }
 
 impl LogLine {

@@ -638,6 +638,7 @@ mod tests {
                 stderr: false,
                 text: text.into(),
                 raw: None,
+                syslog: None,
             })
             .collect()
     }

@@ -318,6 +318,16 @@ async fn supervise(
                     svc.on_path_activity(&unit, index);
                 }
             }),
+            batch = async {
+                match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
+                    Some(svc) => svc.syslog_batch().await,
+                    None => pending().await,
+                }
+            } => pid1.guarded("a syslog line", |p| {
+                if let Some(svc) = p.units_mut() {
+                    svc.on_syslog(batch);
+                }
+            }),
             Some(line) = rx.recv() => pid1.guarded("a line of output", |p| {
                 if let Some(boot) = p.boot.as_mut().filter(|b| b.owns(&line)) {
                     boot.on_line(line, output.as_mut());
@@ -673,6 +683,8 @@ impl Supervisor<'_> {
             for message in said {
                 svc.engine.on_notify(message, now);
             }
+            // Syslog lines too: their senders are still known while unreaped.
+            svc.read_syslog_queued();
         }
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::config::{UnitsSetup, WebdavSetup};
+use crate::journal::devlog::{Datagram, DevLog};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ring::{Journal, Stream};
+use crate::journal::ratelimit::{self, RateLimits, Verdict};
+use crate::journal::ring::{Entry, Journal, Meta, Stream};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
@@ -41,7 +43,18 @@ pub struct Services {
     journal: Journal,
     format: Format,
     lines: mpsc::Sender<Line>,
+    /// `/dev/log`, when it could be bound.
+    devlog: Option<DevLog>,
+    limits: RateLimits,
+    /// Syslog lines stored and not yet shown on stdout (shown by the next [`Self::pump`]).
+    unshown: Vec<Entry>,
+    /// A line of no known unit was kept already (said once).
+    told_unknown: bool,
 }
+
+/// Where a syslog line goes whose sender is no unit's (it exited before its datagram was
+/// read, or runs outside every unit): a source, not a unit (no unit name lacks a suffix).
+pub const UNKNOWN_SOURCE: &str = "unknown";
 
 impl Services {
     /// Apply tmpfiles.d, load the units, and queue the default target. The generators have
@@ -56,6 +69,8 @@ impl Services {
         let spec = SpecifierContext::from_system(root);
         apply_tmpfiles(root, &spec);
         let notify = bind_notify(&units.notify_address);
+        // Before the first unit: a daemon's first syslog(3) call finds it.
+        let devlog = bind_devlog(&root.join("dev/log"));
         let settings = Settings {
             root: root.clone(),
             defaults: Defaults {
@@ -107,6 +122,10 @@ impl Services {
             journal: Journal::new(units.log_ring, units.log_ring_total),
             format: units.log_format,
             lines,
+            devlog,
+            limits: RateLimits::default(),
+            unshown: Vec::new(),
+            told_unknown: false,
         };
         (services, notify)
     }
@@ -124,7 +143,8 @@ impl Services {
     /// daemon-reload, once the generators ran again: every loaded unit read again, and what
     /// the default target pulls in now.
     pub fn reload(&mut self) {
-        self.engine.reload_units(&self.loader, &self.default);
+        self.engine
+            .reload_units(&self.loader, &self.default, Instant::now());
     }
 
     /// The journal's lines for `initctl logs`: the last `n` (of `unit`, or all) after `after`.
@@ -154,6 +174,14 @@ impl Services {
                 raw: std::str::from_utf8(&e.line)
                     .is_err()
                     .then(|| e.line.to_vec()),
+                syslog: e
+                    .syslog
+                    .as_deref()
+                    .map(|m| crate::control::proto::SyslogFields {
+                        priority: m.priority,
+                        facility: m.facility,
+                        identifier: m.identifier.as_deref().map(str::to_owned),
+                    }),
             })
             .collect();
         (lines, self.journal.last_seq())
@@ -186,7 +214,12 @@ impl Services {
     /// Print the engine's notes and start readers for its new pipes; once stdout has drained
     /// after dropping lines, say what was dropped and what the rings still hold.
     pub fn pump(&mut self, output: Option<&mut Output>) {
+        let unshown = std::mem::take(&mut self.unshown);
         if let Some(out) = output {
+            for entry in unshown {
+                let text = render(&entry, None, self.format, !out.terminal());
+                out.push(&entry.unit, entry.seq, text);
+            }
             self.mark_lost(out);
             let drops = out.take_drops();
             let journal = &self.journal;
@@ -227,6 +260,78 @@ impl Services {
             let text = render(entry, line.ident.as_deref(), self.format, raw);
             out.push(&Arc::clone(&entry.unit), entry.seq, text);
             self.mark_lost(out);
+        }
+    }
+
+    /// Wait for datagrams on `/dev/log` (a bounded batch); pending forever without it.
+    pub async fn syslog_batch(&self) -> Vec<Datagram> {
+        match &self.devlog {
+            Some(devlog) => match devlog.next_batch().await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    crate::log::warn(format_args!("{}: {e}", devlog.path().display()));
+                    std::future::pending().await
+                }
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Read what `/dev/log` holds now (a bounded batch), before the exits just signalled are
+    /// reaped: a sender that was a unit's process is still known while it is a zombie.
+    pub fn read_syslog_queued(&mut self) {
+        if let Some(devlog) = &self.devlog {
+            let (batch, _) = devlog.read_queued(crate::journal::devlog::PER_TURN);
+            self.on_syslog(batch);
+        }
+    }
+
+    /// Keep syslog datagrams in their senders' units' rings, within the rate limit; they are
+    /// shown on stdout by the next [`Self::pump`].
+    pub fn on_syslog(&mut self, batch: Vec<Datagram>) {
+        let now = Instant::now();
+        for datagram in batch {
+            let record = crate::journal::syslog::parse(&datagram.bytes);
+            let unit = datagram
+                .sender
+                // 0: a sender outside our PID namespace.
+                .filter(|&pid| pid > 0)
+                .and_then(|pid| self.engine.unit_of_sender(pid))
+                .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
+            match self
+                .limits
+                .admit(&unit, now, ratelimit::INTERVAL, ratelimit::BURST)
+            {
+                Verdict::Drop => continue,
+                Verdict::PassAfter(n) => {
+                    crate::log::warn(format_args!("Suppressed {n} messages from {unit}"));
+                }
+                Verdict::Pass => {}
+            }
+            if unit == UNKNOWN_SOURCE && !self.told_unknown {
+                self.told_unknown = true;
+                crate::log::info(format_args!(
+                    "syslog lines whose sender had exited before they were read, or runs outside \
+                     every unit, are kept as '{UNKNOWN_SOURCE}' (initctl logs without a unit)"
+                ));
+            }
+            let meta = Meta {
+                priority: record.priority,
+                facility: record.facility,
+                identifier: record.identifier.map(Arc::from),
+            };
+            let entry = self.journal.append_with(
+                &unit,
+                datagram
+                    .sender
+                    .filter(|&pid| pid > 0)
+                    .or(record.pid)
+                    .unwrap_or(0),
+                Stream::Syslog,
+                (&record.message, datagram.truncated),
+                Some(Box::new(meta)),
+            );
+            self.unshown.push(entry.clone());
         }
     }
 
@@ -312,6 +417,30 @@ fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {
     }
     for s in report.skipped {
         crate::log::info(format_args!("{s}"));
+    }
+}
+
+/// `/dev/log` at `path` (the root's `dev/log`); None, said, when it cannot be bound.
+fn bind_devlog(path: &std::path::Path) -> Option<DevLog> {
+    if !path.parent().is_some_and(std::path::Path::is_dir) {
+        crate::log::info(format_args!(
+            "{}: no such directory; syslog(3) lines of services are not kept",
+            path.parent().unwrap_or(path).display()
+        ));
+        return None;
+    }
+    match DevLog::bind(path) {
+        Ok(devlog) => Some(devlog),
+        Err(e @ crate::journal::devlog::BindError::Taken { .. }) => {
+            crate::log::info(format_args!("{e}"));
+            None
+        }
+        Err(e) => {
+            crate::log::warn_if_root(format_args!(
+                "{e}; syslog(3) lines of services are not kept"
+            ));
+            None
+        }
     }
 }
 

@@ -11,11 +11,13 @@ pub fn short_name(unit: &str) -> &str {
     unit.strip_suffix(".service").unwrap_or(unit)
 }
 
-/// Render `entry` as one output line, newline included. `ident` (SyslogIdentifier=) replaces
-/// the unit's name in the prefix. Unless `raw`, the text follows [`shown`]'s rule (JSON is
+/// Render `entry` as one output line, newline included. A syslog line's own identifier, else
+/// `ident` (SyslogIdentifier=), replaces the unit's name in the prefix. Unless `raw`, the text follows [`shown`]'s rule (JSON is
 /// escaped either way).
 pub fn render(entry: &Entry, ident: Option<&str>, format: Format, raw: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.line.len() + 48);
+    let meta = entry.syslog.as_deref();
+    let ident = meta.and_then(|m| m.identifier.as_deref()).or(ident);
     match format {
         Format::Prefixed => {
             out.extend_from_slice(ident.unwrap_or(short_name(&entry.unit)).as_bytes());
@@ -33,7 +35,19 @@ pub fn render(entry: &Entry, ident: Option<&str>, format: Format, raw: bool) -> 
             push_json_string(&mut out, entry.unit.as_bytes());
             out.extend_from_slice(format!(",\"pid\":{},\"stream\":\"", entry.pid).as_bytes());
             out.extend_from_slice(entry.stream.as_str().as_bytes());
-            out.extend_from_slice(b"\",\"message\":");
+            out.push(b'"');
+            if let Some(meta) = meta {
+                let fields = format!(
+                    ",\"priority\":{},\"facility\":{}",
+                    meta.priority, meta.facility
+                );
+                out.extend_from_slice(fields.as_bytes());
+                if let Some(ident) = ident {
+                    out.extend_from_slice(b",\"identifier\":");
+                    push_json_string(&mut out, ident.as_bytes());
+                }
+            }
+            out.extend_from_slice(b",\"message\":");
             push_json_string(&mut out, &entry.line);
             if entry.truncated {
                 out.extend_from_slice(b",\"truncated\":true");

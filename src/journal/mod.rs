@@ -1,12 +1,16 @@
 //! The journal: what routes and stores the output of services, hooks and the main command's
 //! siblings in PID 1 — cutting each stream into bounded lines ([`line`](mod@line)), keeping
 //! each unit's recent lines under one total cap for `initctl logs` ([`ring`]), and rendering
-//! them for PID 1's stdout ([`format`](mod@format)). It sits above [`crate::service`] and beside
-//! the manager: it will map a sender to its unit when bosun becomes the journal. Must not
+//! them for PID 1's stdout ([`format`](mod@format)), and taking syslog datagrams on `/dev/log`
+//! ([`devlog`], [`syslog`], [`ratelimit`]). It sits above [`crate::service`] and beside the
+//! manager: which unit sent a datagram is asked of the engine by PID 1's loop. Must not
 //! write to a file descriptor itself ([`crate::log::output`] does, never blocking) nor know
 //! the control socket. bosun's own diagnostics are [`crate::log`]'s.
 
+pub mod devlog;
 pub mod format;
 pub mod line;
 pub mod pipe;
+pub mod ratelimit;
 pub mod ring;
+pub mod syslog;

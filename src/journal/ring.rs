@@ -14,6 +14,8 @@ use std::time::SystemTime;
 pub enum Stream {
     Stdout,
     Stderr,
+    /// A datagram on `/dev/log`.
+    Syslog,
 }
 
 impl Stream {
@@ -21,6 +23,7 @@ impl Stream {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
+            Stream::Syslog => "syslog",
         }
     }
 }
@@ -39,6 +42,18 @@ pub struct Entry {
     pub truncated: bool,
     /// PID 1's stdout dropped it (its reader did not keep up).
     pub not_shown: bool,
+    /// What a syslog line said about itself; None for stdout and stderr lines.
+    pub syslog: Option<Box<Meta>>,
+}
+
+/// The fields a syslog line carries beyond its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// 0 (emerg) to 7 (debug).
+    pub priority: u8,
+    pub facility: u8,
+    /// SYSLOG_IDENTIFIER.
+    pub identifier: Option<Arc<str>>,
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
@@ -107,6 +122,18 @@ impl Journal {
         line: &[u8],
         truncated: bool,
     ) -> &Entry {
+        self.append_with(unit, pid, stream, (line, truncated), None)
+    }
+
+    /// Record a line with what it said about itself (a syslog line's priority and identifier).
+    pub fn append_with(
+        &mut self,
+        unit: &str,
+        pid: i32,
+        stream: Stream,
+        (line, truncated): (&[u8], bool),
+        syslog: Option<Box<Meta>>,
+    ) -> &Entry {
         let key: Arc<str> = match self.rings.get_key_value(unit) {
             Some((k, _)) => Arc::clone(k),
             None => Arc::from(unit),
@@ -121,6 +148,7 @@ impl Journal {
             line: line.into(),
             truncated,
             not_shown: false,
+            syslog,
         };
         self.next_seq += 1;
         let size = entry.line.len() + ENTRY_OVERHEAD;

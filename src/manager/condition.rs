@@ -94,7 +94,7 @@ fn check(c: &Condition, s: &System) -> bool {
             .is_ok_and(|st| !st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)),
         // dm-crypt detection needs the block layer; a container's paths are never on one it can see.
         "PathIsEncrypted" => false,
-        "DirectoryNotEmpty" => fs::read_dir(path()).is_ok_and(|mut d| d.next().is_some()),
+        "DirectoryNotEmpty" => directory_not_empty(&path()),
         "FileNotEmpty" => fs::metadata(path()).is_ok_and(|m| m.is_file() && m.len() > 0),
         "FileIsExecutable" => {
             fs::metadata(path()).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -525,6 +525,28 @@ fn detect_container(root: &Path) -> String {
         return "container-other".to_owned();
     }
     String::new()
+}
+
+/// ConditionDirectoryNotEmpty= and a path unit's DirectoryNotEmpty=, as systemd 252 tests both:
+/// `dir_is_empty(path, ignore_hidden_or_backup=true)` is not "empty", and a missing path or one
+/// that is not a directory is not "not empty" — but a directory that cannot be read (EACCES)
+/// counts as not empty, as systemd's `r <= 0 && !IN_SET(r, -ENOENT, -ENOTDIR)` has it.
+pub fn directory_not_empty(path: &Path) -> bool {
+    match fs::read_dir(path) {
+        Ok(mut entries) => entries.any(|e| match e {
+            Ok(e) => !crate::unit::install::hidden_or_backup(&e.file_name().to_string_lossy()),
+            Err(e) => !gone(&e),
+        }),
+        Err(e) => !gone(&e),
+    }
+}
+
+/// ENOENT or ENOTDIR: there is no directory there.
+fn gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
 }
 
 #[cfg(test)]

@@ -463,6 +463,15 @@ impl Engine {
         self.dispatch(now);
     }
 
+    /// The unit a process belongs to (a syslog line's sender): a pid the engine runs or
+    /// tracks, else a live process of a service's session or cgroup. None once it is gone.
+    pub fn unit_of_sender(&self, pid: i32) -> Option<String> {
+        self.pids
+            .get(&pid)
+            .cloned()
+            .or_else(|| self.unit_of_process(pid))
+    }
+
     /// A notification arrived; find its service by the sender's pid.
     pub fn on_notify(&mut self, message: Message, now: Instant) {
         self.table = None;

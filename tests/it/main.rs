@@ -20,6 +20,7 @@ mod harness;
 mod hostile;
 mod initctl;
 mod installer;
+mod journal;
 mod notify;
 mod output;
 mod paths;

@@ -499,3 +499,32 @@ fn a_unit_that_hits_its_start_limit_fails_its_path_unit() {
     );
     assert_eq!(runs(&ran), 2);
 }
+
+#[test]
+fn daemon_reload_makes_a_waiting_path_unit_watch_its_new_paths() {
+    let dir = Scratch::new("paths-reload");
+    let ran = dir.join("ran");
+    let mut units = probe_units(&dir).to_vec();
+    units.push(("job.path", "[Path]\nPathExists=/run/old\n".to_owned()));
+    units.push(("job.service", recording("job", &ran)));
+    let root = root_with(&dir, &units);
+    fs::create_dir_all(root.join("run")).unwrap();
+    let Some(pid1) = boot(&root) else { return };
+    wait_sub(&pid1, &root, "job.path", "waiting");
+    wait_sub(&pid1, &root, "probe.path", "waiting");
+    let file = root.join("etc/systemd/system/job.path");
+    fs::write(&file, "[Path]\nPathExists=/run/new\n").unwrap();
+    let (out, code) = systemctl(pid1.pid(), &root, &["daemon-reload"]);
+    assert_eq!(code, Some(0), "{out}\n{}", pid1.stderr_now());
+    wait_sub(&pid1, &root, "job.path", "waiting");
+    assert_eq!(
+        property(&pid1, &root, "job.path", "Paths"),
+        "/run/new (PathExists)"
+    );
+    // Negative control: the old path is not watched any more.
+    fs::write(root.join("run/old"), "").unwrap();
+    barrier(&pid1, &root, &dir, 1);
+    assert_eq!(runs(&ran), 0, "{}", pid1.stderr_now());
+    fs::write(root.join("run/new"), "").unwrap();
+    assert!(wait_until(T, || runs(&ran) >= 1), "{}", pid1.stderr_now());
+}

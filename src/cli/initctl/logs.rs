@@ -23,10 +23,10 @@ pub const POLL: Duration = Duration::from_millis(200);
 /// `2026-01-02T03:04:05.123Z web.service[42]: text`, or `... web.service[42] stderr: text`;
 /// the text as written only when printable or `raw`.
 pub fn render(line: &LogLine, style: Style, raw: bool) -> Vec<u8> {
-    let stream = if line.stderr {
-        format!(" {}", paint("stderr", Some(Color::Red), style))
-    } else {
-        String::new()
+    let stream = match &line.syslog {
+        Some(fields) => format!(" {}", fields.identifier.as_deref().unwrap_or("syslog")),
+        None if line.stderr => format!(" {}", paint("stderr", Some(Color::Red), style)),
+        None => String::new(),
     };
     crate::vocab::text::journal_line(
         &timestamp(line.ms),
@@ -248,6 +248,7 @@ mod tests {
             stderr,
             text: "hello: world".into(),
             raw: None,
+            syslog: None,
         }
     }
 

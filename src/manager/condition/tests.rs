@@ -103,6 +103,16 @@ fn path_checks() {
     assert!(holds(&s, "FileNotEmpty", "/etc/app/config"));
     assert!(!holds(&s, "FileNotEmpty", "/etc/app/empty"));
     assert!(holds(&s, "DirectoryNotEmpty", "/etc/app/conf.d"));
+    // Hidden and backup files do not count, as systemd's dir_is_empty(.., true) skips them;
+    // neither a missing path nor a file is a directory that is not empty.
+    fs::create_dir_all(root.join("etc/app/hidden.d")).unwrap();
+    fs::write(root.join("etc/app/hidden.d/.keep"), "").unwrap();
+    fs::write(root.join("etc/app/hidden.d/x.conf.dpkg-old"), "").unwrap();
+    assert!(!holds(&s, "DirectoryNotEmpty", "/etc/app/hidden.d"));
+    fs::write(root.join("etc/app/hidden.d/x.conf"), "").unwrap();
+    assert!(holds(&s, "DirectoryNotEmpty", "/etc/app/hidden.d"));
+    assert!(!holds(&s, "DirectoryNotEmpty", "/etc/app/missing.d"));
+    assert!(!holds(&s, "DirectoryNotEmpty", "/etc/app/config"));
     assert!(holds(&s, "FileIsExecutable", "/etc/app/run.sh"));
     assert!(!holds(&s, "FileIsExecutable", "/etc/app/config"));
     assert!(holds(&s, "PathExistsGlob", "/etc/app/conf.d/*.conf"));

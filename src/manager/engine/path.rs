@@ -164,6 +164,21 @@ impl PathRun {
         }
     }
 
+    /// daemon-reload of a path unit that is not at rest: it takes the new file's paths, unit
+    /// and limits and keeps its state and trigger count; its old watches go (the caller has it
+    /// watch again, as systemd's path_coldplug() re-enters the waiting state after a reload).
+    fn reconfigure(&mut self, new: PathRun) {
+        let count = (self.limit.begin, self.limit.count);
+        let state = self.state;
+        let result = self.result;
+        *self = PathRun {
+            state,
+            result,
+            ..new
+        };
+        (self.limit.begin, self.limit.count) = count;
+    }
+
     fn unwatch(&mut self) {
         for s in &mut self.specs {
             s.watch = None;
@@ -273,6 +288,18 @@ impl Engine {
                 "{name}: Failed with result '{result}'."
             )));
             self.set_path_state(name, PathState::Failed);
+        }
+    }
+
+    /// After daemon-reload: path units that kept running take their new configuration
+    /// (`fresh`) and one that was waiting watches its new paths (path_coldplug(): enter
+    /// waiting again, as at start, so a PathChanged= that already happened does not trigger).
+    pub(super) fn reload_path(&mut self, name: &str, fresh: UnitRun, now: Instant) {
+        let UnitRun::Path(new) = fresh else { return };
+        let Some(p) = self.path_mut(name) else { return };
+        p.reconfigure(*new);
+        if p.state == PathState::Waiting {
+            self.path_enter_waiting(name, true, false, now);
         }
     }
 

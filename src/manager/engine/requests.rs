@@ -62,7 +62,7 @@ impl Engine {
     /// that runs, which keeps the old one); a unit that is inactive takes its new load state
     /// (masked, not found, a service after all); one that runs stays as it is while masked
     /// or gone, as in systemd.
-    pub fn reload_units(&mut self, loader: &Loader, default: &str) {
+    pub fn reload_units(&mut self, loader: &Loader, default: &str, now: Instant) {
         let mut names: Vec<String> = self.units.keys().cloned().collect();
         names.push(default.to_owned());
         let (mut units, aliases) = collect(loader, &names);
@@ -70,6 +70,7 @@ impl Engine {
         crate::manager::tracked::complete(&mut units, &self.mounts, true);
         self.aliases = aliases;
         self.gc_changed = true;
+        let mut paths = Vec::new();
         for (name, entry) in units {
             let fresh = self.runtime_for(&name, &entry);
             let replace = match (self.runtime.get_mut(&name), fresh) {
@@ -79,6 +80,12 @@ impl Engine {
                         old.svc.reconfigure(new.svc.spec().clone());
                         old.section = new.section;
                     }
+                    None
+                }
+                (Some(old @ UnitRun::Path(_)), fresh @ UnitRun::Path(_))
+                    if !old.unit().at_rest() =>
+                {
+                    paths.push((name.clone(), fresh));
                     None
                 }
                 (Some(old), fresh) => {
@@ -92,6 +99,9 @@ impl Engine {
             self.units.insert(name, entry);
         }
         self.graph = graph(&self.units, &self.aliases);
+        for (name, fresh) in paths {
+            self.reload_path(&name, fresh, now);
+        }
     }
 
     /// Forget how `unit`'s last job ended (before queueing a new one).

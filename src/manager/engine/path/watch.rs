@@ -188,7 +188,7 @@ pub(super) fn check(
         PathCondition::ExistsGlob => {
             !crate::unit::glob::paths(root, &spec.path.to_string_lossy(), true).is_empty()
         }
-        PathCondition::DirectoryNotEmpty => has_entries(&path),
+        PathCondition::DirectoryNotEmpty => crate::manager::condition::directory_not_empty(&path),
         PathCondition::Changed | PathCondition::Modified => {
             let now = exists(&path);
             let good = !initial && !from_trigger_notify && now != *previous_exists;
@@ -201,19 +201,6 @@ pub(super) fn check(
 /// access(F_OK): the path resolves (a dangling link does not).
 fn exists(path: &Path) -> bool {
     path.exists()
-}
-
-/// dir_is_empty(path, ignore_hidden_or_backup=true) is false: the directory holds an entry
-/// that is neither hidden nor a backup file. A missing path, or one that is not a directory,
-/// is not "not empty".
-fn has_entries(path: &Path) -> bool {
-    std::fs::read_dir(path).is_ok_and(|mut d| {
-        d.any(|e| {
-            e.is_ok_and(|e| {
-                !crate::unit::install::hidden_or_backup(&e.file_name().to_string_lossy())
-            })
-        })
-    })
 }
 
 /// MakeDirectory=: create the watched directory and its missing parents with `mode`, exactly
