@@ -500,11 +500,11 @@ impl System {
     }
 }
 
-/// The container technology, as systemd-detect-virt names it.
+/// The container technology, as systemd-detect-virt names it. As for systemd 252 as PID 1
+/// (detect_container()), the `container` variable the runtime gives PID 1 is authoritative
+/// when set: its value names the technology, empty says "not a container".
 fn detect_container(root: &Path) -> String {
-    if let Ok(v) = std::env::var("container")
-        && !v.is_empty()
-    {
+    if let Ok(v) = std::env::var("container") {
         return v;
     }
     if root.join("run/.containerenv").exists() {

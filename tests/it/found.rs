@@ -547,3 +547,36 @@ fn r19_bind_ipv6_only_lets_both_families_share_a_port() {
     );
     stop(pid1);
 }
+
+/// A oneshot with RemainAfterExit=yes (systemd-sysusers, systemd-modules-load) stops at once:
+/// its stop stages find nothing to signal and end, as systemd 252's service_enter_signal()
+/// does. bosun waited for a process to be reaped first, so the last units of a shutdown held
+/// it until their TimeoutStopSec= (90 s). Nothing else is reaped here while it stops (the
+/// systemctl client is not PID 1's child); a stop that waits runs into the test's deadline.
+#[test]
+fn r19_oneshot_that_exited_stops_without_waiting_for_its_timeout() {
+    let f = Fixture::new("found-oneshot-stop");
+    f.unit(
+        "once.service",
+        "[Unit]\nDescription=Once\n[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+         TimeoutStopSec=3600\nExecStart=/bin/true\n",
+    );
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "once.service") == "active"),
+        "{}",
+        pid1.stderr_now()
+    );
+    let (_, code) = ctl(&pid1, &f, &["--no-block", "stop", "once.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "once.service") == "inactive"),
+        "{}",
+        pid1.stderr_now()
+    );
+    // Negative control: started again, it runs again.
+    let (_, code) = ctl(&pid1, &f, &["start", "once.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert_eq!(is_active(&pid1, &f, "once.service"), "active");
+    stop(pid1);
+}
