@@ -40,7 +40,27 @@ pub struct Datagram {
 pub struct DevLog {
     fd: AsyncFd<Registered<OwnedFd>>,
     path: PathBuf,
+    /// The socket file's device and inode, so that only ours is removed at the end.
+    inode: (u64, u64),
     buf: std::cell::RefCell<Vec<u8>>,
+}
+
+impl Drop for DevLog {
+    /// The socket file goes with PID 1 (a stale one would swallow syslog(3) lines of a root
+    /// shared with others), unless something else has been bound there since.
+    fn drop(&mut self) {
+        if identity(&self.path) == Some(self.inode) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The device and inode of the file at `path`, not following a symlink.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Why `/dev/log` was not bound.
@@ -81,9 +101,11 @@ impl DevLog {
         if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
             let _ = setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER);
         }
+        let inode = identity(path).ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
         Ok(DevLog {
             fd: crate::sys::register(OwnedFd::from(socket)).map_err(io)?,
             path: path.to_owned(),
+            inode,
             buf: std::cell::RefCell::new(vec![0; BUFFER]),
         })
     }
@@ -194,8 +216,16 @@ mod tests {
         // Negative control: a second bind while the first listens is refused.
         assert!(matches!(DevLog::bind(&path), Err(BindError::Taken { .. })));
         drop(log);
-        // Once it is gone, the stale socket file is replaced.
-        DevLog::bind(&path).unwrap();
+        // Its socket file went with it; a stale one is replaced.
+        assert!(!path.exists());
+        UnixDatagram::bind(&path).unwrap();
+        let again = DevLog::bind(&path).unwrap();
+        // A socket bound there by someone else since is theirs: not removed.
+        std::fs::remove_file(&path).unwrap();
+        let theirs = UnixDatagram::bind(&path).unwrap();
+        drop(again);
+        assert!(path.exists());
+        drop(theirs);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

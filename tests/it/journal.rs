@@ -139,6 +139,7 @@ fn syslog_lines_are_kept_under_the_unit_that_sent_them() {
     assert_eq!(direct().len(), 1, "{:?}", direct());
     pid1.signal(libc::SIGTERM);
     pid1.wait(T).assert_code(0);
+    assert!(!devlog.exists(), "PID 1 leaves its /dev/log behind");
 }
 
 #[test]

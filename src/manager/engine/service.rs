@@ -12,7 +12,7 @@ mod exec;
 
 use std::collections::BTreeSet;
 use std::os::fd::OwnedFd;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use super::query::{ExecSnapshot, Tracking, UnitSnapshot};
 use super::unit_type::UnitType;
@@ -295,7 +295,7 @@ impl Engine {
         // A new run: the last one's commands are forgotten, as service_start() resets them.
         run.execs.clear();
         run.exec_main_pid = None;
-        run.invocation_id = invocation_id();
+        run.invocation_id = crate::vocab::id::random_id();
         run.sessions.clear();
         run.cgroup = match &cgroups {
             Some(c) => Some(c.for_unit(unit).map_err(|e| (error_chain(&e), 219))?), // CGROUP
@@ -583,17 +583,4 @@ impl Engine {
             self.check_empty(&unit, now);
         }
     }
-}
-
-/// A 128-bit random id in hex, as systemd's INVOCATION_ID.
-fn invocation_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        bytes = t.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
