@@ -316,18 +316,21 @@ const KNOWN: &[(&str, &str)] = &[
     ),
 ];
 
-/// The units whose syslog(3) lines the journal must hold, with words of one of them.
+/// The units whose syslog(3) lines the journal must hold (`journalctl -u NAME`), with words of
+/// one of them.
 const JOURNAL: &[(&str, &str)] = &[
-    ("cron.service", "INFO (Running @reboot jobs)"),
-    ("ssh.service", "Server listening on"),
+    ("cron", "INFO (Running @reboot jobs)"),
+    ("ssh", "Server listening on"),
 ];
 
-/// What the test writes into the root and runs as the main command: wait for readiness (as a
+/// What the test writes into the root and runs as the main command, its output into
+/// /corpus-result.txt: wait for readiness (as a
 /// readiness probe would, bounded), probe each daemon (each retried for at most 10 s), then
 /// the system's state; each section opens with a `== ` line the test reads.
 fn script() -> String {
     let mut s = String::from(
         "#!/bin/bash\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
+         exec > /corpus-result.txt 2>&1\n\
          for i in $(seq 480); do initctl is-ready >/dev/null 2>&1 && break; sleep 0.25; done\n\
          echo \"== ready-at $(date +%s.%N)\"\n\
          echo '== is-ready'; initctl is-ready; echo \"rc=$?\"\n\
@@ -345,8 +348,8 @@ fn script() -> String {
     }
     for (unit, words) in JOURNAL {
         s.push_str(&format!(
-            "echo '== journal {unit}'; for i in $(seq 40); do initctl logs {unit} 2>&1 | grep -qF '{words}' && break; sleep 0.25; done; \
-             if initctl logs {unit} 2>&1 | grep -qF '{words}'; then echo found; else echo missing; initctl logs {unit} 2>&1 | tail -5; fi\n"
+            "echo '== journal {unit}'; for i in $(seq 40); do journalctl -u {unit} --no-pager 2>&1 | grep -qF '{words}' && break; sleep 0.25; done; \
+             if journalctl -u {unit} --no-pager 2>&1 | grep -qF '{words}'; then echo found; else echo missing; journalctl -u {unit} --no-pager 2>&1 | tail -5; fi\n"
         ));
     }
     s.push_str(
@@ -424,7 +427,8 @@ fn corpus_boots_and_every_daemon_answers() {
     };
     let run = pid1.wait(Duration::from_secs(900));
     let total = started.elapsed();
-    let out = run.stdout_str();
+    // The probes' own file: bosun's console interleaves the daemons' syslog lines.
+    let out = fs::read_to_string(root.join("corpus-result.txt")).unwrap_or_default();
     let ready_at = out
         .lines()
         .find_map(|l| l.strip_prefix("== ready-at "))
