@@ -1,7 +1,7 @@
 //! The keys of `[Socket]` (systemd.socket(5)) and `[Timer]` (systemd.timer(5)): listening
 //! addresses, socket options and timer triggers (`OnCalendar=` read by [`super::calendar`]).
-//! Parsing only: the engine opens the sockets (`manager/engine/socket.rs`) and arms the timers
-//! (`manager/engine/timer.rs`).
+//! Parsing, and the refusals of a socket unit at load (socket_verify()): the engine opens the
+//! sockets (`manager/engine/socket.rs`) and arms the timers (`manager/engine/timer.rs`).
 
 use std::path::PathBuf;
 
@@ -161,6 +161,28 @@ impl Applier<'_> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// socket_verify()'s refusals of a socket unit, each said through `fail`.
+pub(super) fn check_socket(s: &SocketSection, fail: &mut impl FnMut(&str)) {
+    if s.listen.is_empty() && s.unsupported_listen.is_empty() {
+        fail(
+            "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.",
+        );
+    }
+    if s.accept
+        && s.listen
+            .iter()
+            .any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram)
+    {
+        fail("Unit configured for accepting sockets, but sockets are non-accepting. Refusing.");
+    }
+    if s.accept && s.service.is_some() {
+        fail("Explicit service configuration for accepting socket units not supported. Refusing.");
+    }
+    if !s.symlinks.is_empty() && s.symlink_target().is_none() {
+        fail("Unit has symlinks set but none or more than one node in the file system. Refusing.");
     }
 }
 
