@@ -110,6 +110,9 @@ pub(super) struct ProvidedRun {
     up: &'static str,
     /// A service's `Type=`, as `systemctl show` tells it.
     service_type: Option<ServiceType>,
+    /// The last start found a condition false: the unit was skipped as any unit is, and
+    /// says nothing of bosun.
+    condition_failed: bool,
 }
 
 impl ProvidedRun {
@@ -129,6 +132,7 @@ impl ProvidedRun {
             active: false,
             up,
             service_type,
+            condition_failed: false,
         }
     }
 
@@ -151,21 +155,21 @@ impl UnitType for ProvidedRun {
     fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
         snap.sub_state = if self.active { self.up } else { "dead" };
         snap.service_type = self.service_type;
-        snap.status_text = Some(
-            match self.policy {
-                Policy::Provided(text) | Policy::NotRun(text) => text,
-            }
-            .to_owned(),
-        );
+        snap.status_text = match self.policy {
+            _ if self.condition_failed => None,
+            Policy::Provided(text) | Policy::NotRun(text) => Some(text.to_owned()),
+        };
     }
 
     fn start(engine: &mut Engine, unit: &str, _: Instant) {
-        if let Some(result) = engine.conditions_fail(unit) {
-            return engine.finish_job(unit, result);
-        }
-        let Some(UnitRun::Provided(run)) = engine.runtime.get(unit) else {
+        let skipped = engine.conditions_fail(unit);
+        let Some(UnitRun::Provided(run)) = engine.runtime.get_mut(unit) else {
             return;
         };
+        run.condition_failed = skipped.is_some();
+        if let Some(result) = skipped {
+            return engine.finish_job(unit, result);
+        }
         match run.policy {
             Policy::Provided(_) => {
                 Self::set(engine, unit, true);
