@@ -134,7 +134,11 @@ fn systemd_package_units_are_provided_or_skipped_and_none_fails() {
     // Not run by bosun, but here its own condition (no dbus.service) skipped it first: its
     // status then says nothing of bosun, as for any unit a condition skipped.
     assert!(
-        has(&out, "logind", &["ActiveState=inactive", "SubState=dead", "StatusText="]),
+        has(
+            &out,
+            "logind",
+            &["ActiveState=inactive", "SubState=dead", "StatusText="]
+        ),
         "{dump}"
     );
     // ConditionVirtualization=!container: skipped, as systemd skips it in a container.
