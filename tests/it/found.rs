@@ -580,3 +580,44 @@ fn r19_oneshot_that_exited_stops_without_waiting_for_its_timeout() {
     assert_eq!(is_active(&pid1, &f, "once.service"), "active");
     stop(pid1);
 }
+
+/// ConditionNeedsUpdate=/etc is false where /etc is read-only (an image run with a read-only
+/// root: systemd-sysusers.service would fail writing /etc/passwd), as systemd 252 says; with
+/// no `.updated` stamp on a writable file system it holds (the negative control).
+#[test]
+fn r19_needs_update_is_false_on_a_read_only_file_system() {
+    let f = Fixture::new("found-needs-update");
+    let etc = f.root.join("etc");
+    let var = f.root.join("var");
+    fs::create_dir_all(&var).unwrap();
+    f.unit(
+        "ro.service",
+        "[Unit]\nDescription=RO\nConditionNeedsUpdate=/etc\n[Service]\nType=oneshot\n\
+         ExecStart=/bin/touch @S@/ro.ran\n",
+    );
+    f.unit(
+        "rw.service",
+        "[Unit]\nDescription=RW\nConditionNeedsUpdate=/var\n[Service]\nType=oneshot\n\
+         ExecStart=/bin/touch @S@/rw.ran\n",
+    );
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &f.root)
+        .setup(&format!(
+            "mount --bind '{e}' '{e}' && mount -o remount,bind,ro '{e}'",
+            e = etc.display()
+        ))
+        .start()
+    else {
+        return;
+    };
+    assert!(
+        wait_until(T, || f.exists("rw.ran")
+            && pid1.stderr_now().contains(
+                "ro.service: condition check resulted in ConditionNeedsUpdate=/etc"
+            )),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert!(!f.exists("ro.ran"), "{}", pid1.stderr_now());
+    stop(pid1);
+}
