@@ -218,6 +218,84 @@ mod tests {
         }
     }
 
+    /// The engine runs nothing for them: a provided unit goes active and back without a
+    /// process (its ExecStart= does not exist), a not-run one stays inactive with its reason,
+    /// and one whose own condition is false is skipped saying nothing of bosun.
+    #[test]
+    fn provided_and_not_run_units_start_and_stop_without_a_process() {
+        use crate::manager::engine::tests::Tree;
+        use crate::manager::jobs::JobResult;
+        use crate::manager::transaction::JobKind;
+        let tree = Tree::new(
+            "provided",
+            &[
+                (
+                    "default.target",
+                    "[Unit]\nWants=systemd-journald.service systemd-update-utmp.service \
+                     systemd-journal-flush.service\n",
+                ),
+                (
+                    "systemd-journald.service",
+                    "[Unit]\nDescription=Journal Service\n[Service]\nType=notify\n\
+                     ExecStart=/nonexistent/systemd-journald\n",
+                ),
+                (
+                    "systemd-update-utmp.service",
+                    "[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+                     ExecStart=/nonexistent/systemd-update-utmp reboot\n",
+                ),
+                (
+                    "systemd-journal-flush.service",
+                    "[Unit]\nConditionPathExists=/nonexistent\n[Service]\nType=oneshot\n\
+                     ExecStart=/nonexistent/journalctl --flush\n",
+                ),
+            ],
+        );
+        let mut engine = tree.engine();
+        let snap = |engine: &Engine, unit: &str| {
+            let s = engine.snapshots(&[unit.to_owned()]).remove(0);
+            (s.active, s.sub_state, s.status_text, s.main_pid)
+        };
+        let now = Instant::now();
+        engine
+            .request("systemd-journald.service", JobKind::Start, now)
+            .unwrap();
+        assert_eq!(
+            engine.last_job("systemd-journald.service"),
+            Some(JobResult::Done)
+        );
+        assert_eq!(
+            snap(&engine, "systemd-journald.service"),
+            (Active::Active, "running", Some(JOURNAL.to_owned()), None)
+        );
+        engine
+            .request("systemd-journald.service", JobKind::Stop, now)
+            .unwrap();
+        assert_eq!(
+            snap(&engine, "systemd-journald.service"),
+            (Active::Inactive, "dead", Some(JOURNAL.to_owned()), None)
+        );
+        engine
+            .request("systemd-update-utmp.service", JobKind::Start, now)
+            .unwrap();
+        assert_eq!(
+            engine.last_job("systemd-update-utmp.service"),
+            Some(JobResult::Skipped)
+        );
+        assert_eq!(
+            snap(&engine, "systemd-update-utmp.service"),
+            (Active::Inactive, "dead", Some(SYSTEMD_BUS.to_owned()), None)
+        );
+        engine
+            .request("systemd-journal-flush.service", JobKind::Start, now)
+            .unwrap();
+        assert_eq!(
+            snap(&engine, "systemd-journal-flush.service"),
+            (Active::Inactive, "dead", None, None)
+        );
+        assert!(engine.all_stopped() && engine.next_deadline().is_none());
+    }
+
     #[test]
     fn every_rule_names_a_unit() {
         for (name, _) in TABLE {
