@@ -27,6 +27,7 @@ mod notify;
 mod output;
 mod paths;
 mod pid1;
+mod provided;
 mod repo;
 mod resilience;
 mod services;

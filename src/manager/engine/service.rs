@@ -329,6 +329,23 @@ impl Engine {
         if before != after {
             self.socket_service_changed(unit);
         }
+        // A stop stage entered with nothing left to signal (a oneshot that exited) ends at
+        // once, as service_enter_signal() moves on when unit_kill_context() killed nothing;
+        // waiting for a process to be reaped first would wait for the stop timeout when none
+        // ever is (the last units of a shutdown).
+        if before != after
+            && matches!(
+                self.state_of(unit),
+                Some(
+                    State::StopSigterm
+                        | State::StopSigkill
+                        | State::FinalSigterm
+                        | State::FinalSigkill
+                )
+            )
+        {
+            self.check_empty(unit, now);
+        }
     }
 
     fn state_of(&self, unit: &str) -> Option<State> {
