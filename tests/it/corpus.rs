@@ -308,12 +308,6 @@ const KNOWN: &[(&str, &str)] = &[
          cannot tell it is postfix@-.service's (GuessMainPID=no, no PIDFile=), so the unit ends \
          and ExecStop= stops postfix",
     ),
-    (
-        "rsyslog",
-        "rsyslog takes its lines from syslog.socket (/run/systemd/journal/syslog), which \
-         journald feeds (ForwardToSyslog=); bosun's journal does not forward there yet, so \
-         rsyslog writes nothing to /var/log/syslog",
-    ),
 ];
 
 /// The units whose syslog(3) lines the journal must hold (`journalctl -u NAME`), with words of
