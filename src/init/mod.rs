@@ -188,6 +188,7 @@ async fn supervise(
         waiters: Vec::new(),
         requested_exit: None,
         started_ms: crate::vocab::time::now_ms(),
+        boot_id: crate::vocab::id::random_id(),
         runtime: std::env::var_os(readiness::VARIABLE).and_then(|value| {
             readiness::Notifier::open(&value)
                 .inspect_err(|e| {
@@ -447,6 +448,8 @@ struct Supervisor<'a> {
     requested_exit: Option<u8>,
     /// When PID 1 started (ms since the epoch).
     started_ms: u64,
+    /// This boot's ID (journald's `_BOOT_ID` of the journal's lines).
+    boot_id: String,
     /// The container runtime's `NOTIFY_SOCKET`, when bosun was given one.
     runtime: Option<readiness::Notifier>,
     /// Internal errors (panics) caught so far: any makes the exit code 70.

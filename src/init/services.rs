@@ -140,11 +140,12 @@ impl Services {
         unit: Option<&str>,
         n: usize,
         (after, before): (u64, u64),
+        filter: &crate::journal::ring::Filter,
     ) -> (Vec<crate::control::proto::LogLine>, u64) {
         let entries = if after > 0 {
-            self.journal.since(unit, after)
+            self.journal.since(unit, after, filter)
         } else {
-            self.journal.tail_before(unit, n, before)
+            self.journal.tail_before(unit, n, before, filter)
         };
         let lines = entries
             .into_iter()
@@ -174,9 +175,15 @@ impl Services {
                             .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into()))
                             .collect(),
                     }),
+                transport: e.stream.transport().to_owned(),
             })
             .collect();
         (lines, self.journal.last_seq())
+    }
+
+    /// Whether the journal holds a unit matching one of `patterns`.
+    pub fn logs_hold_unit_matching(&self, patterns: &[String]) -> bool {
+        self.journal.holds_unit_matching(patterns)
     }
 
     /// Wait for activity on a listening socket: (unit, line). The descriptors are registered
