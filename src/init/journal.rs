@@ -39,7 +39,7 @@ pub enum Activity {
     Syslog(Vec<Datagram>),
     Native(Vec<Datagram>),
     Accepted(Vec<Accepted>),
-    Stream(StreamEvent),
+    Stream(Vec<StreamEvent>),
 }
 
 /// The bound sockets and what ingestion keeps between lines.
@@ -103,7 +103,16 @@ impl Ingest {
     /// Wait for the next thing the sockets have (a bounded batch); pending forever when
     /// none is bound.
     pub async fn next(&self) -> Activity {
-        let incoming = std::future::poll_fn(|cx| self.incoming.borrow_mut().poll_recv(cx));
+        // The lines of stream connections, in batches as the sockets'.
+        let incoming = std::future::poll_fn(|cx| {
+            let mut incoming = self.incoming.borrow_mut();
+            let mut batch = Vec::new();
+            match incoming.poll_recv_many(cx, &mut batch, PER_TURN) {
+                std::task::Poll::Ready(0) => std::task::Poll::Pending,
+                std::task::Poll::Ready(_) => std::task::Poll::Ready(batch),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        });
         tokio::select! {
             batch = batch_of(self.devlog.as_ref()) => Activity::Syslog(batch),
             batch = batch_of(self.native.as_ref()) => Activity::Native(batch),
@@ -119,7 +128,7 @@ impl Ingest {
                     None => std::future::pending().await,
                 }
             } => Activity::Accepted(accepted),
-            Some(event) = incoming => Activity::Stream(event),
+            events = incoming => Activity::Stream(events),
         }
     }
 
@@ -162,7 +171,17 @@ impl Ingest {
                     self.on_accepted(accepted, engine);
                 }
             }
-            Activity::Stream(StreamEvent::Line(line)) => {
+            Activity::Stream(events) => {
+                for event in events {
+                    self.on_stream(event, journal);
+                }
+            }
+        }
+    }
+
+    fn on_stream(&mut self, event: StreamEvent, journal: &mut Journal) {
+        match event {
+            StreamEvent::Line(line) => {
                 let meta = Meta {
                     priority: line.priority,
                     facility: line.facility,
@@ -174,7 +193,7 @@ impl Ingest {
                 kept.to_syslog = line.forward_to_syslog;
                 self.keep(journal, kept, text, meta, None);
             }
-            Activity::Stream(StreamEvent::Closed { uid, refused }) => {
+            StreamEvent::Closed { uid, refused } => {
                 self.admission.release(uid);
                 if let Some(e) = refused {
                     self.tell_once(format!("header{uid}"), true, format_args!("uid {uid}: {e}"));

@@ -23,6 +23,12 @@ use crate::sys::Registered;
 /// The largest syslog datagram read; longer ones are cut to [`MAX_LINE`] and marked.
 const BUFFER: usize = 64 * 1024;
 
+/// A batch ends once it holds this many bytes.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// A batch ends once this many memfds came with it.
+const MEMFDS_PER_TURN: usize = 8;
+
 /// What a socket takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -165,9 +171,16 @@ impl DevLog {
     pub fn read_queued(&self, max: usize) -> (Vec<Datagram>, bool) {
         let mut out = Vec::new();
         let mut buf = self.buf.borrow_mut();
-        while out.len() < max {
+        // A native socket's batch also ends at BATCH_BYTES read or MEMFDS_PER_TURN passed
+        // (each is read whole, up to 1 MiB), so one turn of the loop stays short.
+        let (mut bytes, mut memfds) = (0, 0);
+        while out.len() < max && bytes < BATCH_BYTES && memfds < MEMFDS_PER_TURN {
             match receive(self.fd.get_ref().get(), &mut buf, self.kind) {
-                Ok(Some(d)) => out.push(d),
+                Ok(Some(d)) => {
+                    bytes += d.bytes.len();
+                    memfds += usize::from(d.fd.is_some());
+                    out.push(d);
+                }
                 Ok(None) | Err(Errno::EINTR) => {}
                 Err(_) => return (out, true),
             }
@@ -307,6 +320,54 @@ mod tests {
         drop(again);
         assert!(path.exists());
         drop(theirs);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_native_socket_keeps_one_descriptor_per_datagram_and_bounds_its_batches() {
+        use nix::sys::socket::{ControlMessage, MsgFlags, UnixAddr, sendmsg};
+        use std::os::fd::AsRawFd;
+        let dir = std::env::temp_dir().join(format!("bosun-native-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("socket");
+        let socket = DevLog::bind_kind(&path, Kind::Native).unwrap();
+        let client = UnixDatagram::unbound().unwrap();
+        let addr = UnixAddr::new(&path).unwrap();
+        // Within the kernel's queue of 10 datagrams: 9, each an empty datagram with two
+        // descriptors (the second is closed unread).
+        // An empty datagram to `addr` with descriptors `fds`.
+        let pass = |fds: &[i32], addr: &UnixAddr| {
+            let cmsg = [ControlMessage::ScmRights(fds)];
+            sendmsg(
+                client.as_raw_fd(),
+                &[],
+                &cmsg,
+                MsgFlags::empty(),
+                Some(addr),
+            )
+            .unwrap();
+        };
+        for _ in 0..MEMFDS_PER_TURN + 1 {
+            let (a, b) = nix::unistd::pipe().unwrap();
+            pass(&[a.as_raw_fd(), b.as_raw_fd()], &addr);
+        }
+        let (first, drained) = socket.read_queued(PER_TURN);
+        assert_eq!(first.len(), MEMFDS_PER_TURN);
+        assert!(!drained);
+        assert!(first.iter().all(|d| d.fd.is_some() && d.bytes.is_empty()));
+        assert_eq!(first[0].uid, Some(nix::unistd::getuid().as_raw()));
+        let (rest, _) = socket.read_queued(PER_TURN);
+        assert_eq!(rest.len(), 1);
+        // Negative control: a syslog socket passes no descriptor on, and an empty datagram
+        // is nothing.
+        let log = DevLog::bind(&dir.join("log")).unwrap();
+        let (a, _b) = nix::unistd::pipe().unwrap();
+        pass(&[a.as_raw_fd()], &UnixAddr::new(&dir.join("log")).unwrap());
+        client.send_to(b"<13>x", dir.join("log")).unwrap();
+        let (got, _) = log.read_queued(PER_TURN);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].fd.is_none() && got[0].bytes == b"<13>x");
+        drop((socket, log));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

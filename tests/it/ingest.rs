@@ -39,8 +39,13 @@ fn line_of(root: &Path, unit: &str, text: &str) -> Option<serde_json::Value> {
 
 /// [`line_of`], which must come.
 fn expect_line(root: &Path, pid1: &Pid1, unit: &str, text: &str) -> serde_json::Value {
-    line_of(root, unit, text)
-        .unwrap_or_else(|| panic!("no line {text:?} of {unit}\n{}", pid1.stderr_now()))
+    line_of(root, unit, text).unwrap_or_else(|| {
+        panic!(
+            "no line {text:?} of {unit}\n{}\nall: {:?}",
+            pid1.stderr_now(),
+            json_logs(root, None)
+        )
+    })
 }
 
 /// bosun as PID 1 over `root`, with /run/systemd/journal the root's.
@@ -193,10 +198,12 @@ fn systemd_cat_lines_are_kept_with_their_identifier_and_level() {
             ),
             (
                 "prefix.service",
+                // systemd-cat stays connected (its stdin stays open): a client that has exited
+                // and been reaped by its own parent before PID 1 accepts is no unit's.
                 format!(
-                    "[Service]\nType=oneshot\nRemainAfterExit=yes\n\
-                     ExecStart=/bin/sh -c \"printf '<3>an error\\\\nplain\\\\n' | \
-                     {cat} -t pfx --level-prefix=true\"\n"
+                    "[Service]\n\
+                     ExecStart=/bin/sh -c \"{{ printf '<3>an error\\\\nplain\\\\n'; \
+                     sleep 3600; }} | {cat} -t pfx --level-prefix=true\"\n"
                 ),
             ),
         ],
