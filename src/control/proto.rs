@@ -328,9 +328,14 @@ pub struct LogLine {
     /// What a syslog line said about itself (absent for stdout and stderr lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog: Option<SyslogFields>,
+    /// What the journal keeps of a unit's stdout or stderr line beside its text: its priority
+    /// (SyslogLevel= or its `<N>` prefix), SyslogFacility=, its identifier (SyslogIdentifier=
+    /// or the executable's name); absent for syslog lines and lines of no unit (a hook's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdio: Option<SyslogFields>,
 }
 
-/// The fields of a line that came in on `/dev/log`.
+/// The fields of a line beyond its text: a syslog line's (`/dev/log`) or a stdout line's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyslogFields {
     /// 0 (emerg) to 7 (debug).
@@ -340,9 +345,18 @@ pub struct SyslogFields {
     /// SYSLOG_IDENTIFIER.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// The unit's LogExtraFields= (FIELD, value), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
 }
 
 impl LogLine {
+    /// The line's priority, facility and identifier, whichever way it came (`syslog` or
+    /// `stdio`): what `journalctl -p` and `-t` match.
+    pub fn journal_fields(&self) -> Option<&SyslogFields> {
+        self.syslog.as_ref().or(self.stdio.as_ref())
+    }
+
     /// The line's bytes as the service wrote them.
     pub fn bytes(&self) -> &[u8] {
         self.raw.as_deref().unwrap_or(self.text.as_bytes())

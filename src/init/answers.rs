@@ -639,6 +639,7 @@ mod tests {
                 text: text.into(),
                 raw: None,
                 syslog: None,
+                stdio: None,
             })
             .collect()
     }

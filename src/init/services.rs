@@ -12,7 +12,8 @@ use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::devlog::{Datagram, DevLog};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ratelimit::{self, RateLimits, Verdict};
+use crate::journal::policy::LogPolicy;
+use crate::journal::ratelimit::{RateLimits, Verdict};
 use crate::journal::ring::{Entry, Journal, Meta, Stream};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
@@ -50,6 +51,33 @@ pub struct Services {
     unshown: Vec<Entry>,
     /// A line of no known unit was kept already (said once).
     told_unknown: bool,
+    /// The policy of syslog lines of no unit: journald's defaults.
+    no_policy: Arc<LogPolicy>,
+    /// Syslog identifiers seen, each kept once and shared by the lines that carry it.
+    identifiers: Identifiers,
+}
+
+/// Identifiers shared by the lines that carry them: a daemon's every syslog line says the
+/// same tag, kept once rather than once per line; at most [`Identifiers::MAX`] are held.
+#[derive(Debug, Default)]
+struct Identifiers(std::collections::HashSet<Arc<str>>);
+
+impl Identifiers {
+    /// Tags held at most (the set starts over when full: a sender inventing a tag per line
+    /// costs one allocation per line, never unbounded memory).
+    const MAX: usize = 1024;
+
+    fn get(&mut self, ident: &str) -> Arc<str> {
+        if let Some(held) = self.0.get(ident) {
+            return Arc::clone(held);
+        }
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        let ident: Arc<str> = Arc::from(ident);
+        self.0.insert(Arc::clone(&ident));
+        ident
+    }
 }
 
 /// Where a syslog line goes whose sender is no unit's (it exited before its datagram was
@@ -126,6 +154,8 @@ impl Services {
             limits: RateLimits::default(),
             unshown: Vec::new(),
             told_unknown: false,
+            no_policy: Arc::new(LogPolicy::default()),
+            identifiers: Identifiers::default(),
         };
         (services, notify)
     }
@@ -176,11 +206,13 @@ impl Services {
                 syslog: e
                     .syslog
                     .as_deref()
-                    .map(|m| crate::control::proto::SyslogFields {
-                        priority: m.priority,
-                        facility: m.facility,
-                        identifier: m.identifier.as_deref().map(str::to_owned),
-                    }),
+                    .filter(|_| e.stream == Stream::Syslog)
+                    .map(fields_of),
+                stdio: e
+                    .syslog
+                    .as_deref()
+                    .filter(|_| e.stream != Stream::Syslog)
+                    .map(fields_of),
             })
             .collect();
         (lines, self.journal.last_seq())
@@ -245,18 +277,33 @@ impl Services {
         }
     }
 
-    /// Keep a line in the journal and show it.
+    /// Keep a line in the journal and show it. A unit's line is shaped by its logging
+    /// directives first, as journald does a stream's: its priority from SyslogLevel= or its
+    /// `<N>` prefix (removed), dropped above LogLevelMax= or beyond the unit's rate limit,
+    /// kept with its facility, identifier and LogExtraFields=.
     pub fn on_line(&mut self, line: Line, output: Option<&mut Output>) {
-        let entry = self.journal.append(
+        let (text, meta) = match &line.policy {
+            Some(policy) => {
+                let (priority, text) = policy.shape(&line.bytes);
+                if !policy.admits(priority) || !self.admit(&line.unit, policy, Instant::now()) {
+                    return;
+                }
+                let meta = policy.meta(priority, policy.facility, line.identifier.clone());
+                (text, Some(Box::new(meta)))
+            }
+            None => (&line.bytes[..], None),
+        };
+        let entry = self.journal.append_with(
             &line.unit,
             line.pid,
             line.stream,
-            &line.bytes,
-            line.truncated,
+            (text, line.truncated),
+            meta,
         );
         if let Some(out) = output {
             let raw = !out.terminal();
-            let text = render(entry, line.ident.as_deref(), self.format, raw);
+            let ident = line.policy.as_ref().and_then(|p| p.identifier.as_deref());
+            let text = render(entry, ident, self.format, raw);
             out.push(&Arc::clone(&entry.unit), entry.seq, text);
             self.mark_lost(out);
         }
@@ -297,15 +344,9 @@ impl Services {
                 .filter(|&pid| pid > 0)
                 .and_then(|pid| self.engine.unit_of_sender(pid))
                 .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
-            match self
-                .limits
-                .admit(&unit, now, ratelimit::INTERVAL, ratelimit::BURST)
-            {
-                Verdict::Drop => continue,
-                Verdict::PassAfter(n) => {
-                    crate::log::warn(format_args!("Suppressed {n} messages from {unit}"));
-                }
-                Verdict::Pass => {}
+            let policy = (self.engine.log_policy(&unit)).unwrap_or_else(|| self.no_policy.clone());
+            if !policy.admits(record.priority) || !self.admit(&unit, &policy, now) {
+                continue;
             }
             if unit == UNKNOWN_SOURCE && !self.told_unknown {
                 self.told_unknown = true;
@@ -314,11 +355,8 @@ impl Services {
                      every unit, are kept as '{UNKNOWN_SOURCE}' (initctl logs without a unit)"
                 ));
             }
-            let meta = Meta {
-                priority: record.priority,
-                facility: record.facility,
-                identifier: record.identifier.map(Arc::from),
-            };
+            let identifier = record.identifier.map(|i| self.identifiers.get(&i));
+            let meta = policy.meta(record.priority, record.facility, identifier);
             let entry = self.journal.append_with(
                 &unit,
                 datagram
@@ -334,11 +372,41 @@ impl Services {
         }
     }
 
+    /// Count a line of `unit` against its rate limit; false: drop it. The first line let
+    /// through after some were dropped says how many, as journald does.
+    fn admit(&mut self, unit: &str, policy: &LogPolicy, now: Instant) -> bool {
+        match self
+            .limits
+            .admit(unit, now, policy.rate_interval, policy.rate_burst)
+        {
+            Verdict::Drop => false,
+            Verdict::PassAfter(n) => {
+                crate::log::warn(format_args!("Suppressed {n} messages from {unit}"));
+                true
+            }
+            Verdict::Pass => true,
+        }
+    }
+
     /// Note in the journal which lines stdout dropped.
     fn mark_lost(&mut self, out: &mut Output) {
         for (unit, seq) in out.take_lost() {
             self.journal.mark_not_shown(&unit, seq);
         }
+    }
+}
+
+/// What `initctl logs` shows of a line's [`Meta`].
+fn fields_of(meta: &Meta) -> crate::control::proto::SyslogFields {
+    crate::control::proto::SyslogFields {
+        priority: meta.priority,
+        facility: meta.facility,
+        identifier: meta.identifier.as_deref().map(str::to_owned),
+        fields: meta
+            .fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect(),
     }
 }
 

@@ -249,6 +249,7 @@ mod tests {
             text: "hello: world".into(),
             raw: None,
             syslog: None,
+            stdio: None,
         }
     }
 
