@@ -21,6 +21,7 @@ mod hostile;
 mod initctl;
 mod installer;
 mod journal;
+mod logdirs;
 mod notify;
 mod output;
 mod paths;
