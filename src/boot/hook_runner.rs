@@ -503,7 +503,8 @@ impl VolumeHooks {
         for (stream, fd) in readers {
             let pipe = Pipe {
                 unit: hook.name.clone(),
-                ident: None,
+                policy: None,
+                identifier: None,
                 pid,
                 stream,
                 fd,
@@ -515,7 +516,8 @@ impl VolumeHooks {
                 read_pipe(pipe, lines.clone()).await;
                 let end = Line {
                     unit,
-                    ident: None,
+                    policy: None,
+                    identifier: None,
                     pid,
                     stream,
                     bytes: Vec::new(),

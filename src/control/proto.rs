@@ -363,9 +363,14 @@ pub struct LogLine {
     /// bosun before it (then `syslog` when [`Self::syslog`] is there, else `stdout`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub transport: String,
+    /// What the journal keeps of a unit's stdout or stderr line beside its text: its priority
+    /// (SyslogLevel= or its `<N>` prefix), SyslogFacility=, its identifier (SyslogIdentifier=
+    /// or the executable's name); absent for syslog lines and lines of no unit (a hook's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdio: Option<SyslogFields>,
 }
 
-/// The fields of a line that came in on a journal socket (`/dev/log`, native, stdout).
+/// The fields of a line beyond its text: a syslog line's (`/dev/log`) or a stdout line's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyslogFields {
     /// 0 (emerg) to 7 (debug).
@@ -375,12 +380,18 @@ pub struct SyslogFields {
     /// SYSLOG_IDENTIFIER.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    /// Other fields (a native entry's own), name and value as text.
+    /// Other fields: a native entry's own, the unit's LogExtraFields=; name and value as text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<(String, String)>,
 }
 
 impl LogLine {
+    /// The line's priority, facility and identifier, whichever way it came (`syslog` or
+    /// `stdio`): what `journalctl -p` and `-t` match.
+    pub fn journal_fields(&self) -> Option<&SyslogFields> {
+        self.syslog.as_ref().or(self.stdio.as_ref())
+    }
+
     /// The line's bytes as the service wrote them.
     pub fn bytes(&self) -> &[u8] {
         self.raw.as_deref().unwrap_or(self.text.as_bytes())
@@ -388,14 +399,13 @@ impl LogLine {
 
     /// PRIORITY: what the line said, else info (journald's for a stream line).
     pub fn priority(&self) -> u8 {
-        self.syslog
-            .as_ref()
+        self.journal_fields()
             .map_or(crate::vocab::text::DEFAULT_PRIORITY, |s| s.priority)
     }
 
     /// SYSLOG_IDENTIFIER: what the line said, else the one bosun gives its unit.
     pub fn identifier(&self) -> &str {
-        match self.syslog.as_ref().and_then(|s| s.identifier.as_deref()) {
+        match self.journal_fields().and_then(|s| s.identifier.as_deref()) {
             Some(id) => id,
             None => crate::vocab::text::unit_identifier(&self.unit),
         }

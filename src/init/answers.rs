@@ -654,6 +654,7 @@ mod tests {
                 raw: None,
                 syslog: None,
                 transport: String::new(),
+                stdio: None,
             })
             .collect()
     }

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use crate::journal::devlog::{BindError, Datagram, DevLog, Kind, Made, PER_TURN};
 use crate::journal::forward::{self, Forwarder, Sent};
-use crate::journal::ratelimit::{self, RateLimits, Verdict};
+use crate::journal::policy::LogPolicy;
+use crate::journal::ratelimit::{RateLimits, Verdict};
 use crate::journal::ring::{Entry, Journal, Meta, Stream};
 use crate::journal::stream::{Accepted, Admission, Connection, StreamEvent, StreamSocket};
 use crate::journal::{native, syslog};
@@ -58,6 +59,8 @@ pub struct Ingest {
     /// connections whose header asks for it.
     forward_all: bool,
     limits: RateLimits,
+    /// The logging directives of lines of no unit: journald's defaults.
+    no_policy: Arc<LogPolicy>,
     /// Lines stored and not yet shown on stdout (shown by the next pump).
     unshown: Vec<Entry>,
     /// Things said once: a line of no known unit, a refused uid, a refused entry.
@@ -95,6 +98,7 @@ impl Ingest {
             forward,
             forward_all: forward::configured(root),
             limits: RateLimits::default(),
+            no_policy: Arc::new(LogPolicy::default()),
             unshown: Vec::new(),
             told: HashSet::new(),
         }
@@ -173,13 +177,13 @@ impl Ingest {
             }
             Activity::Stream(events) => {
                 for event in events {
-                    self.on_stream(event, journal);
+                    self.on_stream(event, journal, engine);
                 }
             }
         }
     }
 
-    fn on_stream(&mut self, event: StreamEvent, journal: &mut Journal) {
+    fn on_stream(&mut self, event: StreamEvent, journal: &mut Journal, engine: &Engine) {
         match event {
             StreamEvent::Line(line) => {
                 let meta = Meta {
@@ -191,7 +195,7 @@ impl Ingest {
                 let text = (&line.bytes[..], line.truncated);
                 let mut kept = Kept::new(&line.unit, line.pid, Stream::Stdout);
                 kept.to_syslog = line.forward_to_syslog;
-                self.keep(journal, kept, text, meta, None);
+                self.keep((journal, engine), kept, text, meta, None);
             }
             StreamEvent::Closed { uid, refused } => {
                 self.admission.release(uid);
@@ -217,7 +221,7 @@ impl Ingest {
         // As journald's forward_syslog_raw: the datagram as it came.
         let raw = Some(&datagram.bytes[..]);
         self.keep(
-            journal,
+            (journal, engine),
             kept,
             (&record.message, datagram.truncated),
             meta,
@@ -260,7 +264,13 @@ impl Ingest {
             };
             let pid = sender.or(entry.pid).unwrap_or(0);
             let kept = Kept::new(&unit, pid, Stream::Journal);
-            self.keep(journal, kept, (&entry.message, entry.truncated), meta, None);
+            self.keep(
+                (journal, engine),
+                kept,
+                (&entry.message, entry.truncated),
+                meta,
+                None,
+            );
         }
     }
 
@@ -304,29 +314,48 @@ impl Ingest {
         }
     }
 
-    /// Keep one line within its unit's rate limit, and forward it.
+    /// Keep one line as its unit's logging directives say (LogLevelMax=, its rate limit,
+    /// LogExtraFields= after the line's own fields), and forward it.
     fn keep(
         &mut self,
-        journal: &mut Journal,
+        (journal, engine): (&mut Journal, &Engine),
         kept: Kept<'_>,
         text: (&[u8], bool),
         meta: Meta,
         raw: Option<&[u8]>,
     ) {
         let now = Instant::now();
-        match self
-            .limits
-            .admit(kept.unit, now, ratelimit::INTERVAL, ratelimit::BURST)
-        {
-            Verdict::Drop => return,
-            Verdict::PassAfter(n) => {
-                crate::log::warn(format_args!("Suppressed {n} messages from {}", kept.unit));
-            }
-            Verdict::Pass => {}
+        let policy = engine
+            .log_policy(kept.unit)
+            .unwrap_or_else(|| Arc::clone(&self.no_policy));
+        if !policy.admits(meta.priority) || !self.admit(kept.unit, &policy, now) {
+            return;
         }
-        let entry = journal.append_with(kept.unit, kept.pid, kept.stream, text, Some(meta.into()));
+        let mut shaped = policy.meta(meta.priority, meta.facility, meta.identifier);
+        let extra = std::mem::replace(&mut shaped.fields, meta.fields);
+        shaped.fields.extend(extra);
+        let entry =
+            journal.append_with(kept.unit, kept.pid, kept.stream, text, Some(shaped.into()));
         self.forward(entry, raw, now, kept.to_syslog);
         self.unshown.push(entry.clone());
+    }
+
+    /// Count a line of `unit` against its rate limit (LogRateLimitIntervalSec=,
+    /// LogRateLimitBurst=, journald's defaults without them); false: drop it. The first line
+    /// let through after some were dropped says how many, as journald does. One budget per
+    /// unit for all its ways in: stdout and stderr too ([`super::services`]).
+    pub fn admit(&mut self, unit: &str, policy: &LogPolicy, now: Instant) -> bool {
+        match self
+            .limits
+            .admit(unit, now, policy.rate_interval, policy.rate_burst)
+        {
+            Verdict::Drop => false,
+            Verdict::PassAfter(n) => {
+                crate::log::warn(format_args!("Suppressed {n} messages from {unit}"));
+                true
+            }
+            Verdict::Pass => true,
+        }
     }
 
     /// Forward a stored line to the image's syslog daemon, if one listens and forwarding is

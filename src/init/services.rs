@@ -12,7 +12,7 @@ use super::journal::{Activity, Ingest};
 use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ring::{Journal, Stream};
+use crate::journal::ring::{Journal, Meta, Stream};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
@@ -165,16 +165,13 @@ impl Services {
                 syslog: e
                     .syslog
                     .as_deref()
-                    .map(|m| crate::control::proto::SyslogFields {
-                        priority: m.priority,
-                        facility: m.facility,
-                        identifier: m.identifier.as_deref().map(str::to_owned),
-                        fields: m
-                            .fields
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into()))
-                            .collect(),
-                    }),
+                    .filter(|_| matches!(e.stream, Stream::Syslog | Stream::Journal))
+                    .map(fields_of),
+                stdio: e
+                    .syslog
+                    .as_deref()
+                    .filter(|_| matches!(e.stream, Stream::Stdout | Stream::Stderr))
+                    .map(fields_of),
                 transport: e.stream.transport().to_owned(),
             })
             .collect();
@@ -245,20 +242,37 @@ impl Services {
         }
     }
 
-    /// Keep a line in the journal and show it.
+    /// Keep a line in the journal and show it. A unit's line is shaped by its logging
+    /// directives first, as journald does a stream's: its priority from SyslogLevel= or its
+    /// `<N>` prefix (removed), dropped above LogLevelMax= or beyond the unit's rate limit,
+    /// kept with its facility, identifier and LogExtraFields=.
     pub fn on_line(&mut self, line: Line, output: Option<&mut Output>) {
-        let entry = self.journal.append(
+        let (text, meta) = match &line.policy {
+            Some(policy) => {
+                let (priority, text) = policy.shape(&line.bytes);
+                if !policy.admits(priority)
+                    || !self.ingest.admit(&line.unit, policy, Instant::now())
+                {
+                    return;
+                }
+                let meta = policy.meta(priority, policy.facility, line.identifier.clone());
+                (text, Some(Box::new(meta)))
+            }
+            None => (&line.bytes[..], None),
+        };
+        let entry = self.journal.append_with(
             &line.unit,
             line.pid,
             line.stream,
-            &line.bytes,
-            line.truncated,
+            (text, line.truncated),
+            meta,
         );
         self.ingest
             .forward(entry, None, std::time::Instant::now(), false);
         if let Some(out) = output {
             let raw = !out.terminal();
-            let text = render(entry, line.ident.as_deref(), self.format, raw);
+            let ident = line.policy.as_ref().and_then(|p| p.identifier.as_deref());
+            let text = render(entry, ident, self.format, raw);
             out.push(&Arc::clone(&entry.unit), entry.seq, text);
             self.mark_lost(out);
         }
@@ -291,6 +305,20 @@ impl Services {
         for (unit, seq) in out.take_lost() {
             self.journal.mark_not_shown(&unit, seq);
         }
+    }
+}
+
+/// What `initctl logs` shows of a line's [`Meta`].
+fn fields_of(meta: &Meta) -> crate::control::proto::SyslogFields {
+    crate::control::proto::SyslogFields {
+        priority: meta.priority,
+        facility: meta.facility,
+        identifier: meta.identifier.as_deref().map(str::to_owned),
+        fields: meta
+            .fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect(),
     }
 }
 

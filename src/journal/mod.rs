@@ -5,7 +5,8 @@
 //! datagrams on `/dev/log` ([`devlog`], [`syslog`], [`ratelimit`]), native entries on
 //! `/run/systemd/journal/socket` ([`native`]), stream connections on
 //! `/run/systemd/journal/stdout` ([`stream`]), and forwarding every line to a syslog daemon
-//! of the image ([`forward`]). It sits above [`crate::service`] and beside the
+//! of the image ([`forward`]); each unit's lines shaped and limited by its logging directives
+//! ([`policy`]). It sits above [`crate::service`] and beside the
 //! manager: which unit sent a datagram is asked of the engine by PID 1's loop. Must not
 //! write to a file descriptor itself ([`crate::log::output`] does, never blocking) nor know
 //! the control socket. bosun's own diagnostics are [`crate::log`]'s.
@@ -16,6 +17,7 @@ pub mod forward;
 pub mod line;
 pub mod native;
 pub mod pipe;
+pub mod policy;
 pub mod ratelimit;
 pub mod ring;
 pub mod stream;

@@ -6,18 +6,22 @@
 //! to [`super::ring`] and [`super::format`]).
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::line::LineSplitter;
+use super::policy::LogPolicy;
 use super::ring::Stream;
 
 /// A log pipe of a spawned process, for the event loop to read.
 #[derive(Debug)]
 pub struct Pipe {
     pub unit: String,
-    /// SyslogIdentifier=, the prefix of its lines instead of the unit's name.
-    pub ident: Option<String>,
+    /// How the unit's lines are shaped and limited; None for lines of no unit (a hook's).
+    pub policy: Option<Arc<LogPolicy>>,
+    /// The identifier of its lines (SyslogIdentifier=, else the executable's name).
+    pub identifier: Option<Arc<str>>,
     pub pid: i32,
     pub stream: Stream,
     pub fd: OwnedFd,
@@ -27,7 +31,10 @@ pub struct Pipe {
 #[derive(Debug)]
 pub struct Line {
     pub unit: String,
-    pub ident: Option<String>,
+    /// As [`Pipe::policy`].
+    pub policy: Option<Arc<LogPolicy>>,
+    /// As [`Pipe::identifier`].
+    pub identifier: Option<Arc<str>>,
     pub pid: i32,
     pub stream: Stream,
     pub bytes: Vec<u8>,
@@ -40,11 +47,19 @@ pub struct Line {
 pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
     let Pipe {
         unit,
-        ident,
+        policy,
+        identifier,
         pid,
         stream,
         fd,
     } = pipe;
+    let from = From {
+        unit,
+        policy,
+        identifier,
+        pid,
+        stream,
+    };
     if nix::fcntl::fcntl(
         &fd,
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
@@ -66,12 +81,12 @@ pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
         match nix::unistd::read(guard.get_inner().get(), &mut buf) {
             Ok(0) => {
                 splitter.finish(|l| pending.push((l.bytes, l.truncated)));
-                send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await;
+                send(&lines, &from, &mut pending).await;
                 break;
             }
             Ok(n) => {
                 splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated)));
-                if !send(&lines, (&unit, ident.as_deref()), pid, stream, &mut pending).await {
+                if !send(&lines, &from, &mut pending).await {
                     break;
                 }
             }
@@ -82,20 +97,24 @@ pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
     }
 }
 
-/// Send the completed lines; false when the loop has gone.
-async fn send(
-    lines: &mpsc::Sender<Line>,
-    (unit, ident): (&str, Option<&str>),
+/// Where a pipe's lines come from.
+struct From {
+    unit: String,
+    policy: Option<Arc<LogPolicy>>,
+    identifier: Option<Arc<str>>,
     pid: i32,
     stream: Stream,
-    pending: &mut Vec<(Vec<u8>, bool)>,
-) -> bool {
+}
+
+/// Send the completed lines; false when the loop has gone.
+async fn send(lines: &mpsc::Sender<Line>, from: &From, pending: &mut Vec<(Vec<u8>, bool)>) -> bool {
     for (bytes, truncated) in pending.drain(..) {
         let line = Line {
-            unit: unit.to_owned(),
-            ident: ident.map(str::to_owned),
-            pid,
-            stream,
+            unit: from.unit.clone(),
+            policy: from.policy.clone(),
+            identifier: from.identifier.clone(),
+            pid: from.pid,
+            stream: from.stream,
             bytes,
             truncated,
             end: false,

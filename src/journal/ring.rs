@@ -55,7 +55,9 @@ pub struct Entry {
     pub truncated: bool,
     /// PID 1's stdout dropped it (its reader did not keep up).
     pub not_shown: bool,
-    /// What a syslog line said about itself; None for stdout and stderr lines.
+    /// What the line says about itself beyond its text: a syslog line's own priority and
+    /// identifier, a unit's stdout or stderr line's as its logging directives make them (see
+    /// [`super::policy`]); None for lines of no unit (a hook's).
     pub syslog: Option<Box<Meta>>,
 }
 
@@ -75,6 +77,11 @@ impl Entry {
             Some(id) => id,
             None => crate::vocab::text::unit_identifier(&self.unit),
         }
+    }
+
+    /// Bytes the entry is counted for: its text, [`ENTRY_OVERHEAD`] and its [`Meta`].
+    fn size(&self) -> usize {
+        self.line.len() + ENTRY_OVERHEAD + self.syslog.as_deref().map_or(0, Meta::size)
     }
 }
 
@@ -113,33 +120,37 @@ impl Filter {
     }
 }
 
-/// The fields a syslog line carries beyond its text.
+/// The fields a line carries beyond its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
     /// 0 (emerg) to 7 (debug).
     pub priority: u8,
     pub facility: u8,
-    /// SYSLOG_IDENTIFIER.
+    /// SYSLOG_IDENTIFIER (shared by every line of a pipe, or of a unit's syslog lines with
+    /// the same tag: one allocation, not one per line, for stdout and stderr lines).
     pub identifier: Option<Arc<str>>,
-    /// Other fields (a native entry's own, LogExtraFields=): name, value.
+    /// Fields beyond the usual ones, as FIELD and value: the unit's LogExtraFields=, a
+    /// native-protocol entry's own fields.
     pub fields: Vec<(Box<str>, Box<[u8]>)>,
 }
 
-impl Entry {
-    /// What the entry costs against the limits: its text, its fields, and bookkeeping.
+impl Meta {
+    /// Heap bytes of the boxed Meta with its fields (the identifier is shared, not counted).
     fn size(&self) -> usize {
-        let fields = self.syslog.as_deref().map_or(0, |m| {
-            m.fields
+        std::mem::size_of::<Meta>()
+            + self
+                .fields
                 .iter()
-                .map(|(k, v)| k.len() + v.len() + 16)
+                .map(|(k, v)| k.len() + v.len() + FIELD_OVERHEAD)
                 .sum::<usize>()
-        });
-        self.line.len() + fields + ENTRY_OVERHEAD
     }
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
 const ENTRY_OVERHEAD: usize = 64;
+
+/// Bookkeeping cost of one extra field beyond its bytes (two boxes in the Vec).
+const FIELD_OVERHEAD: usize = 32;
 
 #[derive(Debug, Default)]
 struct Ring {
@@ -661,6 +672,33 @@ mod tests {
             .collect();
         assert!(kept.iter().all(|&k| (92..=94).contains(&k)), "{kept:?}");
         assert_eq!(j.tail(Some("e"), usize::MAX).len(), 1);
+    }
+
+    #[test]
+    fn meta_and_its_fields_are_counted() {
+        let meta = || Meta {
+            priority: 6,
+            facility: 3,
+            identifier: Some(Arc::from("sh")),
+            fields: vec![(Box::from("A"), Box::from(&b"12345"[..]))],
+        };
+        let mut j = Journal::new(1 << 20, 1 << 30);
+        j.append("u", 1, Stream::Stdout, b"x", false);
+        let plain = j.total_bytes();
+        assert_eq!(plain, 1 + ENTRY_OVERHEAD);
+        j.append_with(
+            "u",
+            1,
+            Stream::Stdout,
+            (b"x", false),
+            Some(Box::new(meta())),
+        );
+        assert_eq!(
+            j.total_bytes() - plain,
+            1 + ENTRY_OVERHEAD + std::mem::size_of::<Meta>() + 6 + FIELD_OVERHEAD
+        );
+        // The shared identifier is not counted per line: Meta is small.
+        assert!(std::mem::size_of::<Meta>() <= 48);
     }
 
     #[test]

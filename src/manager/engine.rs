@@ -54,6 +54,7 @@ use super::jobs::{JobQueue, JobResult};
 use super::transaction::{JobKind, TransactionError, build};
 use super::units::{Entry, collect, graph};
 use crate::journal::pipe::Pipe;
+use crate::journal::policy::LogPolicy;
 use crate::service::cgroup::Cgroups;
 use crate::service::notify::Message;
 use crate::service::procs;
@@ -200,6 +201,9 @@ pub struct Engine {
     shutdown: Option<shutdown::Shutdown>,
     /// JobTimeoutAction= calls for PID 1.
     actions: Vec<UnitAction>,
+    /// How each unit's lines are shaped and limited in the journal (its logging directives),
+    /// made when the unit is loaded; units without execution settings have none.
+    log_policies: HashMap<String, std::sync::Arc<LogPolicy>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -255,6 +259,7 @@ impl Engine {
             path_round: 0,
             shutdown: None,
             actions: Vec::new(),
+            log_policies: HashMap::new(),
         };
         engine.mounts = engine.read_mount_table();
         crate::manager::tracked::complete(&mut units, &engine.mounts, true);
@@ -313,6 +318,20 @@ impl Engine {
                 )));
             }
             LoadState::Loaded => {}
+        }
+        let exec = match &loaded.unit.kind {
+            UnitKind::Service(section) => Some(&section.exec),
+            UnitKind::Socket(section) => Some(&section.exec),
+            _ => None,
+        };
+        match exec {
+            Some(exec) => {
+                let policy = std::sync::Arc::new(LogPolicy::of(exec));
+                self.log_policies.insert(name.to_owned(), policy);
+            }
+            None => {
+                self.log_policies.remove(name);
+            }
         }
         if let Some(policy) = provided::policy(name) {
             return UnitRun::Provided(ProvidedRun::new(policy, &loaded.unit.kind));
@@ -485,6 +504,13 @@ impl Engine {
             .get(&pid)
             .cloned()
             .or_else(|| self.unit_of_process(pid))
+    }
+
+    /// How the lines of `unit` are shaped and limited in the journal (SyslogIdentifier=,
+    /// SyslogLevel=, LogLevelMax=, LogRateLimit*=, ...); None for a unit without execution
+    /// settings or not loaded.
+    pub fn log_policy(&self, unit: &str) -> Option<std::sync::Arc<LogPolicy>> {
+        self.log_policies.get(unit).cloned()
     }
 
     /// A notification arrived; find its service by the sender's pid.

@@ -195,6 +195,9 @@ impl Applier<'_> {
 
     /// Apply a systemd.exec(5) key of the supported set.
     pub(super) fn exec_key(&mut self, e: &mut ExecContext, key: &str, v: &str) -> Outcome {
+        if self.log_key(&mut e.log, key, v) {
+            return Ok(());
+        }
         if let Some(resource) = key.strip_prefix("Limit") {
             let Some(unit) = limit_unit(resource) else {
                 return Err(format!("{resource:?} is not a resource limit"));

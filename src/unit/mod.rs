@@ -9,6 +9,7 @@
 
 pub mod apply;
 mod apply_exec;
+mod apply_log;
 mod apply_path;
 mod apply_socket;
 pub mod calendar;

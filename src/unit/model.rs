@@ -391,6 +391,26 @@ pub struct ResourceLimit {
     pub hard: LimitValue,
 }
 
+/// How the journal shapes a unit's lines (systemd.exec(5), "Logging and Standard
+/// Input/Output"); None: systemd's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogContext {
+    /// SyslogFacility= (0 kern .. 23 local7; default 3, daemon).
+    pub facility: Option<u8>,
+    /// SyslogLevel= (0 emerg .. 7 debug; default 6, info): stdout and stderr lines' priority.
+    pub level: Option<u8>,
+    /// SyslogLevelPrefix= (default yes): a stdout/stderr line's `<N>` prefix is its priority.
+    pub level_prefix: Option<bool>,
+    /// LogLevelMax= (default 7, debug: nothing dropped).
+    pub level_max: Option<u8>,
+    /// LogRateLimitIntervalSec= (default journald's 30 s; zero: no limit).
+    pub rate_limit_interval: Option<std::time::Duration>,
+    /// LogRateLimitBurst= (default journald's 10,000; zero: no limit).
+    pub rate_limit_burst: Option<u32>,
+    /// LogExtraFields=, as FIELD and value, in assignment order.
+    pub extra_fields: Vec<(String, String)>,
+}
+
 /// The execution environment shared by services and sockets (systemd.exec(5)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecContext {
@@ -430,6 +450,9 @@ pub struct ExecContext {
     pub standard_error: Option<Stdio>,
     /// SyslogIdentifier=: the prefix of the service's log lines.
     pub syslog_identifier: Option<String>,
+    /// SyslogFacility=, SyslogLevel=, SyslogLevelPrefix=, LogLevelMax=, LogRateLimit*=,
+    /// LogExtraFields=.
+    pub log: LogContext,
     /// RuntimeDirectory=, relative to /run.
     pub runtime_directory: Vec<String>,
     /// StateDirectory=, relative to /var/lib.

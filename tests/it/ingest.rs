@@ -211,15 +211,16 @@ fn systemd_cat_lines_are_kept_with_their_identifier_and_level() {
     let Some(pid1) = start_linked(&root) else {
         return;
     };
+    // Stream lines are standard output to journald: their fields are `stdio`'s.
     let line = expect_line(&root, &pid1, "cat.service", "hi");
-    assert_eq!(line["syslog"]["priority"], 4, "{line}");
-    assert_eq!(line["syslog"]["identifier"], "catid", "{line}");
+    assert_eq!(line["stdio"]["priority"], 4, "{line}");
+    assert_eq!(line["stdio"]["identifier"], "catid", "{line}");
     let error = expect_line(&root, &pid1, "prefix.service", "an error");
-    assert_eq!(error["syslog"]["priority"], 3, "{error}");
+    assert_eq!(error["stdio"]["priority"], 3, "{error}");
     // Negative control: a line without a prefix keeps the default level (info).
     let plain = line_of(&root, "prefix.service", "plain").unwrap();
-    assert_eq!(plain["syslog"]["priority"], 6, "{plain}");
-    assert_eq!(plain["syslog"]["identifier"], "pfx", "{plain}");
+    assert_eq!(plain["stdio"]["priority"], 6, "{plain}");
+    assert_eq!(plain["stdio"]["identifier"], "pfx", "{plain}");
     pid1.signal(libc::SIGTERM);
     pid1.wait(T).assert_code(0);
 }
@@ -372,10 +373,11 @@ fn every_line_is_forwarded_to_a_listening_syslog_daemon() {
         "{got:?}\n{}",
         pid1.stderr_now()
     );
-    // A service's stdout as journald forwards it: daemon.info, `IDENT[PID]: `.
+    // A service's stdout as journald forwards it: daemon.info, `IDENT[PID]: ` with the
+    // executable's name as its identifier.
     let out = got.iter().find(|l| l.contains("from stdout")).unwrap();
     assert!(out.starts_with("<30>"), "{out}");
-    assert!(out.contains(" out["), "{out}");
+    assert!(out.contains(" sh["), "{out}");
     // A syslog datagram as it came (journald's forward_syslog_raw): daemon.err.
     let sys = got.iter().find(|l| l.contains("from syslog")).unwrap();
     assert!(sys.starts_with("<27>") && sys.contains("systag"), "{sys}");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::harness::{Pid1, Scratch, bosun, wait_until};
 
-const T: Duration = Duration::from_secs(30);
+pub(crate) const T: Duration = Duration::from_secs(30);
 
 /// `bosun ctl ARGS` for the bosun under `root`: (code, stdout, stderr).
 pub(crate) fn ctl(root: &Path, args: &[&str]) -> (Option<i32>, String, String) {

@@ -140,13 +140,14 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
         .lines()
         .find(|l| l.contains("hello-web"))
         .unwrap_or_default();
-    let prefix = format!(" {host} web[");
+    // The identifier of a stdout line is the executable's name, as journald's.
+    let prefix = format!(" {host} sh[");
     assert!(hello.contains(&prefix), "{out}");
     assert!(hello.ends_with("]: hello-web"), "{out}");
     assert!(out.contains("]: oops-web"), "{out}");
     assert!(!out.contains("other-line"), "{out}");
     let (_, out, _) = jctl(&root, &["-u", "web", "--no-hostname"]);
-    assert!(!out.contains(&prefix) && out.contains(" web["), "{out}");
+    assert!(!out.contains(&prefix) && out.contains(" sh["), "{out}");
     // Globs match the units the journal holds; none matching is journalctl's error.
     let (_, out, _) = jctl(&root, &["-u", "oth*", "-u", "web.service"]);
     assert!(
@@ -187,8 +188,8 @@ fn journalctl_filters_renders_and_follows_as_systemd() {
         out.contains("tagged-debug") && !out.contains("tagged-error"),
         "{out}"
     );
-    // Stream lines without an identifier of their own are the unit's name.
-    let (_, out, _) = jctl(&root, &["-t", "web"]);
+    // Stream lines without SyslogIdentifier= are the executable's name.
+    let (_, out, _) = jctl(&root, &["-t", "sh", "-u", "web"]);
     assert!(out.contains("hello-web"), "{out}");
 
     // -n counts matching lines (PID 1 filters before it counts); -r turns them round.

@@ -23,6 +23,7 @@ mod initctl;
 mod installer;
 mod journal;
 mod journalctl;
+mod logdirs;
 mod notify;
 mod output;
 mod paths;

@@ -302,6 +302,7 @@ mod tests {
             raw: None,
             syslog: None,
             transport: String::new(),
+            stdio: None,
         }
     }
 

@@ -405,12 +405,12 @@ fn fields<'a>(line: &'a LogLine, ctx: &Context) -> Vec<(&'a str, Vec<u8>)> {
         ("PRIORITY", line.priority().to_string().into_bytes()),
     ];
     // journald gives stream lines the unit's SyslogFacility= (daemon by default).
-    let facility = line.syslog.as_ref().map_or(3, |s| s.facility);
+    let facility = line.journal_fields().map_or(3, |s| s.facility);
     out.push(("SYSLOG_FACILITY", facility.to_string().into_bytes()));
     out.push(("SYSLOG_IDENTIFIER", line.identifier().as_bytes().to_vec()));
     out.push(("MESSAGE", line.bytes().to_vec()));
     // A native entry's own fields (CODE_FILE=, a LogExtraFields= pair, ...).
-    for (name, value) in line.syslog.iter().flat_map(|s| &s.fields) {
+    for (name, value) in line.journal_fields().iter().flat_map(|s| &s.fields) {
         out.push((name.as_str(), value.as_bytes().to_vec()));
     }
     if line.pid > 0 {

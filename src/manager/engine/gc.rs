@@ -105,6 +105,7 @@ impl Engine {
             self.changed.remove(name);
             self.last_job.remove(name);
             self.accepted_by.remove(name);
+            self.log_policies.remove(name);
         }
         self.aliases
             .retain(|alias, unit| !gone.contains(unit) && !gone.contains(alias));

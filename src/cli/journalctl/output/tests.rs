@@ -26,6 +26,7 @@ fn line(text: &str) -> LogLine {
         raw: None,
         syslog: None,
         transport: "stdout".into(),
+        stdio: None,
     }
 }
 

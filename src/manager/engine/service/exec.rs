@@ -117,6 +117,7 @@ impl Engine {
         let root = self.settings.root.clone();
         let notify = self.settings.notify_address.clone();
         let manager_env = self.settings.environment.clone();
+        let policy = self.log_policy(unit);
         let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
             return Event::SpawnFailed {
                 errno: libc::EINVAL,
@@ -202,6 +203,7 @@ impl Engine {
                 for w in spawned.warnings {
                     self.notes.push(Note::Warning(format!("{unit}: {w}")));
                 }
+                let identifier = policy.as_ref().map(|p| p.identifier_for(&command.path));
                 for (stream, fd) in [
                     (Stream::Stdout, spawned.stdout),
                     (Stream::Stderr, spawned.stderr),
@@ -209,7 +211,8 @@ impl Engine {
                     if let Some(fd) = fd {
                         self.pipes.push(Pipe {
                             unit: unit.to_owned(),
-                            ident: run.section.exec.syslog_identifier.clone(),
+                            policy: policy.clone(),
+                            identifier: identifier.clone(),
                             pid: spawned.pid,
                             stream,
                             fd,
