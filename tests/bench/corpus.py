@@ -46,9 +46,19 @@ def boot_once(name, kw, sig, count_units):
         # Let what READY=1 set going settle for a moment (both inits alike).
         time.sleep(1)
         down = boot.stop(sig)
-        return ready, down, boot.status(), units
+        return ready, down, boot.status(), units, shutdown_words(boot.log)
     finally:
         boot.close()
+
+
+def shutdown_words(log):
+    """What bosun said about a stop that timed out or a shutdown held (its console)."""
+    said = []
+    for line in open(log, errors="replace"):
+        text = line.split("] ", 1)[-1].strip()
+        if text.startswith("bosun:") and ("result 'timeout'" in text or "held by" in text):
+            said.append(text)
+    return said
 
 
 def parse_units(text):
@@ -76,13 +86,15 @@ def main():
     load = open("/proc/loadavg").read().split()[:3]
     results = {name: [] for name, _, _ in INITS}
     units = {}
+    words = {}
     # One boot of each first, not counted (page cache), then the runs interleaved.
     for name, kw, sig in INITS:
         rootfs.say(f"corpus bench: warm-up boot of {name}")
         boot_once(name, kw, sig, count_units=False)
     for run in range(RUNS):
         for name, kw, sig in INITS:
-            ready, down, status, text = boot_once(name, kw, sig, count_units=True)
+            ready, down, status, text, said = boot_once(name, kw, sig, count_units=True)
+            words.setdefault(name, set()).update(said)
             rootfs.say(f"corpus bench: run {run + 1}/{RUNS} {name}: ready {ready:.2f} s, "
                        f"shutdown {down:.2f} s, {status}")
             results[name].append((ready, down, status))
@@ -124,6 +136,13 @@ def main():
         print(f"| {name} | {span([r[0] for r in rows])} | {span([r[1] for r in rows])} | "
               f"{', '.join(ended)} | {', '.join(states)} | {', '.join(active)} | "
               f"{'; '.join(failed)} |")
+    print("\nWhat bosun said during its shutdowns about stops that timed out or a shutdown held "
+          "(each line once, over all runs; systemd's console is not captured):\n")
+    print("```")
+    for name, _, _ in INITS:
+        for text in sorted(words.get(name, ())):
+            print(f"{name}: {text}")
+    print("```")
     b = statistics.median(r[0] for r in results["bosun"])
     s = statistics.median(r[0] for r in results["systemd 252"])
     bd = statistics.median(r[1] for r in results["bosun"])
