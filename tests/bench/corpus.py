@@ -141,7 +141,7 @@ def main():
     print("```")
     for name, _, _ in INITS:
         for text in sorted(words.get(name, ())):
-            print(f"{name}: {text}")
+            print(f"[{name}] {text}")
     print("```")
     b = statistics.median(r[0] for r in results["bosun"])
     s = statistics.median(r[0] for r in results["systemd 252"])

@@ -108,6 +108,13 @@ def cgroup2_base():
 
 
 def remove_cgroup(path):
+    """Remove a boot's cgroup tree once its processes are gone (a killed namespace's take a
+    moment to die)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+            open(os.path.join(d, "cgroup.procs")).read().strip()
+            for d, _, files in os.walk(path) if "cgroup.procs" in files):
+        time.sleep(0.05)
     for dirpath, dirnames, _ in os.walk(path, topdown=False):
         try:
             os.rmdir(dirpath)
@@ -157,6 +164,8 @@ class Boot:
     are relayed into the boot's log with the time of each line). /run/bench inside is
     `self.shared` outside."""
 
+    count = 0
+
     def __init__(self, name, argv, layers=(), env=(), setup="", wrap=(), console=None,
                  prepare=None):
         self.name = name
@@ -177,7 +186,8 @@ class Boot:
         self.stopping_at = None
         self.ready = threading.Event()
         threading.Thread(target=self._read_notify, daemon=True).start()
-        self.cgroup = os.path.join(cgroup2_base(), f"bosun-bench-{os.getpid()}")
+        Boot.count += 1
+        self.cgroup = os.path.join(cgroup2_base(), f"bosun-bench-{os.getpid()}-{Boot.count}")
         remove_cgroup(self.cgroup)
         os.makedirs(self.cgroup)
         env_vars = dict(os.environ, BENCH_TOP=os.path.join(HOME, "top"),
