@@ -5,13 +5,13 @@
 //! | module    | owns                                                                      |
 //! |-----------|---------------------------------------------------------------------------|
 //! | [`boot`]  | what PID 1 does before and around the units: stale /run and /tmp, a passwd entry for an arbitrary UID, the data volume's phase (lock, classify, seed, upgrade or refuse), tmpfiles.d, running the generators and the volume's hooks, readiness to the container runtime (sd_notify) |
-//! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, initctl) |
+//! | [`cli`]   | argument parsing and printing for every personality (bosun, systemctl, journalctl, initctl) |
 //! | [`config`] | the typed configuration, resolved once: `/etc/bosun/bosun.yaml` (each key checked), then the `BOSUN_*` environment over it, into `Supervision`, `VolumeSetup` and `UnitsSetup`; the command line (`cli::bosun`) overrides what it may |
 //! | [`init`]  | the PID-1 duties: signal mask and signalfd, the reaper (the only caller of `waitpid`), the event loop, the main child, shutdown (ordered, systemd's stop signals, a global deadline), its own panics (caught per handler and per task: ordered shutdown, exit 70) |
-//! | [`journal`] | service output in PID 1: bounded lines, per-unit rings under one total cap (`initctl logs`), rendering as prefixed text or JSON lines; above `service`, beside the manager |
+//! | [`journal`] | service output in PID 1: bounded lines, per-unit rings under one total cap queried with journalctl's matches (`initctl logs`, `journalctl`), rendering as prefixed text or JSON lines; above `service`, beside the manager |
 //! | [`log`]   | bosun's own diagnostics on stderr, and the writer of PID 1's stdout and stderr that never blocks |
 //! | [`manager`] | the dependency graph, transactions (requirements, conflicts, ordering, cycle breaking), the job queue, and the engine (`manager::engine`): loading, requests, job dispatch and event routing, with one module per unit type behind one trait (`engine/unit_type.rs`; `engine/service.rs`, `socket.rs`, `timer.rs`, `target.rs`), read-only snapshots (`engine/query.rs`) and the unit GC |
-//! | [`multicall`] | bosun's other names in an image: the `systemctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
+//! | [`multicall`] | bosun's other names in an image: the `systemctl`/`journalctl`/`initctl` links and their dpkg diversions (`bosun image link`) |
 //! | [`service`] | services at run time: the state machine of one service, the one spawner (`service::child`, for every process bosun starts), a service's spawning (environment, identity, limits, streams, directories, credentials), the `NOTIFY_SOCKET` protocol, per-unit cgroup v2 tracking |
 //! | [`volume`] | the data volume's life cycle: the tree copier, manifests, `image prepare/check/diff/seed`, the state file and lock, classification, seeding and upgrades, finding and ordering hooks |
 //! | [`sys`]   | the only code allowed to contain `unsafe`: the child's pre-exec set-up, raw signals, `waitpid` with real-time signal deaths decoded, fd registration with the reactor, closing received fds |

@@ -1,7 +1,7 @@
-//! bosun's other names in an image: the `systemctl` and `initctl` symlinks that make the one
-//! binary answer as those commands (`bosun image link`), and the dpkg diversions that keep them
-//! when a package later ships its own `systemctl` (installing systemd over the link is how the
-//! Python systemctl replacement breaks). Works on any root directory; writes only links inside
+//! bosun's other names in an image: the `systemctl`, `journalctl` and `initctl` symlinks that
+//! make the one binary answer as those commands (`bosun image link`), and the dpkg diversions
+//! that keep them when a package later ships its own `systemctl` or `journalctl` (installing
+//! systemd over the link is how the Python systemctl replacement breaks). Works on any root directory; writes only links inside
 //! it, and the root's own dpkg database through `dpkg-divert --root`.
 
 use std::io;
@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The links, as paths inside the image, and whether dpkg-divert protects each.
-const LINKS: [(&str, bool); 2] = [("/usr/bin/systemctl", true), ("/usr/bin/initctl", false)];
+const LINKS: [(&str, bool); 3] = [
+    ("/usr/bin/systemctl", true),
+    ("/usr/bin/journalctl", true),
+    ("/usr/bin/initctl", false),
+];
 
 /// `/sbin/init`, linked to bosun when the image has none (an image's own init is left as it
 /// is): Debian's invoke-rc.d refuses to start a SysV script's service without it ("No init
@@ -18,13 +22,19 @@ const LINKS: [(&str, bool); 2] = [("/usr/bin/systemctl", true), ("/usr/bin/initc
 /// systemd-sysv's. bosun run as `init` is PID 1, as `bosun` is.
 const INIT: &str = "/sbin/init";
 
-/// The extra link when `/bin` is a directory of its own (an image without merged /usr).
-const BIN_SYSTEMCTL: &str = "/bin/systemctl";
+/// The extra links when `/bin` is a directory of its own (an image without merged /usr).
+const BIN_LINKS: [&str; 2] = ["/bin/systemctl", "/bin/journalctl"];
 
-/// The paths a systemd package may ship `systemctl` at: Debian 12 ships `/bin/systemctl`,
-/// later releases `/usr/bin/systemctl`. dpkg compares paths as written (a diversion of one
-/// does not cover the other through the `/bin` symlink), so both are diverted.
-const DIVERTED: [&str; 2] = ["/usr/bin/systemctl", "/bin/systemctl"];
+/// The paths a systemd package may ship `systemctl` and `journalctl` at: Debian 12 ships
+/// `/bin/systemctl` and `/bin/journalctl`, later releases `/usr/bin/...`. dpkg compares paths
+/// as written (a diversion of one does not cover the other through the `/bin` symlink), so
+/// all are diverted.
+const DIVERTED: [&str; 4] = [
+    "/usr/bin/systemctl",
+    "/bin/systemctl",
+    "/usr/bin/journalctl",
+    "/bin/journalctl",
+];
 
 /// Why linking failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,8 +160,9 @@ fn links_to(path: &Path, target: &Path) -> bool {
     std::fs::read_link(path).is_ok_and(|t| t == target)
 }
 
-/// Install the `systemctl` and `initctl` links under `root` to `bosun` (its path inside the
-/// image), diverting `systemctl` with `dpkg_divert` when given. Idempotent.
+/// Install the `systemctl`, `journalctl` and `initctl` links under `root` to `bosun` (its path
+/// inside the image), diverting `systemctl` and `journalctl` with `dpkg_divert` when given.
+/// Idempotent.
 pub fn link(
     root: &Path,
     bosun: &Path,
@@ -174,7 +185,7 @@ pub fn link(
     }
     let mut names: Vec<&str> = LINKS.iter().map(|(p, _)| *p).collect();
     if !bin_is_usr_bin(root) {
-        names.push(BIN_SYSTEMCTL);
+        names.extend(BIN_LINKS);
     }
     for name in names {
         steps.extend(link_one(root, Path::new(name), bosun)?);

@@ -493,9 +493,14 @@ pub fn register<T: StableFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<Re
 
 /// Close a descriptor received with SCM_RIGHTS that we do not keep.
 pub fn close_received(fd: std::os::fd::RawFd) {
+    drop(take_received(fd));
+}
+
+/// Own a descriptor received with SCM_RIGHTS.
+pub fn take_received(fd: std::os::fd::RawFd) -> OwnedFd {
     // SAFETY: the kernel just installed `fd` in our table for this message and nothing else
-    // refers to it; taking ownership and dropping closes it exactly once.
-    drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    // refers to it; the OwnedFd is its one owner and closes it exactly once.
+    unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
 }
 
 /// Accept a connection on the listening socket `listener`, non-blocking and close-on-exec.

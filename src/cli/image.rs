@@ -37,11 +37,12 @@ Usage:
       next boot. --adopt copies only what is missing into a non-empty volume never seeded;
       --run-as (env BOSUN_RUN_AS, or PUID and PGID) gives everything seeded to that owner.
   bosun image link [--root DIR] [--bosun PATH]
-      Make /usr/bin/systemctl and /usr/bin/initctl (and /bin/systemctl when /bin is not
-      /usr/bin) symlinks to bosun (PATH inside the image; default: this binary). Where the
-      image has dpkg, /usr/bin/systemctl and /bin/systemctl are diverted first
-      (dpkg-divert --local --rename), so a systemd package installed later puts its
-      systemctl at systemctl.distrib instead of replacing the link. Idempotent.
+      Make /usr/bin/systemctl, /usr/bin/journalctl and /usr/bin/initctl (and /bin/systemctl,
+      /bin/journalctl when /bin is not /usr/bin) symlinks to bosun (PATH inside the image;
+      default: this binary). Where the image has dpkg, systemctl and journalctl under /usr/bin
+      and /bin are diverted first (dpkg-divert --local --rename), so a systemd package
+      installed later (or already there) puts its own at NAME.distrib instead of replacing
+      the link. Idempotent.
 
 Options:
   --template DIR   the template directory (env BOSUN_TEMPLATE_DIR; default /data-template)

@@ -1,10 +1,11 @@
 //! Argument parsing and printing for every personality of the binary. Choosing the personality
-//! happens here: by `argv[0]` (`systemctl`, `initctl`) and otherwise by the first word
+//! happens here: by `argv[0]` (`systemctl`, `initctl`, `journalctl`) and otherwise by the first word
 //! (`bosun init`, `bosun ctl`, ...). No PID-1 logic lives here.
 
 pub mod bosun;
 pub mod image;
 pub mod initctl;
+pub mod journalctl;
 pub mod systemctl;
 pub mod verify;
 pub mod webdav;
@@ -29,8 +30,8 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
     // keep it ignored: their readers going away must not end them half-way (their --help,
     // --version and read-only verbs opt in themselves).
     let server = match invoked_as.as_str() {
-        "systemctl" | "initctl" => false,
-        _ => !matches!(first, Some("verify" | "systemctl" | "ctl")),
+        "systemctl" | "initctl" | "journalctl" => false,
+        _ => !matches!(first, Some("verify" | "systemctl" | "ctl" | "journalctl")),
     };
     if !server {
         crate::sys::die_on_sigpipe();
@@ -44,6 +45,7 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
             systemctl::main(&prog, &rest)
         }
         "initctl" => initctl::main("initctl", &rest),
+        "journalctl" => journalctl::main("journalctl", &rest),
         _ => match first {
             Some("init") => bosun::main(&rest[1..]),
             Some("image") => image::main(&rest[1..]),
@@ -51,6 +53,7 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
             Some("webdav") => webdav::main(&rest[1..]),
             Some("systemctl") => systemctl::main("systemctl", &rest[1..]),
             Some("ctl") => initctl::main("bosun ctl", &rest[1..]),
+            Some("journalctl") => journalctl::main("journalctl", &rest[1..]),
             _ => bosun::main(&rest),
         },
     }

@@ -54,6 +54,10 @@ pub enum Request {
         /// client pages back through what one answer cannot hold.
         #[serde(default)]
         before: u64,
+        /// journalctl's matches, applied by PID 1 before the answer's caps (a bosun before
+        /// them reads none: every line).
+        #[serde(default)]
+        filter: LogFilter,
     },
     /// Shut down and exit with `code` (`systemctl exit N`, poweroff, halt, reboot).
     Exit { code: u8 },
@@ -62,6 +66,29 @@ pub enum Request {
         set: Vec<String>,
         unset: Vec<String>,
     },
+}
+
+/// Which lines a `logs` call wants (journalctl's `-u`, `-t`, `-p`, `--since`, `--until`);
+/// every condition given must hold, an empty one selects everything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Unit names or glob patterns; a line matches when its unit matches one. When all are
+    /// patterns and the journal holds no unit they match, the call is refused as journalctl
+    /// refuses it ("Failed to add filter for units: No data available").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    /// SYSLOG_IDENTIFIER values, exact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<String>,
+    /// Bit N set: priority N (0 emerg .. 7 debug) is wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priorities: Option<u8>,
+    /// Lines at or after this time, in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<u64>,
+    /// Lines at or before this time, in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<u64>,
 }
 
 /// The job verbs of systemctl.
@@ -276,6 +303,10 @@ pub struct SystemInfo {
     pub version: String,
     /// Milliseconds since the Unix epoch when PID 1 started.
     pub started_ms: u64,
+    /// This PID 1's boot ID, new at each start (journald's `_BOOT_ID` of its lines: a
+    /// container restarted on the same kernel is another boot); None from a bosun before it.
+    #[serde(default)]
+    pub boot_id: Option<String>,
     pub failed_units: Vec<String>,
     /// The failed units that make bosun not ready under its `ready.failed` setting
     /// (BOSUN_READY_FAILED); None from a bosun that does not say (then every failed unit does).
@@ -328,9 +359,13 @@ pub struct LogLine {
     /// What a syslog line said about itself (absent for stdout and stderr lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog: Option<SyslogFields>,
+    /// journald's `_TRANSPORT=`: `stdout` (standard output and error), `syslog`; empty from a
+    /// bosun before it (then `syslog` when [`Self::syslog`] is there, else `stdout`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub transport: String,
 }
 
-/// The fields of a line that came in on `/dev/log`.
+/// The fields of a line that came in on a journal socket (`/dev/log`, native, stdout).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyslogFields {
     /// 0 (emerg) to 7 (debug).
@@ -340,12 +375,39 @@ pub struct SyslogFields {
     /// SYSLOG_IDENTIFIER.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// Other fields (a native entry's own), name and value as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
 }
 
 impl LogLine {
     /// The line's bytes as the service wrote them.
     pub fn bytes(&self) -> &[u8] {
         self.raw.as_deref().unwrap_or(self.text.as_bytes())
+    }
+
+    /// PRIORITY: what the line said, else info (journald's for a stream line).
+    pub fn priority(&self) -> u8 {
+        self.syslog
+            .as_ref()
+            .map_or(crate::vocab::text::DEFAULT_PRIORITY, |s| s.priority)
+    }
+
+    /// SYSLOG_IDENTIFIER: what the line said, else the one bosun gives its unit.
+    pub fn identifier(&self) -> &str {
+        match self.syslog.as_ref().and_then(|s| s.identifier.as_deref()) {
+            Some(id) => id,
+            None => crate::vocab::text::unit_identifier(&self.unit),
+        }
+    }
+
+    /// `_TRANSPORT=`.
+    pub fn transport(&self) -> &str {
+        match (self.transport.as_str(), &self.syslog) {
+            ("", Some(_)) => "syslog",
+            ("", None) => "stdout",
+            (t, _) => t,
+        }
     }
 }
 
@@ -385,6 +447,36 @@ mod tests {
         };
         let line = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Response>(&line).unwrap(), r);
+    }
+
+    #[test]
+    fn logs_calls_and_lines_of_an_older_client_or_bosun_still_read() {
+        // A client before journalctl's matches: every line.
+        let old =
+            r#"{"version":1,"request":{"op":"logs","unit":"web.service","lines":5,"after":0}}"#;
+        let call: Call = serde_json::from_str(old).unwrap();
+        let Request::Logs { filter, before, .. } = call.request else {
+            panic!("not a logs call");
+        };
+        assert_eq!((filter, before), (LogFilter::default(), 0));
+        // A line from a bosun before `transport`: its transport follows from what it carries.
+        let line = r#"{"seq":1,"unit":"web.service","pid":2,"ms":3,"stderr":true,"text":"x"}"#;
+        let line: LogLine = serde_json::from_str(line).unwrap();
+        assert_eq!((line.transport(), line.priority()), ("stdout", 6));
+        assert_eq!(line.identifier(), "web");
+        // An empty filter is not sent at all.
+        let call = Request::Logs {
+            unit: None,
+            lines: 1,
+            after: 0,
+            before: 0,
+            filter: LogFilter::default(),
+        };
+        assert!(
+            serde_json::to_string(&call)
+                .unwrap()
+                .contains(r#""filter":{}"#)
+        );
     }
 
     #[test]

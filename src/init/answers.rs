@@ -206,12 +206,25 @@ impl Supervisor<'_> {
                     lines,
                     after,
                     before,
+                    filter,
                 },
                 Some(svc),
             ) => {
-                let wanted = lines.min(MAX_LOG_LINES + 1);
-                let (lines, last) = svc.logs(unit.as_deref(), wanted, (after, before));
-                cut_logs(lines, last, after > 0)
+                // journalctl's add_units(): globs that match no unit the journal holds leave
+                // no unit match at all, which it refuses rather than show everything.
+                let globs_only = !filter.units.is_empty()
+                    && filter.units.iter().all(|u| crate::unit::glob::is_glob(u));
+                if globs_only && !svc.logs_hold_unit_matching(&filter.units) {
+                    Response::Error {
+                        message: "Failed to add filter for units: No data available".into(),
+                        exit: 1,
+                    }
+                } else {
+                    let wanted = lines.min(MAX_LOG_LINES + 1);
+                    let filter = wire::log_filter(filter);
+                    let (lines, last) = svc.logs(unit.as_deref(), wanted, (after, before), &filter);
+                    cut_logs(lines, last, after > 0)
+                }
             }
             (Request::Environment { set, unset }, Some(svc)) => {
                 match svc.engine.change_environment(&set, &unset) {
@@ -384,6 +397,7 @@ impl Supervisor<'_> {
             phase: phase.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             started_ms: self.started_ms,
+            boot_id: Some(self.boot_id.clone()),
             unready_units: Some(self.unready(policy, &failed)),
             ready_failed: Some(policy.word().into()),
             failed_units: failed,
@@ -639,6 +653,7 @@ mod tests {
                 text: text.into(),
                 raw: None,
                 syslog: None,
+                transport: String::new(),
             })
             .collect()
     }

@@ -10,6 +10,7 @@
 //! not die with processes still running under it.
 
 mod answers;
+pub mod journal;
 mod loading;
 pub mod reaper;
 pub mod services;
@@ -187,6 +188,7 @@ async fn supervise(
         waiters: Vec::new(),
         requested_exit: None,
         started_ms: crate::vocab::time::now_ms(),
+        boot_id: crate::vocab::id::random_id(),
         runtime: std::env::var_os(readiness::VARIABLE).and_then(|value| {
             readiness::Notifier::open(&value)
                 .inspect_err(|e| {
@@ -318,14 +320,14 @@ async fn supervise(
                     svc.on_path_activity(&unit, index);
                 }
             }),
-            batch = async {
+            activity = async {
                 match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
-                    Some(svc) => svc.syslog_batch().await,
+                    Some(svc) => svc.journal_activity().await,
                     None => pending().await,
                 }
-            } => pid1.guarded("a syslog line", |p| {
+            } => pid1.guarded("a journal line", |p| {
                 if let Some(svc) = p.units_mut() {
-                    svc.on_syslog(batch);
+                    svc.on_journal(activity);
                 }
             }),
             Some(line) = rx.recv() => pid1.guarded("a line of output", |p| {
@@ -446,6 +448,8 @@ struct Supervisor<'a> {
     requested_exit: Option<u8>,
     /// When PID 1 started (ms since the epoch).
     started_ms: u64,
+    /// This boot's ID (journald's `_BOOT_ID` of the journal's lines).
+    boot_id: String,
     /// The container runtime's `NOTIFY_SOCKET`, when bosun was given one.
     runtime: Option<readiness::Notifier>,
     /// Internal errors (panics) caught so far: any makes the exit code 70.
@@ -683,8 +687,8 @@ impl Supervisor<'_> {
             for message in said {
                 svc.engine.on_notify(message, now);
             }
-            // Syslog lines too: their senders are still known while unreaped.
-            svc.read_syslog_queued();
+            // Journal lines too: their senders are still known while unreaped.
+            svc.read_journal_queued();
         }
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::journal::{Activity, Ingest};
 use crate::config::{UnitsSetup, WebdavSetup};
-use crate::journal::devlog::{Datagram, DevLog};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ratelimit::{self, RateLimits, Verdict};
-use crate::journal::ring::{Entry, Journal, Meta, Stream};
+use crate::journal::ring::{Journal, Stream};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
@@ -43,18 +42,9 @@ pub struct Services {
     journal: Journal,
     format: Format,
     lines: mpsc::Sender<Line>,
-    /// `/dev/log`, when it could be bound.
-    devlog: Option<DevLog>,
-    limits: RateLimits,
-    /// Syslog lines stored and not yet shown on stdout (shown by the next [`Self::pump`]).
-    unshown: Vec<Entry>,
-    /// A line of no known unit was kept already (said once).
-    told_unknown: bool,
+    /// The journal's sockets (`/dev/log`, native, stdout) and forwarding to syslog.
+    ingest: Ingest,
 }
-
-/// Where a syslog line goes whose sender is no unit's (it exited before its datagram was
-/// read, or runs outside every unit): a source, not a unit (no unit name lacks a suffix).
-pub const UNKNOWN_SOURCE: &str = "unknown";
 
 impl Services {
     /// Apply tmpfiles.d, load the units, and queue the default target. The generators have
@@ -70,7 +60,7 @@ impl Services {
         apply_tmpfiles(root, &spec);
         let notify = bind_notify(&units.notify_address);
         // Before the first unit: a daemon's first syslog(3) call finds it.
-        let devlog = bind_devlog(&root.join("dev/log"));
+        let ingest = Ingest::bind(root);
         let settings = Settings {
             root: root.clone(),
             defaults: Defaults {
@@ -122,10 +112,7 @@ impl Services {
             journal: Journal::new(units.log_ring, units.log_ring_total),
             format: units.log_format,
             lines,
-            devlog,
-            limits: RateLimits::default(),
-            unshown: Vec::new(),
-            told_unknown: false,
+            ingest,
         };
         (services, notify)
     }
@@ -153,11 +140,12 @@ impl Services {
         unit: Option<&str>,
         n: usize,
         (after, before): (u64, u64),
+        filter: &crate::journal::ring::Filter,
     ) -> (Vec<crate::control::proto::LogLine>, u64) {
         let entries = if after > 0 {
-            self.journal.since(unit, after)
+            self.journal.since(unit, after, filter)
         } else {
-            self.journal.tail_before(unit, n, before)
+            self.journal.tail_before(unit, n, before, filter)
         };
         let lines = entries
             .into_iter()
@@ -181,10 +169,21 @@ impl Services {
                         priority: m.priority,
                         facility: m.facility,
                         identifier: m.identifier.as_deref().map(str::to_owned),
+                        fields: m
+                            .fields
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into()))
+                            .collect(),
                     }),
+                transport: e.stream.transport().to_owned(),
             })
             .collect();
         (lines, self.journal.last_seq())
+    }
+
+    /// Whether the journal holds a unit matching one of `patterns`.
+    pub fn logs_hold_unit_matching(&self, patterns: &[String]) -> bool {
+        self.journal.holds_unit_matching(patterns)
     }
 
     /// Wait for activity on a listening socket: (unit, line). The descriptors are registered
@@ -214,7 +213,7 @@ impl Services {
     /// Print the engine's notes and start readers for its new pipes; once stdout has drained
     /// after dropping lines, say what was dropped and what the rings still hold.
     pub fn pump(&mut self, output: Option<&mut Output>) {
-        let unshown = std::mem::take(&mut self.unshown);
+        let unshown = self.ingest.take_unshown();
         if let Some(out) = output {
             for entry in unshown {
                 let text = render(&entry, None, self.format, !out.terminal());
@@ -255,6 +254,8 @@ impl Services {
             &line.bytes,
             line.truncated,
         );
+        self.ingest
+            .forward(entry, None, std::time::Instant::now(), false);
         if let Some(out) = output {
             let raw = !out.terminal();
             let text = render(entry, line.ident.as_deref(), self.format, raw);
@@ -263,76 +264,26 @@ impl Services {
         }
     }
 
-    /// Wait for datagrams on `/dev/log` (a bounded batch); pending forever without it.
-    pub async fn syslog_batch(&self) -> Vec<Datagram> {
-        match &self.devlog {
-            Some(devlog) => match devlog.next_batch().await {
-                Ok(batch) => batch,
-                Err(e) => {
-                    crate::log::warn(format_args!("{}: {e}", devlog.path().display()));
-                    std::future::pending().await
-                }
-            },
-            None => std::future::pending().await,
+    /// Wait for what the journal's sockets have (a bounded batch); pending forever without
+    /// them.
+    pub async fn journal_activity(&self) -> Activity {
+        self.ingest.next().await
+    }
+
+    /// Read what the journal's sockets hold now (bounded batches), before the exits just
+    /// signalled are reaped: a sender that was a unit's process is still known while it is a
+    /// zombie.
+    pub fn read_journal_queued(&mut self) {
+        for activity in self.ingest.queued() {
+            self.on_journal(activity);
         }
     }
 
-    /// Read what `/dev/log` holds now (a bounded batch), before the exits just signalled are
-    /// reaped: a sender that was a unit's process is still known while it is a zombie.
-    pub fn read_syslog_queued(&mut self) {
-        if let Some(devlog) = &self.devlog {
-            let (batch, _) = devlog.read_queued(crate::journal::devlog::PER_TURN);
-            self.on_syslog(batch);
-        }
-    }
-
-    /// Keep syslog datagrams in their senders' units' rings, within the rate limit; they are
-    /// shown on stdout by the next [`Self::pump`].
-    pub fn on_syslog(&mut self, batch: Vec<Datagram>) {
-        let now = Instant::now();
-        for datagram in batch {
-            let record = crate::journal::syslog::parse(&datagram.bytes);
-            let unit = datagram
-                .sender
-                // 0: a sender outside our PID namespace.
-                .filter(|&pid| pid > 0)
-                .and_then(|pid| self.engine.unit_of_sender(pid))
-                .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
-            match self
-                .limits
-                .admit(&unit, now, ratelimit::INTERVAL, ratelimit::BURST)
-            {
-                Verdict::Drop => continue,
-                Verdict::PassAfter(n) => {
-                    crate::log::warn(format_args!("Suppressed {n} messages from {unit}"));
-                }
-                Verdict::Pass => {}
-            }
-            if unit == UNKNOWN_SOURCE && !self.told_unknown {
-                self.told_unknown = true;
-                crate::log::info(format_args!(
-                    "syslog lines whose sender had exited before they were read, or runs outside \
-                     every unit, are kept as '{UNKNOWN_SOURCE}' (initctl logs without a unit)"
-                ));
-            }
-            let meta = Meta {
-                priority: record.priority,
-                facility: record.facility,
-                identifier: record.identifier.map(Arc::from),
-            };
-            let entry = self.journal.append_with(
-                &unit,
-                datagram
-                    .sender
-                    .filter(|&pid| pid > 0)
-                    .or(record.pid)
-                    .unwrap_or(0),
-                Stream::Syslog,
-                (&record.message, datagram.truncated),
-                Some(Box::new(meta)),
-            );
-            self.unshown.push(entry.clone());
-        }
+    /// Keep what the journal's sockets had in the senders' units' rings, within the rate
+    /// limit; it is shown on stdout by the next [`Self::pump`].
+    pub fn on_journal(&mut self, activity: Activity) {
+        self.ingest
+            .on_activity(activity, &mut self.journal, &self.engine);
     }
 
     /// Note in the journal which lines stdout dropped.
@@ -417,30 +368,6 @@ fn apply_tmpfiles(root: &std::path::Path, spec: &SpecifierContext) {
     }
     for s in report.skipped {
         crate::log::info(format_args!("{s}"));
-    }
-}
-
-/// `/dev/log` at `path` (the root's `dev/log`); None, said, when it cannot be bound.
-fn bind_devlog(path: &std::path::Path) -> Option<DevLog> {
-    if !path.parent().is_some_and(std::path::Path::is_dir) {
-        crate::log::info(format_args!(
-            "{}: no such directory; syslog(3) lines of services are not kept",
-            path.parent().unwrap_or(path).display()
-        ));
-        return None;
-    }
-    match DevLog::bind(path) {
-        Ok(devlog) => Some(devlog),
-        Err(e @ crate::journal::devlog::BindError::Taken { .. }) => {
-            crate::log::info(format_args!("{e}"));
-            None
-        }
-        Err(e) => {
-            crate::log::warn_if_root(format_args!(
-                "{e}; syslog(3) lines of services are not kept"
-            ));
-            None
-        }
     }
 }
 

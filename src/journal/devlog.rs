@@ -1,8 +1,12 @@
-//! `/dev/log`: the datagram socket syslog(3) and `logger` write to, bound by PID 1 before the
-//! first unit starts, world-writable as journald's, with SO_PASSCRED so every datagram comes
-//! with its sender's pid (which unit sent it is the caller's to decide). Reads are bounded per
-//! call, so a flood cannot hold PID 1's loop; descriptors sent along are closed unread. Must
-//! not parse (see [`super::syslog`]) nor store a line.
+//! The journal's datagram sockets: `/dev/log` (where syslog(3) and `logger` write) and
+//! `/run/systemd/journal/socket` (journald's native protocol), bound by PID 1 before the first
+//! unit starts, world-writable as journald's, with SO_PASSCRED so every datagram comes with its
+//! sender's pid and uid (which unit sent it is the caller's to decide). Reads are bounded per
+//! call, so a flood cannot hold PID 1's loop. A syslog datagram is cut at [`MAX_LINE`] and
+//! descriptors sent along are closed unread; a native one is read whole up to
+//! [`MAX_ENTRY`](super::native::MAX_ENTRY) and keeps the first descriptor (a memfd holding the
+//! entry), the others closed. Must not parse (see [`super::syslog`], [`super::native`]) nor
+//! store a line.
 
 use std::io::{self, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -16,8 +20,18 @@ use tokio::io::unix::AsyncFd;
 use super::line::MAX_LINE;
 use crate::sys::Registered;
 
-/// The largest datagram read whole; longer ones are cut to [`MAX_LINE`] and marked.
+/// The largest syslog datagram read; longer ones are cut to [`MAX_LINE`] and marked.
 const BUFFER: usize = 64 * 1024;
+
+/// What a socket takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Syslog lines, cut at [`MAX_LINE`]; descriptors closed unread.
+    Syslog,
+    /// Native entries, whole up to [`MAX_ENTRY`](super::native::MAX_ENTRY) (a longer one is
+    /// marked truncated, for the caller to refuse); the first descriptor kept.
+    Native,
+}
 
 /// At most this many datagrams are read per turn of PID 1's loop.
 pub const PER_TURN: usize = 256;
@@ -26,13 +40,17 @@ pub const PER_TURN: usize = 256;
 const RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 
 /// One datagram as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Datagram {
     /// The sender's pid in our PID namespace (SCM_CREDENTIALS); None if none came.
     pub sender: Option<i32>,
+    /// The sender's uid (SCM_CREDENTIALS).
+    pub uid: Option<u32>,
     pub bytes: Vec<u8>,
-    /// Longer than [`MAX_LINE`]: cut.
+    /// Longer than what the socket's [`Kind`] keeps: cut.
     pub truncated: bool,
+    /// A descriptor sent along (native sockets only: a memfd holding the entry).
+    pub fd: Option<OwnedFd>,
 }
 
 /// The bound `/dev/log`.
@@ -40,37 +58,71 @@ pub struct Datagram {
 pub struct DevLog {
     fd: AsyncFd<Registered<OwnedFd>>,
     path: PathBuf,
+    kind: Kind,
+    /// The socket file, removed with it.
+    _file: Made,
     buf: std::cell::RefCell<Vec<u8>>,
+}
+
+/// A file PID 1 made (a socket, the `/dev/log` symlink), known by its device and inode, that
+/// goes with it (a stale socket would swallow the lines of a root shared with others), unless
+/// something else has been put there since.
+#[derive(Debug)]
+pub struct Made {
+    path: PathBuf,
+    inode: (u64, u64),
+}
+
+impl Made {
+    /// The file just made at `path`; None when there is none.
+    pub fn at(path: &Path) -> Option<Made> {
+        Some(Made {
+            path: path.to_owned(),
+            inode: identity(path)?,
+        })
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        if identity(&self.path) == Some(self.inode) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The device and inode of the file at `path`, not following a symlink.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Why `/dev/log` was not bound.
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
-    #[error("{path}: another syslog daemon listens there (mounted from the host?); left to it")]
+    #[error("{path}: another daemon listens there (mounted from the host?); left to it")]
     Taken { path: String },
     #[error("{path}: cannot bind: {source}")]
     Io { path: String, source: io::Error },
 }
 
 impl DevLog {
-    /// Bind at `path` (a stale socket or file there is replaced; a live one is left alone).
-    /// Needs a running tokio runtime.
+    /// Bind a syslog socket at `path` (a stale socket or file there is replaced; a live one is
+    /// left alone). Needs a running tokio runtime.
     pub fn bind(path: &Path) -> Result<DevLog, BindError> {
+        DevLog::bind_kind(path, Kind::Syslog)
+    }
+
+    /// Bind a socket taking `kind` at `path`, as [`DevLog::bind`].
+    pub fn bind_kind(path: &Path, kind: Kind) -> Result<DevLog, BindError> {
         let shown = path.display().to_string();
         let io = |source| BindError::Io {
             path: shown.clone(),
             source,
         };
-        if UnixStream::connect(path).is_ok() || connect_datagram(path) {
-            return Err(BindError::Taken {
-                path: shown.clone(),
-            });
-        }
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
+        clear(path)?;
         let socket = UnixDatagram::bind(path).map_err(io)?;
         // Every user may log; who sent what is known from the credentials, not file modes.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
@@ -81,10 +133,19 @@ impl DevLog {
         if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
             let _ = setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER);
         }
+        let file = Made::at(path).ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
+        // A zeroed allocation: the pages of a native socket's large buffer cost memory only
+        // once a datagram that large has come.
+        let size = match kind {
+            Kind::Syslog => BUFFER,
+            Kind::Native => super::native::MAX_ENTRY,
+        };
         Ok(DevLog {
             fd: crate::sys::register(OwnedFd::from(socket)).map_err(io)?,
             path: path.to_owned(),
-            buf: std::cell::RefCell::new(vec![0; BUFFER]),
+            kind,
+            _file: file,
+            buf: std::cell::RefCell::new(vec![0; size]),
         })
     }
 
@@ -96,16 +157,7 @@ impl DevLog {
     /// Wait for datagrams and return those queued, at most [`PER_TURN`]. Cancel-safe: nothing
     /// is read before the wait is over.
     pub async fn next_batch(&self) -> io::Result<Vec<Datagram>> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            let (batch, drained) = self.read_queued(PER_TURN);
-            if drained {
-                guard.clear_ready();
-            }
-            if !batch.is_empty() {
-                return Ok(batch);
-            }
-        }
+        next_batch(&self.fd, || self.read_queued(PER_TURN)).await
     }
 
     /// The datagrams queued now, at most `max`, without waiting; and whether the queue was
@@ -114,7 +166,7 @@ impl DevLog {
         let mut out = Vec::new();
         let mut buf = self.buf.borrow_mut();
         while out.len() < max {
-            match receive(self.fd.get_ref().get(), &mut buf) {
+            match receive(self.fd.get_ref().get(), &mut buf, self.kind) {
                 Ok(Some(d)) => out.push(d),
                 Ok(None) | Err(Errno::EINTR) => {}
                 Err(_) => return (out, true),
@@ -124,13 +176,49 @@ impl DevLog {
     }
 }
 
+/// Wait until `fd` is readable and return what `read` finds queued (non-empty); `read` says
+/// whether it found the queue empty, so that readiness is cleared.
+pub(super) async fn next_batch<T>(
+    fd: &AsyncFd<Registered<OwnedFd>>,
+    read: impl Fn() -> (Vec<T>, bool),
+) -> io::Result<Vec<T>> {
+    loop {
+        let mut guard = fd.readable().await?;
+        let (batch, drained) = read();
+        if drained {
+            guard.clear_ready();
+        }
+        if !batch.is_empty() {
+            return Ok(batch);
+        }
+    }
+}
+
+/// Make way for a socket at `path`: refused when one listens there (another daemon's, or
+/// the host's mounted in), else whatever is there (a stale socket, a file) is removed.
+pub fn clear(path: &Path) -> Result<(), BindError> {
+    if UnixStream::connect(path).is_ok() || connect_datagram(path) {
+        return Err(BindError::Taken {
+            path: path.display().to_string(),
+        });
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(BindError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
 /// A datagram socket listening at `path` (connect succeeds only when one is bound).
 fn connect_datagram(path: &Path) -> bool {
     UnixDatagram::unbound().is_ok_and(|s| s.connect(path).is_ok())
 }
 
-/// Read one datagram without blocking; Ok(None) for an empty one.
-fn receive(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<Datagram>, Errno> {
+/// Read one datagram without blocking; Ok(None) for an empty one without a descriptor.
+fn receive(fd: &OwnedFd, buf: &mut [u8], kind: Kind) -> Result<Option<Datagram>, Errno> {
     let mut iov = [IoSliceMut::new(buf)];
     let mut cmsg = nix::cmsg_space!(libc::ucred, [std::os::fd::RawFd; 16]);
     let msg = recvmsg::<()>(
@@ -139,25 +227,40 @@ fn receive(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<Datagram>, Errno> {
         Some(&mut cmsg),
         MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_TRUNC,
     )?;
-    let mut sender = None;
+    let (mut sender, mut uid, mut kept_fd) = (None, None, None);
     for control in msg.cmsgs()? {
         match control {
-            ControlMessageOwned::ScmCredentials(creds) => sender = Some(creds.pid()),
+            ControlMessageOwned::ScmCredentials(creds) => {
+                sender = Some(creds.pid());
+                uid = Some(creds.uid());
+            }
             ControlMessageOwned::ScmRights(fds) => {
-                fds.into_iter().for_each(crate::sys::close_received)
+                for fd in fds {
+                    if kind == Kind::Native && kept_fd.is_none() {
+                        kept_fd = Some(crate::sys::take_received(fd));
+                    } else {
+                        crate::sys::close_received(fd);
+                    }
+                }
             }
             _ => {}
         }
     }
     let len = msg.bytes;
-    if len == 0 {
+    if len == 0 && kept_fd.is_none() {
         return Ok(None);
     }
-    let kept = len.min(MAX_LINE).min(buf.len());
+    let limit = match kind {
+        Kind::Syslog => MAX_LINE,
+        Kind::Native => usize::MAX,
+    };
+    let kept = len.min(limit).min(buf.len());
     Ok(Some(Datagram {
         sender,
+        uid,
         bytes: buf[..kept].to_vec(),
         truncated: len > kept,
+        fd: kept_fd,
     }))
 }
 
@@ -194,8 +297,16 @@ mod tests {
         // Negative control: a second bind while the first listens is refused.
         assert!(matches!(DevLog::bind(&path), Err(BindError::Taken { .. })));
         drop(log);
-        // Once it is gone, the stale socket file is replaced.
-        DevLog::bind(&path).unwrap();
+        // Its socket file went with it; a stale one is replaced.
+        assert!(!path.exists());
+        UnixDatagram::bind(&path).unwrap();
+        let again = DevLog::bind(&path).unwrap();
+        // A socket bound there by someone else since is theirs: not removed.
+        std::fs::remove_file(&path).unwrap();
+        let theirs = UnixDatagram::bind(&path).unwrap();
+        drop(again);
+        assert!(path.exists());
+        drop(theirs);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

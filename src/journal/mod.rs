@@ -1,16 +1,22 @@
 //! The journal: what routes and stores the output of services, hooks and the main command's
 //! siblings in PID 1 — cutting each stream into bounded lines ([`line`](mod@line)), keeping
 //! each unit's recent lines under one total cap for `initctl logs` ([`ring`]), and rendering
-//! them for PID 1's stdout ([`format`](mod@format)), and taking syslog datagrams on `/dev/log`
-//! ([`devlog`], [`syslog`], [`ratelimit`]). It sits above [`crate::service`] and beside the
+//! them for PID 1's stdout ([`format`](mod@format)), and taking what journald takes: syslog
+//! datagrams on `/dev/log` ([`devlog`], [`syslog`], [`ratelimit`]), native entries on
+//! `/run/systemd/journal/socket` ([`native`]), stream connections on
+//! `/run/systemd/journal/stdout` ([`stream`]), and forwarding every line to a syslog daemon
+//! of the image ([`forward`]). It sits above [`crate::service`] and beside the
 //! manager: which unit sent a datagram is asked of the engine by PID 1's loop. Must not
 //! write to a file descriptor itself ([`crate::log::output`] does, never blocking) nor know
 //! the control socket. bosun's own diagnostics are [`crate::log`]'s.
 
 pub mod devlog;
 pub mod format;
+pub mod forward;
 pub mod line;
+pub mod native;
 pub mod pipe;
 pub mod ratelimit;
 pub mod ring;
+pub mod stream;
 pub mod syslog;

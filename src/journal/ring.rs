@@ -16,6 +16,8 @@ pub enum Stream {
     Stderr,
     /// A datagram on `/dev/log`.
     Syslog,
+    /// An entry on `/run/systemd/journal/socket`, journald's native protocol.
+    Journal,
 }
 
 impl Stream {
@@ -24,6 +26,17 @@ impl Stream {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
             Stream::Syslog => "syslog",
+            Stream::Journal => "journal",
+        }
+    }
+
+    /// journald's `_TRANSPORT=` for a line that came this way: standard output and error are
+    /// both `stdout` (a stream connection), `/dev/log` is `syslog`, the native socket `journal`.
+    pub fn transport(self) -> &'static str {
+        match self {
+            Stream::Stdout | Stream::Stderr => "stdout",
+            Stream::Syslog => "syslog",
+            Stream::Journal => "journal",
         }
     }
 }
@@ -46,6 +59,60 @@ pub struct Entry {
     pub syslog: Option<Box<Meta>>,
 }
 
+impl Entry {
+    /// The line's priority: what it said about itself, else info, as journald gives a stream
+    /// line without a `<N>` prefix (stderr's too).
+    pub fn priority(&self) -> u8 {
+        self.syslog
+            .as_deref()
+            .map_or(crate::vocab::text::DEFAULT_PRIORITY, |m| m.priority)
+    }
+
+    /// SYSLOG_IDENTIFIER: what the line said, else the one bosun gives its unit
+    /// ([`crate::vocab::text::unit_identifier`]).
+    pub fn identifier(&self) -> &str {
+        match self.syslog.as_deref().and_then(|m| m.identifier.as_deref()) {
+            Some(id) => id,
+            None => crate::vocab::text::unit_identifier(&self.unit),
+        }
+    }
+}
+
+/// Which lines a query wants, as journalctl's matches select them: every condition given
+/// must hold; an empty list or `None` selects everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Unit names or glob patterns (fnmatch, as journalctl matches `-u` patterns against the
+    /// units the journal holds); a line matches when its unit matches one.
+    pub units: Vec<String>,
+    /// SYSLOG_IDENTIFIER values (`-t`), exact.
+    pub identifiers: Vec<String>,
+    /// Bit N set: priority N is wanted (`-p`); `None`: all.
+    pub priorities: Option<u8>,
+    /// Lines at or after this time (`--since`).
+    pub since: Option<SystemTime>,
+    /// Lines at or before this time (`--until`).
+    pub until: Option<SystemTime>,
+}
+
+impl Filter {
+    fn wants_unit(&self, unit: &str) -> bool {
+        self.units.is_empty()
+            || self
+                .units
+                .iter()
+                .any(|u| u == unit || crate::unit::glob::fnmatch(u, unit))
+    }
+
+    fn wants(&self, e: &Entry) -> bool {
+        self.priorities
+            .is_none_or(|mask| mask & (1u8 << e.priority().min(7)) != 0)
+            && self.since.is_none_or(|t| e.time >= t)
+            && self.until.is_none_or(|t| e.time <= t)
+            && (self.identifiers.is_empty() || self.identifiers.iter().any(|i| i == e.identifier()))
+    }
+}
+
 /// The fields a syslog line carries beyond its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
@@ -54,6 +121,21 @@ pub struct Meta {
     pub facility: u8,
     /// SYSLOG_IDENTIFIER.
     pub identifier: Option<Arc<str>>,
+    /// Other fields (a native entry's own, LogExtraFields=): name, value.
+    pub fields: Vec<(Box<str>, Box<[u8]>)>,
+}
+
+impl Entry {
+    /// What the entry costs against the limits: its text, its fields, and bookkeeping.
+    fn size(&self) -> usize {
+        let fields = self.syslog.as_deref().map_or(0, |m| {
+            m.fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 16)
+                .sum::<usize>()
+        });
+        self.line.len() + fields + ENTRY_OVERHEAD
+    }
 }
 
 /// Bookkeeping cost of an entry beyond its bytes, so many empty lines still count.
@@ -73,7 +155,7 @@ impl Ring {
         let mut freed = 0;
         while self.bytes > limit && self.entries.len() > 1 {
             if let Some(old) = self.entries.pop_front() {
-                let size = old.line.len() + ENTRY_OVERHEAD;
+                let size = old.size();
                 self.bytes -= size;
                 freed += size;
                 self.dropped += 1;
@@ -151,7 +233,7 @@ impl Journal {
             syslog,
         };
         self.next_seq += 1;
-        let size = entry.line.len() + ENTRY_OVERHEAD;
+        let size = entry.size();
         ring.bytes += size;
         self.total += size;
         ring.entries.push_back(entry);
@@ -251,25 +333,35 @@ impl Journal {
 
     /// The last `n` entries of `unit` (all units when None), oldest first.
     pub fn tail(&self, unit: Option<&str>, n: usize) -> Vec<&Entry> {
-        self.tail_before(unit, n, 0)
+        self.tail_before(unit, n, 0, &Filter::default())
     }
 
-    /// The last `n` entries of `unit` (all units when None) older than `before` (0: the
-    /// newest), oldest first: a page of what came before.
-    pub fn tail_before(&self, unit: Option<&str>, n: usize, before: u64) -> Vec<&Entry> {
-        let mut all = self.select(unit, 0);
-        if before > 0 {
-            all.truncate(all.partition_point(|e| e.seq < before));
-        }
-        let skip = all.len().saturating_sub(n);
-        all.drain(..skip);
-        all
+    /// The last `n` entries of `unit` (all units when None) that `filter` wants, older than
+    /// `before` (0: the newest), oldest first: a page of what came before.
+    pub fn tail_before(
+        &self,
+        unit: Option<&str>,
+        n: usize,
+        before: u64,
+        filter: &Filter,
+    ) -> Vec<&Entry> {
+        self.select(unit, (0, before), n, filter)
     }
 
-    /// Entries of `unit` (all units when None) with a sequence number above `seq`, oldest
-    /// first: what a follower that has seen up to `seq` has not seen yet.
-    pub fn since(&self, unit: Option<&str>, seq: u64) -> Vec<&Entry> {
-        self.select(unit, seq)
+    /// Entries of `unit` (all units when None) that `filter` wants with a sequence number
+    /// above `seq`, oldest first: what a follower that has seen up to `seq` has not seen yet.
+    pub fn since(&self, unit: Option<&str>, seq: u64, filter: &Filter) -> Vec<&Entry> {
+        self.select(unit, (seq, 0), usize::MAX, filter)
+    }
+
+    /// Whether a unit the journal holds lines of matches one of `patterns` (journalctl
+    /// complains when its `-u` globs match none: "No data available").
+    pub fn holds_unit_matching(&self, patterns: &[String]) -> bool {
+        let filter = Filter {
+            units: patterns.to_vec(),
+            ..Filter::default()
+        };
+        self.rings.keys().any(|u| filter.wants_unit(u))
     }
 
     /// The sequence number of the newest entry (0 when empty).
@@ -282,22 +374,50 @@ impl Journal {
         self.rings.get(unit).map_or(0, |r| r.dropped)
     }
 
-    fn select(&self, unit: Option<&str>, after: u64) -> Vec<&Entry> {
-        let mut out: Vec<&Entry> = match unit {
+    /// The last `n` entries that `filter` wants of `unit` (all units when None) with a
+    /// sequence number above `after` and below `before` (0: no bound), oldest first. Each ring
+    /// is in sequence order, so each gives at most its own last `n` (found from its end): the
+    /// last lines of a large journal cost what they return, not the journal's size.
+    fn select(
+        &self,
+        unit: Option<&str>,
+        (after, before): (u64, u64),
+        n: usize,
+        filter: &Filter,
+    ) -> Vec<&Entry> {
+        let rings: Vec<&Ring> = match unit {
             Some(unit) => self
                 .rings
                 .get(unit)
-                .map(|r| r.entries.iter().filter(|e| e.seq > after).collect())
-                .unwrap_or_default(),
+                .filter(|_| filter.wants_unit(unit))
+                .into_iter()
+                .collect(),
             None => self
                 .rings
-                .values()
-                .flat_map(|r| r.entries.iter().filter(|e| e.seq > after))
+                .iter()
+                .filter(|(u, _)| filter.wants_unit(u))
+                .map(|(_, r)| r)
                 .collect(),
         };
-        if unit.is_none() {
-            out.sort_unstable_by_key(|e| e.seq);
+        let mut out: Vec<&Entry> = Vec::new();
+        for ring in rings {
+            let from = ring.entries.partition_point(|e| e.seq <= after);
+            let to = if before > 0 {
+                ring.entries.partition_point(|e| e.seq < before)
+            } else {
+                ring.entries.len()
+            };
+            out.extend(
+                ring.entries
+                    .range(from..to.max(from))
+                    .rev()
+                    .filter(|e| filter.wants(e))
+                    .take(n),
+            );
         }
+        out.sort_unstable_by_key(|e| e.seq);
+        let skip = out.len().saturating_sub(n);
+        out.drain(..skip);
         out
     }
 }
@@ -323,8 +443,9 @@ mod tests {
         assert_eq!(lines(&j.tail(Some("a"), 1)), ["a:3"]);
         let seen = j.last_seq();
         j.append("b", 2, Stream::Stdout, b"4", false);
-        assert_eq!(lines(&j.since(None, seen)), ["b:4"]);
-        assert!(j.since(Some("a"), seen).is_empty());
+        let all = Filter::default();
+        assert_eq!(lines(&j.since(None, seen, &all)), ["b:4"]);
+        assert!(j.since(Some("a"), seen, &all).is_empty());
         assert!(j.tail(Some("nope"), 5).is_empty());
     }
 
@@ -338,6 +459,40 @@ mod tests {
         assert_eq!(j.tail(Some("noisy"), usize::MAX).len(), 10);
         assert_eq!(j.dropped("noisy"), 990);
         assert_eq!(lines(&j.tail(Some("quiet"), 5)), ["quiet:kept"]);
+    }
+
+    #[test]
+    fn fields_count_against_the_limits() {
+        let meta = |n: usize| Meta {
+            priority: 6,
+            facility: 1,
+            identifier: None,
+            fields: vec![("F".into(), vec![b'v'; n].into())],
+        };
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        j.append("u", 1, Stream::Journal, b"m", false);
+        let bare = j.total_bytes();
+        j.append_with(
+            "u",
+            1,
+            Stream::Journal,
+            (b"m", false),
+            Some(Box::new(meta(1000))),
+        );
+        assert!(j.total_bytes() - bare >= bare + 1000, "{}", j.total_bytes());
+        // Entries whose fields fill the ring push out the oldest, as long lines do.
+        let mut j = Journal::new(10_000, 1 << 20);
+        for _ in 0..20 {
+            j.append_with(
+                "u",
+                1,
+                Stream::Journal,
+                (b"m", false),
+                Some(Box::new(meta(1000))),
+            );
+        }
+        assert!(j.tail(Some("u"), usize::MAX).len() < 10);
+        assert!(j.total_bytes() <= 10_000);
     }
 
     #[test]
@@ -387,11 +542,73 @@ mod tests {
             );
         }
         let seqs = |v: Vec<&Entry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
-        assert_eq!(seqs(j.tail_before(None, 3, 0)), [8, 9, 10]);
-        assert_eq!(seqs(j.tail_before(None, 3, 8)), [5, 6, 7]);
-        assert_eq!(seqs(j.tail_before(Some("a"), 2, 7)), [3, 5]);
-        assert_eq!(seqs(j.tail_before(None, 5, 3)), [1, 2]);
-        assert!(j.tail_before(None, 5, 1).is_empty());
+        let all = Filter::default();
+        assert_eq!(seqs(j.tail_before(None, 3, 0, &all)), [8, 9, 10]);
+        assert_eq!(seqs(j.tail_before(None, 3, 8, &all)), [5, 6, 7]);
+        assert_eq!(seqs(j.tail_before(Some("a"), 2, 7, &all)), [3, 5]);
+        assert_eq!(seqs(j.tail_before(None, 5, 3, &all)), [1, 2]);
+        assert!(j.tail_before(None, 5, 1, &all).is_empty());
+    }
+
+    #[test]
+    fn filters_select_before_the_count() {
+        let mut j = Journal::new(1 << 20, 1 << 20);
+        let meta = |priority, id: &str| {
+            Some(Box::new(Meta {
+                priority,
+                facility: 3,
+                identifier: Some(Arc::from(id)),
+                fields: Vec::new(),
+            }))
+        };
+        j.append_with(
+            "web.service",
+            1,
+            Stream::Syslog,
+            (b"e1", false),
+            meta(3, "nginx"),
+        );
+        for _ in 0..5 {
+            j.append("web.service", 1, Stream::Stdout, b"info", false);
+        }
+        j.append("web-2.service", 2, Stream::Stderr, b"other", false);
+        j.append_with(
+            "cron.service",
+            3,
+            Stream::Syslog,
+            (b"e2", false),
+            meta(2, "CRON"),
+        );
+        let only = |f: Filter, n| lines(&j.tail_before(None, n, 0, &f));
+        // The last error of all is found however many lines came after it.
+        let errors = Filter {
+            priorities: Some(0b1111),
+            ..Filter::default()
+        };
+        assert_eq!(only(errors.clone(), 1), ["cron.service:e2"]);
+        assert_eq!(only(errors, 10), ["web.service:e1", "cron.service:e2"]);
+        // Globs and exact names; stdout lines are info, their identifier the unit's stem.
+        let web = Filter {
+            units: vec!["web*".into()],
+            priorities: Some(1 << 6),
+            ..Filter::default()
+        };
+        assert_eq!(only(web, 2), ["web.service:info", "web-2.service:other"]);
+        let ids = Filter {
+            identifiers: vec!["nginx".into(), "web-2".into()],
+            ..Filter::default()
+        };
+        assert_eq!(only(ids, 10), ["web.service:e1", "web-2.service:other"]);
+        // Negative controls: a time window after every line, a unit nobody wrote.
+        let later = Filter {
+            since: Some(SystemTime::now() + std::time::Duration::from_secs(60)),
+            ..Filter::default()
+        };
+        assert!(only(later, 10).is_empty());
+        assert!(j.holds_unit_matching(&["cr?n.*".into()]));
+        assert!(!j.holds_unit_matching(&["ssh*".into()]));
+        let all = Filter::default();
+        assert_eq!(j.since(None, 7, &all).len(), 1);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn parse(datagram: &[u8]) -> Record {
 }
 
 /// `<N>` with 1 to 3 digits and N at most 191 (facility local7, debug); the rest of the line.
-fn split_priority(line: &[u8]) -> (Option<u8>, &[u8]) {
+pub fn split_priority(line: &[u8]) -> (Option<u8>, &[u8]) {
     let Some(body) = line.strip_prefix(b"<") else {
         return (None, line);
     };

@@ -335,15 +335,22 @@ fn capability_bit(name: &str) -> Option<u32> {
         .and_then(|i| u32::try_from(i).ok())
 }
 
-/// True when /usr was updated after /etc (or /var) last caught up (`.updated` stamp).
+/// True when /usr was updated after /etc (or /var) last caught up (`.updated` stamp); never
+/// on a read-only file system (an image run with a read-only root), where the update could
+/// not be made, as systemd 252's condition_test_needs_update() says.
 fn needs_update(root: &Path, which: &str) -> bool {
     let base = root.join(which.trim_start_matches('/'));
+    if nix::sys::statvfs::statvfs(&base)
+        .is_ok_and(|st| st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+    {
+        return false;
+    }
     let usr = fs::metadata(root.join("usr")).and_then(|m| m.modified());
     let stamp = fs::metadata(base.join(".updated")).and_then(|m| m.modified());
+    // Anything unreadable suggests an update, "rather too many than too few" (systemd).
     match (usr, stamp) {
         (Ok(usr), Ok(stamp)) => usr > stamp,
-        (Ok(_), Err(_)) => true,
-        _ => false,
+        _ => true,
     }
 }
 
@@ -500,11 +507,11 @@ impl System {
     }
 }
 
-/// The container technology, as systemd-detect-virt names it.
+/// The container technology, as systemd-detect-virt names it. As for systemd 252 as PID 1
+/// (detect_container()), the `container` variable the runtime gives PID 1 is authoritative
+/// when set: its value names the technology, empty says "not a container".
 fn detect_container(root: &Path) -> String {
-    if let Ok(v) = std::env::var("container")
-        && !v.is_empty()
-    {
+    if let Ok(v) = std::env::var("container") {
         return v;
     }
     if root.join("run/.containerenv").exists() {

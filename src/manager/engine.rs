@@ -5,7 +5,7 @@
 //!
 //! Each unit type is a module behind `UnitType` (systemd's unit vtable, in `unit_type.rs`):
 //! `service`, `socket`, `timer`, `path`, `target`, `mount`, `slice` (and `Inert`, a unit that
-//! cannot run). What a unit is
+//! cannot run; systemd's own units that bosun provides or does not run are `provided.rs`'s). What a unit is
 //! made to do is its type's: besides making a unit's run-time part at load, this file matches
 //! on the type only to dispatch a job (`run_job`) or a process's end (`on_exit`) to it.
 //!
@@ -16,6 +16,7 @@ mod gc;
 mod job_timer;
 mod mount;
 mod path;
+pub mod provided;
 mod query;
 mod requests;
 mod service;
@@ -31,6 +32,7 @@ mod tests;
 pub use job_timer::UnitAction;
 use mount::MountRun;
 use path::PathRun;
+use provided::ProvidedRun;
 pub use query::{
     ExecSnapshot, LoadStatus, PathFacts, Refusal, RefusalReason, Tracking, UnitSnapshot, now_ms,
 };
@@ -116,6 +118,8 @@ enum UnitRun {
     Mount(MountRun),
     Slice(SliceRun),
     Path(Box<PathRun>),
+    /// One of systemd's own units that bosun provides or does not run (`provided.rs`).
+    Provided(ProvidedRun),
     /// Cannot run: load errors, masked, not found, or a type bosun does not run yet.
     Inert(Inert),
 }
@@ -131,6 +135,7 @@ impl UnitRun {
             UnitRun::Path(run) => &**run,
             UnitRun::Mount(run) => run,
             UnitRun::Slice(run) => run,
+            UnitRun::Provided(run) => run,
             UnitRun::Inert(run) => run,
         }
     }
@@ -145,6 +150,7 @@ impl UnitRun {
             UnitRun::Mount(run) => run,
             UnitRun::Slice(run) => run,
             UnitRun::Path(run) => &mut **run,
+            UnitRun::Provided(run) => run,
             UnitRun::Inert(run) => run,
         }
     }
@@ -308,6 +314,9 @@ impl Engine {
             }
             LoadState::Loaded => {}
         }
+        if let Some(policy) = provided::policy(name) {
+            return UnitRun::Provided(ProvidedRun::new(policy, &loaded.unit.kind));
+        }
         match &loaded.unit.kind {
             UnitKind::Target => UnitRun::Target(TargetRun::default()),
             UnitKind::Service(section) => self.service_runtime(name, section, &loaded.unit.unit),
@@ -448,7 +457,13 @@ impl Engine {
             Some(UnitRun::Socket(_)) => SocketRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Timer(_)) => TimerRun::on_exit(self, &unit, pid, termination, now),
             Some(UnitRun::Target(_)) => TargetRun::on_exit(self, &unit, pid, termination, now),
-            Some(UnitRun::Mount(_) | UnitRun::Slice(_) | UnitRun::Path(_) | UnitRun::Inert(_))
+            Some(
+                UnitRun::Mount(_)
+                | UnitRun::Slice(_)
+                | UnitRun::Path(_)
+                | UnitRun::Provided(_)
+                | UnitRun::Inert(_),
+            )
             | None => {}
         }
         self.dispatch(now);
@@ -544,6 +559,8 @@ impl Engine {
             (Some(UnitRun::Slice(_)), JobKind::Stop) => SliceRun::stop(self, unit, now),
             (Some(UnitRun::Path(_)), JobKind::Start) => PathRun::start(self, unit, now),
             (Some(UnitRun::Path(_)), JobKind::Stop) => PathRun::stop(self, unit, now),
+            (Some(UnitRun::Provided(_)), JobKind::Start) => ProvidedRun::start(self, unit, now),
+            (Some(UnitRun::Provided(_)), JobKind::Stop) => ProvidedRun::stop(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Start) => Inert::start(self, unit, now),
             (Some(UnitRun::Inert(_)), JobKind::Stop) => Inert::stop(self, unit, now),
             (None, _) => self.finish_job(unit, JobResult::Failed),

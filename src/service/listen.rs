@@ -14,7 +14,7 @@ use nix::sys::socket::{
     SockaddrStorage, UnixAddr, sockopt,
 };
 
-use crate::unit::model::{Listen, ListenAddress, ListenKind, SocketSection};
+use crate::unit::model::{BindIpv6Only, Listen, ListenAddress, ListenKind, SocketSection};
 use crate::unit::value::Size;
 
 /// Why a `Listen*=` line could not be opened.
@@ -101,7 +101,7 @@ pub fn open(
             // Both families on one socket where the kernel has IPv6 (BindIPv6Only=default).
             match socket::socket(AddressFamily::Inet6, ty, flags, None) {
                 Ok(fd) => {
-                    inet_options(&fd, section, &what)?;
+                    inet_options(&fd, section, true, &what)?;
                     let any =
                         std::net::SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, *port, 0, 0);
                     socket::bind(fd.as_raw_fd(), &SockaddrIn6::from(any)).map_err(os(&what))?;
@@ -110,7 +110,7 @@ pub fn open(
                 Err(Errno::EAFNOSUPPORT) => {
                     let fd =
                         socket::socket(AddressFamily::Inet, ty, flags, None).map_err(os(&what))?;
-                    inet_options(&fd, section, &what)?;
+                    inet_options(&fd, section, false, &what)?;
                     let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, *port);
                     socket::bind(fd.as_raw_fd(), &SockaddrIn::from(any)).map_err(os(&what))?;
                     fd
@@ -128,7 +128,7 @@ pub fn open(
                 }
             };
             let fd = socket::socket(family, ty, flags, None).map_err(os(&what))?;
-            inet_options(&fd, section, &what)?;
+            inet_options(&fd, section, family == AddressFamily::Inet6, &what)?;
             socket::bind(fd.as_raw_fd(), sa.as_ref()).map_err(os(&what))?;
             fd
         }
@@ -289,9 +289,20 @@ fn common_options(fd: &OwnedFd, s: &SocketSection, what: &str) -> Result<(), Lis
     Ok(())
 }
 
-/// Options of IP sockets: SO_REUSEADDR always (as systemd), ReusePort=, KeepAlive=.
-fn inet_options(fd: &OwnedFd, s: &SocketSection, what: &str) -> Result<(), ListenError> {
+/// Options of IP sockets: SO_REUSEADDR always (as systemd), ReusePort=, KeepAlive=, and on an
+/// IPv6 socket BindIPv6Only= (IPV6_V6ONLY set either way unless `default`, as
+/// socket_address_listen() does: rpcbind.socket binds `0.0.0.0:111` and `[::]:111` with
+/// `ipv6-only`).
+fn inet_options(fd: &OwnedFd, s: &SocketSection, v6: bool, what: &str) -> Result<(), ListenError> {
     common_options(fd, s, what)?;
+    if v6 && s.bind_ipv6_only != BindIpv6Only::Default {
+        socket::setsockopt(
+            fd,
+            sockopt::Ipv6V6Only,
+            &(s.bind_ipv6_only == BindIpv6Only::Ipv6Only),
+        )
+        .map_err(os(format!("{what}: BindIPv6Only=")))?;
+    }
     socket::setsockopt(fd, sockopt::ReuseAddr, &true).map_err(os(what))?;
     if s.reuse_port {
         socket::setsockopt(fd, sockopt::ReusePort, &true)

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use super::directive::{self, Support};
 use super::exec::{self, ExecCommand};
 use super::model::{
-    Condition, ListenKind, NotifyAccess, RestartPolicy, ServiceSection, ServiceType, Unit,
-    UnitKind, UnitSection,
+    Condition, NotifyAccess, RestartPolicy, ServiceSection, ServiceType, Unit, UnitKind,
+    UnitSection,
 };
 use super::name::UnitName;
 use super::specifier::{self, SpecifierContext};
@@ -594,27 +594,7 @@ pub fn check_unit(unit: &Unit, path: &Path) -> Vec<Diagnostic> {
                 );
             }
         }
-        UnitKind::Socket(s) => {
-            if s.listen.is_empty() && s.unsupported_listen.is_empty() {
-                fail(
-                    "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.",
-                );
-            }
-            if s.accept
-                && s.listen
-                    .iter()
-                    .any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram)
-            {
-                fail(
-                    "Unit configured for accepting sockets, but sockets are non-accepting. Refusing.",
-                );
-            }
-            if s.accept && s.service.is_some() {
-                fail(
-                    "Explicit service configuration for accepting socket units not supported. Refusing.",
-                );
-            }
-        }
+        UnitKind::Socket(s) => super::apply_socket::check_socket(s, &mut fail),
         UnitKind::Timer(t) => {
             let empty = t.on_active.is_empty()
                 && t.on_boot.is_empty()

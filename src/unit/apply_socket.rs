@@ -1,13 +1,13 @@
 //! The keys of `[Socket]` (systemd.socket(5)) and `[Timer]` (systemd.timer(5)): listening
 //! addresses, socket options and timer triggers (`OnCalendar=` read by [`super::calendar`]).
-//! Parsing only: the engine opens the sockets (`manager/engine/socket.rs`) and arms the timers
-//! (`manager/engine/timer.rs`).
+//! Parsing, and the refusals of a socket unit at load (socket_verify()): the engine opens the
+//! sockets (`manager/engine/socket.rs`) and arms the timers (`manager/engine/timer.rs`).
 
 use std::path::PathBuf;
 
 use super::apply::{Applier, Outcome, bool_of, opt, parse_u32, why};
 use super::calendar::CalendarSpec;
-use super::model::{Listen, ListenAddress, ListenKind, SocketSection, TimerSection};
+use super::model::{BindIpv6Only, Listen, ListenAddress, ListenKind, SocketSection, TimerSection};
 use super::name::UnitName;
 use super::value;
 
@@ -42,6 +42,34 @@ impl Applier<'_> {
             "RemoveOnStop" => s.remove_on_stop = bool_of(v)?,
             "ReusePort" => s.reuse_port = bool_of(v)?,
             "KeepAlive" => s.keep_alive = bool_of(v)?,
+            // config_parse_socket_bind(): the three words, or a boolean (yes: ipv6-only).
+            "BindIPv6Only" => {
+                s.bind_ipv6_only = match v {
+                    "" | "default" => BindIpv6Only::Default,
+                    "both" => BindIpv6Only::Both,
+                    "ipv6-only" => BindIpv6Only::Ipv6Only,
+                    _ => {
+                        if bool_of(v)? {
+                            BindIpv6Only::Ipv6Only
+                        } else {
+                            BindIpv6Only::Both
+                        }
+                    }
+                }
+            }
+            // An absolute path each, specifiers expanded; empty resets the list.
+            "Symlinks" => {
+                if v.is_empty() {
+                    s.symlinks.clear();
+                }
+                for word in v.split_whitespace() {
+                    let Some(path) = self.x(word) else { continue };
+                    if !path.starts_with('/') {
+                        return Err(format!("{path:?} is not an absolute path"));
+                    }
+                    s.symlinks.push(PathBuf::from(path));
+                }
+            }
             "PassCredentials" => s.pass_credentials = bool_of(v)?,
             "SocketMode" => s.socket_mode = opt(v, value::parse_mode)?,
             "DirectoryMode" => s.directory_mode = opt(v, value::parse_mode)?,
@@ -133,6 +161,28 @@ impl Applier<'_> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// socket_verify()'s refusals of a socket unit, each said through `fail`.
+pub(super) fn check_socket(s: &SocketSection, fail: &mut impl FnMut(&str)) {
+    if s.listen.is_empty() && s.unsupported_listen.is_empty() {
+        fail(
+            "Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.",
+        );
+    }
+    if s.accept
+        && s.listen
+            .iter()
+            .any(|l| l.kind == ListenKind::Fifo || l.kind == ListenKind::Datagram)
+    {
+        fail("Unit configured for accepting sockets, but sockets are non-accepting. Refusing.");
+    }
+    if s.accept && s.service.is_some() {
+        fail("Explicit service configuration for accepting socket units not supported. Refusing.");
+    }
+    if !s.symlinks.is_empty() && s.symlink_target().is_none() {
+        fail("Unit has symlinks set but none or more than one node in the file system. Refusing.");
     }
 }
 

@@ -564,6 +564,32 @@ pub enum ListenAddress {
     Other(String),
 }
 
+impl SocketSection {
+    /// What Symlinks= point to: the socket's one node in the file system (a FIFO or a Unix
+    /// socket with a path); None when it has none or more than one, as core/socket.c
+    /// socket_find_symlink_target().
+    pub fn symlink_target(&self) -> Option<&std::path::Path> {
+        let mut nodes = self.listen.iter().filter_map(|l| match &l.address {
+            ListenAddress::Path(p) => Some(p.as_path()),
+            _ => None,
+        });
+        let first = nodes.next()?;
+        nodes.next().is_none().then_some(first)
+    }
+}
+
+/// BindIPv6Only= (systemd.socket(5)): whether an IPv6 socket also takes IPv4 connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BindIpv6Only {
+    /// The kernel's `net.ipv6.bindv6only` decides (IPV6_V6ONLY left alone).
+    #[default]
+    Default,
+    /// Both families (IPV6_V6ONLY off).
+    Both,
+    /// IPv6 only (IPV6_V6ONLY on): an IPv4 socket may bind the same port beside it.
+    Ipv6Only,
+}
+
 /// The kind of a Listen*= line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenKind {
@@ -616,6 +642,10 @@ pub struct SocketSection {
     pub reuse_port: bool,
     /// KeepAlive=.
     pub keep_alive: bool,
+    /// BindIPv6Only=.
+    pub bind_ipv6_only: BindIpv6Only,
+    /// Symlinks=: links made to the socket's one file-system node while it listens.
+    pub symlinks: Vec<PathBuf>,
     /// ReceiveBuffer=.
     pub receive_buffer: Option<Size>,
     /// SendBuffer=.

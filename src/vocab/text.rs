@@ -19,6 +19,18 @@ pub enum Format {
     Json,
 }
 
+/// The priority of a line that says none (journald's for stream lines, stderr's too): info.
+pub const DEFAULT_PRIORITY: u8 = 6;
+
+/// The SYSLOG_IDENTIFIER bosun gives a line that names none: its unit's name without the type
+/// suffix (`web.service` → `web`), where journald would give the process name.
+pub fn unit_identifier(unit: &str) -> &str {
+    match unit.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => unit,
+    }
+}
+
 /// Whether a service's line may reach a terminal as it is: journalctl's utf8_is_printable(),
 /// valid UTF-8 without a control character other than TAB (C0, DEL and C1 are control).
 pub fn printable(bytes: &[u8]) -> bool {

@@ -6,22 +6,27 @@
 //! and bosun's own words about it, beside `systemctl --failed`, `is-system-running`,
 //! `initctl is-ready` and the shutdown's exit code.
 //!
-//! The root takes 1.2 GB and its first build downloads about 170 MB: the test runs only with
-//! BOSUN_CORPUS=1 (`make corpus`) and says SKIP otherwise. apt's archives live under
-//! target/tmp/corpus/archives, bind-mounted into the root while it is built, so a second build
-//! downloads nothing.
+//! It runs in `make test` (BOSUN_CORPUS=0 skips it, saying so; no debootstrap or no apt
+//! download is a SKIP too). The root takes 1.2 GB and its first build downloads about 175 MB;
+//! apt's archives live under target/tmp/corpus/archives, bind-mounted into the root while it
+//! is built, so a second build downloads nothing. The test fails when a daemon does not answer
+//! (but those in [`KNOWN`], each with the reason, which must still not answer), when a unit
+//! failed, when the system is not `running` or not ready, when a syslog line of [`JOURNAL`] is
+//! not in the journal, and when the shutdown is not clean.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::debroot;
+use crate::debroot::{self, section};
 
 /// One daemon of the corpus: its name, the unit that runs it, how it is started (the unit's
 /// `Type=`, or `sysv` for a script only in /etc/init.d), and a shell command that succeeds
 /// when the daemon answers its own client.
 struct Daemon {
+    /// `cron` and `sshd` are two of the seven daemons the other tests meet; they are here for
+    /// their syslog lines (see [`JOURNAL`]), not counted among the corpus's own.
     name: &'static str,
     unit: &'static str,
     kind: &'static str,
@@ -45,6 +50,18 @@ const fn d(
 /// The corpus. Ports that two daemons would share are moved by config.sh (dnsmasq 5354,
 /// unbound 5355); config.sh also gives haproxy, inetd, darkstat and monit something to answer.
 const DAEMONS: &[Daemon] = &[
+    d(
+        "cron",
+        "cron.service",
+        "simple",
+        "systemctl is-active cron.service && test -s /run/crond.pid",
+    ),
+    d(
+        "sshd",
+        "ssh.service",
+        "notify",
+        "ssh-keyscan -T 3 127.0.0.1 2>/dev/null | grep -q ssh-",
+    ),
     d(
         "postfix",
         "postfix@-.service",
@@ -79,7 +96,7 @@ const DAEMONS: &[Daemon] = &[
         "nmbd",
         "nmbd.service",
         "notify",
-        "nmblookup -U 127.0.0.1 -S __SAMBA__ 2>&1 | grep -qv 'failed'",
+        "nmblookup -U 127.0.0.1 '*' 2>&1 | grep -q '<00>'",
     ),
     d(
         "squid",
@@ -281,12 +298,39 @@ const DAEMONS: &[Daemon] = &[
     ),
 ];
 
-/// What the test writes into the root and runs as the main command: wait for readiness (as a
+/// Daemons that do not answer under bosun, and why (each must still not answer: the test
+/// fails when one starts to, so that this list stays true).
+const KNOWN: &[(&str, &str)] = &[
+    (
+        "postfix",
+        "postfix's master leaves the unit's session (setsid) and its environment (postfix clears \
+         it, INVOCATION_ID with it) and is not bosun's child: without a delegated cgroup bosun \
+         cannot tell it is postfix@-.service's (GuessMainPID=no, no PIDFile=), so the unit ends \
+         and ExecStop= stops postfix",
+    ),
+    (
+        "rsyslog",
+        "rsyslog takes its lines from syslog.socket (/run/systemd/journal/syslog), which \
+         journald feeds (ForwardToSyslog=); bosun's journal does not forward there yet, so \
+         rsyslog writes nothing to /var/log/syslog",
+    ),
+];
+
+/// The units whose syslog(3) lines the journal must hold (`journalctl -u NAME`), with words of
+/// one of them.
+const JOURNAL: &[(&str, &str)] = &[
+    ("cron", "INFO (Running @reboot jobs)"),
+    ("ssh", "Server listening on"),
+];
+
+/// What the test writes into the root and runs as the main command, its output into
+/// /corpus-result.txt: wait for readiness (as a
 /// readiness probe would, bounded), probe each daemon (each retried for at most 10 s), then
 /// the system's state; each section opens with a `== ` line the test reads.
 fn script() -> String {
     let mut s = String::from(
         "#!/bin/bash\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
+         exec > /corpus-result.txt 2>&1\n\
          for i in $(seq 480); do initctl is-ready >/dev/null 2>&1 && break; sleep 0.25; done\n\
          echo \"== ready-at $(date +%s.%N)\"\n\
          echo '== is-ready'; initctl is-ready; echo \"rc=$?\"\n\
@@ -300,6 +344,12 @@ fn script() -> String {
              systemctl status --no-pager {unit} 2>&1 | sed -n 1,12p; fi\n",
             name = d.name,
             unit = d.unit
+        ));
+    }
+    for (unit, words) in JOURNAL {
+        s.push_str(&format!(
+            "echo '== journal {unit}'; for i in $(seq 40); do journalctl -u {unit} --no-pager 2>&1 | grep -qF '{words}' && break; sleep 0.25; done; \
+             if journalctl -u {unit} --no-pager 2>&1 | grep -qF '{words}'; then echo found; else echo missing; journalctl -u {unit} --no-pager 2>&1 | tail -5; fi\n"
         ));
     }
     s.push_str(
@@ -334,30 +384,14 @@ fn corpus_root() -> Option<&'static Path> {
         let root = home().join("root");
         let work = home().join("build");
         let cache = home().join("archives");
-        for dir in [&root, &work] {
-            if dir.exists() {
-                fs::remove_dir_all(dir).unwrap();
-            }
-        }
-        if !debroot::copy(&work) {
-            return None;
+        if root.exists() {
+            fs::remove_dir_all(&root).unwrap();
         }
         let before = dir_bytes(&cache);
         let started = Instant::now();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/build.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&work)
-            .arg(&cache)
-            .output()
-            .unwrap();
-        let log = home().join("build.log");
-        fs::write(&log, [&out.stdout[..], &out.stderr[..]].concat()).unwrap();
-        assert!(
-            out.status.success(),
-            "build.sh failed: see {}",
-            log.display()
-        );
+        if !debroot::install_packages(&work, &cache, &[], &home().join("build.log")) {
+            return None;
+        }
         println!(
             "corpus: root built in {:.1} s, {} MB downloaded ({} MB of .debs cached under {})",
             started.elapsed().as_secs_f64(),
@@ -371,22 +405,10 @@ fn corpus_root() -> Option<&'static Path> {
     .as_deref()
 }
 
-/// The text of the section that starts with `== NAME` (up to the next `== ` line).
-fn section<'a>(out: &'a str, name: &str) -> &'a str {
-    let head = format!("== {name}\n");
-    let Some(at) = out.find(&head) else {
-        return "";
-    };
-    let rest = &out[at + head.len()..];
-    &rest[..rest.find("\n== ").map_or(rest.len(), |i| i + 1)]
-}
-
 #[test]
 fn corpus_boots_and_every_daemon_answers() {
-    if std::env::var_os("BOSUN_CORPUS").is_none() {
-        println!(
-            "SKIP: the corpus test (38 daemons, a 1.2 GB root) runs only with BOSUN_CORPUS=1 (`make corpus`)"
-        );
+    if std::env::var_os("BOSUN_CORPUS").is_some_and(|v| v == "0") {
+        println!("SKIP: BOSUN_CORPUS=0: the corpus test (41 daemons, a 1.2 GB root) did not run");
         return;
     }
     let Some(binary) = debroot::bosun_binary() else {
@@ -405,7 +427,8 @@ fn corpus_boots_and_every_daemon_answers() {
     };
     let run = pid1.wait(Duration::from_secs(900));
     let total = started.elapsed();
-    let out = run.stdout_str();
+    // The probes' own file: bosun's console interleaves the daemons' syslog lines.
+    let out = fs::read_to_string(root.join("corpus-result.txt")).unwrap_or_default();
     let ready_at = out
         .lines()
         .find_map(|l| l.strip_prefix("== ready-at "))
@@ -419,17 +442,28 @@ fn corpus_boots_and_every_daemon_answers() {
         run.status.code()
     );
     let mut failed = Vec::new();
+    let mut answered = 0;
     report.push_str("| daemon | unit | type | answers |\n|---|---|---|---|\n");
     for d in DAEMONS {
         let ok = out.contains(&format!("\n== ok {}\n", d.name));
+        let known = KNOWN
+            .iter()
+            .find(|(n, _)| *n == d.name)
+            .map(|(_, why)| *why);
+        answered += usize::from(ok);
         report.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             d.name,
             d.unit,
             d.kind,
-            if ok { "yes" } else { "NO" }
+            match (ok, known) {
+                (true, None) => "yes".to_owned(),
+                (false, Some(why)) => format!("no (known: {why})"),
+                (true, Some(_)) => "YES, but listed as KNOWN not to: update KNOWN".to_owned(),
+                (false, None) => "NO".to_owned(),
+            }
         ));
-        if !ok {
+        if ok == known.is_some() {
             failed.push(d.name);
         }
     }
@@ -444,6 +478,35 @@ fn corpus_boots_and_every_daemon_answers() {
             report.push_str(&format!("  bosun: {line}\n"));
         }
     }
+    let journal: Vec<String> = JOURNAL
+        .iter()
+        .map(|(unit, _)| format!("{unit}: {}", section(&out, &format!("journal {unit}"))))
+        .collect();
+    let journal_ok = journal.iter().all(|j| j.ends_with(": found\n"));
+    report.push_str(&format!(
+        "--- syslog lines in the journal:\n{}",
+        journal.concat()
+    ));
+    let shutdown_clean = run.status.code() == Some(0)
+        && !run.stderr.contains("shutdown still not done")
+        && !run.stderr.contains("shutdown gave up");
+    report.push_str(&format!(
+        "--- shutdown: exit {:?}, {}\n",
+        run.status.code(),
+        if shutdown_clean {
+            "clean"
+        } else {
+            "NOT clean (see run.txt)"
+        }
+    ));
+    report.insert_str(
+        0,
+        &format!(
+            "corpus: {answered} of {} daemons answered ({} known not to)\n",
+            DAEMONS.len(),
+            KNOWN.len()
+        ),
+    );
     let failed_units = section(&out, "failed");
     let running = section(&out, "is-system-running");
     let ready = section(&out, "is-ready");
@@ -455,6 +518,8 @@ fn corpus_boots_and_every_daemon_answers() {
     println!("{report}");
     assert!(
         failed.is_empty()
+            && journal_ok
+            && shutdown_clean
             && failed_units.trim() == "rc=0"
             && running == "running\nrc=0\n"
             && ready.ends_with("rc=0\n")

@@ -242,17 +242,27 @@ where
 }
 
 /// bosun as PID 1 chrooted into `root` as a container engine starts it: fresh PID, mount and
-/// network (loopback only) namespaces, its /proc, a read-only /sys, fresh /run and /tmp, and a
-/// private /dev (tmpfs with null, zero, full, random, urandom and tty bound from the machine,
-/// a new devpts instance, /dev/shm), as podman gives a container.
+/// network namespaces (loopback, and `eth0` at 10.19.0.2/24, one end of a veth pair, as a
+/// container's network), its /proc with /proc/sys read-only, a read-only /sys, fresh /run and
+/// /tmp, a private /dev (tmpfs with null, zero, full, random, urandom and tty bound from the
+/// machine, a new devpts instance, /dev/shm), and `container=podman` in PID 1's environment,
+/// as podman gives a container (systemd's units that skip themselves in a container, such as
+/// `ConditionVirtualization=!container` and `ConditionPathIsReadWrite=/proc/sys/net/`, see
+/// one).
 pub fn boot_isolated<I, S>(root: &Path, args: I) -> Pid1Builder
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
     let r = root.display();
-    chrooted(root, args).private_network().setup(&format!(
-        "mount -t proc proc '{r}/proc' && mount -t sysfs -o ro sysfs '{r}/sys' && \
+    chrooted(root, args)
+        .private_network()
+        .env("container", "podman")
+        .setup(&format!(
+            "ip link add eth0 type veth peer name veth0 && ip link set veth0 up && \
+         ip addr add 10.19.0.2/24 dev eth0 && ip link set eth0 up && \
+         mount -t proc proc '{r}/proc' && mount --bind '{r}/proc/sys' '{r}/proc/sys' && \
+         mount -o remount,bind,ro '{r}/proc/sys' && mount -t sysfs -o ro sysfs '{r}/sys' && \
          mount -t tmpfs -o mode=755 run '{r}/run' && mount -t tmpfs -o mode=1777 tmp '{r}/tmp' && \
          mount -t tmpfs -o mode=755,nosuid dev '{r}/dev' && \
          for n in null zero full random urandom tty; do \
@@ -262,7 +272,7 @@ where
          ln -s pts/ptmx '{r}/dev/ptmx' && mount -t tmpfs -o mode=1777 shm '{r}/dev/shm' && \
          ln -s /proc/self/fd '{r}/dev/fd' && ln -s /proc/self/fd/0 '{r}/dev/stdin' && \
          ln -s /proc/self/fd/1 '{r}/dev/stdout' && ln -s /proc/self/fd/2 '{r}/dev/stderr'"
-    ))
+        ))
 }
 
 /// bosun chrooted into `root`, with the environment a container's PID 1 gets.
@@ -288,4 +298,57 @@ fn mirror_comes_from_apt() {
     let m = mirror();
     assert!(m.starts_with("http"), "{m}");
     assert!(!m.contains("security"), "{m}");
+}
+
+/// A copy of the bookworm root at `work` with packages installed by
+/// tests/fixtures/corpus/build.sh as an image build installs them (apt in a chroot, every
+/// service start denied, apt's archives kept in `cache` so the next build downloads nothing):
+/// `packages`, or the corpus when empty. Its output goes to `log`. false after a SKIP line
+/// (no bookworm root, or apt could not download); any other failure fails the test.
+pub fn install_packages(work: &Path, cache: &Path, packages: &[&str], log: &Path) -> bool {
+    if work.exists() {
+        fs::remove_dir_all(work).unwrap();
+    }
+    fs::create_dir_all(work.parent().unwrap()).unwrap();
+    if !copy(work) {
+        return false;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/build.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(work)
+        .arg(cache)
+        .args(packages)
+        .output()
+        .unwrap();
+    fs::write(log, [&out.stdout[..], &out.stderr[..]].concat()).unwrap();
+    if out.status.success() {
+        return true;
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let offline = [
+        "Failed to fetch",
+        "Temporary failure resolving",
+        "Could not resolve",
+        "Unable to fetch",
+        "Unable to connect",
+    ];
+    if let Some(why) = offline.iter().find(|w| text.contains(**w)) {
+        println!(
+            "SKIP: apt could not download packages into the Debian root ({why}; see {})",
+            log.display()
+        );
+        return false;
+    }
+    panic!("build.sh failed: see {}", log.display());
+}
+
+/// In a probe script's output, the text of the section that starts with `== NAME` (up to the next `== ` line).
+pub fn section<'a>(out: &'a str, name: &str) -> &'a str {
+    let head = format!("== {name}\n");
+    let Some(at) = out.find(&head) else {
+        return "";
+    };
+    let rest = &out[at + head.len()..];
+    &rest[..rest.find("\n== ").map_or(rest.len(), |i| i + 1)]
 }

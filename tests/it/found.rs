@@ -466,3 +466,158 @@ fn r19_missing_executable_behind_dash_is_info() {
     );
     stop(pid1);
 }
+
+/// PermissionsStartOnly=yes (gearman-job-server: `ExecStartPre=/usr/bin/install -d -o gearman
+/// /run/gearman` with `User=gearman`) runs every command but ExecStart= as root, as `+` does;
+/// ExecStart= itself stays User= (the negative control).
+#[test]
+fn r19_permissions_start_only_runs_control_commands_privileged() {
+    let f = Fixture::new("found-pso");
+    f.unit(
+        "pso.service",
+        "[Unit]\nDescription=Permissions Start Only\n[Service]\nUser=nobody\n\
+         PermissionsStartOnly=true\n\
+         ExecStartPre=/bin/sh -c 'id -u > @S@/pre.uid'\n\
+         ExecStart=/bin/sh -c 'id -u > @S@/main.uid; exec sleep 3600'\n\
+         ExecStartPost=/bin/sh -c 'id -u > @S@/post.uid'\n\
+         ExecStop=/bin/sh -c 'id -u > @S@/stop.uid'\n",
+    );
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || f.exists("post.uid")
+            && f.exists("main.uid")
+            && pid1
+                .stderr_now()
+                .contains("Started Permissions Start Only.")),
+        "{}",
+        pid1.stderr_now()
+    );
+    let err = pid1.stderr_now();
+    assert_eq!(f.read("pre.uid"), "0\n", "{err}");
+    assert_eq!(f.read("post.uid"), "0\n", "{err}");
+    assert_eq!(f.read("main.uid"), "65534\n", "{err}");
+    let (_, code) = ctl(&pid1, &f, &["stop", "pso.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert_eq!(f.read("stop.uid"), "0\n", "{}", pid1.stderr_now());
+    stop(pid1);
+}
+
+/// BindIPv6Only=ipv6-only (rpcbind.socket: `0.0.0.0:111` then `[::]:111`, stream and
+/// datagram) sets IPV6_V6ONLY, so both families bind the one port, as systemd 252's
+/// socket_address_listen() does; `both` (the negative control) clears it, and the IPv6
+/// socket then collides with the IPv4 one (EADDRINUSE), under systemd too.
+#[test]
+fn r19_bind_ipv6_only_lets_both_families_share_a_port() {
+    let f = Fixture::new("found-v6only");
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        println!("SKIP: this kernel has no IPv6; BindIPv6Only= not tested");
+        return;
+    }
+    f.unit_file("rpcish.service", "[Service]\nExecStart=/bin/sleep 3600\n");
+    f.unit(
+        "rpcish.socket",
+        "[Unit]\nDescription=RPC Like\n[Socket]\nListenStream=0.0.0.0:111\n\
+         ListenDatagram=0.0.0.0:111\nBindIPv6Only=ipv6-only\nListenStream=[::]:111\n\
+         ListenDatagram=[::]:111\n",
+    );
+    f.unit_file("dual.service", "[Service]\nExecStart=/bin/sleep 3600\n");
+    f.unit(
+        "dual.socket",
+        "[Unit]\nDescription=Dual\n[Socket]\nListenStream=0.0.0.0:112\nBindIPv6Only=both\n\
+         ListenStream=[::]:112\n",
+    );
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &f.root)
+        .private_network()
+        .start()
+    else {
+        return;
+    };
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "rpcish.socket") == "active"
+            && is_active(&pid1, &f, "dual.socket") == "failed"),
+        "{}",
+        pid1.stderr_now()
+    );
+    let err = pid1.stderr_now();
+    assert!(
+        err.contains("dual.socket: Failed to create listening socket ([::]:112)")
+            && err.contains("EADDRINUSE"),
+        "{err}"
+    );
+    stop(pid1);
+}
+
+/// A oneshot with RemainAfterExit=yes (systemd-sysusers, systemd-modules-load) stops at once:
+/// its stop stages find nothing to signal and end, as systemd 252's service_enter_signal()
+/// does. bosun waited for a process to be reaped first, so the last units of a shutdown held
+/// it until their TimeoutStopSec= (90 s). Nothing else is reaped here while it stops (the
+/// systemctl client is not PID 1's child); a stop that waits runs into the test's deadline.
+#[test]
+fn r19_oneshot_that_exited_stops_without_waiting_for_its_timeout() {
+    let f = Fixture::new("found-oneshot-stop");
+    f.unit(
+        "once.service",
+        "[Unit]\nDescription=Once\n[Service]\nType=oneshot\nRemainAfterExit=yes\n\
+         TimeoutStopSec=3600\nExecStart=/bin/true\n",
+    );
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "once.service") == "active"),
+        "{}",
+        pid1.stderr_now()
+    );
+    let (_, code) = ctl(&pid1, &f, &["--no-block", "stop", "once.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "once.service") == "inactive"),
+        "{}",
+        pid1.stderr_now()
+    );
+    // Negative control: started again, it runs again.
+    let (_, code) = ctl(&pid1, &f, &["start", "once.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert_eq!(is_active(&pid1, &f, "once.service"), "active");
+    stop(pid1);
+}
+
+/// ConditionNeedsUpdate=/etc is false where /etc is read-only (an image run with a read-only
+/// root: systemd-sysusers.service would fail writing /etc/passwd), as systemd 252 says; with
+/// no `.updated` stamp on a writable file system it holds (the negative control).
+#[test]
+fn r19_needs_update_is_false_on_a_read_only_file_system() {
+    let f = Fixture::new("found-needs-update");
+    let etc = f.root.join("etc");
+    let var = f.root.join("var");
+    fs::create_dir_all(&var).unwrap();
+    f.unit(
+        "ro.service",
+        "[Unit]\nDescription=RO\nConditionNeedsUpdate=/etc\n[Service]\nType=oneshot\n\
+         ExecStart=/bin/touch @S@/ro.ran\n",
+    );
+    f.unit(
+        "rw.service",
+        "[Unit]\nDescription=RW\nConditionNeedsUpdate=/var\n[Service]\nType=oneshot\n\
+         ExecStart=/bin/touch @S@/rw.ran\n",
+    );
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &f.root)
+        .setup(&format!(
+            "mount --bind '{e}' '{e}' && mount -o remount,bind,ro '{e}'",
+            e = etc.display()
+        ))
+        .start()
+    else {
+        return;
+    };
+    assert!(
+        wait_until(T, || f.exists("rw.ran")
+            && pid1.stderr_now().contains(
+                "ro.service: condition check resulted in ConditionNeedsUpdate=/etc"
+            )),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert!(!f.exists("ro.ran"), "{}", pid1.stderr_now());
+    stop(pid1);
+}

@@ -15,7 +15,7 @@ use crate::harness::{Pid1, Scratch, bosun, wait_until};
 const T: Duration = Duration::from_secs(30);
 
 /// `bosun ctl ARGS` for the bosun under `root`: (code, stdout, stderr).
-fn ctl(root: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn ctl(root: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(bosun())
         .arg("ctl")
         .args(args)
@@ -30,7 +30,7 @@ fn ctl(root: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 /// Unit files under `root/etc/systemd/system`, all wanted at boot, and the root's `dev/`.
-fn units(root: &Path, files: &[(&str, String)]) {
+pub(crate) fn units(root: &Path, files: &[(&str, String)]) {
     let dir = root.join("etc/systemd/system");
     fs::create_dir_all(dir.join("multi-user.target.wants")).unwrap();
     fs::create_dir_all(root.join("dev")).unwrap();
@@ -45,7 +45,7 @@ fn units(root: &Path, files: &[(&str, String)]) {
 }
 
 /// The JSON lines of `logs --json -n all [UNIT]` (every source's without one).
-fn json_logs(root: &Path, unit: Option<&str>) -> Vec<serde_json::Value> {
+pub(crate) fn json_logs(root: &Path, unit: Option<&str>) -> Vec<serde_json::Value> {
     let mut args = vec!["logs", "--json", "-n", "all"];
     args.extend(unit);
     let (_, out, _) = ctl(root, &args);
@@ -139,6 +139,7 @@ fn syslog_lines_are_kept_under_the_unit_that_sent_them() {
     assert_eq!(direct().len(), 1, "{:?}", direct());
     pid1.signal(libc::SIGTERM);
     pid1.wait(T).assert_code(0);
+    assert!(!devlog.exists(), "PID 1 leaves its /dev/log behind");
 }
 
 #[test]

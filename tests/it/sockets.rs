@@ -352,3 +352,73 @@ fn every_socket_unit_shipped_on_this_machine_parses() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains(" 0 with errors,"), "{text}");
 }
+
+/// Symlinks= (systemd.socket(5)): made to the socket's one file-system node when it listens
+/// (parents created; kept when already right), removed at stop only with RemoveOnStop=, which
+/// also replaces something else in the way; a link that cannot be made is a warning and the
+/// socket listens anyway; two nodes with Symlinks= is a bad unit, as systemd 252's
+/// socket_verify() says.
+#[test]
+fn symlinks_point_to_the_socket_while_it_listens() {
+    let dir = Scratch::new("sock-symlinks");
+    let root = root_with(
+        &dir,
+        &[
+            (
+                "log.socket",
+                "[Socket]\nListenDatagram=/run/j/dev-log\nSymlinks=/run/alias/log /run/alias2/log\n",
+            ),
+            ("log.service", "[Service]\nExecStart=/bin/sleep 3600\n"),
+            (
+                "rm.socket",
+                "[Socket]\nListenStream=/run/rm.sock\nSymlinks=/srv/rm-link\nRemoveOnStop=yes\n",
+            ),
+            ("rm.service", "[Service]\nExecStart=/bin/sleep 3600\n"),
+            (
+                "taken.socket",
+                "[Socket]\nListenStream=/run/taken.sock\nSymlinks=/srv/taken-link\n",
+            ),
+            ("taken.service", "[Service]\nExecStart=/bin/sleep 3600\n"),
+            (
+                "two.socket",
+                "[Socket]\nListenStream=/run/a.sock\nListenStream=/run/b.sock\nSymlinks=/run/ab\n",
+            ),
+            ("two.service", "[Service]\nExecStart=/bin/sleep 3600\n"),
+        ],
+    );
+    write(&root.join("srv/rm-link"), "in the way\n");
+    write(&root.join("srv/taken-link"), "in the way\n");
+    let s = format!("{} systemctl", bosun().display());
+    let r = root.display();
+    let main = format!(
+        "{s} is-active log.socket rm.socket taken.socket two.socket\n\
+         readlink {r}/run/alias/log {r}/run/alias2/log {r}/srv/rm-link\n\
+         cat {r}/srv/taken-link\n\
+         {s} stop log.socket rm.socket\n\
+         readlink {r}/run/alias/log; test -e {r}/srv/rm-link || echo rm-link-gone; exit 0"
+    );
+    let Some(run) = boot(&root, &main, false) else {
+        return;
+    };
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout_str(),
+        "active\nactive\nactive\ninactive\n/run/j/dev-log\n/run/j/dev-log\n/run/rm.sock\n\
+         in the way\n/run/j/dev-log\nrm-link-gone\n",
+        "{}",
+        run.dump()
+    );
+    let err = &run.stderr;
+    assert!(
+        err.contains(
+            "taken.socket: Failed to create symlink /run/taken.sock → /srv/taken-link, ignoring"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Unit has symlinks set but none or more than one node in the file system. Refusing."
+        ),
+        "{err}"
+    );
+}

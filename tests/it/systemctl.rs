@@ -90,6 +90,9 @@ pub(crate) fn tree(root: &Path) -> BTreeSet<String> {
             } else if ft.is_dir() {
                 out.insert(format!("{rel}/"));
                 walk(root, &path, out);
+            } else if std::os::unix::fs::FileTypeExt::is_socket(&ft) {
+                // PID 1's journal sockets under run/systemd/journal.
+                out.insert(format!("{rel} (socket)"));
             } else {
                 let text = fs::read(&path).unwrap();
                 out.insert(format!("{rel} = {:?}", String::from_utf8_lossy(&text)));

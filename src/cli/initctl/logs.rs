@@ -1,10 +1,10 @@
 //! `initctl logs [-f] [-n N] [-a] [UNIT]`: the service output bosun keeps in memory, as
 //! `TIME UNIT[PID]: text` lines (stderr lines say so; a line a terminal must not receive as
 //! it is shows as `[N blob data]` unless `-a`, see [`crate::vocab::text::shown`]) or JSON
-//! lines. With `-f`, new lines are
-//! asked for every [`POLL`] by sequence number, until bosun stops answering, stdout's reader
-//! goes away, or the follower is killed. Never blocks on anything but the control socket and
-//! stdout.
+//! lines. With `-f`, new lines are asked for every [`POLL`] by sequence number, until bosun
+//! stops answering, stdout's reader goes away, or the follower is killed. The reading itself
+//! ([`stream`]: paging back past one answer's cap, following) serves `journalctl` too. Never
+//! blocks on anything but the control socket and stdout.
 
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::args::Lines;
 use super::status::{Color, Style, paint};
-use crate::control::client::call;
-use crate::control::proto::{LogLine, Request, Response};
+use crate::control::client::{ClientError, call};
+use crate::control::proto::{LogFilter, LogLine, Request, Response};
 use crate::vocab::exit::Exit;
 
 /// How often `-f` asks for new lines.
@@ -104,6 +104,109 @@ fn reader_gone(timeout: Duration) -> bool {
     }
 }
 
+/// Which lines a reader wants: one unit's (or all), and journalctl's matches.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub unit: Option<String>,
+    pub filter: LogFilter,
+}
+
+impl Query {
+    fn request(&self, lines: usize, after: u64, before: u64) -> Request {
+        Request::Logs {
+            unit: self.unit.clone(),
+            lines,
+            after,
+            before,
+            filter: self.filter.clone(),
+        }
+    }
+}
+
+/// How reading the journal ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// All was written (and, following, bosun stopped: the stream has ended).
+    Done,
+    /// stdout's reader went away.
+    Gone,
+    /// Writing to stdout failed.
+    WriteFailed(std::io::Error),
+    /// bosun refused the call: its message and exit code.
+    Refused(String, u8),
+    /// bosun answered something else.
+    Unexpected(Box<Response>),
+    /// bosun could not be reached for the first call.
+    Unreachable(ClientError),
+}
+
+/// Ask bosun for the last `n` lines `query` wants (then, with `follow`, the new ones as they
+/// come, every [`POLL`]) and hand each answer's lines to `sink`, which writes them. Ends when
+/// all is written, stdout's reader goes away, or, following, bosun stops answering (said on
+/// stderr under `prog`'s name).
+pub fn stream(
+    socket: &Path,
+    prog: &str,
+    query: &Query,
+    (n, follow): (usize, bool),
+    mut sink: impl FnMut(&[LogLine]) -> Vec<u8>,
+) -> Ended {
+    let mut after = 0;
+    let mut first = true;
+    loop {
+        // After the first answer, everything newer than what was seen.
+        let request = query.request(if first { n } else { usize::MAX }, after, 0);
+        let (got, last) = match call(socket, request) {
+            Ok(Response::Logs { lines, last, cut }) => {
+                // Following, bosun sent the oldest lines; the next call asks for the rest. The
+                // last lines, cut to one answer's size, are completed page by page.
+                let (lines, complete) = if cut && after == 0 {
+                    page_back(socket, query, n, lines)
+                } else {
+                    (lines, true)
+                };
+                if !complete {
+                    eprintln!(
+                        "{prog}: earlier lines left out: bosun sends at most {} lines or {} KiB \
+                         at once",
+                        crate::control::server::MAX_LOG_LINES,
+                        crate::control::server::MAX_LOG_BYTES / 1024
+                    );
+                }
+                (lines, last)
+            }
+            Ok(Response::Error { message, exit }) => return Ended::Refused(message, exit),
+            Ok(other) => return Ended::Unexpected(Box::new(other)),
+            // bosun went away while we followed: the stream has ended.
+            Err(e) if !first => {
+                eprintln!("{prog}: bosun stopped answering ({e}); no more lines");
+                return Ended::Done;
+            }
+            Err(e) => return Ended::Unreachable(e),
+        };
+        // `-n 0` with an empty journal still starts following from its end.
+        if first && n == 0 {
+            after = last;
+        }
+        let text = sink(&got);
+        if !text.is_empty() {
+            match write_out(&text) {
+                Written::Ok => {}
+                Written::Gone => return Ended::Gone,
+                Written::Failed(e) => return Ended::WriteFailed(e),
+            }
+        }
+        after = after.max(last);
+        if !follow {
+            return Ended::Done;
+        }
+        first = false;
+        if reader_gone(POLL) {
+            return Ended::Gone;
+        }
+    }
+}
+
 /// `logs`: print the last lines, then with `follow` the new ones as they come; `shape` is
 /// (`--json`, `--all`).
 pub fn run(
@@ -124,73 +227,28 @@ pub fn run(
         Lines::Last(n) => n,
         Lines::All => usize::MAX,
     };
-    let mut after = 0;
-    let mut first = true;
-    loop {
-        let request = Request::Logs {
-            unit: unit.clone(),
-            // After the first answer, everything newer than what was seen.
-            lines: if first { n } else { usize::MAX },
-            after,
-            before: 0,
-        };
-        let (got, last) = match call(socket, request) {
-            Ok(Response::Logs { lines, last, cut }) => {
-                // Following, bosun sent the oldest lines; the next call asks for the rest. The
-                // last lines, cut to one answer's size, are completed page by page.
-                let (lines, complete) = if cut && after == 0 {
-                    page_back(socket, &unit, n, lines)
-                } else {
-                    (lines, true)
-                };
-                if !complete {
-                    eprintln!(
-                        "{prog}: earlier lines left out: bosun sends at most {} lines or {} KiB \
-                         at once",
-                        crate::control::server::MAX_LOG_LINES,
-                        crate::control::server::MAX_LOG_BYTES / 1024
-                    );
-                }
-                (lines, last)
-            }
-            Ok(Response::Error { message, exit }) => {
-                eprintln!("{prog}: {message}");
-                return Exit::Code(exit);
-            }
-            Ok(other) => {
-                eprintln!("{prog}: unexpected answer from bosun: {other:?}");
-                return Exit::Failure;
-            }
-            // bosun went away while we followed: the stream has ended.
-            Err(e) if !first => {
-                eprintln!("{prog}: bosun stopped answering ({e}); no more lines");
-                return Exit::Success;
-            }
-            Err(e) => return super::unreachable(prog, socket, &e),
-        };
-        // `-n 0` with an empty journal still starts following from its end.
-        if first && n == 0 {
-            after = last;
+    let query = Query {
+        unit,
+        filter: LogFilter::default(),
+    };
+    let ended = stream(socket, prog, &query, (n, follow), |got| {
+        got.iter().flat_map(|l| format(l, shape, style)).collect()
+    });
+    match ended {
+        Ended::Done | Ended::Gone => Exit::Success,
+        Ended::WriteFailed(e) => {
+            eprintln!("{prog}: cannot write to stdout: {e}");
+            Exit::Failure
         }
-        let text: Vec<u8> = got.iter().flat_map(|l| format(l, shape, style)).collect();
-        if !text.is_empty() {
-            match write_out(&text) {
-                Written::Ok => {}
-                Written::Gone => return Exit::Success,
-                Written::Failed(e) => {
-                    eprintln!("{prog}: cannot write to stdout: {e}");
-                    return Exit::Failure;
-                }
-            }
+        Ended::Refused(message, exit) => {
+            eprintln!("{prog}: {message}");
+            Exit::Code(exit)
         }
-        after = after.max(last);
-        if !follow {
-            return Exit::Success;
+        Ended::Unexpected(other) => {
+            eprintln!("{prog}: unexpected answer from bosun: {other:?}");
+            Exit::Failure
         }
-        first = false;
-        if reader_gone(POLL) {
-            return Exit::Success;
-        }
+        Ended::Unreachable(e) => super::unreachable(prog, socket, &e),
     }
 }
 
@@ -199,7 +257,7 @@ pub fn run(
 /// reached. False when an answer failed on the way (what came is kept).
 fn page_back(
     socket: &Path,
-    unit: &Option<String>,
+    query: &Query,
     n: usize,
     mut lines: Vec<LogLine>,
 ) -> (Vec<LogLine>, bool) {
@@ -211,13 +269,7 @@ fn page_back(
         if want == 0 {
             return (lines, true);
         }
-        let request = Request::Logs {
-            unit: unit.clone(),
-            lines: want,
-            after: 0,
-            before: oldest,
-        };
-        match call(socket, request) {
+        match call(socket, query.request(want, 0, oldest)) {
             Ok(Response::Logs {
                 lines: mut page,
                 cut,
@@ -249,6 +301,7 @@ mod tests {
             text: "hello: world".into(),
             raw: None,
             syslog: None,
+            transport: String::new(),
         }
     }
 

@@ -318,6 +318,7 @@ fn log_request(unit: &str, lines: usize) -> Request {
         lines,
         after: 0,
         before: 0,
+        filter: crate::control::proto::LogFilter::default(),
     }
 }
 

@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use super::mangle::{self, is_glob};
-use super::options::OUTPUT_MODES;
 pub use super::options::{Dependency, JobMode, Options, OutputMode};
 pub use super::verb::Verb;
 use super::verb::{NOT_IMPLEMENTED, Names, lookup};
@@ -235,6 +234,37 @@ const STATE_HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// getopt_long's matching of `--body` (`NAME[=VALUE]`) in `table`: the exact name, else the
+/// one option it is a prefix of; else getopt's message ("unrecognized", "ambiguous").
+pub(crate) fn find_long<'a, E>(
+    prog: &str,
+    table: &'a [E],
+    name_of: impl Fn(&E) -> &str,
+    body: &str,
+) -> Result<&'a E, String> {
+    let name = body.split_once('=').map_or(body, |(n, _)| n);
+    if let Some(exact) = table.iter().find(|e| name_of(e) == name) {
+        return Ok(exact);
+    }
+    let candidates: Vec<&E> = table
+        .iter()
+        .filter(|e| name_of(e).starts_with(name))
+        .collect();
+    match candidates.as_slice() {
+        [] => Err(format!("{prog}: unrecognized option '--{body}'")),
+        [one] => Ok(one),
+        many => {
+            let list: String = many
+                .iter()
+                .map(|e| format!(" '--{}'", name_of(e)))
+                .collect();
+            Err(format!(
+                "{prog}: option '--{name}' is ambiguous; possibilities:{list}"
+            ))
+        }
+    }
+}
+
 /// The state of a parse in progress.
 struct Parser<'a> {
     prog: &'a str,
@@ -321,37 +351,8 @@ impl Parser<'_> {
         args: &[String],
         i: &mut usize,
     ) -> Result<Opt<'static>, UsageError> {
-        let (name, attached) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_owned())),
-            None => (body, None),
-        };
-        let exact = LONG.iter().find(|(l, _, _)| *l == name);
-        let found = match exact {
-            Some(e) => e,
-            None => {
-                let candidates: Vec<&(&str, HasArg, Option<char>)> = LONG
-                    .iter()
-                    .filter(|(l, _, _)| l.starts_with(name))
-                    .collect();
-                match candidates.as_slice() {
-                    [] => {
-                        return Err(UsageError(format!(
-                            "{}: unrecognized option '--{body}'",
-                            self.prog
-                        )));
-                    }
-                    [one] => *one,
-                    many => {
-                        let list: String =
-                            many.iter().map(|(l, _, _)| format!(" '--{l}'")).collect();
-                        return Err(UsageError(format!(
-                            "{}: option '--{name}' is ambiguous; possibilities:{list}",
-                            self.prog
-                        )));
-                    }
-                }
-            }
-        };
+        let attached = body.split_once('=').map(|(_, v)| v.to_owned());
+        let found = find_long(self.prog, &LONG, |(l, _, _)| l, body).map_err(UsageError)?;
         let (long, has_arg, short) = *found;
         let value = match (has_arg, attached) {
             (HasArg::No, Some(_)) => {
@@ -511,11 +512,21 @@ impl Parser<'_> {
             }
             "output" => {
                 if value == "help" {
-                    return Ok(Some(lines(&OUTPUT_MODES)));
+                    let names: Vec<&str> = crate::cli::journalctl::output::MODES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    return Ok(Some(lines(&names)));
                 }
                 let mode = OutputMode::parse(&value)
                     .ok_or_else(|| UsageError(format!("Unknown output '{value}'.")))?;
-                if matches!(mode, OutputMode::Json(_)) {
+                if matches!(
+                    mode,
+                    OutputMode::Json
+                        | OutputMode::JsonPretty
+                        | OutputMode::JsonSse
+                        | OutputMode::JsonSeq
+                ) {
                     o.legend = Some(false);
                     o.plain = true;
                 }

@@ -7,12 +7,12 @@
 
 pub mod args;
 pub(crate) mod glyph;
-mod mangle;
+pub(crate) mod mangle;
 pub mod offline;
 pub mod online;
 pub mod options;
 mod sysv;
-mod text;
+pub(crate) mod text;
 pub mod verb;
 
 use std::ffi::OsString;

@@ -165,20 +165,10 @@ fn unit_verb(
             let infos = unit_list(ask(Request::Units {
                 names: units.to_vec(),
             })?);
-            let cat = match o.output {
-                None | Some(OutputMode::Short(_)) => false,
-                Some(OutputMode::Cat) => true,
-                Some(_) => {
-                    eprintln!(
-                        "bosun: --output: only short and cat are supported; showing short lines"
-                    );
-                    false
-                }
-            };
             Ok(status::units(
                 &infos,
                 o.lines.unwrap_or(10),
-                (cat, o.all),
+                (o.output.unwrap_or(OutputMode::Short), o.all),
                 root,
                 socket,
             ))

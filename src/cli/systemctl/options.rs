@@ -44,56 +44,8 @@ impl JobMode {
     }
 }
 
-/// `--output=` (journal output modes, for `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputMode {
-    /// `short` and its variants (`short-iso`, `short-precise`, ...), kept by name.
-    Short(&'static str),
-    /// `verbose`.
-    Verbose,
-    /// `export`.
-    Export,
-    /// `json`, `json-pretty`, `json-sse`, `json-seq`.
-    Json(&'static str),
-    /// `cat`.
-    Cat,
-    /// `with-unit`.
-    WithUnit,
-}
-
-pub(super) const OUTPUT_MODES: [&str; 16] = [
-    "short",
-    "short-full",
-    "short-iso",
-    "short-iso-precise",
-    "short-precise",
-    "short-monotonic",
-    "short-delta",
-    "short-unix",
-    "verbose",
-    "export",
-    "json",
-    "json-pretty",
-    "json-sse",
-    "json-seq",
-    "cat",
-    "with-unit",
-];
-
-impl OutputMode {
-    /// The mode named `text`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let known = *OUTPUT_MODES.iter().find(|m| **m == text)?;
-        Some(match known {
-            "verbose" => OutputMode::Verbose,
-            "export" => OutputMode::Export,
-            "cat" => OutputMode::Cat,
-            "with-unit" => OutputMode::WithUnit,
-            j if j.starts_with("json") => OutputMode::Json(j),
-            s => OutputMode::Short(s),
-        })
-    }
-}
+/// `--output=` (journal output modes, for `status`): journalctl's, rendered by its renderer.
+pub use crate::cli::journalctl::output::Mode as OutputMode;
 
 /// `list-dependencies` direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

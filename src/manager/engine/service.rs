@@ -12,7 +12,7 @@ mod exec;
 
 use std::collections::BTreeSet;
 use std::os::fd::OwnedFd;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use super::query::{ExecSnapshot, Tracking, UnitSnapshot};
 use super::unit_type::UnitType;
@@ -295,7 +295,7 @@ impl Engine {
         // A new run: the last one's commands are forgotten, as service_start() resets them.
         run.execs.clear();
         run.exec_main_pid = None;
-        run.invocation_id = invocation_id();
+        run.invocation_id = crate::vocab::id::random_id();
         run.sessions.clear();
         run.cgroup = match &cgroups {
             Some(c) => Some(c.for_unit(unit).map_err(|e| (error_chain(&e), 219))?), // CGROUP
@@ -328,6 +328,23 @@ impl Engine {
         self.settle_job(unit);
         if before != after {
             self.socket_service_changed(unit);
+        }
+        // A stop stage entered with nothing left to signal (a oneshot that exited) ends at
+        // once, as service_enter_signal() moves on when unit_kill_context() killed nothing;
+        // waiting for a process to be reaped first would wait for the stop timeout when none
+        // ever is (the last units of a shutdown).
+        if before != after
+            && matches!(
+                self.state_of(unit),
+                Some(
+                    State::StopSigterm
+                        | State::StopSigkill
+                        | State::FinalSigterm
+                        | State::FinalSigkill
+                )
+            )
+        {
+            self.check_empty(unit, now);
         }
     }
 
@@ -566,17 +583,4 @@ impl Engine {
             self.check_empty(&unit, now);
         }
     }
-}
-
-/// A 128-bit random id in hex, as systemd's INVOCATION_ID.
-fn invocation_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        bytes = t.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use super::query::UnitSnapshot;
-use super::unit_type::UnitType;
+use super::unit_type::{UnitType, active_if};
 use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
 use crate::manager::tracked::is_perpetual_slice;
@@ -51,11 +51,7 @@ impl SliceRun {
 
 impl UnitType for SliceRun {
     fn active(&self) -> Active {
-        if self.active {
-            Active::Active
-        } else {
-            Active::Inactive
-        }
+        active_if(self.active)
     }
 
     /// No process: a daemon-reload may replace it unless it was started.

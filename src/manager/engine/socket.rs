@@ -190,6 +190,9 @@ impl Engine {
             }
         };
         if let Some(UnitRun::Socket(run)) = self.runtime.get_mut(unit) {
+            for warning in open::make_symlinks(unit, &run.section, &root) {
+                self.notes.push(Note::Warning(warning));
+            }
             run.fds = fds;
             run.state = SocketState::Listening;
             run.result = "success";
@@ -603,6 +606,7 @@ impl Engine {
 fn close(run: &mut SocketRun, root: &std::path::Path) {
     run.fds.clear();
     run.connections.clear();
+    open::remove_symlinks(&run.section, root);
     if run.section.remove_on_stop {
         for l in &run.section.listen {
             if let ListenAddress::Path(p) = &l.address {

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::query::UnitSnapshot;
-use super::unit_type::UnitType;
+use super::unit_type::{UnitType, active_if};
 use super::{Engine, Note, UnitRun};
 use crate::manager::jobs::JobResult;
 use crate::service::procs;
@@ -29,11 +29,7 @@ impl TargetRun {
 
 impl UnitType for TargetRun {
     fn active(&self) -> Active {
-        if self.active {
-            Active::Active
-        } else {
-            Active::Inactive
-        }
+        active_if(self.active)
     }
 
     fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {

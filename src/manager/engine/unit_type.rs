@@ -63,6 +63,12 @@ pub(super) trait UnitType {
     }
 }
 
+/// `active` when up, else `inactive`: the state of a unit that runs nothing (a target, a
+/// slice, one bosun provides).
+pub(super) fn active_if(up: bool) -> Active {
+    if up { Active::Active } else { Active::Inactive }
+}
+
 /// A unit that cannot run: load errors, masked, not found, or a type bosun does not run yet.
 /// A start fails with the reason; a stop is done.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! `bosun image link` on scratch image roots: the links, their dpkg diversions, idempotence,
-//! and the property that matters — a package that ships `systemctl` (as Debian 12's systemd
-//! ships `/bin/systemctl`) installed afterwards with dpkg does not replace bosun's link. The
+//! and the property that matters — a package that ships `systemctl` and `journalctl` (as
+//! Debian 12's systemd ships `/bin/systemctl` and `/bin/journalctl`) installed afterwards with
+//! dpkg does not replace bosun's links. The
 //! negative control installs the same package over a plain link, which it replaces. Only
 //! scratch roots and their own dpkg databases (`--root`) are touched.
 
@@ -42,12 +43,14 @@ fn fake_systemd_deb(dir: &Path) -> std::path::PathBuf {
     fs::create_dir_all(pkg.join("bin")).unwrap();
     fs::write(
         pkg.join("DEBIAN/control"),
-        "Package: fake-systemd\nVersion: 252-1\nArchitecture: all\nMaintainer: bosun tests <tests@example.org>\nDescription: ships /bin/systemctl\n",
+        "Package: fake-systemd\nVersion: 252-1\nArchitecture: all\nMaintainer: bosun tests <tests@example.org>\nDescription: ships /bin/systemctl and /bin/journalctl\n",
     )
     .unwrap();
-    let binary = pkg.join("bin/systemctl");
-    fs::write(&binary, "#!/bin/sh\necho the package's systemctl\n").unwrap();
-    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+    for name in ["systemctl", "journalctl"] {
+        let binary = pkg.join("bin").join(name);
+        fs::write(&binary, format!("#!/bin/sh\necho the package's {name}\n")).unwrap();
+        fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let deb = dir.join("fake-systemd.deb");
     let out = Command::new("dpkg-deb")
         .args(["--build", "--root-owner-group"])
@@ -105,6 +108,7 @@ fn image_link_survives_a_systemd_package() {
     image_root(&root);
     // An earlier systemctl in the image is kept aside, not lost.
     fs::write(root.join("usr/bin/systemctl"), "old").unwrap();
+    fs::write(root.join("usr/bin/journalctl"), "old journalctl").unwrap();
     let out = link(&root);
     assert!(
         out.status.success(),
@@ -114,9 +118,14 @@ fn image_link_survives_a_systemd_package() {
     let bosun_path = Some("/usr/local/bin/bosun".to_owned());
     assert_eq!(target(&root.join("usr/bin/systemctl")), bosun_path);
     assert_eq!(target(&root.join("usr/bin/initctl")), bosun_path);
+    assert_eq!(target(&root.join("usr/bin/journalctl")), bosun_path);
     assert_eq!(
         fs::read_to_string(root.join("usr/bin/systemctl.distrib")).unwrap(),
         "old"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("usr/bin/journalctl.distrib")).unwrap(),
+        "old journalctl"
     );
     let list = Command::new("dpkg-divert")
         .arg("--root")
@@ -133,6 +142,12 @@ fn image_link_survives_a_systemd_package() {
         list.contains("local diversion of /usr/bin/systemctl to /usr/bin/systemctl.distrib"),
         "{list}"
     );
+    for path in ["/bin/journalctl", "/usr/bin/journalctl"] {
+        assert!(
+            list.contains(&format!("local diversion of {path} to {path}.distrib")),
+            "{list}"
+        );
+    }
 
     // Idempotent: a second run changes nothing and says so.
     let before = super::tree(&root);
@@ -152,32 +167,51 @@ fn image_link_survives_a_systemd_package() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("systemd 252 (bosun "));
+    // And as journalctl.
+    let out = Command::new(root.join("usr/local/bin/bosun"))
+        .arg0("journalctl")
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.starts_with("journalctl [OPTIONS...]"), "{help}");
 
     // The property: installing a systemd package later leaves bosun's link in place.
     let deb = fake_systemd_deb(&scratch.join("deb"));
     if dpkg_install(&root, &deb).is_none() {
         return;
     }
-    assert_eq!(target(&root.join("usr/bin/systemctl")), bosun_path);
-    assert!(
-        fs::read_to_string(root.join("usr/bin/systemctl.distrib"))
-            .unwrap()
-            .contains("the package's systemctl")
-    );
+    for name in ["systemctl", "journalctl"] {
+        assert_eq!(
+            target(&root.join("usr/bin").join(name)),
+            bosun_path,
+            "{name}"
+        );
+        assert!(
+            fs::read_to_string(root.join(format!("usr/bin/{name}.distrib")))
+                .unwrap()
+                .contains(&format!("the package's {name}")),
+            "{name}"
+        );
+    }
 
     // Negative control: a plain link without the diversion is replaced by the package.
     let control = scratch.join("control");
     image_root(&control);
-    symlink("/usr/local/bin/bosun", control.join("usr/bin/systemctl")).unwrap();
+    for name in ["systemctl", "journalctl"] {
+        symlink("/usr/local/bin/bosun", control.join("usr/bin").join(name)).unwrap();
+    }
     if dpkg_install(&control, &deb).is_none() {
         return;
     }
-    assert_eq!(target(&control.join("usr/bin/systemctl")), None);
-    assert!(
-        fs::read_to_string(control.join("usr/bin/systemctl"))
-            .unwrap()
-            .contains("the package's systemctl")
-    );
+    for name in ["systemctl", "journalctl"] {
+        assert_eq!(target(&control.join("usr/bin").join(name)), None, "{name}");
+        assert!(
+            fs::read_to_string(control.join("usr/bin").join(name))
+                .unwrap()
+                .contains(&format!("the package's {name}"))
+        );
+    }
 }
 
 #[test]
@@ -197,7 +231,13 @@ fn image_link_without_dpkg_or_merged_usr() {
     assert!(stderr.contains("no dpkg in the image"), "{stderr}");
     let bosun_path = Some("/usr/local/bin/bosun".to_owned());
     // /bin is a directory of its own: it gets a systemctl too.
-    for name in ["usr/bin/systemctl", "usr/bin/initctl", "bin/systemctl"] {
+    for name in [
+        "usr/bin/systemctl",
+        "usr/bin/journalctl",
+        "usr/bin/initctl",
+        "bin/systemctl",
+        "bin/journalctl",
+    ] {
         assert_eq!(target(&root.join(name)), bosun_path, "{name}");
     }
     // A binary that is not in the image is refused (negative control for the check).

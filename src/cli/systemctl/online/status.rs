@@ -6,10 +6,11 @@ use std::path::Path;
 
 use super::super::offline::file_state;
 use super::super::options::Options;
+use super::super::options::OutputMode;
 use super::super::text::{relative, timestamp};
 use super::{Ask, unit_list};
 use crate::control::client::call;
-use crate::control::proto::{Request, Response, UnitInfo, bus_error};
+use crate::control::proto::{LogFilter, Request, Response, UnitInfo, bus_error};
 use crate::unit::install::FileState;
 use crate::vocab::exit::Exit;
 
@@ -52,7 +53,7 @@ fn now_ms() -> u64 {
 pub(super) fn units(
     infos: &[UnitInfo],
     lines: u32,
-    (cat, all): (bool, bool),
+    (mode, all): (OutputMode, bool),
     root: &Path,
     socket: &Path,
 ) -> Exit {
@@ -71,7 +72,7 @@ pub(super) fn units(
         }
         first = false;
         print_block(info, root);
-        print_journal(info, lines, (cat, all), socket);
+        print_journal(info, lines, (mode, all), socket);
         if !matches!(info.active_state.as_str(), "active" | "reloading") && exit == Exit::Success {
             exit = Exit::Code(3);
         }
@@ -226,9 +227,10 @@ fn print_dropins(dropins: &[String]) {
     }
 }
 
-/// The unit's last journal lines (short: time, unit, pid; or cat: the text alone), each text
-/// as [`crate::vocab::text::shown`] rules.
-fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: &Path) {
+/// The unit's last journal lines as journalctl renders them in `mode` (short by default:
+/// time, host, identifier, PID), after a blank line; nothing when it has none.
+/// show_journal_by_unit() shows `-a` lines with control characters as they are.
+fn print_journal(info: &UnitInfo, lines: u32, (mode, all): (OutputMode, bool), socket: &Path) {
     if lines == 0 {
         return;
     }
@@ -239,6 +241,7 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
             lines: lines as usize,
             after: 0,
             before: 0,
+            filter: LogFilter::default(),
         },
     ) else {
         return;
@@ -246,21 +249,11 @@ fn print_journal(info: &UnitInfo, lines: u32, (cat, all): (bool, bool), socket: 
     if lines.is_empty() {
         return;
     }
+    let mut ctx = crate::cli::journalctl::output::Context::of(socket);
+    ctx.all = all;
     let mut text = b"\n".to_vec();
-    for line in lines {
-        if cat {
-            text.extend_from_slice(&crate::vocab::text::shown(line.bytes(), all));
-            text.push(b'\n');
-        } else {
-            text.extend(crate::vocab::text::journal_line(
-                &crate::vocab::time::utc_time(line.ms),
-                &line.unit,
-                line.pid,
-                "",
-                line.bytes(),
-                all,
-            ));
-        }
+    for line in &lines {
+        text.extend(ctx.render(line, mode));
     }
     // A closed stdout ends systemctl by SIGPIPE before this returns (see cli::dispatch).
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &text);

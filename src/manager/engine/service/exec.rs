@@ -136,6 +136,20 @@ impl Engine {
                 errno: libc::EINVAL,
             };
         };
+        // PermissionsStartOnly=: every command but ExecStart= (the control commands) runs as
+        // with `+`, as core/service.c service_spawn() clears EXEC_APPLY_SANDBOXING for them.
+        let elevated;
+        let command = if phase != Phase::Start
+            && run.section.permissions_start_only
+            && !command.flags.full_privileges
+        {
+            let mut c = command.clone();
+            c.flags.full_privileges = true;
+            elevated = c;
+            &elevated
+        } else {
+            command
+        };
         if let Some(status) = run.setup_failed.take() {
             return Event::SetupFailed { status };
         }

@@ -3,6 +3,7 @@
 //! jobs: it returns the descriptors or says which line failed.
 
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
 
 use crate::service::listen;
 use crate::unit::model::SocketSection;
@@ -86,4 +87,72 @@ fn resolve_owner(section: &SocketSection) -> Result<(Option<u32>, Option<u32>), 
             .map(|x| x.gid.as_raw())
     })?;
     Ok((uid, gid))
+}
+
+/// Symlinks= once the socket listens: each a link to the socket's one file-system node, its
+/// parents made with DirectoryMode=, as core/socket.c socket_symlink(): a link already there
+/// and pointing there is kept; something else there is replaced only with RemoveOnStop=; a
+/// link that cannot be made is a warning, never a failure of the socket. Returns the warnings.
+pub(super) fn make_symlinks(
+    unit: &str,
+    section: &SocketSection,
+    root: &std::path::Path,
+) -> Vec<String> {
+    let Some(target) = section.symlink_target() else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    for link in &section.symlinks {
+        let at = under(root, link);
+        if let Some(parent) = at.parent() {
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(section.directory_mode.unwrap_or(0o755))
+                .create(parent);
+        }
+        let mut made = symlink_idempotent(target, &at);
+        if made
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+            && section.remove_on_stop
+            && std::fs::remove_file(&at).is_ok()
+        {
+            made = symlink_idempotent(target, &at);
+        }
+        if let Err(e) = made {
+            warnings.push(format!(
+                "{unit}: Failed to create symlink {} → {}, ignoring: {e}",
+                target.display(),
+                link.display()
+            ));
+        }
+    }
+    warnings
+}
+
+/// RemoveOnStop=: the Symlinks= go with the socket's files (socket_close_fds()).
+pub(super) fn remove_symlinks(section: &SocketSection, root: &std::path::Path) {
+    if section.remove_on_stop {
+        for link in &section.symlinks {
+            let _ = std::fs::remove_file(under(root, link));
+        }
+    }
+}
+
+fn under(root: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// A symlink at `at` to `target`, or the one already there when it points to `target`.
+fn symlink_idempotent(target: &std::path::Path, at: &std::path::Path) -> std::io::Result<()> {
+    match std::os::unix::fs::symlink(target, at) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if std::fs::read_link(at).is_ok_and(|old| old == target) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+        other => other,
+    }
 }
