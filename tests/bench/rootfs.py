@@ -55,10 +55,23 @@ def mirror():
     return "http://deb.debian.org/debian"
 
 
+def fixture_stamp():
+    """What the root is built from: the corpus fixture's files, hashed."""
+    import hashlib
+    digest = hashlib.sha256()
+    for name in ("build.sh", "config.sh", "packages.txt"):
+        with open(os.path.join("tests/fixtures/corpus", name), "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
 def ensure_root():
-    """Build the corpus root unless it is there (debootstrap, then build.sh)."""
-    if os.path.isdir(ROOT):
+    """Build the corpus root unless it is there, built from the fixture as it is now
+    (debootstrap, then build.sh)."""
+    stamp = os.path.join(HOME, "root.stamp")
+    if os.path.isdir(ROOT) and os.path.exists(stamp) and open(stamp).read() == fixture_stamp():
         return
+    shutil.rmtree(ROOT, ignore_errors=True)
     bookworm = os.path.join(DEBROOT, "bookworm")
     if not os.path.isdir(bookworm):
         say("corpus root: debootstrap bookworm (minbase)")
@@ -79,6 +92,8 @@ def ensure_root():
         subprocess.run(["bash", "tests/fixtures/corpus/build.sh", work, ARCHIVES], check=True,
                        stdout=log, stderr=subprocess.STDOUT)
     os.rename(work, ROOT)
+    with open(stamp, "w") as f:
+        f.write(fixture_stamp())
 
 
 def make_bosun_layer(binary):
