@@ -226,7 +226,7 @@ impl Services {
                 journal.kept_not_shown(unit, d.first_seq)
             });
             if let Some(report) = report {
-                out.push_note(report.into_bytes());
+                out.push_note(crate::log::own_line(5, &report));
             }
         }
         for note in self.engine.take_notes() {
@@ -260,6 +260,12 @@ impl Services {
             out.push(&Arc::clone(&entry.unit), entry.seq, text);
             self.mark_lost(out);
         }
+    }
+
+    /// The journal's entries since the last call, for the persistent journal, and how many
+    /// it could not hold meanwhile.
+    pub fn take_persisted(&mut self) -> (Vec<Entry>, u64) {
+        self.journal.take_outbox()
     }
 
     /// Wait for datagrams on `/dev/log` (a bounded batch); pending forever without it.

@@ -2,7 +2,8 @@
 //! siblings in PID 1 — cutting each stream into bounded lines ([`line`](mod@line)), keeping
 //! each unit's recent lines under one total cap for `initctl logs` ([`ring`]), and rendering
 //! them for PID 1's stdout ([`format`](mod@format)), and taking syslog datagrams on `/dev/log`
-//! ([`devlog`], [`syslog`], [`ratelimit`]). It sits above [`crate::service`] and beside the
+//! ([`devlog`], [`syslog`], [`ratelimit`]), and the persistent journal on the data volume
+//! ([`persist`]: its files, their writer process and their reading). It sits above [`crate::service`] and beside the
 //! manager: which unit sent a datagram is asked of the engine by PID 1's loop. Must not
 //! write to a file descriptor itself ([`crate::log::output`] does, never blocking) nor know
 //! the control socket. bosun's own diagnostics are [`crate::log`]'s.
@@ -10,6 +11,7 @@
 pub mod devlog;
 pub mod format;
 pub mod line;
+pub mod persist;
 pub mod pipe;
 pub mod ratelimit;
 pub mod ring;

@@ -24,6 +24,7 @@ mod journal;
 mod notify;
 mod output;
 mod paths;
+mod persist;
 mod pid1;
 mod repo;
 mod resilience;
