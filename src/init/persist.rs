@@ -28,6 +28,9 @@ pub struct Persister {
     out: Option<Output>,
     /// Lines that could not be handed over since the last report.
     dropped: u64,
+    /// The loss was said (once: the saying is a line to hand over too, and a writer that is
+    /// gone would turn each into another loss).
+    told: bool,
 }
 
 impl Persister {
@@ -90,6 +93,7 @@ impl Persister {
             boot,
             out: Some(out),
             dropped: 0,
+            told: false,
         })
     }
 
@@ -123,10 +127,12 @@ impl Persister {
         let drops = out.take_drops();
         self.dropped += drops.values().map(|d| d.lines).sum::<u64>();
         out.take_lost();
-        if self.dropped > 0 && !out.pending() {
+        if self.dropped > 0 && !out.pending() && !self.told {
+            self.told = true;
             let n = std::mem::take(&mut self.dropped);
             crate::log::warn(format_args!(
-                "{n} line(s) not kept in the persistent journal: its writer did not keep up"
+                "{n} line(s) not kept in the persistent journal: its writer did not keep up \
+                 (said once)"
             ));
         }
     }
