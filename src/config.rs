@@ -172,6 +172,10 @@ struct Log {
     ring: Option<String>,
     #[serde(default, deserialize_with = "a_size")]
     ring_total: Option<String>,
+    #[serde(default, deserialize_with = "a_persist")]
+    persist: Option<String>,
+    #[serde(default, deserialize_with = "a_size")]
+    persist_max: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -235,6 +239,8 @@ impl Keys {
             ),
             ("BOSUN_LOG_RING", log.ring),
             ("BOSUN_LOG_RING_TOTAL", log.ring_total),
+            ("BOSUN_LOG_PERSIST", log.persist),
+            ("BOSUN_LOG_PERSIST_MAX", log.persist_max),
             ("WEBDAV_AUTHENTICATION_REALM", webdav.realm),
             ("BOSUN_WEBDAV_HTDIGEST", webdav.htdigest),
             ("BOSUN_WEBDAV_ROOT", webdav.root),
@@ -328,6 +334,10 @@ fn a_run_as<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 
 fn a_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     checked(d, |text| crate::vocab::size::parse_size(text).map(drop))
+}
+
+fn a_persist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked(d, |text| Persist::parse(text).map(drop))
 }
 
 fn a_ready_failed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -502,6 +512,61 @@ impl ReadyFailed {
     }
 }
 
+/// Whether and where the journal is kept across restarts (`log.persist`, BOSUN_LOG_PERSIST).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Persist {
+    /// In `DATA/.bosun/journal` when bosun manages a data volume (its life cycle runs), else
+    /// not: journald's Storage=auto, with the volume as the place that outlives a container.
+    #[default]
+    Auto,
+    Off,
+    /// In this directory (as the container sees it), volume or not.
+    Dir(PathBuf),
+}
+
+impl Persist {
+    /// `auto`, `off` (or `no`, `0`, `false`), or an absolute path.
+    pub fn parse(text: &str) -> Result<Persist, String> {
+        match text.trim() {
+            "" | "auto" => Ok(Persist::Auto),
+            "off" | "no" | "0" | "false" => Ok(Persist::Off),
+            path if path.starts_with('/') => Ok(Persist::Dir(path.into())),
+            other => Err(format!(
+                "{other:?}: expected auto, off or an absolute directory"
+            )),
+        }
+    }
+
+    /// The directory (as bosun reaches it, under `root`), given the data volume bosun manages
+    /// (as bosun reaches it) if any.
+    pub fn dir(&self, root: &Path, volume: Option<&Path>) -> Option<PathBuf> {
+        match self {
+            Persist::Off => None,
+            Persist::Auto => volume.map(|v| {
+                v.join(crate::volume::state::STATE_DIR)
+                    .join(crate::journal::persist::DIR_NAME)
+            }),
+            Persist::Dir(dir) => Some(root.join(dir.strip_prefix("/").unwrap_or(dir))),
+        }
+    }
+}
+
+/// The persistent journal's setting and cap (BOSUN_LOG_PERSIST, BOSUN_LOG_PERSIST_MAX).
+pub fn persist(env: &dyn Fn(&str) -> Option<String>) -> Result<(Persist, Option<u64>), String> {
+    let persist = match env("BOSUN_LOG_PERSIST") {
+        Some(v) => Persist::parse(&v).map_err(|why| format!("BOSUN_LOG_PERSIST={why}"))?,
+        None => Persist::Auto,
+    };
+    let max = match env("BOSUN_LOG_PERSIST_MAX") {
+        Some(v) => Some(
+            crate::vocab::size::parse_size(&v)
+                .map_err(|why| format!("BOSUN_LOG_PERSIST_MAX={why}"))? as u64,
+        ),
+        None => None,
+    };
+    Ok((persist, max))
+}
+
 /// Where units come from and how their output is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitsSetup {
@@ -515,6 +580,11 @@ pub struct UnitsSetup {
     pub log_ring: usize,
     /// ... and for all units together (BOSUN_LOG_RING_TOTAL, `log.ring_total`).
     pub log_ring_total: usize,
+    /// Whether and where the journal is kept across restarts (BOSUN_LOG_PERSIST).
+    pub log_persist: Persist,
+    /// The persistent journal's cap in bytes (BOSUN_LOG_PERSIST_MAX); None: a tenth of the
+    /// filesystem, at most 64M.
+    pub log_persist_max: Option<u64>,
     /// Where the notification socket is bound (`@name` for an abstract socket).
     pub notify_address: String,
     /// (uid, gid) for services without User= or Group= (BOSUN_RUN_AS, PUID/PGID).
@@ -680,7 +750,10 @@ pub fn units(
         }
         dirs
     });
+    let (log_persist, log_persist_max) = persist(env)?;
     Ok(Some(UnitsSetup {
+        log_persist,
+        log_persist_max,
         webdav,
         unit_path,
         root: root.to_owned(),
@@ -750,7 +823,8 @@ mod tests {
              stop_timeout: 10s\n\
              shutdown_timeout: infinity\n\
              hook_timeout: 1200\n\
-             log: { prefix: false, format: json, ring: 64K, ring_total: 8M }\n\
+             log: { prefix: false, format: json, ring: 64K, ring_total: 8M, persist: off, \
+             persist_max: 1M }\n\
              systemd_compat: true\n\
              webdav:\n\
              \x20 realm: Dev\n\
@@ -769,12 +843,43 @@ mod tests {
         assert_eq!(file.get("BOSUN_LOG_FORMAT"), Some("json"));
         assert_eq!(file.get("BOSUN_LOG_RING"), Some("64K"));
         assert_eq!(file.get("BOSUN_LOG_RING_TOTAL"), Some("8M"));
+        assert_eq!(file.get("BOSUN_LOG_PERSIST"), Some("off"));
+        assert_eq!(file.get("BOSUN_LOG_PERSIST_MAX"), Some("1M"));
         assert_eq!(file.get("BOSUN_SYSTEMD_COMPAT"), Some("1"));
         assert_eq!(file.get("WEBDAV_AUTHENTICATION_REALM"), Some("Dev"));
         assert_eq!(file.get("BOSUN_WEBDAV_USER"), None);
         assert_eq!(file.get("BOSUN_HOOKS_DIR"), None);
         assert_eq!(file.get("BOSUN_READY_FAILED"), Some("any"));
         assert_eq!(File::parse("# only a comment\n").unwrap(), File::default());
+    }
+
+    #[test]
+    fn persist_is_auto_on_the_volume_off_or_a_directory() {
+        let root = Path::new("/r");
+        let volume = Some(Path::new("/r/data"));
+        let dir = |text: &str, volume| Persist::parse(text).unwrap().dir(root, volume);
+        assert_eq!(
+            dir("auto", volume),
+            Some(PathBuf::from("/r/data/.bosun/journal"))
+        );
+        // Negative control: auto without a volume bosun manages keeps nothing.
+        assert_eq!(dir("auto", None), None);
+        assert_eq!(dir("off", volume), None);
+        assert_eq!(
+            dir("/var/log/bosun", None),
+            Some(PathBuf::from("/r/var/log/bosun"))
+        );
+        let env = |name: &str| match name {
+            "BOSUN_LOG_PERSIST_MAX" => Some("1M".to_owned()),
+            _ => None,
+        };
+        assert_eq!(persist(&env).unwrap(), (Persist::Auto, Some(1 << 20)));
+        let bad = |name: &str| (name == "BOSUN_LOG_PERSIST").then(|| "logs".to_owned());
+        assert!(
+            persist(&bad)
+                .unwrap_err()
+                .starts_with("BOSUN_LOG_PERSIST=\"logs\"")
+        );
     }
 
     #[test]
@@ -815,6 +920,11 @@ mod tests {
             ("verbosity: 9\n", 1, "0 to 3"),
             ("log:\n  ring: 16 MB\n", 2, "not a size"),
             ("ready:\n  failed: some\n", 2, "expected any, boot or none"),
+            (
+                "log:\n  persist: journal\n",
+                2,
+                "expected auto, off or an absolute",
+            ),
         ] {
             let err = File::parse(text).unwrap_err();
             assert!(

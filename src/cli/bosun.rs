@@ -75,6 +75,10 @@ enum Request {
 
 /// `bosun [OPTIONS] [-- COMMAND...]`, with `args` not including `argv[0]`.
 pub fn main(args: &[OsString]) -> Exit {
+    // PID 1's own child, not a user's command: the persistent journal's writer.
+    if args.first().is_some_and(|a| a == "persist-journal") {
+        return crate::journal::persist::run_writer(&args[1..]);
+    }
     let env = match settings() {
         Ok(env) => env,
         Err(message) => {

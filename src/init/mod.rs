@@ -12,6 +12,7 @@
 mod answers;
 pub mod journal;
 mod loading;
+mod persist;
 pub mod reaper;
 pub mod services;
 mod shutdown;
@@ -94,6 +95,7 @@ pub fn run(options: &Options) -> Exit {
         return Exit::Failure;
     }
     raise_file_limit();
+    crate::log::set_json(options.volume.log_format == crate::vocab::text::Format::Json);
     let is_pid1 = getpid().as_raw() == 1;
     let mut options = options.clone();
     if !is_pid1 && options.units.is_some() && !options.units_forced {
@@ -157,6 +159,12 @@ async fn supervise(
     if let Err(err) = crate::log::install_stderr() {
         crate::log::warn(format_args!("stderr unusable without blocking ({err})"));
     }
+    // bosun's messages from here on are kept for the persistent journal, if there will be one.
+    let persisting = options
+        .units
+        .as_ref()
+        .is_some_and(|u| u.log_persist != crate::config::Persist::Off);
+    crate::log::keep_own(persisting);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::journal::pipe::Line>(1024);
     let mut output = match crate::log::output::Output::stdout() {
         Ok(o) => Some(o),
@@ -206,6 +214,8 @@ async fn supervise(
         control: None,
         control_calls: ctl_tx,
         control_restarts: 0,
+        writer: None,
+        writer_exit: None,
     };
 
     // Phase: populate /data (stale /run and /tmp, the volume's lock, seeding or upgrade), only
@@ -223,6 +233,21 @@ async fn supervise(
             Ok(boot) => pid1.boot = Some(boot),
             Err(exit) => return exit,
         }
+    }
+
+    // The persistent journal's writer, once the volume is there (`log.persist`).
+    let mut persist = options.units.as_ref().and_then(|units| {
+        let volume = pid1
+            .boot
+            .as_ref()
+            .and_then(hook_runner::VolumeHooks::volume_dir)
+            .map(std::path::PathBuf::from);
+        let dir = units.log_persist.dir(&units.root, volume.as_deref())?;
+        persist::Persister::start(&dir, units.log_persist_max, pid1.started_ms)
+    });
+    pid1.writer = persist.as_ref().map(persist::Persister::pid);
+    if persist.is_none() {
+        crate::log::keep_own(false);
     }
 
     // The control socket, for systemctl and initctl (and /run/systemd/system, so packages'
@@ -264,7 +289,7 @@ async fn supervise(
     // Phase: loop until everything is gone. The main command starts once boot has settled.
     // Every handler runs guarded: a panic in one is said, and shutdown begins (exit 70).
     loop {
-        pid1.guarded("the loop", |p| p.pump(output.as_mut()));
+        pid1.guarded("the loop", |p| p.pump(output.as_mut(), &mut persist));
         if pid1.done {
             if let Some(bound) = &pid1.control {
                 bound.remove();
@@ -275,6 +300,7 @@ async fn supervise(
         let draining = output
             .as_ref()
             .is_some_and(crate::log::output::Output::pending);
+        let persisting = persist.as_ref().is_some_and(persist::Persister::pending);
         tokio::select! {
             delivery = signals.next() => match delivery {
                 Ok(delivery) => pid1.guarded("a signal's handler", |p| p.on_signal(delivery)),
@@ -344,6 +370,12 @@ async fn supervise(
                 }
             } => {},
             () = crate::log::drain_stderr() => {},
+            () = async {
+                match persist.as_mut() {
+                    Some(writer) if persisting => writer.drain().await,
+                    _ => pending().await,
+                }
+            } => {},
             () = async {
                 match deadline {
                     Some(deadline) => sleep_until(deadline).await,
@@ -465,6 +497,10 @@ struct Supervisor<'a> {
     control_calls: tokio::sync::mpsc::Sender<Incoming>,
     /// How often the control server was started again after a panic.
     control_restarts: u32,
+    /// The persistent journal's writer process, while it runs.
+    writer: Option<i32>,
+    /// How it ended, until the loop's next turn says so.
+    writer_exit: Option<Termination>,
 }
 
 /// What booting the units needs once the generators are done.
@@ -491,7 +527,11 @@ impl Supervisor<'_> {
 
     /// Work that follows from the state: print what the units did, read their new pipes,
     /// start the main command once boot settled, and move shutdown on.
-    fn pump(&mut self, output: Option<&mut crate::log::output::Output>) {
+    fn pump(
+        &mut self,
+        output: Option<&mut crate::log::output::Output>,
+        persist: &mut Option<persist::Persister>,
+    ) {
         let now = Instant::now().into_std();
         if self.abandoned {
             // Only the final sweep is left: done once every process is reaped.
@@ -568,11 +608,13 @@ impl Supervisor<'_> {
                     .as_mut()
                     .is_some_and(hook_runner::VolumeHooks::shutdown);
             if units_down && !hooks_busy {
+                // The journal's writer ends when its pipe does, below.
                 let exclude: Vec<i32> = self
                     .main
                     .filter(|_| self.main_alive())
                     .map(Pid::as_raw)
                     .into_iter()
+                    .chain(self.writer)
                     .collect();
                 self.begin_stop(&exclude);
                 if !reaper::children_exist() {
@@ -582,6 +624,34 @@ impl Supervisor<'_> {
         }
         if self.runtime.is_some() {
             self.tell_runtime();
+        }
+        self.persist(persist);
+    }
+
+    /// Hand the persistent journal's writer what the journal and bosun said since the last
+    /// turn; end its pipe once the final sweep has begun (it syncs and exits: reaped, the
+    /// sweep can end); say once if it ended.
+    fn persist(&mut self, persist: &mut Option<persist::Persister>) {
+        if let Some(termination) = self.writer_exit.take() {
+            if let Some(writer) = persist.as_mut() {
+                writer.on_exit(termination);
+            }
+            *persist = None;
+            crate::log::keep_own(false);
+        }
+        let Some(writer) = persist.as_mut() else {
+            return;
+        };
+        let (entries, lost) = match self.services.as_mut() {
+            Some(svc) => {
+                svc.engine.note_outsider(writer.pid());
+                svc.take_persisted()
+            }
+            None => (Vec::new(), 0),
+        };
+        writer.push(entries, crate::log::take_own(), lost);
+        if self.stop.is_some() {
+            writer.close_when_drained();
         }
     }
 
@@ -697,6 +767,9 @@ impl Supervisor<'_> {
             } else if Some(pid) == self.main && self.main_exit.is_none() {
                 crate::log::info(format_args!("main command {}", describe(termination)));
                 self.main_exit = Some(Exit::of_main(termination, &self.options.success_codes));
+            } else if Some(pid.as_raw()) == self.writer {
+                self.writer = None;
+                self.writer_exit = Some(termination);
             } else if let Some(boot) = self.boot.as_mut()
                 && boot.on_exit(pid.as_raw(), termination)
             {

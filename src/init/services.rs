@@ -12,7 +12,7 @@ use super::journal::{Activity, Ingest};
 use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ring::{Journal, Meta, Stream};
+use crate::journal::ring::{Entry, Journal, Meta, Stream};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
@@ -223,7 +223,7 @@ impl Services {
                 journal.kept_not_shown(unit, d.first_seq)
             });
             if let Some(report) = report {
-                out.push_note(report.into_bytes());
+                out.push_note(crate::log::own_line(5, &report));
             }
         }
         for note in self.engine.take_notes() {
@@ -276,6 +276,12 @@ impl Services {
             out.push(&Arc::clone(&entry.unit), entry.seq, text);
             self.mark_lost(out);
         }
+    }
+
+    /// The journal's entries since the last call, for the persistent journal, and how many
+    /// it could not hold meanwhile.
+    pub fn take_persisted(&mut self) -> (Vec<Entry>, u64) {
+        self.journal.take_outbox()
     }
 
     /// Wait for what the journal's sockets have (a bounded batch); pending forever without

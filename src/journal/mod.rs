@@ -6,7 +6,8 @@
 //! `/run/systemd/journal/socket` ([`native`]), stream connections on
 //! `/run/systemd/journal/stdout` ([`stream`]), and forwarding every line to a syslog daemon
 //! of the image ([`forward`]); each unit's lines shaped and limited by its logging directives
-//! ([`policy`]). It sits above [`crate::service`] and beside the
+//! ([`policy`]); and the persistent journal on the data volume ([`persist`]: its files,
+//! their writer process and their reading). It sits above [`crate::service`] and beside the
 //! manager: which unit sent a datagram is asked of the engine by PID 1's loop. Must not
 //! write to a file descriptor itself ([`crate::log::output`] does, never blocking) nor know
 //! the control socket. bosun's own diagnostics are [`crate::log`]'s.
@@ -16,6 +17,7 @@ pub mod format;
 pub mod forward;
 pub mod line;
 pub mod native;
+pub mod persist;
 pub mod pipe;
 pub mod policy;
 pub mod ratelimit;

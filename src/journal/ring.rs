@@ -191,7 +191,23 @@ pub struct Journal {
     /// Bytes of all rings.
     total: usize,
     next_seq: u64,
+    /// Every entry appended since the owner last took them, for the persistent journal
+    /// ([`super::persist`]); None until the owner first asks (nothing is copied when nobody
+    /// persists).
+    outbox: Option<Outbox>,
 }
+
+/// Entries waiting to be persisted: bounded in bytes, as the rings are.
+#[derive(Debug, Default)]
+struct Outbox {
+    entries: Vec<Entry>,
+    bytes: usize,
+    /// Entries not kept because the owner had not taken the others yet.
+    dropped: u64,
+}
+
+/// Bytes of entries the outbox holds between two takes (a loop turn adds a few lines).
+pub const OUTBOX_LIMIT: usize = 1 << 20;
 
 impl Journal {
     /// A journal keeping at most `limit_per_unit` bytes (lines plus overhead) per unit and
@@ -203,7 +219,16 @@ impl Journal {
             limit_total,
             total: 0,
             next_seq: 1,
+            outbox: None,
         }
+    }
+
+    /// The entries appended since the last call, and how many were not kept for want of room
+    /// ([`OUTBOX_LIMIT`]). The first call starts the copying: every source that appends
+    /// through [`Self::append_with`] is covered without knowing it.
+    pub fn take_outbox(&mut self) -> (Vec<Entry>, u64) {
+        let outbox = std::mem::take(self.outbox.get_or_insert_with(Outbox::default));
+        (outbox.entries, outbox.dropped)
     }
 
     /// Record a line; returns the stored entry.
@@ -245,6 +270,14 @@ impl Journal {
         };
         self.next_seq += 1;
         let size = entry.size();
+        if let Some(outbox) = self.outbox.as_mut() {
+            if outbox.bytes + size <= OUTBOX_LIMIT {
+                outbox.bytes += size;
+                outbox.entries.push(entry.clone());
+            } else {
+                outbox.dropped += 1;
+            }
+        }
         ring.bytes += size;
         self.total += size;
         ring.entries.push_back(entry);
@@ -699,6 +732,27 @@ mod tests {
         );
         // The shared identifier is not counted per line: Meta is small.
         assert!(std::mem::size_of::<Meta>() <= 48);
+    }
+
+    #[test]
+    fn the_outbox_copies_every_append_once_asked_within_a_bound() {
+        let mut j = Journal::new(1 << 20, 1 << 30);
+        j.append("a", 1, Stream::Stdout, b"before", false);
+        // Negative control: nothing was copied before the first take.
+        assert_eq!(j.take_outbox(), (Vec::new(), 0));
+        j.append("a", 1, Stream::Stdout, b"1", false);
+        j.append_with("b", 2, Stream::Syslog, (b"2", false), None);
+        let (entries, dropped) = j.take_outbox();
+        assert_eq!(lines(&entries.iter().collect::<Vec<_>>()), ["a:1", "b:2"]);
+        assert_eq!(dropped, 0);
+        assert!(j.take_outbox().0.is_empty());
+        let big = vec![b'x'; 1000];
+        for _ in 0..2000 {
+            j.append("flood", 3, Stream::Stdout, &big, false);
+        }
+        let (entries, dropped) = j.take_outbox();
+        assert_eq!(entries.len(), OUTBOX_LIMIT / (1000 + ENTRY_OVERHEAD));
+        assert_eq!(u64::try_from(entries.len()).unwrap() + dropped, 2000);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Logging. This file: bosun's own diagnostics, one line each on stderr prefixed `bosun: `;
-//! verbosity is process-wide and set once, before the event loop starts. Before PID 1's event
+//! Logging. This file: bosun's own diagnostics, one line each on stderr prefixed `bosun: `, or
+//! one JSON object each with `log.format: json` ([`set_json`]: the fields of service lines'
+//! JSON, unit `bosun`, with a syslog priority); verbosity is process-wide and set once, before
+//! the event loop starts. PID 1 may also keep a copy of each message ([`keep_own`],
+//! [`take_own`]) for the persistent journal. Before PID 1's event
 //! loop exists (and in the command-line personalities) a diagnostic is a blocking write; in
 //! PID 1 it goes through the non-blocking [`output::Output`] installed by
 //! [`install_stderr`], which the loop drains ([`drain_stderr`]): a stalled reader of stderr
@@ -10,14 +13,32 @@
 pub mod output;
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::task::Poll;
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+
+/// Messages are JSON objects (`log.format: json`).
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Messages kept for the persistent journal between two takes; the oldest go past this.
+const OWN_LIMIT: usize = 1024;
+
+/// One of bosun's own messages, as the persistent journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Own {
+    /// Milliseconds since the epoch.
+    pub ms: u64,
+    /// syslog priority: 3 error, 4 warning, 5 notice, 6 info, 7 debug.
+    pub priority: u8,
+    /// The message, without `bosun: ` and the level's tag.
+    pub text: String,
+}
 
 /// Bound of bosun's own queued messages on stderr.
 const STDERR_LIMIT: usize = 64 * 1024;
@@ -25,6 +46,67 @@ const STDERR_LIMIT: usize = 64 * 1024;
 thread_local! {
     /// PID 1's stderr while its event loop runs (PID 1 has one thread: this is its sink).
     static STDERR: RefCell<Option<output::Output>> = const { RefCell::new(None) };
+    /// Copies of the messages said, while PID 1 persists its journal ([`keep_own`]).
+    static KEPT: RefCell<Option<VecDeque<Own>>> = const { RefCell::new(None) };
+}
+
+/// From now on (`on`), keep a copy of each message said on this thread (at most
+/// [`OWN_LIMIT`] between two [`take_own`] calls) for the persistent journal; or no longer.
+pub fn keep_own(on: bool) {
+    KEPT.with(|cell| {
+        if let Ok(mut kept) = cell.try_borrow_mut() {
+            *kept = on.then(VecDeque::new);
+        }
+    });
+}
+
+/// The messages kept since the last call.
+pub fn take_own() -> Vec<Own> {
+    KEPT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => kept
+            .as_mut()
+            .map(|k| k.drain(..).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    })
+}
+
+/// Say messages as JSON objects (`log.format: json`), or as text.
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
+}
+
+/// Whether messages are JSON objects.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// One of bosun's own messages as a line of its stderr (or of stdout, for a drop report):
+/// `bosun: TAG TEXT`, or with [`set_json`] a JSON object with the fields of a service line's
+/// (`time`, `unit`, `pid`, `stream`, `priority`, `facility`, `identifier`, `message`).
+pub fn own_line(priority: u8, text: &str) -> Vec<u8> {
+    if json() {
+        let object = serde_json::json!({
+            "time": crate::vocab::time::rfc3339(std::time::SystemTime::now()),
+            "unit": "bosun",
+            "pid": std::process::id(),
+            "stream": "stderr",
+            "priority": priority,
+            "facility": 3,
+            "identifier": "bosun",
+            "message": text,
+        });
+        let mut line = object.to_string().into_bytes();
+        line.push(b'\n');
+        return line;
+    }
+    let tag = match priority {
+        0..=3 => "error: ",
+        4 => "warning: ",
+        7 => "debug: ",
+        _ => "",
+    };
+    format!("bosun: {tag}{text}\n").into_bytes()
 }
 
 /// The source name of bosun's own messages in the drop report.
@@ -95,12 +177,27 @@ pub fn verbosity() -> u8 {
     VERBOSITY.load(Ordering::Relaxed)
 }
 
-fn emit(level: u8, tag: &str, args: fmt::Arguments<'_>) {
+fn emit(level: u8, priority: u8, args: fmt::Arguments<'_>) {
     if verbosity() < level {
         return;
     }
+    let text = args.to_string();
     // One write per line, so lines from bosun and its children do not interleave mid-line.
-    let line = format!("bosun: {tag}{args}\n").into_bytes();
+    let line = own_line(priority, &text);
+    KEPT.with(|cell| {
+        if let Ok(mut kept) = cell.try_borrow_mut()
+            && let Some(kept) = kept.as_mut()
+        {
+            if kept.len() >= OWN_LIMIT {
+                kept.pop_front();
+            }
+            kept.push_back(Own {
+                ms: crate::vocab::time::now_ms(),
+                priority,
+                text,
+            });
+        }
+    });
     let unqueued = STDERR.with(move |cell| match cell.try_borrow_mut() {
         Ok(mut guard) => match guard.as_mut() {
             Some(sink) => {
@@ -134,12 +231,12 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// An error that does not stop bosun by itself (the caller decides).
 pub fn error(args: fmt::Arguments<'_>) {
-    emit(0, "error: ", args);
+    emit(0, 3, args);
 }
 
 /// Something the operator should know about.
 pub fn warn(args: fmt::Arguments<'_>) {
-    emit(1, "warning: ", args);
+    emit(1, 4, args);
 }
 
 /// A warning when bosun is root; when it is not (`--user`, an arbitrary UID), what it may not
@@ -154,15 +251,15 @@ pub fn warn_if_root(args: fmt::Arguments<'_>) {
 
 /// What the units do (started, stopped), shown by default like systemd's console messages.
 pub fn notice(args: fmt::Arguments<'_>) {
-    emit(1, "", args);
+    emit(1, 5, args);
 }
 
 /// Progress worth reading in a normal log.
 pub fn info(args: fmt::Arguments<'_>) {
-    emit(2, "", args);
+    emit(2, 6, args);
 }
 
 /// Detail for debugging bosun itself.
 pub fn debug(args: fmt::Arguments<'_>) {
-    emit(3, "debug: ", args);
+    emit(3, 7, args);
 }

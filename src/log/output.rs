@@ -376,11 +376,11 @@ fn is_tty(fd: BorrowedFd<'_>) -> bool {
 pub fn report_unkept(stream: &str, out: &mut Output) {
     let drops = out.take_drops();
     if let Some(note) = drop_report(stream, &drops, |_, _| None) {
-        out.push_note(note.into_bytes());
+        out.push_note(super::own_line(5, &note));
     }
 }
 
-/// The drop report: `bosun: 20600000 line(s) dropped while stdout was not read: web.service
+/// The drop report (for [`super::own_line`]): `20600000 line(s) dropped while stdout was not read: web.service
 /// 20599990 (the last 4093 still in `initctl logs web.service`, 20595897 lost), quiet.service
 /// 10 (all still in `initctl logs quiet.service`)`. `kept(source, dropped)` says how many of a
 /// source's dropped lines its ring still holds, None when the source has no ring (a hook, whose
@@ -414,7 +414,7 @@ pub fn drop_report(
         parts.push(format!("{} more from other units", others.lines));
     }
     Some(format!(
-        "bosun: {total} line(s) dropped while {stream} was not read: {}\n",
+        "{total} line(s) dropped while {stream} was not read: {}",
         parts.join(", ")
     ))
 }
@@ -541,10 +541,10 @@ mod tests {
         let total: u64 = drops.values().map(|d| d.lines).sum();
         let text = drop_report("stdout", &drops, |_, _| Some(0)).unwrap();
         assert!(
-            text.starts_with(&format!("bosun: {total} line(s) dropped")),
+            text.starts_with(&format!("{total} line(s) dropped")),
             "{text}"
         );
-        assert!(text.ends_with("more from other units\n"), "{text}");
+        assert!(text.ends_with("more from other units"), "{text}");
         // Negative control: a few sources are each named.
         let mut few = BTreeMap::new();
         few.insert(
@@ -590,9 +590,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             text,
-            "bosun: 15 line(s) dropped while stdout was not read: a.service 10 (the last 4 \
+            "15 line(s) dropped while stdout was not read: a.service 10 (the last 4 \
              still in `initctl logs a.service`, 6 lost), b.service 3 (all still in `initctl \
-             logs b.service`), c.service 2 (none kept: lost)\n"
+             logs b.service`), c.service 2 (none kept: lost)"
         );
         assert_eq!(drop_report("stdout", &BTreeMap::new(), |_, _| None), None);
     }

@@ -27,6 +27,7 @@ mod logdirs;
 mod notify;
 mod output;
 mod paths;
+mod persist;
 mod pid1;
 mod provided;
 mod repo;

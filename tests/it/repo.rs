@@ -248,11 +248,14 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 const ONLY: &[(&str, &[&str])] = &[("vocab", &[]), ("unit", &["vocab"])];
 
 /// Files excepted from [`FORBIDDEN`] by design: bosun's PID-1 personality is started from the
-/// command line, which hands it the volume's set-up and the journal's default bounds.
+/// command line, which hands it the volume's set-up and the journal's default bounds (and
+/// starts the persistent journal's writer process); `initctl logs --boot` reads the
+/// persistent journal's files, not PID 1 (which it still reaches only through the protocol).
 const ENTRY_POINTS: &[(&str, &str)] = &[
     ("cli/bosun.rs", "init"),
     ("cli/bosun.rs", "boot"),
     ("cli/bosun.rs", "journal"),
+    ("cli/initctl/logs.rs", "journal"),
 ];
 
 /// Upward imports that remain, each (file under src/, module used). None is left; an entry

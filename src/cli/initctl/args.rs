@@ -54,6 +54,16 @@ pub enum Command {
         /// `[N blob data]`.
         all: bool,
     },
+    /// `logs --boot[=N] [-n N] [UNIT]`: run N's lines from the persistent journal (0 the
+    /// newest run, -1 the one before; 1 the oldest kept), read from its files.
+    Persisted {
+        unit: Option<String>,
+        lines: Lines,
+        boot: i64,
+        all: bool,
+    },
+    /// `logs --list-boots`: the runs the persistent journal holds.
+    ListBoots,
     /// `is-ready`.
     IsReady,
     /// `verify [UNIT|PATH...]`.
@@ -93,6 +103,9 @@ struct Seen {
     all: bool,
     follow: bool,
     lines: Option<Lines>,
+    /// `--boot[=N]`, `-b [N]`.
+    boot: Option<i64>,
+    list_boots: bool,
     help: bool,
     version: bool,
     /// The options given, as typed, for "does not apply" messages: (name, verbs it applies to).
@@ -103,6 +116,7 @@ const JSON_VERBS: &[&str] = &["status", "logs", "is-ready"];
 const ALL_VERBS: &[&str] = &["status", "logs"];
 const FOLLOW_VERBS: &[&str] = &["logs"];
 const LINES_VERBS: &[&str] = &["status", "logs"];
+const BOOT_VERBS: &[&str] = &["logs"];
 
 /// Read the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
@@ -153,6 +167,17 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
                 }
                 "help" => seen.help = true,
                 "version" => seen.version = true,
+                "list-boots" => {
+                    flag(&mut seen, BOOT_VERBS)?;
+                    seen.list_boots = true;
+                }
+                "boot" => {
+                    seen.boot = Some(match attached {
+                        Some(v) => boot_of(&v)?,
+                        None => optional_boot(args, &mut i),
+                    });
+                    seen.given.push(("--boot".to_owned(), BOOT_VERBS));
+                }
                 "lines" => {
                     let value = match attached {
                         Some(v) => v,
@@ -180,6 +205,16 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
                     seen.given.push(("-f".to_owned(), FOLLOW_VERBS));
                 }
                 'h' => seen.help = true,
+                'b' => {
+                    seen.boot = Some(if k < cluster.len() {
+                        let v: String = cluster[k..].iter().collect();
+                        k = cluster.len();
+                        boot_of(&v)?
+                    } else {
+                        optional_boot(args, &mut i)
+                    });
+                    seen.given.push(("-b".to_owned(), BOOT_VERBS));
+                }
                 'n' => {
                     let value = if k < cluster.len() {
                         let v: String = cluster[k..].iter().collect();
@@ -243,11 +278,32 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
                     rest.len()
                 )));
             }
-            Command::Logs {
-                unit: rest.into_iter().next(),
-                lines,
-                follow: seen.follow,
-                all: seen.all,
+            match (seen.list_boots, seen.boot) {
+                (true, _) if !rest.is_empty() || seen.boot.is_some() => {
+                    return Err(UsageError(
+                        "option --list-boots takes no unit and no --boot".to_owned(),
+                    ));
+                }
+                (true, _) => Command::ListBoots,
+                (false, Some(_)) if seen.follow => {
+                    return Err(UsageError(
+                        "option --boot reads the persistent journal, which -f cannot follow: \
+                         without --boot, logs -f follows the running bosun"
+                            .to_owned(),
+                    ));
+                }
+                (false, Some(boot)) => Command::Persisted {
+                    unit: rest.into_iter().next(),
+                    lines,
+                    boot,
+                    all: seen.all,
+                },
+                (false, None) => Command::Logs {
+                    unit: rest.into_iter().next(),
+                    lines,
+                    follow: seen.follow,
+                    all: seen.all,
+                },
             }
         }
         "is-ready" => {
@@ -289,6 +345,26 @@ fn next_value(args: &[String], i: &mut usize, option: &str) -> Result<String, Us
         .ok_or_else(|| UsageError(format!("option {option} needs a value")))?;
     *i += 1;
     Ok(value)
+}
+
+/// A run's offset, as journalctl's `-b`: `0`, `-1`, `1`...
+fn boot_of(value: &str) -> Result<i64, UsageError> {
+    value.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "--boot {value:?}: expected a run's offset (0 the newest, -1 the one before)"
+        ))
+    })
+}
+
+/// `--boot`'s value when the next argument is one (journalctl's optional argument), else 0.
+fn optional_boot(args: &[String], i: &mut usize) -> i64 {
+    match args.get(*i).and_then(|a| a.parse().ok()) {
+        Some(offset) => {
+            *i += 1;
+            offset
+        }
+        None => 0,
+    }
 }
 
 fn lines_of(value: &str) -> Result<Lines, UsageError> {
@@ -360,6 +436,34 @@ mod tests {
             }
         );
         assert_eq!(
+            command(&["logs", "--boot", "-1", "-n", "5", "web"]),
+            Command::Persisted {
+                unit: Some("web".into()),
+                lines: Lines::Last(5),
+                boot: -1,
+                all: false
+            }
+        );
+        assert_eq!(
+            command(&["logs", "-b", "web"]),
+            Command::Persisted {
+                unit: Some("web".into()),
+                lines: Lines::Last(10),
+                boot: 0,
+                all: false
+            }
+        );
+        assert_eq!(
+            command(&["logs", "--boot=2"]),
+            Command::Persisted {
+                unit: None,
+                lines: Lines::Last(10),
+                boot: 2,
+                all: false
+            }
+        );
+        assert_eq!(command(&["logs", "--list-boots"]), Command::ListBoots);
+        assert_eq!(
             command(&["logs", "-a", "web"]),
             Command::Logs {
                 unit: Some("web".into()),
@@ -412,6 +516,13 @@ mod tests {
                 "option --all does not apply to is-ready",
             ),
             (&["logs", "-n"], "option -n needs a value"),
+            (&["logs", "-f", "--boot", "-1"], "-f cannot follow"),
+            (&["logs", "--boot=x"], "expected a run's offset"),
+            (&["logs", "--list-boots", "web"], "takes no unit"),
+            (
+                &["status", "--boot"],
+                "option --boot does not apply to status",
+            ),
             (&["logs", "-n", "many"], "expected a number of lines"),
             (&["is-ready", "now"], "is-ready takes no arguments"),
             (

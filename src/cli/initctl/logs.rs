@@ -4,17 +4,20 @@
 //! lines. With `-f`, new lines are asked for every [`POLL`] by sequence number, until bosun
 //! stops answering, stdout's reader goes away, or the follower is killed. The reading itself
 //! ([`stream`]: paging back past one answer's cap, following) serves `journalctl` too. Never
-//! blocks on anything but the control socket and stdout.
+//! blocks on anything but the control socket and stdout. With `--boot N` (and `--list-boots`) the
+//! lines come from the persistent journal's files instead ([`crate::journal::persist`]'s
+//! reading; no PID 1 involved), found where `log.persist` says, as PID 1 resolves it.
 
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::Lines;
 use super::status::{Color, Style, paint};
 use crate::control::client::{ClientError, call};
-use crate::control::proto::{LogFilter, LogLine, Request, Response};
+use crate::control::proto::{LogFilter, LogLine, Request, Response, SyslogFields};
+use crate::journal::persist::{self, Record};
 use crate::vocab::exit::Exit;
 
 /// How often `-f` asks for new lines.
@@ -283,6 +286,152 @@ fn page_back(
                 }
             }
             _ => return (lines, false),
+        }
+    }
+}
+
+/// The persistent journal's directory as `log.persist` names it (`auto`: the data volume's
+/// `.bosun/journal`), from the same settings PID 1 reads.
+fn journal_dir() -> Result<PathBuf, String> {
+    let env = crate::config::settings()?;
+    let root = crate::config::root(&env)?;
+    let volume = crate::config::volume(&env, &root, crate::vocab::text::Format::Prefixed)?;
+    let (setting, _) = crate::config::persist(&env)?;
+    setting
+        .dir(&root, Some(&volume.host(&volume.data_dir)))
+        .ok_or_else(|| "the persistent journal is off (log.persist: off)".to_owned())
+}
+
+/// A persisted line as `initctl logs` shows one.
+fn log_line(record: Record) -> LogLine {
+    let fields = record.syslog.map(|s| SyslogFields {
+        priority: s.priority,
+        facility: s.facility,
+        identifier: s.identifier,
+        fields: s.fields,
+    });
+    // A stdout or stderr line's fields are `stdio`'s, as PID 1 answers them.
+    let stdio = record.transport == "stdout";
+    LogLine {
+        seq: record.seq,
+        unit: record.unit,
+        pid: record.pid,
+        ms: record.ms,
+        stderr: record.stderr,
+        text: record.text,
+        raw: record.raw,
+        syslog: fields.clone().filter(|_| !stdio),
+        stdio: fields.filter(|_| stdio),
+        transport: record.transport,
+    }
+}
+
+/// `logs --boot N [-n N] [UNIT]`: the last lines of run `boot` (of `unit`, or all) from the
+/// persistent journal's files; `shape` is (`--json`, `--all`).
+pub fn persisted(
+    prog: &str,
+    (unit, lines): (Option<&str>, Lines),
+    boot: i64,
+    shape: (bool, bool),
+) -> Exit {
+    let dir = match journal_dir() {
+        Ok(dir) => dir,
+        Err(message) => {
+            eprintln!("{prog}: {message}");
+            return Exit::Failure;
+        }
+    };
+    let records = match persist::read_boot(&dir, boot) {
+        Ok(records) => records,
+        Err(e) => {
+            eprintln!("{prog}: {}", crate::log::error_chain(&e));
+            return Exit::Failure;
+        }
+    };
+    let mut kept: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
+    let n = match lines {
+        Lines::Last(n) => n,
+        Lines::All => usize::MAX,
+    };
+    for record in records.filter(|r| unit.is_none_or(|u| r.unit == u)) {
+        if kept.len() == n {
+            kept.pop_front();
+        }
+        if n > 0 {
+            kept.push_back(log_line(record));
+        }
+    }
+    let style = if shape.0 {
+        Style::default()
+    } else {
+        Style::for_stdout()
+    };
+    let text: Vec<u8> = kept.iter().flat_map(|l| format(l, shape, style)).collect();
+    match write_out(&text) {
+        Written::Ok | Written::Gone => Exit::Success,
+        Written::Failed(e) => {
+            eprintln!("{prog}: cannot write to stdout: {e}");
+            Exit::Failure
+        }
+    }
+}
+
+/// One run as `--list-boots --json` gives it (journalctl's fields; times in µs).
+#[derive(Debug, serde::Serialize)]
+struct BootJson {
+    index: i64,
+    boot_id: String,
+    first_entry: u64,
+    last_entry: u64,
+}
+
+/// `logs --list-boots`: the runs the persistent journal holds, oldest first, as journalctl
+/// lists them (`IDX BOOT ID FIRST ENTRY LAST ENTRY`).
+pub fn list_boots(prog: &str, json: bool) -> Exit {
+    let boots = match journal_dir()
+        .and_then(|dir| persist::list_boots(&dir).map_err(|e| crate::log::error_chain(&e)))
+    {
+        Ok(boots) => boots,
+        Err(message) => {
+            eprintln!("{prog}: {message}");
+            return Exit::Failure;
+        }
+    };
+    let count = i64::try_from(boots.len()).unwrap_or(i64::MAX);
+    let rows: Vec<BootJson> = (0..)
+        .zip(&boots)
+        .map(|(k, boot)| BootJson {
+            index: k + 1 - count,
+            boot_id: boot.id.clone(),
+            first_entry: boot.start_ms * 1000,
+            last_entry: boot.last_ms().unwrap_or(boot.start_ms) * 1000,
+        })
+        .collect();
+    let text = if json {
+        let mut text = serde_json::to_vec(&rows).unwrap_or_default();
+        text.push(b'\n');
+        text
+    } else {
+        let mut text = format!(
+            "{:>3} {:32} {:24} {:24}\n",
+            "IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"
+        );
+        for row in &rows {
+            text.push_str(&format!(
+                "{:>3} {:32} {:24} {:24}\n",
+                row.index,
+                row.boot_id,
+                timestamp(row.first_entry / 1000),
+                timestamp(row.last_entry / 1000)
+            ));
+        }
+        text.into_bytes()
+    };
+    match write_out(&text) {
+        Written::Ok | Written::Gone => Exit::Success,
+        Written::Failed(e) => {
+            eprintln!("{prog}: cannot write to stdout: {e}");
+            Exit::Failure
         }
     }
 }

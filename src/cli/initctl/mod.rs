@@ -48,6 +48,12 @@ Usage:
       new lines as they come, until bosun stops or the reader goes away. A line with control
       characters (but TAB) or invalid UTF-8 shows as `[N blob data]`, as journalctl shows it;
       -a prints it as the service wrote it
+  initctl logs --boot[=N] [-n N|all] [-a|--all] [--json] [UNIT]
+      the lines of an earlier run from the persistent journal (log.persist), read from its
+      files with or without bosun running: -1 the run before the newest, 0 the newest (the
+      running one), 1 the oldest kept
+  initctl logs --list-boots [--json]
+      the runs the persistent journal holds, oldest first
   initctl is-ready [--json]
       exit 0 when boot is complete and no failed unit counts (BOSUN_READY_FAILED: by default
       a unit boot started); else exit 1 and say why on stderr (for readiness probes)
@@ -118,6 +124,20 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             };
             logs::run(&socket, prog, unit, *lines, *follow, (json, *all))
         }
+        Command::Persisted {
+            unit,
+            lines,
+            boot,
+            all,
+        } => {
+            let unit = match unit.as_ref().map(|name| unit_name(prog, name)) {
+                Some(Ok(name)) => Some(name),
+                Some(Err(exit)) => return exit,
+                None => None,
+            };
+            logs::persisted(prog, (unit.as_deref(), *lines), *boot, (json, *all))
+        }
+        Command::ListBoots => logs::list_boots(prog, json),
         Command::IsReady => is_ready(prog, &socket, json),
         Command::Verify { targets } => {
             let mut args: Vec<OsString> = vec!["--root".into(), root.into(), "--".into()];

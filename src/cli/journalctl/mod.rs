@@ -72,7 +72,8 @@ fn boots(boot: &Boot, this_boot: &str) -> BootChoice {
     match (&boot.id, boot.offset) {
         (_, offset) if offset != 0 => BootChoice::Missing(
             "Specifying boot ID or boot offset has no effect, no persistent journal was found: \
-             bosun keeps only this boot in memory; see log.persist."
+             bosun's journalctl reads this boot only; earlier runs kept by log.persist are \
+             read with 'initctl logs --boot -1' (see log.persist)."
                 .to_owned(),
             Exit::Success,
         ),
