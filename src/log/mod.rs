@@ -51,7 +51,7 @@ thread_local! {
 }
 
 /// From now on (`on`), keep a copy of each message said on this thread (at most
-/// [`OWN_LIMIT`] between two [`take_own`] calls) for the persistent journal; or no longer.
+/// `OWN_LIMIT` (1,024) between two [`take_own`] calls) for the persistent journal; or no longer.
 pub fn keep_own(on: bool) {
     KEPT.with(|cell| {
         if let Ok(mut kept) = cell.try_borrow_mut() {
