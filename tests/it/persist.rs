@@ -88,26 +88,35 @@ fn lines_survive_a_restart_on_the_volume_and_are_read_with_boot_minus_one() {
     let dir = Scratch::new("persist-restart");
     let root = volume_root(&dir);
     let marker = dir.join("marker");
-    // A `logger` run by the unit's shell is reaped by that shell before PID 1 reads its
-    // datagram, so its line is kept as `unknown`, not under hello.service (journald loses
-    // the unit of such a sender too): this part waits for a sender that stays (not written
-    // yet), loudly. /dev/log lines reach the files through the same outbox as stdout's.
-    let logger = false;
-    eprintln!(
-        "SKIP: the /dev/log part of this test is not run (a sender that exits first is 'unknown')"
-    );
-    let syslog = if logger {
+    // The syslog line comes from the unit's main process itself, which stays: a `logger`
+    // run by the shell would be reaped before PID 1 reads its datagram, and a line whose
+    // sender is gone is kept as `unknown` (journald loses such a sender's unit too).
+    let python = "/usr/bin/python3";
+    let logger = Path::new(python).exists();
+    if !logger {
+        eprintln!("SKIP: {python} missing: the /dev/log part of this test is not run");
+    }
+    let script = dir.join("say.py");
+    fs::write(
+        &script,
         format!(
-            "; /usr/bin/logger -u {} -t hello \"syslog $(cat {m})\"",
-            root.join("dev/log").display(),
+            "import socket, time\n\
+             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+             s.sendto(b'<14>hello: syslog ' + open('{m}', 'rb').read(), '{log}')\n\
+             time.sleep(1000)\n",
+            log = root.join("dev/log").display(),
             m = marker.display()
-        )
+        ),
+    )
+    .unwrap();
+    let syslog = if logger {
+        format!("; exec {python} {}", script.display())
     } else {
-        String::new()
+        "; exec sleep 1000".to_owned()
     };
     let unit = format!(
         "[Service]\nExecStart=/bin/sh -c 'echo \"stdout $(cat {m})\"; echo \"stderr $(cat {m})\" \
-         >&2{syslog}; exec sleep 1000'\n",
+         >&2{syslog}'\n",
         m = marker.display()
     );
     enable(&root, &[("hello.service", &unit)]);
