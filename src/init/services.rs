@@ -149,30 +149,28 @@ impl Services {
         };
         let lines = entries
             .into_iter()
-            .map(|e| crate::control::proto::LogLine {
-                seq: e.seq,
-                unit: e.unit.to_string(),
-                pid: e.pid,
-                ms: e
-                    .time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
-                stderr: e.stream == Stream::Stderr,
-                text: String::from_utf8_lossy(&e.line).into_owned(),
-                raw: std::str::from_utf8(&e.line)
-                    .is_err()
-                    .then(|| e.line.to_vec()),
-                syslog: e
-                    .syslog
-                    .as_deref()
-                    .filter(|_| matches!(e.stream, Stream::Syslog | Stream::Journal))
-                    .map(fields_of),
-                stdio: e
-                    .syslog
-                    .as_deref()
-                    .filter(|_| matches!(e.stream, Stream::Stdout | Stream::Stderr))
-                    .map(fields_of),
-                transport: e.stream.transport().to_owned(),
+            .map(|e| {
+                let (text, raw) = e.text_and_raw();
+                crate::control::proto::LogLine {
+                    seq: e.seq,
+                    unit: e.unit.to_string(),
+                    pid: e.pid,
+                    ms: e.ms(),
+                    stderr: e.stream == Stream::Stderr,
+                    text,
+                    raw,
+                    syslog: e
+                        .syslog
+                        .as_deref()
+                        .filter(|_| matches!(e.stream, Stream::Syslog | Stream::Journal))
+                        .map(fields_of),
+                    stdio: e
+                        .syslog
+                        .as_deref()
+                        .filter(|_| matches!(e.stream, Stream::Stdout | Stream::Stderr))
+                        .map(fields_of),
+                    transport: e.stream.transport().to_owned(),
+                }
             })
             .collect();
         (lines, self.journal.last_seq())
@@ -320,11 +318,7 @@ fn fields_of(meta: &Meta) -> crate::control::proto::SyslogFields {
         priority: meta.priority,
         facility: meta.facility,
         identifier: meta.identifier.as_deref().map(str::to_owned),
-        fields: meta
-            .fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-            .collect(),
+        fields: meta.fields_as_text(),
     }
 }
 

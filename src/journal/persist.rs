@@ -19,7 +19,7 @@ use std::io::{self, BufRead, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -104,28 +104,20 @@ pub struct Syslog {
 impl Record {
     /// A journal entry of run `boot`.
     pub fn of(entry: &Entry, boot: &str) -> Record {
+        let (text, raw) = entry.text_and_raw();
         Record {
             seq: entry.seq,
             unit: entry.unit.to_string(),
             pid: entry.pid,
-            ms: entry
-                .time
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
+            ms: entry.ms(),
             stderr: entry.stream == Stream::Stderr,
-            text: String::from_utf8_lossy(&entry.line).into_owned(),
-            raw: std::str::from_utf8(&entry.line)
-                .is_err()
-                .then(|| entry.line.to_vec()),
+            text,
+            raw,
             syslog: entry.syslog.as_deref().map(|m| Syslog {
                 priority: m.priority,
                 facility: m.facility,
                 identifier: m.identifier.as_deref().map(str::to_owned),
-                fields: m
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-                    .collect(),
+                fields: m.fields_as_text(),
             }),
             transport: entry.stream.transport().to_owned(),
             boot: boot.to_owned(),

@@ -79,6 +79,23 @@ impl Entry {
         }
     }
 
+    /// Milliseconds since the epoch (0 before it), as the control protocol and the
+    /// persistent journal's files carry the time.
+    pub fn ms(&self) -> u64 {
+        self.time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+    }
+
+    /// The line as text (bytes that are not UTF-8 read as U+FFFD), and its bytes only when
+    /// they are not UTF-8, as `initctl logs --json` and the persistent journal give a line.
+    pub fn text_and_raw(&self) -> (String, Option<Vec<u8>>) {
+        let raw = std::str::from_utf8(&self.line)
+            .is_err()
+            .then(|| self.line.to_vec());
+        (String::from_utf8_lossy(&self.line).into_owned(), raw)
+    }
+
     /// Bytes the entry is counted for: its text, [`ENTRY_OVERHEAD`] and its [`Meta`].
     fn size(&self) -> usize {
         self.line.len() + ENTRY_OVERHEAD + self.syslog.as_deref().map_or(0, Meta::size)
@@ -135,6 +152,14 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The other fields as (name, value) text, a value that is not UTF-8 read with U+FFFD.
+    pub fn fields_as_text(&self) -> Vec<(String, String)> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
     /// Heap bytes of the boxed Meta with its fields (the identifier is shared, not counted).
     fn size(&self) -> usize {
         std::mem::size_of::<Meta>()

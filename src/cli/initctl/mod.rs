@@ -117,10 +117,13 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             follow,
             all,
         } => {
-            let unit = match unit.as_ref().map(|name| unit_name(prog, name)) {
-                Some(Ok(name)) => Some(name),
-                Some(Err(exit)) => return exit,
-                None => None,
+            let unit = match unit
+                .as_deref()
+                .map(|name| unit_name(prog, name))
+                .transpose()
+            {
+                Ok(unit) => unit,
+                Err(exit) => return exit,
             };
             logs::run(&socket, prog, unit, *lines, *follow, (json, *all))
         }
@@ -130,10 +133,13 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             boot,
             all,
         } => {
-            let unit = match unit.as_ref().map(|name| unit_name(prog, name)) {
-                Some(Ok(name)) => Some(name),
-                Some(Err(exit)) => return exit,
-                None => None,
+            let unit = match unit
+                .as_deref()
+                .map(|name| unit_name(prog, name))
+                .transpose()
+            {
+                Ok(unit) => unit,
+                Err(exit) => return exit,
             };
             logs::persisted(prog, (unit.as_deref(), *lines), *boot, (json, *all))
         }
