@@ -117,11 +117,7 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             follow,
             all,
         } => {
-            let unit = match unit
-                .as_deref()
-                .map(|name| unit_name(prog, name))
-                .transpose()
-            {
+            let unit = match unit_name(prog, unit.as_deref()) {
                 Ok(unit) => unit,
                 Err(exit) => return exit,
             };
@@ -133,11 +129,7 @@ pub fn run(prog: &str, invocation: &Invocation, root: &Path) -> Exit {
             boot,
             all,
         } => {
-            let unit = match unit
-                .as_deref()
-                .map(|name| unit_name(prog, name))
-                .transpose()
-            {
+            let unit = match unit_name(prog, unit.as_deref()) {
                 Ok(unit) => unit,
                 Err(exit) => return exit,
             };
@@ -418,13 +410,14 @@ fn delegate(prog: &str, root: &Path, words: Vec<String>) -> Exit {
     }
 }
 
-/// One unit's name as systemctl reads it (`web` is `web.service`); a pattern or a PID is
-/// refused, as the journal is kept by unit name.
-fn unit_name(prog: &str, name: &str) -> Result<String, Exit> {
+/// The unit `logs` was given, as systemctl reads its name (`web` is `web.service`); a pattern
+/// or a PID is refused, as the journal is kept by unit name. None: every unit's lines.
+fn unit_name(prog: &str, name: Option<&str>) -> Result<Option<String>, Exit> {
+    let Some(name) = name else { return Ok(None) };
     let words = ["status".to_owned(), "--".to_owned(), name.to_owned()];
     let invocation = systemctl_invocation(prog, &words)?;
     match invocation.units.first() {
-        Some(systemctl::UnitArg::Name(unit)) => Ok(unit.to_string()),
+        Some(systemctl::UnitArg::Name(unit)) => Ok(Some(unit.to_string())),
         _ => {
             eprintln!("{prog}: {name:?} is not a unit name (logs takes one unit, no pattern)");
             Err(Exit::Usage)
