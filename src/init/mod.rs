@@ -628,33 +628,6 @@ impl Supervisor<'_> {
         self.persist(persist);
     }
 
-    /// Hand the persistent journal's writer what the journal and bosun said since the last
-    /// turn; end its pipe once the final sweep has begun (it syncs and exits: reaped, the
-    /// sweep can end); say once if it ended.
-    fn persist(&mut self, persist: &mut Option<persist::Persister>) {
-        if let Some(termination) = self.writer_exit.take() {
-            if let Some(writer) = persist.as_mut() {
-                writer.on_exit(termination);
-            }
-            *persist = None;
-            crate::log::keep_own(false);
-        }
-        let Some(writer) = persist.as_mut() else {
-            return;
-        };
-        let (entries, lost) = match self.services.as_mut() {
-            Some(svc) => {
-                svc.engine.note_outsider(writer.pid());
-                svc.take_persisted()
-            }
-            None => (Vec::new(), 0),
-        };
-        writer.push(entries, crate::log::take_own(), lost);
-        if self.stop.is_some() {
-            writer.close_when_drained();
-        }
-    }
-
     /// sd_notify the runtime: the phase as STATUS=, READY=1 once boot is complete and the main
     /// command runs, STOPPING=1 once shutdown began.
     fn tell_runtime(&mut self) {

@@ -172,3 +172,32 @@ impl Persister {
         }
     }
 }
+
+impl super::Supervisor<'_> {
+    /// Hand the persistent journal's writer what the journal and bosun said since the last
+    /// turn; end its pipe once the final sweep has begun (it syncs and exits: reaped, the
+    /// sweep can end); say once if it ended.
+    pub(super) fn persist(&mut self, persist: &mut Option<Persister>) {
+        if let Some(termination) = self.writer_exit.take() {
+            if let Some(writer) = persist.as_mut() {
+                writer.on_exit(termination);
+            }
+            *persist = None;
+            crate::log::keep_own(false);
+        }
+        let Some(writer) = persist.as_mut() else {
+            return;
+        };
+        let (entries, lost) = match self.services.as_mut() {
+            Some(svc) => {
+                svc.engine.note_outsider(writer.pid());
+                svc.take_persisted()
+            }
+            None => (Vec::new(), 0),
+        };
+        writer.push(entries, crate::log::take_own(), lost);
+        if self.stop.is_some() {
+            writer.close_when_drained();
+        }
+    }
+}
