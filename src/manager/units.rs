@@ -44,6 +44,9 @@ pub fn collect(
     loader: &Loader,
     roots: &[String],
 ) -> (BTreeMap<String, Entry>, BTreeMap<String, String>) {
+    // One listing of the search path for the whole closure, not a stat per name, directory
+    // and suffix (hundreds of units at boot).
+    let loader = &loader.listed();
     let mut units: BTreeMap<String, Entry> = BTreeMap::new();
     let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     let mut queue: VecDeque<String> = roots.iter().cloned().collect();

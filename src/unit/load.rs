@@ -5,9 +5,10 @@
 //! winning, enablement links in `.wants/`, `.requires/` and `.upholds/`, and default.target.
 //! Reads files; never writes and never starts anything.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::apply::{Applier, check_unit};
 use super::model::{Unit, UnitKind};
@@ -222,17 +223,75 @@ enum Found {
     },
 }
 
+/// The names each directory of the search path held when it was listed (systemd's unit path
+/// cache, `manager->unit_path_cache`, which `unit_file_find_dropin_paths()` consults before
+/// looking at the disk): a name a directory did not hold is not looked up there.
+#[derive(Debug, Default)]
+struct Listing {
+    /// By directory as seen inside the root; a directory that could not be read is not here
+    /// (every name is looked up on disk), a missing one holds nothing.
+    names: HashMap<PathBuf, HashSet<String>>,
+}
+
+impl Listing {
+    fn read(search: &SearchPath) -> Listing {
+        let mut names = HashMap::new();
+        for dir in &search.dirs {
+            match std::fs::read_dir(search.on_disk(dir)) {
+                Ok(entries) => {
+                    let held = entries
+                        .filter_map(Result::ok)
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect();
+                    names.insert(dir.clone(), held);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    names.insert(dir.clone(), HashSet::new());
+                }
+                Err(_) => {}
+            }
+        }
+        Listing { names }
+    }
+}
+
 /// Finds and parses units in a search path.
 #[derive(Debug, Clone)]
 pub struct Loader {
     search: SearchPath,
     spec: SpecifierContext,
+    /// Set by [`Loader::listed`]: what the search path's directories held then.
+    listing: Option<Arc<Listing>>,
 }
 
 impl Loader {
     /// A loader over `search`, resolving specifiers with `spec`.
     pub fn new(search: SearchPath, spec: SpecifierContext) -> Self {
-        Loader { search, spec }
+        Loader {
+            search,
+            spec,
+            listing: None,
+        }
+    }
+
+    /// This loader with the search path's directories listed once, now, for loading many
+    /// units at once (a boot, a daemon-reload): a unit file, an alias or mask link, a drop-in
+    /// or `.wants/` directory directly in a search directory is looked for on disk only when
+    /// the listing holds its name, instead of one `stat` per directory, name and suffix. What
+    /// is created after the listing is seen by the next one, as systemd's unit path cache.
+    pub fn listed(&self) -> Loader {
+        Loader {
+            listing: Some(Arc::new(Listing::read(&self.search))),
+            ..self.clone()
+        }
+    }
+
+    /// The listing says `dir` (a search directory) does not hold `name`.
+    fn absent(&self, dir: &Path, name: &str) -> bool {
+        self.listing
+            .as_ref()
+            .and_then(|l| l.names.get(dir))
+            .is_some_and(|names| !names.contains(name))
     }
 
     /// The search path.
@@ -256,6 +315,9 @@ impl Loader {
         dir: &Path,
         file: &str,
     ) -> Result<Option<(PathBuf, UnitFileKind)>, LoadError> {
+        if self.absent(dir, file) {
+            return Ok(None);
+        }
         let link = self.search.on_disk(&dir.join(file));
         let meta = match std::fs::symlink_metadata(&link) {
             Ok(m) => m,
@@ -477,8 +539,9 @@ impl Loader {
     /// unit_file_find_dirs: `dir/NAME+suffix`, the template's, and the dash-prefix ones
     /// (`foo-bar-.service`, `foo-.service`), most specific first.
     fn find_dirs(&self, dir: &Path, name: &str, suffix: &str, out: &mut Vec<PathBuf>) {
-        let candidate = self.search.on_disk(&dir.join(format!("{name}{suffix}")));
-        if candidate.is_dir() && !out.contains(&candidate) {
+        let file = format!("{name}{suffix}");
+        let candidate = self.search.on_disk(&dir.join(&file));
+        if !self.absent(dir, &file) && candidate.is_dir() && !out.contains(&candidate) {
             out.push(candidate);
         }
         let Ok(unit) = UnitName::parse(name) else {
@@ -522,10 +585,9 @@ impl Loader {
         }
         if let Some(first) = names.first() {
             for dir in &self.search.dirs {
-                let top = self
-                    .search
-                    .on_disk(&dir.join(format!("{}{suffix}", first.unit_type())));
-                if top.is_dir() && !dirs.contains(&top) {
+                let file = format!("{}{suffix}", first.unit_type());
+                let top = self.search.on_disk(&dir.join(&file));
+                if !self.absent(dir, &file) && top.is_dir() && !dirs.contains(&top) {
                     dirs.push(top);
                 }
             }

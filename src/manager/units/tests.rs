@@ -308,3 +308,142 @@ fn path_units_load_their_unit_and_get_systemds_default_dependencies() {
     }
     assert!(cups.conflicts.contains("shutdown.target"));
 }
+
+/// A tree with every kind of name the listing stands in for: aliases, a mask, a template and
+/// its instance, unit, template, dash-prefix and type-wide drop-ins, `.wants/` and
+/// `.requires/` links, one name in two directories.
+fn listing_tree(tag: &str) -> PathBuf {
+    root(
+        tag,
+        &[
+            (
+                "etc/systemd/system/web.service",
+                "[Unit]\nWants=db.service worker@1.service\n[Service]\nExecStart=/bin/true\n",
+            ),
+            (
+                "usr/lib/systemd/system/web.service",
+                "[Service]\nExecStart=/bin/false\n",
+            ),
+            (
+                "usr/lib/systemd/system/db.service",
+                "[Service]\nExecStart=/bin/true\n",
+            ),
+            ("etc/systemd/system/database.service", "->db.service"),
+            ("etc/systemd/system/gone.service", "->/dev/null"),
+            (
+                "usr/lib/systemd/system/worker@.service",
+                "[Service]\nExecStart=/bin/echo %i\n",
+            ),
+            (
+                "etc/systemd/system/worker@.service.d/10-env.conf",
+                "[Service]\nEnvironment=A=1\n",
+            ),
+            (
+                "etc/systemd/system/web.service.d/20-after.conf",
+                "[Unit]\nAfter=db.service\n",
+            ),
+            (
+                "usr/lib/systemd/system/service.d/00-all.conf",
+                "[Unit]\nDocumentation=man:all\n",
+            ),
+            (
+                "etc/systemd/system/worker-.service.d/30-none.conf",
+                "[Unit]\nDescription=never a prefix of worker@\n",
+            ),
+            (
+                "etc/systemd/system/multi-user.target.wants/web.service",
+                "->../web.service",
+            ),
+            (
+                "etc/systemd/system/web.service.requires/database.service",
+                "->../database.service",
+            ),
+            (
+                "etc/systemd/system/multi-user.target.wants/gone.service",
+                "->../gone.service",
+            ),
+        ],
+    )
+}
+
+/// What the loader found for each name: fragment, drop-ins, links, aliases, load state.
+fn found(l: &Loader, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| match l.load(n) {
+            Ok(u) => format!(
+                "{n}: {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                u.name, u.fragment, u.masked_by, u.dropins, u.wants, u.requires, u.aliases, u.state
+            ),
+            Err(e) => format!("{n}: {e}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_listed_loader_finds_what_the_disk_has() {
+    let dir = listing_tree("listed");
+    let names = [
+        "web.service",
+        "db.service",
+        "database.service",
+        "gone.service",
+        "worker@1.service",
+        "worker@.service",
+        "multi-user.target",
+        "nowhere.service",
+    ];
+    let l = loader(&dir);
+    let plain = found(&l, &names);
+    assert_eq!(found(&l.listed(), &names), plain);
+    // The tree is what the names need: the drop-ins, links and aliases are there.
+    let text = plain.join("\n");
+    for expected in [
+        "20-after.conf",
+        "00-all.conf",
+        "10-env.conf",
+        "database.service",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    assert!(!text.contains("30-none.conf"), "{text}");
+    let (listed, aliases) = collect(&l, &["multi-user.target".to_owned()]);
+    assert!(listed.contains_key("worker@1.service"));
+    assert_eq!(
+        aliases.get("database.service").map(String::as_str),
+        Some("db.service")
+    );
+}
+
+#[test]
+fn a_listing_sees_the_files_of_its_time_and_the_next_one_the_new_ones() {
+    let dir = listing_tree("relist");
+    let l = loader(&dir);
+    let listed = l.listed();
+    fs::write(
+        dir.join("etc/systemd/system/late.service"),
+        "[Service]\nExecStart=/bin/true\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.join("etc/systemd/system/db.service.d")).unwrap();
+    fs::write(
+        dir.join("etc/systemd/system/db.service.d/late.conf"),
+        "[Unit]\nDescription=late\n",
+    )
+    .unwrap();
+    // The listing of before: neither the new unit nor the new drop-in directory.
+    assert!(listed.load("late.service").is_err());
+    let late = |l: &Loader| {
+        l.load("db.service")
+            .unwrap()
+            .dropins
+            .iter()
+            .any(|d| d.ends_with("late.conf"))
+    };
+    assert!(!late(&listed));
+    // A new listing, and the unlisted loader (the negative control), see both.
+    for fresh in [l.listed(), l] {
+        assert!(fresh.load("late.service").is_ok());
+        assert!(late(&fresh));
+    }
+}
