@@ -12,7 +12,7 @@ STATIC := target/$(MUSL)/release/bosun
 TEST_DEPS := python3 python3-venv procps util-linux bsdutils busybox-static file curl litmus cadaver davfs2 rclone rsync \
 	libcap2-bin nginx apache2 redis-server memcached postgresql openssh-server cron debootstrap \
 	podman runc netavark aardvark-dns iptables podman-compose catatonit
-BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor gcc libc6-dev
+BENCH_DEPS := $(TEST_DEPS) tini dumb-init catatonit hyperfine rsync time apache2-utils supervisor gcc libc6-dev linux-perf
 FUZZ_SECONDS ?= 300
 
 .PHONY: all build static demo demo-reset test lint fmt bench deps test-deps bench-deps fuzz fuzz-build clean images corpus
@@ -85,6 +85,7 @@ bench: bench-deps static build
 	tests/bench/control.py $(STATIC) > target/bench/5-control.md
 	tests/bench/containers.py $(STATIC) > target/bench/6-containers.md
 	tests/bench/corpus.py $(STATIC) > target/bench/7-corpus.md
+	tests/bench/timeline.py $(STATIC) > target/bench/7b-timeline.md
 	tests/bench/journal.py $(STATIC) > target/bench/8-journal.md
 	tests/bench/assemble.sh target/bench > BENCHMARKS.md
 	@cat BENCHMARKS.md

@@ -61,7 +61,12 @@ impl Run {
         }
         if policy.runs_builtin_sysv() {
             found.run.retain(|g| g.name != SYSV_GENERATOR);
+            let began = Instant::now();
             super::sysv::generate(root);
+            crate::log::debug(format_args!(
+                "built-in SysV generator done in {} ms",
+                began.elapsed().as_millis()
+            ));
         }
         if !found.skipped.is_empty() {
             crate::log::debug(format_args!(

@@ -18,7 +18,9 @@ Sources, all turned into milliseconds since the exec of PID 1 (CLOCK_MONOTONIC):
   READY=1, when it became active. Its console is no clock: bosun prints its notes once per
   turn of its loop, after the turn's work, so a note of a turn that spawned 30 services is
   stamped after all 30. With `-vv` it says when it loaded the units (`tracking service
-  processes by ...`, printed at the end of that turn).
+  processes by ...`, printed at the end of that turn), and how long it took by its own clock:
+  the built-in SysV generator, each generator process, tmpfiles.d, loading the units,
+  queueing the default target (`boot phases: ...`).
 - both: `spawned`, when the kernel started the unit's main process (/proc/PID/stat, 10 ms
   ticks), for units whose main process still runs at READY=1 (a forking daemon's is the
   process it forked); from the kernel's tracepoints (`perf record -e
@@ -31,7 +33,7 @@ Sources, all turned into milliseconds since the exec of PID 1 (CLOCK_MONOTONIC):
   when it became active, `+` how long it was activating (systemd: since its job started;
   bosun: since its first process was spawned, where it has one).
 """
-import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
+import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rootfs  # noqa: E402
@@ -58,10 +60,19 @@ COLLECT = ("systemctl show -p " + PROPS + " -- $(systemctl list-units --all --pl
            "echo '--default'; systemctl get-default")
 ANALYZE = ("systemd-analyze; echo '--chain'; systemd-analyze critical-chain --no-pager")
 
+# bosun -vv's console: when a phase was said to be over (seconds since exec, stamped when
+# read), and the durations bosun measured itself (ms, by its own clock).
 PHASES = [
-    ("volume phase said", re.compile(r"^bosun: (no template at|.*volume)")),
-    ("generators done (said)", re.compile(r"^bosun: debug: generator .* done in")),
-    ("units loaded, boot queued (said)", re.compile(r"^bosun: tracking service processes by")),
+    ("volume phase over (said at)", re.compile(r"^bosun: (no template at|.*volume)"), None),
+    ("units loaded, boot queued (said at)",
+     re.compile(r"^bosun: tracking service processes by"), None),
+]
+DURATIONS = [
+    ("built-in SysV generator (took)", re.compile(r"^bosun: debug: built-in SysV generator done in (\d+) ms")),
+    ("generator processes (took, each in turn)", re.compile(r"^bosun: debug: generator .* done in (\d+) ms")),
+    ("tmpfiles.d (took)", re.compile(r"^bosun: debug: boot phases: tmpfiles.d (\d+) ms")),
+    ("loading the units (took)", re.compile(r"^bosun: debug: boot phases: .* units loaded (\d+) ms")),
+    ("queueing the default target (took)", re.compile(r"^bosun: debug: boot phases: .* queued (\d+) ms")),
 ]
 
 
@@ -132,14 +143,19 @@ class Trace:
 
 
 def bosun_phases(log, exec_line):
-    """When bosun's console said its phases were over, seconds since exec."""
+    """What bosun's console said of its phases: when (seconds since exec) and how long (s)."""
     phases = {}
     for line in open(log, errors="replace"):
         m = re.match(r"\[\s*([\d.]+)\] (.*)$", line.rstrip("\n"))
-        if m:
-            for name, pattern in PHASES:
-                if pattern.match(m.group(2)):
-                    phases[name] = float(m.group(1)) - exec_line
+        if not m:
+            continue
+        for name, pattern, _ in PHASES:
+            if pattern.match(m.group(2)):
+                phases[name] = float(m.group(1)) - exec_line
+        for name, pattern in DURATIONS:
+            d = pattern.match(m.group(2))
+            if d:
+                phases[name] = phases.get(name, 0) + int(d.group(1)) / 1000
     return phases
 
 
@@ -170,13 +186,30 @@ def start_times(text, boot_minus_mono):
     return out
 
 
-def critical_chain(units, times, root, finish):
-    """analyze-critical-chain.c's walk (fuzz 0): lines (depth, unit, activated, took)."""
-    lines, seen = [], set()
+def ordering(units):
+    """{unit: the units it is ordered after}: its After=, and the Before= of the others."""
     after = {u: set(p.get("After", "").split()) for u, p in units.items()}
     for u, p in units.items():
         for later in p.get("Before", "").split():
             after.setdefault(later, set()).add(u)
+    return after
+
+
+def stopped_after(units, unit):
+    """The units `unit` is ordered after, directly or not: at shutdown they stop after it."""
+    after, found, todo = ordering(units), set(), [unit]
+    while todo:
+        for d in after.get(todo.pop(), ()):
+            if d not in found:
+                found.add(d)
+                todo.append(d)
+    return found
+
+
+def critical_chain(units, times, root, finish):
+    """analyze-critical-chain.c's walk (fuzz 0): lines (depth, unit, activated, took)."""
+    lines, seen = [], set()
+    after = ordering(units)
 
     def activated(u):
         t = times.get(u)
@@ -205,6 +238,51 @@ def critical_chain(units, times, root, finish):
     return lines
 
 
+class Stops:
+    """When each unit's cgroup under the boot's delegated tree emptied, polled from the host
+    (`cgroup.events` says `populated 0`, or the directory is gone) while PID 1 shuts down:
+    systemd's are system.slice/NAME, bosun's NAME. Monotonic times."""
+
+    def __init__(self, top):
+        self.top = top
+        self.live = {}
+        for d, _, files in os.walk(top):
+            name = os.path.basename(d)
+            if name.endswith((".service", ".scope")) and "cgroup.events" in files \
+                    and self.populated(d):
+                self.live[name] = d
+        self.emptied = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+
+    @staticmethod
+    def populated(d):
+        try:
+            return "populated 1" in open(os.path.join(d, "cgroup.events")).read()
+        except OSError:
+            return False
+
+    def poll(self):
+        while self.live and not self.done.is_set():
+            now = time.monotonic()
+            for name, d in list(self.live.items()):
+                if not self.populated(d):
+                    self.emptied[name] = now
+                    del self.live[name]
+            time.sleep(0.02)
+
+
+def stop_and_watch(boot, sig):
+    """Stop PID 1 with `sig`: (seconds to its exit, {unit: seconds to its cgroup emptied})."""
+    stops = Stops(boot.cgroup)
+    stops.thread.start()
+    t0 = time.monotonic()
+    total = boot.stop(sig)
+    stops.done.set()
+    stops.thread.join()
+    return total, {u: t - t0 for u, t in stops.emptied.items()}, sorted(stops.live)
+
+
 def boot_once(name, kw, sig):
     trace = Trace()
     boot = rootfs.Boot("timeline " + name, **kw)
@@ -225,7 +303,9 @@ def boot_once(name, kw, sig):
         bosun = name.startswith("bosun")
         infos = bosun_units(pid) if bosun else {}
         analyze = "" if bosun else boot.run(ANALYZE)
-        boot.stop(sig)
+        # Let what READY=1 set going settle for a moment (both alike), as corpus.py does.
+        time.sleep(1)
+        shutdown, stopped, unstopped = stop_and_watch(boot, sig)
     finally:
         trace.close()
         boot.close()
@@ -262,7 +342,7 @@ def boot_once(name, kw, sig):
     first_unit = next((t for t, path in execs or () if "generator" not in path), None)
     return dict(ready=ready, cpu=cpu, units=units, times=times, spawned=spawned, phases=phases,
                 default=default.strip() or "default.target", analyze=analyze, forks=forks,
-                first_unit=first_unit)
+                first_unit=first_unit, shutdown=shutdown, stopped=stopped, unstopped=unstopped)
 
 
 def ms(v):
@@ -318,7 +398,10 @@ def main():
         cells = [span([get(r) for r in runs[name]], unit, scale, digits)
                  for name, _, _ in INITS]
         print(f"| {label} | {cells[0]} | {cells[1]} |")
-    for phase, _ in PHASES:
+    if any(r["forks"] is None for rs in runs.values() for r in rs):
+        rootfs.say("timeline: SKIP the fork figures: `perf record -e sched:sched_process_fork` "
+                   "does not work here (Debian's linux-perf, root)")
+    for phase in [p[0] for p in PHASES] + [d[0] for d in DURATIONS]:
         print(f"| bosun: {phase} | "
               f"{span([r['phases'].get(phase) for r in runs['bosun']], ' ms', 1000, 0)} | |")
     print()
@@ -356,6 +439,38 @@ def main():
         print(head.strip())
         print(chain.strip())
         print("```\n")
+
+    print("Shutdown of the same runs: the stop signal (SIGTERM to bosun, with its default 5 s "
+          "stop timeout; SIGRTMIN+3 to systemd, 90 s) until each unit's cgroup emptied "
+          "(polled every 20 ms from the host) and until PID 1 exited:\n")
+    print("| | bosun | systemd 252 |")
+    print("|---|---:|---:|")
+
+    def others(r):
+        """Units that neither are squid nor stop after it by their ordering."""
+        skip = stopped_after(r["units"], "squid.service") | {"squid.service", "init.scope"}
+        return {u: t for u, t in r["stopped"].items() if u not in skip}
+
+    def but_squid(r):
+        rest = others(r)
+        return max(rest.values()) if rest else None
+    for label, get in [
+        ("PID 1 exited", lambda r: r["shutdown"]),
+        ("every unit stopped but squid and those it is ordered after (they stop after it)",
+         but_squid),
+        ("squid.service stopped", lambda r: r["stopped"].get("squid.service")),
+    ]:
+        cells = [span([get(r) for r in runs[name]]) for name, _, _ in INITS]
+        print(f"| {label} | {cells[0]} | {cells[1]} |")
+    print()
+    print("The last of those to stop in the median run of each (seconds after the signal): "
+          + "; ".join(f"{name}: " + ", ".join(
+              f"{u} {t:.2f}" for u, t in sorted(others(median[name]).items(),
+                                                 key=lambda x: -x[1])[:5])
+              for name, _, _ in INITS)
+          + ". Ordered after squid (stopped after it): " + ", ".join(sorted(
+              u for u in stopped_after(median["bosun"]["units"], "squid.service")
+              if u.endswith(".service"))) + ".\n")
 
     print("Units of the median runs by when they became active, the last 25 of either "
           "(ms since exec: job started / main process spawned / active):\n")
