@@ -111,7 +111,8 @@ impl Services {
         // bosun's own clock for the boot's phases (tests/bench/timeline.py reads it): its
         // console prints a turn's messages after the turn.
         crate::log::debug(format_args!(
-            "boot phases: tmpfiles.d {} ms, units loaded {} ms, {default} queued {} ms",
+            "boot phases: tmpfiles.d {} ms, units loaded {} ms, {default} queued and its \
+             first jobs dispatched {} ms",
             tmpfiles.as_millis(),
             loaded.as_millis(),
             (loading.elapsed() - loaded).as_millis()

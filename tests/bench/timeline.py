@@ -20,7 +20,7 @@ Sources, all turned into milliseconds since the exec of PID 1 (CLOCK_MONOTONIC):
   stamped after all 30. With `-vv` it says when it loaded the units (`tracking service
   processes by ...`, printed at the end of that turn), and how long it took by its own clock:
   the built-in SysV generator, each generator process, tmpfiles.d, loading the units,
-  queueing the default target (`boot phases: ...`).
+  queueing the default target with the dispatch of its first jobs (`boot phases: ...`).
 - both: `spawned`, when the kernel started the unit's main process (/proc/PID/stat, 10 ms
   ticks), for units whose main process still runs at READY=1 (a forking daemon's is the
   process it forked); from the kernel's tracepoints (`perf record -e
@@ -72,7 +72,8 @@ DURATIONS = [
     ("generator processes (took, each in turn)", re.compile(r"^bosun: debug: generator .* done in (\d+) ms")),
     ("tmpfiles.d (took)", re.compile(r"^bosun: debug: boot phases: tmpfiles.d (\d+) ms")),
     ("loading the units (took)", re.compile(r"^bosun: debug: boot phases: .* units loaded (\d+) ms")),
-    ("queueing the default target (took)", re.compile(r"^bosun: debug: boot phases: .* queued (\d+) ms")),
+    ("queueing the default target, dispatching its first jobs (took)",
+     re.compile(r"^bosun: debug: boot phases: .* queued (?:and its first jobs dispatched )?(\d+) ms")),
 ]
 
 
