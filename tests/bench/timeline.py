@@ -31,7 +31,10 @@ Sources, all turned into milliseconds since the exec of PID 1 (CLOCK_MONOTONIC):
   (analyze-critical-chain.c, fuzz 0) over these times: from the default target, each time the
   unit it is ordered after (After=, and Before= of the other) that became active last; `@`
   when it became active, `+` how long it was activating (systemd: since its job started;
-  bosun: since its first process was spawned, where it has one).
+  bosun: since its main process was started, where it still runs at READY=1).
+- the shutdown: after READY=1 and a second's pause, the stop signal a runtime sends (SIGTERM
+  to bosun, SIGRTMIN+3 to systemd); when each unit's cgroup emptied (`cgroup.events`, polled
+  from the host every 20 ms) and when PID 1 exited.
 """
 import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
@@ -75,12 +78,6 @@ DURATIONS = [
     ("queueing the default target, dispatching its first jobs (took)",
      re.compile(r"^bosun: debug: boot phases: .* queued (?:and its first jobs dispatched )?(\d+) ms")),
 ]
-
-
-def mono_offsets():
-    """CLOCK_BOOTTIME - CLOCK_MONOTONIC and CLOCK_REALTIME - CLOCK_MONOTONIC, now."""
-    m = time.monotonic()
-    return time.clock_gettime(time.CLOCK_BOOTTIME) - m, time.time() - m
 
 
 def parse_show(text):
@@ -474,7 +471,8 @@ def main():
               if u.endswith(".service"))) + ".\n")
 
     print("Units of the median runs by when they became active, the last 25 of either "
-          "(ms since exec: job started / main process spawned / active):\n")
+          "(ms since exec: job started / main process spawned / active; bosun has no "
+          "job-start time: its first column repeats the spawn, else the activation):\n")
     b, s = median["bosun"], median["systemd 252"]
     names = set(b["times"]) | set(s["times"])
 
