@@ -2,8 +2,8 @@
 """Before/after for bosun's own boot work: several bosun binaries booted in turn over the
 corpus root (rootfs.py's namespaces, as corpus.py), each with `-vv`; per binary the median
 (min–max) of READY=1, PID 1's CPU time at READY=1 (/proc/PID/stat, user + system), and when
-its console said the units were loaded and the boot queued (`tracking service processes by`,
-printed at the end of that turn of its loop), all from the exec of PID 1.
+its console said the units were loaded (`tracking service processes by`, said right after
+loading them, before the default target is queued), all from the exec of PID 1.
 
 Usage: tests/bench/phases.py RUNS BOSUN_BINARY... > table.md   (needs root)
 Nothing here is pass/fail. The machine's other work shows in READY=1 first; PID 1's CPU time
@@ -70,7 +70,7 @@ def main():
     print(f"`tests/bench/phases.py {runs} {' '.join(binaries)}`, "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average at start "
           f"{' '.join(load)}; {runs} boots each after a warm-up, interleaved; median (min–max).\n")
-    print("| bosun | ready | PID 1 CPU at READY=1 | units loaded, boot queued (said) |")
+    print("| bosun | ready | PID 1 CPU at READY=1 | units loaded (said at) |")
     print("|---|---:|---:|---:|")
     for b in binaries:
         rs = results[b]

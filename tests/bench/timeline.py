@@ -18,7 +18,8 @@ Sources, all turned into milliseconds since the exec of PID 1 (CLOCK_MONOTONIC):
   READY=1, when it became active. Its console is no clock: bosun prints its notes once per
   turn of its loop, after the turn's work, so a note of a turn that spawned 30 services is
   stamped after all 30. With `-vv` it says when it loaded the units (`tracking service
-  processes by ...`, printed at the end of that turn), and how long it took by its own clock:
+  processes by ...`, said right after loading them, before the default target is queued),
+  and how long it took by its own clock:
   the built-in SysV generator, each generator process, tmpfiles.d, loading the units,
   queueing the default target with the dispatch of its first jobs (`boot phases: ...`).
 - both: `spawned`, when the kernel started the unit's main process (/proc/PID/stat, 10 ms
@@ -67,7 +68,7 @@ ANALYZE = ("systemd-analyze; echo '--chain'; systemd-analyze critical-chain --no
 # read), and the durations bosun measured itself (ms, by its own clock).
 PHASES = [
     ("volume phase over (said at)", re.compile(r"^bosun: (no template at|.*volume)"), None),
-    ("units loaded, boot queued (said at)",
+    ("units loaded (said at)",
      re.compile(r"^bosun: tracking service processes by"), None),
 ]
 DURATIONS = [
