@@ -1,10 +1,12 @@
 //! `journalctl` (a symlink to bosun, or `bosun journalctl`): systemd 252's journalctl over
-//! the journal bosun keeps in PID 1's memory, read over the control socket. PID 1 applies the
-//! matches (`-u`, `-t`, `-p`, `--since`, `--until`) before its answers' caps, so `-n` counts
-//! matching lines; this side parses ([`args`]), pages, follows and renders ([`output`], which
-//! `systemctl status` shares), with journalctl's words and exit codes (0, or 1 with the
-//! reason on stderr). Never starts a pager. Which boots exist is one function's decision
-//! (`boots`).
+//! the journal bosun keeps: this boot's in PID 1's memory, read over the control socket (PID 1
+//! applies the matches, `-u`, `-t`, `-p`, `--since`, `--until`, before its answers' caps, so
+//! `-n` counts matching lines), and earlier boots' in the persistent journal's files
+//! (`log.persist`), read through `initctl logs`'s reader with the same filter. This side
+//! parses ([`args`]), pages, follows and renders ([`output`], which `systemctl status`
+//! shares), with journalctl's words and exit codes (0, or 1 with the reason on stderr). Never
+//! starts a pager. Which boots exist and which one `-b` names is one function's decision
+//! (`choose`).
 
 pub mod args;
 pub mod output;
@@ -14,8 +16,8 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::initctl::logs::{Ended, Query, stream};
-use crate::control::proto::LogFilter;
+use crate::cli::initctl::logs::{Ended, Query, Run, stream};
+use crate::control::proto::{LogFilter, LogLine};
 use crate::vocab::exit::Exit;
 use args::{Args, Boot, Lines, Parsed};
 use output::Context;
@@ -56,69 +58,166 @@ fn write_text(text: &[u8]) -> Exit {
     }
 }
 
-/// What `-b`/`--list-boots` find in the journal bosun keeps: the one place that decides which
-/// boots there are (a persistent journal adds earlier ones here).
+/// Which boot `-b` names, among the runs the persistent journal holds (`log.persist`) and the
+/// running bosun's: the one place that decides which boots there are.
+#[derive(Debug)]
 enum BootChoice {
-    /// This boot's lines: what bosun's journal holds anyway.
-    This,
-    /// Another boot, which the journal does not hold: the message, and the exit code.
+    /// The running bosun's boot: what its journal holds, read (and followed) over the socket.
+    Live,
+    /// An earlier run, read from the persistent journal's files: its place among the runs.
+    Past(usize),
+    /// No such boot: the message, and the exit code.
     Missing(String, Exit),
 }
 
-/// journalctl's add_boot() for bosun's journal, which holds this boot only. An offset other
-/// than 0 is journalctl's "no persistent journal" case (it says so and exits 0); another
-/// boot's ID is "not available" (exit 1).
-fn boots(boot: &Boot, this_boot: &str) -> BootChoice {
-    match (&boot.id, boot.offset) {
-        (_, offset) if offset != 0 => BootChoice::Missing(
-            "Specifying boot ID or boot offset has no effect, no persistent journal was found: \
-             bosun's journalctl reads this boot only; earlier runs kept by log.persist are \
-             read with 'initctl logs --boot -1' (see log.persist)."
-                .to_owned(),
-            Exit::Success,
+/// systemd 252's sentence for a boot the journal does not hold (add_boot(): exit 1).
+fn not_available(what: &str) -> BootChoice {
+    BootChoice::Missing(
+        format!(
+            "Data from the specified boot ({what}) is not available: No such boot ID in journal"
         ),
-        (Some(id), _) if id != this_boot => BootChoice::Missing(
-            format!(
-                "Data from the specified boot ({id}) is not available: No such boot ID in journal"
-            ),
-            Exit::Failure,
-        ),
-        _ => BootChoice::This,
+        Exit::Failure,
+    )
+}
+
+/// journalctl's add_boot(), and the check its run() makes before it, over bosun's journals:
+/// `runs` the persisted runs (None: `log.persist` is off), `live` the running bosun's boot ID.
+/// Without persisted runs an offset has no effect (journalctl with runtime files only says so
+/// and exits 0, showing nothing); otherwise the boots are the runs, oldest first, with the live
+/// one last if the files do not hold it yet, and `-b` counts as journalctl does.
+fn choose(boot: &Boot, runs: Option<&[&str]>, live: Option<&str>) -> BootChoice {
+    let persisted = runs.is_some_and(|r| !r.is_empty());
+    if !persisted {
+        if boot.offset != 0 {
+            let mut said = "Specifying boot ID or boot offset has no effect, no persistent \
+                            journal was found."
+                .to_owned();
+            if runs.is_none() {
+                said.push_str(
+                    "\nHint: bosun keeps earlier runs on the data volume with log.persist \
+                     (see bosun's README, \"Persistent journal\").",
+                );
+            }
+            return BootChoice::Missing(said, Exit::Success);
+        }
+        return match &boot.id {
+            Some(id) if Some(id.as_str()) != live => not_available(id),
+            _ => BootChoice::Live,
+        };
+    }
+    let runs = runs.unwrap_or_default();
+    let mut ids: Vec<&str> = runs.to_vec();
+    if let Some(live) = live.filter(|l| !ids.contains(l)) {
+        ids.push(live);
+    }
+    let index = match &boot.id {
+        None => {
+            let offset = i64::from(boot.offset);
+            match crate::cli::initctl::logs::find_run(&ids, offset) {
+                Some(id) => ids.iter().position(|i| i == id),
+                None => return not_available(&format!("{offset:+}")),
+            }
+        }
+        Some(id) => ids
+            .iter()
+            .position(|i| i == id)
+            .and_then(|at| at.checked_add_signed(isize::try_from(boot.offset).ok()?))
+            .filter(|at| *at < ids.len()),
+    };
+    let Some(index) = index else {
+        return not_available(boot.id.as_deref().unwrap_or_default());
+    };
+    if Some(ids[index]) == live {
+        return BootChoice::Live;
+    }
+    // The live boot is the last of `ids` when the files do not hold it.
+    if index < runs.len() {
+        BootChoice::Past(index)
+    } else {
+        BootChoice::Live
     }
 }
 
-/// `--list-boots`: the one boot bosun's journal holds, with its first and last entries.
-fn list_boots(socket: &Path, ctx: &Context) -> Exit {
-    let mut first = None;
-    let mut last = None;
-    let ended = stream(
-        socket,
-        "journalctl",
-        &Query::default(),
-        (usize::MAX, false),
-        |got| {
-            first = first.or(got.first().map(|l| l.ms));
-            last = got.last().map(|l| l.ms).or(last);
-            Vec::new()
-        },
-    );
-    if let Some(exit) = failed(socket, ended) {
-        return exit;
-    }
-    let (Some(first), Some(last)) = (first, last) else {
-        return Exit::Success;
+/// `--list-boots`: the runs the persistent journal holds and the running one, as systemd 252's
+/// list_boots() prints its table (`IDX BOOT ID FIRST ENTRY LAST ENTRY`, the header unless
+/// `-q`, newest last unless `-r`); nothing when there is none.
+fn list_boots(socket: &Path, args: &Args, live: Option<&str>) -> Exit {
+    let runs = match crate::cli::initctl::logs::runs() {
+        Ok(runs) => runs.unwrap_or_default(),
+        Err(message) => {
+            eprintln!("Failed to determine boots: {message}");
+            return Exit::Failure;
+        }
     };
+    let mut rows: Vec<(String, u64, u64)> = runs
+        .iter()
+        .map(|r| (r.id.clone(), r.first_ms, r.last_ms))
+        .collect();
+    if let Some(live) = live.filter(|l| !runs.iter().any(|r| r.id == *l)) {
+        let mut first = None;
+        let mut last = None;
+        let ended = stream(
+            socket,
+            "journalctl",
+            &Query::default(),
+            (usize::MAX, false),
+            |got| {
+                first = first.or(got.first().map(|l| l.ms));
+                last = got.last().map(|l| l.ms).or(last);
+                Vec::new()
+            },
+        );
+        if let Some(exit) = failed(socket, ended) {
+            return exit;
+        }
+        if let (Some(first), Some(last)) = (first, last) {
+            rows.push((live.to_owned(), first, last));
+        }
+    }
+    if rows.is_empty() {
+        return Exit::Success;
+    }
+    write_text(boots_table(&rows, args.quiet, args.reverse).as_bytes())
+}
+
+/// format-table's rendering of the boots: columns as wide as their widest cell, one space
+/// apart, every cell padded (the index right-aligned).
+fn boots_table(rows: &[(String, u64, u64)], quiet: bool, reverse: bool) -> String {
     let stamp = crate::cli::systemctl::text::timestamp;
-    write_text(
-        format!(
-            "IDX BOOT ID                          FIRST ENTRY                 LAST ENTRY\n  \
-             0 {} {} {}\n",
-            ctx.boot_id,
-            stamp(first),
-            stamp(last)
-        )
-        .as_bytes(),
-    )
+    let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let mut cells: Vec<[String; 4]> = (0..)
+        .zip(rows)
+        .map(|(k, (id, first, last))| {
+            [
+                (k + 1 - count).to_string(),
+                id.clone(),
+                stamp(*first),
+                stamp(*last),
+            ]
+        })
+        .collect();
+    if reverse {
+        cells.reverse();
+    }
+    let header = ["IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).filter(|_| !quiet).chain(&cells) {
+        let [idx, id, first, last] = row;
+        text.push_str(&format!(
+            "{idx:>w0$} {id:<w1$} {first:<w2$} {last:<w3$}\n",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        ));
+    }
+    text
 }
 
 /// The exit for a read that did not end well (None when it did), said as journalctl would.
@@ -150,26 +249,32 @@ fn failed(socket: &Path, ended: Ended) -> Option<Exit> {
 /// Run a parsed command line against the bosun whose root is `root`.
 pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
     let socket = crate::control::socket_path(root);
-    let mut ctx = Context::of(&socket);
+    let live = output::live_boot_id(&socket);
+    let mut ctx = Context::here();
+    if let Some(id) = &live {
+        ctx.boot_id.clone_from(id);
+    }
     ctx.all = args.all;
     ctx.no_hostname = args.no_hostname;
     ctx.fields.clone_from(&args.output_fields);
     if args.list_boots {
-        return list_boots(&socket, &ctx);
+        return list_boots(&socket, args, live.as_deref());
     }
-    if let Some(boot) = &args.boot
-        && let BootChoice::Missing(message, exit) = boots(boot, &ctx.boot_id)
-    {
-        eprintln!("{message}");
-        return exit;
-    }
-    let quiet = args.quiet;
-    let none = || {
-        if quiet {
-            Exit::Success
-        } else {
-            write_text(b"-- No entries --\n")
-        }
+    let mut runs = Vec::new();
+    let choice = match &args.boot {
+        None => BootChoice::Live,
+        Some(boot) => match crate::cli::initctl::logs::runs() {
+            Ok(found) => {
+                let persisted = found.is_some();
+                runs = found.unwrap_or_default();
+                let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+                choose(boot, persisted.then_some(ids.as_slice()), live.as_deref())
+            }
+            Err(message) => BootChoice::Missing(
+                format!("Failed to determine boots: {message}"),
+                Exit::Failure,
+            ),
+        },
     };
     let n = match args.lines {
         Lines::Default | Lines::All => usize::MAX,
@@ -191,57 +296,185 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
             until_ms: args.until.map(|us| us.div_ceil(1000)),
         },
     };
-    let mut shown = 0usize;
-    let ended = stream(&socket, prog, &query, (n, args.follow), |got| {
-        shown += got.len();
-        let mut text = Vec::new();
-        if args.reverse {
-            for line in got.iter().rev() {
-                text.extend(ctx.render(line, args.output));
-            }
-        } else {
-            for line in got {
-                text.extend(ctx.render(line, args.output));
-            }
+    match choice {
+        BootChoice::Missing(message, exit) => {
+            eprintln!("{message}");
+            exit
         }
-        text
-    });
-    let gone = matches!(ended, Ended::Gone);
-    if let Some(exit) = failed(&socket, ended) {
-        return exit;
+        BootChoice::Past(at) => past(args, &mut ctx, &runs[at], &query.filter, n),
+        BootChoice::Live => {
+            let mut shown = 0usize;
+            let ended = stream(&socket, prog, &query, (n, args.follow), |got| {
+                shown += got.len();
+                render(&mut ctx, args, got)
+            });
+            let gone = matches!(ended, Ended::Gone);
+            if let Some(exit) = failed(&socket, ended) {
+                return exit;
+            }
+            if shown == 0 && !args.follow && !gone {
+                return no_entries(args);
+            }
+            Exit::Success
+        }
     }
-    if shown == 0 && !args.follow && !gone {
-        return none();
+}
+
+/// The lines in the order and the mode asked for.
+fn render(ctx: &mut Context, args: &Args, lines: &[LogLine]) -> Vec<u8> {
+    let mut text = Vec::new();
+    if args.reverse {
+        for line in lines.iter().rev() {
+            text.extend(ctx.render(line, args.output));
+        }
+    } else {
+        for line in lines {
+            text.extend(ctx.render(line, args.output));
+        }
     }
-    Exit::Success
+    text
+}
+
+/// journalctl's "-- No entries --" (unless `-q`).
+fn no_entries(args: &Args) -> Exit {
+    if args.quiet {
+        Exit::Success
+    } else {
+        write_text(b"-- No entries --\n")
+    }
+}
+
+/// An earlier run's last `n` lines that `filter` wants, from the persistent journal's files,
+/// rendered as the live boot's are with that run's boot ID (and its start as the monotonic
+/// clock's zero). With `-f`, journalctl then waits for lines of that boot, which never come:
+/// until stdout's reader goes away or it is killed.
+fn past(args: &Args, ctx: &mut Context, run: &Run, filter: &LogFilter, n: usize) -> Exit {
+    ctx.boot_id.clone_from(&run.id);
+    ctx.boot_realtime_us = run.first_ms.saturating_mul(1000);
+    let lines = match run.lines(filter, n) {
+        Ok(lines) => lines,
+        Err(message) => {
+            eprintln!("{message}");
+            return Exit::Failure;
+        }
+    };
+    if lines.is_empty() && !args.follow {
+        return no_entries(args);
+    }
+    let exit = write_text(&render(ctx, args, &lines));
+    if args.follow && exit == Exit::Success {
+        while !crate::cli::initctl::logs::reader_gone(crate::cli::initctl::logs::POLL) {}
+    }
+    exit
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_this_boot_is_there() {
-        let this = "0123456789abcdef0123456789abcdef";
-        let boot = |id: Option<&str>, offset| Boot {
+    const THIS: &str = "0123456789abcdef0123456789abcdef";
+    const OLD: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OLDER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn boot(id: Option<&str>, offset: i32) -> Boot {
+        Boot {
             id: id.map(str::to_owned),
             offset,
-        };
-        assert!(matches!(boots(&boot(None, 0), this), BootChoice::This));
+        }
+    }
+
+    fn missing(choice: BootChoice) -> (String, Exit) {
+        match choice {
+            BootChoice::Missing(said, exit) => (said, exit),
+            other => panic!("found a boot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_a_persistent_journal_only_this_boot_is_there() {
         assert!(matches!(
-            boots(&boot(Some(this), 0), this),
-            BootChoice::This
+            choose(&boot(None, 0), None, Some(THIS)),
+            BootChoice::Live
         ));
-        let BootChoice::Missing(said, exit) = boots(&boot(None, -1), this) else {
-            panic!("-b -1 found a boot");
-        };
-        assert!(said.contains("see log.persist"), "{said}");
+        assert!(matches!(
+            choose(&boot(Some(THIS), 0), None, Some(THIS)),
+            BootChoice::Live
+        ));
+        // journalctl with runtime files only: an offset has no effect, said, exit 0.
+        let (said, exit) = missing(choose(&boot(None, -1), None, Some(THIS)));
+        assert!(
+            said.starts_with(
+                "Specifying boot ID or boot offset has no effect, no persistent journal was found."
+            ),
+            "{said}"
+        );
+        assert!(said.contains("log.persist"), "{said}");
         assert_eq!(exit, Exit::Success);
-        let other = "ffffffffffffffffffffffffffffffff";
-        let BootChoice::Missing(said, exit) = boots(&boot(Some(other), 0), this) else {
-            panic!("another boot's ID found a boot");
-        };
-        assert!(said.contains("No such boot ID in journal"), "{said}");
+        let (said, exit) = missing(choose(&boot(Some(OLD), 0), None, Some(THIS)));
+        assert_eq!(
+            said,
+            format!(
+                "Data from the specified boot ({OLD}) is not available: No such boot ID in journal"
+            )
+        );
         assert_eq!(exit, Exit::Failure);
+    }
+
+    #[test]
+    fn boots_count_over_the_persisted_runs_and_this_one() {
+        let runs = [OLDER, OLD, THIS];
+        let pick = |b: Boot| choose(&b, Some(&runs), Some(THIS));
+        assert!(matches!(pick(boot(None, 0)), BootChoice::Live));
+        assert!(matches!(pick(boot(None, -1)), BootChoice::Past(1)));
+        assert!(matches!(pick(boot(None, -2)), BootChoice::Past(0)));
+        assert!(matches!(pick(boot(None, 1)), BootChoice::Past(0)));
+        assert!(matches!(pick(boot(None, 3)), BootChoice::Live));
+        assert!(matches!(pick(boot(Some(OLD), 0)), BootChoice::Past(1)));
+        assert!(matches!(pick(boot(Some(OLD), 1)), BootChoice::Live));
+        assert!(matches!(pick(boot(Some(THIS), -2)), BootChoice::Past(0)));
+        let (said, exit) = missing(pick(boot(None, -3)));
+        assert_eq!(
+            said,
+            "Data from the specified boot (-3) is not available: No such boot ID in journal"
+        );
+        assert_eq!(exit, Exit::Failure);
+        assert!(missing(pick(boot(None, 4))).0.contains("(+4)"));
+        assert!(missing(pick(boot(Some(OLD), 2))).0.contains(OLD));
+        let other = "ffffffffffffffffffffffffffffffff";
+        assert_eq!(missing(pick(boot(Some(other), 0))).1, Exit::Failure);
+        // The running boot the files do not hold yet comes last; without bosun running the
+        // newest run is boot 0.
+        let (older, old) = ([OLDER, OLD], Some(THIS));
+        assert!(matches!(
+            choose(&boot(None, -1), Some(&older), old),
+            BootChoice::Past(1)
+        ));
+        assert!(matches!(
+            choose(&boot(None, 0), Some(&older), None),
+            BootChoice::Past(1)
+        ));
+    }
+
+    #[test]
+    fn the_boots_table_is_systemds() {
+        let rows = [
+            (OLD.to_owned(), 1_693_000_000_000, 1_693_000_100_000),
+            (THIS.to_owned(), 1_693_000_200_000, 1_693_000_300_000),
+        ];
+        let table = boots_table(&rows, false, false);
+        assert_eq!(
+            table,
+            format!(
+                "IDX BOOT ID                          FIRST ENTRY                 LAST ENTRY                 \n \
+                 -1 {OLD} Fri 2023-08-25 21:46:40 UTC Fri 2023-08-25 21:48:20 UTC\n  \
+                 0 {THIS} Fri 2023-08-25 21:50:00 UTC Fri 2023-08-25 21:51:40 UTC\n"
+            )
+        );
+        let quiet_reversed = boots_table(&rows, true, true);
+        assert!(
+            quiet_reversed.starts_with(&format!("  0 {THIS}")),
+            "{quiet_reversed}"
+        );
+        assert_eq!(quiet_reversed.lines().count(), 2);
     }
 }
