@@ -1,14 +1,17 @@
 //! The persistent journal (`log.persist`): the lines of every run kept in files on the data
 //! volume (`DATA/.bosun/journal` by default), so an operator can read what happened before the
-//! last restart (`initctl logs --boot -1`) with or without bosun running. Owns the files'
-//! format and names, their writing (by the writer process, [`run_writer`], never in PID 1: a
-//! slow or hung volume stalls that process, not PID 1, which drops and counts what it cannot
-//! hand over), the size cap and rotation, and their reading ([`list_boots`], [`read_boot`]).
+//! last restart (`journalctl -b -1`, `initctl logs --boot -1`) with or without bosun running.
+//! Owns the files' format and names, their writing (by the writer process, [`run_writer`],
+//! never in PID 1: a slow or hung volume stalls that process, not PID 1, which drops and counts
+//! what it cannot hand over), the size cap and rotation, and their reading ([`list_boots`],
+//! [`Boot::records`], [`read_boot`]).
 //!
 //! Format: one file per part of a run, `boot-START-ID-PART.jsonl` (START the run's start in ms
-//! since the epoch, 13 digits; ID the run's random 128-bit id in hex; PART from 0000), each
-//! line one JSON object in the shape of `initctl logs --json` (`seq`, `unit`, `pid`, `ms`,
-//! `stderr`, `text`, `raw`, `syslog`) plus `boot`. A part is closed at an eighth of the cap
+//! since the epoch, 13 digits; ID the run's id, PID 1's boot ID, in hex; PART from 0000), each
+//! line one JSON object: the journal's one shape of a line ([`LogLine`], as `initctl logs
+//! --json` gives it: `seq`, `unit`, `pid`, `ms`, `stderr`, `text`, `raw`, `syslog`,
+//! `transport`, `stdio`) plus `boot`; lines of older files, which kept a stdout line's fields
+//! under `syslog`, read the same ([`Record::parse`]). A part is closed at an eighth of the cap
 //! (journald's SystemMaxFileSize= default); when all parts together pass the cap, the oldest
 //! parts go first, whichever run they belong to. Must not know PID 1's loop or the control
 //! protocol.
