@@ -448,7 +448,7 @@ fn journalctl_reads_the_boot_before_with_every_filter() {
         });
         assert!(up, "{run}: {seen}\n{}", pid1.stderr_now());
         // One id per boot: what PID 1 says (_BOOT_ID of the live lines) names the run's files.
-        let live = boot_ids(&root, &["-u", "x"]);
+        let live = boot_ids(&root, &["-b", "-u", "x"]);
         assert_eq!(live.len(), 3, "{live:?}");
         ids.push(live[0].clone());
         if run == "second" {
@@ -468,6 +468,15 @@ fn journalctl_reads_the_boot_before_with_every_filter() {
     let (_, out, _) = jctl(&root, &[], &["-b", "-u", "x", "-o", "cat"]);
     assert_eq!(out, "x-second\nx-bad-second\nx-last-second\n");
     assert_eq!(boot_ids(&root, &["-b", "0", "-u", "y"]), [ids[1].clone()]);
+    let (code, out, err) = jctl(&root, &[], &["-u", "x", "-o", "cat"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "x-first\nx-bad-first\nx-last-first\nx-second\nx-bad-second\nx-last-second\n"
+    );
+    let (code, _, err) = jctl(&root, &[], &["-u", "nomatch*"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("No data available"), "{err}");
     // Negative control: without log.persist, systemd 252's journalctl with runtime files only
     // says an offset has no effect and shows nothing (exit 0); boot 1's lines stay unread.
     let off = [("BOSUN_LOG_PERSIST", "off")];
@@ -536,6 +545,39 @@ fn check_both_boots(root: &Path, ids: &[String], first_ended_ms: u128) {
     assert!(rows[0].starts_with("IDX BOOT ID "), "{list}");
     assert!(rows[1].starts_with(&format!(" -1 {} ", ids[0])), "{list}");
     assert!(rows[2].starts_with(&format!("  0 {} ", ids[1])), "{list}");
+    // Without -b (and with -b all), every boot, as journalctl reads all its files: the last
+    // lines of all together, `-- Boot ID --` between two boots in the modes for people.
+    let both = "x-first\nx-bad-first\nx-last-first\nx-second\nx-bad-second\nx-last-second\n";
+    assert_eq!(cat(&["-u", "x"]), both);
+    assert_eq!(cat(&["-b", "all", "-u", "x"]), both);
+    assert_eq!(
+        cat(&["-u", "x", "-n", "4"]),
+        "x-last-first\nx-second\nx-bad-second\nx-last-second\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-n", "4", "-r"]),
+        "x-last-second\nx-bad-second\nx-second\nx-last-first\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-n", "2"]),
+        "x-bad-second\nx-last-second\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-p", "err"]),
+        "x-bad-first\nx-bad-second\n"
+    );
+    let (_, short, _) = jctl(root, &[], &["-u", "x", "-n", "4"]);
+    let rows: Vec<&str> = short.lines().collect();
+    assert_eq!(rows.len(), 5, "{short}");
+    assert!(rows[0].ends_with(": x-last-first"), "{short}");
+    assert_eq!(rows[1], format!("-- Boot {} --", ids[1]), "{short}");
+    assert!(rows[2].ends_with(": x-second"), "{short}");
+    let (_, quiet, _) = jctl(root, &[], &["-u", "x", "-n", "4", "-q"]);
+    assert_eq!(quiet.lines().count(), 4, "{quiet}");
+    let every = boot_ids(root, &["-u", "x"]);
+    assert_eq!(every.len(), 6, "{every:?}");
+    assert_eq!(every[..3], [ids[0].clone(), ids[0].clone(), ids[0].clone()]);
+    assert_eq!(every[3..], [ids[1].clone(), ids[1].clone(), ids[1].clone()]);
     // A boot the journal does not hold, and globs that match no unit of the boot: refused
     // as journalctl refuses them (exit 1).
     let (code, out, err) = jctl(root, &[], &["-b", "-2"]);

@@ -317,6 +317,16 @@ impl Run {
     /// PID 1 refuses them when `-u` globs match no unit of the run.
     pub fn lines(&self, filter: &LogFilter, n: usize) -> Result<Vec<LogLine>, String> {
         let filter = filter.to_filter();
+        let (lines, unit_seen) = self.select(&filter, n);
+        if filter.globs_only() && !unit_seen {
+            return Err(crate::journal::ring::NO_UNIT_DATA.to_owned());
+        }
+        Ok(lines)
+    }
+
+    /// Its last `n` lines that `filter` wants, and whether it holds a line of a unit the
+    /// filter wants.
+    fn select(&self, filter: &crate::journal::ring::Filter, n: usize) -> (Vec<LogLine>, bool) {
         let mut kept: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
         let mut unit_seen = false;
         for record in self.boot.records() {
@@ -329,11 +339,33 @@ impl Run {
             }
             kept.push_back(record.line);
         }
-        if filter.globs_only() && !unit_seen {
-            return Err(crate::journal::ring::NO_UNIT_DATA.to_owned());
-        }
-        Ok(kept.into())
+        (kept.into(), unit_seen)
     }
+}
+
+/// journalctl's refusal of `-u` globs that match no unit of the journal.
+pub const NO_UNIT_DATA: &str = crate::journal::ring::NO_UNIT_DATA;
+
+/// The last `n` lines `filter` wants of all of `runs` together, newest runs read first until
+/// there are `n`: each run's lines (oldest first) with its place in `runs`, oldest run first;
+/// and whether any run read holds a line of a unit the filter wants (journalctl refuses `-u`
+/// globs only when no boot does).
+pub fn tail(runs: &[Run], filter: &LogFilter, n: usize) -> (Vec<(usize, Vec<LogLine>)>, bool) {
+    let filter = filter.to_filter();
+    let mut out = Vec::new();
+    let mut want = n;
+    let mut seen = false;
+    for (at, run) in runs.iter().enumerate().rev() {
+        if want == 0 && seen {
+            break;
+        }
+        let (lines, unit_seen) = run.select(&filter, want);
+        seen = seen || unit_seen;
+        want -= lines.len();
+        out.push((at, lines));
+    }
+    out.reverse();
+    (out, seen)
 }
 
 /// The runs the persistent journal holds, oldest first; None when `log.persist` is off.

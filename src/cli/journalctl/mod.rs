@@ -66,6 +66,9 @@ enum BootChoice {
     Live,
     /// An earlier run, read from the persistent journal's files: its place among the runs.
     Past(usize),
+    /// Every boot (no `-b`, or `-b all`): the earlier runs' lines from the files, then the
+    /// running bosun's.
+    All,
     /// No such boot: the message, and the exit code.
     Missing(String, Exit),
 }
@@ -262,7 +265,27 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
     }
     let mut runs = Vec::new();
     let choice = match &args.boot {
-        None => BootChoice::Live,
+        // journalctl without -b reads every boot its files hold.
+        None => match crate::cli::initctl::logs::runs() {
+            Ok(Some(found)) => {
+                runs = found
+                    .into_iter()
+                    .filter(|r| Some(r.id.as_str()) != live.as_deref())
+                    .collect();
+                if runs.is_empty() {
+                    BootChoice::Live
+                } else {
+                    BootChoice::All
+                }
+            }
+            Ok(None) => BootChoice::Live,
+            Err(message) => {
+                eprintln!(
+                    "Failed to read the persistent journal, showing this boot only: {message}"
+                );
+                BootChoice::Live
+            }
+        },
         Some(boot) => match crate::cli::initctl::logs::runs() {
             Ok(found) => {
                 let persisted = found.is_some();
@@ -302,6 +325,14 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
             exit
         }
         BootChoice::Past(at) => past(args, &mut ctx, &runs[at], &query.filter, n),
+        BootChoice::All => every_boot(
+            prog,
+            args,
+            &mut ctx,
+            (&socket, live.as_deref()),
+            &query,
+            &runs,
+        ),
         BootChoice::Live => {
             let mut shown = 0usize;
             let ended = stream(&socket, prog, &query, (n, args.follow), |got| {
@@ -318,6 +349,134 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
             Exit::Success
         }
     }
+}
+
+/// Every boot's last lines together (`n` in all, `-n`): the earlier runs' from the persistent
+/// journal's files, oldest first, then the running bosun's (`live`, when one answers), which
+/// `-f` follows; journalctl's `-- Boot ID --` line between two boots (not with `-q` and the
+/// program modes). `-u` globs are refused only when no boot holds a unit they match.
+fn every_boot(
+    prog: &str,
+    args: &Args,
+    ctx: &mut Context,
+    (socket, live): (&Path, Option<&str>),
+    query: &Query,
+    runs: &[Run],
+) -> Exit {
+    use crate::cli::initctl::logs::{NO_UNIT_DATA, tail};
+    let n = match args.lines {
+        Lines::Default | Lines::All => usize::MAX,
+        Lines::Last(n) => n,
+    };
+    let filter = &query.filter;
+    let globs_only = filter.to_filter().globs_only();
+    let live_realtime = ctx.boot_realtime_us;
+    let mut prev: Option<String> = None;
+    let mut shown = 0usize;
+    // The earlier runs' last `want` lines, rendered; and whether a run holds a wanted unit.
+    let earlier = |ctx: &mut Context, prev: &mut Option<String>, want: usize| {
+        let (groups, seen) = tail(runs, filter, want);
+        let mut order: Vec<&(usize, Vec<LogLine>)> = groups.iter().collect();
+        if args.reverse {
+            order.reverse();
+        }
+        let mut text = Vec::new();
+        let mut count = 0;
+        for (at, lines) in order {
+            let run = &runs[*at];
+            count += lines.len();
+            text.extend(boot_lines(
+                ctx,
+                args,
+                (&run.id, run.first_ms * 1000),
+                lines,
+                prev,
+            ));
+        }
+        (text, count, seen)
+    };
+    let Some(live) = live else {
+        let (text, count, seen) = earlier(ctx, &mut prev, n);
+        if globs_only && !seen {
+            eprintln!("{NO_UNIT_DATA}");
+            return Exit::Failure;
+        }
+        return shown_or_none(args, &text, count);
+    };
+    let mut past_done = false;
+    let ended = stream(socket, prog, query, (n, args.follow), |got| {
+        let mut text = Vec::new();
+        let now = (live, live_realtime);
+        if past_done {
+            text.extend(boot_lines(ctx, args, now, got, &mut prev));
+        } else {
+            past_done = true;
+            if args.reverse {
+                text.extend(boot_lines(ctx, args, now, got, &mut prev));
+            }
+            let (past, count, _) = earlier(ctx, &mut prev, n.saturating_sub(got.len()));
+            text.extend(past);
+            shown += count;
+            if !args.reverse {
+                text.extend(boot_lines(ctx, args, now, got, &mut prev));
+            }
+        }
+        shown += got.len();
+        text
+    });
+    match ended {
+        // No unit of this boot matches the globs: an earlier boot's may.
+        Ended::Refused(message, _) if globs_only && !past_done => {
+            let (text, count, seen) = earlier(ctx, &mut prev, n);
+            if !seen {
+                eprintln!("{message}");
+                return Exit::Failure;
+            }
+            shown_or_none(args, &text, count)
+        }
+        ended => {
+            let gone = matches!(ended, Ended::Gone);
+            if let Some(exit) = failed(socket, ended) {
+                return exit;
+            }
+            if shown == 0 && !args.follow && !gone {
+                return no_entries(args);
+            }
+            Exit::Success
+        }
+    }
+}
+
+/// Write `text` (`count` lines), or journalctl's "-- No entries --".
+fn shown_or_none(args: &Args, text: &[u8], count: usize) -> Exit {
+    if count == 0 && !args.follow {
+        return no_entries(args);
+    }
+    write_text(text)
+}
+
+/// One boot's lines rendered with its boot ID and its start as the monotonic clock's zero
+/// (`boot`: the ID and that start in µs), after journalctl's `-- Boot ID --` line when the
+/// line before was another boot's (not with `-q`, which the program modes imply).
+fn boot_lines(
+    ctx: &mut Context,
+    args: &Args,
+    (id, realtime_us): (&str, u64),
+    lines: &[LogLine],
+    prev: &mut Option<String>,
+) -> Vec<u8> {
+    let mut text = Vec::new();
+    if lines.is_empty() {
+        return text;
+    }
+    if prev.as_deref().is_some_and(|p| p != id) && !args.quiet {
+        text.extend(format!("-- Boot {id} --\n").into_bytes());
+    }
+    *prev = Some(id.to_owned());
+    ctx.boot_id = id.to_owned();
+    ctx.boot_realtime_us = realtime_us;
+    text.extend(render(ctx, args, lines));
+    text
 }
 
 /// The lines in the order and the mode asked for.
