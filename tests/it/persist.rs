@@ -545,6 +545,11 @@ fn check_both_boots(root: &Path, ids: &[String], first_ended_ms: u128) {
     assert!(rows[0].starts_with("IDX BOOT ID "), "{list}");
     assert!(rows[1].starts_with(&format!(" -1 {} ", ids[0])), "{list}");
     assert!(rows[2].starts_with(&format!("  0 {} ", ids[1])), "{list}");
+    let (_, json, _) = jctl(root, &[], &["--list-boots", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json[0]["index"], -1, "{json}");
+    assert_eq!(json[0]["boot_id"], ids[0].as_str(), "{json}");
+    assert_eq!(json[1]["boot_id"], ids[1].as_str(), "{json}");
     // Without -b (and with -b all), every boot, as journalctl reads all its files: the last
     // lines of all together, `-- Boot ID --` between two boots in the modes for people.
     let both = "x-first\nx-bad-first\nx-last-first\nx-second\nx-bad-second\nx-last-second\n";

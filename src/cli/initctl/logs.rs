@@ -348,13 +348,14 @@ pub const NO_UNIT_DATA: &str = crate::journal::ring::NO_UNIT_DATA;
 
 /// The last `n` lines `filter` wants of all of `runs` together, newest runs read first until
 /// there are `n`: each run's lines (oldest first) with its place in `runs`, oldest run first;
-/// and whether any run read holds a line of a unit the filter wants (journalctl refuses `-u`
-/// globs only when no boot does).
+/// and, when `-u` gives globs only, whether any run holds a line of a unit they match
+/// (journalctl refuses them only when no boot does; true without such globs).
 pub fn tail(runs: &[Run], filter: &LogFilter, n: usize) -> (Vec<(usize, Vec<LogLine>)>, bool) {
     let filter = filter.to_filter();
     let mut out = Vec::new();
     let mut want = n;
-    let mut seen = false;
+    // Whether a run holds a wanted unit matters only for globs.
+    let mut seen = !filter.globs_only();
     for (at, run) in runs.iter().enumerate().rev() {
         if want == 0 && seen {
             break;

@@ -20,7 +20,7 @@ use crate::cli::initctl::logs::{Ended, Query, Run, stream};
 use crate::control::proto::{LogFilter, LogLine};
 use crate::vocab::exit::Exit;
 use args::{Args, Boot, Lines, Parsed};
-use output::Context;
+use output::{Context, Mode};
 
 /// `journalctl ARGS...`; `prog` names the command in getopt's messages.
 pub fn main(prog: &str, args: &[OsString]) -> Exit {
@@ -180,7 +180,61 @@ fn list_boots(socket: &Path, args: &Args, live: Option<&str>) -> Exit {
     if rows.is_empty() {
         return Exit::Success;
     }
-    write_text(boots_table(&rows, args.quiet, args.reverse).as_bytes())
+    let text = match args.output {
+        Mode::Json | Mode::JsonPretty | Mode::JsonSse | Mode::JsonSeq => {
+            boots_json(&rows, args.output, args.reverse)
+        }
+        _ => boots_table(&rows, args.quiet, args.reverse),
+    };
+    write_text(text.as_bytes())
+}
+
+/// The boots as format-table gives its table in JSON (`-o json` and the other JSON modes): an
+/// array of `{"index", "boot_id", "first_entry", "last_entry"}` (times in µs), one line, or
+/// indented as systemd's pretty JSON for `json-pretty`.
+fn boots_json(rows: &[(String, u64, u64)], mode: Mode, reverse: bool) -> String {
+    let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let mut objects: Vec<[(&str, serde_json::Value); 4]> = (0..)
+        .zip(rows)
+        .map(|(k, (id, first, last))| {
+            [
+                ("index", (k + 1 - count).into()),
+                ("boot_id", id.clone().into()),
+                ("first_entry", first.saturating_mul(1000).into()),
+                ("last_entry", last.saturating_mul(1000).into()),
+            ]
+        })
+        .collect();
+    if reverse {
+        objects.reverse();
+    }
+    let text = if mode == Mode::JsonPretty {
+        let items: Vec<String> = objects
+            .iter()
+            .map(|o| {
+                let body: Vec<String> = o
+                    .iter()
+                    .map(|(k, v)| format!("                \"{k}\" : {v}"))
+                    .collect();
+                format!("        {{\n{}\n        }}", body.join(",\n"))
+            })
+            .collect();
+        format!("[\n{}\n]", items.join(",\n"))
+    } else {
+        let items: Vec<String> = objects
+            .iter()
+            .map(|o| {
+                let body: Vec<String> = o.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    match mode {
+        Mode::JsonSse => format!("data: {text}\n\n"),
+        Mode::JsonSeq => format!("\x1e{text}\n"),
+        _ => format!("{text}\n"),
+    }
 }
 
 /// format-table's rendering of the boots: columns as wide as their widest cell, one space
@@ -629,6 +683,18 @@ mod tests {
                  0 {THIS} Fri 2023-08-25 21:50:00 UTC Fri 2023-08-25 21:51:40 UTC\n"
             )
         );
+        let json: serde_json::Value =
+            serde_json::from_str(&boots_json(&rows, Mode::Json, false)).unwrap();
+        assert_eq!(json[0]["index"], -1);
+        assert_eq!(json[0]["boot_id"], OLD);
+        assert_eq!(json[1]["first_entry"], 1_693_000_200_000_000u64);
+        let pretty = boots_json(&rows, Mode::JsonPretty, true);
+        assert!(
+            pretty.starts_with("[\n        {\n                \"index\" : 0,\n"),
+            "{pretty}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(json[1]["boot_id"], OLD);
         let quiet_reversed = boots_table(&rows, true, true);
         assert!(
             quiet_reversed.starts_with(&format!("  0 {THIS}")),
