@@ -144,7 +144,7 @@ fn choose(boot: &Boot, runs: Option<&[&str]>, live: Option<&str>) -> BootChoice 
 /// `--list-boots`: the runs the persistent journal holds and the running one, as systemd 252's
 /// list_boots() prints its table (`IDX BOOT ID FIRST ENTRY LAST ENTRY`, the header unless
 /// `-q`, newest last unless `-r`); nothing when there is none.
-fn list_boots(socket: &Path, args: &Args, live: Option<&str>) -> Exit {
+fn list_boots(socket: &Path, args: &Args, (live, this_boot): (Option<&str>, &str)) -> Exit {
     let runs = match crate::cli::initctl::logs::runs() {
         Ok(runs) => runs.unwrap_or_default(),
         Err(message) => {
@@ -156,7 +156,14 @@ fn list_boots(socket: &Path, args: &Args, live: Option<&str>) -> Exit {
         .iter()
         .map(|r| (r.id.clone(), r.first_ms, r.last_ms))
         .collect();
-    if let Some(live) = live.filter(|l| !runs.iter().any(|r| r.id == *l)) {
+    // The running bosun's boot, unless the files hold it; asked of it also when there are
+    // no files and it did not answer (then it says it is not running here).
+    let ask = match live {
+        Some(live) => !runs.iter().any(|r| r.id == live),
+        None => runs.is_empty(),
+    };
+    if ask {
+        let live = live.unwrap_or(this_boot);
         let mut first = None;
         let mut last = None;
         let ended = stream(
@@ -315,7 +322,7 @@ pub fn run(prog: &str, args: &Args, root: &Path) -> Exit {
     ctx.no_hostname = args.no_hostname;
     ctx.fields.clone_from(&args.output_fields);
     if args.list_boots {
-        return list_boots(&socket, args, live.as_deref());
+        return list_boots(&socket, args, (live.as_deref(), &ctx.boot_id));
     }
     let mut runs = Vec::new();
     let choice = match &args.boot {
