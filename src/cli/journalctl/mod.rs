@@ -97,8 +97,8 @@ fn choose(boot: &Boot, runs: Option<&[&str]>, live: Option<&str>) -> BootChoice 
                 .to_owned();
             if runs.is_none() {
                 said.push_str(
-                    "\nHint: bosun keeps earlier runs on the data volume with log.persist \
-                     (see bosun's README, \"Persistent journal\").",
+                    "\nHint: bosun keeps earlier runs when log.persist is on (see \"Reading \
+                     the logs of the last run\" in bosun's README).",
                 );
             }
             return BootChoice::Missing(said, Exit::Success);
