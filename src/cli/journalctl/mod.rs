@@ -6,7 +6,7 @@
 //! parses ([`args`]), pages, follows and renders ([`output`], which `systemctl status`
 //! shares), with journalctl's words and exit codes (0, or 1 with the reason on stderr). Never
 //! starts a pager. Which boots exist and which one `-b` names is one function's decision
-//! ([`boots`]).
+//! (`boots`).
 
 pub mod args;
 mod boots;
