@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::journal::persist::{EXIT_SAID, Record, WriterArgs, new_boot_id};
+use crate::journal::persist::{EXIT_SAID, Record, WriterArgs};
 use crate::journal::ring::Entry;
 use crate::log::Own;
 use crate::log::output::Output;
@@ -37,7 +37,7 @@ impl Persister {
     /// Start the writer for `dir` (as bosun reaches it), holding it to `max` bytes (None: its
     /// default). None, said, when it cannot start.
     pub fn start(dir: &Path, max: Option<u64>, start_ms: u64) -> Option<Persister> {
-        let boot = new_boot_id();
+        let boot = crate::vocab::id::random_id();
         let args = WriterArgs {
             dir: dir.to_owned(),
             boot: boot.clone(),
@@ -120,9 +120,9 @@ impl Persister {
             )
             .collect();
         // Both sources are in order already; the sort only interleaves them.
-        records.sort_by_key(|(_, r)| r.ms);
+        records.sort_by_key(|(_, r)| r.line.ms);
         for (source, record) in records {
-            out.push(&source, record.seq, record.to_line());
+            out.push(&source, record.line.seq, record.to_line());
         }
         let drops = out.take_drops();
         self.dropped += drops.values().map(|d| d.lines).sum::<u64>();
@@ -188,6 +188,12 @@ impl super::Supervisor<'_> {
         let Some(writer) = persist.as_mut() else {
             return;
         };
+        // One id per boot: the run's files are named by the id the writer was started with
+        // (before the loop's first turn, so before PID 1 has answered anything), and PID 1
+        // says that id as its boot ID (`_BOOT_ID`, `SystemInfo::boot_id`).
+        if self.boot_id != writer.boot {
+            self.boot_id.clone_from(&writer.boot);
+        }
         let (entries, lost) = match self.services.as_mut() {
             Some(svc) => {
                 svc.engine.note_outsider(writer.pid());

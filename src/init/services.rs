@@ -12,7 +12,7 @@ use super::journal::{Activity, Ingest};
 use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ring::{Entry, Journal, Meta, Stream};
+use crate::journal::ring::{Entry, Journal};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
@@ -178,29 +178,7 @@ impl Services {
         };
         let lines = entries
             .into_iter()
-            .map(|e| {
-                let (text, raw) = e.text_and_raw();
-                crate::control::proto::LogLine {
-                    seq: e.seq,
-                    unit: e.unit.to_string(),
-                    pid: e.pid,
-                    ms: e.ms(),
-                    stderr: e.stream == Stream::Stderr,
-                    text,
-                    raw,
-                    syslog: e
-                        .syslog
-                        .as_deref()
-                        .filter(|_| matches!(e.stream, Stream::Syslog | Stream::Journal))
-                        .map(fields_of),
-                    stdio: e
-                        .syslog
-                        .as_deref()
-                        .filter(|_| matches!(e.stream, Stream::Stdout | Stream::Stderr))
-                        .map(fields_of),
-                    transport: e.stream.transport().to_owned(),
-                }
-            })
+            .map(crate::control::proto::LogLine::of)
             .collect();
         (lines, self.journal.last_seq())
     }
@@ -360,16 +338,6 @@ impl Services {
         for (unit, seq) in out.take_lost() {
             self.journal.mark_not_shown(&unit, seq);
         }
-    }
-}
-
-/// What `initctl logs` shows of a line's [`Meta`].
-fn fields_of(meta: &Meta) -> crate::control::proto::SyslogFields {
-    crate::control::proto::SyslogFields {
-        priority: meta.priority,
-        facility: meta.facility,
-        identifier: meta.identifier.as_deref().map(str::to_owned),
-        fields: meta.fields_as_text(),
     }
 }
 
