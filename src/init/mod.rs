@@ -243,7 +243,7 @@ async fn supervise(
             .and_then(hook_runner::VolumeHooks::volume_dir)
             .map(std::path::PathBuf::from);
         let dir = units.log_persist.dir(&units.root, volume.as_deref())?;
-        persist::Persister::start(&dir, units.log_persist_max, pid1.started_ms)
+        persist::Persister::start(&dir, units.log_persist_max, pid1.started_ms, &pid1.boot_id)
     });
     pid1.writer = persist.as_ref().map(persist::Persister::pid);
     if persist.is_none() {

@@ -35,9 +35,10 @@ pub struct Persister {
 
 impl Persister {
     /// Start the writer for `dir` (as bosun reaches it), holding it to `max` bytes (None: its
-    /// default). None, said, when it cannot start.
-    pub fn start(dir: &Path, max: Option<u64>, start_ms: u64) -> Option<Persister> {
-        let boot = crate::vocab::id::random_id();
+    /// default), its run named by PID 1's boot ID `boot` (one id per boot: `_BOOT_ID`,
+    /// `--list-boots`). None, said, when it cannot start.
+    pub fn start(dir: &Path, max: Option<u64>, start_ms: u64, boot: &str) -> Option<Persister> {
+        let boot = boot.to_owned();
         let args = WriterArgs {
             dir: dir.to_owned(),
             boot: boot.clone(),
@@ -188,12 +189,6 @@ impl super::Supervisor<'_> {
         let Some(writer) = persist.as_mut() else {
             return;
         };
-        // One id per boot: the run's files are named by the id the writer was started with
-        // (before the loop's first turn, so before PID 1 has answered anything), and PID 1
-        // says that id as its boot ID (`_BOOT_ID`, `SystemInfo::boot_id`).
-        if self.boot_id != writer.boot {
-            self.boot_id.clone_from(&writer.boot);
-        }
         let (entries, lost) = match self.services.as_mut() {
             Some(svc) => {
                 svc.engine.note_outsider(writer.pid());
