@@ -327,7 +327,7 @@ def main():
           f"`initctl logs -n all` (lines whose sender had exited before bosun read them are kept "
           f"as `unknown`: counted, and said); rings `BOSUN_LOG_RING=4M`, "
           f"`BOSUN_LOG_RING_TOTAL=512M` so all are kept. bosun applies journald's per-unit limit "
-          f"(10,000 lines per 30 s; `LogRateLimitIntervalSec=` is not supported yet), which one "
+          f"(10,000 lines per 30 s, journald's default for `LogRateLimitIntervalSec=`/`Burst=`), which one "
           f"burst per unit stays within; PID 1 also writes each line to its stdout (the "
           f"container log; a file here).")
     print(f"- **journald** ({version}): `/lib/systemd/systemd-journald` of the root, started "
