@@ -37,6 +37,22 @@ pub const DIR_NAME: &str = "journal";
 /// SystemMaxUse= default), at most this (the volume holds the user's data, not logs).
 pub const DEFAULT_MAX: u64 = 64 * 1024 * 1024;
 
+/// What the journal leaves free on the volume's filesystem, whatever its cap: 15 % of the
+/// filesystem, at most 4 GiB (journald's SystemKeepFree= default), so that the journal never
+/// takes the space the service's data needs.
+pub fn keep_free(fs_bytes: u64) -> u64 {
+    (fs_bytes / 100 * 15).min(4 << 30)
+}
+
+/// The cap in force for a journal of `total` bytes capped at `max`, on a filesystem of `size`
+/// bytes with `free` bytes available: what it holds plus what is free beyond [`keep_free`],
+/// between [`MIN_MAX`] and `max` (journald's cached_space_limit): on a filesystem short of
+/// free space the journal stops growing, its newest lines taking its oldest runs' place.
+fn cap_in_force(max: u64, total: u64, size: u64, free: u64) -> u64 {
+    let room = total.saturating_add(free.saturating_sub(keep_free(size)));
+    room.clamp(MIN_MAX.min(max), max)
+}
+
 /// The smallest cap taken (smaller settings are raised to it): a few parts of a few lines.
 pub const MIN_MAX: u64 = 16 * 1024;
 
@@ -305,6 +321,9 @@ pub struct Writer {
     /// Bytes of every file in the directory.
     total: u64,
     max: u64,
+    /// The cap in force: `max`, or less while the filesystem's free space is short of
+    /// [`keep_free`] (looked at when a part is started).
+    limit: u64,
     /// Written since the last fdatasync.
     dirty: bool,
 }
@@ -332,6 +351,7 @@ impl Writer {
             part_bytes: 0,
             total,
             max,
+            limit: max,
             dirty: false,
         };
         writer.enforce_cap()?;
@@ -353,10 +373,23 @@ impl Writer {
         self.part_bytes += lines.len() as u64;
         self.total += lines.len() as u64;
         self.dirty = true;
-        if self.total > self.max {
+        if self.total > self.limit {
             self.enforce_cap()?;
         }
         Ok(())
+    }
+
+    /// The cap in force: what the directory holds plus what is free beyond [`keep_free`], at
+    /// most `max` and at least [`MIN_MAX`] (journald's rule for SystemKeepFree=).
+    fn limit(&self) -> u64 {
+        rustix::fs::statvfs(&self.dir).map_or(self.max, |fs| {
+            cap_in_force(
+                self.max,
+                self.total,
+                fs.f_blocks.saturating_mul(fs.f_frsize),
+                fs.f_bavail.saturating_mul(fs.f_frsize),
+            )
+        })
     }
 
     /// fdatasync what was written since the last call.
@@ -381,12 +414,14 @@ impl Writer {
         self.enforce_cap()
     }
 
-    /// Remove the oldest files but the current one until the directory is within the cap.
+    /// Remove the oldest files but the current one until the directory is within the cap
+    /// in force.
     fn enforce_cap(&mut self) -> io::Result<()> {
         let found = files(&self.dir)?;
         self.total = found.iter().map(|(_, size)| size).sum();
+        self.limit = self.limit();
         for (name, size) in found {
-            if self.total <= self.max || name == self.name {
+            if self.total <= self.limit || name == self.name {
                 break;
             }
             match fs::remove_file(self.dir.join(name.file())) {
@@ -689,6 +724,21 @@ mod tests {
         }
         let total: u64 = files(dir.path()).unwrap().iter().map(|f| f.1).sum();
         assert!(total > 4 * max, "{total}");
+    }
+
+    #[test]
+    fn the_journal_leaves_the_filesystem_its_free_space() {
+        const M: u64 = 1 << 20;
+        // Plenty free: the cap.
+        assert_eq!(cap_in_force(64 * M, 10 * M, 1000 * M, 900 * M), 64 * M);
+        // 1000 MiB, 150 MiB kept free, 160 free: 10 more than it holds.
+        assert_eq!(cap_in_force(64 * M, 20 * M, 1000 * M, 160 * M), 30 * M);
+        // A full filesystem: no growth (new lines take the oldest runs' place), as journald.
+        assert_eq!(cap_in_force(64 * M, 40 * M, 1000 * M, 0), 40 * M);
+        assert_eq!(cap_in_force(64 * M, 0, 1000 * M, 0), MIN_MAX);
+        // 4 GiB kept free at most.
+        assert_eq!(keep_free(100 << 30), 4 << 30);
+        assert_eq!(keep_free(1000 * M), 150 * M);
     }
 
     #[test]
