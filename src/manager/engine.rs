@@ -503,12 +503,11 @@ impl Engine {
     }
 
     /// A keeper reaped one of its children (the command it ran, or a process it adopted):
-    /// routed as PID 1's own reaping is. Reports of keepers not (or no longer) known are
-    /// dropped. Call [`Self::after_reaping`] after a batch.
+    /// routed by pid as PID 1's own reaping is, whether or not the keeper is still known (its
+    /// last reports may be read after its own exit). Call [`Self::after_reaping`] after a
+    /// batch.
     pub fn on_keeper_report(&mut self, report: crate::service::keeper::Report, now: Instant) {
-        if self.keepers.contains_key(&report.keeper) {
-            self.on_exit(report.pid, report.termination, now);
-        }
+        self.on_exit(report.pid, report.termination, now);
     }
 
     /// Orphans of units die too; after any reaping (and its calls to [`Self::on_exit`]), units
