@@ -20,6 +20,8 @@ pub const MAX_SIGNAL: i32 = crate::vocab::signal::SIGRTMAX;
 /// raised, the directory last so it is reached with the service's own rights.
 #[derive(Debug, Default)]
 pub struct ChildSetup {
+    /// Fork once more first and stay behind as the command's keeper (see [`Keeper`]).
+    pub keeper: Option<Keeper>,
     /// Join this cgroup (its `cgroup.procs` path) first, so nothing forked escapes it.
     pub cgroup_procs: Option<std::ffi::CString>,
     /// Become a session leader (services: no controlling terminal, own process group).
@@ -220,6 +222,10 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             .map(|(_, hard)| (soft, hard))
     });
     let hook = move || -> io::Result<()> {
+        if let Some(keeper) = &setup.keeper {
+            // Returns in the command's process only; the keeper never returns.
+            become_keeper(keeper)?;
+        }
         if let Some(procs) = &setup.cgroup_procs {
             join_cgroup(procs)?;
         }
@@ -308,7 +314,8 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
         }
         Ok(())
     };
-    // SAFETY: the hook makes only async-signal-safe calls (open, write, close, setsid,
+    // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
+    // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
     // umask, setgroups, setgid, setuid, dup2, getpid, chdir and a store to `environ`) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
@@ -342,6 +349,127 @@ fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A process left between PID 1 and a command whose daemons leave it (Type=forking without a
+/// delegated cgroup: a daemon that forks, calls setsid() and clears its environment, as
+/// postfix's master does, is otherwise known to no one once it is reparented). The child
+/// forks once more: the new process runs the command; the first stays behind as a child
+/// subreaper, so that every process the command leaves behind, however it detached, is
+/// reparented to it instead of to PID 1, and it reaps them. It reports the command's pid on
+/// `started`, then every status it collects on `report` as a [`KeeperRecord`], and exits when
+/// it has no child left. Everything below it is the unit's, as a cgroup would hold it.
+#[derive(Debug)]
+pub struct Keeper {
+    /// A duplicate of PID 1's keeper socket (datagram, close-on-exec): where statuses go.
+    pub report: OwnedFd,
+    /// The write end of a pipe (close-on-exec) the command's pid is written to, once.
+    pub started: OwnedFd,
+}
+
+/// One status a keeper collected: (keeper's pid, the child's pid, its raw wait status), as
+/// three native-endian i32 in one datagram.
+pub type KeeperRecord = [i32; 3];
+
+/// The size of a [`KeeperRecord`] on the wire.
+pub const KEEPER_RECORD_LEN: usize = 12;
+
+/// In the forked child: become a subreaper and fork; the command's process returns, the keeper
+/// runs [`keep`] and never returns.
+fn become_keeper(keeper: &Keeper) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: prctl with integer arguments only; async-signal-safe system call.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fork in a forked child that has a single thread; both sides only make
+    // async-signal-safe calls afterwards (the command's process goes on with this hook, the
+    // keeper runs `keep`, which allocates nothing).
+    let pid = unsafe { libc::fork() };
+    match pid {
+        p if p < 0 => Err(io::Error::last_os_error()),
+        // The command's process: the subreaper flag is not inherited; the keeper's two
+        // descriptors are close-on-exec.
+        0 => Ok(()),
+        child => keep(keeper.report.as_raw_fd(), keeper.started.as_raw_fd(), child),
+    }
+}
+
+/// The keeper's life: say the command's pid, let go of everything else, reap and report.
+fn keep(report: std::os::fd::RawFd, started: std::os::fd::RawFd, child: i32) -> ! {
+    // SAFETY: every call below is an async-signal-safe system call on integers, on buffers
+    // living on this frame, or on static NUL-terminated strings; nothing allocates.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"bosun-keeper".as_ptr(), 0, 0, 0);
+        // Signals are not for the keeper: the unit's processes are signalled one by one, and
+        // only SIGKILL (the final sweep) ends it before its children.
+        let mut all = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+        libc::sigfillset(all.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, all.as_ptr(), std::ptr::null_mut());
+        let pid = child.to_ne_bytes();
+        libc::write(started, pid.as_ptr().cast(), pid.len());
+        libc::chdir(c"/".as_ptr());
+        // Nothing of the command's is held open here (its streams' readers see EOF when the
+        // command's processes close theirs), nor any of PID 1's.
+        close_all_but(report);
+        let me = libc::getpid();
+        loop {
+            let mut status: libc::c_int = 0;
+            let pid = libc::waitpid(-1, &raw mut status, libc::__WALL);
+            if pid > 0 {
+                let record: KeeperRecord = [me, pid, status];
+                let mut bytes = [0u8; KEEPER_RECORD_LEN];
+                for (chunk, value) in bytes.chunks_exact_mut(4).zip(record) {
+                    chunk.copy_from_slice(&value.to_ne_bytes());
+                }
+                // Blocks while PID 1's queue is full; PID 1 gone: nothing left to tell.
+                libc::send(
+                    report,
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    libc::MSG_NOSIGNAL,
+                );
+            } else if *libc::__errno_location() != libc::EINTR {
+                // ECHILD: nothing below the keeper any more.
+                libc::_exit(0);
+            }
+        }
+    }
+}
+
+/// Close every descriptor but `keep` (close_range(2), or one by one where it is missing).
+fn close_all_but(keep: std::os::fd::RawFd) {
+    let keep = u32::try_from(keep).unwrap_or(0);
+    // SAFETY: close_range and close take integers; closing descriptors this process will
+    // never use again is sound (the keeper uses `keep` alone from here on).
+    unsafe {
+        let below = keep == 0 || libc::syscall(libc::SYS_close_range, 0_u32, keep - 1, 0_u32) == 0;
+        let above = libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0_u32) == 0;
+        if !(below && above) {
+            for fd in 0..65_536_i32 {
+                if fd != keep as i32 {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
+}
+
+/// Decode a raw wait status into what [`reap_one`] reports for `pid`.
+pub fn decode_wait_status(pid: i32, status: libc::c_int) -> Reaped {
+    if libc::WIFEXITED(status) {
+        Reaped::Exited {
+            pid,
+            code: libc::WEXITSTATUS(status),
+        }
+    } else if libc::WIFSIGNALED(status) {
+        Reaped::Signaled {
+            pid,
+            signo: libc::WTERMSIG(status),
+        }
+    } else {
+        Reaped::Other
+    }
 }
 
 /// Set `signo`'s disposition to `handler` (SIG_DFL or SIG_IGN only), with no flags and an
@@ -418,6 +546,18 @@ pub enum Reaped {
     NoneEnded,
 }
 
+impl Reaped {
+    /// The process that ended and how; None when nothing ended.
+    pub fn ended(self) -> Option<(i32, crate::vocab::termination::Termination)> {
+        use crate::vocab::termination::Termination;
+        match self {
+            Reaped::Exited { pid, code } => Some((pid, Termination::Exited(code))),
+            Reaped::Signaled { pid, signo } => Some((pid, Termination::Signaled(signo))),
+            Reaped::Other | Reaped::NoneEnded => None,
+        }
+    }
+}
+
 /// `waitpid(-1, WNOHANG)` with the status decoded here: nix's `WaitStatus` cannot name a death
 /// by a real-time signal and fails with EINVAL after the child was already reaped, which would
 /// lose its status (a main command killed by a forwarded SIGRTMIN+3).
@@ -432,19 +572,7 @@ pub fn reap_one() -> Result<Reaped, nix::errno::Errno> {
     if pid == 0 {
         return Ok(Reaped::NoneEnded);
     }
-    Ok(if libc::WIFEXITED(status) {
-        Reaped::Exited {
-            pid,
-            code: libc::WEXITSTATUS(status),
-        }
-    } else if libc::WIFSIGNALED(status) {
-        Reaped::Signaled {
-            pid,
-            signo: libc::WTERMSIG(status),
-        }
-    } else {
-        Reaped::Other
-    })
+    Ok(decode_wait_status(pid, status))
 }
 
 /// Descriptor owners whose `as_fd` returns the same open descriptor for as long as they live:
@@ -501,6 +629,55 @@ pub fn take_received(fd: std::os::fd::RawFd) -> OwnedFd {
     // SAFETY: the kernel just installed `fd` in our table for this message and nothing else
     // refers to it; the OwnedFd is its one owner and closes it exactly once.
     unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+}
+
+/// One datagram read by [`recv_datagram`].
+#[derive(Debug)]
+pub struct Datagram {
+    /// Its length, which may exceed the buffer it was read into (then cut to the buffer).
+    pub len: usize,
+    /// The sender's pid and uid (SCM_CREDENTIALS; the socket must have SO_PASSCRED).
+    pub pid: Option<i32>,
+    pub uid: Option<u32>,
+    /// The descriptors it carried (SCM_RIGHTS, close-on-exec), owned: dropping one closes it.
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Read one datagram from `socket` into `buf` without waiting, with its sender's credentials
+/// and the descriptors it passed (up to 16; the kernel closes any beyond the room given).
+/// The notification socket and the journal's datagram sockets read this way.
+pub fn recv_datagram(
+    socket: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> Result<Datagram, nix::errno::Errno> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut cmsg = nix::cmsg_space!(libc::ucred, [std::os::fd::RawFd; 16]);
+    let msg = recvmsg::<()>(
+        std::os::fd::AsRawFd::as_raw_fd(&socket),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_TRUNC,
+    )?;
+    let mut out = Datagram {
+        len: msg.bytes,
+        pid: None,
+        uid: None,
+        fds: Vec::new(),
+    };
+    for control in msg.cmsgs()? {
+        match control {
+            ControlMessageOwned::ScmCredentials(creds) => {
+                out.pid = Some(creds.pid());
+                out.uid = Some(creds.uid());
+            }
+            ControlMessageOwned::ScmRights(fds) => {
+                out.fds.extend(fds.into_iter().map(take_received));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Accept a connection on the listening socket `listener`, non-blocking and close-on-exec.

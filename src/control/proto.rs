@@ -91,6 +91,21 @@ pub struct LogFilter {
     pub until_ms: Option<u64>,
 }
 
+impl LogFilter {
+    /// The journal's filter for these matches: the one PID 1 applies to its rings and
+    /// `journalctl` to the persistent journal's lines.
+    pub fn to_filter(&self) -> crate::journal::ring::Filter {
+        let time = |ms: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        crate::journal::ring::Filter {
+            units: self.units.clone(),
+            identifiers: self.identifiers.clone(),
+            priorities: self.priorities,
+            since: self.since_ms.map(time),
+            until: self.until_ms.map(time),
+        }
+    }
+}
+
 /// The job verbs of systemctl.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -342,84 +357,9 @@ pub struct SystemInfo {
     pub bosun_new_files: Vec<String>,
 }
 
-/// One line of a unit's output.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LogLine {
-    pub seq: u64,
-    pub unit: String,
-    pub pid: i32,
-    pub ms: u64,
-    pub stderr: bool,
-    /// The line as text; bytes that are not UTF-8 read as U+FFFD here...
-    pub text: String,
-    /// ... and the line's bytes as they were, only when they are not UTF-8 (journalctl's JSON
-    /// gives such a field as an array of numbers too).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw: Option<Vec<u8>>,
-    /// What a syslog line said about itself (absent for stdout and stderr lines).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub syslog: Option<SyslogFields>,
-    /// journald's `_TRANSPORT=`: `stdout` (standard output and error), `syslog`; empty from a
-    /// bosun before it (then `syslog` when [`Self::syslog`] is there, else `stdout`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub transport: String,
-    /// What the journal keeps of a unit's stdout or stderr line beside its text: its priority
-    /// (SyslogLevel= or its `<N>` prefix), SyslogFacility=, its identifier (SyslogIdentifier=
-    /// or the executable's name); absent for syslog lines and lines of no unit (a hook's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdio: Option<SyslogFields>,
-}
-
-/// The fields of a line beyond its text: a syslog line's (`/dev/log`) or a stdout line's.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SyslogFields {
-    /// 0 (emerg) to 7 (debug).
-    pub priority: u8,
-    /// 0 (kern) to 23 (local7).
-    pub facility: u8,
-    /// SYSLOG_IDENTIFIER.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identifier: Option<String>,
-    /// Other fields: a native entry's own, the unit's LogExtraFields=; name and value as text.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<(String, String)>,
-}
-
-impl LogLine {
-    /// The line's priority, facility and identifier, whichever way it came (`syslog` or
-    /// `stdio`): what `journalctl -p` and `-t` match.
-    pub fn journal_fields(&self) -> Option<&SyslogFields> {
-        self.syslog.as_ref().or(self.stdio.as_ref())
-    }
-
-    /// The line's bytes as the service wrote them.
-    pub fn bytes(&self) -> &[u8] {
-        self.raw.as_deref().unwrap_or(self.text.as_bytes())
-    }
-
-    /// PRIORITY: what the line said, else info (journald's for a stream line).
-    pub fn priority(&self) -> u8 {
-        self.journal_fields()
-            .map_or(crate::vocab::text::DEFAULT_PRIORITY, |s| s.priority)
-    }
-
-    /// SYSLOG_IDENTIFIER: what the line said, else the one bosun gives its unit.
-    pub fn identifier(&self) -> &str {
-        match self.journal_fields().and_then(|s| s.identifier.as_deref()) {
-            Some(id) => id,
-            None => crate::vocab::text::unit_identifier(&self.unit),
-        }
-    }
-
-    /// `_TRANSPORT=`.
-    pub fn transport(&self) -> &str {
-        match (self.transport.as_str(), &self.syslog) {
-            ("", Some(_)) => "syslog",
-            ("", None) => "stdout",
-            (t, _) => t,
-        }
-    }
-}
+/// One line of the journal: the shape the persistent journal's files hold too, defined once
+/// in [`crate::journal::record`].
+pub use crate::journal::record::{LogLine, SyslogFields};
 
 /// The D-Bus error names systemd gives its refusals (src/libsystemd/sd-bus/bus-common-errors.h):
 /// what systemctl's wording and exit codes depend on.

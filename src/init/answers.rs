@@ -212,16 +212,14 @@ impl Supervisor<'_> {
             ) => {
                 // journalctl's add_units(): globs that match no unit the journal holds leave
                 // no unit match at all, which it refuses rather than show everything.
-                let globs_only = !filter.units.is_empty()
-                    && filter.units.iter().all(|u| crate::unit::glob::is_glob(u));
-                if globs_only && !svc.logs_hold_unit_matching(&filter.units) {
+                let filter = filter.to_filter();
+                if filter.globs_only() && !svc.logs_hold_unit_matching(&filter.units) {
                     Response::Error {
-                        message: "Failed to add filter for units: No data available".into(),
+                        message: crate::journal::ring::NO_UNIT_DATA.into(),
                         exit: 1,
                     }
                 } else {
                     let wanted = lines.min(MAX_LOG_LINES + 1);
-                    let filter = wire::log_filter(filter);
                     let (lines, last) = svc.logs(unit.as_deref(), wanted, (after, before), &filter);
                     cut_logs(lines, last, after > 0)
                 }
@@ -644,18 +642,7 @@ mod tests {
 
     fn lines(n: u64, text: &str) -> Vec<LogLine> {
         (1..=n)
-            .map(|seq| LogLine {
-                seq,
-                unit: "a.service".into(),
-                pid: 1,
-                ms: 0,
-                stderr: false,
-                text: text.into(),
-                raw: None,
-                syslog: None,
-                transport: String::new(),
-                stdio: None,
-            })
+            .map(|seq| LogLine::sample(seq, "a.service", text))
             .collect()
     }
 

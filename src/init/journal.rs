@@ -65,6 +65,9 @@ pub struct Ingest {
     unshown: Vec<Entry>,
     /// Things said once: a line of no known unit, a refused uid, a refused entry.
     told: HashSet<String>,
+    /// How many datagrams each socket's queue holds at most ([`queue_bound`]): what is read
+    /// before reaping.
+    queue_bound: usize,
 }
 
 impl Ingest {
@@ -72,6 +75,8 @@ impl Ingest {
     /// syslog(3) call finds them); each that cannot be bound is said and left out.
     pub fn bind(root: &Path) -> Ingest {
         raise_dgram_qlen();
+        // Read now: the sockets below take the length in force when they are made.
+        let queue_bound = queue_bound();
         let dir = root.join("run/systemd/journal");
         if let Err(e) = std::fs::create_dir_all(&dir) {
             crate::log::warn_if_root(format_args!("{}: cannot create: {e}", dir.display()));
@@ -101,6 +106,7 @@ impl Ingest {
             no_policy: Arc::new(LogPolicy::default()),
             unshown: Vec::new(),
             told: HashSet::new(),
+            queue_bound,
         }
     }
 
@@ -136,15 +142,20 @@ impl Ingest {
         }
     }
 
-    /// What the sockets hold now (bounded batches), read before the exits just signalled are
-    /// reaped: a sender that was a unit's process is still known while it is a zombie.
+    /// What the sockets hold now, read before the exits just signalled are reaped: a sender
+    /// that was a unit's process is still known while it is a zombie. A datagram socket is
+    /// read up to its queue's bound, not one turn's [`PER_TURN`]: a sender's last datagrams
+    /// were queued before it exited, and everything queued since is behind them, so that many
+    /// covers them however full the queue was (with 512, half of a full queue was left to be
+    /// read after the reaping, and kept as `unknown`). Datagram bytes still end a batch
+    /// (devlog's 4 MiB, 8 memfds).
     pub fn queued(&self) -> Vec<Activity> {
         let mut out = Vec::new();
         if let Some(devlog) = &self.devlog {
-            out.push(Activity::Syslog(devlog.read_queued(PER_TURN).0));
+            out.push(Activity::Syslog(devlog.read_queued(self.queue_bound).0));
         }
         if let Some(native) = &self.native {
-            out.push(Activity::Native(native.read_queued(PER_TURN).0));
+            out.push(Activity::Native(native.read_queued(self.queue_bound).0));
         }
         if let Some(stdout) = &self.stdout {
             out.push(Activity::Accepted(stdout.accept_queued(PER_TURN).0));
@@ -525,6 +536,16 @@ fn raise_dgram_qlen() {
         Ok(()) => crate::log::debug(format_args!("{}: raised to {DGRAM_QLEN}", path.display())),
         Err(e) => crate::log::debug(format_args!("{}: cannot raise: {e}", path.display())),
     }
+}
+
+/// How many datagrams a datagram socket made now queues at most: the kernel lets a sender
+/// add one while the queue holds `net.unix.max_dgram_qlen` (unix_recvq_full() compares with
+/// `>`), so one more than that; at least [`PER_TURN`].
+fn queue_bound() -> usize {
+    std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .map_or(PER_TURN, |qlen| qlen.saturating_add(1).max(PER_TURN))
 }
 
 /// Whether every AF_UNIX socket of this network namespace is held by a process we see.

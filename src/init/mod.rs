@@ -243,7 +243,7 @@ async fn supervise(
             .and_then(hook_runner::VolumeHooks::volume_dir)
             .map(std::path::PathBuf::from);
         let dir = units.log_persist.dir(&units.root, volume.as_deref())?;
-        persist::Persister::start(&dir, units.log_persist_max, pid1.started_ms)
+        persist::Persister::start(&dir, units.log_persist_max, pid1.started_ms, &pid1.boot_id)
     });
     pid1.writer = persist.as_ref().map(persist::Persister::pid);
     if persist.is_none() {
@@ -346,6 +346,12 @@ async fn supervise(
                     svc.on_path_activity(&unit, index);
                 }
             }),
+            reports = async {
+                match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
+                    Some(svc) => svc.keeper_reports().await,
+                    None => pending().await,
+                }
+            } => pid1.guarded("a keeper's report", |p| p.on_children_after(reports)),
             activity = async {
                 match pid1.services.as_ref().filter(|_| !pid1.abandoned) {
                     Some(svc) => svc.journal_activity().await,
@@ -719,6 +725,11 @@ impl Supervisor<'_> {
     }
 
     fn on_children(&mut self) {
+        self.on_children_after(Vec::new());
+    }
+
+    /// As [`Self::on_children`], with `reports` a keeper just sent routed first.
+    fn on_children_after(&mut self, reports: Vec<crate::service::keeper::Report>) {
         let now = Instant::now().into_std();
         // What services said before they exited counts before their exits (systemd's order).
         let said = self
@@ -732,6 +743,8 @@ impl Supervisor<'_> {
             }
             // Journal lines too: their senders are still known while unreaped.
             svc.read_journal_queued();
+            // What the keepers reaped: each reports its last child before it exits.
+            svc.on_keeper_reports(reports, now);
         }
         let harvest = reaper::reap_all();
         for (pid, termination) in harvest.reaped {

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::journal::persist::{EXIT_SAID, Record, WriterArgs, new_boot_id};
+use crate::journal::persist::{EXIT_SAID, Record, WriterArgs};
 use crate::journal::ring::Entry;
 use crate::log::Own;
 use crate::log::output::Output;
@@ -35,9 +35,10 @@ pub struct Persister {
 
 impl Persister {
     /// Start the writer for `dir` (as bosun reaches it), holding it to `max` bytes (None: its
-    /// default). None, said, when it cannot start.
-    pub fn start(dir: &Path, max: Option<u64>, start_ms: u64) -> Option<Persister> {
-        let boot = new_boot_id();
+    /// default), its run named by PID 1's boot ID `boot` (one id per boot: `_BOOT_ID`,
+    /// `--list-boots`). None, said, when it cannot start.
+    pub fn start(dir: &Path, max: Option<u64>, start_ms: u64, boot: &str) -> Option<Persister> {
+        let boot = boot.to_owned();
         let args = WriterArgs {
             dir: dir.to_owned(),
             boot: boot.clone(),
@@ -120,9 +121,9 @@ impl Persister {
             )
             .collect();
         // Both sources are in order already; the sort only interleaves them.
-        records.sort_by_key(|(_, r)| r.ms);
+        records.sort_by_key(|(_, r)| r.line.ms);
         for (source, record) in records {
-            out.push(&source, record.seq, record.to_line());
+            out.push(&source, record.line.seq, record.to_line());
         }
         let drops = out.take_drops();
         self.dropped += drops.values().map(|d| d.lines).sum::<u64>();

@@ -26,22 +26,16 @@ pub fn reap_all() -> Harvest {
     let mut harvest = Harvest::default();
     loop {
         match reap_one() {
-            Ok(Reaped::Exited { pid, code }) => {
-                harvest
-                    .reaped
-                    .push((Pid::from_raw(pid), Termination::Exited(code)));
-            }
-            Ok(Reaped::Signaled { pid, signo }) => {
-                harvest
-                    .reaped
-                    .push((Pid::from_raw(pid), Termination::Signaled(signo)));
-            }
             Ok(Reaped::NoneEnded) => {
                 harvest.children_left = true;
                 return harvest;
             }
             // Stops and continues are not asked for (no WUNTRACED/WCONTINUED); skip if seen.
-            Ok(Reaped::Other) => {}
+            Ok(reaped) => {
+                if let Some((pid, termination)) = reaped.ended() {
+                    harvest.reaped.push((Pid::from_raw(pid), termination));
+                }
+            }
             Err(Errno::EINTR) => {}
             Err(Errno::ECHILD) => {
                 harvest.children_left = false;

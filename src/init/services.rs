@@ -12,10 +12,11 @@ use super::journal::{Activity, Ingest};
 use crate::config::{UnitsSetup, WebdavSetup};
 use crate::journal::format::render;
 use crate::journal::pipe::{Line, read_pipe};
-use crate::journal::ring::{Entry, Journal, Meta, Stream};
+use crate::journal::ring::{Entry, Journal};
 use crate::log::output::Output;
 use crate::manager::engine::{Engine, Note, Settings};
 use crate::manager::transaction::JobKind;
+use crate::service::keeper::{KeeperSocket, Report};
 use crate::service::notify::NotifySocket;
 use crate::service::state::Defaults;
 use crate::unit::SpecifierContext;
@@ -32,6 +33,9 @@ pub struct TimerClock {
 }
 
 /// The running units.
+/// At most this many keeper reports are routed in one turn of PID 1's loop.
+const KEEPER_BATCH: usize = 256;
+
 #[derive(Debug)]
 pub struct Services {
     pub engine: Engine,
@@ -44,6 +48,8 @@ pub struct Services {
     lines: mpsc::Sender<Line>,
     /// The journal's sockets (`/dev/log`, native, stdout) and forwarding to syslog.
     ingest: Ingest,
+    /// What the keepers reaped (services without cgroups).
+    keepers: Option<KeeperSocket>,
 }
 
 impl Services {
@@ -88,11 +94,33 @@ impl Services {
             },
             // The kernel's, whatever BOSUN_ROOT is: the mounts are the namespace's.
             mountinfo: Some(crate::manager::tracked::MOUNTINFO.into()),
+            keeper: None,
         };
-        let tracking = if settings.cgroups.is_some() {
-            "one cgroup per service"
+        let mut settings = settings;
+        let keepers = if settings.cgroups.is_some() {
+            None
         } else {
-            "process sessions (no delegated cgroup2 tree)"
+            match KeeperSocket::new() {
+                Ok(socket) => {
+                    settings.keeper = socket.writer().try_clone_to_owned().ok();
+                    Some(socket)
+                }
+                Err(e) => {
+                    crate::log::warn(format_args!(
+                        "cannot make the keepers' socket ({e}): a forking service's daemon \
+                         that leaves its session and environment is not tracked"
+                    ));
+                    None
+                }
+            }
+        };
+        let tracking = match (&settings.cgroups, &keepers) {
+            (Some(_), _) => "one cgroup per service",
+            (None, Some(_)) => {
+                "process sessions, and a keeper under each forking service \
+                 (no delegated cgroup2 tree)"
+            }
+            (None, None) => "process sessions (no delegated cgroup2 tree)",
         };
         let search = match &units.unit_path {
             Some(dirs) => SearchPath::new(root, dirs.clone()),
@@ -126,6 +154,7 @@ impl Services {
             format: units.log_format,
             lines,
             ingest,
+            keepers,
         };
         (services, notify)
     }
@@ -162,29 +191,7 @@ impl Services {
         };
         let lines = entries
             .into_iter()
-            .map(|e| {
-                let (text, raw) = e.text_and_raw();
-                crate::control::proto::LogLine {
-                    seq: e.seq,
-                    unit: e.unit.to_string(),
-                    pid: e.pid,
-                    ms: e.ms(),
-                    stderr: e.stream == Stream::Stderr,
-                    text,
-                    raw,
-                    syslog: e
-                        .syslog
-                        .as_deref()
-                        .filter(|_| matches!(e.stream, Stream::Syslog | Stream::Journal))
-                        .map(fields_of),
-                    stdio: e
-                        .syslog
-                        .as_deref()
-                        .filter(|_| matches!(e.stream, Stream::Stdout | Stream::Stderr))
-                        .map(fields_of),
-                    transport: e.stream.transport().to_owned(),
-                }
-            })
+            .map(crate::control::proto::LogLine::of)
             .collect();
         (lines, self.journal.last_seq())
     }
@@ -301,6 +308,28 @@ impl Services {
         self.ingest.next().await
     }
 
+    /// Wait for what the keepers reaped (a bounded batch); pending forever without keepers.
+    pub async fn keeper_reports(&self) -> Vec<Report> {
+        match &self.keepers {
+            Some(socket) => socket.reports(KEEPER_BATCH).await.unwrap_or_default(),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Route what the keepers reaped: `first` (just received), then what is queued (a
+    /// bounded batch). Before PID 1's own reaping: a keeper reports its last child before it
+    /// exits itself.
+    pub fn on_keeper_reports(&mut self, first: Vec<Report>, now: Instant) {
+        let queued = self
+            .keepers
+            .as_ref()
+            .map(|socket| socket.queued(KEEPER_BATCH))
+            .unwrap_or_default();
+        for report in first.into_iter().chain(queued) {
+            self.engine.on_keeper_report(report, now);
+        }
+    }
+
     /// Read what the journal's sockets hold now (bounded batches), before the exits just
     /// signalled are reaped: a sender that was a unit's process is still known while it is a
     /// zombie.
@@ -322,16 +351,6 @@ impl Services {
         for (unit, seq) in out.take_lost() {
             self.journal.mark_not_shown(&unit, seq);
         }
-    }
-}
-
-/// What `initctl logs` shows of a line's [`Meta`].
-fn fields_of(meta: &Meta) -> crate::control::proto::SyslogFields {
-    crate::control::proto::SyslogFields {
-        priority: meta.priority,
-        facility: meta.facility,
-        identifier: meta.identifier.as_deref().map(str::to_owned),
-        fields: meta.fields_as_text(),
     }
 }
 

@@ -8,13 +8,13 @@
 //! entry), the others closed. Must not parse (see [`super::syslog`], [`super::native`]) nor
 //! store a line.
 
-use std::io::{self, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use nix::sys::socket::{setsockopt, sockopt};
 use tokio::io::unix::AsyncFd;
 
 use super::line::MAX_LINE;
@@ -232,34 +232,13 @@ fn connect_datagram(path: &Path) -> bool {
 
 /// Read one datagram without blocking; Ok(None) for an empty one without a descriptor.
 fn receive(fd: &OwnedFd, buf: &mut [u8], kind: Kind) -> Result<Option<Datagram>, Errno> {
-    let mut iov = [IoSliceMut::new(buf)];
-    let mut cmsg = nix::cmsg_space!(libc::ucred, [std::os::fd::RawFd; 16]);
-    let msg = recvmsg::<()>(
-        fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_TRUNC,
-    )?;
-    let (mut sender, mut uid, mut kept_fd) = (None, None, None);
-    for control in msg.cmsgs()? {
-        match control {
-            ControlMessageOwned::ScmCredentials(creds) => {
-                sender = Some(creds.pid());
-                uid = Some(creds.uid());
-            }
-            ControlMessageOwned::ScmRights(fds) => {
-                for fd in fds {
-                    if kind == Kind::Native && kept_fd.is_none() {
-                        kept_fd = Some(crate::sys::take_received(fd));
-                    } else {
-                        crate::sys::close_received(fd);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let len = msg.bytes;
+    let got = crate::sys::recv_datagram(fd.as_fd(), buf)?;
+    // The native protocol's one memfd; any other descriptor is closed (dropped).
+    let kept_fd = match kind {
+        Kind::Native => got.fds.into_iter().next(),
+        Kind::Syslog => None,
+    };
+    let len = got.len;
     if len == 0 && kept_fd.is_none() {
         return Ok(None);
     }
@@ -269,8 +248,8 @@ fn receive(fd: &OwnedFd, buf: &mut [u8], kind: Kind) -> Result<Option<Datagram>,
     };
     let kept = len.min(limit).min(buf.len());
     Ok(Some(Datagram {
-        sender,
-        uid,
+        sender: got.pid,
+        uid: got.uid,
         bytes: buf[..kept].to_vec(),
         truncated: len > kept,
         fd: kept_fd,

@@ -1,6 +1,7 @@
 //! The journal: what routes and stores the output of services, hooks and the main command's
 //! siblings in PID 1 — cutting each stream into bounded lines ([`line`](mod@line)), keeping
-//! each unit's recent lines under one total cap for `initctl logs` ([`ring`]), and rendering
+//! each unit's recent lines under one total cap for `initctl logs` ([`ring`]), giving a line
+//! one shape for the protocol and the files ([`record`]), and rendering
 //! them for PID 1's stdout ([`format`](mod@format)), and taking what journald takes: syslog
 //! datagrams on `/dev/log` ([`devlog`], [`syslog`], [`ratelimit`]), native entries on
 //! `/run/systemd/journal/socket` ([`native`]), stream connections on
@@ -21,6 +22,7 @@ pub mod persist;
 pub mod pipe;
 pub mod policy;
 pub mod ratelimit;
+pub mod record;
 pub mod ring;
 pub mod stream;
 pub mod syslog;

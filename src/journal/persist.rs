@@ -1,14 +1,17 @@
 //! The persistent journal (`log.persist`): the lines of every run kept in files on the data
 //! volume (`DATA/.bosun/journal` by default), so an operator can read what happened before the
-//! last restart (`initctl logs --boot -1`) with or without bosun running. Owns the files'
-//! format and names, their writing (by the writer process, [`run_writer`], never in PID 1: a
-//! slow or hung volume stalls that process, not PID 1, which drops and counts what it cannot
-//! hand over), the size cap and rotation, and their reading ([`list_boots`], [`read_boot`]).
+//! last restart (`journalctl -b -1`, `initctl logs --boot -1`) with or without bosun running.
+//! Owns the files' format and names, their writing (by the writer process, [`run_writer`],
+//! never in PID 1: a slow or hung volume stalls that process, not PID 1, which drops and counts
+//! what it cannot hand over), the size cap and rotation, and their reading ([`list_boots`],
+//! [`Boot::records`], [`read_boot`]).
 //!
 //! Format: one file per part of a run, `boot-START-ID-PART.jsonl` (START the run's start in ms
-//! since the epoch, 13 digits; ID the run's random 128-bit id in hex; PART from 0000), each
-//! line one JSON object in the shape of `initctl logs --json` (`seq`, `unit`, `pid`, `ms`,
-//! `stderr`, `text`, `raw`, `syslog`) plus `boot`. A part is closed at an eighth of the cap
+//! since the epoch, 13 digits; ID the run's id, PID 1's boot ID, in hex; PART from 0000), each
+//! line one JSON object: the journal's one shape of a line ([`LogLine`], as `initctl logs
+//! --json` gives it: `seq`, `unit`, `pid`, `ms`, `stderr`, `text`, `raw`, `syslog`,
+//! `transport`, `stdio`) plus `boot`; lines of older files, which kept a stdout line's fields
+//! under `syslog`, read the same ([`Record::parse`]). A part is closed at an eighth of the cap
 //! (journald's SystemMaxFileSize= default); when all parts together pass the cap, the oldest
 //! parts go first, whichever run they belong to. Must not know PID 1's loop or the control
 //! protocol.
@@ -23,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::ring::{Entry, Stream};
+use super::record::{LogLine, SyslogFields};
+use super::ring::Entry;
 use crate::vocab::exit::Exit;
 
 /// The directory's name under the volume's `.bosun`.
@@ -32,6 +36,22 @@ pub const DIR_NAME: &str = "journal";
 /// The cap when `log.persist_max` is not set: a tenth of the volume's filesystem (journald's
 /// SystemMaxUse= default), at most this (the volume holds the user's data, not logs).
 pub const DEFAULT_MAX: u64 = 64 * 1024 * 1024;
+
+/// What the journal leaves free on the volume's filesystem, whatever its cap: 15 % of the
+/// filesystem, at most 4 GiB (journald's SystemKeepFree= default), so that the journal never
+/// takes the space the service's data needs.
+pub fn keep_free(fs_bytes: u64) -> u64 {
+    (fs_bytes / 100 * 15).min(4 << 30)
+}
+
+/// The cap in force for a journal of `total` bytes capped at `max`, on a filesystem of `size`
+/// bytes with `free` bytes available: what it holds plus what is free beyond [`keep_free`],
+/// between [`MIN_MAX`] and `max` (journald's cached_space_limit): on a filesystem short of
+/// free space the journal stops growing, its newest lines taking its oldest runs' place.
+fn cap_in_force(max: u64, total: u64, size: u64, free: u64) -> u64 {
+    let room = total.saturating_add(free.saturating_sub(keep_free(size)));
+    room.clamp(MIN_MAX.min(max), max)
+}
 
 /// The smallest cap taken (smaller settings are raised to it): a few parts of a few lines.
 pub const MIN_MAX: u64 = 16 * 1024;
@@ -65,61 +85,21 @@ pub enum PersistError {
     NoSuchBoot { path: PathBuf, offset: i64 },
 }
 
-/// One persisted line: `initctl logs --json`'s shape and the run it belongs to.
+/// One persisted line: the journal's one shape of a line ([`LogLine`], what `initctl logs
+/// --json` gives) and the run it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The line's number in its run's journal (0: bosun's own message, which has none).
-    pub seq: u64,
-    pub unit: String,
-    pub pid: i32,
-    /// Milliseconds since the epoch.
-    pub ms: u64,
-    pub stderr: bool,
-    /// The line as text (bytes that are not UTF-8 read as U+FFFD) ...
-    pub text: String,
-    /// ... and its bytes, only when they are not UTF-8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw: Option<Vec<u8>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub syslog: Option<Syslog>,
-    /// journald's `_TRANSPORT=` (`stdout`, `syslog`, `journal`); empty in older files.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub transport: String,
-    /// The run's id.
+    #[serde(flatten)]
+    pub line: LogLine,
+    /// The run's id: PID 1's boot ID (`_BOOT_ID`).
     pub boot: String,
-}
-
-/// A syslog line's fields (and the priority of bosun's own messages).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Syslog {
-    pub priority: u8,
-    pub facility: u8,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identifier: Option<String>,
-    /// Other fields (a native entry's own, LogExtraFields=), name and value as text.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<(String, String)>,
 }
 
 impl Record {
     /// A journal entry of run `boot`.
     pub fn of(entry: &Entry, boot: &str) -> Record {
-        let (text, raw) = entry.text_and_raw();
         Record {
-            seq: entry.seq,
-            unit: entry.unit.to_string(),
-            pid: entry.pid,
-            ms: entry.ms(),
-            stderr: entry.stream == Stream::Stderr,
-            text,
-            raw,
-            syslog: entry.syslog.as_deref().map(|m| Syslog {
-                priority: m.priority,
-                facility: m.facility,
-                identifier: m.identifier.as_deref().map(str::to_owned),
-                fields: m.fields_as_text(),
-            }),
-            transport: entry.stream.transport().to_owned(),
+            line: LogLine::of(entry),
             boot: boot.to_owned(),
         }
     }
@@ -127,20 +107,23 @@ impl Record {
     /// One of bosun's own messages (PID `pid`, syslog priority `priority`) of run `boot`.
     pub fn own(message: &crate::log::Own, pid: i32, boot: &str) -> Record {
         Record {
-            seq: 0,
-            unit: OWN_UNIT.to_owned(),
-            pid,
-            ms: message.ms,
-            stderr: true,
-            text: message.text.clone(),
-            raw: None,
-            syslog: Some(Syslog {
-                priority: message.priority,
-                facility: OWN_FACILITY,
-                identifier: Some(OWN_UNIT.to_owned()),
-                fields: Vec::new(),
-            }),
-            transport: String::new(),
+            line: LogLine {
+                seq: 0,
+                unit: OWN_UNIT.to_owned(),
+                pid,
+                ms: message.ms,
+                stderr: true,
+                text: message.text.clone(),
+                raw: None,
+                syslog: Some(SyslogFields {
+                    priority: message.priority,
+                    facility: OWN_FACILITY,
+                    identifier: Some(OWN_UNIT.to_owned()),
+                    fields: Vec::new(),
+                }),
+                transport: String::new(),
+                stdio: None,
+            },
             boot: boot.to_owned(),
         }
     }
@@ -152,16 +135,19 @@ impl Record {
         line.push(b'\n');
         line
     }
-}
 
-/// A new run's id: 128 random bits in hex, as systemd's boot ids.
-pub fn new_boot_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No randomness: the time still tells runs apart.
-        bytes[..16].copy_from_slice(&u128::from(crate::vocab::time::now_ms()).to_be_bytes());
+    /// A line of a file, in either format: files written before the line had one shape kept
+    /// a stdout or stderr line's fields under `syslog` (with `transport` `stdout`); they are
+    /// read into `stdio`, where the shape keeps them. None for a line that is not a record
+    /// (the torn last line of a run that ended mid-write).
+    pub fn parse(text: &[u8]) -> Option<Record> {
+        let mut record: Record = serde_json::from_slice(text).ok()?;
+        let line = &mut record.line;
+        if line.transport == "stdout" && line.stdio.is_none() {
+            line.stdio = line.syslog.take();
+        }
+        Some(record)
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One file's place: (run start, run id, part).
@@ -223,14 +209,40 @@ pub struct Boot {
 }
 
 impl Boot {
+    /// The time of its first line that can be read (ms), if any: the run's start when the
+    /// cap has removed none of its parts.
+    pub fn first_ms(&self) -> Option<u64> {
+        let first = self.files.first()?;
+        let file = File::open(first).ok()?;
+        io::BufReader::new(file)
+            .split(b'\n')
+            .map_while(Result::ok)
+            .find_map(|line| Record::parse(&line))
+            .map(|r| r.line.ms)
+    }
+
     /// The time of its last line that can be read (ms), if any.
     pub fn last_ms(&self) -> Option<u64> {
         let last = self.files.last()?;
         let text = fs::read(last).ok()?;
         text.split(|&b| b == b'\n')
             .rev()
-            .find_map(|line| serde_json::from_slice::<Record>(line).ok())
-            .map(|r| r.ms)
+            .find_map(Record::parse)
+            .map(|r| r.line.ms)
+    }
+
+    /// Its lines, in order. A line that cannot be read (the last one of a run that ended
+    /// mid-write) is skipped; a part removed by the cap since it was listed has none.
+    pub fn records(&self) -> impl Iterator<Item = Record> + use<> {
+        self.files.clone().into_iter().flat_map(|path| {
+            let lines = File::open(path)
+                .map(|f| io::BufReader::new(f).split(b'\n'))
+                .into_iter()
+                .flatten();
+            lines
+                .map_while(Result::ok)
+                .filter_map(|l| Record::parse(&l))
+        })
     }
 }
 
@@ -267,7 +279,7 @@ pub fn list_boots(dir: &Path) -> Result<Vec<Boot>, PersistError> {
 
 /// The run `offset` names, as journalctl's `-b`: 0 the newest (the current one while bosun
 /// runs), -1 the one before, ...; 1 the oldest kept, 2 the next, ...
-pub fn find_boot(boots: &[Boot], offset: i64) -> Option<&Boot> {
+pub fn find_boot<T>(boots: &[T], offset: i64) -> Option<&T> {
     let index = if offset > 0 {
         usize::try_from(offset - 1).ok()?
     } else {
@@ -277,8 +289,7 @@ pub fn find_boot(boots: &[Boot], offset: i64) -> Option<&Boot> {
     boots.get(index)
 }
 
-/// The lines of run `offset` (see [`find_boot`]) in `dir`, in order. A line that cannot be
-/// read (the last one of a run that ended mid-write) is skipped.
+/// The lines of run `offset` (see [`find_boot`]) in `dir`, in order (see [`Boot::records`]).
 pub fn read_boot(
     dir: &Path,
     offset: i64,
@@ -288,16 +299,7 @@ pub fn read_boot(
         path: dir.to_owned(),
         offset,
     })?;
-    Ok(boot.files.clone().into_iter().flat_map(|path| {
-        // A part removed by the cap since it was listed: its lines are gone.
-        let lines = File::open(path)
-            .map(|f| io::BufReader::new(f).split(b'\n'))
-            .into_iter()
-            .flatten();
-        lines
-            .map_while(Result::ok)
-            .filter_map(|line| serde_json::from_slice::<Record>(&line).ok())
-    }))
+    Ok(boot.records())
 }
 
 /// The cap when none is set: a tenth of the filesystem holding `dir`, at most
@@ -319,6 +321,9 @@ pub struct Writer {
     /// Bytes of every file in the directory.
     total: u64,
     max: u64,
+    /// The cap in force: `max`, or less while the filesystem's free space is short of
+    /// [`keep_free`] (looked at when a part is started).
+    limit: u64,
     /// Written since the last fdatasync.
     dirty: bool,
 }
@@ -346,6 +351,7 @@ impl Writer {
             part_bytes: 0,
             total,
             max,
+            limit: max,
             dirty: false,
         };
         writer.enforce_cap()?;
@@ -367,10 +373,23 @@ impl Writer {
         self.part_bytes += lines.len() as u64;
         self.total += lines.len() as u64;
         self.dirty = true;
-        if self.total > self.max {
+        if self.total > self.limit {
             self.enforce_cap()?;
         }
         Ok(())
+    }
+
+    /// The cap in force: what the directory holds plus what is free beyond [`keep_free`], at
+    /// most `max` and at least [`MIN_MAX`] (journald's rule for SystemKeepFree=).
+    fn limit(&self) -> u64 {
+        rustix::fs::statvfs(&self.dir).map_or(self.max, |fs| {
+            cap_in_force(
+                self.max,
+                self.total,
+                fs.f_blocks.saturating_mul(fs.f_frsize),
+                fs.f_bavail.saturating_mul(fs.f_frsize),
+            )
+        })
     }
 
     /// fdatasync what was written since the last call.
@@ -395,12 +414,14 @@ impl Writer {
         self.enforce_cap()
     }
 
-    /// Remove the oldest files but the current one until the directory is within the cap.
+    /// Remove the oldest files but the current one until the directory is within the cap
+    /// in force.
     fn enforce_cap(&mut self) -> io::Result<()> {
         let found = files(&self.dir)?;
         self.total = found.iter().map(|(_, size)| size).sum();
+        self.limit = self.limit();
         for (name, size) in found {
-            if self.total <= self.max || name == self.name {
+            if self.total <= self.limit || name == self.name {
                 break;
             }
             match fs::remove_file(self.dir.join(name.file())) {
@@ -577,16 +598,10 @@ mod tests {
     use super::*;
 
     fn record(seq: u64, text: &str, boot: &str) -> Record {
+        let mut line = LogLine::sample(seq, "web.service", text);
+        (line.pid, line.ms) = (42, 1000 + seq);
         Record {
-            seq,
-            unit: "web.service".into(),
-            pid: 42,
-            ms: 1000 + seq,
-            stderr: false,
-            text: text.into(),
-            raw: None,
-            syslog: None,
-            transport: String::new(),
+            line,
             boot: boot.into(),
         }
     }
@@ -632,10 +647,11 @@ mod tests {
             ["aa", "bb"]
         );
         assert_eq!(boots[1].last_ms(), Some(1003));
+        assert_eq!(boots[1].first_ms(), Some(1001));
         let texts = |offset| -> Vec<String> {
             read_boot(dir.path(), offset)
                 .unwrap()
-                .map(|r| r.text)
+                .map(|r| r.line.text)
                 .collect()
         };
         assert_eq!(texts(0), ["bb 1", "bb 2", "bb 3"]);
@@ -647,6 +663,36 @@ mod tests {
             Err(PersistError::NoSuchBoot { offset: -2, .. })
         ));
         assert!(list_boots(&dir.path().join("none")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn files_written_before_one_shape_read_the_same() {
+        // As the writer wrote them before the line had one shape: a stdout line's fields
+        // under `syslog`; bosun's own message; a syslog line.
+        let old = [
+            r#"{"seq":3,"unit":"web.service","pid":42,"ms":1003,"stderr":true,"text":"hi","syslog":{"priority":3,"facility":3,"identifier":"web"},"transport":"stdout","boot":"aa"}"#,
+            r#"{"seq":0,"unit":"bosun","pid":1,"ms":1004,"stderr":true,"text":"up","syslog":{"priority":6,"facility":3,"identifier":"bosun"},"boot":"aa"}"#,
+            r#"{"seq":4,"unit":"cron.service","pid":7,"ms":1005,"stderr":false,"text":"said","syslog":{"priority":5,"facility":9,"identifier":"CRON"},"transport":"syslog","boot":"aa"}"#,
+        ];
+        let read: Vec<Record> = old
+            .iter()
+            .map(|l| Record::parse(l.as_bytes()).unwrap())
+            .collect();
+        let stdio = &read[0].line;
+        assert!(stdio.syslog.is_none(), "{stdio:?}");
+        assert_eq!(stdio.stdio.as_ref().map(|f| f.priority), Some(3));
+        assert_eq!((stdio.priority(), stdio.identifier()), (3, "web"));
+        assert_eq!(read[1].line.syslog.as_ref().map(|f| f.priority), Some(6));
+        assert_eq!(read[1].line.transport(), "syslog");
+        assert_eq!(read[2].line.identifier(), "CRON");
+        assert_eq!(read[2].boot, "aa");
+        // What is written now reads back as it was.
+        for record in &read {
+            assert_eq!(Record::parse(&record.to_line()).as_ref(), Some(record));
+        }
+        let now = String::from_utf8(read[0].to_line()).unwrap();
+        assert!(now.contains(r#""stdio":{"priority":3"#), "{now}");
+        assert!(Record::parse(b"{\"seq\":4,\"unit\"").is_none());
     }
 
     #[test]
@@ -678,6 +724,21 @@ mod tests {
         }
         let total: u64 = files(dir.path()).unwrap().iter().map(|f| f.1).sum();
         assert!(total > 4 * max, "{total}");
+    }
+
+    #[test]
+    fn the_journal_leaves_the_filesystem_its_free_space() {
+        const M: u64 = 1 << 20;
+        // Plenty free: the cap.
+        assert_eq!(cap_in_force(64 * M, 10 * M, 1000 * M, 900 * M), 64 * M);
+        // 1000 MiB, 150 MiB kept free, 160 free: 10 more than it holds.
+        assert_eq!(cap_in_force(64 * M, 20 * M, 1000 * M, 160 * M), 30 * M);
+        // A full filesystem: no growth (new lines take the oldest runs' place), as journald.
+        assert_eq!(cap_in_force(64 * M, 40 * M, 1000 * M, 0), 40 * M);
+        assert_eq!(cap_in_force(64 * M, 0, 1000 * M, 0), MIN_MAX);
+        // 4 GiB kept free at most.
+        assert_eq!(keep_free(100 << 30), 4 << 30);
+        assert_eq!(keep_free(1000 * M), 150 * M);
     }
 
     #[test]

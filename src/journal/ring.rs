@@ -119,8 +119,51 @@ pub struct Filter {
     pub until: Option<SystemTime>,
 }
 
+/// What a [`Filter`] looks at in a line: a ring's [`Entry`] and a line read back from the
+/// persistent journal ([`super::record::LogLine`]) answer alike, so one filter serves both.
+pub trait Matched {
+    /// `_SYSTEMD_UNIT` (the unit's ring).
+    fn unit(&self) -> &str;
+    fn time(&self) -> SystemTime;
+    /// PRIORITY.
+    fn priority(&self) -> u8;
+    /// SYSLOG_IDENTIFIER.
+    fn identifier(&self) -> &str;
+}
+
+impl Matched for Entry {
+    fn unit(&self) -> &str {
+        &self.unit
+    }
+
+    fn time(&self) -> SystemTime {
+        self.time
+    }
+
+    fn priority(&self) -> u8 {
+        Entry::priority(self)
+    }
+
+    fn identifier(&self) -> &str {
+        Entry::identifier(self)
+    }
+}
+
 impl Filter {
-    fn wants_unit(&self, unit: &str) -> bool {
+    /// Whether `line` is wanted: its unit, priority, time and identifier.
+    pub fn matches(&self, line: &impl Matched) -> bool {
+        self.wants_unit(line.unit()) && self.wants(line)
+    }
+
+    /// Whether units are asked for by glob patterns only: journalctl's add_units() then
+    /// refuses ([`NO_UNIT_DATA`]) when they match no unit the journal holds, rather than
+    /// show everything.
+    pub fn globs_only(&self) -> bool {
+        !self.units.is_empty() && self.units.iter().all(|u| crate::unit::glob::is_glob(u))
+    }
+
+    /// Whether lines of `unit` are wanted.
+    pub fn wants_unit(&self, unit: &str) -> bool {
         self.units.is_empty()
             || self
                 .units
@@ -128,14 +171,18 @@ impl Filter {
                 .any(|u| u == unit || crate::unit::glob::fnmatch(u, unit))
     }
 
-    fn wants(&self, e: &Entry) -> bool {
+    /// All but the unit, which [`Journal`] looks at once per ring.
+    fn wants(&self, e: &impl Matched) -> bool {
         self.priorities
             .is_none_or(|mask| mask & (1u8 << e.priority().min(7)) != 0)
-            && self.since.is_none_or(|t| e.time >= t)
-            && self.until.is_none_or(|t| e.time <= t)
+            && self.since.is_none_or(|t| e.time() >= t)
+            && self.until.is_none_or(|t| e.time() <= t)
             && (self.identifiers.is_empty() || self.identifiers.iter().any(|i| i == e.identifier()))
     }
 }
+
+/// journalctl's refusal of `-u` globs that match no unit the journal holds.
+pub const NO_UNIT_DATA: &str = "Failed to add filter for units: No data available";
 
 /// The fields a line carries beyond its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -480,7 +527,7 @@ impl Journal {
                 ring.entries
                     .range(from..to.max(from))
                     .rev()
-                    .filter(|e| filter.wants(e))
+                    .filter(|e| filter.wants(*e))
                     .take(n),
             );
         }

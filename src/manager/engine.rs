@@ -85,6 +85,9 @@ pub struct Settings {
     /// The kernel's mount table (/proc/self/mountinfo), read at load and daemon-reload for the
     /// mount units; None: no mount units from it.
     pub mountinfo: Option<PathBuf>,
+    /// PID 1's keeper socket's write end, when services have no cgroup: a Type=forking
+    /// service's commands run under a keeper ([`crate::sys::Keeper`]).
+    pub keeper: Option<std::os::fd::OwnedFd>,
 }
 
 /// Something worth telling the operator, in systemd's words.
@@ -165,6 +168,8 @@ pub struct Engine {
     graph: Graph,
     runtime: BTreeMap<String, UnitRun>,
     pids: HashMap<i32, String>,
+    /// Keepers running (their pid → their unit): what they adopted is the unit's.
+    keepers: HashMap<i32, String>,
     jobs: JobQueue,
     system: System,
     pipes: Vec<Pipe>,
@@ -241,6 +246,7 @@ impl Engine {
             graph: Graph::default(),
             runtime: BTreeMap::new(),
             pids: HashMap::new(),
+            keepers: HashMap::new(),
             jobs: JobQueue::default(),
             system,
             pipes: Vec::new(),
@@ -468,6 +474,13 @@ impl Engine {
     /// A process ended. Returns false when it belongs to no unit.
     pub fn on_exit(&mut self, pid: i32, termination: Termination, now: Instant) -> bool {
         self.table = None;
+        if let Some(unit) = self.keepers.remove(&pid) {
+            // Its last child is gone (reported before it exited): nothing to route.
+            if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&unit) {
+                run.keepers.remove(&pid);
+            }
+            return true;
+        }
         let Some(unit) = self.pids.remove(&pid) else {
             return false;
         };
@@ -487,6 +500,14 @@ impl Engine {
         }
         self.dispatch(now);
         true
+    }
+
+    /// A keeper reaped one of its children (the command it ran, or a process it adopted):
+    /// routed by pid as PID 1's own reaping is, whether or not the keeper is still known (its
+    /// last reports may be read after its own exit). Call [`Self::after_reaping`] after a
+    /// batch.
+    pub fn on_keeper_report(&mut self, report: crate::service::keeper::Report, now: Instant) {
+        self.on_exit(report.pid, report.termination, now);
     }
 
     /// Orphans of units die too; after any reaping (and its calls to [`Self::on_exit`]), units

@@ -14,6 +14,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -152,6 +153,73 @@ pub fn spawn(spec: ChildSpec) -> Result<i32, ExecFailure> {
             source,
         }),
     }
+}
+
+/// A command started under a keeper ([`crate::sys::Keeper`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Kept {
+    /// The command's own process.
+    pub pid: i32,
+    /// The keeper between it and us.
+    pub keeper: i32,
+}
+
+/// How long the keeper may take to say the command's pid (it does so right after its fork,
+/// before anything else: only a machine at a standstill takes longer).
+const KEEPER_PID_TIMEOUT_MS: u16 = 10_000;
+
+/// Start `spec` under a keeper that reports what it reaps on `report` (a duplicate of PID 1's
+/// keeper socket). An exec failure comes back as with [`spawn`] (the keeper then ends by
+/// itself and std collects it).
+pub fn spawn_kept(mut spec: ChildSpec, report: OwnedFd) -> Result<Kept, ExecFailure> {
+    let failure = |source: io::Error| ExecFailure {
+        program: spec.program.clone(),
+        source,
+    };
+    let (read, write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| failure(e.into()))?;
+    spec.setup.keeper = Some(crate::sys::Keeper {
+        report,
+        started: write,
+    });
+    // The spec (and with it our copy of the pipe's write end) is consumed here.
+    let keeper = spawn(spec)?;
+    let mut pid = [0u8; 4];
+    let mut got = 0;
+    while got < pid.len() {
+        let mut fds = [nix::poll::PollFd::new(
+            read.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ready = nix::poll::poll(
+            &mut fds,
+            nix::poll::PollTimeout::from(KEEPER_PID_TIMEOUT_MS),
+        );
+        match ready {
+            Ok(0) => break,
+            Ok(_) => match nix::unistd::read(&read, &mut pid[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break,
+            },
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    if got < pid.len() {
+        // A keeper that cannot say its command's pid is no keeper: end it (its command is
+        // then PID 1's orphan) and report the start as failed.
+        let _ = crate::sys::send_signal(keeper, libc::SIGKILL);
+        return Err(ExecFailure {
+            program: PathBuf::from("bosun-keeper"),
+            source: io::Error::from_raw_os_error(libc::ETIMEDOUT),
+        });
+    }
+    Ok(Kept {
+        pid: i32::from_ne_bytes(pid),
+        keeper,
+    })
 }
 
 #[cfg(test)]

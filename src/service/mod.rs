@@ -1,10 +1,11 @@
 //! Services at run time: the notification socket ([`notify`]), per-unit cgroups ([`cgroup`]),
-//! process tracking ([`procs`]), the run's variables for its commands ([`environment`]),
+//! process tracking ([`procs`], and the keepers of [`keeper`]), the run's variables for its commands ([`environment`]),
 //! the state machine of one service ([`state`], fed by [`spec`], named by [`status`]). Parsing unit files is the `unit` module's job, not this module's.
 
 pub mod cgroup;
 pub mod child;
 pub mod environment;
+pub mod keeper;
 pub mod listen;
 pub mod notify;
 pub mod procs;

@@ -5,15 +5,15 @@
 //! releases a barrier, and bosun keeps no fd store. Which service a message belongs to, and
 //! what it means for its state, is the caller's business.
 
-use std::io::{self, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use nix::sys::socket::{setsockopt, sockopt};
 use tokio::io::unix::AsyncFd;
 
 use crate::sys::Registered;
@@ -174,42 +174,25 @@ impl NotifySocket {
     }
 }
 
-/// Read one datagram without blocking. Ok(None) for a datagram to drop.
+/// Read one datagram without blocking. Ok(None) for a datagram to drop (descriptors passed
+/// with it are closed).
 fn receive(fd: &OwnedFd) -> Result<Option<Message>, Errno> {
     let mut buf = [0u8; MAX_MESSAGE];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let mut cmsg = nix::cmsg_space!(libc::ucred, [std::os::fd::RawFd; 16]);
-    let msg = recvmsg::<()>(
-        fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_TRUNC,
-    )?;
-    let mut sender = None;
-    for control in msg.cmsgs()? {
-        match control {
-            ControlMessageOwned::ScmCredentials(creds) => sender = Some(creds.pid()),
-            ControlMessageOwned::ScmRights(fds) => {
-                for raw in fds {
-                    crate::sys::close_received(raw);
-                }
-            }
-            _ => {}
-        }
-    }
-    let len = msg.bytes;
-    if len == 0 || len > MAX_MESSAGE {
+    let got = crate::sys::recv_datagram(fd.as_fd(), &mut buf)?;
+    if got.len == 0 || got.len > MAX_MESSAGE {
         return Ok(None);
     }
     Ok(Some(Message {
-        sender,
-        notices: parse(&buf[..len]),
+        sender: got.pid,
+        notices: parse(&buf[..got.len]),
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::socket::MsgFlags;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn parses_what_daemons_send() {

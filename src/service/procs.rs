@@ -156,6 +156,19 @@ fn walk(children: &HashMap<i32, Vec<i32>>, root: i32) -> Vec<i32> {
     out
 }
 
+/// The ancestors of `pid`, its parent first, as /proc says now; ends below PID 1 (or at a
+/// process that is gone), and after 64 generations whatever the table says.
+pub fn ancestors(pid: i32) -> impl Iterator<Item = i32> {
+    let parent = |pid: i32| {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_stat(&stat))
+            .map(|e| e.ppid)
+            .filter(|ppid| *ppid > 1)
+    };
+    std::iter::successors(parent(pid), move |p| parent(*p)).take(64)
+}
+
 /// The processes of `table` that descend from `root` (not `root` itself).
 pub fn descendants(table: &[ProcEntry], root: i32) -> Vec<ProcEntry> {
     let by_pid: HashMap<i32, &ProcEntry> = table.iter().map(|e| (e.pid, e)).collect();
@@ -173,6 +186,8 @@ pub struct Tracked<'a> {
     pub cgroup: Option<&'a ServiceCgroup>,
     /// Sessions its processes lead (tracking without cgroups).
     pub sessions: &'a BTreeSet<i32>,
+    /// Keepers its commands run under: their descendants are the unit's.
+    pub keepers: &'a BTreeSet<i32>,
     /// Its INVOCATION_ID; empty before its first start.
     pub invocation_id: &'a str,
 }
@@ -191,7 +206,9 @@ pub fn rest(
         pids.extend(cg.pids().unwrap_or_default());
     } else {
         let table = table.get_or_insert_with(|| Table::read(claimed()));
+        // A keeper itself is not the unit's (it stays to reap), all below it is.
         let mut roots: Vec<i32> = skip.iter().flatten().copied().collect();
+        roots.extend(run.keepers);
         // Its sessions, and — for daemons that left them (a new session, reparented to
         // us) — processes in no unit's session with this run's INVOCATION_ID inherited in
         // their environment.
@@ -217,9 +234,10 @@ pub enum MainPidSource<'a> {
     /// PIDFile=, under `root`.
     PidFile { path: &'a Path, root: &'a Path },
     /// GuessMainPID= (the default): of `rest` (the unit's processes), the one that is PID 1's
-    /// child, read from `table` when there is one.
+    /// child or a child of one of the unit's `keepers`, read from `table` when there is one.
     Guess {
         rest: &'a [i32],
+        keepers: &'a BTreeSet<i32>,
         table: Option<&'a Table>,
     },
     /// GuessMainPID=no.
@@ -227,8 +245,8 @@ pub enum MainPidSource<'a> {
 }
 
 /// Read PIDFile=, or guess the main process: as systemd's unit_search_main_pid(), of the
-/// unit's processes the one that is PID 1's child (a daemon's workers are its children, not
-/// ours); when the unit has none, `adopted_orphan` (a daemon that left its session and its
+/// unit's processes the one that is PID 1's child or its keeper's (a daemon's workers are its
+/// children, not ours); when the unit has none, `adopted_orphan` (a daemon that left its session and its
 /// environment behind and was adopted by PID 1).
 pub fn find_main_pid(
     source: MainPidSource<'_>,
@@ -245,12 +263,16 @@ pub fn find_main_pid(
                 })
                 .filter(|p| *p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
         }
-        MainPidSource::Guess { rest, table } => {
+        MainPidSource::Guess {
+            rest,
+            keepers,
+            table,
+        } => {
             let me = i32::try_from(std::process::id()).unwrap_or(0);
             let ours: Vec<i32> = table
                 .map_or_else(snapshot, |t| t.live.clone())
                 .into_iter()
-                .filter(|e| e.ppid == me && rest.contains(&e.pid))
+                .filter(|e| (e.ppid == me || keepers.contains(&e.ppid)) && rest.contains(&e.pid))
                 .map(|e| e.pid)
                 .collect();
             match (ours.as_slice(), rest) {
@@ -334,6 +356,7 @@ mod tests {
         let empty = Table::default();
         let guess = MainPidSource::Guess {
             rest: &[],
+            keepers: &BTreeSet::new(),
             table: Some(&empty),
         };
         assert_eq!(find_main_pid(guess, || Some(42)), Some(42));

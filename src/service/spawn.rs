@@ -287,6 +287,9 @@ pub struct Launch<'a> {
     /// The connection of an `Accept=yes` socket: `StandardInput=socket` and
     /// `StandardOutput=socket` use it.
     pub connection: Option<&'a OwnedFd>,
+    /// PID 1's keeper socket, when the command is to run under a keeper (no cgroup, and a
+    /// service whose daemons leave their starter: see [`crate::sys::Keeper`]).
+    pub keeper: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 impl std::fmt::Debug for Launch<'_> {
@@ -303,6 +306,8 @@ impl std::fmt::Debug for Launch<'_> {
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
+    /// The keeper it runs under, if any.
+    pub keeper: Option<i32>,
     /// Read ends of the stdout/stderr pipes, for the log.
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -402,6 +407,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     let caps = effective_capabilities();
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let setup = ChildSetup {
+        keeper: None,
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
         take_terminal: false,
@@ -438,16 +444,37 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.
-    let pid = child::spawn(spec).map_err(|failure| SpawnError::Exec {
+    let exec_failure = |failure: child::ExecFailure| SpawnError::Exec {
         path: failure.program,
         source: failure.source,
-    })?;
+    };
+    // An init script keeps PID 1 as its parent, as under systemd: the LSB functions of Debian
+    // (/lib/lsb/init-functions.d/40-systemd) and Fedora hand a script whose parent is not
+    // PID 1 over to `systemctl` (which would wait for the job running the script).
+    let keeper = launch.keeper.filter(|_| !is_init_script(&executable));
+    let (pid, keeper) = match keeper {
+        Some(report) => {
+            let report = report.try_clone_to_owned().map_err(SpawnError::Socket)?;
+            let kept = child::spawn_kept(spec, report).map_err(exec_failure)?;
+            (kept.pid, Some(kept.keeper))
+        }
+        None => (child::spawn(spec).map_err(exec_failure)?, None),
+    };
     Ok(Spawned {
         pid,
+        keeper,
         stdout,
         stderr,
         warnings,
     })
+}
+
+/// Whether `path` (on disk) is a SysV init script: in /etc/init.d or /etc/rc.d/init.d once
+/// its symbolic links are followed, as the LSB functions judge it (`readlink -f`).
+fn is_init_script(path: &Path) -> bool {
+    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    real.parent()
+        .is_some_and(|dir| dir.ends_with("etc/init.d") || dir.ends_with("etc/rc.d/init.d"))
 }
 
 /// Wire stdin, stdout and stderr; returns the read ends of the pipes that feed bosun's log.

@@ -190,6 +190,10 @@ def cpu_seconds(pid):
 # Lines bosun stored under `unknown` (their sender had exited before they were read), per
 # configuration and run.
 UNATTRIBUTED = {}
+# The queue length the receiver's sockets were made with, read in the container after it
+# booted (bosun as PID 1 raises 10 to systemd's 512 in a network namespace of its own, as
+# systemd-sysctl would), per configuration.
+EFFECTIVE = {}
 
 
 def queue(qlen):
@@ -211,6 +215,8 @@ def bosun_run(qlen, protocol):
         boot.wait_ready()
         if protocol == "native" and boot.run("test -S /run/systemd/journal/socket && echo yes").strip() != "yes":
             return None
+        EFFECTIVE.setdefault(("bosun", protocol, qlen), set()).add(
+            boot.run("cat /proc/sys/net/unix/max_dgram_qlen").strip())
         pid = boot.init_pid()
         before = cpu_seconds(pid)
         spent = flood(boot)
@@ -240,6 +246,8 @@ def journald_run(qlen, protocol):
                        prepare=lambda d: prepare(d, files))
     try:
         journald = host_journald(boot)
+        EFFECTIVE.setdefault(("journald", protocol, qlen), set()).add(
+            boot.run("cat /proc/sys/net/unix/max_dgram_qlen").strip())
         before = cpu_seconds(journald)
         spent = flood(boot)
         cpu = cpu_seconds(journald) - before
@@ -309,13 +317,17 @@ def main():
           f"returning; **receiver CPU** = its CPU time over the flood / that time (below 100 %: it waited for the clients or for CPU 0, which the machine's other work shares); **lines per CPU-second** = lines stored / the receiver's CPU time over the flood, what one core could take if it had nothing else to do. Two datagram "
           f"queue lengths (`net.unix.max_dgram_qlen` of the container's network namespace): 10, "
           f"a new namespace's default, where senders and receiver take turns every 10 lines; "
-          f"512, what systemd's sysctl.d/50-default.conf sets on a systemd host.\n")
+          f"512, what systemd's sysctl.d/50-default.conf sets on a systemd host. The column "
+          f"says the length set before the receiver started and, after an arrow, the one its "
+          f"sockets were made with when the receiver changed it: bosun as PID 1 raises 10 to 512 "
+          f"in a network namespace of its own, as systemd-sysctl does in a systemd container; "
+          f"journald alone does not.\n")
     print(f"- **bosun** ({os.path.relpath(BOSUN)}): PID 1 (`taskset -c 0`), each client a unit "
           f"`flood@N.service` (`taskset -c 1` in `ExecStart=`), lines counted with "
           f"`initctl logs -n all` (lines whose sender had exited before bosun read them are kept "
           f"as `unknown`: counted, and said); rings `BOSUN_LOG_RING=4M`, "
           f"`BOSUN_LOG_RING_TOTAL=512M` so all are kept. bosun applies journald's per-unit limit "
-          f"(10,000 lines per 30 s; `LogRateLimitIntervalSec=` is not supported yet), which one "
+          f"(10,000 lines per 30 s, journald's default for `LogRateLimitIntervalSec=`/`Burst=`), which one "
           f"burst per unit stays within; PID 1 also writes each line to its stdout (the "
           f"container log; a file here).")
     print(f"- **journald** ({version}): `/lib/systemd/systemd-journald` of the root, started "
@@ -334,7 +346,9 @@ def main():
         note = (f" ({', '.join(f'{u:,}' for u in sorted(set(unknown)))} of them as `unknown`)"
                 if any(unknown) else "")
         busy = statistics.median(r[2] / r[0] for r in rows)
-        print(f"| {name} | {SOCKETS[p]} | {q} | {', '.join(f'{s:,}' for s in stored)} / {total:,}{note} | "
+        seen = EFFECTIVE.get((name, p, q), set()) - {str(q)}
+        shown = f"{q} → {', '.join(sorted(seen))}" if seen else f"{q}"
+        print(f"| {name} | {SOCKETS[p]} | {shown} | {', '.join(f'{s:,}' for s in stored)} / {total:,}{note} | "
               f"{statistics.median(rates):,.0f} ({min(rates):,.0f}–{max(rates):,.0f}) | "
               f"{busy * 100:.0f} % | {statistics.median(r[1] / r[2] for r in rows):,.0f} |")
     ratios = []

@@ -88,6 +88,18 @@ fn r19_bang_prefix_runs_without_the_user_switch() {
     assert_eq!(is_active(&pid1, &f, "chronyish.service"), "active", "{err}");
 }
 
+/// `systemctl stop UNIT` succeeds, every one of `pids` ends and the unit is inactive.
+fn stop_kills(pid1: &Pid1, f: &Fixture, unit: &str, pids: &[&str]) {
+    let (_, code) = ctl(pid1, f, &["stop", unit]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    assert!(
+        wait_until(T, || pids.iter().all(|p| !alive_in(pid1, p))),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert_eq!(is_active(pid1, f, unit), "inactive");
+}
+
 /// Type=forking whose main process cannot be guessed (two daemons left; GuessMainPID=no)
 /// stays `active (running)` while its processes live, ends when they are gone, and `stop`
 /// kills them (KillMode=control-group), as systemd 252 does.
@@ -161,14 +173,7 @@ fn r19_forking_without_a_main_pid_runs_while_its_processes_live() {
         pid1.stderr_now()
     );
     // stop kills every process of the unit.
-    let (_, code) = ctl(&pid1, &f, &["stop", "fork-two.service"]);
-    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
-    assert!(
-        wait_until(T, || !alive_in(&pid1, &a) && !alive_in(&pid1, &b)),
-        "{}",
-        pid1.stderr_now()
-    );
-    assert_eq!(is_active(&pid1, &f, "fork-two.service"), "inactive");
+    stop_kills(&pid1, &f, "fork-two.service", &[&a, &b]);
     assert_eq!(is_active(&pid1, &f, "fork-three.service"), "active");
     let run = stop(pid1);
     assert!(
@@ -619,5 +624,108 @@ fn r19_needs_update_is_false_on_a_read_only_file_system() {
         pid1.stderr_now()
     );
     assert!(!f.exists("ro.ran"), "{}", pid1.stderr_now());
+    stop(pid1);
+}
+
+/// postfix's master under Debian's postfix@.service (Type=forking, GuessMainPID=no, no
+/// PIDFile=): the daemon calls setsid(), clears its environment (no INVOCATION_ID) and is
+/// orphaned by an intermediate that exits while the start command still runs. Without a
+/// delegated cgroup the start command runs under a keeper that adopts such orphans, so the
+/// daemon stays the unit's: `active (running)`, its syslog-less stdout-less life counted, the
+/// unit ends when it ends and `stop` kills it, as systemd 252 does with the cgroup.
+#[test]
+fn r19_forking_daemon_that_leaves_session_and_environment_stays_the_units() {
+    let f = Fixture::new("found-escape");
+    let daemon = f.script(
+        "masterish.sh",
+        &format!(
+            "echo $$ > {s}/master.pid\nsleep 3600 &\necho $! > {s}/worker.pid\nwait\n",
+            s = f.state.display()
+        ),
+    );
+    // `( ... & )`: the subshell forks the daemon and exits at once, orphaning it; the start
+    // command itself lingers a little, as postmulti waits for postfix-script.
+    let text = |name: &str, guess: &str| {
+        format!(
+            "[Unit]\nDescription=Escaping {name}\n[Service]\nType=forking\nGuessMainPID={guess}\n\
+             ExecStart=/bin/sh -c '( setsid env -i /bin/sh {daemon} & ); \
+             while [ ! -s @S@/master.pid ]; do sleep 0.05; done; sleep 0.3; exit 0'\n"
+        )
+    };
+    f.unit("escape-a.service", &text("escape-a", "no"));
+    // An init script (its real path in an init.d directory) keeps PID 1 as its parent, as
+    // under systemd: the LSB functions hand a script whose parent is not PID 1 to systemctl.
+    let initd = Path::new(&f.script("x", "")).with_file_name("etc/init.d");
+    fs::create_dir_all(&initd).unwrap();
+    let script = initd.join("parent-check");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat /proc/$PPID/comm > {s}/init.parent\nsleep 3600 &\nexit 0\n",
+            s = f.state.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    f.unit(
+        "parent-check.service",
+        &format!(
+            "[Unit]\nDescription=Init Script\n[Service]\nType=forking\nGuessMainPID=no\n\
+             RemainAfterExit=yes\nExecStart={} start\n\
+             ExecStartPost=/bin/sh -c 'cat /proc/$PPID/comm > @S@/post.parent'\n",
+            script.display()
+        ),
+    );
+    // Started by hand once escape-a is stopped (both write master.pid).
+    f.unit_file("escape-b.service", &text("escape-b", "yes"));
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || pid1
+            .stderr_now()
+            .contains("Started Escaping escape-a.")),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert!(
+        wait_until(T, || pid1.stderr_now().contains("Started Init Script.")),
+        "{}",
+        pid1.stderr_now()
+    );
+    let err = pid1.stderr_now();
+    assert_eq!(f.read("init.parent"), "bosun\n", "{err}");
+    // Negative control: any other command of a forking service runs under its keeper.
+    assert_eq!(f.read("post.parent"), "bosun-keeper\n", "{err}");
+    let master = f.read("master.pid");
+    let worker = f.read("worker.pid");
+    assert!(alive_in(&pid1, &master), "{master} gone\n{err}");
+    assert_eq!(is_active(&pid1, &f, "escape-a.service"), "active", "{err}");
+    assert_eq!(show(&pid1, &f, "escape-a.service", "SubState"), "running");
+    assert_eq!(show(&pid1, &f, "escape-a.service", "MainPID"), "0");
+    // The daemon's processes are the unit's: `stop` kills them all.
+    stop_kills(&pid1, &f, "escape-a.service", &[&master, &worker]);
+
+    // GuessMainPID=yes: the one process the keeper adopted is the main process; the daemon
+    // ending ends the unit (negative control: nothing is left running behind it).
+    fs::remove_file(f.state.join("master.pid")).unwrap();
+    let (_, code) = ctl(&pid1, &f, &["start", "escape-b.service"]);
+    assert_eq!(code, Some(0), "{}", pid1.stderr_now());
+    let master = f.read("master.pid");
+    assert_eq!(
+        show(&pid1, &f, "escape-b.service", "MainPID"),
+        master.trim(),
+        "{}",
+        pid1.stderr_now()
+    );
+    Command::new("nsenter")
+        .args(["-t", &pid1.pid().to_string(), "-p", "-m", "--"])
+        .args(["pkill", "-f", "sleep 3600"])
+        .status()
+        .unwrap();
+    assert!(
+        wait_until(T, || is_active(&pid1, &f, "escape-b.service") == "inactive"),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert_eq!(show(&pid1, &f, "escape-b.service", "Result"), "success");
     stop(pid1);
 }

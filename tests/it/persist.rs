@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -30,10 +31,16 @@ fn enable(root: &Path, units: &[(&str, &str)]) {
     }
 }
 
-/// `bosun ctl ARGS` for the bosun under `root` (with `env`): (stdout, stderr, code).
-fn ctl(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String, Option<i32>) {
+/// bosun run as `arg0` (`bosun`, `journalctl`) with `args` for the bosun under `root` (with
+/// `env`): (code, stdout, stderr).
+fn run_as(
+    arg0: &str,
+    root: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, String, String) {
     let out = Command::new(bosun())
-        .arg("ctl")
+        .arg0(arg0)
         .args(args)
         .env("BOSUN_ROOT", root)
         .envs(env.iter().copied())
@@ -41,10 +48,23 @@ fn ctl(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String, Opt
         .output()
         .unwrap();
     (
+        out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
     )
+}
+
+/// `bosun ctl ARGS` for the bosun under `root` (with `env`): (stdout, stderr, code).
+fn ctl(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String, Option<i32>) {
+    let mut all = vec!["ctl"];
+    all.extend(args);
+    let (code, out, err) = run_as("bosun", root, env, &all);
+    (out, err, code)
+}
+
+/// bosun as `journalctl` for the bosun under `root` (with `env`): (code, stdout, stderr).
+fn jctl(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    run_as("journalctl", root, env, args)
 }
 
 /// Bytes of the journal's files in `dir`.
@@ -383,4 +403,199 @@ fn log_format_json_renders_bosuns_own_messages_as_json() {
         return;
     };
     assert!(stderr.lines().all(|l| l.starts_with("bosun: ")), "{stderr}");
+}
+
+/// The `_BOOT_ID` of every line `journalctl ARGS -o json` prints.
+fn boot_ids(root: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let (code, out, err) = jctl(root, &[], &all);
+    assert_eq!(code, Some(0), "{err}");
+    out.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["_BOOT_ID"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Issue 19 (leftovers): `journalctl -b -1`, `-b ID[±N]` and `--list-boots` read the
+/// persistent journal as systemd's journalctl reads its older boots, every filter applied as
+/// for the live boot; the persisted run's id is PID 1's boot ID (`_BOOT_ID`).
+#[test]
+fn journalctl_reads_the_boot_before_with_every_filter() {
+    let dir = Scratch::new("persist-journalctl");
+    let root = volume_root(&dir);
+    let marker = dir.join("marker");
+    let m = marker.display();
+    let x = format!(
+        "[Service]\nExecStart=/bin/sh -c 'echo \"x-$(cat {m})\"; echo \"<3>x-bad-$(cat {m})\"; \
+         echo \"x-last-$(cat {m})\"; exec sleep 1000'\n"
+    );
+    let y = format!("[Service]\nExecStart=/bin/sh -c 'echo \"y-$(cat {m})\"; exec sleep 1000'\n");
+    enable(&root, &[("x.service", &x), ("y.service", &y)]);
+    let mut ids = Vec::new();
+    let mut ended_ms = 0;
+    for run in ["first", "second"] {
+        fs::write(&marker, run).unwrap();
+        let Some(pid1) = Pid1::bosun().env("BOSUN_ROOT", &root).start() else {
+            return;
+        };
+        let mut seen = String::new();
+        let up = wait_until(T, || {
+            seen = jctl(&root, &[], &["-u", "x", "-u", "y"]).1;
+            seen.contains(&format!("x-last-{run}")) && seen.contains(&format!("y-{run}"))
+        });
+        assert!(up, "{run}: {seen}\n{}", pid1.stderr_now());
+        // One id per boot: what PID 1 says (_BOOT_ID of the live lines) names the run's files.
+        let live = boot_ids(&root, &["-b", "-u", "x"]);
+        assert_eq!(live.len(), 3, "{live:?}");
+        ids.push(live[0].clone());
+        if run == "second" {
+            check_both_boots(&root, &ids, ended_ms);
+        }
+        pid1.signal(libc::SIGTERM);
+        pid1.wait(T).assert_code(0);
+        ended_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+    }
+    // With no bosun running, the files alone: boot 0 is the newest run.
+    let (code, out, err) = jctl(&root, &[], &["-b", "-1", "-u", "x", "-o", "cat"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "x-first\nx-bad-first\nx-last-first\n");
+    let (_, out, _) = jctl(&root, &[], &["-b", "-u", "x", "-o", "cat"]);
+    assert_eq!(out, "x-second\nx-bad-second\nx-last-second\n");
+    assert_eq!(boot_ids(&root, &["-b", "0", "-u", "y"]), [ids[1].clone()]);
+    let (code, out, err) = jctl(&root, &[], &["-u", "x", "-o", "cat"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "x-first\nx-bad-first\nx-last-first\nx-second\nx-bad-second\nx-last-second\n"
+    );
+    let (code, _, err) = jctl(&root, &[], &["-u", "nomatch*"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("No data available"), "{err}");
+    // Negative control: without log.persist, systemd 252's journalctl with runtime files only
+    // says an offset has no effect and shows nothing (exit 0); boot 1's lines stay unread.
+    let off = [("BOSUN_LOG_PERSIST", "off")];
+    let (code, out, err) = jctl(&root, &off, &["-b", "-1", "-u", "x"]);
+    assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
+    assert!(
+        err.starts_with(
+            "Specifying boot ID or boot offset has no effect, no persistent journal was found."
+        ),
+        "{err}"
+    );
+    let (code, _, err) = jctl(&root, &off, &["-b", &ids[0]]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("No such boot ID in journal"), "{err}");
+}
+
+/// The second boot is running: `-b` over both, as journalctl counts them.
+fn check_both_boots(root: &Path, ids: &[String], first_ended_ms: u128) {
+    let cat = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-o", "cat"]);
+        let (code, out, err) = jctl(root, &[], &all);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        out
+    };
+    // The boot before: its lines of x only, then each filter as for the live boot.
+    assert_eq!(
+        cat(&["-b", "-1", "-u", "x"]),
+        "x-first\nx-bad-first\nx-last-first\n"
+    );
+    assert_eq!(cat(&["-b", "-1", "-u", "x", "-p", "err"]), "x-bad-first\n");
+    assert_eq!(cat(&["-b", "-1", "-u", "x", "-n", "1"]), "x-last-first\n");
+    assert_eq!(
+        cat(&["-b", "-1", "-u", "x", "-r", "-n", "2"]),
+        "x-last-first\nx-bad-first\n"
+    );
+    assert_eq!(cat(&["-b", "-1", "-t", "sh", "-u", "y"]), "y-first\n");
+    assert_eq!(cat(&["-b", "-1", "-t", "y"]), "");
+    let after = format!("@{}", first_ended_ms / 1000 + 1);
+    assert_eq!(cat(&["-b", "-1", "-u", "x", "--since", &after]), "");
+    assert_eq!(
+        cat(&["-b", "-1", "-u", "x", "--until", &after])
+            .lines()
+            .count(),
+        3
+    );
+    // This boot, by offset, by ID, and by the ID before it plus one.
+    for b in ["0", ids[1].as_str(), &format!("{}+1", ids[0])] {
+        assert_eq!(
+            cat(&["-b", b, "-u", "x"]),
+            "x-second\nx-bad-second\nx-last-second\n",
+            "-b {b}"
+        );
+    }
+    assert_eq!(cat(&["-b", "1", "-u", "y"]), "y-first\n");
+    assert_eq!(cat(&["-b", &ids[0], "-u", "y"]), "y-first\n");
+    // Every line of the boot before carries its id, the one --list-boots gives it.
+    let before = boot_ids(root, &["-b", "-1", "-u", "x", "-u", "y"]);
+    assert_eq!(before.len(), 4, "{before:?}");
+    assert!(before.iter().all(|id| *id == ids[0]), "{before:?} {ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    let (code, list, err) = jctl(root, &[], &["--list-boots"]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<&str> = list.lines().collect();
+    assert_eq!(rows.len(), 3, "{list}");
+    assert!(rows[0].starts_with("IDX BOOT ID "), "{list}");
+    assert!(rows[1].starts_with(&format!(" -1 {} ", ids[0])), "{list}");
+    assert!(rows[2].starts_with(&format!("  0 {} ", ids[1])), "{list}");
+    let (_, json, _) = jctl(root, &[], &["--list-boots", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json[0]["index"], -1, "{json}");
+    assert_eq!(json[0]["boot_id"], ids[0].as_str(), "{json}");
+    assert_eq!(json[1]["boot_id"], ids[1].as_str(), "{json}");
+    // Without -b (and with -b all), every boot, as journalctl reads all its files: the last
+    // lines of all together, `-- Boot ID --` between two boots in the modes for people.
+    let both = "x-first\nx-bad-first\nx-last-first\nx-second\nx-bad-second\nx-last-second\n";
+    assert_eq!(cat(&["-u", "x"]), both);
+    assert_eq!(cat(&["-b", "all", "-u", "x"]), both);
+    assert_eq!(
+        cat(&["-u", "x", "-n", "4"]),
+        "x-last-first\nx-second\nx-bad-second\nx-last-second\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-n", "4", "-r"]),
+        "x-last-second\nx-bad-second\nx-second\nx-last-first\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-n", "2"]),
+        "x-bad-second\nx-last-second\n"
+    );
+    assert_eq!(
+        cat(&["-u", "x", "-p", "err"]),
+        "x-bad-first\nx-bad-second\n"
+    );
+    let (_, short, _) = jctl(root, &[], &["-u", "x", "-n", "4"]);
+    let rows: Vec<&str> = short.lines().collect();
+    assert_eq!(rows.len(), 5, "{short}");
+    assert!(rows[0].ends_with(": x-last-first"), "{short}");
+    assert_eq!(rows[1], format!("-- Boot {} --", ids[1]), "{short}");
+    assert!(rows[2].ends_with(": x-second"), "{short}");
+    let (_, quiet, _) = jctl(root, &[], &["-u", "x", "-n", "4", "-q"]);
+    assert_eq!(quiet.lines().count(), 4, "{quiet}");
+    let every = boot_ids(root, &["-u", "x"]);
+    assert_eq!(every.len(), 6, "{every:?}");
+    assert_eq!(every[..3], [ids[0].clone(), ids[0].clone(), ids[0].clone()]);
+    assert_eq!(every[3..], [ids[1].clone(), ids[1].clone(), ids[1].clone()]);
+    // A boot the journal does not hold, and globs that match no unit of the boot: refused
+    // as journalctl refuses them (exit 1).
+    let (code, out, err) = jctl(root, &[], &["-b", "-2"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""), "{out}");
+    assert_eq!(
+        err,
+        "Data from the specified boot (-2) is not available: No such boot ID in journal\n"
+    );
+    let (code, _, err) = jctl(root, &[], &["-b", "-1", "-u", "nomatch*"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("Failed to add filter for units: No data available"),
+        "{err}"
+    );
+    assert_eq!(cat(&["-b", "-1", "-u", "x*", "-p", "err"]), "x-bad-first\n");
 }

@@ -45,12 +45,14 @@ fn run(
         cgroup: None,
         sockets: &[],
         connection: None,
+        keeper: None,
     };
     let Spawned {
         pid,
         stdout,
         stderr,
         warnings,
+        keeper: _,
     } = spawn::spawn(&svc.exec_start[0], &launch).unwrap();
     let read = |fd: Option<OwnedFd>| {
         fd.map(|fd| {
@@ -209,6 +211,7 @@ fn spawn_failures_name_the_problem() {
         cgroup: None,
         sockets: &[],
         connection: None,
+        keeper: None,
     };
     let err = spawn::spawn(&svc.exec_start[0], &launch).unwrap_err();
     assert_eq!(err.errno(), libc::ENOENT);

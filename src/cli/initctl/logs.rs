@@ -16,8 +16,8 @@ use std::time::Duration;
 use super::args::Lines;
 use super::status::{Color, Style, paint};
 use crate::control::client::{ClientError, call};
-use crate::control::proto::{LogFilter, LogLine, Request, Response, SyslogFields};
-use crate::journal::persist::{self, Record};
+use crate::control::proto::{LogFilter, LogLine, Request, Response};
+use crate::journal::persist;
 use crate::vocab::exit::Exit;
 
 /// How often `-f` asks for new lines.
@@ -87,7 +87,7 @@ fn write_out(text: &[u8]) -> Written {
 /// Whether stdout's reader has gone (a pipe whose other end closed): POLLERR or POLLHUP on
 /// our end, waiting at most `timeout` for it. This is the follower's sleep, so `logs -f |
 /// head -1` ends when head does, not at the next line.
-fn reader_gone(timeout: Duration) -> bool {
+pub fn reader_gone(timeout: Duration) -> bool {
     let stdout = std::io::stdout();
     let mut fds = [nix::poll::PollFd::new(
         stdout.as_fd(),
@@ -291,38 +291,119 @@ fn page_back(
 }
 
 /// The persistent journal's directory as `log.persist` names it (`auto`: the data volume's
-/// `.bosun/journal`), from the same settings PID 1 reads.
-fn journal_dir() -> Result<PathBuf, String> {
+/// `.bosun/journal`), from the same settings PID 1 reads; None when it is off.
+fn journal_dir() -> Result<Option<PathBuf>, String> {
     let env = crate::config::settings()?;
     let root = crate::config::root(&env)?;
     let volume = crate::config::volume(&env, &root, crate::vocab::text::Format::Prefixed)?;
     let (setting, _) = crate::config::persist(&env)?;
-    setting
-        .dir(&root, Some(&volume.host(&volume.data_dir)))
-        .ok_or_else(|| "the persistent journal is off (log.persist: off)".to_owned())
+    Ok(setting.dir(&root, Some(&volume.host(&volume.data_dir))))
 }
 
-/// A persisted line as `initctl logs` shows one.
-fn log_line(record: Record) -> LogLine {
-    let fields = record.syslog.map(|s| SyslogFields {
-        priority: s.priority,
-        facility: s.facility,
-        identifier: s.identifier,
-        fields: s.fields,
-    });
-    // A stdout or stderr line's fields are `stdio`'s, as PID 1 answers them.
-    let stdio = record.transport == "stdout";
-    LogLine {
-        seq: record.seq,
-        unit: record.unit,
-        pid: record.pid,
-        ms: record.ms,
-        stderr: record.stderr,
-        text: record.text,
-        raw: record.raw,
-        syslog: fields.clone().filter(|_| !stdio),
-        stdio: fields.filter(|_| stdio),
-        transport: record.transport,
+/// One run the persistent journal holds, as `--list-boots` lists it and `-b` names it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Its id: the boot ID of that run's PID 1.
+    pub id: String,
+    /// Its first and last lines' times (ms since the epoch).
+    pub first_ms: u64,
+    pub last_ms: u64,
+    boot: persist::Boot,
+}
+
+impl Run {
+    /// Its last `n` lines that `filter` wants (journalctl's matches, read by the same
+    /// [`crate::journal::ring::Filter`] PID 1 applies to its rings), oldest first; refused as
+    /// PID 1 refuses them when `-u` globs match no unit of the run.
+    pub fn lines(&self, filter: &LogFilter, n: usize) -> Result<Vec<LogLine>, String> {
+        let filter = filter.to_filter();
+        let (lines, unit_seen) = self.select(&filter, n);
+        if filter.globs_only() && !unit_seen {
+            return Err(crate::journal::ring::NO_UNIT_DATA.to_owned());
+        }
+        Ok(lines)
+    }
+
+    /// Its last `n` lines that `filter` wants, and whether it holds a line of a unit the
+    /// filter wants.
+    fn select(&self, filter: &crate::journal::ring::Filter, n: usize) -> (Vec<LogLine>, bool) {
+        let mut kept: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
+        let mut unit_seen = false;
+        for record in self.boot.records() {
+            unit_seen = unit_seen || filter.wants_unit(&record.line.unit);
+            if n == 0 || !filter.matches(&record.line) {
+                continue;
+            }
+            if kept.len() == n {
+                kept.pop_front();
+            }
+            kept.push_back(record.line);
+        }
+        (kept.into(), unit_seen)
+    }
+}
+
+/// journalctl's refusal of `-u` globs that match no unit of the journal.
+pub const NO_UNIT_DATA: &str = crate::journal::ring::NO_UNIT_DATA;
+
+/// The last `n` lines `filter` wants of all of `runs` together, newest runs read first until
+/// there are `n`: each run's lines (oldest first) with its place in `runs`, oldest run first;
+/// and, when `-u` gives globs only, whether any run holds a line of a unit they match
+/// (journalctl refuses them only when no boot does; true without such globs).
+pub fn tail(runs: &[Run], filter: &LogFilter, n: usize) -> (Vec<(usize, Vec<LogLine>)>, bool) {
+    let filter = filter.to_filter();
+    let mut out = Vec::new();
+    let mut want = n;
+    // Whether a run holds a wanted unit matters only for globs.
+    let mut seen = !filter.globs_only();
+    for (at, run) in runs.iter().enumerate().rev() {
+        if want == 0 && seen {
+            break;
+        }
+        let (lines, unit_seen) = run.select(&filter, want);
+        seen = seen || unit_seen;
+        want -= lines.len();
+        out.push((at, lines));
+    }
+    out.reverse();
+    (out, seen)
+}
+
+/// The runs the persistent journal holds, oldest first; None when `log.persist` is off.
+pub fn runs() -> Result<Option<Vec<Run>>, String> {
+    let Some(dir) = journal_dir()? else {
+        return Ok(None);
+    };
+    let boots = persist::list_boots(&dir).map_err(|e| crate::log::error_chain(&e))?;
+    Ok(Some(
+        boots
+            .into_iter()
+            .map(|boot| {
+                let first_ms = boot.first_ms().unwrap_or(boot.start_ms);
+                Run {
+                    id: boot.id.clone(),
+                    first_ms,
+                    last_ms: boot.last_ms().unwrap_or(first_ms),
+                    boot,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The runs, or why there are none to read: `log.persist` is off, or the directory cannot
+/// be read (said under `prog`).
+fn runs_or_say(prog: &str) -> Option<Vec<Run>> {
+    match runs() {
+        Ok(Some(runs)) => Some(runs),
+        Ok(None) => {
+            eprintln!("{prog}: the persistent journal is off (log.persist: off)");
+            None
+        }
+        Err(message) => {
+            eprintln!("{prog}: {message}");
+            None
+        }
     }
 }
 
@@ -334,39 +415,40 @@ pub fn persisted(
     boot: i64,
     shape: (bool, bool),
 ) -> Exit {
-    let dir = match journal_dir() {
-        Ok(dir) => dir,
-        Err(message) => {
-            eprintln!("{prog}: {message}");
-            return Exit::Failure;
-        }
+    let Some(runs) = runs_or_say(prog) else {
+        return Exit::Failure;
     };
-    let records = match persist::read_boot(&dir, boot) {
-        Ok(records) => records,
-        Err(e) => {
-            eprintln!("{prog}: {}", crate::log::error_chain(&e));
-            return Exit::Failure;
-        }
+    let Some(run) = find_run(&runs, boot) else {
+        let dir = journal_dir().ok().flatten().unwrap_or_default();
+        let e = persist::PersistError::NoSuchBoot {
+            path: dir,
+            offset: boot,
+        };
+        eprintln!("{prog}: {}", crate::log::error_chain(&e));
+        return Exit::Failure;
     };
-    let mut kept: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
     let n = match lines {
         Lines::Last(n) => n,
         Lines::All => usize::MAX,
     };
-    for record in records.filter(|r| unit.is_none_or(|u| r.unit == u)) {
-        if kept.len() == n {
-            kept.pop_front();
-        }
-        if n > 0 {
-            kept.push_back(log_line(record));
-        }
-    }
+    // initctl names one unit exactly; a name is its own glob.
+    let filter = LogFilter {
+        units: unit.map(str::to_owned).into_iter().collect(),
+        ..LogFilter::default()
+    };
     let style = if shape.0 {
         Style::default()
     } else {
         Style::for_stdout()
     };
-    let text: Vec<u8> = kept.iter().flat_map(|l| format(l, shape, style)).collect();
+    let lines = match run.lines(&filter, n) {
+        Ok(lines) => lines,
+        Err(message) => {
+            eprintln!("{prog}: {message}");
+            return Exit::Failure;
+        }
+    };
+    let text: Vec<u8> = lines.iter().flat_map(|l| format(l, shape, style)).collect();
     match write_out(&text) {
         Written::Ok | Written::Gone => Exit::Success,
         Written::Failed(e) => {
@@ -374,6 +456,12 @@ pub fn persisted(
             Exit::Failure
         }
     }
+}
+
+/// The run `offset` names, as journalctl's `-b` counts: 0 the newest, -1 the one before, ...;
+/// 1 the oldest kept, 2 the next.
+pub fn find_run<T>(runs: &[T], offset: i64) -> Option<&T> {
+    persist::find_boot(runs, offset)
 }
 
 /// One run as `--list-boots --json` gives it (journalctl's fields; times in µs).
@@ -388,23 +476,17 @@ struct BootJson {
 /// `logs --list-boots`: the runs the persistent journal holds, oldest first, as journalctl
 /// lists them (`IDX BOOT ID FIRST ENTRY LAST ENTRY`).
 pub fn list_boots(prog: &str, json: bool) -> Exit {
-    let boots = match journal_dir()
-        .and_then(|dir| persist::list_boots(&dir).map_err(|e| crate::log::error_chain(&e)))
-    {
-        Ok(boots) => boots,
-        Err(message) => {
-            eprintln!("{prog}: {message}");
-            return Exit::Failure;
-        }
+    let Some(runs) = runs_or_say(prog) else {
+        return Exit::Failure;
     };
-    let count = i64::try_from(boots.len()).unwrap_or(i64::MAX);
+    let count = i64::try_from(runs.len()).unwrap_or(i64::MAX);
     let rows: Vec<BootJson> = (0..)
-        .zip(&boots)
-        .map(|(k, boot)| BootJson {
+        .zip(&runs)
+        .map(|(k, run)| BootJson {
             index: k + 1 - count,
-            boot_id: boot.id.clone(),
-            first_entry: boot.start_ms * 1000,
-            last_entry: boot.last_ms().unwrap_or(boot.start_ms) * 1000,
+            boot_id: run.id.clone(),
+            first_entry: run.first_ms * 1000,
+            last_entry: run.last_ms * 1000,
         })
         .collect();
     let text = if json {

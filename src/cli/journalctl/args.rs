@@ -214,12 +214,13 @@ pub fn help(prog: &str) -> String {
     format!(
         "{prog} [OPTIONS...] [MATCHES...]
 
-Query the journal bosun keeps in memory (systemd 252 compatible).
+Query the journal bosun keeps (systemd 252 compatible): this boot's in PID 1's memory,
+earlier ones on the data volume when log.persist is on.
 
 Filtering Options:
   -S --since=DATE            Show entries not older than the specified date
   -U --until=DATE            Show entries not newer than the specified date
-  -b --boot[=ID]             Show current boot (the only one bosun keeps)
+  -b --boot[=ID]             Show current boot or the specified boot
   -u --unit=UNIT             Show logs from the specified unit
   -t --identifier=STRING     Show entries with the specified syslog identifier
   -p --priority=RANGE        Show entries with the specified priority

@@ -74,6 +74,15 @@ impl Mode {
 /// (logs-show.c JSON_THRESHOLD).
 const JSON_THRESHOLD: usize = 4096;
 
+/// The boot ID of the bosun serving `socket`, if one answers and says it.
+pub fn live_boot_id(socket: &std::path::Path) -> Option<String> {
+    let request = crate::control::proto::Request::System;
+    match crate::control::client::call(socket, request) {
+        Ok(crate::control::proto::Response::System { system }) => system.boot_id,
+        _ => None,
+    }
+}
+
 /// What every line is rendered with: the facts of this machine and the options.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -134,11 +143,7 @@ impl Context {
     /// when it gives none): what `journalctl` and `systemctl status` render with.
     pub fn of(socket: &std::path::Path) -> Context {
         let mut ctx = Context::here();
-        let request = crate::control::proto::Request::System;
-        if let Ok(crate::control::proto::Response::System { system }) =
-            crate::control::client::call(socket, request)
-            && let Some(id) = system.boot_id
-        {
+        if let Some(id) = live_boot_id(socket) {
             ctx.boot_id = id;
         }
         ctx

@@ -159,18 +159,6 @@ pub(super) fn refusal_words(reason: RefusalReason) -> (u8, &'static str) {
     }
 }
 
-/// journalctl's matches as the journal's query reads them.
-pub(super) fn log_filter(filter: crate::control::proto::LogFilter) -> crate::journal::ring::Filter {
-    let time = |ms: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-    crate::journal::ring::Filter {
-        units: filter.units,
-        identifiers: filter.identifiers,
-        priorities: filter.priorities,
-        since: filter.since_ms.map(time),
-        until: filter.until_ms.map(time),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,10 @@ pub(super) struct ServiceRun {
     pub(super) cgroup: Option<ServiceCgroup>,
     /// Sessions its processes lead (tracking without cgroups).
     pub(super) sessions: BTreeSet<i32>,
+    /// Keepers its commands run under (tracking without cgroups, Type=forking): everything
+    /// below them is the unit's. Kept across runs until they exit, as a cgroup keeps what a
+    /// run left behind.
+    pub(super) keepers: BTreeSet<i32>,
     /// Variables for its directories and credentials, made at start.
     pub(super) run_env: Vec<(String, String)>,
     pub(super) timer: Option<Instant>,
@@ -60,6 +64,7 @@ impl ServiceRun {
             control: self.svc.control_pid(),
             cgroup: self.cgroup.as_ref(),
             sessions: &self.sessions,
+            keepers: &self.keepers,
             invocation_id: &self.invocation_id,
         }
     }
@@ -194,6 +199,7 @@ impl Engine {
             invocation_id: String::new(),
             cgroup: None,
             sessions: BTreeSet::new(),
+            keepers: BTreeSet::new(),
             run_env: Vec::new(),
             timer: None,
             watchdog: None,

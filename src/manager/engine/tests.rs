@@ -38,6 +38,7 @@ impl Tree {
             timer_stamps: root.join("timers"),
             // A tree's own mount table, when it has one.
             mountinfo: Some(root.join("mountinfo")).filter(|p| p.exists()),
+            keeper: None,
         };
         let search = SearchPath::new(root, vec![PathBuf::from("/etc/systemd/system")]);
         let loader = Loader::new(search, SpecifierContext::from_system(root));

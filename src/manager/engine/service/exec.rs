@@ -19,11 +19,16 @@ use crate::service::state::{Action, Event, Phase, Target};
 use crate::unit::model::ServiceType;
 
 impl Engine {
-    /// The unit a process belongs to, by its cgroup or session.
+    /// The unit a process belongs to, by its cgroup, session or keeper.
     pub(in crate::manager::engine) fn unit_of_process(&self, pid: i32) -> Option<String> {
         let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
             .ok()?
             .as_raw();
+        if !self.keepers.is_empty()
+            && let Some(keeper) = procs::ancestors(pid).find(|p| self.keepers.contains_key(p))
+        {
+            return self.keepers.get(&keeper).cloned();
+        }
         self.runtime.iter().find_map(|(name, rt)| match rt {
             UnitRun::Service(run) => {
                 let by_cgroup = run
@@ -116,6 +121,7 @@ impl Engine {
         };
         let root = self.settings.root.clone();
         let notify = self.settings.notify_address.clone();
+        let keeper = self.settings.keeper.as_ref().map(std::os::fd::AsFd::as_fd);
         let manager_env = self.settings.environment.clone();
         let policy = self.log_policy(unit);
         let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
@@ -182,10 +188,17 @@ impl Engine {
                 .as_ref()
                 .filter(|_| phase == Phase::Start)
                 .map(|(fd, _)| fd),
+            // A forking service's daemons leave their starter by design; with no cgroup to
+            // hold them, a keeper does.
+            keeper: keeper.filter(|_| run.cgroup.is_none() && spec_kind == ServiceType::Forking),
         };
         match spawn::spawn(command, &launch) {
             Ok(spawned) => {
                 run.sessions.insert(spawned.pid);
+                if let Some(keeper) = spawned.keeper {
+                    run.keepers.insert(keeper);
+                    self.keepers.insert(keeper, unit.to_owned());
+                }
                 // A oneshot's ExecStart= processes are its main process to systemd, one after
                 // the other (ExecMainPID, `Main PID:`), though nothing waits for them as one.
                 if main || (phase == Phase::Start && spec_kind == ServiceType::Oneshot) {
@@ -306,6 +319,7 @@ impl Engine {
                         || run.svc.main_pid() == Some(pid))
                 })
                 || self.outsiders.contains(&pid)
+                || self.keepers.contains_key(&pid)
         })
     }
 
@@ -340,6 +354,7 @@ impl Engine {
             Some(path) => procs::MainPidSource::PidFile { path, root: &root },
             None if run.section.guess_main_pid != Some(false) => procs::MainPidSource::Guess {
                 rest: &rest,
+                keepers: &run.keepers,
                 table: self.table.as_ref(),
             },
             None => procs::MainPidSource::None,
