@@ -45,6 +45,9 @@ fn io_error(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> Cgro
 #[derive(Debug, Clone)]
 pub struct Cgroups {
     own: PathBuf,
+    /// Where the cgroup2 hierarchy (of our cgroup namespace) is mounted: /proc/PID/cgroup
+    /// paths are relative to it.
+    mount: PathBuf,
 }
 
 impl Cgroups {
@@ -64,7 +67,10 @@ impl Cgroups {
             .find_map(|line| line.strip_prefix("0::"))
             .ok_or(CgroupError::NoUnifiedEntry)?;
         let own = mount.join(relative.trim_start_matches('/'));
-        Self::at(&own)
+        let mut cgroups = Self::at(&own)?;
+        // As mounted (a parent of the mount point may be cgroup2 too, in a nested container).
+        mount.clone_into(&mut cgroups.mount);
+        Ok(cgroups)
     }
 
     /// Use `dir` as bosun's cgroup (it must be a writable cgroup2 directory).
@@ -78,9 +84,25 @@ impl Cgroups {
         nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).map_err(|e| {
             io_error(dir, "write to the cgroup (read-only or not delegated)")(e.into())
         })?;
+        // The hierarchy's root: the topmost directory above `dir` still on cgroup2.
+        let mount = dir
+            .ancestors()
+            .take_while(|d| statfs(*d).is_ok_and(|fs| fs.filesystem_type() == CGROUP2_SUPER_MAGIC))
+            .last()
+            .unwrap_or(dir)
+            .to_owned();
         Ok(Cgroups {
             own: dir.to_owned(),
+            mount,
         })
+    }
+
+    /// The cgroup directory process `pid` is in now (its `0::` line of /proc/PID/cgroup, as
+    /// systemd's manager_get_unit_by_pid() reads it); None when it cannot be read (gone).
+    pub fn of_process(&self, pid: i32) -> Option<PathBuf> {
+        let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+        let relative = text.lines().find_map(|line| line.strip_prefix("0::"))?;
+        Some(self.mount.join(relative.trim_start_matches('/')))
     }
 
     /// bosun's own cgroup directory.

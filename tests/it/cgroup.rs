@@ -77,6 +77,13 @@ fn escaped_processes_are_tracked_and_killed_with_their_unit() {
     let pids = unit.pids().unwrap();
     assert!(pids.contains(&(child.id() as i32)), "{pids:?}");
     assert!(!pids.contains(&(outsider.id() as i32)), "{pids:?}");
+    // A process's unit is found by one read of /proc/PID/cgroup.
+    for pid in &pids {
+        let dir = cgroups.of_process(*pid).unwrap();
+        assert!(dir.starts_with(unit.path()), "{pid}: {}", dir.display());
+    }
+    let theirs = cgroups.of_process(outsider.id() as i32).unwrap();
+    assert!(!theirs.starts_with(unit.path()), "{}", theirs.display());
     assert!(unit.populated().unwrap());
 
     unit.signal_all(libc::SIGKILL).unwrap();

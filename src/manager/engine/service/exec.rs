@@ -19,24 +19,33 @@ use crate::service::state::{Action, Event, Phase, Target};
 use crate::unit::model::ServiceType;
 
 impl Engine {
-    /// The unit a process belongs to, by its cgroup, session or keeper.
+    /// The unit a process belongs to, by its cgroup (one read of /proc/PID/cgroup), or without
+    /// cgroups by its keeper or session.
     pub(in crate::manager::engine) fn unit_of_process(&self, pid: i32) -> Option<String> {
-        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
-            .ok()?
-            .as_raw();
+        if let Some(cgroups) = &self.settings.cgroups {
+            let dir = cgroups.of_process(pid)?;
+            return self.runtime.iter().find_map(|(name, rt)| match rt {
+                UnitRun::Service(run)
+                    if run
+                        .cgroup
+                        .as_ref()
+                        .is_some_and(|c| dir.starts_with(c.path())) =>
+                {
+                    Some(name.clone())
+                }
+                _ => None,
+            });
+        }
         if !self.keepers.is_empty()
             && let Some(keeper) = procs::ancestors(pid).find(|p| self.keepers.contains_key(p))
         {
             return self.keepers.get(&keeper).cloned();
         }
+        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .ok()?
+            .as_raw();
         self.runtime.iter().find_map(|(name, rt)| match rt {
-            UnitRun::Service(run) => {
-                let by_cgroup = run
-                    .cgroup
-                    .as_ref()
-                    .is_some_and(|c| c.pids().is_ok_and(|p| p.contains(&pid)));
-                (by_cgroup || run.sessions.contains(&sid)).then(|| name.clone())
-            }
+            UnitRun::Service(run) if run.sessions.contains(&sid) => Some(name.clone()),
             _ => None,
         })
     }
