@@ -46,6 +46,10 @@ pub struct ChildSetup {
     /// Leave SIGPIPE ignored (IgnoreSIGPIPE=, systemd's default for services); every other
     /// signal starts at its default disposition.
     pub ignore_sigpipe: bool,
+    /// Seccomp programs (SystemCallFilter=, ...), installed last, after the identity change.
+    pub seccomp: Vec<Vec<libc::sock_filter>>,
+    /// Set no_new_privs before installing them (the process will lack CAP_SYS_ADMIN).
+    pub seccomp_no_new_privs: bool,
 }
 
 /// Sockets handed to a service as systemd does (sd_listen_fds(3)): placed at file descriptors
@@ -312,12 +316,37 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 }
             }
         }
+        if setup.seccomp_no_new_privs && !setup.seccomp.is_empty() {
+            // SAFETY: prctl with integer arguments only.
+            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        for program in &setup.seccomp {
+            let prog = libc::sock_fprog {
+                len: u16::try_from(program.len()).unwrap_or(u16::MAX),
+                filter: program.as_ptr().cast_mut(),
+            };
+            // SAFETY: `prog` points at a live Vec owned by the closure, of `len` instructions
+            // (the compiler keeps programs under BPF_MAXINSNS); the kernel copies it.
+            if unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &raw const prog,
+                )
+            } < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
         Ok(())
     };
     // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
     // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, setgroups, setgid, setuid, dup2, getpid, chdir and a store to `environ`) on data prepared before fork; it allocates
+    // umask, setgroups, setgid, setuid, dup2, getpid, chdir, a store to `environ`, prctl and seccomp) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {

@@ -9,6 +9,7 @@ pub mod keeper;
 pub mod listen;
 pub mod notify;
 pub mod procs;
+pub mod seccomp;
 pub mod spawn;
 pub mod spec;
 pub mod state;

@@ -47,6 +47,8 @@ pub enum SpawnError {
     },
     #[error("EnvironmentFile=")]
     EnvironmentFile(#[source] EnvFileError),
+    #[error(transparent)]
+    Seccomp(#[from] super::seccomp::SeccompError),
     #[error("{setting}={path}: cannot open")]
     OpenStream {
         setting: &'static str,
@@ -132,6 +134,7 @@ impl SpawnError {
                 _ => 241, // CONFIGURATION_DIRECTORY
             },
             SpawnError::Credential { .. } | SpawnError::CredentialSource { .. } => 243,
+            SpawnError::Seccomp(_) => 228, // SECCOMP
             SpawnError::OpenStream { setting, .. } => match *setting {
                 "StandardInput" => 208,
                 "StandardOutput" => 209,
@@ -441,6 +444,8 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         chdir: working_directory(exec, identity),
         pass_fds,
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
+        seccomp: super::seccomp::compile(exec)?,
+        seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.

@@ -11,6 +11,7 @@ use super::model::{
     EnvironmentFileRef, ExecContext, KillContext, KillMode, LimitValue, ResourceLimit, Stdio,
     WorkingDirectory,
 };
+use super::syscall_filter;
 use super::value::{self, Size, Timespan, ValueError};
 
 /// The resource limits of setrlimit(2) that Limit*= names, and how their values are read.
@@ -237,6 +238,17 @@ impl Applier<'_> {
                 };
             }
             "UMask" => e.umask = opt(v, value::parse_mode)?,
+            "SystemCallFilter" => {
+                for warning in e.syscall_filter.add_line(v) {
+                    self.report(DiagnosticKind::ValueWarning, warning);
+                }
+            }
+            "SystemCallErrorNumber" => {
+                e.syscall_error_number = syscall_filter::parse_error_number(v)?;
+            }
+            "SystemCallArchitectures" => {
+                e.syscall_native_only = syscall_filter::parse_architectures(v)?;
+            }
             "IgnoreSIGPIPE" => e.ignore_sigpipe = opt(v, value::parse_bool)?,
             "Nice" => {
                 e.nice = opt(v, |t| {

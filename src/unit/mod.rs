@@ -25,6 +25,7 @@ pub mod name;
 pub mod special;
 pub mod specifier;
 pub mod syntax;
+pub mod syscall_filter;
 pub mod sysv;
 pub mod value;
 

@@ -426,6 +426,12 @@ pub struct ExecContext {
     pub working_directory: Option<(WorkingDirectory, bool)>,
     /// UMask= (default 0022).
     pub umask: Option<u32>,
+    /// SystemCallFilter=, merged.
+    pub syscall_filter: super::syscall_filter::SyscallFilter,
+    /// SystemCallErrorNumber= (None: the process is killed with SIGSYS).
+    pub syscall_error_number: Option<u16>,
+    /// SystemCallArchitectures=native: system calls of other architectures are refused.
+    pub syscall_native_only: bool,
     /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
     pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).

@@ -1,0 +1,216 @@
+//! Compiles a unit's SystemCallFilter=, SystemCallErrorNumber= and SystemCallArchitectures=
+//! into seccomp BPF programs, in the parent, for `crate::sys` to install right before exec.
+//! It must not install anything itself.
+//!
+//! The compiler is firecracker's `seccompiler` (0.5, pure Rust, x86_64 and aarch64): it builds
+//! into the static musl binary with nothing to link. libseccomp would have meant a C library
+//! linked statically into every build (a musl build of it, bindings, and its arch/ABI tables
+//! we do not need: bosun filters its own architecture only). seccompiler's programs start
+//! with an architecture check that kills a process calling through another ABI (so every
+//! filter also acts as SystemCallArchitectures=native); on x86_64 bosun adds a check that kills
+//! x32 calls (numbers with bit 30 set), which the architecture check cannot tell apart.
+//!
+//! One program per action: an allow list is one program (listed → allow, else the action);
+//! a deny list is one program per distinct action (SystemCallErrorNumber='s, and each
+//! `name:errno` entry's), each listed → action, else allow. The kernel runs every program and
+//! takes the strictest answer, and each call is listed in one program only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+
+use crate::unit::model::ExecContext;
+use crate::vocab::syscall::Arch;
+
+/// Why a unit's filter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("system call filters: no system-call table for this architecture")]
+    Arch,
+    #[error("system call filter: {0}")]
+    Compile(#[from] seccompiler::BackendError),
+}
+
+/// The programs to install for `exec`, in order (empty: no filter).
+pub fn compile(exec: &ExecContext) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
+    let filter = &exec.syscall_filter;
+    if filter.allow_list.is_none() && !exec.syscall_native_only {
+        return Ok(Vec::new());
+    }
+    let arch = Arch::native().ok_or(SeccompError::Arch)?;
+    let target = match arch {
+        Arch::X86_64 => TargetArch::x86_64,
+        Arch::Aarch64 => TargetArch::aarch64,
+    };
+    let default = match exec.syscall_error_number {
+        Some(e) => SeccompAction::Errno(u32::from(e)),
+        None => SeccompAction::KillProcess,
+    };
+    let numbers = |names: &mut dyn Iterator<Item = &String>| -> BTreeMap<i64, Vec<_>> {
+        // Names this architecture lacks are skipped, as systemd does.
+        names
+            .filter_map(|n| arch.number(n))
+            .map(|nr| (i64::from(nr), Vec::new()))
+            .collect()
+    };
+    let mut programs: Vec<BpfProgram> = Vec::new();
+    match filter.allow_list {
+        Some(true) => {
+            let rules = numbers(&mut filter.names.keys());
+            let f = SeccompFilter::new(rules, default, SeccompAction::Allow, target)?;
+            programs.push(f.try_into()?);
+        }
+        Some(false) => {
+            let errnos: BTreeSet<Option<u16>> = filter.names.values().copied().collect();
+            for errno in errnos {
+                let action = errno.map_or(default.clone(), |e| SeccompAction::Errno(u32::from(e)));
+                let rules = numbers(
+                    &mut filter
+                        .names
+                        .iter()
+                        .filter(|(_, e)| **e == errno)
+                        .map(|(n, _)| n),
+                );
+                if rules.is_empty() {
+                    continue;
+                }
+                let f = SeccompFilter::new(rules, SeccompAction::Allow, action, target)?;
+                programs.push(f.try_into()?);
+            }
+        }
+        None => {
+            // SystemCallArchitectures=native alone: the architecture check, then allow.
+            let f = SeccompFilter::new(
+                BTreeMap::new(),
+                SeccompAction::Allow,
+                SeccompAction::KillProcess,
+                target,
+            )?;
+            programs.push(f.try_into()?);
+        }
+    }
+    Ok(programs
+        .into_iter()
+        .map(|p| with_x32_check(arch, p))
+        .collect())
+}
+
+/// Whether no_new_privs must be set for the filters to install. systemd 252 implies
+/// NoNewPrivileges= for a filter when the manager lacks CAP_SYS_ADMIN; bosun installs them
+/// after the identity change, so a service that leaves uid 0 lacks CAP_SYS_ADMIN too (the
+/// kernel would refuse the filter), and gets no_new_privs as well.
+pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    manager_caps & (1 << CAP_SYS_ADMIN) == 0 || uid.is_some_and(|u| u != 0)
+}
+
+/// The program as libc's instructions, with (x86_64) a kill for x32 calls inserted right
+/// after seccompiler's three-instruction architecture check.
+fn with_x32_check(arch: Arch, program: BpfProgram) -> Vec<libc::sock_filter> {
+    const BPF_LD_W_ABS: u16 = 0x20;
+    const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
+    const BPF_RET_K: u16 = 0x06;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    let mut out: Vec<libc::sock_filter> = program
+        .iter()
+        .map(|i| libc::sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    if arch == Arch::X86_64 && out.len() >= 3 {
+        let x32 = [
+            // seccomp_data.nr is at offset 0.
+            libc::sock_filter {
+                code: BPF_LD_W_ABS,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+            libc::sock_filter {
+                code: BPF_JMP_JGE_K,
+                jt: 0,
+                jf: 1,
+                k: X32_SYSCALL_BIT,
+            },
+            libc::sock_filter {
+                code: BPF_RET_K,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_KILL_PROCESS,
+            },
+        ];
+        out.splice(3..3, x32);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+
+    use super::*;
+
+    fn exec(lines: &[&str], errno: Option<u16>) -> ExecContext {
+        let mut e = ExecContext::default();
+        for l in lines {
+            assert!(e.syscall_filter.add_line(l).is_empty());
+        }
+        e.syscall_error_number = errno;
+        e
+    }
+
+    /// Runs `argv` with `exec`'s filters installed the way services get them.
+    fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..]);
+        let setup = crate::sys::ChildSetup {
+            seccomp: compile(e).unwrap_or_default(),
+            ..Default::default()
+        };
+        crate::sys::prepare_child(&mut cmd, setup);
+        cmd.output().unwrap_or_else(|err| panic!("{argv:?}: {err}"))
+    }
+
+    #[test]
+    fn a_denied_call_fails_with_the_errno_and_others_work() {
+        let e = exec(&["~uname"], Some(13));
+        assert_eq!(compile(&e).map(|p| p.len()).ok(), Some(1));
+        let out = run(&e, &["uname"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+            "{out:?}"
+        );
+        assert!(run(&e, &["true"]).status.success());
+        // Negative control: no filter, uname works.
+        assert!(run(&ExecContext::default(), &["uname"]).status.success());
+    }
+
+    #[test]
+    fn a_denied_call_kills_with_sigsys_by_default() {
+        let e = exec(&["~uname"], None);
+        let out = run(&e, &["uname"]);
+        assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{out:?}");
+    }
+
+    #[test]
+    fn an_allow_list_admits_its_calls_and_kills_the_rest() {
+        let e = exec(&["@system-service"], None);
+        assert!(run(&e, &["uname"]).status.success());
+        let e = exec(&["@system-service", "~uname"], Some(1));
+        let out = run(&e, &["uname"]);
+        assert!(!out.status.success(), "{out:?}");
+        assert_eq!(out.status.signal(), None);
+    }
+
+    #[test]
+    fn each_errno_gets_its_own_program() {
+        let e = exec(&["~uname:EACCES @clock sethostname:EPERM"], None);
+        assert_eq!(compile(&e).map(|p| p.len()).ok(), Some(3));
+        assert!(compile(&ExecContext::default()).is_ok_and(|p| p.is_empty()));
+    }
+}

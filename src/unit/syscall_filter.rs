@@ -1,0 +1,195 @@
+//! SystemCallFilter=, SystemCallErrorNumber= and SystemCallArchitectures= as systemd 252 reads
+//! them (systemd.exec(5)): the merged list of system-call names and its polarity. Parsing and
+//! merging only; compiling the list to BPF is `crate::service::seccomp`'s job, installing it
+//! `crate::sys`'s.
+
+use std::collections::BTreeMap;
+
+use crate::vocab::syscall;
+
+/// The merged SystemCallFilter= lines of a unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyscallFilter {
+    /// `Some(true)`: an allow list (everything else is denied); `Some(false)`: a deny list;
+    /// `None`: no filter. The first line decides; an empty assignment resets.
+    pub allow_list: Option<bool>,
+    /// The names in the list (groups expanded), each with the errno of its `name:errno` entry
+    /// (deny lists only) or `None` for SystemCallErrorNumber='s action.
+    pub names: BTreeMap<String, Option<u16>>,
+}
+
+impl SyscallFilter {
+    /// Merge one SystemCallFilter= value. A line of the list's polarity adds its names; a line
+    /// of the other polarity removes them. Returns a warning for each entry ignored (unknown
+    /// name or group, bad errno), as systemd warns and ignores them.
+    pub fn add_line(&mut self, value: &str) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let value = value.trim();
+        if value.is_empty() {
+            *self = SyscallFilter::default();
+            return warnings;
+        }
+        let (deny, rest) = match value.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
+        let first = self.allow_list.is_none();
+        let allow_list = *self.allow_list.get_or_insert(!deny);
+        if first && allow_list {
+            // The @default set is always allowed in an allow list (a later `~` line may
+            // still take names out again, as in systemd).
+            for name in syscall::group("@default").unwrap_or_default() {
+                self.names.insert(name.to_owned(), None);
+            }
+        }
+        for word in rest.split_whitespace() {
+            let (name, errno) = match word.split_once(':') {
+                None => (word, None),
+                Some((name, e)) => match syscall::errno(e) {
+                    Some(n) if deny => (name, Some(n)),
+                    Some(_) => {
+                        warnings.push(format!(
+                            "allow-listed system call {name} cannot take an error number, \
+                             ignoring: {word}"
+                        ));
+                        continue;
+                    }
+                    None => {
+                        warnings.push(format!("invalid errno {e:?}, ignoring: {word}"));
+                        continue;
+                    }
+                },
+            };
+            let names: Vec<String> = if name.starts_with('@') {
+                match syscall::group(name) {
+                    Some(set) => set.into_iter().map(str::to_owned).collect(),
+                    None => {
+                        warnings.push(format!("unknown system call group, ignoring: {name}"));
+                        continue;
+                    }
+                }
+            } else if syscall::is_known(name) {
+                vec![name.to_owned()]
+            } else {
+                warnings.push(format!("failed to parse system call, ignoring: {name}"));
+                continue;
+            };
+            for n in names {
+                if allow_list != deny {
+                    self.names.insert(n, errno);
+                } else {
+                    self.names.remove(&n);
+                }
+            }
+        }
+        warnings
+    }
+}
+
+/// SystemCallErrorNumber=: an errno name or number; empty resets to the default (the process
+/// is killed with SIGSYS).
+pub fn parse_error_number(value: &str) -> Result<Option<u16>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    syscall::errno(value)
+        .map(Some)
+        .ok_or_else(|| format!("{value:?} is not an errno name or number (1-4095)"))
+}
+
+/// SystemCallArchitectures=: whether the list restricts the process to the native
+/// architecture. bosun has tables for its own architecture only, so `native` and the native
+/// architecture's own name (`x86-64`, `arm64`) are all it can allow; other names are refused.
+pub fn parse_architectures(value: &str) -> Result<bool, String> {
+    let native = match std::env::consts::ARCH {
+        "x86_64" => "x86-64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    if value.trim().is_empty() {
+        return Ok(false);
+    }
+    for word in value.split_whitespace() {
+        if word != "native" && word != native {
+            return Err(format!(
+                "architecture {word:?}: bosun filters system calls of the native architecture \
+                 ({native}) only"
+            ));
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(lines: &[&str]) -> (SyscallFilter, Vec<String>) {
+        let mut f = SyscallFilter::default();
+        let mut warnings = Vec::new();
+        for line in lines {
+            warnings.extend(f.add_line(line));
+        }
+        (f, warnings)
+    }
+
+    #[test]
+    fn the_first_line_decides_the_polarity() {
+        let (f, w) = merged(&["~@clock", "reboot"]);
+        assert_eq!(f.allow_list, Some(false));
+        assert!(f.names.contains_key("clock_settime"));
+        // An allow line after a deny list takes names out (none of @clock's are `reboot`).
+        assert!(!f.names.contains_key("reboot"));
+        assert!(w.is_empty());
+        let (f, _) = merged(&["~@clock", "settimeofday"]);
+        assert!(!f.names.contains_key("settimeofday") && f.names.contains_key("adjtimex"));
+    }
+
+    #[test]
+    fn an_allow_list_always_holds_the_default_set() {
+        let (f, _) = merged(&["@file-system"]);
+        assert_eq!(f.allow_list, Some(true));
+        assert!(f.names.contains_key("openat") && f.names.contains_key("exit_group"));
+        assert!(!f.names.contains_key("reboot"));
+        let (f, _) = merged(&["@file-system", "~openat"]);
+        assert!(!f.names.contains_key("openat") && f.names.contains_key("close"));
+    }
+
+    #[test]
+    fn an_empty_assignment_resets() {
+        let (f, _) = merged(&["~@clock", ""]);
+        assert_eq!(f, SyscallFilter::default());
+        let (f, _) = merged(&["~@clock", "", "@basic-io"]);
+        assert_eq!(f.allow_list, Some(true));
+        assert!(!f.names.contains_key("clock_settime"));
+    }
+
+    #[test]
+    fn entries_take_their_own_errno_in_deny_lists() {
+        let (f, w) = merged(&["~settimeofday:EACCES @reboot:5"]);
+        assert_eq!(f.names.get("settimeofday"), Some(&Some(13)));
+        assert_eq!(f.names.get("reboot"), Some(&Some(5)));
+        assert!(w.is_empty());
+        let (_, w) = merged(&["read:EPERM", "~write:EBOGUS"]);
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn unknown_names_and_groups_are_warned_about_and_skipped() {
+        let (f, w) = merged(&["~@clock @nonsense frobnicate cacheflush"]);
+        assert!(f.names.contains_key("cacheflush") && !f.names.contains_key("frobnicate"));
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("@nonsense") && w[1].contains("frobnicate"));
+    }
+
+    #[test]
+    fn error_numbers_and_architectures() {
+        assert_eq!(parse_error_number("EPERM"), Ok(Some(1)));
+        assert_eq!(parse_error_number(""), Ok(None));
+        assert!(parse_error_number("EBOGUS").is_err());
+        assert_eq!(parse_architectures("native"), Ok(true));
+        assert_eq!(parse_architectures(""), Ok(false));
+        assert!(parse_architectures("native x32").is_err());
+    }
+}
