@@ -96,9 +96,10 @@ pub fn compile(exec: &ExecContext) -> Result<Vec<Vec<libc::sock_filter>>, Seccom
 }
 
 /// Whether no_new_privs must be set for the filters to install. systemd 252 implies
-/// NoNewPrivileges= for a filter when the manager lacks CAP_SYS_ADMIN; bosun installs them
-/// after the identity change, so a service that leaves uid 0 lacks CAP_SYS_ADMIN too (the
-/// kernel would refuse the filter), and gets no_new_privs as well.
+/// NoNewPrivileges= for seccomp-based settings when the process lacks an effective
+/// CAP_SYS_ADMIN, and it asks in the child after the user change (v255 moved the filters
+/// before it instead). bosun installs them after the identity change too, so the same rule:
+/// the child keeps CAP_SYS_ADMIN only if bosun has it and the service stays uid 0.
 pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
     manager_caps & (1 << CAP_SYS_ADMIN) == 0 || uid.is_some_and(|u| u != 0)

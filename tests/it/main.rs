@@ -32,6 +32,7 @@ mod pid1;
 mod provided;
 mod repo;
 mod resilience;
+mod seccomp;
 mod services;
 mod shutdown_stress;
 mod sockets;
