@@ -444,7 +444,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         chdir: working_directory(exec, identity),
         pass_fds,
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
-        seccomp: super::seccomp::compile(exec)?,
+        seccomp: super::seccomp::compile(exec, !command.flags.full_privileges)?,
         seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
     };
     spec.setup = setup;

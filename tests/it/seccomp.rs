@@ -19,6 +19,17 @@ const ADJTIMEX: &str = "import ctypes, os\n\
     rc = libc.adjtimex(buf)\n\
     print('ok' if rc >= 0 else 'errno %d' % ctypes.get_errno())\n";
 
+/// Boots the fixture and waits until each service of `names` has written its status file.
+fn boot_until_written(f: &Fixture, names: &[&str]) -> Option<crate::harness::Pid1> {
+    let pid1 = f.boot()?;
+    assert!(
+        wait_until(T, || names.iter().all(|n| f.exists(&format!("{n}.status")))),
+        "{}",
+        pid1.stderr_now()
+    );
+    Some(pid1)
+}
+
 fn field(status: &str, key: &str) -> Option<u32> {
     status
         .lines()
@@ -53,13 +64,9 @@ fn a_deny_list_fails_clock_calls_with_the_errno_it_names() {
         "control.service",
         &body("control", "").replace("date -s", ": date -s"),
     );
-    let Some(pid1) = f.boot() else { return };
-    assert!(
-        wait_until(T, || f.exists("filtered.status")
-            && f.exists("control.status")),
-        "{}",
-        pid1.stderr_now()
-    );
+    let Some(pid1) = boot_until_written(&f, &["filtered", "control"]) else {
+        return;
+    };
     let date = f.read("filtered.date");
     assert!(date.contains("Operation not permitted"), "{date}");
     assert!(date.trim_end().ends_with('1'), "{date}");
@@ -98,13 +105,9 @@ fn an_allow_list_runs_the_service_and_implies_no_new_privs_without_cap_sys_admin
     };
     f.unit("asroot.service", &body("asroot", ""));
     f.unit("asnobody.service", &body("asnobody", "User=nobody\n"));
-    let Some(pid1) = f.boot() else { return };
-    assert!(
-        wait_until(T, || f.exists("asroot.status")
-            && f.exists("asnobody.status")),
-        "{}",
-        pid1.stderr_now()
-    );
+    let Some(pid1) = boot_until_written(&f, &["asroot", "asnobody"]) else {
+        return;
+    };
     let (root, nobody) = (f.read("asroot.status"), f.read("asnobody.status"));
     assert_eq!(field(&root, "Seccomp:"), Some(2), "{root}");
     assert_eq!(field(&nobody, "Seccomp:"), Some(2), "{nobody}");
