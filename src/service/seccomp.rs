@@ -12,14 +12,15 @@
 //!
 //! One program per action: an allow list is one program (listed → allow, else the action);
 //! a deny list is one program per distinct action (SystemCallErrorNumber='s, and each
-//! `name:errno` entry's), each listed → action, else allow. The kernel runs every program and
-//! takes the strictest answer, and each call is listed in one program only.
+//! `name:errno` or `name:kill` entry's), each listed → action, else allow. The kernel runs
+//! every program and takes the strictest answer, and each call is listed in one program only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 
 use crate::unit::model::ExecContext;
+use crate::unit::syscall_filter::Denial;
 use crate::vocab::syscall::Arch;
 
 /// Why a unit's filter could not be built.
@@ -66,16 +67,21 @@ pub fn compile(
             programs.push(f.try_into()?);
         }
         Some(false) => {
-            let errnos: BTreeSet<Option<u16>> = filter.names.values().copied().collect();
-            for errno in errnos {
-                let action = errno.map_or(default.clone(), |e| SeccompAction::Errno(u32::from(e)));
-                let rules = numbers(
-                    &mut filter
-                        .names
-                        .iter()
-                        .filter(|(_, e)| **e == errno)
-                        .map(|(n, _)| n),
-                );
+            // The names of each distinct action, keyed by the action's return value.
+            let mut by_action: BTreeMap<u32, (SeccompAction, Vec<&String>)> = BTreeMap::new();
+            for (name, denial) in &filter.names {
+                let action = match denial {
+                    None => default.clone(),
+                    Some(Denial::Kill) => SeccompAction::KillProcess,
+                    Some(Denial::Errno(e)) => SeccompAction::Errno(u32::from(*e)),
+                };
+                let entry = by_action
+                    .entry(u32::from(action.clone()))
+                    .or_insert_with(|| (action, Vec::new()));
+                entry.1.push(name);
+            }
+            for (action, names) in by_action.into_values() {
+                let rules = numbers(&mut names.into_iter());
                 if rules.is_empty() {
                     continue;
                 }
@@ -235,6 +241,9 @@ mod tests {
     fn each_errno_gets_its_own_program() {
         let e = exec(&["~uname:EACCES @clock sethostname:EPERM"], None);
         assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(3));
+        // An entry's action equal to SystemCallErrorNumber='s shares its program.
+        let e = exec(&["~uname:EPERM @clock sync:kill"], Some(1));
+        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(2));
         assert!(compile(&ExecContext::default(), true).is_ok_and(|p| p.is_empty()));
         // A `+` command runs unfiltered.
         assert!(compile(&e, false).is_ok_and(|p| p.is_empty()));

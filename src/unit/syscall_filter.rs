@@ -13,9 +13,18 @@ pub struct SyscallFilter {
     /// `Some(true)`: an allow list (everything else is denied); `Some(false)`: a deny list;
     /// `None`: no filter. The first line decides; an empty assignment resets.
     pub allow_list: Option<bool>,
-    /// The names in the list (groups expanded), each with the errno of its `name:errno` entry
-    /// (deny lists only) or `None` for SystemCallErrorNumber='s action.
-    pub names: BTreeMap<String, Option<u16>>,
+    /// The names in the list (groups expanded), each with the action of its `name:errno` or
+    /// `name:kill` entry (deny lists only) or `None` for SystemCallErrorNumber='s action.
+    pub names: BTreeMap<String, Option<Denial>>,
+}
+
+/// What a deny-list entry's suffix asks for instead of SystemCallErrorNumber='s action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Denial {
+    /// `:kill`: the process is killed with SIGSYS.
+    Kill,
+    /// `:errno` (0-4095, or a name): the call returns it.
+    Errno(u16),
 }
 
 impl SyscallFilter {
@@ -45,7 +54,7 @@ impl SyscallFilter {
         for word in rest.split_whitespace() {
             let (name, errno) = match word.split_once(':') {
                 None => (word, None),
-                Some((name, e)) => match syscall::errno(e) {
+                Some((name, e)) => match entry_action(e) {
                     Some(n) if deny => (name, Some(n)),
                     Some(_) => {
                         warnings.push(format!(
@@ -86,11 +95,20 @@ impl SyscallFilter {
     }
 }
 
-/// SystemCallErrorNumber=: an errno name or number; empty resets to the default (the process
-/// is killed with SIGSYS).
+/// A deny-list entry's suffix: `kill`, or an errno (0-4095) by number or name.
+fn entry_action(text: &str) -> Option<Denial> {
+    match text {
+        "kill" => Some(Denial::Kill),
+        "0" => Some(Denial::Errno(0)),
+        _ => syscall::errno(text).map(Denial::Errno),
+    }
+}
+
+/// SystemCallErrorNumber=: an errno name or number (1-4095); empty or `kill` resets to the
+/// default (the process is killed with SIGSYS).
 pub fn parse_error_number(value: &str) -> Result<Option<u16>, String> {
     let value = value.trim();
-    if value.is_empty() {
+    if value.is_empty() || value == "kill" {
         return Ok(None);
     }
     syscall::errno(value)
@@ -167,9 +185,11 @@ mod tests {
 
     #[test]
     fn entries_take_their_own_errno_in_deny_lists() {
-        let (f, w) = merged(&["~settimeofday:EACCES @reboot:5"]);
-        assert_eq!(f.names.get("settimeofday"), Some(&Some(13)));
-        assert_eq!(f.names.get("reboot"), Some(&Some(5)));
+        let (f, w) = merged(&["~settimeofday:EACCES @reboot:5 uname:kill sync:0"]);
+        assert_eq!(f.names.get("settimeofday"), Some(&Some(Denial::Errno(13))));
+        assert_eq!(f.names.get("reboot"), Some(&Some(Denial::Errno(5))));
+        assert_eq!(f.names.get("uname"), Some(&Some(Denial::Kill)));
+        assert_eq!(f.names.get("sync"), Some(&Some(Denial::Errno(0))));
         assert!(w.is_empty());
         let (_, w) = merged(&["read:EPERM", "~write:EBOGUS"]);
         assert_eq!(w.len(), 2, "{w:?}");
@@ -187,6 +207,8 @@ mod tests {
     fn error_numbers_and_architectures() {
         assert_eq!(parse_error_number("EPERM"), Ok(Some(1)));
         assert_eq!(parse_error_number(""), Ok(None));
+        assert_eq!(parse_error_number("kill"), Ok(None));
+        assert!(parse_error_number("0").is_err());
         assert!(parse_error_number("EBOGUS").is_err());
         assert_eq!(parse_architectures("native"), Ok(true));
         assert_eq!(parse_architectures(""), Ok(false));
