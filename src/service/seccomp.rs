@@ -17,11 +17,11 @@
 
 use std::collections::BTreeMap;
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, SeccompRule, TargetArch};
 
 use crate::unit::model::ExecContext;
 use crate::unit::syscall_filter::Denial;
-use crate::vocab::syscall::Arch;
+use crate::vocab::syscall::{self, Arch};
 
 /// Why a unit's filter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +62,14 @@ pub fn compile(
     let mut programs: Vec<BpfProgram> = Vec::new();
     match filter.allow_list {
         Some(true) => {
-            let rules = numbers(&mut filter.names.keys());
+            let mut rules = numbers(&mut filter.names.keys());
+            // systemd 252 (since 247): calls outside @known, newer than systemd, fail with
+            // ENOSYS rather than the action, so programs fall back. They pass this program's
+            // list and meet the ENOSYS check put in front of it.
+            let newer = newer_than_systemd(arch, &rules);
+            rules.extend(newer.iter().map(|nr| (i64::from(*nr), Vec::new())));
             let f = SeccompFilter::new(rules, default, SeccompAction::Allow, target)?;
-            programs.push(f.try_into()?);
+            return Ok(vec![finish(arch, f.try_into()?, Some(&newer))]);
         }
         Some(false) => {
             // The names of each distinct action, keyed by the action's return value.
@@ -102,8 +107,19 @@ pub fn compile(
     }
     Ok(programs
         .into_iter()
-        .map(|p| with_x32_check(arch, p))
+        .map(|p| finish(arch, p, None))
         .collect())
+}
+
+/// The numbers of `arch`'s calls that systemd 252's `@known` lacks and `listed` does not hold.
+fn newer_than_systemd(arch: Arch, listed: &BTreeMap<i64, Vec<SeccompRule>>) -> Vec<u32> {
+    arch.calls()
+        .iter()
+        .filter(|(name, nr)| {
+            !syscall::in_known_group(name) && !listed.contains_key(&i64::from(*nr))
+        })
+        .map(|(_, nr)| *nr)
+        .collect()
 }
 
 /// Whether no_new_privs must be set for the filters to install. systemd 252 implies
@@ -116,13 +132,20 @@ pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
     manager_caps & (1 << CAP_SYS_ADMIN) == 0 || uid.is_some_and(|u| u != 0)
 }
 
-/// The program as libc's instructions, with (x86_64) a kill for x32 calls inserted right
-/// after seccompiler's three-instruction architecture check.
-fn with_x32_check(arch: Arch, program: BpfProgram) -> Vec<libc::sock_filter> {
+/// The program as libc's instructions, with checks inserted right after seccompiler's
+/// three-instruction architecture check: on x86_64 a kill for x32 calls (bit 30 set, which
+/// that check cannot tell apart); for an allow list (`enosys`), ENOSYS for numbers above the
+/// architecture's table and for the numbers given.
+fn finish(arch: Arch, program: BpfProgram, enosys: Option<&[u32]>) -> Vec<libc::sock_filter> {
     const BPF_LD_W_ABS: u16 = 0x20;
+    const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
+    const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
     const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
     const BPF_RET_K: u16 = 0x06;
     const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    let ins = |code, jf, k| libc::sock_filter { code, jt: 0, jf, k };
+    // A test of the number, and the return that a match reaches.
+    let check = |jump, nr, ret| [ins(jump, 1, nr), ins(BPF_RET_K, 0, ret)];
     let mut out: Vec<libc::sock_filter> = program
         .iter()
         .map(|i| libc::sock_filter {
@@ -132,29 +155,25 @@ fn with_x32_check(arch: Arch, program: BpfProgram) -> Vec<libc::sock_filter> {
             k: i.k,
         })
         .collect();
-    if arch == Arch::X86_64 && out.len() >= 3 {
-        let x32 = [
-            // seccomp_data.nr is at offset 0.
-            libc::sock_filter {
-                code: BPF_LD_W_ABS,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            },
-            libc::sock_filter {
-                code: BPF_JMP_JGE_K,
-                jt: 0,
-                jf: 1,
-                k: X32_SYSCALL_BIT,
-            },
-            libc::sock_filter {
-                code: BPF_RET_K,
-                jt: 0,
-                jf: 0,
-                k: libc::SECCOMP_RET_KILL_PROCESS,
-            },
-        ];
-        out.splice(3..3, x32);
+    // seccomp_data.nr is at offset 0.
+    let mut checks = vec![ins(BPF_LD_W_ABS, 0, 0)];
+    if arch == Arch::X86_64 {
+        checks.extend(check(
+            BPF_JMP_JGE_K,
+            X32_SYSCALL_BIT,
+            libc::SECCOMP_RET_KILL_PROCESS,
+        ));
+    }
+    if let Some(numbers) = enosys {
+        let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
+        let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
+        checks.extend(check(BPF_JMP_JGT_K, max, nosys));
+        for nr in numbers {
+            checks.extend(check(BPF_JMP_JEQ_K, *nr, nosys));
+        }
+    }
+    if checks.len() > 1 && out.len() >= 3 {
+        out.splice(3..3, checks);
     }
     out
 }
@@ -235,6 +254,43 @@ mod tests {
         // Negative control: unfiltered, the call returns (ENOSYS where x32 is off).
         let out = run(&ExecContext::default(), &[python, "-c", x32_getpid]);
         assert!(out.status.success(), "{out:?}");
+    }
+
+    /// In an allow list, a call newer than systemd 252 (`mseal`, outside @known) and a number
+    /// beyond the table fail with ENOSYS; a known call left out still kills.
+    #[test]
+    fn an_allow_list_answers_newer_calls_with_enosys() {
+        let python = "/usr/bin/python3";
+        if Arch::native().is_none() || !std::path::Path::new(python).exists() {
+            eprintln!("SKIP: the ENOSYS check needs {python}");
+            return;
+        }
+        let Some(mseal) = Arch::native().and_then(|a| a.number("mseal")) else {
+            eprintln!("SKIP: no mseal in this architecture's table");
+            return;
+        };
+        let probe = |nr: u32| {
+            format!(
+                "import ctypes; l = ctypes.CDLL(None, use_errno=True); \
+                 print(l.syscall({nr}, 0, 0, 0), ctypes.get_errno())"
+            )
+        };
+        let e = exec(&["@system-service"], None);
+        for nr in [mseal, 4000] {
+            let out = run(&e, &[python, "-c", &probe(nr)]);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                format!("-1 {}", libc::ENOSYS),
+                "{nr}: {out:?}"
+            );
+        }
+        let syslog = Arch::native().and_then(|a| a.number("syslog")).unwrap_or(0);
+        // syslog(SYSLOG_ACTION_SIZE_BUFFER) is @privileged, known, not listed: killed.
+        let out = run(
+            &e,
+            &[python, "-c", &probe(syslog).replace("0, 0, 0", "10, 0, 0")],
+        );
+        assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{out:?}");
     }
 
     #[test]

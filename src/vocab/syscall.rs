@@ -26,7 +26,8 @@ impl Arch {
         }
     }
 
-    fn table(self) -> &'static [(&'static str, u32)] {
+    /// Every system call of this architecture: (name, number), sorted by name.
+    pub fn calls(self) -> &'static [(&'static str, u32)] {
         match self {
             Arch::X86_64 => X86_64,
             Arch::Aarch64 => AARCH64,
@@ -35,7 +36,7 @@ impl Arch {
 
     /// The number of system call `name` on this architecture (None: it has no such call).
     pub fn number(self, name: &str) -> Option<u32> {
-        let table = self.table();
+        let table = self.calls();
         table
             .binary_search_by(|(n, _)| (*n).cmp(name))
             .ok()
@@ -74,9 +75,14 @@ fn expand(name: &str, out: &mut BTreeSet<&'static str>, seen: &mut BTreeSet<Stri
 pub fn is_known(name: &str) -> bool {
     Arch::X86_64.number(name).is_some()
         || Arch::Aarch64.number(name).is_some()
-        || GROUPS
-            .iter()
-            .any(|(g, m)| *g == "@known" && m.contains(&name))
+        || in_known_group(name)
+}
+
+/// Whether `name` is in systemd 252's `@known` group (the calls it knew when it was built).
+pub fn in_known_group(name: &str) -> bool {
+    GROUPS
+        .iter()
+        .any(|(g, m)| *g == "@known" && m.contains(&name))
 }
 
 /// An errno by name (`EPERM`) or number (`1`), as SystemCallErrorNumber= takes it.
