@@ -17,7 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, SeccompRule, TargetArch};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
 
 use crate::unit::model::ExecContext;
 use crate::unit::syscall_filter::Denial;
@@ -40,7 +43,8 @@ pub fn compile(
     sandboxed: bool,
 ) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
     let filter = &exec.syscall_filter;
-    if !sandboxed || (filter.allow_list.is_none() && !exec.syscall_native_only) {
+    let filtered = filter.allow_list.is_some() || exec.syscall_native_only;
+    if !sandboxed || !(filtered || exec.restrict_realtime) {
         return Ok(Vec::new());
     }
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
@@ -48,6 +52,50 @@ pub fn compile(
         Arch::X86_64 => TargetArch::x86_64,
         Arch::Aarch64 => TargetArch::aarch64,
     };
+    let mut out = Vec::new();
+    if exec.restrict_realtime {
+        out.push(finish(arch, restrict_realtime(arch, target)?, None));
+    }
+    if filtered {
+        out.extend(compile_filter(exec, arch, target)?);
+    }
+    Ok(out)
+}
+
+/// RestrictRealtime=: sched_setscheduler(2) fails with EPERM for every policy but
+/// SCHED_OTHER (0), SCHED_BATCH (3) and SCHED_IDLE (5), as systemd 252 does (it blocks the
+/// policies below the highest permitted one that are not permitted, and every one above, so
+/// SCHED_RESET_ON_FORK combinations too).
+fn restrict_realtime(arch: Arch, target: TargetArch) -> Result<BpfProgram, SeccompError> {
+    const PERMITTED: [u64; 3] = [0, 3, 5];
+    let policy = |op, value| -> Result<SeccompRule, SeccompError> {
+        let cond = SeccompCondition::new(1, SeccompCmpArgLen::Qword, op, value)?;
+        Ok(SeccompRule::new(vec![cond])?)
+    };
+    let mut rules = Vec::new();
+    for p in (0..5).filter(|p| !PERMITTED.contains(p)) {
+        rules.push(policy(SeccompCmpOp::Eq, p)?);
+    }
+    rules.push(policy(SeccompCmpOp::Gt, 5)?);
+    let nr = arch
+        .number("sched_setscheduler")
+        .ok_or(SeccompError::Arch)?;
+    let f = SeccompFilter::new(
+        BTreeMap::from([(i64::from(nr), rules)]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM.unsigned_abs()),
+        target,
+    )?;
+    Ok(f.try_into()?)
+}
+
+/// SystemCallFilter= and SystemCallArchitectures=.
+fn compile_filter(
+    exec: &ExecContext,
+    arch: Arch,
+    target: TargetArch,
+) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
+    let filter = &exec.syscall_filter;
     let default = match exec.syscall_error_number {
         Some(e) => SeccompAction::Errno(u32::from(e)),
         None => SeccompAction::KillProcess,
@@ -291,6 +339,39 @@ mod tests {
             &[python, "-c", &probe(syslog).replace("0, 0, 0", "10, 0, 0")],
         );
         assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{out:?}");
+    }
+
+    /// RestrictRealtime=: a realtime policy fails with EPERM, SCHED_OTHER and SCHED_BATCH work;
+    /// unfiltered, the realtime policy works (this container may set it).
+    #[test]
+    fn restrict_realtime_refuses_realtime_policies() {
+        let chrt = "/usr/bin/chrt";
+        if !std::path::Path::new(chrt).exists() {
+            eprintln!("SKIP: {chrt} is missing");
+            return;
+        }
+        let unfiltered = run(&ExecContext::default(), &[chrt, "-f", "1", "true"]);
+        if !unfiltered.status.success() {
+            eprintln!("SKIP: this container may not set SCHED_FIFO at all: {unfiltered:?}");
+            return;
+        }
+        let e = ExecContext {
+            restrict_realtime: true,
+            ..ExecContext::default()
+        };
+        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(1));
+        for policy in ["-f", "-r"] {
+            let out = run(&e, &[chrt, policy, "1", "true"]);
+            assert!(!out.status.success(), "{policy}: {out:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("Operation not permitted"), "{policy}: {err}");
+        }
+        for policy in ["-o", "-b", "-i"] {
+            let out = run(&e, &[chrt, policy, "0", "true"]);
+            assert!(out.status.success(), "{policy}: {out:?}");
+        }
+        let out = run(&e, &[chrt, "-R", "-f", "1", "true"]);
+        assert!(!out.status.success(), "reset-on-fork: {out:?}");
     }
 
     #[test]

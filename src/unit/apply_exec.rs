@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::DiagnosticKind;
-use super::apply::{Applier, Outcome, choice, opt, why};
+use super::apply::{Applier, Outcome, bool_of, choice, opt, why};
 use super::model::{
     EnvironmentFileRef, ExecContext, KillContext, KillMode, LimitValue, ResourceLimit, Stdio,
     WorkingDirectory,
@@ -246,6 +246,7 @@ impl Applier<'_> {
             "SystemCallErrorNumber" => {
                 e.syscall_error_number = syscall_filter::parse_error_number(v)?;
             }
+            "RestrictRealtime" => e.restrict_realtime = !v.is_empty() && bool_of(v)?,
             "SystemCallArchitectures" => {
                 e.syscall_native_only = syscall_filter::parse_architectures(v)?;
             }

@@ -454,7 +454,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("RestrictFileSystems", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("RestrictNamespaces", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("RestrictNetworkInterfaces", SERVICE | SOCKET | MOUNT | SWAP | SLICE | SCOPE, Ignored),
-    d("RestrictRealtime", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("RestrictRealtime", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("RestrictSUIDSGID", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("ReusePort", SOCKET, Supported),
     d("RootDirectory", SERVICE | SOCKET | MOUNT | SWAP, NotYetSupported),

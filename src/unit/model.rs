@@ -432,6 +432,8 @@ pub struct ExecContext {
     pub syscall_error_number: Option<u16>,
     /// SystemCallArchitectures=native: system calls of other architectures are refused.
     pub syscall_native_only: bool,
+    /// RestrictRealtime=: sched_setscheduler(2) to a realtime policy fails with EPERM.
+    pub restrict_realtime: bool,
     /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
     pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).
