@@ -44,7 +44,7 @@ pub fn compile(
 ) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
     let filter = &exec.syscall_filter;
     let filtered = filter.allow_list.is_some() || exec.syscall_native_only;
-    if !sandboxed || !(filtered || exec.restrict_realtime) {
+    if !sandboxed || !(filtered || exec.restrict_realtime || exec.memory_deny_write_execute) {
         return Ok(Vec::new());
     }
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
@@ -55,6 +55,9 @@ pub fn compile(
     let mut out = Vec::new();
     if exec.restrict_realtime {
         out.push(finish(arch, restrict_realtime(arch, target)?, None));
+    }
+    if exec.memory_deny_write_execute {
+        out.push(finish(arch, deny_write_execute(arch, target)?, None));
     }
     if filtered {
         out.extend(compile_filter(exec, arch, target)?);
@@ -82,6 +85,40 @@ fn restrict_realtime(arch: Arch, target: TargetArch) -> Result<BpfProgram, Secco
         .ok_or(SeccompError::Arch)?;
     let f = SeccompFilter::new(
         BTreeMap::from([(i64::from(nr), rules)]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM.unsigned_abs()),
+        target,
+    )?;
+    Ok(f.try_into()?)
+}
+
+/// MemoryDenyWriteExecute=, as systemd.exec(5) of 252 specifies it: mmap(2) with both
+/// PROT_EXEC and PROT_WRITE, mprotect(2) and pkey_mprotect(2) with PROT_EXEC, and shmat(2)
+/// with SHM_EXEC fail with EPERM.
+fn deny_write_execute(arch: Arch, target: TargetArch) -> Result<BpfProgram, SeccompError> {
+    const PROT_WX: u64 = (libc::PROT_WRITE | libc::PROT_EXEC) as u64;
+    const PROT_X: u64 = libc::PROT_EXEC as u64;
+    const SHM_EXEC: u64 = 0o100000;
+    let mut rules = BTreeMap::new();
+    for (name, mask) in [
+        ("mmap", PROT_WX),
+        ("mprotect", PROT_X),
+        ("pkey_mprotect", PROT_X),
+        ("shmat", SHM_EXEC),
+    ] {
+        let Some(nr) = arch.number(name) else {
+            continue;
+        };
+        let cond = SeccompCondition::new(
+            2,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(mask),
+            mask,
+        )?;
+        rules.insert(i64::from(nr), vec![SeccompRule::new(vec![cond])?]);
+    }
+    let f = SeccompFilter::new(
+        rules,
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM.unsigned_abs()),
         target,
@@ -242,6 +279,17 @@ mod tests {
         e
     }
 
+    const PYTHON: &str = "/usr/bin/python3";
+
+    /// Whether the tool a test needs is here; says SKIP when not.
+    fn present(tool: &str) -> bool {
+        let here = std::path::Path::new(tool).exists();
+        if !here {
+            eprintln!("SKIP: {tool} is missing");
+        }
+        here
+    }
+
     /// Runs `argv` with `exec`'s filters installed the way services get them.
     fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(argv[0]);
@@ -290,9 +338,12 @@ mod tests {
     /// would not list their numbers, so bosun's added check kills them.
     #[test]
     fn x32_calls_are_killed_on_x86_64() {
-        let python = "/usr/bin/python3";
-        if Arch::native() != Some(Arch::X86_64) || !std::path::Path::new(python).exists() {
-            eprintln!("SKIP: x32 check needs x86_64 and {python}");
+        let python = PYTHON;
+        if Arch::native() != Some(Arch::X86_64) {
+            eprintln!("SKIP: x32 calls exist on x86_64 only");
+            return;
+        }
+        if !present(python) {
             return;
         }
         let x32_getpid = "import ctypes; ctypes.CDLL(None).syscall(0x40000000 | 39)";
@@ -308,9 +359,8 @@ mod tests {
     /// beyond the table fail with ENOSYS; a known call left out still kills.
     #[test]
     fn an_allow_list_answers_newer_calls_with_enosys() {
-        let python = "/usr/bin/python3";
-        if Arch::native().is_none() || !std::path::Path::new(python).exists() {
-            eprintln!("SKIP: the ENOSYS check needs {python}");
+        let python = PYTHON;
+        if !present(python) {
             return;
         }
         let Some(mseal) = Arch::native().and_then(|a| a.number("mseal")) else {
@@ -346,8 +396,7 @@ mod tests {
     #[test]
     fn restrict_realtime_refuses_realtime_policies() {
         let chrt = "/usr/bin/chrt";
-        if !std::path::Path::new(chrt).exists() {
-            eprintln!("SKIP: {chrt} is missing");
+        if !present(chrt) {
             return;
         }
         let unfiltered = run(&ExecContext::default(), &[chrt, "-f", "1", "true"]);
@@ -372,6 +421,45 @@ mod tests {
         }
         let out = run(&e, &[chrt, "-R", "-f", "1", "true"]);
         assert!(!out.status.success(), "reset-on-fork: {out:?}");
+    }
+
+    /// MemoryDenyWriteExecute=: a writable and executable mapping, and making a mapping
+    /// executable, fail with EPERM; a writable one works; unfiltered, all work.
+    #[test]
+    fn memory_deny_write_execute_refuses_wx_mappings() {
+        let python = PYTHON;
+        if !present(python) {
+            return;
+        }
+        let probe = "import ctypes, mmap\n\
+            l = ctypes.CDLL(None, use_errno=True)\n\
+            l.mmap.restype = ctypes.c_void_p\n\
+            l.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n\
+            l.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]\n\
+            anon = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS\n\
+            w = l.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE, anon, -1, 0)\n\
+            wx = l.mmap(None, 4096, mmap.PROT_WRITE | mmap.PROT_EXEC, anon, -1, 0)\n\
+            wx = ctypes.get_errno() if wx in (None, 2**64 - 1) else 0\n\
+            x = l.mprotect(ctypes.c_void_p(w), 4096, mmap.PROT_READ | mmap.PROT_EXEC)\n\
+            x = ctypes.get_errno() if x < 0 else 0\n\
+            print(w not in (None, 2**64 - 1), wx, x)\n";
+        let out = run(&ExecContext::default(), &[python, "-c", probe]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "True 0 0",
+            "{out:?}"
+        );
+        let e = ExecContext {
+            memory_deny_write_execute: true,
+            ..ExecContext::default()
+        };
+        let out = run(&e, &[python, "-c", probe]);
+        let eperm = libc::EPERM;
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("True {eperm} {eperm}"),
+            "{out:?}"
+        );
     }
 
     #[test]

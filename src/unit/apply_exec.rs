@@ -247,6 +247,9 @@ impl Applier<'_> {
                 e.syscall_error_number = syscall_filter::parse_error_number(v)?;
             }
             "RestrictRealtime" => e.restrict_realtime = !v.is_empty() && bool_of(v)?,
+            "MemoryDenyWriteExecute" => {
+                e.memory_deny_write_execute = !v.is_empty() && bool_of(v)?;
+            }
             "SystemCallArchitectures" => {
                 e.syscall_native_only = syscall_filter::parse_architectures(v)?;
             }

@@ -343,7 +343,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("MaxConnections", SOCKET, Supported),
     d("MaxConnectionsPerSource", SOCKET, Supported),
     d("MemoryAccounting", SERVICE | SOCKET | MOUNT | SWAP | SLICE | SCOPE, Ignored),
-    d("MemoryDenyWriteExecute", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("MemoryDenyWriteExecute", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("MemoryHigh", SERVICE | SOCKET | MOUNT | SWAP | SLICE | SCOPE, Ignored),
     d("MemoryKSM", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("MemoryLimit", SERVICE | SOCKET | MOUNT | SWAP | SLICE | SCOPE, Ignored),

@@ -434,6 +434,8 @@ pub struct ExecContext {
     pub syscall_native_only: bool,
     /// RestrictRealtime=: sched_setscheduler(2) to a realtime policy fails with EPERM.
     pub restrict_realtime: bool,
+    /// MemoryDenyWriteExecute=: writable-and-executable mappings fail with EPERM.
+    pub memory_deny_write_execute: bool,
     /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
     pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).
