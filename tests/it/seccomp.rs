@@ -64,7 +64,14 @@ fn a_deny_list_fails_clock_calls_with_the_errno_it_names() {
         "control.service",
         &body("control", "").replace("date -s", ": date -s"),
     );
-    let Some(pid1) = boot_until_written(&f, &["filtered", "control"]) else {
+    // RestrictRealtime= and MemoryDenyWriteExecute= from a unit file: one program each.
+    f.unit(
+        "extras.service",
+        "[Service]\nType=oneshot\nRemainAfterExit=yes\nRestrictRealtime=yes\n\
+         MemoryDenyWriteExecute=true\nExecStart=/bin/sh -c 'chrt -f 1 true 2>@S@/extras.chrt; \
+         grep ^Seccomp /proc/self/status >@S@/extras.tmp; mv @S@/extras.tmp @S@/extras.status'\n",
+    );
+    let Some(pid1) = boot_until_written(&f, &["filtered", "control", "extras"]) else {
         return;
     };
     let date = f.read("filtered.date");
@@ -85,6 +92,14 @@ fn a_deny_list_fails_clock_calls_with_the_errno_it_names() {
         Some(base + 1),
         "{filtered} against {control}"
     );
+    let extras = f.read("extras.status");
+    assert_eq!(
+        field(&extras, "Seccomp_filters:"),
+        Some(base + 2),
+        "{extras}"
+    );
+    let chrt = f.read("extras.chrt");
+    assert!(chrt.contains("Operation not permitted"), "{chrt}");
     stop(pid1);
 }
 
