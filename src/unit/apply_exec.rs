@@ -251,7 +251,11 @@ impl Applier<'_> {
                 e.memory_deny_write_execute = !v.is_empty() && bool_of(v)?;
             }
             "SystemCallArchitectures" => {
-                e.syscall_native_only = syscall_filter::parse_architectures(v)?;
+                let (native, warnings) = syscall_filter::parse_architectures(v);
+                e.syscall_native_only = native;
+                for warning in warnings {
+                    self.report(DiagnosticKind::ValueWarning, warning);
+                }
             }
             "IgnoreSIGPIPE" => e.ignore_sigpipe = opt(v, value::parse_bool)?,
             "Nice" => {

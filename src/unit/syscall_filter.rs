@@ -117,26 +117,27 @@ pub fn parse_error_number(value: &str) -> Result<Option<u16>, String> {
 }
 
 /// SystemCallArchitectures=: whether the list restricts the process to the native
-/// architecture. bosun has tables for its own architecture only, so `native` and the native
-/// architecture's own name (`x86-64`, `arm64`) are all it can allow; other names are refused.
-pub fn parse_architectures(value: &str) -> Result<bool, String> {
+/// architecture (an empty value resets), and a warning for each other architecture named.
+/// bosun's filters admit the native architecture only (`native`, or its own name: `x86-64`,
+/// `arm64`): calls through any other ABI are refused, stricter than systemd, which would admit
+/// the architectures listed; the unit still runs, as the list takes nothing from the native ABI.
+pub fn parse_architectures(value: &str) -> (bool, Vec<String>) {
     let native = match std::env::consts::ARCH {
         "x86_64" => "x86-64",
         "aarch64" => "arm64",
         other => other,
     };
-    if value.trim().is_empty() {
-        return Ok(false);
-    }
-    for word in value.split_whitespace() {
-        if word != "native" && word != native {
-            return Err(format!(
-                "architecture {word:?}: bosun filters system calls of the native architecture \
-                 ({native}) only"
-            ));
-        }
-    }
-    Ok(true)
+    let warnings = value
+        .split_whitespace()
+        .filter(|w| *w != "native" && *w != native)
+        .map(|w| {
+            format!(
+                "architecture {w}: bosun admits system calls of the native architecture \
+                 ({native}) only, those of {w} are refused"
+            )
+        })
+        .collect();
+    (!value.trim().is_empty(), warnings)
 }
 
 #[cfg(test)]
@@ -210,8 +211,9 @@ mod tests {
         assert_eq!(parse_error_number("kill"), Ok(None));
         assert!(parse_error_number("0").is_err());
         assert!(parse_error_number("EBOGUS").is_err());
-        assert_eq!(parse_architectures("native"), Ok(true));
-        assert_eq!(parse_architectures(""), Ok(false));
-        assert!(parse_architectures("native x32").is_err());
+        assert_eq!(parse_architectures("native"), (true, Vec::new()));
+        assert_eq!(parse_architectures(""), (false, Vec::new()));
+        let (native, warnings) = parse_architectures("native x32");
+        assert!(native && warnings.len() == 1 && warnings[0].contains("x32"));
     }
 }
