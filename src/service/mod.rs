@@ -8,6 +8,7 @@ pub mod environment;
 pub mod keeper;
 pub mod listen;
 pub mod notify;
+pub mod privs;
 pub mod procs;
 pub mod spawn;
 pub mod spec;

@@ -89,6 +89,13 @@ pub enum SpawnError {
         #[source]
         source: io::Error,
     },
+    #[error("{}: failed to set up privileges (exit status {status})", path.display())]
+    Privileges {
+        path: PathBuf,
+        status: i32,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot create a pipe")]
     Pipe(#[source] nix::Error),
     #[error("cannot hand over the socket")]
@@ -100,7 +107,9 @@ impl SpawnError {
     pub fn errno(&self) -> i32 {
         match self {
             SpawnError::NotFound { .. } => libc::ENOENT,
-            SpawnError::Exec { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            SpawnError::Exec { source, .. } | SpawnError::Privileges { source, .. } => {
+                source.raw_os_error().unwrap_or(libc::EIO)
+            }
             SpawnError::UnknownUser { .. } | SpawnError::UnknownGroup { .. } => libc::ESRCH,
             _ => libc::EIO,
         }
@@ -132,6 +141,7 @@ impl SpawnError {
                 _ => 241, // CONFIGURATION_DIRECTORY
             },
             SpawnError::Credential { .. } | SpawnError::CredentialSource { .. } => 243,
+            SpawnError::Privileges { status, .. } => *status,
             SpawnError::OpenStream { setting, .. } => match *setting {
                 "StandardInput" => 208,
                 "StandardOutput" => 209,
@@ -375,7 +385,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     let mut warnings = Vec::new();
     let exec = launch.exec;
     // `+` and `!` both leave User=/Group=/SupplementaryGroups= unapplied (systemd.service(5)
-    // "Special executable prefixes"); bosun applies no other sandboxing `+` would lift. `!!`
+    // "Special executable prefixes"); `+` also lifts the privilege steps below. `!!`
     // is `!` only on a kernel without ambient capabilities, which bosun does not run on.
     let privileged = command.flags.full_privileges || command.flags.no_setuid;
 
@@ -404,7 +414,11 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     };
 
     let identity = if privileged { None } else { launch.identity };
-    let caps = effective_capabilities();
+    // `+` lifts every sandboxing step; `!` only the uid change.
+    let privileges = (!command.flags.full_privileges)
+        .then(|| super::privs::plan(exec, identity.map(|id| id.uid)))
+        .flatten();
+    let caps = super::privs::own_capabilities("CapEff");
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let setup = ChildSetup {
         keeper: None,
@@ -441,13 +455,22 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         chdir: working_directory(exec, identity),
         pass_fds,
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
+        privileges,
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.
-    let exec_failure = |failure: child::ExecFailure| SpawnError::Exec {
-        path: failure.program,
-        source: failure.source,
-    };
+    let exec_failure =
+        |failure: child::ExecFailure| match crate::sys::setup_failure(&failure.source) {
+            Some((status, source)) => SpawnError::Privileges {
+                path: failure.program,
+                status,
+                source,
+            },
+            None => SpawnError::Exec {
+                path: failure.program,
+                source: failure.source,
+            },
+        };
     // An init script keeps PID 1 as its parent, as under systemd: the LSB functions of Debian
     // (/lib/lsb/init-functions.d/40-systemd) and Fedora hand a script whose parent is not
     // PID 1 over to `systemctl` (which would wait for the job running the script).
@@ -681,18 +704,6 @@ fn show_limit(v: u64) -> String {
 
 const CAP_SYS_NICE: u32 = 23;
 const CAP_SYS_RESOURCE: u32 = 24;
-
-/// bosun's effective capability set, as a bit mask (from /proc/self/status; 0 if unreadable).
-fn effective_capabilities() -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        })
-        .unwrap_or(0)
-}
 
 /// bosun's nice value (field 19 of /proc/self/stat; nix has no getpriority wrapper).
 fn current_nice() -> i32 {

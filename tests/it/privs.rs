@@ -1,0 +1,266 @@
+//! Issue 21, privileges: NoNewPrivileges=, CapabilityBoundingSet=, AmbientCapabilities= and
+//! SecureBits= as bosun (PID 1) applies them, judged by the service's own
+//! /proc/self/status and by what it can do (bind port 80 as nobody, gain root through a
+//! setuid binary), each beside a negative control; and a container without CAP_SETPCAP,
+//! where a bounding set that must shrink fails the unit with 218/CAPABILITIES as in systemd 252.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use crate::fixtures::{Fixture, stop};
+use crate::harness::{PYTHON, Pid1, bosun, systemctl_in, wait_until};
+
+const T: Duration = Duration::from_secs(60);
+
+/// A oneshot unit whose process records the status lines of /proc/self/status that matter
+/// here in `@S@/NAME.status`, with `extra` lines in its [Service] section.
+fn recorder(f: &Fixture, name: &str, extra: &str) {
+    f.unit(
+        &format!("{name}.service"),
+        &format!(
+            "[Service]\nType=oneshot\n{extra}\n\
+             ExecStart=/bin/sh -c 'grep -E \"^(NoNewPrivs|Cap[A-Za-z]+|Uid):\" /proc/self/status > @S@/{name}.tmp; mv @S@/{name}.tmp @S@/{name}.status'\n"
+        ),
+    );
+}
+
+/// The recorded fields of `name`, once it wrote them.
+fn status(f: &Fixture, pid1: &Pid1, name: &str) -> HashMap<String, String> {
+    let file = format!("{name}.status");
+    assert!(
+        wait_until(T, || f.exists(&file)),
+        "{name}: {}",
+        pid1.stderr_now()
+    );
+    f.lines(&file)
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+fn mask(fields: &HashMap<String, String>, key: &str) -> u64 {
+    u64::from_str_radix(&fields[key], 16).unwrap()
+}
+
+/// Our own set of that name (the test runs as root with every capability PID 1 gets).
+fn own(key: &str) -> u64 {
+    let text = fs::read_to_string("/proc/self/status").unwrap();
+    let hex = text
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .unwrap();
+    u64::from_str_radix(hex.trim(), 16).unwrap()
+}
+
+const CHOWN: u64 = 1 << 0;
+const SETPCAP: u64 = 1 << 8;
+const NET_BIND_SERVICE: u64 = 1 << 10;
+
+#[test]
+fn no_new_privileges_and_the_bounding_set_are_in_force() {
+    let f = Fixture::new("privs-bounding");
+    recorder(
+        &f,
+        "confined",
+        "NoNewPrivileges=yes\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_CHOWN CAP_BOGUS",
+    );
+    recorder(
+        &f,
+        "inverted",
+        "CapabilityBoundingSet=~CAP_CHOWN\nCapabilityBoundingSet=~CAP_NET_BIND_SERVICE",
+    );
+    recorder(
+        &f,
+        "emptied",
+        "CapabilityBoundingSet=CAP_CHOWN\nCapabilityBoundingSet=",
+    );
+    recorder(
+        &f,
+        "plus",
+        "NoNewPrivileges=yes\nCapabilityBoundingSet=CAP_CHOWN\nExecStartPre=+/bin/sh -c 'grep -E \"^(NoNewPrivs|CapBnd):\" /proc/self/status > @S@/pre.tmp; mv @S@/pre.tmp @S@/plus-pre.status'",
+    );
+    // Negative control: nothing asked, nothing changed.
+    recorder(&f, "control", "");
+    let Some(pid1) = f.boot() else { return };
+    let bounding = own("CapBnd");
+    let confined = status(&f, &pid1, "confined");
+    assert_eq!(confined["NoNewPrivs"], "1");
+    assert_eq!(
+        mask(&confined, "CapBnd"),
+        bounding & (CHOWN | NET_BIND_SERVICE)
+    );
+    let inverted = status(&f, &pid1, "inverted");
+    assert_eq!(
+        mask(&inverted, "CapBnd"),
+        bounding & !CHOWN & !NET_BIND_SERVICE
+    );
+    assert_eq!(inverted["NoNewPrivs"], "0");
+    assert_eq!(mask(&status(&f, &pid1, "emptied"), "CapBnd"), 0);
+    // `+` lifts the sandbox for its own command only.
+    let plus = status(&f, &pid1, "plus");
+    assert_eq!(plus["NoNewPrivs"], "1");
+    let pre = status(&f, &pid1, "plus-pre");
+    assert_eq!(pre["NoNewPrivs"], "0");
+    assert_eq!(mask(&pre, "CapBnd"), bounding);
+    let control = status(&f, &pid1, "control");
+    assert_eq!(control["NoNewPrivs"], "0");
+    assert_eq!(mask(&control, "CapBnd"), bounding);
+    // The unknown name is warned about with the file and line, as systemd does.
+    let err = stop(pid1).stderr;
+    assert!(
+        err.contains("confined.service:5") && err.contains("CAP_BOGUS"),
+        "{err}"
+    );
+}
+
+/// AmbientCapabilities=CAP_NET_BIND_SERVICE lets User=nobody bind port 80; without it the
+/// same program is refused.
+#[test]
+fn ambient_capabilities_let_nobody_bind_port_80() {
+    let f = Fixture::new("privs-ambient");
+    let bind = f.script(
+        "bind.py",
+        "import socket, sys\n\
+         s = socket.socket()\n\
+         try:\n    s.bind(('127.0.0.1', 80)); r = 'bound'\n\
+         except OSError as e:\n    r = 'refused %d' % e.errno\n\
+         open(sys.argv[1] + '.tmp', 'w').write(r)\n\
+         import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n",
+    );
+    for (name, extra) in [
+        ("ambient", "AmbientCapabilities=CAP_NET_BIND_SERVICE\n"),
+        ("plain", ""),
+    ] {
+        f.unit(
+            &format!("{name}.service"),
+            &format!(
+                "[Service]\nType=oneshot\nUser=nobody\n{extra}\
+                 ExecStart={PYTHON} {bind} @S@/{name}.bind\n\
+                 ExecStart=/bin/sh -c 'grep -E \"^(NoNewPrivs|Cap[A-Za-z]+|Uid):\" /proc/self/status > @S@/{name}.tmp; mv @S@/{name}.tmp @S@/{name}.status'\n"
+            ),
+        );
+    }
+    let Some(pid1) = Pid1::bosun()
+        .env("BOSUN_ROOT", &f.root)
+        .private_network()
+        .setup("sysctl -qw net.ipv4.ip_unprivileged_port_start=1024")
+        .start()
+    else {
+        return;
+    };
+    let ambient = status(&f, &pid1, "ambient");
+    assert!(ambient["Uid"].starts_with("65534"), "{ambient:?}");
+    assert_eq!(mask(&ambient, "CapAmb"), NET_BIND_SERVICE);
+    assert_eq!(f.read("ambient.bind"), "bound", "{}", pid1.stderr_now());
+    let plain = status(&f, &pid1, "plain");
+    assert_eq!(mask(&plain, "CapAmb"), 0);
+    assert_eq!(
+        f.read("plain.bind"),
+        format!("refused {}", libc::EACCES),
+        "{}",
+        pid1.stderr_now()
+    );
+    stop(pid1);
+}
+
+/// A setuid-root program run by nobody under NoNewPrivileges=yes keeps nobody's identity;
+/// without it (negative control) it runs with euid 0.
+#[test]
+fn a_setuid_binary_gains_nothing_under_no_new_privileges() {
+    let f = Fixture::new("privs-suid");
+    let id = f.state.join("suid-id");
+    fs::copy("/usr/bin/id", &id).unwrap();
+    fs::set_permissions(&id, fs::Permissions::from_mode(0o4755)).unwrap();
+    for (name, extra) in [("nnp", "NoNewPrivileges=yes\n"), ("free", "")] {
+        f.unit(
+            &format!("{name}.service"),
+            &format!(
+                "[Service]\nType=oneshot\nUser=nobody\n{extra}\
+                 ExecStart=/bin/sh -c '{} > @S@/{name}.tmp; mv @S@/{name}.tmp @S@/{name}.id'\n",
+                id.display()
+            ),
+        );
+    }
+    let Some(pid1) = f.boot() else { return };
+    assert!(
+        wait_until(T, || f.exists("nnp.id") && f.exists("free.id")),
+        "{}",
+        pid1.stderr_now()
+    );
+    let (nnp, free) = (f.read("nnp.id"), f.read("free.id"));
+    assert!(
+        free.contains("euid=0"),
+        "setuid not honoured at all here: {free}"
+    );
+    assert!(
+        !nnp.contains("euid=0") && nnp.starts_with("uid=65534"),
+        "{nnp}"
+    );
+    stop(pid1);
+}
+
+/// SecureBits= reaches the program (noroot: root's exec gains no capability from its uid; the
+/// bits are visible to the program through its exec: keep-caps is cleared by exec, the others
+/// stay).
+#[test]
+fn secure_bits_are_set() {
+    let f = Fixture::new("privs-securebits");
+    recorder(&f, "noroot", "SecureBits=noroot noroot-locked");
+    recorder(&f, "control", "");
+    let Some(pid1) = f.boot() else { return };
+    // noroot: a root program gets no capability from being root.
+    let noroot = status(&f, &pid1, "noroot");
+    assert_eq!(mask(&noroot, "CapEff"), 0, "{noroot:?}");
+    assert_eq!(mask(&noroot, "CapPrm"), 0, "{noroot:?}");
+    let control = status(&f, &pid1, "control");
+    assert_ne!(mask(&control, "CapEff"), 0);
+    stop(pid1);
+}
+
+/// In a container without CAP_SETPCAP, a bounding set that would have to shrink fails the
+/// unit with 218/CAPABILITIES (systemd 252: the drop fails with EPERM); one that keeps
+/// everything the container has starts (a capability already gone needs no drop).
+#[test]
+fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
+    let f = Fixture::new("privs-nosetpcap");
+    recorder(&f, "shrink", "CapabilityBoundingSet=CAP_CHOWN");
+    recorder(&f, "keepall", "CapabilityBoundingSet=~CAP_SETPCAP");
+    let Some(pid1) = Pid1::program("setpriv")
+        .args(["--bounding-set", "-setpcap", "--"])
+        .arg(bosun())
+        .env("BOSUN_ROOT", &f.root)
+        .start()
+    else {
+        return;
+    };
+    let keepall = status(&f, &pid1, "keepall");
+    assert_eq!(mask(&keepall, "CapBnd") & SETPCAP, 0);
+    assert_eq!(mask(&keepall, "CapBnd"), own("CapBnd") & !SETPCAP);
+    let show = |p: &str| {
+        systemctl_in(
+            pid1.pid(),
+            &f.root,
+            &["show", "-p", p, "--value", "shrink.service"],
+        )
+        .0
+        .trim()
+        .to_owned()
+    };
+    // The child never ran the command: the unit failed as a process exiting with 218 does.
+    assert!(
+        wait_until(T, || show("Result") == "exit-code"),
+        "{} {}",
+        show("Result"),
+        pid1.stderr_now()
+    );
+    assert!(
+        pid1.stderr_now().contains("exit status 218"),
+        "{}",
+        pid1.stderr_now()
+    );
+    assert!(!f.exists("shrink.status"));
+    stop(pid1);
+}
