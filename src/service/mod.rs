@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod child;
 pub mod environment;
 pub mod keeper;
+pub mod limits;
 pub mod listen;
 pub mod notify;
 pub mod privs;

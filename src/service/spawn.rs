@@ -19,7 +19,6 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio as StdStdio;
 
-use nix::sys::resource::{Resource, getrlimit};
 use nix::unistd::{Gid, Group, Uid, User};
 
 use super::child::{self, ChildSpec, Environment};
@@ -27,7 +26,7 @@ use crate::sys::{ChildSetup, Credentials};
 use crate::unit::ExecCommand;
 use crate::unit::envfile::{EnvFileError, read_env_files};
 use crate::unit::exec::resolve_executable;
-use crate::unit::model::{ExecContext, LimitValue, Stdio, WorkingDirectory};
+use crate::unit::model::{ExecContext, Stdio, WorkingDirectory};
 
 /// systemd's PATH for services (the manager's default).
 pub const SERVICE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -425,7 +424,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
         take_terminal: false,
-        limits: limits(exec, caps & (1 << CAP_SYS_RESOURCE) != 0, &mut warnings),
+        limits: super::limits::limits(exec, caps & (1 << CAP_SYS_RESOURCE) != 0, &mut warnings),
         nice: exec.nice.filter(|&n| {
             let ok = n >= current_nice() || caps & (1 << CAP_SYS_NICE) != 0;
             if !ok {
@@ -637,69 +636,6 @@ fn working_directory(exec: &ExecContext, identity: Option<&Identity>) -> Option<
     CString::new(path.as_os_str().as_bytes())
         .ok()
         .map(|c| (c, *missing_ok))
-}
-
-/// The resource named by a Limit*= suffix.
-fn resource(name: &str) -> Option<Resource> {
-    Some(match name {
-        "CPU" => Resource::RLIMIT_CPU,
-        "FSIZE" => Resource::RLIMIT_FSIZE,
-        "DATA" => Resource::RLIMIT_DATA,
-        "STACK" => Resource::RLIMIT_STACK,
-        "CORE" => Resource::RLIMIT_CORE,
-        "RSS" => Resource::RLIMIT_RSS,
-        "NOFILE" => Resource::RLIMIT_NOFILE,
-        "AS" => Resource::RLIMIT_AS,
-        "NPROC" => Resource::RLIMIT_NPROC,
-        "MEMLOCK" => Resource::RLIMIT_MEMLOCK,
-        "LOCKS" => Resource::RLIMIT_LOCKS,
-        "SIGPENDING" => Resource::RLIMIT_SIGPENDING,
-        "MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
-        "NICE" => Resource::RLIMIT_NICE,
-        "RTPRIO" => Resource::RLIMIT_RTPRIO,
-        "RTTIME" => Resource::RLIMIT_RTTIME,
-        _ => return None,
-    })
-}
-
-/// The setrlimit calls for Limit*=, with hard limits above ours clamped (and said so) when we
-/// lack CAP_SYS_RESOURCE to raise them.
-fn limits(
-    exec: &ExecContext,
-    can_raise: bool,
-    warnings: &mut Vec<String>,
-) -> Vec<(Resource, u64, u64)> {
-    let value = |v: LimitValue| match v {
-        LimitValue::Value(n) => n,
-        LimitValue::Infinity => libc::RLIM_INFINITY,
-    };
-    let mut out = Vec::new();
-    for (name, limit) in &exec.limits {
-        let Some(res) = resource(name) else { continue };
-        let (mut soft, mut hard) = (value(limit.soft), value(limit.hard));
-        if let Ok((_, current_hard)) = getrlimit(res)
-            && hard > current_hard
-            && !can_raise
-        {
-            warnings.push(format!(
-                "Limit{name}={}: above this container's hard limit {current_hard}, which only \
-                 CAP_SYS_RESOURCE may raise; using {current_hard}",
-                show_limit(hard)
-            ));
-            hard = current_hard;
-            soft = soft.min(hard);
-        }
-        out.push((res, soft, hard));
-    }
-    out
-}
-
-fn show_limit(v: u64) -> String {
-    if v == libc::RLIM_INFINITY {
-        "infinity".to_owned()
-    } else {
-        v.to_string()
-    }
 }
 
 const CAP_SYS_NICE: u32 = 23;

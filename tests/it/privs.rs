@@ -80,7 +80,7 @@ fn no_new_privileges_and_the_bounding_set_are_in_force() {
     recorder(
         &f,
         "plus",
-        "NoNewPrivileges=yes\nCapabilityBoundingSet=CAP_CHOWN\nExecStartPre=+/bin/sh -c 'grep -E \"^(NoNewPrivs|CapBnd):\" /proc/self/status > @S@/pre.tmp; mv @S@/pre.tmp @S@/plus-pre.status'",
+        "NoNewPrivileges=yes\nCapabilityBoundingSet=CAP_CHOWN\nExecStartPre=+/bin/sh -c 'grep -E \"^(NoNewPrivs|CapBnd):\" /proc/self/status > @S@/pre.tmp; mv @S@/pre.tmp @S@/plus-pre.status'\nExecStartPost=!/bin/sh -c 'grep -E \"^(NoNewPrivs|CapBnd):\" /proc/self/status > @S@/post.tmp; mv @S@/post.tmp @S@/bang-post.status'",
     );
     // Negative control: nothing asked, nothing changed.
     recorder(&f, "control", "");
@@ -105,6 +105,10 @@ fn no_new_privileges_and_the_bounding_set_are_in_force() {
     let pre = status(&f, &pid1, "plus-pre");
     assert_eq!(pre["NoNewPrivs"], "0");
     assert_eq!(mask(&pre, "CapBnd"), bounding);
+    // `!` lifts only the user switch: the privilege steps stay.
+    let bang = status(&f, &pid1, "bang-post");
+    assert_eq!(bang["NoNewPrivs"], "1");
+    assert_eq!(mask(&bang, "CapBnd"), bounding & CHOWN);
     let control = status(&f, &pid1, "control");
     assert_eq!(control["NoNewPrivs"], "0");
     assert_eq!(mask(&control, "CapBnd"), bounding);
