@@ -21,17 +21,20 @@ const SECURE_BITS: [(&str, u32); 6] = [
     ("keep-caps-locked", 1 << 5),
 ];
 
-/// One CapabilityBoundingSet=/AmbientCapabilities= line merged into `set`, as systemd.exec(5)
-/// says: the empty string resets to the empty set; a `~` line lists what is not in the set;
-/// lines are merged by OR, `~` lines by AND; the first assignment replaces the default. Returns
-/// the words that name no capability (ignored).
-pub fn merge_capabilities(set: &mut Option<u64>, text: &str) -> Vec<String> {
+/// One CapabilityBoundingSet=/AmbientCapabilities= line merged into `set`, whose default is
+/// `initial` (every capability for the bounding set, none for the ambient set), as systemd 252
+/// merges them (measured with its `systemd-analyze security --offline`; systemd.exec(5) says
+/// the same): while the set is at its default a line replaces it (`~X`: all but X); after
+/// that plain lines are merged by OR and `~` lines by AND; the empty string resets the set to
+/// empty and `~` alone to every capability. Returns the words that name no capability
+/// (ignored, the rest of the line applied).
+pub fn merge_capabilities(set: &mut Option<u64>, initial: u64, text: &str) -> Vec<String> {
     let (invert, list) = match text.strip_prefix('~') {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    if !invert && list.trim().is_empty() {
-        *set = Some(0);
+    if list.trim().is_empty() {
+        *set = Some(if invert { ALL_CAPABILITIES } else { 0 });
         return Vec::new();
     }
     let mut mask = 0u64;
@@ -42,11 +45,12 @@ pub fn merge_capabilities(set: &mut Option<u64>, text: &str) -> Vec<String> {
             None => unknown.push(word.to_owned()),
         }
     }
-    *set = Some(match (*set, invert) {
-        (None, false) => mask,
-        (None, true) => ALL_CAPABILITIES & !mask,
-        (Some(old), false) => old | mask,
-        (Some(old), true) => old & !mask,
+    let current = set.unwrap_or(initial);
+    *set = Some(match (current == initial, invert) {
+        (true, false) => mask,
+        (true, true) => ALL_CAPABILITIES & !mask,
+        (false, false) => current | mask,
+        (false, true) => current & !mask,
     });
     unknown
 }
@@ -83,8 +87,8 @@ impl Applier<'_> {
                 p.no_new_privileges = opt(v, value::parse_bool)?.unwrap_or(false);
                 return Ok(true);
             }
-            "CapabilityBoundingSet" => merge_capabilities(&mut p.bounding_set, v),
-            "AmbientCapabilities" => merge_capabilities(&mut p.ambient, v),
+            "CapabilityBoundingSet" => merge_capabilities(&mut p.bounding_set, ALL_CAPABILITIES, v),
+            "AmbientCapabilities" => merge_capabilities(&mut p.ambient, 0, v),
             "SecureBits" => merge_secure_bits(&mut p.secure_bits, v),
             _ => return Ok(false),
         };
@@ -107,13 +111,17 @@ mod tests {
     use super::*;
     use crate::vocab::capability::bit;
 
-    fn caps(lines: &[&str]) -> (Option<u64>, Vec<String>) {
+    fn merged(initial: u64, lines: &[&str]) -> (Option<u64>, Vec<String>) {
         let mut set = None;
         let mut unknown = Vec::new();
         for l in lines {
-            unknown.extend(merge_capabilities(&mut set, l));
+            unknown.extend(merge_capabilities(&mut set, initial, l));
         }
         (set, unknown)
+    }
+
+    fn caps(lines: &[&str]) -> (Option<u64>, Vec<String>) {
+        merged(ALL_CAPABILITIES, lines)
     }
 
     #[test]
@@ -146,6 +154,28 @@ mod tests {
             Some(bind)
         );
         assert_eq!(caps(&["~"]).0, Some(ALL_CAPABILITIES));
+        // What systemd 252's `systemd-analyze security --offline` shows for the same lines.
+        let admin = bit(21);
+        assert_eq!(caps(&["", "~CAP_CHOWN"]).0, Some(0));
+        assert_eq!(caps(&["CAP_CHOWN", "~"]).0, Some(ALL_CAPABILITIES));
+        assert_eq!(caps(&["~", "CAP_CHOWN"]).0, Some(chown));
+        assert_eq!(
+            caps(&["~CAP_SYS_ADMIN", "CAP_SYS_ADMIN"]).0,
+            Some(ALL_CAPABILITIES)
+        );
+        assert_eq!(
+            caps(&["CAP_SYS_ADMIN CAP_CHOWN", "~CAP_SYS_ADMIN"]).0,
+            Some(chown)
+        );
+        // The ambient set starts empty: a first `~` line replaces it.
+        assert_eq!(
+            merged(0, &["~CAP_SYS_ADMIN"]).0,
+            Some(ALL_CAPABILITIES & !admin)
+        );
+        assert_eq!(
+            merged(0, &["CAP_CHOWN", "CAP_SYS_ADMIN"]).0,
+            Some(chown | admin)
+        );
         let (set, unknown) = caps(&["CAP_CHOWN CAP_FROBNICATE"]);
         assert_eq!(set, Some(chown));
         assert_eq!(unknown, ["CAP_FROBNICATE"]);
