@@ -67,7 +67,11 @@ pub fn plan(exec: &ExecContext, new_uid: Option<u32>) -> Option<Privileges> {
     // Capabilities the kernel does not know are ignored; those not in bosun's bounding set
     // are already gone (252 tolerates a failed drop of one it does not hold).
     let bounding_drop = p.bounding_set.map_or(0, |keep| bounding & known & !keep);
-    let ambient = p.ambient.unwrap_or(0) & known;
+    // An ambient capability outside the bounding set left after the cut is left out (with
+    // a debug message only), as systemd does since v246 (capability_ambient_set_apply():
+    // systemd pull request 15959): a container without CAP_IPC_LOCK still starts mariadb's
+    // unit (AmbientCapabilities=CAP_IPC_LOCK).
+    let ambient = p.ambient.unwrap_or(0) & known & bounding & !bounding_drop;
     let new_inheritable = (inheritable & !bounding_drop) | ambient;
     let keep_caps = ambient != 0 && new_uid.is_some_and(|uid| uid != 0);
     let steps = Privileges {
