@@ -58,6 +58,7 @@ fn own(key: &str) -> u64 {
 const CHOWN: u64 = 1 << 0;
 const SETPCAP: u64 = 1 << 8;
 const NET_BIND_SERVICE: u64 = 1 << 10;
+const SYS_ADMIN: u64 = 1 << 21;
 
 #[test]
 fn no_new_privileges_and_the_bounding_set_are_in_force() {
@@ -84,6 +85,8 @@ fn no_new_privileges_and_the_bounding_set_are_in_force() {
     );
     // Negative control: nothing asked, nothing changed.
     recorder(&f, "control", "");
+    // DynamicUser= implies NoNewPrivileges= only without CAP_SYS_ADMIN, which root has here.
+    recorder(&f, "dynamic", "DynamicUser=yes");
     let Some(pid1) = f.boot() else { return };
     let bounding = own("CapBnd");
     let confined = status(&f, &pid1, "confined");
@@ -111,6 +114,7 @@ fn no_new_privileges_and_the_bounding_set_are_in_force() {
     assert_eq!(mask(&bang, "CapBnd"), bounding & CHOWN);
     let control = status(&f, &pid1, "control");
     assert_eq!(control["NoNewPrivs"], "0");
+    assert_eq!(status(&f, &pid1, "dynamic")["NoNewPrivs"], "0");
     assert_eq!(mask(&control, "CapBnd"), bounding);
     // The unknown name is warned about with the file and line, as systemd does.
     let err = stop(pid1).stderr;
@@ -224,9 +228,11 @@ fn secure_bits_are_set() {
     stop(pid1);
 }
 
-/// In a container without CAP_SETPCAP, a bounding set that would have to shrink fails the
-/// unit with 218/CAPABILITIES (systemd 252: the drop fails with EPERM); one that keeps
-/// everything the container has starts (a capability already gone needs no drop).
+/// In a container without CAP_SETPCAP (and CAP_SYS_ADMIN), a bounding set that would have to
+/// shrink fails the unit with 218/CAPABILITIES (systemd 252: the drop fails with EPERM), and
+/// so does SecureBits=; one that keeps everything the container has starts (a capability
+/// already gone needs no drop); ambient capabilities the container lacks are left out;
+/// DynamicUser= implies NoNewPrivileges=.
 #[test]
 fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     let f = Fixture::new("privs-nosetpcap");
@@ -241,8 +247,11 @@ fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     );
     // SecureBits= needs CAP_SETPCAP in the effective set: 252 cannot gain it, 218.
     recorder(&f, "securebits", "SecureBits=noroot");
+    // Without CAP_SYS_ADMIN, DynamicUser= implies NoNewPrivileges= (the control, with it, is
+    // in no_new_privileges_and_the_bounding_set_are_in_force).
+    recorder(&f, "dynamic", "DynamicUser=yes");
     let Some(pid1) = Pid1::program("setpriv")
-        .args(["--bounding-set", "-setpcap", "--"])
+        .args(["--bounding-set", "-setpcap,-sys_admin", "--"])
         .arg(bosun())
         .env("BOSUN_ROOT", &f.root)
         .start()
@@ -251,7 +260,12 @@ fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     };
     let keepall = status(&f, &pid1, "keepall");
     assert_eq!(mask(&keepall, "CapBnd") & SETPCAP, 0);
-    assert_eq!(mask(&keepall, "CapBnd"), own("CapBnd") & !SETPCAP);
+    assert_eq!(
+        mask(&keepall, "CapBnd"),
+        own("CapBnd") & !SETPCAP & !SYS_ADMIN
+    );
+    assert_eq!(keepall["NoNewPrivs"], "0");
+    assert_eq!(status(&f, &pid1, "dynamic")["NoNewPrivs"], "1");
     let show = |unit: &str, p: &str| {
         systemctl_in(pid1.pid(), &f.root, &["show", "-p", p, "--value", unit])
             .0
