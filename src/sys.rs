@@ -15,9 +15,11 @@ pub const MAX_SIGNAL: i32 = crate::vocab::signal::SIGRTMAX;
 
 /// Everything a child does between fork and exec, prepared in the parent (no allocation and no
 /// lookup happens in the child). The order of the steps is fixed: join the cgroup, become a
-/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, drop
-/// credentials, change directory — limits before credentials so a hard limit can still be
-/// raised, the directory last so it is reached with the service's own rights.
+/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, cut the
+/// bounding set and raise ambient capabilities, drop credentials (and raise the ambient ones
+/// again), change directory, then secure bits and no_new_privs ([`Privileges`]) — limits
+/// before credentials so a hard limit can still be raised, the directory after them so it is
+/// reached with the service's own rights.
 #[derive(Debug, Default)]
 pub struct ChildSetup {
     /// Fork once more first and stay behind as the command's keeper (see [`Keeper`]).
@@ -522,7 +524,7 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
     // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, setgroups, setgid, setuid, dup2, getpid, chdir and a store to `environ`) on data prepared before fork; it allocates
+    // umask, capget, capset, setgroups, setgid, setuid, dup2, getpid, chdir and a store to `environ`) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {
