@@ -161,17 +161,9 @@ fn cap_set(sets: [u64; 3]) -> io::Result<()> {
 }
 
 /// prctl with integer arguments, as a Result. Async-signal-safe.
-fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<libc::c_int> {
+fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> io::Result<i32> {
     // SAFETY: every prctl option used here takes integers only.
-    let rc = unsafe {
-        libc::prctl(
-            option,
-            arg,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
+    let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -186,7 +178,7 @@ impl Privileges {
         let caps = |e| step_failed(EXIT_CAPABILITIES, e);
         for n in 0..64 {
             if self.bounding_drop & (1 << n) != 0 {
-                prctl(libc::PR_CAPBSET_DROP, n).map_err(caps)?;
+                prctl(libc::PR_CAPBSET_DROP, n, 0).map_err(caps)?;
             }
         }
         if let Some(inheritable) = self.inheritable {
@@ -194,28 +186,15 @@ impl Privileges {
             cap_set([effective, permitted, inheritable]).map_err(caps)?;
         }
         if self.keep_caps {
-            prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| step_failed(EXIT_USER, e))?;
+            prctl(libc::PR_SET_KEEPCAPS, 1, 0).map_err(|e| step_failed(EXIT_USER, e))?;
         }
         self.raise_ambient()
     }
 
     fn raise_ambient(&self) -> io::Result<()> {
-        for n in 0..64 {
-            if self.ambient & (1 << n) != 0 {
-                // SAFETY: prctl with integer arguments only.
-                let rc = unsafe {
-                    libc::prctl(
-                        libc::PR_CAP_AMBIENT,
-                        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-                        n as libc::c_ulong,
-                        0 as libc::c_ulong,
-                        0 as libc::c_ulong,
-                    )
-                };
-                if rc < 0 {
-                    return Err(step_failed(EXIT_CAPABILITIES, io::Error::last_os_error()));
-                }
-            }
+        let raise = libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong;
+        for n in (0..64).filter(|n| self.ambient & (1 << n) != 0) {
+            prctl(libc::PR_CAP_AMBIENT, raise, n).map_err(|e| step_failed(EXIT_CAPABILITIES, e))?;
         }
         Ok(())
     }
@@ -224,7 +203,7 @@ impl Privileges {
     /// exec recomputes the effective set anyway), then no_new_privs.
     fn last(&self) -> io::Result<()> {
         let current =
-            prctl(libc::PR_GET_SECUREBITS, 0).map_err(|e| step_failed(EXIT_SECUREBITS, e))?;
+            prctl(libc::PR_GET_SECUREBITS, 0, 0).map_err(|e| step_failed(EXIT_SECUREBITS, e))?;
         if u32::try_from(current).ok() != Some(self.secure_bits) {
             let caps = |e| step_failed(EXIT_CAPABILITIES, e);
             let [effective, permitted, inheritable] = cap_get().map_err(caps)?;
@@ -235,11 +214,12 @@ impl Privileges {
             prctl(
                 libc::PR_SET_SECUREBITS,
                 libc::c_ulong::from(self.secure_bits),
+                0,
             )
             .map_err(|e| step_failed(EXIT_SECUREBITS, e))?;
         }
         if self.no_new_privs {
-            prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+            prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
                 .map_err(|e| step_failed(EXIT_NO_NEW_PRIVILEGES, e))?;
         }
         Ok(())
