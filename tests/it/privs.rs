@@ -287,3 +287,54 @@ fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     assert!(!f.exists("securebits.status"));
     stop(pid1);
 }
+
+/// Debian's own redis-server and memcached units, as shipped on this machine, run with what
+/// they ask for in force and still answer: redis (User=redis, `CapabilityBoundingSet=` empty,
+/// NoNewPrivileges=true) and memcached (NoNewPrivileges=true, CapabilityBoundingSet=
+/// CAP_SETGID CAP_SETUID CAP_SYS_RESOURCE), read from each daemon's /proc/PID/status.
+#[test]
+fn debian_redis_and_memcached_run_confined_and_answer() {
+    let units = [
+        (
+            "redis-server.service",
+            "/lib/systemd/system/redis-server.service",
+        ),
+        ("memcached.service", "/lib/systemd/system/memcached.service"),
+    ];
+    let check = format!(
+        "[ \"$(redis-cli -h 127.0.0.1 ping 2>/dev/null)\" = PONG ] && \
+         {PYTHON} -c 'import socket; s=socket.create_connection((\"127.0.0.1\", 11211)); \
+         s.sendall(b\"stats\\r\\n\"); assert b\"STAT pid\" in s.recv(4096)' 2>/dev/null"
+    );
+    let report = "for d in redis-server memcached; do p=$(pgrep -x $d | head -1); \
+         echo \"$d $(grep -E '^(NoNewPrivs|CapBnd):' /proc/$p/status | tr -d '\\t' | tr '\\n' ' ')\"; done";
+    let script = format!(
+        "for i in $(seq 300); do if {check}; then {report}; exit 0; fi; sleep 0.1; done; exit 1"
+    );
+    let Some(run) = crate::services::run_shipped(&units, &script) else {
+        return;
+    };
+    run.assert_code(0);
+    let out = run.stdout_str();
+    let line = |daemon: &str| -> HashMap<String, String> {
+        out.lines()
+            .find_map(|l| l.strip_prefix(daemon)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{daemon} not reported: {}", run.dump()))
+            .split_whitespace()
+            .filter_map(|f| f.split_once(':'))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let redis = line("redis-server");
+    assert_eq!(redis["NoNewPrivs"], "1", "{}", run.dump());
+    assert_eq!(mask(&redis, "CapBnd"), 0, "{}", run.dump());
+    let memcached = line("memcached");
+    assert_eq!(memcached["NoNewPrivs"], "1", "{}", run.dump());
+    let asked = (1 << 6) | (1 << 7) | (1 << 24);
+    assert_eq!(
+        mask(&memcached, "CapBnd"),
+        own("CapBnd") & asked,
+        "{}",
+        run.dump()
+    );
+}
