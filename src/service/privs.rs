@@ -13,14 +13,19 @@ use crate::vocab::capability::{self, CAP_SYS_ADMIN, bit};
 /// One of bosun's capability sets (`CapEff`, `CapBnd`, `CapInh`, ...) as a bit mask, from
 /// /proc/self/status; 0 if unreadable.
 pub fn own_capabilities(field: &str) -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        })
-        .unwrap_or(0)
+    own_sets(&[field])[0]
+}
+
+/// Several of bosun's capability sets from one read of /proc/self/status, in `fields` order.
+fn own_sets<const N: usize>(fields: &[&str; N]) -> [u64; N] {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    fields.map(|field| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0)
+    })
 }
 
 /// Every capability the running kernel knows (0 to /proc/sys/kernel/cap_last_cap).
@@ -61,9 +66,12 @@ pub fn no_new_privileges(exec: &ExecContext, new_uid: Option<u32>, effective: u6
 /// nothing to undo).
 pub fn plan(exec: &ExecContext, new_uid: Option<u32>) -> Option<Privileges> {
     let p = &exec.privileges;
+    // Nothing asked: nothing to read or do (no cost for the common unit).
+    if *p == crate::unit::model::Privileges::default() && !implies_no_new_privileges(exec) {
+        return None;
+    }
     let known = kernel_capabilities();
-    let bounding = own_capabilities("CapBnd");
-    let inheritable = own_capabilities("CapInh");
+    let [bounding, inheritable, effective] = own_sets(&["CapBnd", "CapInh", "CapEff"]);
     // Capabilities the kernel does not know are ignored; those not in bosun's bounding set
     // are already gone (252 tolerates a failed drop of one it does not hold).
     let bounding_drop = p.bounding_set.map_or(0, |keep| bounding & known & !keep);
@@ -81,7 +89,7 @@ pub fn plan(exec: &ExecContext, new_uid: Option<u32>) -> Option<Privileges> {
         keep_caps,
         // 252 keeps keep-caps in the bits it sets when it raised it for the ambient set.
         secure_bits: p.secure_bits.unwrap_or(0) | if keep_caps { 1 << 4 } else { 0 },
-        no_new_privs: no_new_privileges(exec, new_uid, own_capabilities("CapEff")),
+        no_new_privs: no_new_privileges(exec, new_uid, effective),
     };
     (steps != Privileges::default()).then_some(steps)
 }
