@@ -88,7 +88,12 @@ pub enum SpawnError {
         #[source]
         source: io::Error,
     },
-    #[error("{}: failed to set up privileges (exit status {status})", path.display())]
+    #[error("cannot set up its privileges ({status}/{})", match status {
+        213 => "SECUREBITS",
+        217 => "USER",
+        227 => "NO_NEW_PRIVILEGES",
+        _ => "CAPABILITIES",
+    })]
     Privileges {
         path: PathBuf,
         status: i32,

@@ -275,7 +275,7 @@ fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     let failed_218 = |unit: &str| {
         wait_until(T, || show(unit, "Result") == "exit-code")
             && pid1.stderr_now().contains(&format!(
-                "{unit}: Failed to execute /bin/sh: /bin/sh: failed to set up privileges (exit status 218)"
+                "{unit}: Failed to execute /bin/sh: cannot set up its privileges (218/CAPABILITIES)"
             ))
     };
     // The child never ran the command: the unit failed as a process exiting with 218 does.
