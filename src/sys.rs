@@ -15,9 +15,11 @@ pub const MAX_SIGNAL: i32 = crate::vocab::signal::SIGRTMAX;
 
 /// Everything a child does between fork and exec, prepared in the parent (no allocation and no
 /// lookup happens in the child). The order of the steps is fixed: join the cgroup, become a
-/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, drop
-/// credentials, change directory — limits before credentials so a hard limit can still be
-/// raised, the directory last so it is reached with the service's own rights.
+/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, cut the
+/// bounding set and raise ambient capabilities, drop credentials (and raise the ambient ones
+/// again), change directory, then secure bits and no_new_privs ([`Privileges`]) — limits
+/// before credentials so a hard limit can still be raised, the directory after them so it is
+/// reached with the service's own rights.
 #[derive(Debug, Default)]
 pub struct ChildSetup {
     /// Fork once more first and stay behind as the command's keeper (see [`Keeper`]).
@@ -50,6 +52,183 @@ pub struct ChildSetup {
     pub seccomp: Vec<Vec<libc::sock_filter>>,
     /// Set no_new_privs before installing them (the process will lack CAP_SYS_ADMIN).
     pub seccomp_no_new_privs: bool,
+    /// Capabilities, secure bits and no_new_privs (see [`Privileges`]).
+    pub privileges: Option<Privileges>,
+}
+
+/// The privilege steps of a child, in systemd 252's order (exec_child()): before the uid
+/// change the bounding set is cut and the ambient set raised (through the inheritable set,
+/// with keep-caps so the permitted set survives the uid change); after it the ambient set is
+/// raised again (setuid cleared it); after the working directory the secure bits are set and
+/// no_new_privs last. A failing step fails the child with systemd's exit status for it
+/// ([`setup_failure`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Privileges {
+    /// Capabilities to drop from the bounding set (only ones it holds: dropping one it lacks
+    /// is no failure in 252).
+    pub bounding_drop: u64,
+    /// The inheritable set to install before the uid change; None: leave it.
+    pub inheritable: Option<u64>,
+    /// Capabilities to raise in the ambient set.
+    pub ambient: u64,
+    /// PR_SET_KEEPCAPS before the uid change (a non-root user with ambient capabilities).
+    pub keep_caps: bool,
+    /// The secure bits the program starts with (PR_SET_SECUREBITS when they differ).
+    pub secure_bits: u32,
+    /// PR_SET_NO_NEW_PRIVS.
+    pub no_new_privs: bool,
+}
+
+/// systemd's exit statuses for the privilege steps (exit-status.h, `systemd-analyze
+/// exit-status`).
+pub const EXIT_SECUREBITS: i32 = 213;
+pub const EXIT_USER: i32 = 217;
+pub const EXIT_CAPABILITIES: i32 = 218;
+pub const EXIT_NO_NEW_PRIVILEGES: i32 = 227;
+pub const EXIT_SECCOMP: i32 = 228;
+
+/// A step's failure as the child reports it: the errno in the low 16 bits, the exit status in
+/// the bits above (std passes the hook's raw error, an i32, to the parent unchanged).
+fn step_failed(status: i32, err: io::Error) -> io::Error {
+    io::Error::from_raw_os_error(
+        (status << 16) | (err.raw_os_error().unwrap_or(libc::EIO) & 0xffff),
+    )
+}
+
+/// Split a spawn error raised by a failed privilege step into (exit status, errno); None for
+/// any other error.
+pub fn setup_failure(err: &io::Error) -> Option<(i32, io::Error)> {
+    let raw = err.raw_os_error()?;
+    let status = raw >> 16;
+    (200..=255)
+        .contains(&status)
+        .then(|| (status, io::Error::from_raw_os_error(raw & 0xffff)))
+}
+
+/// The kernel's capget/capset header and data (linux/capability.h, version 3: two data
+/// words, capabilities 0-31 and 32-63).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// This process's (effective, permitted, inheritable) sets. Async-signal-safe.
+fn cap_get() -> io::Result<[u64; 3]> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget writes two CapData (the version-3 size) through `data`, which is a live,
+    // aligned array of two on this frame; the header is valid for the call.
+    if unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok([
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ])
+}
+
+/// Install (effective, permitted, inheritable). Async-signal-safe.
+fn cap_set(sets: [u64; 3]) -> io::Result<()> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let word = |set: u64, high: bool| {
+        let half = if high { set >> 32 } else { set & 0xffff_ffff };
+        u32::try_from(half).unwrap_or(0)
+    };
+    let data = [false, true].map(|high| CapData {
+        effective: word(sets[0], high),
+        permitted: word(sets[1], high),
+        inheritable: word(sets[2], high),
+    });
+    // SAFETY: capset reads the header and two CapData, all live on this frame for the call.
+    if unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// prctl with integer arguments, as a Result. Async-signal-safe.
+fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: every prctl option used here takes integers only.
+    let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+impl Privileges {
+    /// Before the uid change: cut the bounding set, install the inheritable set, keep-caps,
+    /// raise the ambient set.
+    fn before_uid_change(&self) -> io::Result<()> {
+        let caps = |e| step_failed(EXIT_CAPABILITIES, e);
+        for n in 0..64 {
+            if self.bounding_drop & (1 << n) != 0 {
+                prctl(libc::PR_CAPBSET_DROP, n, 0).map_err(caps)?;
+            }
+        }
+        if let Some(inheritable) = self.inheritable {
+            let [effective, permitted, _] = cap_get().map_err(caps)?;
+            cap_set([effective, permitted, inheritable]).map_err(caps)?;
+        }
+        if self.keep_caps {
+            prctl(libc::PR_SET_KEEPCAPS, 1, 0).map_err(|e| step_failed(EXIT_USER, e))?;
+        }
+        self.raise_ambient()
+    }
+
+    fn raise_ambient(&self) -> io::Result<()> {
+        let raise = libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong;
+        for n in (0..64).filter(|n| self.ambient & (1 << n) != 0) {
+            prctl(libc::PR_CAP_AMBIENT, raise, n).map_err(|e| step_failed(EXIT_CAPABILITIES, e))?;
+        }
+        Ok(())
+    }
+
+    /// Last: the secure bits (gaining CAP_SETPCAP in the effective set for it, as 252 does;
+    /// exec recomputes the effective set anyway), then no_new_privs.
+    fn last(&self) -> io::Result<()> {
+        let current =
+            prctl(libc::PR_GET_SECUREBITS, 0, 0).map_err(|e| step_failed(EXIT_SECUREBITS, e))?;
+        if u32::try_from(current).ok() != Some(self.secure_bits) {
+            let caps = |e| step_failed(EXIT_CAPABILITIES, e);
+            let [effective, permitted, inheritable] = cap_get().map_err(caps)?;
+            let setpcap = 1u64 << crate::vocab::capability::CAP_SETPCAP;
+            if effective & setpcap == 0 {
+                cap_set([effective | setpcap, permitted, inheritable]).map_err(caps)?;
+            }
+            prctl(
+                libc::PR_SET_SECUREBITS,
+                libc::c_ulong::from(self.secure_bits),
+                0,
+            )
+            .map_err(|e| step_failed(EXIT_SECUREBITS, e))?;
+        }
+        if self.no_new_privs {
+            prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
+                .map_err(|e| step_failed(EXIT_NO_NEW_PRIVILEGES, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Sockets handed to a service as systemd does (sd_listen_fds(3)): placed at file descriptors
@@ -286,6 +465,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             // SAFETY: umask cannot fail and takes an integer.
             unsafe { libc::umask(mask as libc::mode_t) };
         }
+        if let Some(privileges) = &setup.privileges {
+            privileges.before_uid_change()?;
+        }
         if let Some(creds) = &setup.credentials {
             // SAFETY: `groups` is a live Vec owned by the closure; its pointer and length are
             // valid for the call. setgroups/setgid/setuid are async-signal-safe system calls
@@ -303,6 +485,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                     return Err(io::Error::last_os_error());
                 }
             }
+            if let Some(privileges) = &setup.privileges {
+                privileges.raise_ambient()?;
+            }
         }
         if let Some(listen) = setup.pass_fds.as_mut() {
             listen.install()?;
@@ -316,11 +501,12 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 }
             }
         }
+        if let Some(privileges) = &setup.privileges {
+            privileges.last()?;
+        }
         if setup.seccomp_no_new_privs && !setup.seccomp.is_empty() {
-            // SAFETY: prctl with integer arguments only.
-            if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
+                .map_err(|e| step_failed(EXIT_NO_NEW_PRIVILEGES, e))?;
         }
         for program in &setup.seccomp {
             let prog = libc::sock_fprog {
@@ -338,7 +524,7 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 )
             } < 0
             {
-                return Err(io::Error::last_os_error());
+                return Err(step_failed(EXIT_SECCOMP, io::Error::last_os_error()));
             }
         }
         Ok(())
@@ -346,7 +532,8 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
     // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, setgroups, setgid, setuid, dup2, getpid, chdir, a store to `environ`, prctl and seccomp) on data prepared before fork; it allocates
+    // umask, capget, capset, setgroups, setgid, setuid, dup2, getpid, chdir, a store to
+    // `environ`, prctl and seccomp) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {
@@ -658,55 +845,6 @@ pub fn take_received(fd: std::os::fd::RawFd) -> OwnedFd {
     // SAFETY: the kernel just installed `fd` in our table for this message and nothing else
     // refers to it; the OwnedFd is its one owner and closes it exactly once.
     unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
-}
-
-/// One datagram read by [`recv_datagram`].
-#[derive(Debug)]
-pub struct Datagram {
-    /// Its length, which may exceed the buffer it was read into (then cut to the buffer).
-    pub len: usize,
-    /// The sender's pid and uid (SCM_CREDENTIALS; the socket must have SO_PASSCRED).
-    pub pid: Option<i32>,
-    pub uid: Option<u32>,
-    /// The descriptors it carried (SCM_RIGHTS, close-on-exec), owned: dropping one closes it.
-    pub fds: Vec<OwnedFd>,
-}
-
-/// Read one datagram from `socket` into `buf` without waiting, with its sender's credentials
-/// and the descriptors it passed (up to 16; the kernel closes any beyond the room given).
-/// The notification socket and the journal's datagram sockets read this way.
-pub fn recv_datagram(
-    socket: std::os::fd::BorrowedFd<'_>,
-    buf: &mut [u8],
-) -> Result<Datagram, nix::errno::Errno> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    let mut iov = [std::io::IoSliceMut::new(buf)];
-    let mut cmsg = nix::cmsg_space!(libc::ucred, [std::os::fd::RawFd; 16]);
-    let msg = recvmsg::<()>(
-        std::os::fd::AsRawFd::as_raw_fd(&socket),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_TRUNC,
-    )?;
-    let mut out = Datagram {
-        len: msg.bytes,
-        pid: None,
-        uid: None,
-        fds: Vec::new(),
-    };
-    for control in msg.cmsgs()? {
-        match control {
-            ControlMessageOwned::ScmCredentials(creds) => {
-                out.pid = Some(creds.pid());
-                out.uid = Some(creds.uid());
-            }
-            ControlMessageOwned::ScmRights(fds) => {
-                out.fds.extend(fds.into_iter().map(take_received));
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
 }
 
 /// Accept a connection on the listening socket `listener`, non-blocking and close-on-exec.

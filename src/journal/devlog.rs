@@ -232,7 +232,7 @@ fn connect_datagram(path: &Path) -> bool {
 
 /// Read one datagram without blocking; Ok(None) for an empty one without a descriptor.
 fn receive(fd: &OwnedFd, buf: &mut [u8], kind: Kind) -> Result<Option<Datagram>, Errno> {
-    let got = crate::sys::recv_datagram(fd.as_fd(), buf)?;
+    let got = crate::service::datagram::recv_datagram(fd.as_fd(), buf)?;
     // The native protocol's one memfd; any other descriptor is closed (dropped).
     let kept_fd = match kind {
         Kind::Native => got.fds.into_iter().next(),

@@ -4,10 +4,13 @@
 
 pub mod cgroup;
 pub mod child;
+pub mod datagram;
 pub mod environment;
 pub mod keeper;
+pub mod limits;
 pub mod listen;
 pub mod notify;
+pub mod privs;
 pub mod procs;
 pub mod seccomp;
 pub mod spawn;

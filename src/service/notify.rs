@@ -178,7 +178,7 @@ impl NotifySocket {
 /// with it are closed).
 fn receive(fd: &OwnedFd) -> Result<Option<Message>, Errno> {
     let mut buf = [0u8; MAX_MESSAGE];
-    let got = crate::sys::recv_datagram(fd.as_fd(), &mut buf)?;
+    let got = crate::service::datagram::recv_datagram(fd.as_fd(), &mut buf)?;
     if got.len == 0 || got.len > MAX_MESSAGE {
         return Ok(None);
     }

@@ -19,7 +19,6 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio as StdStdio;
 
-use nix::sys::resource::{Resource, getrlimit};
 use nix::unistd::{Gid, Group, Uid, User};
 
 use super::child::{self, ChildSpec, Environment};
@@ -27,7 +26,7 @@ use crate::sys::{ChildSetup, Credentials};
 use crate::unit::ExecCommand;
 use crate::unit::envfile::{EnvFileError, read_env_files};
 use crate::unit::exec::resolve_executable;
-use crate::unit::model::{ExecContext, LimitValue, Stdio, WorkingDirectory};
+use crate::unit::model::{ExecContext, Stdio, WorkingDirectory};
 
 /// systemd's PATH for services (the manager's default).
 pub const SERVICE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -91,6 +90,18 @@ pub enum SpawnError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot set up its privileges ({status}/{})", match status {
+        213 => "SECUREBITS",
+        217 => "USER",
+        227 => "NO_NEW_PRIVILEGES",
+        _ => "CAPABILITIES",
+    })]
+    Privileges {
+        path: PathBuf,
+        status: i32,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot create a pipe")]
     Pipe(#[source] nix::Error),
     #[error("cannot hand over the socket")]
@@ -102,7 +113,9 @@ impl SpawnError {
     pub fn errno(&self) -> i32 {
         match self {
             SpawnError::NotFound { .. } => libc::ENOENT,
-            SpawnError::Exec { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            SpawnError::Exec { source, .. } | SpawnError::Privileges { source, .. } => {
+                source.raw_os_error().unwrap_or(libc::EIO)
+            }
             SpawnError::UnknownUser { .. } | SpawnError::UnknownGroup { .. } => libc::ESRCH,
             _ => libc::EIO,
         }
@@ -135,6 +148,7 @@ impl SpawnError {
             },
             SpawnError::Credential { .. } | SpawnError::CredentialSource { .. } => 243,
             SpawnError::Seccomp(_) => 228, // SECCOMP
+            SpawnError::Privileges { status, .. } => *status,
             SpawnError::OpenStream { setting, .. } => match *setting {
                 "StandardInput" => 208,
                 "StandardOutput" => 209,
@@ -378,7 +392,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     let mut warnings = Vec::new();
     let exec = launch.exec;
     // `+` and `!` both leave User=/Group=/SupplementaryGroups= unapplied (systemd.service(5)
-    // "Special executable prefixes"); bosun applies no other sandboxing `+` would lift. `!!`
+    // "Special executable prefixes"); `+` also lifts the privilege steps below. `!!`
     // is `!` only on a kernel without ambient capabilities, which bosun does not run on.
     let privileged = command.flags.full_privileges || command.flags.no_setuid;
 
@@ -407,14 +421,18 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     };
 
     let identity = if privileged { None } else { launch.identity };
-    let caps = effective_capabilities();
+    // `+` lifts every sandboxing step; `!` only the uid change.
+    let privileges = (!command.flags.full_privileges)
+        .then(|| super::privs::plan(exec, identity.map(|id| id.uid)))
+        .flatten();
+    let caps = super::privs::own_capabilities("CapEff");
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let setup = ChildSetup {
         keeper: None,
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,
         take_terminal: false,
-        limits: limits(exec, caps & (1 << CAP_SYS_RESOURCE) != 0, &mut warnings),
+        limits: super::limits::limits(exec, caps & (1 << CAP_SYS_RESOURCE) != 0, &mut warnings),
         nice: exec.nice.filter(|&n| {
             let ok = n >= current_nice() || caps & (1 << CAP_SYS_NICE) != 0;
             if !ok {
@@ -446,13 +464,22 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
         seccomp: super::seccomp::compile(exec, !command.flags.full_privileges)?,
         seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
+        privileges,
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.
-    let exec_failure = |failure: child::ExecFailure| SpawnError::Exec {
-        path: failure.program,
-        source: failure.source,
-    };
+    let exec_failure =
+        |failure: child::ExecFailure| match crate::sys::setup_failure(&failure.source) {
+            Some((status, source)) => SpawnError::Privileges {
+                path: failure.program,
+                status,
+                source,
+            },
+            None => SpawnError::Exec {
+                path: failure.program,
+                source: failure.source,
+            },
+        };
     // An init script keeps PID 1 as its parent, as under systemd: the LSB functions of Debian
     // (/lib/lsb/init-functions.d/40-systemd) and Fedora hand a script whose parent is not
     // PID 1 over to `systemctl` (which would wait for the job running the script).
@@ -621,83 +648,8 @@ fn working_directory(exec: &ExecContext, identity: Option<&Identity>) -> Option<
         .map(|c| (c, *missing_ok))
 }
 
-/// The resource named by a Limit*= suffix.
-fn resource(name: &str) -> Option<Resource> {
-    Some(match name {
-        "CPU" => Resource::RLIMIT_CPU,
-        "FSIZE" => Resource::RLIMIT_FSIZE,
-        "DATA" => Resource::RLIMIT_DATA,
-        "STACK" => Resource::RLIMIT_STACK,
-        "CORE" => Resource::RLIMIT_CORE,
-        "RSS" => Resource::RLIMIT_RSS,
-        "NOFILE" => Resource::RLIMIT_NOFILE,
-        "AS" => Resource::RLIMIT_AS,
-        "NPROC" => Resource::RLIMIT_NPROC,
-        "MEMLOCK" => Resource::RLIMIT_MEMLOCK,
-        "LOCKS" => Resource::RLIMIT_LOCKS,
-        "SIGPENDING" => Resource::RLIMIT_SIGPENDING,
-        "MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
-        "NICE" => Resource::RLIMIT_NICE,
-        "RTPRIO" => Resource::RLIMIT_RTPRIO,
-        "RTTIME" => Resource::RLIMIT_RTTIME,
-        _ => return None,
-    })
-}
-
-/// The setrlimit calls for Limit*=, with hard limits above ours clamped (and said so) when we
-/// lack CAP_SYS_RESOURCE to raise them.
-fn limits(
-    exec: &ExecContext,
-    can_raise: bool,
-    warnings: &mut Vec<String>,
-) -> Vec<(Resource, u64, u64)> {
-    let value = |v: LimitValue| match v {
-        LimitValue::Value(n) => n,
-        LimitValue::Infinity => libc::RLIM_INFINITY,
-    };
-    let mut out = Vec::new();
-    for (name, limit) in &exec.limits {
-        let Some(res) = resource(name) else { continue };
-        let (mut soft, mut hard) = (value(limit.soft), value(limit.hard));
-        if let Ok((_, current_hard)) = getrlimit(res)
-            && hard > current_hard
-            && !can_raise
-        {
-            warnings.push(format!(
-                "Limit{name}={}: above this container's hard limit {current_hard}, which only \
-                 CAP_SYS_RESOURCE may raise; using {current_hard}",
-                show_limit(hard)
-            ));
-            hard = current_hard;
-            soft = soft.min(hard);
-        }
-        out.push((res, soft, hard));
-    }
-    out
-}
-
-fn show_limit(v: u64) -> String {
-    if v == libc::RLIM_INFINITY {
-        "infinity".to_owned()
-    } else {
-        v.to_string()
-    }
-}
-
 const CAP_SYS_NICE: u32 = 23;
 const CAP_SYS_RESOURCE: u32 = 24;
-
-/// bosun's effective capability set, as a bit mask (from /proc/self/status; 0 if unreadable).
-fn effective_capabilities() -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        })
-        .unwrap_or(0)
-}
 
 /// bosun's nice value (field 19 of /proc/self/stat; nix has no getpriority wrapper).
 fn current_nice() -> i32 {

@@ -11,6 +11,7 @@ pub mod apply;
 mod apply_exec;
 mod apply_log;
 mod apply_path;
+mod apply_privs;
 mod apply_socket;
 pub mod calendar;
 pub mod directive;

@@ -489,6 +489,23 @@ pub struct ExecContext {
     pub load_credentials: Vec<(String, String)>,
     /// SetCredential=ID:DATA (C escapes resolved).
     pub set_credentials: Vec<(String, String)>,
+    /// NoNewPrivileges=, CapabilityBoundingSet=, AmbientCapabilities=, SecureBits=.
+    pub privileges: Privileges,
+}
+
+/// The privilege directives of systemd.exec(5) ("Security", "Capabilities"). Capability sets
+/// are masks of capability numbers (bit n: capability n, see [`crate::vocab::capability`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Privileges {
+    /// NoNewPrivileges= as written (other directives may imply it: see
+    /// `service::privs::no_new_privileges`).
+    pub no_new_privileges: bool,
+    /// CapabilityBoundingSet=; None: never assigned, the bounding set is left alone.
+    pub bounding_set: Option<u64>,
+    /// AmbientCapabilities=; None: never assigned (no ambient capability).
+    pub ambient: Option<u64>,
+    /// SecureBits=, as the PR_SET_SECUREBITS mask; None: never assigned.
+    pub secure_bits: Option<u32>,
 }
 
 /// How processes are stopped (systemd.kill(5)).

@@ -8,6 +8,7 @@
 //! Why "vocab" and not "base" or "common": it holds nouns and their spelling, not shared
 //! machinery; a grab-bag name would invite the helpers that belong to a layer above.
 
+pub mod capability;
 pub mod emergency;
 pub mod exit;
 pub mod id;

@@ -29,6 +29,7 @@ mod output;
 mod paths;
 mod persist;
 mod pid1;
+mod privs;
 mod provided;
 mod repo;
 mod resilience;

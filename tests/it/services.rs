@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{PYTHON, Pid1, Scratch, free_port, wait_until};
+use crate::harness::{Finished, PYTHON, Pid1, Scratch, free_port, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -278,43 +278,56 @@ fn builtin_webdav_runs_only_with_realm_and_secret() {
 /// to it, and enables it) as PID 1 bosun's service, in private PID, mount and network
 /// namespaces; the main command `check` is the verdict (exit 0).
 fn debian_daemon(unit: &str, shipped: &str, check: &str) {
-    let shipped = Path::new(shipped);
-    if !nix::unistd::geteuid().is_root() || !shipped.exists() {
-        println!(
-            "SKIP: needs root and {} (make test installs it); {unit} test not run",
-            shipped.display()
-        );
-        return;
-    }
-    let dir = Scratch::new(unit);
-    let units = dir.join("units");
-    fs::create_dir_all(units.join("multi-user.target.wants")).unwrap();
-    let file = shipped.file_name().unwrap().to_string_lossy().into_owned();
-    std::os::unix::fs::symlink(shipped, units.join(&file)).unwrap();
-    std::os::unix::fs::symlink(
-        format!("../{file}"),
-        units.join("multi-user.target.wants").join(unit),
-    )
-    .unwrap();
     let script = format!(
         "for i in $(seq 300); do if {check}; then echo CHECKED; exit 0; fi; sleep 0.1; done; exit 1"
     );
-    let Some(pid1) = Pid1::bosun()
-        .private_network()
-        .env("BOSUN_ROOT", "/")
-        .env("BOSUN_UNIT_PATH", &units)
-        .args(["--", "sh", "-c", &script])
-        .start()
-    else {
+    let Some(run) = run_shipped(&[(unit, shipped)], &script) else {
         return;
     };
-    let run = pid1.wait(T);
     run.assert_code(0);
     assert!(run.stdout_str().contains("CHECKED"), "{}", run.dump());
     assert!(run.stderr.contains("Started "), "{}", run.dump());
     assert!(!run.stderr.contains("Failed to start"), "{}", run.dump());
     // Stopped by its own ExecStop=/KillSignal= within its timeout: nothing left to SIGKILL.
     assert!(!run.stderr.contains("remaining process"), "{}", run.dump());
+}
+
+/// Boot bosun over the machine's own root with only `units` ((name, shipped file)) enabled,
+/// each a link to its shipped file, and `sh -c script` as its main command, in a private
+/// network; its run once it ended. None after a SKIP line (not root, or a file missing).
+pub(crate) fn run_shipped(units: &[(&str, &str)], script: &str) -> Option<Finished> {
+    let missing: Vec<&str> = units
+        .iter()
+        .map(|(_, shipped)| *shipped)
+        .filter(|shipped| !Path::new(shipped).exists())
+        .collect();
+    if !nix::unistd::geteuid().is_root() || !missing.is_empty() {
+        println!(
+            "SKIP: needs root and {} (make test installs them); {units:?} not run",
+            missing.join(", ")
+        );
+        return None;
+    }
+    let dir = Scratch::new(units[0].0);
+    let dir_units = dir.join("units");
+    fs::create_dir_all(dir_units.join("multi-user.target.wants")).unwrap();
+    for (unit, shipped) in units {
+        let shipped = Path::new(shipped);
+        let file = shipped.file_name().unwrap().to_string_lossy().into_owned();
+        std::os::unix::fs::symlink(shipped, dir_units.join(&file)).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../{file}"),
+            dir_units.join("multi-user.target.wants").join(unit),
+        )
+        .unwrap();
+    }
+    let pid1 = Pid1::bosun()
+        .private_network()
+        .env("BOSUN_ROOT", "/")
+        .env("BOSUN_UNIT_PATH", &dir_units)
+        .args(["--", "sh", "-c", script])
+        .start()?;
+    Some(pid1.wait(T))
 }
 
 #[test]

@@ -261,6 +261,11 @@ impl Engine {
                     command.path,
                     error_chain(&e)
                 )));
+                // A privilege step failed in the child: it exits with systemd's status for
+                // the step (218/CAPABILITIES, ...), as exec_child() makes it.
+                if let spawn::SpawnError::Privileges { status, .. } = e {
+                    return Event::SetupFailed { status };
+                }
                 Event::SpawnFailed { errno: e.errno() }
             }
         }
