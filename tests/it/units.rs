@@ -338,15 +338,19 @@ fn ignored_directives_are_reported_once_each() {
     let text: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
     assert_eq!(
         text.iter()
-            .filter(|m| m.starts_with("SystemCallFilter="))
+            .filter(|m| m.starts_with("RestrictAddressFamilies="))
             .count(),
         1
     );
+    // Enforced now (issue 21): no longer listed.
+    assert!(!text.iter().any(|m| m.starts_with("SystemCallFilter=")
+        || m.starts_with("MemoryDenyWriteExecute=")));
     assert!(text.contains(&"ProtectSystem= is not enforced in a container, ignoring".to_owned()));
     assert!(text.contains(&"TTYPath= is not supported by bosun yet, ignoring".to_owned()));
     assert!(!text.iter().any(|m| m.contains("X-Vendor")));
-    // NoNewPrivileges= and CapabilityBoundingSet= are enforced (issue 21): no longer listed.
-    assert_eq!(text.len(), 11, "{text:#?}");
+    // NoNewPrivileges=, CapabilityBoundingSet=, SystemCallFilter= and
+    // MemoryDenyWriteExecute= are enforced (issue 21): no longer listed.
+    assert_eq!(text.len(), 9, "{text:#?}");
 }
 
 #[test]
