@@ -79,6 +79,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A unit tree under `root/etc/systemd/system`, every unit wanted at boot.
+pub fn enable(root: &Path, units: &[(&str, &str)]) {
+    let dir = root.join("etc/systemd/system");
+    std::fs::create_dir_all(dir.join("multi-user.target.wants")).unwrap();
+    for (name, text) in units {
+        std::fs::write(dir.join(name), text).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../{name}"),
+            dir.join("multi-user.target.wants").join(name),
+        )
+        .unwrap();
+    }
+}
+
 /// Poll `cond` until it holds or `timeout` passes; true when it held.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
 use nix::sys::stat::Mode;
 
-use crate::harness::{Pid1, Scratch, bosun, wait_until};
+use crate::harness::{Pid1, Scratch, bosun, enable, wait_until};
 
 /// How long bosun may take to answer in a loaded CI.
 const T: Duration = Duration::from_secs(30);
@@ -27,20 +27,6 @@ const T: Duration = Duration::from_secs(30);
 const FLOOD: usize = 20_000;
 const PAYLOAD: &str =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
-
-/// A unit tree under `root/etc/systemd/system`, every unit wanted at boot.
-fn enable(root: &Path, units: &[(&str, &str)]) {
-    let dir = root.join("etc/systemd/system");
-    fs::create_dir_all(dir.join("multi-user.target.wants")).unwrap();
-    for (name, text) in units {
-        fs::write(dir.join(name), text).unwrap();
-        symlink(
-            format!("../{name}"),
-            dir.join("multi-user.target.wants").join(name),
-        )
-        .unwrap();
-    }
-}
 
 /// `bosun ARGS` (a personality by its first word) for the bosun under `root`.
 fn run(root: &Path, args: &[&str]) -> Output {

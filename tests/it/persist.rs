@@ -6,30 +6,16 @@
 //! too: every line of its stderr parses.
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{Pid1, Scratch, bosun, wait_until};
+use crate::harness::{Pid1, Scratch, bosun, enable, wait_until};
 
 /// How long bosun may take to answer in a loaded CI.
 const T: Duration = Duration::from_secs(30);
-
-/// A unit tree under `root/etc/systemd/system`, every unit wanted at boot.
-fn enable(root: &Path, units: &[(&str, &str)]) {
-    let dir = root.join("etc/systemd/system");
-    fs::create_dir_all(dir.join("multi-user.target.wants")).unwrap();
-    for (name, text) in units {
-        fs::write(dir.join(name), text).unwrap();
-        symlink(
-            format!("../{name}"),
-            dir.join("multi-user.target.wants").join(name),
-        )
-        .unwrap();
-    }
-}
 
 /// bosun run as `arg0` (`bosun`, `journalctl`) with `args` for the bosun under `root` (with
 /// `env`): (code, stdout, stderr).
