@@ -583,12 +583,12 @@ pub struct Keeper {
     pub started: OwnedFd,
 }
 
-/// One status a keeper collected: (keeper's pid, the child's pid, its raw wait status), as
-/// three native-endian i32 in one datagram.
-pub type KeeperRecord = [i32; 3];
+/// One status a keeper collected: (the child's pid, its raw wait status), as two
+/// native-endian i32 in one datagram.
+pub type KeeperRecord = [i32; 2];
 
 /// The size of a [`KeeperRecord`] on the wire.
-pub const KEEPER_RECORD_LEN: usize = 12;
+pub const KEEPER_RECORD_LEN: usize = 8;
 
 /// In the forked child: become a subreaper and fork; the command's process returns, the keeper
 /// runs [`keep`] and never returns.
@@ -628,12 +628,11 @@ fn keep(report: std::os::fd::RawFd, started: std::os::fd::RawFd, child: i32) -> 
         // Nothing of the command's is held open here (its streams' readers see EOF when the
         // command's processes close theirs), nor any of PID 1's.
         close_all_but(report);
-        let me = libc::getpid();
         loop {
             let mut status: libc::c_int = 0;
             let pid = libc::waitpid(-1, &raw mut status, libc::__WALL);
             if pid > 0 {
-                let record: KeeperRecord = [me, pid, status];
+                let record: KeeperRecord = [pid, status];
                 let mut bytes = [0u8; KEEPER_RECORD_LEN];
                 for (chunk, value) in bytes.chunks_exact_mut(4).zip(record) {
                     chunk.copy_from_slice(&value.to_ne_bytes());

@@ -17,8 +17,6 @@ use crate::vocab::termination::Termination;
 /// One status a keeper collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
-    /// The keeper that collected it.
-    pub keeper: i32,
     /// The process that ended.
     pub pid: i32,
     pub termination: Termination,
@@ -90,22 +88,18 @@ fn decode(buf: &[u8; KEEPER_RECORD_LEN]) -> Option<Report> {
     let mut fields = buf
         .chunks_exact(4)
         .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
-    let (keeper, pid, status) = (fields.next()?, fields.next()?, fields.next()?);
+    let (pid, status) = (fields.next()?, fields.next()?);
     let (pid, termination) = crate::sys::decode_wait_status(pid, status).ended()?;
-    Some(Report {
-        keeper,
-        pid,
-        termination,
-    })
+    Some(Report { pid, termination })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record(keeper: i32, pid: i32, status: i32) -> [u8; KEEPER_RECORD_LEN] {
+    fn record(pid: i32, status: i32) -> [u8; KEEPER_RECORD_LEN] {
         let mut buf = [0u8; KEEPER_RECORD_LEN];
-        for (chunk, v) in buf.chunks_exact_mut(4).zip([keeper, pid, status]) {
+        for (chunk, v) in buf.chunks_exact_mut(4).zip([pid, status]) {
             chunk.copy_from_slice(&v.to_ne_bytes());
         }
         buf
@@ -114,22 +108,20 @@ mod tests {
     #[test]
     fn records_decode_as_wait_statuses() {
         assert_eq!(
-            decode(&record(7, 42, 3 << 8)),
+            decode(&record(42, 3 << 8)),
             Some(Report {
-                keeper: 7,
                 pid: 42,
                 termination: Termination::Exited(3)
             })
         );
         assert_eq!(
-            decode(&record(7, 43, libc::SIGKILL)),
+            decode(&record(43, libc::SIGKILL)),
             Some(Report {
-                keeper: 7,
                 pid: 43,
                 termination: Termination::Signaled(libc::SIGKILL)
             })
         );
         // Stopped (0x7f): not an end.
-        assert_eq!(decode(&record(7, 44, 0x137f)), None);
+        assert_eq!(decode(&record(44, 0x137f)), None);
     }
 }
