@@ -69,7 +69,7 @@ impl Services {
         let notify = bind_notify(&units.notify_address);
         // Before the first unit: a daemon's first syslog(3) call finds it.
         let ingest = Ingest::bind(root);
-        let settings = Settings {
+        let mut settings = Settings {
             root: root.clone(),
             defaults: Defaults {
                 timeout_stop: stop_timeout,
@@ -96,7 +96,6 @@ impl Services {
             mountinfo: Some(crate::manager::tracked::MOUNTINFO.into()),
             keeper: None,
         };
-        let mut settings = settings;
         let keepers = if settings.cgroups.is_some() {
             None
         } else {
