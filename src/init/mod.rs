@@ -32,7 +32,6 @@ use crate::boot::{cleanup, generator_runner, hook_runner, readiness, volume_phas
 use crate::control::proto::Response;
 use crate::control::server::Incoming;
 use crate::service::child::{self, ChildSpec, Environment};
-use crate::service::procs;
 use crate::vocab::exit::Exit;
 use crate::vocab::termination::Termination;
 use crate::vocab::time::humanize;
@@ -860,41 +859,6 @@ impl Supervisor<'_> {
             // ESRCH: it exited meanwhile, which is what we want.
             let _ = crate::sys::send_signal(entry.pid, libc::SIGTERM);
             let _ = crate::sys::send_signal(entry.pid, libc::SIGCONT);
-        }
-    }
-
-    /// Processes that remain: everything in our PID namespace when we are PID 1, our
-    /// descendants otherwise. Zombies are not counted (they are ours to reap, not to signal).
-    fn remaining(&self, exclude: &[i32]) -> Vec<procs::ProcEntry> {
-        let table = procs::snapshot();
-        let candidates = if self.is_pid1 {
-            table
-                .into_iter()
-                .filter(|e| e.pid != self.self_pid)
-                .collect()
-        } else {
-            procs::descendants(&table, self.self_pid)
-        };
-        let excluded = |e: &procs::ProcEntry| {
-            exclude.contains(&e.pid)
-                || (self.options.kill_process_group && exclude.contains(&e.pgrp))
-        };
-        candidates
-            .into_iter()
-            .filter(|e| e.state != b'Z' && !excluded(e))
-            .collect()
-    }
-
-    /// SIGKILL every remaining process.
-    fn kill_remaining(&self) {
-        if self.is_pid1 {
-            // kill(-1) from a namespace's init reaches every other process in it atomically,
-            // including any forked since we last looked.
-            let _ = crate::sys::send_signal(-1, libc::SIGKILL);
-            return;
-        }
-        for entry in self.remaining(&[]) {
-            let _ = crate::sys::send_signal(entry.pid, libc::SIGKILL);
         }
     }
 }

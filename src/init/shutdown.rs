@@ -3,12 +3,14 @@
 //! its own bugs (a panic in the loop or in a task: an
 //! ordered shutdown and exit 70; a second one: straight to the final sweep), and the global
 //! shutdown deadline after which whatever still holds the shutdown is killed and named.
-//! Must not stop units itself (the engine does, through [`Supervisor::begin_shutdown`]).
+//! Also the final sweep: which processes remain, and SIGKILL for them. Must not stop units
+//! itself (the engine does, through [`Supervisor::begin_shutdown`]).
 
 use tokio::time::Instant;
 
 use super::{KILL_GRACE, Stop, Supervisor, reaper};
 use crate::manager::engine::UnitAction;
+use crate::service::procs;
 use crate::service::status::Active;
 use crate::task::{Task, TaskPanic};
 use crate::vocab::exit::Exit;
@@ -372,6 +374,44 @@ impl Supervisor<'_> {
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+/// The final sweep: which processes remain, and SIGKILL for all of them.
+impl Supervisor<'_> {
+    /// Processes that remain: everything in our PID namespace when we are PID 1, our
+    /// descendants otherwise. Zombies are not counted (they are ours to reap, not to signal).
+    pub(super) fn remaining(&self, exclude: &[i32]) -> Vec<procs::ProcEntry> {
+        let table = procs::snapshot();
+        let candidates = if self.is_pid1 {
+            table
+                .into_iter()
+                .filter(|e| e.pid != self.self_pid)
+                .collect()
+        } else {
+            procs::descendants(&table, self.self_pid)
+        };
+        let excluded = |e: &procs::ProcEntry| {
+            exclude.contains(&e.pid)
+                || (self.options.kill_process_group && exclude.contains(&e.pgrp))
+        };
+        candidates
+            .into_iter()
+            .filter(|e| e.state != b'Z' && !excluded(e))
+            .collect()
+    }
+
+    /// SIGKILL every remaining process.
+    pub(super) fn kill_remaining(&self) {
+        if self.is_pid1 {
+            // kill(-1) from a namespace's init reaches every other process in it atomically,
+            // including any forked since we last looked.
+            let _ = crate::sys::send_signal(-1, libc::SIGKILL);
+            return;
+        }
+        for entry in self.remaining(&[]) {
+            let _ = crate::sys::send_signal(entry.pid, libc::SIGKILL);
+        }
     }
 }
 
