@@ -250,6 +250,10 @@ impl Applier<'_> {
             "MemoryDenyWriteExecute" => {
                 e.memory_deny_write_execute = !v.is_empty() && bool_of(v)?;
             }
+            "ProtectKernelModules" => e.protect_kernel_modules = !v.is_empty() && bool_of(v)?,
+            "ProtectKernelLogs" => e.protect_kernel_logs = !v.is_empty() && bool_of(v)?,
+            "ProtectClock" => e.protect_clock = !v.is_empty() && bool_of(v)?,
+            "ProtectHostname" => e.protect_hostname = !v.is_empty() && bool_of(v)?,
             "SystemCallArchitectures" => {
                 let (native, warnings) = syscall_filter::parse_architectures(v);
                 e.syscall_native_only = native;

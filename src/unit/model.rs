@@ -436,6 +436,17 @@ pub struct ExecContext {
     pub restrict_realtime: bool,
     /// MemoryDenyWriteExecute=: writable-and-executable mappings fail with EPERM.
     pub memory_deny_write_execute: bool,
+    /// ProtectKernelModules=: module system calls refused (seccomp), CAP_SYS_MODULE dropped,
+    /// the module directories made inaccessible (mount namespace).
+    pub protect_kernel_modules: bool,
+    /// ProtectKernelLogs=: syslog(2) refused (seccomp), CAP_SYSLOG dropped, /proc/kmsg and
+    /// /dev/kmsg made inaccessible (mount namespace).
+    pub protect_kernel_logs: bool,
+    /// ProtectClock=: clock-setting system calls refused (seccomp), CAP_SYS_TIME and
+    /// CAP_WAKE_ALARM dropped.
+    pub protect_clock: bool,
+    /// ProtectHostname=: a new UTS namespace, and sethostname(2)/setdomainname(2) refused.
+    pub protect_hostname: bool,
     /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
     pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).
