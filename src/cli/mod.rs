@@ -6,6 +6,7 @@ pub mod bosun;
 pub mod image;
 pub mod initctl;
 pub mod journalctl;
+pub mod security;
 pub mod systemctl;
 pub mod verify;
 pub mod webdav;

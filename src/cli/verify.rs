@@ -17,6 +17,7 @@ use crate::vocab::exit::Exit;
 
 const HELP: &str = "\
 Usage: bosun verify [--root DIR] [UNIT|PATH...]
+       bosun verify --security [--root DIR] [UNIT|PATH...]
 
 Load unit files the way bosun's PID 1 does and print every problem as `path:line: message`.
 UNIT is a unit name looked up in the search path (/etc/systemd/system, /run/systemd/system,
@@ -30,6 +31,12 @@ only a warning. Exits 1 when any unit has an error, 0 otherwise.
 Options:
   --root DIR      look for units (and drop-ins) under DIR instead of /
   --directives    print every systemd directive and how bosun treats it (Markdown) and exit
+  --security      for each service (every service when no UNIT is named): what its sandbox
+                  asks for, what of it is in force in this container and why not, and an
+                  exposure figure from 0.0 (confined) to 10.0 (bare), in the manner of
+                  `systemd-analyze security`. The running bosun answers when there is one
+                  (its units, its container); otherwise the unit files are read here and
+                  judged with this process's capabilities.
   -h, --help      print this help and exit
 ";
 
@@ -38,6 +45,7 @@ Options:
 struct Request {
     root: PathBuf,
     targets: Vec<String>,
+    security: bool,
 }
 
 fn parse(args: &[OsString]) -> Result<Option<Request>, String> {
@@ -45,6 +53,7 @@ fn parse(args: &[OsString]) -> Result<Option<Request>, String> {
     let mut targets = Vec::new();
     let mut i = 0;
     let mut only_targets = false;
+    let mut security = false;
     while i < args.len() {
         let arg = args[i]
             .to_str()
@@ -60,6 +69,7 @@ fn parse(args: &[OsString]) -> Result<Option<Request>, String> {
                 print!("{HELP}");
                 return Ok(None);
             }
+            "--security" => security = true,
             "--directives" => {
                 print!("{}", directive::markdown_table());
                 return Ok(None);
@@ -78,7 +88,11 @@ fn parse(args: &[OsString]) -> Result<Option<Request>, String> {
             },
         }
     }
-    Ok(Some(Request { root, targets }))
+    Ok(Some(Request {
+        root,
+        targets,
+        security,
+    }))
 }
 
 /// `bosun verify ...`, with `args` after the word `verify`.
@@ -96,6 +110,9 @@ pub fn main(args: &[OsString]) -> Exit {
         SearchPath::system(&request.root),
         SpecifierContext::from_system(&request.root),
     );
+    if request.security {
+        return security(&loader, &request);
+    }
     let mut out = std::io::stdout().lock();
     let outcome = verify(&loader, &request.targets, &mut out);
     // stdout may be a closed pipe; the exit code still tells.
@@ -221,6 +238,100 @@ pub fn verify(
     Ok(summary)
 }
 
+/// `bosun verify --security [UNIT...]`: from the running bosun when one answers, else from
+/// the unit files with this process's facts. Exits 1 when a named unit cannot be found.
+fn security(loader: &Loader, request: &Request) -> Exit {
+    use crate::control::proto::{Request as Call, Response};
+    use crate::service::security::{Assessment, Facts, assess};
+    let socket = crate::control::socket_path(&request.root);
+    let by_path = request.targets.iter().any(|t| t.contains('/'));
+    let asked = Call::Units {
+        names: request.targets.clone(),
+        sandbox: true,
+    };
+    let mut missing = 0;
+    let rows: Vec<(String, Assessment)> =
+        match (by_path, crate::control::client::call(&socket, asked)) {
+            (false, Ok(Response::Units { units })) => units
+                .into_iter()
+                .filter_map(|u| {
+                    if u.load_state == "not-found" {
+                        missing += 1;
+                        eprintln!(
+                            "{}: {}",
+                            u.name,
+                            u.load_error.as_deref().unwrap_or("not found")
+                        );
+                    }
+                    Some((u.name, u.sandbox?.assessment))
+                })
+                .filter(|(name, _)| !request.targets.is_empty() || name.ends_with(".service"))
+                .collect(),
+            (_, answer) => {
+                if !by_path {
+                    let why = match answer {
+                        Err(e) => e.to_string(),
+                        Ok(Response::Error { message, .. }) => message,
+                        Ok(_) => "an unexpected answer".to_owned(),
+                    };
+                    eprintln!(
+                        "bosun verify: no running bosun answered ({why}); judging the unit files \
+                     with this process's capabilities"
+                    );
+                }
+                let facts = Facts::of_this_process();
+                let targets = if request.targets.is_empty() {
+                    match loader.unit_files() {
+                        Ok(files) => files
+                            .into_iter()
+                            .filter(|f| !matches!(f.kind, UnitFileKind::Alias(_)))
+                            .map(|f| f.name.to_string())
+                            .filter(|n| n.ends_with(".service"))
+                            .collect(),
+                        Err(e) => {
+                            crate::log::error(format_args!("verify: {e}"));
+                            return Exit::Failure;
+                        }
+                    }
+                } else {
+                    request.targets.clone()
+                };
+                let mut rows = Vec::new();
+                for target in &targets {
+                    match load_for_verification(loader, target) {
+                        Ok(loaded) => {
+                            let exec = match &loaded.unit.kind {
+                                crate::unit::model::UnitKind::Service(s) => &s.exec,
+                                crate::unit::model::UnitKind::Socket(s) => &s.exec,
+                                _ => continue,
+                            };
+                            rows.push((loaded.name.to_string(), assess(exec, &facts)));
+                        }
+                        Err(e) => {
+                            missing += 1;
+                            eprintln!("{target}: {e}");
+                        }
+                    }
+                }
+                rows
+            }
+        };
+    let text = match (request.targets.is_empty(), rows.as_slice()) {
+        (true, _) => super::security::overview(&rows),
+        (false, rows) => rows
+            .iter()
+            .map(|(unit, a)| super::security::report(unit, a))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    print!("{text}");
+    if missing > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
+
 /// Whether `path` (absolute, or a bare name searched in systemd's fixed path) is an
 /// executable file under `root`.
 fn check_executable(path: &str, root: &Path) -> Result<(), &'static str> {
@@ -263,6 +374,7 @@ mod tests {
             Some(Request {
                 root: PathBuf::from("/x"),
                 targets: vec!["a.service".to_owned(), "./b.service".to_owned()],
+                security: false,
             })
         );
         assert_eq!(

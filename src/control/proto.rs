@@ -21,7 +21,13 @@ pub enum Request {
     /// The units named (loading them if needed), or, when `names` is empty, the loaded units
     /// systemd would still hold: those not inactive, with a job, or referred to by such a unit
     /// (the ones only asked about are left out, as systemd's garbage collection drops them).
-    Units { names: Vec<String> },
+    Units {
+        names: Vec<String>,
+        /// Also each unit's sandbox ([`UnitInfo::sandbox`]): `systemctl show`, `initctl
+        /// status UNIT`, `bosun verify --security`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sandbox: bool,
+    },
     /// Queue a job on each unit; with `wait`, answer once every job has finished.
     Job {
         verb: JobVerb,
@@ -66,6 +72,16 @@ pub enum Request {
         set: Vec<String>,
         unset: Vec<String>,
     },
+}
+
+impl Request {
+    /// [`Request::Units`] without the sandbox.
+    pub fn units(names: Vec<String>) -> Request {
+        Request::Units {
+            names,
+            sandbox: false,
+        }
+    }
 }
 
 /// Which lines a `logs` call wants (journalctl's `-u`, `-t`, `-p`, `--since`, `--until`);
@@ -181,6 +197,14 @@ pub struct ExecStatus {
     pub status: i32,
 }
 
+/// A unit's sandbox, when asked for: its properties as `systemctl show` prints them, and
+/// what of it is in force in this container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Sandbox {
+    pub properties: Vec<(String, String)>,
+    pub assessment: crate::service::security::Assessment,
+}
+
 /// One unit as `systemctl status/show/list-units` and `initctl status` show it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UnitInfo {
@@ -259,6 +283,9 @@ pub struct UnitInfo {
     /// A path unit's settings.
     #[serde(default)]
     pub path: Option<PathInfo>,
+    /// A service's or socket's sandbox, when the call asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Sandbox>,
 }
 
 /// A mount as systemd's mount unit properties name it.

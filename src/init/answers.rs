@@ -58,7 +58,7 @@ impl Supervisor<'_> {
             },
             (Request::Overview, Some(svc)) => {
                 let names: Vec<String> = svc.engine.kept_units().into_iter().collect();
-                let units = unit_infos(&svc.engine, &names);
+                let units = unit_infos(&svc.engine, &names, false);
                 Response::Overview {
                     system: Box::new(self.system_info()),
                     units,
@@ -68,12 +68,13 @@ impl Supervisor<'_> {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
                 exit: 1,
             },
-            (Request::Units { names }, Some(_)) | (Request::Job { units: names, .. }, Some(_))
+            (Request::Units { names, .. }, Some(_))
+            | (Request::Job { units: names, .. }, Some(_))
                 if let Some(invalid) = invalid_name(&names) =>
             {
                 invalid
             }
-            (Request::Units { names }, Some(svc)) => {
+            (Request::Units { names, sandbox }, Some(svc)) => {
                 svc.load(&names);
                 let names = if names.is_empty() {
                     svc.engine.kept_units().into_iter().collect()
@@ -81,7 +82,7 @@ impl Supervisor<'_> {
                     names
                 };
                 Response::Units {
-                    units: unit_infos(&svc.engine, &names),
+                    units: unit_infos(&svc.engine, &names, sandbox),
                 }
             }
             (

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod privs;
 pub mod procs;
 pub mod seccomp;
+pub mod security;
 pub mod spawn;
 pub mod spec;
 pub mod state;

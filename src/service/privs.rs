@@ -29,7 +29,7 @@ fn own_sets<const N: usize>(fields: &[&str; N]) -> [u64; N] {
 }
 
 /// Every capability the running kernel knows (0 to /proc/sys/kernel/cap_last_cap).
-fn kernel_capabilities() -> u64 {
+pub fn kernel_capabilities() -> u64 {
     let last = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())

@@ -93,6 +93,11 @@ pub fn errno(text: &str) -> Option<u16> {
     ERRNOS.iter().find(|(n, _)| *n == text).map(|(_, v)| *v)
 }
 
+/// The name of errno `n` (`EPERM` for 1), as systemd prints it; None for a number without one.
+pub fn errno_name(n: u16) -> Option<&'static str> {
+    ERRNOS.iter().find(|(_, v)| *v == n).map(|(name, _)| *name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

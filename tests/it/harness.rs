@@ -480,11 +480,18 @@ pub fn run_pid1(builder: Pid1Builder, timeout: Duration) -> Option<Finished> {
 /// bosun's systemctl inside PID 1's namespaces (host pid `pid`), on `root` (BOSUN_ROOT):
 /// stdout with `root` taken out of it, and the exit code.
 pub fn systemctl_in(pid: i32, root: &Path, args: &[&str]) -> (String, Option<i32>) {
+    let mut words = vec!["systemctl"];
+    words.extend(args);
+    bosun_in(pid, root, &words)
+}
+
+/// `bosun WORDS...` (`bosun initctl status`, `bosun verify ...`) inside PID 1's namespaces,
+/// as [`systemctl_in`].
+pub fn bosun_in(pid: i32, root: &Path, words: &[&str]) -> (String, Option<i32>) {
     let out = Command::new("nsenter")
         .args(["-t", &pid.to_string(), "-p", "-m", "--"])
         .arg(bosun())
-        .arg("systemctl")
-        .args(args)
+        .args(words)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("LC_ALL", "C.UTF-8")

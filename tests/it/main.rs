@@ -34,6 +34,7 @@ mod provided;
 mod repo;
 mod resilience;
 mod seccomp;
+mod security;
 mod services;
 mod shutdown_stress;
 mod sockets;

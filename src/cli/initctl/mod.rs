@@ -240,8 +240,13 @@ fn system(prog: &str, socket: &Path) -> Result<SystemInfo, Exit> {
     })
 }
 
+/// The units named, each with its sandbox (services and sockets).
 fn units(prog: &str, socket: &Path, names: Vec<String>) -> Result<Vec<UnitInfo>, Exit> {
-    ask(prog, socket, Request::Units { names }, |r| match r {
+    let request = Request::Units {
+        names,
+        sandbox: true,
+    };
+    ask(prog, socket, request, |r| match r {
         Response::Units { units } => Ok(units),
         other => Err(other),
     })
@@ -297,7 +302,21 @@ fn status_units(
         words.push(u32::try_from(n).unwrap_or(u32::MAX).to_string());
         words.push("--".to_owned());
         words.extend(names.iter().cloned());
-        return delegate(prog, root, words);
+        let exit = delegate(prog, root, words);
+        // Under systemctl's blocks, what of each sandbox is in force in this container.
+        if !matches!(exit, Exit::Success | Exit::Code(3)) {
+            return exit;
+        }
+        let sandboxes = mangle(prog, "status", names).and_then(|n| units(prog, socket, n));
+        for info in sandboxes.unwrap_or_default() {
+            if let Some(sandbox) = &info.sandbox {
+                println!("\n{}:", info.name);
+                for line in crate::cli::security::status_lines(&sandbox.assessment) {
+                    println!("{line}");
+                }
+            }
+        }
+        return exit;
     }
     let names = match mangle(prog, "status", names) {
         Ok(names) => names,

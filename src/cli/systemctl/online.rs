@@ -44,14 +44,17 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
         Verb::IsEnabled | Verb::ListUnitFiles | Verb::GetDefault | Verb::Cat => {
             return offline::run_as(invocation, root, Voice::Online);
         }
-        Verb::ListUnits => ask(Request::Units { names: Vec::new() })
-            .map(|r| list::units(&unit_list(r), invocation)),
-        Verb::ListSockets => ask(Request::Units { names: Vec::new() })
-            .map(|r| list::sockets(&unit_list(r), invocation)),
-        Verb::ListTimers => ask(Request::Units { names: Vec::new() })
+        Verb::ListUnits => {
+            ask(Request::units(Vec::new())).map(|r| list::units(&unit_list(r), invocation))
+        }
+        Verb::ListSockets => {
+            ask(Request::units(Vec::new())).map(|r| list::sockets(&unit_list(r), invocation))
+        }
+        Verb::ListTimers => ask(Request::units(Vec::new()))
             .map(|r| list::timers(&unit_list(r), invocation, crate::vocab::time::now_ms())),
-        Verb::ListPaths => ask(Request::Units { names: Vec::new() })
-            .map(|r| list::paths(&unit_list(r), invocation)),
+        Verb::ListPaths => {
+            ask(Request::units(Vec::new())).map(|r| list::paths(&unit_list(r), invocation))
+        }
         Verb::ListDependencies => expand(invocation, &ask)
             .and_then(|(units, _)| list::dependencies(&units, invocation, &ask)),
         Verb::IsSystemRunning => system_state(&ask, o.wait).map(|r| match r {
@@ -130,9 +133,7 @@ fn unit_verb(
         Verb::IsActive | Verb::IsFailed => {
             let failed = invocation.verb == Verb::IsFailed;
             // systemctl-is-active.c get_state_one_unit(): a failed call is no state.
-            let infos = match ask(Request::Units {
-                names: units.to_vec(),
-            })? {
+            let infos = match ask(Request::units(units.to_vec()))? {
                 Response::Error { message, .. } => {
                     eprintln!("Failed to retrieve unit state: {message}");
                     return Ok(Exit::Failure);
@@ -162,9 +163,7 @@ fn unit_verb(
             })
         }
         Verb::Status => {
-            let infos = unit_list(ask(Request::Units {
-                names: units.to_vec(),
-            })?);
+            let infos = unit_list(ask(Request::units(units.to_vec()))?);
             Ok(status::units(
                 &infos,
                 o.lines.unwrap_or(10),
@@ -176,6 +175,7 @@ fn unit_verb(
         Verb::Show => {
             let infos = unit_list(ask(Request::Units {
                 names: units.to_vec(),
+                sandbox: true,
             })?);
             status::show(&infos, o, root);
             Ok(Exit::Success)
@@ -223,7 +223,7 @@ fn expand(invocation: &Invocation, ask: &Ask<'_>) -> Result<(Vec<String>, bool),
     if globs.is_empty() {
         return Ok((units, false));
     }
-    let loaded = unit_list(ask(Request::Units { names: Vec::new() })?);
+    let loaded = unit_list(ask(Request::units(Vec::new()))?);
     units.extend(
         loaded
             .into_iter()
@@ -472,9 +472,7 @@ fn change_files(
                 _ => None,
             })
             .collect();
-        let infos = unit_list(ask(Request::Units {
-            names: names.clone(),
-        })?);
+        let infos = unit_list(ask(Request::units(names.clone()))?);
         for name in &names {
             let unknown = infos
                 .iter()

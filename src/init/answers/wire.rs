@@ -2,16 +2,30 @@
 //! D-Bus error names: the one place that knows both (the manager knows none of the protocol).
 //! Pure: no request handling, no I/O.
 
-use crate::control::proto::{ExecStatus, KillWhom, PathInfo, UnitInfo, bus_error};
+use crate::control::proto::{ExecStatus, KillWhom, PathInfo, Sandbox, UnitInfo, bus_error};
 use crate::manager::engine::{Engine, RefusalReason, Tracking, UnitSnapshot, Whom};
 use crate::service::state::Phase;
 use crate::service::status::Active;
 use crate::unit::model::ServiceType;
 use crate::vocab::termination::Termination;
 
-/// The engine's snapshots of `names` in the protocol's words.
-pub(super) fn unit_infos(engine: &Engine, names: &[String]) -> Vec<UnitInfo> {
-    engine.snapshots(names).into_iter().map(unit_info).collect()
+/// The engine's snapshots of `names` in the protocol's words; with `sandbox`, each service's
+/// and socket's sandbox too.
+pub(super) fn unit_infos(engine: &Engine, names: &[String], sandbox: bool) -> Vec<UnitInfo> {
+    let mut infos: Vec<UnitInfo> = engine.snapshots(names).into_iter().map(unit_info).collect();
+    if sandbox {
+        let facts = crate::service::security::facts();
+        for info in &mut infos {
+            info.sandbox = engine.exec_context(&info.name).map(|exec| Sandbox {
+                properties: crate::service::security::properties(exec)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+                assessment: crate::service::security::assess(exec, facts),
+            });
+        }
+    }
+    infos
 }
 
 /// One unit as the protocol carries it.
@@ -95,6 +109,7 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
                 .unwrap_or(u64::MAX),
             trigger_limit_burst: p.trigger_limit_burst,
         }),
+        sandbox: None,
     }
 }
 

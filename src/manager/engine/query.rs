@@ -259,6 +259,18 @@ impl Engine {
 
     /// The units as systemctl shows them (those never loaded left out), their processes
     /// found in one reading of /proc.
+    /// The execution context of a loaded service or socket (what its sandbox is made of).
+    pub fn exec_context(&self, unit: &str) -> Option<&crate::unit::model::ExecContext> {
+        match self.units.get(&self.canonical(unit))? {
+            Entry::Loaded(l) => match &l.unit.kind {
+                crate::unit::model::UnitKind::Service(s) => Some(&s.exec),
+                crate::unit::model::UnitKind::Socket(s) => Some(&s.exec),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn snapshots(&self, units: &[String]) -> Vec<UnitSnapshot> {
         let mut table = None;
         units

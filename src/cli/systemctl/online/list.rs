@@ -189,7 +189,7 @@ pub(super) fn dependencies(
     let o = &invocation.options;
     // --reverse looks through every loaded unit for those that pull the unit in.
     let loaded = if o.dependency == Dependency::Reverse {
-        unit_list(ask(Request::Units { names: Vec::new() })?)
+        unit_list(ask(Request::units(Vec::new()))?)
     } else {
         Vec::new()
     };
@@ -236,9 +236,7 @@ impl Walk<'_, '_> {
                 .map(|i| i.name.clone())
                 .collect());
         }
-        let infos = unit_list((self.ask)(Request::Units {
-            names: vec![name.to_owned()],
-        })?);
+        let infos = unit_list((self.ask)(Request::units(vec![name.to_owned()]))?);
         let Some(info) = infos.into_iter().next() else {
             return Ok(Vec::new());
         };
@@ -276,9 +274,7 @@ impl Walk<'_, '_> {
         let states = if o.plain || deps.is_empty() {
             Vec::new()
         } else {
-            unit_list((self.ask)(Request::Units {
-                names: deps.clone(),
-            })?)
+            unit_list((self.ask)(Request::units(deps.clone()))?)
         };
         let mut circular = false;
         for (k, dep) in deps.iter().enumerate() {

@@ -264,7 +264,7 @@ pub(super) fn system(ask: &Ask<'_>) -> Result<Exit, Exit> {
     let Response::System { system } = ask(Request::System)? else {
         return Ok(Exit::Failure);
     };
-    let loaded = unit_list(ask(Request::Units { names: Vec::new() })?);
+    let loaded = unit_list(ask(Request::units(Vec::new()))?);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     println!("{} {}", glyph("active"), host.trim_end());
     println!("    State: {}", system.state);
@@ -295,7 +295,7 @@ pub(super) fn manager(ask: &Ask<'_>, o: &Options) -> Result<Exit, Exit> {
     let Response::System { system } = ask(Request::System)? else {
         return Ok(Exit::Failure);
     };
-    let loaded = unit_list(ask(Request::Units { names: Vec::new() })?);
+    let loaded = unit_list(ask(Request::units(Vec::new()))?);
     let environment = match ask(Request::Environment {
         set: Vec::new(),
         unset: Vec::new(),
@@ -369,7 +369,7 @@ pub(super) fn show(infos: &[UnitInfo], o: &Options, root: &Path) {
 
 /// The properties `systemctl show` prints, in the manager's order: the service's, then the
 /// unit's (core/dbus-service.c, core/dbus-unit.c vtables).
-fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
+fn properties<'a>(info: &'a UnitInfo, root: &Path) -> Vec<(&'a str, String)> {
     let pid = |p: Option<i32>| p.map_or_else(|| "0".to_owned(), |p| p.to_string());
     let list = |v: &[String]| v.join(" ");
     let pairs = |v: &[(String, String)]| {
@@ -396,6 +396,15 @@ fn properties(info: &UnitInfo, root: &Path) -> Vec<(&'static str, String)> {
             ));
             out.push(("ExecMainStatus", status.to_string()));
         }
+    }
+    // core/dbus-execute.c: the execution context's properties follow the service's own.
+    if let Some(sandbox) = &info.sandbox {
+        out.extend(
+            sandbox
+                .properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone())),
+        );
     }
     if let Some(m) = &info.mount {
         // core/dbus-mount.c: the mount's own properties come before the unit's.

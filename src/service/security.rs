@@ -1,0 +1,516 @@
+//! What a unit's sandbox asks for, what of it is in force in this container, and an exposure
+//! figure, in the spirit of `systemd-analyze security`: `bosun verify --security`, `initctl
+//! status UNIT` and `systemctl show` all read it from here.
+//!
+//! Each [`Check`] is one question about what the service could do (run as root, hold
+//! CAP_SYS_ADMIN, call mount(2), see other services' /tmp, ...), with a weight and two
+//! exposures from 0 (protected) to 1 (exposed): as the unit is written, and as bosun can apply
+//! it here ([`Facts`]: the container's capabilities, whether it allows a mount namespace and
+//! seccomp). A protection the container already gives (a capability its bounding set lacks,
+//! a non-root bosun) counts as in force; one bosun cannot apply counts as exposed, with the
+//! reason. The overall figure is the weighted mean on systemd's scale, 0.0 to 10.0, named with
+//! systemd's words (PERFECT ... DANGEROUS). The weights are bosun's own: the larger the harm a
+//! compromised daemon could do with what the check leaves open, the larger the weight.
+
+use serde::{Deserialize, Serialize};
+
+use crate::unit::model::ExecContext;
+use crate::vocab::capability::{CAP_SETPCAP, CAP_SYS_ADMIN, bit};
+use crate::vocab::syscall::{self, Arch};
+
+/// What this container lets bosun apply, read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// bosun's own uid (a non-root bosun cannot start anything as root).
+    pub uid: u32,
+    /// bosun's effective capabilities.
+    pub effective: u64,
+    /// bosun's bounding set: all a service here could ever hold.
+    pub bounding: u64,
+    /// Whether the kernel takes seccomp filters (`Seccomp:` in /proc/self/status).
+    pub seccomp: bool,
+    /// Whether a mount namespace can be made for a service.
+    pub mount_namespace: bool,
+}
+
+impl Facts {
+    /// The facts of the calling process (PID 1 reads them once at boot; `bosun verify` reads
+    /// its own, which in the same container are PID 1's unless it runs as another user).
+    pub fn of_this_process() -> Facts {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        let mask = |name: &str| {
+            field(name)
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                .unwrap_or(0)
+        };
+        let effective = mask("CapEff");
+        Facts {
+            uid: nix::unistd::geteuid().as_raw(),
+            effective,
+            bounding: mask("CapBnd"),
+            seccomp: field("Seccomp").is_some(),
+            mount_namespace: effective & bit(CAP_SYS_ADMIN) != 0,
+        }
+    }
+}
+
+/// The facts of this process, read once (PID 1's for the control socket's answers).
+pub fn facts() -> &'static Facts {
+    static FACTS: std::sync::OnceLock<Facts> = std::sync::OnceLock::new();
+    FACTS.get_or_init(Facts::of_this_process)
+}
+
+/// One question about what the service could do (carried as is by the control protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// The setting that answers it, as systemd-analyze names it (`PrivateTmp=`,
+    /// `CapabilityBoundingSet=~CAP_SYS_ADMIN`, `SystemCallFilter=~@mount`, ...).
+    pub name: String,
+    /// What the service may do when the check is exposed, as a phrase without its subject.
+    pub description: String,
+    pub weight: u32,
+    /// Exposure as the unit is written, in tenths: 0 protected .. 10 exposed.
+    pub written: u8,
+    /// Exposure in this container, in tenths.
+    pub here: u8,
+    /// Why `here` differs from `written`, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// Every check of one unit (carried as is by the control protocol).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub checks: Vec<Check>,
+    /// What else this container does to the unit (a bounding set it cannot shrink, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Assessment {
+    /// The overall exposure as written, 0.0 .. 10.0.
+    pub fn written(&self) -> f32 {
+        self.mean(|c| c.written)
+    }
+
+    /// The overall exposure in this container, 0.0 .. 10.0.
+    pub fn here(&self) -> f32 {
+        self.mean(|c| c.here)
+    }
+
+    fn mean(&self, of: impl Fn(&Check) -> u8) -> f32 {
+        let total: u32 = self.checks.iter().map(|c| c.weight).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let exposed: u32 = self
+            .checks
+            .iter()
+            .map(|c| c.weight * u32::from(of(c)))
+            .sum();
+        // One decimal, as systemd prints it: exposed / total is in tenths already.
+        (10.0 * exposed as f32 / total as f32).round() / 10.0
+    }
+
+    /// The checks whose protection the unit asks for but this container does not give.
+    pub fn not_in_force(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.here > c.written)
+    }
+}
+
+/// systemd-analyze's word for an exposure figure.
+pub fn level(exposure: f32) -> &'static str {
+    match exposure {
+        e if e >= 10.0 => "DANGEROUS",
+        e if e >= 9.0 => "UNSAFE",
+        e if e >= 7.5 => "EXPOSED",
+        e if e >= 5.0 => "MEDIUM",
+        e if e >= 1.0 => "OK",
+        e if e > 0.0 => "SAFE",
+        _ => "PERFECT",
+    }
+}
+
+/// Capability groups, each one check: (setting name, description, weight, capabilities).
+const CAPABILITIES: &[(&str, &str, u32, &[u32])] = &[
+    (
+        "CapabilityBoundingSet=~CAP_SYS_ADMIN",
+        "may administer the system (mounts, namespaces, most of the kernel)",
+        10,
+        &[21],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_SYS_PTRACE",
+        "may trace and inspect other processes",
+        6,
+        &[19],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_SYS_MODULE",
+        "may load kernel modules",
+        8,
+        &[16],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_SYS_RAWIO",
+        "may do raw I/O on devices and ports",
+        6,
+        &[17],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_NET_ADMIN",
+        "may configure the network",
+        6,
+        &[12],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_NET_RAW",
+        "may open raw and packet sockets",
+        3,
+        &[13],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_SYS_TIME",
+        "may set the system clock",
+        3,
+        &[25, 35],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(DAC_*|FOWNER|IPC_OWNER)",
+        "may bypass file and IPC permissions",
+        6,
+        &[1, 2, 3, 15],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(SETUID|SETGID|SETPCAP)",
+        "may change its user, groups and capabilities",
+        6,
+        &[6, 7, 8],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(CHOWN|FSETID|SETFCAP)",
+        "may change file ownership and set-id bits",
+        4,
+        &[0, 4, 31],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(KILL|SYS_BOOT|SYS_NICE|SYS_RESOURCE)",
+        "may signal any process, reboot, and exceed resource limits",
+        3,
+        &[5, 22, 23, 24],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(MKNOD|LINUX_IMMUTABLE|SYS_CHROOT)",
+        "may make device nodes, change immutable files and chroot",
+        3,
+        &[27, 9, 18],
+    ),
+    (
+        "CapabilityBoundingSet=~CAP_(BPF|PERFMON|SYSLOG|AUDIT_*|MAC_*)",
+        "may load BPF programs, read kernel logs and change audit and MAC policy",
+        4,
+        &[39, 38, 34, 29, 30, 37, 32, 33],
+    ),
+];
+
+/// System-call groups, each one check: (group, setting name, description, weight).
+const SYSCALL_GROUPS: &[(&str, &str, &str, u32)] = &[
+    (
+        "@mount",
+        "SystemCallFilter=~@mount",
+        "may call mount(2) and friends",
+        4,
+    ),
+    (
+        "@module",
+        "SystemCallFilter=~@module",
+        "may load kernel modules",
+        4,
+    ),
+    (
+        "@reboot",
+        "SystemCallFilter=~@reboot",
+        "may reboot the kernel",
+        3,
+    ),
+    (
+        "@swap",
+        "SystemCallFilter=~@swap",
+        "may turn swap on and off",
+        2,
+    ),
+    ("@raw-io", "SystemCallFilter=~@raw-io", "may do raw I/O", 3),
+    ("@clock", "SystemCallFilter=~@clock", "may set the clock", 3),
+    (
+        "@debug",
+        "SystemCallFilter=~@debug",
+        "may trace other processes",
+        3,
+    ),
+    (
+        "@cpu-emulation",
+        "SystemCallFilter=~@cpu-emulation",
+        "may use CPU emulation calls",
+        1,
+    ),
+    (
+        "@obsolete",
+        "SystemCallFilter=~@obsolete",
+        "may use obsolete system calls",
+        1,
+    ),
+    (
+        "@privileged",
+        "SystemCallFilter=~@privileged",
+        "may call privileged system calls",
+        4,
+    ),
+    (
+        "@resources",
+        "SystemCallFilter=~@resources",
+        "may change resource limits and scheduling",
+        2,
+    ),
+];
+
+/// The checks of a unit with execution context `exec` in a container with `facts`.
+pub fn assess(exec: &ExecContext, facts: &Facts) -> Assessment {
+    let mut checks = Vec::new();
+    let root_written =
+        !exec.dynamic_user && matches!(exec.user.as_deref(), None | Some("root" | "0"));
+    let root_here = root_written && facts.uid == 0;
+    let not_root_here = (root_written && !root_here).then(|| {
+        format!(
+            "bosun runs as uid {}, so the service cannot be root",
+            facts.uid
+        )
+    });
+    checks.push(Check {
+        name: "User=/DynamicUser=".into(),
+        description: "runs as root".into(),
+        weight: 10,
+        written: exposure(root_written),
+        here: exposure(root_here),
+        why: not_root_here,
+    });
+
+    let no_new_privs_written = exec.privileges.no_new_privileges
+        || super::privs::implies_no_new_privileges(exec) && !root_written;
+    let no_new_privs_here = no_new_privs_written
+        || super::privs::implies_no_new_privileges(exec)
+            && (!root_here || facts.effective & bit(CAP_SYS_ADMIN) == 0);
+    checks.push(Check {
+        name: "NoNewPrivileges=".into(),
+        description: "may gain privileges through set-user-id programs".into(),
+        weight: 6,
+        written: exposure(!no_new_privs_written),
+        here: exposure(!no_new_privs_here),
+        why: None,
+    });
+
+    capability_checks(exec, facts, (root_written, root_here), &mut checks);
+    syscall_checks(exec, facts, &mut checks);
+    let filtered = exec.syscall_filter.allow_list.is_some()
+        || exec.restrict_realtime
+        || exec.memory_deny_write_execute;
+    let seccomp = |asked: bool, name: &str, description: &str, weight| Check {
+        name: name.into(),
+        description: description.into(),
+        weight,
+        written: exposure(!asked),
+        here: exposure(!(asked && facts.seccomp)),
+        why: (asked && !facts.seccomp).then(|| "the kernel takes no seccomp filter".to_owned()),
+    };
+    checks.push(seccomp(
+        exec.syscall_native_only || filtered,
+        "SystemCallArchitectures=",
+        "may call the kernel through another architecture's ABI",
+        3,
+    ));
+    checks.push(seccomp(
+        exec.memory_deny_write_execute,
+        "MemoryDenyWriteExecute=",
+        "may make writable memory executable",
+        3,
+    ));
+    checks.push(seccomp(
+        exec.restrict_realtime,
+        "RestrictRealtime=",
+        "may take realtime scheduling and starve the rest",
+        2,
+    ));
+    let mut notes = Vec::new();
+    if let Some(asked) = exec.privileges.bounding_set
+        && facts.bounding & !asked != 0
+        && facts.effective & bit(CAP_SETPCAP) == 0
+    {
+        notes.push(
+            "CapabilityBoundingSet= must shrink the bounding set, and the container lacks \
+             CAP_SETPCAP: the unit fails with 218/CAPABILITIES"
+                .to_owned(),
+        );
+    }
+    Assessment { checks, notes }
+}
+
+fn exposure(exposed: bool) -> u8 {
+    if exposed { 10 } else { 0 }
+}
+
+/// One check per capability group: exposed when the service could hold one of the group's
+/// capabilities: root holds its bounding set; another user holds its ambient set, and the
+/// bounding set too through set-user-id programs unless no_new_privs is set.
+fn capability_checks(
+    exec: &ExecContext,
+    facts: &Facts,
+    (root_written, root_here): (bool, bool),
+    checks: &mut Vec<Check>,
+) {
+    let p = &exec.privileges;
+    let bounding = p.bounding_set.unwrap_or(u64::MAX);
+    let ambient = p.ambient.unwrap_or(0);
+    let nnp = p.no_new_privileges || super::privs::implies_no_new_privileges(exec);
+    let reach = |root: bool, bounding: u64| {
+        if root || !nnp {
+            bounding
+        } else {
+            ambient & bounding
+        }
+    };
+    let written = reach(root_written, bounding);
+    // Without CAP_SETPCAP a bounding set that must shrink fails the unit (218), so what it
+    // keeps is never exceeded: the unit does not run at all.
+    let here = reach(root_here, bounding & facts.bounding);
+    for &(name, description, weight, caps) in CAPABILITIES {
+        let mask = caps.iter().fold(0, |m, &c| m | bit(c));
+        let (w, h) = (written & mask != 0, here & mask != 0);
+        let why = (w && !h).then(|| {
+            if facts.bounding & mask == 0 {
+                "the container withholds it".to_owned()
+            } else {
+                format!("bosun runs as uid {}", facts.uid)
+            }
+        });
+        checks.push(Check {
+            name: name.into(),
+            description: description.into(),
+            weight,
+            written: exposure(w),
+            here: exposure(h),
+            why,
+        });
+    }
+    checks.push(Check {
+        name: "AmbientCapabilities=".into(),
+        description: "holds capabilities as a non-root user".into(),
+        weight: 2,
+        written: exposure(ambient & bounding != 0 && !root_written),
+        here: exposure(ambient & bounding & facts.bounding != 0 && !root_here),
+        why: None,
+    });
+}
+
+/// One check per system-call group: protected when the filter refuses every call of the group
+/// this architecture has.
+fn syscall_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) {
+    let arch = Arch::native();
+    let filter = &exec.syscall_filter;
+    for &(group, name, description, weight) in SYSCALL_GROUPS {
+        let calls = syscall::group(group).unwrap_or_default();
+        let refused = |call: &&str| match filter.allow_list {
+            None => false,
+            Some(true) => !filter.names.contains_key(*call),
+            Some(false) => filter.names.contains_key(*call),
+        };
+        let blocked = filter.allow_list.is_some()
+            && calls
+                .iter()
+                .filter(|c| arch.is_none_or(|a| a.number(c).is_some()))
+                .all(refused);
+        checks.push(Check {
+            name: name.into(),
+            description: description.into(),
+            weight,
+            written: exposure(!blocked),
+            here: exposure(!(blocked && facts.seccomp)),
+            why: (blocked && !facts.seccomp)
+                .then(|| "the kernel takes no seccomp filter".to_owned()),
+        });
+    }
+}
+
+/// The sandbox's properties as `systemctl show` prints them for a unit with `exec`, in the
+/// order of systemd 252's exec-context D-Bus interface (values as systemctl formats them:
+/// capability names, `~` before a deny list, 2147483646 for "kill" as SystemCallErrorNumber=).
+pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let p = &exec.privileges;
+    let kernel = super::privs::kernel_capabilities();
+    let caps = |mask: u64| crate::vocab::capability::names(mask).join(" ");
+    let filter = &exec.syscall_filter;
+    let syscalls = match filter.allow_list {
+        None => String::new(),
+        Some(allow) => {
+            let names: Vec<String> = filter
+                .names
+                .iter()
+                .map(|(name, denial)| match denial {
+                    None => name.clone(),
+                    Some(crate::unit::syscall_filter::Denial::Kill) => format!("{name}:kill"),
+                    Some(crate::unit::syscall_filter::Denial::Errno(n)) => {
+                        match syscall::errno_name(*n) {
+                            Some(e) => format!("{name}:{e}"),
+                            None => format!("{name}:{n}"),
+                        }
+                    }
+                })
+                .collect();
+            format!("{}{}", if allow { "" } else { "~" }, names.join(" "))
+        }
+    };
+    vec![
+        ("UMask", format!("{:04o}", exec.umask.unwrap_or(0o022))),
+        ("SecureBits", p.secure_bits.unwrap_or(0).to_string()),
+        (
+            "CapabilityBoundingSet",
+            caps(p.bounding_set.unwrap_or(u64::MAX) & kernel),
+        ),
+        ("AmbientCapabilities", caps(p.ambient.unwrap_or(0) & kernel)),
+        ("User", exec.user.clone().unwrap_or_default()),
+        ("Group", exec.group.clone().unwrap_or_default()),
+        ("DynamicUser", yes(exec.dynamic_user)),
+        ("SupplementaryGroups", exec.supplementary_groups.join(" ")),
+        ("ProtectClock", yes(exec.protect_clock)),
+        ("ProtectKernelModules", yes(exec.protect_kernel_modules)),
+        ("ProtectKernelLogs", yes(exec.protect_kernel_logs)),
+        ("NoNewPrivileges", yes(p.no_new_privileges)),
+        ("SystemCallFilter", syscalls),
+        (
+            "SystemCallArchitectures",
+            if exec.syscall_native_only {
+                "native"
+            } else {
+                ""
+            }
+            .to_owned(),
+        ),
+        (
+            "SystemCallErrorNumber",
+            exec.syscall_error_number
+                .map_or(i32::MAX - 1, i32::from)
+                .to_string(),
+        ),
+        (
+            "MemoryDenyWriteExecute",
+            yes(exec.memory_deny_write_execute),
+        ),
+        ("RestrictRealtime", yes(exec.restrict_realtime)),
+        ("ProtectHostname", yes(exec.protect_hostname)),
+    ]
+}
