@@ -22,7 +22,7 @@ fn examples() -> PathBuf {
 }
 
 /// podman, configured for this machine, with its storage under the target directory.
-struct Podman {
+pub(crate) struct Podman {
     home: PathBuf,
 }
 
@@ -73,7 +73,7 @@ events_logger = "file"
 "#;
 
 /// podman with the base image imported; None after a SKIP line.
-fn podman() -> Option<&'static Podman> {
+pub(crate) fn podman() -> Option<&'static Podman> {
     static PODMAN: OnceLock<Result<Podman, String>> = OnceLock::new();
     match PODMAN.get_or_init(setup) {
         Ok(p) => Some(p),
@@ -190,7 +190,7 @@ fn build(p: &Podman, name: &str, tag: &str, build_id: &str, change: impl FnOnce(
 }
 
 /// One image per example and tag, built once per test run.
-fn image(p: &Podman, name: &'static str) -> String {
+pub(crate) fn image(p: &Podman, name: &'static str) -> String {
     static IMAGES: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, image)) = images.iter().find(|(n, _)| *n == name) {
@@ -202,14 +202,14 @@ fn image(p: &Podman, name: &'static str) -> String {
 }
 
 /// A container of this test, removed at the end whatever happens.
-struct Container<'a> {
+pub(crate) struct Container<'a> {
     podman: &'a Podman,
     name: String,
 }
 
 impl<'a> Container<'a> {
     /// `podman run -d --name NAME ARGS...`.
-    fn run(podman: &'a Podman, tag: &str, args: &[&str]) -> Container<'a> {
+    pub(crate) fn run(podman: &'a Podman, tag: &str, args: &[&str]) -> Container<'a> {
         let name = format!("bosun-it-{tag}-{}", std::process::id());
         let _ = podman.run(&["rm", "-f", "--ignore", "-t", "0", &name]);
         let mut all = vec!["run", "-d", "--name", &name];
@@ -218,13 +218,13 @@ impl<'a> Container<'a> {
         Container { podman, name }
     }
 
-    fn exec(&self, args: &[&str]) -> Output {
+    pub(crate) fn exec(&self, args: &[&str]) -> Output {
         let mut all = vec!["exec", &self.name];
         all.extend_from_slice(args);
         self.podman.run(&all)
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let out = self.podman.run(&["logs", &self.name]);
         format!(
             "{}{}",
@@ -234,7 +234,7 @@ impl<'a> Container<'a> {
     }
 
     /// Wait until `initctl is-ready` says yes (boot, hooks and units done).
-    fn ready(&self) {
+    pub(crate) fn ready(&self) {
         let ready = wait_until(Duration::from_secs(120), || {
             self.exec(&["initctl", "is-ready"]).status.success()
         });
@@ -284,7 +284,7 @@ fn curl(args: &[&str]) -> (String, String) {
     (body.to_owned(), code.to_owned())
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -33,6 +33,7 @@ mod privs;
 mod provided;
 mod repo;
 mod resilience;
+mod sandboxed;
 mod seccomp;
 mod security;
 mod services;
