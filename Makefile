@@ -82,6 +82,7 @@ bench: bench-deps static build
 	{ printf '## WebDAV (`bosun webdav` against Apache mod_dav, both with Digest auth, loopback)\n\nCommand: `make bench` (runs `tests/bench/webdav.sh`): best of the runs each; Apache with `EnableSendfile On` and `EnableMMAP On`. Targets: GET at least 1.3× Apache on 100 MiB and at least level on 10,000 × 4 KiB files, PUT at least 1.5× Apache, PROPFIND at most half Apache'"'"'s time. Both servers send a file body with sendfile(2) under TCP_CORK: perf shows bosun in no user-space code during a GET, only the kernel'"'"'s splice path, and strace shows Apache making the same calls (cork, writev of the head, sendfile, uncork), so on loopback the 100 MiB GET ratio is noise around 1 (0.62 to 1.48 over five runs on 2026-12-06).\n\n```\n'; \
 	  BOSUN=$(CURDIR)/target/release/bosun tests/bench/webdav.sh; printf '```\n'; } > target/bench/3-webdav.md
 	tests/bench/services.py $(STATIC) > target/bench/4-services.md
+	tests/bench/sandbox.py $(STATIC) > target/bench/4b-sandbox.md
 	tests/bench/control.py $(STATIC) > target/bench/5-control.md
 	tests/bench/containers.py $(STATIC) > target/bench/6-containers.md
 	tests/bench/corpus.py $(STATIC) > target/bench/7-corpus.md

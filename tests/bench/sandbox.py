@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Sandbox benchmark: what a packaged unit's sandbox adds to a service's start.
+
+Usage: tests/bench/sandbox.py BOSUN_BINARY > section.md
+Prints a Markdown section; nothing is pass/fail (tests never assert timings). Needs root and
+Debian's redis-server (its unit file and its user).
+
+bosun runs as PID 1 of fresh namespaces (root, every capability: the whole sandbox is in
+force) with two oneshot units that run /bin/true as the `redis` user: `sandboxed.service`
+carries every [Service] line of Debian's redis-server.service that is not about the process
+itself (no ExecStart=, Type=, PIDFile=, Restart=, Timeout*=), `bare.service` none of them. The
+main command starts each unit in turn with bosun's `systemctl start` (which returns once the
+oneshot has run and exited), many times, alternating; the figure is the median wall time of a
+start, and the sandbox's cost is the difference of the medians (the client, the control
+socket and /bin/true are the same on both sides).
+"""
+import os, re, shutil, statistics, subprocess, sys, tempfile, time
+
+from common import WRAP, write
+
+BOSUN = os.path.realpath(sys.argv[1])
+STARTS = int(os.environ.get("BENCH_SANDBOX_STARTS", "300"))
+UNIT = "/lib/systemd/system/redis-server.service"
+PROCESS_KEYS = {"ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecReload", "Type",
+                "PIDFile", "Restart", "TimeoutStopSec", "TimeoutStartSec", "RuntimeDirectory",
+                "RuntimeDirectoryMode"}
+
+DRIVER = r'''
+import subprocess, sys, time, json
+n = int(sys.argv[1])
+times = {"bare": [], "sandboxed": []}
+for name in ("bare", "sandboxed"):  # warm-up: loads the units, fills caches
+    for _ in range(10):
+        subprocess.run(["systemctl", "start", name], check=True)
+for _ in range(n):
+    for name in ("bare", "sandboxed"):
+        t0 = time.perf_counter()
+        subprocess.run(["systemctl", "start", name], check=True)
+        times[name].append((time.perf_counter() - t0) * 1e3)
+state = subprocess.run(["systemctl", "show", "-p", "Result", "--value", "sandboxed"],
+                       capture_output=True, text=True).stdout.strip()
+print(json.dumps({"times": times, "result": state}))
+'''
+
+
+def sandbox_lines():
+    lines = []
+    in_service = False
+    for raw in open(UNIT):
+        line = raw.strip()
+        if line.startswith("["):
+            in_service = line == "[Service]"
+            continue
+        if not in_service or not line or line.startswith("#"):
+            continue
+        key = line.split("=", 1)[0].strip()
+        if key not in PROCESS_KEYS:
+            lines.append(line)
+    return lines
+
+
+def main():
+    if not os.path.exists(UNIT):
+        print("## Sandbox start cost\n\nDebian's redis-server is not installed: not measured.\n")
+        return
+    work = tempfile.mkdtemp(prefix="sandbox-", dir=os.path.join(os.getcwd(), "target"))
+    units = os.path.join(work, "units")
+    directives = sandbox_lines()
+    write(os.path.join(units, "sandboxed.service"),
+          "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\n" + "\n".join(directives) + "\nExecStart=/bin/true\n")
+    write(os.path.join(units, "bare.service"),
+          "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nUser=redis\nGroup=redis\nExecStart=/bin/true\n")
+    driver = os.path.join(work, "driver.py")
+    write(driver, DRIVER)
+    systemctl = os.path.join(work, "bin", "systemctl")
+    os.makedirs(os.path.dirname(systemctl))
+    os.symlink(BOSUN, systemctl)
+    env = dict(os.environ, BOSUN_UNIT_PATH=units, BOSUN_ROOT="/",
+               PATH=os.path.dirname(systemctl) + ":" + os.environ.get("PATH", ""))
+    env.pop("NOTIFY_SOCKET", None)
+    out = subprocess.run(WRAP + [BOSUN, "--", "python3", driver, str(STARTS)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    import json
+    try:
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        sys.exit(f"sandbox bench failed:\n{out.stdout}\n{out.stderr}")
+    bare, boxed = data["times"]["bare"], data["times"]["sandboxed"]
+    mb, ms = statistics.median(bare), statistics.median(boxed)
+    q = lambda xs, p: sorted(xs)[int(len(xs) * p)]
+    keys = sorted({d.split("=", 1)[0] for d in directives})
+    not_in_force = sorted(set(re.findall(r"not in force[^:]*: ([^\n(]*)", out.stderr)))
+    print("## Sandbox start cost (Debian's redis-server unit's sandbox against none)\n")
+    print(f"Command: `make bench` (runs `tests/bench/sandbox.py {os.path.relpath(BOSUN)}`), "
+          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores. bosun as PID 1 of fresh "
+          f"namespaces, as root with every capability; {STARTS} starts of each oneshot unit "
+          "(`/bin/true` as the `redis` user), alternating, each timed around bosun's "
+          "`systemctl start` (which returns when the oneshot has exited). Target: under 1 ms "
+          "added.\n")
+    print("| unit | median | p10 | p90 |")
+    print("|---|---:|---:|---:|")
+    print(f"| bare.service (User=redis only) | {mb:.2f} ms | {q(bare, .1):.2f} ms | {q(bare, .9):.2f} ms |")
+    print(f"| sandboxed.service ({len(directives)} lines of redis-server.service) | {ms:.2f} ms | "
+          f"{q(boxed, .1):.2f} ms | {q(boxed, .9):.2f} ms |")
+    print(f"| **added by the sandbox** | **{ms - mb:.2f} ms** | | |")
+    print(f"\nThe sandbox's directives: {', '.join(f'`{k}=`' for k in keys)}. "
+          f"Last result of sandboxed.service: `{data['result']}`."
+          + (f" bosun said these were not in force: {'; '.join(not_in_force)}." if not_in_force else "")
+          + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
