@@ -855,3 +855,29 @@ pub fn accept(listener: std::os::fd::BorrowedFd<'_>) -> io::Result<OwnedFd> {
     // SAFETY: accept4 just returned this descriptor; nothing else owns or will close it.
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
 }
+
+/// A System V IPC object kind, for [`remove_sysv_ipc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysvIpc {
+    SharedMemory,
+    Semaphores,
+    MessageQueue,
+}
+
+/// Remove the System V IPC object `id` of `kind` (IPC_RMID).
+pub fn remove_sysv_ipc(kind: SysvIpc, id: i32) -> io::Result<()> {
+    // SAFETY: IPC_RMID takes no buffer: the pointer arguments are null, which the kernel
+    // accepts for this command; the calls touch no memory of ours.
+    let r = unsafe {
+        match kind {
+            SysvIpc::SharedMemory => libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+            SysvIpc::Semaphores => libc::semctl(id, 0, libc::IPC_RMID),
+            SysvIpc::MessageQueue => libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+        }
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

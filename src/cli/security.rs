@@ -3,7 +3,11 @@
 //! the one-row-per-unit overview of `bosun verify --security`, and the lines `initctl status
 //! UNIT` adds. Formatting only.
 
-use crate::service::security::{Assessment, Check, level};
+use crate::control::proto::{Assessment, Check};
+
+fn level(exposure: f32) -> &'static str {
+    Assessment::level(exposure)
+}
 
 /// A check's share of the overall figure, on the 0.0 .. 10.0 scale, as one decimal or empty.
 fn share(check: &Check, exposure: u8, total: u32) -> String {
@@ -119,72 +123,64 @@ pub fn status_lines(a: &Assessment) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::security::{Facts, assess};
-    use crate::unit::model::ExecContext;
 
-    fn facts(uid: u32, bounding: u64) -> Facts {
-        Facts {
-            uid,
-            effective: bounding,
-            bounding,
-            seccomp: true,
-            mount_namespace: true,
+    fn check(name: &str, weight: u32, written: u8, here: u8, why: Option<&str>) -> Check {
+        Check {
+            name: name.into(),
+            description: format!("may do what {name} forbids"),
+            weight,
+            written,
+            here,
+            why: why.map(str::to_owned),
         }
     }
 
     #[test]
-    fn a_confined_unit_is_less_exposed_than_a_bare_one() {
-        let bare = assess(&ExecContext::default(), &facts(0, u64::MAX));
-        let mut exec = ExecContext {
-            user: Some("redis".into()),
-            ..Default::default()
+    fn the_report_lists_exposed_checks_first_and_ends_with_both_figures() {
+        let a = Assessment {
+            checks: vec![
+                check("NoNewPrivileges=", 6, 0, 0, None),
+                check(
+                    "PrivateTmp=",
+                    4,
+                    0,
+                    10,
+                    Some("a mount namespace needs CAP_SYS_ADMIN"),
+                ),
+                check("User=/DynamicUser=", 10, 10, 10, None),
+            ],
+            notes: vec!["a note".into()],
         };
-        exec.privileges.no_new_privileges = true;
-        exec.privileges.bounding_set = Some(0);
-        exec.memory_deny_write_execute = true;
-        exec.syscall_filter.add_line("@system-service");
-        let confined = assess(&exec, &facts(0, u64::MAX));
-        assert!(bare.here() > 9.0, "{}", report("bare.service", &bare));
-        assert!(confined.here() < bare.here() / 2.0);
-        assert_eq!(confined.here(), confined.written());
-        let text = report("redis.service", &confined);
+        let text = report("redis.service", &a);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("✗ User=/DynamicUser="), "{text}");
+        assert!(lines[2].starts_with("✗ PrivateTmp="), "{text}");
         assert!(
-            text.contains("→ Overall exposure level for redis.service:"),
+            lines[3].contains("(a mount namespace needs CAP_SYS_ADMIN)"),
             "{text}"
         );
-        assert!(text.contains("✓ SystemCallFilter=~@mount"), "{text}");
-    }
-
-    #[test]
-    fn what_the_container_withholds_counts_as_in_force_and_says_why() {
-        // podman's default bounding set has neither CAP_SYS_ADMIN nor CAP_SYS_MODULE.
-        let podman = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7);
-        let a = assess(&ExecContext::default(), &facts(0, podman));
-        let admin = a
-            .checks
-            .iter()
-            .find(|c| c.name == "CapabilityBoundingSet=~CAP_SYS_ADMIN")
-            .unwrap();
-        assert_eq!((admin.written, admin.here), (10, 0));
-        assert_eq!(admin.why.as_deref(), Some("the container withholds it"));
-        assert!(a.here() < a.written());
-        // A protection this container adds is not one the unit lacks here.
-        assert_eq!(a.not_in_force().count(), 0);
-    }
-
-    #[test]
-    fn a_filter_without_seccomp_is_not_in_force() {
-        let mut exec = ExecContext::default();
-        exec.syscall_filter.add_line("~@mount");
-        let mut f = facts(0, u64::MAX);
-        f.seccomp = false;
-        let a = assess(&exec, &f);
-        let names: Vec<&str> = a.not_in_force().map(|c| c.name.as_str()).collect();
-        assert!(names.contains(&"SystemCallFilter=~@mount"), "{names:?}");
-        let lines = status_lines(&a);
+        assert!(lines[4].starts_with("✓ NoNewPrivileges="), "{text}");
+        assert!(text.contains("! a note"), "{text}");
+        // 10 of 20 exposed as written, 14 of 20 here.
         assert!(
-            lines[1].contains("the kernel takes no seccomp filter"),
-            "{lines:?}"
+            text.ends_with(
+                "→ Overall exposure level for redis.service: 7.0 MEDIUM in this container (5.0 MEDIUM as written)\n"
+            ),
+            "{text}"
+        );
+        let status = status_lines(&a);
+        assert_eq!(
+            status[0],
+            "    Sandbox: exposure 7.0 MEDIUM in this container, 5.0 MEDIUM as written"
+        );
+        assert!(
+            status[1].contains("not in force: PrivateTmp="),
+            "{status:?}"
+        );
+        let table = overview(&[("redis.service".into(), a)]);
+        assert!(
+            table.lines().nth(1).unwrap().ends_with("PrivateTmp="),
+            "{table}"
         );
     }
 }

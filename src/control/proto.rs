@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A unit's sandbox assessment travels as the service layer makes it.
+pub use crate::service::security::{Assessment, Check};
+
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
 
@@ -202,7 +205,7 @@ pub struct ExecStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Sandbox {
     pub properties: Vec<(String, String)>,
-    pub assessment: crate::service::security::Assessment,
+    pub assessment: Assessment,
 }
 
 /// One unit as `systemctl status/show/list-units` and `initctl status` show it.

@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod child;
 pub mod datagram;
 pub mod environment;
+pub mod ipc;
 pub mod keeper;
 pub mod limits;
 pub mod listen;

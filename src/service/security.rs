@@ -126,14 +126,21 @@ impl Assessment {
 
 /// systemd-analyze's word for an exposure figure.
 pub fn level(exposure: f32) -> &'static str {
-    match exposure {
-        e if e >= 10.0 => "DANGEROUS",
-        e if e >= 9.0 => "UNSAFE",
-        e if e >= 7.5 => "EXPOSED",
-        e if e >= 5.0 => "MEDIUM",
-        e if e >= 1.0 => "OK",
-        e if e > 0.0 => "SAFE",
-        _ => "PERFECT",
+    Assessment::level(exposure)
+}
+
+impl Assessment {
+    /// systemd-analyze's word for an exposure figure (PERFECT .. DANGEROUS).
+    pub fn level(exposure: f32) -> &'static str {
+        match exposure {
+            e if e >= 10.0 => "DANGEROUS",
+            e if e >= 9.0 => "UNSAFE",
+            e if e >= 7.5 => "EXPOSED",
+            e if e >= 5.0 => "MEDIUM",
+            e if e >= 1.0 => "OK",
+            e if e > 0.0 => "SAFE",
+            _ => "PERFECT",
+        }
     }
 }
 
@@ -513,4 +520,76 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("RestrictRealtime", yes(exec.restrict_realtime)),
         ("ProtectHostname", yes(exec.protect_hostname)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unit::model::ExecContext;
+
+    fn facts(uid: u32, bounding: u64) -> Facts {
+        Facts {
+            uid,
+            effective: bounding,
+            bounding,
+            seccomp: true,
+            mount_namespace: true,
+        }
+    }
+
+    #[test]
+    fn a_confined_unit_is_less_exposed_than_a_bare_one() {
+        let bare = assess(&ExecContext::default(), &facts(0, u64::MAX));
+        let mut exec = ExecContext {
+            user: Some("redis".into()),
+            ..Default::default()
+        };
+        exec.privileges.no_new_privileges = true;
+        exec.privileges.bounding_set = Some(0);
+        exec.memory_deny_write_execute = true;
+        exec.syscall_filter.add_line("@system-service");
+        let confined = assess(&exec, &facts(0, u64::MAX));
+        assert!(bare.here() > 9.0, "{bare:?}");
+        assert!(confined.here() < bare.here() / 2.0);
+        assert_eq!(confined.here(), confined.written());
+        let mount = confined
+            .checks
+            .iter()
+            .find(|c| c.name == "SystemCallFilter=~@mount")
+            .unwrap();
+        assert_eq!((mount.written, mount.here), (0, 0));
+    }
+
+    #[test]
+    fn what_the_container_withholds_counts_as_in_force_and_says_why() {
+        // podman's default bounding set has neither CAP_SYS_ADMIN nor CAP_SYS_MODULE.
+        let podman = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7);
+        let a = assess(&ExecContext::default(), &facts(0, podman));
+        let admin = a
+            .checks
+            .iter()
+            .find(|c| c.name == "CapabilityBoundingSet=~CAP_SYS_ADMIN")
+            .unwrap();
+        assert_eq!((admin.written, admin.here), (10, 0));
+        assert_eq!(admin.why.as_deref(), Some("the container withholds it"));
+        assert!(a.here() < a.written());
+        // A protection this container adds is not one the unit lacks here.
+        assert_eq!(a.not_in_force().count(), 0);
+    }
+
+    #[test]
+    fn a_filter_without_seccomp_is_not_in_force() {
+        let mut exec = ExecContext::default();
+        exec.syscall_filter.add_line("~@mount");
+        let mut f = facts(0, u64::MAX);
+        f.seccomp = false;
+        let a = assess(&exec, &f);
+        let names: Vec<&str> = a.not_in_force().map(|c| c.name.as_str()).collect();
+        assert!(names.contains(&"SystemCallFilter=~@mount"), "{names:?}");
+        let mount = a.not_in_force().next().unwrap();
+        assert_eq!(
+            mount.why.as_deref(),
+            Some("the kernel takes no seccomp filter")
+        );
+    }
 }

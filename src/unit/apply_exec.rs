@@ -250,6 +250,7 @@ impl Applier<'_> {
             "MemoryDenyWriteExecute" => {
                 e.memory_deny_write_execute = !v.is_empty() && bool_of(v)?;
             }
+            "RemoveIPC" => e.remove_ipc = !v.is_empty() && bool_of(v)?,
             "ProtectKernelModules" => e.protect_kernel_modules = !v.is_empty() && bool_of(v)?,
             "ProtectKernelLogs" => e.protect_kernel_logs = !v.is_empty() && bool_of(v)?,
             "ProtectClock" => e.protect_clock = !v.is_empty() && bool_of(v)?,

@@ -434,7 +434,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("ReloadSignal", SERVICE, NotYetSupported),
     d("RemainAfterElapse", TIMER, Supported),
     d("RemainAfterExit", SERVICE, Supported),
-    d("RemoveIPC", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("RemoveIPC", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("RemoveOnStop", SOCKET, Supported),
     d("RequiredBy", INSTALL, Supported),
     d("Requires", UNIT, Supported),

@@ -422,6 +422,8 @@ pub struct ExecContext {
     pub supplementary_groups: Vec<String>,
     /// DynamicUser=.
     pub dynamic_user: bool,
+    /// RemoveIPC=: the user's IPC objects go when its last unit stops.
+    pub remove_ipc: bool,
     /// WorkingDirectory=, and whether a missing one is tolerated (`-` prefix).
     pub working_directory: Option<(WorkingDirectory, bool)>,
     /// UMask= (default 0022).

@@ -31,6 +31,7 @@ mod persist;
 mod pid1;
 mod privs;
 mod provided;
+mod removeipc;
 mod repo;
 mod resilience;
 mod sandboxed;

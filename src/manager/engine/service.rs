@@ -369,6 +369,9 @@ impl Engine {
         ) {
             self.remove_runtime_directories(unit, after == Some(State::AutoRestart));
         }
+        if matches!(after, Some(State::Dead | State::Failed)) {
+            self.remove_ipc(unit);
+        }
         let desc = self.describe(unit);
         let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
@@ -478,6 +481,40 @@ impl Engine {
                     dir.display()
                 ))),
             }
+        }
+    }
+
+    /// RemoveIPC=: when `unit`, now inactive, was the last running unit of its user, that
+    /// user's IPC objects go (systemd 252 counts the units holding a user the same way).
+    fn remove_ipc(&mut self, unit: &str) {
+        let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
+            return;
+        };
+        let Some((uid, gid)) = run
+            .identity
+            .as_ref()
+            .filter(|_| run.section.exec.remove_ipc)
+            .map(|id| (id.uid, id.gid))
+        else {
+            return;
+        };
+        let in_use = self.runtime.iter().any(|(other, r)| {
+            other != unit
+                && matches!(r, UnitRun::Service(o)
+                    if o.identity.as_ref().is_some_and(|id| id.uid == uid)
+                        && !matches!(o.svc.state(), State::Dead | State::Failed))
+        });
+        if in_use {
+            return;
+        }
+        // The services' /dev/shm is the real one even when bosun keeps its state under
+        // BOSUN_ROOT (System V objects belong to the IPC namespace, not to a path).
+        let removed = crate::service::ipc::remove(uid, gid, std::path::Path::new("/"));
+        if removed != crate::service::ipc::Removed::default() {
+            self.notes.push(Note::Detail(format!(
+                "{unit}: RemoveIPC=: removed {} System V and {} POSIX IPC objects of uid {uid}",
+                removed.sysv, removed.posix
+            )));
         }
     }
 
