@@ -325,7 +325,7 @@ fn finish(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
 
@@ -340,10 +340,10 @@ mod tests {
         e
     }
 
-    const PYTHON: &str = "/usr/bin/python3";
+    pub(in crate::service) const PYTHON: &str = "/usr/bin/python3";
 
     /// Whether the tool a test needs is here; says SKIP when not.
-    fn present(tool: &str) -> bool {
+    pub(in crate::service) fn present(tool: &str) -> bool {
         let here = std::path::Path::new(tool).exists();
         if !here {
             eprintln!("SKIP: {tool} is missing");
@@ -352,7 +352,7 @@ mod tests {
     }
 
     /// Runs `argv` with `exec`'s filters installed the way services get them.
-    fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
+    pub(in crate::service) fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(argv[0]);
         cmd.args(&argv[1..]);
         let setup = crate::sys::ChildSetup {
