@@ -1,6 +1,8 @@
-//! Compiles a unit's SystemCallFilter=, SystemCallErrorNumber= and SystemCallArchitectures=
-//! into seccomp BPF programs, in the parent, for `crate::sys` to install right before exec.
-//! It must not install anything itself.
+//! Compiles a unit's seccomp programs, in the parent, for `crate::sys` to install right before
+//! exec: SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures=, RestrictRealtime=
+//! and MemoryDenyWriteExecute= here, the other restrictions' programs built by
+//! [`super::restrict`], all in systemd 252's order and kept by [`super::filter_cache`]. It must
+//! not install anything itself.
 //!
 //! The compiler is firecracker's `seccompiler` (0.5, pure Rust, x86_64 and aarch64): it builds
 //! into the static musl binary with nothing to link. libseccomp would have meant a C library

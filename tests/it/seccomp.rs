@@ -30,6 +30,18 @@ fn boot_until_written(f: &Fixture, names: &[&str]) -> Option<crate::harness::Pid
     Some(pid1)
 }
 
+/// A fixture holding the python probe `script` as `name`, and the probe's path; None (after a
+/// SKIP line) without python.
+fn with_probe(tag: &str, name: &str, script: &str) -> Option<(Fixture, String)> {
+    if !std::path::Path::new(PYTHON).exists() {
+        eprintln!("SKIP: {PYTHON} is missing (the probe {name} needs it)");
+        return None;
+    }
+    let f = Fixture::new(tag);
+    let probe = f.script(name, script);
+    Some((f, probe))
+}
+
 fn field(status: &str, key: &str) -> Option<u32> {
     status
         .lines()
@@ -39,12 +51,9 @@ fn field(status: &str, key: &str) -> Option<u32> {
 
 #[test]
 fn a_deny_list_fails_clock_calls_with_the_errno_it_names() {
-    if !std::path::Path::new(PYTHON).exists() {
-        eprintln!("SKIP: {PYTHON} is missing (the adjtimex probe needs it)");
+    let Some((f, probe)) = with_probe("seccomp-clock", "adjtimex.py", ADJTIMEX) else {
         return;
-    }
-    let f = Fixture::new("seccomp-clock");
-    let probe = f.script("adjtimex.py", ADJTIMEX);
+    };
     let body = |name: &str, filter: &str| {
         format!(
             "[Service]\nType=oneshot\nRemainAfterExit=yes\n{filter}\
@@ -180,12 +189,9 @@ const RESTRICTIONS: &str = "import ctypes, os, socket, subprocess, sys\n\
 /// systemd 252 makes it fail.
 #[test]
 fn each_restriction_fails_its_calls_as_systemd_does() {
-    if !std::path::Path::new(PYTHON).exists() {
-        eprintln!("SKIP: {PYTHON} is missing (the probe needs it)");
+    let Some((f, probe)) = with_probe("seccomp-restrict", "restrictions.py", RESTRICTIONS) else {
         return;
-    }
-    let f = Fixture::new("seccomp-restrict");
-    let probe = f.script("restrictions.py", RESTRICTIONS);
+    };
     let units = [
         ("control", ""),
         ("families", "RestrictAddressFamilies=AF_UNIX\n"),
