@@ -1,5 +1,8 @@
-//! Issue #21, seccomp: SystemCallFilter= and SystemCallErrorNumber= in force in a service run
-//! by bosun as PID 1, against an unconfined control service. No test sets the clock: the
+//! Issue #21, seccomp: SystemCallFilter=, SystemCallErrorNumber= and the restrictions
+//! (RestrictAddressFamilies=, RestrictNamespaces=, LockPersonality=, RestrictSUIDSGID=,
+//! Personality=, the system-call halves of ProtectClock=, ProtectKernelModules=,
+//! ProtectKernelLogs=, ProtectHostname=) in force in a service run by bosun as PID 1, against
+//! an unconfined control service. No test sets the clock: the
 //! filtered `date -s` asks for the current second (harmless had the filter failed), and the
 //! control reads the clock discipline with adjtimex(2) in read-only mode, which @clock holds
 //! and which needs no privilege. Each service writes its status file whole (a rename), so
@@ -162,7 +165,7 @@ const RESTRICTIONS: &str = "import ctypes, os, socket, subprocess, sys\n\
     path = '%s/%s.file' % (out, name)\n\
     open(path, 'w').close()\n\
     host = socket.gethostname().encode()\n\
-    nr = {'x86_64': (227, 313), 'aarch64': (112, 273)}[os.uname().machine]\n\
+    nr = {'x86_64': (227, 313, 103), 'aarch64': (112, 273, 116)}[os.uname().machine]\n\
     res = [\n\
     ('inet', err(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())),\n\
     ('unix', err(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).close())),\n\
@@ -175,6 +178,7 @@ const RESTRICTIONS: &str = "import ctypes, os, socket, subprocess, sys\n\
     ('clock_settime', call('syscall', nr[0], 0, 0)),\n\
     ('finit_module', call('syscall', nr[1], -1, b'', 0)),\n\
     ('sethostname', forked('sethostname', host, len(host))),\n\
+    ('syslog', call('syscall', nr[2], 10, 0, 0)),\n\
     ]\n\
     for line in open('/proc/self/status'):\n\
     \x20   k, v = line.split(':', 1)\n\
@@ -202,6 +206,7 @@ fn each_restriction_fails_its_calls_as_systemd_does() {
         ("clock", "ProtectClock=yes\n"),
         ("modules", "ProtectKernelModules=yes\n"),
         ("hostname", "ProtectHostname=yes\n"),
+        ("logs", "ProtectKernelLogs=yes\n"),
         (
             "bad",
             "RestrictNamespaces=net time\nRestrictAddressFamilies=AF_UNIX AF_BOGUS\n",
@@ -293,6 +298,11 @@ fn each_restriction_fails_its_calls_as_systemd_does() {
     assert_ne!(bounding("control") & (1 << 16), 0);
     assert_eq!(f.read("persona.status").trim(), machine);
     assert_eq!(f.read("native.status").trim(), std::env::consts::ARCH);
+    // ProtectKernelLogs=: syslog(2) refused, CAP_SYSLOG (34) gone.
+    assert_eq!(get("control", "syslog"), "0");
+    assert_eq!(get("logs", "syslog"), eperm);
+    assert_eq!(bounding("logs") & (1 << 34), 0);
+    assert_ne!(bounding("control") & (1 << 34), 0);
     // ProtectHostname=: sethostname refused.
     assert_eq!(get("hostname", "sethostname"), eperm);
     // More filters than the control has.

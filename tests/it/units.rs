@@ -337,9 +337,7 @@ fn ignored_directives_are_reported_once_each() {
     let l = load_fixture("good", "hardened.service");
     let text: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
     assert_eq!(
-        text.iter()
-            .filter(|m| m.starts_with("MemoryMax="))
-            .count(),
+        text.iter().filter(|m| m.starts_with("MemoryMax=")).count(),
         1
     );
     // Enforced now (issue 21): no longer listed.
