@@ -15,9 +15,9 @@ pub const MAX_SIGNAL: i32 = crate::vocab::signal::SIGRTMAX;
 
 /// Everything a child does between fork and exec, prepared in the parent (no allocation and no
 /// lookup happens in the child). The order of the steps is fixed: join the cgroup, become a
-/// session or take the terminal, reset signals, set limits, nice, OOM score and umask, cut the
-/// bounding set and raise ambient capabilities, drop credentials (and raise the ambient ones
-/// again), change directory, then secure bits and no_new_privs ([`Privileges`]) — limits
+/// session or take the terminal, reset signals, set the personality, limits, nice, OOM score
+/// and umask, cut the bounding set and raise ambient capabilities, drop credentials (and raise
+/// the ambient ones again), change directory, then secure bits and no_new_privs ([`Privileges`]) — limits
 /// before credentials so a hard limit can still be raised, the directory after them so it is
 /// reached with the service's own rights.
 #[derive(Debug, Default)]
@@ -48,8 +48,10 @@ pub struct ChildSetup {
     /// Leave SIGPIPE ignored (IgnoreSIGPIPE=, systemd's default for services); every other
     /// signal starts at its default disposition.
     pub ignore_sigpipe: bool,
+    /// The execution domain to set (Personality=), before the limits.
+    pub personality: Option<u32>,
     /// Seccomp programs (SystemCallFilter=, ...), installed last, after the identity change.
-    pub seccomp: Vec<Vec<libc::sock_filter>>,
+    pub seccomp: std::sync::Arc<[Vec<libc::sock_filter>]>,
     /// Set no_new_privs before installing them (the process will lack CAP_SYS_ADMIN).
     pub seccomp_no_new_privs: bool,
     /// Capabilities, secure bits and no_new_privs (see [`Privileges`]).
@@ -86,6 +88,7 @@ pub const EXIT_USER: i32 = 217;
 pub const EXIT_CAPABILITIES: i32 = 218;
 pub const EXIT_NO_NEW_PRIVILEGES: i32 = 227;
 pub const EXIT_SECCOMP: i32 = 228;
+pub const EXIT_PERSONALITY: i32 = 223;
 
 /// A step's failure as the child reports it: the errno in the low 16 bits, the exit status in
 /// the bits above (std passes the hook's raw error, an i32, to the parent unchanged).
@@ -446,6 +449,12 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 return Err(io::Error::last_os_error());
             }
         }
+        if let Some(persona) = setup.personality {
+            // SAFETY: personality takes an integer and is a plain system call.
+            if unsafe { libc::personality(libc::c_ulong::from(persona)) } < 0 {
+                return Err(step_failed(EXIT_PERSONALITY, io::Error::last_os_error()));
+            }
+        }
         if let Some((soft, hard)) = nofile {
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)?;
         }
@@ -508,7 +517,7 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
                 .map_err(|e| step_failed(EXIT_NO_NEW_PRIVILEGES, e))?;
         }
-        for program in &setup.seccomp {
+        for program in setup.seccomp.iter() {
             let prog = libc::sock_fprog {
                 len: u16::try_from(program.len()).unwrap_or(u16::MAX),
                 filter: program.as_ptr().cast_mut(),
@@ -532,13 +541,22 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
     // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, capget, capset, setgroups, setgid, setuid, dup2, getpid, chdir, a store to
+    // umask, personality, capget, capset, setgroups, setgid, setuid, dup2, getpid, chdir, a store to
     // `environ`, prctl and seccomp) on data prepared before fork; it allocates
     // nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {
         cmd.pre_exec(hook);
     }
+}
+
+/// This process's execution domain as systemd 252 reads it (opinionated_personality()):
+/// PER_LINUX32 when its low byte says so, else PER_LINUX, flags aside.
+pub fn own_personality() -> u32 {
+    const PER_LINUX32: libc::c_int = 0x0008;
+    // SAFETY: personality(0xffffffff) only reads the current value; a plain system call.
+    let current = unsafe { libc::personality(0xffff_ffff) };
+    u32::from(current >= 0 && current & 0xff == PER_LINUX32) * 0x0008
 }
 
 /// Move the calling process into the cgroup whose `cgroup.procs` is `procs` ("0" names the

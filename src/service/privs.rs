@@ -8,6 +8,7 @@ use std::fs;
 
 use crate::sys::Privileges;
 use crate::unit::model::ExecContext;
+use crate::unit::restrict::ALL_NAMESPACES;
 use crate::vocab::capability::{self, CAP_SYS_ADMIN, bit};
 
 /// One of bosun's capability sets (`CapEff`, `CapBnd`, `CapInh`, ...) as a bit mask, from
@@ -43,11 +44,43 @@ pub fn kernel_capabilities() -> u64 {
 /// RestrictAddressFamilies=, RestrictNamespaces=, PrivateDevices=, ProtectKernelTunables=,
 /// ProtectKernelModules=, ProtectKernelLogs=, ProtectClock=, MemoryDenyWriteExecute=,
 /// RestrictRealtime=, RestrictSUIDSGID=, DynamicUser= and LockPersonality=; they imply it only
-/// for a process without CAP_SYS_ADMIN (see [`no_new_privileges`]). Of these bosun parses only
-/// DynamicUser= into its model today; each of the others must be added here when it is
-/// enforced (issue 21: the seccomp and mount-namespace parts).
+/// for a process without CAP_SYS_ADMIN (see [`no_new_privileges`]). PrivateDevices= and
+/// ProtectKernelTunables= are the mount namespace's (issue 21) and must be added here when
+/// they are enforced.
 pub fn implies_no_new_privileges(exec: &ExecContext) -> bool {
     exec.dynamic_user
+        || exec.syscall_filter.allow_list.is_some()
+        || exec.syscall_native_only
+        || exec.address_families.restricts()
+        || exec
+            .restrict_namespaces
+            .is_some_and(|r| r & ALL_NAMESPACES != ALL_NAMESPACES)
+        || exec.protect_kernel_modules
+        || exec.protect_kernel_logs
+        || exec.protect_clock
+        || exec.memory_deny_write_execute
+        || exec.restrict_realtime
+        || exec.restrict_suid_sgid
+        || exec.lock_personality
+}
+
+/// The capabilities systemd 252 takes out of a unit's bounding set for its protections
+/// (unit_patch_contexts()): CAP_SYS_TIME and CAP_WAKE_ALARM for ProtectClock=,
+/// CAP_SYS_MODULE for ProtectKernelModules=, CAP_SYSLOG for ProtectKernelLogs=. They are cut
+/// as CapabilityBoundingSet= cuts, so without CAP_SETPCAP a held one fails the start with
+/// 218/CAPABILITIES, as in 252.
+pub fn implied_bounding_drop(exec: &ExecContext) -> u64 {
+    let mut drop = 0;
+    if exec.protect_clock {
+        drop |= bit(capability::CAP_SYS_TIME) | bit(capability::CAP_WAKE_ALARM);
+    }
+    if exec.protect_kernel_modules {
+        drop |= bit(capability::CAP_SYS_MODULE);
+    }
+    if exec.protect_kernel_logs {
+        drop |= bit(capability::CAP_SYSLOG);
+    }
+    drop
 }
 
 /// Whether the child sets no_new_privs: NoNewPrivileges=yes, or a directive that implies it
@@ -67,14 +100,19 @@ pub fn no_new_privileges(exec: &ExecContext, new_uid: Option<u32>, effective: u6
 pub fn plan(exec: &ExecContext, new_uid: Option<u32>) -> Option<Privileges> {
     let p = &exec.privileges;
     // Nothing asked: nothing to read or do (no cost for the common unit).
-    if *p == crate::unit::model::Privileges::default() && !implies_no_new_privileges(exec) {
+    let implied_drop = implied_bounding_drop(exec);
+    if *p == crate::unit::model::Privileges::default()
+        && !implies_no_new_privileges(exec)
+        && implied_drop == 0
+    {
         return None;
     }
     let known = kernel_capabilities();
     let [bounding, inheritable, effective] = own_sets(&["CapBnd", "CapInh", "CapEff"]);
     // Capabilities the kernel does not know are ignored; those not in bosun's bounding set
     // are already gone (252 tolerates a failed drop of one it does not hold).
-    let bounding_drop = p.bounding_set.map_or(0, |keep| bounding & known & !keep);
+    let bounding_drop =
+        p.bounding_set.map_or(0, |keep| bounding & known & !keep) | (bounding & implied_drop);
     // An ambient capability outside the bounding set left after the cut is left out (with
     // a debug message only), as systemd does since v246 (capability_ambient_set_apply():
     // systemd pull request 15959): a container without CAP_IPC_LOCK still starts mariadb's
@@ -128,6 +166,38 @@ mod tests {
         let root = plan(&exec, None).unwrap_or_default();
         assert!(!root.keep_caps);
         assert_eq!(root.secure_bits, 0);
+    }
+
+    #[test]
+    fn protections_cut_their_capabilities_and_imply_no_new_privileges() {
+        let exec = ExecContext {
+            protect_clock: true,
+            protect_kernel_modules: true,
+            protect_kernel_logs: true,
+            ..ExecContext::default()
+        };
+        let steps = plan(&exec, None).unwrap_or_default();
+        let wanted = bit(capability::CAP_SYS_TIME)
+            | bit(capability::CAP_WAKE_ALARM)
+            | bit(capability::CAP_SYS_MODULE)
+            | bit(capability::CAP_SYSLOG);
+        assert_eq!(steps.bounding_drop, wanted & own_capabilities("CapBnd"));
+        assert!(implies_no_new_privileges(&exec));
+        // RestrictNamespaces=no restricts nothing, and implies nothing.
+        let namespaces = |r| ExecContext {
+            restrict_namespaces: Some(r),
+            ..ExecContext::default()
+        };
+        assert!(!implies_no_new_privileges(&namespaces(ALL_NAMESPACES)));
+        assert!(implies_no_new_privileges(&namespaces(0)));
+        let hostname = ExecContext {
+            protect_hostname: true,
+            ..ExecContext::default()
+        };
+        assert!(
+            !implies_no_new_privileges(&hostname),
+            "not in the manual's list"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Compiles a unit's SystemCallFilter=, SystemCallErrorNumber= and SystemCallArchitectures=
-//! into seccomp BPF programs, in the parent, for `crate::sys` to install right before exec.
-//! It must not install anything itself.
+//! Compiles a unit's seccomp programs, in the parent, for `crate::sys` to install right before
+//! exec: SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures=, RestrictRealtime=
+//! and MemoryDenyWriteExecute= here, the other restrictions' programs built by
+//! [`super::restrict`], all in systemd 252's order and kept by [`super::filter_cache`]. It must
+//! not install anything itself.
 //!
 //! The compiler is firecracker's `seccompiler` (0.5, pure Rust, x86_64 and aarch64): it builds
 //! into the static musl binary with nothing to link. libseccomp would have meant a C library
@@ -22,6 +24,7 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
+use super::restrict;
 use crate::unit::model::ExecContext;
 use crate::unit::syscall_filter::Denial;
 use crate::vocab::syscall::{self, Arch};
@@ -35,95 +38,150 @@ pub enum SeccompError {
     Compile(#[from] seccompiler::BackendError),
 }
 
+/// The compiled programs of a unit, in the order they are installed (shared: a unit's
+/// programs are compiled once and kept, see [`super::filter_cache`]).
+pub type Programs = std::sync::Arc<[Vec<libc::sock_filter>]>;
+
 /// The programs to install for `exec`, in order (empty: no filter). `sandboxed` is false for a
 /// command with the `+` prefix, which systemd runs without any sandboxing (`!` only skips the
-/// user change: its filters still apply).
-pub fn compile(
-    exec: &ExecContext,
-    sandboxed: bool,
-) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
-    let filter = &exec.syscall_filter;
-    let filtered = filter.allow_list.is_some() || exec.syscall_native_only;
-    if !sandboxed || !(filtered || exec.restrict_realtime || exec.memory_deny_write_execute) {
-        return Ok(Vec::new());
+/// user change: its filters still apply). Compiled once per distinct set of inputs.
+pub fn compile(exec: &ExecContext, sandboxed: bool) -> Result<Programs, SeccompError> {
+    if !sandboxed || !filters_asked(exec) {
+        return Ok(Programs::default());
     }
+    let persona = exec
+        .lock_personality
+        .then(|| exec.personality.unwrap_or_else(crate::sys::own_personality));
+    super::filter_cache::get_or_build(exec, persona, || build(exec, persona))
+}
+
+/// Whether any directive of `exec` asks for a seccomp program.
+fn filters_asked(exec: &ExecContext) -> bool {
+    exec.syscall_filter.allow_list.is_some()
+        || exec.syscall_native_only
+        || exec.restrict_realtime
+        || exec.memory_deny_write_execute
+        || exec.address_families.restricts()
+        || exec.restrict_namespaces.is_some()
+        || exec.lock_personality
+        || exec.restrict_suid_sgid
+        || exec.protect_kernel_modules
+        || exec.protect_kernel_logs
+        || exec.protect_clock
+        || exec.protect_hostname
+        || exec.syscall_log.allow_list.is_some()
+}
+
+/// Compiles every program `exec` asks for, in systemd 252's order (exec_child(): the
+/// hostname's with the namespaces, then address families, write-execute, realtime, SUID/SGID,
+/// namespaces, modules, logs, clock, personality, logging, and the system-call filter last, so
+/// its errno is the one a call refused twice sees). `persona`: LockPersonality='s.
+pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs, SeccompError> {
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
     let target = match arch {
         Arch::X86_64 => TargetArch::x86_64,
         Arch::Aarch64 => TargetArch::aarch64,
     };
     let mut out = Vec::new();
-    if exec.restrict_realtime {
-        out.push(finish(arch, restrict_realtime(arch, target)?, None));
+    let mut refuse = |p: restrict::Program, errno: i32| -> Result<(), SeccompError> {
+        let (program, enosys) = p.build(
+            SeccompAction::Errno(errno.unsigned_abs()),
+            SeccompAction::Allow,
+        )?;
+        out.push(finish(arch, program, &enosys, false));
+        Ok(())
+    };
+    let eperm = libc::EPERM;
+    if exec.protect_hostname {
+        refuse(
+            restrict::deny_calls(arch, ["sethostname", "setdomainname"])?,
+            eperm,
+        )?;
+    }
+    if exec.address_families.restricts() {
+        let p = restrict::address_families(arch, &exec.address_families)?;
+        refuse(p, libc::EAFNOSUPPORT)?;
     }
     if exec.memory_deny_write_execute {
-        out.push(finish(arch, deny_write_execute(arch, target)?, None));
+        refuse(deny_write_execute(arch)?, eperm)?;
     }
-    if filtered {
+    if exec.restrict_realtime {
+        refuse(restrict_realtime(arch)?, eperm)?;
+    }
+    if exec.restrict_suid_sgid {
+        refuse(restrict::suid_sgid(arch)?, eperm)?;
+    }
+    if let Some(p) = exec
+        .restrict_namespaces
+        .map(|r| restrict::namespaces(arch, r))
+        .transpose()?
+        .flatten()
+    {
+        refuse(p, eperm)?;
+    }
+    for (asked, calls) in [
+        (exec.protect_kernel_modules, "@module"),
+        (exec.protect_kernel_logs, "syslog"),
+        (exec.protect_clock, "@clock"),
+    ] {
+        if asked {
+            refuse(restrict::deny_calls(arch, [calls])?, eperm)?;
+        }
+    }
+    if let Some(persona) = persona {
+        refuse(restrict::lock_personality(arch, persona)?, eperm)?;
+    }
+    if let Some((program, _)) = restrict::syscall_log(arch, &exec.syscall_log)? {
+        out.push(finish(arch, program, &[], false));
+    }
+    if exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only {
         out.extend(compile_filter(exec, arch, target)?);
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 /// RestrictRealtime=: sched_setscheduler(2) fails with EPERM for every policy but
 /// SCHED_OTHER (0), SCHED_BATCH (3) and SCHED_IDLE (5), as systemd 252 does (it blocks the
 /// policies below the highest permitted one that are not permitted, and every one above, so
-/// SCHED_RESET_ON_FORK combinations too).
-fn restrict_realtime(arch: Arch, target: TargetArch) -> Result<BpfProgram, SeccompError> {
+/// SCHED_RESET_ON_FORK combinations too). The policy is an `int`: the test reads its low 32
+/// bits, as the kernel does. sched_setattr(2) keeps the policy in memory a filter cannot
+/// read, and 252 leaves it open (a way around the restriction): bosun answers it with ENOSYS,
+/// the answer of a kernel without it, so a program falls back to sched_setscheduler(2).
+fn restrict_realtime(arch: Arch) -> Result<restrict::Program, SeccompError> {
     const PERMITTED: [u64; 3] = [0, 3, 5];
-    let policy = |op, value| -> Result<SeccompRule, SeccompError> {
-        let cond = SeccompCondition::new(1, SeccompCmpArgLen::Qword, op, value)?;
-        Ok(SeccompRule::new(vec![cond])?)
-    };
-    let mut rules = Vec::new();
-    for p in (0..5).filter(|p| !PERMITTED.contains(p)) {
-        rules.push(policy(SeccompCmpOp::Eq, p)?);
+    let policy = |op, value| SeccompCondition::new(1, SeccompCmpArgLen::Dword, op, value);
+    let mut p = restrict::Program::new(arch);
+    for n in (0..5).filter(|n| !PERMITTED.contains(n)) {
+        p.when("sched_setscheduler", vec![policy(SeccompCmpOp::Eq, n)?])?;
     }
-    rules.push(policy(SeccompCmpOp::Gt, 5)?);
-    let nr = arch
-        .number("sched_setscheduler")
-        .ok_or(SeccompError::Arch)?;
-    let f = SeccompFilter::new(
-        BTreeMap::from([(i64::from(nr), rules)]),
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM.unsigned_abs()),
-        target,
-    )?;
-    Ok(f.try_into()?)
+    p.when("sched_setscheduler", vec![policy(SeccompCmpOp::Gt, 5)?])?;
+    p.nosys("sched_setattr");
+    Ok(p)
 }
 
 /// MemoryDenyWriteExecute=, as systemd.exec(5) of 252 specifies it: mmap(2) with both
 /// PROT_EXEC and PROT_WRITE, mprotect(2) and pkey_mprotect(2) with PROT_EXEC, and shmat(2)
 /// with SHM_EXEC fail with EPERM.
-fn deny_write_execute(arch: Arch, target: TargetArch) -> Result<BpfProgram, SeccompError> {
+fn deny_write_execute(arch: Arch) -> Result<restrict::Program, SeccompError> {
     const PROT_WX: u64 = (libc::PROT_WRITE | libc::PROT_EXEC) as u64;
     const PROT_X: u64 = libc::PROT_EXEC as u64;
     const SHM_EXEC: u64 = 0o100000;
-    let mut rules = BTreeMap::new();
+    let mut p = restrict::Program::new(arch);
     for (name, mask) in [
         ("mmap", PROT_WX),
         ("mprotect", PROT_X),
         ("pkey_mprotect", PROT_X),
         ("shmat", SHM_EXEC),
     ] {
-        let Some(nr) = arch.number(name) else {
-            continue;
-        };
         let cond = SeccompCondition::new(
             2,
             SeccompCmpArgLen::Qword,
             SeccompCmpOp::MaskedEq(mask),
             mask,
         )?;
-        rules.insert(i64::from(nr), vec![SeccompRule::new(vec![cond])?]);
+        p.when(name, vec![cond])?;
     }
-    let f = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM.unsigned_abs()),
-        target,
-    )?;
-    Ok(f.try_into()?)
+    Ok(p)
 }
 
 /// SystemCallFilter= and SystemCallArchitectures=.
@@ -154,7 +212,7 @@ fn compile_filter(
             let newer = newer_than_systemd(arch, &rules);
             rules.extend(newer.iter().map(|nr| (i64::from(*nr), Vec::new())));
             let f = SeccompFilter::new(rules, default, SeccompAction::Allow, target)?;
-            return Ok(vec![finish(arch, f.try_into()?, Some(&newer))]);
+            return Ok(vec![finish(arch, f.try_into()?, &newer, true)]);
         }
         Some(false) => {
             // The names of each distinct action, keyed by the action's return value.
@@ -192,7 +250,7 @@ fn compile_filter(
     }
     Ok(programs
         .into_iter()
-        .map(|p| finish(arch, p, None))
+        .map(|p| finish(arch, p, &[], false))
         .collect())
 }
 
@@ -219,9 +277,14 @@ pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
 
 /// The program as libc's instructions, with checks inserted right after seccompiler's
 /// three-instruction architecture check: on x86_64 a kill for x32 calls (bit 30 set, which
-/// that check cannot tell apart); for an allow list (`enosys`), ENOSYS for numbers above the
-/// architecture's table and for the numbers given.
-fn finish(arch: Arch, program: BpfProgram, enosys: Option<&[u32]>) -> Vec<libc::sock_filter> {
+/// that check cannot tell apart); ENOSYS for the numbers `enosys`, and with `above_table`
+/// (an allow list) for numbers above the architecture's table.
+fn finish(
+    arch: Arch,
+    program: BpfProgram,
+    enosys: &[u32],
+    above_table: bool,
+) -> Vec<libc::sock_filter> {
     const BPF_LD_W_ABS: u16 = 0x20;
     const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
     const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
@@ -249,13 +312,13 @@ fn finish(arch: Arch, program: BpfProgram, enosys: Option<&[u32]>) -> Vec<libc::
             libc::SECCOMP_RET_KILL_PROCESS,
         ));
     }
-    if let Some(numbers) = enosys {
-        let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
+    let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
+    if above_table {
         let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
         checks.extend(check(BPF_JMP_JGT_K, max, nosys));
-        for nr in numbers {
-            checks.extend(check(BPF_JMP_JEQ_K, *nr, nosys));
-        }
+    }
+    for nr in enosys {
+        checks.extend(check(BPF_JMP_JEQ_K, *nr, nosys));
     }
     if checks.len() > 1 && out.len() >= 3 {
         out.splice(3..3, checks);
@@ -264,7 +327,7 @@ fn finish(arch: Arch, program: BpfProgram, enosys: Option<&[u32]>) -> Vec<libc::
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
 
@@ -279,10 +342,10 @@ mod tests {
         e
     }
 
-    const PYTHON: &str = "/usr/bin/python3";
+    pub(in crate::service) const PYTHON: &str = "/usr/bin/python3";
 
     /// Whether the tool a test needs is here; says SKIP when not.
-    fn present(tool: &str) -> bool {
+    pub(in crate::service) fn present(tool: &str) -> bool {
         let here = std::path::Path::new(tool).exists();
         if !here {
             eprintln!("SKIP: {tool} is missing");
@@ -291,7 +354,7 @@ mod tests {
     }
 
     /// Runs `argv` with `exec`'s filters installed the way services get them.
-    fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
+    pub(in crate::service) fn run(e: &ExecContext, argv: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(argv[0]);
         cmd.args(&argv[1..]);
         let setup = crate::sys::ChildSetup {

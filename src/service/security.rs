@@ -352,6 +352,93 @@ pub fn assess(exec: &ExecContext, facts: &Facts) -> Assessment {
         "may take realtime scheduling and starve the rest",
         2,
     ));
+    for (asked, name, description, weight) in [
+        (
+            exec.restrict_suid_sgid,
+            "RestrictSUIDSGID=",
+            "may make set-user-id and set-group-id files",
+            3,
+        ),
+        (
+            exec.lock_personality,
+            "LockPersonality=",
+            "may change its execution domain",
+            1,
+        ),
+        (exec.protect_clock, "ProtectClock=", "may set the clocks", 2),
+        (
+            exec.protect_kernel_modules,
+            "ProtectKernelModules=",
+            "may load and unload kernel modules",
+            3,
+        ),
+        (
+            exec.protect_kernel_logs,
+            "ProtectKernelLogs=",
+            "may read and clear the kernel log",
+            2,
+        ),
+        (
+            exec.protect_hostname,
+            "ProtectHostname=",
+            "may change the host name",
+            1,
+        ),
+    ] {
+        checks.push(seccomp(asked, name, description, weight));
+    }
+    // RestrictAddressFamilies=: which families socket(2) still opens.
+    let families = &exec.address_families;
+    let may_open = |family: u8| {
+        !families.restricts()
+            || families
+                .families
+                .as_ref()
+                .is_some_and(|f| f.contains(&family))
+                == families.allow_list
+    };
+    let exotic = (0..crate::unit::restrict::FAMILY_MAX)
+        .filter(|f| ![0, 1, 2, 10, 16, 17].contains(f))
+        .any(may_open);
+    for (open, name, description, weight) in [
+        (
+            may_open(17),
+            "RestrictAddressFamilies=~AF_PACKET",
+            "may open packet sockets",
+            3,
+        ),
+        (
+            may_open(16),
+            "RestrictAddressFamilies=~AF_NETLINK",
+            "may open netlink sockets to the kernel",
+            2,
+        ),
+        (
+            exotic,
+            "RestrictAddressFamilies=~AF_…",
+            "may open sockets of rarely used families",
+            2,
+        ),
+    ] {
+        checks.push(seccomp(!open, name, description, weight));
+    }
+    // RestrictNamespaces=: which namespaces unshare(2), clone(2) and setns(2) still make.
+    let retained = exec
+        .restrict_namespaces
+        .unwrap_or(crate::unit::restrict::ALL_NAMESPACES);
+    let user = 0x1000_0000;
+    checks.push(seccomp(
+        retained & user == 0,
+        "RestrictNamespaces=~user",
+        "may make user namespaces",
+        3,
+    ));
+    checks.push(seccomp(
+        retained & !user == 0,
+        "RestrictNamespaces=~(mnt|pid|net|ipc|uts|cgroup)",
+        "may make other namespaces",
+        3,
+    ));
     let mut notes = Vec::new();
     if let Some(asked) = exec.privileges.bounding_set
         && facts.bounding & !asked != 0
@@ -452,6 +539,37 @@ fn syscall_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) {
     }
 }
 
+/// RestrictAddressFamilies= as systemctl prints it: the families (`~` first for a deny list),
+/// empty when socket(2) is not restricted.
+fn address_families(f: &crate::unit::restrict::AddressFamilies) -> String {
+    if !f.restricts() {
+        return String::new();
+    }
+    let names: Vec<&str> = f
+        .families
+        .iter()
+        .flatten()
+        .filter_map(|&nr| crate::unit::restrict::family_name(nr))
+        .collect();
+    format!("{}{}", if f.allow_list { "" } else { "~" }, names.join(" "))
+}
+
+/// RestrictNamespaces= as systemctl prints it: `no` (all allowed), `yes` (none), or the
+/// types still allowed.
+fn namespaces(retained: Option<u64>) -> String {
+    use crate::unit::restrict::{ALL_NAMESPACES, NAMESPACES};
+    match retained.unwrap_or(ALL_NAMESPACES) {
+        r if r == ALL_NAMESPACES => "no".to_owned(),
+        0 => "yes".to_owned(),
+        r => NAMESPACES
+            .iter()
+            .filter(|(_, flag)| r & flag != 0)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 /// The sandbox's properties as `systemctl show` prints them for a unit with `exec`, in the
 /// order of systemd 252's exec-context D-Bus interface (values as systemctl formats them:
 /// capability names, `~` before a deny list, 2147483646 for "kill" as SystemCallErrorNumber=).
@@ -492,6 +610,7 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("User", exec.user.clone().unwrap_or_default()),
         ("Group", exec.group.clone().unwrap_or_default()),
         ("DynamicUser", yes(exec.dynamic_user)),
+        ("RemoveIPC", yes(exec.remove_ipc)),
         ("SupplementaryGroups", exec.supplementary_groups.join(" ")),
         ("ProtectClock", yes(exec.protect_clock)),
         ("ProtectKernelModules", yes(exec.protect_kernel_modules)),
@@ -514,10 +633,24 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
                 .to_string(),
         ),
         (
+            "Personality",
+            match exec.personality {
+                None => String::new(),
+                Some(p) => crate::unit::restrict::personality_name(p).to_owned(),
+            },
+        ),
+        ("LockPersonality", yes(exec.lock_personality)),
+        (
+            "RestrictAddressFamilies",
+            address_families(&exec.address_families),
+        ),
+        (
             "MemoryDenyWriteExecute",
             yes(exec.memory_deny_write_execute),
         ),
         ("RestrictRealtime", yes(exec.restrict_realtime)),
+        ("RestrictSUIDSGID", yes(exec.restrict_suid_sgid)),
+        ("RestrictNamespaces", namespaces(exec.restrict_namespaces)),
         ("ProtectHostname", yes(exec.protect_hostname)),
     ]
 }

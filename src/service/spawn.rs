@@ -462,6 +462,8 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         chdir: working_directory(exec, identity),
         pass_fds,
         ignore_sigpipe: exec.ignore_sigpipe.unwrap_or(true),
+        // Not a sandboxing step: `+` keeps it, as in systemd 252.
+        personality: exec.personality,
         seccomp: super::seccomp::compile(exec, !command.flags.full_privileges)?,
         seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
         privileges,

@@ -11,6 +11,7 @@ use super::model::{
     EnvironmentFileRef, ExecContext, KillContext, KillMode, LimitValue, ResourceLimit, Stdio,
     WorkingDirectory,
 };
+use super::restrict;
 use super::syscall_filter;
 use super::value::{self, Size, Timespan, ValueError};
 
@@ -255,6 +256,31 @@ impl Applier<'_> {
             "ProtectKernelLogs" => e.protect_kernel_logs = !v.is_empty() && bool_of(v)?,
             "ProtectClock" => e.protect_clock = !v.is_empty() && bool_of(v)?,
             "ProtectHostname" => e.protect_hostname = !v.is_empty() && bool_of(v)?,
+            "RestrictAddressFamilies" => {
+                for warning in e.address_families.add_line(v) {
+                    self.report(DiagnosticKind::ValueWarning, warning);
+                }
+            }
+            "RestrictNamespaces" => {
+                // systemd 252 warns about a bad list and ignores the line.
+                if let Err(why) = restrict::merge_namespaces(&mut e.restrict_namespaces, v) {
+                    self.report(
+                        DiagnosticKind::ValueWarning,
+                        format!("{why}, ignoring: {v}"),
+                    );
+                }
+            }
+            "LockPersonality" => e.lock_personality = !v.is_empty() && bool_of(v)?,
+            "RestrictSUIDSGID" => e.restrict_suid_sgid = !v.is_empty() && bool_of(v)?,
+            "Personality" => match restrict::parse_personality(v) {
+                Ok(persona) => e.personality = persona,
+                Err(why) => self.report(DiagnosticKind::ValueWarning, format!("{why}, ignoring")),
+            },
+            "SystemCallLog" => {
+                for warning in e.syscall_log.add_log_line(v) {
+                    self.report(DiagnosticKind::ValueWarning, warning);
+                }
+            }
             "SystemCallArchitectures" => {
                 let (native, warnings) = syscall_filter::parse_architectures(v);
                 e.syscall_native_only = native;

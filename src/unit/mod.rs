@@ -23,6 +23,7 @@ pub mod install;
 pub mod load;
 pub mod model;
 pub mod name;
+pub mod restrict;
 pub mod special;
 pub mod specifier;
 pub mod syntax;

@@ -449,6 +449,20 @@ pub struct ExecContext {
     pub protect_clock: bool,
     /// ProtectHostname=: a new UTS namespace, and sethostname(2)/setdomainname(2) refused.
     pub protect_hostname: bool,
+    /// RestrictAddressFamilies=, merged: socket(2) of a family not allowed fails with
+    /// EAFNOSUPPORT.
+    pub address_families: super::restrict::AddressFamilies,
+    /// RestrictNamespaces=: the CLONE_NEW* flags the service may still use (None: not set;
+    /// all of them: unrestricted).
+    pub restrict_namespaces: Option<u64>,
+    /// LockPersonality=: personality(2) may not change the execution domain.
+    pub lock_personality: bool,
+    /// RestrictSUIDSGID=: files may not be given the set-user-ID or set-group-ID bit.
+    pub restrict_suid_sgid: bool,
+    /// Personality=: the execution domain (PER_LINUX or PER_LINUX32) set before exec.
+    pub personality: Option<u32>,
+    /// SystemCallLog=, merged: the calls the kernel logs (SECCOMP_RET_LOG).
+    pub syscall_log: super::syscall_filter::SyscallFilter,
     /// IgnoreSIGPIPE= (default yes: the service starts with SIGPIPE ignored, as under systemd).
     pub ignore_sigpipe: Option<bool>,
     /// Nice= (-20..19).

@@ -1,5 +1,5 @@
-//! SystemCallFilter=, SystemCallErrorNumber= and SystemCallArchitectures= as systemd 252 reads
-//! them (systemd.exec(5)): the merged list of system-call names and its polarity. Parsing and
+//! SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures= and SystemCallLog= as
+//! systemd 252 reads them (systemd.exec(5)): the merged list of system-call names and its polarity. Parsing and
 //! merging only; compiling the list to BPF is `crate::service::seccomp`'s job, installing it
 //! `crate::sys`'s.
 
@@ -32,6 +32,16 @@ impl SyscallFilter {
     /// of the other polarity removes them. Returns a warning for each entry ignored (unknown
     /// name or group, bad errno), as systemd warns and ignores them.
     pub fn add_line(&mut self, value: &str) -> Vec<String> {
+        self.merge(value, false)
+    }
+
+    /// Merge one SystemCallLog= value: as [`SyscallFilter::add_line`], but an allow list (the
+    /// calls to log) holds only what it names, and no entry takes an action suffix.
+    pub fn add_log_line(&mut self, value: &str) -> Vec<String> {
+        self.merge(value, true)
+    }
+
+    fn merge(&mut self, value: &str, log: bool) -> Vec<String> {
         let mut warnings = Vec::new();
         let value = value.trim();
         if value.is_empty() {
@@ -44,7 +54,7 @@ impl SyscallFilter {
         };
         let first = self.allow_list.is_none();
         let allow_list = *self.allow_list.get_or_insert(!deny);
-        if first && allow_list {
+        if first && allow_list && !log {
             // The @default set is always allowed in an allow list (a later `~` line may
             // still take names out again, as in systemd).
             for name in syscall::group("@default").unwrap_or_default() {
@@ -54,6 +64,10 @@ impl SyscallFilter {
         for word in rest.split_whitespace() {
             let (name, errno) = match word.split_once(':') {
                 None => (word, None),
+                Some(_) if log => {
+                    warnings.push(format!("failed to parse system call, ignoring: {word}"));
+                    continue;
+                }
                 Some((name, e)) => match entry_action(e) {
                     Some(n) if deny => (name, Some(n)),
                     Some(_) => {
@@ -202,6 +216,18 @@ mod tests {
         assert!(f.names.contains_key("cacheflush") && !f.names.contains_key("frobnicate"));
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("@nonsense") && w[1].contains("frobnicate"));
+    }
+
+    #[test]
+    fn a_log_list_holds_only_what_it_names() {
+        let mut f = SyscallFilter::default();
+        assert!(f.add_log_line("@clock").is_empty());
+        assert_eq!(f.allow_list, Some(true));
+        assert!(f.names.contains_key("settimeofday") && !f.names.contains_key("exit_group"));
+        assert_eq!(f.add_log_line("uname:EPERM").len(), 1);
+        assert!(!f.names.contains_key("uname"));
+        assert!(f.add_log_line("~adjtimex").is_empty());
+        assert!(!f.names.contains_key("adjtimex"));
     }
 
     #[test]

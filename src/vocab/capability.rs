@@ -52,7 +52,11 @@ pub const LIMIT: u32 = 62;
 
 pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_NET_BIND_SERVICE: u32 = 10;
+pub const CAP_SYS_MODULE: u32 = 16;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_TIME: u32 = 25;
+pub const CAP_SYSLOG: u32 = 34;
+pub const CAP_WAKE_ALARM: u32 = 35;
 
 /// A capability's number from its name (any case, as cap_from_name(3) reads it) or from its
 /// number (0 to [`LIMIT`]).
@@ -95,5 +99,13 @@ mod tests {
         assert_eq!(from_name("63"), None);
         assert_eq!(from_name("CAP_NOPE"), None);
         assert_eq!(names(bit(0) | bit(21)), ["cap_chown", "cap_sys_admin"]);
+        for (n, name) in [
+            (CAP_SYS_MODULE, "cap_sys_module"),
+            (CAP_SYS_TIME, "cap_sys_time"),
+            (CAP_SYSLOG, "cap_syslog"),
+            (CAP_WAKE_ALARM, "cap_wake_alarm"),
+        ] {
+            assert_eq!(from_name(name), Some(n));
+        }
     }
 }

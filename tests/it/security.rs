@@ -13,6 +13,7 @@ const T: Duration = Duration::from_secs(60);
 const CONFINED: &str = "[Service]\nType=oneshot\nRemainAfterExit=yes\nUser=nobody\n\
     NoNewPrivileges=yes\nCapabilityBoundingSet=\nSystemCallFilter=@system-service\n\
     SystemCallArchitectures=native\nMemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n\
+    RestrictAddressFamilies=AF_INET AF_UNIX\nRestrictNamespaces=yes\nLockPersonality=yes\n\
     ExecStart=/bin/true\n";
 const BARE: &str = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n";
 
@@ -122,6 +123,14 @@ fn verify_show_and_status_tell_the_same_sandbox() {
     assert_eq!(show("bare.service", "SystemCallFilter"), "");
     assert_eq!(show("confined.service", "MemoryDenyWriteExecute"), "yes");
     assert_eq!(show("confined.service", "UMask"), "0022");
+    assert_eq!(
+        show("confined.service", "RestrictAddressFamilies"),
+        "AF_UNIX AF_INET"
+    );
+    assert_eq!(show("bare.service", "RestrictAddressFamilies"), "");
+    assert_eq!(show("confined.service", "RestrictNamespaces"), "yes");
+    assert_eq!(show("bare.service", "RestrictNamespaces"), "no");
+    assert_eq!(show("confined.service", "LockPersonality"), "yes");
 
     // initctl status UNIT: systemctl's block, then the figure verify printed.
     let (status, code) = bosun_in(pid1.pid(), &f.root, &["ctl", "status", "confined.service"]);
