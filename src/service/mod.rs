@@ -9,6 +9,7 @@ pub mod environment;
 pub mod keeper;
 pub mod limits;
 pub mod listen;
+pub mod namespace;
 pub mod notify;
 pub mod privs;
 pub mod procs;

@@ -1,0 +1,131 @@
+//! Whether this container lets bosun make a mount namespace (probed once per boot, in a
+//! forked child: PID 1 never unshares itself), what a unit asks for of this module, and the
+//! boot report's words for what is not in force. Reads only; mounts nothing that outlives the
+//! probe's child.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::{Plan, STAGING, Step, Table, enter, prepare_dirs};
+use crate::unit::model::ExecContext;
+use crate::unit::sandbox::{NamespaceSettings, ProtectHome, ProtectSystem};
+use nix::mount::MsFlags;
+
+/// The directives of `n` a unit asks for, by name, and whether each only takes something
+/// away (a unit asking only for those starts without them where no namespace can be made).
+pub(super) fn asked(n: &NamespaceSettings) -> Vec<(&'static str, bool)> {
+    let mut out = Vec::new();
+    let mut add = |on: bool, name, takes_away| {
+        if on {
+            out.push((name, takes_away));
+        }
+    };
+    add(n.private_tmp, "PrivateTmp", true);
+    add(n.protect_system != ProtectSystem::No, "ProtectSystem", true);
+    add(n.protect_home != ProtectHome::No, "ProtectHome", true);
+    add(!n.read_write.is_empty(), "ReadWritePaths", true);
+    add(!n.read_only.is_empty(), "ReadOnlyPaths", true);
+    add(!n.inaccessible.is_empty(), "InaccessiblePaths", true);
+    // systemd 252 insist_on_sandboxing(): a bind that does not map a path onto itself.
+    add(
+        n.binds
+            .iter()
+            .any(|b| !b.read_only && b.source != b.destination),
+        "BindPaths",
+        false,
+    );
+    add(
+        n.binds
+            .iter()
+            .any(|b| b.read_only && b.source != b.destination),
+        "BindReadOnlyPaths",
+        false,
+    );
+    add(
+        n.binds.iter().any(|b| b.source == b.destination),
+        "BindPaths",
+        true,
+    );
+    out.dedup_by_key(|(name, _)| *name);
+    out
+}
+
+/// What the runtime says about mount namespaces, probed once: Ok, or why not (with what the
+/// runtime would have to grant).
+pub fn probe(root: &Path) -> &'static Result<(), String> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE.get_or_init(|| run_probe(root))
+}
+
+fn run_probe(root: &Path) -> Result<(), String> {
+    let staging = prepare_dirs(root).map_err(|e| format!("cannot create {STAGING}: {e}"))?;
+    let table = Table::read();
+    let mut plan = Plan::default();
+    enter(&mut plan, &table, &staging);
+    let flags = table.flags_at(Path::new("/")) | MsFlags::MS_RDONLY;
+    plan.push(
+        Step::Remount {
+            target: super::cstring(&staging),
+            flags,
+        },
+        "",
+    );
+    // The child: its exit code is the failed step (0 to 3) times 64 plus the errno (capped).
+    let code = crate::sys::run_forked(&|| match plan.apply() {
+        Ok(()) => 0,
+        Err(e) => {
+            let raw = e.raw_os_error().unwrap_or(0);
+            (((raw >> 8) & 0xff) - 1).clamp(0, 3) * 64 + (raw & 0xff).min(63)
+        }
+    })
+    .map_err(|e| format!("cannot fork the probe: {e}"))?;
+    if code == 0 {
+        return Ok(());
+    }
+    let errno = nix::errno::Errno::from_raw(code % 64);
+    let admin = crate::service::privs::own_capabilities("CapEff")
+        & crate::vocab::capability::bit(crate::vocab::capability::CAP_SYS_ADMIN)
+        != 0;
+    Err(match (code / 64, admin) {
+        (0, false) => format!(
+            "unshare(CLONE_NEWNS): {}: a mount namespace needs CAP_SYS_ADMIN: podman run \
+             --cap-add SYS_ADMIN, or docker run --cap-add SYS_ADMIN --security-opt \
+             apparmor=unconfined",
+            errno.desc()
+        ),
+        (0, true) => format!(
+            "unshare(CLONE_NEWNS): {}, though bosun has CAP_SYS_ADMIN: the runtime's seccomp \
+             profile refuses it (--security-opt seccomp=unconfined)",
+            errno.desc()
+        ),
+        _ => format!(
+            "mount(2) in a new namespace: {}: the runtime refuses mounts (an AppArmor or SELinux \
+             profile: --security-opt apparmor=unconfined)",
+            errno.desc()
+        ),
+    })
+}
+
+/// Which of the directives of this module `exec` asks for, and whether each is in force in
+/// this container (the probe's answer), for `bosun verify --security` and the boot report.
+/// Probes on first use (a forked child).
+pub fn protections(exec: &ExecContext, root: &Path) -> Vec<(&'static str, bool)> {
+    let asked = asked(&exec.namespace);
+    if asked.is_empty() {
+        return Vec::new();
+    }
+    let ok = probe(root).is_ok();
+    asked.into_iter().map(|(name, _)| (name, ok)).collect()
+}
+
+/// The boot report's line for a unit (None when nothing is out of force): the directives
+/// not in force and why.
+pub fn not_in_force(exec: &ExecContext, root: &Path) -> Option<String> {
+    let asked = asked(&exec.namespace);
+    if asked.is_empty() {
+        return None;
+    }
+    let why = probe(root).as_ref().err()?;
+    let names: Vec<&str> = asked.iter().map(|(n, _)| *n).collect();
+    Some(format!("{} ({why})", names.join(", ")))
+}

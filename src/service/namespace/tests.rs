@@ -1,0 +1,282 @@
+use super::*;
+use crate::unit::sandbox::BindPath;
+
+fn flags(path: &Path) -> MsFlags {
+    // /run and /dev/shm are nosuid,nodev tmpfs; /data noexec; the rest relatime.
+    if path.starts_with("/run") {
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_RELATIME
+    } else if path.starts_with("/data") {
+        MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME
+    } else {
+        MsFlags::MS_RELATIME
+    }
+}
+
+fn table(points: &[&str]) -> Table {
+    Table {
+        points: points.iter().map(PathBuf::from).collect(),
+        flags_of: flags,
+    }
+}
+
+fn entry(path: &str, mode: Mode) -> Entry {
+    Entry {
+        path: path.into(),
+        mode,
+        source: None,
+        recursive: true,
+    }
+}
+
+/// The plan as text, one step a line.
+fn lines(plan: &Plan) -> Vec<String> {
+    let s = |c: &CString| c.to_string_lossy().into_owned();
+    plan.steps
+        .iter()
+        .map(|(step, _)| match step {
+            Step::Unshare(_) => "unshare".to_owned(),
+            Step::Slave(t) => format!("slave {}", s(t)),
+            Step::Bind {
+                source,
+                target,
+                flags,
+            } => format!(
+                "bind{} {} {}",
+                if flags.contains(MsFlags::MS_REC) {
+                    " rec"
+                } else {
+                    ""
+                },
+                s(source),
+                s(target)
+            ),
+            Step::Remount { target, flags } => {
+                let mut words = vec![format!("remount {}", s(target))];
+                for (f, w) in [
+                    (MsFlags::MS_RDONLY, "ro"),
+                    (MsFlags::MS_NOSUID, "nosuid"),
+                    (MsFlags::MS_NODEV, "nodev"),
+                    (MsFlags::MS_NOEXEC, "noexec"),
+                ] {
+                    if flags.contains(f) {
+                        words.push(w.to_owned());
+                    }
+                }
+                words.join(" ")
+            }
+            Step::Tmpfs { target, .. } => format!("tmpfs {}", s(target)),
+            Step::EnterRoot {
+                staging,
+                move_onto_root,
+            } => format!("enter {} move={move_onto_root}", s(staging)),
+        })
+        .collect()
+}
+
+#[test]
+fn strict_with_a_writable_volume_path() {
+    // ProtectSystem=strict, ReadWritePaths=/var/lib/redis resolved to /data/redis (a
+    // symbolic link into the volume), PrivateTmp=.
+    let mut list = vec![
+        entry("/", Mode::ReadOnly),
+        entry("/data/redis", Mode::ReadWrite),
+        entry("/proc", Mode::ReadWrite),
+        Entry {
+            source: Some("/tmp/systemd-private-x/tmp".into()),
+            ..entry("/tmp", Mode::PrivateTmp)
+        },
+    ];
+    list = prune(list);
+    let t = table(&["/", "/data", "/proc", "/proc/sys", "/run", "/tmp"]);
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/run/bosun/unit-root"),
+        Path::new("/run/bosun/inaccessible"),
+    );
+    let s = "/run/bosun/unit-root";
+    assert_eq!(
+        lines(&plan),
+        [
+            "unshare".to_owned(),
+            "slave /".to_owned(),
+            format!("bind rec / {s}"),
+            // Not a mount point: bound on itself, so that it stays writable.
+            format!("bind rec {s}/data/redis {s}/data/redis"),
+            format!("bind rec /tmp/systemd-private-x/tmp {s}/tmp"),
+            format!("remount {s} ro"),
+            // Every mount of the tree, its own flags kept; /proc and /tmp are entries of their
+            // own (the deny list), /data/redis too.
+            format!("remount {s}/data ro noexec"),
+            format!("remount {s}/run ro nosuid nodev"),
+            format!("enter {s} move=true"),
+        ]
+    );
+}
+
+#[test]
+fn a_chroot_slaves_its_top_mounts_and_does_not_move() {
+    let list = vec![entry("/usr", Mode::ReadOnly)];
+    let t = table(&["/dev", "/dev/pts", "/proc", "/run"]);
+    let plan = build(&list, &t, Path::new("/run/s"), Path::new("/run/i"));
+    assert_eq!(
+        lines(&plan),
+        [
+            "unshare",
+            "slave /dev",
+            "slave /proc",
+            "slave /run",
+            "bind rec / /run/s",
+            "bind rec /run/s/usr /run/s/usr",
+            "remount /run/s/usr ro",
+            "enter /run/s move=false",
+        ]
+    );
+}
+
+#[test]
+fn inaccessible_and_read_only_binds() {
+    let list = prune(vec![
+        Entry {
+            recursive: false,
+            ..entry("/etc/secret", Mode::Inaccessible)
+        },
+        entry("/home", Mode::Inaccessible),
+        // Hidden by /home: dropped.
+        entry("/home/user", Mode::ReadOnly),
+        Entry {
+            source: Some("/data/conf".into()),
+            ..entry("/etc/app", Mode::BindReadOnly)
+        },
+    ]);
+    assert_eq!(list.len(), 3);
+    let t = table(&["/", "/data", "/data/conf/sub"]);
+    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"));
+    assert_eq!(
+        lines(&plan)[3..],
+        [
+            "bind rec /data/conf /s/etc/app",
+            "bind /run/i/reg /s/etc/secret",
+            "bind /run/i/dir /s/home",
+            "remount /s/etc/app ro noexec",
+            // The submount of the bound tree, under its new place.
+            "remount /s/etc/app/sub ro noexec",
+            "remount /s/etc/secret ro nosuid nodev noexec",
+            "remount /s/home ro nosuid nodev noexec",
+            "enter /s move=true",
+        ]
+    );
+}
+
+#[test]
+fn prune_keeps_the_first_mode_and_drops_no_ops() {
+    let list = prune(vec![
+        entry("/usr", Mode::ReadOnly),
+        entry("/usr/lib", Mode::ReadOnly),
+        entry("/var", Mode::ReadWrite),
+        entry("/var", Mode::Inaccessible),
+        entry("/etc", Mode::ReadWrite),
+    ]);
+    let got: Vec<(String, Mode)> = list
+        .iter()
+        .map(|e| (e.path.display().to_string(), e.mode))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/etc".to_owned(), Mode::ReadWrite),
+            ("/usr".to_owned(), Mode::ReadOnly),
+            ("/var".to_owned(), Mode::Inaccessible),
+        ]
+    );
+}
+
+#[test]
+fn what_is_asked_and_what_only_takes_away() {
+    let mut exec = ExecContext::default();
+    assert!(asked(&exec.namespace).is_empty());
+    exec.namespace.private_tmp = true;
+    exec.namespace.protect_system = ProtectSystem::Strict;
+    assert_eq!(
+        asked(&exec.namespace),
+        [("PrivateTmp", true), ("ProtectSystem", true)]
+    );
+    exec.namespace.binds.push(BindPath {
+        source: "/a".into(),
+        destination: "/b".into(),
+        optional: false,
+        read_only: false,
+        recursive: true,
+    });
+    assert!(asked(&exec.namespace).contains(&("BindPaths", false)));
+}
+
+#[test]
+fn entries_follow_links_inside_the_root_and_skip_optional_paths() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    for d in ["data/redis", "var/lib", "usr", "etc"] {
+        fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::os::unix::fs::symlink("/data/redis", root.join("var/lib/redis"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut exec = ExecContext::default();
+    exec.namespace.protect_system = ProtectSystem::Full;
+    exec.namespace.read_write.push(SandboxPath {
+        path: "/var/lib/redis".into(),
+        optional: false,
+        host: false,
+    });
+    exec.namespace.read_only.push(SandboxPath {
+        path: "/nonexistent".into(),
+        optional: true,
+        host: false,
+    });
+    let list = entries(&exec, root, None).unwrap_or_else(|e| panic!("{e}"));
+    let paths: Vec<PathBuf> = list.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [root.join("data/redis"), root.join("etc"), root.join("usr")]
+    );
+    // Without `-`, a missing path fails the command.
+    exec.namespace.read_only[0].optional = false;
+    let err = entries(&exec, root, None).map(|_| ()).unwrap_err();
+    assert_eq!(err.to_string(), "/nonexistent: no such file or directory");
+}
+
+#[test]
+fn a_failure_names_its_step() {
+    let mut plan = Plan::default();
+    plan.push(
+        Step::Unshare(CloneFlags::CLONE_NEWNS),
+        "unshare(CLONE_NEWNS)",
+    );
+    plan.push(Step::Slave(c"/".to_owned()), "/srv/x");
+    let raw = packed(1, nix::errno::Errno::EACCES);
+    let (status, rest) = crate::sys::setup_failure(&raw).unwrap_or_else(|| panic!("not packed"));
+    assert_eq!(status, EXIT_NAMESPACE);
+    let err = failure(&plan.labels(), &rest);
+    assert_eq!(err.to_string(), "/srv/x");
+    let NamespaceError::Step { source, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(source.raw_os_error(), Some(libc::EACCES));
+}
+
+#[test]
+fn hidden_mounts_are_not_remounted() {
+    let info = "\
+1 0 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+2 1 0:4 net:[1] /run/netns/a rw - nsfs nsfs rw
+3 1 0:5 / /run rw,nosuid - tmpfs run rw
+4 3 0:6 / /run/lock rw - tmpfs lock rw
+5 1 0:7 / /tmp rw - tmpfs a rw
+6 5 0:8 / /tmp rw - tmpfs b rw
+7 5 0:9 / /tmp/under rw - tmpfs c rw
+";
+    let points: Vec<String> = visible_points(info)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(points, ["/", "/run", "/run/lock", "/tmp"]);
+}
