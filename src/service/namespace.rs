@@ -35,7 +35,7 @@ use nix::sys::statvfs::{FsFlags, statvfs};
 
 use crate::unit::install::paths::LookupPaths;
 use crate::unit::model::ExecContext;
-use crate::unit::sandbox::{ProtectHome, ProtectSystem, SandboxPath};
+use crate::unit::sandbox::{ProtectHome, ProtectProc, ProtectSystem, SandboxPath};
 use probe::asked;
 pub use probe::{not_in_force, probe, protections};
 
@@ -91,6 +91,21 @@ enum Step {
         target: CString,
         flags: MsFlags,
         data: &'static CStr,
+    },
+    /// mkdir (PrivateDevices='s /dev).
+    Mkdir(CString),
+    /// An empty file to bind a device node on.
+    Touch(CString),
+    Symlink {
+        target: &'static CStr,
+        path: CString,
+    },
+    /// A procfs of the service's own (ProtectProc=, ProcSubset=): with `data`, without it
+    /// where the kernel refuses the options (EINVAL: before 5.8), and none at all where bosun
+    /// may not mount one (EPERM: the existing /proc stays, as systemd 252 falls back).
+    Procfs {
+        target: CString,
+        data: CString,
     },
     /// chdir(staging), then MS_MOVE onto `/` when `/` is a mount point, chroot("."), chdir("/").
     EnterRoot {
@@ -163,6 +178,41 @@ impl Plan {
                     Some(*data),
                 )
                 .map_err(fail)?,
+                Step::Mkdir(path) => {
+                    nix::unistd::mkdir(
+                        path.as_c_str(),
+                        nix::sys::stat::Mode::from_bits_truncate(0o755),
+                    )
+                    .map_err(fail)?;
+                }
+                Step::Touch(path) => {
+                    let flags = nix::fcntl::OFlag::O_WRONLY
+                        | nix::fcntl::OFlag::O_CREAT
+                        | nix::fcntl::OFlag::O_CLOEXEC;
+                    let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+                    drop(nix::fcntl::open(path.as_c_str(), flags, mode).map_err(fail)?);
+                }
+                Step::Symlink { target, path } => {
+                    nix::unistd::symlinkat(*target, nix::fcntl::AT_FDCWD, path.as_c_str())
+                        .map_err(fail)?;
+                }
+                Step::Procfs { target, data } => {
+                    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+                    let proc =
+                        |data| mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, data);
+                    match proc(Some(data.as_c_str())) {
+                        Err(nix::errno::Errno::EINVAL) => proc(None),
+                        other => other,
+                    }
+                    .or_else(|e| {
+                        if e == nix::errno::Errno::EPERM {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })
+                    .map_err(fail)?;
+                }
                 Step::EnterRoot {
                     staging,
                     move_onto_root,
@@ -223,7 +273,9 @@ enum Mode {
     Bind,
     BindReadOnly,
     PrivateTmp,
+    PrivateDev,
     Tmpfs,
+    Procfs,
     ReadOnly,
     ReadWrite,
 }
@@ -232,7 +284,11 @@ impl Mode {
     fn read_only(self) -> bool {
         matches!(
             self,
-            Mode::Inaccessible | Mode::BindReadOnly | Mode::Tmpfs | Mode::ReadOnly
+            Mode::Inaccessible
+                | Mode::BindReadOnly
+                | Mode::PrivateDev
+                | Mode::Tmpfs
+                | Mode::ReadOnly
         )
     }
 }
@@ -434,11 +490,13 @@ fn visible_points(text: &str) -> Vec<PathBuf> {
 
 /// The common start of every plan: a new namespace, nothing propagating back, the whole
 /// tree bound at the staging directory.
-fn enter(plan: &mut Plan, table: &Table, staging: &Path) {
-    plan.push(
-        Step::Unshare(CloneFlags::CLONE_NEWNS),
-        "unshare(CLONE_NEWNS)",
-    );
+fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
+    let flags = if uts {
+        CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS
+    } else {
+        CloneFlags::CLONE_NEWNS
+    };
+    plan.push(Step::Unshare(flags), "unshare(CLONE_NEWNS)");
     let root = Path::new("/");
     let tops: Vec<&Path> = if table.is_mount_point(root) {
         vec![root]
@@ -537,6 +595,49 @@ fn wants(exec: &ExecContext, private_tmp: Option<&PrivateTmp>) -> Vec<Want> {
     if let Some(mode) = home {
         out.extend(["/home", "/run/user", "/root"].map(|p| want(p, true, mode)));
     }
+    // The kernel's API filesystems are bosun's own, never under its root.
+    let api = |p, mode| Want {
+        host: true,
+        ..want(p, true, mode)
+    };
+    if n.private_devices {
+        out.push(api("/dev", Mode::PrivateDev));
+    }
+    if n.protect_kernel_tunables {
+        let read_only = [
+            "/proc/acpi",
+            "/proc/apm",
+            "/proc/asound",
+            "/proc/bus",
+            "/proc/fs",
+            "/proc/irq",
+            "/proc/latency_stats",
+            "/proc/mtrr",
+            "/proc/scsi",
+            "/proc/sys",
+            "/proc/sysrq-trigger",
+            "/proc/timer_stats",
+            "/sys",
+            "/sys/fs/bpf",
+            "/sys/kernel/debug",
+            "/sys/kernel/tracing",
+        ];
+        out.extend(read_only.map(|p| api(p, Mode::ReadOnly)));
+        out.extend(["/proc/kallsyms", "/proc/kcore"].map(|p| api(p, Mode::Inaccessible)));
+        out.extend(["/sys/fs/cgroup", "/sys/fs/selinux"].map(|p| api(p, Mode::ReadWrite)));
+    }
+    if n.protect_control_groups {
+        out.push(api("/sys/fs/cgroup", Mode::ReadOnly));
+    }
+    if exec.protect_kernel_modules {
+        out.extend(["/usr/lib/modules", "/lib/modules"].map(|p| want(p, true, Mode::Inaccessible)));
+    }
+    if exec.protect_kernel_logs {
+        out.extend(["/proc/kmsg", "/dev/kmsg"].map(|p| api(p, Mode::Inaccessible)));
+    }
+    if n.protect_proc != ProtectProc::Default || n.proc_subset_pid {
+        out.push(api("/proc", Mode::Procfs));
+    }
     let ro = |p| want(p, false, Mode::ReadOnly);
     let ro_optional = |p| want(p, true, Mode::ReadOnly);
     match n.protect_system {
@@ -550,7 +651,10 @@ fn wants(exec: &ExecContext, private_tmp: Option<&PrivateTmp>) -> Vec<Want> {
         ]),
         ProtectSystem::Strict => {
             out.push(ro("/"));
-            out.extend(["/dev", "/proc", "/sys"].map(|p| want(p, true, Mode::ReadWrite)));
+            // The API filesystems (PrivateDevices=, ProtectKernelTunables= protect those) and
+            // the homes (ProtectHome=) stay as they are: namespace.c's strict table.
+            let kept = ["/dev", "/proc", "/sys", "/home", "/run/user", "/root"];
+            out.extend(kept.map(|p| want(p, true, Mode::ReadWrite)));
             let dirs = [
                 ("/run", &exec.runtime_directory),
                 ("/var/lib", &exec.state_directory),
@@ -636,9 +740,9 @@ fn prune(mut list: Vec<Entry>) -> Vec<Entry> {
     let mut kept: Vec<Entry> = Vec::new();
     for e in list {
         let parent = kept.iter().rev().find(|p| e.path.starts_with(&p.path));
-        let hidden = kept
-            .iter()
-            .any(|p| p.mode == Mode::Inaccessible && e.path.starts_with(&p.path));
+        let hidden = kept.iter().any(|p| {
+            matches!(p.mode, Mode::Inaccessible | Mode::PrivateDev) && e.path.starts_with(&p.path)
+        });
         let nop = matches!(e.mode, Mode::ReadOnly | Mode::ReadWrite)
             && parent.is_some_and(|p| p.mode == e.mode);
         if !hidden && !nop {
@@ -658,7 +762,7 @@ pub fn plan(
     root: &Path,
     private_tmp: Option<&PrivateTmp>,
 ) -> Result<Option<Plan>, NamespaceError> {
-    let asked = asked(&exec.namespace);
+    let asked = asked(exec);
     if asked.is_empty() {
         return Ok(None);
     }
@@ -681,21 +785,51 @@ pub fn plan(
         source,
     })?;
     let list = entries(exec, root, private_tmp)?;
+    if list.is_empty() {
+        // Nothing to mount (only `-` paths that are not there): at most the UTS namespace.
+        let mut plan = Plan::default();
+        if exec.protect_hostname {
+            plan.push(
+                Step::Unshare(CloneFlags::CLONE_NEWUTS),
+                "unshare(CLONE_NEWUTS)",
+            );
+        }
+        return Ok((!plan.is_empty()).then_some(plan));
+    }
+    let proc_data = CString::new(procfs_options(&exec.namespace)).unwrap_or_default();
+    let (table, nodes) = (Table::read(), root.join(INACCESSIBLE));
+    let uts = exec.protect_hostname;
     Ok(Some(build(
-        &list,
-        &Table::read(),
-        &staging,
-        &root.join(INACCESSIBLE),
+        &list, &table, &staging, &nodes, &proc_data, uts,
     )))
+}
+
+/// The options of the service's own procfs: `hidepid=` (ProtectProc=), `subset=pid`.
+fn procfs_options(n: &crate::unit::sandbox::NamespaceSettings) -> String {
+    let mut options = Vec::new();
+    if n.protect_proc != ProtectProc::Default {
+        options.push(format!("hidepid={}", n.protect_proc.word()));
+    }
+    if n.proc_subset_pid {
+        options.push("subset=pid".to_owned());
+    }
+    options.join(",")
 }
 
 /// The mount calls for `list` (see [`prune`]): the namespace and the staged tree, then every
 /// bind and tmpfs (parents first), then every read-only remount, each mount of a read-only
 /// tree on its own with its flags kept, leaving alone what lies at or under a deeper entry
 /// (systemd's deny list), then the staged tree becomes the root.
-fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path) -> Plan {
+fn build(
+    list: &[Entry],
+    table: &Table,
+    staging: &Path,
+    nodes: &Path,
+    proc: &CStr,
+    uts: bool,
+) -> Plan {
     let mut plan = Plan::default();
-    enter(&mut plan, table, staging);
+    enter(&mut plan, table, staging, uts);
     let at = |p: &Path| cstring(&staged(staging, p));
     let node = |e: &Entry| nodes.join(if e.recursive { "dir" } else { "reg" });
     for e in list {
@@ -713,6 +847,38 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path) -> Plan {
             (Mode::Inaccessible, _) => bind(&node(e), false),
             (Mode::Bind | Mode::BindReadOnly | Mode::PrivateTmp, Some(source)) => {
                 bind(source, e.recursive)
+            }
+            (Mode::Procfs, _) => {
+                plan.push(
+                    Step::Procfs {
+                        target: at(&e.path),
+                        data: proc.to_owned(),
+                    },
+                    what,
+                );
+                // What the container mounted in /proc (a read-only /proc/sys, /dev/null on
+                // /proc/kcore, ...) covers the new one as it covered the old.
+                let inside = |p: &&PathBuf| *p != &e.path && p.starts_with(&e.path);
+                for point in table.points.iter().filter(inside) {
+                    let top = !table
+                        .points
+                        .iter()
+                        .filter(inside)
+                        .any(|q| q != point && point.starts_with(q));
+                    if top {
+                        let step = Step::Bind {
+                            source: cstring(point),
+                            target: at(point),
+                            flags: MsFlags::MS_BIND | MsFlags::MS_REC,
+                        };
+                        plan.push(step, point.display().to_string());
+                    }
+                }
+                continue;
+            }
+            (Mode::PrivateDev, _) => {
+                private_dev(&mut plan, &staged(staging, &e.path), table);
+                continue;
             }
             (Mode::Tmpfs, _) => Step::Tmpfs {
                 target: at(&e.path),
@@ -738,6 +904,7 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path) -> Plan {
             }
             (Mode::BindReadOnly, Some(source)) => table.flags_at(source),
             (Mode::Tmpfs, _) => MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_STRICTATIME,
+            (Mode::PrivateDev, _) => MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
             _ => table.flags_at(&e.path),
         };
         let what = e.path.display().to_string();
@@ -787,3 +954,59 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path) -> Plan {
 mod probe;
 #[cfg(test)]
 mod tests;
+
+/// PrivateDevices=: a tmpfs on the staged /dev (`dev`) with the pseudo-devices of systemd
+/// 252's mount_private_dev() (null, zero, full, random, urandom, tty), bound from bosun's own
+/// /dev onto empty files (no CAP_MKNOD needed), its /dev/pts, /dev/shm, /dev/mqueue and
+/// /dev/hugepages bound where bosun has them, /dev/log where it is (bosun's journal), and the
+/// usual links; made read-only later, as systemd does.
+fn private_dev(plan: &mut Plan, dev: &Path, table: &Table) {
+    let what = dev.display().to_string();
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
+    let target = cstring(dev);
+    plan.push(
+        Step::Tmpfs {
+            target,
+            flags,
+            data: c"mode=0755",
+        },
+        what,
+    );
+    let host = Path::new("/dev");
+    let bind = |plan: &mut Plan, name: &str, recursive: bool| {
+        let flags = if recursive {
+            MsFlags::MS_BIND | MsFlags::MS_REC
+        } else {
+            MsFlags::MS_BIND
+        };
+        let step = Step::Bind {
+            source: cstring(&host.join(name)),
+            target: cstring(&dev.join(name)),
+            flags,
+        };
+        plan.push(step, host.join(name).display().to_string());
+    };
+    for node in ["null", "zero", "full", "random", "urandom", "tty", "log"] {
+        if fs::symlink_metadata(host.join(node)).is_ok_and(|m| !m.is_dir() && !m.is_symlink()) {
+            plan.push(Step::Touch(cstring(&dev.join(node))), node);
+            bind(plan, node, false);
+        }
+    }
+    for dir in ["pts", "shm", "mqueue", "hugepages"] {
+        if table.is_mount_point(&host.join(dir)) {
+            plan.push(Step::Mkdir(cstring(&dev.join(dir))), dir);
+            bind(plan, dir, true);
+        }
+    }
+    let links: [(&str, &'static CStr); 5] = [
+        ("ptmx", c"pts/ptmx"),
+        ("fd", c"/proc/self/fd"),
+        ("stdin", c"/proc/self/fd/0"),
+        ("stdout", c"/proc/self/fd/1"),
+        ("stderr", c"/proc/self/fd/2"),
+    ];
+    for (name, target) in links {
+        let path = cstring(&dev.join(name));
+        plan.push(Step::Symlink { target, path }, name);
+    }
+}

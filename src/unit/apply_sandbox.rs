@@ -1,7 +1,8 @@
 //! The keys of systemd.exec(5) "Sandboxing" that need a mount namespace: PrivateTmp=,
 //! ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths= (and
 //! their old names ReadWriteDirectories=, ReadOnlyDirectories=, InaccessibleDirectories=),
-//! BindPaths= and BindReadOnlyPaths=, parsed into [`NamespaceSettings`] as systemd 252 reads
+//! BindPaths=, BindReadOnlyPaths=, PrivateDevices=, ProtectKernelTunables=, ProtectControlGroups=,
+//! ProtectProc= and ProcSubset=, parsed into [`NamespaceSettings`] as systemd 252 reads
 //! them (config_parse_namespace_path_strv(), config_parse_bind_paths()): a list that is
 //! empty resets, a bad word is warned about with its `path:line` and skipped, the rest of the
 //! line applied. Parsing only; the mounts are `service::namespace`'s.
@@ -10,7 +11,9 @@ use std::path::{Component, Path, PathBuf};
 
 use super::DiagnosticKind;
 use super::apply::{Applier, bool_of, choice};
-use super::sandbox::{BindPath, NamespaceSettings, ProtectHome, ProtectSystem, SandboxPath};
+use super::sandbox::{
+    BindPath, NamespaceSettings, ProtectHome, ProtectProc, ProtectSystem, SandboxPath,
+};
 
 /// `path` if it is absolute and normalised (no `.`, `..` or empty component: systemd's
 /// path_is_normalized()), with a repeated or trailing `/` dropped; else why not.
@@ -119,6 +122,25 @@ impl Applier<'_> {
             "ReadOnlyPaths" | "ReadOnlyDirectories" => self.paths(&mut n.read_only, key, v)?,
             "InaccessiblePaths" | "InaccessibleDirectories" => {
                 self.paths(&mut n.inaccessible, key, v)?;
+            }
+            "PrivateDevices" => n.private_devices = !v.is_empty() && bool_of(v)?,
+            "ProtectKernelTunables" => n.protect_kernel_tunables = !v.is_empty() && bool_of(v)?,
+            "ProtectControlGroups" => n.protect_control_groups = !v.is_empty() && bool_of(v)?,
+            "ProtectProc" => {
+                n.protect_proc = match v {
+                    "" | "default" => ProtectProc::Default,
+                    "noaccess" => ProtectProc::NoAccess,
+                    "invisible" => ProtectProc::Invisible,
+                    "ptraceable" => ProtectProc::Ptraceable,
+                    _ => return Err(choice(v, "noaccess, invisible, ptraceable, default")),
+                };
+            }
+            "ProcSubset" => {
+                n.proc_subset_pid = match v {
+                    "" | "all" => false,
+                    "pid" => true,
+                    _ => return Err(choice(v, "all, pid")),
+                };
             }
             "BindPaths" | "BindReadOnlyPaths" => {
                 let read_only = key == "BindReadOnlyPaths";

@@ -1,6 +1,7 @@
 //! The typed model of the sandboxing directives of systemd.exec(5) that need a mount
 //! namespace (PrivateTmp=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=,
-//! InaccessiblePaths=, BindPaths=, BindReadOnlyPaths=): plain data, as written. Parsing is
+//! InaccessiblePaths=, BindPaths=, BindReadOnlyPaths=, PrivateDevices=, ProtectKernelTunables=,
+//! ProtectControlGroups=, ProtectProc=, ProcSubset=): plain data, as written. Parsing is
 //! `apply_sandbox`'s, the plan a child runs is `service::namespace`'s.
 
 use std::path::PathBuf;
@@ -23,6 +24,42 @@ pub struct NamespaceSettings {
     pub inaccessible: Vec<SandboxPath>,
     /// BindPaths= and BindReadOnlyPaths=, in assignment order.
     pub binds: Vec<BindPath>,
+    /// PrivateDevices=: a /dev of its own with the pseudo-devices only.
+    pub private_devices: bool,
+    /// ProtectKernelTunables=: /proc/sys, /sys and the like read-only.
+    pub protect_kernel_tunables: bool,
+    /// ProtectControlGroups=: /sys/fs/cgroup read-only.
+    pub protect_control_groups: bool,
+    /// ProtectProc=: the `hidepid=` of a procfs of the service's own.
+    pub protect_proc: ProtectProc,
+    /// ProcSubset=pid: that procfs shows processes only (`subset=pid`).
+    pub proc_subset_pid: bool,
+}
+
+/// ProtectProc= (proc(5) `hidepid=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProtectProc {
+    /// `default`: /proc as it is.
+    #[default]
+    Default,
+    /// `noaccess`: other users' /proc/PID directories are there but cannot be entered.
+    NoAccess,
+    /// `invisible`: other users' processes are not listed.
+    Invisible,
+    /// `ptraceable`: only processes the service may ptrace are listed.
+    Ptraceable,
+}
+
+impl ProtectProc {
+    /// The value as written, which is also procfs's `hidepid=` word.
+    pub fn word(self) -> &'static str {
+        match self {
+            ProtectProc::Default => "default",
+            ProtectProc::NoAccess => "noaccess",
+            ProtectProc::Invisible => "invisible",
+            ProtectProc::Ptraceable => "ptraceable",
+        }
+    }
 }
 
 /// ProtectSystem=.

@@ -20,9 +20,9 @@ use crate::harness::{PYTHON, Pid1, bosun, systemctl_in, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
-/// A script that tries to create each path given after the result file and writes one line
-/// per path, `PATH ok` or `PATH ERRNO-NAME`, then `seen PATH` for each path after `--` that
-/// exists.
+/// A script that tries to open for writing (creating, never truncating or writing) each path
+/// given after the result file and writes one line per path, `PATH ok` or `PATH ERRNO-NAME`,
+/// then `seen PATH` or `unseen PATH` for each path after `--`.
 fn prober(f: &Fixture) -> String {
     f.script(
         "probe.py",
@@ -32,7 +32,7 @@ fn prober(f: &Fixture) -> String {
          look = args.index('--') if '--' in args else len(args)\n\
          for p in args[:look]:\n\
          \x20   try:\n\
-         \x20       open(p, 'w').close(); lines.append(p + ' ok')\n\
+         \x20       os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o644)); lines.append(p + ' ok')\n\
          \x20   except OSError as e:\n\
          \x20       lines.append(p + ' ' + errno.errorcode[e.errno])\n\
          for p in args[look + 1:]:\n\
@@ -378,4 +378,67 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
         err.contains("bound.service: Failed to execute /bin/sh: cannot set up its mount namespace (226/NAMESPACE): BindPaths need a mount namespace"),
         "{err}"
     );
+}
+
+/// ProtectKernelTunables=, ProtectControlGroups= and PrivateDevices= as root: /proc/sys,
+/// the cgroup tree and the private /dev are read-only, /dev holds the pseudo-devices only;
+/// ProtectProc=invisible and ProcSubset=pid as nobody: PID 1 (root's) and /proc/meminfo are
+/// gone from its /proc. The controls, without the directives, see and open everything.
+#[test]
+fn kernel_tunables_control_groups_devices_and_proc() {
+    let f = Fixture::new("ns-api");
+    let probe = prober(&f);
+    let opened = "/proc/sys/kernel/domainname /sys/fs/cgroup/unified/cgroup.procs /dev/new \
+                  -- /dev/null /dev/urandom /dev/kmsg /dev/pts /dev/shm";
+    let procs = "-- /proc/1 /proc/meminfo /proc/self/status";
+    for (name, extra, args) in [
+        (
+            "api",
+            "ProtectKernelTunables=yes\nProtectControlGroups=yes\nPrivateDevices=yes\n",
+            opened,
+        ),
+        ("api-control", "", opened),
+        (
+            "proc",
+            "User=nobody\nProtectProc=invisible\nProcSubset=pid\n",
+            procs,
+        ),
+        ("proc-control", "User=nobody\n", procs),
+    ] {
+        f.unit(
+            &format!("{name}.service"),
+            &format!(
+                "[Service]\nType=oneshot\n{extra}ExecStart={PYTHON} {probe} @S@/{name} {args}\n"
+            ),
+        );
+    }
+    let Some(pid1) = f.boot() else { return };
+    let api = results(&f, &pid1, "api");
+    for p in [
+        "/proc/sys/kernel/domainname",
+        "/sys/fs/cgroup/unified/cgroup.procs",
+        "/dev/new",
+    ] {
+        assert_eq!(api[p], "EROFS", "{p}: {api:?}");
+    }
+    for p in ["/dev/null", "/dev/urandom", "/dev/pts", "/dev/shm"] {
+        assert_eq!(api[p], "seen", "{p}: {api:?}");
+    }
+    assert_eq!(api["/dev/kmsg"], "unseen", "{api:?}");
+    let control = results(&f, &pid1, "api-control");
+    for p in [
+        "/proc/sys/kernel/domainname",
+        "/sys/fs/cgroup/unified/cgroup.procs",
+    ] {
+        assert_eq!(control[p], "ok", "{p}: {control:?}");
+    }
+    assert_eq!(control["/dev/kmsg"], "seen", "{control:?}");
+    let proc = results(&f, &pid1, "proc");
+    assert_eq!(proc["/proc/1"], "unseen", "{proc:?}");
+    assert_eq!(proc["/proc/meminfo"], "unseen", "{proc:?}");
+    assert_eq!(proc["/proc/self/status"], "seen", "{proc:?}");
+    let control = results(&f, &pid1, "proc-control");
+    assert_eq!(control["/proc/1"], "seen", "{control:?}");
+    assert_eq!(control["/proc/meminfo"], "seen", "{control:?}");
+    stop(pid1);
 }

@@ -8,12 +8,14 @@ use std::sync::OnceLock;
 
 use super::{Plan, STAGING, Step, Table, enter, prepare_dirs};
 use crate::unit::model::ExecContext;
-use crate::unit::sandbox::{NamespaceSettings, ProtectHome, ProtectSystem};
+use crate::unit::sandbox::{ProtectHome, ProtectProc, ProtectSystem};
 use nix::mount::MsFlags;
 
-/// The directives of `n` a unit asks for, by name, and whether each only takes something
-/// away (a unit asking only for those starts without them where no namespace can be made).
-pub(super) fn asked(n: &NamespaceSettings) -> Vec<(&'static str, bool)> {
+/// The directives of this module `exec` asks for, by name, and whether each only takes
+/// something away (a unit asking only for those starts without them where no namespace can be
+/// made, as systemd 252 does unless insist_on_sandboxing()).
+pub(super) fn asked(exec: &ExecContext) -> Vec<(&'static str, bool)> {
+    let n = &exec.namespace;
     let mut out = Vec::new();
     let mut add = |on: bool, name, takes_away| {
         if on {
@@ -26,27 +28,25 @@ pub(super) fn asked(n: &NamespaceSettings) -> Vec<(&'static str, bool)> {
     add(!n.read_write.is_empty(), "ReadWritePaths", true);
     add(!n.read_only.is_empty(), "ReadOnlyPaths", true);
     add(!n.inaccessible.is_empty(), "InaccessiblePaths", true);
-    // systemd 252 insist_on_sandboxing(): a bind that does not map a path onto itself.
-    add(
-        n.binds
-            .iter()
-            .any(|b| !b.read_only && b.source != b.destination),
-        "BindPaths",
-        false,
-    );
-    add(
-        n.binds
-            .iter()
-            .any(|b| b.read_only && b.source != b.destination),
-        "BindReadOnlyPaths",
-        false,
-    );
-    add(
-        n.binds.iter().any(|b| b.source == b.destination),
-        "BindPaths",
-        true,
-    );
-    out.dedup_by_key(|(name, _)| *name);
+    // A bind that does not map a path onto itself changes what the service sees.
+    for (name, read_only) in [("BindPaths", false), ("BindReadOnlyPaths", true)] {
+        let mut binds = n.binds.iter().filter(|b| b.read_only == read_only);
+        let first = binds.next();
+        let changes = first
+            .into_iter()
+            .chain(binds)
+            .any(|b| b.source != b.destination);
+        add(first.is_some(), name, !changes);
+    }
+    add(n.private_devices, "PrivateDevices", true);
+    add(n.protect_kernel_tunables, "ProtectKernelTunables", true);
+    add(n.protect_control_groups, "ProtectControlGroups", true);
+    // The mount halves of these (their system-call and capability halves need no namespace).
+    add(exec.protect_kernel_modules, "ProtectKernelModules", true);
+    add(exec.protect_kernel_logs, "ProtectKernelLogs", true);
+    add(exec.protect_hostname, "ProtectHostname", true);
+    add(n.protect_proc != ProtectProc::Default, "ProtectProc", true);
+    add(n.proc_subset_pid, "ProcSubset", true);
     out
 }
 
@@ -61,7 +61,7 @@ fn run_probe(root: &Path) -> Result<(), String> {
     let staging = prepare_dirs(root).map_err(|e| format!("cannot create {STAGING}: {e}"))?;
     let table = Table::read();
     let mut plan = Plan::default();
-    enter(&mut plan, &table, &staging);
+    enter(&mut plan, &table, &staging, false);
     let flags = table.flags_at(Path::new("/")) | MsFlags::MS_RDONLY;
     plan.push(
         Step::Remount {
@@ -110,7 +110,7 @@ fn run_probe(root: &Path) -> Result<(), String> {
 /// this container (the probe's answer), for `bosun verify --security` and the boot report.
 /// Probes on first use (a forked child).
 pub fn protections(exec: &ExecContext, root: &Path) -> Vec<(&'static str, bool)> {
-    let asked = asked(&exec.namespace);
+    let asked = asked(exec);
     if asked.is_empty() {
         return Vec::new();
     }
@@ -121,7 +121,7 @@ pub fn protections(exec: &ExecContext, root: &Path) -> Vec<(&'static str, bool)>
 /// The boot report's line for a unit (None when nothing is out of force): the directives
 /// not in force and why.
 pub fn not_in_force(exec: &ExecContext, root: &Path) -> Option<String> {
-    let asked = asked(&exec.namespace);
+    let asked = asked(exec);
     if asked.is_empty() {
         return None;
     }

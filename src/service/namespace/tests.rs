@@ -1,5 +1,5 @@
 use super::*;
-use crate::unit::sandbox::BindPath;
+use crate::unit::sandbox::{BindPath, ProtectProc};
 
 fn flags(path: &Path) -> MsFlags {
     // /run and /dev/shm are nosuid,nodev tmpfs; /data noexec; the rest relatime.
@@ -34,6 +34,9 @@ fn lines(plan: &Plan) -> Vec<String> {
     plan.steps
         .iter()
         .map(|(step, _)| match step {
+            Step::Unshare(flags) if flags.contains(CloneFlags::CLONE_NEWUTS) => {
+                "unshare uts".to_owned()
+            }
             Step::Unshare(_) => "unshare".to_owned(),
             Step::Slave(t) => format!("slave {}", s(t)),
             Step::Bind {
@@ -65,6 +68,12 @@ fn lines(plan: &Plan) -> Vec<String> {
                 words.join(" ")
             }
             Step::Tmpfs { target, .. } => format!("tmpfs {}", s(target)),
+            Step::Procfs { .. } => "procfs".to_owned(),
+            Step::Mkdir(p) => format!("mkdir {}", s(p)),
+            Step::Touch(p) => format!("touch {}", s(p)),
+            Step::Symlink { target, path } => {
+                format!("symlink {} {}", s(path), target.to_string_lossy())
+            }
             Step::EnterRoot {
                 staging,
                 move_onto_root,
@@ -93,6 +102,8 @@ fn strict_with_a_writable_volume_path() {
         &t,
         Path::new("/run/bosun/unit-root"),
         Path::new("/run/bosun/inaccessible"),
+        c"",
+        false,
     );
     let s = "/run/bosun/unit-root";
     assert_eq!(
@@ -118,7 +129,14 @@ fn strict_with_a_writable_volume_path() {
 fn a_chroot_slaves_its_top_mounts_and_does_not_move() {
     let list = vec![entry("/usr", Mode::ReadOnly)];
     let t = table(&["/dev", "/dev/pts", "/proc", "/run"]);
-    let plan = build(&list, &t, Path::new("/run/s"), Path::new("/run/i"));
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/run/s"),
+        Path::new("/run/i"),
+        c"",
+        false,
+    );
     assert_eq!(
         lines(&plan),
         [
@@ -151,7 +169,7 @@ fn inaccessible_and_read_only_binds() {
     ]);
     assert_eq!(list.len(), 3);
     let t = table(&["/", "/data", "/data/conf/sub"]);
-    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"));
+    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"), c"", false);
     assert_eq!(
         lines(&plan)[3..],
         [
@@ -194,11 +212,11 @@ fn prune_keeps_the_first_mode_and_drops_no_ops() {
 #[test]
 fn what_is_asked_and_what_only_takes_away() {
     let mut exec = ExecContext::default();
-    assert!(asked(&exec.namespace).is_empty());
+    assert!(asked(&exec).is_empty());
     exec.namespace.private_tmp = true;
     exec.namespace.protect_system = ProtectSystem::Strict;
     assert_eq!(
-        asked(&exec.namespace),
+        asked(&exec),
         [("PrivateTmp", true), ("ProtectSystem", true)]
     );
     exec.namespace.binds.push(BindPath {
@@ -208,7 +226,7 @@ fn what_is_asked_and_what_only_takes_away() {
         read_only: false,
         recursive: true,
     });
-    assert!(asked(&exec.namespace).contains(&("BindPaths", false)));
+    assert!(asked(&exec).contains(&("BindPaths", false)));
 }
 
 #[test]
@@ -279,4 +297,130 @@ fn hidden_mounts_are_not_remounted() {
         .map(|p| p.display().to_string())
         .collect();
     assert_eq!(points, ["/", "/run", "/run/lock", "/tmp"]);
+}
+
+#[test]
+fn kernel_tunables_modules_logs_and_proc_are_host_paths() {
+    let mut exec = ExecContext::default();
+    exec.namespace.protect_kernel_tunables = true;
+    exec.namespace.protect_control_groups = true;
+    exec.namespace.protect_proc = ProtectProc::Invisible;
+    exec.namespace.proc_subset_pid = true;
+    exec.protect_kernel_modules = true;
+    exec.protect_kernel_logs = true;
+    let wanted = wants(&exec, None);
+    let find = |path: &str| {
+        let w: Vec<&Want> = wanted
+            .iter()
+            .filter(|w| w.path == Path::new(path))
+            .collect();
+        w.iter()
+            .map(|w| (w.mode, w.host, w.optional))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("/proc/sys"), [(Mode::ReadOnly, true, true)]);
+    assert_eq!(find("/proc/kcore"), [(Mode::Inaccessible, true, true)]);
+    assert_eq!(find("/proc/kmsg"), [(Mode::Inaccessible, true, true)]);
+    assert_eq!(find("/dev/kmsg"), [(Mode::Inaccessible, true, true)]);
+    // Module trees are the image's, under bosun's root.
+    assert_eq!(
+        find("/usr/lib/modules"),
+        [(Mode::Inaccessible, false, true)]
+    );
+    assert_eq!(find("/proc"), [(Mode::Procfs, true, true)]);
+    // ProtectKernelTunables= keeps the cgroup tree writable, ProtectControlGroups= does not.
+    let cgroup = find("/sys/fs/cgroup");
+    assert!(cgroup.contains(&(Mode::ReadOnly, true, true)), "{cgroup:?}");
+    assert_eq!(
+        procfs_options(&exec.namespace),
+        "hidepid=invisible,subset=pid"
+    );
+    let names: Vec<&str> = asked(&exec).iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "ProtectKernelTunables",
+            "ProtectControlGroups",
+            "ProtectKernelModules",
+            "ProtectKernelLogs",
+            "ProtectProc",
+            "ProcSubset"
+        ]
+    );
+}
+
+#[test]
+fn a_new_procfs_keeps_what_the_container_mounted_in_proc() {
+    let list = prune(vec![
+        entry("/proc", Mode::Procfs),
+        entry("/proc/sys", Mode::ReadOnly),
+    ]);
+    let t = table(&[
+        "/",
+        "/proc",
+        "/proc/kcore",
+        "/proc/sys",
+        "/proc/sys/fs/binfmt_misc",
+    ]);
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/s"),
+        Path::new("/run/i"),
+        c"hidepid=invisible",
+        false,
+    );
+    let proc = plan.steps.iter().find_map(|(step, _)| match step {
+        Step::Procfs { data, .. } => Some(data.to_string_lossy().into_owned()),
+        _ => None,
+    });
+    assert_eq!(proc.as_deref(), Some("hidepid=invisible"));
+    assert_eq!(
+        lines(&plan)[3..],
+        [
+            "procfs",
+            "bind rec /proc/kcore /s/proc/kcore",
+            "bind rec /proc/sys /s/proc/sys",
+            "remount /s/proc/sys ro",
+            "remount /s/proc/sys/fs/binfmt_misc ro",
+            "enter /s move=true",
+        ]
+    );
+}
+
+#[test]
+fn private_devices_and_a_uts_namespace() {
+    let list = prune(vec![
+        entry("/dev", Mode::PrivateDev),
+        // Under the private /dev: nothing to hide there.
+        entry("/dev/kmsg", Mode::Inaccessible),
+        entry("/dev", Mode::ReadWrite),
+    ]);
+    assert_eq!(list.len(), 1);
+    let t = table(&["/", "/dev", "/dev/pts", "/dev/shm"]);
+    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"), c"", true);
+    let got = lines(&plan);
+    assert_eq!(got[0], "unshare uts");
+    assert_eq!(got[3], "tmpfs /s/dev");
+    // The host's pseudo-devices (here, those of the machine running the test) bound on
+    // empty files; the mounts of its /dev bound on new directories.
+    if Path::new("/dev/null").exists() {
+        assert!(got.contains(&"touch /s/dev/null".to_owned()), "{got:?}");
+        assert!(
+            got.contains(&"bind /dev/null /s/dev/null".to_owned()),
+            "{got:?}"
+        );
+    }
+    assert!(got.contains(&"mkdir /s/dev/pts".to_owned()), "{got:?}");
+    assert!(
+        got.contains(&"bind rec /dev/pts /s/dev/pts".to_owned()),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|l| l.contains("mqueue")), "{got:?}");
+    assert!(
+        got.contains(&"symlink /s/dev/ptmx pts/ptmx".to_owned()),
+        "{got:?}"
+    );
+    // Read-only at the end, the tmpfs alone.
+    assert_eq!(got[got.len() - 2], "remount /s/dev ro nosuid");
 }
