@@ -31,13 +31,15 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
-use nix::sys::statvfs::{FsFlags, statvfs};
 
-use crate::unit::install::paths::LookupPaths;
 use crate::unit::model::ExecContext;
-use crate::unit::sandbox::{ProtectHome, ProtectProc, ProtectSystem, SandboxPath};
+use crate::unit::sandbox::Propagation;
+use entries::{entries, procfs_options};
+pub use private::PrivateTmp;
+use private::private_dev;
 use probe::asked;
 pub use probe::{not_in_force, probe, protections};
+use table::Table;
 
 /// systemd's exit status for a failed namespace set-up (exit-status.h).
 pub const EXIT_NAMESPACE: i32 = 226;
@@ -75,8 +77,9 @@ pub enum NamespaceError {
 #[derive(Debug)]
 enum Step {
     Unshare(CloneFlags),
-    /// mount(NULL, target, MS_SLAVE|MS_REC): nothing mounted here reaches the host.
-    Slave(CString),
+    /// mount(NULL, target, FLAGS|MS_REC): MS_SLAVE first (nothing mounted here reaches the
+    /// host), MountFlags= last.
+    Propagate(CString, MsFlags),
     Bind {
         source: CString,
         target: CString,
@@ -90,7 +93,7 @@ enum Step {
     Tmpfs {
         target: CString,
         flags: MsFlags,
-        data: &'static CStr,
+        data: CString,
     },
     /// mkdir (PrivateDevices='s /dev).
     Mkdir(CString),
@@ -140,12 +143,12 @@ impl Plan {
             let fail = |e| packed(i, e);
             match step {
                 Step::Unshare(flags) => unshare(*flags).map_err(fail)?,
-                Step::Slave(target) => {
+                Step::Propagate(target, flags) => {
                     mount(
                         none,
                         target.as_c_str(),
                         none,
-                        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+                        *flags | MsFlags::MS_REC,
                         none,
                     )
                     .map_err(fail)?;
@@ -175,7 +178,7 @@ impl Plan {
                     target.as_c_str(),
                     Some(c"tmpfs"),
                     *flags,
-                    Some(*data),
+                    Some(data.as_c_str()),
                 )
                 .map_err(fail)?,
                 Step::Mkdir(path) => {
@@ -275,9 +278,12 @@ enum Mode {
     PrivateTmp,
     PrivateDev,
     Tmpfs,
+    TemporaryFs,
     Procfs,
     ReadOnly,
     ReadWrite,
+    NoExec,
+    Exec,
 }
 
 impl Mode {
@@ -302,54 +308,8 @@ struct Entry {
     source: Option<PathBuf>,
     /// MS_REC for a bind; for Inaccessible, whether the path is a directory.
     recursive: bool,
-}
-
-/// The directories a run's PrivateTmp= binds on /tmp and /var/tmp (systemd:
-/// `/tmp/systemd-private-BOOTID-UNIT-RANDOM/tmp`, 01777, in a 0700 directory), made once per
-/// start and shared by the run's commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrivateTmp {
-    /// The two 0700 directories (under /tmp and /var/tmp), removed when the unit stops.
-    pub top: [PathBuf; 2],
-}
-
-impl PrivateTmp {
-    /// Make them under `root` for `unit`.
-    pub fn make(unit: &str, root: &Path) -> io::Result<PrivateTmp> {
-        let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .map(|b| b.trim().replace('-', ""))
-            .unwrap_or_default();
-        let random: String = crate::vocab::id::random_id().chars().take(6).collect();
-        let name = format!("systemd-private-{boot}-{unit}-{random}");
-        let make = |base: &str| -> io::Result<PathBuf> {
-            let top = root.join(base).join(&name);
-            fs::DirBuilder::new().mode(0o700).create(&top)?;
-            let tmp = top.join("tmp");
-            fs::DirBuilder::new().create(&tmp)?;
-            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))?;
-            Ok(top)
-        };
-        let tmp = make("tmp")?;
-        match make("var/tmp") {
-            Ok(var) => Ok(PrivateTmp { top: [tmp, var] }),
-            Err(e) => {
-                let _ = fs::remove_dir_all(&tmp);
-                Err(e)
-            }
-        }
-    }
-
-    /// Remove both trees (at stop); the first error is returned, the rest still removed.
-    pub fn remove(&self) -> io::Result<()> {
-        let mut result = Ok(());
-        for top in &self.top {
-            match fs::remove_dir_all(top) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound && result.is_ok() => result = Err(e),
-                _ => {}
-            }
-        }
-        result
-    }
+    /// TemporaryFileSystem='s mount flags and options.
+    options: Option<(MsFlags, CString)>,
 }
 
 /// Make the staging directory and the inaccessible nodes; returns the staging directory.
@@ -388,106 +348,6 @@ fn staged(staging: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// The mount points of this namespace (/proc/self/mountinfo) and how the flags a bind
-/// remount must keep are learnt for a path ([`kept_flags`]; a table of its own in tests).
-#[derive(Debug, Clone)]
-struct Table {
-    points: Vec<PathBuf>,
-    flags_of: fn(&Path) -> MsFlags,
-}
-
-/// The flags of the mount holding `path` that a bind remount must keep: statvfs(3) of it
-/// (mountinfo's options mix in the super block's).
-fn kept_flags(path: &Path) -> MsFlags {
-    let Ok(st) = statvfs(path) else {
-        return MsFlags::empty();
-    };
-    let f = st.flags();
-    let mut out = MsFlags::empty();
-    for (st_flag, ms_flag) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
-    ] {
-        if f.contains(st_flag) {
-            out |= ms_flag;
-        }
-    }
-    if !out.intersects(MsFlags::MS_NOATIME | MsFlags::MS_RELATIME) {
-        out |= MsFlags::MS_STRICTATIME;
-    }
-    out
-}
-
-impl Table {
-    fn read() -> Table {
-        let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        Table {
-            points: visible_points(&text),
-            flags_of: kept_flags,
-        }
-    }
-
-    fn flags_at(&self, path: &Path) -> MsFlags {
-        (self.flags_of)(path)
-    }
-
-    fn is_mount_point(&self, path: &Path) -> bool {
-        self.points.iter().any(|p| p == path)
-    }
-}
-
-/// The mount points of mountinfo `text` that a path reaches, sorted: not those a later mount
-/// covers (a tmpfs on /run hides the /run/netns listed before it), which cannot be remounted
-/// by path. A mount is hidden when its parent is, when a sibling (same parent) sits on one of
-/// its ancestors, or when a mount of its own sits on its root.
-fn visible_points(text: &str) -> Vec<PathBuf> {
-    let ids = text.lines().filter(|l| l.contains(" - ")).map(|l| {
-        let mut f = l.split(' ');
-        let id: u64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-        (
-            id,
-            f.next().and_then(|x| x.parse::<u64>().ok()).unwrap_or(0),
-        )
-    });
-    let mounts: Vec<(u64, u64, PathBuf)> = ids
-        .zip(crate::vocab::mountinfo::parse_mountinfo(text))
-        .map(|((id, parent), m)| (id, parent, m.point))
-        .collect();
-    let by_id = |id: u64| mounts.iter().find(|m| m.0 == id);
-    // Covered, walking up from the child `from` (which may itself be the mount on its root).
-    let covered = |(id, parent, point): &(u64, u64, PathBuf), from: Option<u64>| {
-        mounts.iter().any(|(other, p, q)| {
-            (other != id && p == parent && q != point && point.starts_with(q))
-                || (p == id && q == point && Some(*other) != from)
-        })
-    };
-    let mut points: Vec<PathBuf> = mounts
-        .iter()
-        .filter(|m| {
-            let (mut cur, mut from) = (Some(*m), None);
-            let mut hops = 0;
-            while let Some(c) = cur {
-                if covered(c, from) || hops > mounts.len() {
-                    return false;
-                }
-                hops += 1;
-                from = Some(c.0);
-                cur = by_id(c.1).filter(|p| p.0 != c.0);
-            }
-            true
-        })
-        .map(|m| m.2.clone())
-        .collect();
-    points.sort();
-    points.dedup();
-    points
-}
-
 /// The common start of every plan: a new namespace, nothing propagating back, the whole
 /// tree bound at the staging directory.
 fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
@@ -510,7 +370,10 @@ fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
             .collect()
     };
     for top in tops {
-        plan.push(Step::Slave(cstring(top)), top.display().to_string());
+        plan.push(
+            Step::Propagate(cstring(top), MsFlags::MS_SLAVE),
+            top.display().to_string(),
+        );
     }
     plan.push(
         Step::Bind {
@@ -520,236 +383,6 @@ fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
         },
         staging.display().to_string(),
     );
-}
-
-/// One path a unit's directives name, before it is looked up.
-struct Want {
-    path: PathBuf,
-    optional: bool,
-    /// `+`: the host's path, not under bosun's root.
-    host: bool,
-    mode: Mode,
-    /// What a bind binds: a path under the root, or already the host's.
-    source: Option<(PathBuf, bool)>,
-    recursive: bool,
-}
-
-fn want(path: &str, optional: bool, mode: Mode) -> Want {
-    Want {
-        path: PathBuf::from(path),
-        optional,
-        host: false,
-        mode,
-        source: None,
-        recursive: true,
-    }
-}
-
-fn listed(list: &[SandboxPath], mode: Mode) -> impl Iterator<Item = Want> + '_ {
-    list.iter().map(move |p| Want {
-        path: p.path.clone(),
-        optional: p.optional,
-        host: p.host,
-        mode,
-        source: None,
-        recursive: true,
-    })
-}
-
-/// Every path `exec` names or implies, in systemd 252's terms (namespace.c's tables for
-/// ProtectSystem= and ProtectHome=; the unit's own directories stay writable under
-/// ProtectSystem=strict, as compile_read_write_paths() keeps them).
-fn wants(exec: &ExecContext, private_tmp: Option<&PrivateTmp>) -> Vec<Want> {
-    let n = &exec.namespace;
-    let mut out: Vec<Want> = Vec::new();
-    out.extend(listed(&n.read_write, Mode::ReadWrite));
-    out.extend(listed(&n.read_only, Mode::ReadOnly));
-    out.extend(listed(&n.inaccessible, Mode::Inaccessible));
-    for b in &n.binds {
-        out.push(Want {
-            path: b.destination.clone(),
-            optional: b.optional,
-            host: false,
-            mode: if b.read_only {
-                Mode::BindReadOnly
-            } else {
-                Mode::Bind
-            },
-            source: Some((b.source.clone(), false)),
-            recursive: b.recursive,
-        });
-    }
-    if let Some(dirs) = private_tmp.filter(|_| n.private_tmp) {
-        for (path, top) in [("/tmp", &dirs.top[0]), ("/var/tmp", &dirs.top[1])] {
-            let mut w = want(path, false, Mode::PrivateTmp);
-            w.source = Some((top.join("tmp"), true));
-            out.push(w);
-        }
-    }
-    let home = match n.protect_home {
-        ProtectHome::No => None,
-        ProtectHome::Yes => Some(Mode::Inaccessible),
-        ProtectHome::ReadOnly => Some(Mode::ReadOnly),
-        ProtectHome::Tmpfs => Some(Mode::Tmpfs),
-    };
-    if let Some(mode) = home {
-        out.extend(["/home", "/run/user", "/root"].map(|p| want(p, true, mode)));
-    }
-    // The kernel's API filesystems are bosun's own, never under its root.
-    let api = |p, mode| Want {
-        host: true,
-        ..want(p, true, mode)
-    };
-    if n.private_devices {
-        out.push(api("/dev", Mode::PrivateDev));
-    }
-    if n.protect_kernel_tunables {
-        let read_only = [
-            "/proc/acpi",
-            "/proc/apm",
-            "/proc/asound",
-            "/proc/bus",
-            "/proc/fs",
-            "/proc/irq",
-            "/proc/latency_stats",
-            "/proc/mtrr",
-            "/proc/scsi",
-            "/proc/sys",
-            "/proc/sysrq-trigger",
-            "/proc/timer_stats",
-            "/sys",
-            "/sys/fs/bpf",
-            "/sys/kernel/debug",
-            "/sys/kernel/tracing",
-        ];
-        out.extend(read_only.map(|p| api(p, Mode::ReadOnly)));
-        out.extend(["/proc/kallsyms", "/proc/kcore"].map(|p| api(p, Mode::Inaccessible)));
-        out.extend(["/sys/fs/cgroup", "/sys/fs/selinux"].map(|p| api(p, Mode::ReadWrite)));
-    }
-    if n.protect_control_groups {
-        out.push(api("/sys/fs/cgroup", Mode::ReadOnly));
-    }
-    if exec.protect_kernel_modules {
-        out.extend(["/usr/lib/modules", "/lib/modules"].map(|p| want(p, true, Mode::Inaccessible)));
-    }
-    if exec.protect_kernel_logs {
-        out.extend(["/proc/kmsg", "/dev/kmsg"].map(|p| api(p, Mode::Inaccessible)));
-    }
-    if n.protect_proc != ProtectProc::Default || n.proc_subset_pid {
-        out.push(api("/proc", Mode::Procfs));
-    }
-    let ro = |p| want(p, false, Mode::ReadOnly);
-    let ro_optional = |p| want(p, true, Mode::ReadOnly);
-    match n.protect_system {
-        ProtectSystem::No => {}
-        ProtectSystem::Yes => out.extend([ro("/usr"), ro_optional("/boot"), ro_optional("/efi")]),
-        ProtectSystem::Full => out.extend([
-            ro("/usr"),
-            ro_optional("/boot"),
-            ro_optional("/efi"),
-            ro("/etc"),
-        ]),
-        ProtectSystem::Strict => {
-            out.push(ro("/"));
-            // The API filesystems (PrivateDevices=, ProtectKernelTunables= protect those) and
-            // the homes (ProtectHome=) stay as they are: namespace.c's strict table.
-            let kept = ["/dev", "/proc", "/sys", "/home", "/run/user", "/root"];
-            out.extend(kept.map(|p| want(p, true, Mode::ReadWrite)));
-            let dirs = [
-                ("/run", &exec.runtime_directory),
-                ("/var/lib", &exec.state_directory),
-                ("/var/cache", &exec.cache_directory),
-                ("/var/log", &exec.logs_directory),
-            ];
-            for (base, names) in dirs {
-                for name in names {
-                    let mut w = want(base, true, Mode::ReadWrite);
-                    w.path.push(name);
-                    out.push(w);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// `path` as a host path: under `root` unless `host`, every symbolic link followed inside
-/// that root.
-fn resolve(root: &Path, path: &Path, host: bool) -> Result<PathBuf, NamespaceError> {
-    let base = if host { Path::new("/") } else { root };
-    let lookup = LookupPaths::system(base, None);
-    lookup
-        .chase_follow(&lookup.prefixed(path))
-        .map_err(|e| NamespaceError::Resolve {
-            path: path.to_owned(),
-            source: e.into(),
-        })
-}
-
-/// The entries of `exec`'s namespace, looked up under `root`, sorted (parents first; for
-/// the same path, the first mode wins) and pruned as systemd 252 prunes them: nothing under
-/// an inaccessible path, no read-only or writable path under one of the same mode.
-fn entries(
-    exec: &ExecContext,
-    root: &Path,
-    private_tmp: Option<&PrivateTmp>,
-) -> Result<Vec<Entry>, NamespaceError> {
-    let mut out = Vec::new();
-    for w in wants(exec, private_tmp) {
-        let path = resolve(root, &w.path, w.host)?;
-        let source = match &w.source {
-            Some((s, true)) => Some(s.clone()),
-            Some((s, false)) => Some(resolve(root, s, false)?),
-            None => None,
-        };
-        let probe = source.as_deref().unwrap_or(&path);
-        let meta = match fs::metadata(probe) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && w.optional => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let path = if w.source.is_some() { probe } else { &w.path };
-                return Err(NamespaceError::Missing {
-                    path: path.to_owned(),
-                });
-            }
-            Err(source) => {
-                return Err(NamespaceError::Resolve {
-                    path: probe.to_owned(),
-                    source,
-                });
-            }
-        };
-        out.push(Entry {
-            recursive: if w.mode == Mode::Inaccessible {
-                meta.is_dir()
-            } else {
-                w.recursive
-            },
-            path,
-            mode: w.mode,
-            source,
-        });
-    }
-    Ok(prune(out))
-}
-
-/// Sort, drop duplicates, what an inaccessible path hides, and no-ops.
-fn prune(mut list: Vec<Entry>) -> Vec<Entry> {
-    list.sort_by(|a, b| a.path.cmp(&b.path).then(a.mode.cmp(&b.mode)));
-    list.dedup_by(|later, first| later.path == first.path);
-    let mut kept: Vec<Entry> = Vec::new();
-    for e in list {
-        let parent = kept.iter().rev().find(|p| e.path.starts_with(&p.path));
-        let hidden = kept.iter().any(|p| {
-            matches!(p.mode, Mode::Inaccessible | Mode::PrivateDev) && e.path.starts_with(&p.path)
-        });
-        let nop = matches!(e.mode, Mode::ReadOnly | Mode::ReadWrite)
-            && parent.is_some_and(|p| p.mode == e.mode);
-        if !hidden && !nop {
-            kept.push(e);
-        }
-    }
-    kept
 }
 
 /// The plan of a command of `exec`, running under `root`: None when it asks for nothing (or
@@ -785,7 +418,8 @@ pub fn plan(
         source,
     })?;
     let list = entries(exec, root, private_tmp)?;
-    if list.is_empty() {
+    let n = &exec.namespace;
+    if list.is_empty() && !n.private_mounts && n.mount_flags.is_none() {
         // Nothing to mount (only `-` paths that are not there): at most the UTS namespace.
         let mut plan = Plan::default();
         if exec.protect_hostname {
@@ -796,43 +430,72 @@ pub fn plan(
         }
         return Ok((!plan.is_empty()).then_some(plan));
     }
-    let proc_data = CString::new(procfs_options(&exec.namespace)).unwrap_or_default();
+    let extras = Extras {
+        proc_data: CString::new(procfs_options(n)).unwrap_or_default(),
+        uts: exec.protect_hostname,
+        propagation: match n.mount_flags {
+            None | Some(Propagation::Shared) => MsFlags::MS_SHARED,
+            Some(Propagation::Slave) => MsFlags::MS_SLAVE,
+            Some(Propagation::Private) => MsFlags::MS_PRIVATE,
+        },
+    };
     let (table, nodes) = (Table::read(), root.join(INACCESSIBLE));
-    let uts = exec.protect_hostname;
-    Ok(Some(build(
-        &list, &table, &staging, &nodes, &proc_data, uts,
-    )))
+    Ok(Some(build(&list, &table, &staging, &nodes, &extras)))
 }
 
-/// The options of the service's own procfs: `hidepid=` (ProtectProc=), `subset=pid`.
-fn procfs_options(n: &crate::unit::sandbox::NamespaceSettings) -> String {
-    let mut options = Vec::new();
-    if n.protect_proc != ProtectProc::Default {
-        options.push(format!("hidepid={}", n.protect_proc.word()));
-    }
-    if n.proc_subset_pid {
-        options.push("subset=pid".to_owned());
-    }
-    options.join(",")
-}
-
-/// The mount calls for `list` (see [`prune`]): the namespace and the staged tree, then every
-/// bind and tmpfs (parents first), then every read-only remount, each mount of a read-only
-/// tree on its own with its flags kept, leaving alone what lies at or under a deeper entry
-/// (systemd's deny list), then the staged tree becomes the root.
-fn build(
-    list: &[Entry],
-    table: &Table,
-    staging: &Path,
-    nodes: &Path,
-    proc: &CStr,
+/// What a plan needs beyond its entries.
+#[derive(Debug, Clone)]
+struct Extras {
+    /// The options of the service's own procfs (ProtectProc=, ProcSubset=).
+    proc_data: CString,
+    /// A UTS namespace too (ProtectHostname=).
     uts: bool,
-) -> Plan {
+    /// MountFlags= (systemd's default: shared), set on the new root at the end.
+    propagation: MsFlags,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            proc_data: CString::default(),
+            uts: false,
+            propagation: MsFlags::MS_SHARED,
+        }
+    }
+}
+
+/// The flags a read-only or (no)exec remount starts from for an entry's own mount.
+fn own_flags(e: &Entry, table: &Table, node: &Path) -> MsFlags {
+    match (e.mode, &e.source) {
+        (Mode::Inaccessible, _) => {
+            table.flags_at(node) | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC
+        }
+        (Mode::Bind | Mode::BindReadOnly | Mode::PrivateTmp, Some(source)) => {
+            table.flags_at(source)
+        }
+        (Mode::Tmpfs, _) => MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_STRICTATIME,
+        (Mode::TemporaryFs, _) => e.options.as_ref().map_or(MsFlags::empty(), |o| o.0),
+        (Mode::PrivateDev, _) => MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        (Mode::Procfs, _) => MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        _ => table.flags_at(&e.path),
+    }
+}
+
+/// The mount calls for `list` (see [`entries::prune`]): the namespace and the staged tree,
+/// then every bind and tmpfs (parents first), then one remount per mount whose flags change:
+/// read-only trees, each of their mounts on its own with its flags kept, leaving alone what
+/// lies at or under a deeper entry (systemd's deny list), then ExecPaths=/NoExecPaths= with
+/// a deny list of their own; then the staged tree becomes the root, with MountFlags='s
+/// propagation.
+fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &Extras) -> Plan {
     let mut plan = Plan::default();
-    enter(&mut plan, table, staging, uts);
+    enter(&mut plan, table, staging, extras.uts);
     let at = |p: &Path| cstring(&staged(staging, p));
     let node = |e: &Entry| nodes.join(if e.recursive { "dir" } else { "reg" });
-    for e in list {
+    let (exec, access): (Vec<&Entry>, Vec<&Entry>) = list
+        .iter()
+        .partition(|e| matches!(e.mode, Mode::Exec | Mode::NoExec));
+    for e in &access {
         let what = e.path.display().to_string();
         let bind = |source: &Path, recursive: bool| Step::Bind {
             source: cstring(source),
@@ -849,10 +512,11 @@ fn build(
                 bind(source, e.recursive)
             }
             (Mode::Procfs, _) => {
+                let data = extras.proc_data.clone();
                 plan.push(
                     Step::Procfs {
                         target: at(&e.path),
-                        data: proc.to_owned(),
+                        data,
                     },
                     what,
                 );
@@ -882,9 +546,20 @@ fn build(
             }
             (Mode::Tmpfs, _) => Step::Tmpfs {
                 target: at(&e.path),
-                flags: MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_STRICTATIME,
-                data: c"mode=0755",
+                flags: own_flags(e, table, &node(e)),
+                data: c"mode=0755".to_owned(),
             },
+            (Mode::TemporaryFs, _) => {
+                let (flags, data) = e
+                    .options
+                    .clone()
+                    .unwrap_or((MsFlags::empty(), CString::default()));
+                Step::Tmpfs {
+                    target: at(&e.path),
+                    flags,
+                    data,
+                }
+            }
             // A path that is not a mount point becomes one, so that it can be remounted on
             // its own (and, writable, escape the remount of a read-only parent).
             (Mode::ReadOnly | Mode::ReadWrite, _) if !table.is_mount_point(&e.path) => {
@@ -894,52 +569,112 @@ fn build(
         };
         plan.push(step, what);
     }
-    for e in list.iter().filter(|e| e.mode.read_only()) {
-        let own = match (e.mode, &e.source) {
-            (Mode::Inaccessible, _) => {
-                table.flags_at(&node(e))
-                    | MsFlags::MS_NOSUID
-                    | MsFlags::MS_NODEV
-                    | MsFlags::MS_NOEXEC
-            }
-            (Mode::BindReadOnly, Some(source)) => table.flags_at(source),
-            (Mode::Tmpfs, _) => MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_STRICTATIME,
-            (Mode::PrivateDev, _) => MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-            _ => table.flags_at(&e.path),
+    // ExecPaths=/NoExecPaths= on a path that is no mount yet: bound on itself too.
+    for e in &exec {
+        if !table.is_mount_point(&e.path) && !access.iter().any(|a| a.path == e.path) {
+            let path = at(&e.path);
+            let step = Step::Bind {
+                source: path.clone(),
+                target: path,
+                flags: MsFlags::MS_BIND | MsFlags::MS_REC,
+            };
+            plan.push(step, e.path.display().to_string());
+        }
+    }
+    // Every mount whose flags change, with the flags it ends with, in the order first met.
+    let mut remounts: Vec<(PathBuf, MsFlags)> = Vec::new();
+    let mut change = |target: PathBuf, base: MsFlags, on: MsFlags, off: MsFlags| match remounts
+        .iter_mut()
+        .find(|(t, _)| *t == target)
+    {
+        Some((_, flags)) => *flags = (*flags | on) & !off,
+        None => remounts.push((target, (base | on) & !off)),
+    };
+    // The mounts of `tree` mounted at `under` (a bound tree elsewhere): (target, flags).
+    let mounts_of = |tree: &Path, under: &Path| -> Vec<(PathBuf, MsFlags)> {
+        let points = table
+            .points
+            .iter()
+            .filter(|p| *p != tree && p.starts_with(tree));
+        points
+            .map(|p| {
+                (
+                    under.join(p.strip_prefix(tree).unwrap_or(p)),
+                    table.flags_at(p),
+                )
+            })
+            .collect()
+    };
+    let deeper = |e: &Entry, others: &[&Entry], target: &Path| {
+        others
+            .iter()
+            .any(|o| o.path != e.path && o.path.starts_with(&e.path) && target.starts_with(&o.path))
+    };
+    for e in access.iter().filter(|e| e.mode.read_only()) {
+        change(
+            e.path.clone(),
+            own_flags(e, table, &node(e)),
+            MsFlags::MS_RDONLY,
+            MsFlags::empty(),
+        );
+        let subs = match (e.mode, &e.source) {
+            // ExecPaths=/NoExecPaths= bound on themselves in a read-only tree stay read-only
+            // (systemd 252's deny list would leave them writable).
+            (Mode::ReadOnly, _) => exec
+                .iter()
+                .filter(|x| x.path != e.path && x.path.starts_with(&e.path))
+                .filter(|x| !table.is_mount_point(&x.path))
+                .map(|x| (x.path.clone(), table.flags_at(&x.path)))
+                .chain(mounts_of(&e.path, &e.path))
+                .collect(),
+            (Mode::BindReadOnly, Some(source)) if e.recursive => mounts_of(source, &e.path),
+            _ => continue,
         };
-        let what = e.path.display().to_string();
+        for (target, base) in subs {
+            if !deeper(e, &access, &target) {
+                change(target, base, MsFlags::MS_RDONLY, MsFlags::empty());
+            }
+        }
+    }
+    for e in &exec {
+        let (on, off) = match e.mode {
+            Mode::NoExec => (MsFlags::MS_NOEXEC, MsFlags::empty()),
+            _ => (MsFlags::empty(), MsFlags::MS_NOEXEC),
+        };
+        // Its own mount, the entries' mounts below it, and the mounts of the tree left where
+        // no entry replaced them.
+        let own = access.iter().find(|a| a.path == e.path);
+        let base = own.map_or_else(
+            || table.flags_at(&e.path),
+            |a| own_flags(a, table, &node(a)),
+        );
+        change(e.path.clone(), base, on, off);
+        let replaced = |t: &Path| {
+            access.iter().any(|a| {
+                !matches!(a.mode, Mode::ReadOnly | Mode::ReadWrite)
+                    && t != a.path
+                    && t.starts_with(&a.path)
+            })
+        };
+        let below = access
+            .iter()
+            .filter(|a| a.path != e.path && a.path.starts_with(&e.path))
+            .map(|a| (a.path.clone(), own_flags(a, table, &node(a))));
+        for (target, base) in below.chain(mounts_of(&e.path, &e.path)) {
+            if !deeper(e, &exec, &target) && !replaced(&target) {
+                change(target, base, on, off);
+            }
+        }
+    }
+    for (target, flags) in remounts {
+        let what = target.display().to_string();
         plan.push(
             Step::Remount {
-                target: at(&e.path),
-                flags: own | MsFlags::MS_RDONLY,
+                target: at(&target),
+                flags,
             },
             what,
         );
-        let tree = match (e.mode, &e.source) {
-            (Mode::ReadOnly, _) => &e.path,
-            (Mode::BindReadOnly, Some(source)) if e.recursive => source,
-            _ => continue,
-        };
-        for point in table
-            .points
-            .iter()
-            .filter(|p| *p != tree && p.starts_with(tree))
-        {
-            let target = e.path.join(point.strip_prefix(tree).unwrap_or(point));
-            let denied = list.iter().any(|o| {
-                o.path != e.path && o.path.starts_with(&e.path) && target.starts_with(&o.path)
-            });
-            if !denied {
-                let what = target.display().to_string();
-                plan.push(
-                    Step::Remount {
-                        target: at(&target),
-                        flags: table.flags_at(point) | MsFlags::MS_RDONLY,
-                    },
-                    what,
-                );
-            }
-        }
     }
     plan.push(
         Step::EnterRoot {
@@ -948,65 +683,16 @@ fn build(
         },
         "the staged root",
     );
+    plan.push(
+        Step::Propagate(c"/".to_owned(), extras.propagation),
+        "MountFlags=",
+    );
     plan
 }
 
+mod entries;
+mod private;
 mod probe;
+mod table;
 #[cfg(test)]
 mod tests;
-
-/// PrivateDevices=: a tmpfs on the staged /dev (`dev`) with the pseudo-devices of systemd
-/// 252's mount_private_dev() (null, zero, full, random, urandom, tty), bound from bosun's own
-/// /dev onto empty files (no CAP_MKNOD needed), its /dev/pts, /dev/shm, /dev/mqueue and
-/// /dev/hugepages bound where bosun has them, /dev/log where it is (bosun's journal), and the
-/// usual links; made read-only later, as systemd does.
-fn private_dev(plan: &mut Plan, dev: &Path, table: &Table) {
-    let what = dev.display().to_string();
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
-    let target = cstring(dev);
-    plan.push(
-        Step::Tmpfs {
-            target,
-            flags,
-            data: c"mode=0755",
-        },
-        what,
-    );
-    let host = Path::new("/dev");
-    let bind = |plan: &mut Plan, name: &str, recursive: bool| {
-        let flags = if recursive {
-            MsFlags::MS_BIND | MsFlags::MS_REC
-        } else {
-            MsFlags::MS_BIND
-        };
-        let step = Step::Bind {
-            source: cstring(&host.join(name)),
-            target: cstring(&dev.join(name)),
-            flags,
-        };
-        plan.push(step, host.join(name).display().to_string());
-    };
-    for node in ["null", "zero", "full", "random", "urandom", "tty", "log"] {
-        if fs::symlink_metadata(host.join(node)).is_ok_and(|m| !m.is_dir() && !m.is_symlink()) {
-            plan.push(Step::Touch(cstring(&dev.join(node))), node);
-            bind(plan, node, false);
-        }
-    }
-    for dir in ["pts", "shm", "mqueue", "hugepages"] {
-        if table.is_mount_point(&host.join(dir)) {
-            plan.push(Step::Mkdir(cstring(&dev.join(dir))), dir);
-            bind(plan, dir, true);
-        }
-    }
-    let links: [(&str, &'static CStr); 5] = [
-        ("ptmx", c"pts/ptmx"),
-        ("fd", c"/proc/self/fd"),
-        ("stdin", c"/proc/self/fd/0"),
-        ("stdout", c"/proc/self/fd/1"),
-        ("stderr", c"/proc/self/fd/2"),
-    ];
-    for (name, target) in links {
-        let path = cstring(&dev.join(name));
-        plan.push(Step::Symlink { target, path }, name);
-    }
-}

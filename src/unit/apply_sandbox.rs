@@ -2,7 +2,8 @@
 //! ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths= (and
 //! their old names ReadWriteDirectories=, ReadOnlyDirectories=, InaccessibleDirectories=),
 //! BindPaths=, BindReadOnlyPaths=, PrivateDevices=, ProtectKernelTunables=, ProtectControlGroups=,
-//! ProtectProc= and ProcSubset=, parsed into [`NamespaceSettings`] as systemd 252 reads
+//! ProtectProc=, ProcSubset=, TemporaryFileSystem=, ExecPaths=, NoExecPaths=, PrivateMounts= and
+//! MountFlags=, parsed into [`NamespaceSettings`] as systemd 252 reads
 //! them (config_parse_namespace_path_strv(), config_parse_bind_paths()): a list that is
 //! empty resets, a bad word is warned about with its `path:line` and skipped, the rest of the
 //! line applied. Parsing only; the mounts are `service::namespace`'s.
@@ -12,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use super::DiagnosticKind;
 use super::apply::{Applier, bool_of, choice};
 use super::sandbox::{
-    BindPath, NamespaceSettings, ProtectHome, ProtectProc, ProtectSystem, SandboxPath,
+    BindPath, NamespaceSettings, Propagation, ProtectHome, ProtectProc, ProtectSystem, SandboxPath,
 };
 
 /// `path` if it is absolute and normalised (no `.`, `..` or empty component: systemd's
@@ -141,6 +142,30 @@ impl Applier<'_> {
                     "pid" => true,
                     _ => return Err(choice(v, "all, pid")),
                 };
+            }
+            "ExecPaths" => self.paths(&mut n.exec, key, v)?,
+            "NoExecPaths" => self.paths(&mut n.no_exec, key, v)?,
+            "PrivateMounts" => n.private_mounts = !v.is_empty() && bool_of(v)?,
+            "MountFlags" => {
+                n.mount_flags = match v {
+                    "" => None,
+                    "shared" => Some(Propagation::Shared),
+                    "slave" => Some(Propagation::Slave),
+                    "private" => Some(Propagation::Private),
+                    _ => return Err(choice(v, "shared, slave, private")),
+                };
+            }
+            "TemporaryFileSystem" => {
+                if v.is_empty() {
+                    n.temporary.clear();
+                }
+                for word in self.words(v)? {
+                    let (path, options) = word.split_once(':').unwrap_or((&word, ""));
+                    match absolute(path) {
+                        Ok(p) => n.temporary.push((p, options.to_owned())),
+                        Err(e) => self.skip(key, &e),
+                    }
+                }
             }
             "BindPaths" | "BindReadOnlyPaths" => {
                 let read_only = key == "BindReadOnlyPaths";

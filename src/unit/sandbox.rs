@@ -1,7 +1,8 @@
 //! The typed model of the sandboxing directives of systemd.exec(5) that need a mount
 //! namespace (PrivateTmp=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=,
 //! InaccessiblePaths=, BindPaths=, BindReadOnlyPaths=, PrivateDevices=, ProtectKernelTunables=,
-//! ProtectControlGroups=, ProtectProc=, ProcSubset=): plain data, as written. Parsing is
+//! ProtectControlGroups=, ProtectProc=, ProcSubset=, TemporaryFileSystem=, ExecPaths=,
+//! NoExecPaths=, PrivateMounts=, MountFlags=): plain data, as written. Parsing is
 //! `apply_sandbox`'s, the plan a child runs is `service::namespace`'s.
 
 use std::path::PathBuf;
@@ -34,6 +35,24 @@ pub struct NamespaceSettings {
     pub protect_proc: ProtectProc,
     /// ProcSubset=pid: that procfs shows processes only (`subset=pid`).
     pub proc_subset_pid: bool,
+    /// TemporaryFileSystem=: (path, mount options as written, `ro` included).
+    pub temporary: Vec<(PathBuf, String)>,
+    /// ExecPaths=.
+    pub exec: Vec<SandboxPath>,
+    /// NoExecPaths=.
+    pub no_exec: Vec<SandboxPath>,
+    /// PrivateMounts=.
+    pub private_mounts: bool,
+    /// MountFlags= (None: systemd's default, `shared`).
+    pub mount_flags: Option<Propagation>,
+}
+
+/// MountFlags=: how the service's mounts propagate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    Shared,
+    Slave,
+    Private,
 }
 
 /// ProtectProc= (proc(5) `hidepid=`).

@@ -337,7 +337,8 @@ fn protect_home_inaccessible_read_only_and_bind_paths() {
 
 /// Without CAP_SYS_ADMIN no namespace can be made: a unit asking for PrivateTmp= and
 /// ProtectSystem= starts without them, and bosun says so once, at boot, naming what the
-/// runtime would have to grant; a unit asking for BindPaths= fails with 226/NAMESPACE.
+/// runtime would have to grant; units asking for BindPaths= or TemporaryFileSystem= fail
+/// with 226/NAMESPACE.
 #[test]
 fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
     let f = Fixture::new("ns-noadmin");
@@ -356,6 +357,10 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
         "[Service]\nBindPaths=/srv/src:/srv/dst\n\
          ExecStart=/bin/sh -c 'touch @S@/bound'\n",
     );
+    f.unit(
+        "temporary.service",
+        "[Service]\nTemporaryFileSystem=/srv/dst\nExecStart=/bin/sh -c 'touch @S@/temporary'\n",
+    );
     let Some(pid1) = Pid1::program("setpriv")
         .args(["--bounding-set", "-sys_admin", "--"])
         .arg(bosun())
@@ -369,6 +374,7 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
     assert_eq!(sandboxed[&format!("{r}/usr/file")], "ok");
     assert!(f.root.join("tmp/file").exists());
     assert_failed_226(&f, &pid1, "bound");
+    assert_failed_226(&f, &pid1, "temporary");
     let err = stop(pid1).stderr;
     let line = "sandboxed.service: not in force in this container: PrivateTmp, ProtectSystem \
                 (unshare(CLONE_NEWNS): Operation not permitted: a mount namespace needs \
@@ -440,5 +446,63 @@ fn kernel_tunables_control_groups_devices_and_proc() {
     let control = results(&f, &pid1, "proc-control");
     assert_eq!(control["/proc/1"], "seen", "{control:?}");
     assert_eq!(control["/proc/meminfo"], "seen", "{control:?}");
+    stop(pid1);
+}
+
+/// TemporaryFileSystem= (an empty tmpfs, read-only with `ro`), NoExecPaths= with ExecPaths=
+/// inside it, and PrivateMounts= (what the service mounts stays its own), each beside a
+/// control unit without them.
+#[test]
+fn temporary_file_systems_exec_paths_and_private_mounts() {
+    let f = Fixture::new("ns-level3");
+    let r = f.root.display().to_string();
+    mkdirs(
+        &f.root,
+        &["srv/ro", "srv/rw", "srv/bin", "srv/allowed", "srv/pm"],
+    );
+    fs::write(f.root.join("srv/ro/old"), "x").unwrap();
+    for dir in ["srv/bin", "srv/allowed"] {
+        fs::copy("/bin/true", f.root.join(dir).join("true")).unwrap();
+    }
+    let probe = prober(&f);
+    let run = |name: &str| {
+        format!(
+            "ExecStart=/bin/sh -c 'for p in {r}/srv/bin/true {r}/srv/allowed/true; do \
+             if $p; then echo \"$p ok\"; else echo \"$p denied\"; fi; done > @S@/{name}.exec'\n\
+             ExecStart=/bin/sh -c 'mount -t tmpfs {name} {r}/srv/pm'\n\
+             ExecStart={PYTHON} {probe} @S@/{name} {r}/srv/ro/{name} {r}/srv/rw/{name} -- {r}/srv/ro/old\n"
+        )
+    };
+    f.unit(
+        "level3.service",
+        &format!(
+            "[Service]\nType=oneshot\nTemporaryFileSystem=/srv/ro:ro /srv/rw\n\
+             NoExecPaths=/srv\nExecPaths=/srv/allowed\nPrivateMounts=yes\n{}",
+            run("level3")
+        ),
+    );
+    f.unit(
+        "control.service",
+        &format!("[Service]\nType=oneshot\n{}", run("control")),
+    );
+    let Some(pid1) = f.boot() else { return };
+    let level3 = results(&f, &pid1, "level3");
+    assert_eq!(level3[&format!("{r}/srv/ro/old")], "unseen", "{level3:?}");
+    assert_eq!(level3[&format!("{r}/srv/ro/level3")], "EROFS", "{level3:?}");
+    assert_eq!(level3[&format!("{r}/srv/rw/level3")], "ok", "{level3:?}");
+    assert!(!f.root.join("srv/rw/level3").exists());
+    let exec = f.read("level3.exec");
+    assert!(exec.contains(&format!("{r}/srv/bin/true denied")), "{exec}");
+    assert!(exec.contains(&format!("{r}/srv/allowed/true ok")), "{exec}");
+    let control = results(&f, &pid1, "control");
+    assert_eq!(control[&format!("{r}/srv/ro/old")], "seen");
+    assert_eq!(control[&format!("{r}/srv/ro/control")], "ok");
+    assert!(f.root.join("srv/rw/control").exists());
+    let exec = f.read("control.exec");
+    assert!(exec.contains(&format!("{r}/srv/bin/true ok")), "{exec}");
+    // The control's tmpfs is in bosun's namespace, the sandboxed unit's is not.
+    let mounts = fs::read_to_string(format!("/proc/{}/mountinfo", pid1.pid())).unwrap();
+    assert!(mounts.contains(" control "), "{mounts}");
+    assert!(!mounts.contains(" level3 "), "{mounts}");
     stop(pid1);
 }

@@ -345,12 +345,18 @@ fn ignored_directives_are_reported_once_each() {
     // Enforced now (issue 21): no longer listed.
     assert!(!text.iter().any(|m| m.starts_with("SystemCallFilter=")
         || m.starts_with("MemoryDenyWriteExecute=")));
-    assert!(text.contains(&"ProtectSystem= is not enforced in a container, ignoring".to_owned()));
+    assert!(text.contains(&"MemoryMax= is not enforced in a container, ignoring".to_owned()));
+    // The mount sandbox is enforced too (issue 21): not listed.
+    assert!(!text.iter().any(|m| m.starts_with("ProtectSystem=")
+        || m.starts_with("ProtectHome=")
+        || m.starts_with("PrivateTmp=")
+        || m.starts_with("PrivateDevices=")));
     assert!(text.contains(&"TTYPath= is not supported by bosun yet, ignoring".to_owned()));
     assert!(!text.iter().any(|m| m.contains("X-Vendor")));
     // NoNewPrivileges=, CapabilityBoundingSet=, SystemCallFilter= and
-    // MemoryDenyWriteExecute= are enforced (issue 21): no longer listed.
-    assert_eq!(text.len(), 9, "{text:#?}");
+    // MemoryDenyWriteExecute= are enforced (issue 21), as are ProtectSystem=, ProtectHome=,
+    // PrivateTmp= and PrivateDevices=: no longer listed.
+    assert_eq!(text.len(), 5, "{text:#?}");
 }
 
 #[test]

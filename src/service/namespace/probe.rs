@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use super::{Plan, STAGING, Step, Table, enter, prepare_dirs};
 use crate::unit::model::ExecContext;
-use crate::unit::sandbox::{ProtectHome, ProtectProc, ProtectSystem};
+use crate::unit::sandbox::{Propagation, ProtectHome, ProtectProc, ProtectSystem};
 use nix::mount::MsFlags;
 
 /// The directives of this module `exec` asks for, by name, and whether each only takes
@@ -39,6 +39,18 @@ pub(super) fn asked(exec: &ExecContext) -> Vec<(&'static str, bool)> {
         add(first.is_some(), name, !changes);
     }
     add(n.private_devices, "PrivateDevices", true);
+    add(!n.temporary.is_empty(), "TemporaryFileSystem", false);
+    add(!n.exec.is_empty(), "ExecPaths", true);
+    add(!n.no_exec.is_empty(), "NoExecPaths", true);
+    add(n.private_mounts, "PrivateMounts", true);
+    add(
+        matches!(
+            n.mount_flags,
+            Some(Propagation::Slave | Propagation::Private)
+        ),
+        "MountFlags",
+        true,
+    );
     add(n.protect_kernel_tunables, "ProtectKernelTunables", true);
     add(n.protect_control_groups, "ProtectControlGroups", true);
     // The mount halves of these (their system-call and capability halves need no namespace).

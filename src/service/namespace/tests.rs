@@ -1,5 +1,7 @@
+use super::entries::{Want, prune, wants};
+use super::table::visible_points;
 use super::*;
-use crate::unit::sandbox::{BindPath, ProtectProc};
+use crate::unit::sandbox::{BindPath, ProtectProc, ProtectSystem, SandboxPath};
 
 fn flags(path: &Path) -> MsFlags {
     // /run and /dev/shm are nosuid,nodev tmpfs; /data noexec; the rest relatime.
@@ -25,6 +27,7 @@ fn entry(path: &str, mode: Mode) -> Entry {
         mode,
         source: None,
         recursive: true,
+        options: None,
     }
 }
 
@@ -38,7 +41,9 @@ fn lines(plan: &Plan) -> Vec<String> {
                 "unshare uts".to_owned()
             }
             Step::Unshare(_) => "unshare".to_owned(),
-            Step::Slave(t) => format!("slave {}", s(t)),
+            Step::Propagate(t, f) if f.contains(MsFlags::MS_SLAVE) => format!("slave {}", s(t)),
+            Step::Propagate(t, f) if f.contains(MsFlags::MS_SHARED) => format!("shared {}", s(t)),
+            Step::Propagate(t, _) => format!("private {}", s(t)),
             Step::Bind {
                 source,
                 target,
@@ -102,8 +107,7 @@ fn strict_with_a_writable_volume_path() {
         &t,
         Path::new("/run/bosun/unit-root"),
         Path::new("/run/bosun/inaccessible"),
-        c"",
-        false,
+        &Extras::default(),
     );
     let s = "/run/bosun/unit-root";
     assert_eq!(
@@ -121,6 +125,7 @@ fn strict_with_a_writable_volume_path() {
             format!("remount {s}/data ro noexec"),
             format!("remount {s}/run ro nosuid nodev"),
             format!("enter {s} move=true"),
+            "shared /".to_owned(),
         ]
     );
 }
@@ -134,8 +139,7 @@ fn a_chroot_slaves_its_top_mounts_and_does_not_move() {
         &t,
         Path::new("/run/s"),
         Path::new("/run/i"),
-        c"",
-        false,
+        &Extras::default(),
     );
     assert_eq!(
         lines(&plan),
@@ -148,6 +152,7 @@ fn a_chroot_slaves_its_top_mounts_and_does_not_move() {
             "bind rec /run/s/usr /run/s/usr",
             "remount /run/s/usr ro",
             "enter /run/s move=false",
+            "shared /",
         ]
     );
 }
@@ -169,7 +174,13 @@ fn inaccessible_and_read_only_binds() {
     ]);
     assert_eq!(list.len(), 3);
     let t = table(&["/", "/data", "/data/conf/sub"]);
-    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"), c"", false);
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/s"),
+        Path::new("/run/i"),
+        &Extras::default(),
+    );
     assert_eq!(
         lines(&plan)[3..],
         [
@@ -182,6 +193,7 @@ fn inaccessible_and_read_only_binds() {
             "remount /s/etc/secret ro nosuid nodev noexec",
             "remount /s/home ro nosuid nodev noexec",
             "enter /s move=true",
+            "shared /",
         ]
     );
 }
@@ -269,7 +281,10 @@ fn a_failure_names_its_step() {
         Step::Unshare(CloneFlags::CLONE_NEWNS),
         "unshare(CLONE_NEWNS)",
     );
-    plan.push(Step::Slave(c"/".to_owned()), "/srv/x");
+    plan.push(
+        Step::Propagate(c"/".to_owned(), MsFlags::MS_SLAVE),
+        "/srv/x",
+    );
     let raw = packed(1, nix::errno::Errno::EACCES);
     let (status, rest) = crate::sys::setup_failure(&raw).unwrap_or_else(|| panic!("not packed"));
     assert_eq!(status, EXIT_NAMESPACE);
@@ -367,8 +382,10 @@ fn a_new_procfs_keeps_what_the_container_mounted_in_proc() {
         &t,
         Path::new("/s"),
         Path::new("/run/i"),
-        c"hidepid=invisible",
-        false,
+        &Extras {
+            proc_data: c"hidepid=invisible".to_owned(),
+            ..Extras::default()
+        },
     );
     let proc = plan.steps.iter().find_map(|(step, _)| match step {
         Step::Procfs { data, .. } => Some(data.to_string_lossy().into_owned()),
@@ -384,6 +401,7 @@ fn a_new_procfs_keeps_what_the_container_mounted_in_proc() {
             "remount /s/proc/sys ro",
             "remount /s/proc/sys/fs/binfmt_misc ro",
             "enter /s move=true",
+            "shared /",
         ]
     );
 }
@@ -398,7 +416,16 @@ fn private_devices_and_a_uts_namespace() {
     ]);
     assert_eq!(list.len(), 1);
     let t = table(&["/", "/dev", "/dev/pts", "/dev/shm"]);
-    let plan = build(&list, &t, Path::new("/s"), Path::new("/run/i"), c"", true);
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/s"),
+        Path::new("/run/i"),
+        &Extras {
+            uts: true,
+            ..Extras::default()
+        },
+    );
     let got = lines(&plan);
     assert_eq!(got[0], "unshare uts");
     assert_eq!(got[3], "tmpfs /s/dev");
@@ -422,5 +449,54 @@ fn private_devices_and_a_uts_namespace() {
         "{got:?}"
     );
     // Read-only at the end, the tmpfs alone.
-    assert_eq!(got[got.len() - 2], "remount /s/dev ro nosuid");
+    assert_eq!(got[got.len() - 3], "remount /s/dev ro nosuid");
+}
+
+#[test]
+fn no_exec_paths_keep_read_only_and_exec_paths_punch_through() {
+    // redis-server's unit: ProtectSystem=strict, ReadWritePaths=/var/lib/redis, NoExecPaths=/,
+    // ExecPaths=/usr/lib; and TemporaryFileSystem=/srv:ro,size=1M.
+    let list = prune(vec![
+        entry("/", Mode::ReadOnly),
+        entry("/var/lib/redis", Mode::ReadWrite),
+        entry("/", Mode::NoExec),
+        entry("/usr/lib", Mode::Exec),
+        Entry {
+            options: Some(super::entries::tmpfs_options("ro,size=1M")),
+            ..entry("/srv", Mode::TemporaryFs)
+        },
+    ]);
+    let t = table(&["/", "/run", "/tmp"]);
+    let plan = build(
+        &list,
+        &t,
+        Path::new("/s"),
+        Path::new("/run/i"),
+        &Extras::default(),
+    );
+    let tmpfs = plan.steps.iter().find_map(|(step, _)| match step {
+        Step::Tmpfs { flags, data, .. } => Some((*flags, data.to_string_lossy().into_owned())),
+        _ => None,
+    });
+    let (flags, data) = tmpfs.unwrap_or_else(|| panic!("no tmpfs"));
+    assert!(flags.contains(MsFlags::MS_RDONLY | MsFlags::MS_NODEV));
+    assert_eq!(data, "mode=0755,size=1M");
+    assert_eq!(
+        lines(&plan)[3..],
+        [
+            "tmpfs /s/srv",
+            "bind rec /s/var/lib/redis /s/var/lib/redis",
+            "bind rec /s/usr/lib /s/usr/lib",
+            // One remount per mount: read-only and noexec together where both apply; the
+            // ExecPaths= mount stays read-only.
+            "remount /s ro noexec",
+            "remount /s/usr/lib ro",
+            "remount /s/run ro nosuid nodev noexec",
+            "remount /s/tmp ro noexec",
+            "remount /s/srv ro nodev noexec",
+            "remount /s/var/lib/redis noexec",
+            "enter /s move=true",
+            "shared /",
+        ]
+    );
 }
