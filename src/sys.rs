@@ -56,6 +56,19 @@ pub struct ChildSetup {
     pub seccomp_no_new_privs: bool,
     /// Capabilities, secure bits and no_new_privs (see [`Privileges`]).
     pub privileges: Option<Privileges>,
+    /// The mount namespace (PrivateTmp=, ...), made after the umask and before the capability
+    /// and uid steps, where systemd 252 runs setup_namespace().
+    pub namespace: Option<ChildStep>,
+}
+
+/// A step a higher layer prepared in the parent (the mount namespace: service::namespace);
+/// it runs in the child, so it allocates nothing and makes only async-signal-safe calls.
+pub struct ChildStep(pub Box<dyn Fn() -> io::Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for ChildStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChildStep")
+    }
 }
 
 /// The privilege steps of a child, in systemd 252's order (exec_child()): before the uid
@@ -474,6 +487,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             // SAFETY: umask cannot fail and takes an integer.
             unsafe { libc::umask(mask as libc::mode_t) };
         }
+        if let Some(step) = &setup.namespace {
+            (step.0)()?;
+        }
         if let Some(privileges) = &setup.privileges {
             privileges.before_uid_change()?;
         }
@@ -541,9 +557,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     // SAFETY: the hook makes only async-signal-safe calls (prctl, fork, waitpid, send and
     // close_range for a keeper, open, write, close, setsid,
     // rt_sigaction, sigemptyset, sigprocmask, getpgrp, tcsetpgrp, setrlimit, setpriority,
-    // umask, personality, capget, capset, setgroups, setgid, setuid, dup2, getpid, chdir, a store to
-    // `environ`, prctl and seccomp) on data prepared before fork; it allocates
-    // nothing and touches no lock, so it is sound in the forked child even if the parent had
+    // umask, unshare, mount, chroot, personality, capget, capset, setgroups, setgid, setuid,
+    // dup2, getpid, chdir, a store to `environ`, prctl and seccomp) on data prepared before
+    // fork; it allocates nothing and touches no lock, so it is sound in the forked child even if the parent had
     // other threads.
     unsafe {
         cmd.pre_exec(hook);
@@ -557,6 +573,29 @@ pub fn own_personality() -> u32 {
     // SAFETY: personality(0xffffffff) only reads the current value; a plain system call.
     let current = unsafe { libc::personality(0xffff_ffff) };
     u32::from(current >= 0 && current & 0xff == PER_LINUX32) * 0x0008
+}
+
+/// Run `f` in a forked child and wait for it: its exit code (128 + N when killed by N). For
+/// probes PID 1 must not make on itself (unshare); `f` must only make async-signal-safe calls.
+pub fn run_forked(f: &dyn Fn() -> i32) -> io::Result<i32> {
+    // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child runs `f`,
+    // which makes async-signal-safe calls only, and leaves with _exit, which never returns.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        p if p < 0 => return Err(io::Error::last_os_error()),
+        // SAFETY: as above.
+        0 => unsafe { libc::_exit(f()) },
+        _ => {}
+    }
+    use nix::sys::wait::{WaitStatus, waitpid};
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Move the calling process into the cgroup whose `cgroup.procs` is `procs` ("0" names the

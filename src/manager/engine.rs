@@ -314,6 +314,21 @@ impl Engine {
                 self.notes.push(Note::Info(text));
             }
         }
+        // The sandbox this container cannot apply: one line per unit, at boot (the unit still
+        // starts when it only asks for protections that take something away).
+        let exec = match &loaded.unit.kind {
+            UnitKind::Service(section) => Some(&section.exec),
+            UnitKind::Socket(section) => Some(&section.exec),
+            _ => None,
+        };
+        if let Some(line) =
+            exec.and_then(|e| crate::service::namespace::not_in_force(e, &self.settings.root))
+        {
+            let text = format!("{name}: not in force in this container: {line}");
+            if self.said.insert(text.clone()) {
+                self.notes.push(Note::Info(text));
+            }
+        }
         match loaded.state {
             LoadState::Masked => {
                 return UnitRun::Inert(Inert::new(format!("Unit {name} is masked.")));
@@ -325,11 +340,6 @@ impl Engine {
             }
             LoadState::Loaded => {}
         }
-        let exec = match &loaded.unit.kind {
-            UnitKind::Service(section) => Some(&section.exec),
-            UnitKind::Socket(section) => Some(&section.exec),
-            _ => None,
-        };
         match exec {
             Some(exec) => {
                 let policy = std::sync::Arc::new(LogPolicy::of(exec));

@@ -11,6 +11,7 @@ pub mod ipc;
 pub mod keeper;
 pub mod limits;
 pub mod listen;
+pub mod namespace;
 pub mod notify;
 pub mod privs;
 pub mod procs;

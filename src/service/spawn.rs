@@ -102,6 +102,8 @@ pub enum SpawnError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot set up its mount namespace (226/NAMESPACE)")]
+    Namespace(#[from] super::namespace::NamespaceError),
     #[error("cannot create a pipe")]
     Pipe(#[source] nix::Error),
     #[error("cannot hand over the socket")]
@@ -149,6 +151,7 @@ impl SpawnError {
             SpawnError::Credential { .. } | SpawnError::CredentialSource { .. } => 243,
             SpawnError::Seccomp(_) => 228, // SECCOMP
             SpawnError::Privileges { status, .. } => *status,
+            SpawnError::Namespace(_) => super::namespace::EXIT_NAMESPACE,
             SpawnError::OpenStream { setting, .. } => match *setting {
                 "StandardInput" => 208,
                 "StandardOutput" => 209,
@@ -307,6 +310,8 @@ pub struct Launch<'a> {
     /// PID 1's keeper socket, when the command is to run under a keeper (no cgroup, and a
     /// service whose daemons leave their starter: see [`crate::sys::Keeper`]).
     pub keeper: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The run's PrivateTmp= directories, made at its start.
+    pub private_tmp: Option<&'a super::namespace::PrivateTmp>,
 }
 
 impl std::fmt::Debug for Launch<'_> {
@@ -426,6 +431,12 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         .then(|| super::privs::plan(exec, identity.map(|id| id.uid)))
         .flatten();
     let caps = super::privs::own_capabilities("CapEff");
+    let namespace = match command.flags.full_privileges {
+        true => None,
+        false => super::namespace::plan(exec, launch.root, launch.private_tmp)?,
+    };
+    // What each mount step is about, to name the one that fails in the child.
+    let mounts = namespace.as_ref().map(super::namespace::Plan::labels);
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let setup = ChildSetup {
         keeper: None,
@@ -467,11 +478,15 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         seccomp: super::seccomp::compile(exec, !command.flags.full_privileges)?,
         seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
         privileges,
+        namespace: namespace.map(super::namespace::Plan::into_step),
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.
     let exec_failure =
         |failure: child::ExecFailure| match crate::sys::setup_failure(&failure.source) {
+            Some((super::namespace::EXIT_NAMESPACE, source)) => SpawnError::Namespace(
+                super::namespace::failure(mounts.as_deref().unwrap_or_default(), &source),
+            ),
             Some((status, source)) => SpawnError::Privileges {
                 path: failure.program,
                 status,

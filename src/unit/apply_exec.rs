@@ -197,7 +197,10 @@ impl Applier<'_> {
 
     /// Apply a systemd.exec(5) key of the supported set.
     pub(super) fn exec_key(&mut self, e: &mut ExecContext, key: &str, v: &str) -> Outcome {
-        if self.log_key(&mut e.log, key, v) || self.privilege_key(&mut e.privileges, key, v)? {
+        if self.log_key(&mut e.log, key, v)
+            || self.privilege_key(&mut e.privileges, key, v)?
+            || self.sandbox_key(&mut e.namespace, key, v)?
+        {
             return Ok(());
         }
         if let Some(resource) = key.strip_prefix("Limit") {

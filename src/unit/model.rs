@@ -518,6 +518,8 @@ pub struct ExecContext {
     pub set_credentials: Vec<(String, String)>,
     /// NoNewPrivileges=, CapabilityBoundingSet=, AmbientCapabilities=, SecureBits=.
     pub privileges: Privileges,
+    /// The directives that need a mount namespace (PrivateTmp=, ProtectSystem=, ...).
+    pub namespace: super::sandbox::NamespaceSettings,
 }
 
 /// The privilege directives of systemd.exec(5) ("Security", "Capabilities"). Capability sets

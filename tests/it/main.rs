@@ -24,6 +24,7 @@ mod installer;
 mod journal;
 mod journalctl;
 mod logdirs;
+mod namespace;
 mod notify;
 mod output;
 mod paths;

@@ -46,6 +46,7 @@ fn run(
         sockets: &[],
         connection: None,
         keeper: None,
+        private_tmp: None,
     };
     let Spawned {
         pid,
@@ -212,6 +213,7 @@ fn spawn_failures_name_the_problem() {
         sockets: &[],
         connection: None,
         keeper: None,
+        private_tmp: None,
     };
     let err = spawn::spawn(&svc.exec_start[0], &launch).unwrap_err();
     assert_eq!(err.errno(), libc::ENOENT);

@@ -345,12 +345,19 @@ fn ignored_directives_are_reported_once_each() {
         || m.starts_with("MemoryDenyWriteExecute=")
         || m.starts_with("RestrictAddressFamilies=")
         || m.starts_with("RestrictNamespaces=")));
-    assert!(text.contains(&"ProtectSystem= is not enforced in a container, ignoring".to_owned()));
+    assert!(text.contains(&"MemoryMax= is not enforced in a container, ignoring".to_owned()));
+    // The mount sandbox is enforced too (issue 21): not listed.
+    assert!(!text.iter().any(|m| m.starts_with("ProtectSystem=")
+        || m.starts_with("ProtectHome=")
+        || m.starts_with("PrivateTmp=")
+        || m.starts_with("PrivateDevices=")));
     assert!(text.contains(&"TTYPath= is not supported by bosun yet, ignoring".to_owned()));
     assert!(!text.iter().any(|m| m.contains("X-Vendor")));
     // NoNewPrivileges=, CapabilityBoundingSet=, SystemCallFilter=, MemoryDenyWriteExecute=,
-    // RestrictAddressFamilies= and RestrictNamespaces= are enforced (issue 21): not listed.
-    assert_eq!(text.len(), 7, "{text:#?}");
+    // RestrictAddressFamilies=, RestrictNamespaces=, ProtectSystem=, ProtectHome=,
+    // PrivateTmp= and PrivateDevices= are enforced (issue 21): no longer listed; MemoryMax=,
+    // CPUQuota= and TTYPath= are.
+    assert_eq!(text.len(), 3, "{text:#?}");
 }
 
 #[test]

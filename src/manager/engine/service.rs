@@ -22,6 +22,7 @@ use crate::manager::jobs::JobResult;
 use crate::manager::transaction::JobKind;
 use crate::manager::units::Entry;
 use crate::service::cgroup::ServiceCgroup;
+use crate::service::namespace::PrivateTmp;
 use crate::service::procs;
 use crate::service::spawn::{self, Identity};
 use crate::service::state::{Active, Event, Phase, Service, Spec, State};
@@ -54,6 +55,8 @@ pub(super) struct ServiceRun {
     pub(super) exec_main_pid: Option<i32>,
     /// The commands this run spawned, by list and index: `status`'s `Process:` lines.
     pub(super) execs: Vec<ExecRecord>,
+    /// PrivateTmp='s directories, made at the start, removed at the stop.
+    pub(super) private_tmp: Option<PrivateTmp>,
 }
 
 impl ServiceRun {
@@ -206,6 +209,7 @@ impl Engine {
             pid_file_reread: None,
             connection: None,
             setup_failed: None,
+            private_tmp: None,
             exec_main_pid: None,
             execs: Vec::new(),
         }))
@@ -295,6 +299,10 @@ impl Engine {
         .map_err(spawn_err)?
         {
             env.push(cred);
+        }
+        if run.section.exec.namespace.private_tmp && run.private_tmp.is_none() {
+            let made = PrivateTmp::make(unit, &root);
+            run.private_tmp = Some(made.map_err(|e| (format!("PrivateTmp=: {e}"), 226))?);
         }
         run.identity = identity;
         run.run_env = env;
@@ -459,6 +467,17 @@ impl Engine {
     /// RuntimeDirectoryPreserve=no (the default), not across restarts with `restart`, never
     /// with `yes`.
     fn remove_runtime_directories(&mut self, unit: &str, restarting: bool) {
+        let Some(UnitRun::Service(run)) = self.runtime.get_mut(unit) else {
+            return;
+        };
+        // PrivateTmp='s directories go with the run (systemd: when the unit stops).
+        if let Some(dirs) = run.private_tmp.take()
+            && let Err(e) = dirs.remove()
+        {
+            self.notes.push(Note::Warning(format!(
+                "{unit}: cannot remove PrivateTmp= directories: {e}"
+            )));
+        }
         let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
         };

@@ -200,6 +200,7 @@ impl Engine {
             // A forking service's daemons leave their starter by design; with no cgroup to
             // hold them, a keeper does.
             keeper: keeper.filter(|_| run.cgroup.is_none() && spec_kind == ServiceType::Forking),
+            private_tmp: run.private_tmp.as_ref(),
         };
         match spawn::spawn(command, &launch) {
             Ok(spawned) => {
@@ -261,10 +262,18 @@ impl Engine {
                     command.path,
                     error_chain(&e)
                 )));
-                // A privilege step failed in the child: it exits with systemd's status for
-                // the step (218/CAPABILITIES, ...), as exec_child() makes it.
-                if let spawn::SpawnError::Privileges { status, .. } = e {
-                    return Event::SetupFailed { status };
+                // A privilege or namespace step failed: the child exits with systemd's status
+                // for the step (218/CAPABILITIES, 226/NAMESPACE, ...), as exec_child() makes it.
+                match e {
+                    spawn::SpawnError::Privileges { status, .. } => {
+                        return Event::SetupFailed { status };
+                    }
+                    spawn::SpawnError::Namespace(_) => {
+                        return Event::SetupFailed {
+                            status: crate::service::namespace::EXIT_NAMESPACE,
+                        };
+                    }
+                    _ => {}
                 }
                 Event::SpawnFailed { errno: e.errno() }
             }

@@ -1,0 +1,143 @@
+//! Whether this container lets bosun make a mount namespace (probed once per boot, in a
+//! forked child: PID 1 never unshares itself), what a unit asks for of this module, and the
+//! boot report's words for what is not in force. Reads only; mounts nothing that outlives the
+//! probe's child.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::{Plan, STAGING, Step, Table, enter, prepare_dirs};
+use crate::unit::model::ExecContext;
+use crate::unit::sandbox::{Propagation, ProtectHome, ProtectProc, ProtectSystem};
+use nix::mount::MsFlags;
+
+/// The directives of this module `exec` asks for, by name, and whether each only takes
+/// something away (a unit asking only for those starts without them where no namespace can be
+/// made, as systemd 252 does unless insist_on_sandboxing()).
+pub(super) fn asked(exec: &ExecContext) -> Vec<(&'static str, bool)> {
+    let n = &exec.namespace;
+    let mut out = Vec::new();
+    let mut add = |on: bool, name, takes_away| {
+        if on {
+            out.push((name, takes_away));
+        }
+    };
+    add(n.private_tmp, "PrivateTmp", true);
+    add(n.protect_system != ProtectSystem::No, "ProtectSystem", true);
+    add(n.protect_home != ProtectHome::No, "ProtectHome", true);
+    add(!n.read_write.is_empty(), "ReadWritePaths", true);
+    add(!n.read_only.is_empty(), "ReadOnlyPaths", true);
+    add(!n.inaccessible.is_empty(), "InaccessiblePaths", true);
+    // A bind that does not map a path onto itself changes what the service sees.
+    for (name, read_only) in [("BindPaths", false), ("BindReadOnlyPaths", true)] {
+        let mut binds = n.binds.iter().filter(|b| b.read_only == read_only);
+        let first = binds.next();
+        let changes = first
+            .into_iter()
+            .chain(binds)
+            .any(|b| b.source != b.destination);
+        add(first.is_some(), name, !changes);
+    }
+    add(n.private_devices, "PrivateDevices", true);
+    add(!n.temporary.is_empty(), "TemporaryFileSystem", false);
+    add(!n.exec.is_empty(), "ExecPaths", true);
+    add(!n.no_exec.is_empty(), "NoExecPaths", true);
+    add(n.private_mounts, "PrivateMounts", true);
+    add(
+        matches!(
+            n.mount_flags,
+            Some(Propagation::Slave | Propagation::Private)
+        ),
+        "MountFlags",
+        true,
+    );
+    add(n.protect_kernel_tunables, "ProtectKernelTunables", true);
+    add(n.protect_control_groups, "ProtectControlGroups", true);
+    // The mount halves of these (their system-call and capability halves need no namespace).
+    add(exec.protect_kernel_modules, "ProtectKernelModules", true);
+    add(exec.protect_kernel_logs, "ProtectKernelLogs", true);
+    add(exec.protect_hostname, "ProtectHostname", true);
+    add(n.protect_proc != ProtectProc::Default, "ProtectProc", true);
+    add(n.proc_subset_pid, "ProcSubset", true);
+    out
+}
+
+/// What the runtime says about mount namespaces, probed once: Ok, or why not (with what the
+/// runtime would have to grant).
+pub fn probe(root: &Path) -> &'static Result<(), String> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE.get_or_init(|| run_probe(root))
+}
+
+fn run_probe(root: &Path) -> Result<(), String> {
+    let staging = prepare_dirs(root).map_err(|e| format!("cannot create {STAGING}: {e}"))?;
+    let table = Table::read();
+    let mut plan = Plan::default();
+    enter(&mut plan, &table, &staging, false);
+    let flags = table.flags_at(Path::new("/")) | MsFlags::MS_RDONLY;
+    plan.push(
+        Step::Remount {
+            target: super::cstring(&staging),
+            flags,
+        },
+        "",
+    );
+    // The child: its exit code is the failed step (0 to 3) times 64 plus the errno (capped).
+    let code = crate::sys::run_forked(&|| match plan.apply() {
+        Ok(()) => 0,
+        Err(e) => {
+            let raw = e.raw_os_error().unwrap_or(0);
+            (((raw >> 8) & 0xff) - 1).clamp(0, 3) * 64 + (raw & 0xff).min(63)
+        }
+    })
+    .map_err(|e| format!("cannot fork the probe: {e}"))?;
+    if code == 0 {
+        return Ok(());
+    }
+    let errno = nix::errno::Errno::from_raw(code % 64);
+    let admin = crate::service::privs::own_capabilities("CapEff")
+        & crate::vocab::capability::bit(crate::vocab::capability::CAP_SYS_ADMIN)
+        != 0;
+    Err(match (code / 64, admin) {
+        (0, false) => format!(
+            "unshare(CLONE_NEWNS): {}: a mount namespace needs CAP_SYS_ADMIN: podman run \
+             --cap-add SYS_ADMIN, or docker run --cap-add SYS_ADMIN --security-opt \
+             apparmor=unconfined",
+            errno.desc()
+        ),
+        (0, true) => format!(
+            "unshare(CLONE_NEWNS): {}, though bosun has CAP_SYS_ADMIN: the runtime's seccomp \
+             profile refuses it (--security-opt seccomp=unconfined)",
+            errno.desc()
+        ),
+        _ => format!(
+            "mount(2) in a new namespace: {}: the runtime refuses mounts (an AppArmor or SELinux \
+             profile: --security-opt apparmor=unconfined)",
+            errno.desc()
+        ),
+    })
+}
+
+/// Which of the directives of this module `exec` asks for, and whether each is in force in
+/// this container (the probe's answer), for `bosun verify --security` and the boot report.
+/// Probes on first use (a forked child).
+pub fn protections(exec: &ExecContext, root: &Path) -> Vec<(&'static str, bool)> {
+    let asked = asked(exec);
+    if asked.is_empty() {
+        return Vec::new();
+    }
+    let ok = probe(root).is_ok();
+    asked.into_iter().map(|(name, _)| (name, ok)).collect()
+}
+
+/// The boot report's line for a unit (None when nothing is out of force): the directives
+/// not in force and why.
+pub fn not_in_force(exec: &ExecContext, root: &Path) -> Option<String> {
+    let asked = asked(exec);
+    if asked.is_empty() {
+        return None;
+    }
+    let why = probe(root).as_ref().err()?;
+    let names: Vec<&str> = asked.iter().map(|(n, _)| *n).collect();
+    Some(format!("{} ({why})", names.join(", ")))
+}
