@@ -19,7 +19,7 @@ use crate::vocab::capability::{CAP_SETPCAP, CAP_SYS_ADMIN, bit};
 use crate::vocab::syscall::{self, Arch};
 
 /// What this container lets bosun apply, read once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     /// bosun's own uid (a non-root bosun cannot start anything as root).
     pub uid: u32,
@@ -29,13 +29,15 @@ pub struct Facts {
     pub bounding: u64,
     /// Whether the kernel takes seccomp filters (`Seccomp:` in /proc/self/status).
     pub seccomp: bool,
-    /// Whether a mount namespace can be made for a service.
-    pub mount_namespace: bool,
+    /// Whether a mount namespace can be made for a service: Ok, or why not (with what the
+    /// runtime would have to grant).
+    pub mount_namespace: Result<(), String>,
 }
 
 impl Facts {
     /// The facts of the calling process (PID 1 reads them once at boot; `bosun verify` reads
-    /// its own, which in the same container are PID 1's unless it runs as another user).
+    /// its own, which in the same container are PID 1's unless it runs as another user). A
+    /// mount namespace is judged by the capability alone: [`facts`] probes it.
     pub fn of_this_process() -> Facts {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let field = |name: &str| {
@@ -55,15 +57,23 @@ impl Facts {
             effective,
             bounding: mask("CapBnd"),
             seccomp: field("Seccomp").is_some(),
-            mount_namespace: effective & bit(CAP_SYS_ADMIN) != 0,
+            mount_namespace: if effective & bit(CAP_SYS_ADMIN) != 0 {
+                Ok(())
+            } else {
+                Err("a mount namespace needs CAP_SYS_ADMIN".to_owned())
+            },
         }
     }
 }
 
-/// The facts of this process, read once (PID 1's for the control socket's answers).
-pub fn facts() -> &'static Facts {
+/// The facts of this process, read once, with the mount namespace probed as PID 1 probes it
+/// for the units on `root` (PID 1's answers to the control socket).
+pub fn facts(root: &std::path::Path) -> &'static Facts {
     static FACTS: std::sync::OnceLock<Facts> = std::sync::OnceLock::new();
-    FACTS.get_or_init(Facts::of_this_process)
+    FACTS.get_or_init(|| Facts {
+        mount_namespace: super::namespace::probe(root).clone(),
+        ..Facts::of_this_process()
+    })
 }
 
 /// One question about what the service could do (carried as is by the control protocol).
@@ -439,6 +449,7 @@ pub fn assess(exec: &ExecContext, facts: &Facts) -> Assessment {
         "may make other namespaces",
         3,
     ));
+    namespace_checks(exec, facts, &mut checks);
     let mut notes = Vec::new();
     if let Some(asked) = exec.privileges.bounding_set
         && facts.bounding & !asked != 0
@@ -455,6 +466,84 @@ pub fn assess(exec: &ExecContext, facts: &Facts) -> Assessment {
 
 fn exposure(exposed: bool) -> u8 {
     if exposed { 10 } else { 0 }
+}
+
+/// The checks a mount namespace answers: in force only where the container lets bosun make
+/// one. Exposures are in tenths: ProtectSystem=full leaves /var and the rest writable.
+fn namespace_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) {
+    use crate::unit::sandbox::{ProtectHome, ProtectProc, ProtectSystem};
+    let n = &exec.namespace;
+    let system = match n.protect_system {
+        ProtectSystem::Strict => 0,
+        ProtectSystem::Full => 3,
+        ProtectSystem::Yes => 5,
+        ProtectSystem::No => 10,
+    };
+    let home = match n.protect_home {
+        ProtectHome::Yes | ProtectHome::Tmpfs => 0,
+        ProtectHome::ReadOnly => 5,
+        ProtectHome::No => 10,
+    };
+    for (written, name, description, weight) in [
+        (
+            exposure(!n.private_tmp),
+            "PrivateTmp=",
+            "may see and change other services' temporary files",
+            3,
+        ),
+        (
+            system,
+            "ProtectSystem=",
+            "may change the operating system's files",
+            5,
+        ),
+        (
+            home,
+            "ProtectHome=",
+            "may read and change the users' home directories",
+            4,
+        ),
+        (
+            exposure(!n.private_devices),
+            "PrivateDevices=",
+            "may open the devices of /dev",
+            3,
+        ),
+        (
+            exposure(!n.protect_kernel_tunables),
+            "ProtectKernelTunables=",
+            "may change kernel settings in /proc/sys and /sys",
+            3,
+        ),
+        (
+            exposure(!n.protect_control_groups),
+            "ProtectControlGroups=",
+            "may change the control groups",
+            2,
+        ),
+        (
+            exposure(n.protect_proc == ProtectProc::Default),
+            "ProtectProc=",
+            "may see other users' processes",
+            1,
+        ),
+        (
+            exposure(!n.proc_subset_pid),
+            "ProcSubset=",
+            "may read the kernel's files in /proc",
+            1,
+        ),
+    ] {
+        let why = facts.mount_namespace.as_ref().err();
+        checks.push(Check {
+            name: name.into(),
+            description: description.into(),
+            weight,
+            written,
+            here: if why.is_some() { 10 } else { written },
+            why: why.filter(|_| written < 10).cloned(),
+        });
+    }
 }
 
 /// One check per capability group: exposed when the service could hold one of the group's
@@ -575,7 +664,23 @@ fn namespaces(retained: Option<u64>) -> String {
 /// capability names, `~` before a deny list, 2147483646 for "kill" as SystemCallErrorNumber=).
 pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    use crate::unit::sandbox::{ProtectHome, ProtectSystem, SandboxPath};
     let p = &exec.privileges;
+    let n = &exec.namespace;
+    // As the unit wrote them, with their `-` and `+` prefixes (systemd keeps those too).
+    let paths = |list: &[SandboxPath]| {
+        list.iter()
+            .map(|p| {
+                format!(
+                    "{}{}{}",
+                    if p.optional { "-" } else { "" },
+                    if p.host { "+" } else { "" },
+                    p.path.display()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let kernel = super::privs::kernel_capabilities();
     let caps = |mask: u64| crate::vocab::capability::names(mask).join(" ");
     let filter = &exec.syscall_filter;
@@ -612,9 +717,36 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("DynamicUser", yes(exec.dynamic_user)),
         ("RemoveIPC", yes(exec.remove_ipc)),
         ("SupplementaryGroups", exec.supplementary_groups.join(" ")),
+        ("ReadWritePaths", paths(&n.read_write)),
+        ("ReadOnlyPaths", paths(&n.read_only)),
+        ("InaccessiblePaths", paths(&n.inaccessible)),
+        ("PrivateTmp", yes(n.private_tmp)),
+        ("PrivateDevices", yes(n.private_devices)),
         ("ProtectClock", yes(exec.protect_clock)),
+        ("ProtectKernelTunables", yes(n.protect_kernel_tunables)),
         ("ProtectKernelModules", yes(exec.protect_kernel_modules)),
         ("ProtectKernelLogs", yes(exec.protect_kernel_logs)),
+        ("ProtectControlGroups", yes(n.protect_control_groups)),
+        (
+            "ProtectHome",
+            match n.protect_home {
+                ProtectHome::No => "no",
+                ProtectHome::Yes => "yes",
+                ProtectHome::ReadOnly => "read-only",
+                ProtectHome::Tmpfs => "tmpfs",
+            }
+            .to_owned(),
+        ),
+        (
+            "ProtectSystem",
+            match n.protect_system {
+                ProtectSystem::No => "no",
+                ProtectSystem::Yes => "yes",
+                ProtectSystem::Full => "full",
+                ProtectSystem::Strict => "strict",
+            }
+            .to_owned(),
+        ),
         ("NoNewPrivileges", yes(p.no_new_privileges)),
         ("SystemCallFilter", syscalls),
         (
@@ -651,6 +783,11 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("RestrictRealtime", yes(exec.restrict_realtime)),
         ("RestrictSUIDSGID", yes(exec.restrict_suid_sgid)),
         ("RestrictNamespaces", namespaces(exec.restrict_namespaces)),
+        ("ProtectProc", n.protect_proc.word().to_owned()),
+        (
+            "ProcSubset",
+            if n.proc_subset_pid { "pid" } else { "all" }.to_owned(),
+        ),
         ("ProtectHostname", yes(exec.protect_hostname)),
     ]
 }
@@ -666,7 +803,7 @@ mod tests {
             effective: bounding,
             bounding,
             seccomp: true,
-            mount_namespace: true,
+            mount_namespace: Ok(()),
         }
     }
 
@@ -708,6 +845,29 @@ mod tests {
         assert!(a.here() < a.written());
         // A protection this container adds is not one the unit lacks here.
         assert_eq!(a.not_in_force().count(), 0);
+    }
+
+    #[test]
+    fn without_a_mount_namespace_its_protections_are_not_in_force_and_say_why() {
+        let mut exec = ExecContext::default();
+        exec.namespace.private_tmp = true;
+        exec.namespace.protect_system = crate::unit::sandbox::ProtectSystem::Full;
+        let mut f = facts(0, u64::MAX);
+        let here = assess(&exec, &f);
+        assert_eq!(here.not_in_force().count(), 0);
+        f.mount_namespace = Err("a mount namespace needs CAP_SYS_ADMIN".into());
+        let a = assess(&exec, &f);
+        let missing: Vec<(&str, u8, u8)> = a
+            .not_in_force()
+            .map(|c| (c.name.as_str(), c.written, c.here))
+            .collect();
+        assert_eq!(missing, [("PrivateTmp=", 0, 10), ("ProtectSystem=", 3, 10)]);
+        assert!(a.here() > here.here());
+        let why = a.not_in_force().next().and_then(|c| c.why.clone());
+        assert_eq!(
+            why.as_deref(),
+            Some("a mount namespace needs CAP_SYS_ADMIN")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ const CONFINED: &str = "[Service]\nType=oneshot\nRemainAfterExit=yes\nUser=nobod
     NoNewPrivileges=yes\nCapabilityBoundingSet=\nSystemCallFilter=@system-service\n\
     SystemCallArchitectures=native\nMemoryDenyWriteExecute=yes\nRestrictRealtime=yes\n\
     RestrictAddressFamilies=AF_INET AF_UNIX\nRestrictNamespaces=yes\nLockPersonality=yes\n\
+    PrivateTmp=yes\nProtectSystem=strict\nReadWritePaths=-/var/lib/bosun-it-missing\n\
     ExecStart=/bin/true\n";
 const BARE: &str = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n";
 
@@ -131,6 +132,13 @@ fn verify_show_and_status_tell_the_same_sandbox() {
     assert_eq!(show("confined.service", "RestrictNamespaces"), "yes");
     assert_eq!(show("bare.service", "RestrictNamespaces"), "no");
     assert_eq!(show("confined.service", "LockPersonality"), "yes");
+    assert_eq!(show("confined.service", "ProtectSystem"), "strict");
+    assert_eq!(show("bare.service", "ProtectSystem"), "no");
+    assert_eq!(show("confined.service", "PrivateTmp"), "yes");
+    assert_eq!(
+        show("confined.service", "ReadWritePaths"),
+        "-/var/lib/bosun-it-missing"
+    );
 
     // initctl status UNIT: systemctl's block, then the figure verify printed.
     let (status, code) = bosun_in(pid1.pid(), &f.root, &["ctl", "status", "confined.service"]);

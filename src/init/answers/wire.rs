@@ -14,7 +14,7 @@ use crate::vocab::termination::Termination;
 pub(super) fn unit_infos(engine: &Engine, names: &[String], sandbox: bool) -> Vec<UnitInfo> {
     let mut infos: Vec<UnitInfo> = engine.snapshots(names).into_iter().map(unit_info).collect();
     if sandbox {
-        let facts = crate::service::security::facts();
+        let facts = crate::service::security::facts(engine.root());
         for info in &mut infos {
             info.sandbox = engine.exec_context(&info.name).map(|exec| Sandbox {
                 properties: crate::service::security::properties(exec)

@@ -259,6 +259,11 @@ impl Engine {
 
     /// The units as systemctl shows them (those never loaded left out), their processes
     /// found in one reading of /proc.
+    /// The root bosun runs the units on (`/`, or BOSUN_ROOT).
+    pub fn root(&self) -> &std::path::Path {
+        &self.settings.root
+    }
+
     /// The execution context of a loaded service or socket (what its sandbox is made of).
     pub fn exec_context(&self, unit: &str) -> Option<&crate::unit::model::ExecContext> {
         match self.units.get(&self.canonical(unit))? {

@@ -300,7 +300,12 @@ impl Engine {
         {
             env.push(cred);
         }
-        if run.section.exec.namespace.private_tmp && run.private_tmp.is_none() {
+        // Only where a namespace can be made: elsewhere PrivateTmp= is reported at boot as not
+        // in force and the service uses /tmp itself.
+        if run.section.exec.namespace.private_tmp
+            && run.private_tmp.is_none()
+            && crate::service::namespace::probe(&root).is_ok()
+        {
             let made = PrivateTmp::make(unit, &root);
             run.private_tmp = Some(made.map_err(|e| (format!("PrivateTmp=: {e}"), 226))?);
         }

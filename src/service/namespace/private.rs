@@ -30,7 +30,13 @@ impl PrivateTmp {
         let random: String = crate::vocab::id::random_id().chars().take(6).collect();
         let name = format!("systemd-private-{boot}-{unit}-{random}");
         let make = |base: &str| -> io::Result<PathBuf> {
-            let top = root.join(base).join(&name);
+            // An image without /tmp or /var/tmp gets them as tmpfiles.d would make them.
+            let base = root.join(base);
+            if !base.exists() {
+                fs::DirBuilder::new().recursive(true).create(&base)?;
+                fs::set_permissions(&base, fs::Permissions::from_mode(0o1777))?;
+            }
+            let top = base.join(&name);
             fs::DirBuilder::new().mode(0o700).create(&top)?;
             let tmp = top.join("tmp");
             fs::DirBuilder::new().create(&tmp)?;
