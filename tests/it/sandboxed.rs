@@ -86,3 +86,105 @@ fn packaged_daemons_run_confined_by_their_own_units_in_podman() {
     let (redis_here, nginx_here) = (exposure("redis-server.service"), exposure("nginx.service"));
     assert!(redis_here < nginx_here, "{redis_here} against {nginx_here}");
 }
+
+/// Where the runtime grants CAP_SYS_ADMIN, redis-server's mount sandbox is in force too:
+/// `ProtectSystem=strict` makes its view of the tree read-only, the data volume included,
+/// while `ReadWritePaths=/var/lib/redis` — a symlink into the volume, made by `bosun image
+/// prepare` — keeps the volume's directory behind it writable: redis saves there. With
+/// podman's default capabilities (the other test) the same unit starts without its mount
+/// sandbox, and bosun's boot report names what is not in force and what to grant.
+#[test]
+fn with_cap_sys_admin_protect_system_strict_keeps_the_volume_behind_the_symlink_writable() {
+    let Some(p) = podman() else { return };
+    let image = image(p, "appliance");
+    let data = crate::harness::Scratch::new("sandboxed-data");
+    let volume = format!("{}:/data", data.path().display());
+    let c = Container::run(
+        p,
+        "sandboxed-admin",
+        &["--cap-add", "SYS_ADMIN", "-v", &volume, &image],
+    );
+    c.ready();
+    let logs = c.logs();
+    assert!(
+        !logs.contains("redis-server.service: not in force"),
+        "{logs}"
+    );
+    let pid = stdout(&c.exec(&[
+        "systemctl",
+        "show",
+        "-p",
+        "MainPID",
+        "--value",
+        "redis-server",
+    ]));
+    let mounts = stdout(&c.exec(&["cat", &format!("/proc/{}/mountinfo", pid.trim())]));
+    let options = |point: &str| {
+        mounts
+            .lines()
+            .find(|l| l.split_whitespace().nth(4) == Some(point))
+            .and_then(|l| l.split_whitespace().nth(5))
+            .unwrap_or_else(|| panic!("{point} not mounted in redis's view:\n{mounts}"))
+            .to_owned()
+    };
+    assert!(options("/").split(',').any(|o| o == "ro"), "{mounts}");
+    assert!(options("/data").split(',').any(|o| o == "ro"), "{mounts}");
+    assert!(
+        options("/data/var/lib/redis").split(',').any(|o| o == "rw"),
+        "{mounts}"
+    );
+    // nginx, whose unit asks for nothing, sees the volume writable (the control).
+    let nginx = stdout(&c.exec(&["systemctl", "show", "-p", "MainPID", "--value", "nginx"]));
+    let nginx_mounts = stdout(&c.exec(&["cat", &format!("/proc/{}/mountinfo", nginx.trim())]));
+    let data_line = nginx_mounts
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/data"))
+        .unwrap_or_else(|| panic!("{nginx_mounts}"));
+    assert!(
+        data_line
+            .split_whitespace()
+            .nth(5)
+            .unwrap()
+            .starts_with("rw"),
+        "{data_line}"
+    );
+    // redis writes its dump through the symlink, into the volume.
+    let save = c.exec(&["redis-cli", "save"]);
+    assert_eq!(stdout(&save).trim(), "OK", "{}", c.logs());
+    assert!(data.join("var/lib/redis/dump.rdb").is_file());
+    let ping = c.exec(&["redis-cli", "ping"]);
+    assert_eq!(stdout(&ping).trim(), "PONG");
+}
+
+/// With podman's default capabilities the mount sandbox cannot be made: redis starts without
+/// it, answers, and the boot report says once which protections are not in force and what
+/// podman would have to grant.
+#[test]
+fn without_cap_sys_admin_the_mount_sandbox_is_reported_not_in_force() {
+    let Some(p) = podman() else { return };
+    let image = image(p, "appliance");
+    let c = Container::run(p, "sandboxed-plain", &[&image]);
+    c.ready();
+    let logs = c.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("redis-server.service: not in force in this container:"))
+        .unwrap_or_else(|| panic!("no report for redis-server:\n{logs}"));
+    for name in [
+        "PrivateTmp",
+        "ProtectSystem",
+        "ReadWritePaths",
+        "--cap-add SYS_ADMIN",
+    ] {
+        assert!(line.contains(name), "{name} not in {line}");
+    }
+    assert_eq!(
+        logs.matches("redis-server.service: not in force").count(),
+        1,
+        "{logs}"
+    );
+    let ping = c.exec(&["redis-cli", "ping"]);
+    assert_eq!(stdout(&ping).trim(), "PONG");
+    let status = stdout(&c.exec(&["initctl", "status", "redis-server"]));
+    assert!(status.contains("not in force: ProtectSystem="), "{status}");
+}
