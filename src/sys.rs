@@ -59,6 +59,18 @@ pub struct ChildSetup {
     /// The mount namespace (PrivateTmp=, ...), made after the umask and before the capability
     /// and uid steps, where systemd 252 runs setup_namespace().
     pub namespace: Option<ChildStep>,
+    /// PrivateUsers=: a user namespace entered after the mount namespace and the group change
+    /// (so the supplementary groups are set while they still mean something), before the
+    /// capability steps and the uid change, as systemd 252 does for a privileged manager.
+    pub user_namespace: Option<UserMaps>,
+}
+
+/// The uid_map and gid_map lines of a user namespace (`0 0 1\nUID UID 1\n`), written by a
+/// helper left in the parent namespace, as only it may map more than one id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserMaps {
+    pub uid_map: Vec<u8>,
+    pub gid_map: Vec<u8>,
 }
 
 /// A step a higher layer prepared in the parent (the mount namespace: service::namespace);
@@ -490,25 +502,37 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
         if let Some(step) = &setup.namespace {
             (step.0)()?;
         }
+        // SAFETY: `groups` is a live Vec owned by the closure; its pointer and length are
+        // valid for the call. setgroups/setgid are async-signal-safe system calls (the raw
+        // syscalls, not the C library's broadcasting wrappers: the child has one thread).
+        let set_groups = |creds: &Credentials| unsafe {
+            if libc::syscall(
+                libc::SYS_setgroups,
+                creds.groups.len(),
+                creds.groups.as_ptr(),
+            ) < 0
+                || libc::syscall(libc::SYS_setgid, libc::c_long::from(creds.gid)) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        if let Some(maps) = &setup.user_namespace {
+            if let Some(creds) = &setup.credentials {
+                set_groups(creds)?;
+            }
+            enter_user_namespace(maps).map_err(|e| step_failed(EXIT_USER, e))?;
+        }
         if let Some(privileges) = &setup.privileges {
             privileges.before_uid_change()?;
         }
         if let Some(creds) = &setup.credentials {
-            // SAFETY: `groups` is a live Vec owned by the closure; its pointer and length are
-            // valid for the call. setgroups/setgid/setuid are async-signal-safe system calls
-            // (the raw syscalls, not the C library's broadcasting wrappers: the child has a
-            // single thread).
-            unsafe {
-                if libc::syscall(
-                    libc::SYS_setgroups,
-                    creds.groups.len(),
-                    creds.groups.as_ptr(),
-                ) < 0
-                    || libc::syscall(libc::SYS_setgid, libc::c_long::from(creds.gid)) < 0
-                    || libc::syscall(libc::SYS_setuid, libc::c_long::from(creds.uid)) < 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
+            if setup.user_namespace.is_none() {
+                set_groups(creds)?;
+            }
+            // SAFETY: setuid takes an integer; the raw syscall, as above.
+            if unsafe { libc::syscall(libc::SYS_setuid, libc::c_long::from(creds.uid)) } < 0 {
+                return Err(io::Error::last_os_error());
             }
             if let Some(privileges) = &setup.privileges {
                 privileges.raise_ambient()?;
@@ -573,6 +597,110 @@ pub fn own_personality() -> u32 {
     // SAFETY: personality(0xffffffff) only reads the current value; a plain system call.
     let current = unsafe { libc::personality(0xffff_ffff) };
     u32::from(current >= 0 && current & 0xff == PER_LINUX32) * 0x0008
+}
+
+/// Enter a new user namespace with `maps` (PrivateUsers=). A helper forked first stays in
+/// the parent namespace: once told the unshare is done, it writes the caller's uid_map and
+/// gid_map (only a process with CAP_SETUID/CAP_SETGID there may map more than its own id) and
+/// exits with 0 or the errno. Async-signal-safe: pipe2, fork, read, write, open, close,
+/// waitpid, _exit, on data prepared before fork; the paths are built on the stack.
+fn enter_user_namespace(maps: &UserMaps) -> io::Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a live array of two ints for pipe2 to fill.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let [read_end, write_end] = fds;
+    // SAFETY: the caller is the single-threaded child between fork and exec; the helper only
+    // makes async-signal-safe calls and leaves with _exit.
+    let helper = unsafe { libc::fork() };
+    if helper < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if helper == 0 {
+        // SAFETY: plain system calls on descriptors and stack buffers of this frame.
+        unsafe {
+            libc::close(write_end);
+            let mut byte = 0u8;
+            let ok = libc::read(read_end, (&raw mut byte).cast(), 1) == 1 && byte == 1;
+            if !ok {
+                libc::_exit(0);
+            }
+            let target = libc::getppid();
+            for (name, data) in [
+                (&b"uid_map"[..], &maps.uid_map),
+                (b"gid_map", &maps.gid_map),
+            ] {
+                let mut path = [0u8; 48];
+                let len = proc_path(&mut path, target, name);
+                let fd = libc::open(
+                    path[..len].as_ptr().cast(),
+                    libc::O_WRONLY | libc::O_CLOEXEC,
+                );
+                if fd < 0 || libc::write(fd, data.as_ptr().cast(), data.len()) < 0 {
+                    libc::_exit(*libc::__errno_location() & 0xff);
+                }
+                libc::close(fd);
+            }
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: plain system calls on our own descriptors and a live status int.
+    unsafe {
+        libc::close(read_end);
+        let entered = libc::unshare(libc::CLONE_NEWUSER) == 0;
+        let err = io::Error::last_os_error();
+        let byte = u8::from(entered);
+        libc::write(write_end, (&raw const byte).cast(), 1);
+        libc::close(write_end);
+        let mut status = 0;
+        while libc::waitpid(helper, &raw mut status, 0) < 0 {
+            if *libc::__errno_location() != libc::EINTR {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if !entered {
+            return Err(err);
+        }
+        match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
+            Some(0) => Ok(()),
+            Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+            None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+        }
+    }
+}
+
+/// `/proc/PID/NAME` and a NUL into `buf`; its length with the NUL. No allocation.
+fn proc_path(buf: &mut [u8; 48], pid: libc::pid_t, name: &[u8]) -> usize {
+    let mut len = 0;
+    for &b in b"/proc/" {
+        buf[len] = b;
+        len += 1;
+    }
+    let mut digits = [0u8; 12];
+    let mut n = u32::try_from(pid).unwrap_or(0);
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    while count > 0 {
+        count -= 1;
+        buf[len] = digits[count];
+        len += 1;
+    }
+    buf[len] = b'/';
+    len += 1;
+    for &b in name.iter().take(buf.len() - len - 1) {
+        buf[len] = b;
+        len += 1;
+    }
+    buf[len] = 0;
+    len + 1
 }
 
 /// Run `f` in a forked child and wait for it: its exit code (128 + N when killed by N). For

@@ -321,10 +321,22 @@ impl Engine {
             UnitKind::Socket(section) => Some(&section.exec),
             _ => None,
         };
-        if let Some(line) =
-            exec.and_then(|e| crate::service::namespace::not_in_force(e, &self.settings.root))
-        {
-            let text = format!("{name}: not in force in this container: {line}");
+        let missing: Vec<String> = exec
+            .map(|e| {
+                [
+                    crate::service::namespace::not_in_force(e, &self.settings.root),
+                    crate::service::userns::not_in_force(e),
+                ]
+            })
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        if !missing.is_empty() {
+            let text = format!(
+                "{name}: not in force in this container: {}",
+                missing.join("; ")
+            );
             if self.said.insert(text.clone()) {
                 self.notes.push(Note::Info(text));
             }

@@ -22,3 +22,4 @@ pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod status;
+pub mod userns;

@@ -32,6 +32,8 @@ pub struct Facts {
     /// Whether a mount namespace can be made for a service: Ok, or why not (with what the
     /// runtime would have to grant).
     pub mount_namespace: Result<(), String>,
+    /// Whether a user namespace can be made for a service (PrivateUsers=).
+    pub user_namespace: Result<(), String>,
 }
 
 impl Facts {
@@ -62,6 +64,7 @@ impl Facts {
             } else {
                 Err("a mount namespace needs CAP_SYS_ADMIN".to_owned())
             },
+            user_namespace: super::userns::probe().clone(),
         }
     }
 }
@@ -72,6 +75,7 @@ pub fn facts(root: &std::path::Path) -> &'static Facts {
     static FACTS: std::sync::OnceLock<Facts> = std::sync::OnceLock::new();
     FACTS.get_or_init(|| Facts {
         mount_namespace: super::namespace::probe(root).clone(),
+        user_namespace: super::userns::probe().clone(),
         ..Facts::of_this_process()
     })
 }
@@ -544,6 +548,16 @@ fn namespace_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) 
             why: why.filter(|_| written < 10).cloned(),
         });
     }
+    let written = exposure(!exec.private_users);
+    let why = facts.user_namespace.as_ref().err();
+    checks.push(Check {
+        name: "PrivateUsers=".into(),
+        description: "sees the container's users and groups as they are".into(),
+        weight: 2,
+        written,
+        here: if why.is_some() { 10 } else { written },
+        why: why.filter(|_| written < 10).cloned(),
+    });
 }
 
 /// One check per capability group: exposed when the service could hold one of the group's
@@ -727,6 +741,7 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("ProtectKernelModules", yes(exec.protect_kernel_modules)),
         ("ProtectKernelLogs", yes(exec.protect_kernel_logs)),
         ("ProtectControlGroups", yes(n.protect_control_groups)),
+        ("PrivateUsers", yes(exec.private_users)),
         (
             "ProtectHome",
             match n.protect_home {
@@ -804,6 +819,7 @@ mod tests {
             bounding,
             seccomp: true,
             mount_namespace: Ok(()),
+            user_namespace: Ok(()),
         }
     }
 

@@ -438,7 +438,12 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     // What each mount step is about, to name the one that fails in the child.
     let mounts = namespace.as_ref().map(super::namespace::Plan::labels);
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
+    let user_namespace = match command.flags.full_privileges {
+        true => None,
+        false => super::userns::plan(exec, identity.map(|id| (id.uid, id.gid))),
+    };
     let setup = ChildSetup {
+        user_namespace,
         keeper: None,
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,

@@ -259,6 +259,7 @@ impl Applier<'_> {
             "ProtectKernelLogs" => e.protect_kernel_logs = !v.is_empty() && bool_of(v)?,
             "ProtectClock" => e.protect_clock = !v.is_empty() && bool_of(v)?,
             "ProtectHostname" => e.protect_hostname = !v.is_empty() && bool_of(v)?,
+            "PrivateUsers" => e.private_users = !v.is_empty() && bool_of(v)?,
             "RestrictAddressFamilies" => {
                 for warning in e.address_families.add_line(v) {
                     self.report(DiagnosticKind::ValueWarning, warning);

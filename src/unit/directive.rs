@@ -405,7 +405,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("PrivateMounts", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("PrivateNetwork", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
     d("PrivateTmp", SERVICE | SOCKET | MOUNT | SWAP, Supported),
-    d("PrivateUsers", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("PrivateUsers", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("ProcSubset", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("PropagateReloadFrom", UNIT, NotYetSupported),
     d("PropagateReloadTo", UNIT, NotYetSupported),

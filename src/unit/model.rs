@@ -449,6 +449,8 @@ pub struct ExecContext {
     pub protect_clock: bool,
     /// ProtectHostname=: a new UTS namespace, and sethostname(2)/setdomainname(2) refused.
     pub protect_hostname: bool,
+    /// PrivateUsers=: a user namespace mapping root and the unit's own user and group only.
+    pub private_users: bool,
     /// RestrictAddressFamilies=, merged: socket(2) of a family not allowed fails with
     /// EAFNOSUPPORT.
     pub address_families: super::restrict::AddressFamilies,

@@ -48,6 +48,7 @@ mod systemctl;
 mod sysv;
 mod timers;
 mod units;
+mod userns;
 mod verbs;
 mod volume;
 mod webdav;
