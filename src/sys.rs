@@ -499,6 +499,10 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             // SAFETY: umask cannot fail and takes an integer.
             unsafe { libc::umask(mask as libc::mode_t) };
         }
+        let userns = match &setup.user_namespace {
+            Some(maps) => Some(UserNsHelper::spawn(maps).map_err(|e| step_failed(EXIT_USER, e))?),
+            None => None,
+        };
         if let Some(step) = &setup.namespace {
             (step.0)()?;
         }
@@ -517,11 +521,11 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             }
             Ok(())
         };
-        if let Some(maps) = &setup.user_namespace {
+        if let Some(helper) = &userns {
             if let Some(creds) = &setup.credentials {
                 set_groups(creds)?;
             }
-            enter_user_namespace(maps).map_err(|e| step_failed(EXIT_USER, e))?;
+            helper.enter().map_err(|e| step_failed(EXIT_USER, e))?;
         }
         if let Some(privileges) = &setup.privileges {
             privileges.before_uid_change()?;
@@ -599,79 +603,96 @@ pub fn own_personality() -> u32 {
     u32::from(current >= 0 && current & 0xff == PER_LINUX32) * 0x0008
 }
 
-/// Enter a new user namespace with `maps` (PrivateUsers=). A helper forked first stays in
-/// the parent namespace: once told the unshare is done, it writes the caller's uid_map and
-/// gid_map (only a process with CAP_SETUID/CAP_SETGID there may map more than its own id) and
-/// exits with 0 or the errno. Async-signal-safe: pipe2, fork, read, write, open, close,
-/// waitpid, _exit, on data prepared before fork; the paths are built on the stack.
-fn enter_user_namespace(maps: &UserMaps) -> io::Result<()> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a live array of two ints for pipe2 to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let [read_end, write_end] = fds;
-    // SAFETY: the caller is the single-threaded child between fork and exec; the helper only
-    // makes async-signal-safe calls and leaves with _exit.
-    let helper = unsafe { libc::fork() };
-    if helper < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if helper == 0 {
-        // SAFETY: plain system calls on descriptors and stack buffers of this frame.
-        unsafe {
-            libc::close(write_end);
-            let mut byte = 0u8;
-            let ok = libc::read(read_end, (&raw mut byte).cast(), 1) == 1 && byte == 1;
-            if !ok {
+/// The helper of a user namespace to be entered (PrivateUsers=), forked before the mount
+/// namespace so that it stays in the container's mount namespace: there /proc is the
+/// container's, without the `hidepid=` a ProtectProc= procfs may have (which would hide the
+/// service from a helper lacking CAP_SYS_PTRACE). Once told the unshare is done, it writes
+/// the caller's uid_map and gid_map (only a process with CAP_SETUID/CAP_SETGID in the parent
+/// namespace may map more than its own id) and exits with 0 or the errno; told nothing (the
+/// child failed first and exited), it exits. Async-signal-safe: pipe2, fork, read, write,
+/// open, close, waitpid, _exit, on data prepared before fork; paths built on the stack.
+struct UserNsHelper {
+    pid: libc::pid_t,
+    tell: libc::c_int,
+}
+
+impl UserNsHelper {
+    fn spawn(maps: &UserMaps) -> io::Result<UserNsHelper> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a live array of two ints for pipe2 to fill.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let [read_end, write_end] = fds;
+        // SAFETY: the caller is the single-threaded child between fork and exec; the helper
+        // only makes async-signal-safe calls and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: plain system calls on descriptors and stack buffers of this frame.
+            unsafe {
+                libc::close(write_end);
+                let mut byte = 0u8;
+                let told = libc::read(read_end, (&raw mut byte).cast(), 1) == 1 && byte == 1;
+                if !told {
+                    libc::_exit(0);
+                }
+                let target = libc::getppid();
+                for (name, data) in [
+                    (&b"uid_map"[..], &maps.uid_map),
+                    (b"gid_map", &maps.gid_map),
+                ] {
+                    let mut path = [0u8; 48];
+                    proc_path(&mut path, target, name);
+                    let fd = libc::open(path.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, data.as_ptr().cast(), data.len()) < 0 {
+                        libc::_exit(*libc::__errno_location() & 0xff);
+                    }
+                    libc::close(fd);
+                }
                 libc::_exit(0);
             }
-            let target = libc::getppid();
-            for (name, data) in [
-                (&b"uid_map"[..], &maps.uid_map),
-                (b"gid_map", &maps.gid_map),
-            ] {
-                let mut path = [0u8; 48];
-                let len = proc_path(&mut path, target, name);
-                let fd = libc::open(
-                    path[..len].as_ptr().cast(),
-                    libc::O_WRONLY | libc::O_CLOEXEC,
-                );
-                if fd < 0 || libc::write(fd, data.as_ptr().cast(), data.len()) < 0 {
-                    libc::_exit(*libc::__errno_location() & 0xff);
-                }
-                libc::close(fd);
-            }
-            libc::_exit(0);
         }
+        // SAFETY: closing our copy of the helper's end.
+        unsafe { libc::close(read_end) };
+        Ok(UserNsHelper {
+            pid,
+            tell: write_end,
+        })
     }
-    // SAFETY: plain system calls on our own descriptors and a live status int.
-    unsafe {
-        libc::close(read_end);
-        let entered = libc::unshare(libc::CLONE_NEWUSER) == 0;
-        let err = io::Error::last_os_error();
-        let byte = u8::from(entered);
-        libc::write(write_end, (&raw const byte).cast(), 1);
-        libc::close(write_end);
-        let mut status = 0;
-        while libc::waitpid(helper, &raw mut status, 0) < 0 {
-            if *libc::__errno_location() != libc::EINTR {
-                return Err(io::Error::last_os_error());
+
+    /// Unshare the user namespace, have the helper write the maps, and wait for it.
+    fn enter(&self) -> io::Result<()> {
+        // SAFETY: plain system calls on our own descriptor and a live status int.
+        unsafe {
+            let entered = libc::unshare(libc::CLONE_NEWUSER) == 0;
+            let err = io::Error::last_os_error();
+            let byte = u8::from(entered);
+            libc::write(self.tell, (&raw const byte).cast(), 1);
+            libc::close(self.tell);
+            let mut status = 0;
+            while libc::waitpid(self.pid, &raw mut status, 0) < 0 {
+                if *libc::__errno_location() != libc::EINTR {
+                    return Err(io::Error::last_os_error());
+                }
             }
-        }
-        if !entered {
-            return Err(err);
-        }
-        match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
-            Some(0) => Ok(()),
-            Some(errno) => Err(io::Error::from_raw_os_error(errno)),
-            None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+            if !entered {
+                return Err(err);
+            }
+            match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
+                Some(0) => Ok(()),
+                Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+                None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+            }
         }
     }
 }
 
-/// `/proc/PID/NAME` and a NUL into `buf`; its length with the NUL. No allocation.
-fn proc_path(buf: &mut [u8; 48], pid: libc::pid_t, name: &[u8]) -> usize {
+/// `/proc/PID/NAME` and a NUL into `buf` (48 bytes hold any pid and either map's name). No
+/// allocation.
+fn proc_path(buf: &mut [u8; 48], pid: libc::pid_t, name: &[u8]) {
     let mut len = 0;
     for &b in b"/proc/" {
         buf[len] = b;
@@ -700,7 +721,6 @@ fn proc_path(buf: &mut [u8; 48], pid: libc::pid_t, name: &[u8]) -> usize {
         len += 1;
     }
     buf[len] = 0;
-    len + 1
 }
 
 /// Run `f` in a forked child and wait for it: its exit code (128 + N when killed by N). For

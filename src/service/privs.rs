@@ -95,24 +95,33 @@ pub fn no_new_privileges(exec: &ExecContext, new_uid: Option<u32>, effective: u6
 }
 
 /// The privilege steps of a child of `exec` that changes to `new_uid` (None: no uid change,
-/// as with no User= or the `!` prefix). None when the child takes none (nothing asked, and
-/// nothing to undo).
-pub fn plan(exec: &ExecContext, new_uid: Option<u32>) -> Option<Privileges> {
+/// as with no User= or the `!` prefix), entering a user namespace first when `userns`
+/// (PrivateUsers=). None when the child takes none (nothing asked, and nothing to undo).
+pub fn plan(exec: &ExecContext, new_uid: Option<u32>, userns: bool) -> Option<Privileges> {
     let p = &exec.privileges;
     // Nothing asked: nothing to read or do (no cost for the common unit).
     let implied_drop = implied_bounding_drop(exec);
     if *p == crate::unit::model::Privileges::default()
         && !implies_no_new_privileges(exec)
         && implied_drop == 0
+        && !userns
     {
         return None;
     }
     let known = kernel_capabilities();
-    let [bounding, inheritable, effective] = own_sets(&["CapBnd", "CapInh", "CapEff"]);
+    let [own_bounding, own_inheritable, effective] = own_sets(&["CapBnd", "CapInh", "CapEff"]);
+    // A new user namespace starts with every capability in its bounding set and none
+    // inheritable: what the container withholds is taken out again there, so the service
+    // never holds more than the container grants, even inside its namespace.
+    let (bounding, inheritable, container_drop) = match userns {
+        true => (known, 0, known & !own_bounding),
+        false => (own_bounding, own_inheritable, 0),
+    };
     // Capabilities the kernel does not know are ignored; those not in bosun's bounding set
     // are already gone (252 tolerates a failed drop of one it does not hold).
-    let bounding_drop =
-        p.bounding_set.map_or(0, |keep| bounding & known & !keep) | (bounding & implied_drop);
+    let bounding_drop = p.bounding_set.map_or(0, |keep| bounding & known & !keep)
+        | (bounding & implied_drop)
+        | container_drop;
     // An ambient capability outside the bounding set left after the cut is left out (with
     // a debug message only), as systemd does since v246 (capability_ambient_set_apply():
     // systemd pull request 15959): a container without CAP_IPC_LOCK still starts mariadb's
@@ -138,7 +147,7 @@ mod tests {
 
     #[test]
     fn nothing_asked_nothing_done() {
-        assert_eq!(plan(&ExecContext::default(), Some(65534)), None);
+        assert_eq!(plan(&ExecContext::default(), Some(65534), false), None);
     }
 
     #[test]
@@ -159,11 +168,11 @@ mod tests {
     fn ambient_for_a_user_keeps_caps() {
         let mut exec = ExecContext::default();
         exec.privileges.ambient = Some(bit(capability::CAP_NET_BIND_SERVICE));
-        let steps = plan(&exec, Some(65534)).unwrap_or_default();
+        let steps = plan(&exec, Some(65534), false).unwrap_or_default();
         assert_eq!(steps.ambient, bit(capability::CAP_NET_BIND_SERVICE));
         assert!(steps.keep_caps);
         assert_eq!(steps.secure_bits, 1 << 4);
-        let root = plan(&exec, None).unwrap_or_default();
+        let root = plan(&exec, None, false).unwrap_or_default();
         assert!(!root.keep_caps);
         assert_eq!(root.secure_bits, 0);
     }
@@ -176,7 +185,7 @@ mod tests {
             protect_kernel_logs: true,
             ..ExecContext::default()
         };
-        let steps = plan(&exec, None).unwrap_or_default();
+        let steps = plan(&exec, None, false).unwrap_or_default();
         let wanted = bit(capability::CAP_SYS_TIME)
             | bit(capability::CAP_WAKE_ALARM)
             | bit(capability::CAP_SYS_MODULE)
@@ -204,7 +213,7 @@ mod tests {
     fn bounding_set_drops_only_what_is_held_and_known() {
         let mut exec = ExecContext::default();
         exec.privileges.bounding_set = Some(bit(0));
-        let steps = plan(&exec, None).unwrap_or_default();
+        let steps = plan(&exec, None, false).unwrap_or_default();
         let held = own_capabilities("CapBnd") & kernel_capabilities();
         assert_eq!(steps.bounding_drop, held & !bit(0));
         assert_eq!(steps.bounding_drop & !kernel_capabilities(), 0);

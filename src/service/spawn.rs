@@ -427,8 +427,12 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
 
     let identity = if privileged { None } else { launch.identity };
     // `+` lifts every sandboxing step; `!` only the uid change.
+    let user_namespace = match command.flags.full_privileges {
+        true => None,
+        false => super::userns::plan(exec, identity.map(|id| (id.uid, id.gid))),
+    };
     let privileges = (!command.flags.full_privileges)
-        .then(|| super::privs::plan(exec, identity.map(|id| id.uid)))
+        .then(|| super::privs::plan(exec, identity.map(|id| id.uid), user_namespace.is_some()))
         .flatten();
     let caps = super::privs::own_capabilities("CapEff");
     let namespace = match command.flags.full_privileges {
@@ -438,10 +442,6 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     // What each mount step is about, to name the one that fails in the child.
     let mounts = namespace.as_ref().map(super::namespace::Plan::labels);
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
-    let user_namespace = match command.flags.full_privileges {
-        true => None,
-        false => super::userns::plan(exec, identity.map(|id| (id.uid, id.gid))),
-    };
     let setup = ChildSetup {
         user_namespace,
         keeper: None,

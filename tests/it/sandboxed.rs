@@ -66,6 +66,19 @@ fn packaged_daemons_run_confined_by_their_own_units_in_podman() {
         "{memcached:?}"
     );
     assert_ne!(mask(&nginx, "CapBnd"), mask(&memcached, "CapBnd"));
+    // PrivateUsers=: redis's user namespace maps root and redis only, where the runtime
+    // allows user namespaces; elsewhere the boot report names it.
+    let pid = stdout(&c.exec(&[
+        "systemctl",
+        "show",
+        "-p",
+        "MainPID",
+        "--value",
+        "redis-server",
+    ]));
+    let map = stdout(&c.exec(&["cat", &format!("/proc/{}/uid_map", pid.trim())]));
+    let reported = c.logs().contains("PrivateUsers (unshare(CLONE_NEWUSER)");
+    assert!(map.lines().count() == 2 || reported, "{map}\n{}", c.logs());
     // Both still answer.
     let ping = c.exec(&["redis-cli", "ping"]);
     assert_eq!(stdout(&ping).trim(), "PONG");

@@ -17,7 +17,7 @@ fn recorder(f: &Fixture, name: &str, extra: &str, probe: &str) {
     f.unit(
         &format!("{name}.service"),
         &format!(
-            "[Service]\nType=oneshot\nUser=nobody\n{extra}\n\
+            "[Service]\nType=oneshot\n{extra}\nUser=nobody\n\
              ExecStart=/bin/sh -c 'cat /proc/self/uid_map /proc/self/gid_map > @S@/{name}.tmp; \
              stat -c %%U {probe} >> @S@/{name}.tmp; id -u >> @S@/{name}.tmp; \
              mv @S@/{name}.tmp @S@/{name}.maps'\n"
