@@ -122,6 +122,10 @@ enum Step {
 #[derive(Debug, Default)]
 pub struct Plan {
     steps: Vec<(Step, String)>,
+    /// Per step: a path that is not there (ENOENT) is skipped, as systemd skips a `-` entry
+    /// in the child: what lies in a procfs of the service's own, which may not have it
+    /// (ProcSubset=pid has no /proc/sys).
+    optional: Vec<bool>,
 }
 
 /// A failed step as the child reports it: systemd's 226 above bit 16, the step's number + 1
@@ -131,102 +135,122 @@ fn packed(step: usize, errno: nix::errno::Errno) -> io::Error {
     io::Error::from_raw_os_error((EXIT_NAMESPACE << 16) | (step << 8) | (errno as i32 & 0xff))
 }
 
+/// One step, in the child. No allocation.
+fn run(step: &Step) -> nix::Result<()> {
+    use nix::errno::Errno;
+    let none = None::<&CStr>;
+    match step {
+        Step::Unshare(flags) => unshare(*flags),
+        Step::Propagate(target, flags) => mount(
+            none,
+            target.as_c_str(),
+            none,
+            *flags | MsFlags::MS_REC,
+            none,
+        ),
+        Step::Bind {
+            source,
+            target,
+            flags,
+        } => mount(
+            Some(source.as_c_str()),
+            target.as_c_str(),
+            none,
+            *flags,
+            none,
+        ),
+        Step::Remount { target, flags } => {
+            let flags = *flags | MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
+            mount(none, target.as_c_str(), none, flags, none)
+        }
+        Step::Tmpfs {
+            target,
+            flags,
+            data,
+        } => mount(
+            Some(c"tmpfs"),
+            target.as_c_str(),
+            Some(c"tmpfs"),
+            *flags,
+            Some(data.as_c_str()),
+        ),
+        Step::Mkdir(path) => nix::unistd::mkdir(
+            path.as_c_str(),
+            nix::sys::stat::Mode::from_bits_truncate(0o755),
+        ),
+        Step::Touch(path) => {
+            let flags = nix::fcntl::OFlag::O_WRONLY
+                | nix::fcntl::OFlag::O_CREAT
+                | nix::fcntl::OFlag::O_CLOEXEC;
+            let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+            nix::fcntl::open(path.as_c_str(), flags, mode).map(drop)
+        }
+        Step::Symlink { target, path } => {
+            nix::unistd::symlinkat(*target, nix::fcntl::AT_FDCWD, path.as_c_str())
+        }
+        Step::Procfs { target, data } => {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            let proc = |data| mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, data);
+            match proc(Some(data.as_c_str())) {
+                Err(Errno::EINVAL) => proc(None),
+                Err(Errno::EPERM) => Ok(()),
+                other => other,
+            }
+        }
+        Step::EnterRoot {
+            staging,
+            move_onto_root,
+        } => {
+            nix::unistd::chdir(staging.as_c_str())?;
+            if *move_onto_root {
+                mount(Some(c"."), c"/", none, MsFlags::MS_MOVE, none)?;
+            }
+            nix::unistd::chroot(c".")?;
+            nix::unistd::chdir(c"/")
+        }
+    }
+}
+
+impl Step {
+    /// The path it mounts on or creates (None: not one path).
+    fn target(&self) -> Option<&CStr> {
+        match self {
+            Step::Bind { target, .. }
+            | Step::Remount { target, .. }
+            | Step::Tmpfs { target, .. }
+            | Step::Procfs { target, .. }
+            | Step::Mkdir(target)
+            | Step::Touch(target) => Some(target),
+            Step::Symlink { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
 impl Plan {
     fn push(&mut self, step: Step, what: impl Into<String>) {
         self.steps.push((step, what.into()));
+        self.optional.push(false);
+    }
+
+    /// Let every step strictly under `dir` (a staged path) skip a missing path.
+    fn tolerate_missing_under(&mut self, dir: &Path) {
+        let prefix = dir.as_os_str().as_bytes();
+        for ((step, _), optional) in self.steps.iter().zip(self.optional.iter_mut()) {
+            let under = step.target().map(CStr::to_bytes).is_some_and(|t| {
+                t.len() > prefix.len() && t.starts_with(prefix) && t[prefix.len()] == b'/'
+            });
+            *optional |= under;
+        }
     }
 
     /// In the child, between fork and exec: make every mount in order. No allocation.
     pub fn apply(&self) -> io::Result<()> {
-        let none = None::<&CStr>;
-        for (i, (step, _)) in self.steps.iter().enumerate() {
-            let fail = |e| packed(i, e);
-            match step {
-                Step::Unshare(flags) => unshare(*flags).map_err(fail)?,
-                Step::Propagate(target, flags) => {
-                    mount(
-                        none,
-                        target.as_c_str(),
-                        none,
-                        *flags | MsFlags::MS_REC,
-                        none,
-                    )
-                    .map_err(fail)?;
-                }
-                Step::Bind {
-                    source,
-                    target,
-                    flags,
-                } => mount(
-                    Some(source.as_c_str()),
-                    target.as_c_str(),
-                    none,
-                    *flags,
-                    none,
-                )
-                .map_err(fail)?,
-                Step::Remount { target, flags } => {
-                    let flags = *flags | MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
-                    mount(none, target.as_c_str(), none, flags, none).map_err(fail)?;
-                }
-                Step::Tmpfs {
-                    target,
-                    flags,
-                    data,
-                } => mount(
-                    Some(c"tmpfs"),
-                    target.as_c_str(),
-                    Some(c"tmpfs"),
-                    *flags,
-                    Some(data.as_c_str()),
-                )
-                .map_err(fail)?,
-                Step::Mkdir(path) => {
-                    nix::unistd::mkdir(
-                        path.as_c_str(),
-                        nix::sys::stat::Mode::from_bits_truncate(0o755),
-                    )
-                    .map_err(fail)?;
-                }
-                Step::Touch(path) => {
-                    let flags = nix::fcntl::OFlag::O_WRONLY
-                        | nix::fcntl::OFlag::O_CREAT
-                        | nix::fcntl::OFlag::O_CLOEXEC;
-                    let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
-                    drop(nix::fcntl::open(path.as_c_str(), flags, mode).map_err(fail)?);
-                }
-                Step::Symlink { target, path } => {
-                    nix::unistd::symlinkat(*target, nix::fcntl::AT_FDCWD, path.as_c_str())
-                        .map_err(fail)?;
-                }
-                Step::Procfs { target, data } => {
-                    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-                    let proc =
-                        |data| mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, data);
-                    match proc(Some(data.as_c_str())) {
-                        Err(nix::errno::Errno::EINVAL) => proc(None),
-                        other => other,
-                    }
-                    .or_else(|e| {
-                        if e == nix::errno::Errno::EPERM {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })
-                    .map_err(fail)?;
-                }
-                Step::EnterRoot {
-                    staging,
-                    move_onto_root,
-                } => {
-                    nix::unistd::chdir(staging.as_c_str()).map_err(fail)?;
-                    if *move_onto_root {
-                        mount(Some(c"."), c"/", none, MsFlags::MS_MOVE, none).map_err(fail)?;
-                    }
-                    nix::unistd::chroot(c".").map_err(fail)?;
-                    nix::unistd::chdir(c"/").map_err(fail)?;
-                }
+        for (i, ((step, _), optional)) in self.steps.iter().zip(&self.optional).enumerate() {
+            match run(step) {
+                Err(nix::errno::Errno::ENOENT) if *optional => {}
+                Err(e) => return Err(packed(i, e)),
+                Ok(()) => {}
             }
         }
         Ok(())
@@ -675,6 +699,9 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             },
             what,
         );
+    }
+    if let Some(proc) = access.iter().find(|e| e.mode == Mode::Procfs) {
+        plan.tolerate_missing_under(&staged(staging, &proc.path));
     }
     plan.push(
         Step::EnterRoot {

@@ -392,6 +392,21 @@ fn a_new_procfs_keeps_what_the_container_mounted_in_proc() {
         _ => None,
     });
     assert_eq!(proc.as_deref(), Some("hidepid=invisible"));
+    // What is under the new procfs may be missing there (subset=pid): skipped, not failed.
+    let optional: Vec<(String, bool)> = lines(&plan)
+        .into_iter()
+        .zip(plan.optional.iter().copied())
+        .filter(|(_, o)| *o)
+        .collect();
+    assert_eq!(
+        optional.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        [
+            "bind rec /proc/kcore /s/proc/kcore",
+            "bind rec /proc/sys /s/proc/sys",
+            "remount /s/proc/sys ro",
+            "remount /s/proc/sys/fs/binfmt_misc ro",
+        ]
+    );
     assert_eq!(
         lines(&plan)[3..],
         [
