@@ -1,8 +1,14 @@
 //! The mount namespace of a command (systemd.exec(5) "Sandboxing": PrivateTmp=,
 //! ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
-//! BindPaths=, BindReadOnlyPaths=), planned in the parent as systemd 252's setup_namespace()
-//! applies them, and the fixed list of mount calls its child makes ([`Plan::apply`]: nix's
-//! `mount`, `unshare`, `chdir` and `chroot` on prepared `CStr`s, which allocate nothing).
+//! BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem=, ExecPaths=, NoExecPaths=,
+//! PrivateDevices=, ProtectKernelTunables=, ProtectControlGroups=, ProtectProc=, ProcSubset=,
+//! PrivateMounts=, MountFlags=, the mount halves of ProtectKernelModules= and
+//! ProtectKernelLogs=, the UTS namespace of ProtectHostname=), planned in the parent as
+//! systemd 252's setup_namespace() applies them, and the fixed list of calls its child makes
+//! ([`Plan::apply`]: nix's `mount`, `unshare`, `mkdir`, `open`, `symlinkat`, `chdir` and
+//! `chroot` on prepared `CStr`s, which allocate nothing). Submodules: what a unit names
+//! (`entries`), the mounts it starts from (`table`), the private /tmp and /dev (`private`),
+//! the probe and the boot report (`probe`).
 //!
 //! The tree is built in a staging directory (`ROOT/run/bosun/unit-root`), as systemd builds it
 //! in /run/systemd/unit-root: the whole tree is bound there recursively, the unit's mounts are
@@ -16,7 +22,8 @@
 //! Paths are the unit's under bosun's root (`BOSUN_ROOT`, `/` in production), as PIDFile= and
 //! RuntimeDirectory= are; symbolic links are followed inside that root (systemd's chase()), so
 //! `ReadWritePaths=/var/lib/redis`, a link into /data, makes the volume writable. A path
-//! with `+` is the host's. ProtectSystem=strict covers the whole tree (`/`).
+//! with `+` is the host's, as are the kernel's API filesystems (/proc, /sys, /dev).
+//! ProtectSystem=strict covers the whole tree (`/`).
 //!
 //! Whether the container allows a namespace at all is probed once, in a forked child
 //! ([`probe`]); PID 1 never unshares itself. This module must not run unit logic: the
