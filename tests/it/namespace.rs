@@ -381,6 +381,13 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
                 CAP_SYS_ADMIN";
     assert_eq!(err.matches(line).count(), 1, "{err}");
     assert!(
+        err.contains(
+            "bound.service: not in force in this container: BindPaths (its commands fail with \
+             226/NAMESPACE) (unshare(CLONE_NEWNS)"
+        ),
+        "{err}"
+    );
+    assert!(
         err.contains("bound.service: Failed to execute /bin/sh: cannot set up its mount namespace (226/NAMESPACE): BindPaths need a mount namespace"),
         "{err}"
     );

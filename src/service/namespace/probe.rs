@@ -138,6 +138,19 @@ pub fn not_in_force(exec: &ExecContext, root: &Path) -> Option<String> {
         return None;
     }
     let why = probe(root).as_ref().err()?;
-    let names: Vec<&str> = asked.iter().map(|(n, _)| *n).collect();
-    Some(format!("{} ({why})", names.join(", ")))
+    let names = |takes_away: bool| -> Vec<&str> {
+        let named = asked.iter().filter(|(_, t)| *t == takes_away);
+        named.map(|(n, _)| *n).collect()
+    };
+    let (skipped, fatal) = (names(true), names(false));
+    let mut line = skipped.join(", ");
+    if !fatal.is_empty() {
+        // These change what the service sees: its commands fail (226/NAMESPACE) instead.
+        let sep = if line.is_empty() { "" } else { "; " };
+        line = format!(
+            "{line}{sep}{} (its commands fail with 226/NAMESPACE)",
+            fatal.join(", ")
+        );
+    }
+    Some(format!("{line} ({why})"))
 }
