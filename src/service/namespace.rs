@@ -44,8 +44,9 @@ use crate::unit::sandbox::Propagation;
 use entries::{entries, procfs_options};
 pub use private::PrivateTmp;
 use private::private_dev;
+use probe::access_for;
 use probe::asked;
-pub use probe::{not_in_force, probe, protections};
+pub use probe::{Access, not_in_force, probe, protections};
 use table::Table;
 
 /// systemd's exit status for a failed namespace set-up (exit-status.h).
@@ -84,6 +85,12 @@ pub enum NamespaceError {
 #[derive(Debug)]
 enum Step {
     Unshare(CloneFlags),
+    /// A user namespace first, mapping only bosun's own uid and gid (`uid_map`, `gid_map`
+    /// lines), setgroups(2) denied as the kernel asks of an unprivileged writer.
+    UserNamespace {
+        uid_map: CString,
+        gid_map: CString,
+    },
     /// mount(NULL, target, FLAGS|MS_REC): MS_SLAVE first (nothing mounted here reaches the
     /// host), MountFlags= last.
     Propagate(CString, MsFlags),
@@ -148,6 +155,17 @@ fn run(step: &Step) -> nix::Result<()> {
     let none = None::<&CStr>;
     match step {
         Step::Unshare(flags) => unshare(*flags),
+        Step::UserNamespace { uid_map, gid_map } => {
+            let write = |path: &CStr, data: &[u8]| -> nix::Result<()> {
+                let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+                let fd = nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty())?;
+                nix::unistd::write(&fd, data).map(drop)
+            };
+            unshare(CloneFlags::CLONE_NEWUSER)?;
+            write(c"/proc/self/setgroups", b"deny")?;
+            write(c"/proc/self/uid_map", uid_map.as_bytes())?;
+            write(c"/proc/self/gid_map", gid_map.as_bytes())
+        }
         Step::Propagate(target, flags) => mount(
             none,
             target.as_c_str(),
@@ -381,7 +399,17 @@ fn staged(staging: &Path, path: &Path) -> PathBuf {
 
 /// The common start of every plan: a new namespace, nothing propagating back, the whole
 /// tree bound at the staging directory.
-fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
+fn enter(
+    plan: &mut Plan,
+    table: &Table,
+    staging: &Path,
+    uts: bool,
+    maps: Option<(CString, CString)>,
+) {
+    if let Some((uid_map, gid_map)) = maps {
+        let step = Step::UserNamespace { uid_map, gid_map };
+        plan.push(step, "unshare(CLONE_NEWUSER)");
+    }
     let flags = if uts {
         CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS
     } else {
@@ -430,20 +458,23 @@ pub fn plan(
     if asked.is_empty() {
         return Ok(None);
     }
-    if let Err(why) = probe(root) {
-        let changes: Vec<&'static str> = asked
-            .iter()
-            .filter(|(_, takes_away)| !takes_away)
-            .map(|(n, _)| *n)
-            .collect();
-        if changes.is_empty() {
-            return Ok(None);
+    let maps = match access_for(exec, root) {
+        Ok(maps) => maps,
+        Err(why) => {
+            let changes: Vec<&'static str> = asked
+                .iter()
+                .filter(|(_, takes_away)| !takes_away)
+                .map(|(n, _)| *n)
+                .collect();
+            if changes.is_empty() {
+                return Ok(None);
+            }
+            return Err(NamespaceError::Unavailable {
+                directives: changes,
+                why,
+            });
         }
-        return Err(NamespaceError::Unavailable {
-            directives: changes,
-            why: why.clone(),
-        });
-    }
+    };
     let staging = prepare_dirs(root).map_err(|source| NamespaceError::Resolve {
         path: root.join(STAGING),
         source,
@@ -454,6 +485,10 @@ pub fn plan(
         // Nothing to mount (only `-` paths that are not there): at most the UTS namespace.
         let mut plan = Plan::default();
         if exec.protect_hostname {
+            if let Some((uid_map, gid_map)) = maps {
+                let step = Step::UserNamespace { uid_map, gid_map };
+                plan.push(step, "unshare(CLONE_NEWUSER)");
+            }
             plan.push(
                 Step::Unshare(CloneFlags::CLONE_NEWUTS),
                 "unshare(CLONE_NEWUTS)",
@@ -469,6 +504,7 @@ pub fn plan(
             Some(Propagation::Slave) => MsFlags::MS_SLAVE,
             Some(Propagation::Private) => MsFlags::MS_PRIVATE,
         },
+        maps,
     };
     let (table, nodes) = (Table::read(), root.join(INACCESSIBLE));
     Ok(Some(build(&list, &table, &staging, &nodes, &extras)))
@@ -483,6 +519,8 @@ struct Extras {
     uts: bool,
     /// MountFlags= (systemd's default: shared), set on the new root at the end.
     propagation: MsFlags,
+    /// A user namespace first, with these uid_map and gid_map lines ([`Access`]).
+    maps: Option<(CString, CString)>,
 }
 
 impl Default for Extras {
@@ -491,6 +529,7 @@ impl Default for Extras {
             proc_data: CString::default(),
             uts: false,
             propagation: MsFlags::MS_SHARED,
+            maps: None,
         }
     }
 }
@@ -520,7 +559,7 @@ fn own_flags(e: &Entry, table: &Table, node: &Path) -> MsFlags {
 /// propagation.
 fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &Extras) -> Plan {
     let mut plan = Plan::default();
-    enter(&mut plan, table, staging, extras.uts);
+    enter(&mut plan, table, staging, extras.uts, extras.maps.clone());
     let at = |p: &Path| cstring(&staged(staging, p));
     let node = |e: &Entry| nodes.join(if e.recursive { "dir" } else { "reg" });
     let (exec, access): (Vec<&Entry>, Vec<&Entry>) = list
