@@ -1,8 +1,14 @@
 //! The mount namespace of a command (systemd.exec(5) "Sandboxing": PrivateTmp=,
 //! ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
-//! BindPaths=, BindReadOnlyPaths=), planned in the parent as systemd 252's setup_namespace()
-//! applies them, and the fixed list of mount calls its child makes ([`Plan::apply`]: nix's
-//! `mount`, `unshare`, `chdir` and `chroot` on prepared `CStr`s, which allocate nothing).
+//! BindPaths=, BindReadOnlyPaths=, TemporaryFileSystem=, ExecPaths=, NoExecPaths=,
+//! PrivateDevices=, ProtectKernelTunables=, ProtectControlGroups=, ProtectProc=, ProcSubset=,
+//! PrivateMounts=, MountFlags=, the mount halves of ProtectKernelModules= and
+//! ProtectKernelLogs=, the UTS namespace of ProtectHostname=), planned in the parent as
+//! systemd 252's setup_namespace() applies them, and the fixed list of calls its child makes
+//! ([`Plan::apply`]: nix's `mount`, `unshare`, `mkdir`, `open`, `symlinkat`, `chdir` and
+//! `chroot` on prepared `CStr`s, which allocate nothing). Submodules: what a unit names
+//! (`entries`), the mounts it starts from (`table`), the private /tmp and /dev (`private`),
+//! the probe and the boot report (`probe`).
 //!
 //! The tree is built in a staging directory (`ROOT/run/bosun/unit-root`), as systemd builds it
 //! in /run/systemd/unit-root: the whole tree is bound there recursively, the unit's mounts are
@@ -16,7 +22,8 @@
 //! Paths are the unit's under bosun's root (`BOSUN_ROOT`, `/` in production), as PIDFile= and
 //! RuntimeDirectory= are; symbolic links are followed inside that root (systemd's chase()), so
 //! `ReadWritePaths=/var/lib/redis`, a link into /data, makes the volume writable. A path
-//! with `+` is the host's. ProtectSystem=strict covers the whole tree (`/`).
+//! with `+` is the host's, as are the kernel's API filesystems (/proc, /sys, /dev).
+//! ProtectSystem=strict covers the whole tree (`/`).
 //!
 //! Whether the container allows a namespace at all is probed once, in a forked child
 //! ([`probe`]); PID 1 never unshares itself. This module must not run unit logic: the
@@ -37,8 +44,9 @@ use crate::unit::sandbox::Propagation;
 use entries::{entries, procfs_options};
 pub use private::PrivateTmp;
 use private::private_dev;
+use probe::access_for;
 use probe::asked;
-pub use probe::{not_in_force, probe, protections};
+pub use probe::{Access, not_in_force, probe, protections};
 use table::Table;
 
 /// systemd's exit status for a failed namespace set-up (exit-status.h).
@@ -77,6 +85,12 @@ pub enum NamespaceError {
 #[derive(Debug)]
 enum Step {
     Unshare(CloneFlags),
+    /// A user namespace first, mapping only bosun's own uid and gid (`uid_map`, `gid_map`
+    /// lines), setgroups(2) denied as the kernel asks of an unprivileged writer.
+    UserNamespace {
+        uid_map: CString,
+        gid_map: CString,
+    },
     /// mount(NULL, target, FLAGS|MS_REC): MS_SLAVE first (nothing mounted here reaches the
     /// host), MountFlags= last.
     Propagate(CString, MsFlags),
@@ -122,6 +136,10 @@ enum Step {
 #[derive(Debug, Default)]
 pub struct Plan {
     steps: Vec<(Step, String)>,
+    /// Per step: a path that is not there (ENOENT) is skipped, as systemd skips a `-` entry
+    /// in the child: what lies in a procfs of the service's own, which may not have it
+    /// (ProcSubset=pid has no /proc/sys).
+    optional: Vec<bool>,
 }
 
 /// A failed step as the child reports it: systemd's 226 above bit 16, the step's number + 1
@@ -131,102 +149,133 @@ fn packed(step: usize, errno: nix::errno::Errno) -> io::Error {
     io::Error::from_raw_os_error((EXIT_NAMESPACE << 16) | (step << 8) | (errno as i32 & 0xff))
 }
 
+/// One step, in the child. No allocation.
+fn run(step: &Step) -> nix::Result<()> {
+    use nix::errno::Errno;
+    let none = None::<&CStr>;
+    match step {
+        Step::Unshare(flags) => unshare(*flags),
+        Step::UserNamespace { uid_map, gid_map } => {
+            let write = |path: &CStr, data: &[u8]| -> nix::Result<()> {
+                let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+                let fd = nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty())?;
+                nix::unistd::write(&fd, data).map(drop)
+            };
+            unshare(CloneFlags::CLONE_NEWUSER)?;
+            write(c"/proc/self/setgroups", b"deny")?;
+            write(c"/proc/self/uid_map", uid_map.as_bytes())?;
+            write(c"/proc/self/gid_map", gid_map.as_bytes())
+        }
+        Step::Propagate(target, flags) => mount(
+            none,
+            target.as_c_str(),
+            none,
+            *flags | MsFlags::MS_REC,
+            none,
+        ),
+        Step::Bind {
+            source,
+            target,
+            flags,
+        } => mount(
+            Some(source.as_c_str()),
+            target.as_c_str(),
+            none,
+            *flags,
+            none,
+        ),
+        Step::Remount { target, flags } => {
+            let flags = *flags | MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
+            mount(none, target.as_c_str(), none, flags, none)
+        }
+        Step::Tmpfs {
+            target,
+            flags,
+            data,
+        } => mount(
+            Some(c"tmpfs"),
+            target.as_c_str(),
+            Some(c"tmpfs"),
+            *flags,
+            Some(data.as_c_str()),
+        ),
+        Step::Mkdir(path) => nix::unistd::mkdir(
+            path.as_c_str(),
+            nix::sys::stat::Mode::from_bits_truncate(0o755),
+        ),
+        Step::Touch(path) => {
+            let flags = nix::fcntl::OFlag::O_WRONLY
+                | nix::fcntl::OFlag::O_CREAT
+                | nix::fcntl::OFlag::O_CLOEXEC;
+            let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+            nix::fcntl::open(path.as_c_str(), flags, mode).map(drop)
+        }
+        Step::Symlink { target, path } => {
+            nix::unistd::symlinkat(*target, nix::fcntl::AT_FDCWD, path.as_c_str())
+        }
+        Step::Procfs { target, data } => {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            let proc = |data| mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, data);
+            match proc(Some(data.as_c_str())) {
+                Err(Errno::EINVAL) => proc(None),
+                Err(Errno::EPERM) => Ok(()),
+                other => other,
+            }
+        }
+        Step::EnterRoot {
+            staging,
+            move_onto_root,
+        } => {
+            nix::unistd::chdir(staging.as_c_str())?;
+            if *move_onto_root {
+                mount(Some(c"."), c"/", none, MsFlags::MS_MOVE, none)?;
+            }
+            nix::unistd::chroot(c".")?;
+            nix::unistd::chdir(c"/")
+        }
+    }
+}
+
+impl Step {
+    /// The path it mounts on or creates (None: not one path).
+    fn target(&self) -> Option<&CStr> {
+        match self {
+            Step::Bind { target, .. }
+            | Step::Remount { target, .. }
+            | Step::Tmpfs { target, .. }
+            | Step::Procfs { target, .. }
+            | Step::Mkdir(target)
+            | Step::Touch(target) => Some(target),
+            Step::Symlink { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
 impl Plan {
     fn push(&mut self, step: Step, what: impl Into<String>) {
         self.steps.push((step, what.into()));
+        self.optional.push(false);
+    }
+
+    /// Let every step strictly under `dir` (a staged path) skip a missing path.
+    fn tolerate_missing_under(&mut self, dir: &Path) {
+        let prefix = dir.as_os_str().as_bytes();
+        for ((step, _), optional) in self.steps.iter().zip(self.optional.iter_mut()) {
+            let under = step.target().map(CStr::to_bytes).is_some_and(|t| {
+                t.len() > prefix.len() && t.starts_with(prefix) && t[prefix.len()] == b'/'
+            });
+            *optional |= under;
+        }
     }
 
     /// In the child, between fork and exec: make every mount in order. No allocation.
     pub fn apply(&self) -> io::Result<()> {
-        let none = None::<&CStr>;
-        for (i, (step, _)) in self.steps.iter().enumerate() {
-            let fail = |e| packed(i, e);
-            match step {
-                Step::Unshare(flags) => unshare(*flags).map_err(fail)?,
-                Step::Propagate(target, flags) => {
-                    mount(
-                        none,
-                        target.as_c_str(),
-                        none,
-                        *flags | MsFlags::MS_REC,
-                        none,
-                    )
-                    .map_err(fail)?;
-                }
-                Step::Bind {
-                    source,
-                    target,
-                    flags,
-                } => mount(
-                    Some(source.as_c_str()),
-                    target.as_c_str(),
-                    none,
-                    *flags,
-                    none,
-                )
-                .map_err(fail)?,
-                Step::Remount { target, flags } => {
-                    let flags = *flags | MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
-                    mount(none, target.as_c_str(), none, flags, none).map_err(fail)?;
-                }
-                Step::Tmpfs {
-                    target,
-                    flags,
-                    data,
-                } => mount(
-                    Some(c"tmpfs"),
-                    target.as_c_str(),
-                    Some(c"tmpfs"),
-                    *flags,
-                    Some(data.as_c_str()),
-                )
-                .map_err(fail)?,
-                Step::Mkdir(path) => {
-                    nix::unistd::mkdir(
-                        path.as_c_str(),
-                        nix::sys::stat::Mode::from_bits_truncate(0o755),
-                    )
-                    .map_err(fail)?;
-                }
-                Step::Touch(path) => {
-                    let flags = nix::fcntl::OFlag::O_WRONLY
-                        | nix::fcntl::OFlag::O_CREAT
-                        | nix::fcntl::OFlag::O_CLOEXEC;
-                    let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
-                    drop(nix::fcntl::open(path.as_c_str(), flags, mode).map_err(fail)?);
-                }
-                Step::Symlink { target, path } => {
-                    nix::unistd::symlinkat(*target, nix::fcntl::AT_FDCWD, path.as_c_str())
-                        .map_err(fail)?;
-                }
-                Step::Procfs { target, data } => {
-                    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-                    let proc =
-                        |data| mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, data);
-                    match proc(Some(data.as_c_str())) {
-                        Err(nix::errno::Errno::EINVAL) => proc(None),
-                        other => other,
-                    }
-                    .or_else(|e| {
-                        if e == nix::errno::Errno::EPERM {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })
-                    .map_err(fail)?;
-                }
-                Step::EnterRoot {
-                    staging,
-                    move_onto_root,
-                } => {
-                    nix::unistd::chdir(staging.as_c_str()).map_err(fail)?;
-                    if *move_onto_root {
-                        mount(Some(c"."), c"/", none, MsFlags::MS_MOVE, none).map_err(fail)?;
-                    }
-                    nix::unistd::chroot(c".").map_err(fail)?;
-                    nix::unistd::chdir(c"/").map_err(fail)?;
-                }
+        for (i, ((step, _), optional)) in self.steps.iter().zip(&self.optional).enumerate() {
+            match run(step) {
+                Err(nix::errno::Errno::ENOENT) if *optional => {}
+                Err(e) => return Err(packed(i, e)),
+                Ok(()) => {}
             }
         }
         Ok(())
@@ -350,7 +399,17 @@ fn staged(staging: &Path, path: &Path) -> PathBuf {
 
 /// The common start of every plan: a new namespace, nothing propagating back, the whole
 /// tree bound at the staging directory.
-fn enter(plan: &mut Plan, table: &Table, staging: &Path, uts: bool) {
+fn enter(
+    plan: &mut Plan,
+    table: &Table,
+    staging: &Path,
+    uts: bool,
+    maps: Option<(CString, CString)>,
+) {
+    if let Some((uid_map, gid_map)) = maps {
+        let step = Step::UserNamespace { uid_map, gid_map };
+        plan.push(step, "unshare(CLONE_NEWUSER)");
+    }
     let flags = if uts {
         CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS
     } else {
@@ -399,20 +458,23 @@ pub fn plan(
     if asked.is_empty() {
         return Ok(None);
     }
-    if let Err(why) = probe(root) {
-        let changes: Vec<&'static str> = asked
-            .iter()
-            .filter(|(_, takes_away)| !takes_away)
-            .map(|(n, _)| *n)
-            .collect();
-        if changes.is_empty() {
-            return Ok(None);
+    let maps = match access_for(exec, root) {
+        Ok(maps) => maps,
+        Err(why) => {
+            let changes: Vec<&'static str> = asked
+                .iter()
+                .filter(|(_, takes_away)| !takes_away)
+                .map(|(n, _)| *n)
+                .collect();
+            if changes.is_empty() {
+                return Ok(None);
+            }
+            return Err(NamespaceError::Unavailable {
+                directives: changes,
+                why,
+            });
         }
-        return Err(NamespaceError::Unavailable {
-            directives: changes,
-            why: why.clone(),
-        });
-    }
+    };
     let staging = prepare_dirs(root).map_err(|source| NamespaceError::Resolve {
         path: root.join(STAGING),
         source,
@@ -423,6 +485,10 @@ pub fn plan(
         // Nothing to mount (only `-` paths that are not there): at most the UTS namespace.
         let mut plan = Plan::default();
         if exec.protect_hostname {
+            if let Some((uid_map, gid_map)) = maps {
+                let step = Step::UserNamespace { uid_map, gid_map };
+                plan.push(step, "unshare(CLONE_NEWUSER)");
+            }
             plan.push(
                 Step::Unshare(CloneFlags::CLONE_NEWUTS),
                 "unshare(CLONE_NEWUTS)",
@@ -438,6 +504,7 @@ pub fn plan(
             Some(Propagation::Slave) => MsFlags::MS_SLAVE,
             Some(Propagation::Private) => MsFlags::MS_PRIVATE,
         },
+        maps,
     };
     let (table, nodes) = (Table::read(), root.join(INACCESSIBLE));
     Ok(Some(build(&list, &table, &staging, &nodes, &extras)))
@@ -452,6 +519,8 @@ struct Extras {
     uts: bool,
     /// MountFlags= (systemd's default: shared), set on the new root at the end.
     propagation: MsFlags,
+    /// A user namespace first, with these uid_map and gid_map lines ([`Access`]).
+    maps: Option<(CString, CString)>,
 }
 
 impl Default for Extras {
@@ -460,6 +529,7 @@ impl Default for Extras {
             proc_data: CString::default(),
             uts: false,
             propagation: MsFlags::MS_SHARED,
+            maps: None,
         }
     }
 }
@@ -489,7 +559,7 @@ fn own_flags(e: &Entry, table: &Table, node: &Path) -> MsFlags {
 /// propagation.
 fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &Extras) -> Plan {
     let mut plan = Plan::default();
-    enter(&mut plan, table, staging, extras.uts);
+    enter(&mut plan, table, staging, extras.uts, extras.maps.clone());
     let at = |p: &Path| cstring(&staged(staging, p));
     let node = |e: &Entry| nodes.join(if e.recursive { "dir" } else { "reg" });
     let (exec, access): (Vec<&Entry>, Vec<&Entry>) = list
@@ -675,6 +745,9 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             },
             what,
         );
+    }
+    if let Some(proc) = access.iter().find(|e| e.mode == Mode::Procfs) {
+        plan.tolerate_missing_under(&staged(staging, &proc.path));
     }
     plan.push(
         Step::EnterRoot {

@@ -32,6 +32,9 @@ pub struct Facts {
     /// Whether a mount namespace can be made for a service: Ok, or why not (with what the
     /// runtime would have to grant).
     pub mount_namespace: Result<(), String>,
+    /// The mount namespace is made inside a user namespace mapping bosun's own ids only (a
+    /// non-root bosun without CAP_SYS_ADMIN): in force for units that keep bosun's user.
+    pub mount_namespace_own_user_only: bool,
     /// Whether a user namespace can be made for a service (PrivateUsers=).
     pub user_namespace: Result<(), String>,
 }
@@ -64,6 +67,7 @@ impl Facts {
             } else {
                 Err("a mount namespace needs CAP_SYS_ADMIN".to_owned())
             },
+            mount_namespace_own_user_only: false,
             user_namespace: super::userns::probe().clone(),
         }
     }
@@ -74,7 +78,11 @@ impl Facts {
 pub fn facts(root: &std::path::Path) -> &'static Facts {
     static FACTS: std::sync::OnceLock<Facts> = std::sync::OnceLock::new();
     FACTS.get_or_init(|| Facts {
-        mount_namespace: super::namespace::probe(root).clone(),
+        mount_namespace: super::namespace::probe(root).clone().map(|_| ()),
+        mount_namespace_own_user_only: matches!(
+            super::namespace::probe(root),
+            Ok(super::namespace::Access::UserNamespace)
+        ),
         user_namespace: super::userns::probe().clone(),
         ..Facts::of_this_process()
     })
@@ -488,6 +496,9 @@ fn namespace_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) 
         ProtectHome::ReadOnly => 5,
         ProtectHome::No => 10,
     };
+    let user_change = "bosun makes mount namespaces inside a user namespace of its own ids, \
+                       which a unit with User= or Group= cannot use"
+        .to_owned();
     for (written, name, description, weight) in [
         (
             exposure(!n.private_tmp),
@@ -538,7 +549,10 @@ fn namespace_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) 
             1,
         ),
     ] {
-        let why = facts.mount_namespace.as_ref().err();
+        let own_user_only = (facts.mount_namespace_own_user_only
+            && (exec.user.is_some() || exec.group.is_some()))
+        .then_some(&user_change);
+        let why = facts.mount_namespace.as_ref().err().or(own_user_only);
         checks.push(Check {
             name: name.into(),
             description: description.into(),
@@ -819,6 +833,7 @@ mod tests {
             bounding,
             seccomp: true,
             mount_namespace: Ok(()),
+            mount_namespace_own_user_only: false,
             user_namespace: Ok(()),
         }
     }

@@ -10,10 +10,18 @@ use std::sync::OnceLock;
 use crate::sys::UserMaps;
 use crate::unit::model::ExecContext;
 
-/// Whether this container lets bosun make a user namespace: Ok, or why not.
+/// Whether this container lets bosun make a user namespace: Ok, or why not. A bosun that
+/// is not root cannot map root into one (its units then keep the container's users; its
+/// mount sandbox may still use a namespace of its own ids, see `service::namespace`).
 pub fn probe() -> &'static Result<(), String> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     PROBE.get_or_init(|| {
+        let uid = nix::unistd::geteuid().as_raw();
+        if uid != 0 {
+            return Err(format!(
+                "bosun runs as uid {uid}: mapping root into a user namespace needs root"
+            ));
+        }
         let code = crate::sys::run_forked(&|| match nix::sched::unshare(
             nix::sched::CloneFlags::CLONE_NEWUSER,
         ) {

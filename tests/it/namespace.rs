@@ -381,6 +381,13 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
                 CAP_SYS_ADMIN";
     assert_eq!(err.matches(line).count(), 1, "{err}");
     assert!(
+        err.contains(
+            "bound.service: not in force in this container: BindPaths (its commands fail with \
+             226/NAMESPACE) (unshare(CLONE_NEWNS)"
+        ),
+        "{err}"
+    );
+    assert!(
         err.contains("bound.service: Failed to execute /bin/sh: cannot set up its mount namespace (226/NAMESPACE): BindPaths need a mount namespace"),
         "{err}"
     );
@@ -406,7 +413,9 @@ fn kernel_tunables_control_groups_devices_and_proc() {
         ("api-control", "", opened),
         (
             "proc",
-            "User=nobody\nProtectProc=invisible\nProcSubset=pid\n",
+            // With ProtectKernelTunables= too, as chrony's unit has it: the new procfs
+            // has no /proc/sys to protect, which is no failure.
+            "User=nobody\nProtectProc=invisible\nProcSubset=pid\nProtectKernelTunables=yes\n",
             procs,
         ),
         ("proc-control", "User=nobody\n", procs),
@@ -505,4 +514,101 @@ fn temporary_file_systems_exec_paths_and_private_mounts() {
     assert!(mounts.contains(" control "), "{mounts}");
     assert!(!mounts.contains(" level3 "), "{mounts}");
     stop(pid1);
+}
+
+/// bosun running as a user other than root, without CAP_SYS_ADMIN (as systemd's user
+/// managers do): a unit that asks for no User= gets its namespace inside a user namespace
+/// mapping only bosun's own uid, so PrivateTmp= and ProtectSystem=strict are in force; a unit
+/// with User= is reported as not having them; a control unit writes where the sandboxed one
+/// cannot.
+#[test]
+fn a_user_namespace_sandboxes_bosun_run_as_a_user() {
+    let unprivileged = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=1000",
+            "--regid=1000",
+            "--clear-groups",
+            "unshare",
+            "--user",
+            "true",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !unprivileged {
+        println!("SKIP: no user namespace for an unprivileged user here; userns test not run");
+        return;
+    }
+    let f = Fixture::new("ns-userns");
+    let r = f.root.display().to_string();
+    mkdirs(&f.root, &["tmp", "var/tmp", "etc"]);
+    let probe = prober(&f);
+    for (name, extra) in [
+        (
+            "userns",
+            "PrivateTmp=yes\nProtectSystem=strict\nReadWritePaths=+@S@\n",
+        ),
+        ("control", ""),
+    ] {
+        f.unit(
+            &format!("{name}.service"),
+            &format!(
+                "[Service]\nType=oneshot\n{extra}\
+                 ExecStart=/bin/sh -c 'cat /proc/self/uid_map > @S@/{name}.map'\n\
+                 ExecStart={PYTHON} {probe} @S@/{name} {r}/etc/{name} -- {r}/tmp/host-file\n"
+            ),
+        );
+    }
+    f.unit(
+        "named.service",
+        "[Service]\nType=oneshot\nUser=nobody\nPrivateTmp=yes\nExecStart=/bin/true\n",
+    );
+    let chown = format!("chown -R 1000:1000 '{r}' && ");
+    let setup =
+        format!("{chown}mount -t tmpfs -o mode=1777 tmp '{r}/tmp' && touch '{r}/tmp/host-file'");
+    let Some(pid1) = Pid1::program("setpriv")
+        .args([
+            "--reuid=1000",
+            "--regid=1000",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+        ])
+        .arg(bosun())
+        .env("BOSUN_ROOT", &f.root)
+        .setup(&setup)
+        .start()
+    else {
+        return;
+    };
+    let sandboxed = results(&f, &pid1, "userns");
+    assert_eq!(
+        sandboxed[&format!("{r}/etc/userns")],
+        "EROFS",
+        "{sandboxed:?}"
+    );
+    assert_eq!(
+        sandboxed[&format!("{r}/tmp/host-file")],
+        "unseen",
+        "{sandboxed:?}"
+    );
+    let map: Vec<String> = f
+        .read("userns.map")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(map, ["1000", "1000", "1"]);
+    let control = results(&f, &pid1, "control");
+    assert_eq!(control[&format!("{r}/etc/control")], "ok", "{control:?}");
+    assert_eq!(
+        control[&format!("{r}/tmp/host-file")],
+        "seen",
+        "{control:?}"
+    );
+    assert_ne!(f.read("control.map").split_whitespace().nth(2), Some("1"));
+    let err = stop(pid1).stderr;
+    assert!(
+        err.contains("named.service: not in force in this container: PrivateTmp (a user namespace"),
+        "{err}"
+    );
+    assert!(!err.contains("userns.service: not in force"), "{err}");
 }

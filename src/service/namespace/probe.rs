@@ -3,6 +3,7 @@
 //! boot report's words for what is not in force. Reads only; mounts nothing that outlives the
 //! probe's child.
 
+use std::ffi::CString;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -62,37 +63,77 @@ pub(super) fn asked(exec: &ExecContext) -> Vec<(&'static str, bool)> {
     out
 }
 
-/// What the runtime says about mount namespaces, probed once: Ok, or why not (with what the
-/// runtime would have to grant).
-pub fn probe(root: &Path) -> &'static Result<(), String> {
-    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+/// How this container lets bosun make a mount namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// unshare(CLONE_NEWNS) as it is.
+    Direct,
+    /// Inside a new user namespace that maps only bosun's own uid and gid (bosun runs as
+    /// another user than root and lacks CAP_SYS_ADMIN, as systemd's user managers do).
+    UserNamespace,
+}
+
+/// What the runtime says about mount namespaces, probed once: how one can be made, or why
+/// not (with what the runtime would have to grant).
+pub fn probe(root: &Path) -> &'static Result<Access, String> {
+    static PROBE: OnceLock<Result<Access, String>> = OnceLock::new();
     PROBE.get_or_init(|| run_probe(root))
 }
 
-fn run_probe(root: &Path) -> Result<(), String> {
-    let staging = prepare_dirs(root).map_err(|e| format!("cannot create {STAGING}: {e}"))?;
-    let table = Table::read();
-    let mut plan = Plan::default();
-    enter(&mut plan, &table, &staging, false);
-    let flags = table.flags_at(Path::new("/")) | MsFlags::MS_RDONLY;
-    plan.push(
-        Step::Remount {
-            target: super::cstring(&staging),
-            flags,
-        },
-        "",
-    );
-    // The child: its exit code is the failed step (0 to 3) times 64 plus the errno (capped).
-    let code = crate::sys::run_forked(&|| match plan.apply() {
+/// How `exec`'s commands get their namespace: `Ok(Some(maps))` through a user namespace
+/// (the uid_map and gid_map lines to write), `Ok(None)` directly, or why they cannot.
+pub(super) fn access_for(
+    exec: &ExecContext,
+    root: &Path,
+) -> Result<Option<(CString, CString)>, String> {
+    match probe(root) {
+        Ok(Access::Direct) => Ok(None),
+        Ok(Access::UserNamespace) if exec.user.is_none() && exec.group.is_none() => {
+            let own = |id: u32| CString::new(format!("{id} {id} 1\n")).unwrap_or_default();
+            let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+            Ok(Some((own(uid.as_raw()), own(gid.as_raw()))))
+        }
+        Ok(Access::UserNamespace) => Err("a user namespace would map only bosun's own uid, and \
+             the unit asks for User=/Group=; a mount namespace for it needs CAP_SYS_ADMIN"
+            .to_owned()),
+        Err(why) => Err(why.clone()),
+    }
+}
+
+/// The probe's child: `plan`'s exit code is the failed step (0 to 3) times 64 plus the
+/// errno (capped), 0 when every step worked.
+fn try_plan(plan: &Plan) -> Result<i32, String> {
+    crate::sys::run_forked(&|| match plan.apply() {
         Ok(()) => 0,
         Err(e) => {
             let raw = e.raw_os_error().unwrap_or(0);
             (((raw >> 8) & 0xff) - 1).clamp(0, 3) * 64 + (raw & 0xff).min(63)
         }
     })
-    .map_err(|e| format!("cannot fork the probe: {e}"))?;
+    .map_err(|e| format!("cannot fork the probe: {e}"))
+}
+
+fn run_probe(root: &Path) -> Result<Access, String> {
+    let staging = prepare_dirs(root).map_err(|e| format!("cannot create {STAGING}: {e}"))?;
+    let table = Table::read();
+    let attempt = |maps: Option<(CString, CString)>| {
+        let mut plan = Plan::default();
+        enter(&mut plan, &table, &staging, false, maps);
+        let flags = table.flags_at(Path::new("/")) | MsFlags::MS_RDONLY;
+        let target = super::cstring(&staging);
+        plan.push(Step::Remount { target, flags }, "");
+        try_plan(&plan)
+    };
+    let code = attempt(None)?;
     if code == 0 {
-        return Ok(());
+        return Ok(Access::Direct);
+    }
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    if code / 64 == 0 && !uid.is_root() {
+        let own = |id: u32| CString::new(format!("{id} {id} 1\n")).unwrap_or_default();
+        if attempt(Some((own(uid.as_raw()), own(gid.as_raw()))))? == 0 {
+            return Ok(Access::UserNamespace);
+        }
     }
     let errno = nix::errno::Errno::from_raw(code % 64);
     let admin = crate::service::privs::own_capabilities("CapEff")
@@ -126,7 +167,7 @@ pub fn protections(exec: &ExecContext, root: &Path) -> Vec<(&'static str, bool)>
     if asked.is_empty() {
         return Vec::new();
     }
-    let ok = probe(root).is_ok();
+    let ok = access_for(exec, root).is_ok();
     asked.into_iter().map(|(name, _)| (name, ok)).collect()
 }
 
@@ -137,7 +178,20 @@ pub fn not_in_force(exec: &ExecContext, root: &Path) -> Option<String> {
     if asked.is_empty() {
         return None;
     }
-    let why = probe(root).as_ref().err()?;
-    let names: Vec<&str> = asked.iter().map(|(n, _)| *n).collect();
-    Some(format!("{} ({why})", names.join(", ")))
+    let why = access_for(exec, root).err()?;
+    let names = |takes_away: bool| -> Vec<&str> {
+        let named = asked.iter().filter(|(_, t)| *t == takes_away);
+        named.map(|(n, _)| *n).collect()
+    };
+    let (skipped, fatal) = (names(true), names(false));
+    let mut line = skipped.join(", ");
+    if !fatal.is_empty() {
+        // These change what the service sees: its commands fail (226/NAMESPACE) instead.
+        let sep = if line.is_empty() { "" } else { "; " };
+        line = format!(
+            "{line}{sep}{} (its commands fail with 226/NAMESPACE)",
+            fatal.join(", ")
+        );
+    }
+    Some(format!("{line} ({why})"))
 }

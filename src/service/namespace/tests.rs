@@ -41,6 +41,7 @@ fn lines(plan: &Plan) -> Vec<String> {
                 "unshare uts".to_owned()
             }
             Step::Unshare(_) => "unshare".to_owned(),
+            Step::UserNamespace { uid_map, .. } => format!("userns {}", s(uid_map).trim()),
             Step::Propagate(t, f) if f.contains(MsFlags::MS_SLAVE) => format!("slave {}", s(t)),
             Step::Propagate(t, f) if f.contains(MsFlags::MS_SHARED) => format!("shared {}", s(t)),
             Step::Propagate(t, _) => format!("private {}", s(t)),
@@ -392,6 +393,21 @@ fn a_new_procfs_keeps_what_the_container_mounted_in_proc() {
         _ => None,
     });
     assert_eq!(proc.as_deref(), Some("hidepid=invisible"));
+    // What is under the new procfs may be missing there (subset=pid): skipped, not failed.
+    let optional: Vec<(String, bool)> = lines(&plan)
+        .into_iter()
+        .zip(plan.optional.iter().copied())
+        .filter(|(_, o)| *o)
+        .collect();
+    assert_eq!(
+        optional.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        [
+            "bind rec /proc/kcore /s/proc/kcore",
+            "bind rec /proc/sys /s/proc/sys",
+            "remount /s/proc/sys ro",
+            "remount /s/proc/sys/fs/binfmt_misc ro",
+        ]
+    );
     assert_eq!(
         lines(&plan)[3..],
         [
@@ -498,5 +514,25 @@ fn no_exec_paths_keep_read_only_and_exec_paths_punch_through() {
             "enter /s move=true",
             "shared /",
         ]
+    );
+}
+
+#[test]
+fn a_user_namespace_comes_first_when_bosun_lacks_the_capability() {
+    let list = vec![entry("/usr", Mode::ReadOnly)];
+    let extras = Extras {
+        maps: Some((c"1000 1000 1\n".to_owned(), c"1000 1000 1\n".to_owned())),
+        ..Extras::default()
+    };
+    let plan = build(
+        &list,
+        &table(&["/"]),
+        Path::new("/s"),
+        Path::new("/i"),
+        &extras,
+    );
+    assert_eq!(
+        lines(&plan)[..3],
+        ["userns 1000 1000 1", "unshare", "slave /"]
     );
 }
