@@ -2,6 +2,8 @@
 //! line back. Adding a field is compatible; changing one bumps the version, and a server
 //! answers a call of another version with an error that names both.
 
+mod decode;
+
 use serde::{Deserialize, Serialize};
 
 /// A unit's sandbox assessment travels as the service layer makes it.
@@ -147,8 +149,9 @@ pub enum KillWhom {
     All,
 }
 
-/// PID 1's answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// PID 1's answer. Read by [`decode`] (the same encoding, without serde's buffering of an
+/// internally tagged enum).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Response {
     Units {
