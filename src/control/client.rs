@@ -42,3 +42,36 @@ pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
         (Ok(()), Ok(_)) => Ok(serde_json::from_str(&answer)?),
     }
 }
+
+/// Whether `response` is a bosun's refusal of a call it does not know, `op` (its
+/// [`Request`] tag): a bosun before that call answers serde's words for an unknown variant.
+/// The client then asks the older way.
+pub fn unknown_op(response: &Response, op: &str) -> bool {
+    matches!(response, Response::Error { message, .. }
+        if message.starts_with(&format!("bad request: unknown variant `{op}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_bosuns_refusal_of_a_new_call_is_recognised() {
+        // What server::respond() answers for a call this bosun cannot decode.
+        let line = r#"{"version":1,"request":{"op":"from-the-future","names":["a.service"]}}"#;
+        let error = serde_json::from_str::<Call>(line).unwrap_err();
+        let refusal = Response::Error {
+            message: format!("bad request: {error}"),
+            exit: 1,
+        };
+        assert!(unknown_op(&refusal, "from-the-future"), "{refusal:?}");
+        // Another call's refusal, or another error, is not.
+        assert!(!unknown_op(&refusal, "states"));
+        let invalid = Response::Error {
+            message: "Unit name a/b is not valid.".into(),
+            exit: 1,
+        };
+        assert!(!unknown_op(&invalid, "states"));
+        assert!(!unknown_op(&Response::Done, "states"));
+    }
+}

@@ -33,6 +33,12 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         sandbox: bool,
     },
+    /// Each unit's active state, in the order named (loading them if needed), as
+    /// [`Response::States`]: `is-active` and `is-failed`, which need no more than that (a
+    /// [`Request::Units`] answer reads every process of the container first). A bosun before
+    /// this call refuses it as an unknown variant ([`crate::control::client::unknown_op`]);
+    /// the client then asks [`Request::Units`].
+    States { names: Vec<String> },
     /// Queue a job on each unit; with `wait`, answer once every job has finished.
     Job {
         verb: JobVerb,
@@ -159,6 +165,11 @@ pub enum Response {
     },
     Jobs {
         jobs: Vec<JobOutcome>,
+    },
+    /// One active state (`active`, `inactive`, `failed`, ...) per name of [`Request::States`],
+    /// in its order; `inactive` for a unit bosun does not know.
+    States {
+        states: Vec<String>,
     },
     System {
         /// Boxed: it is by far the largest answer.

@@ -17,6 +17,7 @@ const TAG: &str = "kind";
 const KINDS: &[&str] = &[
     "units",
     "jobs",
+    "states",
     "system",
     "overview",
     "logs",
@@ -33,6 +34,11 @@ struct UnitsBody {
 #[derive(serde::Deserialize)]
 struct JobsBody {
     jobs: Vec<JobOutcome>,
+}
+
+#[derive(serde::Deserialize)]
+struct StatesBody {
+    states: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -75,6 +81,10 @@ fn body<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Response, D::E
         "jobs" => {
             let JobsBody { jobs } = JobsBody::deserialize(rest)?;
             Response::Jobs { jobs }
+        }
+        "states" => {
+            let StatesBody { states } = StatesBody::deserialize(rest)?;
+            Response::States { states }
         }
         "system" => {
             let SystemBody { system } = SystemBody::deserialize(rest)?;
@@ -176,6 +186,9 @@ mod tests {
                     error: Some("e".into()),
                 }],
             },
+            Response::States {
+                states: vec!["active".into(), "failed".into()],
+            },
             Response::System {
                 system: Box::new(system.clone()),
             },
@@ -202,6 +215,7 @@ mod tests {
             match r {
                 Response::Units { .. }
                 | Response::Jobs { .. }
+                | Response::States { .. }
                 | Response::System { .. }
                 | Response::Overview { .. }
                 | Response::Logs { .. }
