@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+
 use super::proto::{Call, Request, Response, VERSION};
 
 /// Why a call did not get an answer.
@@ -22,6 +24,12 @@ pub enum ClientError {
 
 /// Ask the bosun whose socket is `socket`.
 pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
+    call_as(socket, request)
+}
+
+/// [`call`], reading the answer as `T`: a client that needs part of an answer reads that part
+/// (serde skips the rest of the line without keeping it).
+pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T, ClientError> {
     let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
         path: socket.display().to_string(),
         source,
