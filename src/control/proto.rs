@@ -155,7 +155,7 @@ pub enum KillWhom {
     All,
 }
 
-/// PID 1's answer. Read by [`decode`] (the same encoding, without serde's buffering of an
+/// PID 1's answer. Read by `proto/decode.rs` (the same encoding, without serde's buffering of an
 /// internally tagged enum).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
