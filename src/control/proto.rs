@@ -1,6 +1,8 @@
 //! The control protocol, version [`VERSION`]: a [`Call`] line from the client, a [`Response`]
 //! line back. Adding a field is compatible; changing one bumps the version, and a server
-//! answers a call of another version with an error that names both.
+//! answers a call of another version with an error that names both. Adding a call is
+//! compatible too: a bosun before it refuses it as an unknown variant, which the client
+//! recognises ([`crate::control::client::unknown_op`]) and then asks the older way.
 
 mod decode;
 
