@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+
 use super::proto::{Call, Request, Response, VERSION};
 
 /// Why a call did not get an answer.
@@ -22,6 +24,12 @@ pub enum ClientError {
 
 /// Ask the bosun whose socket is `socket`.
 pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
+    call_as(socket, request)
+}
+
+/// [`call`], reading the answer as `T`: a client that needs part of an answer reads that part
+/// (serde skips the rest of the line without keeping it).
+pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T, ClientError> {
     let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
         path: socket.display().to_string(),
         source,
@@ -40,5 +48,38 @@ pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
         (_, Ok(n)) if n > 0 => Ok(serde_json::from_str(&answer)?),
         (Err(e), _) | (Ok(()), Err(e)) => Err(e.into()),
         (Ok(()), Ok(_)) => Ok(serde_json::from_str(&answer)?),
+    }
+}
+
+/// Whether `response` is a bosun's refusal of a call it does not know, `op` (its
+/// [`Request`] tag): a bosun before that call answers serde's words for an unknown variant.
+/// The client then asks the older way.
+pub fn unknown_op(response: &Response, op: &str) -> bool {
+    matches!(response, Response::Error { message, .. }
+        if message.starts_with(&format!("bad request: unknown variant `{op}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_bosuns_refusal_of_a_new_call_is_recognised() {
+        // What server::respond() answers for a call this bosun cannot decode.
+        let line = r#"{"version":1,"request":{"op":"from-the-future","names":["a.service"]}}"#;
+        let error = serde_json::from_str::<Call>(line).unwrap_err();
+        let refusal = Response::Error {
+            message: format!("bad request: {error}"),
+            exit: 1,
+        };
+        assert!(unknown_op(&refusal, "from-the-future"), "{refusal:?}");
+        // Another call's refusal, or another error, is not.
+        assert!(!unknown_op(&refusal, "states"));
+        let invalid = Response::Error {
+            message: "Unit name a/b is not valid.".into(),
+            exit: 1,
+        };
+        assert!(!unknown_op(&invalid, "states"));
+        assert!(!unknown_op(&Response::Done, "states"));
     }
 }

@@ -1,6 +1,10 @@
 //! The control protocol, version [`VERSION`]: a [`Call`] line from the client, a [`Response`]
 //! line back. Adding a field is compatible; changing one bumps the version, and a server
-//! answers a call of another version with an error that names both.
+//! answers a call of another version with an error that names both. Adding a call is
+//! compatible too: a bosun before it refuses it as an unknown variant, which the client
+//! recognises ([`crate::control::client::unknown_op`]) and then asks the older way.
+
+mod decode;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +35,12 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         sandbox: bool,
     },
+    /// Each unit's active state, in the order named (loading them if needed), as
+    /// [`Response::States`]: `is-active` and `is-failed`, which need no more than that (a
+    /// [`Request::Units`] answer reads every process of the container first). A bosun before
+    /// this call refuses it as an unknown variant ([`crate::control::client::unknown_op`]);
+    /// the client then asks [`Request::Units`].
+    States { names: Vec<String> },
     /// Queue a job on each unit; with `wait`, answer once every job has finished.
     Job {
         verb: JobVerb,
@@ -147,8 +157,9 @@ pub enum KillWhom {
     All,
 }
 
-/// PID 1's answer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// PID 1's answer. Read by `proto/decode.rs` (the same encoding, without serde's buffering of an
+/// internally tagged enum).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Response {
     Units {
@@ -156,6 +167,11 @@ pub enum Response {
     },
     Jobs {
         jobs: Vec<JobOutcome>,
+    },
+    /// One active state (`active`, `inactive`, `failed`, ...) per name of [`Request::States`],
+    /// in its order; `inactive` for a unit bosun does not know.
+    States {
+        states: Vec<String>,
     },
     System {
         /// Boxed: it is by far the largest answer.

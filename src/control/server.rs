@@ -73,7 +73,11 @@ pub struct Incoming {
 pub fn changes_state(request: &Request) -> bool {
     !matches!(
         request,
-        Request::Units { .. } | Request::System | Request::Overview | Request::Logs { .. }
+        Request::Units { .. }
+            | Request::States { .. }
+            | Request::System
+            | Request::Overview
+            | Request::Logs { .. }
     ) && !matches!(request, Request::Environment { set, unset } if set.is_empty() && unset.is_empty())
 }
 

@@ -69,6 +69,7 @@ impl Supervisor<'_> {
                 exit: 1,
             },
             (Request::Units { names, .. }, Some(_))
+            | (Request::States { names }, Some(_))
             | (Request::Job { units: names, .. }, Some(_))
                 if let Some(invalid) = invalid_name(&names) =>
             {
@@ -83,6 +84,20 @@ impl Supervisor<'_> {
                 };
                 Response::Units {
                     units: unit_infos(&svc.engine, &names, sandbox),
+                }
+            }
+            (Request::States { names }, Some(svc)) => {
+                svc.load(&names);
+                // What a Units answer says of each (a unit it does not hold is not in it).
+                let state = |name: &String| {
+                    if svc.engine.is_known(name) {
+                        svc.engine.active_state(name).name()
+                    } else {
+                        Active::Inactive.name()
+                    }
+                };
+                Response::States {
+                    states: names.iter().map(|n| state(n).to_owned()).collect(),
                 }
             }
             (

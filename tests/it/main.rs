@@ -12,6 +12,7 @@ mod config;
 mod containers;
 mod control;
 mod corpus;
+mod ctlcompat;
 mod debroot;
 mod fixtures;
 mod found;

@@ -11,6 +11,7 @@ pub mod args;
 pub mod logs;
 pub mod ready;
 pub mod status;
+mod table_read;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -221,7 +222,12 @@ fn ask<T>(
     want: impl FnOnce(Response) -> Result<T, Response>,
 ) -> Result<T, Exit> {
     let response = call(socket, request).map_err(|e| unreachable(prog, socket, &e))?;
-    want(response).map_err(|other| match other {
+    want(response).map_err(|other| refused(prog, other))
+}
+
+/// Say an answer other than the one expected; its exit code.
+fn refused(prog: &str, other: Response) -> Exit {
+    match other {
         Response::Error { message, exit } => {
             eprintln!("{prog}: {message}");
             Exit::Code(exit)
@@ -230,7 +236,7 @@ fn ask<T>(
             eprintln!("{prog}: unexpected answer from bosun: {other:?}");
             Exit::Failure
         }
-    })
+    }
 }
 
 fn system(prog: &str, socket: &Path) -> Result<SystemInfo, Exit> {
@@ -255,28 +261,38 @@ fn units(prog: &str, socket: &Path, names: Vec<String>) -> Result<Vec<UnitInfo>,
 /// `status` without units: the header and the table.
 fn overview(prog: &str, socket: &Path, all: bool, json: bool) -> Exit {
     // One call: the header and the table describe the same instant.
-    let result = ask(prog, socket, Request::Overview, |r| match r {
-        Response::Overview { system, units } => Ok((*system, units)),
-        other => Err(other),
-    });
-    let (system, units) = match result {
-        Ok(answer) => answer,
-        Err(exit) => return exit,
-    };
     if json {
-        return write_json(
-            prog,
-            &status::OverviewJson {
-                system: &system,
-                units: status::select(&units, all),
-            },
-        );
+        let result = ask(prog, socket, Request::Overview, |r| match r {
+            Response::Overview { system, units } => Ok((*system, units)),
+            other => Err(other),
+        });
+        return match result {
+            Ok((system, units)) => write_json(
+                prog,
+                &status::OverviewJson {
+                    system: &system,
+                    units: status::select(&units, all),
+                },
+            ),
+            Err(exit) => exit,
+        };
     }
-    let now = crate::vocab::time::now_ms();
-    write_out(
-        prog,
-        &status::overview(&system, &units, all, now, Style::for_stdout()),
-    )
+    // The text reads only what it shows of each unit.
+    let answer = crate::control::client::call_as(socket, Request::Overview)
+        .map_err(|e| unreachable(prog, socket, &e))
+        .and_then(|answer: table_read::Answer| {
+            answer.overview().map_err(|other| refused(prog, other))
+        });
+    match answer {
+        Ok((system, units)) => {
+            let now = crate::vocab::time::now_ms();
+            write_out(
+                prog,
+                &status::overview(&system, &units, all, now, Style::for_stdout()),
+            )
+        }
+        Err(exit) => exit,
+    }
 }
 
 /// `status UNIT...`: systemctl's, or the JSON document with each unit's last log lines.

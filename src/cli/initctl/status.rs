@@ -4,6 +4,8 @@
 //! asking bosun is [`super`]'s. `status UNIT` as text is
 //! systemctl's ([`crate::cli::systemctl::online`]).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::control::proto::{LogLine, SystemInfo, UnitInfo};
@@ -67,13 +69,13 @@ pub fn paint(text: &str, color: Option<Color>, style: Style) -> String {
 
 /// One table cell: its text and, on a terminal, its color.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
-    pub text: String,
+pub struct Cell<'a> {
+    pub text: Cow<'a, str>,
     pub color: Option<Color>,
 }
 
-impl Cell {
-    pub fn plain(text: impl Into<String>) -> Cell {
+impl<'a> Cell<'a> {
+    pub fn plain(text: impl Into<Cow<'a, str>>) -> Cell<'a> {
         Cell {
             text: text.into(),
             color: None,
@@ -83,7 +85,8 @@ impl Cell {
 
 /// Columns left-aligned to their widest cell (in characters), two spaces apart, with the
 /// header row first; the last column is not padded, so no line ends in blanks. Colors are
-/// applied after padding, so they never shift a column.
+/// applied after padding, so they never shift a column. Written straight into one string (a
+/// table of 500 units is 3,500 cells).
 pub fn table(header: &[&str], rows: &[Vec<Cell>], style: Style) -> String {
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -92,32 +95,35 @@ pub fn table(header: &[&str], rows: &[Vec<Cell>], style: Style) -> String {
             widths[k] = widths[k].max(cell.text.chars().count());
         }
     }
-    let mut out = String::new();
-    let mut line = |cells: Vec<(&str, Option<Color>)>| {
-        let mut text = String::new();
-        for (k, (cell, color)) in cells.iter().enumerate() {
+    let mut out =
+        String::with_capacity((widths.iter().sum::<usize>() + 2 * columns) * (rows.len() + 1));
+    let mut line = |cells: &mut dyn ExactSizeIterator<Item = (&str, Option<Color>)>| {
+        let start = out.len();
+        let last = cells.len().saturating_sub(1);
+        for (k, (cell, color)) in cells.enumerate() {
             if k > 0 {
-                text.push_str("  ");
+                out.push_str("  ");
             }
-            let pad = if k + 1 == cells.len() {
-                0
-            } else {
-                widths[k].saturating_sub(cell.chars().count())
-            };
-            text.push_str(&paint(cell, *color, style));
-            text.push_str(&" ".repeat(pad));
+            match color {
+                Some(c) if style.color && !cell.is_empty() => {
+                    out.push_str(c.code());
+                    out.push_str(cell);
+                    out.push_str(RESET);
+                }
+                _ => out.push_str(cell),
+            }
+            if k < last {
+                let pad = widths[k].saturating_sub(cell.chars().count());
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
         }
-        out.push_str(text.trim_end());
+        let kept = out[start..].trim_end().len();
+        out.truncate(start + kept);
         out.push('\n');
     };
-    line(header.iter().map(|h| (*h, None)).collect());
+    line(&mut header.iter().map(|h| (*h, None)));
     for row in rows {
-        line(
-            row.iter()
-                .take(columns)
-                .map(|c| (c.text.as_str(), c.color))
-                .collect(),
-        );
+        line(&mut row.iter().take(columns).map(|c| (c.text.as_ref(), c.color)));
     }
     out
 }
@@ -150,19 +156,25 @@ pub fn duration(ms: u64) -> String {
 /// unless they failed (bosun runs nothing for them; `systemctl list-units` shows them);
 /// services first, then by type and name.
 pub fn select(units: &[UnitInfo], all: bool) -> Vec<&UnitInfo> {
-    let tracked = |u: &UnitInfo| {
-        let kind = u.name.rsplit('.').next().unwrap_or("");
-        matches!(kind, "mount" | "slice" | "device") && u.active_state != "failed"
-    };
     let mut shown: Vec<&UnitInfo> = units
         .iter()
-        .filter(|u| all || ((u.active_state != "inactive" || u.job.is_some()) && !tracked(u)))
+        .filter(|u| all || shown_by_default(u))
         .collect();
-    shown.sort_by_key(|u| {
-        let kind = u.name.rsplit('.').next().unwrap_or("");
-        (kind != "service", kind.to_owned(), u.name.clone())
-    });
+    shown.sort_by(|a, b| order(a).cmp(&order(b)));
     shown
+}
+
+/// The order of [`select`]: services first, then by type and name.
+fn order(u: &UnitInfo) -> (bool, &str, &str) {
+    let kind = u.name.rsplit('.').next().unwrap_or("");
+    (kind != "service", kind, u.name.as_str())
+}
+
+/// Whether `status` without `all` lists `u` (see [`select`]).
+fn shown_by_default(u: &UnitInfo) -> bool {
+    let kind = u.name.rsplit('.').next().unwrap_or("");
+    let tracked = matches!(kind, "mount" | "slice" | "device") && u.active_state != "failed";
+    (u.active_state != "inactive" || u.job.is_some()) && !tracked
 }
 
 fn state_color(active_state: &str) -> Option<Color> {
@@ -205,24 +217,26 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 Some(since) if up => duration(now_ms.saturating_sub(since)),
                 _ => "-".to_owned(),
             };
-            let mut description = u.description.clone();
+            let mut description = Cow::Borrowed(u.description.as_str());
             // A timer says when it fires next.
             if let Some(ms) = u.next_elapse_ms {
-                description = format!(
+                description = Cow::Owned(format!(
                     "{description} (next {}, in {})",
                     crate::vocab::time::utc_time(ms),
                     duration(ms.saturating_sub(now_ms))
-                );
+                ));
             }
             if u.load_state != "loaded" {
-                description = format!("{description} ({})", u.load_state)
-                    .trim_start()
-                    .to_owned();
+                description = Cow::Owned(
+                    format!("{description} ({})", u.load_state)
+                        .trim_start()
+                        .to_owned(),
+                );
             }
             // A socket says where it listens, and (Accept=yes) how many it serves.
             if !u.listen.is_empty() {
                 let at: Vec<&str> = u.listen.iter().map(|(_, a)| a.as_str()).collect();
-                description = format!("{description} [{}]", at.join(", "));
+                description = Cow::Owned(format!("{description} [{}]", at.join(", ")));
             }
             // A path unit says what it watches.
             if let Some(p) = u.path.as_ref().filter(|p| !p.paths.is_empty()) {
@@ -231,20 +245,24 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                     .iter()
                     .map(|(c, path)| format!("{c}={path}"))
                     .collect();
-                description = format!("{description} [{}]", what.join(", "));
+                description = Cow::Owned(format!("{description} [{}]", what.join(", ")));
             }
             if let Some((accepted, connected)) = u.connections {
-                description = format!("{description} {connected}/{accepted} connections");
+                description =
+                    Cow::Owned(format!("{description} {connected}/{accepted} connections"));
             }
             let color = state_color(&u.active_state);
             let mut row = vec![
-                Cell::plain(&u.name),
+                Cell::plain(u.name.as_str()),
                 Cell {
-                    text: u.active_state.clone(),
+                    text: Cow::Borrowed(u.active_state.as_str()),
                     color,
                 },
-                Cell::plain(&u.sub_state),
-                Cell::plain(u.main_pid.map_or_else(|| "-".to_owned(), |p| p.to_string())),
+                Cell::plain(u.sub_state.as_str()),
+                Cell::plain(
+                    u.main_pid
+                        .map_or(Cow::Borrowed("-"), |p| Cow::Owned(p.to_string())),
+                ),
                 Cell::plain(uptime),
                 Cell::plain(u.restarts.to_string()),
                 Cell::plain(description),
@@ -253,7 +271,7 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 row.insert(
                     0,
                     Cell {
-                        text: glyph(&u.active_state, style).to_owned(),
+                        text: Cow::Borrowed(glyph(&u.active_state, style)),
                         color,
                     },
                 );
@@ -364,9 +382,10 @@ pub fn overview(
     out.push('\n');
     out.push_str(&units_table(&shown, now_ms, style));
     let hidden = units.len() - shown.len();
+    // Active units left out: the container's own mounts, slices and devices.
     let tracked = units
         .iter()
-        .filter(|u| u.active_state != "inactive" && !shown.iter().any(|s| s.name == u.name))
+        .filter(|u| u.active_state != "inactive" && !(all || shown_by_default(u)))
         .count();
     out.push('\n');
     out.push_str(&format!("{} units listed", shown.len()));

@@ -14,7 +14,7 @@ use super::args::{Invocation, UnitArg, Verb};
 use super::offline::{self, Voice};
 use super::options::{JobMode, OutputMode};
 use super::text::shell_maybe_quote;
-use crate::control::client::call;
+use crate::control::client::{call, unknown_op};
 use crate::control::proto::{JobVerb, KillWhom, Request, Response, UnitInfo, bus_error};
 use crate::unit::glob::fnmatch;
 use crate::vocab::exit::Exit;
@@ -101,6 +101,30 @@ pub fn run(invocation: &Invocation, root: &Path) -> Exit {
     result.unwrap_or_else(|exit| exit)
 }
 
+/// Each unit's active state, in order: [`Request::States`], or from a [`Request::Units`]
+/// answer when this bosun predates that call. `Err` carries bosun's refusal.
+fn active_states(units: &[String], ask: &Ask<'_>) -> Result<Result<Vec<String>, String>, Exit> {
+    let infos = match ask(Request::States {
+        names: units.to_vec(),
+    })? {
+        Response::States { states } if states.len() == units.len() => return Ok(Ok(states)),
+        refused if unknown_op(&refused, "states") => ask(Request::units(units.to_vec()))?,
+        other => other,
+    };
+    let infos = match infos {
+        Response::Error { message, .. } => return Ok(Err(message)),
+        other => unit_list(other),
+    };
+    let state = |name: &String| {
+        infos
+            .iter()
+            .find(|i| i.name == *name || i.aliases.contains(name))
+            .map_or("inactive", |i| i.active_state.as_str())
+            .to_owned()
+    };
+    Ok(Ok(units.iter().map(state).collect()))
+}
+
 /// The verbs on units named (globs expanded to loaded units).
 fn unit_verb(
     invocation: &Invocation,
@@ -132,20 +156,17 @@ fn unit_verb(
         Verb::ReloadOrTryRestart => jobs(JobVerb::ReloadOrTryRestart, units, mode, o.quiet, ask),
         Verb::IsActive | Verb::IsFailed => {
             let failed = invocation.verb == Verb::IsFailed;
-            // systemctl-is-active.c get_state_one_unit(): a failed call is no state.
-            let infos = match ask(Request::units(units.to_vec()))? {
-                Response::Error { message, .. } => {
+            let states = match active_states(units, ask)? {
+                Ok(states) => states,
+                // systemctl-is-active.c get_state_one_unit(): a failed call is no state.
+                Err(message) => {
                     eprintln!("Failed to retrieve unit state: {message}");
                     return Ok(Exit::Failure);
                 }
-                other => unit_list(other),
             };
             let mut any = false;
-            for name in units {
-                let state = infos
-                    .iter()
-                    .find(|i| i.name == *name || i.aliases.contains(name))
-                    .map_or("inactive", |i| i.active_state.as_str());
+            for state in &states {
+                let state = state.as_str();
                 any |= if failed {
                     state == "failed"
                 } else {
