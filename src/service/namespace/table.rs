@@ -30,7 +30,8 @@ pub(super) fn kept_flags(path: &Path) -> MsFlags {
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        // statvfs(3)'s ST_RELATIME (Linux's value, 4096), which nix names on glibc only.
+        (FsFlags::from_bits_retain(4096), MsFlags::MS_RELATIME),
         (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
     ] {
         if f.contains(st_flag) {
