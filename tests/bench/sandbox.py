@@ -6,13 +6,14 @@ Prints a Markdown section; nothing is pass/fail (tests never assert timings). Ne
 Debian's redis-server (its unit file and its user).
 
 bosun runs as PID 1 of fresh namespaces (root, every capability: the whole sandbox is in
-force) with two oneshot units that run /bin/true as the `redis` user: `sandboxed.service`
+force) with two oneshot units that run `redis-server --version` as the `redis` user: `sandboxed.service`
 carries every [Service] line of Debian's redis-server.service that is not about the process
 itself (no ExecStart=, Type=, PIDFile=, Restart=, Timeout*=), `bare.service` none of them. The
 main command starts each unit in turn with bosun's `systemctl start` (which returns once the
-oneshot has run and exited), many times, alternating; the figure is the median wall time of a
+oneshot has run and exited), many times, alternating (both run `redis-server --version`, which the unit's ExecPaths= allows); the figure is the median wall time of a
 start, and the sandbox's cost is the difference of the medians (the client, the control
-socket and /bin/true are the same on both sides).
+socket and the program are the same on both sides). Three more units carry one part of the
+sandbox each, to show where its cost is.
 """
 import os, re, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -25,15 +26,23 @@ PROCESS_KEYS = {"ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecR
                 "PIDFile", "Restart", "TimeoutStopSec", "TimeoutStartSec", "RuntimeDirectory",
                 "RuntimeDirectoryMode"}
 
+NAMESPACE_KEYS = {"PrivateTmp", "PrivateDevices", "ProtectHome", "ProtectSystem", "ReadWritePaths",
+                  "ReadWriteDirectories", "ReadOnlyPaths", "InaccessiblePaths", "ExecPaths",
+                  "NoExecPaths", "ProtectKernelTunables", "ProtectControlGroups", "ProtectProc",
+                  "ProcSubset", "BindPaths", "BindReadOnlyPaths", "TemporaryFileSystem"}
+# The parts of the sandbox, each a unit of its own, to show where the cost is.
+PARTS = ["bare", "sandboxed", "filters", "mounts", "userns"]
+
 DRIVER = r'''
 import subprocess, sys, time, json
 n = int(sys.argv[1])
-times = {"bare": [], "sandboxed": []}
-for name in ("bare", "sandboxed"):  # warm-up: loads the units, fills caches
+names = sys.argv[2].split(",")
+times = {name: [] for name in names}
+for name in names:  # warm-up: loads the units, fills caches
     for _ in range(10):
         subprocess.run(["systemctl", "start", name], check=True)
 for _ in range(n):
-    for name in ("bare", "sandboxed"):
+    for name in names:
         t0 = time.perf_counter()
         subprocess.run(["systemctl", "start", name], check=True)
         times[name].append((time.perf_counter() - t0) * 1e3)
@@ -67,9 +76,18 @@ def main():
     units = os.path.join(work, "units")
     directives = sandbox_lines()
     write(os.path.join(units, "sandboxed.service"),
-          "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\n" + "\n".join(directives) + "\nExecStart=/bin/true\n")
-    write(os.path.join(units, "bare.service"),
-          "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nUser=redis\nGroup=redis\nExecStart=/bin/true\n")
+          "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\n" + "\n".join(directives) + "\nExecStart=/usr/bin/redis-server --version\n")
+    head = "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nUser=redis\nGroup=redis\n"
+    run = "\nExecStart=/usr/bin/redis-server --version\n"
+    write(os.path.join(units, "bare.service"), head + run)
+    key = lambda d: d.split("=", 1)[0].strip()
+    parts = {
+        "filters": [d for d in directives if key(d) not in NAMESPACE_KEYS and key(d) != "PrivateUsers"],
+        "mounts": [d for d in directives if key(d) in NAMESPACE_KEYS],
+        "userns": [d for d in directives if key(d) == "PrivateUsers"],
+    }
+    for name, lines in parts.items():
+        write(os.path.join(units, f"{name}.service"), head + "\n".join(lines) + run)
     driver = os.path.join(work, "driver.py")
     write(driver, DRIVER)
     systemctl = os.path.join(work, "bin", "systemctl")
@@ -78,7 +96,7 @@ def main():
     env = dict(os.environ, BOSUN_UNIT_PATH=units, BOSUN_ROOT="/",
                PATH=os.path.dirname(systemctl) + ":" + os.environ.get("PATH", ""))
     env.pop("NOTIFY_SOCKET", None)
-    out = subprocess.run(WRAP + [BOSUN, "--", "python3", driver, str(STARTS)], env=env,
+    out = subprocess.run(WRAP + [BOSUN, "--", "python3", driver, str(STARTS), ",".join(PARTS)], env=env,
                          capture_output=True, text=True, timeout=600)
     import json
     try:
@@ -94,7 +112,7 @@ def main():
     print(f"Command: `make bench` (runs `tests/bench/sandbox.py {os.path.relpath(BOSUN)}`), "
           f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores. bosun as PID 1 of fresh "
           f"namespaces, as root with every capability; {STARTS} starts of each oneshot unit "
-          "(`/bin/true` as the `redis` user), alternating, each timed around bosun's "
+          "(`redis-server --version` as the `redis` user: the unit's ExecPaths= allows no other program), alternating, each timed around bosun's "
           "`systemctl start` (which returns when the oneshot has exited). Target: under 1 ms "
           "added.\n")
     print("| unit | median | p10 | p90 |")
@@ -103,6 +121,13 @@ def main():
     print(f"| sandboxed.service ({len(directives)} lines of redis-server.service) | {ms:.2f} ms | "
           f"{q(boxed, .1):.2f} ms | {q(boxed, .9):.2f} ms |")
     print(f"| **added by the sandbox** | **{ms - mb:.2f} ms** | | |")
+    labels = {"filters": "its seccomp filters, privileges and capability cuts only",
+              "mounts": "its mount namespace only (ProtectSystem=strict, PrivateTmp=, ...)",
+              "userns": "PrivateUsers= only"}
+    for part, label in labels.items():
+        xs = data["times"][part]
+        print(f"| {part}.service: {label} | {statistics.median(xs):.2f} ms | {q(xs, .1):.2f} ms | "
+              f"{q(xs, .9):.2f} ms (+{statistics.median(xs) - mb:.2f}) |")
     print(f"\nThe sandbox's directives: {', '.join(f'`{k}=`' for k in keys)}. "
           f"Last result of sandboxed.service: `{data['result']}`."
           + (f" bosun said these were not in force: {'; '.join(not_in_force)}." if not_in_force else "")
