@@ -2,6 +2,7 @@
 //! process tracking ([`procs`], and the keepers of [`keeper`]), the run's variables for its commands ([`environment`]),
 //! the state machine of one service ([`state`], fed by [`spec`], named by [`status`]). Parsing unit files is the `unit` module's job, not this module's.
 
+pub mod bpf_tree;
 pub mod cgroup;
 pub mod child;
 pub mod datagram;

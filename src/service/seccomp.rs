@@ -12,16 +12,15 @@
 //! filter also acts as SystemCallArchitectures=native); on x86_64 bosun adds a check that kills
 //! x32 calls (numbers with bit 30 set), which the architecture check cannot tell apart.
 //!
-//! One program per action: an allow list is one program (listed → allow, else the action);
-//! a deny list is one program per distinct action (SystemCallErrorNumber='s, and each
-//! `name:errno` or `name:kill` entry's), each listed → action, else allow. The kernel runs
-//! every program and takes the strictest answer, and each call is listed in one program only.
-
-use std::collections::BTreeMap;
+//! SystemCallFilter= itself, a plain list of calls, is written by [`super::bpf_tree`] as a
+//! binary search over the call numbers (seccompiler's one test per call in a row cost the
+//! kernel about 1 ms per spawn for `@system-service`): an allow list answers listed → allow,
+//! newer than systemd 252's @known → ENOSYS, else the action; a deny list answers each listed
+//! call with its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill`
+//! entry's), else allow. The programs with argument conditions are seccompiler's.
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
 };
 
 use super::restrict;
@@ -78,10 +77,6 @@ fn filters_asked(exec: &ExecContext) -> bool {
 /// its errno is the one a call refused twice sees). `persona`: LockPersonality='s.
 pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs, SeccompError> {
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
-    let target = match arch {
-        Arch::X86_64 => TargetArch::x86_64,
-        Arch::Aarch64 => TargetArch::aarch64,
-    };
     let mut out = Vec::new();
     let mut refuse = |p: restrict::Program, errno: i32| -> Result<(), SeccompError> {
         let (program, enosys) = p.build(
@@ -135,7 +130,7 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
         out.push(finish(arch, program, &[], false));
     }
     if exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only {
-        out.extend(compile_filter(exec, arch, target)?);
+        out.extend(compile_filter(exec, arch)?);
     }
     Ok(out.into())
 }
@@ -188,79 +183,64 @@ fn deny_write_execute(arch: Arch) -> Result<restrict::Program, SeccompError> {
 fn compile_filter(
     exec: &ExecContext,
     arch: Arch,
-    target: TargetArch,
 ) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
     let filter = &exec.syscall_filter;
     let default = match exec.syscall_error_number {
         Some(e) => SeccompAction::Errno(u32::from(e)),
         None => SeccompAction::KillProcess,
     };
-    let numbers = |names: &mut dyn Iterator<Item = &String>| -> BTreeMap<i64, Vec<_>> {
-        // Names this architecture lacks are skipped, as systemd does.
-        names
-            .filter_map(|n| arch.number(n))
-            .map(|nr| (i64::from(nr), Vec::new()))
-            .collect()
+    // Names this architecture lacks are skipped, as systemd does.
+    let numbers = |names: &mut dyn Iterator<Item = &String>| -> Vec<u32> {
+        names.filter_map(|n| arch.number(n)).collect()
     };
-    let mut programs: Vec<BpfProgram> = Vec::new();
+    let allow = libc::SECCOMP_RET_ALLOW;
     match filter.allow_list {
         Some(true) => {
-            let mut rules = numbers(&mut filter.names.keys());
+            let listed = numbers(&mut filter.names.keys());
             // systemd 252 (since 247): calls outside @known, newer than systemd, fail with
-            // ENOSYS rather than the action, so programs fall back. They pass this program's
-            // list and meet the ENOSYS check put in front of it.
-            let newer = newer_than_systemd(arch, &rules);
-            rules.extend(newer.iter().map(|nr| (i64::from(*nr), Vec::new())));
-            let f = SeccompFilter::new(rules, default, SeccompAction::Allow, target)?;
-            return Ok(vec![finish(arch, f.try_into()?, &newer, true)]);
+            // ENOSYS rather than the action, so programs fall back; so do numbers above the
+            // architecture's table.
+            let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
+            let newer = newer_than_systemd(arch, &listed);
+            let actions: Vec<(u32, u32)> = listed
+                .iter()
+                .map(|&nr| (nr, allow))
+                .chain(newer.iter().map(|&nr| (nr, nosys)))
+                .collect();
+            let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
+            Ok(vec![super::bpf_tree::program(
+                arch,
+                &actions,
+                u32::from(default),
+                Some(max),
+            )])
         }
         Some(false) => {
-            // The names of each distinct action, keyed by the action's return value.
-            let mut by_action: BTreeMap<u32, (SeccompAction, Vec<&String>)> = BTreeMap::new();
-            for (name, denial) in &filter.names {
-                let action = match denial {
-                    None => default.clone(),
-                    Some(Denial::Kill) => SeccompAction::KillProcess,
-                    Some(Denial::Errno(e)) => SeccompAction::Errno(u32::from(*e)),
-                };
-                let entry = by_action
-                    .entry(u32::from(action.clone()))
-                    .or_insert_with(|| (action, Vec::new()));
-                entry.1.push(name);
-            }
-            for (action, names) in by_action.into_values() {
-                let rules = numbers(&mut names.into_iter());
-                if rules.is_empty() {
-                    continue;
-                }
-                let f = SeccompFilter::new(rules, SeccompAction::Allow, action, target)?;
-                programs.push(f.try_into()?);
-            }
+            // Each call with its action: SystemCallErrorNumber='s, or its entry's own.
+            let actions: Vec<(u32, u32)> = filter
+                .names
+                .iter()
+                .flat_map(|(name, denial)| {
+                    let action = match denial {
+                        None => default.clone(),
+                        Some(Denial::Kill) => SeccompAction::KillProcess,
+                        Some(Denial::Errno(e)) => SeccompAction::Errno(u32::from(*e)),
+                    };
+                    arch.number(name).map(|nr| (nr, u32::from(action)))
+                })
+                .collect();
+            Ok(vec![super::bpf_tree::program(arch, &actions, allow, None)])
         }
-        None => {
-            // SystemCallArchitectures=native alone: the architecture check, then allow.
-            let f = SeccompFilter::new(
-                BTreeMap::new(),
-                SeccompAction::Allow,
-                SeccompAction::KillProcess,
-                target,
-            )?;
-            programs.push(f.try_into()?);
-        }
+        // SystemCallArchitectures=native alone: the architecture check, then allow.
+        None => Ok(vec![super::bpf_tree::program(arch, &[], allow, None)]),
     }
-    Ok(programs
-        .into_iter()
-        .map(|p| finish(arch, p, &[], false))
-        .collect())
 }
 
 /// The numbers of `arch`'s calls that systemd 252's `@known` lacks and `listed` does not hold.
-fn newer_than_systemd(arch: Arch, listed: &BTreeMap<i64, Vec<SeccompRule>>) -> Vec<u32> {
+fn newer_than_systemd(arch: Arch, listed: &[u32]) -> Vec<u32> {
     arch.calls()
         .iter()
-        .filter(|(name, nr)| {
-            !syscall::in_known_group(name) && !listed.contains_key(&i64::from(*nr))
-        })
+        .filter(|(name, nr)| !syscall::in_known_group(name) && !listed.contains(nr))
         .map(|(_, nr)| *nr)
         .collect()
 }
@@ -526,12 +506,20 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn each_errno_gets_its_own_program() {
+    fn a_deny_list_is_one_program_answering_each_call_with_its_action() {
         let e = exec(&["~uname:EACCES @clock sethostname:EPERM"], None);
-        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(3));
-        // An entry's action equal to SystemCallErrorNumber='s shares its program.
+        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(1));
+        let out = run(&e, &["uname"]);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+            "{out:?}"
+        );
+        // The list's default action for the rest of it: @clock's calls kill.
+        let out = run(&e, &["date", "-s", "@0"]);
+        assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{out:?}");
+        assert!(run(&e, &["true"]).status.success());
         let e = exec(&["~uname:EPERM @clock sync:kill"], Some(1));
-        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(2));
+        assert_eq!(compile(&e, true).map(|p| p.len()).ok(), Some(1));
         assert!(compile(&ExecContext::default(), true).is_ok_and(|p| p.is_empty()));
         // A `+` command runs unfiltered.
         assert!(compile(&e, false).is_ok_and(|p| p.is_empty()));
