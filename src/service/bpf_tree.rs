@@ -2,8 +2,9 @@
 //! allow and deny lists. seccompiler writes one test per call in a row; the kernel then spends
 //! time linear in the list on every call it does not list, and, when the filter is installed,
 //! once per system-call number to build its action cache (about 1 ms per spawn for
-//! `@system-service`, BENCHMARKS.md). Here the numbers are tested as a binary search, so a
-//! call costs about log2(n) tests. The program's behaviour is the one seccompiler's had, with
+//! `@system-service`, BENCHMARKS.md). Here consecutive numbers with one action are one run,
+//! and the runs are found by a binary search: a few hundred calls make a few dozen runs, a
+//! program of a few hundred instructions, and a call costs about log2(runs) tests. The program's behaviour is the one seccompiler's had, with
 //! the same architecture check first and bosun's x32 and ENOSYS checks after it.
 
 use crate::vocab::syscall::Arch;
@@ -15,8 +16,6 @@ const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
 const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
 const BPF_RET_K: u16 = 0x06;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-/// How many numbers a leaf tests one by one.
-const LEAF: usize = 4;
 
 fn ins(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
@@ -55,32 +54,49 @@ pub fn program(
         out.push(ins(BPF_JMP_JGT_K, 0, 1, max));
         out.push(ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs()));
     }
-    let mut sorted = actions.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup_by_key(|(nr, _)| *nr);
-    tree(&sorted, miss, &mut out);
+    tree(&segments(actions, miss), &mut out);
     out
 }
 
-/// The search over `sorted`, each subtree ending in its own returns (so every jump is
-/// forward and local: a long `ja` crosses a left subtree of any size).
-fn tree(sorted: &[(u32, u32)], miss: u32, out: &mut Vec<libc::sock_filter>) {
-    if sorted.len() <= LEAF {
-        for &(nr, action) in sorted {
-            out.push(ins(BPF_JMP_JEQ_K, 0, 1, nr));
-            out.push(ins(BPF_RET_K, 0, 0, action));
+/// The numbers as runs: (first number, action) for each run of consecutive numbers with one
+/// action, the gaps and everything above answering `miss`. Starts ascending, from 0.
+fn segments(actions: &[(u32, u32)], miss: u32) -> Vec<(u32, u32)> {
+    let mut sorted = actions.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup_by_key(|(nr, _)| *nr);
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    let mut push = |start: u32, action: u32| {
+        if out.last().is_none_or(|&(_, last)| last != action) {
+            out.push((start, action));
         }
-        out.push(ins(BPF_RET_K, 0, 0, miss));
-        return;
+    };
+    let mut next = 0;
+    for (nr, action) in sorted {
+        if nr > next {
+            push(next, miss);
+        }
+        push(nr, action);
+        next = nr.saturating_add(1);
     }
-    let (left, right) = sorted.split_at(sorted.len() / 2);
-    // nr >= right's first: fall to the `ja` over the left subtree; else skip it.
-    out.push(ins(BPF_JMP_JGE_K, 0, 1, right[0].0));
-    let ja = out.len();
-    out.push(ins(BPF_JMP_JA, 0, 0, 0));
-    tree(left, miss, out);
-    out[ja].k = u32::try_from(out.len() - ja - 1).unwrap_or(u32::MAX);
-    tree(right, miss, out);
+    push(next, miss);
+    out
+}
+
+/// The search over `runs`, each subtree ending in its own return (so every jump is forward
+/// and local: a long `ja` crosses a left subtree of any size).
+fn tree(runs: &[(u32, u32)], out: &mut Vec<libc::sock_filter>) {
+    let [(_, action)] = runs else {
+        let (left, right) = runs.split_at(runs.len() / 2);
+        // nr >= right's first: fall to the `ja` over the left subtree; else skip it.
+        out.push(ins(BPF_JMP_JGE_K, 0, 1, right[0].0));
+        let ja = out.len();
+        out.push(ins(BPF_JMP_JA, 0, 0, 0));
+        tree(left, out);
+        out[ja].k = u32::try_from(out.len() - ja - 1).unwrap_or(u32::MAX);
+        tree(right, out);
+        return;
+    };
+    out.push(ins(BPF_RET_K, 0, 0, *action));
 }
 
 #[cfg(test)]
@@ -132,8 +148,10 @@ mod tests {
         }
         assert_eq!(run(&p, arch, X32_SYSCALL_BIT | 39), kill);
         assert_eq!(run(&p, 0x4000_0003, 39), kill, "another architecture");
-        // A search: far fewer instructions run than the list is long.
         assert!(p.len() < 4 * listed.len() && p.len() < 4096);
+        // Runs of consecutive numbers make a short program.
+        let run_of: Vec<(u32, u32)> = (0..300).map(|n| (n, allow)).collect();
+        assert!(program(Arch::X86_64, &run_of, kill, None).len() < 16);
         let empty = program(Arch::Aarch64, &[], allow, None);
         assert_eq!(run(&empty, audit_arch(Arch::Aarch64), 5), allow);
     }
