@@ -52,7 +52,12 @@ pub fn program(
     }
     if let Some(max) = above {
         out.push(ins(BPF_JMP_JGT_K, 0, 1, max));
-        out.push(ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs()));
+        out.push(ins(
+            BPF_RET_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs(),
+        ));
     }
     tree(&segments(actions, miss), &mut out);
     out

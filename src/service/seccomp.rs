@@ -19,9 +19,7 @@
 //! call with its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill`
 //! entry's), else allow. The programs with argument conditions are seccompiler's.
 
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-};
+use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition};
 
 use super::restrict;
 use crate::unit::model::ExecContext;
