@@ -72,6 +72,24 @@ impl Program {
         Ok(self)
     }
 
+    /// Match what `other` matches too (both answer with the same action): a call either
+    /// matches unconditionally is matched unconditionally, else by either's rules.
+    pub fn merge(&mut self, other: Program) {
+        for (nr, rules) in other.rules {
+            match self.rules.get_mut(&nr) {
+                None => {
+                    self.rules.insert(nr, rules);
+                }
+                Some(mine) if mine.is_empty() => {}
+                Some(mine) if rules.is_empty() => mine.clear(),
+                Some(mine) => mine.extend(rules),
+            }
+        }
+        self.enosys.extend(other.enosys);
+        self.enosys.sort_unstable();
+        self.enosys.dedup();
+    }
+
     /// Answer `name` with ENOSYS.
     pub fn nosys(&mut self, name: &str) -> &mut Self {
         self.enosys.extend(self.arch.number(name));

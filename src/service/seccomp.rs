@@ -69,10 +69,12 @@ fn filters_asked(exec: &ExecContext) -> bool {
         || exec.syscall_log.allow_list.is_some()
 }
 
-/// Compiles every program `exec` asks for, in systemd 252's order (exec_child(): the
-/// hostname's with the namespaces, then address families, write-execute, realtime, SUID/SGID,
-/// namespaces, modules, logs, clock, personality, logging, and the system-call filter last, so
-/// its errno is the one a call refused twice sees). `persona`: LockPersonality='s.
+/// Compiles every program `exec` asks for, in the order of systemd 252's exec_child() where
+/// it matters: the address families' (EAFNOSUPPORT), then one program for every restriction
+/// answering EPERM (the hostname's, write-execute, realtime, SUID/SGID, namespaces, modules,
+/// logs, clock, personality, which 252 installs one by one), logging, and the system-call
+/// filter last, so its errno is the one a call refused twice sees (the kernel returns the
+/// data of the filter installed last among equal actions). `persona`: LockPersonality='s.
 pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs, SeccompError> {
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
     let mut out = Vec::new();
@@ -84,25 +86,28 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
         out.push(finish(arch, program, &enosys, false));
         Ok(())
     };
-    let eperm = libc::EPERM;
+    // Every restriction answering EPERM is one program (a call two of them match gets EPERM
+    // either way): each program costs the kernel at install and runs on every call it
+    // cannot answer from its cache, so ten programs cost ten times one.
+    let mut eperm = restrict::Program::new(arch);
     if exec.protect_hostname {
-        refuse(
-            restrict::deny_calls(arch, ["sethostname", "setdomainname"])?,
-            eperm,
-        )?;
+        eperm.merge(restrict::deny_calls(
+            arch,
+            ["sethostname", "setdomainname"],
+        )?);
     }
     if exec.address_families.restricts() {
         let p = restrict::address_families(arch, &exec.address_families)?;
         refuse(p, libc::EAFNOSUPPORT)?;
     }
     if exec.memory_deny_write_execute {
-        refuse(deny_write_execute(arch)?, eperm)?;
+        eperm.merge(deny_write_execute(arch)?);
     }
     if exec.restrict_realtime {
-        refuse(restrict_realtime(arch)?, eperm)?;
+        eperm.merge(restrict_realtime(arch)?);
     }
     if exec.restrict_suid_sgid {
-        refuse(restrict::suid_sgid(arch)?, eperm)?;
+        eperm.merge(restrict::suid_sgid(arch)?);
     }
     if let Some(p) = exec
         .restrict_namespaces
@@ -110,7 +115,7 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
         .transpose()?
         .flatten()
     {
-        refuse(p, eperm)?;
+        eperm.merge(p);
     }
     for (asked, calls) in [
         (exec.protect_kernel_modules, "@module"),
@@ -118,11 +123,14 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
         (exec.protect_clock, "@clock"),
     ] {
         if asked {
-            refuse(restrict::deny_calls(arch, [calls])?, eperm)?;
+            eperm.merge(restrict::deny_calls(arch, [calls])?);
         }
     }
     if let Some(persona) = persona {
-        refuse(restrict::lock_personality(arch, persona)?, eperm)?;
+        eperm.merge(restrict::lock_personality(arch, persona)?);
+    }
+    if !eperm.is_empty() {
+        refuse(eperm, libc::EPERM)?;
     }
     if let Some((program, _)) = restrict::syscall_log(arch, &exec.syscall_log)? {
         out.push(finish(arch, program, &[], false));
