@@ -63,6 +63,9 @@ pub struct ChildSetup {
     /// (so the supplementary groups are set while they still mean something), before the
     /// capability steps and the uid change, as systemd 252 does for a privileged manager.
     pub user_namespace: Option<UserMaps>,
+    /// PrivateNetwork= and PrivateIPC=: CLONE_NEWNET and/or CLONE_NEWIPC, unshared before the
+    /// mount namespace as systemd 252 does; a new network namespace gets its loopback up.
+    pub other_namespaces: libc::c_int,
 }
 
 /// The uid_map and gid_map lines of a user namespace (`0 0 1\nUID UID 1\n`), written by a
@@ -110,6 +113,7 @@ pub struct Privileges {
 /// exit-status`).
 pub const EXIT_SECUREBITS: i32 = 213;
 pub const EXIT_USER: i32 = 217;
+pub const EXIT_NETWORK: i32 = 225;
 pub const EXIT_CAPABILITIES: i32 = 218;
 pub const EXIT_NO_NEW_PRIVILEGES: i32 = 227;
 pub const EXIT_SECCOMP: i32 = 228;
@@ -503,6 +507,9 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             Some(maps) => Some(UserNsHelper::spawn(maps).map_err(|e| step_failed(EXIT_USER, e))?),
             None => None,
         };
+        if setup.other_namespaces != 0 {
+            enter_namespaces(setup.other_namespaces).map_err(|e| step_failed(EXIT_NETWORK, e))?;
+        }
         if let Some(step) = &setup.namespace {
             (step.0)()?;
         }
@@ -687,6 +694,39 @@ impl UserNsHelper {
                 None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
             }
         }
+    }
+}
+
+/// unshare(`flags`) (CLONE_NEWNET, CLONE_NEWIPC); in a new network namespace, bring the
+/// loopback device up (SIOCGIFFLAGS, SIOCSIFFLAGS on an AF_INET datagram socket), as
+/// systemd's loopback_setup() does. Async-signal-safe: unshare, socket, ioctl, close, on a
+/// stack buffer.
+fn enter_namespaces(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain system calls; `ifr` is a zeroed ifreq on this frame, valid for both
+    // ioctls, and the socket is closed on every path.
+    unsafe {
+        if libc::unshare(flags) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::CLONE_NEWNET == 0 {
+            return Ok(());
+        }
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        let up = libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &raw mut ifr) >= 0 && {
+            // IFF_UP is 1: it fits the short the kernel keeps the flags in.
+            ifr.ifr_ifru.ifru_flags |= libc::c_short::try_from(libc::IFF_UP).unwrap_or(1);
+            libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &raw mut ifr) >= 0
+        };
+        let err = io::Error::last_os_error();
+        libc::close(fd);
+        if up { Ok(()) } else { Err(err) }
     }
 }
 

@@ -326,6 +326,7 @@ impl Engine {
                 [
                     crate::service::namespace::not_in_force(e, &self.settings.root),
                     crate::service::userns::not_in_force(e),
+                    crate::service::netns::not_in_force(e),
                 ]
             })
             .into_iter()

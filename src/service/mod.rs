@@ -13,6 +13,7 @@ pub mod keeper;
 pub mod limits;
 pub mod listen;
 pub mod namespace;
+pub mod netns;
 pub mod notify;
 pub mod privs;
 pub mod procs;

@@ -37,6 +37,9 @@ pub struct Facts {
     pub mount_namespace_own_user_only: bool,
     /// Whether a user namespace can be made for a service (PrivateUsers=).
     pub user_namespace: Result<(), String>,
+    /// Whether a network namespace (PrivateNetwork=) and an IPC namespace (PrivateIPC=) can.
+    pub network_namespace: Result<(), String>,
+    pub ipc_namespace: Result<(), String>,
 }
 
 impl Facts {
@@ -69,6 +72,8 @@ impl Facts {
             },
             mount_namespace_own_user_only: false,
             user_namespace: super::userns::probe().clone(),
+            network_namespace: super::netns::access(true),
+            ipc_namespace: super::netns::access(false),
         }
     }
 }
@@ -562,16 +567,40 @@ fn namespace_checks(exec: &ExecContext, facts: &Facts, checks: &mut Vec<Check>) 
             why: why.filter(|_| written < 10).cloned(),
         });
     }
-    let written = exposure(!exec.private_users);
-    let why = facts.user_namespace.as_ref().err();
-    checks.push(Check {
-        name: "PrivateUsers=".into(),
-        description: "sees the container's users and groups as they are".into(),
-        weight: 2,
-        written,
-        here: if why.is_some() { 10 } else { written },
-        why: why.filter(|_| written < 10).cloned(),
-    });
+    for (asked, access, name, description, weight) in [
+        (
+            exec.private_users,
+            &facts.user_namespace,
+            "PrivateUsers=",
+            "sees the container's users and groups as they are",
+            2,
+        ),
+        (
+            exec.private_network,
+            &facts.network_namespace,
+            "PrivateNetwork=",
+            "may reach the network",
+            3,
+        ),
+        (
+            exec.private_ipc,
+            &facts.ipc_namespace,
+            "PrivateIPC=",
+            "shares System V IPC and POSIX queues with other services",
+            1,
+        ),
+    ] {
+        let written = exposure(!asked);
+        let why = access.as_ref().err();
+        checks.push(Check {
+            name: name.into(),
+            description: description.into(),
+            weight,
+            written,
+            here: if why.is_some() { 10 } else { written },
+            why: why.filter(|_| written < 10).cloned(),
+        });
+    }
 }
 
 /// One check per capability group: exposed when the service could hold one of the group's
@@ -755,6 +784,7 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
         ("ProtectKernelModules", yes(exec.protect_kernel_modules)),
         ("ProtectKernelLogs", yes(exec.protect_kernel_logs)),
         ("ProtectControlGroups", yes(n.protect_control_groups)),
+        ("PrivateNetwork", yes(exec.private_network)),
         ("PrivateUsers", yes(exec.private_users)),
         (
             "ProtectHome",
@@ -818,6 +848,7 @@ pub fn properties(exec: &ExecContext) -> Vec<(&'static str, String)> {
             if n.proc_subset_pid { "pid" } else { "all" }.to_owned(),
         ),
         ("ProtectHostname", yes(exec.protect_hostname)),
+        ("PrivateIPC", yes(exec.private_ipc)),
     ]
 }
 
@@ -835,6 +866,8 @@ mod tests {
             mount_namespace: Ok(()),
             mount_namespace_own_user_only: false,
             user_namespace: Ok(()),
+            network_namespace: Ok(()),
+            ipc_namespace: Ok(()),
         }
     }
 

@@ -442,7 +442,12 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     // What each mount step is about, to name the one that fails in the child.
     let mounts = namespace.as_ref().map(super::namespace::Plan::labels);
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
+    let other_namespaces = match command.flags.full_privileges {
+        true => 0,
+        false => super::netns::plan(exec),
+    };
     let setup = ChildSetup {
+        other_namespaces,
         user_namespace,
         keeper: None,
         cgroup_procs: launch.cgroup.clone(),

@@ -260,6 +260,8 @@ impl Applier<'_> {
             "ProtectClock" => e.protect_clock = !v.is_empty() && bool_of(v)?,
             "ProtectHostname" => e.protect_hostname = !v.is_empty() && bool_of(v)?,
             "PrivateUsers" => e.private_users = !v.is_empty() && bool_of(v)?,
+            "PrivateNetwork" => e.private_network = !v.is_empty() && bool_of(v)?,
+            "PrivateIPC" => e.private_ipc = !v.is_empty() && bool_of(v)?,
             "RestrictAddressFamilies" => {
                 for warning in e.address_families.add_line(v) {
                     self.report(DiagnosticKind::ValueWarning, warning);

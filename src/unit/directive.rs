@@ -401,9 +401,9 @@ pub const DIRECTIVES: &[Directive] = &[
     d("PipeSize", SOCKET, NotYetSupported),
     d("Priority", SOCKET | SWAP, NotYetSupported),
     d("PrivateDevices", SERVICE | SOCKET | MOUNT | SWAP, Supported),
-    d("PrivateIPC", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("PrivateIPC", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("PrivateMounts", SERVICE | SOCKET | MOUNT | SWAP, Supported),
-    d("PrivateNetwork", SERVICE | SOCKET | MOUNT | SWAP, Ignored),
+    d("PrivateNetwork", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("PrivateTmp", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("PrivateUsers", SERVICE | SOCKET | MOUNT | SWAP, Supported),
     d("ProcSubset", SERVICE | SOCKET | MOUNT | SWAP, Supported),
@@ -625,7 +625,7 @@ mod tests {
             Some(Supported)
         );
         assert_eq!(
-            lookup("Service", "PrivateNetwork").map(|d| d.support),
+            lookup("Service", "MemoryMax").map(|d| d.support),
             Some(Ignored)
         );
         assert_eq!(lookup("Unit", "ExecStart"), None);

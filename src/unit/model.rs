@@ -451,6 +451,10 @@ pub struct ExecContext {
     pub protect_hostname: bool,
     /// PrivateUsers=: a user namespace mapping root and the unit's own user and group only.
     pub private_users: bool,
+    /// PrivateNetwork=: a network namespace with only a loopback device, up.
+    pub private_network: bool,
+    /// PrivateIPC=: an IPC namespace of its own (System V objects, POSIX queues).
+    pub private_ipc: bool,
     /// RestrictAddressFamilies=, merged: socket(2) of a family not allowed fails with
     /// EAFNOSUPPORT.
     pub address_families: super::restrict::AddressFamilies,

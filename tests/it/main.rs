@@ -26,6 +26,7 @@ mod journal;
 mod journalctl;
 mod logdirs;
 mod namespace;
+mod netns;
 mod notify;
 mod output;
 mod paths;
