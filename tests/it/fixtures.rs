@@ -77,6 +77,16 @@ impl Fixture {
     pub(crate) fn boot(&self) -> Option<Pid1> {
         Pid1::bosun().env("BOSUN_ROOT", &self.root).start()
     }
+
+    /// Boot in a container whose bounding set lacks `caps` (setpriv's words:
+    /// `-sys_admin,-setpcap`), as a runtime that does not grant them.
+    pub(crate) fn boot_without(&self, caps: &str) -> Option<Pid1> {
+        Pid1::program("setpriv")
+            .args(["--bounding-set", caps, "--"])
+            .arg(crate::harness::bosun())
+            .env("BOSUN_ROOT", &self.root)
+            .start()
+    }
 }
 
 pub(crate) fn stop(pid1: Pid1) -> Finished {

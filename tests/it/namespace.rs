@@ -361,12 +361,7 @@ fn without_cap_sys_admin_protections_are_reported_and_binds_fail_226() {
         "temporary.service",
         "[Service]\nTemporaryFileSystem=/srv/dst\nExecStart=/bin/sh -c 'touch @S@/temporary'\n",
     );
-    let Some(pid1) = Pid1::program("setpriv")
-        .args(["--bounding-set", "-sys_admin", "--"])
-        .arg(bosun())
-        .env("BOSUN_ROOT", &f.root)
-        .start()
-    else {
+    let Some(pid1) = f.boot_without("-sys_admin") else {
         return;
     };
     // It started, unconfined: it could write /usr and the host's /tmp.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::fixtures::{Fixture, stop};
-use crate::harness::{PYTHON, Pid1, bosun, wait_until};
+use crate::harness::{PYTHON, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -52,12 +52,7 @@ fn private_network_and_ipc_are_namespaces_of_the_services_own() {
 fn without_cap_sys_admin_they_are_reported_not_in_force() {
     let f = Fixture::new("netns-noadmin");
     recorder(&f, "private", "PrivateNetwork=yes\nPrivateIPC=yes");
-    let Some(pid1) = Pid1::program("setpriv")
-        .args(["--bounding-set", "-sys_admin", "--"])
-        .arg(bosun())
-        .env("BOSUN_ROOT", &f.root)
-        .start()
-    else {
+    let Some(pid1) = f.boot_without("-sys_admin") else {
         return;
     };
     assert!(

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use crate::fixtures::{Fixture, stop};
-use crate::harness::{PYTHON, Pid1, bosun, systemctl_in, wait_until};
+use crate::harness::{PYTHON, Pid1, systemctl_in, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -250,12 +250,7 @@ fn without_cap_setpcap_a_shrinking_bounding_set_fails_218() {
     // Without CAP_SYS_ADMIN, DynamicUser= implies NoNewPrivileges= (the control, with it, is
     // in no_new_privileges_and_the_bounding_set_are_in_force).
     recorder(&f, "dynamic", "DynamicUser=yes");
-    let Some(pid1) = Pid1::program("setpriv")
-        .args(["--bounding-set", "-setpcap,-sys_admin", "--"])
-        .arg(bosun())
-        .env("BOSUN_ROOT", &f.root)
-        .start()
-    else {
+    let Some(pid1) = f.boot_without("-setpcap,-sys_admin") else {
         return;
     };
     let keepall = status(&f, &pid1, "keepall");

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::fixtures::{Fixture, stop};
-use crate::harness::{Pid1, bosun, bosun_in, systemctl_in, wait_until};
+use crate::harness::{Pid1, bosun_in, systemctl_in, wait_until};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -158,12 +158,7 @@ fn what_the_container_withholds_is_in_force_here() {
     let f = Fixture::new("security-nosysadmin");
     f.unit("bare.service", BARE);
     f.unit("confined.service", CONFINED);
-    let Some(pid1) = Pid1::program("setpriv")
-        .args(["--bounding-set", "-sys_admin,-sys_module", "--"])
-        .arg(bosun())
-        .env("BOSUN_ROOT", &f.root)
-        .start()
-    else {
+    let Some(pid1) = f.boot_without("-sys_admin,-sys_module") else {
         return;
     };
     assert!(both_active(&f, &pid1), "{}", pid1.stderr_now());
