@@ -763,6 +763,28 @@ fn proc_path(buf: &mut [u8; 48], pid: libc::pid_t, name: &[u8]) {
     buf[len] = 0;
 }
 
+/// Run `f` in a forked child PID 1 does not wait for (its exit is reaped as an orphan's is),
+/// for work that may take long and must not hold PID 1's loop: removing a tree a service
+/// filled. The child closes every descriptor but standard input first (it must keep no
+/// socket of PID 1's alive) and may allocate: PID 1 has a single thread, so no lock is held
+/// across the fork. The child's pid, or the fork's error (the caller then does the work
+/// itself).
+pub fn run_detached(f: &dyn Fn()) -> io::Result<i32> {
+    // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child runs `f`
+    // and leaves with _exit, which never returns and runs no destructor of the parent's.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        p if p < 0 => Err(io::Error::last_os_error()),
+        0 => {
+            close_all_but(0);
+            f();
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) }
+        }
+        p => Ok(p),
+    }
+}
+
 /// Run `f` in a forked child and wait for it: its exit code (128 + N when killed by N). For
 /// probes PID 1 must not make on itself (unshare); `f` must only make async-signal-safe calls.
 pub fn run_forked(f: &dyn Fn() -> i32) -> io::Result<i32> {

@@ -477,7 +477,7 @@ impl Engine {
         };
         // PrivateTmp='s directories go with the run (systemd: when the unit stops).
         if let Some(dirs) = run.private_tmp.take()
-            && let Err(e) = dirs.remove()
+            && let Err(e) = dirs.remove_detached()
         {
             self.notes.push(Note::Warning(format!(
                 "{unit}: cannot remove PrivateTmp= directories: {e}"

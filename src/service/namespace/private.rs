@@ -53,6 +53,18 @@ impl PrivateTmp {
         }
     }
 
+    /// Remove both trees in a child of their own, as systemd 252 removes them
+    /// (asynchronous_rm_rf): a service may leave millions of files there, and PID 1 must not
+    /// stop answering while they go. Where no child can be forked, removed here.
+    pub fn remove_detached(self) -> io::Result<()> {
+        match crate::sys::run_detached(&|| {
+            let _ = self.remove();
+        }) {
+            Ok(_) => Ok(()),
+            Err(_) => self.remove(),
+        }
+    }
+
     /// Remove both trees (at stop); the first error is returned, the rest still removed.
     pub fn remove(&self) -> io::Result<()> {
         let mut result = Ok(());
