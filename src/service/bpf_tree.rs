@@ -4,8 +4,10 @@
 //! once per system-call number to build its action cache (about 1 ms per spawn for
 //! `@system-service`, BENCHMARKS.md). Here consecutive numbers with one action are one run,
 //! and the runs are found by a binary search: a few hundred calls make a few dozen runs, a
-//! program of a few hundred instructions, and a call costs about log2(runs) tests. The program's behaviour is the one seccompiler's had, with
-//! the same architecture check first and bosun's x32 and ENOSYS checks after it.
+//! program of a few hundred instructions, and a call costs about log2(runs) tests. The
+//! program's behaviour is the one seccompiler's had, with the same architecture check first
+//! and bosun's x32 and ENOSYS checks ([`number_checks`], which seccompiler's programs get
+//! too) after it.
 
 use crate::vocab::syscall::Arch;
 
@@ -38,28 +40,38 @@ pub fn program(
     miss: u32,
     above: Option<u32>,
 ) -> Vec<libc::sock_filter> {
-    let kill = libc::SECCOMP_RET_KILL_PROCESS;
     let mut out = vec![
-        // seccomp_data.arch is at offset 4, .nr at 0.
+        // seccomp_data.arch is at offset 4.
         ins(BPF_LD_W_ABS, 0, 0, 4),
         ins(BPF_JMP_JEQ_K, 1, 0, audit_arch(arch)),
-        ins(BPF_RET_K, 0, 0, kill),
-        ins(BPF_LD_W_ABS, 0, 0, 0),
+        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
     ];
+    out.extend(number_checks(arch, above, &[]));
+    tree(&segments(actions, miss), &mut out);
+    out
+}
+
+/// What follows a program's architecture check: load the call number (seccomp_data.nr, at
+/// offset 0); on x86_64 kill x32 calls (bit 30 set, which the architecture check cannot tell
+/// apart); answer ENOSYS above `above` and for the numbers `enosys`.
+pub fn number_checks(arch: Arch, above: Option<u32>, enosys: &[u32]) -> Vec<libc::sock_filter> {
+    let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
+    // A test of the number, and the return that a match reaches.
+    let check = |jump, nr, ret| [ins(jump, 0, 1, nr), ins(BPF_RET_K, 0, 0, ret)];
+    let mut out = vec![ins(BPF_LD_W_ABS, 0, 0, 0)];
     if arch == Arch::X86_64 {
-        out.push(ins(BPF_JMP_JGE_K, 0, 1, X32_SYSCALL_BIT));
-        out.push(ins(BPF_RET_K, 0, 0, kill));
-    }
-    if let Some(max) = above {
-        out.push(ins(BPF_JMP_JGT_K, 0, 1, max));
-        out.push(ins(
-            BPF_RET_K,
-            0,
-            0,
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs(),
+        out.extend(check(
+            BPF_JMP_JGE_K,
+            X32_SYSCALL_BIT,
+            libc::SECCOMP_RET_KILL_PROCESS,
         ));
     }
-    tree(&segments(actions, miss), &mut out);
+    if let Some(max) = above {
+        out.extend(check(BPF_JMP_JGT_K, max, nosys));
+    }
+    for &nr in enosys {
+        out.extend(check(BPF_JMP_JEQ_K, nr, nosys));
+    }
     out
 }
 

@@ -83,7 +83,7 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
             SeccompAction::Errno(errno.unsigned_abs()),
             SeccompAction::Allow,
         )?;
-        out.push(finish(arch, program, &enosys, false));
+        out.push(finish(arch, program, &enosys));
         Ok(())
     };
     // Every restriction answering EPERM is one program (a call two of them match gets EPERM
@@ -133,7 +133,7 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
         refuse(eperm, libc::EPERM)?;
     }
     if let Some((program, _)) = restrict::syscall_log(arch, &exec.syscall_log)? {
-        out.push(finish(arch, program, &[], false));
+        out.push(finish(arch, program, &[]));
     }
     if exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only {
         out.extend(compile_filter(exec, arch)?);
@@ -261,25 +261,10 @@ pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
     manager_caps & (1 << CAP_SYS_ADMIN) == 0 || uid.is_some_and(|u| u != 0)
 }
 
-/// The program as libc's instructions, with checks inserted right after seccompiler's
-/// three-instruction architecture check: on x86_64 a kill for x32 calls (bit 30 set, which
-/// that check cannot tell apart); ENOSYS for the numbers `enosys`, and with `above_table`
-/// (an allow list) for numbers above the architecture's table.
-fn finish(
-    arch: Arch,
-    program: BpfProgram,
-    enosys: &[u32],
-    above_table: bool,
-) -> Vec<libc::sock_filter> {
-    const BPF_LD_W_ABS: u16 = 0x20;
-    const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
-    const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
-    const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
-    const BPF_RET_K: u16 = 0x06;
-    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    let ins = |code, jf, k| libc::sock_filter { code, jt: 0, jf, k };
-    // A test of the number, and the return that a match reaches.
-    let check = |jump, nr, ret| [ins(jump, 1, nr), ins(BPF_RET_K, 0, ret)];
+/// seccompiler's program as libc's instructions, with bosun's checks of the call number
+/// ([`super::bpf_tree::number_checks`]: x32 calls killed, ENOSYS for `enosys`) inserted right
+/// after its three-instruction architecture check.
+fn finish(arch: Arch, program: BpfProgram, enosys: &[u32]) -> Vec<libc::sock_filter> {
     let mut out: Vec<libc::sock_filter> = program
         .iter()
         .map(|i| libc::sock_filter {
@@ -289,23 +274,8 @@ fn finish(
             k: i.k,
         })
         .collect();
-    // seccomp_data.nr is at offset 0.
-    let mut checks = vec![ins(BPF_LD_W_ABS, 0, 0)];
-    if arch == Arch::X86_64 {
-        checks.extend(check(
-            BPF_JMP_JGE_K,
-            X32_SYSCALL_BIT,
-            libc::SECCOMP_RET_KILL_PROCESS,
-        ));
-    }
-    let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
-    if above_table {
-        let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
-        checks.extend(check(BPF_JMP_JGT_K, max, nosys));
-    }
-    for nr in enosys {
-        checks.extend(check(BPF_JMP_JEQ_K, *nr, nosys));
-    }
+    let checks = super::bpf_tree::number_checks(arch, None, enosys);
+    // Only the load of the number: nothing to check (aarch64, no ENOSYS call).
     if checks.len() > 1 && out.len() >= 3 {
         out.splice(3..3, checks);
     }

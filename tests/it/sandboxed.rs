@@ -9,13 +9,18 @@ use std::collections::HashMap;
 
 use crate::containers::{Container, image, podman, stdout};
 
-/// The fields of /proc/PID/status of a unit's main process, read inside the container.
-fn status_of(c: &Container<'_>, unit: &str) -> HashMap<String, String> {
+/// /proc/PID/`file` of a unit's main process, read inside the container.
+fn proc_file(c: &Container<'_>, unit: &str, file: &str) -> String {
     let pid = stdout(&c.exec(&["systemctl", "show", "-p", "MainPID", "--value", unit]));
     let pid = pid.trim();
     assert!(pid != "0" && !pid.is_empty(), "{unit} has no main process");
-    let text = stdout(&c.exec(&["cat", &format!("/proc/{pid}/status")]));
-    text.lines()
+    stdout(&c.exec(&["cat", &format!("/proc/{pid}/{file}")]))
+}
+
+/// The fields of /proc/PID/status of a unit's main process, read inside the container.
+fn status_of(c: &Container<'_>, unit: &str) -> HashMap<String, String> {
+    proc_file(c, unit, "status")
+        .lines()
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
         .collect()
@@ -68,15 +73,7 @@ fn packaged_daemons_run_confined_by_their_own_units_in_podman() {
     assert_ne!(mask(&nginx, "CapBnd"), mask(&memcached, "CapBnd"));
     // PrivateUsers=: redis's user namespace maps root and redis only, where the runtime
     // allows user namespaces; elsewhere the boot report names it.
-    let pid = stdout(&c.exec(&[
-        "systemctl",
-        "show",
-        "-p",
-        "MainPID",
-        "--value",
-        "redis-server",
-    ]));
-    let map = stdout(&c.exec(&["cat", &format!("/proc/{}/uid_map", pid.trim())]));
+    let map = proc_file(&c, "redis-server", "uid_map");
     let reported = c.logs().contains("PrivateUsers (unshare(CLONE_NEWUSER)");
     assert!(map.lines().count() == 2 || reported, "{map}\n{}", c.logs());
     // Both still answer.
@@ -123,15 +120,7 @@ fn with_cap_sys_admin_protect_system_strict_keeps_the_volume_behind_the_symlink_
         !logs.contains("redis-server.service: not in force"),
         "{logs}"
     );
-    let pid = stdout(&c.exec(&[
-        "systemctl",
-        "show",
-        "-p",
-        "MainPID",
-        "--value",
-        "redis-server",
-    ]));
-    let mounts = stdout(&c.exec(&["cat", &format!("/proc/{}/mountinfo", pid.trim())]));
+    let mounts = proc_file(&c, "redis-server", "mountinfo");
     let options = |point: &str| {
         mounts
             .lines()
@@ -147,8 +136,7 @@ fn with_cap_sys_admin_protect_system_strict_keeps_the_volume_behind_the_symlink_
         "{mounts}"
     );
     // nginx, whose unit asks for nothing, sees the volume writable (the control).
-    let nginx = stdout(&c.exec(&["systemctl", "show", "-p", "MainPID", "--value", "nginx"]));
-    let nginx_mounts = stdout(&c.exec(&["cat", &format!("/proc/{}/mountinfo", nginx.trim())]));
+    let nginx_mounts = proc_file(&c, "nginx", "mountinfo");
     let data_line = nginx_mounts
         .lines()
         .find(|l| l.split_whitespace().nth(4) == Some("/data"))
