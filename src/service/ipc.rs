@@ -16,6 +16,18 @@ pub struct Removed {
     pub posix: usize,
 }
 
+/// [`remove`] in a child of its own, so that a /dev/shm a service filled with files does not
+/// hold PID 1 while they go (as PrivateTmp='s trees). None when the child took the work;
+/// where no child can be forked, the work is done here and its count returned.
+pub fn remove_detached(uid: u32, gid: u32, root: &Path) -> Option<Removed> {
+    match crate::sys::run_detached(&|| {
+        remove(uid, gid, root);
+    }) {
+        Ok(_) => None,
+        Err(_) => Some(remove(uid, gid, root)),
+    }
+}
+
 /// Remove every IPC object owned by `uid` or `gid` (as owner or creator), under `root` for
 /// the POSIX ones (`/` in production). Errors on single objects are skipped: another process
 /// may remove one first. Does nothing for root.

@@ -80,6 +80,11 @@ fn remove_ipc_removes_the_users_objects_when_its_unit_stops() {
     let (removed, control) = (ids(&f, "removed"), ids(&f, "kept"));
     assert_eq!(removed.len(), 3, "{removed:?}");
     assert_eq!(control.len(), 3, "{control:?}");
+    // The removal runs in a child of PID 1's own, after the unit went inactive.
+    let all_gone = || {
+        removed.iter().all(|(kind, id)| !exists(kind, id)) && !std::path::Path::new(&gone).exists()
+    };
+    wait_until(T, all_gone);
     for (kind, id) in &removed {
         assert!(!exists(kind, id), "{kind} {id} of nobody is still there");
     }

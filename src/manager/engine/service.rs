@@ -533,8 +533,8 @@ impl Engine {
         }
         // The services' /dev/shm is the real one even when bosun keeps its state under
         // BOSUN_ROOT (System V objects belong to the IPC namespace, not to a path).
-        let removed = crate::service::ipc::remove(uid, gid, std::path::Path::new("/"));
-        if removed != crate::service::ipc::Removed::default() {
+        let removed = crate::service::ipc::remove_detached(uid, gid, std::path::Path::new("/"));
+        if let Some(removed) = removed.filter(|r| *r != crate::service::ipc::Removed::default()) {
             self.notes.push(Note::Detail(format!(
                 "{unit}: RemoveIPC=: removed {} System V and {} POSIX IPC objects of uid {uid}",
                 removed.sysv, removed.posix
