@@ -149,14 +149,7 @@ impl Assessment {
     pub fn not_in_force(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| c.here > c.written)
     }
-}
 
-/// systemd-analyze's word for an exposure figure.
-pub fn level(exposure: f32) -> &'static str {
-    Assessment::level(exposure)
-}
-
-impl Assessment {
     /// systemd-analyze's word for an exposure figure (PERFECT .. DANGEROUS).
     pub fn level(exposure: f32) -> &'static str {
         match exposure {
