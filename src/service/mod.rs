@@ -7,6 +7,7 @@ pub mod cgroup;
 pub mod child;
 pub mod datagram;
 pub mod environment;
+pub mod exec_properties;
 pub mod filter_cache;
 pub mod ipc;
 pub mod keeper;

@@ -17,7 +17,7 @@ pub(super) fn unit_infos(engine: &Engine, names: &[String], sandbox: bool) -> Ve
         let facts = crate::service::security::facts(engine.root());
         for info in &mut infos {
             info.sandbox = engine.exec_context(&info.name).map(|exec| Sandbox {
-                properties: crate::service::security::properties(exec)
+                properties: crate::service::exec_properties::properties(exec)
                     .into_iter()
                     .map(|(k, v)| (k.to_owned(), v))
                     .collect(),
