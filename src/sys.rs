@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -62,15 +62,24 @@ pub struct ChildSetup {
     /// PrivateUsers=: a user namespace entered after the mount namespace and the group change
     /// (so the supplementary groups are set while they still mean something), before the
     /// capability steps and the uid change, as systemd 252 does for a privileged manager.
-    pub user_namespace: Option<UserMaps>,
+    pub user_namespace: Option<UserNs>,
     /// PrivateNetwork= and PrivateIPC=: CLONE_NEWNET and/or CLONE_NEWIPC, unshared before the
     /// mount namespace as systemd 252 does; a new network namespace gets its loopback up.
     pub other_namespaces: libc::c_int,
 }
 
+/// How the child gets its user namespace: a new one with these maps (a helper writes them),
+/// or one made before with the same maps, joined with setns(2) (no helper, no wait: the
+/// namespace holds nothing of a run, only the mapping).
+#[derive(Debug, Clone)]
+pub enum UserNs {
+    Maps(UserMaps),
+    Join(std::sync::Arc<OwnedFd>),
+}
+
 /// The uid_map and gid_map lines of a user namespace (`0 0 1\nUID UID 1\n`), written by a
 /// helper left in the parent namespace, as only it may map more than one id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserMaps {
     pub uid_map: Vec<u8>,
     pub gid_map: Vec<u8>,
@@ -504,8 +513,10 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             unsafe { libc::umask(mask as libc::mode_t) };
         }
         let userns = match &setup.user_namespace {
-            Some(maps) => Some(UserNsHelper::spawn(maps).map_err(|e| step_failed(EXIT_USER, e))?),
-            None => None,
+            Some(UserNs::Maps(maps)) => {
+                Some(UserNsHelper::spawn(maps).map_err(|e| step_failed(EXIT_USER, e))?)
+            }
+            _ => None,
         };
         if setup.other_namespaces != 0 {
             enter_namespaces(setup.other_namespaces).map_err(|e| step_failed(EXIT_NETWORK, e))?;
@@ -533,6 +544,15 @@ pub fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
                 set_groups(creds)?;
             }
             helper.enter().map_err(|e| step_failed(EXIT_USER, e))?;
+        }
+        if let Some(UserNs::Join(fd)) = &setup.user_namespace {
+            if let Some(creds) = &setup.credentials {
+                set_groups(creds)?;
+            }
+            // SAFETY: setns on a descriptor the setup owns (open until after the fork).
+            if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWUSER) } < 0 {
+                return Err(step_failed(EXIT_USER, io::Error::last_os_error()));
+            }
         }
         if let Some(privileges) = &setup.privileges {
             privileges.before_uid_change()?;
@@ -695,6 +715,53 @@ impl UserNsHelper {
             }
         }
     }
+}
+
+/// A user namespace with `maps`, kept by the returned descriptor: a forked child unshares
+/// it and waits while this process, left in the parent namespace, writes the maps and opens
+/// /proc/CHILD/ns/user; then the child goes. For PID 1, once per distinct maps (see
+/// `service::userns`): its children then join with setns(2).
+pub fn make_user_namespace(maps: &UserMaps) -> io::Result<OwnedFd> {
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (done_r, done_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child makes only
+    // async-signal-safe calls on descriptors and a stack byte, and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: as above.
+        unsafe {
+            // The parent's ends: without this, the read below would never see the end.
+            libc::close(ready_r.as_raw_fd());
+            libc::close(done_w.as_raw_fd());
+            let byte = u8::from(libc::unshare(libc::CLONE_NEWUSER) == 0);
+            libc::write(ready_w.as_raw_fd(), (&raw const byte).cast(), 1);
+            let mut wait = 0u8;
+            libc::read(done_r.as_raw_fd(), (&raw mut wait).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    drop((ready_w, done_r));
+    let made = (|| -> io::Result<OwnedFd> {
+        let mut byte = [0u8];
+        if nix::unistd::read(&ready_r, &mut byte)? != 1 || byte[0] != 1 {
+            return Err(io::Error::other(
+                "unshare(CLONE_NEWUSER) failed in the child",
+            ));
+        }
+        let dir = format!("/proc/{pid}");
+        std::fs::write(format!("{dir}/uid_map"), &maps.uid_map)?;
+        std::fs::write(format!("{dir}/gid_map"), &maps.gid_map)?;
+        Ok(OwnedFd::from(std::fs::File::open(format!(
+            "{dir}/ns/user"
+        ))?))
+    })();
+    drop(done_w);
+    let child = nix::unistd::Pid::from_raw(pid);
+    while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(child, None) {}
+    made
 }
 
 /// unshare(`flags`) (CLONE_NEWNET, CLONE_NEWIPC); in a new network namespace, bring the

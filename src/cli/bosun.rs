@@ -79,6 +79,10 @@ pub fn main(args: &[OsString]) -> Exit {
     if args.first().is_some_and(|a| a == "persist-journal") {
         return crate::journal::persist::run_writer(&args[1..]);
     }
+    // PID 1's own child too: the janitor that removes what stopped services leave.
+    if args.first().is_some_and(|a| a == init::JANITOR) {
+        return init::janitor();
+    }
     let env = match settings() {
         Ok(env) => env,
         Err(message) => {

@@ -75,6 +75,14 @@ pub struct Options {
     pub volume: crate::config::VolumeSetup,
 }
 
+/// The word that makes `bosun` the janitor ([`crate::service::janitor`]).
+pub const JANITOR: &str = crate::service::janitor::WORD;
+
+/// `bosun janitor`: PID 1's helper that removes what stopped services leave behind.
+pub fn janitor() -> Exit {
+    crate::service::janitor::serve()
+}
+
 /// Run as init until the main command and everything else has gone; return bosun's exit.
 pub fn run(options: &Options) -> Exit {
     // What exists before this instant may be stale (emptied from /run and /tmp at boot).

@@ -16,16 +16,11 @@ pub struct Removed {
     pub posix: usize,
 }
 
-/// [`remove`] in a child of its own, so that a /dev/shm a service filled with files does not
-/// hold PID 1 while they go (as PrivateTmp='s trees). None when the child took the work;
-/// where no child can be forked, the work is done here and its count returned.
-pub fn remove_detached(uid: u32, gid: u32, root: &Path) -> Option<Removed> {
-    match crate::sys::run_detached(&|| {
-        remove(uid, gid, root);
-    }) {
-        Ok(_) => None,
-        Err(_) => Some(remove(uid, gid, root)),
-    }
+/// [`remove`] by bosun's janitor ([`crate::service::janitor`]), so that a /dev/shm a service
+/// filled with files does not hold PID 1 while they go (as PrivateTmp='s trees).
+pub fn remove_detached(uid: u32, gid: u32, root: &Path) {
+    let root = root.to_owned();
+    crate::service::janitor::hand_over(crate::service::janitor::Job::Ipc { uid, gid, root });
 }
 
 /// Remove every IPC object owned by `uid` or `gid` (as owner or creator), under `root` for

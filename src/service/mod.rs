@@ -10,6 +10,7 @@ pub mod environment;
 pub mod exec_properties;
 pub mod filter_cache;
 pub mod ipc;
+pub mod janitor;
 pub mod keeper;
 pub mod limits;
 pub mod listen;

@@ -362,8 +362,15 @@ struct Entry {
 }
 
 /// Make the staging directory and the inaccessible nodes; returns the staging directory.
+/// Made once per root in a process's life (they live in /run, which only bosun writes there).
 fn prepare_dirs(root: &Path) -> io::Result<PathBuf> {
+    thread_local! {
+        static PREPARED: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+    }
     let staging = root.join(STAGING);
+    if PREPARED.with_borrow(|p| p.as_deref() == Some(root)) {
+        return Ok(staging);
+    }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
@@ -381,6 +388,7 @@ fn prepare_dirs(root: &Path) -> io::Result<PathBuf> {
     for node in [dir, reg] {
         fs::set_permissions(node, fs::Permissions::from_mode(0o000))?;
     }
+    PREPARED.set(Some(root.to_owned()));
     Ok(staging)
 }
 
@@ -506,7 +514,7 @@ pub fn plan(
         },
         maps,
     };
-    let (table, nodes) = (Table::read(), root.join(INACCESSIBLE));
+    let (table, nodes) = (Table::current(), root.join(INACCESSIBLE));
     Ok(Some(build(&list, &table, &staging, &nodes, &extras)))
 }
 

@@ -2,16 +2,12 @@
 //! RestrictSUIDSGID=, SystemCallLog= and of the system-call halves of ProtectClock=,
 //! ProtectKernelModules=, ProtectKernelLogs= and ProtectHostname=, each built as systemd 252
 //! builds it (one program per directive that matches the calls it names and allows every
-//! other). Building only: `super::seccomp` orders and finishes them, `crate::sys` installs
-//! them, and this module makes no system call.
+//! other), compiled by [`super::bpf_tree::conditional`]. Building only: `super::seccomp` orders
+//! them, `crate::sys` installs them, and this module makes no system call.
 
 use std::collections::BTreeMap;
 
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
-
+use super::bpf_tree::{self, Cond, Leaf, Op};
 use super::seccomp::SeccompError;
 use crate::unit::restrict::{ALL_NAMESPACES, AddressFamilies, FAMILY_MAX, NAMESPACES};
 use crate::unit::syscall_filter::SyscallFilter;
@@ -22,25 +18,43 @@ use crate::vocab::syscall::{self, Arch};
 #[derive(Debug)]
 pub struct Program {
     arch: Arch,
-    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    /// Per call: the rules (each a list of tests that must all hold); none: whatever its
+    /// arguments.
+    rules: BTreeMap<i64, Vec<Vec<Cond>>>,
     /// Numbers answered with ENOSYS ahead of the rules.
     pub enosys: Vec<u32>,
 }
 
 /// A test of argument `arg`'s low 32 bits (`int` and `mode_t` arguments: the kernel reads no
 /// more of them, so nothing hides in the upper half).
-fn low(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SeccompError> {
-    Ok(SeccompCondition::new(
+pub(super) fn low(arg: u8, op: Op, value: u64) -> Cond {
+    Cond {
         arg,
-        SeccompCmpArgLen::Dword,
+        wide: false,
         op,
         value,
-    )?)
+    }
+}
+
+/// A test of all 64 bits of argument `arg` (an `unsigned long`).
+pub(super) fn wide(arg: u8, op: Op, value: u64) -> Cond {
+    Cond {
+        arg,
+        wide: true,
+        op,
+        value,
+    }
 }
 
 /// `arg & bits == bits`, on the low 32 bits.
-fn has(arg: u8, bits: u64) -> Result<SeccompCondition, SeccompError> {
-    low(arg, SeccompCmpOp::MaskedEq(bits), bits)
+fn has(arg: u8, bits: u64) -> Cond {
+    low(arg, Op::MaskedEq(bits), bits)
+}
+
+/// Any of `bits` set in `arg`'s low 32 bits (one test where systemd 252 writes a rule per
+/// bit).
+fn any(arg: u8, bits: u64) -> Cond {
+    low(arg, Op::AnySet, bits)
 }
 
 impl Program {
@@ -54,19 +68,15 @@ impl Program {
 
     /// Match `name` when all of `conditions` hold (always, when there are none). Calls this
     /// architecture lacks are skipped, as systemd does.
-    pub fn when(
-        &mut self,
-        name: &str,
-        conditions: Vec<SeccompCondition>,
-    ) -> Result<&mut Self, SeccompError> {
+    pub fn when(&mut self, name: &str, conditions: Vec<Cond>) -> Result<&mut Self, SeccompError> {
         if let Some(nr) = self.arch.number(name) {
             let always = self.rules.get(&i64::from(nr)).is_some_and(Vec::is_empty);
             let rules = self.rules.entry(i64::from(nr)).or_default();
             if conditions.is_empty() {
-                // No rule at all: seccompiler matches the call whatever its arguments.
+                // No rule at all: the call matches whatever its arguments.
                 rules.clear();
             } else if !always {
-                rules.push(SeccompRule::new(conditions)?);
+                rules.push(conditions);
             }
         }
         Ok(self)
@@ -101,18 +111,35 @@ impl Program {
         self.rules.is_empty() && self.enosys.is_empty()
     }
 
-    /// The program: matched calls get `action`, every other call `otherwise`.
+    /// The program: matched calls get `action` (a SECCOMP_RET_* value), every other call
+    /// `otherwise`.
     pub fn build(
         self,
-        action: SeccompAction,
-        otherwise: SeccompAction,
-    ) -> Result<(BpfProgram, Vec<u32>), SeccompError> {
-        let target = match self.arch {
-            Arch::X86_64 => TargetArch::x86_64,
-            Arch::Aarch64 => TargetArch::aarch64,
-        };
-        let f = SeccompFilter::new(self.rules, otherwise, action, target)?;
-        Ok((f.try_into()?, self.enosys))
+        action: u32,
+        otherwise: u32,
+    ) -> Result<Vec<libc::sock_filter>, SeccompError> {
+        let leaves: Vec<(u32, Leaf)> = self
+            .rules
+            .into_iter()
+            .filter_map(|(nr, rules)| {
+                let leaf = if rules.is_empty() {
+                    Leaf::Ret(action)
+                } else {
+                    Leaf::Rules {
+                        rules,
+                        matched: action,
+                        otherwise,
+                    }
+                };
+                u32::try_from(nr).ok().map(|nr| (nr, leaf))
+            })
+            .collect();
+        Ok(bpf_tree::conditional(
+            self.arch,
+            &leaves,
+            otherwise,
+            &self.enosys,
+        )?)
     }
 }
 
@@ -144,7 +171,7 @@ pub fn address_families(arch: Arch, af: &AddressFamilies) -> Result<Program, Sec
     let listed = af.families.clone().unwrap_or_default();
     if !af.allow_list {
         for family in listed {
-            p.when("socket", vec![low(0, SeccompCmpOp::Eq, family.into())?])?;
+            p.when("socket", vec![low(0, Op::Eq, family.into())])?;
         }
         return Ok(p);
     }
@@ -156,10 +183,10 @@ pub fn address_families(arch: Arch, af: &AddressFamilies) -> Result<Program, Sec
         p.when("socket", Vec::new())?;
         return Ok(p);
     };
-    p.when("socket", vec![low(0, SeccompCmpOp::Lt, u64::from(*first))?])?;
-    p.when("socket", vec![low(0, SeccompCmpOp::Gt, u64::from(*last))?])?;
+    p.when("socket", vec![low(0, Op::Lt, u64::from(*first))])?;
+    p.when("socket", vec![low(0, Op::Gt, u64::from(*last))])?;
     for gap in (*first..*last).filter(|f| !in_range.contains(f)) {
-        p.when("socket", vec![low(0, SeccompCmpOp::Eq, gap.into())?])?;
+        p.when("socket", vec![low(0, Op::Eq, gap.into())])?;
     }
     Ok(p)
 }
@@ -177,21 +204,18 @@ pub fn namespaces(arch: Arch, retained: u64) -> Result<Option<Program>, SeccompE
     if retained & ALL_NAMESPACES == 0 {
         p.when("setns", Vec::new())?;
     } else {
-        p.when("setns", vec![low(1, SeccompCmpOp::Eq, 0)?])?;
+        p.when("setns", vec![low(1, Op::Eq, 0)])?;
     }
-    for (_, flag) in NAMESPACES.iter().filter(|(_, f)| retained & f == 0) {
-        p.when("unshare", vec![has(0, *flag)?])?;
-        // clone(2)'s flags are an unsigned long, the first argument on x86_64 and aarch64.
-        let clone = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(*flag),
-            *flag,
-        )?;
-        p.when("clone", vec![clone])?;
-        if retained & ALL_NAMESPACES != 0 {
-            p.when("setns", vec![has(1, *flag)?])?;
-        }
+    // Every namespace flag is in the low 32 bits (clone(2)'s flags are an unsigned long, the
+    // first argument on x86_64 and aarch64; the high half holds none of them).
+    let refused = NAMESPACES
+        .iter()
+        .filter(|(_, f)| retained & f == 0)
+        .fold(0, |all, (_, f)| all | f);
+    p.when("unshare", vec![any(0, refused)])?;
+    p.when("clone", vec![any(0, refused)])?;
+    if retained & ALL_NAMESPACES != 0 {
+        p.when("setns", vec![any(1, refused)])?;
     }
     p.nosys("clone3");
     Ok(Some(p))
@@ -203,10 +227,7 @@ pub fn lock_personality(arch: Arch, persona: u32) -> Result<Program, SeccompErro
     let mut p = Program::new(arch);
     p.when(
         "personality",
-        vec![
-            low(0, SeccompCmpOp::Ne, persona.into())?,
-            low(0, SeccompCmpOp::Ne, 0xffff_ffff)?,
-        ],
+        vec![low(0, Op::Ne, persona.into()), low(0, Op::Ne, 0xffff_ffff)],
     )?;
     Ok(p)
 }
@@ -219,23 +240,22 @@ pub fn lock_personality(arch: Arch, persona: u32) -> Result<Program, SeccompErro
 pub fn suid_sgid(arch: Arch) -> Result<Program, SeccompError> {
     const O_CREAT: u64 = libc::O_CREAT.unsigned_abs() as u64;
     let mut p = Program::new(arch);
-    for bit in [u64::from(libc::S_ISUID), u64::from(libc::S_ISGID)] {
-        for (name, arg) in [
-            ("chmod", 1),
-            ("fchmod", 1),
-            ("fchmodat", 2),
-            ("fchmodat2", 2),
-            ("mkdir", 1),
-            ("mkdirat", 2),
-            ("mknod", 1),
-            ("mknodat", 2),
-            ("creat", 1),
-        ] {
-            p.when(name, vec![has(arg, bit)?])?;
-        }
-        p.when("open", vec![has(1, O_CREAT)?, has(2, bit)?])?;
-        p.when("openat", vec![has(2, O_CREAT)?, has(3, bit)?])?;
+    let bits = u64::from(libc::S_ISUID | libc::S_ISGID);
+    for (name, arg) in [
+        ("chmod", 1),
+        ("fchmod", 1),
+        ("fchmodat", 2),
+        ("fchmodat2", 2),
+        ("mkdir", 1),
+        ("mkdirat", 2),
+        ("mknod", 1),
+        ("mknodat", 2),
+        ("creat", 1),
+    ] {
+        p.when(name, vec![any(arg, bits)])?;
     }
+    p.when("open", vec![has(1, O_CREAT), any(2, bits)])?;
+    p.when("openat", vec![has(2, O_CREAT), any(3, bits)])?;
     p.nosys("openat2");
     Ok(p)
 }
@@ -245,15 +265,16 @@ pub fn suid_sgid(arch: Arch) -> Result<Program, SeccompError> {
 pub fn syscall_log(
     arch: Arch,
     log: &SyscallFilter,
-) -> Result<Option<(BpfProgram, Vec<u32>)>, SeccompError> {
+) -> Result<Option<Vec<libc::sock_filter>>, SeccompError> {
     let Some(allow_list) = log.allow_list.filter(|_| !log.names.is_empty()) else {
         return Ok(None);
     };
     let p = deny_calls(arch, log.names.keys().map(String::as_str))?;
+    let (log, allow) = (libc::SECCOMP_RET_LOG, libc::SECCOMP_RET_ALLOW);
     let (matched, otherwise) = if allow_list {
-        (SeccompAction::Log, SeccompAction::Allow)
+        (log, allow)
     } else {
-        (SeccompAction::Allow, SeccompAction::Log)
+        (allow, log)
     };
     p.build(matched, otherwise).map(Some)
 }

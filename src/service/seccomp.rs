@@ -4,22 +4,23 @@
 //! [`super::restrict`], all in systemd 252's order and kept by [`super::filter_cache`]. It must
 //! not install anything itself.
 //!
-//! The compiler is firecracker's `seccompiler` (0.5, pure Rust, x86_64 and aarch64): it builds
-//! into the static musl binary with nothing to link. libseccomp would have meant a C library
-//! linked statically into every build (a musl build of it, bindings, and its arch/ABI tables
-//! we do not need: bosun filters its own architecture only). seccompiler's programs start
-//! with an architecture check that kills a process calling through another ABI (so every
-//! filter also acts as SystemCallArchitectures=native); on x86_64 bosun adds a check that kills
+//! The compiler is bosun's own ([`super::bpf_tree`], pure Rust, x86_64 and aarch64): it
+//! builds into the static musl binary with nothing to link, and writes every program as a
+//! binary search over the call numbers. libseccomp would have meant a C library linked
+//! statically into every build (a musl build of it, bindings, and its arch/ABI tables we do
+//! not need: bosun filters its own architecture only); firecracker's `seccompiler`, used until
+//! 2026-12, writes one test per call in a row, which cost the kernel about 1 ms per spawn for
+//! `@system-service` and 0.2 ms for the EPERM restrictions of Debian's redis unit. Every
+//! program starts with an architecture check that kills a process calling through another ABI
+//! (so every filter also acts as SystemCallArchitectures=native); on x86_64 a check that kills
 //! x32 calls (numbers with bit 30 set), which the architecture check cannot tell apart.
 //!
-//! SystemCallFilter= itself, a plain list of calls, is written by [`super::bpf_tree`] as a
-//! binary search over the call numbers (seccompiler's one test per call in a row cost the
-//! kernel about 1 ms per spawn for `@system-service`): an allow list answers listed → allow,
-//! newer than systemd 252's @known → ENOSYS, else the action; a deny list answers each listed
-//! call with its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill`
-//! entry's), else allow. The programs with argument conditions are seccompiler's.
+//! SystemCallFilter=, a plain list of calls: an allow list answers listed → allow, newer than
+//! systemd 252's @known → ENOSYS, else the action; a deny list answers each listed call with
+//! its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill` entry's), else
+//! allow.
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition};
+use super::bpf_tree::Op;
 
 use super::restrict;
 use crate::unit::model::ExecContext;
@@ -32,7 +33,7 @@ pub enum SeccompError {
     #[error("system call filters: no system-call table for this architecture")]
     Arch,
     #[error("system call filter: {0}")]
-    Compile(#[from] seccompiler::BackendError),
+    Compile(#[from] super::bpf_tree::TooFar),
 }
 
 /// The compiled programs of a unit, in the order they are installed (shared: a unit's
@@ -79,11 +80,8 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
     let mut out = Vec::new();
     let mut refuse = |p: restrict::Program, errno: i32| -> Result<(), SeccompError> {
-        let (program, enosys) = p.build(
-            SeccompAction::Errno(errno.unsigned_abs()),
-            SeccompAction::Allow,
-        )?;
-        out.push(finish(arch, program, &enosys));
+        let action = libc::SECCOMP_RET_ERRNO | errno.unsigned_abs();
+        out.push(p.build(action, libc::SECCOMP_RET_ALLOW)?);
         Ok(())
     };
     // Every restriction answering EPERM is one program (a call two of them match gets EPERM
@@ -132,11 +130,14 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
     if !eperm.is_empty() {
         refuse(eperm, libc::EPERM)?;
     }
-    if let Some((program, _)) = restrict::syscall_log(arch, &exec.syscall_log)? {
-        out.push(finish(arch, program, &[]));
+    if let Some(program) = restrict::syscall_log(arch, &exec.syscall_log)? {
+        out.push(program);
     }
     if exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only {
         out.extend(compile_filter(exec, arch)?);
+    }
+    if let Some(one) = super::bpf_tree::chain(&out) {
+        out = vec![one];
     }
     Ok(out.into())
 }
@@ -150,12 +151,12 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
 /// the answer of a kernel without it, so a program falls back to sched_setscheduler(2).
 fn restrict_realtime(arch: Arch) -> Result<restrict::Program, SeccompError> {
     const PERMITTED: [u64; 3] = [0, 3, 5];
-    let policy = |op, value| SeccompCondition::new(1, SeccompCmpArgLen::Dword, op, value);
+    let policy = |op, value| restrict::low(1, op, value);
     let mut p = restrict::Program::new(arch);
     for n in (0..5).filter(|n| !PERMITTED.contains(n)) {
-        p.when("sched_setscheduler", vec![policy(SeccompCmpOp::Eq, n)?])?;
+        p.when("sched_setscheduler", vec![policy(Op::Eq, n)])?;
     }
-    p.when("sched_setscheduler", vec![policy(SeccompCmpOp::Gt, 5)?])?;
+    p.when("sched_setscheduler", vec![policy(Op::Gt, 5)])?;
     p.nosys("sched_setattr");
     Ok(p)
 }
@@ -174,13 +175,7 @@ fn deny_write_execute(arch: Arch) -> Result<restrict::Program, SeccompError> {
         ("pkey_mprotect", PROT_X),
         ("shmat", SHM_EXEC),
     ] {
-        let cond = SeccompCondition::new(
-            2,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(mask),
-            mask,
-        )?;
-        p.when(name, vec![cond])?;
+        p.when(name, vec![restrict::wide(2, Op::MaskedEq(mask), mask)])?;
     }
     Ok(p)
 }
@@ -191,9 +186,10 @@ fn compile_filter(
     arch: Arch,
 ) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
     let filter = &exec.syscall_filter;
+    let errno = |e: u16| libc::SECCOMP_RET_ERRNO | u32::from(e);
     let default = match exec.syscall_error_number {
-        Some(e) => SeccompAction::Errno(u32::from(e)),
-        None => SeccompAction::KillProcess,
+        Some(e) => errno(e),
+        None => libc::SECCOMP_RET_KILL_PROCESS,
     };
     // Names this architecture lacks are skipped, as systemd does.
     let numbers = |names: &mut dyn Iterator<Item = &String>| -> Vec<u32> {
@@ -217,7 +213,7 @@ fn compile_filter(
             Ok(vec![super::bpf_tree::program(
                 arch,
                 &actions,
-                u32::from(default),
+                default,
                 Some(max),
             )])
         }
@@ -228,11 +224,11 @@ fn compile_filter(
                 .iter()
                 .flat_map(|(name, denial)| {
                     let action = match denial {
-                        None => default.clone(),
-                        Some(Denial::Kill) => SeccompAction::KillProcess,
-                        Some(Denial::Errno(e)) => SeccompAction::Errno(u32::from(*e)),
+                        None => default,
+                        Some(Denial::Kill) => libc::SECCOMP_RET_KILL_PROCESS,
+                        Some(Denial::Errno(e)) => errno(*e),
                     };
-                    arch.number(name).map(|nr| (nr, u32::from(action)))
+                    arch.number(name).map(|nr| (nr, action))
                 })
                 .collect();
             Ok(vec![super::bpf_tree::program(arch, &actions, allow, None)])
@@ -259,27 +255,6 @@ fn newer_than_systemd(arch: Arch, listed: &[u32]) -> Vec<u32> {
 pub fn needs_no_new_privs(manager_caps: u64, uid: Option<u32>) -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
     manager_caps & (1 << CAP_SYS_ADMIN) == 0 || uid.is_some_and(|u| u != 0)
-}
-
-/// seccompiler's program as libc's instructions, with bosun's checks of the call number
-/// ([`super::bpf_tree::number_checks`]: x32 calls killed, ENOSYS for `enosys`) inserted right
-/// after its three-instruction architecture check.
-fn finish(arch: Arch, program: BpfProgram, enosys: &[u32]) -> Vec<libc::sock_filter> {
-    let mut out: Vec<libc::sock_filter> = program
-        .iter()
-        .map(|i| libc::sock_filter {
-            code: i.code,
-            jt: i.jt,
-            jf: i.jf,
-            k: i.k,
-        })
-        .collect();
-    let checks = super::bpf_tree::number_checks(arch, None, enosys);
-    // Only the load of the number: nothing to check (aarch64, no ENOSYS call).
-    if checks.len() > 1 && out.len() >= 3 {
-        out.splice(3..3, checks);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -431,8 +431,9 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         true => None,
         false => super::userns::plan(exec, identity.map(|id| (id.uid, id.gid))),
     };
+    let uses_user_namespace = user_namespace.is_some();
     let privileges = (!command.flags.full_privileges)
-        .then(|| super::privs::plan(exec, identity.map(|id| id.uid), user_namespace.is_some()))
+        .then(|| super::privs::plan(exec, identity.map(|id| id.uid), uses_user_namespace))
         .flatten();
     let caps = super::privs::own_capabilities("CapEff");
     let namespace = match command.flags.full_privileges {
@@ -448,7 +449,7 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     };
     let setup = ChildSetup {
         other_namespaces,
-        user_namespace,
+        user_namespace: user_namespace.map(super::userns::entry),
         keeper: None,
         cgroup_procs: launch.cgroup.clone(),
         new_session: true,

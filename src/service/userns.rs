@@ -4,10 +4,45 @@
 //! itself); where the runtime refuses user namespaces (a chroot, a seccomp profile, a sysctl),
 //! the unit starts without one and bosun says so at boot, as for the mount sandbox. The maps
 //! are prepared here; `crate::sys` enters the namespace in the child.
+//!
+//! A user namespace holds nothing of a run but its mapping, so PID 1 makes one per distinct
+//! mapping and keeps it ([`entry`]): a child joins it with setns(2) instead of forking a helper
+//! that writes the maps while the child waits for it (0.2 ms of a start, BENCHMARKS.md).
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use crate::sys::UserMaps;
+use crate::sys::{UserMaps, UserNs};
+
+/// The most namespaces kept (one per mapping: a unit's user and group; a bound against a
+/// stream of transient users).
+const KEPT_MAX: usize = 64;
+
+thread_local! {
+    static KEPT: RefCell<HashMap<UserMaps, Arc<std::os::fd::OwnedFd>>> = RefCell::default();
+}
+
+/// How a child enters a namespace with `maps`: the kept one, made now if it is the first;
+/// where none can be made here, a new one of its own (the helper writes the maps).
+pub fn entry(maps: UserMaps) -> UserNs {
+    KEPT.with_borrow_mut(|kept| {
+        if let Some(fd) = kept.get(&maps) {
+            return UserNs::Join(Arc::clone(fd));
+        }
+        match crate::sys::make_user_namespace(&maps) {
+            Ok(fd) => {
+                if kept.len() >= KEPT_MAX {
+                    kept.clear();
+                }
+                let fd = Arc::new(fd);
+                kept.insert(maps, Arc::clone(&fd));
+                UserNs::Join(fd)
+            }
+            Err(_) => UserNs::Maps(maps),
+        }
+    })
+}
 use crate::unit::model::ExecContext;
 
 /// Whether this container lets bosun make a user namespace: Ok, or why not. A bosun that

@@ -14,6 +14,10 @@ use std::collections::BTreeSet;
 use std::os::fd::OwnedFd;
 use std::time::Instant;
 
+/// Where a stopped service's RuntimeDirectory= goes until the janitor has removed it (under
+/// bosun's root, on /run's file system).
+const RUNTIME_TRASH: &str = "run/bosun/gone";
+
 use super::query::{ExecSnapshot, Tracking, UnitSnapshot};
 use super::unit_type::UnitType;
 use super::{Engine, Note, UnitRun, error_chain};
@@ -476,12 +480,8 @@ impl Engine {
             return;
         };
         // PrivateTmp='s directories go with the run (systemd: when the unit stops).
-        if let Some(dirs) = run.private_tmp.take()
-            && let Err(e) = dirs.remove_detached()
-        {
-            self.notes.push(Note::Warning(format!(
-                "{unit}: cannot remove PrivateTmp= directories: {e}"
-            )));
+        if let Some(dirs) = run.private_tmp.take() {
+            dirs.remove_detached();
         }
         let Some(UnitRun::Service(run)) = self.runtime.get(unit) else {
             return;
@@ -495,8 +495,14 @@ impl Engine {
         if keep {
             return;
         }
+        // Renamed aside (the name is free for the next start at once) and removed by the
+        // janitor; in place where it cannot be renamed.
+        let trash = self.settings.root.join(RUNTIME_TRASH);
         for name in &exec.runtime_directory {
             let dir = self.settings.root.join("run").join(name);
+            if crate::service::janitor::discard(&dir, &trash) {
+                continue;
+            }
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -533,13 +539,7 @@ impl Engine {
         }
         // The services' /dev/shm is the real one even when bosun keeps its state under
         // BOSUN_ROOT (System V objects belong to the IPC namespace, not to a path).
-        let removed = crate::service::ipc::remove_detached(uid, gid, std::path::Path::new("/"));
-        if let Some(removed) = removed.filter(|r| *r != crate::service::ipc::Removed::default()) {
-            self.notes.push(Note::Detail(format!(
-                "{unit}: RemoveIPC=: removed {} System V and {} POSIX IPC objects of uid {uid}",
-                removed.sysv, removed.posix
-            )));
-        }
+        crate::service::ipc::remove_detached(uid, gid, std::path::Path::new("/"));
     }
 
     /// Finish `unit`'s job if its state answers it.

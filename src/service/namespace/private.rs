@@ -24,9 +24,12 @@ pub struct PrivateTmp {
 impl PrivateTmp {
     /// Make them under `root` for `unit`.
     pub fn make(unit: &str, root: &Path) -> io::Result<PrivateTmp> {
-        let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .map(|b| b.trim().replace('-', ""))
-            .unwrap_or_default();
+        static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let boot = BOOT.get_or_init(|| {
+            fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .map(|b| b.trim().replace('-', ""))
+                .unwrap_or_default()
+        });
         let random: String = crate::vocab::id::random_id().chars().take(6).collect();
         let name = format!("systemd-private-{boot}-{unit}-{random}");
         let make = |base: &str| -> io::Result<PathBuf> {
@@ -53,16 +56,11 @@ impl PrivateTmp {
         }
     }
 
-    /// Remove both trees in a child of their own, as systemd 252 removes them
+    /// Remove both trees away from PID 1, as systemd 252 removes them in a child
     /// (asynchronous_rm_rf): a service may leave millions of files there, and PID 1 must not
-    /// stop answering while they go. Where no child can be forked, removed here.
-    pub fn remove_detached(self) -> io::Result<()> {
-        match crate::sys::run_detached(&|| {
-            let _ = self.remove();
-        }) {
-            Ok(_) => Ok(()),
-            Err(_) => self.remove(),
-        }
+    /// stop answering while they go. bosun's janitor takes them ([`crate::service::janitor`]).
+    pub fn remove_detached(self) {
+        crate::service::janitor::hand_over(crate::service::janitor::Job::Trees(self.top.to_vec()));
     }
 
     /// Remove both trees (at stop); the first error is returned, the rest still removed.

@@ -1,9 +1,15 @@
 //! What bosun knows of the mounts a command's namespace starts from: the mount points a path
 //! reaches (/proc/self/mountinfo, hidden ones left out) and the flags a bind remount of each
-//! must keep. Reads only.
+//! must keep. Reads only. PID 1 keeps what it read while the kernel reports no change of its
+//! mount table ([`Table::current`]): a start of a sandboxed unit then reads neither mountinfo
+//! nor one statfs(2) per mount point.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use nix::mount::MsFlags;
 use nix::sys::statvfs::{FsFlags, statvfs};
@@ -14,6 +20,36 @@ use nix::sys::statvfs::{FsFlags, statvfs};
 pub(super) struct Table {
     pub(super) points: Vec<PathBuf>,
     pub(super) flags_of: fn(&Path) -> MsFlags,
+    /// What `flags_of` answered, per path (the flags of a mount change only with the mount
+    /// table, which drops the whole table).
+    pub(super) known: RefCell<HashMap<PathBuf, MsFlags>>,
+}
+
+/// The most paths whose flags a table keeps (a unit names a few dozen; the bound only keeps a
+/// stream of differently named units from growing PID 1).
+const KNOWN_MAX: usize = 4096;
+
+/// The table PID 1 read last, and the open mountinfo whose poll(2) says when it is stale
+/// (POLLPRI: the kernel's mount table event, raised by every mount, unmount and remount).
+struct Cached {
+    watch: fs::File,
+    table: Rc<Table>,
+}
+
+thread_local! {
+    static CACHED: RefCell<Option<Cached>> = const { RefCell::new(None) };
+}
+
+/// Whether the mount table changed since `watch` was last polled (or cannot be told).
+fn changed(watch: &fs::File) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLPRI)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_none_or(|r| r.intersects(PollFlags::POLLPRI | PollFlags::POLLERR)),
+        Err(_) => true,
+    }
 }
 
 /// The flags of the mount holding `path` that a bind remount must keep: statvfs(3) of it
@@ -47,14 +83,47 @@ pub(super) fn kept_flags(path: &Path) -> MsFlags {
 impl Table {
     pub(super) fn read() -> Table {
         let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        Table::new(visible_points(&text), kept_flags)
+    }
+
+    pub(super) fn new(points: Vec<PathBuf>, flags_of: fn(&Path) -> MsFlags) -> Table {
         Table {
-            points: visible_points(&text),
-            flags_of: kept_flags,
+            points,
+            flags_of,
+            known: RefCell::default(),
         }
     }
 
+    /// This namespace's table: the one read before while the mount table is unchanged, else
+    /// read anew (the change is consumed by the poll before the read, so a change during the
+    /// read is seen next time).
+    pub(super) fn current() -> Rc<Table> {
+        CACHED.with_borrow_mut(|cached| {
+            if let Some(c) = cached.as_ref().filter(|c| !changed(&c.watch)) {
+                return Rc::clone(&c.table);
+            }
+            let table = Rc::new(Table::read());
+            *cached = fs::File::open("/proc/self/mountinfo")
+                .ok()
+                .map(|watch| Cached {
+                    watch,
+                    table: Rc::clone(&table),
+                });
+            table
+        })
+    }
+
     pub(super) fn flags_at(&self, path: &Path) -> MsFlags {
-        (self.flags_of)(path)
+        if let Some(flags) = self.known.borrow().get(path) {
+            return *flags;
+        }
+        let flags = (self.flags_of)(path);
+        let mut known = self.known.borrow_mut();
+        if known.len() >= KNOWN_MAX {
+            known.clear();
+        }
+        known.insert(path.to_owned(), flags);
+        flags
     }
 
     pub(super) fn is_mount_point(&self, path: &Path) -> bool {

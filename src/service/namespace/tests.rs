@@ -15,10 +15,7 @@ fn flags(path: &Path) -> MsFlags {
 }
 
 fn table(points: &[&str]) -> Table {
-    Table {
-        points: points.iter().map(PathBuf::from).collect(),
-        flags_of: flags,
-    }
+    Table::new(points.iter().map(PathBuf::from).collect(), flags)
 }
 
 fn entry(path: &str, mode: Mode) -> Entry {

@@ -1,0 +1,259 @@
+//! The janitor: one helper process (bosun itself, as `bosun janitor`, started by PID 1 at the
+//! first need) that removes what stopped services leave behind: PrivateTmp='s trees,
+//! RuntimeDirectory='s trees (renamed aside first, so that a new start may take the name at
+//! once), RemoveIPC='s objects. A service may leave millions of files there; systemd 252 forks
+//! a child per removal (asynchronous_rm_rf) so that PID 1 does not wait for them. A fork of PID
+//! 1 costs PID 1 the copy of its page tables and a fault on every page it writes afterwards,
+//! at each stop of such a unit; a job handed to the janitor costs one send(2).
+//!
+//! PID 1 sends each job as one packet on a SOCK_SEQPACKET pair and never waits: when the
+//! janitor's queue is full, when it cannot be started (no `/proc/self/exe`, fork refused), or
+//! when it died and cannot be started again, the job runs in a child of its own as before, and
+//! where no child can be forked, in PID 1. The janitor ends when PID 1's end of the pair
+//! closes, and with the final SIGTERM like any process.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use nix::sys::socket::{MsgFlags, SockFlag, SockType, recv, send, socketpair};
+
+use super::child::{self, ChildSpec};
+
+/// The first word of the janitor's command line (`bosun janitor`).
+pub const WORD: &str = "janitor";
+
+/// The largest job sent as one packet; a larger one (thousands of paths) runs in a child.
+const PACKET_MAX: usize = 64 * 1024;
+
+/// What to remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Whole trees (each path and everything under it; a path that is gone is no error).
+    Trees(Vec<PathBuf>),
+    /// RemoveIPC=: every IPC object `uid` or `gid` owns, POSIX ones under `root`.
+    Ipc { uid: u32, gid: u32, root: PathBuf },
+}
+
+impl Job {
+    /// One packet: `T` and the paths, each ended by NUL; `I`, uid and gid (little-endian), the
+    /// root.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Job::Trees(paths) => {
+                out.push(b'T');
+                for path in paths {
+                    out.extend_from_slice(path.as_os_str().as_bytes());
+                    out.push(0);
+                }
+            }
+            Job::Ipc { uid, gid, root } => {
+                out.push(b'I');
+                out.extend_from_slice(&uid.to_le_bytes());
+                out.extend_from_slice(&gid.to_le_bytes());
+                out.extend_from_slice(root.as_os_str().as_bytes());
+            }
+        }
+        out
+    }
+
+    fn decode(packet: &[u8]) -> Option<Job> {
+        let (&kind, rest) = packet.split_first()?;
+        match kind {
+            b'T' => {
+                let body = if rest.is_empty() {
+                    rest
+                } else {
+                    rest.strip_suffix(&[0])?
+                };
+                let paths = body
+                    .split(|b| *b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| PathBuf::from(OsString::from_vec(p.to_vec())))
+                    .collect();
+                Some(Job::Trees(paths))
+            }
+            b'I' if rest.len() >= 8 => {
+                let uid = u32::from_le_bytes(rest[..4].try_into().ok()?);
+                let gid = u32::from_le_bytes(rest[4..8].try_into().ok()?);
+                let root = PathBuf::from(OsString::from_vec(rest[8..].to_vec()));
+                Some(Job::Ipc { uid, gid, root })
+            }
+            _ => None,
+        }
+    }
+
+    /// Do it here.
+    pub fn run(&self) {
+        match self {
+            Job::Trees(paths) => {
+                for path in paths {
+                    match fs::remove_dir_all(path) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                            crate::log::warn(format_args!("cannot remove {}: {e}", path.display()))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Job::Ipc { uid, gid, root } => {
+                super::ipc::remove(*uid, *gid, root);
+            }
+        }
+    }
+}
+
+/// PID 1's end of the pair and the janitor's pid.
+#[derive(Debug)]
+enum State {
+    NotStarted,
+    Running {
+        socket: OwnedFd,
+    },
+    /// It could not be started (said once); jobs run in children of their own.
+    Unavailable,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = const { RefCell::new(State::NotStarted) };
+}
+
+/// Start the janitor: PID 1's end of its socket (non-blocking).
+fn start() -> io::Result<OwnedFd> {
+    let (ours, theirs) = socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let flags = nix::fcntl::fcntl(&ours, nix::fcntl::FcntlArg::F_GETFL)?;
+    let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&ours, nix::fcntl::FcntlArg::F_SETFL(flags))?;
+    let spec = ChildSpec {
+        stdin: Some(theirs.into()),
+        // Not in the terminal's process group: a Ctrl-C is for the main command.
+        process_group: true,
+        argv0: Some("bosun".into()),
+        ..ChildSpec::new("/proc/self/exe", vec![WORD.into()])
+    };
+    child::spawn(spec).map_err(|e| io::Error::other(crate::log::error_chain(&e)))?;
+    Ok(ours)
+}
+
+/// Hand `job` over: to the janitor, else to a child of its own, else done here.
+pub fn hand_over(job: Job) {
+    let packet = job.encode();
+    if packet.len() <= PACKET_MAX && to_janitor(&packet) {
+        return;
+    }
+    if crate::sys::run_detached(&|| job.run()).is_err() {
+        job.run();
+    }
+}
+
+/// Send `packet` to the janitor (started, or started again once, when needed); false when it
+/// did not take it.
+fn to_janitor(packet: &[u8]) -> bool {
+    STATE.with_borrow_mut(|state| {
+        for _ in 0..2 {
+            if matches!(state, State::NotStarted) {
+                *state = match start() {
+                    Ok(socket) => State::Running { socket },
+                    Err(e) => {
+                        crate::log::warn(format_args!(
+                            "cannot start the janitor ({e}); stopped services' leftovers are \
+                             removed by a child each"
+                        ));
+                        State::Unavailable
+                    }
+                };
+            }
+            let State::Running { socket } = state else {
+                return false;
+            };
+            let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+            match send(std::os::fd::AsRawFd::as_raw_fd(socket), packet, flags) {
+                Ok(_) => return true,
+                // Its queue is full: this job goes to a child; the janitor stays.
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOBUFS) => return false,
+                // It died: start it again, once.
+                Err(_) => *state = State::NotStarted,
+            }
+        }
+        false
+    })
+}
+
+/// The janitor's life (`bosun janitor`): take jobs from standard input until PID 1's end
+/// closes.
+pub fn serve() -> crate::vocab::exit::Exit {
+    let input = io::stdin();
+    let fd = input.as_fd();
+    let mut buf = vec![0u8; PACKET_MAX];
+    loop {
+        match recv(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            &mut buf,
+            MsgFlags::empty(),
+        ) {
+            Ok(0) => return crate::vocab::exit::Exit::Success,
+            Ok(n) => {
+                if let Some(job) = buf.get(..n).and_then(Job::decode) {
+                    job.run();
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                crate::log::error(format_args!(
+                    "janitor: standard input is not bosun's socket: {e}"
+                ));
+                return crate::vocab::exit::Exit::Usage;
+            }
+        }
+    }
+}
+
+/// Rename `dir` aside into `trash` (same file system) and hand the renamed tree over: the name
+/// is free again at once. False when it could not be renamed (the caller removes it itself).
+pub fn discard(dir: &Path, trash: &Path) -> bool {
+    if fs::create_dir_all(trash).is_err() {
+        return false;
+    }
+    let random: String = crate::vocab::id::random_id().chars().take(12).collect();
+    let aside = trash.join(random);
+    match fs::rename(dir, &aside) {
+        Ok(()) => {
+            hand_over(Job::Trees(vec![aside]));
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_survive_their_packet() {
+        for job in [
+            Job::Trees(vec!["/tmp/a b".into(), "/var/tmp/c".into()]),
+            Job::Trees(vec![]),
+            Job::Ipc {
+                uid: 101,
+                gid: 4_000_000_000,
+                root: "/".into(),
+            },
+        ] {
+            assert_eq!(Job::decode(&job.encode()), Some(job));
+        }
+        for bad in [&b""[..], b"X", b"I\x01\x02", b"Tno-end"] {
+            assert_eq!(Job::decode(bad), None, "{bad:?}");
+        }
+    }
+}
