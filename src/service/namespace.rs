@@ -392,6 +392,19 @@ fn prepare_dirs(root: &Path) -> io::Result<PathBuf> {
     Ok(staging)
 }
 
+/// Whether `path` is `dir` or lies under it: Path::starts_with on the bytes of the resolved,
+/// absolute paths a plan holds (the plan compares every mount with every entry, and
+/// Path::starts_with parses both into components each time).
+fn within(path: &Path, dir: &Path) -> bool {
+    let (p, d) = (path.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
+    let d = match d {
+        [] | [b'/'] => return p.first() == Some(&b'/') || d.is_empty(),
+        [rest @ .., b'/'] => rest,
+        _ => d,
+    };
+    p.starts_with(d) && matches!(p.get(d.len()), None | Some(b'/'))
+}
+
 fn cstring(path: &Path) -> CString {
     CString::new(path.as_os_str().as_bytes()).unwrap_or_default()
 }
@@ -432,7 +445,7 @@ fn enter(
         table
             .points
             .iter()
-            .filter(|p| !table.points.iter().any(|q| q != *p && p.starts_with(q)))
+            .filter(|p| !table.points.iter().any(|q| q != *p && within(p, q)))
             .map(PathBuf::as_path)
             .collect()
     };
@@ -600,13 +613,13 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
                 );
                 // What the container mounted in /proc (a read-only /proc/sys, /dev/null on
                 // /proc/kcore, ...) covers the new one as it covered the old.
-                let inside = |p: &&PathBuf| *p != &e.path && p.starts_with(&e.path);
+                let inside = |p: &&PathBuf| *p != &e.path && within(p, &e.path);
                 for point in table.points.iter().filter(inside) {
                     let top = !table
                         .points
                         .iter()
                         .filter(inside)
-                        .any(|q| q != point && point.starts_with(q));
+                        .any(|q| q != point && within(point, q));
                     if top {
                         let step = Step::Bind {
                             source: cstring(point),
@@ -661,19 +674,21 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
     }
     // Every mount whose flags change, with the flags it ends with, in the order first met.
     let mut remounts: Vec<(PathBuf, MsFlags)> = Vec::new();
-    let mut change = |target: PathBuf, base: MsFlags, on: MsFlags, off: MsFlags| match remounts
-        .iter_mut()
-        .find(|(t, _)| *t == target)
-    {
-        Some((_, flags)) => *flags = (*flags | on) & !off,
-        None => remounts.push((target, (base | on) & !off)),
-    };
+    let mut index: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    let mut change =
+        |target: PathBuf, base: MsFlags, on: MsFlags, off: MsFlags| match index.get(&target) {
+            Some(&i) => remounts[i].1 = (remounts[i].1 | on) & !off,
+            None => {
+                index.insert(target.clone(), remounts.len());
+                remounts.push((target, (base | on) & !off));
+            }
+        };
     // The mounts of `tree` mounted at `under` (a bound tree elsewhere): (target, flags).
     let mounts_of = |tree: &Path, under: &Path| -> Vec<(PathBuf, MsFlags)> {
         let points = table
             .points
             .iter()
-            .filter(|p| *p != tree && p.starts_with(tree));
+            .filter(|p| *p != tree && within(p, tree));
         points
             .map(|p| {
                 (
@@ -686,7 +701,7 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
     let deeper = |e: &Entry, others: &[&Entry], target: &Path| {
         others
             .iter()
-            .any(|o| o.path != e.path && o.path.starts_with(&e.path) && target.starts_with(&o.path))
+            .any(|o| o.path != e.path && within(&o.path, &e.path) && within(target, &o.path))
     };
     for e in access.iter().filter(|e| e.mode.read_only()) {
         change(
@@ -700,7 +715,7 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             // (systemd 252's deny list would leave them writable).
             (Mode::ReadOnly, _) => exec
                 .iter()
-                .filter(|x| x.path != e.path && x.path.starts_with(&e.path))
+                .filter(|x| x.path != e.path && within(&x.path, &e.path))
                 .filter(|x| !table.is_mount_point(&x.path))
                 .map(|x| (x.path.clone(), table.flags_at(&x.path)))
                 .chain(mounts_of(&e.path, &e.path))
@@ -731,12 +746,12 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             access.iter().any(|a| {
                 !matches!(a.mode, Mode::ReadOnly | Mode::ReadWrite)
                     && t != a.path
-                    && t.starts_with(&a.path)
+                    && within(t, &a.path)
             })
         };
         let below = access
             .iter()
-            .filter(|a| a.path != e.path && a.path.starts_with(&e.path))
+            .filter(|a| a.path != e.path && within(&a.path, &e.path))
             .map(|a| (a.path.clone(), own_flags(a, table, &node(a))));
         for (target, base) in below.chain(mounts_of(&e.path, &e.path)) {
             if !deeper(e, &exec, &target) && !replaced(&target) {

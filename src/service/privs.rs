@@ -17,26 +17,38 @@ pub fn own_capabilities(field: &str) -> u64 {
     own_sets(&[field])[0]
 }
 
-/// Several of bosun's capability sets from one read of /proc/self/status, in `fields` order.
+/// The capability sets of /proc/self/status bosun reads.
+const SETS: [&str; 5] = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"];
+
+/// Several of bosun's capability sets, in `fields` order (each one of [`SETS`]). Read once
+/// from /proc/self/status: bosun never changes its own sets (its children change theirs after
+/// the fork), and PID 1 asks at every spawn.
 fn own_sets<const N: usize>(fields: &[&str; N]) -> [u64; N] {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    fields.map(|field| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-            .unwrap_or(0)
-    })
+    static OWN: std::sync::OnceLock<[u64; 5]> = std::sync::OnceLock::new();
+    let own = OWN.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+        SETS.map(|field| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .unwrap_or(0)
+        })
+    });
+    fields.map(|field| SETS.iter().position(|s| *s == field).map_or(0, |i| own[i]))
 }
 
-/// Every capability the running kernel knows (0 to /proc/sys/kernel/cap_last_cap).
+/// Every capability the running kernel knows (0 to /proc/sys/kernel/cap_last_cap; read once).
 pub fn kernel_capabilities() -> u64 {
-    let last = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .unwrap_or(40)
-        .min(capability::LIMIT);
-    (bit(last) << 1) - 1
+    static KNOWN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *KNOWN.get_or_init(|| {
+        let last = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(40)
+            .min(capability::LIMIT);
+        (bit(last) << 1) - 1
+    })
 }
 
 /// Whether the directives that imply NoNewPrivileges=yes in systemd 252 are set. The manual

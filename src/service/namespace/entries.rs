@@ -3,6 +3,7 @@
 //! symbolic links followed inside it (the kernel's API filesystems are bosun's own), missing
 //! `-` paths left out, then sorted and pruned as systemd prunes them. Reads only.
 
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -10,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 
-use super::{Entry, Mode, NamespaceError, PrivateTmp};
-use crate::unit::install::paths::LookupPaths;
+use super::{Entry, Mode, NamespaceError, PrivateTmp, within};
+
+use crate::unit::install::paths::{self, Node};
 use crate::unit::model::ExecContext;
 use crate::unit::sandbox::{
     NamespaceSettings, ProtectHome, ProtectProc, ProtectSystem, SandboxPath,
@@ -182,17 +184,48 @@ pub(super) fn wants(exec: &ExecContext, private_tmp: Option<&PrivateTmp>) -> Vec
     out
 }
 
+/// What one plan learnt of each host path it looked at (the paths a unit names share their
+/// prefixes: /proc, /sys, /usr, ...). Lives for one plan only: nothing is kept across starts.
+#[derive(Default)]
+struct Looks(HashMap<PathBuf, Node>);
+
+impl Looks {
+    fn look(&mut self, host: &Path) -> Result<Node, nix::errno::Errno> {
+        if let Some(node) = self.0.get(host) {
+            return Ok(node.clone());
+        }
+        let node = paths::look(host)?;
+        self.0.insert(host.to_owned(), node.clone());
+        Ok(node)
+    }
+
+    /// Whether the resolved `path` is there and a directory (stat(2) semantics: it was
+    /// resolved, so only a path the chase kept lexically, past a missing part, is unknown).
+    fn metadata(&mut self, path: &Path) -> io::Result<bool> {
+        match self.look(path) {
+            Ok(Node::Other { dir }) => Ok(dir),
+            Ok(Node::Missing) => Err(io::ErrorKind::NotFound.into()),
+            Ok(Node::Link(_)) => fs::metadata(path).map(|m| m.is_dir()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// `path` as a host path: under `root` unless `host`, every symbolic link followed inside
 /// that root.
-fn resolve(root: &Path, path: &Path, host: bool) -> Result<PathBuf, NamespaceError> {
+fn resolve(
+    root: &Path,
+    path: &Path,
+    host: bool,
+    looks: &mut Looks,
+) -> Result<PathBuf, NamespaceError> {
     let base = if host { Path::new("/") } else { root };
-    let lookup = LookupPaths::system(base, None);
-    lookup
-        .chase_follow(&lookup.prefixed(path))
-        .map_err(|e| NamespaceError::Resolve {
+    paths::chase_under(Some(base), path, &mut |p| looks.look(p)).map_err(|e| {
+        NamespaceError::Resolve {
             path: path.to_owned(),
             source: e.into(),
-        })
+        }
+    })
 }
 
 /// The entries of `exec`'s namespace, looked up under `root`, sorted (parents first; for
@@ -204,16 +237,17 @@ pub(super) fn entries(
     private_tmp: Option<&PrivateTmp>,
 ) -> Result<Vec<Entry>, NamespaceError> {
     let mut out = Vec::new();
+    let mut looks = Looks::default();
     for w in wants(exec, private_tmp) {
-        let path = resolve(root, &w.path, w.host)?;
+        let path = resolve(root, &w.path, w.host, &mut looks)?;
         let source = match &w.source {
             Some((s, true)) => Some(s.clone()),
-            Some((s, false)) => Some(resolve(root, s, false)?),
+            Some((s, false)) => Some(resolve(root, s, false, &mut looks)?),
             None => None,
         };
         let probe = source.as_deref().unwrap_or(&path);
-        let meta = match fs::metadata(probe) {
-            Ok(m) => m,
+        let is_dir = match looks.metadata(probe) {
+            Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound && w.optional => continue,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let path = if w.source.is_some() { probe } else { &w.path };
@@ -230,7 +264,7 @@ pub(super) fn entries(
         };
         out.push(Entry {
             recursive: if w.mode == Mode::Inaccessible {
-                meta.is_dir()
+                is_dir
             } else {
                 w.recursive
             },
@@ -284,9 +318,9 @@ pub(super) fn prune(list: Vec<Entry>) -> Vec<Entry> {
     }
     let mut kept: Vec<Entry> = Vec::new();
     for e in list {
-        let parent = kept.iter().rev().find(|p| e.path.starts_with(&p.path));
+        let parent = kept.iter().rev().find(|p| within(&e.path, &p.path));
         let hidden = kept.iter().any(|p| {
-            matches!(p.mode, Mode::Inaccessible | Mode::PrivateDev) && e.path.starts_with(&p.path)
+            matches!(p.mode, Mode::Inaccessible | Mode::PrivateDev) && within(&e.path, &p.path)
         });
         let nop = matches!(e.mode, Mode::ReadOnly | Mode::ReadWrite)
             && parent.is_some_and(|p| p.mode == e.mode);

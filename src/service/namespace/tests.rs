@@ -533,3 +533,20 @@ fn a_user_namespace_comes_first_when_bosun_lacks_the_capability() {
         ["userns 1000 1000 1", "unshare", "slave /"]
     );
 }
+
+#[test]
+fn within_is_path_prefix_by_components() {
+    for (path, dir, want) in [
+        ("/var/lib/redis", "/var/lib", true),
+        ("/var/lib", "/var/lib", true),
+        ("/var/library", "/var/lib", false),
+        ("/var", "/var/lib", false),
+        ("/anything", "/", true),
+        ("/", "/", true),
+        ("/var/lib/x", "/var/lib/", true),
+    ] {
+        let (p, d) = (Path::new(path), Path::new(dir));
+        assert_eq!(within(p, d), want, "{path} in {dir}");
+        assert_eq!(p.starts_with(d), want, "{path} in {dir} (std)");
+    }
+}

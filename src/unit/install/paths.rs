@@ -257,6 +257,50 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf, Errno> {
+    chase_with(root, path, follow_last, &mut look)
+}
+
+/// What [`chase`] learns of one host path: gone, a symbolic link to the target, or another
+/// file (a directory when the flag says so).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Missing,
+    Link(PathBuf),
+    Other { dir: bool },
+}
+
+/// lstat(2), and readlink(2) for a link.
+pub fn look(host: &Path) -> Result<Node, Errno> {
+    match std::fs::symlink_metadata(host) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Node::Missing),
+        Err(e) => Err(errno_of(&e)),
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::read_link(host)
+            .map(Node::Link)
+            .map_err(|e| errno_of(&e)),
+        Ok(meta) => Ok(Node::Other { dir: meta.is_dir() }),
+    }
+}
+
+/// chase(path, root, 0) under `root` (None: `/`) with `look` telling what each path is (a
+/// caller resolving many paths at once keeps its answers: they share their prefixes).
+pub fn chase_under(
+    root: Option<&Path>,
+    path: &Path,
+    look: &mut dyn FnMut(&Path) -> Result<Node, Errno>,
+) -> Result<PathBuf, Errno> {
+    let root = root
+        .map(normalize)
+        .filter(|r| r != Path::new("/") && !r.as_os_str().is_empty());
+    let root = root.as_deref();
+    chase_with(root, &prefix_root(root, path), true, look)
+}
+
+fn chase_with(
+    root: Option<&Path>,
+    path: &Path,
+    follow_last: bool,
+    look: &mut dyn FnMut(&Path) -> Result<Node, Errno>,
+) -> Result<PathBuf, Errno> {
     let root_dir = root.unwrap_or(Path::new("/"));
     let inside = match root {
         Some(r) => path.strip_prefix(r).map_err(|_| Errno::EINVAL)?,
@@ -279,8 +323,8 @@ fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf,
             break;
         }
         let host = root_dir.join(candidate.strip_prefix("/").unwrap_or(&candidate));
-        match std::fs::symlink_metadata(&host) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        match look(&host)? {
+            Node::Missing => {
                 // CHASE_NONEXISTENT: the rest is kept, with `.` and `..` resolved lexically.
                 let mut rest = candidate;
                 for n in todo.drain(..) {
@@ -289,13 +333,11 @@ fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf,
                 done = normalize(&rest);
                 break;
             }
-            Err(e) => return Err(errno_of(&e)),
-            Ok(meta) if meta.file_type().is_symlink() => {
+            Node::Link(target) => {
                 follows += 1;
                 if follows > MAX_FOLLOW {
                     return Err(Errno::ELOOP);
                 }
-                let target = std::fs::read_link(&host).map_err(|e| errno_of(&e))?;
                 if target.is_absolute() {
                     done = PathBuf::from("/");
                 }
@@ -303,7 +345,7 @@ fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf,
                     todo.push_front(n);
                 }
             }
-            Ok(_) => done = candidate,
+            Node::Other { .. } => done = candidate,
         }
     }
     Ok(prefix_root(root, &done))
