@@ -170,6 +170,10 @@ pub struct Engine {
     pids: HashMap<i32, String>,
     /// Keepers running (their pid → their unit): what they adopted is the unit's.
     keepers: HashMap<i32, String>,
+    /// The mount namespaces of running commands, held open from their spawn to their exit so
+    /// that the exiting process does not take the namespace down (an unmount of every mount
+    /// and an RCU grace period before its parent hears of the exit): the janitor closes them.
+    namespaces: HashMap<i32, std::os::fd::OwnedFd>,
     jobs: JobQueue,
     system: System,
     pipes: Vec<Pipe>,
@@ -247,6 +251,7 @@ impl Engine {
             runtime: BTreeMap::new(),
             pids: HashMap::new(),
             keepers: HashMap::new(),
+            namespaces: HashMap::new(),
             jobs: JobQueue::default(),
             system,
             pipes: Vec::new(),
@@ -497,6 +502,9 @@ impl Engine {
     /// A process ended. Returns false when it belongs to no unit.
     pub fn on_exit(&mut self, pid: i32, termination: Termination, now: Instant) -> bool {
         self.table = None;
+        if let Some(namespace) = self.namespaces.remove(&pid) {
+            crate::service::janitor::close(namespace);
+        }
         if let Some(unit) = self.keepers.remove(&pid) {
             // Its last child is gone (reported before it exited): nothing to route.
             if let Some(UnitRun::Service(run)) = self.runtime.get_mut(&unit) {

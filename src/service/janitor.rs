@@ -16,11 +16,14 @@ use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fs;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use nix::sys::socket::{MsgFlags, SockFlag, SockType, recv, send, socketpair};
+use nix::sys::socket::{
+    ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg, send, sendmsg,
+    socketpair,
+};
 
 use super::child::{self, ChildSpec};
 
@@ -159,6 +162,13 @@ pub fn hand_over(job: Job) {
 /// Send `packet` to the janitor (started, or started again once, when needed); false when it
 /// did not take it.
 fn to_janitor(packet: &[u8]) -> bool {
+    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+    with_janitor(&|socket| send(socket.as_raw_fd(), packet, flags))
+}
+
+/// Hand something to the janitor with `send` (started, or started again once, when needed);
+/// false when it did not take it.
+fn with_janitor(send: &dyn Fn(&OwnedFd) -> nix::Result<usize>) -> bool {
     STATE.with_borrow_mut(|state| {
         for _ in 0..2 {
             if matches!(state, State::NotStarted) {
@@ -176,8 +186,7 @@ fn to_janitor(packet: &[u8]) -> bool {
             let State::Running { socket } = state else {
                 return false;
             };
-            let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-            match send(std::os::fd::AsRawFd::as_raw_fd(socket), packet, flags) {
+            match send(socket) {
                 Ok(_) => return true,
                 // Its queue is full: this job goes to a child; the janitor stays.
                 Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOBUFS) => return false,
@@ -189,6 +198,18 @@ fn to_janitor(packet: &[u8]) -> bool {
     })
 }
 
+/// Close `fd` away from PID 1: a command's mount namespace, held open while it ran, whose
+/// last close unmounts every mount in it and waits for an RCU grace period. Sent to the
+/// janitor with the packet `C`; closed here when the janitor cannot take it.
+pub fn close(fd: OwnedFd) {
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [std::io::IoSlice::new(b"C")];
+    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+    // Whether it was taken or not, ours is closed when `fd` goes out of scope.
+    with_janitor(&|socket| sendmsg::<()>(socket.as_raw_fd(), &iov, &cmsg, flags, None));
+}
+
 /// The janitor's life (`bosun janitor`): take jobs from standard input until PID 1's end
 /// closes.
 pub fn serve() -> crate::vocab::exit::Exit {
@@ -196,11 +217,26 @@ pub fn serve() -> crate::vocab::exit::Exit {
     let fd = input.as_fd();
     let mut buf = vec![0u8; PACKET_MAX];
     loop {
-        match recv(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            &mut buf,
-            MsgFlags::empty(),
-        ) {
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let received = recvmsg::<()>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .map(|msg| {
+            // Descriptors sent along (a namespace to let go of) are closed here.
+            for cmsg in msg.cmsgs().into_iter().flatten() {
+                if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                    for fd in fds {
+                        let _ = nix::unistd::close(fd);
+                    }
+                }
+            }
+            msg.bytes
+        });
+        match received {
             Ok(0) => return crate::vocab::exit::Exit::Success,
             Ok(n) => {
                 if let Some(job) = buf.get(..n).and_then(Job::decode) {

@@ -82,7 +82,7 @@ pub enum NamespaceError {
 }
 
 /// One mount call of the child.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Step {
     Unshare(CloneFlags),
     /// A user namespace first, mapping only bosun's own uid and gid (`uid_map`, `gid_map`
@@ -140,6 +140,62 @@ pub struct Plan {
     /// in the child: what lies in a procfs of the service's own, which may not have it
     /// (ProcSubset=pid has no /proc/sys).
     optional: Vec<bool>,
+    /// The steps that bind a run's own PrivateTmp= directory, and the path each covers: a
+    /// kept plan serves every run of its unit, each binding its own directories
+    /// ([`RunPlan`]).
+    private_tmp: Vec<(usize, PathBuf)>,
+}
+
+/// A command's plan for one run: the plan (kept while nothing it was made from changes, see
+/// [`plan`]) and this run's PrivateTmp= sources for the steps that bind them.
+#[derive(Debug)]
+pub struct RunPlan {
+    plan: std::sync::Arc<Plan>,
+    sources: Vec<(usize, CString)>,
+}
+
+impl RunPlan {
+    fn new(plan: Plan) -> Self {
+        RunPlan {
+            plan: std::sync::Arc::new(plan),
+            sources: Vec::new(),
+        }
+    }
+
+    /// In the child, between fork and exec: every mount in order. No allocation.
+    pub fn apply(&self) -> io::Result<()> {
+        for (i, ((step, _), optional)) in
+            self.plan.steps.iter().zip(&self.plan.optional).enumerate()
+        {
+            let own = self.sources.iter().find(|(at, _)| *at == i);
+            let result = match (step, own) {
+                (Step::Bind { target, flags, .. }, Some((_, source))) => mount(
+                    Some(source.as_c_str()),
+                    target.as_c_str(),
+                    None::<&CStr>,
+                    *flags,
+                    None::<&CStr>,
+                ),
+                _ => run(step),
+            };
+            match result {
+                Err(nix::errno::Errno::ENOENT) if *optional => {}
+                Err(e) => return Err(packed(i, e)),
+                Ok(()) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The step sys.rs runs in the child (see [`RunPlan::apply`]).
+    pub fn into_step(self) -> crate::sys::ChildStep {
+        crate::sys::ChildStep(Box::new(move || self.apply()))
+    }
+
+    /// What the steps are about, to name the one that fails ([`failure`]).
+    pub fn labels(&self) -> std::sync::Arc<Plan> {
+        std::sync::Arc::clone(&self.plan)
+    }
 }
 
 /// A failed step as the child reports it: systemd's 226 above bit 16, the step's number + 1
@@ -281,16 +337,6 @@ impl Plan {
         Ok(())
     }
 
-    /// The step sys.rs runs in the child (see [`Plan::apply`]).
-    pub fn into_step(self) -> crate::sys::ChildStep {
-        crate::sys::ChildStep(Box::new(move || self.apply()))
-    }
-
-    /// What each step is about, in order (see [`failure`]).
-    pub fn labels(&self) -> Vec<String> {
-        self.steps.iter().map(|(_, what)| what.clone()).collect()
-    }
-
     /// The number of mount calls (for tests and `bosun verify`).
     pub fn len(&self) -> usize {
         self.steps.len()
@@ -303,14 +349,17 @@ impl Plan {
 }
 
 /// The parent's reading of a failure the child packed (the errno part that
-/// `sys::setup_failure` returned for status 226), with the plan's [`Plan::labels`].
-pub fn failure(labels: &[String], raw: &io::Error) -> NamespaceError {
+/// `sys::setup_failure` returned for status 226), with the plan ([`RunPlan::labels`]).
+pub fn failure(plan: Option<&Plan>, raw: &io::Error) -> NamespaceError {
     let code = raw.raw_os_error().unwrap_or(0);
     let what = usize::try_from(code >> 8)
         .ok()
         .and_then(|step| step.checked_sub(1))
-        .and_then(|i| labels.get(i))
-        .map_or_else(|| "the mount namespace".to_owned(), Clone::clone);
+        .and_then(|i| plan?.steps.get(i))
+        .map_or_else(
+            || "the mount namespace".to_owned(),
+            |(_, what)| what.clone(),
+        );
     NamespaceError::Step {
         what,
         source: io::Error::from_raw_os_error(code & 0xff),
@@ -319,7 +368,7 @@ pub fn failure(labels: &[String], raw: &io::Error) -> NamespaceError {
 
 /// How one path of the namespace is treated. For the same path, the first wins (systemd's
 /// order: what hides beats what binds beats what protects).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Mode {
     Inaccessible,
     Bind,
@@ -349,7 +398,7 @@ impl Mode {
 }
 
 /// One path of the namespace, resolved on the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Entry {
     path: PathBuf,
     mode: Mode,
@@ -474,7 +523,7 @@ pub fn plan(
     exec: &ExecContext,
     root: &Path,
     private_tmp: Option<&PrivateTmp>,
-) -> Result<Option<Plan>, NamespaceError> {
+) -> Result<Option<RunPlan>, NamespaceError> {
     let asked = asked(exec);
     if asked.is_empty() {
         return Ok(None);
@@ -515,7 +564,7 @@ pub fn plan(
                 "unshare(CLONE_NEWUTS)",
             );
         }
-        return Ok((!plan.is_empty()).then_some(plan));
+        return Ok((!plan.is_empty()).then(|| RunPlan::new(plan)));
     }
     let extras = Extras {
         proc_data: CString::new(procfs_options(n)).unwrap_or_default(),
@@ -528,11 +577,81 @@ pub fn plan(
         maps,
     };
     let (table, nodes) = (Table::current(), root.join(INACCESSIBLE));
-    Ok(Some(build(&list, &table, &staging, &nodes, &extras)))
+    Ok(Some(kept(list, &table, &staging, &nodes, extras)))
+}
+
+/// What a kept plan was made from: the entries (PrivateTmp='s sources left out: each run
+/// has its own), the mount table's generation, the staging paths and the extras.
+#[derive(PartialEq, Eq, Hash)]
+struct PlanKey {
+    entries: Vec<Entry>,
+    table: u64,
+    staging: PathBuf,
+    nodes: PathBuf,
+    extras: Extras,
+}
+
+/// The most plans kept (one per distinct set of inputs; a bound against transient units).
+const PLANS_MAX: usize = 256;
+
+thread_local! {
+    static PLANS: std::cell::RefCell<std::collections::HashMap<PlanKey, std::sync::Arc<Plan>>> =
+        std::cell::RefCell::default();
+}
+
+/// [`build`]'s plan for `list`, made once and kept while the entries (looked up afresh at
+/// every start), the mount table and the rest are the same; this run's PrivateTmp= sources
+/// go into the steps that bind them. Planning compares every mount with every entry; PID 1
+/// spent more on it than on the fork.
+fn kept(list: Vec<Entry>, table: &Table, staging: &Path, nodes: &Path, extras: Extras) -> RunPlan {
+    let sources: Vec<(PathBuf, PathBuf)> = list
+        .iter()
+        .filter(|e| e.mode == Mode::PrivateTmp)
+        .filter_map(|e| Some((e.path.clone(), e.source.clone()?)))
+        .collect();
+    let mut entries = list;
+    for e in entries.iter_mut().filter(|e| e.mode == Mode::PrivateTmp) {
+        e.source = Some(PathBuf::new());
+    }
+    let key = PlanKey {
+        entries,
+        table: table.generation,
+        staging: staging.to_owned(),
+        nodes: nodes.to_owned(),
+        extras,
+    };
+    let plan = PLANS.with_borrow_mut(|plans| {
+        if let Some(plan) = plans.get(&key) {
+            return std::sync::Arc::clone(plan);
+        }
+        // The kept plan is built with the first run's sources; every run supplies its own.
+        let mut list = key.entries.clone();
+        for e in list.iter_mut().filter(|e| e.mode == Mode::PrivateTmp) {
+            e.source = sources
+                .iter()
+                .find(|(path, _)| *path == e.path)
+                .map(|(_, source)| source.clone());
+        }
+        let plan = std::sync::Arc::new(build(&list, table, staging, nodes, &key.extras));
+        if plans.len() >= PLANS_MAX {
+            plans.clear();
+        }
+        plans.insert(key, std::sync::Arc::clone(&plan));
+        plan
+    });
+    let sources = plan
+        .private_tmp
+        .iter()
+        .filter_map(|(at, path)| {
+            let (_, source) = sources.iter().find(|(p, _)| p == path)?;
+            Some((*at, cstring(source)))
+        })
+        .collect();
+    RunPlan { plan, sources }
 }
 
 /// What a plan needs beyond its entries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Extras {
     /// The options of the service's own procfs (ProtectProc=, ProcSubset=).
     proc_data: CString,
@@ -599,9 +718,11 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
         };
         let step = match (e.mode, &e.source) {
             (Mode::Inaccessible, _) => bind(&node(e), false),
-            (Mode::Bind | Mode::BindReadOnly | Mode::PrivateTmp, Some(source)) => {
+            (Mode::PrivateTmp, Some(source)) => {
+                plan.private_tmp.push((plan.steps.len(), e.path.clone()));
                 bind(source, e.recursive)
             }
+            (Mode::Bind | Mode::BindReadOnly, Some(source)) => bind(source, e.recursive),
             (Mode::Procfs, _) => {
                 let data = extras.proc_data.clone();
                 plan.push(

@@ -335,6 +335,8 @@ pub struct Spawned {
     pub stderr: Option<OwnedFd>,
     /// Settings clamped to what the container allows, to log once.
     pub warnings: Vec<String>,
+    /// Its mount namespace (/proc/PID/ns/mnt, opened once it runs), when it got one.
+    pub namespace: Option<OwnedFd>,
 }
 
 /// The environment of a command, in systemd's order: the manager's, then the run's own
@@ -441,7 +443,8 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         false => super::namespace::plan(exec, launch.root, launch.private_tmp)?,
     };
     // What each mount step is about, to name the one that fails in the child.
-    let mounts = namespace.as_ref().map(super::namespace::Plan::labels);
+    let mounts = namespace.as_ref().map(super::namespace::RunPlan::labels);
+    let own_namespace = mounts.is_some();
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let other_namespaces = match command.flags.full_privileges {
         true => 0,
@@ -489,15 +492,15 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         seccomp: super::seccomp::compile(exec, !command.flags.full_privileges)?,
         seccomp_no_new_privs: super::seccomp::needs_no_new_privs(caps, identity.map(|i| i.uid)),
         privileges,
-        namespace: namespace.map(super::namespace::Plan::into_step),
+        namespace: namespace.map(super::namespace::RunPlan::into_step),
     };
     spec.setup = setup;
     // The spawner drops our copies of the child's pipe ends.
     let exec_failure =
         |failure: child::ExecFailure| match crate::sys::setup_failure(&failure.source) {
-            Some((super::namespace::EXIT_NAMESPACE, source)) => SpawnError::Namespace(
-                super::namespace::failure(mounts.as_deref().unwrap_or_default(), &source),
-            ),
+            Some((super::namespace::EXIT_NAMESPACE, source)) => {
+                SpawnError::Namespace(super::namespace::failure(mounts.as_deref(), &source))
+            }
             Some((status, source)) => SpawnError::Privileges {
                 path: failure.program,
                 status,
@@ -520,12 +523,18 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         }
         None => (child::spawn(spec).map_err(exec_failure)?, None),
     };
+    // The child has run its exec (the spawner waits for it): the namespace is the command's.
+    let namespace = own_namespace
+        .then(|| fs::File::open(format!("/proc/{pid}/ns/mnt")).ok())
+        .flatten()
+        .map(OwnedFd::from);
     Ok(Spawned {
         pid,
         keeper,
         stdout,
         stderr,
         warnings,
+        namespace,
     })
 }
 

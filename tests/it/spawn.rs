@@ -54,6 +54,7 @@ fn run(
         stderr,
         warnings,
         keeper: _,
+        namespace: _,
     } = spawn::spawn(&svc.exec_start[0], &launch).unwrap();
     let read = |fd: Option<OwnedFd>| {
         fd.map(|fd| {

@@ -23,6 +23,9 @@ pub(super) struct Table {
     /// What `flags_of` answered, per path (the flags of a mount change only with the mount
     /// table, which drops the whole table).
     pub(super) known: RefCell<HashMap<PathBuf, MsFlags>>,
+    /// Which reading of the mount table this is (each new one counts up; plans made from
+    /// an older one are not reused).
+    pub(super) generation: u64,
 }
 
 /// The most paths whose flags a table keeps (a unit names a few dozen; the bound only keeps a
@@ -87,10 +90,12 @@ impl Table {
     }
 
     pub(super) fn new(points: Vec<PathBuf>, flags_of: fn(&Path) -> MsFlags) -> Table {
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Table {
             points,
             flags_of,
             known: RefCell::default(),
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 

@@ -286,7 +286,7 @@ fn a_failure_names_its_step() {
     let raw = packed(1, nix::errno::Errno::EACCES);
     let (status, rest) = crate::sys::setup_failure(&raw).unwrap_or_else(|| panic!("not packed"));
     assert_eq!(status, EXIT_NAMESPACE);
-    let err = failure(&plan.labels(), &rest);
+    let err = failure(Some(&plan), &rest);
     assert_eq!(err.to_string(), "/srv/x");
     let NamespaceError::Step { source, .. } = err else {
         panic!("{err:?}")
@@ -549,4 +549,49 @@ fn within_is_path_prefix_by_components() {
         assert_eq!(within(p, d), want, "{path} in {dir}");
         assert_eq!(p.starts_with(d), want, "{path} in {dir} (std)");
     }
+}
+
+#[test]
+fn a_kept_plan_serves_each_run_with_its_own_private_tmp() {
+    let t = table(&["/", "/run"]);
+    let run = |n: u32| {
+        let mut tmp = entry("/tmp", Mode::PrivateTmp);
+        tmp.source = Some(PathBuf::from(format!("/tmp/systemd-private-{n}/tmp")));
+        let list = vec![entry("/", Mode::ReadOnly), tmp];
+        let (staging, nodes) = (
+            Path::new("/run/bosun/unit-root"),
+            Path::new("/run/bosun/inaccessible"),
+        );
+        kept(list, &t, staging, nodes, Extras::default())
+    };
+    let (first, second) = (run(1), run(2));
+    assert!(
+        std::sync::Arc::ptr_eq(&first.plan, &second.plan),
+        "one plan for both runs"
+    );
+    let source = |r: &RunPlan| {
+        r.sources
+            .iter()
+            .map(|(_, s)| s.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(source(&first), ["/tmp/systemd-private-1/tmp"]);
+    assert_eq!(source(&second), ["/tmp/systemd-private-2/tmp"]);
+    // The step it replaces is the bind onto the staged /tmp.
+    let (at, _) = first.sources[0];
+    assert!(
+        matches!(&first.plan.steps[at].0, Step::Bind { target, .. } if target.to_bytes().ends_with(b"/tmp"))
+    );
+    // Another reading of the mount table makes another plan.
+    let other = table(&["/", "/run"]);
+    let mut tmp = entry("/tmp", Mode::PrivateTmp);
+    tmp.source = Some(PathBuf::from("/tmp/systemd-private-3/tmp"));
+    let third = kept(
+        vec![entry("/", Mode::ReadOnly), tmp],
+        &other,
+        Path::new("/run/bosun/unit-root"),
+        Path::new("/run/bosun/inaccessible"),
+        Extras::default(),
+    );
+    assert!(!std::sync::Arc::ptr_eq(&first.plan, &third.plan));
 }

@@ -205,6 +205,9 @@ impl Engine {
         match spawn::spawn(command, &launch) {
             Ok(spawned) => {
                 run.sessions.insert(spawned.pid);
+                if let Some(namespace) = spawned.namespace {
+                    self.namespaces.insert(spawned.pid, namespace);
+                }
                 if let Some(keeper) = spawned.keeper {
                     run.keepers.insert(keeper);
                     self.keepers.insert(keeper, unit.to_owned());
