@@ -10,7 +10,7 @@
 //! search, and a call costs about log2(runs) tests; a call with argument tests gets a leaf of
 //! its own, which only that call reaches. Every program starts with the architecture check
 //! (another ABI kills the process, so every filter also acts as
-//! SystemCallArchitectures=native) and bosun's x32 and ENOSYS checks ([`number_checks`]).
+//! SystemCallArchitectures=native) and bosun's x32 and ENOSYS checks (`number_checks`).
 
 use crate::vocab::syscall::Arch;
 

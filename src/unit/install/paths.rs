@@ -260,7 +260,7 @@ fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf,
     chase_with(root, path, follow_last, &mut look)
 }
 
-/// What [`chase`] learns of one host path: gone, a symbolic link to the target, or another
+/// What a chase (`chase_under`) learns of one host path: gone, a symbolic link to the target, or another
 /// file (a directory when the flag says so).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
