@@ -183,8 +183,116 @@ pub enum Leaf {
     Rules {
         rules: Vec<Vec<Cond>>,
         matched: u32,
-        otherwise: u32,
+        otherwise: Box<Leaf>,
     },
+}
+
+/// One program's answers, before it is written: a leaf per listed call number, `miss` for
+/// every other number, ENOSYS above `above`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub leaves: Vec<(u32, Leaf)>,
+    pub miss: u32,
+    pub above: Option<u32>,
+}
+
+impl Spec {
+    /// The leaf of `nr`, with `by_number` this spec's leaves (the first of a number wins).
+    fn leaf(&self, nr: u32, by_number: &std::collections::HashMap<u32, &Leaf>) -> Leaf {
+        match self.above {
+            Some(max) if nr > max => {
+                Leaf::Ret(libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs())
+            }
+            _ => by_number
+                .get(&nr)
+                .map_or(Leaf::Ret(self.miss), |leaf| (*leaf).clone()),
+        }
+    }
+
+    fn by_number(&self) -> std::collections::HashMap<u32, &Leaf> {
+        let mut map = std::collections::HashMap::new();
+        for (nr, leaf) in &self.leaves {
+            map.entry(*nr).or_insert(leaf);
+        }
+        map
+    }
+
+    /// Whether it answers only allow, an errno or a kill (what [`joined`] can join).
+    fn joinable(&self) -> bool {
+        let ok = |a: u32| {
+            a == libc::SECCOMP_RET_ALLOW
+                || a == libc::SECCOMP_RET_KILL_PROCESS
+                || a & libc::SECCOMP_RET_ACTION_FULL == libc::SECCOMP_RET_ERRNO
+        };
+        fn leaf_ok(leaf: &Leaf, ok: &dyn Fn(u32) -> bool) -> bool {
+            match leaf {
+                Leaf::Ret(a) => ok(*a),
+                Leaf::Rules {
+                    matched, otherwise, ..
+                } => ok(*matched) && *matched != libc::SECCOMP_RET_ALLOW && leaf_ok(otherwise, ok),
+            }
+        }
+        ok(self.miss) && self.leaves.iter().all(|(_, l)| leaf_ok(l, &ok))
+    }
+}
+
+/// `first`, and where it allows, what `rest` answer (in order).
+fn then(first: Leaf, rest: &[Leaf]) -> Leaf {
+    let next = || match rest.split_first() {
+        Some((head, tail)) => then(head.clone(), tail),
+        None => Leaf::Ret(libc::SECCOMP_RET_ALLOW),
+    };
+    match first {
+        Leaf::Ret(libc::SECCOMP_RET_ALLOW) => next(),
+        Leaf::Ret(action) => Leaf::Ret(action),
+        Leaf::Rules {
+            rules,
+            matched,
+            otherwise,
+        } => Leaf::Rules {
+            rules,
+            matched,
+            otherwise: Box::new(then(*otherwise, rest)),
+        },
+    }
+}
+
+/// One program that answers as `specs` installed in this order answer together, or None
+/// when they cannot be joined. The kernel runs every installed program and keeps the answer
+/// of highest precedence (a kill before an errno before allow), the last installed among
+/// equals. So each call number's leaf is the newest program's, and where that allows, the
+/// next older one's, and so on: exact when every program answers only allow, an errno or a
+/// kill (all of bosun's but SystemCallLog='s, which logs). One program, one search over the
+/// numbers: the kernel converts, JITs and emulates (once per number, for its action cache)
+/// half the instructions the programs had apart, and one program instead of three.
+pub fn joined(arch: Arch, specs: &[Spec]) -> Result<Option<Vec<libc::sock_filter>>, TooFar> {
+    if specs.len() < 2 || !specs.iter().all(Spec::joinable) {
+        return Ok(None);
+    }
+    let above = specs.iter().filter_map(|s| s.above).min();
+    let mut numbers: Vec<u32> = specs
+        .iter()
+        .flat_map(|s| s.leaves.iter().map(|(nr, _)| *nr))
+        .filter(|nr| above.is_none_or(|max| *nr <= max))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let newest_first: Vec<(&Spec, std::collections::HashMap<u32, &Leaf>)> =
+        specs.iter().rev().map(|s| (s, s.by_number())).collect();
+    let chained = |nr: Option<u32>| {
+        let leaves: Vec<Leaf> = newest_first
+            .iter()
+            .map(|(s, map)| nr.map_or(Leaf::Ret(s.miss), |nr| s.leaf(nr, map)))
+            .collect();
+        match leaves.split_first() {
+            Some((head, tail)) => then(head.clone(), tail),
+            None => Leaf::Ret(libc::SECCOMP_RET_ALLOW),
+        }
+    };
+    let leaves: Vec<(u32, Leaf)> = numbers.iter().map(|&nr| (nr, chained(Some(nr)))).collect();
+    let mut out = prologue(arch, above);
+    tree(&segments(&leaves, &chained(None)), &mut out, &mut emit_leaf)?;
+    Ok(Some(out))
 }
 
 /// Where a jump of a test goes: the next instruction, over `n` more, or out of the rule.
@@ -285,7 +393,7 @@ fn emit_leaf(leaf: &Leaf, out: &mut Vec<libc::sock_filter>) -> Result<(), TooFar
             rules,
             matched,
             otherwise,
-        } => (rules, *matched, *otherwise),
+        } => (rules, *matched, otherwise),
     };
     for rule in rules {
         let code: Vec<(libc::sock_filter, To, To)> = rule.iter().flat_map(cond_code).collect();
@@ -305,8 +413,7 @@ fn emit_leaf(leaf: &Leaf, out: &mut Vec<libc::sock_filter>) -> Result<(), TooFar
         }
         out.push(ins(BPF_RET_K, 0, 0, matched));
     }
-    out.push(ins(BPF_RET_K, 0, 0, otherwise));
-    Ok(())
+    emit_leaf(otherwise, out)
 }
 
 /// A program answering each number of `leaves` by its leaf, the numbers `enosys` with ENOSYS
@@ -319,8 +426,13 @@ pub fn conditional(
     miss: u32,
     enosys: &[u32],
 ) -> Result<Vec<libc::sock_filter>, TooFar> {
+    written(arch, &spec_of(leaves, miss, enosys))
+}
+
+/// The [`Spec`] of [`conditional`]'s program.
+pub fn spec_of(leaves: &[(u32, Leaf)], miss: u32, enosys: &[u32]) -> Spec {
     let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
-    let all: Vec<(u32, Leaf)> = enosys
+    let leaves = enosys
         .iter()
         .map(|&nr| (nr, Leaf::Ret(nosys)))
         .chain(
@@ -330,48 +442,22 @@ pub fn conditional(
                 .cloned(),
         )
         .collect();
-    let mut out = prologue(arch, None);
-    tree(&segments(&all, &Leaf::Ret(miss)), &mut out, &mut emit_leaf)?;
-    Ok(out)
+    Spec {
+        leaves,
+        miss,
+        above: None,
+    }
 }
 
-/// One program that answers as `programs` installed in this order answer together, or None
-/// when they cannot be joined. The kernel runs every installed program and keeps the answer
-/// of highest precedence (a kill before an errno before allow), the last installed among
-/// equals. So the joined program runs them newest first, and where one allows, the next
-/// older one decides: its `ret allow` instructions become jumps to the next program, which
-/// keeps every other offset. That is exact when each program answers only allow, an errno
-/// or a kill, and kills alike for another architecture (all of bosun's but SystemCallLog='s,
-/// which logs). One program instead of three spares the kernel the fixed cost of each at
-/// install (its JIT image, its action cache) and at every call it cannot answer from cache.
-pub fn chain(programs: &[Vec<libc::sock_filter>]) -> Option<Vec<libc::sock_filter>> {
-    const MAX_INSNS: usize = 4096;
-    let ret_ok = |i: &libc::sock_filter| {
-        i.code != BPF_RET_K
-            || i.k == libc::SECCOMP_RET_ALLOW
-            || i.k == libc::SECCOMP_RET_KILL_PROCESS
-            || i.k & libc::SECCOMP_RET_ACTION_FULL == libc::SECCOMP_RET_ERRNO
-    };
-    let total: usize = programs.iter().map(Vec::len).sum();
-    if programs.len() < 2 || total > MAX_INSNS || !programs.iter().flatten().all(ret_ok) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(total);
-    let newest_first: Vec<&Vec<libc::sock_filter>> = programs.iter().rev().collect();
-    for (n, program) in newest_first.iter().enumerate() {
-        let last = n + 1 == newest_first.len();
-        let end = out.len() + program.len();
-        for insn in program.iter() {
-            let allow = insn.code == BPF_RET_K && insn.k == libc::SECCOMP_RET_ALLOW;
-            if allow && !last {
-                let over = u32::try_from(end - out.len() - 1).ok()?;
-                out.push(ins(BPF_JMP_JA, 0, 0, over));
-            } else {
-                out.push(*insn);
-            }
-        }
-    }
-    Some(out)
+/// The program of one [`Spec`].
+pub fn written(arch: Arch, spec: &Spec) -> Result<Vec<libc::sock_filter>, TooFar> {
+    let mut out = prologue(arch, spec.above);
+    tree(
+        &segments(&spec.leaves, &Leaf::Ret(spec.miss)),
+        &mut out,
+        &mut emit_leaf,
+    )?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -461,29 +547,59 @@ mod tests {
     }
 
     #[test]
-    fn chained_programs_answer_as_the_kernel_runs_them_together() {
+    fn joined_programs_answer_as_the_kernel_runs_them_together() {
         let (allow, kill) = (libc::SECCOMP_RET_ALLOW, libc::SECCOMP_RET_KILL_PROCESS);
         let errno = |e| libc::SECCOMP_RET_ERRNO | e;
+        let ret = |nr, a| (nr, Leaf::Ret(a));
         // Installed first to last: call 1 refused by the oldest only, 2 by the two older
         // with different errnos, 3 killed by the newest, 4 refused by the newest and the
-        // oldest, 5 by nobody.
-        let oldest = program(
-            Arch::X86_64,
-            &[(1, errno(97)), (2, errno(1)), (4, errno(97))],
-            allow,
-            None,
-        );
-        let middle = program(Arch::X86_64, &[(2, errno(13))], allow, None);
-        let newest = program(Arch::X86_64, &[(3, kill), (4, errno(38))], allow, None);
+        // oldest, 5 by nobody, 6 refused by the middle one when its argument 0 is 7, else
+        // by the oldest; numbers above 20 answer ENOSYS (the newest's table ends there).
+        let oldest = Spec {
+            leaves: vec![
+                ret(1, errno(97)),
+                ret(2, errno(1)),
+                ret(4, errno(97)),
+                ret(6, errno(2)),
+            ],
+            miss: allow,
+            above: None,
+        };
+        let rule = Leaf::Rules {
+            rules: vec![vec![Cond {
+                arg: 0,
+                wide: false,
+                op: Op::Eq,
+                value: 7,
+            }]],
+            matched: errno(13),
+            otherwise: Box::new(Leaf::Ret(allow)),
+        };
+        let middle = Spec {
+            leaves: vec![ret(2, errno(13)), (6, rule)],
+            miss: allow,
+            above: None,
+        };
+        let newest = Spec {
+            leaves: vec![ret(3, kill), ret(4, errno(38))],
+            miss: allow,
+            above: Some(20),
+        };
         let installed = [oldest, middle, newest];
-        let one = chain(&installed).unwrap_or_default();
+        let one = joined(Arch::X86_64, &installed)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        let apart: Vec<Vec<libc::sock_filter>> = installed
+            .iter()
+            .map(|s| written(Arch::X86_64, s).unwrap_or_default())
+            .collect();
         let arch = audit_arch(Arch::X86_64);
         // What the kernel keeps: the highest precedence, the newest among equals.
-        let together = |nr| {
-            installed
+        let together = |nr, args| {
+            apart
                 .iter()
                 .rev()
-                .map(|p| run(p, arch, nr))
+                .map(|p| run_with(p, arch, nr, args))
                 .fold(allow, |kept, r| {
                     let rank = |a: u32| match a & libc::SECCOMP_RET_ACTION_FULL {
                         x if x == kill => 0,
@@ -493,16 +609,31 @@ mod tests {
                     if rank(r) < rank(kept) { r } else { kept }
                 })
         };
-        for nr in 0..8 {
-            assert_eq!(run(&one, arch, nr), together(nr), "nr {nr}");
+        for nr in 0..30 {
+            for a0 in [0, 7] {
+                let args = [a0, 0, 0, 0, 0, 0];
+                assert_eq!(
+                    run_with(&one, arch, nr, args),
+                    together(nr, args),
+                    "nr {nr} arg {a0}"
+                );
+            }
         }
         assert_eq!(run(&one, arch, 2), errno(13));
         assert_eq!(run(&one, arch, 4), errno(38));
         assert_eq!(run(&one, arch, 1), errno(97));
+        assert_eq!(run_with(&one, arch, 6, [7, 0, 0, 0, 0, 0]), errno(13));
+        assert_eq!(run(&one, arch, 6), errno(2));
+        assert_eq!(run(&one, arch, 25), libc::SECCOMP_RET_ERRNO | 38);
         assert_eq!(run(&one, 0x4000_0003, 5), kill);
+        assert!(one.len() < apart.iter().map(Vec::len).sum::<usize>());
         // A logging program is not joined.
-        let log = program(Arch::X86_64, &[(1, libc::SECCOMP_RET_LOG)], allow, None);
-        assert!(chain(&[log, installed[0].clone()]).is_none());
+        let log = Spec {
+            leaves: vec![ret(1, libc::SECCOMP_RET_LOG)],
+            miss: allow,
+            above: None,
+        };
+        assert_eq!(joined(Arch::X86_64, &[log, installed[0].clone()]), Ok(None));
     }
 
     /// What `c` says of `arg`, as the kernel's tests should.
@@ -577,7 +708,7 @@ mod tests {
                     Leaf::Rules {
                         rules: vec![vec![*c]],
                         matched: eperm,
-                        otherwise: allow,
+                        otherwise: Box::new(Leaf::Ret(allow)),
                     },
                 ),
                 (
@@ -585,7 +716,7 @@ mod tests {
                     Leaf::Rules {
                         rules,
                         matched: eperm,
-                        otherwise: allow,
+                        otherwise: Box::new(Leaf::Ret(allow)),
                     },
                 ),
                 (12, Leaf::Ret(eperm)),

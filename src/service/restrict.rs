@@ -118,6 +118,12 @@ impl Program {
         action: u32,
         otherwise: u32,
     ) -> Result<Vec<libc::sock_filter>, SeccompError> {
+        let arch = self.arch;
+        Ok(bpf_tree::written(arch, &self.spec(action, otherwise))?)
+    }
+
+    /// What [`Program::build`] writes, before it is written (to be joined with others).
+    pub fn spec(self, action: u32, otherwise: u32) -> bpf_tree::Spec {
         let leaves: Vec<(u32, Leaf)> = self
             .rules
             .into_iter()
@@ -128,18 +134,13 @@ impl Program {
                     Leaf::Rules {
                         rules,
                         matched: action,
-                        otherwise,
+                        otherwise: Box::new(Leaf::Ret(otherwise)),
                     }
                 };
                 u32::try_from(nr).ok().map(|nr| (nr, leaf))
             })
             .collect();
-        Ok(bpf_tree::conditional(
-            self.arch,
-            &leaves,
-            otherwise,
-            &self.enosys,
-        )?)
+        bpf_tree::spec_of(&leaves, otherwise, &self.enosys)
     }
 }
 

@@ -20,7 +20,7 @@
 //! its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill` entry's), else
 //! allow.
 
-use super::bpf_tree::Op;
+use super::bpf_tree::{self, Leaf, Op, Spec};
 
 use super::restrict;
 use crate::unit::model::ExecContext;
@@ -78,10 +78,11 @@ fn filters_asked(exec: &ExecContext) -> bool {
 /// data of the filter installed last among equal actions). `persona`: LockPersonality='s.
 pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs, SeccompError> {
     let arch = Arch::native().ok_or(SeccompError::Arch)?;
-    let mut out = Vec::new();
+    // The programs in the order they would be installed, before they are written.
+    let mut specs: Vec<Spec> = Vec::new();
     let mut refuse = |p: restrict::Program, errno: i32| -> Result<(), SeccompError> {
         let action = libc::SECCOMP_RET_ERRNO | errno.unsigned_abs();
-        out.push(p.build(action, libc::SECCOMP_RET_ALLOW)?);
+        specs.push(p.spec(action, libc::SECCOMP_RET_ALLOW));
         Ok(())
     };
     // Every restriction answering EPERM is one program (a call two of them match gets EPERM
@@ -130,14 +131,27 @@ pub(super) fn build(exec: &ExecContext, persona: Option<u32>) -> Result<Programs
     if !eperm.is_empty() {
         refuse(eperm, libc::EPERM)?;
     }
-    if let Some(program) = restrict::syscall_log(arch, &exec.syscall_log)? {
-        out.push(program);
-    }
-    if exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only {
-        out.extend(compile_filter(exec, arch)?);
-    }
-    if let Some(one) = super::bpf_tree::chain(&out) {
-        out = vec![one];
+    let log = restrict::syscall_log(arch, &exec.syscall_log)?;
+    let filter = (exec.syscall_filter.allow_list.is_some() || exec.syscall_native_only)
+        .then(|| filter_spec(exec, arch));
+    let write = |spec: &Spec| bpf_tree::written(arch, spec).map_err(SeccompError::from);
+    let Some(log) = log else {
+        specs.extend(filter);
+        // One program where they can be joined (see bpf_tree::joined).
+        if let Some(one) = bpf_tree::joined(arch, &specs)? {
+            return Ok(vec![one].into());
+        }
+        return Ok(specs
+            .iter()
+            .map(write)
+            .collect::<Result<Vec<_>, _>>()?
+            .into());
+    };
+    // SystemCallLog='s program logs, which no other answer stands for: each apart.
+    let mut out = specs.iter().map(write).collect::<Result<Vec<_>, _>>()?;
+    out.push(log);
+    if let Some(filter) = &filter {
+        out.push(write(filter)?);
     }
     Ok(out.into())
 }
@@ -181,10 +195,7 @@ fn deny_write_execute(arch: Arch) -> Result<restrict::Program, SeccompError> {
 }
 
 /// SystemCallFilter= and SystemCallArchitectures=.
-fn compile_filter(
-    exec: &ExecContext,
-    arch: Arch,
-) -> Result<Vec<Vec<libc::sock_filter>>, SeccompError> {
+fn filter_spec(exec: &ExecContext, arch: Arch) -> Spec {
     let filter = &exec.syscall_filter;
     let errno = |e: u16| libc::SECCOMP_RET_ERRNO | u32::from(e);
     let default = match exec.syscall_error_number {
@@ -210,12 +221,7 @@ fn compile_filter(
                 .chain(newer.iter().map(|&nr| (nr, nosys)))
                 .collect();
             let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
-            Ok(vec![super::bpf_tree::program(
-                arch,
-                &actions,
-                default,
-                Some(max),
-            )])
+            list_spec(&actions, default, Some(max))
         }
         Some(false) => {
             // Each call with its action: SystemCallErrorNumber='s, or its entry's own.
@@ -231,10 +237,20 @@ fn compile_filter(
                     arch.number(name).map(|nr| (nr, action))
                 })
                 .collect();
-            Ok(vec![super::bpf_tree::program(arch, &actions, allow, None)])
+            list_spec(&actions, allow, None)
         }
         // SystemCallArchitectures=native alone: the architecture check, then allow.
-        None => Ok(vec![super::bpf_tree::program(arch, &[], allow, None)]),
+        None => list_spec(&[], allow, None),
+    }
+}
+
+/// A plain list's program: each number its action, `miss` for the others, ENOSYS above
+/// `above`.
+fn list_spec(actions: &[(u32, u32)], miss: u32, above: Option<u32>) -> Spec {
+    Spec {
+        leaves: actions.iter().map(|&(nr, a)| (nr, Leaf::Ret(a))).collect(),
+        miss,
+        above,
     }
 }
 
