@@ -717,6 +717,98 @@ impl UserNsHelper {
     }
 }
 
+/// A detached copy of the mount tree at `path` (open_tree(2) with OPEN_TREE_CLONE and
+/// AT_RECURSIVE, close-on-exec), to attach elsewhere with [`attach_tree`], in another mount
+/// namespace too. Async-signal-safe (one system call).
+pub fn clone_tree(path: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_long = 1;
+    const AT_RECURSIVE: libc::c_long = 0x8000;
+    let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::c_long::from(libc::O_CLOEXEC);
+    // SAFETY: `path` is a valid NUL-terminated string; open_tree returns a new descriptor we
+    // own or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: `fd` was just returned by open_tree and is owned by no one else.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// Attach the detached tree `tree` ([`clone_tree`]) at `target` (move_mount(2) with
+/// MOVE_MOUNT_F_EMPTY_PATH). Async-signal-safe.
+pub fn attach_tree(tree: &OwnedFd, target: &std::ffi::CStr) -> io::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_long = 4;
+    // SAFETY: `tree` is an open descriptor, the empty path and `target` valid NUL-terminated
+    // strings.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Join the mount namespace `fd` (setns(2)). Async-signal-safe.
+pub fn join_mount_namespace(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: setns on a descriptor we hold open.
+    if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNS) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Run `make` in a forked child and keep the mount namespace it leaves itself in: the child
+/// runs `make`, says so on a pipe and waits while this process opens /proc/CHILD/ns/mnt;
+/// then the child goes. For PID 1, once per kept plan (see `service::namespace`); `make` must
+/// only make async-signal-safe calls.
+pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> {
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (done_r, done_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child runs `make`
+    // (async-signal-safe calls only), writes a byte, reads one, and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: as above.
+        unsafe {
+            libc::close(ready_r.as_raw_fd());
+            libc::close(done_w.as_raw_fd());
+            let byte = u8::from(make().is_ok());
+            libc::write(ready_w.as_raw_fd(), (&raw const byte).cast(), 1);
+            let mut wait = 0u8;
+            libc::read(done_r.as_raw_fd(), (&raw mut wait).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    drop((ready_w, done_r));
+    let held = (|| -> io::Result<OwnedFd> {
+        let mut byte = [0u8];
+        if nix::unistd::read(&ready_r, &mut byte)? != 1 || byte[0] != 1 {
+            return Err(io::Error::other(
+                "the namespace could not be made in the child",
+            ));
+        }
+        Ok(OwnedFd::from(std::fs::File::open(format!(
+            "/proc/{pid}/ns/mnt"
+        ))?))
+    })();
+    drop(done_w);
+    let child = nix::unistd::Pid::from_raw(pid);
+    while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(child, None) {}
+    held
+}
+
 /// A user namespace with `maps`, kept by the returned descriptor: a forked child unshares
 /// it and waits while this process, left in the parent namespace, writes the maps and opens
 /// /proc/CHILD/ns/user; then the child goes. For PID 1, once per distinct maps (see

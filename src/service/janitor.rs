@@ -169,33 +169,40 @@ fn to_janitor(packet: &[u8]) -> bool {
 /// Hand something to the janitor with `send` (started, or started again once, when needed);
 /// false when it did not take it.
 fn with_janitor(send: &dyn Fn(&OwnedFd) -> nix::Result<usize>) -> bool {
-    STATE.with_borrow_mut(|state| {
-        for _ in 0..2 {
-            if matches!(state, State::NotStarted) {
-                *state = match start() {
-                    Ok(socket) => State::Running { socket },
-                    Err(e) => {
-                        crate::log::warn(format_args!(
-                            "cannot start the janitor ({e}); stopped services' leftovers are \
-                             removed by a child each"
-                        ));
-                        State::Unavailable
-                    }
-                };
-            }
-            let State::Running { socket } = state else {
+    // At the thread's end (PID 1's last drops) the state may be gone already: then not.
+    STATE
+        .try_with(|state| {
+            let Ok(mut state) = state.try_borrow_mut() else {
                 return false;
             };
-            match send(socket) {
-                Ok(_) => return true,
-                // Its queue is full: this job goes to a child; the janitor stays.
-                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOBUFS) => return false,
-                // It died: start it again, once.
-                Err(_) => *state = State::NotStarted,
+            let state = &mut *state;
+            for _ in 0..2 {
+                if matches!(state, State::NotStarted) {
+                    *state = match start() {
+                        Ok(socket) => State::Running { socket },
+                        Err(e) => {
+                            crate::log::warn(format_args!(
+                                "cannot start the janitor ({e}); stopped services' leftovers are \
+                             removed by a child each"
+                            ));
+                            State::Unavailable
+                        }
+                    };
+                }
+                let State::Running { socket } = state else {
+                    return false;
+                };
+                match send(socket) {
+                    Ok(_) => return true,
+                    // Its queue is full: this job goes to a child; the janitor stays.
+                    Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOBUFS) => return false,
+                    // It died: start it again, once.
+                    Err(_) => *state = State::NotStarted,
+                }
             }
-        }
-        false
-    })
+            false
+        })
+        .unwrap_or(false)
 }
 
 /// Close `fd` away from PID 1: a command's mount namespace, held open while it ran, whose

@@ -144,6 +144,40 @@ pub struct Plan {
     /// kept plan serves every run of its unit, each binding its own directories
     /// ([`RunPlan`]).
     private_tmp: Vec<(usize, PathBuf)>,
+    /// How a run joins a kept copy of the namespace instead of making it ([`Join`]); None
+    /// where it cannot (a user namespace of bosun's own ids comes first).
+    join: Option<Join>,
+    /// The namespace made once from this plan, kept open (made at the plan's second use).
+    template: std::sync::OnceLock<Option<Template>>,
+}
+
+/// What a run needs to join the kept namespace of its plan: setns(2) into it, a copy of it
+/// (unshare), then the run's own PrivateTmp= trees attached where the plan bound its
+/// placeholders, remounted with the plan's flags.
+#[derive(Debug)]
+struct Join {
+    /// Per PrivateTmp= step of the plan (same order as `Plan::private_tmp`): the path inside
+    /// the new root and the flags of its remount, if the plan remounts it.
+    private_tmp: Vec<(CString, Option<MsFlags>)>,
+    /// The staging directory, chrooted into again where `/` is no mount point (setns(2)
+    /// puts the joiner at the namespace's own root).
+    staging: CString,
+    move_onto_root: bool,
+    uts: bool,
+    propagation: MsFlags,
+}
+
+/// A kept namespace, let go of by the janitor (its last close unmounts every mount in it
+/// and waits for an RCU grace period: not PID 1's to wait for).
+#[derive(Debug)]
+struct Template(Option<std::os::fd::OwnedFd>);
+
+impl Drop for Template {
+    fn drop(&mut self) {
+        if let Some(fd) = self.0.take() {
+            crate::service::janitor::close(fd);
+        }
+    }
 }
 
 /// A command's plan for one run: the plan (kept while nothing it was made from changes, see
@@ -162,8 +196,65 @@ impl RunPlan {
         }
     }
 
-    /// In the child, between fork and exec: every mount in order. No allocation.
+    /// In the child, between fork and exec: join the plan's kept namespace if there is one,
+    /// else every mount in order. No allocation.
     pub fn apply(&self) -> io::Result<()> {
+        if let (Some(join), Some(Some(Template(Some(template))))) =
+            (&self.plan.join, self.plan.template.get())
+        {
+            return self.join(join, template);
+        }
+        self.make()
+    }
+
+    /// Join `template`: a copy of it for this run, the run's PrivateTmp= trees attached.
+    fn join(&self, join: &Join, template: &std::os::fd::OwnedFd) -> io::Result<()> {
+        let none = None::<&CStr>;
+        // Named as "the mount namespace" when they fail (past the plan's own steps).
+        let fail = |e: nix::errno::Errno| packed(self.plan.steps.len(), e);
+        let io_fail = |e: io::Error| {
+            fail(nix::errno::Errno::from_raw(
+                e.raw_os_error().unwrap_or(libc::EIO),
+            ))
+        };
+        // The run's trees, taken while its directories are still reachable.
+        let mut trees: [Option<std::os::fd::OwnedFd>; 2] = [None, None];
+        for (slot, (_, source)) in trees.iter_mut().zip(&self.sources) {
+            *slot = Some(crate::sys::clone_tree(source).map_err(io_fail)?);
+        }
+        crate::sys::join_mount_namespace(template).map_err(io_fail)?;
+        let flags = if join.uts {
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS
+        } else {
+            CloneFlags::CLONE_NEWNS
+        };
+        unshare(flags).map_err(fail)?;
+        // Nothing made here reaches the kept namespace (or the other runs' copies).
+        mount(none, c"/", none, MsFlags::MS_SLAVE | MsFlags::MS_REC, none).map_err(fail)?;
+        if !join.move_onto_root {
+            nix::unistd::chdir(join.staging.as_c_str()).map_err(fail)?;
+            nix::unistd::chroot(c".").map_err(fail)?;
+            nix::unistd::chdir(c"/").map_err(fail)?;
+        }
+        for (tree, (at, _)) in trees.iter().zip(&self.sources) {
+            let Some(tree) = tree else { continue };
+            let Some(k) = self.plan.private_tmp.iter().position(|(i, _)| i == at) else {
+                continue;
+            };
+            let Some((target, remount)) = join.private_tmp.get(k) else {
+                continue;
+            };
+            crate::sys::attach_tree(tree, target).map_err(io_fail)?;
+            if let Some(f) = remount {
+                let f = *f | MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
+                mount(none, target.as_c_str(), none, f, none).map_err(fail)?;
+            }
+        }
+        mount(none, c"/", none, join.propagation | MsFlags::MS_REC, none).map_err(fail)
+    }
+
+    /// Every mount of the plan in order.
+    fn make(&self) -> io::Result<()> {
         for (i, ((step, _), optional)) in
             self.plan.steps.iter().zip(&self.plan.optional).enumerate()
         {
@@ -408,6 +499,10 @@ struct Entry {
     recursive: bool,
     /// TemporaryFileSystem='s mount flags and options.
     options: Option<(MsFlags, CString)>,
+    /// The device, inode and change time of what is bound or covered: a kept plan (and its
+    /// kept namespace, which holds the directory itself) is not used for a path made anew or
+    /// changed since (a service writing into its ReadWritePaths= makes a new one each start).
+    id: (u64, u64, i64),
 }
 
 /// Make the staging directory and the inaccessible nodes; returns the staging directory.
@@ -612,6 +707,7 @@ fn kept(list: Vec<Entry>, table: &Table, staging: &Path, nodes: &Path, extras: E
     let mut entries = list;
     for e in entries.iter_mut().filter(|e| e.mode == Mode::PrivateTmp) {
         e.source = Some(PathBuf::new());
+        e.id = (0, 0, 0);
     }
     let key = PlanKey {
         entries,
@@ -620,10 +716,14 @@ fn kept(list: Vec<Entry>, table: &Table, staging: &Path, nodes: &Path, extras: E
         nodes: nodes.to_owned(),
         extras,
     };
+    let mut built = false;
     let plan = PLANS.with_borrow_mut(|plans| {
         if let Some(plan) = plans.get(&key) {
             return std::sync::Arc::clone(plan);
         }
+        built = true;
+        // Plans of an older mount table are not used again.
+        plans.retain(|k, _| k.table == key.table);
         // The kept plan is built with the first run's sources; every run supplies its own.
         let mut list = key.entries.clone();
         for e in list.iter_mut().filter(|e| e.mode == Mode::PrivateTmp) {
@@ -647,7 +747,28 @@ fn kept(list: Vec<Entry>, table: &Table, staging: &Path, nodes: &Path, extras: E
             Some((*at, cstring(source)))
         })
         .collect();
+    if !built && plan.join.is_some() {
+        plan.template.get_or_init(|| make_template(&plan, nodes));
+    }
     RunPlan { plan, sources }
+}
+
+/// The kept namespace of `plan` ([`Template`]): made by a forked child from the plan, with
+/// an empty placeholder where each run's PrivateTmp= tree goes. None where it cannot be made
+/// (every run then makes its own namespace, as the first did).
+fn make_template(plan: &std::sync::Arc<Plan>, nodes: &Path) -> Option<Template> {
+    let placeholder = cstring(&nodes.join("dir"));
+    let run = RunPlan {
+        plan: std::sync::Arc::clone(plan),
+        sources: plan
+            .private_tmp
+            .iter()
+            .map(|(at, _)| (*at, placeholder.clone()))
+            .collect(),
+    };
+    crate::sys::hold_namespace(&|| run.make())
+        .ok()
+        .map(|fd| Template(Some(fd)))
 }
 
 /// What a plan needs beyond its entries.
@@ -879,6 +1000,23 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
                 change(target, base, on, off);
             }
         }
+    }
+    if extras.maps.is_none() {
+        let private_tmp = plan
+            .private_tmp
+            .iter()
+            .map(|(_, path)| {
+                let flags = remounts.iter().find(|(t, _)| t == path).map(|(_, f)| *f);
+                (cstring(path), flags)
+            })
+            .collect();
+        plan.join = Some(Join {
+            private_tmp,
+            staging: cstring(staging),
+            move_onto_root: table.is_mount_point(Path::new("/")),
+            uts: extras.uts,
+            propagation: extras.propagation,
+        });
     }
     for (target, flags) in remounts {
         let what = target.display().to_string();

@@ -183,6 +183,58 @@ fn private_tmp_is_private_shared_and_removed() {
     stop(pid1);
 }
 
+/// A unit's later starts join a copy of a namespace kept from its plan (the first start makes
+/// its own, the second makes the kept one): each run still gets an empty /tmp of its own and
+/// the same protections, and a directory made anew between two starts is the one the service
+/// sees (the kept namespace holds the old one: it is not used for it).
+#[test]
+fn later_starts_join_a_kept_namespace_with_the_same_protections() {
+    let f = Fixture::new("ns-kept");
+    let r = f.root.display().to_string();
+    mkdirs(&f.root, &["tmp", "var/tmp", "var/lib/app", "etc"]);
+    // Written into, never made: the directory stays as it was, so the plan is kept.
+    fs::write(f.root.join("var/lib/app/mark"), "").unwrap();
+    let probe = prober(&f);
+    f.unit(
+        "kept.service",
+        &format!(
+            "[Service]\nType=oneshot\nPrivateTmp=yes\nProtectSystem=strict\n\
+             ReadWritePaths=/var/lib/app +@S@\n\
+             ExecStart=/bin/sh -c 'n=$(ls @S@ | grep -c \"^run\"); \
+             [ -e {r}/tmp/mark ] && touch @S@/dirty$n; \
+             exec {PYTHON} {probe} @S@/run$n {r}/tmp/mark {r}/var/lib/app/mark {r}/etc/mark'\n"
+        ),
+    );
+    let setup = format!("mount -t tmpfs -o mode=1777 tmp '{r}/tmp'");
+    let Some(pid1) = boot_after(&f, &setup) else {
+        return;
+    };
+    for n in 0..4 {
+        if n > 0 {
+            if n == 3 {
+                // The writable directory made anew between two starts.
+                fs::remove_dir_all(f.root.join("var/lib/app")).unwrap();
+                fs::create_dir(f.root.join("var/lib/app")).unwrap();
+            }
+            systemctl_in(pid1.pid(), &f.root, &["start", "kept.service"]);
+        }
+        let run = results(&f, &pid1, &format!("run{n}"));
+        assert_eq!(run[&format!("{r}/tmp/mark")], "ok", "run {n}: {run:?}");
+        assert_eq!(
+            run[&format!("{r}/var/lib/app/mark")],
+            "ok",
+            "run {n}: {run:?}"
+        );
+        assert_eq!(run[&format!("{r}/etc/mark")], "EROFS", "run {n}: {run:?}");
+        assert!(
+            !f.exists(&format!("dirty{n}")),
+            "run {n} saw the last run's /tmp"
+        );
+        assert!(f.root.join("var/lib/app/mark").exists(), "run {n}");
+    }
+    stop(pid1);
+}
+
 /// ProtectSystem=strict with ReadWritePaths=/var/lib/app, where /var/lib/app is a symbolic
 /// link into /data, a mount of its own (the volume, as `bosun image prepare` leaves it): the
 /// volume stays writable through the link, while the rest of the tree, the rest of the volume

@@ -199,13 +199,18 @@ impl Looks {
         Ok(node)
     }
 
-    /// Whether the resolved `path` is there and a directory (stat(2) semantics: it was
-    /// resolved, so only a path the chase kept lexically, past a missing part, is unknown).
-    fn metadata(&mut self, path: &Path) -> io::Result<bool> {
+    /// Whether the resolved `path` is there and a directory, and its device and inode
+    /// (stat(2) semantics: it was resolved, so only a path the chase kept lexically, past a
+    /// missing part, is unknown).
+    fn metadata(&mut self, path: &Path) -> io::Result<(bool, (u64, u64, i64))> {
+        use std::os::unix::fs::MetadataExt;
         match self.look(path) {
-            Ok(Node::Other { dir }) => Ok(dir),
+            Ok(Node::Other { dir, id }) => Ok((dir, id)),
             Ok(Node::Missing) => Err(io::ErrorKind::NotFound.into()),
-            Ok(Node::Link(_)) => fs::metadata(path).map(|m| m.is_dir()),
+            Ok(Node::Link(_)) => fs::metadata(path).map(|m| {
+                let ctime = m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec();
+                (m.is_dir(), (m.dev(), m.ino(), ctime))
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -246,7 +251,10 @@ pub(super) fn entries(
             None => None,
         };
         let probe = source.as_deref().unwrap_or(&path);
-        let is_dir = match looks.metadata(probe) {
+        let (is_dir, id) = match looks.metadata(probe) {
+            // The kernel's API files are the kernel's: not made anew (and procfs's change
+            // times are those of their in-memory inodes).
+            Ok((dir, _)) if w.host => (dir, (0, 0, 0)),
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound && w.optional => continue,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -272,6 +280,7 @@ pub(super) fn entries(
             mode: w.mode,
             source,
             options: w.options.as_deref().map(tmpfs_options),
+            id,
         });
     }
     Ok(prune(out))

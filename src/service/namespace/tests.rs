@@ -25,6 +25,7 @@ fn entry(path: &str, mode: Mode) -> Entry {
         source: None,
         recursive: true,
         options: None,
+        id: (0, 0, 0),
     }
 }
 

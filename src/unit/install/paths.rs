@@ -266,7 +266,12 @@ fn chase(root: Option<&Path>, path: &Path, follow_last: bool) -> Result<PathBuf,
 pub enum Node {
     Missing,
     Link(PathBuf),
-    Other { dir: bool },
+    /// `id`: its device, inode and change time (st_dev, st_ino, st_ctime in ns): a file
+    /// made anew differs even where the inode number is reused.
+    Other {
+        dir: bool,
+        id: (u64, u64, i64),
+    },
 }
 
 /// lstat(2), and readlink(2) for a link.
@@ -277,7 +282,14 @@ pub fn look(host: &Path) -> Result<Node, Errno> {
         Ok(meta) if meta.file_type().is_symlink() => std::fs::read_link(host)
             .map(Node::Link)
             .map_err(|e| errno_of(&e)),
-        Ok(meta) => Ok(Node::Other { dir: meta.is_dir() }),
+        Ok(meta) => Ok(Node::Other {
+            dir: meta.is_dir(),
+            id: {
+                use std::os::unix::fs::MetadataExt;
+                let ctime = meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec();
+                (meta.dev(), meta.ino(), ctime)
+            },
+        }),
     }
 }
 
