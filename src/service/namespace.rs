@@ -159,10 +159,6 @@ struct Join {
     /// Per PrivateTmp= step of the plan (same order as `Plan::private_tmp`): the path inside
     /// the new root and the flags of its remount, if the plan remounts it.
     private_tmp: Vec<(CString, Option<MsFlags>)>,
-    /// The staging directory, chrooted into again where `/` is no mount point (setns(2)
-    /// puts the joiner at the namespace's own root).
-    staging: CString,
-    move_onto_root: bool,
     uts: bool,
     propagation: MsFlags,
 }
@@ -231,11 +227,8 @@ impl RunPlan {
         unshare(flags).map_err(fail)?;
         // Nothing made here reaches the kept namespace (or the other runs' copies).
         mount(none, c"/", none, MsFlags::MS_SLAVE | MsFlags::MS_REC, none).map_err(fail)?;
-        if !join.move_onto_root {
-            nix::unistd::chdir(join.staging.as_c_str()).map_err(fail)?;
-            nix::unistd::chroot(c".").map_err(fail)?;
-            nix::unistd::chdir(c"/").map_err(fail)?;
-        }
+        // setns(2) put this process at the namespace's root: the staged tree, moved onto `/`
+        // when the kept namespace was made.
         for (tree, (at, _)) in trees.iter().zip(&self.sources) {
             let Some(tree) = tree else { continue };
             let Some(k) = self.plan.private_tmp.iter().position(|(i, _)| i == at) else {
@@ -1001,7 +994,13 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             }
         }
     }
-    if extras.maps.is_none() {
+    // A kept namespace is shared by the runs' copies, so is a tmpfs made in it: not for
+    // TemporaryFileSystem= (writable: each run must start from an empty one).
+    let writable_tmpfs = list.iter().any(|e| e.mode == Mode::TemporaryFs);
+    // In a chroot (`/` no mount point) the namespace's own root is outside bosun's: setns(2)
+    // would put a run there, where the staged tree is not to be found; those make their own.
+    let root_is_mount = table.is_mount_point(Path::new("/"));
+    if extras.maps.is_none() && !writable_tmpfs && root_is_mount {
         let private_tmp = plan
             .private_tmp
             .iter()
@@ -1012,8 +1011,6 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
             .collect();
         plan.join = Some(Join {
             private_tmp,
-            staging: cstring(staging),
-            move_onto_root: table.is_mount_point(Path::new("/")),
             uts: extras.uts,
             propagation: extras.propagation,
         });

@@ -73,28 +73,27 @@ WHERE = """Where the sandbox's time goes (measured with ftrace's sched and syste
 PID 1 and the child over 100 alternating starts, 2026-12-06; tracing inflates every call, so
 the parts are shares of the whole):
 
-- **PID 1 before the fork** (a third): looking up the 52 paths the unit names or implies
-  (one lstat(2) each, their prefixes shared), making the PrivateTmp= directories (4 mkdir(2),
-  two on /var/tmp's disk), and the run's part of the kept plan. No longer there: reading the
-  mount table and a statfs(2) per mount point (kept while mountinfo reports no change),
-  planning the mounts (the plan is kept while its inputs are the same), reading the unit's
-  capability sets.
-- **The child between fork and exec** (half): about 60 mount(2) calls (the tree bound into
-  the staging root, a remount per mount point for ProtectSystem=strict and NoExecPaths=, the
-  private /dev and procfs), the copy of PID 1's mount table at unshare(2), one seccomp
-  program of 310 instructions (the kernel converts, JITs and runs it once per call number to
-  fill its action cache: 0.15 ms; it was three programs of 55, 419 and 255 instructions),
-  41 capability drops. No longer there: the helper fork of PrivateUsers= (a kept user
+- **PID 1 before the fork**: looking up the 52 paths the unit names or implies (one
+  lstat(2) each, their prefixes shared) and making the PrivateTmp= directories (4 mkdir(2),
+  two on /var/tmp's disk). No longer there: reading the mount table and a statfs(2) per mount
+  point (kept while mountinfo reports no change), planning the mounts (the plan is kept while
+  its inputs are the same), reading the unit's capability sets.
+- **The child between fork and exec**: joining a copy of the namespace kept from the unit's
+  plan (setns(2), unshare(2), the run's two PrivateTmp= trees attached with open_tree(2) and
+  move_mount(2)) where it made about 60 mount(2) calls before (it still does at a unit's
+  first start, and when what the plan binds changed), one seccomp program of 310
+  instructions (the kernel converts, JITs and runs it once per call number to fill its
+  action cache: about 0.15 ms; it was three programs of 55, 419 and 255 instructions), 41
+  capability drops. No longer there: the helper fork of PrivateUsers= (a kept user
   namespace is joined).
-- **The exit** (the rest): the run's cleanups handed to the janitor (PrivateTmp='s trees,
-  RemoveIPC='s sweep) instead of a fork of PID 1 each, and the namespace let go by the
-  janitor instead of by the exiting process (an unmount of every mount and an RCU grace
-  period before PID 1 heard of the exit).
+- **The exit**: the run's cleanups handed to the janitor (PrivateTmp='s trees, RemoveIPC='s
+  sweep) instead of a fork of PID 1 each, and the namespace let go by the janitor instead of
+  by the exiting process (an unmount of every mount and an RCU grace period before PID 1
+  heard of the exit).
 
-What is left to win, in the order of its weight: the mount calls (a namespace kept per unit
-and copied with one unshare(2) would replace about 55 of them with 5), the PrivateTmp=
-directories made on the disk at each start, and the program's size (a SystemCallFilter=
-allow list is about 150 runs of call numbers).
+What is left to win, in the order of its weight: the seccomp program's size (a
+SystemCallFilter= allow list is about 150 runs of call numbers), the PrivateTmp= directories
+made on the disk at each start, and the lookups of the unit's paths.
 """
 
 

@@ -205,10 +205,35 @@ fn later_starts_join_a_kept_namespace_with_the_same_protections() {
              exec {PYTHON} {probe} @S@/run$n {r}/tmp/mark {r}/var/lib/app/mark {r}/etc/mark'\n"
         ),
     );
+    // A writable TemporaryFileSystem= is the run's own at every start: what one run leaves
+    // there, the next does not see (such a plan keeps no namespace).
+    mkdirs(&f.root, &["srv"]);
+    f.unit(
+        "scratch.service",
+        &format!(
+            "[Service]\nType=oneshot\nTemporaryFileSystem=/srv\n\
+             ExecStart=/bin/sh -c 'n=$(ls @S@ | grep -c \"^scratch\"); \
+             [ -e {r}/srv/left ] && touch @S@/left$n; touch {r}/srv/left @S@/scratch$n'\n"
+        ),
+    );
     let setup = format!("mount -t tmpfs -o mode=1777 tmp '{r}/tmp'");
     let Some(pid1) = boot_after(&f, &setup) else {
         return;
     };
+    for n in 0..3 {
+        if n > 0 {
+            systemctl_in(pid1.pid(), &f.root, &["start", "scratch.service"]);
+        }
+        assert!(
+            wait_until(T, || f.exists(&format!("scratch{n}"))),
+            "{}",
+            pid1.stderr_now()
+        );
+        assert!(
+            !f.exists(&format!("left{n}")),
+            "run {n} saw the last run's /srv"
+        );
+    }
     for n in 0..4 {
         if n > 0 {
             if n == 3 {
