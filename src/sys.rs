@@ -792,6 +792,22 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
         }
     }
     drop((ready_w, done_r));
+    let child = nix::unistd::Pid::from_raw(pid);
+    // PID 1 waits a bounded time: a mount that hangs (a dead network file system) must not
+    // hold it. The child is killed and left to the reaper (it may sit in an uninterruptible
+    // sleep); the runs then make their own namespaces, in children of their own.
+    let mut fds = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&ready_r),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let ready = matches!(
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(HOLD_NAMESPACE_WAIT_MS)),
+        Ok(n) if n > 0
+    );
+    if !ready {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+    }
     let held = (|| -> io::Result<OwnedFd> {
         let mut byte = [0u8];
         if nix::unistd::read(&ready_r, &mut byte)? != 1 || byte[0] != 1 {
@@ -804,10 +820,12 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
         ))?))
     })();
     drop(done_w);
-    let child = nix::unistd::Pid::from_raw(pid);
     while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(child, None) {}
     held
 }
+
+/// How long PID 1 waits for [`hold_namespace`]'s child (milliseconds).
+const HOLD_NAMESPACE_WAIT_MS: u16 = 1000;
 
 /// A user namespace with `maps`, kept by the returned descriptor: a forked child unshares
 /// it and waits while this process, left in the parent namespace, writes the maps and opens
