@@ -766,11 +766,42 @@ pub fn join_mount_namespace(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Run `make` in a forked child and keep the mount namespace it leaves itself in: the child
-/// runs `make`, says so on a pipe and waits while this process opens /proc/CHILD/ns/mnt;
-/// then the child goes. For PID 1, once per kept plan (see `service::namespace`); `make` must
-/// only make async-signal-safe calls.
+/// Run `make` in a forked child and keep the mount namespace it leaves itself in (see
+/// `hold_child_namespace`). For PID 1, once per kept plan (see `service::namespace`);
+/// `make` must only make async-signal-safe calls.
 pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> {
+    hold_child_namespace("mnt", make, &|_| Ok(()))
+}
+
+/// A user namespace with `maps`, kept by the returned descriptor: a forked child unshares
+/// it, this process, left in the parent namespace, writes the maps (see
+/// `hold_child_namespace`). For PID 1, once per distinct maps (see `service::userns`): its
+/// children then join with setns(2).
+pub fn make_user_namespace(maps: &UserMaps) -> io::Result<OwnedFd> {
+    let unshare = || {
+        // SAFETY: unshare takes flags only.
+        if unsafe { libc::unshare(libc::CLONE_NEWUSER) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    hold_child_namespace("user", &unshare, &|pid| {
+        std::fs::write(format!("/proc/{pid}/uid_map"), &maps.uid_map)?;
+        std::fs::write(format!("/proc/{pid}/gid_map"), &maps.gid_map)
+    })
+}
+
+/// Keep the namespace of type `kind` (a name under /proc/PID/ns) a forked child leaves
+/// itself in: the child runs `make` and says so on a pipe; this process runs `then` with the
+/// child's pid, opens /proc/CHILD/ns/KIND and lets the child go. PID 1 waits a bounded time:
+/// a mount that hangs (a dead network file system) must not hold it; the child is then
+/// killed and left to the reaper (it may sit in an uninterruptible sleep), and the caller
+/// does without. `make` must only make async-signal-safe calls.
+fn hold_child_namespace(
+    kind: &str,
+    make: &dyn Fn() -> io::Result<()>,
+    then: &dyn Fn(libc::pid_t) -> io::Result<()>,
+) -> io::Result<OwnedFd> {
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let (done_r, done_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child runs `make`
@@ -782,6 +813,7 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
     if pid == 0 {
         // SAFETY: as above.
         unsafe {
+            // The parent's ends: without this, the read below would never see the end.
             libc::close(ready_r.as_raw_fd());
             libc::close(done_w.as_raw_fd());
             let byte = u8::from(make().is_ok());
@@ -793,9 +825,6 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
     }
     drop((ready_w, done_r));
     let child = nix::unistd::Pid::from_raw(pid);
-    // PID 1 waits a bounded time: a mount that hangs (a dead network file system) must not
-    // hold it. The child is killed and left to the reaper (it may sit in an uninterruptible
-    // sleep); the runs then make their own namespaces, in children of their own.
     let mut fds = [nix::poll::PollFd::new(
         std::os::fd::AsFd::as_fd(&ready_r),
         nix::poll::PollFlags::POLLIN,
@@ -811,12 +840,13 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
     let held = (|| -> io::Result<OwnedFd> {
         let mut byte = [0u8];
         if nix::unistd::read(&ready_r, &mut byte)? != 1 || byte[0] != 1 {
-            return Err(io::Error::other(
-                "the namespace could not be made in the child",
-            ));
+            return Err(io::Error::other(format!(
+                "the {kind} namespace could not be made in the child"
+            )));
         }
+        then(pid)?;
         Ok(OwnedFd::from(std::fs::File::open(format!(
-            "/proc/{pid}/ns/mnt"
+            "/proc/{pid}/ns/{kind}"
         ))?))
     })();
     drop(done_w);
@@ -824,55 +854,8 @@ pub fn hold_namespace(make: &dyn Fn() -> io::Result<()>) -> io::Result<OwnedFd> 
     held
 }
 
-/// How long PID 1 waits for [`hold_namespace`]'s child (milliseconds).
+/// How long PID 1 waits for [`hold_child_namespace`]'s child (milliseconds).
 const HOLD_NAMESPACE_WAIT_MS: u16 = 1000;
-
-/// A user namespace with `maps`, kept by the returned descriptor: a forked child unshares
-/// it and waits while this process, left in the parent namespace, writes the maps and opens
-/// /proc/CHILD/ns/user; then the child goes. For PID 1, once per distinct maps (see
-/// `service::userns`): its children then join with setns(2).
-pub fn make_user_namespace(maps: &UserMaps) -> io::Result<OwnedFd> {
-    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let (done_r, done_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    // SAFETY: PID 1 has a single thread (STYLE.md: fork stays sound); the child makes only
-    // async-signal-safe calls on descriptors and a stack byte, and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        // SAFETY: as above.
-        unsafe {
-            // The parent's ends: without this, the read below would never see the end.
-            libc::close(ready_r.as_raw_fd());
-            libc::close(done_w.as_raw_fd());
-            let byte = u8::from(libc::unshare(libc::CLONE_NEWUSER) == 0);
-            libc::write(ready_w.as_raw_fd(), (&raw const byte).cast(), 1);
-            let mut wait = 0u8;
-            libc::read(done_r.as_raw_fd(), (&raw mut wait).cast(), 1);
-            libc::_exit(0);
-        }
-    }
-    drop((ready_w, done_r));
-    let made = (|| -> io::Result<OwnedFd> {
-        let mut byte = [0u8];
-        if nix::unistd::read(&ready_r, &mut byte)? != 1 || byte[0] != 1 {
-            return Err(io::Error::other(
-                "unshare(CLONE_NEWUSER) failed in the child",
-            ));
-        }
-        let dir = format!("/proc/{pid}");
-        std::fs::write(format!("{dir}/uid_map"), &maps.uid_map)?;
-        std::fs::write(format!("{dir}/gid_map"), &maps.gid_map)?;
-        Ok(OwnedFd::from(std::fs::File::open(format!(
-            "{dir}/ns/user"
-        ))?))
-    })();
-    drop(done_w);
-    let child = nix::unistd::Pid::from_raw(pid);
-    while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(child, None) {}
-    made
-}
 
 /// unshare(`flags`) (CLONE_NEWNET, CLONE_NEWIPC); in a new network namespace, bring the
 /// loopback device up (SIOCGIFFLAGS, SIOCSIFFLAGS on an AF_INET datagram socket), as

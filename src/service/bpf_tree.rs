@@ -1,7 +1,8 @@
 //! bosun's seccomp compiler: classic BPF programs that dispatch on the system-call number by a
-//! binary search, for SystemCallFilter='s plain lists ([`program`]) and for the restrictions
-//! that test arguments ([`conditional`]: RestrictAddressFamilies=, RestrictNamespaces=,
-//! MemoryDenyWriteExecute=, ...). A program written as one test per call in a row (as
+//! binary search, for SystemCallFilter='s plain lists ([`Spec::list`]) and for the
+//! restrictions that test arguments ([`spec_of`]: RestrictAddressFamilies=,
+//! RestrictNamespaces=, MemoryDenyWriteExecute=, ...), written one by one ([`written`]) or
+//! joined into one ([`joined`]). A program written as one test per call in a row (as
 //! seccompiler writes them) costs the kernel time linear in its length twice: on every call
 //! it does not answer from its action cache, and when it is installed, once per system-call
 //! number of each architecture, to build that cache (about 1 ms per spawn for
@@ -37,25 +38,6 @@ fn audit_arch(arch: Arch) -> u32 {
         Arch::X86_64 => 0xC000_003E,
         Arch::Aarch64 => 0xC000_00B7,
     }
-}
-
-/// A program answering `actions` (system-call number and its SECCOMP_RET_* value, any order)
-/// and `miss` for every other number of `arch`; a call through another architecture's ABI
-/// (x32 on x86_64 included) kills the process; with `above`, numbers above it answer ENOSYS.
-pub fn program(
-    arch: Arch,
-    actions: &[(u32, u32)],
-    miss: u32,
-    above: Option<u32>,
-) -> Vec<libc::sock_filter> {
-    let mut out = prologue(arch, above);
-    let mut ret = |action: &u32, out: &mut Vec<libc::sock_filter>| {
-        out.push(ins(BPF_RET_K, 0, 0, *action));
-        Ok(())
-    };
-    // Only leaves of one instruction: every jump is local.
-    let _ = tree(&segments(actions, &miss), &mut out, &mut ret);
-    out
 }
 
 /// The architecture check and [`number_checks`].
@@ -197,6 +179,16 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// A plain list's program (SystemCallFilter=): each number `actions` names answered with
+    /// its SECCOMP_RET_* value (any order), `miss` for the others, ENOSYS above `above`.
+    pub fn list(actions: &[(u32, u32)], miss: u32, above: Option<u32>) -> Spec {
+        Spec {
+            leaves: actions.iter().map(|&(nr, a)| (nr, Leaf::Ret(a))).collect(),
+            miss,
+            above,
+        }
+    }
+
     /// The leaf of `nr`, with `by_number` this spec's leaves (the first of a number wins).
     fn leaf(&self, nr: u32, by_number: &std::collections::HashMap<u32, &Leaf>) -> Leaf {
         match self.above {
@@ -416,20 +408,9 @@ fn emit_leaf(leaf: &Leaf, out: &mut Vec<libc::sock_filter>) -> Result<(), TooFar
     emit_leaf(otherwise, out)
 }
 
-/// A program answering each number of `leaves` by its leaf, the numbers `enosys` with ENOSYS
-/// (before any rule: the calls whose arguments a filter cannot read), and `miss` for every
-/// other number of `arch`; another architecture's calls (x32 on x86_64 included) kill the
-/// process.
-pub fn conditional(
-    arch: Arch,
-    leaves: &[(u32, Leaf)],
-    miss: u32,
-    enosys: &[u32],
-) -> Result<Vec<libc::sock_filter>, TooFar> {
-    written(arch, &spec_of(leaves, miss, enosys))
-}
-
-/// The [`Spec`] of [`conditional`]'s program.
+/// A program with argument tests: each number of `leaves` answered by its leaf, the numbers
+/// `enosys` with ENOSYS (before any rule: the calls whose arguments a filter cannot read),
+/// and `miss` for every other number.
 pub fn spec_of(leaves: &[(u32, Leaf)], miss: u32, enosys: &[u32]) -> Spec {
     let nosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS.unsigned_abs();
     let leaves = enosys
@@ -463,6 +444,11 @@ pub fn written(arch: Arch, spec: &Spec) -> Result<Vec<libc::sock_filter>, TooFar
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`Spec::list`]'s program on x86_64.
+    fn list(actions: &[(u32, u32)], miss: u32, above: Option<u32>) -> Vec<libc::sock_filter> {
+        written(Arch::X86_64, &Spec::list(actions, miss, above)).unwrap_or_default()
+    }
 
     /// Runs `program` as the kernel would for `nr` on `arch` (a tiny cBPF interpreter for the
     /// instructions this module emits).
@@ -514,7 +500,7 @@ mod tests {
             .filter(|n| n % 3 != 1)
             .map(|n| (n, if n % 7 == 0 { nosys } else { allow }))
             .collect();
-        let p = program(Arch::X86_64, &listed, kill, Some(450));
+        let p = list(&listed, kill, Some(450));
         let arch = audit_arch(Arch::X86_64);
         for nr in 0..=460 {
             let want = match listed.iter().find(|(n, _)| *n == nr) {
@@ -529,10 +515,10 @@ mod tests {
         assert!(p.len() < 4 * listed.len() && p.len() < 4096);
         // Runs of consecutive numbers make a short program.
         let run_of: Vec<(u32, u32)> = (0..300).map(|n| (n, allow)).collect();
-        assert!(program(Arch::X86_64, &run_of, kill, None).len() < 16);
+        assert!(list(&run_of, kill, None).len() < 16);
         // Left subtrees too long for a test's jump are crossed by a `ja`.
         let scattered: Vec<(u32, u32)> = (0..1000).map(|n| (2 * n, n)).collect();
-        let p = program(Arch::X86_64, &scattered, kill, None);
+        let p = list(&scattered, kill, None);
         assert!(p.iter().any(|i| i.code == BPF_JMP_JA));
         for nr in 0..2002 {
             let want = if nr % 2 == 0 && nr < 2000 {
@@ -542,7 +528,7 @@ mod tests {
             };
             assert_eq!(run(&p, arch, nr), want, "nr {nr}");
         }
-        let empty = program(Arch::Aarch64, &[], allow, None);
+        let empty = written(Arch::Aarch64, &Spec::list(&[], allow, None)).unwrap_or_default();
         assert_eq!(run(&empty, audit_arch(Arch::Aarch64), 5), allow);
     }
 
@@ -721,8 +707,8 @@ mod tests {
                 ),
                 (12, Leaf::Ret(eperm)),
             ];
-            let p =
-                conditional(Arch::X86_64, &leaves, allow, &[13]).unwrap_or_else(|e| panic!("{e}"));
+            let p = written(Arch::X86_64, &spec_of(&leaves, allow, &[13]))
+                .unwrap_or_else(|e| panic!("{e}"));
             let arch = audit_arch(Arch::X86_64);
             for &v in &values {
                 for first in [0, 1] {

@@ -2,7 +2,7 @@
 //! RestrictSUIDSGID=, SystemCallLog= and of the system-call halves of ProtectClock=,
 //! ProtectKernelModules=, ProtectKernelLogs= and ProtectHostname=, each built as systemd 252
 //! builds it (one program per directive that matches the calls it names and allows every
-//! other), compiled by [`super::bpf_tree::conditional`]. Building only: `super::seccomp` orders
+//! other), compiled by [`super::bpf_tree::written`]. Building only: `super::seccomp` orders
 //! them, `crate::sys` installs them, and this module makes no system call.
 
 use std::collections::BTreeMap;

@@ -20,7 +20,7 @@
 //! its action (SystemCallErrorNumber='s, or its `name:errno` or `name:kill` entry's), else
 //! allow.
 
-use super::bpf_tree::{self, Leaf, Op, Spec};
+use super::bpf_tree::{self, Op, Spec};
 
 use super::restrict;
 use crate::unit::model::ExecContext;
@@ -221,7 +221,7 @@ fn filter_spec(exec: &ExecContext, arch: Arch) -> Spec {
                 .chain(newer.iter().map(|&nr| (nr, nosys)))
                 .collect();
             let max = arch.calls().iter().map(|(_, nr)| *nr).max().unwrap_or(0);
-            list_spec(&actions, default, Some(max))
+            Spec::list(&actions, default, Some(max))
         }
         Some(false) => {
             // Each call with its action: SystemCallErrorNumber='s, or its entry's own.
@@ -237,20 +237,10 @@ fn filter_spec(exec: &ExecContext, arch: Arch) -> Spec {
                     arch.number(name).map(|nr| (nr, action))
                 })
                 .collect();
-            list_spec(&actions, allow, None)
+            Spec::list(&actions, allow, None)
         }
         // SystemCallArchitectures=native alone: the architecture check, then allow.
-        None => list_spec(&[], allow, None),
-    }
-}
-
-/// A plain list's program: each number its action, `miss` for the others, ENOSYS above
-/// `above`.
-fn list_spec(actions: &[(u32, u32)], miss: u32, above: Option<u32>) -> Spec {
-    Spec {
-        leaves: actions.iter().map(|&(nr, a)| (nr, Leaf::Ret(a))).collect(),
-        miss,
-        above,
+        None => Spec::list(&[], allow, None),
     }
 }
 

@@ -62,18 +62,6 @@ impl PrivateTmp {
     pub fn remove_detached(self) {
         crate::service::janitor::hand_over(crate::service::janitor::Job::Trees(self.top.to_vec()));
     }
-
-    /// Remove both trees (at stop); the first error is returned, the rest still removed.
-    pub fn remove(&self) -> io::Result<()> {
-        let mut result = Ok(());
-        for top in &self.top {
-            match fs::remove_dir_all(top) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound && result.is_ok() => result = Err(e),
-                _ => {}
-            }
-        }
-        result
-    }
 }
 
 /// PrivateDevices=: a tmpfs on the staged /dev (`dev`) with the pseudo-devices of systemd
