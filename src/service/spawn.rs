@@ -433,9 +433,8 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         true => None,
         false => super::userns::plan(exec, identity.map(|id| (id.uid, id.gid))),
     };
-    let uses_user_namespace = user_namespace.is_some();
     let privileges = (!command.flags.full_privileges)
-        .then(|| super::privs::plan(exec, identity.map(|id| id.uid), uses_user_namespace))
+        .then(|| super::privs::plan(exec, identity.map(|id| id.uid), user_namespace.is_some()))
         .flatten();
     let caps = super::privs::own_capabilities("CapEff");
     let namespace = match command.flags.full_privileges {
@@ -444,7 +443,6 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
     };
     // What each mount step is about, to name the one that fails in the child.
     let mounts = namespace.as_ref().map(super::namespace::RunPlan::labels);
-    let own_namespace = mounts.is_some();
     let (stdout, stderr) = plan_streams(exec, launch.root, launch.connection, &mut spec)?;
     let other_namespaces = match command.flags.full_privileges {
         true => 0,
@@ -524,17 +522,14 @@ pub fn spawn(command: &ExecCommand, launch: &Launch<'_>) -> Result<Spawned, Spaw
         None => (child::spawn(spec).map_err(exec_failure)?, None),
     };
     // The child has run its exec (the spawner waits for it): the namespace is the command's.
-    let namespace = own_namespace
-        .then(|| fs::File::open(format!("/proc/{pid}/ns/mnt")).ok())
-        .flatten()
-        .map(OwnedFd::from);
+    let namespace = mounts.and_then(|_| fs::File::open(format!("/proc/{pid}/ns/mnt")).ok());
     Ok(Spawned {
         pid,
         keeper,
         stdout,
         stderr,
         warnings,
-        namespace,
+        namespace: namespace.map(OwnedFd::from),
     })
 }
 
