@@ -301,6 +301,7 @@ async fn supervise(
             if let Some(bound) = &pid1.control {
                 bound.remove();
             }
+            crate::service::namespace::drop_spares();
             return pid1.exit();
         }
         let deadline = pid1.next_deadline();

@@ -40,16 +40,23 @@ pub enum Job {
     Trees(Vec<PathBuf>),
     /// RemoveIPC=: every IPC object `uid` or `gid` owns, POSIX ones under `root`.
     Ipc { uid: u32, gid: u32, root: PathBuf },
+    /// Spare PrivateTmp= directories for a later start: each path 0700 with a `tmp` 01777 in it
+    /// (a path that cannot be made is left; the start that finds it missing makes its own).
+    Make(Vec<PathBuf>),
 }
 
 impl Job {
-    /// One packet: `T` and the paths, each ended by NUL; `I`, uid and gid (little-endian), the
-    /// root.
+    /// One packet: `T` (or `M`) and the paths, each ended by NUL; `I`, uid and gid
+    /// (little-endian), the root.
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            Job::Trees(paths) => {
-                out.push(b'T');
+            Job::Trees(paths) | Job::Make(paths) => {
+                out.push(if matches!(self, Job::Make(_)) {
+                    b'M'
+                } else {
+                    b'T'
+                });
                 for path in paths {
                     out.extend_from_slice(path.as_os_str().as_bytes());
                     out.push(0);
@@ -68,7 +75,7 @@ impl Job {
     fn decode(packet: &[u8]) -> Option<Job> {
         let (&kind, rest) = packet.split_first()?;
         match kind {
-            b'T' => {
+            b'T' | b'M' => {
                 let body = if rest.is_empty() {
                     rest
                 } else {
@@ -79,7 +86,11 @@ impl Job {
                     .filter(|p| !p.is_empty())
                     .map(|p| PathBuf::from(OsString::from_vec(p.to_vec())))
                     .collect();
-                Some(Job::Trees(paths))
+                Some(if kind == b'M' {
+                    Job::Make(paths)
+                } else {
+                    Job::Trees(paths)
+                })
             }
             b'I' if rest.len() >= 8 => {
                 let uid = u32::from_le_bytes(rest[..4].try_into().ok()?);
@@ -106,6 +117,11 @@ impl Job {
             }
             Job::Ipc { uid, gid, root } => {
                 super::ipc::remove(*uid, *gid, root);
+            }
+            Job::Make(paths) => {
+                for path in paths {
+                    let _ = super::namespace::make_private_pair(path);
+                }
             }
         }
     }
@@ -157,6 +173,12 @@ pub fn hand_over(job: Job) {
     if crate::sys::run_detached(&|| job.run()).is_err() {
         job.run();
     }
+}
+
+/// Hand `job` to the janitor only: false when it cannot take it (nothing else runs it).
+pub fn offer(job: &Job) -> bool {
+    let packet = job.encode();
+    packet.len() <= PACKET_MAX && to_janitor(&packet)
 }
 
 /// Send `packet` to the janitor (started, or started again once, when needed); false when it
@@ -287,6 +309,10 @@ mod tests {
         for job in [
             Job::Trees(vec!["/tmp/a b".into(), "/var/tmp/c".into()]),
             Job::Trees(vec![]),
+            Job::Make(vec![
+                "/tmp/.bosun-private-x".into(),
+                "/var/tmp/.bosun-private-x".into(),
+            ]),
             Job::Ipc {
                 uid: 101,
                 gid: 4_000_000_000,

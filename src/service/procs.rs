@@ -43,6 +43,35 @@ pub fn parse_stat(line: &str) -> Option<ProcEntry> {
     })
 }
 
+/// A file of /proc read with as few calls as it takes: open, one read(2) per 4 KiB, close.
+/// (std's `fs::read` asks its size, then reads 32 bytes, 32, 64, 128...: nine calls for one
+/// stat line, at every stop of a unit.) /proc's files give what they have in one read when
+/// the buffer is large enough, so a short read is their end.
+fn read_proc(path: &str) -> Option<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match rustix::io::read(&fd, &mut chunk) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
+        };
+        out.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            return Some(out);
+        }
+    }
+}
+
+/// /proc/PID/stat of `pid`, parsed (the command name may be any bytes).
+fn read_stat(pid: i32) -> Option<ProcEntry> {
+    parse_stat(&String::from_utf8_lossy(&read_proc(&format!(
+        "/proc/{pid}/stat"
+    ))?))
+}
+
 /// Every process in our /proc. Processes that vanish while we read are skipped.
 pub fn snapshot() -> Vec<ProcEntry> {
     let Ok(dir) = fs::read_dir("/proc") else {
@@ -50,9 +79,7 @@ pub fn snapshot() -> Vec<ProcEntry> {
     };
     dir.filter_map(|entry| {
         let name = entry.ok()?.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        parse_stat(&stat)
+        read_stat(name.to_str()?.parse().ok()?)
     })
     .collect()
 }
@@ -60,7 +87,7 @@ pub fn snapshot() -> Vec<ProcEntry> {
 /// The value of `name` in process `pid`'s initial environment; None when it is not there or
 /// cannot be read (another user's process, or gone).
 pub fn environ_value(pid: i32, name: &str) -> Option<Vec<u8>> {
-    let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env = read_proc(&format!("/proc/{pid}/environ"))?;
     env.split(|b| *b == 0).find_map(|e| {
         e.strip_prefix(name.as_bytes())
             .and_then(|rest| rest.strip_prefix(b"="))
@@ -159,13 +186,7 @@ fn walk(children: &HashMap<i32, Vec<i32>>, root: i32) -> Vec<i32> {
 /// The ancestors of `pid`, its parent first, as /proc says now; ends below PID 1 (or at a
 /// process that is gone), and after 64 generations whatever the table says.
 pub fn ancestors(pid: i32) -> impl Iterator<Item = i32> {
-    let parent = |pid: i32| {
-        fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| parse_stat(&stat))
-            .map(|e| e.ppid)
-            .filter(|ppid| *ppid > 1)
-    };
+    let parent = |pid: i32| read_stat(pid).map(|e| e.ppid).filter(|ppid| *ppid > 1);
     std::iter::successors(parent(pid), move |p| parent(*p)).take(64)
 }
 
@@ -312,6 +333,28 @@ mod tests {
             (42, b'S', 7, 42, 42)
         );
         assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn reads_a_process_whole_in_one_read_or_in_many() {
+        // An environment of 20 KiB takes five reads of 4 KiB; a stat line one.
+        let big = "x".repeat(20_000);
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .env("BOSUN_BIG", &big)
+            .env("BOSUN_AFTER", "end")
+            .spawn()
+            .unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        assert_eq!(environ_value(pid, "BOSUN_BIG"), Some(big.into_bytes()));
+        assert_eq!(environ_value(pid, "BOSUN_AFTER"), Some(b"end".to_vec()));
+        let me = i32::try_from(std::process::id()).unwrap();
+        let stat = read_stat(pid).unwrap();
+        assert_eq!((stat.pid, stat.ppid), (pid, me));
+        assert!(snapshot().iter().any(|e| e.pid == pid));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(read_stat(pid), None);
     }
 
     #[test]

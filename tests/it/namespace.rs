@@ -180,7 +180,31 @@ fn private_tmp_is_private_shared_and_removed() {
         private_dirs("tmp"),
         pid1.stderr_now()
     );
+    // The janitor made spare directories for a next start (renamed into place by it); they go
+    // when bosun ends.
+    let spares = |base: &std::path::Path| -> Vec<std::path::PathBuf> {
+        fs::read_dir(base)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(".bosun-private-"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_until(T, || !spares(&seen("var/tmp")).is_empty()),
+        "{}",
+        pid1.stderr_now()
+    );
     stop(pid1);
+    assert_eq!(
+        spares(&f.root.join("var/tmp")),
+        Vec::<std::path::PathBuf>::new()
+    );
 }
 
 /// A unit's later starts join a copy of a namespace kept from its plan (the first start makes
