@@ -62,8 +62,13 @@ pub enum Request {
     Reload,
     /// The system's state, for `is-system-running` and `initctl status`.
     System,
-    /// The system's state and every unit kept, in one answer (`initctl status`).
+    /// The system's state and every unit kept, in one answer (`initctl status --json`).
     Overview,
+    /// The system's state and, of every unit kept, what `initctl status`'s table shows
+    /// ([`UnitRow`], as [`Response::Summary`]): no dependencies, commands or processes, so PID
+    /// 1 looks at no process and the answer is a sixth of an overview's. A bosun before this
+    /// call refuses it as an unknown variant; the client then asks [`Request::Overview`].
+    Summary,
     /// The last `lines` log lines (of one unit, or all), after sequence number `after`.
     Logs {
         unit: Option<String>,
@@ -181,6 +186,10 @@ pub enum Response {
         system: Box<SystemInfo>,
         units: Vec<UnitInfo>,
     },
+    Summary {
+        system: Box<SystemInfo>,
+        units: Vec<UnitRow>,
+    },
     Logs {
         lines: Vec<LogLine>,
         last: u64,
@@ -222,6 +231,84 @@ pub struct ExecStatus {
 pub struct Sandbox {
     pub properties: Vec<(String, String)>,
     pub assessment: Assessment,
+}
+
+/// Of one unit, what `initctl status`'s table shows ([`Request::Summary`]); what is empty, none
+/// or zero is left out of the line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UnitRow {
+    pub name: String,
+    pub description: String,
+    pub load_state: String,
+    pub active_state: String,
+    pub sub_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_pid: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restarts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_elapse_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<(u32, u32)>,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl From<&UnitInfo> for UnitRow {
+    /// What the table shows of `u`.
+    fn from(u: &UnitInfo) -> UnitRow {
+        UnitRow {
+            name: u.name.clone(),
+            description: u.description.clone(),
+            load_state: u.load_state.clone(),
+            active_state: u.active_state.clone(),
+            sub_state: u.sub_state.clone(),
+            main_pid: u.main_pid,
+            since_ms: u.since_ms,
+            restarts: u.restarts,
+            job: u.job.clone(),
+            next_elapse_ms: u.next_elapse_ms,
+            listen: u.listen.clone(),
+            path: u.path.clone(),
+            connections: u.connections,
+        }
+    }
+}
+
+impl From<UnitRow> for UnitInfo {
+    /// The row's fields; the others are the defaults, as an overview without them.
+    fn from(r: UnitRow) -> UnitInfo {
+        UnitInfo {
+            name: r.name,
+            description: r.description,
+            load_state: r.load_state,
+            active_state: r.active_state,
+            sub_state: r.sub_state,
+            main_pid: r.main_pid,
+            since_ms: r.since_ms,
+            restarts: r.restarts,
+            job: r.job,
+            next_elapse_ms: r.next_elapse_ms,
+            listen: r.listen,
+            path: r.path,
+            connections: r.connections,
+            ..UnitInfo::default()
+        }
+    }
 }
 
 /// One unit as `systemctl status/show/list-units` and `initctl status` show it.

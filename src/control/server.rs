@@ -77,6 +77,7 @@ pub fn changes_state(request: &Request) -> bool {
             | Request::States { .. }
             | Request::System
             | Request::Overview
+            | Request::Summary
             | Request::Logs { .. }
     ) && !matches!(request, Request::Environment { set, unset } if set.is_empty() && unset.is_empty())
 }

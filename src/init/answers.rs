@@ -64,6 +64,14 @@ impl Supervisor<'_> {
                     units,
                 }
             }
+            (Request::Summary, Some(svc)) => {
+                let names: Vec<String> = svc.engine.kept_units().into_iter().collect();
+                let units = wire::unit_rows(&svc.engine, &names);
+                Response::Summary {
+                    system: Box::new(self.system_info()),
+                    units,
+                }
+            }
             (_, None) => Response::Error {
                 message: "bosun runs no units here (BOSUN_UNITS=off, or not PID 1)".into(),
                 exit: 1,

@@ -277,12 +277,24 @@ fn overview(prog: &str, socket: &Path, all: bool, json: bool) -> Exit {
             Err(exit) => exit,
         };
     }
-    // The text reads only what it shows of each unit.
-    let answer = crate::control::client::call_as(socket, Request::Overview)
-        .map_err(|e| unreachable(prog, socket, &e))
-        .and_then(|answer: table_read::Answer| {
-            answer.overview().map_err(|other| refused(prog, other))
-        });
+    // The text asks for what it shows of each unit only; a bosun before that call is asked
+    // for the overview, of which the text reads only what it shows.
+    let summary = crate::control::client::call_as::<Response>(socket, Request::Summary)
+        .map_err(|e| unreachable(prog, socket, &e));
+    let answer = match summary {
+        Ok(Response::Summary { system, units }) => {
+            Ok((*system, units.into_iter().map(UnitInfo::from).collect()))
+        }
+        Ok(old) if crate::control::client::unknown_op(&old, "summary") => {
+            crate::control::client::call_as(socket, Request::Overview)
+                .map_err(|e| unreachable(prog, socket, &e))
+                .and_then(|answer: table_read::Answer| {
+                    answer.overview().map_err(|other| refused(prog, other))
+                })
+        }
+        Ok(other) => Err(refused(prog, other)),
+        Err(exit) => Err(exit),
+    };
     match answer {
         Ok((system, units)) => {
             let now = crate::vocab::time::now_ms();

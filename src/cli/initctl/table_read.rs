@@ -92,7 +92,7 @@ impl Answer {
 mod tests {
     use super::*;
     use crate::cli::initctl::status::{Style, overview};
-    use crate::control::proto::ExecStatus;
+    use crate::control::proto::{ExecStatus, UnitRow};
 
     #[test]
     fn the_text_is_the_same_as_from_the_whole_answer() {
@@ -165,6 +165,30 @@ mod tests {
         for all in [false, true] {
             assert_eq!(
                 overview(&read, &units, all, 100_000, style),
+                overview(
+                    &system,
+                    &[full.clone(), inactive.clone()],
+                    all,
+                    100_000,
+                    style
+                )
+            );
+        }
+        // The summary's rows (what a bosun that knows the `summary` call answers), read back
+        // from their line, show the same.
+        let summary = Response::Summary {
+            system: Box::new(system.clone()),
+            units: vec![UnitRow::from(&full), UnitRow::from(&inactive)],
+        };
+        let line = serde_json::to_string(&summary).unwrap();
+        let Ok(Response::Summary { units: rows, .. }) = serde_json::from_str::<Response>(&line)
+        else {
+            panic!("{line}")
+        };
+        let rows: Vec<UnitInfo> = rows.into_iter().map(UnitInfo::from).collect();
+        for all in [false, true] {
+            assert_eq!(
+                overview(&system, &rows, all, 100_000, style),
                 overview(
                     &system,
                     &[full.clone(), inactive.clone()],

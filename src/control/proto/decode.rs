@@ -10,7 +10,7 @@
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::{JobOutcome, LogLine, Response, SystemInfo, UnitInfo};
+use super::{JobOutcome, LogLine, Response, SystemInfo, UnitInfo, UnitRow};
 
 /// The tag's key, and its values (serde's error for an unknown one lists them).
 const TAG: &str = "kind";
@@ -20,6 +20,7 @@ const KINDS: &[&str] = &[
     "states",
     "system",
     "overview",
+    "summary",
     "logs",
     "environment",
     "done",
@@ -50,6 +51,12 @@ struct SystemBody {
 struct OverviewBody {
     system: Box<SystemInfo>,
     units: Vec<UnitInfo>,
+}
+
+#[derive(serde::Deserialize)]
+struct SummaryBody {
+    system: Box<SystemInfo>,
+    units: Vec<UnitRow>,
 }
 
 #[derive(serde::Deserialize)]
@@ -93,6 +100,10 @@ fn body<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Response, D::E
         "overview" => {
             let OverviewBody { system, units } = OverviewBody::deserialize(rest)?;
             Response::Overview { system, units }
+        }
+        "summary" => {
+            let SummaryBody { system, units } = SummaryBody::deserialize(rest)?;
+            Response::Summary { system, units }
         }
         "logs" => {
             let LogsBody { lines, last, cut } = LogsBody::deserialize(rest)?;
@@ -193,8 +204,21 @@ mod tests {
                 system: Box::new(system.clone()),
             },
             Response::Overview {
-                system: Box::new(system),
+                system: Box::new(system.clone()),
                 units: vec![unit],
+            },
+            Response::Summary {
+                system: Box::new(system),
+                units: vec![
+                    UnitRow {
+                        name: "a.service".into(),
+                        main_pid: Some(7),
+                        restarts: 2,
+                        listen: vec![("Stream".into(), "/run/a".into())],
+                        ..UnitRow::default()
+                    },
+                    UnitRow::default(),
+                ],
             },
             Response::Logs {
                 lines: vec![serde_json::from_str(line).unwrap()],
@@ -218,6 +242,7 @@ mod tests {
                 | Response::States { .. }
                 | Response::System { .. }
                 | Response::Overview { .. }
+                | Response::Summary { .. }
                 | Response::Logs { .. }
                 | Response::Environment { .. }
                 | Response::Done

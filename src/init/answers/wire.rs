@@ -2,7 +2,9 @@
 //! D-Bus error names: the one place that knows both (the manager knows none of the protocol).
 //! Pure: no request handling, no I/O.
 
-use crate::control::proto::{ExecStatus, KillWhom, PathInfo, Sandbox, UnitInfo, bus_error};
+use crate::control::proto::{
+    ExecStatus, KillWhom, PathInfo, Sandbox, UnitInfo, UnitRow, bus_error,
+};
 use crate::manager::engine::{Engine, RefusalReason, Tracking, UnitSnapshot, Whom};
 use crate::service::state::Phase;
 use crate::service::status::Active;
@@ -26,6 +28,12 @@ pub(super) fn unit_infos(engine: &Engine, names: &[String], sandbox: bool) -> Ve
         }
     }
     infos
+}
+
+/// What `initctl status`'s table shows of `names` ([`crate::control::proto::Request::Summary`]).
+pub(super) fn unit_rows(engine: &Engine, names: &[String]) -> Vec<UnitRow> {
+    let rows = engine.summaries(names).into_iter().map(unit_info);
+    rows.map(|u| UnitRow::from(&u)).collect()
 }
 
 /// One unit as the protocol carries it.

@@ -72,7 +72,7 @@ impl UnitType for MountRun {
         self.result = "success";
     }
 
-    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: Option<&mut Option<procs::Table>>) {
         snap.sub_state = match self.state {
             MountState::Dead => "dead",
             MountState::Mounted => "mounted",

@@ -219,7 +219,12 @@ impl UnitType for PathRun {
         self.state == PathState::Dead
     }
 
-    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        snap: &mut UnitSnapshot,
+        _: Option<&mut Option<procs::Table>>,
+    ) {
         snap.sub_state = self.state.name();
         snap.result = self.result;
         snap.triggers = vec![(self.unit.clone(), engine.active_state(&self.unit))];

@@ -152,7 +152,7 @@ impl UnitType for ProvidedRun {
         active_if(self.active)
     }
 
-    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: Option<&mut Option<procs::Table>>) {
         snap.sub_state = if self.active { self.up } else { "dead" };
         snap.service_type = self.service_type;
         snap.status_text = match self.policy {

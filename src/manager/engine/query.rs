@@ -280,11 +280,27 @@ impl Engine {
         let mut table = None;
         units
             .iter()
-            .filter_map(|u| self.snapshot(u, &mut table))
+            .filter_map(|u| self.snapshot(u, Some(&mut table)))
             .collect()
     }
 
-    fn snapshot(&self, unit: &str, table: &mut Option<procs::Table>) -> Option<UnitSnapshot> {
+    /// What `initctl status`'s table shows of each: the snapshot without its dependencies,
+    /// aliases, drop-ins, commands and processes (no process is looked at).
+    pub fn summaries(&self, units: &[String]) -> Vec<UnitSnapshot> {
+        units
+            .iter()
+            .filter_map(|u| self.snapshot(u, None))
+            .collect()
+    }
+
+    /// `unit`'s snapshot; with `table` (the process table of this round), its processes,
+    /// dependencies, aliases and drop-ins too.
+    fn snapshot(
+        &self,
+        unit: &str,
+        table: Option<&mut Option<procs::Table>>,
+    ) -> Option<UnitSnapshot> {
+        let whole = table.is_some();
         let name = self.canonical(unit);
         let entry = self.units.get(&name)?;
         let mut info = UnitSnapshot::new(
@@ -294,17 +310,21 @@ impl Engine {
         info.active = self.active_state(&name);
         info.since_ms = self.changed.get(&name).copied();
         info.job = self.job_of(&name);
-        info.aliases = self
-            .aliases
-            .iter()
-            .filter(|(_, target)| **target == name)
-            .map(|(alias, _)| alias.clone())
-            .collect();
+        if whole {
+            info.aliases = self
+                .aliases
+                .iter()
+                .filter(|(_, target)| **target == name)
+                .map(|(alias, _)| alias.clone())
+                .collect();
+        }
         match entry {
             Entry::Loaded(l) => {
                 info.fragment = l.fragment.as_ref().map(|p| p.display().to_string());
                 info.source_path.clone_from(&l.unit.unit.source_path);
-                info.dropins = l.dropins.iter().map(|p| p.display().to_string()).collect();
+                if whole {
+                    info.dropins = l.dropins.iter().map(|p| p.display().to_string()).collect();
+                }
                 info.load = load_status(l.state);
             }
             Entry::Builtin { .. } => {}
@@ -314,7 +334,7 @@ impl Engine {
                 info.description = name.clone();
             }
         }
-        if let Some(deps) = self.graph.deps(&name) {
+        if let Some(deps) = self.graph.deps(&name).filter(|_| whole) {
             let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
             info.wants = list(&deps.wants);
             info.requires = list(&deps.requires);
@@ -326,7 +346,10 @@ impl Engine {
         if let Some(rt) = self.runtime.get(&name) {
             rt.unit().snapshot(self, &mut info, table);
         }
-        self.add_trigger_facts(&mut info);
+        self.add_trigger_facts(&mut info, whole);
+        if !whole {
+            return Some(info);
+        }
         for socket in self.sockets_activating(&name) {
             let state = self.active_state(&socket);
             info.triggered_by.push((socket, state));

@@ -114,7 +114,12 @@ impl UnitType for ServiceRun {
         self.svc.reset_failed();
     }
 
-    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, table: &mut Option<procs::Table>) {
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        snap: &mut UnitSnapshot,
+        table: Option<&mut Option<procs::Table>>,
+    ) {
         let run = self;
         let svc = &run.svc;
         snap.sub_state = svc.state().name();
@@ -151,10 +156,13 @@ impl UnitType for ServiceRun {
                 ended,
             })
             .collect();
-        if svc.state().active() != Active::Inactive && svc.state() != State::Failed {
+        if let Some(table) = table
+            && svc.state().active() != Active::Inactive
+            && svc.state() != State::Failed
+        {
             let mut procs: BTreeSet<i32> = svc.main_pid().into_iter().collect();
             procs.extend(svc.control_pid());
-            procs.extend(Engine::rest(run, table, &engine.runtime));
+            procs.extend(Engine::rest(run, table, &engine.runtime, &engine.outsiders));
             snap.processes = procs.into_iter().collect();
         }
     }

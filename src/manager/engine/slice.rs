@@ -59,7 +59,7 @@ impl UnitType for SliceRun {
         !self.active || self.perpetual
     }
 
-    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: Option<&mut Option<procs::Table>>) {
         snap.sub_state = if self.active { "active" } else { "dead" };
     }
 

@@ -127,7 +127,12 @@ impl UnitType for SocketRun {
         self.result = "success";
     }
 
-    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        snap: &mut UnitSnapshot,
+        _: Option<&mut Option<procs::Table>>,
+    ) {
         let service = engine.socket_service(&snap.name, &self.section);
         snap.sub_state = self.state.name();
         snap.result = self.result;

@@ -42,7 +42,7 @@ impl UnitType for TimerRun {
         TimerRun::reset_failed(self);
     }
 
-    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: Option<&mut Option<procs::Table>>) {
         snap.sub_state = self.state().name();
         snap.result = self.result();
     }
@@ -267,12 +267,17 @@ impl Engine {
 
     /// What `status` and `list-timers` show of triggers: a timer's next elapse, last
     /// trigger and unit; the timers that trigger a unit. Each with its active state.
-    pub(super) fn add_trigger_facts(&self, info: &mut super::UnitSnapshot) {
+    /// A timer's next and last elapse and the unit it triggers; with `whole`, also the timers
+    /// that trigger the unit (a look at every unit).
+    pub(super) fn add_trigger_facts(&self, info: &mut super::UnitSnapshot, whole: bool) {
         let state = |u: &str| self.active_state(u);
         if let Some(UnitRun::Timer(t)) = self.runtime.get(&info.name) {
             info.next_elapse = t.next_elapse(Instant::now(), SystemTime::now());
             info.last_trigger = t.last_trigger();
             info.triggers = vec![(t.unit.clone(), state(&t.unit))];
+        }
+        if !whole {
+            return;
         }
         info.triggered_by = self
             .timers_of(&info.name)

@@ -42,7 +42,12 @@ pub(super) trait UnitType {
 
     /// What this type knows of unit `snap.name`, added to its snapshot; `table` is the process
     /// table of this round, read once for all the units asked about.
-    fn snapshot(&self, engine: &Engine, snap: &mut UnitSnapshot, table: &mut Option<procs::Table>);
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        snap: &mut UnitSnapshot,
+        table: Option<&mut Option<procs::Table>>,
+    );
 
     /// Run a start job of `unit`.
     fn start(engine: &mut Engine, unit: &str, now: Instant)
@@ -87,7 +92,7 @@ impl UnitType for Inert {
         Active::Inactive
     }
 
-    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: &mut Option<procs::Table>) {
+    fn snapshot(&self, _: &Engine, snap: &mut UnitSnapshot, _: Option<&mut Option<procs::Table>>) {
         if snap.load_error.is_none() {
             snap.load_error = Some(self.reason.clone());
         }

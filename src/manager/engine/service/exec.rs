@@ -283,24 +283,29 @@ impl Engine {
         }
     }
 
-    /// The unit's processes other than main and control; `table` is read when it is needed
-    /// (no cgroup), once for all the units asked about in one round.
+    /// The unit's processes other than main and control; `table` is made when it is needed
+    /// (no cgroup), once for all the units asked about in one round, with what every unit
+    /// holds: its sessions, its commands and keepers, and PID 1's main command (`outsiders`).
     pub(in crate::manager::engine) fn rest(
         run: &ServiceRun,
         table: &mut Option<procs::Table>,
         runtime: &BTreeMap<String, UnitRun>,
+        outsiders: &std::collections::BTreeSet<i32>,
     ) -> Vec<i32> {
-        let claimed = || {
-            runtime
-                .values()
-                .filter_map(|rt| match rt {
-                    UnitRun::Service(run) => Some(run.sessions.iter().copied()),
-                    _ => None,
-                })
-                .flatten()
-                .collect()
+        let claims = || {
+            let mut claims = procs::Claims::default();
+            for rt in runtime.values() {
+                if let UnitRun::Service(run) = rt {
+                    claims.sessions.extend(run.sessions.iter().copied());
+                    claims.pids.extend(run.svc.main_pid());
+                    claims.pids.extend(run.svc.control_pid());
+                    claims.pids.extend(run.keepers.iter().copied());
+                }
+            }
+            claims.pids.extend(outsiders.iter().copied());
+            claims
         };
-        procs::rest(&run.tracked(), table, claimed)
+        procs::rest(&run.tracked(), table, claims)
     }
 
     pub(in crate::manager::engine) fn signal(&mut self, unit: &str, target: Target, signo: i32) {
@@ -310,7 +315,7 @@ impl Engine {
         let pids: Vec<i32> = match target {
             Target::Main => run.svc.main_pid().into_iter().collect(),
             Target::Control => run.svc.control_pid().into_iter().collect(),
-            Target::Rest => Self::rest(run, &mut self.table, &self.runtime),
+            Target::Rest => Self::rest(run, &mut self.table, &self.runtime, &self.outsiders),
         };
         for pid in pids {
             let _ = crate::sys::send_signal(pid, signo);
@@ -326,7 +331,7 @@ impl Engine {
             && run.svc.control_pid().is_none()
             && match &run.cgroup {
                 Some(cg) => !cg.populated().unwrap_or(false),
-                None => Self::rest(run, &mut self.table, &self.runtime).is_empty(),
+                None => Self::rest(run, &mut self.table, &self.runtime, &self.outsiders).is_empty(),
             };
         if empty {
             self.feed(unit, Event::Empty, now);
@@ -357,7 +362,9 @@ impl Engine {
             || match self.runtime.get(unit) {
                 Some(UnitRun::Service(run)) => match &run.cgroup {
                     Some(cg) => cg.populated().unwrap_or(false),
-                    None => !Self::rest(run, &mut self.table, &self.runtime).is_empty(),
+                    None => {
+                        !Self::rest(run, &mut self.table, &self.runtime, &self.outsiders).is_empty()
+                    }
                 },
                 _ => false,
             };
@@ -372,7 +379,7 @@ impl Engine {
         };
         let rest = match (&run.section.pid_file, run.section.guess_main_pid) {
             (None, guess) if guess != Some(false) => {
-                Self::rest(run, &mut self.table, &self.runtime)
+                Self::rest(run, &mut self.table, &self.runtime, &self.outsiders)
             }
             _ => Vec::new(),
         };
