@@ -162,18 +162,17 @@ mod tests {
             glyphs: true,
             utf8: true,
         };
-        for all in [false, true] {
-            assert_eq!(
-                overview(&read, &units, all, 100_000, style),
-                overview(
-                    &system,
-                    &[full.clone(), inactive.clone()],
-                    all,
-                    100_000,
-                    style
-                )
-            );
-        }
+        let whole = [full.clone(), inactive.clone()];
+        // The text of `units` (with `system` read back as `shown`) is the whole answer's.
+        let same_text = |shown: &SystemInfo, units: &[UnitInfo]| {
+            for all in [false, true] {
+                assert_eq!(
+                    overview(shown, units, all, 100_000, style),
+                    overview(&system, &whole, all, 100_000, style)
+                );
+            }
+        };
+        same_text(&read, &units);
         // The summary's rows (what a bosun that knows the `summary` call answers), read back
         // from their line, show the same.
         let summary = Response::Summary {
@@ -186,18 +185,7 @@ mod tests {
             panic!("{line}")
         };
         let rows: Vec<UnitInfo> = rows.into_iter().map(UnitInfo::from).collect();
-        for all in [false, true] {
-            assert_eq!(
-                overview(&system, &rows, all, 100_000, style),
-                overview(
-                    &system,
-                    &[full.clone(), inactive.clone()],
-                    all,
-                    100_000,
-                    style
-                )
-            );
-        }
+        same_text(&system, &rows);
         // Negative control: a field left out changes the text.
         let mut short = units.clone();
         short[0].listen.clear();
