@@ -24,5 +24,6 @@ pub mod policy;
 pub mod ratelimit;
 pub mod record;
 pub mod ring;
+mod scratch;
 pub mod stream;
 pub mod syslog;

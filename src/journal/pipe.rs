@@ -72,20 +72,27 @@ pub async fn read_pipe(pipe: Pipe, lines: mpsc::Sender<Line>) {
         return;
     };
     let mut splitter = LineSplitter::default();
-    let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<(Vec<u8>, bool)> = Vec::new();
     loop {
         let Ok(mut guard) = fd.readable().await else {
             break;
         };
-        match nix::unistd::read(guard.get_inner().get(), &mut buf) {
+        // Read and split with the thread's one buffer; the lines are sent after.
+        let read = super::scratch::with(|buf| {
+            let read = nix::unistd::read(guard.get_inner().get(), buf);
+            match read {
+                Ok(0) => splitter.finish(|l| pending.push((l.bytes, l.truncated))),
+                Ok(n) => splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated))),
+                Err(_) => {}
+            }
+            read
+        });
+        match read {
             Ok(0) => {
-                splitter.finish(|l| pending.push((l.bytes, l.truncated)));
                 send(&lines, &from, &mut pending).await;
                 break;
             }
-            Ok(n) => {
-                splitter.feed(&buf[..n], |l| pending.push((l.bytes, l.truncated)));
+            Ok(_) => {
                 if !send(&lines, &from, &mut pending).await {
                     break;
                 }

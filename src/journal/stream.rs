@@ -202,26 +202,34 @@ async fn read_lines(
         return None;
     };
     let mut reader = Reader::default();
-    let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<(u8, Vec<u8>, bool)> = Vec::new();
     loop {
         let Ok(mut guard) = fd.readable().await else {
             return None;
         };
-        let result = match nix::unistd::read(guard.get_inner().get(), &mut buf) {
-            Ok(0) => {
-                reader.finish(|p, b, t| pending.push((p, b, t)));
-                Ok(true)
-            }
-            Ok(n) => reader
-                .feed(&buf[..n], |p, b, t| pending.push((p, b, t)))
-                .map(|()| false),
-            Err(nix::errno::Errno::EAGAIN) => {
-                guard.clear_ready();
-                continue;
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => Ok(true),
+        // Read and parse with the thread's one buffer; the lines are sent after.
+        let result =
+            super::scratch::with(
+                |buf| match nix::unistd::read(guard.get_inner().get(), buf) {
+                    Ok(0) => {
+                        reader.finish(|p, b, t| pending.push((p, b, t)));
+                        Some(Ok(true))
+                    }
+                    Ok(n) => Some(
+                        reader
+                            .feed(&buf[..n], |p, b, t| pending.push((p, b, t)))
+                            .map(|()| false),
+                    ),
+                    Err(nix::errno::Errno::EAGAIN) => {
+                        guard.clear_ready();
+                        None
+                    }
+                    Err(nix::errno::Errno::EINTR) => None,
+                    Err(_) => Some(Ok(true)),
+                },
+            );
+        let Some(result) = result else {
+            continue;
         };
         if trusted
             && let Some(id) = reader.header.unit_id.take()
