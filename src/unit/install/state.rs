@@ -128,21 +128,29 @@ impl Installer {
         config_path: &Path,
         same_name_link: &mut bool,
     ) -> Result<bool, Errno> {
-        let entries = std::fs::read_dir(dir).map_err(|e| errno_of(&e))?;
+        use rustix::fs::{FileType as Kind, Mode, OFlags};
+        let fd = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Errno::from_raw(e.raw_os_error()))?;
+        // One entry's verdict: Some(true) when it leads to the unit, Some(false) when not (or
+        // it is the unit's own link of the same name), None when it is no symlink.
         let mut r = Ok(false);
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if hidden_or_backup(&name) || !entry.file_type().is_ok_and(|t| t.is_symlink()) {
-                continue;
-            }
-            let dest = match std::fs::read_link(entry.path()) {
-                Ok(d) => d,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+        let mut judge = |name: &str, same_name_link: &mut bool| -> Option<bool> {
+            let dest = match rustix::fs::readlinkat(&fd, name, Vec::new()) {
+                Ok(d) => PathBuf::from(
+                    <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
+                        d.into_bytes(),
+                    ),
+                ),
+                Err(rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => return None,
                 Err(e) => {
                     if r == Ok(false) {
-                        r = Err(errno_of(&e));
+                        r = Err(Errno::from_raw(e.raw_os_error()));
                     }
-                    continue;
+                    return None;
                 }
             };
             let dest = if dest.is_absolute() {
@@ -152,10 +160,32 @@ impl Installer {
             };
             let found_path = !ignore_same_name && name == info.name;
             let found_dest = basename(&dest) == info.name;
-            let same = found_path && found_dest && dir.join(&name) == config_path.join(&info.name);
+            let same = found_path && found_dest && dir.join(name) == config_path.join(&info.name);
             if same {
                 *same_name_link = true;
-            } else if (found_path || found_dest) && (!match_aliases || known_name(info, &name)) {
+                Some(false)
+            } else {
+                Some((found_path || found_dest) && (!match_aliases || known_name(info, name)))
+            }
+        };
+        // The link named as the unit first: when it leads to it (an enabled unit's usual
+        // link), no other entry needs a look. The scan finds the same (any entry that leads
+        // to the unit makes it true; which one does is readdir's order, as in systemd).
+        if !hidden_or_backup(&info.name) && judge(&info.name, same_name_link) == Some(true) {
+            return Ok(true);
+        }
+        let mut entries =
+            rustix::fs::Dir::read_from(&fd).map_err(|e| Errno::from_raw(e.raw_os_error()))?;
+        while let Some(Ok(entry)) = entries.next() {
+            let name = entry.file_name().to_string_lossy();
+            if name == info.name || hidden_or_backup(&name) {
+                continue;
+            }
+            // readdir's type where the file system gives one; else readlink says.
+            if !matches!(entry.file_type(), Kind::Symlink | Kind::Unknown) {
+                continue;
+            }
+            if judge(&name, same_name_link) == Some(true) {
                 return Ok(true);
             }
         }
