@@ -137,6 +137,68 @@ print("%.1f %.1f %d" % ((spawned - t0) * 1e3, (time.perf_counter() - t0) * 1e3, 
 """
 
 
+TRACING = "/sys/kernel/tracing"
+
+
+def tracing():
+    """The kernel's trace directory (tracefs mounted there if it is not), or None."""
+    if not os.path.isdir(TRACING):
+        return None
+    if not os.path.exists(os.path.join(TRACING, "trace_marker")):
+        subprocess.run(["mount", "-t", "tracefs", "nodev", TRACING], stderr=DEVNULL)
+    usable = os.access(os.path.join(TRACING, "set_event"), os.W_OK)
+    return TRACING if usable else None
+
+
+def boot_as_pid1(path, pre, runs=40):
+    """As PID 1 of fresh namespaces, each run with an empty root of its own (a container's
+    first start): the kernel's own timestamps (ftrace's sched_process_exec and _exit events)
+    from the init's exec to its main command's exec (its boot), and from the main command's
+    exec to the init's exit (the main command is /bin/true: its run, and the init's shutdown).
+    Medians, and the 10th and 90th percentile of the boot; None where ftrace is unavailable."""
+    t = tracing()
+    if t is None:
+        return None
+    def put(name, text):
+        with open(os.path.join(t, name), "w") as f:
+            f.write(text)
+    put("tracing_on", "0")
+    put("trace", "")
+    put("set_event", "sched:sched_process_exec sched:sched_process_exit\n")
+    put("tracing_on", "1")
+    try:
+        for _ in range(runs):
+            root = tempfile.mkdtemp(prefix="bosun-bench-boot-")
+            env = dict(env_for(CURRENT["name"]), BOSUN_ROOT=root)
+            subprocess.run(["unshare", *NS, path, *pre, "/bin/true"], env=env,
+                           stdout=DEVNULL, stderr=DEVNULL, timeout=30)
+            shutil.rmtree(root, ignore_errors=True)
+    finally:
+        put("tracing_on", "0")
+        text = open(os.path.join(t, "trace")).read()
+        put("set_event", "")
+    boots, downs, start, pid, main = [], [], None, None, None
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or not fields[3].endswith(":"):
+            continue
+        ts = float(fields[3].rstrip(":")) * 1e3
+        event, rest = fields[4].rstrip(":"), " ".join(fields[5:])
+        task = int(fields[0].rsplit("-", 1)[1])
+        if event == "sched_process_exec" and f"filename={path} " in rest + " ":
+            start, pid, main = ts, task, None
+        elif event == "sched_process_exec" and "filename=/bin/true" in rest and start is not None:
+            main = ts
+            boots.append(ts - start)
+        elif event == "sched_process_exit" and task == pid and main is not None:
+            downs.append(ts - main)
+            start = pid = main = None
+    if not boots or not downs:
+        return None
+    q = lambda xs, p: sorted(xs)[int(len(xs) * p)]
+    return statistics.median(boots), q(boots, .1), q(boots, .9), statistics.median(downs)
+
+
 def reap_orphans(path, pre):
     p = in_namespace(path, pre, ["/usr/bin/python3", "-c", ORPHANS],
                      stdout=subprocess.PIPE, stderr=DEVNULL, text=True)
@@ -156,7 +218,8 @@ def main():
         mean, sd, total = sequential_runs(path, pre)
         lat_med, lat_p90 = sigterm_latency(path, pre)
         spawn_ms, reap_ms, left = reap_orphans(path, pre)
-        rows.append((name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left))
+        rows.append((name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left,
+                     boot_as_pid1(path, pre)))
         print(f"  measured {name}", file=sys.stderr, flush=True)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print("## PID 1 core (`bosun -- CMD` against tini, dumb-init, catatonit)\n")
@@ -178,13 +241,21 @@ job tini does (its unit engine loads and finds nothing).
 - **10,000 orphans**: the main command forks 10,000 orphans that exit at once, then polls /proc
   until no zombie is left; *spawned* is when the last was forked, *all reaped* when /proc showed
   none; *left* is zombies remaining after 30 s.
+- **boot as PID 1**: `unshare --pid --fork --mount-proc X -- /bin/true`, 40 runs, each with an
+  empty root of its own (a container's first start); the kernel's timestamps (ftrace's
+  sched_process_exec and _exit events) from X's exec to the main command's exec (X's boot:
+  bosun's includes loading an empty unit tree, its journal's sockets, the control socket and
+  /run's setup), median and p10–p90, and from the main command's exec to X's exit (`true`
+  runs and X shuts down). Target for bosun's boot (issue 22): under 3 ms.
 """)
-    print("| init | size | static | PID 1 RSS (anon) | 200 × `X -- true` (per run) | total | SIGTERM → exit (median / p90) | 10,000 orphans: spawned / all reaped | left |")
-    print("|---|---:|:---:|---:|---:|---:|---:|---:|---:|")
-    for (name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left) in rows:
+    print("| init | size | static | PID 1 RSS (anon) | 200 × `X -- true` (per run) | total | SIGTERM → exit (median / p90) | 10,000 orphans: spawned / all reaped | left | boot as PID 1 (p10–p90) / `true` + exit |")
+    print("|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (name, size, static, rss, mean, sd, total, lat_med, lat_p90, spawn_ms, reap_ms, left, boot) in rows:
+        booted = (f"{boot[0]:.2f} ms ({boot[1]:.2f}–{boot[2]:.2f}) / {boot[3]:.2f} ms" if boot
+                  else "not measured (no ftrace)")
         print(f"| {name} | {size/1024:.0f} KiB | {'yes' if static else 'no'} | {rss[0]/1024:.2f} MiB ({rss[1]/1024:.2f}) "
               f"| {mean:.2f} ± {sd:.2f} ms | {total:.0f} ms | {lat_med:.1f} / {lat_p90:.1f} ms "
-              f"| {spawn_ms:.0f} / {reap_ms:.0f} ms | {left} |")
+              f"| {spawn_ms:.0f} / {reap_ms:.0f} ms | {left} | {booted} |")
     by = {r[0]: r for r in rows}
     if "bosun" in by and "tini-static" in by:
         ratio = by["bosun"][4] / by["tini-static"][4]
