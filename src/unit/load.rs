@@ -540,9 +540,11 @@ impl Loader {
     /// (`foo-bar-.service`, `foo-.service`), most specific first.
     fn find_dirs(&self, dir: &Path, name: &str, suffix: &str, out: &mut Vec<PathBuf>) {
         let file = format!("{name}{suffix}");
-        let candidate = self.search.on_disk(&dir.join(&file));
-        if !self.absent(dir, &file) && candidate.is_dir() && !out.contains(&candidate) {
-            out.push(candidate);
+        if !self.absent(dir, &file) {
+            let candidate = self.search.on_disk(&dir.join(&file));
+            if candidate.is_dir() && !out.contains(&candidate) {
+                out.push(candidate);
+            }
         }
         let Ok(unit) = UnitName::parse(name) else {
             return;
@@ -586,8 +588,11 @@ impl Loader {
         if let Some(first) = names.first() {
             for dir in &self.search.dirs {
                 let file = format!("{}{suffix}", first.unit_type());
+                if self.absent(dir, &file) {
+                    continue;
+                }
                 let top = self.search.on_disk(&dir.join(&file));
-                if !self.absent(dir, &file) && top.is_dir() && !dirs.contains(&top) {
+                if top.is_dir() && !dirs.contains(&top) {
                     dirs.push(top);
                 }
             }
