@@ -21,11 +21,12 @@
 #
 # Cold cache: as root with /proc/sys/vm/drop_caches writable, `sync; echo 3 > drop_caches`
 # before every timed run (this affects the whole machine). Otherwise every template file is
-# evicted with posix_fadvise(DONTNEED) (data pages only; inodes and directories stay cached)
-# and each run gets a fresh destination directory, the old ones removed only at the end: on an
-# ext4 without a journal, inodes deleted within the last minute are skipped one by one when
-# new ones are allocated (ext4 `recently_deleted()`), which made a run right after the removal
-# of the previous copy twice as slow and the first run of a series look fast.
+# evicted with posix_fadvise(DONTNEED) (data pages only; inodes and directories stay cached).
+# Every run gets a fresh destination directory, and the copies of many files are removed only
+# at the end (about 20 GB at the peak): on an ext4 without a journal, inodes freed within the
+# last minute are skipped one by one when new ones are allocated (ext4 `recently_deleted()`,
+# 50 % of the samples of a copy started right after `rm -rf` of the previous one), which
+# made such a run twice as slow and the first run of a series look fast.
 #
 # Every command is timed together with a following `sync`, because `bosun image seed` ends with
 # syncfs (the state file must only say "seeded" once the data is on disk) and `cp`/`rsync` do
@@ -164,10 +165,10 @@ fresh_volume() {
     echo "$vol"
 }
 
-# dispose PATH: remove a finished destination now (dropping caches forgets the deleted inodes)
-# or at the end (see the header).
+# dispose CASE PATH: remove a finished destination of few files now, else at the end (see the
+# header).
 dispose() {
-    if [ "$COLD" = drop ]; then rm -rf "$1"; fi
+    if [ "$1" = large ]; then rm -rf "$2"; fi
 }
 
 # reflink_probe FROM_DIR TO_DIR: does `cp --reflink=always` work between these two places?
@@ -220,7 +221,7 @@ run_case() {
             esac
             echo "$name run $i: $tool wall/cpu $(tail -1 "$res.$tool")" >&2
             if [ "$layout" = overlay ]; then umount "$src_root/data"; fi
-            dispose "$vol"
+            dispose "$name" "$vol"
         done
         i=$((i + 1))
     done
