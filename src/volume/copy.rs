@@ -29,7 +29,8 @@
 //! Depth: every operation is relative to an open directory (`*at` calls, and
 //! `/proc/self/fd/N/name` for extended attributes), so no path grows past PATH_MAX; the walk
 //! keeps two descriptors per level of nesting open (10,000 levels need a nofile limit above
-//! 20,000).
+//! 20,000), plus two for each of at most [`MAX_DEFERRED`] directories waiting to be finished
+//! and two per thread.
 //!
 //! Must not: overwrite an existing destination entry that may hold someone else's data (see
 //! [`CopyOptions::only_missing`]; an existing directory is merged into), follow a symlink in
@@ -51,6 +52,10 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode};
 use rustix::io::Errno;
 
 use super::inode::{self, DirHandle, Info, XattrPlace};
+
+/// How many directories may wait to be finished (their files still with the threads, or
+/// behind one that has) before the walk stops to wait for them.
+pub const MAX_DEFERRED: usize = 128;
 
 /// Names under construction start with this; they never survive a completed copy.
 pub const PARTIAL_PREFIX: &str = ".bosun-partial.";
@@ -93,6 +98,10 @@ pub enum CopyError {
     },
     #[error("cannot copy to {path}: it has no parent directory or no name")]
     BadDestination { path: PathBuf },
+    /// A copying thread ended without answering for a file it took (a bug; the copy can be
+    /// run again).
+    #[error("a copying thread ended while building files in {path}")]
+    ThreadLost { path: PathBuf },
     /// [`CopyOptions::interrupted`] said stop.
     #[error("the copy was interrupted")]
     Interrupted,
@@ -341,6 +350,11 @@ impl<'a> Run<'a> {
                 Step::Finish(finish) => self.deferred.push_back(*finish),
             }
             self.settle(pool, false)?;
+            // A directory behind one whose big file is still being copied waits with its
+            // descriptors open: bound how many.
+            while self.deferred.len() > MAX_DEFERRED {
+                self.wait_one(pool)?;
+            }
         }
         self.settle(pool, true)
     }
@@ -361,15 +375,27 @@ impl<'a> Run<'a> {
                     self.finish(finish)?;
                 }
             }
-            if !wait {
+            if !wait || self.deferred.is_empty() && pool.in_flight == 0 {
                 return Ok(());
             }
-            match pool.wait_done() {
-                Some(done) => self.done(done)?,
-                None if self.deferred.is_empty() => return Ok(()),
-                // Nothing in flight: every directory is ready.
-                None => {}
-            }
+            self.wait_one(pool)?;
+        }
+    }
+
+    /// Wait for the pool's next answer and finish what it made ready. Every pending file is in
+    /// flight, so with nothing in flight every waiting directory is ready; one that is not
+    /// means a thread died with its file (a bug): an error, not a wait forever.
+    fn wait_one(&mut self, pool: &mut Pool<'_>) -> Result<(), CopyError> {
+        if let Some(done) = pool.wait_done() {
+            self.done(done)?;
+            return self.settle(pool, false);
+        }
+        self.settle(pool, false)?;
+        match self.deferred.front() {
+            Some(stuck) => Err(CopyError::ThreadLost {
+                path: stuck.dst_self.path.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -484,8 +510,7 @@ impl<'a> Run<'a> {
                 }
             }
             if info.file_type() == FileType::RegularFile && info.nlink <= 1 {
-                *self.pending.entry(dir).or_default() += 1;
-                pool.submit(Job {
+                let job = Job {
                     src_dir: Arc::clone(src_dir),
                     dst_dir: Arc::clone(dst_dir),
                     name: name.to_owned(),
@@ -493,8 +518,12 @@ impl<'a> Run<'a> {
                     info,
                     fresh,
                     dir,
-                });
-                return Ok(());
+                };
+                // Built here instead if the threads are gone.
+                if pool.submit(job).is_ok() {
+                    *self.pending.entry(dir).or_default() += 1;
+                    return Ok(());
+                }
             }
             if fresh {
                 if self

@@ -86,13 +86,14 @@ impl<'scope> Pool<'scope> {
         }
     }
 
-    /// Queue a job (waits while the queue is full).
-    pub(super) fn submit(&mut self, job: Job) {
-        if let Some(jobs) = &self.jobs
-            && jobs.send(job).is_ok()
-        {
-            self.in_flight += 1;
-        }
+    /// Queue a job (waits while the queue is full); the job back if no thread is left.
+    pub(super) fn submit(&mut self, job: Job) -> Result<(), Box<Job>> {
+        let Some(jobs) = &self.jobs else {
+            return Err(Box::new(job));
+        };
+        jobs.send(job).map_err(|e| Box::new(e.0))?;
+        self.in_flight += 1;
+        Ok(())
     }
 
     /// An answer if one is there.

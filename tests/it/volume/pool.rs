@@ -1,16 +1,19 @@
 //! The copier's threads: most regular files are built by a pool while the walk goes on, so a
 //! directory must still be finished (mode, times, its final name) after its last file, a
 //! hardlink must still find its first copy, and sparse files stay sparse — into a new
-//! destination and merged into an existing one. And the data path between two filesystems
-//! (no copy_file_range there: sendfile) puts every segment of a sparse file where it belongs.
+//! destination and merged into an existing one. Directories waiting behind a big file keep
+//! their descriptors within a bound. And the data path between two filesystems (no
+//! copy_file_range there: sendfile) puts every segment of a sparse file where it belongs.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Command;
 
 use bosun::volume::copy::{CopyOptions, copy_tree};
 
-use super::{Scratch, assert_same_tree, chmod_all_writable, set_times, walk};
+use super::{BOSUN, Scratch, assert_same_tree, check_ok, chmod_all_writable, set_times, walk};
 
 /// 60 directories of 25 files of assorted sizes, hardlinks across directories, sparse files,
 /// read-only directories; distinct nanosecond times everywhere, directories last.
@@ -86,6 +89,44 @@ fn files_built_by_the_pool_leave_every_directory_finished_after_them() {
         "temporary names left behind"
     );
     chmod_all_writable(scratch.path());
+}
+
+/// The first directory's file takes a while (256 MiB); the walk meanwhile visits 1,000 small
+/// directories, each finished only after it, each holding two descriptors while it waits. With
+/// the bound (`MAX_DEFERRED`) the seeding fits in a nofile limit of 400; without it, it fails
+/// with EMFILE.
+#[test]
+fn directories_waiting_behind_a_big_file_fit_in_a_small_nofile_limit() {
+    let scratch = Scratch::new("nofile");
+    let root = scratch.path().join("root");
+    let template = root.join("data-template");
+    fs::create_dir_all(template.join("d0000")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::create_dir_all(root.join("data")).unwrap();
+    fs::write(root.join("etc/build-id"), "b1\n").unwrap();
+    let mut big = fs::File::create(template.join("d0000/big")).unwrap();
+    let chunk = vec![7_u8; 1 << 20];
+    for _ in 0..256 {
+        big.write_all(&chunk).unwrap();
+    }
+    drop(big);
+    for d in 1..1000 {
+        let dir = template.join(format!("d{d:04}"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("f"), format!("{d}\n")).unwrap();
+    }
+    check_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 400 && exec \"$0\" image seed --root \"$1\"")
+            .arg(BOSUN)
+            .arg(&root),
+    );
+    assert_same_tree(
+        &template,
+        &root.join("data"),
+        &[".bosun", ".bosun-manifest", ".bosun-image-manifest"],
+    );
 }
 
 #[test]
