@@ -98,9 +98,9 @@ pub enum CopyError {
     },
     #[error("cannot copy to {path}: it has no parent directory or no name")]
     BadDestination { path: PathBuf },
-    /// A copying thread ended without answering for a file it took (a bug; the copy can be
-    /// run again).
-    #[error("a copying thread ended while building files in {path}")]
+    /// A copying thread panicked while building `path`, or ended without answering for a
+    /// file in the directory `path` (a bug either way; running the copy again resumes it).
+    #[error("a copying thread failed while building {path}")]
     ThreadLost { path: PathBuf },
     /// [`CopyOptions::interrupted`] said stop.
     #[error("the copy was interrupted")]

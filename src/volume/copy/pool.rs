@@ -12,6 +12,7 @@
 //! anything.
 
 use std::ffi::OsString;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -141,7 +142,16 @@ fn work(
         let result = if stop.load(Ordering::Relaxed) {
             Err(CopyError::Interrupted)
         } else {
-            build(&mut builder, &job)
+            // A panic (a bug) must still answer, or the walk would wait for this file forever;
+            // the copy ends with an error and this thread's builder is not used again.
+            std::panic::catch_unwind(AssertUnwindSafe(|| build(&mut builder, &job))).unwrap_or_else(
+                |_| {
+                    stop.store(true, Ordering::Relaxed);
+                    Err(CopyError::ThreadLost {
+                        path: job.dst_dir.path.join(&job.dst_name),
+                    })
+                },
+            )
         };
         let done = Done {
             dir: job.dir,
