@@ -36,8 +36,9 @@
 //! synchronous fault signals is blocked before anything else happens and read from one
 //! `signalfd` owned by [`init::signals::SignalStream`]. The loop waits on that fd and on the next
 //! deadline (the stop timeout); it never polls. Each of its handlers runs under
-//! `catch_unwind`, and each task it spawns reports a panic back to it. No other thread is ever started in PID 1, so the
-//! `fork` behind `std::process::Command` stays sound.
+//! `catch_unwind`, and each task it spawns reports a panic back to it. No other thread runs in PID 1 when it forks, so
+//! the `fork` behind `std::process::Command` stays sound: the only others, the volume copier's
+//! (`volume::copy`, while seeding or merging a volume), are joined before the copy returns.
 //!
 //! The listening sockets of socket units and the inotify descriptors of waiting path units
 //! are owned by the manager's engine; the loop borrows them to wait for readiness

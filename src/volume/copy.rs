@@ -18,10 +18,19 @@
 //! it again: complete entries are kept, the temporary directory is reused, unfinished entries
 //! are rebuilt, leftovers are removed.
 //!
+//! Threads: the walk is one thread; regular files with one link are built whole (data, then
+//! metadata, then their name) by a few threads beside it (`copy/pool.rs`), so that reading from a
+//! cold cache keeps several requests in flight. A directory is finished (leftovers removed,
+//! metadata, its final name) only once its own files are done and after the directories
+//! visited before it, so the order above holds; files with several links, symlinks and special
+//! files stay on the walk's thread (a hardlink needs its first copy to exist). The threads are
+//! joined before [`copy_tree`] returns.
+//!
 //! Depth: every operation is relative to an open directory (`*at` calls, and
 //! `/proc/self/fd/N/name` for extended attributes), so no path grows past PATH_MAX; the walk
 //! keeps two descriptors per level of nesting open (10,000 levels need a nofile limit above
-//! 20,000).
+//! 20,000), plus two for each of at most [`MAX_DEFERRED`] directories waiting to be finished
+//! and two per thread.
 //!
 //! Must not: overwrite an existing destination entry that may hold someone else's data (see
 //! [`CopyOptions::only_missing`]; an existing directory is merged into), follow a symlink in
@@ -30,21 +39,23 @@
 //! Hardlinks are made by path to the first copy; past PATH_MAX that fails and the file is
 //! copied instead, with a warning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
-use rustix::fs::{AtFlags, CWD, FileType, Gid, Mode, OFlags, Uid};
+use rustix::fs::{AtFlags, CWD, FileType, Mode};
 use rustix::io::Errno;
 
-use super::data::DataCopier;
 use super::inode::{self, DirHandle, Info, XattrPlace};
+
+/// How many directories may wait to be finished (their files still with the threads, or
+/// behind one that has) before the walk stops to wait for them.
+pub const MAX_DEFERRED: usize = 128;
 
 /// Names under construction start with this; they never survive a completed copy.
 pub const PARTIAL_PREFIX: &str = ".bosun-partial.";
@@ -87,6 +98,10 @@ pub enum CopyError {
     },
     #[error("cannot copy to {path}: it has no parent directory or no name")]
     BadDestination { path: PathBuf },
+    /// A copying thread panicked while building `path`, or ended without answering for a
+    /// file in the directory `path` (a bug either way; running the copy again resumes it).
+    #[error("a copying thread failed while building {path}")]
+    ThreadLost { path: PathBuf },
     /// [`CopyOptions::interrupted`] said stop.
     #[error("the copy was interrupted")]
     Interrupted,
@@ -95,7 +110,11 @@ pub enum CopyError {
 pub use super::report::{CopyOptions, CopyReport, CopyWarning, Progress};
 
 mod at;
+mod leaf;
+mod pool;
 use at::{open_child, open_dir, probe, remove_any, rename_noreplace, split, stat_at, sync_dir};
+use leaf::{Builder, Target, partial_name};
+use pool::{Done, Job, Pool};
 
 /// Copy `src` (of any type) to `dst`, where `dst` is the final name. An existing destination
 /// directory is merged into; what happens to other existing entries is
@@ -109,15 +128,21 @@ pub fn copy_tree(
 ) -> Result<CopyReport, CopyError> {
     let (src_parent, src_name) = split(src)?;
     let (dst_parent, dst_name) = split(dst)?;
-    let src_dir = Rc::new(open_dir(&src_parent)?);
-    let dst_dir = Rc::new(open_dir(&dst_parent)?);
+    let src_dir = Arc::new(open_dir(&src_parent)?);
+    let dst_dir = Arc::new(open_dir(&dst_parent)?);
     let mut run = Run::new(dst_parent.clone(), options);
-    run.walk(src_dir, dst_dir, src_name, dst_name, progress)?;
+    std::thread::scope(|scope| {
+        let mut pool = Pool::start(scope, options, pool::threads());
+        let walked = run.walk(src_dir, dst_dir, src_name, dst_name, &mut pool, progress);
+        for report in pool.join() {
+            run.leaf.absorb(report);
+        }
+        walked
+    })?;
     if options.durable {
         sync_dir(&dst_parent)?;
     }
-    run.report.reflinked = run.data.reflinked;
-    Ok(run.report)
+    Ok(run.leaf.into_report())
 }
 
 /// Replace (or create) the non-directory `dst` with a copy of `src`, atomically: a reader sees
@@ -139,8 +164,8 @@ pub fn replace_entry(
             source: io::Error::from(io::ErrorKind::IsADirectory),
         });
     }
-    let mut run = Run::new(dst_parent, options);
-    if let Some(tmp) = run.build_leaf(&src_dir, &src_name, &dst_dir, &info)? {
+    let mut leaf = Builder::new(options);
+    if let Some(tmp) = leaf.build_leaf(&src_dir, &src_name, &dst_dir, &info)? {
         rustix::fs::renameat(&dst_dir.fd, &tmp, &dst_dir.fd, &dst_name).map_err(|errno| {
             CopyError::Rename {
                 from: dst_dir.path.join(&tmp),
@@ -149,7 +174,7 @@ pub fn replace_entry(
             }
         })?;
     }
-    Ok(run.report)
+    Ok(leaf.into_report())
 }
 
 /// Create the directory `dst` (if missing) with `src`'s owner, mode, extended attributes and
@@ -161,9 +186,9 @@ pub fn copy_dir_shell(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
     let dst_dir = open_dir(&dst_parent)?;
     let info = stat_at(&src_dir, &src_name)?;
     let options = CopyOptions::default();
-    let mut run = Run::new(dst_parent, &options);
+    let mut leaf = Builder::new(&options);
     match rustix::fs::mkdirat(&dst_dir.fd, &dst_name, Mode::from_raw_mode(0o700)) {
-        Ok(()) => run.report.dirs += 1,
+        Ok(()) => leaf.report.dirs += 1,
         Err(Errno::EXIST) => {}
         Err(errno) => {
             return Err(CopyError::Create {
@@ -174,13 +199,13 @@ pub fn copy_dir_shell(src: &Path, dst: &Path) -> Result<CopyReport, CopyError> {
     }
     let src_self = open_child(&src_dir, &src_name)?;
     let dst_self = open_child(&dst_dir, &dst_name)?;
-    run.apply_metadata(
+    leaf.apply_metadata(
         Target::Fd(dst_self.fd.as_fd(), &dst_self.path),
         XattrPlace::Fd(src_self.fd.as_fd()),
         &src_self.path,
         &info,
     )?;
-    Ok(run.report)
+    Ok(leaf.into_report())
 }
 
 /// Set `dst`'s times (not followed if a symlink) to those recorded in `meta`.
@@ -222,8 +247,8 @@ enum Step {
 
 /// Copy `name` from `src_dir` to `dst_name` in `dst_dir`.
 struct Visit {
-    src_dir: Rc<DirHandle>,
-    dst_dir: Rc<DirHandle>,
+    src_dir: Arc<DirHandle>,
+    dst_dir: Arc<DirHandle>,
     name: OsString,
     dst_name: OsString,
     /// The destination path relative to the copy's base directory.
@@ -233,12 +258,16 @@ struct Visit {
     fresh: bool,
     /// The copy's top entry (where `exclude_top` applies to its children).
     top: bool,
+    /// The walk's number for `dst_dir` (see [`Run::pending`]).
+    dir: u64,
 }
 
 struct Finish {
-    src_self: Rc<DirHandle>,
-    dst_self: Rc<DirHandle>,
-    dst_parent: Rc<DirHandle>,
+    /// The walk's number for this directory.
+    id: u64,
+    src_self: Arc<DirHandle>,
+    dst_self: Arc<DirHandle>,
+    dst_parent: Arc<DirHandle>,
     /// The temporary name to rename from, for the top of a new subtree.
     temp: Option<OsString>,
     name: OsString,
@@ -255,14 +284,21 @@ struct Run<'a> {
     links: HashMap<(u64, u64), PathBuf>,
     /// Directories under construction under a temporary name (relative path → that name).
     open_dirs: HashMap<PathBuf, OsString>,
-    report: CopyReport,
-    data: DataCopier,
-    warned_xattrs: Vec<OsString>,
+    /// What the walk builds itself (directories' metadata, symlinks, special files, files with
+    /// several links), and the joined report at the end.
+    leaf: Builder<'a>,
+    /// Regular files handed to the pool and not done yet, by destination directory number.
+    pending: HashMap<u64, usize>,
+    /// Directories whose children have all been visited, in the order they were; each is
+    /// finished once its own files are done, after the ones before it (children before their
+    /// parent).
+    deferred: VecDeque<Finish>,
+    next_dir: u64,
+    /// Files (and their bytes) the pool has finished, for progress.
+    pooled: (u64, u64),
     started: Instant,
     last_progress: Instant,
     last_interrupt_check: Instant,
-    euid: u32,
-    egid: u32,
 }
 
 impl<'a> Run<'a> {
@@ -273,23 +309,24 @@ impl<'a> Run<'a> {
             base,
             links: HashMap::new(),
             open_dirs: HashMap::new(),
-            report: CopyReport::default(),
-            data: DataCopier::default(),
-            warned_xattrs: Vec::new(),
+            leaf: Builder::new(options),
+            pending: HashMap::new(),
+            deferred: VecDeque::new(),
+            next_dir: 1,
+            pooled: (0, 0),
             started: now,
             last_progress: now,
             last_interrupt_check: now,
-            euid: nix::unistd::geteuid().as_raw(),
-            egid: nix::unistd::getegid().as_raw(),
         }
     }
 
     fn walk(
         &mut self,
-        src_dir: Rc<DirHandle>,
-        dst_dir: Rc<DirHandle>,
+        src_dir: Arc<DirHandle>,
+        dst_dir: Arc<DirHandle>,
         name: OsString,
         dst_name: OsString,
+        pool: &mut Pool<'_>,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<(), CopyError> {
         let rel = PathBuf::from(&dst_name);
@@ -301,17 +338,74 @@ impl<'a> Run<'a> {
             rel,
             fresh: false,
             top: true,
+            dir: 0,
         })];
         while let Some(step) = stack.pop() {
             match step {
                 Step::Visit(visit) => {
-                    self.visit(visit, &mut stack)?;
+                    self.visit(visit, &mut stack, pool)?;
                     self.tick(progress);
                     self.check_interrupt()?;
                 }
-                Step::Finish(finish) => self.finish(*finish)?,
+                Step::Finish(finish) => self.deferred.push_back(*finish),
+            }
+            self.settle(pool, false)?;
+            // A directory behind one whose big file is still being copied waits with its
+            // descriptors open: bound how many.
+            while self.deferred.len() > MAX_DEFERRED {
+                self.wait_one(pool)?;
             }
         }
+        self.settle(pool, true)
+    }
+
+    /// Take the pool's answers and finish the directories that are ready; with `wait`, until
+    /// every file is done and every directory finished.
+    fn settle(&mut self, pool: &mut Pool<'_>, wait: bool) -> Result<(), CopyError> {
+        loop {
+            while let Some(done) = pool.try_done() {
+                self.done(done)?;
+            }
+            while let Some(first) = self.deferred.front() {
+                if self.pending.get(&first.id).is_some_and(|n| *n > 0) {
+                    break;
+                }
+                if let Some(finish) = self.deferred.pop_front() {
+                    self.pending.remove(&finish.id);
+                    self.finish(finish)?;
+                }
+            }
+            if !wait || self.deferred.is_empty() && pool.in_flight == 0 {
+                return Ok(());
+            }
+            self.wait_one(pool)?;
+        }
+    }
+
+    /// Wait for the pool's next answer and finish what it made ready. Every pending file is in
+    /// flight, so with nothing in flight every waiting directory is ready; one that is not
+    /// means a thread died with its file (a bug): an error, not a wait forever.
+    fn wait_one(&mut self, pool: &mut Pool<'_>) -> Result<(), CopyError> {
+        if let Some(done) = pool.wait_done() {
+            self.done(done)?;
+            return self.settle(pool, false);
+        }
+        self.settle(pool, false)?;
+        match self.deferred.front() {
+            Some(stuck) => Err(CopyError::ThreadLost {
+                path: stuck.dst_self.path.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn done(&mut self, done: Done) -> Result<(), CopyError> {
+        done.result?;
+        if let Some(n) = self.pending.get_mut(&done.dir) {
+            *n = n.saturating_sub(1);
+        }
+        self.pooled.0 += 1;
+        self.pooled.1 += done.bytes;
         Ok(())
     }
 
@@ -335,16 +429,27 @@ impl<'a> Run<'a> {
             return;
         }
         self.last_progress = Instant::now();
-        let r = &self.report;
+        let r = &self.leaf.report;
         progress(&Progress {
-            files: r.files + r.dirs + r.symlinks + r.specials + r.hardlinks + r.existing,
-            bytes: r.bytes,
+            files: r.files
+                + r.dirs
+                + r.symlinks
+                + r.specials
+                + r.hardlinks
+                + r.existing
+                + self.pooled.0,
+            bytes: r.bytes + self.pooled.1,
             elapsed: self.started.elapsed(),
             totals: self.options.totals,
         });
     }
 
-    fn visit(&mut self, visit: Visit, stack: &mut Vec<Step>) -> Result<(), CopyError> {
+    fn visit(
+        &mut self,
+        visit: Visit,
+        stack: &mut Vec<Step>,
+        pool: &mut Pool<'_>,
+    ) -> Result<(), CopyError> {
         let Visit {
             src_dir,
             dst_dir,
@@ -353,6 +458,7 @@ impl<'a> Run<'a> {
             rel,
             fresh,
             top,
+            dir,
         } = visit;
         let (src_dir, dst_dir, name, dst_name) =
             (&src_dir, &dst_dir, name.as_os_str(), dst_name.as_os_str());
@@ -374,9 +480,9 @@ impl<'a> Run<'a> {
                 other => other,
             };
             if let Some(existing) = existing {
-                self.report.existing += 1;
+                self.leaf.report.existing += 1;
                 if existing.file_type() != info.file_type() {
-                    self.report.warnings.push(CopyWarning::TypeConflict {
+                    self.leaf.report.warnings.push(CopyWarning::TypeConflict {
                         path: dst_dir.path.join(dst_name),
                     });
                 } else if info.nlink > 1 {
@@ -390,11 +496,11 @@ impl<'a> Run<'a> {
                     match rustix::fs::linkat(CWD, &target, &dst_dir.fd, dst_name, AtFlags::empty())
                     {
                         Ok(()) => {
-                            self.report.hardlinks += 1;
+                            self.leaf.report.hardlinks += 1;
                             return Ok(());
                         }
                         // Copied instead (a path past PATH_MAX, a filesystem without links).
-                        Err(errno) => self.report.warnings.push(CopyWarning::HardlinkCopied {
+                        Err(errno) => self.leaf.report.warnings.push(CopyWarning::HardlinkCopied {
                             path: dst_dir.path.join(dst_name),
                             errno: errno.raw_os_error(),
                         }),
@@ -403,8 +509,25 @@ impl<'a> Run<'a> {
                     self.links.insert((info.dev, info.ino), rel.clone());
                 }
             }
+            if info.file_type() == FileType::RegularFile && info.nlink <= 1 {
+                let job = Job {
+                    src_dir: Arc::clone(src_dir),
+                    dst_dir: Arc::clone(dst_dir),
+                    name: name.to_owned(),
+                    dst_name: dst_name.to_owned(),
+                    info,
+                    fresh,
+                    dir,
+                };
+                // Built here instead if the threads are gone.
+                if pool.submit(job).is_ok() {
+                    *self.pending.entry(dir).or_default() += 1;
+                    return Ok(());
+                }
+            }
             if fresh {
                 if self
+                    .leaf
                     .build_leaf_as(src_dir, name, dst_dir, &info, dst_name)?
                     .is_none()
                 {
@@ -412,7 +535,7 @@ impl<'a> Run<'a> {
                 }
                 return Ok(());
             }
-            match self.build_leaf(src_dir, name, dst_dir, &info)? {
+            match self.leaf.build_leaf(src_dir, name, dst_dir, &info)? {
                 Some(tmp) => rename_noreplace(dst_dir, &tmp, dst_name)?,
                 None => {
                     self.links.remove(&(info.dev, info.ino));
@@ -430,15 +553,15 @@ impl<'a> Run<'a> {
                 fresh || !self.options.only_missing,
             ),
             Some(_) => {
-                self.report.existing += 1;
-                self.report.warnings.push(CopyWarning::TypeConflict {
+                self.leaf.report.existing += 1;
+                self.leaf.report.warnings.push(CopyWarning::TypeConflict {
                     path: dst_dir.path.join(dst_name),
                 });
                 return Ok(());
             }
             None if fresh => {
                 self.mkdir(dst_dir, dst_name)?;
-                self.report.dirs += 1;
+                self.leaf.report.dirs += 1;
                 (dst_name.to_owned(), None, true)
             }
             None => {
@@ -466,8 +589,8 @@ impl<'a> Run<'a> {
                 (tmp.clone(), Some(tmp), true)
             }
         };
-        let src_self = Rc::new(open_child(src_dir, name)?);
-        let dst_self = Rc::new(open_child(dst_dir, &phys_name)?);
+        let src_self = Arc::new(open_child(src_dir, name)?);
+        let dst_self = Arc::new(open_child(dst_dir, &phys_name)?);
         let mut names = src_self.names().map_err(|source| CopyError::Read {
             path: src_self.path.clone(),
             source,
@@ -476,10 +599,13 @@ impl<'a> Run<'a> {
             names.retain(|n| !self.options.exclude_top.contains(n));
         }
         let child_fresh = fresh || temp.is_some();
+        let id = self.next_dir;
+        self.next_dir += 1;
         stack.push(Step::Finish(Box::new(Finish {
-            src_self: Rc::clone(&src_self),
-            dst_self: Rc::clone(&dst_self),
-            dst_parent: Rc::clone(dst_dir),
+            id,
+            src_self: Arc::clone(&src_self),
+            dst_self: Arc::clone(&dst_self),
+            dst_parent: Arc::clone(dst_dir),
             temp,
             name: dst_name.to_owned(),
             rel: rel.clone(),
@@ -488,13 +614,14 @@ impl<'a> Run<'a> {
         })));
         for child in names.into_iter().rev() {
             stack.push(Step::Visit(Visit {
-                src_dir: Rc::clone(&src_self),
-                dst_dir: Rc::clone(&dst_self),
+                src_dir: Arc::clone(&src_self),
+                dst_dir: Arc::clone(&dst_self),
                 rel: rel.join(&child),
                 dst_name: child.clone(),
                 name: child,
                 fresh: child_fresh,
                 top: false,
+                dir: id,
             }));
         }
         Ok(())
@@ -523,7 +650,7 @@ impl<'a> Run<'a> {
             }
         }
         if f.apply {
-            self.apply_metadata(
+            self.leaf.apply_metadata(
                 Target::Fd(f.dst_self.fd.as_fd(), &f.dst_self.path),
                 XattrPlace::Fd(f.src_self.fd.as_fd()),
                 &f.src_self.path,
@@ -540,7 +667,7 @@ impl<'a> Run<'a> {
         if let Some(temp) = f.temp {
             rename_noreplace(&f.dst_parent, &temp, &f.name)?;
             self.open_dirs.remove(&f.rel);
-            self.report.dirs += 1;
+            self.leaf.report.dirs += 1;
         }
         Ok(())
     }
@@ -559,274 +686,6 @@ impl<'a> Run<'a> {
         }
         phys
     }
-
-    /// Build the non-directory `name` of `src_dir` under a temporary name in `dst_dir`,
-    /// complete with metadata. Returns the temporary name, or None when the entry cannot exist
-    /// here (a warning says so).
-    fn build_leaf(
-        &mut self,
-        src_dir: &DirHandle,
-        name: &OsStr,
-        dst_dir: &DirHandle,
-        info: &Info,
-    ) -> Result<Option<OsString>, CopyError> {
-        let tmp = partial_name(info);
-        if probe(dst_dir, &tmp)?.is_some() {
-            remove_any(dst_dir, &tmp)?;
-        }
-        self.build_leaf_as(src_dir, name, dst_dir, info, &tmp)
-    }
-
-    /// Build the non-directory `name` of `src_dir` as `tmp` (which must not exist) in
-    /// `dst_dir`; metadata last, times the very last.
-    fn build_leaf_as(
-        &mut self,
-        src_dir: &DirHandle,
-        name: &OsStr,
-        dst_dir: &DirHandle,
-        info: &Info,
-        tmp: &OsStr,
-    ) -> Result<Option<OsString>, CopyError> {
-        let tmp = tmp.to_owned();
-        let src_path = src_dir.path.join(name);
-        let tmp_path = dst_dir.path.join(&tmp);
-        match info.file_type() {
-            FileType::RegularFile => {
-                let input = rustix::fs::openat(
-                    &src_dir.fd,
-                    name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|errno| CopyError::Read {
-                    path: src_path.clone(),
-                    source: errno.into(),
-                })?;
-                let output = rustix::fs::openat(
-                    &dst_dir.fd,
-                    &tmp,
-                    OFlags::WRONLY
-                        | OFlags::CREATE
-                        | OFlags::EXCL
-                        | OFlags::NOFOLLOW
-                        | OFlags::CLOEXEC,
-                    Mode::from_raw_mode(0o600),
-                )
-                .map_err(|errno| CopyError::Create {
-                    path: tmp_path.clone(),
-                    source: errno.into(),
-                })?;
-                let (input, output) = (File::from(input), File::from(output));
-                self.data
-                    .copy(&input, &output, info.size, info.blocks)
-                    .map_err(|source| CopyError::Data {
-                        src: src_path.clone(),
-                        dst: tmp_path.clone(),
-                        source,
-                    })?;
-                self.apply_metadata(
-                    Target::Fd(output.as_fd(), &tmp_path),
-                    XattrPlace::Fd(input.as_fd()),
-                    &src_path,
-                    info,
-                )?;
-                if self.options.durable {
-                    output.sync_all().map_err(|source| CopyError::Data {
-                        src: src_path.clone(),
-                        dst: tmp_path.clone(),
-                        source,
-                    })?;
-                }
-                self.report.files += 1;
-                self.report.bytes += info.size;
-            }
-            FileType::Symlink => {
-                let target =
-                    rustix::fs::readlinkat(&src_dir.fd, name, Vec::new()).map_err(|errno| {
-                        CopyError::Read {
-                            path: src_path.clone(),
-                            source: errno.into(),
-                        }
-                    })?;
-                rustix::fs::symlinkat(target.as_c_str(), &dst_dir.fd, &tmp).map_err(|errno| {
-                    CopyError::Create {
-                        path: tmp_path.clone(),
-                        source: errno.into(),
-                    }
-                })?;
-                let src_place = src_dir.path_of(name);
-                self.apply_metadata(
-                    Target::At(dst_dir, &tmp, true),
-                    XattrPlace::Path(&src_place),
-                    &src_path,
-                    info,
-                )?;
-                self.report.symlinks += 1;
-            }
-            file_type => {
-                if let Err(errno) =
-                    rustix::fs::mknodat(&dst_dir.fd, &tmp, file_type, info.perms(), info.rdev)
-                {
-                    let path = dst_dir.path.join(name);
-                    self.report.warnings.push(CopyWarning::SpecialSkipped {
-                        path,
-                        errno: errno.raw_os_error(),
-                    });
-                    return Ok(None);
-                }
-                let src_place = src_dir.path_of(name);
-                self.apply_metadata(
-                    Target::At(dst_dir, &tmp, false),
-                    XattrPlace::Path(&src_place),
-                    &src_path,
-                    info,
-                )?;
-                self.report.specials += 1;
-            }
-        }
-        Ok(Some(tmp))
-    }
-
-    /// Owner, then mode, then extended attributes, then times (see the module doc for why).
-    fn apply_metadata(
-        &mut self,
-        target: Target<'_>,
-        src: XattrPlace<'_>,
-        src_path: &Path,
-        info: &Info,
-    ) -> Result<(), CopyError> {
-        let shown = target.shown();
-        let meta_err = |what: &'static str| {
-            let path = shown.clone();
-            move |errno: Errno| CopyError::Metadata {
-                what,
-                path,
-                source: errno.into(),
-            }
-        };
-
-        // Owner. As non-root, only try when it would change something.
-        let (want_uid, want_gid) = self.options.owner.unwrap_or((info.uid, info.gid));
-        if self.euid == 0 || want_uid != self.euid || want_gid != self.egid {
-            let (uid, gid) = (Some(Uid::from_raw(want_uid)), Some(Gid::from_raw(want_gid)));
-            let done = match target {
-                Target::Fd(fd, _) => rustix::fs::fchown(fd, uid, gid),
-                Target::At(dir, name, _) => {
-                    rustix::fs::chownat(&dir.fd, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
-                }
-            };
-            match done {
-                Ok(()) => {}
-                Err(errno @ (Errno::PERM | Errno::INVAL)) => {
-                    if self.report.owners_not_preserved == 0 {
-                        self.report.warnings.push(CopyWarning::OwnerNotPreserved {
-                            path: shown.clone(),
-                            errno: errno.raw_os_error(),
-                        });
-                    }
-                    self.report.owners_not_preserved += 1;
-                }
-                Err(errno) => return Err(meta_err("owner")(errno)),
-            }
-        }
-
-        // Mode, setuid/setgid/sticky included (after chown, which clears them).
-        let moded = match target {
-            Target::Fd(fd, _) => rustix::fs::fchmod(fd, info.perms()),
-            Target::At(dir, name, false) => {
-                rustix::fs::chmodat(&dir.fd, name, info.perms(), AtFlags::empty())
-            }
-            Target::At(_, _, true) => Ok(()),
-        };
-        self.tolerate("mode", &shown, moded)
-            .map_err(meta_err("mode"))?;
-
-        // Extended attributes, every namespace the kernel lets us read (security.capability
-        // included, after chown).
-        let xattrs = inode::read_xattrs(src).map_err(|errno| CopyError::Read {
-            path: src_path.to_owned(),
-            source: errno.into(),
-        })?;
-        if !xattrs.is_empty() {
-            let dst_place_path;
-            let dst_place = match target {
-                Target::Fd(fd, _) => XattrPlace::Fd(fd),
-                Target::At(dir, name, _) => {
-                    dst_place_path = dir.path_of(name);
-                    XattrPlace::Path(&dst_place_path)
-                }
-            };
-            for (name, value) in xattrs {
-                if let Err(errno) = inode::write_xattr(dst_place, &name, &value)
-                    && !self.warned_xattrs.contains(&name)
-                {
-                    self.warned_xattrs.push(name.clone());
-                    self.report.warnings.push(CopyWarning::XattrSkipped {
-                        path: shown.clone(),
-                        name,
-                        errno: errno.raw_os_error(),
-                    });
-                }
-            }
-        }
-
-        // Times, to the nanosecond; last, since everything above may touch them.
-        let times = info.timestamps();
-        let timed = match target {
-            Target::Fd(fd, _) => rustix::fs::futimens(fd, &times),
-            Target::At(dir, name, _) => {
-                rustix::fs::utimensat(&dir.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)
-            }
-        };
-        self.tolerate("times", &shown, timed)
-            .map_err(meta_err("times"))
-    }
-
-    /// As non-root, an existing directory we do not own (the volume's root on OpenShift, say)
-    /// refuses a new mode or times with EPERM: say so once per kind and go on. Anything else,
-    /// or any failure as root, is an error.
-    fn tolerate(
-        &mut self,
-        what: &'static str,
-        path: &Path,
-        done: Result<(), Errno>,
-    ) -> Result<(), Errno> {
-        match done {
-            Err(Errno::PERM) if self.euid != 0 => {
-                if !self
-                    .report
-                    .warnings
-                    .iter()
-                    .any(|w| matches!(w, CopyWarning::NotPreserved { what: w, .. } if *w == what))
-                {
-                    self.report.warnings.push(CopyWarning::NotPreserved {
-                        what,
-                        path: path.to_owned(),
-                        errno: Errno::PERM.raw_os_error(),
-                    });
-                }
-                Ok(())
-            }
-            other => other,
-        }
-    }
-}
-
-/// Where metadata goes: an open regular file or directory (with its path for messages), or a
-/// name in an open directory (never followed; the flag says it is a symlink, which has no mode).
-#[derive(Clone, Copy)]
-enum Target<'p> {
-    Fd(BorrowedFd<'p>, &'p Path),
-    At(&'p DirHandle, &'p OsStr, bool),
-}
-
-impl Target<'_> {
-    fn shown(&self) -> PathBuf {
-        match self {
-            Target::Fd(_, path) => path.to_path_buf(),
-            Target::At(dir, name, _) => dir.path.join(name),
-        }
-    }
 }
 
 /// Whether `existing`, found under its final name inside a directory still being built, was
@@ -836,8 +695,4 @@ fn is_complete(existing: &Info, source: &Info) -> bool {
     existing.file_type() == source.file_type()
         && existing.mtime == source.mtime
         && (existing.file_type() != FileType::RegularFile || existing.size == source.size)
-}
-
-fn partial_name(info: &Info) -> OsString {
-    OsString::from(format!("{PARTIAL_PREFIX}{}", info.ino))
 }

@@ -27,6 +27,7 @@ mod demo;
 mod handmade;
 mod hooks;
 mod image;
+mod pool;
 mod runtime;
 
 const BOSUN: &str = env!("CARGO_BIN_EXE_bosun");
