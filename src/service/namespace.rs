@@ -527,7 +527,8 @@ pub fn plan(
         path: root.join(STAGING),
         source,
     })?;
-    let list = entries(exec, root, private_tmp)?;
+    let table = Table::current();
+    let list = entries(exec, root, private_tmp, table.generation)?;
     let n = &exec.namespace;
     if list.is_empty() && !n.private_mounts && n.mount_flags.is_none() {
         // Nothing to mount (only `-` paths that are not there): at most the UTS namespace.
@@ -554,7 +555,7 @@ pub fn plan(
         },
         maps,
     };
-    let (table, nodes) = (Table::current(), root.join(INACCESSIBLE));
+    let nodes = root.join(INACCESSIBLE);
     Ok(Some(kept(list, &table, &staging, &nodes, extras)))
 }
 
@@ -840,6 +841,7 @@ mod entries;
 mod kept;
 mod private;
 mod probe;
+mod seen;
 mod table;
 #[cfg(test)]
 mod tests;

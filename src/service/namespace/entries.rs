@@ -20,6 +20,7 @@ use crate::unit::sandbox::{
 };
 
 /// One path a unit's directives name, before it is looked up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Want {
     pub(super) path: PathBuf,
     pub(super) optional: bool,
@@ -236,54 +237,116 @@ fn resolve(
 /// The entries of `exec`'s namespace, looked up under `root`, sorted (parents first; for
 /// the same path, the first mode wins) and pruned as systemd 252 prunes them: nothing under
 /// an inaccessible path, no read-only or writable path under one of the same mode.
+///
+/// What an earlier start looked up is used again while the directories its paths went through
+/// saw no change and no mount changed (`generation`, the mount table's: [`super::seen`]); the
+/// run's own PrivateTmp= directories are looked up at every start.
 pub(super) fn entries(
     exec: &ExecContext,
     root: &Path,
     private_tmp: Option<&PrivateTmp>,
+    generation: u64,
 ) -> Result<Vec<Entry>, NamespaceError> {
-    let mut out = Vec::new();
-    let mut looks = Looks::default();
-    for w in wants(exec, private_tmp) {
-        let path = resolve(root, &w.path, w.host, &mut looks)?;
-        let source = match &w.source {
-            Some((s, true)) => Some(s.clone()),
-            Some((s, false)) => Some(resolve(root, s, false, &mut looks)?),
-            None => None,
-        };
-        let probe = source.as_deref().unwrap_or(&path);
-        let (is_dir, id) = match looks.metadata(probe) {
-            // The kernel's API files are the kernel's: not made anew (and procfs's change
-            // times are those of their in-memory inodes).
-            Ok((dir, _)) if w.host => (dir, (0, 0, 0)),
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && w.optional => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let path = if w.source.is_some() { probe } else { &w.path };
-                return Err(NamespaceError::Missing {
-                    path: path.to_owned(),
-                });
-            }
-            Err(source) => {
-                return Err(NamespaceError::Resolve {
-                    path: probe.to_owned(),
-                    source,
-                });
-            }
-        };
-        out.push(Entry {
-            recursive: if w.mode == Mode::Inaccessible {
-                is_dir
-            } else {
-                w.recursive
+    let wants = wants(exec, private_tmp);
+    // The run's own directories are left out of the key: they are new at each start.
+    let key: Vec<Want> = wants
+        .iter()
+        .map(|w| match &w.source {
+            Some((_, true)) => Want {
+                source: None,
+                ..w.clone()
             },
-            path,
-            mode: w.mode,
-            source,
-            options: w.options.as_deref().map(tmpfs_options),
-            id,
-        });
-    }
-    Ok(prune(out))
+            _ => w.clone(),
+        })
+        .collect();
+    let of_the_run = |w: &Want| matches!(w.source, Some((_, true)));
+    let mut own = Looks::default();
+    let resolved = match super::seen::get(root, &key, generation) {
+        Some(kept) => {
+            let mut out = Vec::with_capacity(wants.len());
+            for (w, kept) in wants.iter().zip(kept) {
+                out.push(if of_the_run(w) {
+                    resolve_one(root, w, &mut own)?
+                } else {
+                    kept
+                });
+            }
+            out
+        }
+        None => {
+            // What is not the run's own, looked up with `looks`; the run's own are None.
+            let shared = |looks: &mut Looks| -> Result<Vec<Option<Entry>>, NamespaceError> {
+                let mut out = Vec::with_capacity(wants.len());
+                for w in &wants {
+                    out.push(if of_the_run(w) {
+                        None
+                    } else {
+                        resolve_one(root, w, looks)?
+                    });
+                }
+                Ok(out)
+            };
+            let mut looks = Looks::default();
+            let first = shared(&mut looks)?;
+            // Kept only when a second look, made once the directories are watched, agrees:
+            // a change between the first look and the watches would go unseen otherwise.
+            if super::seen::watch(looks.0.keys())
+                && shared(&mut Looks::default()).is_ok_and(|second| second == first)
+            {
+                super::seen::keep(root, key, generation, first.clone());
+            }
+            let mut out = first;
+            for (slot, w) in out.iter_mut().zip(&wants) {
+                if of_the_run(w) {
+                    *slot = resolve_one(root, w, &mut own)?;
+                }
+            }
+            out
+        }
+    };
+    Ok(prune(resolved.into_iter().flatten().collect()))
+}
+
+/// One want looked up: its entry, or none for a `-` path that is not there.
+fn resolve_one(root: &Path, w: &Want, looks: &mut Looks) -> Result<Option<Entry>, NamespaceError> {
+    let path = resolve(root, &w.path, w.host, looks)?;
+    let source = match &w.source {
+        Some((s, true)) => Some(s.clone()),
+        Some((s, false)) => Some(resolve(root, s, false, looks)?),
+        None => None,
+    };
+    let probe = source.as_deref().unwrap_or(&path);
+    let (is_dir, id) = match looks.metadata(probe) {
+        // The kernel's API files are the kernel's: not made anew (and procfs's change
+        // times are those of their in-memory inodes).
+        Ok((dir, _)) if w.host => (dir, (0, 0, 0)),
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && w.optional => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let path = if w.source.is_some() { probe } else { &w.path };
+            return Err(NamespaceError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Err(source) => {
+            return Err(NamespaceError::Resolve {
+                path: probe.to_owned(),
+                source,
+            });
+        }
+    };
+    Ok(Some(Entry {
+        recursive: if w.mode == Mode::Inaccessible {
+            is_dir
+        } else {
+            w.recursive
+        },
+        path,
+        mode: w.mode,
+        source,
+        options: w.options.as_deref().map(tmpfs_options),
+        id,
+    }))
 }
 
 /// TemporaryFileSystem='s options: the mount flags they name (`ro`, `nosuid`, ...), on top of

@@ -240,6 +240,15 @@ fn what_is_asked_and_what_only_takes_away() {
     assert!(asked(&exec).contains(&("BindPaths", false)));
 }
 
+/// A path of a unit's directive, under bosun's root (`-` when `optional`).
+fn under_root(path: &str, optional: bool) -> SandboxPath {
+    SandboxPath {
+        path: path.into(),
+        optional,
+        host: false,
+    }
+}
+
 #[test]
 fn entries_follow_links_inside_the_root_and_skip_optional_paths() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -251,17 +260,13 @@ fn entries_follow_links_inside_the_root_and_skip_optional_paths() {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut exec = ExecContext::default();
     exec.namespace.protect_system = ProtectSystem::Full;
-    exec.namespace.read_write.push(SandboxPath {
-        path: "/var/lib/redis".into(),
-        optional: false,
-        host: false,
-    });
-    exec.namespace.read_only.push(SandboxPath {
-        path: "/nonexistent".into(),
-        optional: true,
-        host: false,
-    });
-    let list = entries(&exec, root, None).unwrap_or_else(|e| panic!("{e}"));
+    exec.namespace
+        .read_write
+        .push(under_root("/var/lib/redis", false));
+    exec.namespace
+        .read_only
+        .push(under_root("/nonexistent", true));
+    let list = entries(&exec, root, None, u64::MAX).unwrap_or_else(|e| panic!("{e}"));
     let paths: Vec<PathBuf> = list.iter().map(|e| e.path.clone()).collect();
     assert_eq!(
         paths,
@@ -269,8 +274,53 @@ fn entries_follow_links_inside_the_root_and_skip_optional_paths() {
     );
     // Without `-`, a missing path fails the command.
     exec.namespace.read_only[0].optional = false;
-    let err = entries(&exec, root, None).map(|_| ()).unwrap_err();
+    let err = entries(&exec, root, None, u64::MAX)
+        .map(|_| ())
+        .unwrap_err();
     assert_eq!(err.to_string(), "/nonexistent: no such file or directory");
+}
+
+#[test]
+fn lookups_kept_from_an_earlier_start_go_when_a_directory_on_their_way_changes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    for d in ["data/a", "data/b", "var/lib", "usr", "etc"] {
+        fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let link = root.join("var/lib/app");
+    std::os::unix::fs::symlink("/data/a", &link).unwrap_or_else(|e| panic!("{e}"));
+    let mut exec = ExecContext::default();
+    exec.namespace.protect_system = ProtectSystem::Full;
+    exec.namespace
+        .read_write
+        .push(under_root("/var/lib/app", false));
+    exec.namespace.read_only.push(under_root("/srv", true));
+    let paths = |generation| -> Vec<PathBuf> {
+        let list = entries(&exec, root, None, generation).unwrap_or_else(|e| panic!("{e}"));
+        list.iter().map(|e| e.path.clone()).collect()
+    };
+    let first = paths(7);
+    assert_eq!(first[0], root.join("data/a"));
+    // Kept: files written inside a bound directory change nothing.
+    fs::write(root.join("data/a/file"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let hits = super::seen::hits();
+    assert_eq!(paths(7), first);
+    assert_eq!(
+        super::seen::hits(),
+        hits + 1,
+        "the second start looked its paths up again"
+    );
+    // The link now leads elsewhere: a removal and a creation in var/lib, seen.
+    fs::remove_file(&link).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("/data/b", &link).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(paths(7)[0], root.join("data/b"));
+    assert_eq!(super::seen::hits(), hits + 1);
+    // A `-` path that appears is seen too (a creation in the root).
+    fs::create_dir(root.join("srv")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(paths(7).contains(&root.join("srv")), "{:?}", paths(7));
+    // Another mount table: looked up again whatever the directories say.
+    fs::remove_dir(root.join("srv")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!paths(8).contains(&root.join("srv")));
 }
 
 #[test]
