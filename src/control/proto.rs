@@ -66,7 +66,7 @@ pub enum Request {
     Overview,
     /// The system's state and, of every unit kept, what `initctl status`'s table shows
     /// ([`UnitRow`], as [`Response::Summary`]): no dependencies, commands or processes, so PID
-    /// 1 looks at no process and the answer is a sixth of an overview's. A bosun before this
+    /// 1 looks at no process and the answer is a fifth of an overview's. A bosun before this
     /// call refuses it as an unknown variant; the client then asks [`Request::Overview`].
     Summary,
     /// The last `lines` log lines (of one unit, or all), after sequence number `after`.
