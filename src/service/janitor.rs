@@ -158,6 +158,13 @@ fn start() -> io::Result<OwnedFd> {
         // Not in the terminal's process group: a Ctrl-C is for the main command.
         process_group: true,
         argv0: Some("bosun".into()),
+        // Its work waits for no one: the least CPU when PID 1, services and clients want it
+        // (a start's namespace copy and PrivateTmp= trees are let go of while the next
+        // start runs).
+        setup: crate::sys::ChildSetup {
+            nice: Some(19),
+            ..crate::sys::ChildSetup::default()
+        },
         ..ChildSpec::new("/proc/self/exe", vec![WORD.into()])
     };
     child::spawn(spec).map_err(|e| io::Error::other(crate::log::error_chain(&e)))?;

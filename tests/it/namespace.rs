@@ -200,6 +200,21 @@ fn private_tmp_is_private_shared_and_removed() {
         "{}",
         pid1.stderr_now()
     );
+    // The janitor that made them runs at the lowest priority (nice 19): its work waits.
+    let janitor_nice = || -> Option<i64> {
+        let kids = fs::read_to_string(format!("/proc/{0}/task/{0}/children", pid1.pid())).ok()?;
+        kids.split_whitespace().find_map(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            if !cmdline.ends_with(b"janitor\0") {
+                return None;
+            }
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the command name: state is field 3, nice field 19.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split_whitespace().nth(16)?.parse().ok()
+        })
+    };
+    assert_eq!(janitor_nice(), Some(19));
     stop(pid1);
     assert_eq!(
         spares(&f.root.join("var/tmp")),
