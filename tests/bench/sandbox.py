@@ -73,13 +73,14 @@ WHERE = """Where the sandbox's time goes (measured with ftrace's sched and syste
 PID 1 and the child over 100 alternating starts, 2026-12-06; tracing inflates every call, so
 the parts are shares of the whole):
 
-- **PID 1 before the fork**: looking up the 52 paths the unit names or implies (one
-  lstat(2) each, their prefixes shared) and taking the PrivateTmp= directories the janitor
-  made after the last start (two rename(2) calls, after four lstat(2) that check them). No
-  longer there: reading the mount table and a statfs(2) per mount point (kept while
-  mountinfo reports no change), planning the mounts (the plan is kept while its inputs are
-  the same), reading the unit's capability sets, making the PrivateTmp= directories (4
-  mkdir(2) and 2 chmod(2), two of them on /var/tmp's disk, 2026-12-07).
+- **PID 1 before the fork**: draining an inotify descriptor that says whether any directory
+  the unit's 52 paths go through changed (they are looked up again only then, one lstat(2)
+  per component), and taking the PrivateTmp= directories the janitor made after the last
+  start (two rename(2) calls, after four lstat(2) that check them). No longer there: the 52
+  lookups at every start (2026-12-07), reading the mount table and a statfs(2) per mount
+  point (kept while mountinfo reports no change), planning the mounts (the plan is kept while
+  its inputs are the same), reading the unit's capability sets, making the PrivateTmp=
+  directories (4 mkdir(2) and 2 chmod(2), two of them on /var/tmp's disk, 2026-12-07).
 - **The child between fork and exec**: joining a copy of the namespace kept from the unit's
   plan (setns(2), unshare(2), the run's two PrivateTmp= trees attached with open_tree(2) and
   move_mount(2)) where it made about 60 mount(2) calls before (it still does at a unit's
@@ -91,13 +92,15 @@ the parts are shares of the whole):
 - **The exit**: the run's cleanups handed to the janitor (PrivateTmp='s trees, RemoveIPC='s
   sweep) instead of a fork of PID 1 each, and the namespace let go by the janitor instead of
   by the exiting process (an unmount of every mount and an RCU grace period before PID 1
-  heard of the exit).
+  heard of the exit); the janitor runs at nice 19, so that this work waits for the next
+  start (2026-12-07).
 
 What is left to win, in the order of its weight: the seccomp program (the kernel's x86 JIT
 is 84% of its install time, `perf record` of 200 installs of the program taken from a
 running service with PTRACE_SECCOMP_GET_FILTER: about 0.13 ms for 310 instructions, and it
 grows with the program's length), the copy of the kept namespace for each run (unshare(2):
-about 0.08 ms for its 60 mounts), and the lookups of the unit's paths.
+about 0.08 ms for its 60 mounts), and the two renames of the PrivateTmp= spares on /var/tmp's
+disk.
 """
 
 
