@@ -480,8 +480,16 @@ mod tests {
         let pid = |c: &std::process::Child| i32::try_from(c.id()).unwrap();
         let (m, s, o) = (pid(&main), pid(&stranger), pid(&other));
         let kids = |p: i32| Table::new(Claims::default()).descendants(p);
+        // Started: each has a child that runs `sleep` (until its exec, a child's environment
+        // is the shell's, without the INVOCATION_ID the shell gave the command).
+        let sleeping = |p: i32| {
+            kids(p).iter().any(|k| {
+                std::fs::read_to_string(format!("/proc/{k}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+            })
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while [m, s, o].iter().any(|p| kids(*p).is_empty()) {
+        while [m, s, o].iter().any(|p| !sleeping(*p)) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the children did not start"
