@@ -260,21 +260,11 @@ pub(super) fn entries(
         })
         .collect();
     let of_the_run = |w: &Want| matches!(w.source, Some((_, true)));
-    let mut own = Looks::default();
-    let resolved = match super::seen::get(root, &key, generation) {
-        Some(kept) => {
-            let mut out = Vec::with_capacity(wants.len());
-            for (w, kept) in wants.iter().zip(kept) {
-                out.push(if of_the_run(w) {
-                    resolve_one(root, w, &mut own)?
-                } else {
-                    kept
-                });
-            }
-            out
-        }
+    // What is not the run's own, kept from an earlier start or looked up now; the run's own
+    // are None here, looked up below at every start.
+    let mut resolved = match super::seen::get(root, &key, generation) {
+        Some(kept) => kept,
         None => {
-            // What is not the run's own, looked up with `looks`; the run's own are None.
             let shared = |looks: &mut Looks| -> Result<Vec<Option<Entry>>, NamespaceError> {
                 let mut out = Vec::with_capacity(wants.len());
                 for w in &wants {
@@ -295,15 +285,15 @@ pub(super) fn entries(
             {
                 super::seen::keep(root, key, generation, first.clone());
             }
-            let mut out = first;
-            for (slot, w) in out.iter_mut().zip(&wants) {
-                if of_the_run(w) {
-                    *slot = resolve_one(root, w, &mut own)?;
-                }
-            }
-            out
+            first
         }
     };
+    let mut own = Looks::default();
+    for (slot, w) in resolved.iter_mut().zip(&wants) {
+        if of_the_run(w) {
+            *slot = resolve_one(root, w, &mut own)?;
+        }
+    }
     Ok(prune(resolved.into_iter().flatten().collect()))
 }
 
