@@ -622,13 +622,15 @@ impl Supervisor<'_> {
                     .as_mut()
                     .is_some_and(hook_runner::VolumeHooks::shutdown);
             if units_down && !hooks_busy {
-                // The journal's writer ends when its pipe does, below.
+                // The journal's writer ends when its pipe does, below; the janitor once it
+                // has removed what the stopped units left.
                 let exclude: Vec<i32> = self
                     .main
                     .filter(|_| self.main_alive())
                     .map(Pid::as_raw)
                     .into_iter()
                     .chain(self.writer)
+                    .chain(crate::service::janitor::finish())
                     .collect();
                 self.begin_stop(&exclude);
                 if !reaper::children_exist() {

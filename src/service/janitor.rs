@@ -10,7 +10,9 @@
 //! janitor's queue is full, when it cannot be started (no `/proc/self/exe`, fork refused), or
 //! when it died and cannot be started again, the job runs in a child of its own as before, and
 //! where no child can be forked, in PID 1. The janitor ends when PID 1's end of the pair
-//! closes, and with the final SIGTERM like any process.
+//! closes: at shutdown, once the units are stopped, PID 1 closes it and spares the janitor
+//! the final SIGTERM, so that the last stops' leftovers are removed too (the stop timeout's
+//! SIGKILL still ends it).
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -133,9 +135,13 @@ enum State {
     NotStarted,
     Running {
         socket: OwnedFd,
+        pid: i32,
     },
     /// It could not be started (said once); jobs run in children of their own.
     Unavailable,
+    /// PID 1 is ending: the janitor was told to finish what it holds and end; jobs run in
+    /// children of their own.
+    Finished,
 }
 
 thread_local! {
@@ -143,7 +149,7 @@ thread_local! {
 }
 
 /// Start the janitor: PID 1's end of its socket (non-blocking).
-fn start() -> io::Result<OwnedFd> {
+fn start() -> io::Result<(OwnedFd, i32)> {
     let (ours, theirs) = socketpair(
         nix::sys::socket::AddressFamily::Unix,
         SockType::SeqPacket,
@@ -167,8 +173,8 @@ fn start() -> io::Result<OwnedFd> {
         },
         ..ChildSpec::new("/proc/self/exe", vec![WORD.into()])
     };
-    child::spawn(spec).map_err(|e| io::Error::other(crate::log::error_chain(&e)))?;
-    Ok(ours)
+    let pid = child::spawn(spec).map_err(|e| io::Error::other(crate::log::error_chain(&e)))?;
+    Ok((ours, pid))
 }
 
 /// Hand `job` over: to the janitor, else to a child of its own, else done here.
@@ -208,7 +214,7 @@ fn with_janitor(send: &dyn Fn(&OwnedFd) -> nix::Result<usize>) -> bool {
             for _ in 0..2 {
                 if matches!(state, State::NotStarted) {
                     *state = match start() {
-                        Ok(socket) => State::Running { socket },
+                        Ok((socket, pid)) => State::Running { socket, pid },
                         Err(e) => {
                             crate::log::warn(format_args!(
                                 "cannot start the janitor ({e}); stopped services' leftovers are \
@@ -218,7 +224,7 @@ fn with_janitor(send: &dyn Fn(&OwnedFd) -> nix::Result<usize>) -> bool {
                         }
                     };
                 }
-                let State::Running { socket } = state else {
+                let State::Running { socket, .. } = state else {
                     return false;
                 };
                 match send(socket) {
@@ -232,6 +238,24 @@ fn with_janitor(send: &dyn Fn(&OwnedFd) -> nix::Result<usize>) -> bool {
             false
         })
         .unwrap_or(false)
+}
+
+/// PID 1 is ending (its units are stopped): close its end of the pair, so that the janitor
+/// ends once it has done every job it was sent (a stopped unit's PrivateTmp= trees among
+/// them), and say its pid, which the final SIGTERM must spare (the stop timeout's SIGKILL does
+/// not). None when no janitor runs. Later jobs run in children of their own.
+pub fn finish() -> Option<i32> {
+    STATE
+        .try_with(|state| {
+            let mut state = state.try_borrow_mut().ok()?;
+            match std::mem::replace(&mut *state, State::Finished) {
+                // The socket is closed here: the janitor reads what is queued, then the end.
+                State::Running { pid, .. } => Some(pid),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
 }
 
 /// Close `fd` away from PID 1: a command's mount namespace, held open while it ran, whose

@@ -792,10 +792,11 @@ fn build(list: &[Entry], table: &Table, staging: &Path, nodes: &Path, extras: &E
     // A kept namespace is shared by the runs' copies, so is a tmpfs made in it: not for
     // TemporaryFileSystem= (writable: each run must start from an empty one).
     let writable_tmpfs = list.iter().any(|e| e.mode == Mode::TemporaryFs);
-    // In a chroot (`/` no mount point) the namespace's own root is outside bosun's: setns(2)
-    // would put a run there, where the staged tree is not to be found; those make their own.
-    let root_is_mount = table.is_mount_point(Path::new("/"));
-    if extras.maps.is_none() && !writable_tmpfs && root_is_mount {
+    // In a chroot (into a directory, or into a mount point: `chroot` into an overlay) the
+    // namespace's own root is outside bosun's: setns(2) would put a run there, where the
+    // staged tree is not to be found; those make their own.
+    let joinable = table.is_mount_point(Path::new("/")) && probe::root_is_namespace_root();
+    if extras.maps.is_none() && !writable_tmpfs && joinable {
         let private_tmp = plan
             .private_tmp
             .iter()

@@ -248,7 +248,8 @@ where
 /// machine, a new devpts instance, /dev/shm), and `container=podman` in PID 1's environment,
 /// as podman gives a container (systemd's units that skip themselves in a container, such as
 /// `ConditionVirtualization=!container` and `ConditionPathIsReadWrite=/proc/sys/net/`, see
-/// one).
+/// one). The root is a mount point of its own (bound onto itself), as an image's overlay is,
+/// and bosun is chrooted into it (not pivoted): its mount namespace's root is not its own.
 pub fn boot_isolated<I, S>(root: &Path, args: I) -> Pid1Builder
 where
     I: IntoIterator<Item = S>,
@@ -259,7 +260,8 @@ where
         .private_network()
         .env("container", "podman")
         .setup(&format!(
-            "ip link add eth0 type veth peer name veth0 && ip link set veth0 up && \
+            "mount --bind '{r}' '{r}' && \
+         ip link add eth0 type veth peer name veth0 && ip link set veth0 up && \
          ip addr add 10.19.0.2/24 dev eth0 && ip link set eth0 up && \
          mount -t proc proc '{r}/proc' && mount --bind '{r}/proc/sys' '{r}/proc/sys' && \
          mount -o remount,bind,ro '{r}/proc/sys' && mount -t sysfs -o ro sysfs '{r}/sys' && \

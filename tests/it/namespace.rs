@@ -222,6 +222,44 @@ fn private_tmp_is_private_shared_and_removed() {
     );
 }
 
+/// A unit that stops only at bosun's end loses its PrivateTmp= trees too: bosun's end waits for
+/// the janitor to remove them (it is spared the final SIGTERM), however many files the service
+/// left there.
+#[test]
+fn private_tmp_of_a_unit_stopped_at_the_end_is_removed() {
+    let f = Fixture::new("ns-private-tmp-end");
+    let r = f.root.display().to_string();
+    mkdirs(&f.root, &["tmp", "var/tmp"]);
+    f.unit(
+        "filler.service",
+        &format!(
+            "[Service]\nPrivateTmp=yes\n\
+             ExecStart=/bin/sh -c 'mkdir {r}/var/tmp/many && cd {r}/var/tmp/many && \
+             seq 30000 | xargs touch && touch {r}/filled; exec sleep 3600'\n"
+        ),
+    );
+    let setup = format!("mount -t tmpfs -o mode=1777 tmp '{r}/tmp'");
+    let Some(pid1) = boot_after(&f, &setup) else {
+        return;
+    };
+    assert!(
+        wait_until(T, || f.root.join("filled").exists()),
+        "{}",
+        pid1.stderr_now()
+    );
+    let private = || -> Vec<String> {
+        fs::read_dir(f.root.join("var/tmp"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("systemd-private-"))
+            .collect()
+    };
+    assert_eq!(private().len(), 1, "{:?}", private());
+    let run = stop(pid1);
+    assert_eq!(private(), Vec::<String>::new(), "{}", run.dump());
+}
+
 /// A unit's later starts join a copy of a namespace kept from its plan (the first start makes
 /// its own, the second makes the kept one): each run still gets an empty /tmp of its own and
 /// the same protections, and a directory made anew between two starts is the one the service

@@ -159,6 +159,38 @@ fn run_probe(root: &Path) -> Result<Access, String> {
     })
 }
 
+/// Whether bosun's `/` is its mount namespace's own root, not a chroot inside it (a container
+/// started with `chroot` into its root, even when that root is a mount point). A run that joins
+/// a kept namespace with setns(2) lands at the namespace's root, where the staged tree is only
+/// when the two are the same; else every run makes its own namespace. Told once, by a forked
+/// child that joins its own namespace (which moves it to the namespace's root) and compares
+/// `/` before and after; false when it cannot tell.
+pub(super) fn root_is_namespace_root() -> bool {
+    static SAME: OnceLock<bool> = OnceLock::new();
+    *SAME.get_or_init(|| {
+        let Ok(own) = std::fs::File::open("/proc/self/ns/mnt") else {
+            return false;
+        };
+        let own = std::os::fd::OwnedFd::from(own);
+        let Ok(before) = nix::sys::stat::stat(c"/") else {
+            return false;
+        };
+        // The child: 0 when `/` is the same file after the join, 1 when not, 2 when it could
+        // not join (no CAP_SYS_ADMIN or CAP_SYS_CHROOT: no kept namespace could be joined
+        // either).
+        let code = crate::sys::run_forked(&|| {
+            if crate::sys::join_mount_namespace(&own).is_err() {
+                return 2;
+            }
+            match nix::sys::stat::stat(c"/") {
+                Ok(after) if after.st_dev == before.st_dev && after.st_ino == before.st_ino => 0,
+                _ => 1,
+            }
+        });
+        code.is_ok_and(|c| c == 0)
+    })
+}
+
 /// Which of the directives of this module `exec` asks for, and whether each is in force in
 /// this container (the probe's answer), for `bosun verify --security` and the boot report.
 /// Probes on first use (a forked child).
