@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::cli::systemctl::{self, Options, Parsed};
 use crate::control::client::{ClientError, call};
-use crate::control::proto::{Request, Response, SystemInfo, UnitInfo};
+use crate::control::proto::{Request, Response, SystemInfo, UnitInfo, UnitRow};
 use crate::vocab::exit::Exit;
 use args::{Command, Invocation, JobWord, Lines};
 use status::{Style, UnitJson, UnitsJson};
@@ -281,16 +281,16 @@ fn overview(prog: &str, socket: &Path, all: bool, json: bool) -> Exit {
     // for the overview, of which the text reads only what it shows.
     let summary = crate::control::client::call_as::<Response>(socket, Request::Summary)
         .map_err(|e| unreachable(prog, socket, &e));
-    let answer = match summary {
-        Ok(Response::Summary { system, units }) => {
-            Ok((*system, units.into_iter().map(UnitInfo::from).collect()))
-        }
+    // The rows are shown as they came (500 of them are not made into larger UnitInfos).
+    let answer: Result<(SystemInfo, Vec<UnitRow>), Exit> = match summary {
+        Ok(Response::Summary { system, units }) => Ok((*system, units)),
         Ok(old) if crate::control::client::unknown_op(&old, "summary") => {
             crate::control::client::call_as(socket, Request::Overview)
                 .map_err(|e| unreachable(prog, socket, &e))
                 .and_then(|answer: table_read::Answer| {
                     answer.overview().map_err(|other| refused(prog, other))
                 })
+                .map(|(system, units)| (system, units.into_iter().map(UnitRow::from).collect()))
         }
         Ok(other) => Err(refused(prog, other)),
         Err(exit) => Err(exit),

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::control::proto::{LogLine, SystemInfo, UnitInfo};
+use crate::control::proto::{LogLine, PathInfo, SystemInfo, UnitInfo, UnitRow};
 
 /// How output is decorated: colors and glyphs only on a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -151,27 +151,80 @@ pub fn duration(ms: u64) -> String {
     text
 }
 
+/// What the table and its selection read of a unit, borrowed from an overview's [`UnitInfo`]
+/// or from a summary's [`UnitRow`] (read as they came: 500 rows are not copied into 500 larger
+/// structs first).
+#[derive(Debug, Clone, Copy)]
+pub struct RowView<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub load_state: &'a str,
+    pub active_state: &'a str,
+    pub sub_state: &'a str,
+    pub main_pid: Option<i32>,
+    pub since_ms: Option<u64>,
+    pub restarts: u32,
+    pub job: Option<&'a str>,
+    pub next_elapse_ms: Option<u64>,
+    pub listen: &'a [(String, String)],
+    pub path: Option<&'a PathInfo>,
+    pub connections: Option<(u32, u32)>,
+}
+
+/// A unit as the table reads it ([`RowView`]).
+pub trait Listed {
+    fn row(&self) -> RowView<'_>;
+}
+
+/// [`Listed`] for a type with the table's fields under the same names (both carry them).
+macro_rules! listed {
+    ($t:ty) => {
+        impl Listed for $t {
+            fn row(&self) -> RowView<'_> {
+                RowView {
+                    name: &self.name,
+                    description: &self.description,
+                    load_state: &self.load_state,
+                    active_state: &self.active_state,
+                    sub_state: &self.sub_state,
+                    main_pid: self.main_pid,
+                    since_ms: self.since_ms,
+                    restarts: self.restarts,
+                    job: self.job.as_deref(),
+                    next_elapse_ms: self.next_elapse_ms,
+                    listen: &self.listen,
+                    path: self.path.as_ref(),
+                    connections: self.connections,
+                }
+            }
+        }
+    };
+}
+
+listed!(UnitInfo);
+listed!(UnitRow);
+
 /// The units `status` lists, in its order: without `all`, those that are not inactive or have
 /// a job (as `systemctl list-units`), less the container's own mounts, slices and devices
 /// unless they failed (bosun runs nothing for them; `systemctl list-units` shows them);
 /// services first, then by type and name.
-pub fn select(units: &[UnitInfo], all: bool) -> Vec<&UnitInfo> {
-    let mut shown: Vec<&UnitInfo> = units
+pub fn select<T: Listed>(units: &[T], all: bool) -> Vec<&T> {
+    let mut shown: Vec<&T> = units
         .iter()
-        .filter(|u| all || shown_by_default(u))
+        .filter(|u| all || shown_by_default(u.row()))
         .collect();
-    shown.sort_by(|a, b| order(a).cmp(&order(b)));
+    shown.sort_by(|a, b| order(a.row()).cmp(&order(b.row())));
     shown
 }
 
 /// The order of [`select`]: services first, then by type and name.
-fn order(u: &UnitInfo) -> (bool, &str, &str) {
+fn order(u: RowView<'_>) -> (bool, &str, &str) {
     let kind = u.name.rsplit('.').next().unwrap_or("");
-    (kind != "service", kind, u.name.as_str())
+    (kind != "service", kind, u.name)
 }
 
 /// Whether `status` without `all` lists `u` (see [`select`]).
-fn shown_by_default(u: &UnitInfo) -> bool {
+fn shown_by_default(u: RowView<'_>) -> bool {
     let kind = u.name.rsplit('.').next().unwrap_or("");
     let tracked = matches!(kind, "mount" | "slice" | "device") && u.active_state != "failed";
     (u.active_state != "inactive" || u.job.is_some()) && !tracked
@@ -199,7 +252,7 @@ fn glyph(active_state: &str, style: Style) -> &'static str {
 
 /// The units table: unit, state, sub-state, main PID, uptime (of active units), restarts,
 /// description. `now_ms` is the time uptimes are measured to.
-pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
+pub fn units_table<T: Listed>(units: &[&T], now_ms: u64, style: Style) -> String {
     let mut header = vec![
         "UNIT",
         "STATE",
@@ -212,12 +265,13 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
     let rows: Vec<Vec<Cell>> = units
         .iter()
         .map(|u| {
-            let up = matches!(u.active_state.as_str(), "active" | "reloading");
+            let u = u.row();
+            let up = matches!(u.active_state, "active" | "reloading");
             let uptime = match u.since_ms {
                 Some(since) if up => duration(now_ms.saturating_sub(since)),
                 _ => "-".to_owned(),
             };
-            let mut description = Cow::Borrowed(u.description.as_str());
+            let mut description = Cow::Borrowed(u.description);
             // A timer says when it fires next.
             if let Some(ms) = u.next_elapse_ms {
                 description = Cow::Owned(format!(
@@ -239,7 +293,7 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 description = Cow::Owned(format!("{description} [{}]", at.join(", ")));
             }
             // A path unit says what it watches.
-            if let Some(p) = u.path.as_ref().filter(|p| !p.paths.is_empty()) {
+            if let Some(p) = u.path.filter(|p| !p.paths.is_empty()) {
                 let what: Vec<String> = p
                     .paths
                     .iter()
@@ -251,14 +305,14 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 description =
                     Cow::Owned(format!("{description} {connected}/{accepted} connections"));
             }
-            let color = state_color(&u.active_state);
+            let color = state_color(u.active_state);
             let mut row = vec![
-                Cell::plain(u.name.as_str()),
+                Cell::plain(u.name),
                 Cell {
-                    text: Cow::Borrowed(u.active_state.as_str()),
+                    text: Cow::Borrowed(u.active_state),
                     color,
                 },
-                Cell::plain(u.sub_state.as_str()),
+                Cell::plain(u.sub_state),
                 Cell::plain(
                     u.main_pid
                         .map_or(Cow::Borrowed("-"), |p| Cow::Owned(p.to_string())),
@@ -271,7 +325,7 @@ pub fn units_table(units: &[&UnitInfo], now_ms: u64, style: Style) -> String {
                 row.insert(
                     0,
                     Cell {
-                        text: Cow::Borrowed(glyph(&u.active_state, style)),
+                        text: Cow::Borrowed(glyph(u.active_state, style)),
                         color,
                     },
                 );
@@ -370,9 +424,9 @@ fn volume_line(system: &SystemInfo) -> String {
 }
 
 /// The whole `status` text: the header, a blank line, the table, and how many were left out.
-pub fn overview(
+pub fn overview<T: Listed>(
     system: &SystemInfo,
-    units: &[UnitInfo],
+    units: &[T],
     all: bool,
     now_ms: u64,
     style: Style,
@@ -385,7 +439,7 @@ pub fn overview(
     // Active units left out: the container's own mounts, slices and devices.
     let tracked = units
         .iter()
-        .filter(|u| u.active_state != "inactive" && !(all || shown_by_default(u)))
+        .filter(|u| u.row().active_state != "inactive" && !(all || shown_by_default(u.row())))
         .count();
     out.push('\n');
     out.push_str(&format!("{} units listed", shown.len()));

@@ -177,7 +177,7 @@ mod tests {
         // from their line, show the same.
         let summary = Response::Summary {
             system: Box::new(system.clone()),
-            units: vec![UnitRow::from(&full), UnitRow::from(&inactive)],
+            units: vec![UnitRow::from(full.clone()), UnitRow::from(inactive.clone())],
         };
         let line = serde_json::to_string(&summary).unwrap();
         let Ok(Response::Summary { units: rows, .. }) = serde_json::from_str::<Response>(&line)

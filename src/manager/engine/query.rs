@@ -286,11 +286,8 @@ impl Engine {
 
     /// What `initctl status`'s table shows of each: the snapshot without its dependencies,
     /// aliases, drop-ins, commands and processes (no process is looked at).
-    pub fn summaries(&self, units: &[String]) -> Vec<UnitSnapshot> {
-        units
-            .iter()
-            .filter_map(|u| self.snapshot(u, None))
-            .collect()
+    pub fn summaries<'a>(&'a self, units: &'a [String]) -> impl Iterator<Item = UnitSnapshot> + 'a {
+        units.iter().filter_map(|u| self.snapshot(u, None))
     }
 
     /// `unit`'s snapshot; with `table` (the process table of this round), its processes,
