@@ -2,7 +2,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
@@ -22,6 +23,33 @@ pub enum ClientError {
     Decode(#[from] serde_json::Error),
 }
 
+/// How long a connection made to tell whether bosun runs is kept for the next call (bosun
+/// gives a client 5 s to send its request).
+const SPARE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+thread_local! {
+    /// A connection made only to tell whether bosun runs, kept for the first call to the same
+    /// socket soon after: the client connects once where it connected twice.
+    static SPARE: std::cell::RefCell<Option<(PathBuf, UnixStream, Instant)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Keep `stream`, connected to `socket`, for the next call to it (for a second at most).
+pub fn keep_for_next_call(socket: &Path, stream: UnixStream) {
+    SPARE.with_borrow_mut(|spare| *spare = Some((socket.to_owned(), stream, Instant::now())));
+}
+
+/// A connection to `socket`: the kept one when it is to that socket and fresh, else a new one.
+fn connect(socket: &Path) -> std::io::Result<UnixStream> {
+    if let Some((path, stream, made)) = SPARE.with_borrow_mut(Option::take)
+        && path == socket
+        && made.elapsed() < SPARE_FOR
+    {
+        return Ok(stream);
+    }
+    UnixStream::connect(socket)
+}
+
 /// Ask the bosun whose socket is `socket`.
 pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
     call_as(socket, request)
@@ -30,7 +58,7 @@ pub fn call(socket: &Path, request: Request) -> Result<Response, ClientError> {
 /// [`call`], reading the answer as `T`: a client that needs part of an answer reads that part
 /// (serde skips the rest of the line without keeping it).
 pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T, ClientError> {
-    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+    let mut stream = connect(socket).map_err(|source| ClientError::Connect {
         path: socket.display().to_string(),
         source,
     })?;
@@ -62,6 +90,32 @@ pub fn unknown_op(response: &Response, op: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connection_that_told_bosun_runs_serves_the_next_call_to_its_socket() {
+        let dir = std::env::temp_dir().join(format!("bosun-spare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (one, two) = (dir.join("one.sock"), dir.join("two.sock"));
+        let listeners = [&one, &two].map(|p| {
+            let l = std::os::unix::net::UnixListener::bind(p).unwrap();
+            l.set_nonblocking(true).unwrap();
+            l
+        });
+        let pending =
+            |l: &std::os::unix::net::UnixListener| std::iter::from_fn(|| l.accept().ok()).count();
+        // Kept for `one`: the call to `one` connects no more.
+        keep_for_next_call(&one, UnixStream::connect(&one).unwrap());
+        let _stream = connect(&one).unwrap();
+        assert_eq!(pending(&listeners[0]), 1);
+        // Kept for `one`, asked for `two`: a connection of its own (the kept one is dropped).
+        keep_for_next_call(&one, UnixStream::connect(&one).unwrap());
+        let _other = connect(&two).unwrap();
+        assert_eq!((pending(&listeners[0]), pending(&listeners[1])), (1, 1));
+        let _again = connect(&one).unwrap();
+        assert_eq!(pending(&listeners[0]), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn an_older_bosuns_refusal_of_a_new_call_is_recognised() {

@@ -28,9 +28,14 @@ pub const SYSTEMD_VERSION: u32 = 252;
 /// Whether a bosun serves the control socket under `root`: a connection is accepted, or
 /// refused for lack of permission (the socket is there; the online half reports the denial).
 /// A missing socket, or one nobody listens on (a stale file), means bosun is not running.
+/// The connection is kept for the first call that follows.
 pub fn bosun_running(root: &Path) -> bool {
-    match UnixStream::connect(crate::control::socket_path(root)) {
-        Ok(_) => true,
+    let socket = crate::control::socket_path(root);
+    match UnixStream::connect(&socket) {
+        Ok(stream) => {
+            crate::control::client::keep_for_next_call(&socket, stream);
+            true
+        }
         Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
     }
 }

@@ -89,7 +89,7 @@ fn unit_path_env() -> Option<String> {
 
 fn installer(root: &Path) -> Installer {
     let lp = LookupPaths::system(root, unit_path_env().as_deref());
-    let mut installer = Installer::new(lp, SpecifierContext::from_system(root));
+    let mut installer = Installer::reading_specifiers(lp, root);
     installer.set_arrow(glyph::arrow());
     installer
 }

@@ -90,7 +90,7 @@ impl Installer {
         }
         let stem = info_name.rsplit_once('.').map_or(info_name, |(s, _)| s);
         let (prefix, instance) = stem.split_once('@').unwrap_or((stem, ""));
-        let spec = &self.spec;
+        let spec = self.spec();
         let os = |key: &str| spec.os_release.get(key).cloned().unwrap_or_default();
         crate::unit::specifier::printf(text, |letter| {
             let Some(letter) = letter else {

@@ -155,7 +155,11 @@ pub struct InstallFlags {
 #[derive(Debug)]
 pub struct Installer {
     lp: LookupPaths,
-    spec: SpecifierContext,
+    /// The facts specifiers stand for, read at their first use (most `[Install]` sections
+    /// use none, and `systemctl status` asks only for a unit's state).
+    spec: std::cell::OnceCell<SpecifierContext>,
+    /// Where they are read from when they were not given.
+    spec_root: PathBuf,
     warnings: Vec<String>,
     arrow: &'static str,
 }
@@ -199,10 +203,29 @@ impl Installer {
     pub fn new(lp: LookupPaths, spec: SpecifierContext) -> Self {
         Installer {
             lp,
-            spec,
+            spec: std::cell::OnceCell::from(spec),
+            spec_root: PathBuf::new(),
             warnings: Vec::new(),
             arrow: "→",
         }
+    }
+
+    /// An installer over `lp` whose specifiers' facts are read under `root` the first time a
+    /// value uses one ([`SpecifierContext::from_system`]).
+    pub fn reading_specifiers(lp: LookupPaths, root: &Path) -> Self {
+        Installer {
+            lp,
+            spec: std::cell::OnceCell::new(),
+            spec_root: root.to_owned(),
+            warnings: Vec::new(),
+            arrow: "→",
+        }
+    }
+
+    /// The facts specifiers stand for.
+    pub(super) fn spec(&self) -> &SpecifierContext {
+        self.spec
+            .get_or_init(|| SpecifierContext::from_system(&self.spec_root))
     }
 
     /// The arrow used in warnings about symlinks: `→`, or `->` when the locale is not UTF-8.
