@@ -327,7 +327,8 @@ fn prepare_one(
             progress,
         )
         .map_err(copy_err)?;
-        merge_report(&mut report.copy, copied);
+        report.copy.add_counts(&copied);
+        report.copy.warnings.extend(copied.warnings);
         let removed = if meta.is_dir() {
             fs::remove_dir_all(&host)
         } else {
@@ -366,17 +367,6 @@ fn make_symlink(at: &Path, target: &Path, owner: &fs::Metadata) -> Result<(), Im
         rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     );
     fs::rename(&tmp, at).map_err(err("create", at))
-}
-
-fn merge_report(into: &mut CopyReport, from: CopyReport) {
-    into.files += from.files;
-    into.dirs += from.dirs;
-    into.symlinks += from.symlinks;
-    into.specials += from.specials;
-    into.hardlinks += from.hardlinks;
-    into.bytes += from.bytes;
-    into.owners_not_preserved += from.owners_not_preserved;
-    into.warnings.extend(from.warnings);
 }
 
 /// A new build id: seconds since the epoch and 64 random bits.

@@ -127,6 +127,19 @@ pub struct CopyReport {
 }
 
 impl CopyReport {
+    /// Add `other`'s counts to these (its warnings are the caller's to keep or not).
+    pub fn add_counts(&mut self, other: &CopyReport) {
+        self.dirs += other.dirs;
+        self.files += other.files;
+        self.symlinks += other.symlinks;
+        self.specials += other.specials;
+        self.hardlinks += other.hardlinks;
+        self.bytes += other.bytes;
+        self.reflinked += other.reflinked;
+        self.existing += other.existing;
+        self.owners_not_preserved += other.owners_not_preserved;
+    }
+
     /// What was copied, for people: `N files (M MiB), D directories, S symlinks, H hardlinks,
     /// P special files`.
     pub fn summary(&self) -> String {

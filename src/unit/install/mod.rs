@@ -202,11 +202,8 @@ impl Installer {
     /// An installer over `lp`, resolving specifiers in `[Install]` with `spec`.
     pub fn new(lp: LookupPaths, spec: SpecifierContext) -> Self {
         Installer {
-            lp,
             spec: std::cell::OnceCell::from(spec),
-            spec_root: PathBuf::new(),
-            warnings: Vec::new(),
-            arrow: "→",
+            ..Installer::reading_specifiers(lp, Path::new(""))
         }
     }
 

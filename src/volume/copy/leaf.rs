@@ -49,18 +49,13 @@ impl<'a> Builder<'a> {
     /// kind is reported once (owners, refused modes or times, one per extended attribute name).
     pub(super) fn absorb(&mut self, other: CopyReport) {
         let r = &mut self.report;
-        r.dirs += other.dirs;
-        r.files += other.files;
-        r.symlinks += other.symlinks;
-        r.specials += other.specials;
-        r.hardlinks += other.hardlinks;
-        r.bytes += other.bytes;
-        r.existing += other.existing;
-        r.reflinked += other.reflinked;
+        // Whether an owner warning is kept already, counted before the other's are added.
+        let owner_said = r.owners_not_preserved > 0;
+        r.add_counts(&other);
         for warning in other.warnings {
             let once =
                 match &warning {
-                    CopyWarning::OwnerNotPreserved { .. } => r.owners_not_preserved > 0,
+                    CopyWarning::OwnerNotPreserved { .. } => owner_said,
                     CopyWarning::NotPreserved { what, .. } => r.warnings.iter().any(
                         |w| matches!(w, CopyWarning::NotPreserved { what: w, .. } if w == what),
                     ),
@@ -73,7 +68,6 @@ impl<'a> Builder<'a> {
                 r.warnings.push(warning);
             }
         }
-        r.owners_not_preserved += other.owners_not_preserved;
     }
 
     /// Build the non-directory `name` of `src_dir` under a temporary name in `dst_dir`,
