@@ -248,6 +248,7 @@ fn security(loader: &Loader, request: &Request) -> Exit {
     let asked = Call::Units {
         names: request.targets.clone(),
         sandbox: true,
+        journal: 0,
     };
     let mut missing = 0;
     let rows: Vec<(String, Assessment)> =

@@ -1,6 +1,6 @@
 //! The client end: send one [`Request`], read one [`Response`].
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -62,7 +62,7 @@ pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T
         path: socket.display().to_string(),
         source,
     })?;
-    let mut line = serde_json::to_vec(&Call {
+    let mut line = super::proto::to_line(&Call {
         version: VERSION,
         request,
     })?;
@@ -70,12 +70,32 @@ pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T
     // A bosun that refuses the connection (too many open) answers before reading and closes:
     // the request then meets a closed socket, but the answer is there to be read.
     let sent = stream.write_all(&line);
-    let mut answer = String::new();
-    let read = BufReader::new(stream).read_line(&mut answer);
+    let mut answer = Vec::new();
+    let read = read_line(&mut stream, &mut answer);
     match (sent, read) {
-        (_, Ok(n)) if n > 0 => Ok(serde_json::from_str(&answer)?),
+        (_, Ok(())) if !answer.is_empty() => Ok(serde_json::from_slice(&answer)?),
         (Err(e), _) | (Ok(()), Err(e)) => Err(e.into()),
-        (Ok(()), Ok(_)) => Ok(serde_json::from_str(&answer)?),
+        (Ok(()), Ok(())) => Ok(serde_json::from_slice(&answer)?),
+    }
+}
+
+/// Read from `stream` into `into` until a newline or the end: straight into one buffer that
+/// grows as the answer does (no second buffer, no check of the text as UTF-8 before the JSON
+/// reader checks its strings).
+fn read_line(stream: &mut UnixStream, into: &mut Vec<u8>) -> std::io::Result<()> {
+    const CHUNK: usize = 16 * 1024;
+    loop {
+        let start = into.len();
+        into.resize(start + CHUNK, 0);
+        let read = stream.read(&mut into[start..]);
+        into.truncate(start + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => return Ok(()),
+            Ok(_) if into[start..].contains(&b'\n') => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -345,9 +345,9 @@ async fn answer(
 /// The answer as one line of JSON; an answer larger than [`MAX_ANSWER`] is replaced by an
 /// error that says so.
 fn encode(response: &Response) -> Option<Vec<u8>> {
-    let mut bytes = serde_json::to_vec(response).ok()?;
+    let mut bytes = crate::control::proto::to_line(response).ok()?;
     if bytes.len() > MAX_ANSWER {
-        bytes = serde_json::to_vec(&Response::Error {
+        bytes = crate::control::proto::to_line(&Response::Error {
             message: format!(
                 "the answer is {} KiB, more than the {} KiB bosun sends; ask for fewer units",
                 bytes.len() / 1024,

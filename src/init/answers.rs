@@ -83,16 +83,28 @@ impl Supervisor<'_> {
             {
                 invalid
             }
-            (Request::Units { names, sandbox }, Some(svc)) => {
+            (
+                Request::Units {
+                    names,
+                    sandbox,
+                    journal,
+                },
+                Some(svc),
+            ) => {
                 svc.load(&names);
                 let names = if names.is_empty() {
                     svc.engine.kept_units().into_iter().collect()
                 } else {
                     names
                 };
-                Response::Units {
-                    units: unit_infos(&svc.engine, &names, sandbox),
+                let mut units = unit_infos(&svc.engine, &names, sandbox);
+                if journal > 0 {
+                    let everything = crate::control::proto::LogFilter::default().to_filter();
+                    with_journals(&mut units, journal, |unit, n| {
+                        svc.logs(Some(unit), n, (0, 0), &everything).0
+                    });
                 }
+                Response::Units { units }
             }
             (Request::States { names }, Some(svc)) => {
                 svc.load(&names);
@@ -481,6 +493,34 @@ fn invalid_name(names: &[String]) -> Option<Response> {
     })
 }
 
+/// About what `line` adds to an answer: bytes that are not UTF-8 travel again as a JSON array
+/// of numbers (up to 4 each).
+fn answer_bytes(line: &LogLine) -> usize {
+    line.text.len() + line.unit.len() + 64 + line.raw.as_ref().map_or(0, |r| 4 * r.len())
+}
+
+/// Each unit's last `wanted` log lines (`logs_of(unit, n)`: its last `n`), in order, while
+/// they fit in [`MAX_LOG_LINES`] and [`MAX_LOG_BYTES`] together; the units after are left
+/// unanswered (`None`), and their client asks for their lines with a `logs` call each, which
+/// cuts as it does.
+fn with_journals(
+    units: &mut [crate::control::proto::UnitInfo],
+    wanted: usize,
+    logs_of: impl Fn(&str, usize) -> Vec<LogLine>,
+) {
+    let (mut lines_left, mut bytes_left) = (MAX_LOG_LINES, MAX_LOG_BYTES);
+    for unit in units {
+        let lines = logs_of(&unit.name, wanted.min(lines_left + 1));
+        let bytes: usize = lines.iter().map(answer_bytes).sum();
+        if lines.len() > lines_left || bytes > bytes_left {
+            break;
+        }
+        lines_left -= lines.len();
+        bytes_left -= bytes;
+        unit.journal = Some(lines);
+    }
+}
+
 /// A `logs` answer within [`MAX_LOG_LINES`] and [`MAX_LOG_BYTES`] of text. Following (`after`
 /// given), the oldest lines are sent and `last` is the last one sent, so the follower asks
 /// again for the rest; otherwise the newest are sent. Either way the answer says lines were
@@ -488,9 +528,7 @@ fn invalid_name(names: &[String]) -> Option<Response> {
 fn cut_logs(mut lines: Vec<LogLine>, last: u64, following: bool) -> Response {
     let mut bytes = 0;
     let fits = |line: &LogLine, bytes: &mut usize| {
-        // Bytes that are not UTF-8 travel again as a JSON array of numbers (up to 4 each).
-        *bytes +=
-            line.text.len() + line.unit.len() + 64 + line.raw.as_ref().map_or(0, |r| 4 * r.len());
+        *bytes += answer_bytes(line);
         *bytes <= MAX_LOG_BYTES
     };
     let keep = if following {
@@ -704,5 +742,44 @@ mod tests {
         // Within the limits nothing is cut.
         let r = cut_logs(lines(10, "z"), 10, false);
         assert_eq!(seqs(&r), (1, 10, 10, 10, false));
+    }
+
+    #[test]
+    fn units_answers_carry_each_units_lines_while_they_fit() {
+        let unit = |name: &str| crate::control::proto::UnitInfo {
+            name: name.into(),
+            ..Default::default()
+        };
+        let mut units = vec![unit("a.service"), unit("b.service"), unit("c.service")];
+        // a has 3 lines, b as many as one answer may hold, c 1: a's and b's together do not
+        // fit, so b and c are left for calls of their own.
+        let held = |name: &str, n: usize| {
+            let have = match name {
+                "a.service" => 3,
+                "b.service" => MAX_LOG_LINES,
+                _ => 1,
+            };
+            lines(u64::try_from(have.min(n)).unwrap(), "x")
+        };
+        with_journals(&mut units, MAX_LOG_LINES, held);
+        let answered: Vec<Option<usize>> = units
+            .iter()
+            .map(|u| u.journal.as_ref().map(Vec::len))
+            .collect();
+        assert_eq!(answered, [Some(3), None, None]);
+        // Asked for 2 each, all fit: each has its last 2 (or fewer).
+        let mut units = vec![unit("a.service"), unit("b.service"), unit("c.service")];
+        with_journals(&mut units, 2, held);
+        let answered: Vec<Option<usize>> = units
+            .iter()
+            .map(|u| u.journal.as_ref().map(Vec::len))
+            .collect();
+        assert_eq!(answered, [Some(2), Some(2), Some(1)]);
+        // Bytes count too: one unit's 2,000 lines of 1,000 bytes are not answered at all.
+        let mut units = vec![unit("a.service")];
+        with_journals(&mut units, 2000, |_, n| {
+            lines(u64::try_from(n.min(2000)).unwrap(), &"y".repeat(1000))
+        });
+        assert!(units[0].journal.is_none());
     }
 }

@@ -19,6 +19,7 @@ use crate::harness::{Scratch, bosun};
 
 mod fixtures;
 mod link;
+mod status_lines;
 
 pub(crate) const REAL: &str = "/usr/bin/systemctl";
 

@@ -251,6 +251,7 @@ fn units(prog: &str, socket: &Path, names: Vec<String>) -> Result<Vec<UnitInfo>,
     let request = Request::Units {
         names,
         sandbox: true,
+        journal: 0,
     };
     ask(prog, socket, request, |r| match r {
         Response::Units { units } => Ok(units),

@@ -30,6 +30,21 @@ pub enum Mode {
     WithUnit,
 }
 
+impl Mode {
+    /// Whether lines in this mode carry the boot ID (`_BOOT_ID`, the cursor).
+    pub fn shows_boot_id(self) -> bool {
+        matches!(
+            self,
+            Mode::Verbose
+                | Mode::Export
+                | Mode::Json
+                | Mode::JsonPretty
+                | Mode::JsonSse
+                | Mode::JsonSeq
+        )
+    }
+}
+
 /// Every mode with its name, as `-o help` lists them.
 pub const MODES: [(&str, Mode); 16] = [
     ("short", Mode::Short),

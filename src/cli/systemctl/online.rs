@@ -184,10 +184,15 @@ fn unit_verb(
             })
         }
         Verb::Status => {
-            let infos = unit_list(ask(Request::units(units.to_vec()))?);
+            let lines = o.lines.unwrap_or(10);
+            let infos = unit_list(ask(Request::Units {
+                names: units.to_vec(),
+                sandbox: false,
+                journal: lines as usize,
+            })?);
             Ok(status::units(
                 &infos,
-                o.lines.unwrap_or(10),
+                lines,
                 (o.output.unwrap_or(OutputMode::Short), o.all),
                 root,
                 socket,
@@ -197,6 +202,7 @@ fn unit_verb(
             let infos = unit_list(ask(Request::Units {
                 names: units.to_vec(),
                 sandbox: true,
+                journal: 0,
             })?);
             status::show(&infos, o, root);
             Ok(Exit::Success)

@@ -120,6 +120,7 @@ fn unit_info(s: UnitSnapshot) -> UnitInfo {
             trigger_limit_burst: p.trigger_limit_burst,
         }),
         sandbox: None,
+        journal: None,
     }
 }
 

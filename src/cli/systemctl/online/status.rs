@@ -228,31 +228,46 @@ fn print_dropins(dropins: &[String]) {
 }
 
 /// The unit's last journal lines as journalctl renders them in `mode` (short by default:
-/// time, host, identifier, PID), after a blank line; nothing when it has none.
+/// time, host, identifier, PID), after a blank line; nothing when it has none. They came with
+/// the unit's answer, or, from a bosun that did not send them, are asked for now.
 /// show_journal_by_unit() shows `-a` lines with control characters as they are.
 fn print_journal(info: &UnitInfo, lines: u32, (mode, all): (OutputMode, bool), socket: &Path) {
     if lines == 0 {
         return;
     }
-    let Ok(Response::Logs { lines, .. }) = call(
-        socket,
-        Request::Logs {
-            unit: Some(info.name.clone()),
-            lines: lines as usize,
-            after: 0,
-            before: 0,
-            filter: LogFilter::default(),
-        },
-    ) else {
-        return;
+    let asked;
+    let lines = match &info.journal {
+        Some(lines) => lines,
+        None => {
+            let Ok(Response::Logs { lines, .. }) = call(
+                socket,
+                Request::Logs {
+                    unit: Some(info.name.clone()),
+                    lines: lines as usize,
+                    after: 0,
+                    before: 0,
+                    filter: LogFilter::default(),
+                },
+            ) else {
+                return;
+            };
+            asked = lines;
+            &asked
+        }
     };
     if lines.is_empty() {
         return;
     }
-    let mut ctx = crate::cli::journalctl::output::Context::of(socket);
+    // The short modes show no boot ID: the one of the bosun serving them is asked only when
+    // the mode shows it.
+    let mut ctx = if mode.shows_boot_id() {
+        crate::cli::journalctl::output::Context::of(socket)
+    } else {
+        crate::cli::journalctl::output::Context::here()
+    };
     ctx.all = all;
     let mut text = b"\n".to_vec();
-    for line in &lines {
+    for line in lines {
         text.extend(ctx.render(line, mode));
     }
     // A closed stdout ends systemctl by SIGPIPE before this returns (see cli::dispatch).
