@@ -1308,3 +1308,196 @@ pub fn remove_sysv_ipc(kind: SysvIpc, id: i32) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// Bytes a client may take from [`ALLOCATOR`]'s arena before it asks musl's allocator.
+const ARENA_BYTES: usize = 8 << 20;
+
+/// The memory of the arena: zero-filled .bss, so a page costs nothing until it is touched.
+struct ArenaBytes(std::cell::UnsafeCell<[u8; ARENA_BYTES]>);
+
+// SAFETY: the arena's bytes are handed out in disjoint ranges by a compare-and-swap on
+// `Allocator::next`; no byte is ever given to two owners, so threads never share one.
+unsafe impl Sync for ArenaBytes {}
+
+static ARENA: ArenaBytes = ArenaBytes(std::cell::UnsafeCell::new([0; ARENA_BYTES]));
+
+/// bosun's global allocator: musl's, except in the command-line clients (`systemctl`,
+/// `initctl`, `journalctl`), which call [`client_allocation`] first and then take memory from
+/// an 8 MiB arena by bumping a pointer and never give it back (the process's end does).
+/// A client lives for a millisecond; musl's allocator spent about a quarter of that finding
+/// slots and mapping and unmapping the pages of the answer's buffers as they grew and were
+/// freed. Past the arena, and always in PID 1, musl's allocator serves.
+#[derive(Debug)]
+pub struct Allocator {
+    /// Whether the arena serves new allocations.
+    on: std::sync::atomic::AtomicBool,
+    /// The arena's first free byte, as an offset.
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// The allocator of every bosun process.
+#[global_allocator]
+pub static ALLOCATOR: Allocator = Allocator {
+    on: std::sync::atomic::AtomicBool::new(false),
+    next: std::sync::atomic::AtomicUsize::new(0),
+};
+
+/// Serve this process's allocations from the arena from now on: for short-lived clients only.
+pub fn client_allocation() {
+    ALLOCATOR
+        .on
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl Allocator {
+    fn base() -> *mut u8 {
+        ARENA.0.get().cast::<u8>()
+    }
+
+    /// Whether `ptr` came from the arena.
+    fn holds(ptr: *mut u8) -> bool {
+        let (base, at) = (Self::base() as usize, ptr as usize);
+        at >= base && at < base + ARENA_BYTES
+    }
+
+    /// `size` bytes aligned to `align` from the arena, or `None` when it is off or full.
+    fn bump(&self, size: usize, align: usize) -> Option<*mut u8> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.on.load(Relaxed) {
+            return None;
+        }
+        let base = Self::base() as usize;
+        let mut start = 0;
+        self.next
+            .fetch_update(Relaxed, Relaxed, |next| {
+                start = (base + next).checked_next_multiple_of(align)? - base;
+                let end = start.checked_add(size)?;
+                (end <= ARENA_BYTES).then_some(end)
+            })
+            .ok()?;
+        Some(Self::base().wrapping_add(start))
+    }
+}
+
+// SAFETY: every pointer returned is either musl's (System's, freed and resized only by System)
+// or a range of the arena that `bump` gave to this allocation alone, aligned as asked and
+// `size` bytes long within the arena; arena memory is never reused, so it is zero until its
+// one owner writes it (hence `alloc_zeroed` needs no memset), and freeing it is a no-op.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        match self.bump(layout.size(), layout.align()) {
+            Some(ptr) => ptr,
+            // SAFETY: the caller's layout contract passes through unchanged.
+            None => unsafe { std::alloc::System.alloc(layout) },
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        match self.bump(layout.size(), layout.align()) {
+            Some(ptr) => ptr,
+            // SAFETY: as in `alloc`.
+            None => unsafe { std::alloc::System.alloc_zeroed(layout) },
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if !Self::holds(ptr) {
+            // SAFETY: not the arena's, so System allocated it with this layout.
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !Self::holds(ptr) {
+            // SAFETY: not the arena's, so System allocated it with this layout.
+            return unsafe { std::alloc::System.realloc(ptr, layout, new_size) };
+        }
+        let start = ptr as usize - Self::base() as usize;
+        let end = start + layout.size();
+        if new_size <= layout.size() {
+            return ptr;
+        }
+        // The arena's last allocation grows where it is.
+        if start + new_size <= ARENA_BYTES
+            && self
+                .next
+                .compare_exchange(end, start + new_size, Relaxed, Relaxed)
+                .is_ok()
+        {
+            return ptr;
+        }
+        // SAFETY: `new_size` is non-zero (it exceeds `layout.size()`) and the alignment is the
+        // old layout's, which was valid.
+        let new_layout =
+            unsafe { std::alloc::Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: a valid layout, as above.
+        let moved = unsafe { self.alloc(new_layout) };
+        if !moved.is_null() {
+            // SAFETY: the old block is `layout.size()` bytes, the new one larger, and they do
+            // not overlap (the new one is elsewhere in the arena or System's).
+            unsafe { std::ptr::copy_nonoverlapping(ptr, moved, layout.size()) };
+        }
+        moved
+    }
+}
+
+#[cfg(test)]
+mod arena_tests {
+    use std::alloc::{GlobalAlloc, Layout};
+
+    use super::{ARENA_BYTES, Allocator};
+
+    #[test]
+    fn the_arena_bumps_grows_its_last_block_in_place_and_hands_over_to_musl_when_full() {
+        // A second allocator over the same arena: this test binary's global one never serves
+        // from it (no client_allocation() here), so its memory is this test's alone.
+        let arena = Allocator {
+            on: std::sync::atomic::AtomicBool::new(true),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        };
+        let layout = |size, align| Layout::from_size_align(size, align).unwrap();
+        // SAFETY: every layout is non-zero; each block is used within its size and freed once
+        // by the allocator that made it.
+        unsafe {
+            let a = arena.alloc_zeroed(layout(100, 8));
+            assert!(Allocator::holds(a) && (a as usize).is_multiple_of(8));
+            assert!(std::slice::from_raw_parts(a, 100).iter().all(|&b| b == 0));
+            a.write_bytes(7, 100);
+            let page = arena.alloc(layout(10, 4096));
+            assert!(Allocator::holds(page) && (page as usize).is_multiple_of(4096));
+            // The last block grows where it is; an earlier one moves, its bytes with it.
+            page.write_bytes(9, 10);
+            assert_eq!(arena.realloc(page, layout(10, 4096), 5000), page);
+            let moved = arena.realloc(a, layout(100, 8), 200);
+            assert!(moved != a && Allocator::holds(moved));
+            assert!(
+                std::slice::from_raw_parts(moved, 100)
+                    .iter()
+                    .all(|&b| b == 7)
+            );
+            assert!(
+                std::slice::from_raw_parts(moved.add(100), 100)
+                    .iter()
+                    .all(|&b| b == 0)
+            );
+            // Freeing arena memory is a no-op; nothing is handed out twice.
+            arena.dealloc(moved, layout(200, 8));
+            let next = arena.alloc(layout(1, 1));
+            assert!(next > moved);
+            // Too large for what is left: musl's, and so is a block that grows past the end.
+            let big = arena.alloc(layout(ARENA_BYTES, 16));
+            assert!(!big.is_null() && !Allocator::holds(big));
+            arena.dealloc(big, layout(ARENA_BYTES, 16));
+            next.write(3);
+            let out = arena.realloc(next, layout(1, 1), ARENA_BYTES);
+            assert!(!Allocator::holds(out) && out.read() == 3);
+            arena.dealloc(out, layout(ARENA_BYTES, 1));
+            // Off, it is musl's from the start.
+            arena.on.store(false, std::sync::atomic::Ordering::Relaxed);
+            let off = arena.alloc(layout(8, 8));
+            assert!(!Allocator::holds(off));
+            arena.dealloc(off, layout(8, 8));
+        }
+    }
+}

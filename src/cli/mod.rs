@@ -36,6 +36,8 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
     };
     if !server {
         crate::sys::die_on_sigpipe();
+        // A client's memory is given back when it exits, a millisecond from now.
+        crate::sys::client_allocation();
     }
     match invoked_as.as_str() {
         "systemctl" => {
