@@ -403,6 +403,8 @@ impl Supervisor<'_> {
         match (policy, self.services.as_ref()) {
             (ReadyFailed::None, _) | (_, None) => Vec::new(),
             (ReadyFailed::Any, Some(_)) => failed.to_vec(),
+            // Nothing failed: no need to walk what the boot pulls in (every status call asks).
+            (ReadyFailed::Boot, Some(_)) if failed.is_empty() => Vec::new(),
             (ReadyFailed::Boot, Some(svc)) => {
                 let boot = svc.boot_set();
                 failed

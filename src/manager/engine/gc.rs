@@ -24,53 +24,73 @@ impl Engine {
     /// about is collected by systemd once nothing refers to it (see [`Self::kept_units`]).
     pub fn is_loaded(&self, unit: &str) -> bool {
         let name = self.canonical(unit);
-        self.units.contains_key(&name) && self.kept_units().contains(&name)
+        self.units.contains_key(&name) && self.kept_with(&[]).contains(name.as_str())
     }
 
     /// The units systemd would still hold loaded, which `list-units` shows and globs expand
-    /// to: systemd garbage-collects a unit that is inactive, has no job and that no kept unit
-    /// refers to (core/unit.c unit_may_gc(), core/manager.c unit_gc_sweep()); so does bosun,
-    /// at the next turn of PID 1's loop ([`Self::collect_garbage`]).
-    pub fn kept_units(&self) -> BTreeSet<String> {
-        self.kept_with(&[])
+    /// to, in name order: systemd garbage-collects a unit that is inactive, has no job and
+    /// that no kept unit refers to (core/unit.c unit_may_gc(), core/manager.c
+    /// unit_gc_sweep()); so does bosun, at the next turn of PID 1's loop
+    /// ([`Self::collect_garbage`]).
+    pub fn kept_units(&self) -> Vec<String> {
+        let kept = self.kept_with(&[]);
+        self.units
+            .keys()
+            .filter(|n| kept.contains(n.as_str()))
+            .cloned()
+            .collect()
     }
 
-    /// [`Self::kept_units`], with `held` kept too (and what they refer to).
-    fn kept_with(&self, held: &[String]) -> BTreeSet<String> {
-        // Walked by reference (a unit is named in many units' dependencies, and 500 units'
-        // names cloned at every step cost `initctl status` more than its answer); each kept
-        // name is cloned once at the end.
-        let mut kept: BTreeSet<&String> = BTreeSet::new();
-        let mut todo: Vec<&String> = self
+    /// [`Self::kept_units`], with `held` kept too (and what they refer to), as a set of the
+    /// engine's own names.
+    fn kept_with(&self, held: &[String]) -> HashSet<&str> {
+        // Walked by reference (a unit is named in many units' dependencies: 500 units' names
+        // cloned at every step cost `initctl status` more than its answer), in a hash set (a
+        // tree of names compares them byte by byte, musl's memcmp, at every step), each unit
+        // queued once: when it is first kept.
+        let mut kept: HashSet<&str> = HashSet::with_capacity(self.units.len());
+        let mut todo: Vec<&str> = Vec::new();
+        let roots = self
             .units
             .keys()
             .filter(|n| self.active_state(n) != Active::Inactive || self.job_of(n).is_some())
-            .chain(held.iter())
-            .collect();
-        while let Some(name) = todo.pop() {
-            let Some((name, _)) = self.units.get_key_value(name) else {
-                continue;
-            };
-            if !kept.insert(name) {
-                continue;
-            }
-            if let Some(d) = self.graph.deps(name) {
-                todo.extend(
-                    d.requires
-                        .iter()
-                        .chain(&d.wants)
-                        .chain(&d.requisite)
-                        .chain(&d.binds_to)
-                        .chain(&d.part_of)
-                        .chain(&d.conflicts)
-                        .chain(&d.after)
-                        .chain(&d.before)
-                        .chain(&d.on_failure)
-                        .filter(|n| !kept.contains(n)),
-                );
+            .map(String::as_str)
+            .chain(
+                held.iter()
+                    .filter_map(|n| self.units.get_key_value(n))
+                    .map(|(n, _)| n.as_str()),
+            );
+        for root in roots {
+            if kept.insert(root) {
+                todo.push(root);
             }
         }
-        kept.into_iter().cloned().collect()
+        while let Some(name) = todo.pop() {
+            let Some(d) = self.graph.deps(name) else {
+                continue;
+            };
+            let named = d
+                .requires
+                .iter()
+                .chain(&d.wants)
+                .chain(&d.requisite)
+                .chain(&d.binds_to)
+                .chain(&d.part_of)
+                .chain(&d.conflicts)
+                .chain(&d.after)
+                .chain(&d.before)
+                .chain(&d.on_failure);
+            for dep in named {
+                if kept.contains(dep.as_str()) {
+                    continue;
+                }
+                if let Some((dep, _)) = self.units.get_key_value(dep) {
+                    kept.insert(dep.as_str());
+                    todo.push(dep.as_str());
+                }
+            }
+        }
+        kept
     }
 
     /// Unload the units nothing holds any more, unless one of `held` (the units a client
@@ -97,7 +117,7 @@ impl Engine {
         let gone: BTreeSet<String> = self
             .units
             .keys()
-            .filter(|n| !kept.contains(*n))
+            .filter(|n| !kept.contains(n.as_str()))
             .cloned()
             .collect();
         if gone.is_empty() {
