@@ -2,7 +2,7 @@
 //! unit_file_lookup_state, the symlink scan that decides enabled / enabled-runtime / linked /
 //! indirect, and unit_file_get_list (name patterns through [`crate::unit::glob`]). Reads only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -117,18 +117,84 @@ fn known_name(info: &InstallInfo, name: &str) -> bool {
     }
 }
 
+/// One directory of the search path as the link search reads it, in readdir's order: its
+/// `.wants/`, `.requires/` and `.upholds/` subdirectories, and the entries that may be links
+/// (symlinks, and entries of a file system that does not say; readlink tells). Hidden and
+/// backup names are left out.
+#[derive(Debug, Default)]
+struct Listing {
+    subdirs: Vec<PathBuf>,
+    links: Vec<String>,
+}
+
+/// The directories read by one lookup of states: both passes of unit_file_lookup_state (by
+/// name, then by any link) and every unit of `list-unit-files` read each directory once. A
+/// unit directory of a few hundred files was read four times for each state.
+type Listings = HashMap<PathBuf, Result<std::rc::Rc<Listing>, Errno>>;
+
+/// `dir`'s listing, read once per [`Listings`].
+fn listing(dir: &Path, listings: &mut Listings) -> Result<std::rc::Rc<Listing>, Errno> {
+    if let Some(known) = listings.get(dir) {
+        return known.clone();
+    }
+    let read = read_listing(dir).map(std::rc::Rc::new);
+    listings.insert(dir.to_owned(), read.clone());
+    read
+}
+
+fn read_listing(dir: &Path) -> Result<Listing, Errno> {
+    use rustix::fs::{FileType as Kind, Mode, OFlags};
+    let errno = |e: rustix::io::Errno| Errno::from_raw(e.raw_os_error());
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno)?;
+    let mut out = Listing::default();
+    let mut entries = rustix::fs::Dir::read_from(&fd).map_err(errno)?;
+    while let Some(Ok(entry)) = entries.next() {
+        let kind = match entry.file_type() {
+            // The file system does not say: lstat does (a symlink to a directory is a link).
+            Kind::Unknown => rustix::fs::statat(
+                &fd,
+                entry.file_name(),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .map_or(Kind::Unknown, |st| Kind::from_raw_mode(st.st_mode)),
+            kind => kind,
+        };
+        if !matches!(kind, Kind::Directory | Kind::Symlink | Kind::Unknown) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if hidden_or_backup(&name) {
+            continue;
+        }
+        if kind == Kind::Directory {
+            let suffix = name.rfind('.').map_or("", |i| &name[i..]);
+            if matches!(suffix, ".wants" | ".requires" | ".upholds") {
+                out.subdirs.push(dir.join(&*name));
+            }
+        } else {
+            out.links.push(name.into_owned());
+        }
+    }
+    Ok(out)
+}
+
 impl Installer {
     /// find_symlinks_in_directory(): a link in `dir` leads to `info` (with `match_aliases`,
     /// only under a name `enable` would make).
     fn symlinks_in_dir(
         dir: &Path,
         info: &InstallInfo,
-        match_aliases: bool,
-        ignore_same_name: bool,
+        (match_aliases, ignore_same_name): (bool, bool),
         config_path: &Path,
         same_name_link: &mut bool,
+        listings: &mut Listings,
     ) -> Result<bool, Errno> {
-        use rustix::fs::{FileType as Kind, Mode, OFlags};
+        use rustix::fs::{Mode, OFlags};
         let fd = rustix::fs::open(
             dir,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -174,18 +240,8 @@ impl Installer {
         if !hidden_or_backup(&info.name) && judge(&info.name, same_name_link) == Some(true) {
             return Ok(true);
         }
-        let mut entries =
-            rustix::fs::Dir::read_from(&fd).map_err(|e| Errno::from_raw(e.raw_os_error()))?;
-        while let Some(Ok(entry)) = entries.next() {
-            let name = entry.file_name().to_string_lossy();
-            if name == info.name || hidden_or_backup(&name) {
-                continue;
-            }
-            // readdir's type where the file system gives one; else readlink says.
-            if !matches!(entry.file_type(), Kind::Symlink | Kind::Unknown) {
-                continue;
-            }
-            if judge(&name, same_name_link) == Some(true) {
+        for name in &listing(dir, listings)?.links {
+            if *name != info.name && judge(name, same_name_link) == Some(true) {
                 return Ok(true);
             }
         }
@@ -196,35 +252,19 @@ impl Installer {
     /// directories, then in itself.
     fn symlinks_in(
         info: &InstallInfo,
-        match_name: bool,
-        ignore_same_name: bool,
+        flags: (bool, bool),
         config_path: &Path,
         same_name_link: &mut bool,
+        listings: &mut Listings,
     ) -> Result<bool, Errno> {
-        let entries = match std::fs::read_dir(config_path) {
-            Ok(e) => e,
-            Err(e) if matches!(errno_of(&e), Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) => {
-                return Ok(false);
-            }
-            Err(e) => return Err(errno_of(&e)),
+        let found = match listing(config_path, listings) {
+            Ok(found) => found,
+            Err(Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) => return Ok(false),
+            Err(e) => return Err(e),
         };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if hidden_or_backup(&name) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let suffix = name.rfind('.').map_or("", |i| &name[i..]);
-            if !matches!(suffix, ".wants" | ".requires" | ".upholds") {
-                continue;
-            }
-            let found = Self::symlinks_in_dir(
-                &entry.path(),
-                info,
-                match_name,
-                ignore_same_name,
-                config_path,
-                same_name_link,
-            );
+        for subdir in &found.subdirs {
+            let found =
+                Self::symlinks_in_dir(subdir, info, flags, config_path, same_name_link, listings);
             if found == Ok(true) {
                 return Ok(true);
             }
@@ -232,10 +272,10 @@ impl Installer {
         Self::symlinks_in_dir(
             config_path,
             info,
-            match_name,
-            ignore_same_name,
+            flags,
             config_path,
             same_name_link,
+            listings,
         )
     }
 
@@ -244,6 +284,7 @@ impl Installer {
         &self,
         info: &InstallInfo,
         match_name: bool,
+        listings: &mut Listings,
     ) -> Result<Option<FileState>, Errno> {
         let (mut same_runtime, mut same_config) = (false, false);
         let (mut enabled_runtime, mut enabled_at_all) = (false, false);
@@ -251,7 +292,8 @@ impl Installer {
         let unit_path = info.path.clone().unwrap_or_default();
         for dir in &self.lp.search_path {
             let mut same_name_link = false;
-            if Self::symlinks_in(info, match_name, ignore_same_name, dir, &mut same_name_link)? {
+            let flags = (match_name, ignore_same_name);
+            if Self::symlinks_in(info, flags, dir, &mut same_name_link, listings)? {
                 if *dir == self.lp.persistent_config {
                     return Ok(Some(FileState::Enabled));
                 }
@@ -289,6 +331,11 @@ impl Installer {
 
     /// unit_file_lookup_state(): the state of the unit file `name`.
     pub fn state(&mut self, name: &str) -> Result<FileState, Errno> {
+        self.state_with(name, &mut Listings::new())
+    }
+
+    /// [`Self::state`], reading each directory once per `listings`.
+    fn state_with(&mut self, name: &str, listings: &mut Listings) -> Result<FileState, Errno> {
         if !name_is(name, ANY) {
             return Err(Errno::EINVAL);
         }
@@ -307,9 +354,9 @@ impl Installer {
                     FileState::Generated
                 } else if self.lp.path_is_transient(&path) {
                     FileState::Transient
-                } else if let Some(s) = self.symlinks_in_scope(&info, true)? {
+                } else if let Some(s) = self.symlinks_in_scope(&info, true, listings)? {
                     s
-                } else if self.symlinks_in_scope(&info, false)?.is_some() {
+                } else if self.symlinks_in_scope(&info, false, listings)?.is_some() {
                     FileState::Indirect
                 } else if info.has_rules() {
                     FileState::Disabled
@@ -332,6 +379,7 @@ impl Installer {
         patterns: &[String],
     ) -> Result<Vec<(PathBuf, FileState)>, Errno> {
         let mut out: BTreeMap<String, (PathBuf, FileState)> = BTreeMap::new();
+        let mut listings = Listings::new();
         for dir in self.lp.search_path.clone() {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
@@ -359,7 +407,9 @@ impl Installer {
                 {
                     continue;
                 }
-                let state = self.state(&name).unwrap_or(FileState::Bad);
+                let state = self
+                    .state_with(&name, &mut listings)
+                    .unwrap_or(FileState::Bad);
                 if !states.is_empty() && !states.iter().any(|s| s == state.as_str()) {
                     continue;
                 }
