@@ -515,7 +515,16 @@ pub use crate::journal::record::{LogLine, SyslogFields};
 
 /// `value` as one line of JSON, without its newline: what both ends send.
 pub fn to_line<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
-    let mut out = LineWriter(Vec::with_capacity(256));
+    to_line_in(Vec::with_capacity(256), value)
+}
+
+/// [`to_line`], written into `buffer` (emptied first: its capacity is what it brings).
+pub fn to_line_in<T: Serialize + ?Sized>(
+    mut buffer: Vec<u8>,
+    value: &T,
+) -> serde_json::Result<Vec<u8>> {
+    buffer.clear();
+    let mut out = LineWriter(buffer);
     serde_json::to_writer(&mut out, value)?;
     Ok(out.0)
 }

@@ -296,7 +296,9 @@ async fn answer(
     let (read, mut write) = stream.into_split();
     let mut line = Vec::new();
     let limit = u64::try_from(MAX_CALL).unwrap_or(u64::MAX);
-    let mut reader = BufReader::new(read.take(limit + 1));
+    // A request is a line of a few hundred bytes: a small buffer (musl maps a larger one, an
+    // 8 KiB default, for each connection and unmaps it after), the line grows past it.
+    let mut reader = BufReader::with_capacity(1024, read.take(limit + 1));
     let read = reader.read_until(b'\n', &mut line);
     let response = match tokio::time::timeout(READ_DEADLINE, read).await {
         // A client that connects and closes (systemctl checking that bosun runs) reads 0
@@ -345,7 +347,15 @@ async fn answer(
 /// The answer as one line of JSON; an answer larger than [`MAX_ANSWER`] is replaced by an
 /// error that says so.
 fn encode(response: &Response) -> Option<Vec<u8>> {
-    let mut bytes = crate::control::proto::to_line(response).ok()?;
+    // Room for the whole answer at once: grown step by step, its buffer was mapped and
+    // unmapped at each step past a few KiB.
+    let room = match response {
+        Response::Summary { units, .. } => 1024 + 384 * units.len(),
+        Response::Units { units } | Response::Overview { units, .. } => 1024 + 1024 * units.len(),
+        Response::Logs { lines, .. } => 256 + 192 * lines.len(),
+        _ => 256,
+    };
+    let mut bytes = crate::control::proto::to_line_in(Vec::with_capacity(room), response).ok()?;
     if bytes.len() > MAX_ANSWER {
         bytes = crate::control::proto::to_line(&Response::Error {
             message: format!(

@@ -34,8 +34,9 @@ pub(super) fn unit_infos(engine: &Engine, names: &[String], sandbox: bool) -> Ve
 pub(super) fn unit_rows(engine: &Engine, names: &[String]) -> Vec<UnitRow> {
     // One unit at a time: a snapshot is large, and 500 of them side by side cost PID 1 the
     // growth of their vector (copies, pages mapped and unmapped).
-    let rows = engine.summaries(names).map(unit_info);
-    rows.map(UnitRow::from).collect()
+    let mut rows = Vec::with_capacity(names.len());
+    rows.extend(engine.summaries(names).map(unit_info).map(UnitRow::from));
+    rows
 }
 
 /// One unit as the protocol carries it.
