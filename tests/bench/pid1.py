@@ -5,7 +5,7 @@ Usage: tests/bench/pid1.py BOSUN_STATIC_BINARY > section.md
 Prints a Markdown section. Every figure comes from this run on this machine; nothing is
 pass/fail here (tests never assert timings). Needs root or unprivileged user namespaces.
 """
-import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import atexit, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 from common import host_init_pid
 
@@ -13,6 +13,7 @@ BOSUN = os.path.realpath(sys.argv[1])
 # bosun boots units as PID 1: give it an empty unit tree (an image without units, the case
 # tini covers), never this machine's own units and tmpfiles.d.
 EMPTY_ROOT = tempfile.mkdtemp(prefix="bosun-bench-root-")
+atexit.register(shutil.rmtree, EMPTY_ROOT, ignore_errors=True)
 os.environ["BOSUN_ROOT"] = EMPTY_ROOT
 INITS = [
     ("bosun", BOSUN, ["--"]),

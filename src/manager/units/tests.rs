@@ -7,7 +7,29 @@ use crate::unit::load::SearchPath;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn root(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+/// A scratch root, removed when the test is done with it (passing or not).
+struct Root(PathBuf);
+
+impl std::ops::Deref for Root {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Root {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn root(tag: &str, files: &[(&str, &str)]) -> Root {
     let dir = std::env::temp_dir().join(format!("bosun-units-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     for (path, text) in files {
@@ -20,7 +42,7 @@ fn root(tag: &str, files: &[(&str, &str)]) -> PathBuf {
         }
     }
     fs::create_dir_all(&dir).unwrap();
-    dir
+    Root(dir)
 }
 
 fn loader(root: &Path) -> Loader {
@@ -312,7 +334,7 @@ fn path_units_load_their_unit_and_get_systemds_default_dependencies() {
 /// A tree with every kind of name the listing stands in for: aliases, a mask, a template and
 /// its instance, unit, template, dash-prefix and type-wide drop-ins, `.wants/` and
 /// `.requires/` links, one name in two directories.
-fn listing_tree(tag: &str) -> PathBuf {
+fn listing_tree(tag: &str) -> Root {
     root(
         tag,
         &[

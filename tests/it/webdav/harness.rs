@@ -119,6 +119,14 @@ impl Server {
         }
     }
 
+    /// Stop the server and hand back its directory: a test that mounted a file system in it
+    /// unmounts that first, else the directory cannot be removed and is left behind.
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     /// Stop and start again on the same directory (and a new port).
     pub fn restart(mut self) -> Server {
         let _ = self.child.kill();

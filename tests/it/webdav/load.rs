@@ -188,6 +188,10 @@ fn put_larger_than_the_free_space_gets_507_and_leaves_nothing() {
     assert_eq!(c.send("PUT", "/webdav/app.py", &[], &small).status, 204);
     assert_eq!(std::fs::read(server.root().join("app.py")).unwrap(), small);
     assert!(leftovers().is_empty());
+    // Unmounted before its directory goes.
+    let dir = server.into_dir();
+    drop(_fs);
+    drop(dir);
 }
 
 #[test]

@@ -458,7 +458,10 @@ fn dead_properties_without_xattrs() {
             "{text}"
         );
     }
-    drop(server);
+    // Unmounted before its directory goes.
+    let dir = server.into_dir();
+    drop(_unmount);
+    drop(dir);
 }
 
 /// Temporary files of uploads interrupted by a crash are swept before serving; nothing else
