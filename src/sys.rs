@@ -1321,12 +1321,14 @@ unsafe impl Sync for ArenaBytes {}
 
 static ARENA: ArenaBytes = ArenaBytes(std::cell::UnsafeCell::new([0; ARENA_BYTES]));
 
-/// bosun's global allocator: musl's, except in the command-line clients (`systemctl`,
-/// `initctl`, `journalctl`), which call [`client_allocation`] first and then take memory from
-/// an 8 MiB arena by bumping a pointer and never give it back (the process's end does).
-/// A client lives for a millisecond; musl's allocator spent about a quarter of that finding
-/// slots and mapping and unmapping the pages of the answer's buffers as they grew and were
-/// freed. Past the arena, and always in PID 1, musl's allocator serves.
+/// bosun's global allocator. A process starts taking memory from an 8 MiB arena by bumping a
+/// pointer and never giving it back (the process's end does); PID 1 and the other servers
+/// call [`server_allocation`] as soon as they know what they are, and musl's allocator serves
+/// them from then on (the arena keeps the few hundred bytes they took before). The
+/// command-line clients (`systemctl`, `initctl`, `journalctl`) stay on the arena: a client
+/// lives for a millisecond, and musl's allocator spent about a quarter of that setting itself
+/// up, finding slots, and mapping and unmapping the pages of the answer's buffers as they grew
+/// and were freed. Past the arena, musl's allocator serves them too.
 #[derive(Debug)]
 pub struct Allocator {
     /// Whether the arena serves new allocations.
@@ -1335,18 +1337,20 @@ pub struct Allocator {
     next: std::sync::atomic::AtomicUsize,
 }
 
-/// The allocator of every bosun process.
+/// The allocator of every bosun process (off in this crate's unit tests, whose own test of the
+/// arena has it to itself).
 #[global_allocator]
 pub static ALLOCATOR: Allocator = Allocator {
-    on: std::sync::atomic::AtomicBool::new(false),
+    on: std::sync::atomic::AtomicBool::new(!cfg!(test)),
     next: std::sync::atomic::AtomicUsize::new(0),
 };
 
-/// Serve this process's allocations from the arena from now on: for short-lived clients only.
-pub fn client_allocation() {
+/// Serve this process's allocations from musl's allocator from now on: for PID 1 and every
+/// process that may run for long.
+pub fn server_allocation() {
     ALLOCATOR
         .on
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+        .store(false, std::sync::atomic::Ordering::Relaxed);
 }
 
 impl Allocator {
@@ -1451,7 +1455,7 @@ mod arena_tests {
     #[test]
     fn the_arena_bumps_grows_its_last_block_in_place_and_hands_over_to_musl_when_full() {
         // A second allocator over the same arena: this test binary's global one never serves
-        // from it (no client_allocation() here), so its memory is this test's alone.
+        // from it (it starts off under cfg(test)), so its memory is this test's alone.
         let arena = Allocator {
             on: std::sync::atomic::AtomicBool::new(true),
             next: std::sync::atomic::AtomicUsize::new(0),

@@ -34,10 +34,11 @@ pub fn dispatch(args: Vec<OsString>) -> Exit {
         "systemctl" | "initctl" | "journalctl" => false,
         _ => !matches!(first, Some("verify" | "systemctl" | "ctl" | "journalctl")),
     };
-    if !server {
+    if server {
+        // PID 1 and the servers run for long: musl's allocator, which gives memory back.
+        crate::sys::server_allocation();
+    } else {
         crate::sys::die_on_sigpipe();
-        // A client's memory is given back when it exits, a millisecond from now.
-        crate::sys::client_allocation();
     }
     match invoked_as.as_str() {
         "systemctl" => {

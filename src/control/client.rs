@@ -83,10 +83,12 @@ pub fn call_as<T: DeserializeOwned>(socket: &Path, request: Request) -> Result<T
 /// grows as the answer does (no second buffer, no check of the text as UTF-8 before the JSON
 /// reader checks its strings).
 fn read_line(stream: &mut UnixStream, into: &mut Vec<u8>) -> std::io::Result<()> {
-    const CHUNK: usize = 16 * 1024;
+    // Most answers are a few hundred bytes: room for 2 KiB first, then as much again as read.
+    let mut chunk = 2048;
     loop {
         let start = into.len();
-        into.resize(start + CHUNK, 0);
+        into.resize(start + chunk, 0);
+        chunk = (start + chunk).min(1 << 20);
         let read = stream.read(&mut into[start..]);
         into.truncate(start + *read.as_ref().unwrap_or(&0));
         match read {
