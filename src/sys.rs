@@ -1431,11 +1431,10 @@ unsafe impl std::alloc::GlobalAlloc for Allocator {
         {
             return ptr;
         }
-        // SAFETY: `new_size` is non-zero (it exceeds `layout.size()`) and the alignment is the
-        // old layout's, which was valid.
-        let new_layout =
-            unsafe { std::alloc::Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: a valid layout, as above.
+        let Ok(new_layout) = std::alloc::Layout::from_size_align(new_size, layout.align()) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: a valid layout of a non-zero size (it exceeds `layout.size()`).
         let moved = unsafe { self.alloc(new_layout) };
         if !moved.is_null() {
             // SAFETY: the old block is `layout.size()` bytes, the new one larger, and they do

@@ -37,7 +37,7 @@ pub enum Request {
         /// Also each unit's last `journal` log lines ([`UnitInfo::journal`]): `systemctl
         /// status` asks once where it asked once per unit more. A bosun before this field
         /// answers none; the client then asks [`Request::Logs`].
-        #[serde(default, skip_serializing_if = "is_no_lines")]
+        #[serde(default, skip_serializing_if = "is_zero")]
         journal: usize,
     },
     /// Each unit's active state, in the order named (loading them if needed), as
@@ -106,14 +106,6 @@ impl Request {
             journal: 0,
         }
     }
-}
-
-#[allow(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if passes a reference"
-)]
-fn is_no_lines(n: &usize) -> bool {
-    *n == 0
 }
 
 /// Which lines a `logs` call wants (journalctl's `-u`, `-t`, `-p`, `--since`, `--until`);
@@ -278,8 +270,8 @@ pub struct UnitRow {
     clippy::trivially_copy_pass_by_ref,
     reason = "serde's skip_serializing_if passes a reference"
 )]
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+fn is_zero<N: Copy + Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
 }
 
 impl From<UnitInfo> for UnitRow {

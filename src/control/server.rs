@@ -273,8 +273,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 /// Tell a refused client why, in one line, without waiting for it: a fresh socket's buffer
 /// takes the line whole, and a client that does not read loses it.
 fn refuse(stream: &UnixStream, message: String) {
-    if let Ok(mut bytes) = serde_json::to_vec(&Response::Error { message, exit: 1 }) {
-        bytes.push(b'\n');
+    if let Some(bytes) = encode(&Response::Error { message, exit: 1 }) {
         let _ = stream.try_write(&bytes);
     }
 }

@@ -99,7 +99,7 @@ impl Supervisor<'_> {
                 };
                 let mut units = unit_infos(&svc.engine, &names, sandbox);
                 if journal > 0 {
-                    let everything = crate::control::proto::LogFilter::default().to_filter();
+                    let everything = crate::journal::ring::Filter::default();
                     with_journals(&mut units, journal, |unit, n| {
                         svc.logs(Some(unit), n, (0, 0), &everything).0
                     });

@@ -152,12 +152,13 @@ fn read_listing(dir: &Path) -> Result<Listing, Errno> {
     )
     .map_err(errno)?;
     let mut out = Listing::default();
-    let mut entries = rustix::fs::Dir::read_from(&fd).map_err(errno)?;
+    // The stream takes the descriptor (read_from would open the directory a second time).
+    let mut entries = rustix::fs::Dir::new(fd).map_err(errno)?;
     while let Some(Ok(entry)) = entries.next() {
         let kind = match entry.file_type() {
             // The file system does not say: lstat does (a symlink to a directory is a link).
             Kind::Unknown => rustix::fs::statat(
-                &fd,
+                entries.fd().map_err(errno)?,
                 entry.file_name(),
                 rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
             )
